@@ -1,0 +1,192 @@
+"""ISO-4217 currency codes and their minor-unit exponents (the active codes, 2024 list)."""
+
+from __future__ import annotations
+
+# code -> number of minor-unit digits
+_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(
+        [
+            "AED",
+            "AFN",
+            "ALL",
+            "AMD",
+            "ANG",
+            "AOA",
+            "ARS",
+            "AUD",
+            "AWG",
+            "AZN",
+            "BAM",
+            "BBD",
+            "BDT",
+            "BGN",
+            "BMD",
+            "BND",
+            "BOB",
+            "BRL",
+            "BSD",
+            "BTN",
+            "BWP",
+            "BYN",
+            "BZD",
+            "CAD",
+            "CDF",
+            "CHF",
+            "CNY",
+            "COP",
+            "CRC",
+            "CUP",
+            "CVE",
+            "CZK",
+            "DKK",
+            "DOP",
+            "DZD",
+            "EGP",
+            "ERN",
+            "ETB",
+            "EUR",
+            "FJD",
+            "FKP",
+            "GBP",
+            "GEL",
+            "GHS",
+            "GIP",
+            "GMD",
+            "GTQ",
+            "GYD",
+            "HKD",
+            "HNL",
+            "HTG",
+            "HUF",
+            "IDR",
+            "ILS",
+            "INR",
+            "IRR",
+            "JMD",
+            "KES",
+            "KGS",
+            "KHR",
+            "KYD",
+            "KZT",
+            "LAK",
+            "LBP",
+            "LKR",
+            "LRD",
+            "LSL",
+            "MAD",
+            "MDL",
+            "MGA",
+            "MKD",
+            "MMK",
+            "MNT",
+            "MOP",
+            "MRU",
+            "MUR",
+            "MVR",
+            "MWK",
+            "MXN",
+            "MYR",
+            "MZN",
+            "NAD",
+            "NGN",
+            "NIO",
+            "NOK",
+            "NPR",
+            "NZD",
+            "PAB",
+            "PEN",
+            "PGK",
+            "PHP",
+            "PKR",
+            "PLN",
+            "QAR",
+            "RON",
+            "RSD",
+            "RUB",
+            "SAR",
+            "SBD",
+            "SCR",
+            "SDG",
+            "SEK",
+            "SGD",
+            "SHP",
+            "SLE",
+            "SOS",
+            "SRD",
+            "SSP",
+            "STN",
+            "SVC",
+            "SYP",
+            "SZL",
+            "THB",
+            "TJS",
+            "TMT",
+            "TOP",
+            "TRY",
+            "TTD",
+            "TWD",
+            "TZS",
+            "UAH",
+            "USD",
+            "UYU",
+            "UZS",
+            "VES",
+            "WST",
+            "XCD",
+            "YER",
+            "ZAR",
+            "ZMW",
+            "ZWL",
+        ],
+        2,
+    ),
+    **dict.fromkeys(
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
+        0,
+    ),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+}
+
+
+def is_currency(code: object) -> bool:
+    """True for an active ISO-4217 alphabetic code."""
+    return isinstance(code, str) and code in _EXPONENTS
+
+
+def exponent(code: str) -> int:
+    """Minor-unit digits of ``code`` (2 for USD: 80 USD is 8000 minor units)."""
+    return _EXPONENTS[code]
+
+
+def to_minor(amount: float, code: str) -> int:
+    """Convert a major-unit amount to minor units, rounding half away from zero."""
+    scaled = amount * 10 ** exponent(code)
+    return int(scaled + 0.5) if scaled >= 0 else -int(-scaled + 0.5)
+
+
+def format_minor(amount_minor: int, code: str) -> str:
+    """Plain text rendering, e.g. ``80.00 USD`` (locale-aware rendering lives in the agent)."""
+    e = exponent(code)
+    if e == 0:
+        return f"{amount_minor} {code}"
+    sign = "-" if amount_minor < 0 else ""
+    whole, frac = divmod(abs(amount_minor), 10**e)
+    return f"{sign}{whole}.{frac:0{e}d} {code}"
