@@ -13,7 +13,6 @@ import dataclasses
 import enum
 import types
 import typing
-from functools import cache
 from typing import Any, TypeVar, Union
 
 from wire.errors import LocalProtocolError, RemoteProtocolError
@@ -27,20 +26,48 @@ _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
 
 
-def bounded(*, max: int | None = None, min: int | None = None, len: int | None = None, **kw: Any) -> Any:
-    """A dataclass field with bounds for the codec. Accepts ``default``/``default_factory`` too."""
-    meta = {k: v for k, v in (("max", max), ("min", min), ("len", len)) if v is not None}
-    return dataclasses.field(metadata=meta, **kw)
+def bounded(
+    *,
+    max: int | None = None,
+    min: int | None = None,
+    len: int | None = None,
+    default: Any = dataclasses.MISSING,
+    default_factory: Any = dataclasses.MISSING,
+    metadata: dict[str, Any] | None = None,
+) -> Any:
+    """A dataclass field with bounds for the codec (``max``, ``min``, exact ``len``).
+
+    Extra bounds (``item``, ``key_max``, ``value_max``) go in ``metadata``.
+    """
+    meta = dict(metadata or {})
+    meta.update({k: v for k, v in (("max", max), ("min", min), ("len", len)) if v is not None})
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(metadata=meta, default_factory=default_factory)
+    return dataclasses.field(metadata=meta, default=default)
 
 
-@cache
+@typing.dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, bounded))
+def message(cls: type[T]) -> type[T]:
+    """Declare a protocol message/value class: a frozen dataclass the codec can (de)serialise."""
+    return dataclasses.dataclass(frozen=True)(cls)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
-@cache
 def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
-    return dataclasses.fields(cls)
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = dataclasses.fields(cls)  # type: ignore[arg-type]
+    return fields
 
 
 def to_obj(msg: Any) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
-from wire.codec import bounded
+from wire.codec import bounded, message
 from wire.currency import is_currency
 from wire.errors import LocalProtocolError
 from wire.geo import MAX_INTENT_RES, is_cell, resolution
@@ -54,7 +54,7 @@ INVERSE: dict[Action, Action] = {
 }
 
 
-@dataclass(frozen=True)
+@message
 class Price:
     """An amount in the currency's minor units (cents), per unit or for the whole quantity."""
 
@@ -73,7 +73,7 @@ class Price:
         return self.amount_minor if self.per_unit else self.amount_minor // max(1, quantity)
 
 
-@dataclass(frozen=True)
+@message
 class Intent:
     id: bytes = bounded(len=INTENT_ID_LEN)
     author: bytes = bounded(len=32)

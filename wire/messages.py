@@ -13,11 +13,11 @@ Two families share the codec:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from wire import cbor
-from wire.codec import bounded, from_obj, to_obj
+from wire.codec import bounded, from_obj, message, to_obj
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.intent import INTENT_ID_LEN, Action, Intent
 from wire.limits import (
@@ -71,7 +71,7 @@ DIGEST_LEN = 32
 # ---------------------------------------------------------------------------------------------- DHT
 
 
-@dataclass(frozen=True)
+@message
 class Contact:
     """A peer as DHT messages name it: its public key and the multiaddrs it listens on."""
 
@@ -81,26 +81,26 @@ class Contact:
     )
 
 
-@dataclass(frozen=True)
+@message
 class Ping:
     TYPE = MsgType.PING
     rid: int = bounded(min=0, max=2**64 - 1)
 
 
-@dataclass(frozen=True)
+@message
 class Pong:
     TYPE = MsgType.PONG
     rid: int = bounded(min=0, max=2**64 - 1)
 
 
-@dataclass(frozen=True)
+@message
 class FindNode:
     TYPE = MsgType.FIND_NODE
     rid: int = bounded(min=0, max=2**64 - 1)
     target: bytes = bounded(len=KEY_LEN)
 
 
-@dataclass(frozen=True)
+@message
 class Nodes:
     TYPE = MsgType.NODES
     rid: int = bounded(min=0, max=2**64 - 1)
@@ -117,7 +117,7 @@ class PutStatus(enum.IntEnum):
     OVER_QUOTA = 4  # per-key or per-author cap reached, or the node's storage limit
 
 
-@dataclass(frozen=True)
+@message
 class PutRecords:
     TYPE = MsgType.PUT_RECORDS
     rid: int = bounded(min=0, max=2**64 - 1)
@@ -127,14 +127,14 @@ class PutRecords:
     )
 
 
-@dataclass(frozen=True)
+@message
 class PutResult:
     TYPE = MsgType.PUT_RESULT
     rid: int = bounded(min=0, max=2**64 - 1)
     statuses: list[PutStatus] = field(default_factory=list, metadata={"max": MAX_RECORDS_PER_PUT})
 
 
-@dataclass(frozen=True)
+@message
 class GetRecords:
     TYPE = MsgType.GET_RECORDS
     rid: int = bounded(min=0, max=2**64 - 1)
@@ -145,7 +145,7 @@ class GetRecords:
     limit: int = bounded(min=1, max=MAX_RECORDS_PER_PAGE, default=MAX_RECORDS_PER_PAGE)
 
 
-@dataclass(frozen=True)
+@message
 class Records:
     TYPE = MsgType.RECORDS
     rid: int = bounded(min=0, max=2**64 - 1)
@@ -156,7 +156,7 @@ class Records:
     peers: list[Contact] = field(default_factory=list, metadata={"max": MAX_PEERS_PER_REPLY})
 
 
-@dataclass(frozen=True)
+@message
 class Error:
     """A refusal of a whole request (rate limited, malformed request): reason code and text."""
 
@@ -169,7 +169,7 @@ class Error:
 # ------------------------------------------------------------------------------ Meta Space Protocol
 
 
-@dataclass(frozen=True)
+@message
 class IntentMatch:
     """A direct notice to a matched peer: "your intent and mine look like a match"."""
 
@@ -181,7 +181,7 @@ class IntentMatch:
     sent: int = bounded(min=0, max=2**40)
 
 
-@dataclass(frozen=True)
+@message
 class Terms:
     """What is being negotiated: price per unit, quantity, and optionally a pickup window."""
 
@@ -192,7 +192,7 @@ class Terms:
     pickup_end: int | None = bounded(min=0, max=2**40, default=None)
 
 
-@dataclass(frozen=True)
+@message
 class NegotiationStart:
     TYPE = MsgType.NEGOTIATION_START
     session: bytes = bounded(len=SESSION_ID_LEN)
@@ -206,7 +206,7 @@ class NegotiationStart:
     deadline: int = bounded(min=0, max=2**40)
 
 
-@dataclass(frozen=True)
+@message
 class NegotiationOffer:
     TYPE = MsgType.NEGOTIATION_OFFER
     session: bytes = bounded(len=SESSION_ID_LEN)
@@ -214,7 +214,7 @@ class NegotiationOffer:
     terms: Terms
 
 
-@dataclass(frozen=True)
+@message
 class NegotiationAccept:
     TYPE = MsgType.NEGOTIATION_ACCEPT
     session: bytes = bounded(len=SESSION_ID_LEN)
@@ -222,7 +222,7 @@ class NegotiationAccept:
     offer_digest: bytes = bounded(len=DIGEST_LEN)  # sha256 of the accepted offer's envelope bytes
 
 
-@dataclass(frozen=True)
+@message
 class NegotiationReject:
     TYPE = MsgType.NEGOTIATION_REJECT
     session: bytes = bounded(len=SESSION_ID_LEN)
@@ -230,7 +230,7 @@ class NegotiationReject:
     reason: str = bounded(max=MAX_SHORT_STR)
 
 
-@dataclass(frozen=True)
+@message
 class Agreement:
     """The canonical agreement both sides sign: both intents, final terms, both keys, an expiry."""
 
@@ -244,7 +244,7 @@ class Agreement:
     expires: int = bounded(min=0, max=2**40)
 
 
-@dataclass(frozen=True)
+@message
 class TransactionInit:
     TYPE = MsgType.TRANSACTION_INIT
     session: bytes = bounded(len=SESSION_ID_LEN)
@@ -252,7 +252,7 @@ class TransactionInit:
     agreement: Agreement
 
 
-@dataclass(frozen=True)
+@message
 class TransactionConfirm:
     TYPE = MsgType.TRANSACTION_CONFIRM
     session: bytes = bounded(len=SESSION_ID_LEN)
@@ -261,7 +261,7 @@ class TransactionConfirm:
     signature: bytes = bounded(len=64)  # the confirmer's signature over the canonical agreement
 
 
-@dataclass(frozen=True)
+@message
 class Query:
     TYPE = MsgType.QUERY
     qid: int = bounded(min=0, max=2**64 - 1)
@@ -269,14 +269,14 @@ class Query:
     body: bytes = bounded(max=MAX_QUERY_BYTES, default=b"")
 
 
-@dataclass(frozen=True)
+@message
 class Response:
     TYPE = MsgType.RESPONSE
     qid: int = bounded(min=0, max=2**64 - 1)
     body: bytes = bounded(max=MAX_QUERY_BYTES, default=b"")
 
 
-@dataclass(frozen=True)
+@message
 class TrustVerification:
     TYPE = MsgType.TRUST_VERIFICATION
     subject: bytes = bounded(len=32)
@@ -284,7 +284,7 @@ class TrustVerification:
     claim: str = bounded(max=MAX_SHORT_STR)
 
 
-@dataclass(frozen=True)
+@message
 class ReputationShare:
     TYPE = MsgType.REPUTATION_SHARE
     subject: bytes = bounded(len=32)

@@ -1,0 +1,68 @@
+"""Per-peer request rate limiting for a bootstrap node (token buckets; time is passed in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Peers whose buckets we remember; beyond this the least recently seen are forgotten.
+MAX_TRACKED_PEERS = 100_000
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    strikes: int = 0
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per peer: ``rate`` requests/s sustained, ``burst`` at once.
+
+    A peer that keeps hitting an empty bucket accumulates strikes; past ``ban_strikes`` it is cut off
+    for ``ban_seconds`` (the driver then closes its connections and refuses its streams).
+    """
+
+    rate: float = 50.0
+    burst: float = 100.0
+    ban_strikes: int = 200
+    ban_seconds: float = 300.0
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _banned_until: dict[str, float] = field(default_factory=dict)
+    refused: int = 0
+    banned: int = 0
+
+    def allow(self, peer: str, now: float) -> bool:
+        """Consume one token for ``peer``; False when it is over its rate or banned."""
+        until = self._banned_until.get(peer)
+        if until is not None:
+            if now < until:
+                self.refused += 1
+                return False
+            del self._banned_until[peer]
+        b = self._buckets.get(peer)
+        if b is None:
+            if len(self._buckets) >= MAX_TRACKED_PEERS:
+                oldest = min(self._buckets, key=lambda p: self._buckets[p].updated)
+                del self._buckets[oldest]
+            b = self._buckets[peer] = _Bucket(self.burst, now)
+        b.tokens = min(self.burst, b.tokens + (now - b.updated) * self.rate)
+        b.updated = now
+        if b.tokens >= 1.0:
+            b.tokens -= 1.0
+            return True
+        self.refused += 1
+        b.strikes += 1
+        if b.strikes >= self.ban_strikes:
+            self._banned_until[peer] = now + self.ban_seconds
+            b.strikes = 0
+            self.banned += 1
+        return False
+
+    def is_banned(self, peer: str, now: float) -> bool:
+        until = self._banned_until.get(peer)
+        return until is not None and now < until
+
+    def statistics(self) -> dict[str, int]:
+        return {"tracked": len(self._buckets), "refused": self.refused, "banned_total": self.banned,
+                "banned_now": len(self._banned_until)}  # fmt: skip
