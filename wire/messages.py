@@ -85,6 +85,9 @@ class Contact:
 class Ping:
     TYPE = MsgType.PING
     rid: int = bounded(min=0, max=2**64 - 1)
+    addrs: list[str] = field(
+        default_factory=list, metadata={"max": MAX_ADDRS_PER_PEER, "item": {"max": MAX_ADDR_LEN}}
+    )  # the requester's own listen addrs (the driver checks them against the connection)
 
 
 @message
@@ -98,6 +101,9 @@ class FindNode:
     TYPE = MsgType.FIND_NODE
     rid: int = bounded(min=0, max=2**64 - 1)
     target: bytes = bounded(len=KEY_LEN)
+    addrs: list[str] = field(
+        default_factory=list, metadata={"max": MAX_ADDRS_PER_PEER, "item": {"max": MAX_ADDR_LEN}}
+    )  # the requester's own listen addrs (the driver checks them against the connection)
 
 
 @message
@@ -125,6 +131,9 @@ class PutRecords:
     records: list[bytes] = field(
         default_factory=list, metadata={"max": MAX_RECORDS_PER_PUT, "item": {"max": MAX_INTENT_BYTES}}
     )
+    addrs: list[str] = field(
+        default_factory=list, metadata={"max": MAX_ADDRS_PER_PEER, "item": {"max": MAX_ADDR_LEN}}
+    )  # the requester's own listen addrs (the driver checks them against the connection)
 
 
 @message
@@ -143,6 +152,9 @@ class GetRecords:
     since: int = bounded(min=0, max=2**40, default=0)
     cursor: bytes | None = bounded(max=MAX_CURSOR_BYTES, default=None)
     limit: int = bounded(min=1, max=MAX_RECORDS_PER_PAGE, default=MAX_RECORDS_PER_PAGE)
+    addrs: list[str] = field(
+        default_factory=list, metadata={"max": MAX_ADDRS_PER_PEER, "item": {"max": MAX_ADDR_LEN}}
+    )  # the requester's own listen addrs (the driver checks them against the connection)
 
 
 @message
