@@ -1,0 +1,191 @@
+"""The bootstrap node service: ``metaspace bootstrap --listen ... --data-dir DIR [--metrics HOST:PORT]``.
+
+A long-running DHT node for operators: a persistent identity (``DIR/node.key``, 0600), records and the
+routing table in SQLite (WAL, fsync before acknowledging), Prometheus metrics, per-peer rate limits and
+storage caps, and a graceful shutdown on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import signal
+import sys
+from pathlib import Path
+
+import trio
+
+from bootstrap.limits import RateLimiter
+from bootstrap.metrics import Metrics, MetricsServer
+from bootstrap.storage import SqliteBackend
+from dht.config import DhtConfig
+from dht.node import Node
+from dht.store import RecordStore
+from p2p.dht_driver import DhtDriver
+from p2p.host import P2PError, open_host
+from wire.identity import SEED_LEN, Identity
+
+log = logging.getLogger("metaspace.bootstrap")
+
+KEY_FILE = "node.key"
+MULTIADDR_FILE = "multiaddr"
+DB_FILE = "dht.sqlite"
+#: How often the routing table and gauges are saved/refreshed.
+PERSIST_INTERVAL_S = 10.0
+DEFAULT_MAX_CONNECTIONS = 512
+DEFAULT_RATE = 50.0
+DEFAULT_MAX_RECORDS = 1_000_000
+DEFAULT_MAX_BYTES = 1 << 30
+
+
+class ServiceError(Exception):
+    """A configuration or start-up problem to show the operator (no traceback)."""
+
+
+def load_or_create_key(path: Path) -> Identity:
+    """The node's identity from ``path``, created (mode 0600, atomically) on first run.
+
+    Raises:
+        ServiceError: the file exists but is not a 32-byte key, or is readable by others.
+    """
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise ServiceError(f"{path} is readable by others (mode {mode:o}); run: chmod 600 {path}")
+        seed = path.read_bytes()
+        if len(seed) != SEED_LEN:
+            raise ServiceError(f"{path} is not a node key ({len(seed)} bytes, expected {SEED_LEN})")
+        return Identity(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, os.urandom(SEED_LEN))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return Identity(path.read_bytes())
+
+
+def _opt(args: argparse.Namespace, name: str, default: float) -> float:
+    value = getattr(args, name, None)
+    return default if value is None else value
+
+
+def _parse_hostport(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ServiceError(f"--metrics wants HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+async def serve(args: argparse.Namespace, *, task_status: object = trio.TASK_STATUS_IGNORED) -> None:
+    """Run the bootstrap node until cancelled."""
+    data_dir = Path(args.data_dir).expanduser()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    identity = load_or_create_key(data_dir / KEY_FILE)
+    max_records = _opt(args, "max_records", DEFAULT_MAX_RECORDS)
+    max_bytes = _opt(args, "max_bytes", DEFAULT_MAX_BYTES)
+    rate = float(_opt(args, "rate", DEFAULT_RATE))
+    max_connections = _opt(args, "max_connections", DEFAULT_MAX_CONNECTIONS)
+    if max_records < 1 or max_bytes < 1 or rate <= 0 or max_connections < 1:
+        raise ServiceError("--max-records, --max-bytes, --rate and --max-connections must be positive")
+    config = DhtConfig(max_records=int(max_records), max_bytes=int(max_bytes))
+    backend = SqliteBackend(data_dir / DB_FILE)
+    metrics = Metrics()
+    metrics_server: MetricsServer | None = None
+    try:
+        store = RecordStore(backend, config)
+        async with open_host(identity, [args.listen]) as host:
+            node = Node(identity.pubkey, host.listen_addrs(), config, random.Random(), store=store)
+            driver = DhtDriver(
+                host,
+                node,
+                limiter=RateLimiter(rate=rate, burst=2 * rate),
+                metrics=metrics,
+                max_connections=int(max_connections),
+            )
+            restored = store.restore(driver.now())
+            for contact in backend.load_contacts():
+                node.add_contact(contact, driver.now())
+            addr = host.addrs()[0]
+            (data_dir / MULTIADDR_FILE).write_text(addr + "\n")
+            if args.metrics:
+                mhost, mport = _parse_hostport(args.metrics)
+                metrics_server = MetricsServer(metrics, mhost, mport, healthy=lambda: True)
+                metrics_server.start()
+            metrics.up.set(1)
+            print(addr, flush=True)
+            log.info("bootstrap node %s: %d records restored, %d contacts", addr, restored, len(node.table))
+            async with trio.open_nursery() as nursery:
+                await nursery.start(driver.run)
+                if len(node.table):
+                    nursery.start_soon(_join, driver)
+                nursery.start_soon(_housekeeping, driver, backend, metrics)
+                if hasattr(task_status, "started"):
+                    task_status.started()  # type: ignore[attr-defined]
+                await trio.sleep_forever()
+    finally:
+        metrics.up.set(0)
+        if metrics_server is not None:
+            metrics_server.close()
+        backend.close()
+
+
+async def _join(driver: DhtDriver) -> None:
+    """Refresh our neighbourhood after a restart (the contacts came from the database)."""
+    try:
+        await driver.find_node(driver.node.node_id)
+    except P2PError as exc:
+        log.info("rejoin lookup failed: %s", exc)
+
+
+async def _housekeeping(driver: DhtDriver, backend: SqliteBackend, metrics: Metrics) -> None:
+    node = driver.node
+    while True:
+        metrics.peers.set(len(node.table))
+        metrics.records.set(len(node.store))
+        metrics.record_bytes.set(node.store.total_bytes)
+        metrics.connections.set(len(driver.host.connected_peers()))
+        backend.save_contacts(node.table.contacts(), driver.now())
+        await trio.sleep(PERSIST_INTERVAL_S)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``metaspace bootstrap``: serve until SIGTERM/SIGINT, then exit 0."""
+    logging.basicConfig(
+        level=logging.INFO if not getattr(args, "verbose", False) else logging.DEBUG,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("libp2p").setLevel(logging.WARNING)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                nursery.start_soon(serve, args)
+                async for signum in signals:
+                    log.info("received %s, shutting down", signal.Signals(signum).name)
+                    nursery.cancel_scope.cancel()
+                    break
+
+    try:
+        trio.run(main)
+    except (ServiceError, P2PError) as exc:
+        print(f"metaspace bootstrap: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``metaspace bootstrap`` (shared with the CLI module)."""
+    parser.add_argument("--listen", default="/ip4/127.0.0.1/tcp/4001", help="multiaddr to listen on")
+    parser.add_argument("--data-dir", required=True, help="identity, records and routing table")
+    parser.add_argument("--metrics", default=None, help="HOST:PORT for /metrics and /healthz")
+    parser.add_argument("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS)
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="DHT requests/s per peer")
+    parser.add_argument("--max-records", type=int, default=DEFAULT_MAX_RECORDS)
+    parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES)

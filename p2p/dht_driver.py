@@ -1,0 +1,321 @@
+"""The DHT driver: runs the sans-IO ``dht.Node`` over a ``P2PHost`` on ``/metaspace/kad/1.0.0``.
+
+Theory of operation
+-------------------
+The core never does I/O; this driver does it for it. Three things feed the core:
+
+* **Inbound requests.** ``serve_rpc`` hands us one request frame per stream with the Noise-authenticated
+  peer id. We rate-limit the peer, decode the frame (bad bytes reset the stream), build the sender's
+  ``Contact`` from its authenticated key and the listen addresses it claims, and answer with
+  ``node.handle_request``.
+* **Replies and failures.** Every ``SendRequest`` the core emits becomes a task that opens a stream (the
+  connection is reused when one is up), writes the request, reads one reply frame, and reports either
+  ``handle_response`` or ``handle_failure`` (refused, timed out, malformed reply) — dead peers are
+  reported so the routing table can replace them.
+* **Timers.** One task sleeps until ``node.next_timer()`` (or until something changes it) and then calls
+  ``handle_timer``. Republish, replication, bucket refresh and record hand-off all happen there.
+
+After each of these the driver drains ``node.poll()``: new requests are started, finished operations wake
+their waiters. ``now`` is trio's clock shifted to Unix time once at start (records expire in Unix time),
+so tests can run the driver under ``trio.testing.MockClock``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import multiaddr
+import trio
+
+from bootstrap.limits import RateLimiter
+from dht.events import Closest, Found, NotFound, OpDone, Published, Result, SendRequest, Timeout
+from dht.node import Node
+from p2p.framing import rpc, serve_rpc
+from p2p.host import P2PError, P2PHost, split_peer_multiaddr
+from wire.errors import RemoteProtocolError
+from wire.identity import pubkey_from_text, pubkey_to_text
+from wire.intent import Action
+from wire.limits import MAX_ADDR_LEN, MAX_ADDRS_PER_PEER
+from wire.messages import (
+    Contact,
+    Error,
+    FindNode,
+    GetRecords,
+    Nodes,
+    Ping,
+    Pong,
+    PutRecords,
+    PutResult,
+    PutStatus,
+    Records,
+    decode_message,
+    encode_message,
+)
+
+log = logging.getLogger(__name__)
+
+KAD_PROTOCOL = "/metaspace/kad/1.0.0"
+#: Extra time an operation waiter allows beyond the core's own lookup timeout before giving up.
+OP_GRACE_S = 5.0
+_REQUESTS = (Ping, FindNode, PutRecords, GetRecords)
+_REPLY_OF: dict[type, type] = {Ping: Pong, FindNode: Nodes, PutRecords: PutResult, GetRecords: Records}
+
+
+class DhtOpTimeout(P2PError):
+    """An operation did not finish within its bound (the core's lookup timeout plus a grace)."""
+
+
+@dataclass
+class DriverStatistics:
+    requests_in: int = 0
+    requests_refused: int = 0
+    requests_bad: int = 0
+    requests_out: int = 0
+    failures_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+
+
+def usable_addrs(addrs: Sequence[str], peer_id: str) -> list[str]:
+    """The claimed listen addresses we are willing to store for ``peer_id``: TCP over IPv4/IPv6, at most
+    ``MAX_ADDRS_PER_PEER``, a ``/p2p/`` suffix (if any) naming that very peer; the rest is dropped."""
+    out: list[str] = []
+    for text in addrs[:MAX_ADDRS_PER_PEER]:
+        if len(text) > MAX_ADDR_LEN:
+            continue
+        try:
+            maddr = multiaddr.Multiaddr(text)
+            names = [p.name for p in maddr.protocols()]
+        except Exception:  # multiaddr raises several types for garbage
+            continue
+        if len(names) < 2 or names[0] not in ("ip4", "ip6") or names[1] != "tcp":
+            continue
+        if "p2p" in names:
+            try:
+                pid, transport = split_peer_multiaddr(text)
+            except P2PError:
+                continue
+            if pid != peer_id:
+                continue
+            text = transport
+        out.append(text)
+    return out
+
+
+class DhtDriver:
+    """Serve and drive one ``dht.Node`` over a running ``P2PHost``.
+
+    Use ``await nursery.start(driver.run)``; then ``bootstrap``, ``publish``, ``get_records`` and
+    ``find_node`` from any task. Cancelling ``run`` stops everything; pending operations raise
+    ``trio.Cancelled`` in their callers' scopes.
+    """
+
+    def __init__(
+        self,
+        host: P2PHost,
+        node: Node,
+        *,
+        limiter: RateLimiter | None = None,
+        metrics: Any | None = None,
+        max_connections: int | None = None,
+    ) -> None:
+        self.host = host
+        self.node = node
+        self.limiter = limiter
+        self.metrics = metrics
+        self.max_connections = max_connections
+        self.stats = DriverStatistics()
+        self._offset = time.time() - trio.current_time()
+        self._nursery: trio.Nursery | None = None
+        self._wake = trio.Event()
+        self._waiters: dict[int, trio.Event] = {}
+        self._results: dict[int, Result] = {}
+
+    def now(self) -> float:
+        """Unix time according to trio's clock."""
+        return trio.current_time() + self._offset
+
+    # ------------------------------------------------------------------------------------------ running
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        serve_rpc(self.host, KAD_PROTOCOL, self._serve)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._timer_loop)
+                self._pump()
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            self.host.remove_handler(KAD_PROTOCOL)
+
+    async def _timer_loop(self) -> None:
+        while True:
+            self._wake = trio.Event()
+            due = self.node.next_timer()
+            if due is None:
+                await self._wake.wait()
+            else:
+                with trio.move_on_at(due - self._offset):
+                    await self._wake.wait()
+            now = self.now()
+            due = self.node.next_timer()
+            if due is not None and due <= now:
+                self.node.handle_timer(now)
+                self._pump()
+
+    def _pump(self) -> None:
+        """Drain the core's outputs: start requests, complete operations, re-arm the timer."""
+        for out in self.node.poll():
+            if isinstance(out, SendRequest):
+                if self._nursery is None:
+                    self.node.handle_failure(out.peer.pubkey, out.msg.rid, self.now())
+                    continue
+                self._nursery.start_soon(self._send, out)
+            elif isinstance(out, OpDone):
+                self._results[out.op_id] = out.result
+                event = self._waiters.pop(out.op_id, None)
+                if event is not None:
+                    event.set()
+        self._wake.set()
+
+    # ------------------------------------------------------------------------------------ client side
+
+    async def _send(self, out: SendRequest) -> None:
+        peer: Contact = out.peer
+        msg: Any = out.msg
+        if hasattr(msg, "addrs") and not msg.addrs:
+            msg = dataclasses.replace(msg, addrs=self.host.listen_addrs()[:MAX_ADDRS_PER_PEER])
+        request = encode_message(msg)
+        peer_id = pubkey_to_text(peer.pubkey)
+        self.stats.requests_out += 1
+        try:
+            raw = await rpc(
+                self.host, peer_id, KAD_PROTOCOL, request, timeout=self.node.config.rpc_timeout,
+                addrs=usable_addrs(peer.addrs, peer_id) or None,
+            )  # fmt: skip
+            reply: Any = decode_message(raw)
+            expected = (_REPLY_OF[type(msg)], Error)
+            if not isinstance(reply, expected) or getattr(reply, "rid", None) != msg.rid:
+                raise RemoteProtocolError(f"unexpected reply {type(reply).__name__} to {type(msg).__name__}")
+        except (P2PError, RemoteProtocolError) as exc:
+            self.stats.failures_out += 1
+            self._count("out", type(msg).__name__, "failed")
+            log.debug("rpc %s to %s failed: %s", type(msg).__name__, peer_id, exc)
+            self.node.handle_failure(peer.pubkey, msg.rid, self.now())
+        else:
+            self.stats.bytes_out += len(request)
+            self.stats.bytes_in += len(raw)
+            self._count("out", type(msg).__name__, "ok")
+            self.node.handle_response(peer.pubkey, reply, self.now())
+        self._pump()
+
+    async def _run_op(self, op_id: int) -> Result:
+        self._pump()
+        result = self._results.pop(op_id, None)
+        if result is None:
+            event = self._waiters[op_id] = trio.Event()
+            with trio.move_on_after(self.node.config.lookup_timeout + OP_GRACE_S):
+                await event.wait()
+            result = self._results.pop(op_id, None)
+            if result is None:
+                self._waiters.pop(op_id, None)
+                raise DhtOpTimeout(f"DHT operation {op_id} did not finish in time")
+        return result
+
+    async def bootstrap(self, seeds: Sequence[str]) -> Result:
+        """Join the network through ``seeds`` (full multiaddrs ending in ``/p2p/<peer id>``).
+
+        Raises:
+            P2PError: a seed address is malformed.
+        """
+        contacts = []
+        for addr in seeds:
+            peer_id, transport = split_peer_multiaddr(addr)
+            contacts.append(Contact(pubkey_from_text(peer_id), [transport]))
+        return await self._run_op(self.node.bootstrap(contacts, self.now()))
+
+    async def publish(self, record: bytes) -> Published | Timeout:
+        """Store a signed intent record at the k closest nodes (and keep republishing it)."""
+        result = await self._run_op(self.node.publish(record, self.now()))
+        assert isinstance(result, Published | Timeout)
+        return result
+
+    async def get_records(
+        self, key: bytes, action: Action | None = None, since: int = 0
+    ) -> Found | NotFound | Timeout:
+        """All live records under ``key`` (filtered by action, changed since ``since``), verified."""
+        result = await self._run_op(self.node.get_records(key, self.now(), action=action, since=since))
+        assert isinstance(result, Found | NotFound | Timeout)
+        return result
+
+    async def find_node(self, target: bytes) -> Closest | Timeout:
+        result = await self._run_op(self.node.find_node(target, self.now()))
+        assert isinstance(result, Closest | Timeout)
+        return result
+
+    def unpublish(self, author: bytes, intent_id: bytes) -> None:
+        self.node.unpublish(author, intent_id)
+
+    # ------------------------------------------------------------------------------------ server side
+
+    async def _serve(self, peer_id: str, request: bytes) -> bytes:
+        now = self.now()
+        self.stats.requests_in += 1
+        self.stats.bytes_in += len(request)
+        if self.metrics is not None:
+            self.metrics.bytes_in.inc(len(request))
+        if self.limiter is not None and not self.limiter.allow(peer_id, now):
+            self.stats.requests_refused += 1
+            if self.metrics is not None:
+                self.metrics.rate_limited.inc()
+            if self.limiter.is_banned(peer_id, now):
+                await self.host.disconnect(peer_id)
+            return self._reply(Error(rid=0, code="rate_limited", detail="slow down"), "refused")
+        if self.max_connections is not None and len(self.host.connected_peers()) > self.max_connections:
+            self.stats.requests_refused += 1
+            return self._reply(Error(rid=0, code="busy", detail="too many connections"), "refused")
+        try:
+            msg = decode_message(request)
+            if not isinstance(msg, _REQUESTS):
+                raise RemoteProtocolError(f"{type(msg).__name__} is not a DHT request")
+        except RemoteProtocolError:
+            self.stats.requests_bad += 1
+            self._count("in", "invalid", "bad")
+            raise  # serve_rpc resets the stream: the client sees a failed RPC
+        sender = Contact(pubkey_from_text(peer_id), usable_addrs(msg.addrs, peer_id))
+        reply = self.node.handle_request(sender, msg, now)
+        self._pump()
+        if isinstance(reply, PutResult) and self.metrics is not None:
+            for status in reply.statuses:
+                if status not in (PutStatus.STORED, PutStatus.REPLACED):
+                    self.metrics.refused_records.labels(reason=status.name.lower()).inc()
+        self._count("in", type(msg).__name__, "ok")
+        return self._reply(reply, None)
+
+    def _reply(self, reply: Any, outcome: str | None) -> bytes:
+        data = encode_message(reply)
+        self.stats.bytes_out += len(data)
+        if self.metrics is not None:
+            self.metrics.bytes_out.inc(len(data))
+            if outcome is not None:
+                self.metrics.rpcs.labels(direction="in", type="any", outcome=outcome).inc()
+        return data
+
+    def _count(self, direction: str, mtype: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.rpcs.labels(direction=direction, type=mtype, outcome=outcome).inc()
+
+    def statistics(self) -> dict[str, int]:
+        out = dataclasses.asdict(self.stats)
+        out.update({f"node_{k}": v for k, v in self.node.statistics().items()})
+        return out
+
+
+__all__ = ["KAD_PROTOCOL", "DhtDriver", "DhtOpTimeout", "Found", "NotFound", "usable_addrs"]
