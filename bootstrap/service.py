@@ -17,14 +17,14 @@ from pathlib import Path
 
 import trio
 
-from bootstrap.limits import RateLimiter
 from bootstrap.metrics import Metrics, MetricsServer
-from bootstrap.storage import SqliteBackend
 from dht.config import DhtConfig
 from dht.node import Node
 from dht.store import RecordStore
 from p2p.dht_driver import DhtDriver
 from p2p.host import P2PError, open_host
+from p2p.ratelimit import RateLimiter
+from p2p.storage import SqliteBackend
 from wire.identity import SEED_LEN, Identity
 
 log = logging.getLogger("metaspace.bootstrap")

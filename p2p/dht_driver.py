@@ -32,11 +32,11 @@ from typing import Any
 import multiaddr
 import trio
 
-from bootstrap.limits import RateLimiter
 from dht.events import Closest, Found, NotFound, OpDone, Published, Result, SendRequest, Timeout
 from dht.node import Node
 from p2p.framing import rpc, serve_rpc
 from p2p.host import P2PError, P2PHost, split_peer_multiaddr
+from p2p.ratelimit import RateLimiter
 from wire.errors import RemoteProtocolError
 from wire.identity import pubkey_from_text, pubkey_to_text
 from wire.intent import Action

@@ -1,4 +1,4 @@
-"""Per-peer request rate limiting for a bootstrap node (token buckets; time is passed in)."""
+"""Per-peer request rate limiting for DHT nodes (token buckets; time is passed in)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SQLite (WAL) persistence for a bootstrap node: records and the routing table.
+"""SQLite (WAL) persistence of a DHT node (bootstrap nodes and agent peers): records and the routing table.
 
 ``SqliteBackend`` implements ``dht.store.StoreBackend``: the record store calls ``save`` *before* it
 acknowledges a record, and every save is committed with ``synchronous=FULL``, so a ``kill -9`` right
