@@ -1,0 +1,513 @@
+"""The client subcommands of ``metaspace``: they talk to the running agent peer's control API.
+
+Input is validated here first (:mod:`metaspace.contract`) so mistakes get a clear one-line message
+before anything is sent, and the human's limits from ``config.json`` are pre-checked (the peer checks
+them again, authoritatively). Coordinates never leave this process: ``--lat/--lon`` become the H3
+cell at the resolution the human allowed (``max_h3_res``) before they are sent to the peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any
+
+from metaspace.home import Home, home_from_args
+
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhd]?)\s*$")
+_MONEY = re.compile(r"^\s*(\d{1,13}(?:\.\d{1,4})?)\s*([A-Za-z]{3})?\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+DEFAULT_RADIUS_KM = 50
+ACTIONS = ("SELL", "BUY", "OFFER_SERVICE", "SEEK_SERVICE")
+
+
+def _usage(message: str) -> Exception:
+    from metaspace.cli import UsageError
+
+    return UsageError(message)
+
+
+def parse_duration(text: str) -> int:
+    """``7d``, ``12h``, ``30m``, ``3600s`` or ``3600`` -> seconds.
+
+    Raises:
+        UsageError: not a duration.
+    """
+    m = _DURATION.match(text)
+    if not m:
+        raise _usage(f"bad duration {text!r} (e.g. 7d, 12h, 30m)")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_money(tokens: list[str], default_currency: str) -> dict[str, Any]:
+    """``["80", "USD"]``, ``["80USD"]`` or ``["80"]`` -> a price dict in minor units.
+
+    Raises:
+        UsageError: not an amount; BadRequest: unknown currency.
+    """
+    from metaspace.contract import check_currency
+    from wire.currency import to_minor
+
+    text = " ".join(tokens)
+    m = _MONEY.match(text)
+    if not m or len(tokens) > 2:
+        raise _usage(f"bad price {text!r} (e.g. --price 80 USD)")
+    currency = check_currency(m.group(2) or default_currency)
+    return {"amount_minor": to_minor(float(m.group(1)), currency), "currency": currency, "per_unit": True}
+
+
+def parse_attrs(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise _usage(f"bad --attr {item!r} (use NAME=VALUE, e.g. size=225/65R17)")
+        out[key.strip().lower()] = value.strip()
+    return out
+
+
+def _load_config(home: Home) -> Any:
+    """The agent's config, or None when there is none yet (the peer will complain then)."""
+    from metaspace.config import load_config
+
+    if not home.config_file.exists():
+        return None
+    return load_config(home.config_file)
+
+
+def location_fields(args: argparse.Namespace, conf: Any) -> dict[str, Any]:
+    """``{"cell": ...}`` / ``{"lat", "lon"}`` / ``{}`` from ``--lat/--lon/--cell`` and the human's limits.
+
+    Raises:
+        UsageError: location given although the human never shares one, finer than allowed, etc.
+    """
+    from wire.geo import cell_at, coarsen, is_cell, resolution
+
+    lat, lon, cell = getattr(args, "lat", None), getattr(args, "lon", None), getattr(args, "cell", None)
+    if (lat is None) != (lon is None):
+        raise _usage("give both --lat and --lon")
+    if lat is not None and cell is not None:
+        raise _usage("give --lat/--lon or --cell, not both")
+    if lat is not None and not (-90.0 <= lat <= 90.0):
+        raise _usage(f"--lat must be between -90 and 90 (got {lat})")
+    if lon is not None and not (-180.0 <= lon <= 180.0):
+        raise _usage(f"--lon must be between -180 and 180 (got {lon})")
+    if cell is not None and not is_cell(cell):
+        raise _usage(f"--cell is not an H3 cell: {cell!r}")
+    given = lat is not None or cell is not None
+    if conf is None:
+        return {"lat": lat, "lon": lon} if lat is not None else ({"cell": cell} if cell else {})
+    if conf.max_h3_res is None:
+        if given:
+            raise _usage("your agent never shares a location (location: never); leave out --lat/--lon/--cell")
+        return {}
+    if lat is not None and lon is not None:
+        return {"cell": cell_at(lat, lon, conf.max_h3_res)}
+    if cell is not None:
+        if resolution(cell) > conf.max_h3_res:
+            raise _usage(
+                f"--cell is finer than your agent may disclose (res {resolution(cell)} > {conf.max_h3_res}); "
+                f"use {coarsen(cell, conf.max_h3_res)}"
+            )
+        return {"cell": cell}
+    if conf.home_cell:
+        return {"cell": conf.home_cell}
+    raise _usage(
+        "give --lat and --lon (or set a home location with `metaspace init --reconfigure --lat .. --lon ..`)"
+    )
+
+
+def precheck_limits(params: dict[str, Any], conf: Any, home: Home) -> None:
+    """Refuse early what the human's limits would refuse anyway (the peer re-checks).
+
+    Raises:
+        UsageError: action or category not allowed.
+    """
+    if conf is None:
+        return
+    fix = f"change it with `metaspace {home.home_flag()}init --reconfigure ...`"
+    if not conf.allows_action(params["action"]):
+        raise _usage(
+            f"your agent may not publish {params['action']} intents "
+            f"(marketplace access: {conf.marketplace}); {fix}"
+        )
+    if not conf.allows_category(params["category"]):
+        raise _usage(f"category {params['category']} is not among your allowed categories; {fix}")
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from metaspace.control import ControlClient
+
+    return ControlClient(home_from_args(args))
+
+
+def _emit(args: argparse.Namespace, value: Any, columns: Any = None) -> None:
+    from metaspace.output import emit
+
+    emit(value, as_json=args.json, columns=columns)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from metaspace.contract import validate_publish
+
+    home = home_from_args(args)
+    conf = _load_config(home)
+    body: dict[str, Any] = {
+        "action": args.action,
+        "category": args.category,
+        "radius_km": args.radius_km,
+        "quantity": args.quantity,
+        "attributes": parse_attrs(args.attr),
+        "text": args.text,
+        "lang": args.lang or (conf.language if conf else None),
+        "expires_in_s": parse_duration(args.expires_in),
+        **location_fields(args, conf),
+    }
+    if args.price is not None:
+        body["price"] = parse_money(args.price, conf.currency if conf else "USD")
+        body["price"]["per_unit"] = not args.total
+    params = validate_publish(body)
+    precheck_limits(params, conf, home)
+    sent = {k: v for k, v in params.items() if v is not None}
+    if args.dry_run:
+        _emit(args, sent)
+        return 0
+    _emit(args, _client(args).post("/api/v1/intents", sent))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from metaspace.contract import validate_search
+    from metaspace.output import INTENT_COLUMNS
+
+    conf = _load_config(home_from_args(args))
+    body = {
+        "action": args.action,
+        "category": args.category,
+        "radius_km": args.radius_km,
+        "limit": args.limit,
+        "text": args.text,
+        **location_fields(args, conf),
+    }
+    params = validate_search(body)
+    reply = _client(args).get(
+        "/api/v1/metaspace/search", **{k: v for k, v in params.items() if v is not None}
+    )
+    _emit(args, _items(reply, "results"), INTENT_COLUMNS)
+    return 0
+
+
+def _items(reply: Any, key: str) -> list[Any]:
+    from metaspace.control import ControlError
+
+    if isinstance(reply, dict) and isinstance(reply.get(key), list):
+        return list(reply[key])
+    raise ControlError(f"unexpected reply from the agent peer (no {key!r} list)")
+
+
+def _list_cmd(path: str, key: str, columns_name: str) -> Any:
+    def handler(args: argparse.Namespace) -> int:
+        from metaspace import output
+
+        _emit(args, _items(_client(args).get(path), key), getattr(output, columns_name))
+        return 0
+
+    return handler
+
+
+def _id_cmd(method: str, path: str, what: str) -> Any:
+    def handler(args: argparse.Namespace) -> int:
+        from metaspace.contract import check_id
+
+        ident = check_id(args.id, what)
+        client = _client(args)
+        reply = (
+            client.delete(path.format(id=ident)) if method == "DELETE" else client.post(path.format(id=ident))
+        )
+        _emit(args, reply)
+        return 0
+
+    return handler
+
+
+def cmd_negotiate(args: argparse.Namespace) -> int:
+    from metaspace.contract import check_id
+
+    _emit(args, _client(args).post("/api/v1/negotiate/start", {"match_id": check_id(args.id, "match id")}))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Local facts (works without a running peer) plus the peer's status when it runs."""
+    from metaspace.control import ControlError, PeerNotRunning, not_running_message
+    from metaspace.keystore import stored_peer_id
+    from metaspace.output import render_mapping, to_json
+
+    home = home_from_args(args)
+    peer_id = stored_peer_id(home.keystore_file)
+    if peer_id is None:
+        print(
+            f"error: no agent in {home.root}; create one with `metaspace {home.home_flag()}init`",
+            file=sys.stderr,
+        )
+        return 1
+    conf = _load_config(home)
+    local: dict[str, Any] = {"agent": peer_id, "home": str(home.root)}
+    if conf is not None:
+        local["limits"] = {
+            "autonomy": conf.autonomy,
+            "spend": conf.spend,
+            "spend_limit": None
+            if conf.spend_limit_minor is None
+            else {"amount_minor": conf.spend_limit_minor, "currency": conf.currency, "per_unit": False},
+            "share": conf.share,
+            "location": conf.location,
+            "marketplace": conf.marketplace,
+        }
+    code = 0
+    try:
+        local["peer"] = _client(args).get("/api/v1/status")
+        local["running"] = True
+    except PeerNotRunning:
+        local["running"] = False
+        local["peer"] = not_running_message(home)
+        code = 3
+    except ControlError as exc:
+        local["running"] = False
+        local["peer"] = f"error: {exc.message}"
+        code = 1
+    print(to_json(local) if args.json else render_mapping(local))
+    return code
+
+
+def cmd_identity(args: argparse.Namespace) -> int:
+    """Show the agent id; with ``--verify``, unlock the keystore to check the passphrase."""
+    from metaspace import keystore
+    from metaspace.output import to_json
+
+    home = home_from_args(args)
+    if args.verify:
+        peer_id = keystore.unlock(home.keystore_file).peer_id
+    else:
+        peer_id = str(keystore.read_keystore(home.keystore_file).get("peer_id"))
+    print(to_json({"peer_id": peer_id, "verified": args.verify}) if args.json else peer_id)
+    return 0
+
+
+def cmd_categories(args: argparse.Namespace) -> int:
+    from wire.taxonomy import taxonomy
+
+    rows = [{"code": c.code, "label": c.label, "group": c.group} for c in taxonomy().categories]
+    _emit(args, rows, [("code", "CATEGORY"), ("label", "LABEL"), ("group", "GROUP")])
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise _usage("not a terminal: add --yes to publish without confirmation")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes", "s", "si", "sí", "oui", "ja")
+
+
+def cmd_sell_buy(args: argparse.Namespace) -> int:
+    """``sell "TEXT"`` / ``buy "TEXT"``: understand, show, confirm, publish."""
+    from metaspace.contract import PUBLISH_KEYS, BadRequest, check_category, validate_publish
+    from metaspace.output import render_mapping, to_json
+
+    home = home_from_args(args)
+    conf = _load_config(home)
+    text = " ".join(args.text).strip()
+    if not text:
+        raise _usage(
+            f'say what you want to {args.command}, e.g. metaspace {args.command} "four tires 225/65R17"'
+        )
+    loc = location_fields(args, conf)
+    client = _client(args)
+    draft = client.post("/api/v1/intents/understand", {"text": text, **_coarse_point(loc)})
+    if not isinstance(draft, dict):
+        raise _usage("the agent peer did not understand the text")
+    body = {k: v for k, v in draft.items() if k in PUBLISH_KEYS and k not in ("lat", "lon", "cell")}
+    body["action"] = _side(args.command, draft.get("action"))
+    body.update(loc)
+    body["text"] = body.get("text") or text
+    body.setdefault("radius_km", DEFAULT_RADIUS_KM)
+    if args.radius_km is not None:
+        body["radius_km"] = args.radius_km
+    if args.category is not None:
+        body["category"] = check_category(args.category)
+    if args.quantity is not None:
+        body["quantity"] = args.quantity
+    if args.price is not None:
+        body["price"] = parse_money(args.price, conf.currency if conf else "USD")
+    try:
+        params = validate_publish(body)
+    except BadRequest as exc:
+        missing = draft.get("missing")
+        hint = (
+            f" (could not infer: {', '.join(map(str, missing))})"
+            if isinstance(missing, list) and missing
+            else ""
+        )
+        raise _usage(f"{exc.message}{hint}; add --category/--price or use `metaspace publish`") from exc
+    precheck_limits(params, conf, home)
+    sent = {k: v for k, v in params.items() if v is not None}
+    if not args.json:
+        print("I understood:")
+        shown: dict[str, Any] = {
+            k: sent[k]
+            for k in ("action", "category", "attributes", "price", "quantity", "cell", "radius_km")
+            if k in sent
+        }
+        if isinstance(draft.get("confidence"), int | float):
+            shown["confidence"] = draft["confidence"]
+        print(render_mapping(shown, indent=2))
+    if not args.yes and not _confirm("Publish this intent?"):
+        print("not published")
+        return 1
+    published = client.post("/api/v1/intents", sent)
+    if args.json:
+        print(to_json({"understood": draft, "published": published}))
+    else:
+        ident = published.get("id") if isinstance(published, dict) else None
+        print(f"published: {ident}" if ident else f"published: {published}")
+    return 0
+
+
+def _coarse_point(loc: dict[str, Any]) -> dict[str, float]:
+    """lat/lon for ``understand`` (it may infer the currency from them): the cell's centre, never finer."""
+    if loc.get("lat") is not None:
+        return {"lat": loc["lat"], "lon": loc["lon"]}
+    if loc.get("cell"):
+        from wire.geo import center
+
+        lat, lon = center(loc["cell"])
+        return {"lat": round(lat, 4), "lon": round(lon, 4)}
+    return {}
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Print (or open) the local web page's address, with the token in the URL fragment."""
+    from metaspace.control import ControlClient
+
+    client = ControlClient(home_from_args(args))
+    client.get("/api/v1/status")  # fails clearly when no peer runs
+    host, port, token = client.endpoint()
+    url = f"http://{host}:{port}/#token={token}"
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    print(url)
+    return 0
+
+
+def _side(command: str, understood: object) -> str:
+    """The action for ``sell``/``buy``: services keep their kind, the side comes from the command."""
+    service = isinstance(understood, str) and understood.upper() in ("OFFER_SERVICE", "SEEK_SERVICE")
+    if command == "sell":
+        return "OFFER_SERVICE" if service else "SELL"
+    return "SEEK_SERVICE" if service else "BUY"
+
+
+def _location_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lat", type=float, help="latitude (sent only as a coarse H3 cell)")
+    p.add_argument("--lon", type=float, help="longitude")
+    p.add_argument("--cell", help="an H3 cell instead of --lat/--lon")
+
+
+def _action_arg(text: str) -> str:
+    return text.upper().replace("-", "_")
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    """Add the client subcommands to ``metaspace``'s subparsers."""
+    actions = list(ACTIONS)  # not imported from metaspace.contract: that imports wire (slow for --help)
+    js = argparse.ArgumentParser(add_help=False)
+    js.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("status", parents=[parent, js], help="this agent and its peer")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("publish", parents=[parent, js], help="publish an intent")
+    p.add_argument(
+        "--action",
+        type=_action_arg,
+        choices=actions,
+        required=True,
+        help="sell, buy, offer_service, seek_service",
+    )
+    p.add_argument("--category", required=True, help="e.g. vehicles/tires (see `metaspace categories`)")
+    _location_options(p)
+    p.add_argument("--radius-km", type=int, default=DEFAULT_RADIUS_KM, help=f"default {DEFAULT_RADIUS_KM}")
+    p.add_argument("--price", nargs="+", metavar="PRICE", help="AMOUNT [CURRENCY], e.g. 80 USD (per unit)")
+    p.add_argument("--total", action="store_true", help="the price is for the whole quantity")
+    p.add_argument("--quantity", type=int, default=1)
+    p.add_argument("--attr", action="append", default=[], metavar="NAME=VALUE", help="an attribute (repeat)")
+    p.add_argument("--text", help="free text for the other side to read")
+    p.add_argument("--lang", help="language of the text (default: yours)")
+    p.add_argument("--expires-in", default="7d", help="e.g. 7d, 12h (at most 7d)")
+    p.add_argument("--dry-run", action="store_true", help="validate and print what would be sent")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("search", parents=[parent, js], help="search the network for intents")
+    p.add_argument(
+        "--action",
+        type=_action_arg,
+        choices=actions,
+        required=True,
+        help="the action of the intents you want to find (sell finds sellers)",
+    )
+    p.add_argument("--category", required=True)
+    _location_options(p)
+    p.add_argument("--radius-km", type=int, default=DEFAULT_RADIUS_KM)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--text", help="rank results by similarity to this text")
+    p.set_defaults(func=cmd_search)
+
+    for name, path, key, cols, text in (
+        ("intents", "/api/v1/intents", "intents", "INTENT_COLUMNS", "your published intents"),
+        ("matches", "/api/v1/matches", "matches", "MATCH_COLUMNS", "counterparts found for your intents"),
+        ("deals", "/api/v1/deals", "deals", "DEAL_COLUMNS", "negotiations and deals"),
+    ):
+        p = sub.add_parser(name, parents=[parent, js], help=text)
+        p.set_defaults(func=_list_cmd(path, key, cols))
+
+    for name, method, path, what, text in (
+        ("withdraw", "DELETE", "/api/v1/intents/{id}", "intent id", "withdraw one of your intents"),
+        ("approve", "POST", "/api/v1/deals/{id}/approve", "deal id", "approve a deal waiting for you"),
+        ("decline", "POST", "/api/v1/deals/{id}/decline", "deal id", "decline a deal"),
+    ):
+        p = sub.add_parser(name, parents=[parent, js], help=text)
+        p.add_argument("id", metavar="ID", help=what)
+        p.set_defaults(func=_id_cmd(method, path, what))
+
+    p = sub.add_parser("negotiate", parents=[parent, js], help="start negotiating a match")
+    p.add_argument("id", metavar="MATCH_ID")
+    p.set_defaults(func=cmd_negotiate)
+
+    for name, text in (
+        ("sell", "sell something, described in your words"),
+        ("buy", "buy something, in your words"),
+    ):
+        p = sub.add_parser(name, parents=[parent, js], help=text)
+        p.add_argument("text", nargs="+", metavar="TEXT", help='e.g. "four used tires 225/65R17, $50 each"')
+        _location_options(p)
+        p.add_argument("--radius-km", type=int, default=None)
+        p.add_argument("--category", help="override the understood category")
+        p.add_argument(
+            "--price", nargs="+", metavar="PRICE", help="AMOUNT [CURRENCY]: override the understood price"
+        )
+        p.add_argument("--quantity", type=int, default=None)
+        p.add_argument("-y", "--yes", action="store_true", help="publish without asking")
+        p.set_defaults(func=cmd_sell_buy)
+
+    p = sub.add_parser("identity", parents=[parent, js], help="show this agent's id")
+    p.add_argument("--verify", action="store_true", help="unlock the keystore to check the passphrase")
+    p.set_defaults(func=cmd_identity)
+
+    p = sub.add_parser("web", parents=[parent], help="the address of this agent's local web page")
+    p.add_argument("--open", action="store_true", help="open it in a browser")
+    p.set_defaults(func=cmd_web)
+
+    p = sub.add_parser("categories", parents=[parent, js], help="list the categories of the taxonomy")
+    p.set_defaults(func=cmd_categories)

@@ -1,0 +1,355 @@
+"""The control API contract between the local client (CLI, web page) and the agent peer.
+
+Starlette-free and stdlib + ``wire`` only, so both the CLI (which must start fast) and the peer's
+service (which shouldn't depend on the web framework) import it.
+
+* :class:`AgentService` — what the agent peer implements; ``metaspace.api.create_app`` serves it.
+* :class:`ServiceError` and subclasses — what a service method raises for an expected failure; the
+  API turns it into ``{"error": code, "message": ...}`` with the error's HTTP status.
+* ``validate_*`` — request validation, run by the API on every body and by the CLI before sending.
+
+Shapes (JSON). Publish parameters, as validated by :func:`validate_publish`::
+
+    {"action": "SELL", "category": "vehicles/tires", "lat": 19.43, "lon": -99.13, "cell": null,
+     "radius_km": 50, "price": {"amount_minor": 8000, "currency": "USD", "per_unit": true},
+     "quantity": 4, "attributes": {"size": "225/65R17"}, "text": "...", "lang": "en",
+     "expires_in_s": 604800}
+
+Exactly one location form is given: ``lat``+``lon`` (the peer coarsens them to the human's allowed
+resolution) or ``cell`` (an H3 cell, res <= 7); neither when the human never shares a location.
+Search parameters (:func:`validate_search`): ``action`` is the action *of the intents wanted* (to find
+sellers, search ``SELL``), plus ``category``, a location, ``radius_km``, ``limit`` and optional ``text``.
+
+Views the service returns (the CLI shows whatever keys are present; these are the ones it knows):
+intent ``{"id", "action", "category", "attributes", "price", "quantity", "cell", "radius_km",
+"created", "expires", "text", "lang", "withdrawn", "author"}``; search result = intent view +
+``"distance_km"``, ``"score"``; match ``{"id", "intent_id", "other": intent view, "score",
+"distance_km", "state"}``; deal ``{"id", "match_id", "state", "price", "quantity", "counterparty",
+"needs_approval", "reason"}``; ``understand`` returns a publish-parameters draft (keys above, missing
+ones absent) plus optional ``"confidence"`` and ``"missing"`` (list of keys it could not infer).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from wire.currency import is_currency
+from wire.limits import (
+    MAX_AMOUNT_MINOR,
+    MAX_ATTR_KEY_LEN,
+    MAX_ATTR_VALUE_LEN,
+    MAX_ATTRIBUTES,
+    MAX_INTENT_TTL_S,
+    MAX_QUANTITY,
+    MAX_RADIUS_KM,
+    MAX_RECORDS_PER_PAGE,
+    MAX_TEXT_LEN,
+)
+
+#: Largest request body the control API reads.
+MAX_BODY_BYTES = 64 * 1024
+#: Ids in URLs (intent ids are 32 hex chars; match and deal ids are the service's choice).
+MAX_ID_LEN = 128
+ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+ACTIONS = ("SELL", "BUY", "OFFER_SERVICE", "SEEK_SERVICE")
+DEFAULT_SEARCH_LIMIT = 20
+_ATTR_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+PUBLISH_KEYS = frozenset(
+    {
+        "action",
+        "category",
+        "lat",
+        "lon",
+        "cell",
+        "radius_km",
+        "price",
+        "quantity",
+        "attributes",
+        "text",
+        "lang",
+        "expires_in_s",
+    }
+)
+SEARCH_KEYS = frozenset({"action", "category", "lat", "lon", "cell", "radius_km", "limit", "text"})
+
+
+class ServiceError(Exception):
+    """An expected failure of a control API request.
+
+    Attributes:
+        code: short machine-readable code (``bad_request``, ``not_found``, ...).
+        message: one line for humans.
+        status: the HTTP status the API answers with.
+    """
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class BadRequest(ServiceError):
+    code, status = "bad_request", 400
+
+
+class Forbidden(ServiceError):
+    """The human's limits (the guardian) refuse this."""
+
+    code, status = "forbidden", 403
+
+
+class NotFound(ServiceError):
+    code, status = "not_found", 404
+
+
+class Conflict(ServiceError):
+    code, status = "conflict", 409
+
+
+class Unavailable(ServiceError):
+    """The peer can't do it right now (e.g. not connected to the network yet)."""
+
+    code, status = "unavailable", 503
+
+
+class AgentService(Protocol):
+    """What the agent peer implements for the local control API (all coroutine methods).
+
+    Each method returns JSON-able values, raises :class:`ServiceError` for expected failures, and
+    receives parameters already validated by the ``validate_*`` functions of this module.
+    """
+
+    async def status(self) -> dict[str, Any]: ...
+    async def publish(self, params: dict[str, Any]) -> dict[str, Any]: ...
+    async def understand(self, text: str, lat: float | None, lon: float | None) -> dict[str, Any]: ...
+    async def search(self, params: dict[str, Any]) -> list[dict[str, Any]]: ...
+    async def intents(self) -> list[dict[str, Any]]: ...
+    async def withdraw(self, intent_id: str) -> dict[str, Any]: ...
+    async def matches(self) -> list[dict[str, Any]]: ...
+    async def deals(self) -> list[dict[str, Any]]: ...
+    async def approve(self, deal_id: str) -> dict[str, Any]: ...
+    async def decline(self, deal_id: str) -> dict[str, Any]: ...
+    async def negotiate(self, match_id: str) -> dict[str, Any]: ...
+    async def settings(self) -> dict[str, Any]: ...
+    def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Server-sent events: an async iterator (e.g. an async generator) of JSON-able dicts.
+
+        A dict's optional ``"event"`` key names the SSE event type (``match``, ``deal``, ...).
+        """
+        ...
+
+
+def close_categories(text: str, n: int = 5) -> list[str]:
+    """Category codes close to ``text`` (by code and by leaf name), for "did you mean" messages."""
+    from wire.taxonomy import category_codes
+
+    codes = sorted(category_codes())
+    low = text.lower().strip()
+    found = difflib.get_close_matches(low, codes, n=n, cutoff=0.5)
+    leaves = {c.split("/", 1)[-1]: c for c in codes}
+    leaf = low.split("/", 1)[-1]
+    for name in difflib.get_close_matches(leaf, list(leaves), n=n, cutoff=0.6):
+        if leaves[name] not in found:
+            found.append(leaves[name])
+    found.extend(c for c in codes if leaf and leaf in c and c not in found)
+    return found[:n]
+
+
+def check_category(value: object) -> str:
+    """A valid taxonomy code, or :class:`BadRequest` naming close matches."""
+    from wire.taxonomy import category_codes
+
+    if not isinstance(value, str) or not value:
+        raise BadRequest("category is required (e.g. vehicles/tires)")
+    if value not in category_codes():
+        close = close_categories(value)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `metaspace categories`"
+        raise BadRequest(f"unknown category {value!r}{hint}")
+    return value
+
+
+def check_action(value: object) -> str:
+    if not isinstance(value, str) or value.upper().replace("-", "_") not in ACTIONS:
+        raise BadRequest(f"action must be one of {', '.join(a.lower() for a in ACTIONS)} (got {value!r})")
+    return value.upper().replace("-", "_")
+
+
+def check_currency(value: object) -> str:
+    if not isinstance(value, str) or not is_currency(value.upper()):
+        raise BadRequest(f"unknown currency {value!r} (an ISO-4217 code such as USD, EUR, MXN)")
+    return value.upper()
+
+
+def _number(body: dict[str, Any], key: str) -> float | None:
+    v = body.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise BadRequest(f"{key} must be a number")
+    return float(v)
+
+
+def _int(body: dict[str, Any], key: str, lo: int, hi: int, default: int | None) -> int | None:
+    v = body.get(key, default)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise BadRequest(f"{key} must be an integer in [{lo}, {hi}] (got {v!r})")
+    return v
+
+
+def _location(body: dict[str, Any]) -> tuple[float | None, float | None, str | None]:
+    lat, lon = _number(body, "lat"), _number(body, "lon")
+    cell = body.get("cell")
+    if (lat is None) != (lon is None):
+        raise BadRequest("give both lat and lon, or neither")
+    if lat is not None and lon is not None:
+        if not -90.0 <= lat <= 90.0:
+            raise BadRequest(f"lat must be in [-90, 90] (got {lat})")
+        if not -180.0 <= lon <= 180.0:
+            raise BadRequest(f"lon must be in [-180, 180] (got {lon})")
+        if cell is not None:
+            raise BadRequest("give lat/lon or cell, not both")
+    if cell is not None:
+        from wire.geo import MAX_INTENT_RES, is_cell, resolution
+
+        if not is_cell(cell):
+            raise BadRequest(f"cell is not an H3 cell: {cell!r}")
+        if resolution(cell) > MAX_INTENT_RES:
+            raise BadRequest(f"cell finer than H3 res {MAX_INTENT_RES} is never disclosed")
+    return lat, lon, cell
+
+
+def _check_keys(body: object, allowed: frozenset[str], what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest(f"{what}: the body must be a JSON object")
+    unknown = sorted(k for k in body if k not in allowed)
+    if unknown:
+        raise BadRequest(f"{what}: unknown field(s) {', '.join(map(str, unknown))}")
+    return body
+
+
+def check_price(value: object) -> dict[str, Any] | None:
+    """``{"amount_minor": int, "currency": "USD", "per_unit": bool}`` or None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"amount_minor", "currency", "per_unit"}:
+        raise BadRequest("price must be {amount_minor, currency, per_unit}")
+    amount = _int(value, "amount_minor", 0, MAX_AMOUNT_MINOR, None)
+    if amount is None:
+        raise BadRequest("price.amount_minor is required")
+    per_unit = value.get("per_unit", True)
+    if not isinstance(per_unit, bool):
+        raise BadRequest("price.per_unit must be true or false")
+    return {"amount_minor": amount, "currency": check_currency(value.get("currency")), "per_unit": per_unit}
+
+
+def check_attributes(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest("attributes must be an object of strings")
+    if len(value) > MAX_ATTRIBUTES:
+        raise BadRequest(f"at most {MAX_ATTRIBUTES} attributes")
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        if not isinstance(k, str) or not _ATTR_KEY.match(k) or len(k) > MAX_ATTR_KEY_LEN:
+            raise BadRequest(
+                f"attribute name {k!r} must be lowercase ascii (a-z, 0-9, _), <= {MAX_ATTR_KEY_LEN}"
+            )
+        if not isinstance(v, str) or not v or len(v) > MAX_ATTR_VALUE_LEN:
+            raise BadRequest(f"attribute {k!r} needs a value of 1..{MAX_ATTR_VALUE_LEN} characters")
+        out[k] = v
+    return out
+
+
+def _text(body: dict[str, Any], key: str, max_len: int) -> str | None:
+    v = body.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str) or len(v) > max_len:
+        raise BadRequest(f"{key} must be a string of at most {max_len} characters")
+    return v
+
+
+def validate_publish(body: object) -> dict[str, Any]:
+    """Validate and normalise publish parameters (see the module docstring).
+
+    Raises:
+        BadRequest: with a message naming the first bad field.
+    """
+    b = _check_keys(body, PUBLISH_KEYS, "publish")
+    lat, lon, cell = _location(b)
+    lang = _text(b, "lang", 12)
+    if lang is not None and not _LANG.match(lang):
+        raise BadRequest(f"lang must be a language tag such as en, es, pt-BR (got {lang!r})")
+    return {
+        "action": check_action(b.get("action")),
+        "category": check_category(b.get("category")),
+        "lat": lat,
+        "lon": lon,
+        "cell": cell,
+        "radius_km": _int(b, "radius_km", 0, MAX_RADIUS_KM, 0),
+        "price": check_price(b.get("price")),
+        "quantity": _int(b, "quantity", 1, MAX_QUANTITY, 1),
+        "attributes": check_attributes(b.get("attributes")),
+        "text": _text(b, "text", MAX_TEXT_LEN),
+        "lang": lang,
+        "expires_in_s": _int(b, "expires_in_s", 60, MAX_INTENT_TTL_S, MAX_INTENT_TTL_S),
+    }
+
+
+def validate_search(body: object) -> dict[str, Any]:
+    """Validate and normalise search parameters.
+
+    Raises:
+        BadRequest: with a message naming the first bad field.
+    """
+    b = _check_keys(body, SEARCH_KEYS, "search")
+    lat, lon, cell = _location(b)
+    return {
+        "action": check_action(b.get("action")),
+        "category": check_category(b.get("category")),
+        "lat": lat,
+        "lon": lon,
+        "cell": cell,
+        "radius_km": _int(b, "radius_km", 0, MAX_RADIUS_KM, 0),
+        "limit": _int(b, "limit", 1, MAX_RECORDS_PER_PAGE, DEFAULT_SEARCH_LIMIT),
+        "text": _text(b, "text", MAX_TEXT_LEN),
+    }
+
+
+def validate_understand(body: object) -> tuple[str, float | None, float | None]:
+    """``(text, lat, lon)`` from an understand request body.
+
+    Raises:
+        BadRequest: missing/over-long text or bad coordinates.
+    """
+    b = _check_keys(body, frozenset({"text", "lat", "lon"}), "understand")
+    text = _text(b, "text", MAX_TEXT_LEN)
+    if not text or not text.strip():
+        raise BadRequest("text is required")
+    lat, lon, _ = _location(b)
+    return text, lat, lon
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """An id taken from a URL or the command line.
+
+    Raises:
+        BadRequest: empty, too long, or with characters outside ``[A-Za-z0-9_.:-]``.
+    """
+    if not ID_RE.match(value):
+        raise BadRequest(f"bad {what} {value[:40]!r} (1..{MAX_ID_LEN} characters of A-Z a-z 0-9 _ . : -)")
+    return value

@@ -1,0 +1,195 @@
+"""``metaspace peer``: the end user's agent peer daemon (the composition root).
+
+It unlocks the identity, opens the agent's databases under its home, starts a libp2p host (Noise only),
+the DHT driver (records persisted in SQLite), the agent (publish, watch, match), negotiation, and the
+local control API + web page on 127.0.0.1 (token in a 0600 file). Ctrl-C or SIGTERM shuts it down
+cleanly and removes the run files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+
+from dht.config import DhtConfig
+from dht.node import Node
+from dht.store import RecordStore
+from metaspace import control
+from metaspace.agent import DEFAULT_WATCH_INTERVAL, Agent
+from metaspace.api import create_app
+from metaspace.config import AgentConfig, ConfigError, load_config
+from metaspace.db import AgentDB
+from metaspace.events import EventBus
+from metaspace.home import Home, home_from_args
+from metaspace.keystore import KeystoreError, unlock
+from p2p.dht_driver import DhtDriver
+from p2p.host import P2PError, open_host
+from p2p.ratelimit import RateLimiter
+from p2p.storage import SqliteBackend
+from wire.identity import Identity
+
+log = logging.getLogger("metaspace.peer")
+
+DEFAULT_LISTEN = "/ip4/127.0.0.1/tcp/0"
+#: Retry the bootstrap this often while the routing table is empty (the bootstrap node may be down).
+BOOTSTRAP_RETRY_S = 5.0
+
+
+@dataclass
+class PeerOptions:
+    listen: str = DEFAULT_LISTEN
+    bootstrap: tuple[str, ...] = ()
+    api_port: int = 0
+    watch_interval: float = DEFAULT_WATCH_INTERVAL
+    dht: DhtConfig | None = None
+
+
+def _renderer(language: str) -> Any:
+    try:
+        from metaspace import notify
+    except ImportError:  # notifications are optional until that module exists
+        return None
+    return lambda event: notify.render(event, language)
+
+
+async def serve_peer(
+    home: Home,
+    config: AgentConfig,
+    identity: Identity,
+    opts: PeerOptions,
+    *,
+    task_status: Any = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the agent peer until cancelled. ``task_status.started`` gets the control API URL."""
+    home.ensure()
+    db = AgentDB(home.data_dir / "agent.sqlite")
+    backend = SqliteBackend(home.data_dir / "dht.sqlite")
+    dht_config = opts.dht or DhtConfig()
+    try:
+        store = RecordStore(backend, dht_config)
+        async with open_host(identity, [opts.listen]) as host:
+            node = Node(identity.pubkey, host.listen_addrs(), dht_config, random.Random(), store=store)
+            driver = DhtDriver(host, node, limiter=RateLimiter())
+            store.restore(driver.now())
+            for contact in backend.load_contacts():
+                node.add_contact(contact, driver.now())
+            bus = EventBus(_renderer(config.language))
+            agent = Agent(
+                identity, config, host, driver, db, bus,
+                watch_interval=opts.watch_interval, bootstrap=list(opts.bootstrap),
+            )  # fmt: skip
+            _attach_dealer(agent)
+            token = control.new_token()
+            app = create_app(agent, token)
+            hconfig = HypercornConfig()
+            hconfig.bind = [f"127.0.0.1:{opts.api_port}"]
+            hconfig.accesslog = None
+            hconfig.errorlog = None
+            async with trio.open_nursery() as nursery:
+                await nursery.start(driver.run)
+                nursery.start_soon(_join, driver, list(opts.bootstrap))
+                nursery.start_soon(_save_contacts, driver, backend)
+                await nursery.start(agent.run)
+                if agent.dealer is not None:
+                    await nursery.start(agent.dealer.run)
+                binds = await nursery.start(hypercorn_serve, app, hconfig)
+                url = str(binds[0])
+                control.write_run_files(home, url, token)
+                try:
+                    print(
+                        f"agent {identity.peer_id} listening on {host.addrs()[0]}; control API {url}",
+                        flush=True,
+                    )
+                    task_status.started(url)
+                    await trio.sleep_forever()
+                finally:
+                    control.remove_run_files(home)
+    finally:
+        backend.close()
+        db.close()
+
+
+def _attach_dealer(agent: Agent) -> None:
+    try:
+        from metaspace.deals import DealMaker
+    except ImportError:
+        return
+    agent.dealer = DealMaker(agent)
+
+
+async def _join(driver: DhtDriver, seeds: list[str]) -> None:
+    """Bootstrap through ``seeds``; retry while we know nobody (the bootstrap node may be down)."""
+    if not seeds and not len(driver.node.table):
+        return
+    while True:
+        try:
+            if seeds:
+                await driver.bootstrap(seeds)
+            else:
+                await driver.find_node(driver.node.node_id)
+        except P2PError as exc:
+            log.info("bootstrap failed: %s", exc)
+        if len(driver.node.table):
+            return
+        await trio.sleep(BOOTSTRAP_RETRY_S)
+
+
+async def _save_contacts(driver: DhtDriver, backend: SqliteBackend) -> None:
+    while True:
+        await trio.sleep(10.0)
+        backend.save_contacts(driver.node.table.contacts(), driver.now())
+
+
+def run_peer(args: argparse.Namespace) -> int:
+    """Entry point of ``metaspace peer``."""
+    home = home_from_args(args)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("libp2p", "hypercorn", "multiaddr", "async_service"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        config = load_config(home.config_file)
+    except (ConfigError, OSError) as exc:
+        print(
+            f"error: {exc}; create the agent first with `metaspace {home.home_flag()}init`", file=sys.stderr
+        )
+        return 1
+    try:
+        identity = unlock(home.keystore_file)
+    except KeystoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    opts = PeerOptions(
+        listen=getattr(args, "listen", None) or DEFAULT_LISTEN,
+        bootstrap=tuple(getattr(args, "bootstrap", None) or ()),
+        api_port=int(getattr(args, "api_port", 0) or 0),
+        watch_interval=float(getattr(args, "watch_interval", None) or DEFAULT_WATCH_INTERVAL),
+    )
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                nursery.start_soon(serve_peer, home, config, identity, opts)
+                async for signum in signals:
+                    log.info("received %s, shutting down", signal.Signals(signum).name)
+                    nursery.cancel_scope.cancel()
+                    break
+
+    try:
+        trio.run(main)
+    except P2PError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
