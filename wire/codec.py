@@ -4,7 +4,9 @@ A message class declares its fields with type hints; bounds come from ``field(me
 ``max`` (length of bytes/str/list/dict, or largest int), ``min`` (smallest int), ``len`` (exact bytes length).
 Supported field types: int, bool, bytes, str, Optional[...], list[T], dict[str, str], enums with int or
 str values, and nested dataclasses. Decoding checks every type and bound and raises
-``RemoteProtocolError`` on any mismatch; unknown or missing keys are refused too.
+``RemoteProtocolError`` on any mismatch; unknown or missing keys are refused too. A field whose value
+is None is omitted, and only an Optional field may be: every other field is always present, so each
+message has exactly one encoding. Encoding applies the same checks and raises ``LocalProtocolError``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import enum
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar, Union
 
 from wire.errors import LocalProtocolError, RemoteProtocolError
@@ -71,33 +74,53 @@ def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
 
 
 def to_obj(msg: Any) -> dict[str, Any]:
-    """Turn a message dataclass into a CBOR-ready map (None-valued optional fields are omitted)."""
-    hints = _hints(type(msg))
-    out: dict[str, Any] = {}
-    for f in _fields(type(msg)):
-        value = getattr(msg, f.name)
-        if value is None:
-            continue
-        out[f.name] = _encode_value(value, hints[f.name])
+    """Turn a message dataclass into a CBOR-ready map (None-valued optional fields are omitted).
+
+    The map is checked with the very rules the decoder applies, so that we never send what a
+    peer must refuse.
+
+    Args:
+        msg: a message dataclass instance.
+
+    Returns:
+        A map of field name to CBOR-ready value.
+
+    Raises:
+        LocalProtocolError: a field has the wrong type or is out of its bounds.
+    """
+    if not dataclasses.is_dataclass(msg) or isinstance(msg, type):
+        raise LocalProtocolError(f"not a message dataclass: {type(msg).__name__}")
+    out = _to_obj(msg)
+    try:
+        from_obj(type(msg), out)
+    except RemoteProtocolError as exc:
+        raise LocalProtocolError(f"invalid message: {exc}") from None
     return out
 
 
-def _encode_value(value: Any, tp: Any) -> Any:
+def _to_obj(msg: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, _optional, _decode in _plan(type(msg)):
+        value = getattr(msg, name)
+        if value is not None:
+            out[name] = _plain(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """The CBOR-ready form of a field value; ``to_obj`` then checks it with the decoder's rules."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bytes or kind is bool:
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_obj(value)
+        return _to_obj(value)
     if isinstance(value, list | tuple):
-        args = typing.get_args(tp)
-        inner = _strip_optional(tp)
-        inner_args = typing.get_args(inner) or args
-        item_tp = inner_args[0] if inner_args else Any
-        return [_encode_value(v, item_tp) for v in value]
+        return [_plain(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _encode_value(v, Any) for k, v in value.items()}
-    if isinstance(value, bool | int | bytes | str):
-        return value
-    raise LocalProtocolError(f"cannot encode {type(value).__name__}")
+        return {k: _plain(v) for k, v in value.items()}
+    return value  # anything of a wrong type is refused by the check
 
 
 def _strip_optional(tp: Any) -> Any:
@@ -114,35 +137,60 @@ def _is_optional(tp: Any) -> bool:
     return origin in (Union, types.UnionType) and type(None) in typing.get_args(tp)
 
 
+_Decoder = Callable[[Any], Any]
+#: class -> ((field name, is Optional, decoder of the field's value), ...), built once per class.
+_PLANS: dict[type, tuple[tuple[str, bool, _Decoder], ...]] = {}
+_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _plan(cls: type) -> tuple[tuple[str, bool, _Decoder], ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        if not dataclasses.is_dataclass(cls):
+            raise LocalProtocolError(f"not a message dataclass: {cls.__name__}")
+        hints = _hints(cls)
+        plan = tuple(
+            (
+                f.name,
+                _is_optional(hints[f.name]),
+                _compile(_strip_optional(hints[f.name]), f.metadata, f"{cls.__name__}.{f.name}"),
+            )
+            for f in _fields(cls)
+        )
+        _NAMES[cls] = frozenset(name for name, _, _ in plan)
+        _PLANS[cls] = plan
+    return plan
+
+
 def from_obj(cls: type[T], obj: Any) -> T:
     """Build ``cls`` from an untrusted decoded CBOR map, checking every type and bound.
+
+    Args:
+        cls: the message dataclass.
+        obj: the decoded CBOR value (should be a map of field name to value).
+
+    Returns:
+        The typed message.
 
     Raises:
         RemoteProtocolError: wrong shape, type, bound, unknown or missing key.
     """
     if not isinstance(obj, dict):
         raise RemoteProtocolError(f"{cls.__name__}: expected a map")
-    hints = _hints(cls)
-    fields = _fields(cls)
-    names = {f.name for f in fields}
-    unknown = set(obj) - names
-    if unknown:
-        raise RemoteProtocolError(f"{cls.__name__}: unknown field(s) {sorted(unknown)[:3]}")
+    plan = _plan(cls)
+    if not _NAMES[cls].issuperset(obj):
+        unknown = sorted(str(k) for k in set(obj) - _NAMES[cls])
+        raise RemoteProtocolError(f"{cls.__name__}: unknown field(s) {unknown[:3]}")
     kwargs: dict[str, Any] = {}
-    for f in fields:
-        tp = hints[f.name]
-        if f.name not in obj:
-            if _is_optional(tp):
-                kwargs[f.name] = None
-                continue
-            if f.default is not dataclasses.MISSING:
-                continue
-            if f.default_factory is not dataclasses.MISSING:
-                continue
-            raise RemoteProtocolError(f"{cls.__name__}: missing field {f.name!r}")
-        kwargs[f.name] = _decode_value(
-            obj[f.name], _strip_optional(tp), f.metadata, f"{cls.__name__}.{f.name}"
-        )
+    for name, optional, decode in plan:
+        if name in obj:
+            kwargs[name] = decode(obj[name])
+        elif optional:
+            kwargs[name] = None
+        else:
+            # The canonical encoding carries every field that is not None, defaults included: a
+            # missing one is refused, so that every accepted map re-encodes to the same bytes.
+            raise RemoteProtocolError(f"{cls.__name__}: missing field {name!r}")
     try:
         return cls(**kwargs)
     except RemoteProtocolError:
@@ -151,61 +199,91 @@ def from_obj(cls: type[T], obj: Any) -> T:
         raise RemoteProtocolError(f"{cls.__name__}: {exc}") from None
 
 
-def _decode_value(value: Any, tp: Any, meta: typing.Mapping[str, Any], where: str) -> Any:
+def _compile(tp: Any, meta: typing.Mapping[str, Any], where: str) -> _Decoder:
+    """A function that checks one untrusted value against ``tp`` and ``meta`` and returns it typed.
+
+    Types are compared exactly (``type(v) is int``): a decoded CBOR value is never a subclass, and
+    ``True`` must not pass for ``1``.
+    """
     origin = typing.get_origin(tp)
     if tp is bool:
-        if not isinstance(value, bool):
+
+        def decode_bool(value: Any) -> Any:
+            if value is True or value is False:
+                return value
             raise RemoteProtocolError(f"{where}: expected bool")
-        return value
+
+        return decode_bool
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise RemoteProtocolError(f"{where}: expected int")
         lo, hi = meta.get("min", _INT_MIN), meta.get("max", _INT_MAX)
-        if not lo <= value <= hi:
-            raise RemoteProtocolError(f"{where}: {value} outside [{lo}, {hi}]")
-        return value
-    if tp is bytes:
-        if not isinstance(value, bytes):
-            raise RemoteProtocolError(f"{where}: expected bytes")
-        _check_len(len(value), meta, _DEFAULT_MAX_BYTES, where)
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise RemoteProtocolError(f"{where}: expected text")
-        _check_len(len(value), meta, _DEFAULT_MAX_STR, where)
-        return value
+
+        def decode_int(value: Any) -> Any:
+            if type(value) is not int:
+                raise RemoteProtocolError(f"{where}: expected int")
+            if not lo <= value <= hi:
+                raise RemoteProtocolError(f"{where}: {value} outside [{lo}, {hi}]")
+            return value
+
+        return decode_int
+    if tp is bytes or tp is str:
+        exact = meta.get("len")
+        most = meta.get("max", _DEFAULT_MAX_BYTES if tp is bytes else _DEFAULT_MAX_STR)
+        kind = "bytes" if tp is bytes else "text"
+
+        def decode_string(value: Any) -> Any:
+            if type(value) is not tp:
+                raise RemoteProtocolError(f"{where}: expected {kind}")
+            n = len(value)
+            if exact is not None and n != exact:
+                raise RemoteProtocolError(f"{where}: length {n} != {exact}")
+            if n > most:
+                raise RemoteProtocolError(f"{where}: length {n} over {most}")
+            return value
+
+        return decode_string
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            raise RemoteProtocolError(f"{where}: unknown {tp.__name__} {value!r}") from None
+        members = {m.value: m for m in tp}
+        value_type = int if issubclass(tp, int) else str
+
+        def decode_enum(value: Any) -> Any:
+            # The wire value must have the enum's own value type: ``true`` is not the int 1.
+            member = members.get(value) if type(value) is value_type else None
+            if member is None:
+                raise RemoteProtocolError(f"{where}: unknown {tp.__name__} {value!r}"[:200])
+            return member
+
+        return decode_enum
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_obj(tp, value)
+        return lambda value: from_obj(tp, value)
     if origin in (list, tuple):
-        if not isinstance(value, list):
-            raise RemoteProtocolError(f"{where}: expected array")
-        _check_len(len(value), meta, _DEFAULT_MAX_LIST, where)
-        item_tp = typing.get_args(tp)[0]
-        item_meta = meta.get("item", {})
-        items = [_decode_value(v, item_tp, item_meta, where) for v in value]
-        return items if origin is list else tuple(items)
+        item = _compile(typing.get_args(tp)[0], meta.get("item", {}), where)
+        most = meta.get("max", _DEFAULT_MAX_LIST)
+
+        def decode_list(value: Any) -> Any:
+            if type(value) is not list:
+                raise RemoteProtocolError(f"{where}: expected array")
+            if len(value) > most:
+                raise RemoteProtocolError(f"{where}: length {len(value)} over {most}")
+            items = [item(v) for v in value]
+            return items if origin is list else tuple(items)
+
+        return decode_list
     if origin is dict:
-        if not isinstance(value, dict):
-            raise RemoteProtocolError(f"{where}: expected map")
-        _check_len(len(value), meta, _DEFAULT_MAX_LIST, where)
+        most = meta.get("max", _DEFAULT_MAX_LIST)
         key_max = meta.get("key_max", _DEFAULT_MAX_STR)
         val_max = meta.get("value_max", _DEFAULT_MAX_STR)
-        for k, v in value.items():
-            if not isinstance(k, str) or not isinstance(v, str):
-                raise RemoteProtocolError(f"{where}: expected text -> text")
-            if len(k) > key_max or len(v) > val_max or not k:
-                raise RemoteProtocolError(f"{where}: attribute too long or empty")
-        return dict(value)
-    raise LocalProtocolError(f"{where}: unsupported field type {tp!r}")  # pragma: no cover
 
+        def decode_dict(value: Any) -> Any:
+            if type(value) is not dict:
+                raise RemoteProtocolError(f"{where}: expected map")
+            if len(value) > most:
+                raise RemoteProtocolError(f"{where}: length {len(value)} over {most}")
+            for k, v in value.items():
+                if type(k) is not str or type(v) is not str:
+                    raise RemoteProtocolError(f"{where}: expected text -> text")
+                if len(k) > key_max or len(v) > val_max or not k:
+                    raise RemoteProtocolError(f"{where}: attribute too long or empty")
+            return dict(value)
 
-def _check_len(n: int, meta: typing.Mapping[str, Any], default_max: int, where: str) -> None:
-    if "len" in meta and n != meta["len"]:
-        raise RemoteProtocolError(f"{where}: length {n} != {meta['len']}")
-    if n > meta.get("max", default_max):
-        raise RemoteProtocolError(f"{where}: length {n} over {meta.get('max', default_max)}")
+        return decode_dict
+    raise LocalProtocolError(f"{where}: unsupported field type {tp!r}")

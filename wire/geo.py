@@ -17,11 +17,19 @@ MAX_INTENT_RES = 7
 #: Resolution of DHT key cells (res 4: ~1,770 km²).
 KEY_RES = 4
 EARTH_RADIUS_KM = 6371.0088
+_HEX = frozenset("0123456789abcdef")
 
 
 def is_cell(text: object) -> bool:
-    """True if ``text`` is a valid H3 cell index string."""
-    return isinstance(text, str) and 0 < len(text) <= 16 and h3.is_valid_cell(text)
+    """True if ``text`` is a valid H3 cell index in its one canonical spelling.
+
+    h3 parses with ``int(text, 16)``, which also takes upper case, leading zeros, "0x", "_",
+    spaces and non-ASCII digits; each of those would name the same cell under another DHT key,
+    so only the form ``h3`` itself prints (lower-case hex, no padding) is a cell here.
+    """
+    if not isinstance(text, str) or not 0 < len(text) <= 16 or not _HEX.issuperset(text):
+        return False  # also keeps "-1" (OverflowError inside h3) away from h3
+    return bool(h3.is_valid_cell(text)) and h3.int_to_str(h3.str_to_int(text)) == text
 
 
 def resolution(cell: str) -> int:

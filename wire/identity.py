@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import nacl.exceptions
 import nacl.signing
@@ -97,23 +98,28 @@ class Identity:
         if len(self.seed) != SEED_LEN:
             raise LocalProtocolError("an ed25519 seed has 32 bytes")
 
-    @property
+    # Deriving the key from the seed costs as much as a signature: do it once per Identity.
+    @cached_property
     def _key(self) -> nacl.signing.SigningKey:
         return nacl.signing.SigningKey(self.seed)
 
-    @property
+    @cached_property
     def pubkey(self) -> bytes:
+        """The raw 32-byte ed25519 public key."""
         return bytes(self._key.verify_key)
 
-    @property
+    @cached_property
     def peer_id(self) -> str:
+        """The libp2p peer-id text form of the public key ("12D3KooW...")."""
         return pubkey_to_text(self.pubkey)
 
-    @property
+    @cached_property
     def node_id(self) -> bytes:
+        """The 256-bit DHT id: sha256 of the public key."""
         return node_id(self.pubkey)
 
     def sign(self, message: bytes) -> bytes:
+        """The 64-byte ed25519 signature of ``message``."""
         return self._key.sign(message).signature
 
     def __repr__(self) -> str:  # never print the seed

@@ -30,8 +30,9 @@ from wire.limits import (
 from wire.taxonomy import category_codes
 
 INTENT_ID_LEN = 16
-_ATTR_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
-_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+# Used with fullmatch: "$" would also match before a trailing newline ("size\n").
+_ATTR_KEY = re.compile(r"[a-z][a-z0-9_]*")
+_LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 
 
 class Action(enum.StrEnum):
@@ -104,7 +105,7 @@ class Intent:
         if len(self.attributes) > MAX_ATTRIBUTES:
             raise LocalProtocolError("too many attributes")
         for k, v in self.attributes.items():
-            if not _ATTR_KEY.match(k) or len(k) > MAX_ATTR_KEY_LEN:
+            if not _ATTR_KEY.fullmatch(k) or len(k) > MAX_ATTR_KEY_LEN:
                 raise LocalProtocolError(f"attribute key {k!r} is not canonical (lowercase ascii)")
             if not v or len(v) > MAX_ATTR_VALUE_LEN:
                 raise LocalProtocolError(f"attribute value for {k!r} is empty or too long")
@@ -120,7 +121,7 @@ class Intent:
             raise LocalProtocolError("expires must be after created and at most 7 days later")
         if self.text is not None and len(self.text) > MAX_TEXT_LEN:
             raise LocalProtocolError("text too long")
-        if self.lang is not None and not _LANG.match(self.lang):
+        if self.lang is not None and not _LANG.fullmatch(self.lang):
             raise LocalProtocolError(f"bad language tag {self.lang!r}")
 
     @property

@@ -262,6 +262,7 @@ class TransactionInit:
     session: bytes = bounded(len=SESSION_ID_LEN)
     round: int = bounded(min=0, max=MAX_ROUNDS)
     agreement: Agreement
+    signature: bytes = bounded(len=64)  # the initiator's signature over the canonical agreement
 
 
 @message
