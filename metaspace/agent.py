@@ -91,6 +91,7 @@ class Agent:
         self.watch_interval = watch_interval
         self.bootstrap_addrs = list(bootstrap or [])
         self._wake = trio.Event()
+        self._index_lock = trio.Lock()
         self._last_poll: dict[bytes, int] = {}
         self.dealer: Any = None  # set by the daemon to a DealMaker (negotiation)
         self._records: dict[tuple[bytes, bytes, int], bytes] = {}
@@ -103,17 +104,30 @@ class Agent:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Serve INTENT_MATCH notices, republish our intents, and watch for matches until cancelled."""
         serve_rpc(self.host, MATCH_PROTOCOL, self._on_notice, timeout=NOTICE_TIMEOUT_S)
-        for _id, record, _replicas in self.db.intents():
-            _env, intent = open_intent(record)
-            if intent.is_live(self.now()):
-                self.index_own(intent)
+        # Load the embedding model now, off the event loop, so the first match isn't slow.
+        await trio.to_thread.run_sync(self.index.embedder.embed, ["warm up"])
         task_status.started()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._republish_saved)
             nursery.start_soon(self._watch_loop)
 
-    def index_own(self, intent: Intent) -> None:
-        """Nothing to index for our own intents (they are queries); kept as a hook for clarity."""
+    async def _rank(self, mine: Intent, others: list[Intent], k: int) -> list[Match]:
+        """Add ``others`` to the index and rank them against ``mine`` — in a worker thread, because
+        embedding is CPU work that would stall the network tasks."""
+        now = self.now()
+
+        def work() -> list[Match]:
+            for other in others:
+                existing = self.index.get(other.id)
+                if existing is not None and existing.seq >= other.seq:
+                    continue
+                if existing is not None:
+                    self.index.remove(other.id)
+                self.index.add(other)
+            return self.index.search(mine, k=k, now=now)
+
+        async with self._index_lock:
+            return await trio.to_thread.run_sync(work)
 
     async def _republish_saved(self) -> None:
         """After a restart: publish our live intents again (the DHT core then keeps republishing)."""
@@ -317,14 +331,7 @@ class Agent:
                 log.info("watch of %s failed: %s", mine.id.hex(), exc)
                 continue
             self._last_poll[mine.id] = max(1, started - SINCE_OVERLAP_S)
-            for other in found:
-                existing = self.index.get(other.id)
-                if existing is not None and existing.seq >= other.seq:
-                    continue
-                if existing is not None:
-                    self.index.remove(other.id)
-                self.index.add(other)
-            for m in self.index.search(mine, k=MATCHES_PER_INTENT, now=now):
+            for m in await self._rank(mine, found, MATCHES_PER_INTENT):
                 if m.score >= MIN_MATCH_SCORE and await self._record_match(mine, m, announce=True):
                     new += 1
         return new
@@ -404,9 +411,7 @@ class Agent:
         if mine is None or not mine.is_live(now) or not other.is_live(now):
             return b"unknown"
         self.remember_record(other, notice.record)
-        if self.index.get(other.id) is None:
-            self.index.add(other)
-        for m in self.index.search(mine, k=MATCHES_PER_INTENT * 5, now=now):
+        for m in await self._rank(mine, [other], MATCHES_PER_INTENT * 5):
             if m.intent.id == other.id and m.score >= MIN_MATCH_SCORE:
                 await self._record_match(mine, m, announce=False)
                 return b"ok"
