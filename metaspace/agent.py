@@ -218,6 +218,11 @@ class Agent:
             record = seal_intent(self.identity, intent)
         except (LocalProtocolError, ValueError) as exc:
             raise BadRequest(str(exc)) from None
+        limit = params.get("limit")
+        if limit:
+            if intent.price is not None and limit["currency"] != intent.price.currency:
+                raise BadRequest("the private limit must be in the price's currency")
+            self.db.set_reservation(intent.id.hex(), int(limit["amount_minor"]))
         return await self._publish_record(intent, record, kind="intent_published")
 
     async def _publish_record(self, intent: Intent, record: bytes, *, kind: str) -> dict[str, Any]:
@@ -426,6 +431,17 @@ class Agent:
             raise BadRequest(str(exc)) from None
         draft = u.summary()
         out: dict[str, Any] = {k: v for k, v in draft.items() if k not in ("canonical",) and v is not None}
+        price = out.pop("price", None)
+        if price is not None:
+            bound = price.pop("bound", None)
+            if bound == "max" and u.intent.action in (Action.BUY, Action.SEEK_SERVICE):
+                out["limit"] = price  # "at most $70": the buyer's private ceiling, never published
+            elif bound == "min" and u.intent.action in (Action.SELL, Action.OFFER_SERVICE):
+                out["limit"] = dict(price)  # "at least $50": the seller's private floor...
+                price["amount_minor"] = int(price["amount_minor"] * 1.25)  # ...and a public ask above it
+                out["price"] = price
+            else:
+                out["price"] = price
         if lat is not None and lon is not None:
             out["lat"], out["lon"] = lat, lon
         if u.intent.text:

@@ -167,6 +167,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if args.price is not None:
         body["price"] = parse_money(args.price, conf.currency if conf else "USD")
         body["price"]["per_unit"] = not args.total
+    if args.limit is not None:
+        body["limit"] = parse_money(args.limit, conf.currency if conf else "USD")
     params = validate_publish(body)
     precheck_limits(params, conf, home)
     sent = {k: v for k, v in params.items() if v is not None}
@@ -339,6 +341,8 @@ def cmd_sell_buy(args: argparse.Namespace) -> int:
         body["quantity"] = args.quantity
     if args.price is not None:
         body["price"] = parse_money(args.price, conf.currency if conf else "USD")
+    if args.limit is not None:
+        body["limit"] = parse_money(args.limit, conf.currency if conf else "USD")
     try:
         params = validate_publish(body)
     except BadRequest as exc:
@@ -441,6 +445,10 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument("--radius-km", type=int, default=DEFAULT_RADIUS_KM, help=f"default {DEFAULT_RADIUS_KM}")
     p.add_argument("--price", nargs="+", metavar="PRICE", help="AMOUNT [CURRENCY], e.g. 80 USD (per unit)")
     p.add_argument("--total", action="store_true", help="the price is for the whole quantity")
+    p.add_argument(
+        "--limit", nargs="+", metavar="LIMIT",
+        help="AMOUNT [CURRENCY]: your private limit per unit (selling: minimum, buying: maximum), never sent",
+    )  # fmt: skip
     p.add_argument("--quantity", type=int, default=1)
     p.add_argument("--attr", action="append", default=[], metavar="NAME=VALUE", help="an attribute (repeat)")
     p.add_argument("--text", help="free text for the other side to read")
@@ -498,6 +506,10 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
             "--price", nargs="+", metavar="PRICE", help="AMOUNT [CURRENCY]: override the understood price"
         )
         p.add_argument("--quantity", type=int, default=None)
+        p.add_argument(
+            "--limit", nargs="+", metavar="LIMIT",
+            help="AMOUNT [CURRENCY]: your private limit per unit (never published)",
+        )  # fmt: skip
         p.add_argument("-y", "--yes", action="store_true", help="publish without asking")
         p.set_defaults(func=cmd_sell_buy)
 

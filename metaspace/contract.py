@@ -15,6 +15,9 @@ Shapes (JSON). Publish parameters, as validated by :func:`validate_publish`::
      "quantity": 4, "attributes": {"size": "225/65R17"}, "text": "...", "lang": "en",
      "expires_in_s": 604800}
 
+``limit`` is the human's private limit per unit (a seller's minimum, a buyer's maximum): the peer keeps
+it in its own database for negotiation and never publishes or sends it.
+
 Exactly one location form is given: ``lat``+``lon`` (the peer coarsens them to the human's allowed
 resolution) or ``cell`` (an H3 cell, res <= 7); neither when the human never shares a location.
 Search parameters (:func:`validate_search`): ``action`` is the action *of the intents wanted* (to find
@@ -73,6 +76,7 @@ PUBLISH_KEYS = frozenset(
         "text",
         "lang",
         "expires_in_s",
+        "limit",
     }
 )
 SEARCH_KEYS = frozenset({"action", "category", "lat", "lon", "cell", "radius_km", "limit", "text"})
@@ -307,6 +311,7 @@ def validate_publish(body: object) -> dict[str, Any]:
         "text": _text(b, "text", MAX_TEXT_LEN),
         "lang": lang,
         "expires_in_s": _int(b, "expires_in_s", 60, MAX_INTENT_TTL_S, MAX_INTENT_TTL_S),
+        "limit": check_price(b.get("limit")),
     }
 
 

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS deals (
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS private (
+    intent_id TEXT PRIMARY KEY,
+    reservation INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cursors (
     key BLOB PRIMARY KEY,
     since INTEGER NOT NULL
@@ -116,6 +120,17 @@ class AgentDB:
     def intent_record(self, intent_id: str) -> bytes | None:
         row = self._db.execute("SELECT record FROM intents WHERE id = ?", (intent_id,)).fetchone()
         return None if row is None else bytes(row[0])
+
+    def set_reservation(self, intent_id: str, reservation_minor: int) -> None:
+        """The human's private limit for an intent (unit price, minor units). Never leaves this file."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO private (intent_id, reservation) VALUES (?, ?)",
+            (intent_id, reservation_minor),
+        )
+
+    def reservation(self, intent_id: str) -> int | None:
+        row = self._db.execute("SELECT reservation FROM private WHERE intent_id = ?", (intent_id,)).fetchone()
+        return None if row is None else int(row[0])
 
     # ---------------------------------------------------------------------------------------- matches
 
