@@ -104,12 +104,17 @@ class Agent:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Serve INTENT_MATCH notices, republish our intents, and watch for matches until cancelled."""
         serve_rpc(self.host, MATCH_PROTOCOL, self._on_notice, timeout=NOTICE_TIMEOUT_S)
-        # Load the embedding model now, off the event loop, so the first match isn't slow.
-        await trio.to_thread.run_sync(self.index.embedder.embed, ["warm up"])
+        # Load the embedding model and the classifier prototypes now, off the event loop, so the first
+        # understanding or match isn't slow (the daemon reports ready only after this).
+        await trio.to_thread.run_sync(self._warm_up)
         task_status.started()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._republish_saved)
             nursery.start_soon(self._watch_loop)
+
+    def _warm_up(self) -> None:
+        self.index.embedder.embed(["warm up"])
+        understand("warm up: selling 4 tires 225/65R17, $80 each")
 
     async def _rank(self, mine: Intent, others: list[Intent], k: int) -> list[Match]:
         """Add ``others`` to the index and rank them against ``mine`` — in a worker thread, because
@@ -426,7 +431,8 @@ class Agent:
 
     async def understand(self, text: str, lat: float | None, lon: float | None) -> dict[str, Any]:
         try:
-            u = understand(text, location=None if lat is None or lon is None else (lat, lon))
+            location = None if lat is None or lon is None else (lat, lon)
+            u = await trio.to_thread.run_sync(lambda: understand(text, location=location))
         except UnderstandError as exc:
             raise BadRequest(str(exc)) from None
         draft = u.summary()

@@ -79,6 +79,22 @@ _PAGE_HEADERS = {
 }
 
 
+#: The page's own assets (no inline script or style: the CSP forbids them), served without a token.
+_STATIC = {
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
+
+
+def _public(scope: Scope) -> bool:
+    """The page and its assets need no token (they hold no data; the API calls they make do)."""
+    if scope.get("method") not in ("GET", "HEAD"):
+        return False
+    path = str(scope.get("path", ""))
+    return path == "/" or (path.startswith("/static/") and path[len("/static/") :] in _STATIC)
+
+
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     """The one error shape: ``{"error": code, "message": message}``."""
     return JSONResponse({"error": code, "message": message}, status_code=status)
@@ -110,7 +126,7 @@ class BearerAuth:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope.get("method") in ("GET", "HEAD") and scope.get("path") == "/"):
+        if scope["type"] != "http" or _public(scope):
             await self.app(scope, receive, send)
             return
         presented = self._presented(scope)
@@ -218,6 +234,13 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
     async def index(request: Request) -> Response:
         return HTMLResponse(page, headers=_PAGE_HEADERS)
 
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in _STATIC:
+            raise HTTPException(404)
+        body = resources.files("metaspace").joinpath(f"static/{name}").read_bytes()
+        return Response(body, media_type=_STATIC[name], headers=_PAGE_HEADERS)
+
     async def status(request: Request) -> Any:
         return await service.status()
 
@@ -271,6 +294,7 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
     j = _json_endpoint
     routes = [
         Route("/", index, methods=["GET"]),
+        Route("/static/{name}", static, methods=["GET"]),
         Route("/api/v1/status", j(status), methods=["GET"]),
         Route("/api/v1/settings", j(settings), methods=["GET"]),
         Route("/api/v1/intents/understand", j(understand), methods=["POST"]),

@@ -125,6 +125,7 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     d = sub.add_parser(
         "demo", parents=[parent], help="a local demonstration: agents find each other and deal"
     )
+    d.add_argument("--keep", action="store_true", help="keep the demo's directory (homes, logs) afterwards")
     d.set_defaults(func=_lazy("metaspace.demo", "run", "the demo"))
 
 

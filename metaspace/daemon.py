@@ -31,7 +31,7 @@ from metaspace.db import AgentDB
 from metaspace.events import EventBus
 from metaspace.home import Home, home_from_args
 from metaspace.keystore import KeystoreError, unlock
-from p2p.dht_driver import DhtDriver
+from p2p.dht_driver import DhtDriver, config_from_env
 from p2p.host import P2PError, open_host
 from p2p.ratelimit import RateLimiter
 from p2p.storage import SqliteBackend
@@ -53,12 +53,10 @@ class PeerOptions:
     dht: DhtConfig | None = None
 
 
-def _renderer(language: str) -> Any:
-    try:
-        from metaspace import notify
-    except ImportError:  # notifications are optional until that module exists
-        return None
-    return lambda event: notify.render(event, language)
+def _annotator(language: str) -> Any:
+    from metaspace import notify
+
+    return lambda event: notify.annotate(event, language)
 
 
 async def serve_peer(
@@ -82,7 +80,7 @@ async def serve_peer(
             store.restore(driver.now())
             for contact in backend.load_contacts():
                 node.add_contact(contact, driver.now())
-            bus = EventBus(_renderer(config.language))
+            bus = EventBus(_annotator(config.language))
             agent = Agent(
                 identity, config, host, driver, db, bus,
                 watch_interval=opts.watch_interval, bootstrap=list(opts.bootstrap),
@@ -171,7 +169,13 @@ def run_peer(args: argparse.Namespace) -> int:
     except KeystoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    try:
+        dht_config = config_from_env(DhtConfig())
+    except P2PError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     opts = PeerOptions(
+        dht=dht_config,
         listen=getattr(args, "listen", None) or DEFAULT_LISTEN,
         bootstrap=tuple(getattr(args, "bootstrap", None) or ()),
         api_port=int(getattr(args, "api_port", 0) or 0),
@@ -187,9 +191,17 @@ def run_peer(args: argparse.Namespace) -> int:
                     nursery.cancel_scope.cancel()
                     break
 
+    failures: list[BaseException] = []
     try:
         trio.run(main)
-    except P2PError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    except* P2PError as group:  # raised inside the nursery (e.g. a busy port): they come in a group
+        failures.extend(_leaves(group))
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]

@@ -344,6 +344,7 @@ class DealMaker:
             "pending_price": pending.terms.price_minor if pending is not None else None,
             "reason": str(session.reason) if session.reason else None,
             "agreed_price": session.agreement.terms.price_minor if session.agreement is not None else None,
+            "signatures": _signatures(session),
         }
 
     # ------------------------------------------------------------------------- human decisions
@@ -398,7 +399,18 @@ class DealMaker:
             "reason": data.get("reason"),
             "rounds": {"mine": data.get("my_offers", []), "theirs": data.get("their_offers", [])},
             "agreement": d.agreement.hex() if d.agreement else None,
+            "signatures": data.get("signatures"),
         }  # fmt: skip
+
+
+def _signatures(session: Session) -> dict[str, str] | None:
+    """Both parties' signatures over the agreement, by role, once both are held."""
+    if session.my_signature is None or session.peer_signature is None:
+        return None
+    mine, theirs = session.my_signature.hex(), session.peer_signature.hex()
+    if session.role is Role.SELLER:
+        return {"seller": mine, "buyer": theirs}
+    return {"buyer": mine, "seller": theirs}
 
 
 def _money(amount_minor: int, currency: str, *, per_unit: bool = True) -> dict[str, Any]:

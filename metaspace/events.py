@@ -1,7 +1,7 @@
 """The agent's event bus: everything a human should see, fanned out to every open listener (SSE, CLI).
 
 Events are language-neutral dicts (``kind`` plus data); each is also rendered once into the user's
-language (``text``) by ``metaspace.notify`` when that module is available. Slow listeners lose the
+language (``title``, ``text``, ``lang``) by ``metaspace.notify.annotate``. Slow listeners lose the
 oldest events rather than slowing the agent down.
 """
 
@@ -23,8 +23,8 @@ HISTORY = 200
 
 
 class EventBus:
-    def __init__(self, render: Callable[[dict[str, Any]], str] | None = None) -> None:
-        self._render = render
+    def __init__(self, annotate: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
+        self._annotate = annotate
         self._listeners: set[trio.MemorySendChannel[dict[str, Any]]] = set()
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self._seq = 0
@@ -34,9 +34,9 @@ class EventBus:
         self._seq += 1
         event = {**event, "seq": self._seq, "time": now}
         event.setdefault("event", event.get("kind", "message"))
-        if self._render is not None and "text" not in event:
+        if self._annotate is not None:
             try:
-                event["text"] = self._render(event)
+                event = self._annotate(event)
             except (KeyError, ValueError, TypeError) as exc:  # a rendering bug must not lose the event
                 log.warning("could not render event %s: %r", event.get("kind"), exc)
         self.history.append(event)

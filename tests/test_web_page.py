@@ -1,0 +1,238 @@
+"""The agent's web page (metaspace/static/) in headless Chromium, against the real control API app.
+
+The app is ``metaspace.api.create_app`` over a fake AgentService (tests/web_helpers/fake_agent.py),
+served over real HTTP by hypercorn's trio worker on 127.0.0.1. The browser test is skipped (with the
+reason) only when the ``playwright`` package or ``/usr/bin/chromium`` is missing; the static checks
+at the top always run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metaspace.api import create_app
+from tests.web_helpers.fake_agent import DEAL_ID, INTENT_ID, MATCH_ID, FakeAgent
+from tests.web_helpers.server import ServedApp
+
+TOKEN = "web-page-test-token-0123456789"
+CHROMIUM = os.environ.get("METASPACE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+TIMEOUT_MS = 10_000
+STATIC = resources.files("metaspace").joinpath("static")
+
+
+def _static(name: str) -> str:
+    return STATIC.joinpath(name).read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------- static checks (no browser)
+
+
+def test_page_is_self_contained_and_csp_clean():
+    """Offline and under ``default-src 'self'``: no external URL, no inline script/style/handlers."""
+    html = _static("index.html")
+    for name in ("index.html", "app.js", "app.css"):
+        text = _static(name)
+        assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", text, re.I), f"external URL in {name}"
+        assert "@import" not in text
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script> is blocked by the CSP"
+    assert "<style" not in html, "inline <style> is blocked by the CSP"
+    assert not re.search(r"\sstyle=", html), "style attributes are blocked by the CSP"
+    assert not re.search(r"\son[a-z]+=", html), "inline event handlers are blocked by the CSP"
+    assert 'src="/static/app.js"' in html and 'href="/static/app.css"' in html
+
+
+def test_page_never_injects_html():
+    """Remote data (other people's intents) reaches the DOM as text only."""
+    js = _static("app.js")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in js, sink
+
+
+def test_page_has_the_stable_ids_tests_rely_on():
+    html = _static("index.html")
+    for ident in (
+        "intent-text",
+        "understand-btn",
+        "confirm-btn",
+        "intents",
+        "matches",
+        "deals",
+        "agreements",
+        "notifications",
+        "status",
+        "settings",
+    ):
+        assert f'id="{ident}"' in html, ident
+
+
+def test_the_api_serves_this_page_at_root():
+    from starlette.testclient import TestClient
+
+    client = TestClient(create_app(FakeAgent(), TOKEN))
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.text == _static("index.html")
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+
+
+# ---------------------------------------------------------------------------- the browser test
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module; skipped (saying why) without playwright or chromium."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install playwright==1.65.2)")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[ServedApp, FakeAgent]]:
+    agent = FakeAgent(lang="es")
+    server = ServedApp(create_app(agent, TOKEN))
+    try:
+        yield server, agent
+    finally:
+        server.close()
+
+
+def _wait_until(predicate: Any, what: str, timeout_s: float = TIMEOUT_MS / 1000) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_web_page_intent_match_approve_agreement(browser: Any, served: tuple[ServedApp, FakeAgent]) -> None:
+    from playwright.sync_api import expect
+
+    server, agent = served
+    problems: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 1100}, locale="en-US")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page.on(
+            "response", lambda r: problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
+        )
+        page.on(
+            "console",
+            lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+        )
+        page.goto(f"{server.url}/#token={TOKEN}")
+
+        # the token moved from the URL fragment to sessionStorage; the status loaded; events are live
+        expect(page.locator("#identity")).to_have_text(re.compile(r"^12D3KooW"))
+        assert "#token" not in page.url
+        assert page.evaluate("sessionStorage.getItem('metaspace.token')") == TOKEN
+        expect(page.locator("#conn")).to_have_text("live")
+        expect(page.locator("#settings")).to_contain_text("ask_big")
+        _wait_until(lambda: server.run_sync(agent.subscriber_count) >= 1, "the page's event stream")
+
+        # understand -> draft -> confirm -> the intent is listed
+        page.fill("#intent-text", "sell my four used 225/65R17 tires, at least $50 each")
+        page.click("details.location > summary")
+        page.fill("#lat", "19.43")
+        page.fill("#lon", "-99.13")
+        page.click("#understand-btn")
+        expect(page.locator("#draft")).to_be_visible()
+        expect(page.locator("#draft-category")).to_have_value("vehicles/tires")
+        expect(page.locator("#draft-price")).to_have_value("50")
+        expect(page.locator("#draft-missing")).to_contain_text("radius_km")
+        page.fill("#draft-radius", "50")
+        page.click("#confirm-btn")
+        intent = page.locator(f"[data-testid=intent-{INTENT_ID}]")
+        expect(intent).to_contain_text("vehicles/tires")
+        expect(page.locator("#draft")).to_be_hidden()
+        published = [p for name, p in agent.calls if name == "publish"]
+        assert len(published) == 1
+        assert published[0]["price"] == {"amount_minor": 5000, "currency": "USD", "per_unit": True}
+        assert (published[0]["lat"], published[0]["lon"], published[0]["radius_km"]) == (
+            19.43,
+            -99.13,
+            50,
+        )
+        assert published[0]["attributes"] == {"size": "225/65R17", "condition": "used"}
+        expect(page.locator("#notifications")).to_contain_text("Intención publicada")
+
+        # a match arrives through the event stream only (no reload, no polling while live)
+        server.run_sync(agent.add_match)
+        match = page.locator(f"[data-testid=match-{MATCH_ID}]")
+        expect(match).to_contain_text("24.6 km")
+        expect(match).to_contain_text("87%")
+        expect(match).to_contain_text("same size 225/65R17")
+        expect(page.locator("#notifications")).to_contain_text("24,6 km")  # the peer's Spanish text
+
+        # negotiate -> a deal needing approval -> approve -> the agreement
+        page.click(f"[data-testid=negotiate-{MATCH_ID}]")
+        approve = page.locator(f"[data-testid=approve-{DEAL_ID}]")
+        expect(approve).to_be_visible()
+        expect(page.locator(f"[data-testid=deal-{DEAL_ID}] [data-testid=rounds] li")).to_have_count(2)
+        expect(page.locator("#notifications")).to_contain_text("Se necesita tu aprobación")
+        approve.click()
+        agreement = page.locator(f"#agreements [data-testid=agreement-{DEAL_ID}]")
+        expect(agreement).to_contain_text("agreed")
+        expect(page.locator(f"[data-testid=approve-{DEAL_ID}]")).to_have_count(0)
+        expect(page.locator("#notifications")).to_contain_text("Trato cerrado")
+        expect(page.locator("#notifications")).to_contain_text("260,00\u00a0US$")
+        assert ("approve", DEAL_ID) in agent.calls
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "web_page.png"), full_page=True)
+
+        # withdraw the intent
+        page.click(f"[data-testid=withdraw-{INTENT_ID}]")
+        expect(intent).to_have_class(re.compile("withdrawn"))
+        assert ("withdraw", INTENT_ID) in agent.calls
+    finally:
+        context.close()
+    assert problems == []
+
+
+def test_web_page_without_or_with_a_wrong_token(browser: Any, served: tuple[ServedApp, FakeAgent]) -> None:
+    from playwright.sync_api import expect
+
+    server, _ = served
+    context = browser.new_context(viewport={"width": 1280, "height": 1100}, locale="en-US")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(f"{server.url}/")
+        expect(page.locator("#no-token")).to_be_visible()
+        expect(page.locator("#app")).to_be_hidden()
+        page.goto(f"{server.url}/#token=not-the-token")
+        page.reload()  # a fragment-only navigation doesn't reload the page
+        expect(page.locator("#error-banner")).to_contain_text("token was refused")
+        expect(page.locator("#conn")).to_have_text("offline")
+    finally:
+        context.close()
