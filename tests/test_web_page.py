@@ -105,6 +105,8 @@ def browser() -> Iterator[Any]:
     except ImportError:
         pytest.skip("the playwright package is not installed (pip install playwright==1.65.2)")
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        if os.environ.get("METASPACE_REQUIRE_BROWSER"):  # CI installs it: missing there is a failure
+            pytest.fail(f"Chromium not found at {CHROMIUM} but METASPACE_REQUIRE_BROWSER is set")
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
