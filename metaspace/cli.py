@@ -108,6 +108,9 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--watch-interval", type=float, default=None, metavar="S", help="seconds between match polls (30)"
     )
+    p.add_argument(
+        "--deal-timeout", type=float, default=None, metavar="S", help="seconds a negotiation may take (120)"
+    )
     p.set_defaults(func=_lazy("metaspace.daemon", "run_peer", "the agent peer"))
 
     b = sub.add_parser("bootstrap", parents=[parent], help="run a bootstrap DHT node (operators)")

@@ -28,6 +28,7 @@ from metaspace.agent import DEFAULT_WATCH_INTERVAL, Agent
 from metaspace.api import create_app
 from metaspace.config import AgentConfig, ConfigError, load_config
 from metaspace.db import AgentDB
+from metaspace.deals import SESSION_DURATION_S, DealMaker
 from metaspace.events import EventBus
 from metaspace.home import Home, home_from_args
 from metaspace.keystore import KeystoreError, unlock
@@ -50,6 +51,7 @@ class PeerOptions:
     bootstrap: tuple[str, ...] = ()
     api_port: int = 0
     watch_interval: float = DEFAULT_WATCH_INTERVAL
+    deal_timeout: float = SESSION_DURATION_S
     dht: DhtConfig | None = None
 
 
@@ -85,7 +87,7 @@ async def serve_peer(
                 identity, config, host, driver, db, bus,
                 watch_interval=opts.watch_interval, bootstrap=list(opts.bootstrap),
             )  # fmt: skip
-            _attach_dealer(agent)
+            agent.dealer = DealMaker(agent, duration=opts.deal_timeout)
             token = control.new_token()
             app = create_app(agent, token)
             hconfig = HypercornConfig()
@@ -114,14 +116,6 @@ async def serve_peer(
     finally:
         backend.close()
         db.close()
-
-
-def _attach_dealer(agent: Agent) -> None:
-    try:
-        from metaspace.deals import DealMaker
-    except ImportError:
-        return
-    agent.dealer = DealMaker(agent)
 
 
 async def _join(driver: DhtDriver, seeds: list[str]) -> None:
@@ -180,6 +174,7 @@ def run_peer(args: argparse.Namespace) -> int:
         bootstrap=tuple(getattr(args, "bootstrap", None) or ()),
         api_port=int(getattr(args, "api_port", 0) or 0),
         watch_interval=float(getattr(args, "watch_interval", None) or DEFAULT_WATCH_INTERVAL),
+        deal_timeout=float(getattr(args, "deal_timeout", None) or SESSION_DURATION_S),
     )
 
     async def main() -> None:

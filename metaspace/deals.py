@@ -93,9 +93,12 @@ def position_for(mine: Intent, other: Intent, reservation: int | None) -> Positi
 class DealMaker:
     """The agent's negotiations: start, answer, approve, decline, list."""
 
-    def __init__(self, agent: Agent, strategy: str = DEFAULT_STRATEGY) -> None:
+    def __init__(
+        self, agent: Agent, strategy: str = DEFAULT_STRATEGY, duration: float = SESSION_DURATION_S
+    ) -> None:
         self.agent = agent
         self.strategy = strategy
+        self.duration = duration
         self.guardian = Guardian.from_dict(agent.config.to_dict())
         self._runners: dict[str, SessionRunner] = {}
         self._shown: dict[str, tuple[int, int]] = {}
@@ -105,7 +108,7 @@ class DealMaker:
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         self._close_interrupted()
-        self.agent.host.set_handler(NEGOTIATE_PROTOCOL, self._on_stream, timeout=SESSION_DURATION_S + 30)
+        self.agent.host.set_handler(NEGOTIATE_PROTOCOL, self._on_stream, timeout=self.duration + 30)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             task_status.started()
@@ -191,7 +194,7 @@ class DealMaker:
                 peer_intent=other.id if initiator else None, terms=terms, position=position,
                 strategy=make_strategy(self.strategy), guardian=self.guardian, now=self.agent.now(),
                 initiator=initiator, session_id=os.urandom(16) if initiator else None,
-                max_rounds=MAX_ROUNDS, duration=SESSION_DURATION_S, category=mine.category,
+                max_rounds=MAX_ROUNDS, duration=self.duration, category=mine.category,
             )  # fmt: skip
         except LocalProtocolError as exc:
             raise BadRequest(f"cannot negotiate: {exc}") from None

@@ -23,15 +23,18 @@ so tests can run the driver under ``trio.testing.MockClock``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import multiaddr
 import trio
 
+from dht.config import DhtConfig
 from dht.events import Closest, Found, NotFound, OpDone, Published, Result, SendRequest, Timeout
 from dht.node import Node
 from p2p.framing import rpc, serve_rpc
@@ -64,6 +67,34 @@ KAD_PROTOCOL = "/metaspace/kad/1.0.0"
 OP_GRACE_S = 5.0
 _REQUESTS = (Ping, FindNode, PutRecords, GetRecords)
 _REPLY_OF: dict[type, type] = {Ping: Pong, FindNode: Nodes, PutRecords: PutResult, GetRecords: Records}
+
+
+#: Undocumented test hook: a JSON object of ``DhtConfig`` fields that overrides the configuration of a node
+#: started by ``metaspace peer`` or ``metaspace bootstrap`` (the integration tests use a small ``k`` and short
+#: republish/replicate intervals). Not for production use.
+CONFIG_ENV = "METASPACE_DHT_OVERRIDES"
+
+
+def config_from_env(base: DhtConfig, environ: Mapping[str, str] | None = None) -> DhtConfig:
+    """``base`` with the fields given in ``$METASPACE_DHT_OVERRIDES`` (if set) replaced.
+
+    Raises:
+        P2PError: the variable is not a JSON object of known ``DhtConfig`` fields with valid values.
+    """
+    text = (os.environ if environ is None else environ).get(CONFIG_ENV, "").strip()
+    if not text:
+        return base
+    try:
+        changes = json.loads(text)
+        if not isinstance(changes, dict):
+            raise ValueError("not a JSON object")
+        known = {f.name for f in dataclasses.fields(DhtConfig)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown fields {unknown}")
+        return dataclasses.replace(base, **changes)
+    except (ValueError, TypeError) as exc:
+        raise P2PError(f"bad {CONFIG_ENV}: {exc}") from None
 
 
 class DhtOpTimeout(P2PError):
@@ -318,4 +349,13 @@ class DhtDriver:
         return out
 
 
-__all__ = ["KAD_PROTOCOL", "DhtDriver", "DhtOpTimeout", "Found", "NotFound", "usable_addrs"]
+__all__ = [
+    "CONFIG_ENV",
+    "KAD_PROTOCOL",
+    "DhtDriver",
+    "DhtOpTimeout",
+    "Found",
+    "NotFound",
+    "config_from_env",
+    "usable_addrs",
+]

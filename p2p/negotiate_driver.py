@@ -6,9 +6,9 @@ One stream per session on ``/metaspace/negotiate/1.0.0``; each frame (u32 length
 signed envelope. The driver loops: drain the session's outputs (frames are written, everything else is
 handed to ``on_output``), then wait for the next frame, a *poke* (the human approved or declined: the
 session has new outputs), or the session's timer, whichever comes first. It ends when the session is
-done. A stream that breaks or stays silent past the session's deadline ends the session through its own
-timer; a malformed frame is fed to the session, which ends it with a typed reason. Nothing here decides
-anything: the session does.
+done. A stream that breaks ends the session at once (ABORTED, "peer_gone"); a silent peer ends it at
+the session's deadline; a malformed frame is fed to the session, which ends it with a typed reason.
+Nothing here decides anything: the session does.
 """
 
 from __future__ import annotations
@@ -97,41 +97,52 @@ class SessionRunner:
                 if frame is None:
                     return
 
-    async def _drain(self) -> None:
+    async def _drain(self) -> bool:
+        """Hand every queued output on; returns False if a frame could not be written (peer gone).
+
+        A failed write does not stop the other outputs (an ``Agreed`` must still be recorded)."""
+        ok = True
         for out in self.session.poll():
             if isinstance(out, Send):
-                with trio.fail_after(WRITE_TIMEOUT_S):
-                    await write_frame(self.stream, out.data, MAX_ENVELOPE_BYTES)
+                if not ok:
+                    continue
+                try:
+                    with trio.fail_after(WRITE_TIMEOUT_S):
+                        await write_frame(self.stream, out.data, MAX_ENVELOPE_BYTES)
+                except (
+                    P2PError,
+                    trio.TooSlowError,
+                    trio.BrokenResourceError,
+                    trio.ClosedResourceError,
+                ) as exc:
+                    log.info("negotiation write failed: %s", exc)
+                    ok = False
+                except Exception as exc:  # a reset stream surfaces as py-libp2p's own error types
+                    log.info("negotiation write failed: %r", exc)
+                    ok = False
             else:
                 await self.on_output(self.session, out)
         await self.on_output(self.session, None)
+        return ok
 
     async def _loop(self, frames: trio.MemoryReceiveChannel[bytes | None]) -> None:
         session = self.session
-        eof = False
         offset = self.clock() - trio.current_time()
         while True:
-            try:
+            if not await self._drain() and not session.done:
+                session.abort(self.clock(), "peer_gone")  # nothing can reach the peer any more
                 await self._drain()
-            except (P2PError, trio.TooSlowError, trio.BrokenResourceError) as exc:
-                log.info("negotiation write failed: %s", exc)
-                eof = True
-            except Exception as exc:  # a reset stream surfaces as libp2p's own error types
-                log.info("negotiation write failed: %r", exc)
-                eof = True
             if session.done:
                 return
             timer = session.next_timer()
             deadline = math.inf if timer is None else timer - offset
             with trio.move_on_at(deadline):
-                if eof:
-                    await self._poke_recv.receive()
-                    continue
                 frame = await _first_of(frames, self._poke_recv)
                 if frame is _POKED:
                     continue
                 if frame is None:
-                    eof = True  # the peer is gone: only our timer (or the human) can end it now
+                    # The peer closed or lost the stream: nothing can arrive any more, end it now.
+                    session.abort(self.clock(), "peer_gone")
                     continue
                 assert isinstance(frame, bytes)
                 session.handle_message(frame, self.clock())
