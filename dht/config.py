@@ -1,0 +1,72 @@
+"""DHT configuration and the randomness protocol the core is given (never ``import random`` here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from wire.geo import KEY_RES
+from wire.limits import MAX_CLOCK_SKEW_S
+
+
+class Rng(Protocol):
+    """What the core needs from a random source (a ``random.Random`` instance satisfies it)."""
+
+    def random(self) -> float: ...
+
+    def getrandbits(self, k: int) -> int: ...
+
+
+@dataclass(frozen=True)
+class DhtConfig:
+    """Tunables of one DHT node. All times are seconds of the caller's clock (``now``).
+
+    Attributes:
+        k: bucket size and replication factor (records are stored at the k closest nodes).
+        alpha: parallel requests of one lookup.
+        rpc_timeout: a request without a reply after this long fails.
+        lookup_timeout: a whole lookup (or publish / get) gives up after this long.
+        refresh_interval: every bucket is refreshed by a random lookup this often (0 disables).
+        replicate_interval: stored records are pushed to the current k closest this often (0 disables).
+        republish_interval: own records are published again this often while they live (0 disables).
+        refresh_on_bootstrap: after the bootstrap self-lookup, refresh every bucket once.
+        handoff: push stored records to a newly seen node that is now among the k closest to their key.
+        max_records_per_key, max_records_per_author_per_key: per-key caps of the record store.
+        max_records, max_bytes: caps of the whole store (a bootstrap operator raises them).
+        max_per_subnet: contacts of one /24 (IPv4) or /48 (IPv6) per bucket; 0 disables the rule.
+        allow_loopback_subnet: loopback addresses (127/8, ::1) are exempt from the subnet rule.
+        key_res: H3 resolution of key cells. max_clock_skew: a record created further than this in the
+        future is INVALID. max_get_pages: pages a get follows from one peer's cursor (each page is one more
+        request). get_quorum: a get stops early once this many peers returned records
+            (0 = always run the lookup to its end: every one of the k closest asked).
+    """
+
+    k: int = 20
+    alpha: int = 3
+    rpc_timeout: float = 5.0
+    lookup_timeout: float = 30.0
+    refresh_interval: float = 3600.0
+    replicate_interval: float = 3600.0
+    republish_interval: float = 3600.0
+    refresh_on_bootstrap: bool = True
+    handoff: bool = True
+    max_records_per_key: int = 1024
+    max_records_per_author_per_key: int = 16
+    max_records: int = 100_000
+    max_bytes: int = 256 * 1024 * 1024
+    max_per_subnet: int = 2
+    allow_loopback_subnet: bool = True
+    key_res: int = KEY_RES
+    max_clock_skew: float = float(MAX_CLOCK_SKEW_S)
+    max_get_pages: int = 16
+    get_quorum: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= 256 or not 1 <= self.alpha <= 256:
+            raise ValueError("need 1 <= k <= 256 and 1 <= alpha <= 256")
+        if self.rpc_timeout <= 0 or self.lookup_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.max_records_per_key < 1 or self.max_records_per_author_per_key < 1:
+            raise ValueError("per-key caps must be positive")
+        if not 0 <= self.key_res <= 7:
+            raise ValueError("key_res must be in [0, 7]")

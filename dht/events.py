@@ -1,0 +1,88 @@
+"""Outputs of the DHT core (drained by ``Node.poll()``) and the typed results of its operations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wire.messages import Contact
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """Deliver ``msg`` to ``peer``; later call ``Node.handle_response`` or
+    ``Node.handle_failure(peer.pubkey, msg.rid)``."""
+
+    peer: Contact
+    msg: Any  # Ping | FindNode | PutRecords | GetRecords
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Records found under ``key``: verified, deduplicated, newest seq per (author, intent id).
+
+    ``hops`` is the deepest lookup round of a peer that answered (seeds are 1), ``messages`` the requests
+    sent, ``responders`` the peers that returned at least one record.
+    """
+
+    key: bytes
+    records: list[bytes]
+    hops: int
+    messages: int
+    responders: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    """No record under ``key``; ``closest`` are the closest peers that answered."""
+
+    key: bytes
+    closest: list[Contact]
+    hops: int
+    messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """No peer answered the operation on ``key`` (all failed, or ``lookup_timeout`` passed first)."""
+
+    key: bytes
+    hops: int
+    messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A publish finished. ``replicas`` counts nodes holding the record (STORED, REPLACED or STALE — a node
+    answering STALE already holds this version or a newer one), the local store included when this node is
+    among the k closest. ``statuses`` counts each PutStatus name over the replicas asked."""
+
+    key: bytes
+    replicas: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    hops: int = 0
+    messages: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Closest:
+    """The k closest peers to ``target`` that answered, closest first."""
+
+    target: bytes
+    peers: list[Contact]
+    hops: int
+    messages: int
+
+
+Result = Found | NotFound | Timeout | Published | Closest
+
+
+@dataclass(frozen=True, slots=True)
+class OpDone:
+    """Operation ``op_id`` (returned by ``bootstrap``/``find_node``/``publish``/``get_records``) finished."""
+
+    op_id: int
+    result: Result
+
+
+Output = SendRequest | OpDone

@@ -1,0 +1,206 @@
+"""Keys, ids and distance: the DHT key of an intent, key cells within a radius, XOR distance on ints.
+
+* ``intent_key(category, cell)`` = sha256("metaspace/v1/intents/" + category + "/" + key_cell), where the
+  key cell is ``cell`` coarsened to the key resolution (default ``wire.geo.KEY_RES``). A cell already
+  coarser than the key resolution is used as it is (such an intent is found only by a query for that exact
+  cell).
+* ``cells_within(where, radius_km)`` lists every key cell that any point within ``radius_km`` of ``where``
+  falls in: a search near a cell border finds the intents across it.
+* Node ids are sha256(pubkey); the core keeps them as Python ints and caches the int on the shared ``Contact``
+  instance itself (``contact_id``), so 100k simulated nodes don't each hold a copy per routing-table entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+
+import h3
+
+from wire.errors import LocalProtocolError
+from wire.geo import EARTH_RADIUS_KM, KEY_RES, cell_at, cell_radius_km, center, coarsen, is_cell
+from wire.messages import Contact
+
+KEY_PREFIX = "metaspace/v1/intents/"
+ID_BITS = 256
+
+ID_ATTR = "_dht_id"
+NET_ATTR = "_dht_net"
+#: Subnet group of a contact without any parseable IP address (all such contacts share one group).
+NO_IP_GROUP = b"?"  #: Subnet group of a loopback contact (exempt from the rule when allow_loopback_subnet).
+LOOPBACK_GROUP = b"lo"
+
+
+def intent_key(category: str, cell: str, key_res: int = KEY_RES) -> bytes:
+    """The DHT key under which intents of ``category`` located in ``cell`` are stored.
+
+    Args:
+        category: taxonomy code ("vehicles/tires").
+        cell: H3 cell of the intent (any resolution).
+        key_res: resolution of key cells.
+    Returns:
+        32-byte sha256 digest.
+    Raises:
+        LocalProtocolError: ``cell`` is not an H3 cell.
+    """
+    if not is_cell(cell):
+        raise LocalProtocolError(f"not an H3 cell: {cell!r}")
+    return hashlib.sha256((KEY_PREFIX + category + "/" + coarsen(cell, key_res)).encode()).digest()
+
+
+def id_int(data: bytes) -> int:
+    """A 32-byte id or key as an int (big-endian)."""
+    return int.from_bytes(data, "big")
+
+
+def contact_id(contact: Contact) -> int:
+    """The DHT id of a contact as an int, computed once and cached on the (shared) Contact instance."""
+    try:
+        return contact.__dict__[ID_ATTR]  # type: ignore[no-any-return]
+    except KeyError:
+        value = int.from_bytes(hashlib.sha256(contact.pubkey).digest(), "big")
+        object.__setattr__(contact, ID_ATTR, value)  # a cache: not a field, not part of equality
+        return value
+
+
+def bucket_of(distance: int) -> int:
+    """Bucket index of an XOR distance: 255 for the farthest half of the id space, 0 for distance 1.
+
+    Raises:
+        ValueError: distance 0 (the node itself has no bucket).
+    """
+    if distance <= 0:
+        raise ValueError("distance 0 has no bucket")
+    return distance.bit_length() - 1
+
+
+def subnet_group(contact: Contact) -> bytes:
+    """The subnet a contact counts against: /24 of its first IPv4 address or /48 of its first IPv6 one.
+
+    Loopback addresses give ``LOOPBACK_GROUP``; contacts without a parseable ``/ip4/`` or ``/ip6/`` multiaddr
+    give ``NO_IP_GROUP``. Cached on the Contact instance.
+    """
+    try:
+        return contact.__dict__[NET_ATTR]  # type: ignore[no-any-return]
+    except KeyError:
+        value = _parse_group(contact.addrs)
+        object.__setattr__(contact, NET_ATTR, value)
+        return value
+
+
+def _parse_group(addrs: list[str]) -> bytes:
+    for addr in addrs:
+        parts = addr.split("/")
+        if len(parts) < 3 or parts[0] != "" or parts[1] not in ("ip4", "ip6"):
+            continue
+        try:
+            ip = ipaddress.ip_address(parts[2])
+        except ValueError:
+            continue
+        if ip.version != (4 if parts[1] == "ip4" else 6):
+            continue
+        if ip.is_loopback:
+            return LOOPBACK_GROUP
+        return b"4" + ip.packed[:3] if ip.version == 4 else b"6" + ip.packed[:6]
+    return NO_IP_GROUP
+
+
+# ------------------------------------------------------------------------------------------ geo cells
+
+
+def cells_within(where: str | tuple[float, float], radius_km: float, key_res: int = KEY_RES) -> list[str]:
+    """Every key cell that some point within ``radius_km`` of ``where`` lies in.
+
+    When ``where`` is a cell, the area of the cell itself is covered too (its circumradius is added).
+    The grid disk around the centre's key cell is grown until its outermost ring holds no kept cell; the cells
+    meeting a disc form a connected set, so no cell beyond that ring can meet it either.
+
+    Args:
+        where: an H3 cell (any resolution) or ``(lat, lon)`` in degrees.
+        radius_km: search radius (>= 0).
+        key_res: resolution of key cells.
+    Returns:
+        Key cells, the one containing the centre first, then sorted.
+    Raises:
+        LocalProtocolError: bad cell, coordinates or radius.
+    """
+    if radius_km < 0 or math.isnan(radius_km) or radius_km > 5000:
+        raise LocalProtocolError(f"radius out of range: {radius_km}")
+    if isinstance(where, str):
+        if not is_cell(where):
+            raise LocalProtocolError(f"not an H3 cell: {where!r}")
+        lat, lon = center(where)
+        radius_km = radius_km + cell_radius_km(where)
+    else:
+        lat, lon = where
+    origin = cell_at(lat, lon, key_res)
+    # adjacent key-cell centres are about sqrt(3) edges apart; start there and grow while the edge is reached
+    spacing = math.sqrt(3) * float(h3.average_hexagon_edge_length(key_res, "km"))
+    k = max(1, math.ceil(radius_km / spacing) + 1)
+    rad = radius_km / EARTH_RADIUS_KM
+    limit = math.tan(min(rad, 1.5))  # gnomonic distance of the radius
+    frame = _Gnomonic(lat, lon)
+    kept: dict[str, bool] = {origin: True}
+    while True:
+        disk = h3.grid_disk(origin, k)
+        for cell in disk:
+            if cell not in kept:
+                kept[cell] = frame.polygon_within(h3.cell_to_boundary(cell), limit)
+        outermost = set(disk).difference(h3.grid_disk(origin, k - 1))
+        if not any(kept[c] for c in outermost):
+            break
+        k *= 2
+    rest = sorted(c for c, hit in kept.items() if hit and c != origin)
+    return [origin, *rest]
+
+
+class _Gnomonic:
+    """Gnomonic projection centred on a point: great circles are straight lines and planar distance from
+    the origin grows monotonically with the angular distance (r = tan(theta)), so the nearest point of a
+    great-circle edge is the planar nearest point of a segment."""
+
+    __slots__ = ("cos0", "lat0", "lon0", "sin0")
+
+    def __init__(self, lat: float, lon: float) -> None:
+        self.lat0 = math.radians(lat)
+        self.lon0 = math.radians(lon)
+        self.sin0 = math.sin(self.lat0)
+        self.cos0 = math.cos(self.lat0)
+
+    def project(self, lat: float, lon: float) -> tuple[float, float] | None:
+        phi, dl = math.radians(lat), math.radians(lon) - self.lon0
+        cphi = math.cos(phi)
+        cos_c = self.sin0 * math.sin(phi) + self.cos0 * cphi * math.cos(dl)
+        if cos_c <= 1e-9:
+            return None  # the far hemisphere: no point there is within range
+        x = cphi * math.sin(dl) / cos_c
+        y = (self.cos0 * math.sin(phi) - self.sin0 * cphi * math.cos(dl)) / cos_c
+        return x, y
+
+    def polygon_within(self, boundary: tuple[tuple[float, float], ...], limit: float) -> bool:
+        """True if some point of the polygon's boundary (or interior) is within gnomonic distance
+        ``limit``."""
+        pts = [self.project(float(a), float(b)) for a, b in boundary]
+        if any(p is None for p in pts):
+            return False
+        xy = [p for p in pts if p is not None]
+        n = len(xy)
+        inside = False
+        lim2 = limit * limit * (1.0 + 1e-9)
+        for i in range(n):
+            (x1, y1), (x2, y2) = xy[i], xy[(i + 1) % n]
+            if _seg_dist2(x1, y1, x2, y2) <= lim2:
+                return True
+            if (y1 > 0) != (y2 > 0) and (x2 - x1) * (0 - y1) / (y2 - y1) + x1 > 0:
+                inside = not inside
+        return inside
+
+
+def _seg_dist2(x1: float, y1: float, x2: float, y2: float) -> float:
+    """Squared distance from the origin to segment (x1, y1)-(x2, y2)."""
+    dx, dy = x2 - x1, y2 - y1
+    den = dx * dx + dy * dy
+    t = 0.0 if den == 0 else max(0.0, min(1.0, -(x1 * dx + y1 * dy) / den))
+    px, py = x1 + t * dx, y1 + t * dy
+    return px * px + py * py

@@ -1,0 +1,267 @@
+"""The Kademlia routing table: 256 k-buckets by XOR distance, allocated lazily, never doing I/O.
+
+Theory of operation
+-------------------
+Bucket ``i`` holds contacts whose XOR distance to us has its highest set bit at ``i`` (255 = the farthest half
+of the id space). Buckets live in one list indexed from the far end (``255 - i``) that grows only as deep
+as the deepest non-empty bucket, so a node of a 100k network holds ~17 small lists. Inside a bucket contacts
+are in least-recently-seen order: the oldest first, the most recently seen last.
+
+``add(contact)``:
+  * known contact -> moved to the tail (UPDATED; a new Contact instance replaces the old one);
+  * room in the bucket -> appended (ADDED), unless its subnet already has ``max_per_subnet`` contacts in the
+    bucket (REFUSED_SUBNET: at most 2 per /24 or /48; loopback exempt when ``allow_loopback_subnet``);
+  * bucket full, no pending entry -> the newcomer becomes the bucket's *pending entry* and the oldest contact
+    is returned to be probed (PENDING); the driver pings it: ``probe_ok`` (it answered: it moves to the tail
+    and the pending entry is dropped) or ``remove`` (it failed: the pending entry takes its place);
+  * bucket full with a pending entry already -> dropped (FULL).
+
+The table never evicts a live contact for a new one (old contacts are the most likely to stay up).
+Contacts are the caller's shared ``Contact`` instances; their ids are cached on them (``keys.contact_id``).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+
+from dht.config import DhtConfig, Rng
+from dht.keys import ID_ATTR, LOOPBACK_GROUP, NET_ATTR, bucket_of, contact_id, subnet_group
+from wire.messages import Contact
+
+NUM_BUCKETS = 256
+
+
+class AddResult(enum.Enum):
+    ADDED = "added"
+    UPDATED = "updated"
+    PENDING = "pending"  # full bucket: newcomer kept as pending, the returned oldest contact must be probed
+    FULL = "full"  # full bucket with a probe already in progress: newcomer dropped
+    REFUSED_SUBNET = "refused_subnet"
+    SELF = "self"
+
+
+class RoutingTable:
+    """k-buckets around ``self_id`` (an int). See the module docstring."""
+
+    __slots__ = ("_buckets", "_count", "_k", "_loopback_ok", "_max_subnet", "_pending", "self_id")
+
+    def __init__(self, self_id: int, config: DhtConfig) -> None:
+        self.self_id = self_id
+        self._k = config.k
+        self._max_subnet = config.max_per_subnet
+        self._loopback_ok = config.allow_loopback_subnet
+        self._buckets: list[list[Contact] | None] = []
+        self._pending: dict[int, tuple[Contact, Contact]] | None = None  # bucket -> (pending, probed)
+        self._count = 0
+
+    # ------------------------------------------------------------------------------------------ queries
+
+    def __len__(self) -> int:
+        return self._count
+
+    def bucket_index(self, contact: Contact) -> int:
+        """The bucket a contact belongs in. Raises ValueError for ourselves."""
+        return bucket_of(contact_id(contact) ^ self.self_id)
+
+    def bucket(self, index: int) -> list[Contact]:
+        """A copy of bucket ``index``'s contacts, oldest first."""
+        j = NUM_BUCKETS - 1 - index
+        b = self._buckets[j] if j < len(self._buckets) else None
+        return list(b) if b else []
+
+    def nonempty_buckets(self) -> list[int]:
+        """Indices of the buckets that hold contacts, farthest first."""
+        return [NUM_BUCKETS - 1 - j for j, b in enumerate(self._buckets) if b]
+
+    def deepest_bucket(self) -> int:
+        """The smallest allocated bucket index (255 when the table is empty)."""
+        return NUM_BUCKETS - max(1, len(self._buckets))
+
+    def pending(self, index: int) -> Contact | None:
+        """The pending entry of bucket ``index``, if any."""
+        entry = self._pending.get(index) if self._pending else None
+        return entry[0] if entry else None
+
+    def contacts(self) -> list[Contact]:
+        """Every contact, farthest bucket first (for persistence: re-``add`` them on load)."""
+        return [c for b in self._buckets if b for c in b]
+
+    def find(self, pubkey: bytes) -> Contact | None:
+        """The contact with this public key, if present."""
+        nid = int.from_bytes(hashlib.sha256(pubkey).digest(), "big")
+        if nid == self.self_id:
+            return None
+        j = NUM_BUCKETS - 1 - bucket_of(nid ^ self.self_id)
+        b = self._buckets[j] if j < len(self._buckets) else None
+        if b:
+            for c in b:
+                if c.pubkey == pubkey:
+                    return c
+        return None
+
+    def closest(self, target: int, n: int, exclude: bytes | None = None) -> list[Contact]:
+        """The ``n`` contacts closest to ``target`` by XOR distance, closest first.
+
+        Only the buckets that can hold them are sorted: bucket ``b`` (the target's, relative to us) holds
+        every contact closer than ``2**b``; the buckets below it come next, then the ones above in
+        increasing order.
+        """
+        buckets = self._buckets
+        depth = len(buckets)
+        d = target ^ self.self_id
+        b = d.bit_length() - 1  # -1 when the target is our own id
+
+        def key(c: Contact) -> int:
+            return c.__dict__[ID_ATTR] ^ target  # type: ignore[no-any-return]  # set when it was added
+
+        want = n + 1 if exclude is not None else n  # the excluded one is dropped at the end
+        out: list[Contact] = []
+        if b >= 0:
+            j = NUM_BUCKETS - 1 - b
+            if j < depth and buckets[j]:
+                out.extend(buckets[j])  # type: ignore[arg-type]
+                out.sort(key=key)
+        if len(out) < want:
+            below: list[Contact] = []
+            for j in range(max(NUM_BUCKETS - b, 0), depth):
+                bj = buckets[j]
+                if bj:
+                    below.extend(bj)
+            below.sort(key=key)
+            out.extend(below)
+            i = max(b + 1, NUM_BUCKETS - depth)
+            while len(out) < want and i < NUM_BUCKETS:
+                bj = buckets[NUM_BUCKETS - 1 - i]
+                if bj:
+                    out.extend(sorted(bj, key=key))
+                i += 1
+        if exclude is not None:
+            out = [c for c in out[:want] if c.pubkey != exclude]
+        del out[n:]
+        return out
+
+    def random_id_in_bucket(self, index: int, rng: Rng) -> int:
+        """A random id whose distance to us falls in bucket ``index`` (for bucket refresh)."""
+        return self.self_id ^ ((1 << index) | rng.getrandbits(index) if index > 0 else 1)
+
+    # ------------------------------------------------------------------------------------------ updates
+
+    def add(self, contact: Contact) -> tuple[AddResult, Contact | None]:
+        """Insert or refresh ``contact``.
+
+        Returns:
+            The outcome and, for PENDING, the oldest contact of the bucket, to be probed.
+        """
+        d = contact_id(contact) ^ self.self_id
+        if d == 0:
+            return AddResult.SELF, None
+        i = d.bit_length() - 1
+        j = NUM_BUCKETS - 1 - i
+        buckets = self._buckets
+        if j >= len(buckets):
+            buckets.extend([None] * (j + 1 - len(buckets)))
+        b = buckets[j]
+        if b is None:
+            b = buckets[j] = []
+        if b and b[-1] is contact:
+            return AddResult.UPDATED, None  # already the most recently seen
+        pk = contact.pubkey
+        keys = [c.pubkey for c in b]
+        if pk in keys:
+            del b[keys.index(pk)]
+            b.append(contact)
+            return AddResult.UPDATED, None
+        if len(b) < self._k:
+            if not self._subnet_ok(b, contact):
+                if not b:
+                    self._trim()
+                return AddResult.REFUSED_SUBNET, None
+            b.append(contact)
+            self._count += 1
+            return AddResult.ADDED, None
+        pend = self._pending
+        if pend is not None and i in pend:
+            if pend[i][0].pubkey == pk:
+                pend[i] = (contact, pend[i][1])
+            return AddResult.FULL, None
+        if not self._subnet_ok(b, contact):
+            return AddResult.REFUSED_SUBNET, None
+        if pend is None:
+            pend = self._pending = {}
+        pend[i] = (contact, b[0])
+        return AddResult.PENDING, b[0]
+
+    def probe_ok(self, pubkey: bytes) -> None:
+        """The probed contact ``pubkey`` answered: it stays (as the most recently seen contact) and its
+        bucket's pending entry is dropped."""
+        if not self._pending:
+            return
+        for i, (_, probed) in list(self._pending.items()):
+            if probed.pubkey == pubkey:
+                del self._pending[i]
+                self.add(probed)
+        if not self._pending:
+            self._pending = None
+
+    def remove(self, pubkey: bytes) -> bool:
+        """Drop the contact ``pubkey`` (it failed); its bucket's pending entry, if any, takes its place.
+
+        Returns:
+            True if the contact was in the table.
+        """
+        nid = int.from_bytes(hashlib.sha256(pubkey).digest(), "big")
+        d = nid ^ self.self_id
+        if d == 0:
+            return False
+        i = d.bit_length() - 1
+        j = NUM_BUCKETS - 1 - i
+        b = self._buckets[j] if j < len(self._buckets) else None
+        pend = self._pending
+        if pend and i in pend and pend[i][0].pubkey == pubkey:  # the pending entry itself failed
+            del pend[i]
+            if not pend:
+                self._pending = None
+        if not b:
+            return False
+        for pos, c in enumerate(b):
+            if c.pubkey == pubkey:
+                del b[pos]
+                self._count -= 1
+                if pend and i in pend:
+                    newcomer = pend.pop(i)[0]
+                    if not pend:
+                        self._pending = None
+                    if self._subnet_ok(b, newcomer):
+                        b.append(newcomer)
+                        self._count += 1
+                if not b:
+                    self._trim()
+                return True
+        return False
+
+    # ------------------------------------------------------------------------------------------ helpers
+
+    def _subnet_ok(self, bucket: list[Contact], contact: Contact) -> bool:
+        cap = self._max_subnet
+        if cap <= 0:
+            return True
+        group = subnet_group(contact)
+        if group == LOOPBACK_GROUP and self._loopback_ok:
+            return True
+        n = 0
+        for c in bucket:
+            g = c.__dict__.get(NET_ATTR)
+            if g is None:
+                g = subnet_group(c)
+            if g == group:
+                n += 1
+                if n >= cap:
+                    return False
+        return True
+
+    def _trim(self) -> None:
+        """Free trailing empty buckets (the list only reaches as deep as the deepest non-empty bucket)."""
+        buckets = self._buckets
+        while buckets and not buckets[-1]:
+            buckets.pop()

@@ -1,0 +1,240 @@
+"""The record store's rules: validation, replace semantics, quotas and eviction, paging, filters, expiry."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from dht import DhtConfig, RecordStore, intent_key
+from dht.store import PAGE_BYTES
+from tests.test_dht_helpers import T0, identity, make_intent, record
+from wire import Action, open_intent, seal_intent
+from wire.cbor import decode, encode
+from wire.errors import LocalProtocolError, RemoteProtocolError
+from wire.messages import PutStatus
+
+ALICE, BOB = identity(1), identity(2)
+
+
+def key_of(rec: bytes) -> bytes:
+    _, intent = open_intent(rec)
+    return intent_key(intent.category, intent.cell)
+
+
+def put(store: RecordStore, rec: bytes, now: float = T0) -> PutStatus:
+    return store.put(key_of(rec), rec, now)
+
+
+def test_valid_record_is_stored_and_returned():
+    store = RecordStore()
+    rec = record(ALICE)
+    assert put(store, rec) is PutStatus.STORED
+    assert store.get(key_of(rec), T0) == ([rec], None)
+    assert len(store) == 1 and store.total_bytes == len(rec)
+
+
+def test_forged_signature_is_invalid():
+    rec = record(ALICE)
+    parts = decode(rec, 4096)
+    sig = bytearray(parts[4])
+    sig[0] ^= 1
+    forged = encode([*parts[:4], bytes(sig)])
+    store = RecordStore()
+    assert store.put(key_of(rec), forged, T0) is PutStatus.INVALID
+    assert store.put(key_of(rec), b"\xff garbage", T0) is PutStatus.INVALID
+    # a body signed by Bob but claiming Alice as author
+    stolen = make_intent(ALICE)
+    with pytest.raises(LocalProtocolError):  # sealing refuses it locally already
+        seal_intent(BOB, stolen)
+    assert len(store) == 0
+
+
+def test_expired_future_and_wrong_key_are_invalid():
+    store = RecordStore()
+    rec = record(ALICE, ttl=100)
+    assert store.put(key_of(rec), rec, T0 + 100) is PutStatus.INVALID  # expires == now
+    future = record(ALICE, 2, created=T0 + 3600)
+    assert put(store, future, T0) is PutStatus.INVALID  # created beyond the clock skew
+    assert put(store, future, T0 + 3600 - 60) is PutStatus.STORED
+    other = record(ALICE, 3, category="electronics/phones")
+    assert store.put(key_of(rec), other, T0) is PutStatus.INVALID  # key != intent_key(category, cell)
+    assert store.put(key_of(rec), record(ALICE, 4, where=(40.4, -3.7)), T0) is PutStatus.INVALID
+
+
+def test_replace_semantics_by_author_and_id():
+    store = RecordStore()
+    v1, v2, v3 = (record(ALICE, seq=s) for s in (1, 2, 3))
+    assert put(store, v2) is PutStatus.STORED
+    assert put(store, v1) is PutStatus.STALE
+    assert put(store, v2) is PutStatus.STALE  # equal seq
+    assert put(store, v3) is PutStatus.REPLACED
+    assert store.get(key_of(v3), T0)[0] == [v3]
+    assert put(store, record(BOB, seq=1)) is PutStatus.STORED  # another author, same intent id
+    assert len(store) == 2
+
+
+def test_per_author_cap_refuses_new_ids_but_allows_updates():
+    store = RecordStore(config=DhtConfig(max_records_per_author_per_key=3))
+    for n in range(3):
+        assert put(store, record(ALICE, n)) is PutStatus.STORED
+    assert put(store, record(ALICE, 9)) is PutStatus.OVER_QUOTA
+    assert put(store, record(ALICE, 1, seq=2)) is PutStatus.REPLACED
+    assert put(store, record(BOB, 9)) is PutStatus.STORED
+
+
+def test_full_key_evicts_the_record_expiring_soonest_only_for_a_later_one():
+    store = RecordStore(config=DhtConfig(max_records_per_key=3))
+    a = record(ALICE, 1, ttl=1000)
+    b = record(ALICE, 2, ttl=500)  # expires soonest
+    c = record(BOB, 3, ttl=2000)
+    for r in (a, b, c):
+        assert put(store, r) is PutStatus.STORED
+    assert put(store, record(BOB, 4, ttl=400)) is PutStatus.OVER_QUOTA  # expires before b: refused
+    assert put(store, record(BOB, 5, ttl=500)) is PutStatus.OVER_QUOTA  # same expiry: refused
+    d = record(BOB, 6, ttl=3000)
+    assert put(store, d) is PutStatus.STORED
+    assert store.get(key_of(a), T0)[0] == [a, c, d]  # b evicted
+    assert store.statistics()["evicted"] == 1
+
+
+def test_node_wide_caps():
+    one = record(ALICE, 1)
+    store = RecordStore(config=DhtConfig(max_records=2))
+    assert put(store, one) is PutStatus.STORED
+    assert put(store, record(ALICE, 2, category="electronics/phones")) is PutStatus.STORED
+    assert put(store, record(BOB, 3)) is PutStatus.OVER_QUOTA
+    assert put(store, record(ALICE, 1, seq=5)) is PutStatus.REPLACED  # replacing doesn't grow
+    store = RecordStore(config=DhtConfig(max_bytes=len(one) + 10))
+    assert put(store, one) is PutStatus.STORED
+    assert put(store, record(BOB, 3)) is PutStatus.OVER_QUOTA
+
+
+def test_tombstones_block_resurrection_and_show_only_to_watchers():
+    store = RecordStore()
+    live = record(ALICE, seq=1)
+    gone = record(ALICE, seq=2, withdrawn=True)
+    key = key_of(live)
+    assert put(store, live) is PutStatus.STORED
+    assert put(store, gone, T0 + 10) is PutStatus.REPLACED
+    assert put(store, live, T0 + 20) is PutStatus.STALE  # an old seq can't bring it back
+    assert store.get(key, T0 + 30) == ([], None)  # since == 0: no tombstones
+    assert store.get(key, T0 + 30, since=int(T0)) == ([gone], None)  # watchers see the withdrawal
+
+
+def test_since_and_action_filters():
+    store = RecordStore()
+    sell = record(ALICE, 1, action=Action.SELL)
+    buy = record(BOB, 2, action=Action.BUY)
+    later = record(BOB, 3, action=Action.SELL)
+    key = key_of(sell)
+    store.put(key, sell, T0)
+    store.put(key, buy, T0 + 100)
+    store.put(key, later, T0 + 200)
+    assert store.get(key, T0 + 300)[0] == [sell, buy, later]
+    assert store.get(key, T0 + 300, action=Action.SELL)[0] == [sell, later]
+    assert store.get(key, T0 + 300, action=Action.BUY)[0] == [buy]
+    assert store.get(key, T0 + 300, since=int(T0) + 100)[0] == [buy, later]  # stored at or after
+    assert store.get(key, T0 + 300, since=int(T0) + 101)[0] == [later]
+    assert store.get(key, T0 + 300, action=Action.SELL, since=int(T0) + 100)[0] == [later]
+    # an update moves the record to the end and refreshes its stored_at
+    sell2 = record(ALICE, 1, seq=2, action=Action.SELL)
+    store.put(key, sell2, T0 + 250)
+    assert store.get(key, T0 + 300)[0] == [buy, later, sell2]
+    assert store.get(key, T0 + 300, since=int(T0) + 201)[0] == [sell2]
+    assert store.get(b"\0" * 32, T0) == ([], None)
+
+
+def test_paging_with_cursor_covers_everything_once():
+    cfg = DhtConfig(max_records_per_author_per_key=200)
+    store = RecordStore(config=cfg)
+    recs = [record(ALICE, n) for n in range(150)]
+    key = key_of(recs[0])
+    for r in recs:
+        assert store.put(key, r, T0) is PutStatus.STORED
+    seen: list[bytes] = []
+    cursor = None
+    pages = 0
+    while True:
+        page, cursor = store.get(key, T0, cursor=cursor)
+        assert len(page) <= 64 and sum(map(len, page)) <= PAGE_BYTES
+        seen += page
+        pages += 1
+        if cursor is None:
+            break
+        assert len(cursor) <= 64
+    assert seen == recs and pages == 3
+    page, cursor = store.get(key, T0, limit=10)
+    assert page == recs[:10] and cursor is not None
+    page, _ = store.get(key, T0, cursor=cursor, limit=5)
+    assert page == recs[10:15]
+    with pytest.raises(RemoteProtocolError):
+        store.get(key, T0, cursor=b"\x01")
+
+
+def test_pages_are_bounded_in_bytes():
+    cfg = DhtConfig(max_records_per_author_per_key=100)
+    store = RecordStore(config=cfg)
+    attrs = {f"a{i}": "v" * 60 for i in range(10)}
+    recs = []
+    for n in range(64):
+        intent = make_intent(ALICE, n)
+        big = seal_intent(ALICE, dataclasses.replace(intent, text="x" * 600, attributes=attrs))
+        assert len(big) > PAGE_BYTES // 64
+        recs.append(big)
+        assert put(store, big) is PutStatus.STORED
+    page, cursor = store.get(key_of(recs[0]), T0)
+    assert cursor is not None and sum(map(len, page)) <= PAGE_BYTES < sum(map(len, recs))
+
+
+def test_expiry_at_timer():
+    store = RecordStore()
+    short = record(ALICE, 1, ttl=60)
+    long = record(BOB, 2, ttl=600)
+    key = key_of(short)
+    store.put(key, short, T0)
+    store.put(key, long, T0)
+    assert store.next_expiry() == T0 + 60
+    assert store.get(key, T0 + 61)[0] == [long]  # already hidden before the purge
+    assert store.expire(T0 + 59) == 0
+    assert store.expire(T0 + 60) == 1 and len(store) == 1
+    assert store.expire(T0 + 600) == 1 and len(store) == 0 and store.stored_keys() == []
+    assert store.next_expiry() is None
+
+
+class MemoryBackend:
+    def __init__(self):
+        self.rows: dict[tuple[bytes, bytes, bytes], tuple[bytes, int, float]] = {}
+        self.fail = False
+
+    def save(self, key, record, author, intent_id, seq, expires, stored_at):
+        if self.fail:
+            raise OSError("disk full")
+        self.rows[(key, author, intent_id)] = (record, seq, stored_at)
+
+    def delete(self, key, author, intent_id):
+        self.rows.pop((key, author, intent_id), None)
+
+    def load(self):
+        return [(k[0], v[0], v[2]) for k, v in self.rows.items()]
+
+
+def test_backend_saves_before_ack_deletes_and_restores():
+    backend = MemoryBackend()
+    store = RecordStore(backend)
+    a, b = record(ALICE, 1, ttl=60), record(BOB, 2)
+    put(store, a)
+    put(store, b, T0 + 1)
+    put(store, record(BOB, 2, seq=2), T0 + 2)
+    assert len(backend.rows) == 2 and backend.rows[(key_of(b), BOB.pubkey, (2).to_bytes(16, "big"))][1] == 2
+    backend.fail = True
+    with pytest.raises(OSError):
+        put(store, record(ALICE, 7))
+    assert len(store) == 2  # unchanged
+    backend.fail = False
+    store.expire(T0 + 60)
+    assert len(backend.rows) == 1
+    restored = RecordStore(backend)
+    assert restored.restore(T0 + 70) == 1
+    assert [r.seq for r in restored.records(key_of(b))] == [2]
+    assert restored.records(key_of(b))[0].stored_at == T0 + 2
