@@ -1,0 +1,289 @@
+"""Matching benchmark: embedding throughput, FAISS layouts (build, latency, memory, recall), LocalIndex.
+
+Prints ONE JSON line on stdout (progress on stderr). Real use-m3 embeddings measure throughput; the index
+sizes use synthetic clustered unit vectors (a mixture of random directions plus noise, closer to real text
+embeddings than uniform noise, on which every approximate index degrades). Recall@10 of IVF-Flat and HNSW
+(M=32, efSearch 64/128) is measured against exact search on the same vectors. The baseline is the exact
+``IndexFlatIP`` (recall 1.0 by definition).
+
+    .venv/bin/python bench/matching.py [--sizes 10000,100000,1000000] [--queries 200] [--hnsw-max 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import faiss
+
+DIM = 512
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def clustered(n: int, dim: int, rng: np.random.Generator, n_centres: int = 1000) -> np.ndarray:
+    centres = rng.standard_normal((n_centres, dim)).astype(np.float32)
+    out = np.empty((n, dim), dtype=np.float32)
+    step = 100_000
+    for s in range(0, n, step):
+        m = min(step, n - s)
+        idx = rng.integers(0, n_centres, m)
+        block = centres[idx] + 0.9 * rng.standard_normal((m, dim)).astype(np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        out[s : s + m] = block
+    return out
+
+
+def latencies(fn: Any, queries: np.ndarray) -> tuple[float, float, np.ndarray]:
+    times = []
+    ids = []
+    for q in queries:
+        t = time.perf_counter()
+        ids.append(fn(q.reshape(1, -1)))
+        times.append(time.perf_counter() - t)
+    arr = np.array(times) * 1000
+    return float(np.percentile(arr, 50)), float(np.percentile(arr, 99)), np.vstack(ids)
+
+
+def recall_at_10(truth: np.ndarray, got: np.ndarray) -> float:
+    hits = [
+        len(set(t[t >= 0]) & set(g[g >= 0])) / max(1, len(t[t >= 0])) for t, g in zip(truth, got, strict=True)
+    ]
+    return round(float(np.mean(hits)), 4)
+
+
+def bench_embedding() -> dict[str, Any]:
+    from matching.embedder import get_embedder
+    from matching.evaluate import load_eval
+    from matching.understand import understand_many
+
+    texts = [i.text for i in load_eval()]
+    emb = get_embedder()
+    t = time.perf_counter()
+    emb.embed(["warm up"])
+    load_s = time.perf_counter() - t
+    batch = (texts * 4)[:1200]
+    t = time.perf_counter()
+    emb.embed(batch)
+    batch_s = time.perf_counter() - t
+    t = time.perf_counter()
+    for x in texts[:100]:
+        emb.embed([x])
+    single_s = time.perf_counter() - t
+    understand_many(texts[:10])  # prototypes
+    t = time.perf_counter()
+    understand_many(texts)
+    und_s = time.perf_counter() - t
+    return {
+        "model_id": emb.model_id,
+        "load_s": round(load_s, 2),
+        "texts_per_s_batch": round(len(batch) / batch_s, 1),
+        "texts_per_s_single": round(100 / single_s, 1),
+        "understand_per_s_batch": round(len(texts) / und_s, 1),
+    }
+
+
+def bench_layouts(n: int, n_queries: int, hnsw_max: int, rng: np.random.Generator) -> dict[str, Any]:
+    res: dict[str, Any] = {"n": n}
+    t = time.perf_counter()
+    xb = clustered(n, DIM, rng)
+    qi = rng.integers(0, n, n_queries)
+    xq = xb[qi] + 0.3 * rng.standard_normal((n_queries, DIM)).astype(np.float32) / math.sqrt(DIM)
+    xq /= np.linalg.norm(xq, axis=1, keepdims=True)
+    log(f"[{n}] data {time.perf_counter() - t:.1f}s")
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    base = rss_mb()
+    t = time.perf_counter()
+    flat = faiss.IndexFlatIP(DIM)
+    flat.add(xb)
+    res["flat_build_s"] = round(time.perf_counter() - t, 3)
+    res["flat_mem_mb"] = round(rss_mb() - base, 1)
+    faiss.omp_set_num_threads(1)
+    p50, p99, truth = latencies(lambda q: flat.search(q, 10)[1], xq)
+    res["flat_p50_ms"], res["flat_p99_ms"] = round(p50, 3), round(p99, 3)
+    # geo/price filter as a bitmap: 1% of the partition passes (a narrow local filter)
+    mask = rng.random(n) < 0.01
+    bitmap = np.packbits(mask, bitorder="little")
+    sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bitmap))
+    params = faiss.SearchParameters(sel=sel)
+    p50, p99, _ = latencies(lambda q: flat.search(q, 10, params=params)[1], xq)
+    res["flat_bitmap1pct_p50_ms"], res["flat_bitmap1pct_p99_ms"] = round(p50, 3), round(p99, 3)
+    rows = np.flatnonzero(mask)
+    sub = xb[rows]
+    p50, p99, _ = latencies(lambda q: rows[np.argsort(-(sub @ q[0]))[:10]], xq)
+    res["subset_numpy_1pct_p50_ms"], res["subset_numpy_1pct_p99_ms"] = round(p50, 3), round(p99, 3)
+    log(f"[{n}] flat done")
+    # IVF-Flat
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    nlist = int(min(65536, max(16, 4 * math.sqrt(n))))
+    base = rss_mb()
+    t = time.perf_counter()
+    quantizer = faiss.IndexFlatIP(DIM)
+    ivf = faiss.IndexIVFFlat(quantizer, DIM, nlist, faiss.METRIC_INNER_PRODUCT)
+    sample = xb if n <= nlist * 40 else xb[rng.choice(n, nlist * 40, replace=False)]
+    ivf.train(sample)
+    ivf.add(xb)
+    res["ivf_nlist"] = nlist
+    res["ivf_build_s"] = round(time.perf_counter() - t, 2)
+    res["ivf_mem_mb"] = round(rss_mb() - base, 1)
+    faiss.omp_set_num_threads(1)
+    for nprobe in (16, 32):
+        ivf.nprobe = nprobe
+        p50, p99, got = latencies(lambda q: ivf.search(q, 10)[1], xq)
+        res[f"ivf_np{nprobe}_p50_ms"], res[f"ivf_np{nprobe}_p99_ms"] = round(p50, 3), round(p99, 3)
+        res[f"ivf_np{nprobe}_recall10"] = recall_at_10(truth, got)
+    ivf.reset()
+    log(f"[{n}] ivf done")
+    if n <= hnsw_max:
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
+        base = rss_mb()
+        t = time.perf_counter()
+        hnsw = faiss.IndexHNSWFlat(DIM, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.add(xb)
+        res["hnsw_build_s"] = round(time.perf_counter() - t, 2)
+        res["hnsw_mem_mb"] = round(rss_mb() - base, 1)
+        faiss.omp_set_num_threads(1)
+        for ef in (64, 128):
+            hnsw.hnsw.efSearch = ef
+            p50, p99, got = latencies(lambda q: hnsw.search(q, 10)[1], xq)
+            res[f"hnsw_ef{ef}_p50_ms"], res[f"hnsw_ef{ef}_p99_ms"] = round(p50, 3), round(p99, 3)
+            res[f"hnsw_ef{ef}_recall10"] = recall_at_10(truth, got)
+        hnsw.reset()
+        log(f"[{n}] hnsw done")
+    else:
+        res["hnsw"] = f"skipped: build over --hnsw-max {hnsw_max}"
+    flat.reset()
+    return res
+
+
+def bench_local_index(n: int, n_queries: int, rng: np.random.Generator) -> dict[str, Any]:
+    """End to end: LocalIndex.add_many (precomputed vectors) and search with every filter."""
+    from matching.embedder import get_embedder
+    from matching.index import LocalIndex
+    from wire.geo import cell_at
+    from wire.intent import Action, Intent, Price
+
+    emb = get_embedder()
+    xb = clustered(n, DIM, rng)
+    cats = ["vehicles/tires", "electronics/phones", "home/furniture", "vehicles/bicycles"]
+    lats = 40.0 + rng.random(n) * 2.0
+    lons = -4.5 + rng.random(n) * 2.0
+    t = time.perf_counter()
+    intents = [
+        Intent(
+            id=i.to_bytes(16, "big"),
+            author=i.to_bytes(32, "big"),
+            seq=0,
+            action=Action.SELL,
+            category=cats[i % len(cats)],
+            attributes={"size": f"2{i % 5}5/65R17"} if i % len(cats) == 0 else {},
+            price=Price(int(rng.integers(1000, 20000)), "USD"),
+            quantity=1,
+            cell=cell_at(float(lats[i]), float(lons[i]), 7),
+            radius_km=50,
+            created=0,
+            expires=3600,
+            text=None,
+            lang="en",
+        )
+        for i in range(n)
+    ]
+    make_s = time.perf_counter() - t
+    index = LocalIndex(emb)
+    base = rss_mb()
+    t = time.perf_counter()
+    index.add_many(intents, xb, emb.model_id)
+    add_s = time.perf_counter() - t
+    mem = rss_mb() - base
+    queries = [
+        Intent(
+            id=(10**9 + j).to_bytes(16, "big"),
+            author=(10**9 + j).to_bytes(32, "big"),
+            seq=0,
+            action=Action.BUY,
+            category="vehicles/tires",
+            attributes={"size": "205/65R17"},
+            price=Price(15000, "USD"),
+            quantity=1,
+            cell=cell_at(41.0, -3.5, 7),
+            radius_km=50,
+            created=0,
+            expires=3600,
+        )
+        for j in range(n_queries)
+    ]
+    qv = clustered(n_queries, DIM, rng)
+    times = []
+    found = 0
+    for q, v in zip(queries, qv, strict=True):
+        t = time.perf_counter()
+        found += len(index.search(q, k=10, now=1, vector=v))
+        times.append(time.perf_counter() - t)
+    arr = np.array(times) * 1000
+    return {
+        "n": n,
+        "make_intents_s": round(make_s, 2),
+        "add_s": round(add_s, 2),
+        "mem_mb": round(mem, 1),
+        "search_p50_ms": round(float(np.percentile(arr, 50)), 3),
+        "search_p99_ms": round(float(np.percentile(arr, 99)), 3),
+        "mean_matches": round(found / n_queries, 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument(
+        "--hnsw-max", type=int, default=100_000, help="skip HNSW builds above this size (slow on 2 cores)"
+    )
+    ap.add_argument("--local-max", type=int, default=100_000, help="largest LocalIndex end-to-end size")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    rng = np.random.default_rng(args.seed)
+    t0 = time.perf_counter()
+    out: dict[str, Any] = {
+        "bench": "matching",
+        "dim": DIM,
+        "cpus": os.cpu_count(),
+        "faiss": faiss.__version__,
+    }
+    log("embedding throughput ...")
+    out["embedding"] = bench_embedding()
+    out["layouts"] = []
+    for n in sizes:
+        log(f"layouts at {n} ...")
+        out["layouts"].append(bench_layouts(n, args.queries, args.hnsw_max, rng))
+    out["local_index"] = []
+    for n in sizes:
+        if n <= args.local_max:
+            log(f"LocalIndex at {n} ...")
+            out["local_index"].append(bench_local_index(n, args.queries, rng))
+    out["total_s"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

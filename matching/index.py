@@ -1,0 +1,430 @@
+"""LocalIndex: a peer's FAISS index of intents, partitioned by (action, category), filtered, persisted.
+
+Theory of operation: ``add`` embeds each intent's canonical rendering (``canonical.render_intent``) and
+appends it to the partition of its (action, category) together with its filter columns (cell centre and
+radius, search radius, unit price and currency, expiry, author, hard attributes). ``search`` goes to the
+partition of (inverse action, same category) only, evaluates the hard filters of ``score.py`` into a
+bitmap and lets FAISS (``IDSelectorBitmap``) rank the survivors by inner product, then rescoring adds
+soft-attribute agreement. Intents are keyed by their 16-byte id; a higher ``seq`` replaces, a lower or
+equal one is ignored; a withdrawn intent removes the old one. One OpenMP thread is used for single queries.
+
+Every vector carries the embedder's ``model_id`` and ``dim``; vectors or saved indexes of another model are
+refused with ``EmbedderMismatchError``. ``save(dir)`` writes generation-numbered files, fsyncs them, then
+atomically replaces ``manifest.json``; ``load(dir)`` reads the manifest and rebuilds the partitions
+without re-embedding.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from matching.canonical import render_intent
+from matching.embedder import Embedder, check_compatible, get_embedder
+from matching.errors import EmbedderMismatchError, IndexFormatError
+from matching.partition import IndexConfig, Partition
+from matching.score import Match, combine_score, explain, soft_agreement, unit_price
+from wire import cbor
+from wire.codec import from_obj, to_obj
+from wire.errors import RemoteProtocolError
+from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
+from wire.intent import Intent
+
+FORMAT_VERSION = 1
+MAX_SEARCH_K = 1000
+_DEMAND = ("BUY", "SEEK_SERVICE")
+
+
+def _haversine_many(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    p1, l1 = np.radians(lat), np.radians(lon)
+    p2, l2 = np.radians(lats), np.radians(lons)
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))))
+
+
+class LocalIndex:
+    """Intents of other peers (and one's own), searchable for inverse matches."""
+
+    def __init__(self, embedder: Embedder | None = None, config: IndexConfig | None = None) -> None:
+        self.embedder = embedder if embedder is not None else get_embedder()
+        self.config = config or IndexConfig()
+        self._dim: int | None = None
+        self._parts: dict[tuple[str, str], Partition] = {}
+        self._where: dict[bytes, tuple[tuple[str, str], int]] = {}
+        self._interned: dict[str, int] = {}
+        self._cell_cache: dict[str, tuple[float, float, float]] = {}
+        self._stats = {
+            "added": 0,
+            "replaced": 0,
+            "stale": 0,
+            "removed": 0,
+            "expired": 0,
+            "searches": 0,
+            "compactions": 0,
+        }
+        self._search_s = 0.0
+
+    # -- helpers -------------------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = self.embedder.dim
+        return self._dim
+
+    def _intern(self, value: str) -> int:
+        i = self._interned.get(value)
+        if i is None:
+            i = len(self._interned)
+            self._interned[value] = i
+        return i
+
+    def _cell(self, cell: str) -> tuple[float, float, float]:
+        c = self._cell_cache.get(cell)
+        if c is None:
+            lat, lon = center(cell)
+            c = (lat, lon, cell_radius_km(cell))
+            if len(self._cell_cache) < 100_000:
+                self._cell_cache[cell] = c
+        return c
+
+    def _columns(self, intents: list[Intent]) -> dict[str, np.ndarray]:
+        cells = [self._cell(i.cell) for i in intents]
+        cols: dict[str, np.ndarray] = {
+            "lat": np.array([c[0] for c in cells], dtype=np.float64),
+            "lon": np.array([c[1] for c in cells], dtype=np.float64),
+            "cell_r": np.array([c[2] for c in cells], dtype=np.float64),
+            "radius": np.array([i.radius_km for i in intents], dtype=np.float64),
+            "expires": np.array([i.expires for i in intents], dtype=np.int64),
+            "author": np.array([self._intern("a:" + i.author.hex()) for i in intents], dtype=np.int64),
+        }
+        prices = [unit_price(i) for i in intents]
+        cols["price"] = np.array([np.nan if p is None else float(p[0]) for p in prices], dtype=np.float64)
+        cols["currency"] = np.array(
+            [-1 if p is None else self._intern("c:" + p[1]) for p in prices], dtype=np.int32
+        )
+        for k in self.config.hard_keys:
+            cols["attr:" + k] = np.array(
+                [self._intern(f"{k}:{i.attributes[k]}") if k in i.attributes else -1 for i in intents],
+                dtype=np.int32,
+            )
+        return cols
+
+    # -- mutation ------------------------------------------------------------------------------------
+    def add(self, intent: Intent, vector: np.ndarray | None = None, model_id: str | None = None) -> bool:
+        """Add or replace one intent. See ``add_many``."""
+        vecs = None if vector is None else np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        return self.add_many([intent], vecs, model_id)[0]
+
+    def add_many(
+        self, intents: Iterable[Intent], vectors: np.ndarray | None = None, model_id: str | None = None
+    ) -> list[bool]:
+        """Add intents (embedding their canonical renderings in one batch unless ``vectors`` are given).
+
+        Args:
+            intents: intents; a withdrawn one removes its earlier version; an equal or lower seq is ignored.
+            vectors: optional precomputed (n, dim) float32 unit vectors, in the same order.
+            model_id: the model that made ``vectors`` (required with them).
+
+        Returns:
+            Per intent, True if it was stored (new or replacing), False if ignored.
+
+        Raises:
+            EmbedderMismatchError: ``vectors`` come from another model or have another dimension.
+        """
+        items = list(intents)
+        if vectors is not None:
+            if model_id is None:
+                raise EmbedderMismatchError("precomputed vectors need their model_id")
+            check_compatible(model_id, int(vectors.shape[1]) if vectors.ndim == 2 else -1, self.embedder)
+            if len(vectors) != len(items):
+                raise ValueError("one vector per intent")
+        results = [False] * len(items)
+        todo: list[int] = []
+        for n, it in enumerate(items):
+            old = self._where.get(it.id)
+            if old is not None:
+                old_intent = self._parts[old[0]].intents[old[1]]
+                if old_intent is not None and it.seq <= old_intent.seq:
+                    self._stats["stale"] += 1
+                    continue
+                self._kill(it.id)
+                self._stats["replaced"] += 1
+            if it.withdrawn:
+                results[n] = True
+                continue
+            todo.append(n)
+        if not todo:
+            return results
+        if vectors is None:
+            vecs = self.embedder.embed([render_intent(items[n]) for n in todo])
+        else:
+            vecs = np.ascontiguousarray(vectors[todo], dtype=np.float32)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for j, n in enumerate(todo):
+            groups.setdefault((items[n].action.value, items[n].category), []).append(j)
+        for key, js in groups.items():
+            part = self._parts.get(key)
+            if part is None:
+                part = self._parts[key] = Partition(self.dim, self.config)
+            batch = [items[todo[j]] for j in js]
+            rows = part.add(batch, np.ascontiguousarray(vecs[js]), self._columns(batch))
+            for it, row in zip(batch, rows, strict=True):
+                self._where[it.id] = (key, row)
+        for n in todo:
+            results[n] = True
+        self._stats["added"] += len(todo)
+        return results
+
+    def _kill(self, intent_id: bytes) -> Intent | None:
+        where = self._where.pop(intent_id, None)
+        if where is None:
+            return None
+        part = self._parts[where[0]]
+        intent = part.kill(where[1])
+        if part.needs_compaction():
+            self._compact(where[0])
+        return intent
+
+    def remove(self, intent_id: bytes) -> bool:
+        """Remove an intent by id; True if it was present."""
+        ok = self._kill(intent_id) is not None
+        if ok:
+            self._stats["removed"] += 1
+        return ok
+
+    def expire(self, now: float) -> int:
+        """Drop every intent whose ``expires <= now``; returns how many."""
+        count = 0
+        for key in list(self._parts):
+            part = self._parts[key]
+            rows = np.flatnonzero(part.alive.view() & (part.expires.view() <= now))
+            for row in rows:
+                intent = part.intents[int(row)]
+                if intent is not None:
+                    self._where.pop(intent.id, None)
+                    part.kill(int(row))
+                    count += 1
+            if part.needs_compaction():
+                self._compact(key)
+        self._stats["expired"] += count
+        return count
+
+    def _compact(self, key: tuple[str, str]) -> None:
+        part = self._parts[key]
+        keep = part.keep_rows()
+        vecs = part.all_vectors()[keep]
+        intents = [part.intents[int(r)] for r in keep]
+        fresh = Partition(self.dim, self.config)
+        self._parts[key] = fresh
+        live = [i for i in intents if i is not None]
+        if live:
+            rows = fresh.add(live, np.ascontiguousarray(vecs), self._columns(live))
+            for it, row in zip(live, rows, strict=True):
+                self._where[it.id] = (key, row)
+        self._stats["compactions"] += 1
+
+    # -- search --------------------------------------------------------------------------------------
+    def _mask(self, part: Partition, q: Intent, now: float | None) -> np.ndarray:
+        mask = part.alive.view().copy()
+        if now is not None:
+            mask &= part.expires.view() > now
+        mask &= part.author.view() != self._interned.get("a:" + q.author.hex(), -2)
+        lat, lon, r = self._cell(q.cell)
+        d = _haversine_many(lat, lon, part.lat.view(), part.lon.view()) - r - part.cell_r.view()
+        mask &= d <= np.minimum(float(q.radius_km), part.radius.view())
+        qp = unit_price(q)
+        if qp is not None:
+            cur = self._interned.get("c:" + qp[1], -2)
+            prices = part.price.view()
+            same = part.currency.view() == cur
+            tol = 1.0 + self.config.price_tolerance
+            with np.errstate(invalid="ignore"):
+                ok = prices <= qp[0] * tol if q.action.value in _DEMAND else qp[0] <= prices * tol
+            mask &= ~same | ok
+        for k, col in part.attrs.items():
+            if k in q.attributes:
+                want = self._interned.get(f"{k}:{q.attributes[k]}", -2)
+                v = col.view()
+                mask &= (v == -1) | (v == want)
+        return mask
+
+    def search(
+        self, intent: Intent, k: int = 10, now: float | None = None, vector: np.ndarray | None = None
+    ) -> list[Match]:
+        """Inverse intents that pass every hard filter, best first.
+
+        Args:
+            intent: the query (its inverse action and same category are searched).
+            k: at most this many matches (capped at ``MAX_SEARCH_K``).
+            now: if given, intents with ``expires <= now`` are left out.
+            vector: optional precomputed query vector (must be of this index's model).
+
+        Returns:
+            Up to ``k`` ``Match`` objects, highest score first.
+        """
+        t0 = time.perf_counter()
+        self._stats["searches"] += 1
+        k = max(1, min(int(k), MAX_SEARCH_K))
+        part = self._parts.get((intent.action.inverse.value, intent.category))
+        if part is None or part.live == 0:
+            return []
+        mask = self._mask(part, intent, now)
+        if not mask.any():
+            return []
+        if vector is None:
+            q = self.embedder.embed([render_intent(intent)])
+        else:
+            q = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+            if q.shape[1] != self.dim:
+                raise EmbedderMismatchError(f"query vector dim {q.shape[1]} != index dim {self.dim}")
+        faiss.omp_set_num_threads(1)
+        sims, rows = part.search(q, mask, min(MAX_SEARCH_K, 2 * k + 5))
+        lat, lon, _ = self._cell(intent.cell)
+        rows_i = rows.astype(np.int64)
+        dists = _haversine_many(lat, lon, part.lat.view()[rows_i], part.lon.view()[rows_i])
+        scored: list[tuple[float, float, float, Intent]] = []
+        for sim, row, dist in zip(sims.tolist(), rows_i.tolist(), dists.tolist(), strict=True):
+            cand = part.intents[row]
+            if cand is not None:
+                score = combine_score(float(sim), soft_agreement(intent.attributes, cand.attributes))
+                scored.append((score, float(sim), float(dist), cand))
+        scored.sort(key=lambda x: -x[0])
+        keys = tuple(part.attrs)
+        out = [
+            Match(cand, score, sim, dist, explain(intent, cand, dist, keys, self.config.price_tolerance))
+            for score, sim, dist, cand in scored[:k]
+        ]
+        self._search_s += time.perf_counter() - t0
+        return out
+
+    def get(self, intent_id: bytes) -> Intent | None:
+        where = self._where.get(intent_id)
+        return None if where is None else self._parts[where[0]].intents[where[1]]
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    # -- persistence ---------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        """Write the index to ``directory`` atomically (readers see the old or the new one, never a mix)."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        old = _read_manifest(d) if (d / "manifest.json").exists() else None
+        gen = (int(old["generation"]) + 1) if old else 1
+        intents: list[Intent] = []
+        vec_parts: list[np.ndarray] = []
+        for part in self._parts.values():
+            keep = part.keep_rows()
+            if len(keep) == 0:
+                continue
+            vec_parts.append(part.all_vectors()[keep])
+            intents.extend(i for i in (part.intents[int(r)] for r in keep) if i is not None)
+        vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, self.dim), dtype=np.float32)
+        vname, iname = f"vectors-{gen}.npy", f"intents-{gen}.cbor"
+        _write_atomic(d / vname, _npy_bytes(vecs))
+        _write_atomic(d / iname, cbor.encode([to_obj(i) for i in intents]))
+        manifest = {
+            "format": FORMAT_VERSION,
+            "generation": gen,
+            "model_id": self.embedder.model_id,
+            "dim": self.dim,
+            "count": len(intents),
+            "vectors": vname,
+            "intents": iname,
+        }
+        _write_atomic(d / "manifest.json", json.dumps(manifest, indent=1).encode())
+        if old:
+            for key in ("vectors", "intents"):
+                if old.get(key) not in (vname, iname):
+                    (d / str(old[key])).unlink(missing_ok=True)
+
+    @classmethod
+    def load(
+        cls, directory: str | Path, embedder: Embedder | None = None, config: IndexConfig | None = None
+    ) -> LocalIndex:
+        """Load an index saved by ``save``.
+
+        Raises:
+            IndexFormatError: missing or corrupt files, unknown format.
+            EmbedderMismatchError: saved with another model or dimension than ``embedder``.
+        """
+        d = Path(directory)
+        manifest = _read_manifest(d)
+        index = cls(embedder, config)
+        check_compatible(str(manifest["model_id"]), int(manifest["dim"]), index.embedder)
+        try:
+            vecs = np.load(d / str(manifest["vectors"]), allow_pickle=False)
+            raw = (d / str(manifest["intents"])).read_bytes()
+            objs = cbor.decode(raw, max_bytes=len(raw))
+            intents = [from_obj(Intent, o) for o in objs]
+        except (OSError, ValueError, RemoteProtocolError) as e:
+            raise IndexFormatError(f"corrupt index in {d}: {e}") from e
+        if len(intents) != len(vecs) or len(intents) != int(manifest["count"]):
+            raise IndexFormatError(f"corrupt index in {d}: counts differ")
+        if intents:
+            index.add_many(intents, vecs.astype(np.float32), str(manifest["model_id"]))
+        return index
+
+    def statistics(self) -> dict[str, Any]:
+        """Counters and per-layout sizes."""
+        layouts: dict[str, int] = {}
+        dead = 0
+        for part in self._parts.values():
+            layouts[part.layout] = layouts.get(part.layout, 0) + 1
+            dead += part.dead
+        searches = self._stats["searches"]
+        return {
+            "model_id": self.embedder.model_id,
+            "dim": self._dim,
+            "intents": len(self._where),
+            "partitions": len(self._parts),
+            "layouts": layouts,
+            "dead_rows": dead,
+            **self._stats,
+            "mean_search_ms": round(1000 * self._search_s / searches, 3) if searches else 0.0,
+        }
+
+
+def _npy_bytes(a: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_manifest(d: Path) -> dict[str, Any]:
+    try:
+        m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexFormatError(f"no readable index manifest in {d}: {e}") from e
+    if not isinstance(m, dict) or m.get("format") != FORMAT_VERSION:
+        raise IndexFormatError(f"unknown index format in {d}")
+    for key in ("generation", "model_id", "dim", "count", "vectors", "intents"):
+        if key not in m:
+            raise IndexFormatError(f"index manifest in {d} lacks {key!r}")
+    return m

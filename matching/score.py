@@ -1,0 +1,161 @@
+"""Match rules between an intent and a candidate of the inverse action: hard filters, score, explanation.
+
+Hard filters (a candidate failing any is never returned):
+- inverse action and same category (by construction: one FAISS partition per (action, category));
+- live (not withdrawn, not expired at ``now``), and not the same author;
+- geo: ``distance(cell centres) - both cell radii <= min(radius_a, radius_b)`` (generous at cell granularity:
+  two users whose cells could hold points within both radii are kept);
+- price: the seller's unit ask ``p`` and the buyer's unit max ``q`` in the same currency match if
+  ``p <= q * (1 + price_tolerance)`` (default 20%); between ``q`` and that limit it is a match marked
+  "negotiable". Different currencies or a missing price never exclude (reported instead);
+- hard attributes (``size``, ``model``, ``storage``, ``screen`` by default): if both sides state one, they
+  must be equal; a side that doesn't state it is kept and the gap reported.
+
+Score in [0, 1]: ``0.85 * max(0, cosine) + 0.15 * agreement`` where agreement is the fraction of soft
+attributes both sides state that are equal (0.5 when none are shared).
+
+Explanations are structured (``Reason(code, params)``) plus an English sentence built from them, so an agent
+can re-render them in the user's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wire.currency import format_minor
+from wire.intent import Action, Intent
+
+DEFAULT_HARD_KEYS = ("size", "model", "storage", "screen")
+DEFAULT_PRICE_TOLERANCE = 0.20
+SOFT_KEYS = ("condition", "brand", "season", "ram")
+_DEMAND = (Action.BUY, Action.SEEK_SERVICE)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason code with its parameters (all JSON-ready)."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    reasons: tuple[Reason, ...]
+    text: str
+
+    def codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A candidate that passed every hard filter, with its score and why."""
+
+    intent: Intent
+    score: float
+    similarity: float
+    distance_km: float
+    explanation: Explanation
+
+
+def unit_price(intent: Intent) -> tuple[int, str] | None:
+    """The intent's price per unit in minor units, or None."""
+    if intent.price is None:
+        return None
+    return intent.price.unit_amount(intent.quantity), intent.price.currency
+
+
+def price_ok(ask: int, max_pay: int, tolerance: float) -> bool:
+    """True if a seller asking ``ask`` and a buyer paying at most ``max_pay`` can meet (within tolerance)."""
+    return ask <= max_pay * (1.0 + tolerance)
+
+
+def soft_agreement(a: dict[str, str], b: dict[str, str]) -> float:
+    shared = [k for k in SOFT_KEYS if k in a and k in b]
+    if not shared:
+        return 0.5
+    return sum(1 for k in shared if a[k] == b[k]) / len(shared)
+
+
+def combine_score(similarity: float, agreement: float) -> float:
+    return float(min(1.0, max(0.0, 0.85 * max(0.0, similarity) + 0.15 * agreement)))
+
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "BRL": "R$"}
+
+
+def _money(minor: int, currency: str) -> str:
+    """``$80``, ``€80.50``, or ``80.00 CHF`` for currencies without a well-known symbol."""
+    sym = _SYMBOLS.get(currency)
+    if sym is None:
+        return format_minor(minor, currency)
+    whole, frac = divmod(minor, 100)
+    return f"{sym}{whole}" if frac == 0 else f"{sym}{whole}.{frac:02d}"
+
+
+def explain(
+    query: Intent,
+    cand: Intent,
+    distance_km: float,
+    hard_keys: tuple[str, ...],
+    tolerance: float,
+) -> Explanation:
+    """Why ``cand`` matches ``query`` and what differs, from the query's point of view."""
+    reasons: list[Reason] = [Reason("same_category", {"category": cand.category})]
+    words: list[str] = [
+        f"{'sells' if cand.action in (Action.SELL, Action.OFFER_SERVICE) else 'wants'} {cand.category}"
+    ]
+    reasons.append(Reason("distance", {"km": round(distance_km, 1)}))
+    words.append(f"about {distance_km:.0f} km away")
+    for k in hard_keys:
+        if k in query.attributes and k in cand.attributes:
+            reasons.append(Reason("attribute_match", {"key": k, "value": cand.attributes[k]}))
+            words.append(f"same {k} {cand.attributes[k]}")
+        elif k in query.attributes:
+            reasons.append(Reason("attribute_unknown", {"key": k, "wanted": query.attributes[k]}))
+            words.append(f"{k} not stated (you want {query.attributes[k]})")
+    for k in SOFT_KEYS:
+        if k in query.attributes and k in cand.attributes:
+            if query.attributes[k] == cand.attributes[k]:
+                reasons.append(Reason("attribute_match", {"key": k, "value": cand.attributes[k]}))
+            else:
+                reasons.append(
+                    Reason(
+                        "attribute_differs",
+                        {"key": k, "yours": query.attributes[k], "theirs": cand.attributes[k]},
+                    )
+                )
+                words.append(
+                    f"{k} differs: {cand.attributes[k].replace('_', ' ')}"
+                    f" vs your {query.attributes[k].replace('_', ' ')}"
+                )
+    qp, cp = unit_price(query), unit_price(cand)
+    if qp is None or cp is None:
+        reasons.append(Reason("price_unknown", {}))
+        words.append("price to be agreed")
+    elif qp[1] != cp[1]:
+        reasons.append(Reason("price_currency_differs", {"yours": qp[1], "theirs": cp[1]}))
+        words.append(f"price in {cp[1]}, yours in {qp[1]}")
+    else:
+        ask, max_pay = (cp[0], qp[0]) if query.action in _DEMAND else (qp[0], cp[0])
+        params = {"ask": ask, "max": max_pay, "currency": cp[1], "tolerance": tolerance}
+        if ask <= max_pay:
+            reasons.append(Reason("price_within", params))
+            words.append(f"asks {_money(ask, cp[1])}, max {_money(max_pay, cp[1])}")
+        else:
+            reasons.append(Reason("price_negotiable", params))
+            if query.action in _DEMAND:
+                words.append(
+                    f"asks {_money(ask, cp[1])}, you offered max {_money(max_pay, cp[1])} — negotiable"
+                )
+            else:
+                words.append(
+                    f"offers max {_money(max_pay, cp[1])}, you ask {_money(ask, cp[1])} — negotiable"
+                )
+    if cand.quantity != query.quantity:
+        reasons.append(Reason("quantity_differs", {"yours": query.quantity, "theirs": cand.quantity}))
+        words.append(f"quantity {cand.quantity} vs your {query.quantity}")
+    text = "; ".join(words)
+    return Explanation(tuple(reasons), text[0].upper() + text[1:])

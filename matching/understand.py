@@ -1,0 +1,391 @@
+"""Text -> a draft Intent: language, action, category, attributes, price, quantity, and what's missing.
+
+Theory of operation: the text is bounded and checked (``UnderstandError`` for empty, huge or word-less
+input), its language detected (or taken from ``lang``), attributes extracted by regex extractors, then one
+batched embedding call gives the item-word vectors used for the category and the full-text vectors used
+for the action margin. Lexical cues decide the action when they agree. Whatever was not found or is
+uncertain goes to ``.missing`` (so the agent asks), contradictions to ``.warnings``. Nothing is guessed
+silently: a default that was applied (currency, quantity 1, placeholder location) is reported.
+
+The draft's ``.intent`` uses placeholder identity and time (from ``defaults`` or deterministic values:
+author = 32 zero bytes, id = sha256(text)[:16], created = 0); ``to_intent(...)`` builds the real one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from matching.canonical import item_words, render
+from matching.classify import attribute_boosts, classifier_for
+from matching.cues import JOB_SEEKER, SERVICE_HINT, cue_matches, is_service_category, strip_cues
+from matching.embedder import Embedder, get_embedder
+from matching.errors import UnderstandError
+from matching.extract import MAX_EXTRACT_CHARS, extract
+from matching.lang import detect_language
+from wire.currency import is_currency, to_minor
+from wire.errors import LocalProtocolError
+from wire.geo import MAX_INTENT_RES, cell_at, coarsen, is_cell
+from wire.intent import Action, Intent, Price
+from wire.limits import (
+    MAX_AMOUNT_MINOR,
+    MAX_ATTRIBUTES,
+    MAX_INTENT_TTL_S,
+    MAX_QUANTITY,
+    MAX_RADIUS_KM,
+    MAX_TEXT_LEN,
+)
+from wire.taxonomy import category_codes
+
+#: Input longer than this is refused (the intent's text is capped at MAX_TEXT_LEN anyway).
+MAX_INPUT_CHARS = MAX_EXTRACT_CHARS
+DEFAULT_RADIUS_KM = 50
+DEFAULT_TTL_S = MAX_INTENT_TTL_S
+#: Category score below which (or margin below which) the category is reported as uncertain.
+CATEGORY_MIN_SCORE = 0.30
+CATEGORY_MIN_MARGIN = 0.02
+ACTION_MIN_MARGIN = 0.03
+#: Added to every services/* category when the text asks for "someone to ..." (a person's work).
+SERVICE_HINT_BOOST = 0.06
+#: Attributes the agent should ask for when absent, per category.
+KEY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "vehicles/tires": ("size",),
+    "electronics/phones": ("model",),
+    "electronics/tv": ("screen",),
+    "fashion/shoes": ("size",),
+}
+#: Placeholder location when neither ``location`` nor ``defaults['cell']`` is given (reported in missing).
+PLACEHOLDER_CELL = cell_at(0.0, 0.0, MAX_INTENT_RES)
+
+
+@dataclass
+class Understanding:
+    """The result of ``understand``: a draft intent plus what the agent should confirm or ask."""
+
+    intent: Intent
+    lang: str
+    confidence: float
+    missing: list[str]
+    warnings: list[str]
+    canonical: str
+    item: str
+    price_bound: str | None = None
+    cues: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_intent(
+        self,
+        author: bytes,
+        intent_id: bytes,
+        now: float,
+        cell: str | None = None,
+        radius_km: int | None = None,
+        ttl_s: int = DEFAULT_TTL_S,
+        seq: int = 0,
+    ) -> Intent:
+        """The publishable intent with real identity, time and location.
+
+        Raises:
+            LocalProtocolError: a field is out of range (e.g. cell finer than res 7).
+        """
+        created = int(now)
+        return Intent(
+            id=intent_id,
+            author=author,
+            seq=seq,
+            action=self.intent.action,
+            category=self.intent.category,
+            attributes=dict(self.intent.attributes),
+            price=self.intent.price,
+            quantity=self.intent.quantity,
+            cell=cell if cell is not None else self.intent.cell,
+            radius_km=radius_km if radius_km is not None else self.intent.radius_km,
+            created=created,
+            expires=created + min(ttl_s, MAX_INTENT_TTL_S),
+            text=self.intent.text,
+            lang=self.intent.lang,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready view (what the CLI prints)."""
+        p = self.intent.price
+        return {
+            "action": self.intent.action.value,
+            "category": self.intent.category,
+            "attributes": dict(self.intent.attributes),
+            "price": None
+            if p is None
+            else {
+                "amount_minor": p.amount_minor,
+                "currency": p.currency,
+                "per_unit": p.per_unit,
+                "bound": self.price_bound,
+            },
+            "quantity": self.intent.quantity,
+            "lang": self.lang,
+            "missing": list(self.missing),
+            "warnings": list(self.warnings),
+            "confidence": round(self.confidence, 3),
+            "canonical": self.canonical,
+        }
+
+
+def _check_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise UnderstandError(f"text must be a string, not {type(text).__name__}")
+    t = " ".join(text.split())
+    if not t:
+        raise UnderstandError("empty text: say what you want to buy, sell, offer or find")
+    if len(t) > MAX_INPUT_CHARS:
+        raise UnderstandError(f"text too long ({len(t)} characters, at most {MAX_INPUT_CHARS})")
+    if not any(ch.isalpha() for ch in t):
+        raise UnderstandError("the text has no words: say what you want to buy, sell, offer or find")
+    return t
+
+
+def _location_cell(location: object, defaults: Mapping[str, Any]) -> str | None:
+    if location is not None:
+        if not (isinstance(location, Sequence) and len(location) == 2):
+            raise UnderstandError("location must be a (lat, lon) pair")
+        try:
+            res = int(defaults.get("res", MAX_INTENT_RES))
+            return cell_at(float(location[0]), float(location[1]), min(res, MAX_INTENT_RES))
+        except (LocalProtocolError, TypeError, ValueError) as e:
+            raise UnderstandError(f"bad location: {e}") from e
+    cell = defaults.get("cell")
+    if cell is not None:
+        if not is_cell(cell):
+            raise UnderstandError(f"defaults['cell'] is not an H3 cell: {cell!r}")
+        return coarsen(str(cell), MAX_INTENT_RES)
+    return None
+
+
+def understand(
+    text: str,
+    *,
+    location: tuple[float, float] | None = None,
+    lang: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    embedder: Embedder | None = None,
+) -> Understanding:
+    """Understand one text. See ``understand_many``.
+
+    Args:
+        text: free text in any supported language.
+        location: (lat, lon) of the user; becomes an H3 cell at res 7 (``defaults['res']`` may coarsen).
+        lang: overrides language detection.
+        defaults: optional ``currency``, ``cell``, ``radius_km``, ``author``, ``intent_id``, ``now``,
+            ``ttl_s``, ``res``.
+        embedder: defaults to the process-wide ``use-m3`` embedder.
+
+    Returns:
+        An ``Understanding``.
+
+    Raises:
+        UnderstandError: empty, too long or word-less text, bad location or defaults.
+    """
+    return understand_many([text], location=location, lang=lang, defaults=defaults, embedder=embedder)[0]
+
+
+def understand_many(
+    texts: list[str],
+    *,
+    location: tuple[float, float] | None = None,
+    lang: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    embedder: Embedder | None = None,
+) -> list[Understanding]:
+    """Understand several texts with one batched embedding call (same location/lang/defaults for all).
+
+    Raises:
+        UnderstandError: as ``understand``, for the first bad text.
+    """
+    defaults = dict(defaults or {})
+    emb = embedder if embedder is not None else get_embedder()
+    clf = classifier_for(emb)
+    default_currency = defaults.get("currency")
+    if default_currency is not None and not is_currency(default_currency):
+        raise UnderstandError(f"defaults['currency'] is not an ISO-4217 code: {default_currency!r}")
+    cell = _location_cell(location, defaults)
+    cleaned = [_check_text(t) for t in texts]
+    extractions = [extract(t, default_currency) for t in cleaned]
+    items = [item_words(t) for t in cleaned]
+    item_texts = [_classify_text(it, ex, t) for it, ex, t in zip(items, extractions, cleaned, strict=True)]
+    vecs = emb.embed(item_texts + cleaned)
+    item_vecs, full_vecs = vecs[: len(cleaned)], vecs[len(cleaned) :]
+    boosts = [attribute_boosts(ex.attributes) for ex in extractions]
+    for b, t in zip(boosts, cleaned, strict=True):
+        if SERVICE_HINT.search(t.lower()):
+            for code in category_codes():
+                if code.startswith("services/"):
+                    b[code] = b.get(code, 0.0) + SERVICE_HINT_BOOST
+    cats = clf.categories(item_vecs, boosts)
+    margins = clf.action_margin(full_vecs)
+    out = []
+    for i, t in enumerate(cleaned):
+        out.append(_one(t, lang, defaults, cell, extractions[i], items[i], cats[i], float(margins[i])))
+    return out
+
+
+def _classify_text(item: str, ex: Any, text: str) -> str:
+    """What the category is judged on: item words plus the model name (blanked out of the item words)."""
+    parts = [ex.attributes["model"]] if "model" in ex.attributes else []
+    if item:
+        parts.append(item)
+    return " ".join(parts) or strip_cues(text.lower()).strip() or text
+
+
+def _one(
+    text: str,
+    lang: str | None,
+    defaults: dict[str, Any],
+    cell: str | None,
+    ex: Any,
+    item: str,
+    cat: Any,
+    margin: float,
+) -> Understanding:
+    missing: list[str] = []
+    warnings: list[str] = list(ex.warnings)
+    if lang is not None:
+        detected, lang_conf = lang.lower(), 1.0
+    else:
+        det, lang_conf = detect_language(text)
+        if det is None:
+            detected = "und"
+            missing.append("lang")
+            warnings.append("language not recognised; understood from shared vocabulary only")
+        else:
+            detected = det
+    # action
+    lowered = text.lower()
+    demand, supply = cue_matches(lowered)
+    if demand and not supply:
+        demand_side, act_conf = True, 0.97
+    elif supply and not demand:
+        demand_side, act_conf = False, 0.97
+    else:
+        demand_side = margin > 0
+        act_conf = min(0.9, 0.5 + 4 * abs(margin))
+        if demand and supply:
+            warnings.append(
+                f"both buying ({demand[0]!r}) and selling ({supply[0]!r}) words; "
+                f"chose {'buy' if demand_side else 'sell'}"
+            )
+            act_conf = min(act_conf, 0.6)
+        if abs(margin) < ACTION_MIN_MARGIN or (demand and supply):
+            missing.append("action")
+    category = cat.code
+    cat_conf = float(np.clip(0.5 + 4 * cat.margin + (cat.score - CATEGORY_MIN_SCORE), 0.05, 0.99))
+    if cat.score < CATEGORY_MIN_SCORE or cat.margin < CATEGORY_MIN_MARGIN:
+        missing.append("category")
+        warnings.append(f"category uncertain: {cat.code} or {cat.runner_up}")
+    if is_service_category(category):
+        if category.startswith("jobs/") and JOB_SEEKER.search(lowered):
+            demand_side = False
+        action = Action.SEEK_SERVICE if demand_side else Action.OFFER_SERVICE
+    else:
+        action = Action.BUY if demand_side else Action.SELL
+    # attributes
+    attributes = dict(list(ex.attributes.items())[:MAX_ATTRIBUTES])
+    for key in KEY_ATTRIBUTES.get(category, ()):
+        if key not in attributes:
+            missing.append(key)
+    for key in ex.uncertain:
+        if key not in missing:
+            missing.append(key)
+    # quantity
+    quantity = 1
+    if ex.quantity is None:
+        if not is_service_category(category):
+            missing.append("quantity")
+    elif not 1 <= ex.quantity <= MAX_QUANTITY:
+        warnings.append(f"quantity {ex.quantity} out of range; assumed 1")
+        missing.append("quantity")
+    else:
+        quantity = ex.quantity
+    # price
+    price: Price | None = None
+    bound = None
+    if ex.price is None:
+        missing.append("price")
+    elif ex.price.currency is None:
+        missing.append("currency")
+        warnings.append(
+            f"price {ex.price.amount:g} has no currency; not used (say e.g. '{ex.price.amount:g} USD')"
+        )
+    else:
+        minor = to_minor(ex.price.amount, ex.price.currency)
+        if not 0 <= minor <= MAX_AMOUNT_MINOR:
+            warnings.append("price out of range; ignored")
+            missing.append("price")
+        else:
+            per_unit = ex.price.per_unit
+            if per_unit is None:
+                per_unit = True
+                if quantity > 1:
+                    missing.append("price_basis")
+                    warnings.append("price per unit or for all? assumed per unit")
+            price = Price(minor, ex.price.currency, per_unit)
+            bound = ex.price.bound
+            if ex.price.currency != defaults.get("currency", ex.price.currency) and "$" in ex.price.text:
+                warnings.append(f"'$' read as {ex.price.currency}")
+            if bound == "min" and demand_side:
+                warnings.append("a minimum price on a buy request; check the amount")
+            if bound == "max" and not demand_side:
+                warnings.append("a maximum price on a sale; check the amount")
+    # location
+    if cell is None:
+        missing.append("location")
+        cell_used = PLACEHOLDER_CELL
+    else:
+        cell_used = cell
+    radius = int(defaults.get("radius_km", DEFAULT_RADIUS_KM))
+    if not 0 <= radius <= MAX_RADIUS_KM:
+        raise UnderstandError(f"radius_km must be in [0, {MAX_RADIUS_KM}]")
+    now = int(defaults.get("now", 0))
+    ttl = int(defaults.get("ttl_s", DEFAULT_TTL_S))
+    stored_text = text
+    if len(stored_text) > MAX_TEXT_LEN:
+        stored_text = stored_text[:MAX_TEXT_LEN]
+        warnings.append(
+            f"text longer than {MAX_TEXT_LEN} characters; the intent keeps the first {MAX_TEXT_LEN}"
+        )
+    author = defaults.get("author", bytes(32))
+    intent_id = defaults.get("intent_id", hashlib.sha256(text.encode("utf-8")).digest()[:16])
+    wire_lang = detected if detected != "und" else None
+    try:
+        intent = Intent(
+            id=intent_id,
+            author=author,
+            seq=0,
+            action=action,
+            category=category,
+            attributes=attributes,
+            price=price,
+            quantity=quantity,
+            cell=cell_used,
+            radius_km=radius,
+            created=now,
+            expires=now + min(ttl, MAX_INTENT_TTL_S),
+            text=stored_text,
+            lang=wire_lang,
+        )
+    except LocalProtocolError as e:
+        raise UnderstandError(f"can't build an intent: {e}") from e
+    confidence = float(min(act_conf, cat_conf, 0.5 + lang_conf / 2))
+    canonical = render(category, attributes, item)
+    return Understanding(
+        intent=intent,
+        lang=detected,
+        confidence=confidence,
+        missing=missing,
+        warnings=warnings,
+        canonical=canonical,
+        item=item,
+        price_bound=bound,
+        cues={"demand": demand, "supply": supply},
+    )

@@ -1,0 +1,66 @@
+"""Accuracy floors on the labelled multilingual evaluation set (use-m3), and no prototype leakage."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from matching.classify import load_prototype_texts
+from matching.evaluate import evaluate, load_eval
+
+LANGS = {"en", "es", "zh", "fr", "de", "pt"}
+
+
+@pytest.fixture(scope="module")
+def result() -> dict[str, Any]:
+    return evaluate()
+
+
+def test_eval_set_shape() -> None:
+    items = load_eval()
+    assert len(items) >= 300
+    assert {i.lang for i in items} >= LANGS
+    per_lang = Counter(i.lang for i in items)
+    assert min(per_lang[lang] for lang in LANGS) >= 40
+    groups = Counter(i.group for i in items)
+    assert all(n >= 6 for n in groups.values())
+    actions = {i.action for i in items}
+    assert actions == {"SELL", "BUY", "OFFER_SERVICE", "SEEK_SERVICE"}
+    # hard negatives: same category with another size/model; same brand in another category
+    tires = {json.dumps(i.attributes, sort_keys=True) for i in items if i.category == "vehicles/tires"}
+    assert len(tires) >= 2
+    samsung = {i.category for i in items if i.attributes.get("brand") == "samsung"}
+    assert len(samsung) >= 2
+
+
+def test_no_leakage_between_prototypes_and_eval() -> None:
+    doc = load_prototype_texts()
+    cats = doc["categories"]
+    acts = doc["actions"]
+    assert isinstance(cats, dict) and isinstance(acts, dict)
+    protos = {p.lower().strip() for v in list(cats.values()) + list(acts.values()) for p in v}
+    for item in load_eval():
+        t = item.text.lower().strip()
+        assert t not in protos
+        assert not any(len(p) > 25 and p in t for p in protos), item.text
+
+
+def test_understanding_floors(result: dict[str, Any]) -> None:
+    overall = result["understanding"]["all"]
+    assert overall["action"] >= 0.95, result["errors"]
+    assert overall["category"] >= 0.90, result["errors"]
+    assert overall["attributes"] >= 0.90, result["errors"]
+    for lang in LANGS:
+        assert result["understanding"][lang]["action"] >= 0.9, lang
+        assert result["understanding"][lang]["category"] >= 0.8, lang
+
+
+def test_matching_floors(result: dict[str, Any]) -> None:
+    m = result["matching"]
+    assert m["corpus_all"]["non_en_top1"] >= 0.90, m
+    assert m["corpus_en"]["non_en_top1"] >= 0.80, m
+    for lang in LANGS:
+        assert m["corpus_all"][lang]["top5"] >= 0.8, (lang, m)

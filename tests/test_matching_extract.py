@@ -1,0 +1,167 @@
+"""Extractors and language detection (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching.extract import extract, parse_number
+from matching.lang import detect_language
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency", "per_unit", "bound"),
+    [
+        ("selling 4 used tires 225/65R17, $80 each", 80.0, "USD", True, None),
+        ("necesito llantas, máximo 70 dólares cada una", 70.0, "USD", True, "max"),
+        ("出售 iPhone 80欧元", 80.0, "EUR", None, None),
+        ("vends pneus €80", 80.0, "EUR", None, None),
+        ("verkaufe Reifen 80 euros", 80.0, "EUR", None, None),
+        ("vendo por R$ 1.200", 1200.0, "BRL", None, None),
+        ("sofa 1,250.50 USD for all", 1250.5, "USD", False, None),
+        ("vendo 2 entradas, 50 euros por todas", 50.0, "EUR", False, None),
+        ("selling at least £40", 40.0, "GBP", None, "min"),
+        ("求购轮胎 每条80美元", 80.0, "USD", True, None),
+    ],
+)
+def test_prices(text: str, amount: float, currency: str, per_unit: bool | None, bound: str | None) -> None:
+    p = extract(text).price
+    assert p is not None
+    assert (p.amount, p.currency, p.per_unit, p.bound) == (amount, currency, per_unit, bound)
+
+
+def test_dollar_sign_follows_default_currency() -> None:
+    p = extract("vendo llantas $1500 cada una", default_currency="MXN").price
+    assert p is not None and p.currency == "MXN"
+    p2 = extract("vendo llantas $1500 cada una", default_currency="EUR").price
+    assert p2 is not None and p2.currency == "USD"
+
+
+def test_price_without_currency_is_kept_without_currency() -> None:
+    p = extract("need a TV, up to 400").price
+    assert p is not None and p.currency is None and p.bound == "max"
+    assert extract("tires 80 each").price is not None
+    assert extract("tires 225/65R17").price is None
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        ("llantas 225/65R17", "size", "225/65R17"),
+        ("pneus 205/55 R16", "size", "205/55R16"),
+        ("Reifen 205 / 55 ZR 16", "size", "205/55ZR16"),
+        ("zapatillas talla 42", "size", "42"),
+        ("跑步鞋 42码", "size", "42"),
+        ("iPhone 12 128GB", "storage", "128GB"),
+        ("iPhone 12 128 Go", "storage", "128GB"),
+        ("laptop 1TB", "storage", "1TB"),
+        ("MacBook 8GB RAM", "ram", "8GB"),
+        ("Samsung 55 inch TV", "screen", "55in"),
+        ("televisor de 55 pulgadas", "screen", "55in"),
+        ("三星55英寸电视", "screen", "55in"),
+        ("iPhone 12 Pro Max", "model", "iphone 12 promax"),
+        ("Galaxy S21 Ultra", "model", "galaxy s21 ultra"),
+        ("出售PS5游戏机", "model", "ps 5"),
+        ("PlayStation 5", "model", "ps 5"),
+        ("Michelin tires", "brand", "michelin"),
+        ("博世电钻", "brand", "bosch"),
+        ("used tires", "condition", "used"),
+        ("llantas usadas", "condition", "used"),
+        ("gebrauchte Reifen", "condition", "used"),
+        ("pneus d'occasion", "condition", "used"),
+        ("二手轮胎", "condition", "used"),
+        ("como nuevo", "condition", "like_new"),
+        ("brand new", "condition", "new"),
+        ("neue Reifen", "condition", "new"),
+        ("Winterreifen", "season", "winter"),
+        ("neumáticos de invierno", "season", "winter"),
+    ],
+)
+def test_attributes(text: str, key: str, value: str) -> None:
+    assert extract(text).attributes.get(key) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "qty"),
+    [
+        ("selling 4 used tires", 4),
+        ("vendo cuatro llantas", 4),
+        ("verkaufe vier Reifen", 4),
+        ("求购4条轮胎", 4),
+        ("出售两张门票", 2),
+        ("jeu de 4 pneus", 4),
+        ("a pair of skis", 2),
+        ("tent for 4 people", None),
+        ("iPhone 12", None),
+        ("Corolla 2015, 120,000 km", None),
+    ],
+)
+def test_quantity(text: str, qty: int | None) -> None:
+    assert extract(text).quantity == qty
+
+
+def test_contradictions_are_warned() -> None:
+    ex = extract("tires 225/65R17 or 205/55R16, new and used")
+    assert ex.attributes["size"] == "225/65R17"
+    assert "size" in ex.uncertain and "condition" in ex.uncertain
+    assert any("contradictory size" in w for w in ex.warnings)
+    assert any("contradictory condition" in w for w in ex.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("80", 80.0),
+        ("80.50", 80.5),
+        ("80,50", 80.5),
+        ("1.200", 1200.0),
+        ("1,200.50", 1200.5),
+        ("1 200", 1200.0),
+        ("x", None),
+    ],
+)
+def test_parse_number(text: str, value: float | None) -> None:
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("selling four used tires for my truck", "en"),
+        ("necesito llantas para mi camioneta", "es"),
+        ("求购轮胎", "zh"),
+        ("je cherche des pneus pour ma voiture", "fr"),
+        ("ich suche Reifen für meinen Wagen", "de"),
+        ("preciso de pneus para minha caminhonete", "pt"),
+        ("中古のタイヤを売ります", "ja"),
+        ("продаю шины", "ru"),
+    ],
+)
+def test_detect_language(text: str, lang: str) -> None:
+    assert detect_language(text)[0] == lang
+
+
+def test_detect_language_without_evidence() -> None:
+    assert detect_language("225/65R17 $80") == (None, 0.0)
+    assert detect_language("xyzzy qwrt")[0] is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_extract_never_crashes(text: str) -> None:
+    ex = extract(text)
+    assert isinstance(ex.attributes, dict)
+    for k, v in ex.attributes.items():
+        assert k.isascii() and v
+    if ex.quantity is not None:
+        assert ex.quantity >= 1
+    _, conf = detect_language(text)
+    assert 0.0 <= conf <= 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=10**7), st.integers(min_value=0, max_value=99))
+def test_parse_number_roundtrip(whole: int, cents: int) -> None:
+    assert parse_number(f"{whole}.{cents:02d}") == pytest.approx(whole + cents / 100)
+    assert parse_number(f"{whole:,}") == whole

@@ -1,0 +1,292 @@
+"""LocalIndex: filters, explanations, replace/remove/expire, layouts, persistence (fake embedder, fast)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching.embedder import l2_normalise
+from matching.errors import EmbedderMismatchError, IndexFormatError
+from matching.index import LocalIndex
+from matching.partition import HNSW, IVF, IndexConfig
+from matching.score import price_ok
+from wire.geo import cell_at
+from wire.intent import Action, Intent, Price
+
+MADRID = (40.4168, -3.7038)
+NOW = 1_700_000_000
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words vectors: texts sharing words are similar. No model."""
+
+    def __init__(self, dim: int = 64, model_id: str = "hash-test") -> None:
+        self._dim = dim
+        self._id = model_id
+        self.calls = 0
+
+    @property
+    def model_id(self) -> str:
+        return self._id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().replace(".", " ").replace(";", " ").split():
+                seed = int.from_bytes(hashlib.sha256(w.encode()).digest()[:4], "big")
+                out[i] += np.random.default_rng(seed).standard_normal(self._dim).astype(np.float32)
+        return l2_normalise(out + 1e-6)
+
+
+def mk(
+    n: int,
+    action: Action = Action.SELL,
+    category: str = "vehicles/tires",
+    attrs: dict[str, str] | None = None,
+    price: Price | None = None,
+    where: tuple[float, float] = MADRID,
+    radius: int = 50,
+    text: str = "tires",
+    quantity: int = 1,
+    author: int | None = None,
+    seq: int = 0,
+    ttl: int = 3600,
+    withdrawn: bool = False,
+) -> Intent:
+    return Intent(
+        id=n.to_bytes(16, "big"),
+        author=(author if author is not None else n).to_bytes(32, "big"),
+        seq=seq,
+        action=action,
+        category=category,
+        attributes=attrs or {},
+        price=price,
+        quantity=quantity,
+        cell=cell_at(where[0], where[1], 7),
+        radius_km=radius,
+        created=NOW,
+        expires=NOW + ttl,
+        text=text,
+        lang="en",
+        withdrawn=withdrawn,
+    )
+
+
+def usd(x: int) -> Price:
+    return Price(x * 100, "USD")
+
+
+@pytest.fixture
+def index() -> LocalIndex:
+    return LocalIndex(HashEmbedder())
+
+
+def test_issue_scenario_filters(index: LocalIndex) -> None:
+    near = (40.63, -3.70)  # ~24 km north
+    index.add(mk(1, attrs={"size": "225/65R17", "condition": "used"}, price=usd(80), where=near, quantity=4))
+    index.add(mk(2, attrs={"size": "205/55R16", "season": "winter"}, price=usd(60), where=near))
+    index.add(mk(3, category="vehicles/bicycles", text="bicycle", price=usd(50), where=near))
+    index.add(mk(4, attrs={"size": "225/65R17"}, price=usd(75), where=(41.65, -0.88)))  # Zaragoza, ~270 km
+    index.add(mk(5, action=Action.BUY, attrs={"size": "225/65R17"}, price=usd(90), where=near))  # same side
+    q = mk(100, action=Action.BUY, attrs={"size": "225/65R17"}, price=usd(70), text="llantas camioneta")
+    res = index.search(q, k=10, now=NOW)
+    assert [m.intent.id for m in res] == [(1).to_bytes(16, "big")]
+    m = res[0]
+    assert 0.0 <= m.score <= 1.0
+    assert 15 < m.distance_km < 35
+    codes = m.explanation.codes()
+    assert "price_negotiable" in codes and "attribute_match" in codes
+    assert "asks $80, you offered max $70 — negotiable" in m.explanation.text
+    neg = next(r for r in m.explanation.reasons if r.code == "price_negotiable")
+    assert neg.params["ask"] == 8000 and neg.params["max"] == 7000
+
+
+def test_price_tolerance_is_configurable() -> None:
+    strict = LocalIndex(HashEmbedder(), IndexConfig(price_tolerance=0.0))
+    strict.add(mk(1, price=usd(80)))
+    q = mk(100, action=Action.BUY, price=usd(70))
+    assert strict.search(q) == []
+    strict.add(mk(2, price=usd(70)))
+    assert [m.intent.id[-1] for m in strict.search(q)] == [2]
+    loose = LocalIndex(HashEmbedder(), IndexConfig(price_tolerance=0.2))
+    loose.add(mk(1, price=usd(85)))  # 85 > 70 * 1.2 = 84
+    assert loose.search(q) == []
+
+
+def test_price_total_is_compared_per_unit(index: LocalIndex) -> None:
+    index.add(mk(1, price=Price(32000, "USD", per_unit=False), quantity=4))  # $80 each
+    assert len(index.search(mk(100, action=Action.BUY, price=usd(80)))) == 1
+    assert index.search(mk(101, action=Action.BUY, price=usd(50))) == []
+
+
+def test_seller_query_finds_buyers_within_their_max(index: LocalIndex) -> None:
+    index.add(mk(1, action=Action.BUY, price=usd(90)))
+    index.add(mk(2, action=Action.BUY, price=usd(40)))
+    res = index.search(mk(100, price=usd(80)))
+    assert [m.intent.id[-1] for m in res] == [1]
+    assert "price_within" in res[0].explanation.codes()
+
+
+def test_other_currency_and_missing_price_are_not_excluded(index: LocalIndex) -> None:
+    index.add(mk(1, price=Price(8000, "EUR")))
+    index.add(mk(2))
+    res = index.search(mk(100, action=Action.BUY, price=usd(70)))
+    codes = {m.intent.id[-1]: m.explanation.codes() for m in res}
+    assert "price_currency_differs" in codes[1] and "price_unknown" in codes[2]
+
+
+def test_hard_attributes(index: LocalIndex) -> None:
+    index.add(mk(1, category="electronics/phones", attrs={"model": "iphone 12", "storage": "128GB"}))
+    index.add(mk(2, category="electronics/phones", attrs={"model": "iphone 12", "storage": "256GB"}))
+    index.add(mk(3, category="electronics/phones", attrs={"model": "iphone 13", "storage": "128GB"}))
+    index.add(mk(4, category="electronics/phones", attrs={"model": "iphone 12"}))
+    q = mk(
+        100,
+        action=Action.BUY,
+        category="electronics/phones",
+        attrs={"model": "iphone 12", "storage": "128GB"},
+    )
+    res = index.search(q)
+    assert sorted(m.intent.id[-1] for m in res) == [1, 4]
+    m4 = next(m for m in res if m.intent.id[-1] == 4)
+    assert "attribute_unknown" in m4.explanation.codes()
+
+
+def test_geo_both_radii(index: LocalIndex) -> None:
+    index.add(mk(1, where=(40.85, -3.70), radius=10))  # ~48 km away, seller only goes 10 km
+    index.add(mk(2, where=(40.85, -3.70), radius=100))
+    assert [m.intent.id[-1] for m in index.search(mk(100, action=Action.BUY, radius=60))] == [2]
+    assert index.search(mk(101, action=Action.BUY, radius=20)) == []
+
+
+def test_services_and_own_intents(index: LocalIndex) -> None:
+    index.add(mk(1, action=Action.OFFER_SERVICE, category="services/moving", text="moving van"))
+    index.add(mk(2, action=Action.SELL, category="services/moving", text="moving van"))
+    index.add(mk(3, action=Action.OFFER_SERVICE, category="services/moving", text="moving van", author=100))
+    res = index.search(mk(100, action=Action.SEEK_SERVICE, category="services/moving", text="moving"))
+    assert [m.intent.id[-1] for m in res] == [1]
+
+
+def test_replace_remove_expire(index: LocalIndex) -> None:
+    index.add(mk(1, price=usd(100)))
+    q = mk(100, action=Action.BUY, price=usd(70))
+    assert index.search(q) == []
+    assert index.add(mk(1, price=usd(60), seq=1)) is True
+    assert index.add(mk(1, price=usd(200), seq=1)) is False  # equal seq: ignored
+    assert [m.intent.price for m in index.search(q)] == [usd(60)]
+    assert index.add(mk(1, seq=2, withdrawn=True)) is True
+    assert index.search(q) == [] and len(index) == 0
+    index.add(mk(2, ttl=100))
+    index.add(mk(3, ttl=10_000))
+    assert [m.intent.id[-1] for m in index.search(q, now=NOW + 500)] == [3]
+    assert index.expire(NOW + 500) == 1
+    assert index.remove((3).to_bytes(16, "big")) is True
+    assert index.remove((3).to_bytes(16, "big")) is False
+    assert index.search(q) == []
+    st_ = index.statistics()
+    assert st_["expired"] == 1 and st_["removed"] == 1 and st_["intents"] == 0
+
+
+def test_save_load_roundtrip(index: LocalIndex, tmp_path: Path) -> None:
+    for n in range(1, 30):
+        index.add(mk(n, attrs={"size": "225/65R17"}, text=f"tires code{n}", price=usd(50 + n)))
+    index.remove((5).to_bytes(16, "big"))
+    q = mk(100, action=Action.BUY, attrs={"size": "225/65R17"}, text="tires code7", price=usd(70))
+    before = [(m.intent.id, round(m.score, 5)) for m in index.search(q, k=5)]
+    index.save(tmp_path / "idx")
+    index.add(mk(40, attrs={"size": "225/65R17"}, text="tires code7"))
+    index.save(tmp_path / "idx")  # second generation replaces the first
+    files = sorted(p.name for p in (tmp_path / "idx").iterdir())
+    assert files == ["intents-2.cbor", "manifest.json", "vectors-2.npy"]
+    emb = HashEmbedder()
+    loaded = LocalIndex.load(tmp_path / "idx", emb)
+    assert len(loaded) == 29
+    calls = emb.calls
+    loaded.remove((40).to_bytes(16, "big"))
+    after = [(m.intent.id, round(m.score, 5)) for m in loaded.search(q, k=5)]
+    assert after == before
+    assert emb.calls == calls + 1  # only the query was embedded, never the stored intents
+
+
+def test_load_refuses_other_model_and_corruption(index: LocalIndex, tmp_path: Path) -> None:
+    index.add(mk(1))
+    index.save(tmp_path / "idx")
+    with pytest.raises(EmbedderMismatchError):
+        LocalIndex.load(tmp_path / "idx", HashEmbedder(model_id="other"))
+    with pytest.raises(EmbedderMismatchError):
+        LocalIndex.load(tmp_path / "idx", HashEmbedder(dim=32))
+    (tmp_path / "idx" / "intents-1.cbor").write_bytes(b"\xff\x00garbage")
+    with pytest.raises(IndexFormatError):
+        LocalIndex.load(tmp_path / "idx", HashEmbedder())
+    with pytest.raises(IndexFormatError):
+        LocalIndex.load(tmp_path / "nothing", HashEmbedder())
+
+
+def test_precomputed_vectors_must_match_model(index: LocalIndex) -> None:
+    v = np.ones((1, 64), dtype=np.float32) / 8
+    with pytest.raises(EmbedderMismatchError):
+        index.add(mk(1), v, model_id="use-m3")
+    with pytest.raises(EmbedderMismatchError):
+        index.add(mk(1), np.ones((1, 32), dtype=np.float32), model_id="hash-test")
+    with pytest.raises(EmbedderMismatchError):
+        index.add(mk(1), v)
+    assert index.add(mk(1), v, model_id="hash-test")
+
+
+@pytest.mark.parametrize("kind", [IVF, HNSW])
+def test_approximate_layouts_agree_with_exact(kind: str) -> None:
+    rng = np.random.default_rng(1)
+    n, dim = 600, 64
+    vecs = l2_normalise(rng.standard_normal((n, dim)).astype(np.float32))
+    intents = [mk(i + 1, where=MADRID if i % 3 else (48.85, 2.35)) for i in range(n)]
+    exact = LocalIndex(HashEmbedder(), IndexConfig())
+    approx = LocalIndex(
+        HashEmbedder(), IndexConfig(approx_threshold=200, approx_kind=kind, exact_subset_max=0, ivf_nprobe=64)
+    )
+    exact.add_many(intents, vecs, "hash-test")
+    approx.add_many(intents[:300], vecs[:300], "hash-test")
+    approx.add_many(intents[300:], vecs[300:], "hash-test")
+    assert approx.statistics()["layouts"] == {kind: 1}
+    for i in range(0, 50, 7):
+        approx.remove(intents[i].id)
+        exact.remove(intents[i].id)
+    recall = []
+    for j in range(20):
+        qv = vecs[j * 13 + 1] + 0.05 * rng.standard_normal(dim).astype(np.float32)
+        q = mk(10_000 + j, action=Action.BUY)
+        want = {m.intent.id for m in exact.search(q, k=10, vector=qv)}
+        got = {m.intent.id for m in approx.search(q, k=10, vector=qv)}
+        assert all(intents[i].id not in got for i in range(0, 50, 7))
+        assert all(intents[i].cell == q.cell for i in range(n) if intents[i].id in got)  # geo filter held
+        recall.append(len(want & got) / max(1, len(want)))
+    assert np.mean(recall) >= 0.9
+
+
+def test_compaction_keeps_results() -> None:
+    index = LocalIndex(HashEmbedder(), IndexConfig(compact_min_dead=10, compact_dead_fraction=0.5))
+    for n in range(1, 41):
+        index.add(mk(n, text=f"tires code{n}"))
+    for n in range(1, 31):
+        index.remove(n.to_bytes(16, "big"))
+    assert index.statistics()["compactions"] >= 1
+    res = index.search(mk(100, action=Action.BUY, text="tires code35"), k=20)
+    assert sorted(m.intent.id[-1] for m in res) == list(range(31, 41))
+    assert res[0].intent.id[-1] == 35
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 10**6), st.floats(0, 1))
+def test_price_rule(ask: int, max_pay: int, tol: float) -> None:
+    assert price_ok(ask, max_pay, tol) == (ask <= max_pay * (1 + tol))
+    if ask <= max_pay:
+        assert price_ok(ask, max_pay, 0.0)

@@ -1,0 +1,178 @@
+"""understand(): the issue's examples, bad input, the draft -> intent step, the CLI (real use-m3 model)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching import LocalIndex, UnderstandError, understand
+from matching.cli import main as cli_main
+from matching.cli import register
+from wire.geo import cell_at, resolution
+from wire.intent import Action, Price
+
+MADRID = (40.4168, -3.7038)
+NEAR = (40.63, -3.70)
+
+
+def test_issue_example_end_to_end() -> None:
+    buy = understand(
+        "necesito llantas 225/65R17 para mi camioneta, máximo 70 dólares cada una", location=MADRID
+    )
+    assert buy.lang == "es"
+    assert buy.intent.action == Action.BUY
+    assert buy.intent.category == "vehicles/tires"
+    assert buy.intent.attributes["size"] == "225/65R17"
+    assert buy.intent.price == Price(7000, "USD", True)
+    assert buy.price_bound == "max"
+    assert "quantity" in buy.missing and "price" not in buy.missing
+    assert resolution(buy.intent.cell) == 7
+    sell = understand("selling 4 used tires 225/65R17, $80 each", location=NEAR)
+    assert (sell.intent.action, sell.intent.quantity, sell.intent.attributes["condition"]) == (
+        Action.SELL,
+        4,
+        "used",
+    )
+    winter = understand("winter tires 205/55R16 for sale, $60 each", location=NEAR)
+    bike = understand("selling a mountain bike, $60", location=NEAR)
+    assert winter.intent.attributes["season"] == "winter"
+    assert bike.intent.category == "vehicles/bicycles"
+    index = LocalIndex()
+    for n, u in enumerate([sell, winter, bike], start=1):
+        index.add(u.to_intent(bytes([n]) * 32, bytes([n]) * 16, 1000, radius_km=50))
+    q = buy.to_intent(bytes(32), bytes(16), 1000)
+    res = index.search(q, now=1001)
+    assert [m.intent.text for m in res] == ["selling 4 used tires 225/65R17, $80 each"]
+    assert "negotiable" in res[0].explanation.text
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "category"),
+    [
+        ("Suche Winterreifen 205/55R16 für meinen Golf", Action.BUY, "vehicles/tires"),
+        ("求购 iPhone 13 256GB", Action.BUY, "electronics/phones"),
+        ("Je vends ma guitare électrique Fender", Action.SELL, "sports/instruments"),
+        ("Ofereço aulas de inglês online", Action.OFFER_SERVICE, "services/tutoring"),
+        ("Busco a alguien que pasee a mi perro por las tardes", Action.SEEK_SERVICE, "services/pet-care"),
+        ("Selling a wooden dining table with six chairs", Action.SELL, "home/furniture"),
+    ],
+)
+def test_other_languages(text: str, action: Action, category: str) -> None:
+    u = understand(text, location=MADRID)
+    assert (u.intent.action, u.intent.category) == (action, category)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "12345 $$$ ...", "x" * 5000])
+def test_refused_input(text: str) -> None:
+    with pytest.raises(UnderstandError):
+        understand(text)
+
+
+def test_not_a_string() -> None:
+    with pytest.raises(UnderstandError):
+        understand(None)  # type: ignore[arg-type]
+
+
+def test_bad_location_and_defaults() -> None:
+    with pytest.raises(UnderstandError):
+        understand("selling tires", location=(123.0, 0.0))
+    with pytest.raises(UnderstandError):
+        understand("selling tires", defaults={"currency": "XXQ"})
+    with pytest.raises(UnderstandError):
+        understand("selling tires", defaults={"cell": "not-a-cell"})
+
+
+def test_missing_and_warnings() -> None:
+    u = understand("selling tires 80 each")
+    assert u.intent.price is None
+    assert {"currency", "location", "size"} <= set(u.missing)
+    assert any("no currency" in w for w in u.warnings)
+    u2 = understand("selling tires 80 each", defaults={"currency": "EUR", "cell": cell_at(*MADRID, 5)})
+    assert u2.intent.price == Price(8000, "EUR", True) and "location" not in u2.missing
+    c = understand("selling new used tires 225/65R17 and 205/55R16, $80", location=MADRID)
+    assert "condition" in c.missing and "size" in c.missing
+    assert any("contradictory" in w for w in c.warnings)
+    both = understand("I buy and sell phones", location=MADRID)
+    assert "action" in both.missing and any("both buying" in w for w in both.warnings)
+
+
+def test_unknown_language_and_override() -> None:
+    u = understand("xyzzy 225/65R17", location=MADRID)
+    assert u.lang == "und" and "lang" in u.missing and u.intent.lang is None
+    assert u.intent.category == "vehicles/tires"
+    o = understand("vendo pneus 225/65R17", lang="pt", location=MADRID)
+    assert o.lang == "pt" and o.intent.lang == "pt"
+
+
+def test_long_text_is_truncated_with_warning() -> None:
+    u = understand("selling tires 225/65R17 " + "very good " * 80, location=MADRID)
+    assert u.intent.text is not None and len(u.intent.text) == 600
+    assert any("longer than 600" in w for w in u.warnings)
+
+
+def test_draft_and_to_intent() -> None:
+    u = understand("vendo 4 llantas 225/65R17 a 80 euros cada una", location=MADRID)
+    assert u.intent.author == bytes(32) and u.intent.created == 0
+    again = understand("vendo 4 llantas 225/65R17 a 80 euros cada una", location=MADRID)
+    assert again.intent.id == u.intent.id  # deterministic placeholder
+    real = u.to_intent(b"\x01" * 32, b"\x02" * 16, 5000.7, radius_km=25, ttl_s=3600)
+    assert (real.created, real.expires, real.radius_km) == (5000, 8600, 25)
+    assert real.category == "vehicles/tires" and real.price == Price(8000, "EUR", True)
+    assert 0.0 < u.confidence <= 1.0
+    assert u.canonical.startswith("Tires and wheels.") and "size 225/65R17" in u.canonical
+
+
+def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        cli_main(
+            ["understand", "Verkaufe iPhone 12 128GB, 400 €", "--lat", "52.52", "--lon", "13.40", "--json"]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["action"] == "SELL" and out["category"] == "electronics/phones" and out["lang"] == "de"
+    assert out["price"] == {"amount_minor": 40000, "currency": "EUR", "per_unit": True, "bound": None}
+    assert out["attributes"]["storage"] == "128GB"
+    assert set(out) >= {
+        "action",
+        "category",
+        "attributes",
+        "price",
+        "quantity",
+        "lang",
+        "missing",
+        "confidence",
+    }
+
+
+def test_cli_readable_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["understand", "need tires 225/65R17"]) == 0
+    out = capsys.readouterr().out
+    assert "action:     BUY" in out and "vehicles/tires" in out
+    assert cli_main(["understand", "   "]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: empty text") and "Traceback" not in err
+    assert cli_main(["understand", "need tires", "--lat", "1"]) == 2
+
+
+def test_register_sets_func() -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["understand", "hello", "--lang", "en"])
+    assert callable(args.func) and args.lang == "en"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(max_size=200))
+def test_understand_never_crashes(text: str) -> None:
+    try:
+        u = understand(text, location=MADRID)
+    except UnderstandError as e:
+        assert str(e)
+        return
+    assert u.intent.category and 0.0 <= u.confidence <= 1.0
+    assert all(isinstance(m, str) for m in u.missing)
