@@ -1,0 +1,290 @@
+"""Discrete-event engine that drives sans-IO DHT node cores over a simulated network.
+
+Theory of operation
+-------------------
+The engine owns a virtual clock and one heap of events ``(time, seq, kind, a, b, c)``; ``seq`` is a
+global counter, so events at the same instant run in the order they were scheduled and a run is
+reproducible bit for bit from its seeds. The wall clock is never read here.
+
+Nodes are numbered 0..n-1. Per-node state is kept in flat arrays (alive flag, armed timer time); the
+node objects themselves are the real ``dht.node.Node`` cores (or anything with the same methods).
+
+* **Sending.** After every call into a node the engine drains ``node.poll()``: each ``SendRequest``
+  becomes a ``REQUEST`` event at the target after a one-way latency (unless the message is lost);
+  each ``OpDone`` is handed to the callback registered for that ``(node, op_id)``.
+* **Serving.** A ``REQUEST`` calls the target's ``handle_request`` synchronously and schedules the
+  reply as a ``REPLY`` event back at the sender after the reverse latency (unless lost). A request to
+  a dead node is answered, after one RTT, by a ``FAILURE`` event (``handle_failure``: "connection
+  refused") when ``dead_mode == "refused"``, or by nothing when ``dead_mode == "silent"`` (the
+  core's own RPC timer fires). A lost message is never reported: the core's timer times it out.
+* **Timers.** Each node's next deadline (``node.next_timer()``) lives in the global heap as a
+  ``TIMER`` event; the array ``armed[i]`` holds the deadline currently armed, and a popped timer whose
+  time no longer matches it is stale and skipped (lazy invalidation). Re-arming happens after every
+  event that touched the node.
+* **Actions.** ``schedule(t, fn, arg)`` runs ``fn(arg)`` at virtual time ``t`` (workload steps).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from array import array
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sim.latency import LatencyModel
+
+REQUEST = 0
+REPLY = 1
+FAILURE = 2
+TIMER = 3
+ACTION = 4
+
+INF = math.inf
+
+OpCallback = Callable[[int, Any, float], None]  # (node index, result, start time)
+
+
+class NodeCore(Protocol):
+    """The sans-IO node interface the engine drives (``dht.node.Node``)."""
+
+    contact: Any
+
+    def handle_request(self, sender: Any, msg: Any, now: float) -> Any: ...
+    def handle_response(self, peer_pubkey: bytes, reply: Any, now: float) -> None: ...
+    def handle_failure(self, peer_pubkey: bytes, rid: int, now: float) -> None: ...
+    def poll(self) -> list[Any]: ...
+    def next_timer(self) -> float | None: ...
+    def handle_timer(self, now: float) -> None: ...
+
+
+class Engine:
+    """The event loop, the network (latency, loss, dead nodes) and the node registry.
+
+    Args:
+        latency: the latency model (node coordinates are added to it by ``add_node``).
+        rng: the network's RNG (loss draws).
+        loss: probability that any one message (request or reply) is lost.
+        dead_mode: ``"refused"`` (a request to a dead node fails after one RTT) or ``"silent"``.
+        start_time: the virtual clock's origin (a plausible unix time, so records' expiry checks work).
+    """
+
+    def __init__(
+        self,
+        latency: LatencyModel,
+        rng: random.Random,
+        loss: float = 0.0,
+        dead_mode: str = "refused",
+        start_time: float = 0.0,
+    ) -> None:
+        if not 0.0 <= loss < 1.0:
+            raise ValueError(f"loss must be in [0, 1), got {loss}")
+        if dead_mode not in ("refused", "silent"):
+            raise ValueError(f"dead_mode must be 'refused' or 'silent', got {dead_mode!r}")
+        self.latency = latency
+        self.rng = rng
+        self.loss = loss
+        self.dead_mode = dead_mode
+        self.now = start_time
+        self.start_time = start_time
+        self.nodes: list[NodeCore] = []
+        self.index: dict[bytes, int] = {}  # pubkey -> node number
+        self.alive = bytearray()
+        self.armed = array("d")
+        self._heap: list[tuple[Any, ...]] = []
+        self._seq = 0
+        self._ops: dict[tuple[int, int], tuple[OpCallback, float]] = {}
+        # counters
+        self.events = 0
+        self.requests_sent = 0
+        self.replies_sent = 0
+        self.lost = 0
+        self.to_dead = 0
+        self.stale_timers = 0
+        self.timers_fired = 0
+        self.by_type: dict[str, int] = {}
+
+    # ------------------------------------------------------------------------------------ nodes
+
+    def add_node(self, node: NodeCore) -> int:
+        """Register a node core (alive, no timer armed yet).
+
+        Returns:
+            The node's number.
+        """
+        i = len(self.nodes)
+        self.nodes.append(node)
+        self.index[node.contact.pubkey] = i
+        self.alive.append(1)
+        self.armed.append(INF)
+        self.latency.add_node()
+        return i
+
+    def kill(self, i: int) -> None:
+        """Node ``i`` dies: it never answers or acts again (its pending events are dropped)."""
+        self.alive[i] = 0
+        self.armed[i] = INF
+
+    def live_nodes(self) -> list[int]:
+        """Numbers of the nodes still alive."""
+        return [i for i, a in enumerate(self.alive) if a]
+
+    # ---------------------------------------------------------------------------------- driving
+
+    def call(self, i: int, fn: Callable[[Any, float], Any]) -> Any:
+        """Call ``fn(node, now)`` on node ``i``, then deliver its outputs and re-arm its timer."""
+        result = fn(self.nodes[i], self.now)
+        self._drain(i)
+        return result
+
+    def start_op(self, i: int, starter: Callable[[Any, float], int], on_done: OpCallback) -> int:
+        """Start an operation on node ``i``; ``on_done(i, result, start_time)`` runs at its OpDone.
+
+        Args:
+            i: the node number.
+            starter: e.g. ``lambda node, now: node.find_node(target, now)``; returns the op id.
+            on_done: the completion callback.
+
+        Returns:
+            The op id.
+        """
+        node = self.nodes[i]
+        op_id = starter(node, self.now)
+        self._ops[(i, op_id)] = (on_done, self.now)
+        self._drain(i)
+        return op_id
+
+    def flush(self, i: int) -> None:
+        """Deliver node ``i``'s queued outputs and re-arm its timer (after calling into it directly)."""
+        self._drain(i)
+
+    def schedule(self, t: float, fn: Callable[[Any], None], arg: Any = None) -> None:
+        """Run ``fn(arg)`` at virtual time ``t`` (not before now)."""
+        self._push(max(t, self.now), ACTION, fn, arg, None)
+
+    def pending_ops(self) -> int:
+        """Operations started and not yet done."""
+        return len(self._ops)
+
+    def run(self, until: float = INF, stop: Callable[[], bool] | None = None, max_events: int = 0) -> None:
+        """Process events in time order.
+
+        Args:
+            until: stop before the first event later than this virtual time (the clock moves to it).
+            stop: checked after every event; the loop ends when it returns True.
+            max_events: stop after this many events (0 = no limit).
+        """
+        heap = self._heap
+        pop = heapq.heappop
+        n = 0
+        while heap:
+            if heap[0][0] > until:
+                break
+            t, _seq, kind, a, b, c = pop(heap)
+            self.now = t
+            self.events += 1
+            n += 1
+            if kind == REQUEST:
+                self._on_request(a, b, c)
+            elif kind == REPLY:
+                if self.alive[a]:
+                    self.nodes[a].handle_response(b, c, t)
+                    self._drain(a)
+            elif kind == TIMER:
+                if self.alive[a] and self.armed[a] == t:
+                    self.armed[a] = INF
+                    self.timers_fired += 1
+                    self.nodes[a].handle_timer(t)
+                    self._drain(a)
+                else:
+                    self.stale_timers += 1
+            elif kind == FAILURE:
+                if self.alive[a]:
+                    self.nodes[a].handle_failure(b, c, t)
+                    self._drain(a)
+            else:  # ACTION
+                a(b)
+            if stop is not None and stop():
+                return
+            if max_events and n >= max_events:
+                return
+        if until != INF and self.now < until:
+            self.now = until
+
+    # --------------------------------------------------------------------------------- internals
+
+    def _push(self, t: float, kind: int, a: Any, b: Any, c: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (t, self._seq, kind, a, b, c))
+
+    def _drain(self, i: int) -> None:
+        node = self.nodes[i]
+        for out in node.poll():
+            peer = getattr(out, "peer", None)
+            if peer is not None:
+                self._send_request(i, peer, out.msg)
+            else:
+                entry = self._ops.pop((i, out.op_id), None)
+                if entry is not None:
+                    entry[0](i, out.result, entry[1])
+        t = node.next_timer()
+        if t is None:
+            if self.armed[i] != INF:
+                self.armed[i] = INF
+        elif t != self.armed[i]:
+            self.armed[i] = t
+            self._push(max(t, self.now), TIMER, i, None, None)
+
+    def _send_request(self, src: int, peer: Any, msg: Any) -> None:
+        self.requests_sent += 1
+        name = type(msg).__name__
+        self.by_type[name] = self.by_type.get(name, 0) + 1
+        dst = self.index.get(peer.pubkey)
+        if dst is None:  # an address nobody has: unreachable at once
+            self._push(self.now, FAILURE, src, peer.pubkey, msg.rid)
+            return
+        if self.loss and self.rng.random() < self.loss:
+            self.lost += 1
+            return
+        self._push(self.now + self.latency.one_way(src, dst), REQUEST, src, dst, msg)
+
+    def _on_request(self, src: int, dst: int, msg: Any) -> None:
+        if not self.alive[dst]:
+            self.to_dead += 1
+            if self.dead_mode == "refused" and self.alive[src]:
+                self._push(
+                    self.now + self.latency.one_way(dst, src),
+                    FAILURE,
+                    src,
+                    self.nodes[dst].contact.pubkey,
+                    msg.rid,
+                )
+            return
+        if not self.alive[src]:
+            return  # the asker died while its request was in flight: the server never sees it
+        server = self.nodes[dst]
+        reply = server.handle_request(self.nodes[src].contact, msg, self.now)
+        self._drain(dst)
+        if reply is None:
+            return
+        self.replies_sent += 1
+        if self.loss and self.rng.random() < self.loss:
+            self.lost += 1
+            return
+        self._push(self.now + self.latency.one_way(dst, src), REPLY, src, server.contact.pubkey, reply)
+
+    def statistics(self) -> dict[str, Any]:
+        """Counters of the run so far."""
+        return {
+            "events": self.events,
+            "requests": self.requests_sent,
+            "replies": self.replies_sent,
+            "lost": self.lost,
+            "to_dead": self.to_dead,
+            "timers_fired": self.timers_fired,
+            "stale_timers": self.stale_timers,
+            "queued": len(self._heap),
+            "by_type": dict(sorted(self.by_type.items())),
+            "virtual_s": self.now - self.start_time,
+        }

@@ -1,0 +1,242 @@
+"""The workload: real signed intents published by real identities, then lookups of their keys.
+
+Theory of operation
+-------------------
+``IntentFactory`` makes one random, valid intent per call (random taxonomy category, random action,
+random point in the region at H3 res 5..7, price, quantity, a 3-day expiry from the virtual ``now``),
+signs it with the publisher's ``Identity`` (``wire.envelope.seal_intent``) and returns it with its DHT
+key (``dht.keys.intent_key``).
+
+``Publisher`` and ``Looker`` schedule one operation every ``interval`` virtual seconds through the engine
+and collect typed results: replicas per publish; per lookup whether the ``Found`` records contain the
+looked-up record, its hops, messages and virtual latency. Lookups ask with the intent's action as the
+server-side filter (a buyer asking for SELL intents does the same).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dht.keys import intent_key
+from sim.engine import Engine
+from wire.envelope import seal_intent
+from wire.geo import cell_at
+from wire.identity import Identity
+from wire.intent import Action, Intent, Price
+from wire.taxonomy import category_codes
+
+#: Default region: a 1 x 1 degree box (about 110 x 85 km) south-west of New York City.
+DEFAULT_REGION = (40.2, -74.5, 41.2, -73.5)
+INTENT_TTL_S = 3 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedIntent:
+    """One published record and what identifies it."""
+
+    key: bytes
+    record: bytes
+    action: Action
+    publisher: int  # node number
+
+
+class IntentFactory:
+    """Random valid signed intents.
+
+    Args:
+        rng: the workload RNG.
+        region: (lat_min, lon_min, lat_max, lon_max) in degrees.
+        categories: category codes to draw from (default: the whole taxonomy, sorted).
+    """
+
+    def __init__(
+        self,
+        rng: random.Random,
+        region: tuple[float, float, float, float] = DEFAULT_REGION,
+        categories: list[str] | None = None,
+    ) -> None:
+        self.rng = rng
+        self.region = region
+        self.categories = categories or sorted(category_codes())
+        self.actions = list(Action)
+
+    def make(self, identity: Identity, now: float) -> tuple[Intent, bytes, bytes]:
+        """A new intent by ``identity`` created at ``now``.
+
+        Returns:
+            (intent, signed record bytes, DHT key).
+        """
+        rng = self.rng
+        lat0, lon0, lat1, lon1 = self.region
+        cell = cell_at(
+            lat0 + (lat1 - lat0) * rng.random(), lon0 + (lon1 - lon0) * rng.random(), rng.randint(5, 7)
+        )
+        category = self.categories[rng.randrange(len(self.categories))]
+        created = int(now)
+        intent = Intent(
+            id=rng.randbytes(16),
+            author=identity.pubkey,
+            seq=1,
+            action=self.actions[rng.randrange(len(self.actions))],
+            category=category,
+            attributes={"condition": rng.choice(["new", "used", "refurbished"])},
+            price=Price(rng.randint(100, 100_000), "USD"),
+            quantity=rng.randint(1, 4),
+            cell=cell,
+            radius_km=rng.choice([5, 10, 25, 50]),
+            created=created,
+            expires=created + INTENT_TTL_S,
+        )
+        return intent, seal_intent(identity, intent), intent_key(category, cell)
+
+
+@dataclass
+class LookupStats:
+    """Per-lookup outcomes, in completion order."""
+
+    found: int = 0
+    done: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    hops: list[int] = field(default_factory=list)
+    messages: list[int] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+
+
+class Publisher:
+    """Publishes ``count`` intents from random live publisher nodes, one every ``interval`` seconds.
+
+    Args:
+        engine: the engine.
+        factory: the intent factory.
+        identities: node number -> Identity of every publisher node.
+        count: intents to publish.
+        rng: the workload RNG (publisher choice).
+        interval: virtual seconds between publish starts.
+        progress: ``progress("publish", done, total)``.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        factory: IntentFactory,
+        identities: dict[int, Identity],
+        count: int,
+        rng: random.Random,
+        interval: float = 0.01,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.factory = factory
+        self.identities = identities
+        self.publishers = sorted(identities)
+        self.count = count
+        self.rng = rng
+        self.interval = interval
+        self.progress = progress
+        self.done = 0
+        self.published: list[PublishedIntent] = []
+        self.replicas: list[int] = []
+        self.hops: list[int] = []
+        self.messages: list[int] = []
+        self.failed = 0  # publishes that reached no replica at all
+
+    def start(self) -> None:
+        t0 = self.engine.now
+        for j in range(self.count):
+            self.engine.schedule(t0 + j * self.interval, self._publish, None)
+
+    def finished(self) -> bool:
+        return self.done >= self.count
+
+    def _publish(self, _arg: Any) -> None:
+        engine = self.engine
+        i = self.publishers[self.rng.randrange(len(self.publishers))]
+        for _ in range(16):
+            if engine.alive[i]:
+                break
+            i = self.publishers[self.rng.randrange(len(self.publishers))]
+        intent, record, key = self.factory.make(self.identities[i], engine.now)
+        item = PublishedIntent(key, record, intent.action, i)
+
+        def on_done(_node: int, result: Any, _started: float) -> None:
+            replicas = int(getattr(result, "replicas", 0) or 0)
+            self.replicas.append(replicas)
+            self.hops.append(int(getattr(result, "hops", 0)))
+            self.messages.append(int(getattr(result, "messages", 0)))
+            if replicas > 0:
+                self.published.append(item)
+            else:
+                self.failed += 1
+            self.done += 1
+            if self.progress is not None:
+                self.progress("publish", self.done, self.count)
+
+        engine.start_op(i, lambda node, now: node.publish(record, now), on_done)
+
+
+class Looker:
+    """Runs ``count`` lookups of published records from random live nodes, one every ``interval`` seconds.
+
+    Args:
+        engine: the engine.
+        targets: the published intents to look up (one drawn uniformly per lookup).
+        live: node numbers that may start a lookup.
+        count: lookups to run.
+        rng: the workload RNG.
+        interval: virtual seconds between lookup starts.
+        use_action: ask with the intent's action as the server-side filter.
+        progress: ``progress("lookup", done, total)``.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        targets: list[PublishedIntent],
+        live: list[int],
+        count: int,
+        rng: random.Random,
+        interval: float = 0.01,
+        use_action: bool = True,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.targets = targets
+        self.live = live
+        self.count = count if targets and live else 0
+        self.rng = rng
+        self.interval = interval
+        self.use_action = use_action
+        self.progress = progress
+        self.stats = LookupStats()
+
+    def start(self) -> None:
+        t0 = self.engine.now
+        for j in range(self.count):
+            self.engine.schedule(t0 + j * self.interval, self._lookup, None)
+
+    def finished(self) -> bool:
+        return self.stats.done >= self.count
+
+    def _lookup(self, _arg: Any) -> None:
+        target = self.targets[self.rng.randrange(len(self.targets))]
+        i = self.live[self.rng.randrange(len(self.live))]
+        action = target.action if self.use_action else None
+        stats = self.stats
+
+        def on_done(_node: int, result: Any, started: float) -> None:
+            name = type(result).__name__
+            stats.outcomes[name] = stats.outcomes.get(name, 0) + 1
+            records = getattr(result, "records", None)
+            if records is not None and target.record in records:
+                stats.found += 1
+            stats.hops.append(int(getattr(result, "hops", 0)))
+            stats.messages.append(int(getattr(result, "messages", 0)))
+            stats.latency_ms.append((self.engine.now - started) * 1000.0)
+            stats.done += 1
+            if self.progress is not None:
+                self.progress("lookup", stats.done, self.count)
+
+        self.engine.start_op(i, lambda node, now: node.get_records(target.key, now, action=action), on_done)
