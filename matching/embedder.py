@@ -169,7 +169,9 @@ class SentenceTransformerEmbedder:
     @property
     def dim(self) -> int:
         if self._dim is None:
-            self._dim = int(self._load().get_sentence_embedding_dimension())
+            model = self._load()
+            getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            self._dim = int(getter())
         return self._dim
 
     def _load(self) -> Any:

@@ -9,8 +9,10 @@ Contradictions (two different tire sizes, "new" and "used") become warnings, nev
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
 MAX_EXTRACT_CHARS = 4000
@@ -106,93 +108,9 @@ _MODELS: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"(?<![a-z0-9])redmi\s?(note\s?\d{1,2})(?![a-z0-9])"), "redmi", "xiaomi"),
 ]
 
-BRANDS: dict[str, str] = {
-    "apple": "apple",
-    "samsung": "samsung",
-    "xiaomi": "xiaomi",
-    "小米": "xiaomi",
-    "huawei": "huawei",
-    "华为": "huawei",
-    "sony": "sony",
-    "索尼": "sony",
-    "lg": "lg",
-    "dell": "dell",
-    "hp": "hp",
-    "lenovo": "lenovo",
-    "联想": "lenovo",
-    "asus": "asus",
-    "acer": "acer",
-    "nintendo": "nintendo",
-    "任天堂": "nintendo",
-    "microsoft": "microsoft",
-    "canon": "canon",
-    "佳能": "canon",
-    "nikon": "nikon",
-    "尼康": "nikon",
-    "bose": "bose",
-    "jbl": "jbl",
-    "michelin": "michelin",
-    "米其林": "michelin",
-    "bridgestone": "bridgestone",
-    "普利司通": "bridgestone",
-    "goodyear": "goodyear",
-    "固特异": "goodyear",
-    "pirelli": "pirelli",
-    "倍耐力": "pirelli",
-    "continental": "continental",
-    "马牌": "continental",
-    "ikea": "ikea",
-    "宜家": "ikea",
-    "bosch": "bosch",
-    "博世": "bosch",
-    "makita": "makita",
-    "牧田": "makita",
-    "dewalt": "dewalt",
-    "nike": "nike",
-    "耐克": "nike",
-    "adidas": "adidas",
-    "阿迪达斯": "adidas",
-    "toyota": "toyota",
-    "丰田": "toyota",
-    "honda": "honda",
-    "本田": "honda",
-    "ford": "ford",
-    "福特": "ford",
-    "yamaha": "yamaha",
-    "雅马哈": "yamaha",
-    "trek": "trek",
-    "giant": "giant",
-    "捷安特": "giant",
-    "specialized": "specialized",
-    "dyson": "dyson",
-    "戴森": "dyson",
-    "lego": "lego",
-    "乐高": "lego",
-    "rolex": "rolex",
-    "劳力士": "rolex",
-    "casio": "casio",
-    "卡西欧": "casio",
-    "fender": "fender",
-    "gibson": "gibson",
-    "philips": "philips",
-    "飞利浦": "philips",
-    "whirlpool": "whirlpool",
-    "volkswagen": "volkswagen",
-    "vw": "volkswagen",
-    "大众": "volkswagen",
-    "bmw": "bmw",
-    "宝马": "bmw",
-    "google": "google",
-    "谷歌": "google",
-    "苹果": "apple",
-    "三星": "samsung",
-    "thule": "thule",
-    "decathlon": "decathlon",
-    "迪卡侬": "decathlon",
-    "bugaboo": "bugaboo",
-    "graco": "graco",
-    "gopro": "gopro",
-}
+BRANDS: dict[str, str] = dict(
+    json.loads(resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8"))["brands"]
+)
 _BRAND_RE = re.compile(
     "|".join(
         (re.escape(b) if not b.isascii() else rf"\b{re.escape(b)}\b")
