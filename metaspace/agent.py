@@ -459,6 +459,7 @@ class Agent:
         node = self.driver.node
         return {
             "agent_id": self.identity.peer_id,
+            "peer_id": self.identity.peer_id,
             "addrs": self.host.addrs(),
             "bootstrap": self.bootstrap_addrs,
             "peers": len(node.table),

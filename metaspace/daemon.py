@@ -119,19 +119,21 @@ async def serve_peer(
 
 
 async def _join(driver: DhtDriver, seeds: list[str]) -> None:
-    """Bootstrap through ``seeds``; retry while we know nobody (the bootstrap node may be down)."""
+    """Bootstrap through ``seeds``; retry while we know nobody (the bootstrap node may be down), and join
+    again whenever the routing table runs empty later (every contact failed, e.g. after a network outage)."""
     if not seeds and not len(driver.node.table):
         return
+    joined = False
     while True:
-        try:
-            if seeds:
-                await driver.bootstrap(seeds)
-            else:
-                await driver.find_node(driver.node.node_id)
-        except P2PError as exc:
-            log.info("bootstrap failed: %s", exc)
-        if len(driver.node.table):
-            return
+        if not joined or not len(driver.node.table):
+            try:
+                if seeds:
+                    await driver.bootstrap(seeds)
+                else:
+                    await driver.find_node(driver.node.node_id)
+            except P2PError as exc:
+                log.info("bootstrap failed: %s", exc)
+            joined = len(driver.node.table) > 0
         await trio.sleep(BOOTSTRAP_RETRY_S)
 
 

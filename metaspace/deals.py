@@ -301,7 +301,7 @@ class DealMaker:
                 {"kind": "deal_closed", "deal_id": deal_id, "role": str(session.role),
                  "price": _money(t.price_minor, t.currency), "quantity": t.quantity,
                  "total": _money(t.price_minor * t.quantity, t.currency, per_unit=False),
-                 "rounds": session.round + 1, "agreement_sha256": _sha(blob)},
+                 "rounds": _offers(session), "agreement_sha256": _sha(blob)},
                 now,
             )  # fmt: skip
         elif isinstance(out, Failed):
@@ -310,23 +310,24 @@ class DealMaker:
                 self.agent.db.update_match(row.match_id, state="no deal")
             bus.emit(
                 {"kind": "deal_failed", "deal_id": deal_id, "reason": str(out.reason), "detail": out.detail,
-                 "rounds": session.round + 1},
+                 "rounds": _offers(session)},
                 now,
             )  # fmt: skip
 
     def _emit_offers(self, deal_id: str, session: Session, now: float) -> None:
         mine_seen, theirs_seen = self._shown.get(deal_id, (0, 0))
         currency = session.template.currency
+        first_mine = 0 if session.initiator else 1  # the initiator speaks on even rounds
         for i in range(mine_seen, len(session.my_offers)):
             self.agent.bus.emit(
-                {"kind": "offer", "deal_id": deal_id, "from": "me", "round": i,
+                {"kind": "offer", "deal_id": deal_id, "from": "me", "round": 2 * i + first_mine,
                  "price": _money(session.my_offers[i], currency),
                  "quantity": session.template.quantity},
                 now,
             )  # fmt: skip
         for i in range(theirs_seen, len(session.their_offers)):
             self.agent.bus.emit(
-                {"kind": "offer", "deal_id": deal_id, "from": "them", "round": i,
+                {"kind": "offer", "deal_id": deal_id, "from": "them", "round": 2 * i + 1 - first_mine,
                  "price": _money(session.their_offers[i], currency),
                  "quantity": session.template.quantity},
                 now,
@@ -414,6 +415,11 @@ def _signatures(session: Session) -> dict[str, str] | None:
     if session.role is Role.SELLER:
         return {"seller": mine, "buyer": theirs}
     return {"buyer": mine, "seller": theirs}
+
+
+def _offers(session: Session) -> int:
+    """Offers exchanged (what a human calls rounds)."""
+    return len(session.my_offers) + len(session.their_offers)
 
 
 def _money(amount_minor: int, currency: str, *, per_unit: bool = True) -> dict[str, Any]:

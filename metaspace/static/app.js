@@ -13,7 +13,7 @@
   const TOKEN_KEY = 'metaspace.token';
   const MAX_NOTIFICATIONS = 50;
   const PUBLISH_KEYS = ['action', 'category', 'lat', 'lon', 'cell', 'radius_km', 'price', 'quantity',
-    'attributes', 'text', 'lang', 'expires_in_s'];
+    'attributes', 'text', 'lang', 'expires_in_s', 'limit'];
   const AGREED_STATES = new Set(['agreed', 'closed']);
   const DONE_MATCH_STATES = new Set(['negotiating', 'agreed', 'closed', 'failed', 'declined', 'expired']);
   // SSE event name (or an event's "kind") -> lists to refresh; unknown names refresh everything.
@@ -425,7 +425,11 @@
     const chips = attrChips(draft.attributes);
     $('draft-attributes').replaceChildren(...(chips ? chips.childNodes : []));
     const conf = percent(draft.confidence);
-    $('draft-confidence').textContent = conf ? `Confidence ${conf}` : '';
+    const lim = draft.limit;
+    const limText = lim && typeof lim.amount_minor === 'number'
+      ? ` · your private limit ${lim.amount_minor / Math.pow(10, currencyDigits(lim.currency))} ${lim.currency} (never published)`
+      : '';
+    $('draft-confidence').textContent = (conf ? `Confidence ${conf}` : '') + limText;
     const missing = Array.isArray(draft.missing) ? draft.missing : [];
     $('draft-missing').textContent = missing.length ? `Could not tell: ${missing.join(', ')} — fill them in if they matter.` : '';
     show($('draft-missing'), missing.length > 0);

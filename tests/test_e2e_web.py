@@ -1,0 +1,129 @@
+"""The web page in headless Chromium against two REAL agent peers (separate processes on 127.0.0.1).
+
+The buyer's human uses only the page: writes what she wants in Spanish, confirms the understood draft,
+sees the match arrive live, approves the deal her limits hold back (4 tires at ~$65 is over her $100
+spending limit), and sees the co-signed agreement. A screenshot is kept in ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.net_helpers.procs import Procs, init_home, metaspace_cmd, poll_until, start_bootstrap, wait_peer
+from tests.test_web_page import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+CHICAGO = (41.8781, -87.6298)
+SUBURB = (41.6600, -87.7000)
+TIMEOUT_MS = 90_000
+
+
+@pytest.fixture()
+def procs(tmp_path: Path) -> Iterator[Procs]:
+    group = Procs(tmp_path)
+    try:
+        yield group
+    finally:
+        group.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install playwright==1.65.2)")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        if os.environ.get("METASPACE_REQUIRE_BROWSER"):
+            pytest.fail(f"Chromium not found at {CHROMIUM} but METASPACE_REQUIRE_BROWSER is set")
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    boot = start_bootstrap(procs, tmp_path / "boot")
+    seller_home = init_home(tmp_path / "seller", *CHICAGO, extra=["--spend-limit", "500USD"])
+    buyer_home = init_home(
+        tmp_path / "buyer",
+        *SUBURB,
+        extra=["--language", "es", "--autonomy", "ask_big", "--spend-limit", "100USD"],
+    )
+    peers = []
+    for i, home in enumerate((seller_home, buyer_home)):
+        argv = metaspace_cmd(
+            "--home", str(home.root), "peer", "--bootstrap", boot.addr, "--watch-interval", "0.5"
+        )
+        peers.append(wait_peer(i, home, procs.start(f"peer{i}", argv)))
+    seller, buyer = peers
+    usd = lambda minor: {"amount_minor": minor, "currency": "USD", "per_unit": True}  # noqa: E731
+    seller.publish(action="SELL", category="vehicles/tires", lat=CHICAGO[0], lon=CHICAGO[1], radius_km=50,
+                   quantity=4, attributes={"size": "225/65R17"}, price=usd(8000), limit=usd(6000),
+                   text="4 used tires 225/65R17, $80 each")  # fmt: skip
+
+    url = buyer.client.get("/api/v1/status") and buyer_home.api_file.read_text()
+    base = re.search(r'"url": "([^"]+)"', url)
+    assert base is not None
+    token = buyer_home.token_file.read_text().strip()
+
+    problems: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 1200}, locale="es-ES")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page.goto(f"{base.group(1)}/#token={token}")
+        expect(page.locator("#identity")).to_have_text(re.compile(r"^12D3KooW"))
+        expect(page.locator("#conn")).to_have_text("live")
+
+        page.fill(
+            "#intent-text", "Necesito 4 llantas 225/65R17 para mi camioneta, máximo 70 dólares cada una"
+        )
+        page.click("details.location > summary")
+        page.fill("#lat", str(SUBURB[0]))
+        page.fill("#lon", str(SUBURB[1]))
+        page.click("#understand-btn")
+        expect(page.locator("#draft")).to_be_visible()
+        expect(page.locator("#draft-category")).to_have_value("vehicles/tires")
+        expect(page.locator("#draft-action")).to_have_value("BUY")
+        expect(page.locator("#draft-confidence")).to_contain_text("never published")
+        page.fill("#draft-radius", "50")
+        page.click("#confirm-btn")
+        expect(page.locator("#intents")).to_contain_text("vehicles/tires")
+
+        # The match appears live; the buyer's agent opens the negotiation itself (autonomy ask_big) and
+        # stops before committing: ~$260 is over the $100 limit.
+        expect(page.locator("#matches")).to_contain_text("225/65R17")
+        approve = page.locator("[data-testid^=approve-]")
+        expect(approve.first).to_be_visible()
+        deal = poll_until(
+            lambda: next(iter(buyer.client.get("/api/v1/deals")["deals"]), None), 60, "the deal"
+        )
+        assert deal["needs_approval"] and deal["state"] == "awaiting_approval"
+        approve.first.click()
+        agreement = page.locator(f"#agreements [data-testid=agreement-{deal['id']}]")
+        expect(agreement).to_contain_text("agreed")
+        expect(page.locator("#notifications")).to_contain_text("Trato cerrado")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "web_page_real_peers.png"), full_page=True)
+    finally:
+        context.close()
+    assert problems == []
+    ours = next(d for d in buyer.client.get("/api/v1/deals")["deals"] if d["id"] == deal["id"])
+    theirs = poll_until(
+        lambda: next((d for d in seller.client.get("/api/v1/deals")["deals"] if d["agreement"]), None),
+        60,
+        "seller",
+    )
+    assert ours["agreement"] == theirs["agreement"]
