@@ -21,7 +21,7 @@ from bootstrap.metrics import Metrics, MetricsServer
 from dht.config import DhtConfig
 from dht.node import Node
 from dht.store import RecordStore
-from p2p.dht_driver import DhtDriver
+from p2p.dht_driver import DhtDriver, config_from_env
 from p2p.host import P2PError, open_host
 from p2p.ratelimit import RateLimiter
 from p2p.storage import SqliteBackend
@@ -93,7 +93,7 @@ async def serve(args: argparse.Namespace, *, task_status: object = trio.TASK_STA
     max_connections = _opt(args, "max_connections", DEFAULT_MAX_CONNECTIONS)
     if max_records < 1 or max_bytes < 1 or rate <= 0 or max_connections < 1:
         raise ServiceError("--max-records, --max-bytes, --rate and --max-connections must be positive")
-    config = DhtConfig(max_records=int(max_records), max_bytes=int(max_bytes))
+    config = config_from_env(DhtConfig(max_records=int(max_records), max_bytes=int(max_bytes)))
     backend = SqliteBackend(data_dir / DB_FILE)
     metrics = Metrics()
     metrics_server: MetricsServer | None = None
@@ -172,12 +172,21 @@ def run(args: argparse.Namespace) -> int:
                     nursery.cancel_scope.cancel()
                     break
 
+    failures: list[BaseException] = []
     try:
         trio.run(main)
-    except (ServiceError, P2PError) as exc:
+    except* (ServiceError, P2PError) as group:  # raised inside the nursery: they come in a group
+        failures.extend(leaf_exceptions(group))
+    for exc in failures:
         print(f"metaspace bootstrap: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return 2 if failures else 0
+
+
+def leaf_exceptions(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside a (possibly nested) exception group, or ``[exc]``."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in leaf_exceptions(sub)]
+    return [exc]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

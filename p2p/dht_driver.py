@@ -38,7 +38,7 @@ from dht.config import DhtConfig
 from dht.events import Closest, Found, NotFound, OpDone, Published, Result, SendRequest, Timeout
 from dht.node import Node
 from p2p.framing import rpc, serve_rpc
-from p2p.host import P2PError, P2PHost, split_peer_multiaddr
+from p2p.host import DialError, P2PError, P2PHost, split_peer_multiaddr
 from p2p.ratelimit import RateLimiter
 from wire.errors import RemoteProtocolError
 from wire.identity import pubkey_from_text, pubkey_to_text
@@ -65,6 +65,10 @@ log = logging.getLogger(__name__)
 KAD_PROTOCOL = "/metaspace/kad/1.0.0"
 #: Extra time an operation waiter allows beyond the core's own lookup timeout before giving up.
 OP_GRACE_S = 5.0
+#: A request whose stream could not be opened is retried this many times (within its rpc_timeout) ...
+OPEN_RETRIES = 1
+#: ... if at least this much of its time is left.
+MIN_RETRY_S = 0.5
 _REQUESTS = (Ping, FindNode, PutRecords, GetRecords)
 _REPLY_OF: dict[type, type] = {Ping: Pong, FindNode: Nodes, PutRecords: PutResult, GetRecords: Records}
 
@@ -108,6 +112,7 @@ class DriverStatistics:
     requests_bad: int = 0
     requests_out: int = 0
     failures_out: int = 0
+    retries: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
 
@@ -227,10 +232,7 @@ class DhtDriver:
         peer_id = pubkey_to_text(peer.pubkey)
         self.stats.requests_out += 1
         try:
-            raw = await rpc(
-                self.host, peer_id, KAD_PROTOCOL, request, timeout=self.node.config.rpc_timeout,
-                addrs=usable_addrs(peer.addrs, peer_id) or None,
-            )  # fmt: skip
+            raw = await self._rpc(peer_id, request, usable_addrs(peer.addrs, peer_id) or None)
             reply: Any = decode_message(raw)
             expected = (_REPLY_OF[type(msg)], Error)
             if not isinstance(reply, expected) or getattr(reply, "rid", None) != msg.rid:
@@ -246,6 +248,27 @@ class DhtDriver:
             self._count("out", type(msg).__name__, "ok")
             self.node.handle_response(peer.pubkey, reply, self.now())
         self._pump()
+
+    async def _rpc(self, peer_id: str, request: bytes, addrs: list[str] | None) -> bytes:
+        """One request/reply within the core's ``rpc_timeout``. A stream that could not be *opened*
+        (py-libp2p 0.8.1 sometimes hands out a connection that the remote is closing, e.g. after both
+        sides dialed each other at once) is tried once more on a fresh stream if time remains; any other
+        failure is final.
+
+        Raises:
+            P2PError, RemoteProtocolError: as ``p2p.framing.rpc``.
+        """
+        deadline = trio.current_time() + self.node.config.rpc_timeout
+        for attempt in range(1 + OPEN_RETRIES):
+            left = deadline - trio.current_time()
+            try:
+                return await rpc(self.host, peer_id, KAD_PROTOCOL, request, timeout=left, addrs=addrs)
+            except DialError as exc:
+                if attempt == OPEN_RETRIES or deadline - trio.current_time() < MIN_RETRY_S:
+                    raise
+                self.stats.retries += 1
+                log.debug("opening a stream to %s failed (%s); retrying", peer_id, exc)
+        raise AssertionError("unreachable")
 
     async def _run_op(self, op_id: int) -> Result:
         self._pump()
