@@ -11,7 +11,6 @@ import argparse
 import logging
 import os
 import random
-import signal
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from dht.store import RecordStore
 from p2p.dht_driver import DhtDriver, config_from_env
 from p2p.host import P2PError, open_host
 from p2p.ratelimit import RateLimiter
+from p2p.runner import run_until_signal
 from p2p.storage import SqliteBackend
 from wire.identity import SEED_LEN, Identity
 
@@ -163,38 +163,7 @@ def run(args: argparse.Namespace) -> int:
     )
     logging.getLogger("libp2p").setLevel(logging.WARNING)
 
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                nursery.start_soon(serve, args)
-                async for signum in signals:
-                    log.info("received %s, shutting down", signal.Signals(signum).name)
-                    nursery.cancel_scope.cancel()
-                    break
-
-    failures: list[BaseException] = []
-    try:
-        trio.run(main)
-    except* (ServiceError, P2PError) as group:  # raised inside the nursery: they come in a group
-        failures.extend(leaf_exceptions(group))
+    failures = run_until_signal(lambda: serve(args), (ServiceError, P2PError))
     for exc in failures:
         print(f"metaspace bootstrap: {exc}", file=sys.stderr)
     return 2 if failures else 0
-
-
-def leaf_exceptions(exc: BaseException) -> list[BaseException]:
-    """The exceptions inside a (possibly nested) exception group, or ``[exc]``."""
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for sub in exc.exceptions for leaf in leaf_exceptions(sub)]
-    return [exc]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``metaspace bootstrap`` (shared with the CLI module)."""
-    parser.add_argument("--listen", default="/ip4/127.0.0.1/tcp/4001", help="multiaddr to listen on")
-    parser.add_argument("--data-dir", required=True, help="identity, records and routing table")
-    parser.add_argument("--metrics", default=None, help="HOST:PORT for /metrics and /healthz")
-    parser.add_argument("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS)
-    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="DHT requests/s per peer")
-    parser.add_argument("--max-records", type=int, default=DEFAULT_MAX_RECORDS)
-    parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import signal
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ from metaspace.keystore import KeystoreError, unlock
 from p2p.dht_driver import DhtDriver, config_from_env
 from p2p.host import P2PError, open_host
 from p2p.ratelimit import RateLimiter
+from p2p.runner import run_until_signal
 from p2p.storage import SqliteBackend
 from wire.identity import Identity
 
@@ -179,26 +179,7 @@ def run_peer(args: argparse.Namespace) -> int:
         deal_timeout=float(getattr(args, "deal_timeout", None) or SESSION_DURATION_S),
     )
 
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                nursery.start_soon(serve_peer, home, config, identity, opts)
-                async for signum in signals:
-                    log.info("received %s, shutting down", signal.Signals(signum).name)
-                    nursery.cancel_scope.cancel()
-                    break
-
-    failures: list[BaseException] = []
-    try:
-        trio.run(main)
-    except* P2PError as group:  # raised inside the nursery (e.g. a busy port): they come in a group
-        failures.extend(_leaves(group))
+    failures = run_until_signal(lambda: serve_peer(home, config, identity, opts), (P2PError,))
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     return 1 if failures else 0
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
-    return [exc]
