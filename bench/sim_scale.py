@@ -59,11 +59,19 @@ def _progress(phase: str, done: int, total: int) -> None:
         print(f"  {phase} {done}/{total}", file=sys.stderr, flush=True)
 
 
-def one(n: int, publishes: int, lookups: int, seed: int, join: str, rtt_ms: float) -> dict:
+def one(n: int, publishes: int, lookups: int, seed: int, join: str, rtt_ms: float, dht: str = "{}") -> dict:
     """One size, in this process."""
     from sim import SimConfig, run_simulation
 
-    cfg = SimConfig(nodes=n, publishes=publishes, lookups=lookups, seed=seed, join=join, rtt_ms=rtt_ms)
+    cfg = SimConfig(
+        nodes=n,
+        publishes=publishes,
+        lookups=lookups,
+        seed=seed,
+        join=join,
+        rtt_ms=rtt_ms,
+        dht=json.loads(dht),
+    )
     figs = run_simulation(cfg, progress=_progress).to_dict()
     return {k: figs.get(k) for k in KEYS}
 
@@ -76,18 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--join", choices=["protocol", "fast"], default="protocol")
     p.add_argument("--rtt-ms", type=float, default=50.0)
+    p.add_argument(
+        "--dht", default="{}", help="extra DhtConfig fields as JSON, e.g. '{\"refresh_on_bootstrap\": false}'"
+    )
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
         lookups = args.lookups or args.one
-        print(json.dumps(one(args.one, args.publishes, lookups, args.seed, args.join, args.rtt_ms)))
+        print(json.dumps(one(args.one, args.publishes, lookups, args.seed, args.join, args.rtt_ms, args.dht)))
         return 0
     rows = []
     for n in [int(s) for s in args.sizes.split(",") if s.strip()]:
         print(f"N={n} ({args.join} join)", file=sys.stderr, flush=True)
         cmd = [sys.executable, __file__, "--one", str(n), "--publishes", str(args.publishes)]
         cmd += ["--lookups", str(args.lookups), "--seed", str(args.seed), "--join", args.join]
-        cmd += ["--rtt-ms", str(args.rtt_ms)]
+        cmd += ["--rtt-ms", str(args.rtt_ms), "--dht", args.dht]
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     at_10k = [r for r in rows if r["nodes"] == 10_000]
@@ -100,7 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         if at_100k
         else None,
     }
-    print(json.dumps({"bench": "sim_scale", "seed": args.seed, "results": rows, "targets": targets}))
+    out = {
+        "bench": "sim_scale",
+        "seed": args.seed,
+        "dht": json.loads(args.dht),
+        "results": rows,
+        "targets": targets,
+    }
+    print(json.dumps(out))
     return 0
 
 

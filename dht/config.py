@@ -29,7 +29,10 @@ class DhtConfig:
         refresh_interval: every bucket is refreshed by a random lookup this often (0 disables).
         replicate_interval: stored records are pushed to the current k closest this often (0 disables).
         republish_interval: own records are published again this often while they live (0 disables).
-        refresh_on_bootstrap: after the bootstrap self-lookup, refresh every bucket once.
+        refresh_on_bootstrap: after the bootstrap self-lookup, refresh once every bucket that is not full
+            (from the bucket of our closest neighbour outwards).
+        probe_interval: a full bucket asks for a probe of its oldest contact at most once per this many
+            seconds; newcomers to it are dropped in between (0: no cooldown).
         handoff: push stored records to a newly seen node that is now among the k closest to their key.
         max_records_per_key, max_records_per_author_per_key: per-key caps of the record store.
         max_records, max_bytes: caps of the whole store (a bootstrap operator raises them).
@@ -49,6 +52,7 @@ class DhtConfig:
     replicate_interval: float = 3600.0
     republish_interval: float = 3600.0
     refresh_on_bootstrap: bool = True
+    probe_interval: float = 60.0
     handoff: bool = True
     max_records_per_key: int = 1024
     max_records_per_author_per_key: int = 16
@@ -64,6 +68,8 @@ class DhtConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 256 or not 1 <= self.alpha <= 256:
             raise ValueError("need 1 <= k <= 256 and 1 <= alpha <= 256")
+        if self.probe_interval < 0:
+            raise ValueError("probe_interval must be >= 0")
         if self.rpc_timeout <= 0 or self.lookup_timeout <= 0:
             raise ValueError("timeouts must be positive")
         if self.max_records_per_key < 1 or self.max_records_per_author_per_key < 1:

@@ -87,6 +87,7 @@ class ClosestPeersIter:
         "_cap",
         "_finished",
         "_peers",
+        "_resume",
         "_timed_out",
         "alpha",
         "deadline",
@@ -126,6 +127,9 @@ class ClosestPeersIter:
         self._by_key: dict[bytes, _Peer] = {}
         self._finished = False
         self._timed_out = False
+        # where the last next() left off after handing out a peer: (now, index, in flight) — valid until
+        # any peer changes state or joins (a reply, a failure), so the usual next(), next() pair scans once
+        self._resume: tuple[float, int, int] | None = None
         if exclude is not None:
             me = _Peer(Contact(exclude), 0, 0)  # a sentinel outside the sorted list: never contacted
             me.state = _FAILED
@@ -148,6 +152,7 @@ class ClosestPeersIter:
         p = _Peer(contact, dist, depth)
         self._by_key[contact.pubkey] = p
         insort(peers, p, key=_dist)
+        self._resume = None
 
     # -------------------------------------------------------------------------------------- transitions
 
@@ -158,11 +163,18 @@ class ClosestPeersIter:
         if now >= self.deadline:
             self._finished = self._timed_out = True
             return Finished(True)
-        in_flight = 0
+        peers = self._peers
+        resume = self._resume
+        if resume is not None and resume[0] == now:
+            start, in_flight = resume[1], resume[2]
+            counting = False  # a peer before ``start`` is WAITING
+        else:
+            start = in_flight = 0
+            counting = True
         counted = 0
-        counting = True
         k = self.k
-        for p in self._peers:
+        for idx in range(start, len(peers)):
+            p = peers[idx]
             st = p.state
             if st == _SUCCEEDED:
                 if counting:
@@ -180,6 +192,7 @@ class ClosestPeersIter:
                 if in_flight < self.alpha:
                     p.state = _WAITING
                     p.deadline = now + self.rpc_timeout
+                    self._resume = (now, idx + 1, in_flight + 1)
                     return Waiting(p.contact)
                 return AT_CAPACITY
         if in_flight:
@@ -197,6 +210,7 @@ class ClosestPeersIter:
         if p is None or p.state != _WAITING or self._finished:
             return False
         p.state = _SUCCEEDED
+        self._resume = None
         depth = p.depth + 1
         by_key = self._by_key
         for c in closer:
@@ -210,6 +224,7 @@ class ClosestPeersIter:
         if p is None or p.state != _WAITING:
             return False
         p.state = _FAILED
+        self._resume = None
         return True
 
     def finish(self) -> None:

@@ -21,7 +21,8 @@ operation             steps                                                resul
 ====================  ===================================================  ==========================
 ``find_node``         FIND_NODE lookup                                     ``Closest`` / ``Timeout``
 ``bootstrap``         add seeds, FIND_NODE(self) lookup, then refresh      ``Closest`` / ``Timeout``
-                      every bucket that is not full (internal lookups)
+                      every bucket farther than our closest neighbour
+                      that is not full (internal lookups)
 ``get_records``       GET_RECORDS lookup (replies carry records and        ``Found`` / ``NotFound``
                       closer peers); follows one peer's page cursor        / ``Timeout``
 ``publish``           FIND_NODE lookup, then PUT_RECORDS to the k closest  ``Published`` / ``Timeout``
@@ -34,14 +35,18 @@ records every ``republish_interval`` until they expire or ``unpublish``, and han
 enters the table and both it and we are among the k closest to a stored key, its records are PUT to it
 directly.
 
-Routing table upkeep: a full bucket asks us to probe its oldest contact (a PING); any failed request
-removes the peer (its bucket's pending entry takes its place). Only peers that talked to us directly enter
-the table, never the contacts listed in replies.
+Routing table upkeep: a full bucket asks us to probe its oldest contact (a PING), at most once per
+``probe_interval``; the sender of a PING never becomes a pending entry (a probe must not cause another probe,
+or probes would chain across the network); any failed request removes the peer (its bucket's pending
+entry takes its place). Request and lookup deadlines sit in one heap with lazy deletion, so
+``next_timer`` costs O(1) amortised, not a scan of everything in flight. Only peers that talked to us
+directly enter the table, never the contacts listed in replies.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 from typing import Any
 
 from dht.config import DhtConfig, Rng
@@ -104,6 +109,7 @@ class Node:
     """One DHT node. See the module docstring."""
 
     __slots__ = (
+        "_deadlines",
         "_inflight",
         "_next_op",
         "_ops",
@@ -146,6 +152,9 @@ class Node:
         self._store = store
         self._own: dict[bytes, bytes] | None = None  # author + intent id -> our record
         self._inflight: dict[int, Req] = {}
+        # (deadline, 0, rid) of requests and (deadline, 1, op id) of lookups; entries of requests or lookups
+        # that ended are skipped when they reach the top (lazy deletion)
+        self._deadlines: list[tuple[float, int, int]] = []
         self._ops: dict[int, Op] = {}
         self._out: list[Output] = []
         self._next_op = 0
@@ -178,7 +187,7 @@ class Node:
         self._start(now)
         self._stats[S_REQ_IN] += 1
         if sender.addrs and sender.pubkey != self.pubkey:
-            self._add(sender, now)
+            self._add(sender, now, probe=not isinstance(msg, Ping))  # a probe never causes another probe
         reply: Any
         if isinstance(msg, Ping):
             reply = Pong(msg.rid)
@@ -230,8 +239,7 @@ class Node:
         if req is None or req.peer.pubkey != peer:
             self._stats[S_IGNORED] += 1
             return
-        del self._inflight[rid]  # type: ignore[arg-type]
-        self._timer = None
+        self._pop_req(rid)  # type: ignore[arg-type]
         self._stats[S_RESP] += 1
         op = self._ops.get(req.op) if req.op else None
         if isinstance(msg, Error):
@@ -288,8 +296,7 @@ class Node:
         req = self._inflight.get(rid)
         if req is None or req.peer.pubkey != peer:
             return
-        del self._inflight[rid]
-        self._timer = None
+        self._pop_req(rid)
         self._fail(req, self._ops.get(req.op) if req.op else None, now)
 
     def _fail(self, req: Req, op: Op | None, now: float) -> None:
@@ -411,12 +418,11 @@ class Node:
         t = self._timer
         if t is None:
             t = min(self._t_refresh, self._t_replicate, self._t_republish)
-            for req in self._inflight.values():
-                if req.deadline < t:
-                    t = req.deadline
-            for op in self._ops.values():
-                if op.it is not None and not op.it.finished and op.it.deadline < t:
-                    t = op.it.deadline
+            heap = self._deadlines
+            while heap and not self._live_deadline(heap[0]):
+                heapq.heappop(heap)
+            if heap and heap[0][0] < t:
+                t = heap[0][0]
             if self._store is not None:
                 e = self._store.next_expiry()
                 if e is not None and e < t:
@@ -424,17 +430,31 @@ class Node:
             self._timer = t
         return None if t == NEVER else t
 
+    def _live_deadline(self, entry: tuple[float, int, int]) -> bool:
+        """Whether a deadline entry still stands (its request is in flight, its lookup still running)."""
+        deadline, what, ident = entry
+        if what == 0:
+            req = self._inflight.get(ident)
+            return req is not None and req.deadline == deadline
+        op = self._ops.get(ident)
+        return op is not None and op.it is not None and not op.it.finished and op.it.deadline == deadline
+
     def handle_timer(self, now: float) -> None:
         """Run everything due at ``now``: request and lookup deadlines, expiry, refresh, replication,
         republish."""
         self._timer = None
-        due = [(rid, r) for rid, r in self._inflight.items() if r.deadline <= now]
-        for rid, req in due:
-            if self._inflight.pop(rid, None) is not None:
+        heap = self._deadlines
+        due: list[tuple[float, int, int]] = []
+        while heap and heap[0][0] <= now:
+            due.append(heapq.heappop(heap))
+        for entry in due:  # in deadline order; an earlier one may end a later one's lookup
+            if not self._live_deadline(entry):
+                continue
+            if entry[1] == 0:
+                req = self._pop_req(entry[2])
                 self._fail(req, self._ops.get(req.op) if req.op else None, now)
-        for op in list(self._ops.values()):
-            if op.it is not None and not op.it.finished and op.it.deadline <= now and op.id in self._ops:
-                self._drive(op, now)
+            else:
+                self._drive(self._ops[entry[2]], now)
         if self._store is not None:
             self._store.expire(now)
         cfg = self.config
@@ -504,6 +524,7 @@ class Node:
             lookup_timeout=cfg.lookup_timeout,
             exclude=self.pubkey,
         )
+        heapq.heappush(self._deadlines, (op.it.deadline, 1, op.id))
         self._drive(op, now)
         self._timer = None
         return op.id
@@ -512,7 +533,11 @@ class Node:
         rid = self.rng.getrandbits(64)
         while rid in self._inflight:
             rid = self.rng.getrandbits(64)
-        self._inflight[rid] = Req(peer, kind, op, now + self.config.rpc_timeout, size)
+        deadline = now + self.config.rpc_timeout
+        self._inflight[rid] = Req(peer, kind, op, deadline, size)
+        heapq.heappush(self._deadlines, (deadline, 0, rid))
+        if op and kind in (PAGE, PUT):
+            self._ops[op].side += 1
         self._out.append(SendRequest(peer, msg_factory(rid)))
         self._stats[S_REQ_OUT] += 1
         self._timer = None
@@ -551,7 +576,11 @@ class Node:
             else:
                 self._finish(op, Closest(op.target, peers, it.hops(), op.messages))
             if kind == K_BOOT and self.config.refresh_on_bootstrap:
-                self._refresh(now, full_too=False)
+                # the self-lookup covered our closest neighbour's bucket: refresh the ones farther out
+                start = self.table.deepest_bucket()
+                if peers:
+                    start = max(start, (contact_id(peers[0]) ^ self.id_int).bit_length())
+                self._refresh(now, full_too=False, start=start)
 
     def _put_phase(self, op: Op, now: float, timed_out: bool) -> None:
         it = op.it
@@ -622,7 +651,7 @@ class Node:
         """Finish ``op`` once its lookup is over and no put or page request of it is in flight."""
         if op.id not in self._ops or (op.it is not None and not op.it.finished):
             return
-        if any(r.op == op.id and r.kind in (PAGE, PUT) for r in self._inflight.values()):
+        if op.side:  # a put or page request of it is still in flight
             return
         it = op.it
         assert it is not None
@@ -642,15 +671,30 @@ class Node:
 
     def _finish(self, op: Op, result: Result) -> None:
         self._ops.pop(op.id, None)
+        if not self._ops:
+            self._ops = {}  # a dict never shrinks: drop the one that grew
         self._stats[S_OPS_DONE] += 1
         if op.report:
             self._out.append(OpDone(op.id, result))
         self._timer = None
 
-    def _add(self, contact: Contact, now: float) -> None:
-        res, probe = self.table.add(contact)
-        if res is AddResult.PENDING and probe is not None:
-            self._send(probe, Ping, PROBE, 0, now)
+    def _pop_req(self, rid: int) -> Req:
+        """Take request ``rid`` out of the in-flight table (it ended)."""
+        inflight = self._inflight
+        req = inflight.pop(rid)
+        if not inflight:
+            self._inflight = {}  # a dict never shrinks: drop the one that grew
+        if req.op and req.kind in (PAGE, PUT):
+            op = self._ops.get(req.op)
+            if op is not None:
+                op.side -= 1
+        self._timer = None
+        return req
+
+    def _add(self, contact: Contact, now: float, probe: bool = True) -> None:
+        res, probe_peer = self.table.add(contact, now, probe)
+        if res is AddResult.PENDING and probe_peer is not None:
+            self._send(probe_peer, Ping, PROBE, 0, now)
         elif res is AddResult.ADDED and self._store is not None and self.config.handoff and len(self._store):
             self._handoff(contact, now)
 
@@ -660,23 +704,25 @@ class Node:
         assert store is not None
         k = self.config.k
         cid = contact_id(contact)
+        table = self.table
         for key in store.stored_keys():
             tint = id_int(key)
-            closest = self.table.closest(tint, k)
-            if not closest or (cid ^ tint) > (contact_id(closest[-1]) ^ tint):
+            # both the newcomer and we must be among the k closest (of us and our table) to the key
+            if table.count_closer(tint, cid ^ tint, k) >= k:
                 continue
-            if len(closest) >= k and (self.id_int ^ tint) > (contact_id(closest[-1]) ^ tint):
+            if table.count_closer(tint, self.id_int ^ tint, k) >= k:
                 continue
             records = [r.record for r in store.records(key) if r.expires > now]
             for batch in put_batches(records):
                 self._send(contact, put_factory(key, batch), PUT, 0, now, len(batch))
                 self._stats[S_HANDOFF] += 1
 
-    def _refresh(self, now: float, full_too: bool) -> None:
-        """A random lookup in each allocated bucket (after bootstrap: only those not full)."""
+    def _refresh(self, now: float, full_too: bool, start: int | None = None) -> None:
+        """A random lookup in each allocated bucket from ``start`` (default: the deepest) outwards (after
+        bootstrap: only those not full)."""
         table = self.table
         k = self.config.k
-        for index in range(table.deepest_bucket(), NUM_BUCKETS):
+        for index in range(table.deepest_bucket() if start is None else start, NUM_BUCKETS):
             if not full_too and len(table.bucket(index)) >= k:
                 continue
             target = table.random_id_in_bucket(index, self.rng).to_bytes(32, "big")

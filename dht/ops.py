@@ -52,6 +52,7 @@ class Op:
         "replicas",
         "report",
         "responders",
+        "side",
         "since",
         "statuses",
         "target",
@@ -72,6 +73,7 @@ class Op:
         self.pager: bytes | None = None  # GET: the peer whose cursor we follow (b"": stopped)
         self.pages = 0  # GET: page requests sent
         self.puts_pending = 0
+        self.side = 0  # PUT and PAGE requests of this operation in flight
         self.replicas = 0
         self.statuses: dict[str, int] | None = None
 

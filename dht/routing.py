@@ -14,7 +14,10 @@ are in least-recently-seen order: the oldest first, the most recently seen last.
   * bucket full, no pending entry -> the newcomer becomes the bucket's *pending entry* and the oldest contact
     is returned to be probed (PENDING); the driver pings it: ``probe_ok`` (it answered: it moves to the tail
     and the pending entry is dropped) or ``remove`` (it failed: the pending entry takes its place);
-  * bucket full with a pending entry already -> dropped (FULL).
+  * bucket full with a pending entry already -> dropped (FULL); likewise when the bucket asked for a probe
+    less than ``probe_interval`` ago (``add(contact, now)``), or when the caller says the newcomer must not
+    cause a probe (``probe=False``: the sender of a PING, itself a probe — otherwise probes cause probes in
+    a chain across the network).
 
 The table never evicts a live contact for a new one (old contacts are the most likely to stay up).
 Contacts are the caller's shared ``Contact`` instances; their ids are cached on them (``keys.contact_id``).
@@ -24,12 +27,16 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import math
+from array import array
+from collections.abc import Iterator
 
 from dht.config import DhtConfig, Rng
 from dht.keys import ID_ATTR, LOOPBACK_GROUP, NET_ATTR, bucket_of, contact_id, subnet_group
 from wire.messages import Contact
 
 NUM_BUCKETS = 256
+INF = math.inf
 
 
 class AddResult(enum.Enum):
@@ -44,7 +51,17 @@ class AddResult(enum.Enum):
 class RoutingTable:
     """k-buckets around ``self_id`` (an int). See the module docstring."""
 
-    __slots__ = ("_buckets", "_count", "_k", "_loopback_ok", "_max_subnet", "_pending", "self_id")
+    __slots__ = (
+        "_buckets",
+        "_count",
+        "_k",
+        "_loopback_ok",
+        "_max_subnet",
+        "_pending",
+        "_probe_interval",
+        "_probed",
+        "self_id",
+    )
 
     def __init__(self, self_id: int, config: DhtConfig) -> None:
         self.self_id = self_id
@@ -53,6 +70,8 @@ class RoutingTable:
         self._loopback_ok = config.allow_loopback_subnet
         self._buckets: list[list[Contact] | None] = []
         self._pending: dict[int, tuple[Contact, Contact]] | None = None  # bucket -> (pending, probed)
+        self._probe_interval = config.probe_interval
+        self._probed: array[float] | None = None  # by 255 - bucket: when it last asked for a probe
         self._count = 0
 
     # ------------------------------------------------------------------------------------------ queries
@@ -100,46 +119,75 @@ class RoutingTable:
                     return c
         return None
 
+    def _walk(self, target: int) -> Iterator[list[Contact]]:
+        """The non-empty buckets in increasing distance to ``target`` (lazily: callers stop early).
+
+        With ``d = target ^ self_id`` and ``b`` its highest bit: bucket ``b`` first (distances below
+        ``2**b``), then the buckets ``i < b`` where bit ``i`` of ``d`` is set, descending, then those where
+        it is clear, ascending (those above ``b`` included) — as rust-libp2p's ``ClosestBucketsIter``. Every
+        bucket's distances to the target form an interval disjoint from the others'.
+        """
+        buckets = self._buckets
+        top = NUM_BUCKETS - 1
+        lowest = NUM_BUCKETS - len(buckets)  # the deepest allocated bucket index
+        d = target ^ self.self_id
+        b = d.bit_length() - 1  # -1 when the target is our own id
+        if b >= lowest:
+            bj = buckets[top - b]
+            if bj:
+                yield bj
+        for i in range(min(b - 1, top), lowest - 1, -1):  # zoom in: bits of d set below b
+            if (d >> i) & 1:
+                bj = buckets[top - i]
+                if bj:
+                    yield bj
+        for i in range(lowest, top + 1):  # zoom out: bits of d clear
+            if not (d >> i) & 1:
+                bj = buckets[top - i]
+                if bj:
+                    yield bj
+
     def closest(self, target: int, n: int, exclude: bytes | None = None) -> list[Contact]:
         """The ``n`` contacts closest to ``target`` by XOR distance, closest first.
 
-        Only the buckets that can hold them are sorted: bucket ``b`` (the target's, relative to us) holds
-        every contact closer than ``2**b``; the buckets below it come next, then the ones above in
-        increasing order.
+        Buckets are visited in increasing distance to the target (``_walk``) and only those are sorted; the
+        walk stops once ``n`` are collected.
         """
-        buckets = self._buckets
-        depth = len(buckets)
-        d = target ^ self.self_id
-        b = d.bit_length() - 1  # -1 when the target is our own id
-
-        def key(c: Contact) -> int:
-            return c.__dict__[ID_ATTR] ^ target  # type: ignore[no-any-return]  # set when it was added
-
-        want = n + 1 if exclude is not None else n  # the excluded one is dropped at the end
         out: list[Contact] = []
-        if b >= 0:
-            j = NUM_BUCKETS - 1 - b
-            if j < depth and buckets[j]:
-                out.extend(buckets[j])  # type: ignore[arg-type]
-                out.sort(key=key)
-        if len(out) < want:
-            below: list[Contact] = []
-            for j in range(max(NUM_BUCKETS - b, 0), depth):
-                bj = buckets[j]
-                if bj:
-                    below.extend(bj)
-            below.sort(key=key)
-            out.extend(below)
-            i = max(b + 1, NUM_BUCKETS - depth)
-            while len(out) < want and i < NUM_BUCKETS:
-                bj = buckets[NUM_BUCKETS - 1 - i]
-                if bj:
-                    out.extend(sorted(bj, key=key))
-                i += 1
+        if n <= 0 or not self._buckets:
+            return out
+        want = n if exclude is None else n + 1  # the excluded one is dropped at the end
+        for bj in self._walk(target):
+            if len(bj) == 1:
+                out.append(bj[0])
+            else:
+                # ids in a table are distinct, so the pairs never compare their contacts
+                dists = [c.__dict__[ID_ATTR] ^ target for c in bj]
+                pairs = sorted(zip(dists, bj, strict=True))  # type: ignore[type-var]
+                out.extend([c for _, c in pairs])
+            if len(out) >= want:
+                break
         if exclude is not None:
-            out = [c for c in out[:want] if c.pubkey != exclude]
+            out = [c for c in out if c.pubkey != exclude]
         del out[n:]
         return out
+
+    def count_closer(self, target: int, distance: int, cap: int) -> int:
+        """How many contacts are closer to ``target`` than ``distance`` (counting stops at ``cap``).
+
+        Cheaper than ``closest``: nothing is sorted, and the walk stops at the first bucket that reaches
+        ``distance``.
+        """
+        n = 0
+        for bj in self._walk(target):
+            m = 0
+            for c in bj:
+                if c.__dict__[ID_ATTR] ^ target < distance:
+                    m += 1
+            n += m
+            if n >= cap or m < len(bj):  # this bucket reaches past ``distance``: every later one is farther
+                return min(n, cap)
+        return n
 
     def random_id_in_bucket(self, index: int, rng: Rng) -> int:
         """A random id whose distance to us falls in bucket ``index`` (for bucket refresh)."""
@@ -147,9 +195,17 @@ class RoutingTable:
 
     # ------------------------------------------------------------------------------------------ updates
 
-    def add(self, contact: Contact) -> tuple[AddResult, Contact | None]:
+    def add(
+        self, contact: Contact, now: float | None = None, probe: bool = True
+    ) -> tuple[AddResult, Contact | None]:
         """Insert or refresh ``contact``.
 
+        Args:
+            contact: the contact (a shared instance; its id is cached on it).
+            now: the current time; when given, a full bucket asks for a probe at most once per
+                ``probe_interval`` (within it a newcomer to a full bucket is dropped: FULL).
+            probe: False: never make the newcomer a pending entry (a full bucket gives FULL), e.g. for the
+                sender of a PING, which is itself somebody's probe (a probe must not cause another).
         Returns:
             The outcome and, for PENDING, the oldest contact of the bucket, to be probed.
         """
@@ -164,14 +220,15 @@ class RoutingTable:
         b = buckets[j]
         if b is None:
             b = buckets[j] = []
-        if b and b[-1] is contact:
+        elif b and b[-1] is contact:
             return AddResult.UPDATED, None  # already the most recently seen
         pk = contact.pubkey
-        keys = [c.pubkey for c in b]
-        if pk in keys:
-            del b[keys.index(pk)]
-            b.append(contact)
-            return AddResult.UPDATED, None
+        if b:
+            keys = [c.pubkey for c in b]  # a list comprehension and ``in`` run in C: faster than a loop
+            if pk in keys:
+                del b[keys.index(pk)]
+                b.append(contact)
+                return AddResult.UPDATED, None
         if len(b) < self._k:
             if not self._subnet_ok(b, contact):
                 if not b:
@@ -185,11 +242,27 @@ class RoutingTable:
             if pend[i][0].pubkey == pk:
                 pend[i] = (contact, pend[i][1])
             return AddResult.FULL, None
+        if not probe:
+            return AddResult.FULL, None
+        probed = self._probed
+        if (
+            now is not None
+            and probed is not None
+            and j < len(probed)
+            and now < probed[j] + self._probe_interval
+        ):
+            return AddResult.FULL, None  # this bucket probed lately: keep what we have
         if not self._subnet_ok(b, contact):
             return AddResult.REFUSED_SUBNET, None
         if pend is None:
             pend = self._pending = {}
         pend[i] = (contact, b[0])
+        if now is not None and self._probe_interval > 0:
+            if probed is None:
+                probed = self._probed = array("d")
+            if j >= len(probed):
+                probed.extend([-INF] * (j + 1 - len(probed)))
+            probed[j] = now
         return AddResult.PENDING, b[0]
 
     def probe_ok(self, pubkey: bytes) -> None:
@@ -249,16 +322,12 @@ class RoutingTable:
         group = subnet_group(contact)
         if group == LOOPBACK_GROUP and self._loopback_ok:
             return True
-        n = 0
-        for c in bucket:
-            g = c.__dict__.get(NET_ATTR)
-            if g is None:
-                g = subnet_group(c)
-            if g == group:
-                n += 1
-                if n >= cap:
-                    return False
-        return True
+        if len(bucket) < cap:
+            return True
+        groups = [c.__dict__.get(NET_ATTR) for c in bucket]  # cached on every contact the table checked
+        if None in groups:
+            groups = [subnet_group(c) for c in bucket]
+        return groups.count(group) < cap
 
     def _trim(self) -> None:
         """Free trailing empty buckets (the list only reaches as deep as the deepest non-empty bucket)."""

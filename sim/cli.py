@@ -135,6 +135,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="protocol: real bootstrap for every node; fast: prefilled tables + a short protocol phase",
     )
     p.add_argument(
+        "--no-join-refresh",
+        action="store_true",
+        help="joining nodes skip the bucket refresh after their self-lookup (about 10x fewer join messages)",
+    )
+    p.add_argument(
         "--dead",
         choices=["refused", "silent"],
         default="refused",
@@ -185,6 +190,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         alpha=args.alpha,
         join=args.join,
         dead_mode=args.dead,
+        dht={"refresh_on_bootstrap": False} if getattr(args, "no_join_refresh", False) else {},
     )
 
 

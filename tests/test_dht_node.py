@@ -150,7 +150,10 @@ def test_full_bucket_probe_through_the_node():
         i += 1
     node.add_contact(same[0], T0)
     node.add_contact(same[1], T0)
+    # a PING is itself a probe: its sender never becomes pending (no chains of probes)
     node.handle_request(same[2], Ping(1), T0)
+    assert node.poll() == [] and node.table.pending(255) is None
+    node.handle_request(same[2], FindNode(1, b"\x22" * 32), T0)
     (probe,) = node.poll()
     assert probe.peer is same[0] and isinstance(probe.msg, Ping)
     node.handle_failure(same[0].pubkey, probe.msg.rid, T0 + 1)
@@ -163,6 +166,12 @@ def test_full_bucket_probe_through_the_node():
     (probe,) = node2.poll()
     node2.handle_response(same[0].pubkey, Pong(probe.msg.rid), T0 + 1)
     assert node2.table.bucket(255) == [same[1], same[0]] and node2.table.pending(255) is None
+    # the bucket was probed at T0: within probe_interval a newcomer is dropped, after it a probe again
+    node2.handle_request(same[2], FindNode(2, b"\x22" * 32), T0 + 30)
+    assert node2.poll() == [] and node2.table.pending(255) is None
+    node2.handle_request(same[2], FindNode(3, b"\x22" * 32), T0 + 61)
+    (probe,) = node2.poll()
+    assert probe.peer is same[1] and node2.table.pending(255) is same[2]
 
 
 # ------------------------------------------------------------------------------------------ operations
@@ -364,7 +373,7 @@ def test_bootstrap_seeds_refused_by_the_table_are_still_asked():
     newcomer = net.add_node(addrs=["/ip4/10.77.0.1/tcp/1"])
 
     class RefusingTable(RoutingTable):
-        def add(self, contact):
+        def add(self, contact, now=None, probe=True):
             return AddResult.REFUSED_SUBNET, None
 
     newcomer.table = RefusingTable(newcomer.id_int, newcomer.config)

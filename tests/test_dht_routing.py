@@ -162,3 +162,42 @@ def test_table_invariants_under_random_add_remove(ops):
         pending = table.pending(index)
         assert pending is None or (len(bucket) == k and pending not in bucket)
     assert not table._buckets or table._buckets[-1]  # trimmed to the deepest non-empty bucket
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(0, 2**256 - 1), st.integers(1, 30), st.integers(0, 40))
+def test_closest_and_count_closer_match_brute_force(size, target, n, pick):
+    table = RoutingTable(SELF_ID, DhtConfig(k=6, max_per_subnet=0))
+    for i in range(size):
+        table.add(contact(i))
+    everyone = sorted(table.contacts(), key=lambda c: contact_id(c) ^ target)
+    assert table.closest(target, n) == everyone[:n]
+    distance = (contact_id(everyone[pick % len(everyone)]) ^ target) + (pick % 3) - 1
+    closer = sum(1 for c in everyone if contact_id(c) ^ target < distance)
+    for cap in (1, 6, 1000):
+        assert table.count_closer(target, distance, cap) == min(closer, cap)
+
+
+def test_probe_cooldown_per_bucket_and_no_probe_for_ping_senders():
+    cfg = DhtConfig(k=2, probe_interval=60.0, max_per_subnet=0)
+    table = RoutingTable(SELF_ID, cfg)
+    cs = contacts_in_bucket(255, 6)
+    far = contacts_in_bucket(254, 3)
+    for c in (*cs[:2], *far[:2]):
+        assert table.add(c, 0.0)[0] is AddResult.ADDED
+    assert table.add(cs[2], 0.0, probe=False) == (AddResult.FULL, None)  # a PING sender: never pending
+    assert table.add(cs[2], 0.0) == (AddResult.PENDING, cs[0])
+    table.probe_ok(cs[0].pubkey)
+    assert table.add(cs[3], 59.0) == (AddResult.FULL, None)  # bucket 255 probed at 0: cooling down
+    assert table.add(far[2], 59.0) == (AddResult.PENDING, far[0])  # another bucket has its own cooldown
+    assert table.add(cs[3], 60.0) == (AddResult.PENDING, cs[1])
+    # without ``now`` (no clock) there is no cooldown: the old behaviour
+    table.probe_ok(cs[1].pubkey)
+    assert table.add(cs[4]) == (AddResult.PENDING, cs[0])
+    # probe_interval must not be negative
+    try:
+        DhtConfig(probe_interval=-1.0)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("negative probe_interval accepted")
