@@ -20,13 +20,12 @@ bad request frame resets the stream; the host keeps serving.
 
 from __future__ import annotations
 
-import logging
 import struct
 from collections.abc import Awaitable, Callable
 
 import trio
 from libp2p.abc import INetStream
-from libp2p.io.exceptions import IOException
+from libp2p.exceptions import BaseLibp2pError
 from libp2p.network.stream.exceptions import StreamEOF
 
 from p2p.host import (
@@ -42,7 +41,9 @@ from p2p.host import (
 from wire.errors import RemoteProtocolError
 from wire.limits import MAX_FRAME_BYTES
 
-log = logging.getLogger(__name__)
+#: What a broken stream or connection raises from read/write: libp2p's errors (StreamReset, StreamError,
+#: MuxedStreamError, ...) and trio's, should one leak through a transport.
+_STREAM_FAILURES = (BaseLibp2pError, trio.BrokenResourceError, trio.ClosedResourceError)
 
 _LEN = struct.Struct(">I")
 #: Size of the length prefix.
@@ -65,7 +66,7 @@ async def _read_exactly(stream: INetStream, n: int, *, what: str) -> bytes:
             chunk = await stream.read(n - len(buf))
         except StreamEOF:
             chunk = b""
-        except IOException as exc:  # StreamReset, StreamError, connection errors
+        except _STREAM_FAILURES as exc:
             raise P2PError(f"stream failed while reading {what}: {exc!r}") from exc
         if not chunk:
             raise RemoteProtocolError(f"stream ended after {len(buf)} of {n} bytes of {what}")
@@ -84,7 +85,7 @@ async def write_frame(stream: INetStream, data: bytes, max_bytes: int = MAX_FRAM
         raise ValueError(f"frame of {len(data)} bytes exceeds the {max_bytes}-byte limit")
     try:
         await stream.write(_LEN.pack(len(data)) + data)
-    except IOException as exc:
+    except _STREAM_FAILURES as exc:
         raise P2PError(f"stream failed while writing a frame: {exc!r}") from exc
 
 
@@ -101,7 +102,7 @@ async def read_frame_or_eof(stream: INetStream, max_bytes: int = MAX_FRAME_BYTES
         first = await stream.read(PREFIX_BYTES)
     except StreamEOF:
         return None
-    except IOException as exc:
+    except _STREAM_FAILURES as exc:
         raise P2PError(f"stream failed while reading a frame: {exc!r}") from exc
     if not first:
         return None
@@ -184,11 +185,15 @@ def serve_rpc(
     write the reply frame, close.
 
     A bad request frame, a handler exception or a ``timeout`` resets the stream (the client sees a
-    failed RPC); the host keeps serving. ``peer_id`` is the Noise-authenticated remote peer.
+    failed RPC); the host keeps serving. A stream that ends before its first byte (a client that gave
+    up) is reset quietly. ``peer_id`` is the Noise-authenticated remote peer.
     """
 
     async def _serve(stream: INetStream) -> None:
-        request = await read_frame(stream, max_request_bytes)
+        request = await read_frame_or_eof(stream, max_request_bytes)
+        if request is None:  # the client gave up (timed out, was cancelled) before sending anything
+            await reset_stream(stream)
+            return
         reply = await handler(stream_peer_id(stream), request)
         await write_frame(stream, reply, max_reply_bytes)
 

@@ -243,6 +243,10 @@ def test_bad_frames_are_refused_and_server_keeps_serving(server: Helper) -> None
                 await read_frame(stream)
             await reset_stream(stream)
 
+            # A client that gives up before sending anything is routine, not a handler error.
+            stream = await client.open_stream(server.peer_id, ECHO, timeout=RPC_TIMEOUT)
+            await reset_stream(stream)
+
             # A handler that raises: the client learns at once (no waiting for a timeout).
             started = time.monotonic()
             with pytest.raises((RemoteProtocolError, P2PError)) as failure:
@@ -290,7 +294,8 @@ def test_wrong_peer_id_and_dead_peer_fail_fast(server: Helper) -> None:
 def test_cancelled_rpcs_do_not_break_the_connection(server: Helper) -> None:
     """Cancelling RPCs at arbitrary points (as a lookup does with its stragglers) costs those streams
     only: the one connection to the server survives and keeps serving (py-libp2p alone would lose it:
-    a write cancelled between Noise encryption and the socket desynchronises the cipher)."""
+    a write cancelled between Noise encryption and the socket desynchronises the cipher), and leaks
+    nothing."""
 
     async def main() -> None:
         rng = random.Random(7)
@@ -305,6 +310,61 @@ def test_cancelled_rpcs_do_not_break_the_connection(server: Helper) -> None:
                 assert reply.endswith(b"|still")
             assert client.statistics().dials_ok == 1  # never had to reconnect
             assert client.statistics().streams_failed == 0
+            # ... and no stream leaked one of the connection's 256 yamux stream slots (libp2p loses
+            # the slot when an open is cancelled half-way; after 256 losses the connection is wedged).
+            (conn,) = client.libp2p_host.get_network().get_connections()
+            muxed = cast(Any, conn.muxed_conn)
+            assert muxed.stream_backlog_semaphore.value == muxed.stream_backlog_limit
+
+    trio.run(main)
+
+
+class _SlowConn:
+    """A raw connection whose writes take ``delay`` seconds (forever if None)."""
+
+    def __init__(self, delay: float | None) -> None:
+        self.delay = delay
+        self.written: list[bytes] = []
+        self.closed = False
+
+    async def write(self, data: bytes) -> None:
+        if self.delay is None:
+            await trio.sleep_forever()
+        await trio.sleep(cast(float, self.delay))
+        self.written.append(data)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class _PlainCipher:
+    def encrypt(self, data: bytes) -> bytes:
+        return data
+
+
+def test_noise_writes_are_atomic_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The patched Noise write finishes even when its caller is cancelled mid-way (so the cipher
+    never runs ahead of the bytes sent), and a write stuck past NOISE_WRITE_TIMEOUT closes the
+    connection with a libp2p ConnectionClosedError (a P2PError at the framing layer)."""
+    from libp2p.io.exceptions import ConnectionClosedError
+    from libp2p.security.noise.io import NoiseTransportReadWriter
+
+    import p2p.host
+
+    async def main() -> None:
+        conn = _SlowConn(delay=0.2)
+        writer = NoiseTransportReadWriter(cast(Any, conn), cast(Any, _PlainCipher()))
+        with trio.move_on_after(0.05) as scope:
+            await writer.write_msg(b"hello")
+        assert scope.cancel_called
+        assert conn.written == [b"\x00\x05hello"]  # sent whole despite the cancellation
+
+        monkeypatch.setattr(p2p.host, "NOISE_WRITE_TIMEOUT", 0.1)
+        stuck = _SlowConn(delay=None)
+        writer = NoiseTransportReadWriter(cast(Any, stuck), cast(Any, _PlainCipher()))
+        with pytest.raises(ConnectionClosedError):
+            await writer.write_msg(b"never")
+        assert stuck.closed
 
     trio.run(main)
 
