@@ -10,11 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from metaspace.home import Home
 from negotiation import verify_agreement
@@ -25,6 +22,7 @@ from tests.net_helpers.procs import (
     init_home,
     metaspace_cmd,
     poll_until,
+    procs,  # noqa: F401 - a pytest fixture
     run_cli,
     start_bootstrap,
     wait_peer,
@@ -66,15 +64,6 @@ def _publish_pair(seller: Peer, buyer: Peer) -> None:
         limit=_usd(7000),
         **TIRE,
     )
-
-
-@pytest.fixture()
-def procs(tmp_path: Path) -> Iterator[Procs]:
-    group = Procs(tmp_path)
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 def _agents(procs: Procs, tmp_path: Path, seller_flags: list[str]) -> tuple[Bootstrap, Peer, Peer]:

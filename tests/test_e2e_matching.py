@@ -8,16 +8,14 @@ seller; both sides see the match (the seller is told by a signed INTENT_MATCH).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.net_helpers.procs import (
     Procs,
     init_home,
     metaspace_cmd,
     poll_until,
+    procs,  # noqa: F401 - a pytest fixture
     run_cli,
     start_bootstrap,
     wait_peer,
@@ -25,15 +23,6 @@ from tests.net_helpers.procs import (
 
 CHICAGO = (41.8781, -87.6298)
 SUBURB = (41.6600, -87.7000)
-
-
-@pytest.fixture()
-def procs(tmp_path: Path) -> Iterator[Procs]:
-    group = Procs(tmp_path)
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 def test_spanish_buyer_finds_english_seller_and_nothing_else(procs: Procs, tmp_path: Path) -> None:

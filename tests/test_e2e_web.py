@@ -7,47 +7,24 @@ spending limit), and sees the co-signed agreement. A screenshot is kept in ``art
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.net_helpers.procs import Procs, init_home, metaspace_cmd, poll_until, start_bootstrap, wait_peer
-from tests.test_web_page import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.net_helpers.procs import (
+    Procs,
+    init_home,
+    metaspace_cmd,
+    poll_until,
+    procs,  # noqa: F401 - a pytest fixture
+    start_bootstrap,
+    wait_peer,
+)
+from tests.test_web_page import ARTIFACTS, browser  # noqa: F401 - browser is a fixture
 
 CHICAGO = (41.8781, -87.6298)
 SUBURB = (41.6600, -87.7000)
 TIMEOUT_MS = 90_000
-
-
-@pytest.fixture()
-def procs(tmp_path: Path) -> Iterator[Procs]:
-    group = Procs(tmp_path)
-    try:
-        yield group
-    finally:
-        group.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (pip install playwright==1.65.2)")
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        if os.environ.get("METASPACE_REQUIRE_BROWSER"):
-            pytest.fail(f"Chromium not found at {CHROMIUM} but METASPACE_REQUIRE_BROWSER is set")
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) -> None:

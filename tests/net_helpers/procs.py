@@ -17,10 +17,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
 
 from metaspace.control import ControlClient, ControlError
 from metaspace.home import Home, resolve_home
@@ -319,3 +321,13 @@ def run_cli(*args: str, timeout: float = 60.0, extra_env: dict[str, str] | None 
             f"metaspace {' '.join(args)} exited {done.returncode}: {done.stderr.decode()[-2000:]}"
         )
     return done.stdout.decode()
+
+
+@pytest.fixture()
+def procs(tmp_path: Path) -> Iterator[Procs]:
+    """A process group for one test; every process is stopped afterwards (import it into a test module)."""
+    group = Procs(tmp_path)
+    try:
+        yield group
+    finally:
+        group.close()
