@@ -384,6 +384,14 @@ class Agent:
             self._records.pop(next(iter(self._records)))
         self._records[(intent.author, intent.id, intent.seq)] = record
 
+    def known_record(self, author: bytes, intent_id: bytes) -> bytes | None:
+        """The newest signed record we keep of another agent's intent, if any."""
+        best = None
+        for (a, i, seq), record in self._records.items():
+            if a == author and i == intent_id and (best is None or seq > best[0]):
+                best = (seq, record)
+        return None if best is None else best[1]
+
     def _record_of(self, intent: Intent) -> bytes:
         rec = self._records.get((intent.author, intent.id, intent.seq))
         if rec is None:

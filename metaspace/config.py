@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from metaspace.home import write_private_file
+from metaspace.home import read_small_json, write_private_file
 
 CONFIG_VERSION = 1
 MAX_CONFIG_BYTES = 64 * 1024
@@ -170,17 +170,8 @@ def load_config(path: Path) -> AgentConfig:
     Raises:
         ConfigError: missing, unreadable, too large, not JSON, or invalid.
     """
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no config at {path}") from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path} is too large")
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
+    doc = read_small_json(
+        path, MAX_CONFIG_BYTES, ConfigError, missing="no config at {path}",
+        too_large="{path} is too large", not_json="{path} is not valid JSON: {exc}",
+    )  # fmt: skip
     return AgentConfig.from_dict(doc)

@@ -17,6 +17,7 @@ peer lists its deals; a session interrupted by a restart is ended (on the other 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -256,9 +257,9 @@ class DealMaker:
             _env, other = open_intent(m.other_record)
             if other.id == other_id and other.author == author:
                 return other
-        for (a, i, _seq), record in list(self.agent._records.items()):
-            if a == author and i == other_id:
-                return open_intent(record)[1]
+        record = self.agent.known_record(author, other_id)
+        if record is not None:
+            return open_intent(record)[1]
         raise RemoteProtocolError("NEGOTIATION_START for an intent we have not matched")
 
     # ------------------------------------------------------------------------------------ outputs
@@ -427,6 +428,4 @@ def _money(amount_minor: int, currency: str, *, per_unit: bool = True) -> dict[s
 
 
 def _sha(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()

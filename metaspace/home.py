@@ -21,9 +21,11 @@ This module does no I/O except reading the environment; :meth:`Home.ensure` crea
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HOME_ENV = "METASPACE_HOME"
 APP_DIR = "metaspace"
@@ -152,3 +154,27 @@ def write_private_file(path: Path, data: bytes, mode: int = 0o600) -> None:
         pass  # some filesystems refuse fsync on a directory; the data itself is already synced
     finally:
         os.close(dir_fd)
+
+
+def read_small_json(
+    path: Path, max_bytes: int, error: type[Exception], *, missing: str, too_large: str, not_json: str
+) -> Any:
+    """Read and parse a small JSON file of ours, refusing anything over ``max_bytes``.
+
+    Raises:
+        error: with ``missing``, ``too_large`` or ``not_json`` (``{path}`` and ``{exc}`` are filled in),
+            or "cannot read" for other OS errors.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        raise error(missing.format(path=path)) from exc
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror}") from exc
+    if len(raw) > max_bytes:
+        raise error(too_large.format(path=path))
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(not_json.format(path=path, exc=exc)) from exc

@@ -39,7 +39,7 @@ import nacl.pwhash.argon2id as argon2id
 import nacl.secret
 import nacl.utils
 
-from metaspace.home import write_private_file
+from metaspace.home import read_small_json, write_private_file
 from wire.identity import SEED_LEN, Identity
 
 FORMAT = "metaspace-keystore"
@@ -188,19 +188,10 @@ def read_keystore(path: Path) -> dict[str, Any]:
     Raises:
         KeystoreError: missing, too large, or not JSON.
     """
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_KEYSTORE_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise KeystoreError(f"no identity at {path}") from exc
-    except OSError as exc:
-        raise KeystoreError(f"cannot read {path}: {exc.strerror}") from exc
-    if len(raw) > MAX_KEYSTORE_BYTES:
-        raise KeystoreError(f"{path} is too large to be a keystore")
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise KeystoreError(f"{path} is not a keystore (not JSON)") from exc
+    doc = read_small_json(
+        path, MAX_KEYSTORE_BYTES, KeystoreError, missing="no identity at {path}",
+        too_large="{path} is too large to be a keystore", not_json="{path} is not a keystore (not JSON)",
+    )  # fmt: skip
     if not isinstance(doc, dict):
         raise KeystoreError(f"{path} is not a keystore")
     return doc
