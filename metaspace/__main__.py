@@ -2,6 +2,6 @@
 
 import sys
 
-from metaspace.cli import main
+from metaspace.cli.main import main
 
 sys.exit(main())

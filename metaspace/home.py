@@ -110,7 +110,7 @@ def resolve_home(home: Path | str | None = None, env: dict[str, str] | None = No
 
 
 def home_from_args(args: argparse.Namespace) -> Home:
-    """The :class:`Home` of a parsed command line (``metaspace.cli`` stores it as ``args.home_paths``)."""
+    """The :class:`Home` of a parsed command line (``metaspace.cli.main`` sets ``args.home_paths``)."""
     paths = getattr(args, "home_paths", None)
     if isinstance(paths, Home):
         return paths

@@ -1,4 +1,4 @@
-"""The local control API (metaspace.api) against a fake AgentService, through Starlette's TestClient."""
+"""The local control API (metaspace.api.app) against a fake AgentService, through Starlette's TestClient."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from metaspace.api import AgentService, create_app
-from metaspace.contract import MAX_BODY_BYTES, Forbidden, NotFound
+from metaspace.api.app import AgentService, create_app
+from metaspace.api.contract import MAX_BODY_BYTES, Forbidden, NotFound
 
 TOKEN = "t0k3n-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

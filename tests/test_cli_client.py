@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from metaspace.cli import main
-from metaspace.control import ControlClient, ControlError, PeerNotRunning, write_run_files
+from metaspace.api.control import ControlClient, ControlError, PeerNotRunning, write_run_files
+from metaspace.cli.main import main
 from metaspace.home import resolve_home
 from wire.geo import resolution
 

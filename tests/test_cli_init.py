@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from metaspace import keystore
-from metaspace.birth import BirthError, gather_answers, parse_spend_limit
-from metaspace.cli import main
+from metaspace.cli.birth import BirthError, gather_answers, parse_spend_limit
+from metaspace.cli.main import main
 from metaspace.config import load_config
 from metaspace.home import resolve_home
 
@@ -274,7 +274,7 @@ def test_optional_command_modules(monkeypatch, tmp_path: Path, capsys):
     import sys
     import types
 
-    from metaspace import cli
+    from metaspace.cli import main as cli
 
     monkeypatch.setattr(cli, "OPTIONAL_COMMAND_MODULES", ("no_such_package.cli", "fakepkg_ms.cli"))
     fake = types.ModuleType("fakepkg_ms.cli")

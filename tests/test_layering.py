@@ -122,7 +122,7 @@ def test_checker_catches_forbidden_imports(source):
     [
         ("wire", "import dht"),
         ("wire", "from negotiation.types import Offer"),
-        ("wire", "from metaspace import cli"),
+        ("wire", "from metaspace.cli import main"),
         ("dht", "from negotiation import table"),
         ("dht", "import matching.embedder"),
         ("negotiation", "from dht.keys import key_for"),

@@ -1,4 +1,4 @@
-"""Notifications in the human's language (metaspace.notify and metaspace/locales/*.json)."""
+"""Notifications in the human's language (metaspace.peer.notify and metaspace/locales/*.json)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from babel.units import format_unit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metaspace import notify
+from metaspace.peer import notify
 from wire.taxonomy import category_codes
 
 LANGS = notify.SUPPORTED_LANGS
@@ -90,7 +90,7 @@ CATEGORY = {
 
 
 def _raw(lang: str) -> dict[str, Any]:
-    text = resources.files("metaspace").joinpath(f"locales/{lang}.json").read_text(encoding="utf-8")
+    text = resources.files("metaspace.peer").joinpath(f"locales/{lang}.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

@@ -1,6 +1,6 @@
 """The agent's web page (metaspace/static/) in headless Chromium, against the real control API app.
 
-The app is ``metaspace.api.create_app`` over a fake AgentService (tests/web_helpers/fake_agent.py),
+The app is ``metaspace.api.app.create_app`` over a fake AgentService (tests/web_helpers/fake_agent.py),
 served over real HTTP by hypercorn's trio worker on 127.0.0.1. The browser test is skipped (with the
 reason) only when the ``playwright`` package or ``/usr/bin/chromium`` is missing; the static checks
 at the top always run.
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from metaspace.api import create_app
+from metaspace.api.app import create_app
 from tests.web_helpers.fake_agent import DEAL_ID, INTENT_ID, MATCH_ID, FakeAgent
 from tests.web_helpers.server import ServedApp
 
@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 TIMEOUT_MS = 10_000
-STATIC = resources.files("metaspace").joinpath("static")
+STATIC = resources.files("metaspace.api").joinpath("static")
 
 
 def _static(name: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from metaspace.control import ControlClient, ControlError
+from metaspace.api.control import ControlClient, ControlError
 from metaspace.home import Home, resolve_home
 from p2p.host import split_peer_multiaddr
 
@@ -79,7 +79,7 @@ def env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def metaspace_cmd(*args: str) -> list[str]:
     """``metaspace ARGS`` run with this interpreter from the repository."""
-    return [sys.executable, "-m", "metaspace.cli", *args]
+    return [sys.executable, "-m", "metaspace.cli.main", *args]
 
 
 @dataclass
@@ -242,7 +242,7 @@ def init_home(path: Path, lat: float, lon: float, extra: Sequence[str] = ()) -> 
     Raises:
         NetTestError: init failed.
     """
-    from metaspace.cli import main
+    from metaspace.cli.main import main
 
     argv = ["--home", str(path), "init", "--yes", "--marketplace", "full", "--autonomy", "full",
             "--location", "neighborhood", "--lat", str(lat), "--lon", str(lon), "--json", *extra]  # fmt: skip

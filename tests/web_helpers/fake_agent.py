@@ -1,7 +1,7 @@
 """A fake AgentService for the web page tests: canned intents, matches and deals, plus live events.
 
 Every state change emits an event (as the real peer will): ``{"event": <kind>, "kind": <kind>, ...,
-"title": ..., "text": ...}`` with the title and text rendered by :mod:`metaspace.notify` in the fake
+"title": ..., "text": ...}`` with the title and text rendered by :mod:`metaspace.peer.notify` in the fake
 human's language. Methods run in the server's trio thread; the test thread calls ``add_match``
 through ``ServedApp.run_sync``.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import trio
 
-from metaspace import notify
-from metaspace.contract import NotFound
+from metaspace.api.contract import NotFound
+from metaspace.peer import notify
 
 PEER_ID = "12D3KooWFakeAgentPeerForWebPageTests000000000001"
 INTENT_ID = "ab" * 16

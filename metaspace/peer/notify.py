@@ -125,7 +125,7 @@ def catalog(lang: str) -> Catalog:
     """
     if lang not in SUPPORTED_LANGS:
         raise ValueError(f"no catalogue for language {lang!r}; supported: {', '.join(SUPPORTED_LANGS)}")
-    raw = resources.files("metaspace").joinpath(f"locales/{lang}.json").read_text(encoding="utf-8")
+    raw = resources.files("metaspace.peer").joinpath(f"locales/{lang}.json").read_text(encoding="utf-8")
     data = json.loads(raw)
     if not isinstance(data, dict):
         raise ValueError(f"locales/{lang}.json: not a JSON object")

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import trio
 from libp2p.abc import INetStream
 
-from metaspace.contract import BadRequest, Conflict, NotFound, Unavailable
-from metaspace.db import DealRow
+from metaspace.api.contract import BadRequest, Conflict, NotFound, Unavailable
+from metaspace.peer.db import DealRow
 from negotiation import (
     Agreed,
     Failed,
@@ -50,7 +50,7 @@ from wire.intent import Intent
 from wire.messages import Terms
 
 if TYPE_CHECKING:
-    from metaspace.agent import Agent
+    from metaspace.peer.agent import Agent
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ Theory of operation
   (``since``) while the intent is live. A new match is saved, shown to the human, and announced to the
   other agent with a signed INTENT_MATCH on ``/metaspace/match/1.0.0``; the other side re-checks the
   match with its own index before believing it.
-* **Negotiate.** See ``metaspace.deals`` (the negotiation part of the agent).
+* **Negotiate.** See ``metaspace.peer.deals`` (the negotiation part of the agent).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import trio
 from dht.events import Found, Published
 from dht.keys import cells_within, intent_key
 from matching import LocalIndex, Match, UnderstandError, understand
+from metaspace.api.contract import BadRequest, Forbidden, NotFound, Unavailable
 from metaspace.config import AgentConfig
-from metaspace.contract import BadRequest, Forbidden, NotFound, Unavailable
-from metaspace.db import AgentDB, MatchRow
-from metaspace.events import EventBus
-from metaspace.views import intent_view, price_view
+from metaspace.peer.db import AgentDB, MatchRow
+from metaspace.peer.events import EventBus
+from metaspace.peer.views import intent_view, price_view
 from p2p.dht_driver import DhtDriver
 from p2p.framing import rpc, serve_rpc
 from p2p.host import P2PError, P2PHost

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metaspace.control import ControlClient, ControlError
+from metaspace.api.control import ControlClient, ControlError
 from metaspace.home import resolve_home
 
 #: Every wait in the demo is bounded (seconds).

@@ -1,7 +1,7 @@
 """The agent's event bus: everything a human should see, fanned out to every open listener (SSE, CLI).
 
 Events are language-neutral dicts (``kind`` plus data); each is also rendered once into the user's
-language (``title``, ``text``, ``lang``) by ``metaspace.notify.annotate``. Slow listeners lose the
+language (``title``, ``text``, ``lang``) by ``metaspace.peer.notify.annotate``. Slow listeners lose the
 oldest events rather than slowing the agent down.
 """
 

@@ -9,7 +9,7 @@ headers.
 
 Errors are JSON ``{"error": code, "message": text}``: 400 bad request (validation), 401, 403 (the
 guardian refused), 404, 405, 409, 413 (body over 64 KiB), 415 (body not JSON), 500, 503. Request
-bodies are validated by :mod:`metaspace.contract` before the service sees them.
+bodies are validated by :mod:`metaspace.api.contract` before the service sees them.
 
 Endpoints (the spec's names where they fit)::
 
@@ -50,7 +50,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from metaspace.contract import (
+from metaspace.api.contract import (
     MAX_BODY_BYTES,
     AgentService,
     BadRequest,
@@ -60,11 +60,11 @@ from metaspace.contract import (
     validate_search,
     validate_understand,
 )
-from metaspace.openapi import openapi_document
+from metaspace.api.openapi import openapi_document
 
 __all__ = ["AgentService", "create_app"]
 
-log = logging.getLogger("metaspace.api")
+log = logging.getLogger("metaspace.api.app")
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _PAGE_SHELL = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Meta Space agent</title></head>
@@ -238,7 +238,7 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
         name = request.path_params["name"]
         if name not in _STATIC:
             raise HTTPException(404)
-        body = resources.files("metaspace").joinpath(f"static/{name}").read_bytes()
+        body = resources.files("metaspace.api").joinpath(f"static/{name}").read_bytes()
         return Response(body, media_type=_STATIC[name], headers=_PAGE_HEADERS)
 
     async def status(request: Request) -> Any:
@@ -339,6 +339,6 @@ async def _sse(service: AgentService) -> AsyncIterator[str]:
 
 def _default_page() -> str:
     try:
-        return resources.files("metaspace").joinpath("static/index.html").read_text(encoding="utf-8")
+        return resources.files("metaspace.api").joinpath("static/index.html").read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return _PAGE_SHELL

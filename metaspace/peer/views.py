@@ -18,7 +18,7 @@ def price_view(intent: Intent) -> dict[str, Any] | None:
 
 
 def intent_view(intent: Intent, **extra: Any) -> dict[str, Any]:
-    """The contract's intent view (see ``metaspace.contract``)."""
+    """The contract's intent view (see ``metaspace.api.contract``)."""
     return {
         "id": intent.id.hex(),
         "author": pubkey_to_text(intent.author),

@@ -3,7 +3,7 @@
 Starlette-free and stdlib + ``wire`` only, so both the CLI (which must start fast) and the peer's
 service (which shouldn't depend on the web framework) import it.
 
-* :class:`AgentService` — what the agent peer implements; ``metaspace.api.create_app`` serves it.
+* :class:`AgentService` — what the agent peer implements; ``metaspace.api.app.create_app`` serves it.
 * :class:`ServiceError` and subclasses — what a service method raises for an expected failure; the
   API turns it into ``{"error": code, "message": ...}`` with the error's HTTP status.
 * ``validate_*`` — request validation, run by the API on every body and by the CLI before sending.

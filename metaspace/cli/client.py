@@ -1,6 +1,6 @@
 """The client subcommands of ``metaspace``: they talk to the running agent peer's control API.
 
-Input is validated here first (:mod:`metaspace.contract`) so mistakes get a clear one-line message
+Input is validated here first (:mod:`metaspace.api.contract`) so mistakes get a clear one-line message
 before anything is sent, and the human's limits from ``config.json`` are pre-checked (the peer checks
 them again, authoritatively). Coordinates never leave this process: ``--lat/--lon`` become the H3
 cell at the resolution the human allowed (``max_h3_res``) before they are sent to the peer.
@@ -23,7 +23,7 @@ ACTIONS = ("SELL", "BUY", "OFFER_SERVICE", "SEEK_SERVICE")
 
 
 def _usage(message: str) -> Exception:
-    from metaspace.cli import UsageError
+    from metaspace.cli.main import UsageError
 
     return UsageError(message)
 
@@ -46,7 +46,7 @@ def parse_money(tokens: list[str], default_currency: str) -> dict[str, Any]:
     Raises:
         UsageError: not an amount; BadRequest: unknown currency.
     """
-    from metaspace.contract import check_currency
+    from metaspace.api.contract import check_currency
     from wire.currency import to_minor
 
     text = " ".join(tokens)
@@ -137,19 +137,19 @@ def precheck_limits(params: dict[str, Any], conf: Any, home: Home) -> None:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from metaspace.control import ControlClient
+    from metaspace.api.control import ControlClient
 
     return ControlClient(home_from_args(args))
 
 
 def _emit(args: argparse.Namespace, value: Any, columns: Any = None) -> None:
-    from metaspace.output import emit
+    from metaspace.cli.output import emit
 
     emit(value, as_json=args.json, columns=columns)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from metaspace.contract import validate_publish
+    from metaspace.api.contract import validate_publish
 
     home = home_from_args(args)
     conf = _load_config(home)
@@ -180,8 +180,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from metaspace.contract import validate_search
-    from metaspace.output import INTENT_COLUMNS
+    from metaspace.api.contract import validate_search
+    from metaspace.cli.output import INTENT_COLUMNS
 
     conf = _load_config(home_from_args(args))
     body = {
@@ -201,7 +201,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _items(reply: Any, key: str) -> list[Any]:
-    from metaspace.control import ControlError
+    from metaspace.api.control import ControlError
 
     if isinstance(reply, dict) and isinstance(reply.get(key), list):
         return list(reply[key])
@@ -210,7 +210,7 @@ def _items(reply: Any, key: str) -> list[Any]:
 
 def _list_cmd(path: str, key: str, columns_name: str) -> Any:
     def handler(args: argparse.Namespace) -> int:
-        from metaspace import output
+        from metaspace.cli import output
 
         _emit(args, _items(_client(args).get(path), key), getattr(output, columns_name))
         return 0
@@ -220,7 +220,7 @@ def _list_cmd(path: str, key: str, columns_name: str) -> Any:
 
 def _id_cmd(method: str, path: str, what: str) -> Any:
     def handler(args: argparse.Namespace) -> int:
-        from metaspace.contract import check_id
+        from metaspace.api.contract import check_id
 
         ident = check_id(args.id, what)
         client = _client(args)
@@ -234,7 +234,7 @@ def _id_cmd(method: str, path: str, what: str) -> Any:
 
 
 def cmd_negotiate(args: argparse.Namespace) -> int:
-    from metaspace.contract import check_id
+    from metaspace.api.contract import check_id
 
     _emit(args, _client(args).post("/api/v1/negotiate/start", {"match_id": check_id(args.id, "match id")}))
     return 0
@@ -242,9 +242,9 @@ def cmd_negotiate(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Local facts (works without a running peer) plus the peer's status when it runs."""
-    from metaspace.control import ControlError, PeerNotRunning, not_running_message
+    from metaspace.api.control import ControlError, PeerNotRunning, not_running_message
+    from metaspace.cli.output import render_mapping, to_json
     from metaspace.keystore import stored_peer_id
-    from metaspace.output import render_mapping, to_json
 
     home = home_from_args(args)
     peer_id = stored_peer_id(home.keystore_file)
@@ -286,7 +286,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_identity(args: argparse.Namespace) -> int:
     """Show the agent id; with ``--verify``, unlock the keystore to check the passphrase."""
     from metaspace import keystore
-    from metaspace.output import to_json
+    from metaspace.cli.output import to_json
 
     home = home_from_args(args)
     if args.verify:
@@ -313,8 +313,8 @@ def _confirm(question: str) -> bool:
 
 def cmd_sell_buy(args: argparse.Namespace) -> int:
     """``sell "TEXT"`` / ``buy "TEXT"``: understand, show, confirm, publish."""
-    from metaspace.contract import PUBLISH_KEYS, BadRequest, check_category, validate_publish
-    from metaspace.output import render_mapping, to_json
+    from metaspace.api.contract import PUBLISH_KEYS, BadRequest, check_category, validate_publish
+    from metaspace.cli.output import render_mapping, to_json
 
     home = home_from_args(args)
     conf = _load_config(home)
@@ -391,7 +391,7 @@ def _coarse_point(loc: dict[str, Any]) -> dict[str, float]:
 
 def cmd_web(args: argparse.Namespace) -> int:
     """Print (or open) the local web page's address, with the token in the URL fragment."""
-    from metaspace.control import ControlClient
+    from metaspace.api.control import ControlClient
 
     client = ControlClient(home_from_args(args))
     client.get("/api/v1/status")  # fails clearly when no peer runs
@@ -425,7 +425,7 @@ def _action_arg(text: str) -> str:
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     """Add the client subcommands to ``metaspace``'s subparsers."""
-    actions = list(ACTIONS)  # not imported from metaspace.contract: that imports wire (slow for --help)
+    actions = list(ACTIONS)  # not imported from metaspace.api.contract: that imports wire (slow for --help)
     js = argparse.ArgumentParser(add_help=False)
     js.add_argument("--json", action="store_true", help="print JSON instead of a table")
 

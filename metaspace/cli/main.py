@@ -8,7 +8,7 @@ Subcommands (each takes ``--home DIR``, also ``$METASPACE_HOME``, so several age
 * bootstrap operator: ``bootstrap``;
 * researcher: ``sim ...`` and ``understand``, registered by ``sim.cli`` and ``matching.cli`` when present.
 
-The client commands talk to the running peer over its control API (:mod:`metaspace.control`). Heavy
+The client commands talk to the running peer over its control API (:mod:`metaspace.api.control`). Heavy
 modules are imported inside the handlers, so ``metaspace --help`` stays fast.
 
 Exit codes: 0 ok; 1 failure (peer error, keystore, I/O); 2 bad usage or input; 3 no peer running;
@@ -93,7 +93,7 @@ def _add_init(sub: Any, parent: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--reconfigure", action="store_true", help="answer the questions again, keep the identity")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=_lazy("metaspace.birth", "run_init", "init"))
+    p.set_defaults(func=_lazy("metaspace.cli.birth", "run_init", "init"))
 
 
 def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -111,7 +111,7 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--deal-timeout", type=float, default=None, metavar="S", help="seconds a negotiation may take (120)"
     )
-    p.set_defaults(func=_lazy("metaspace.daemon", "run_peer", "the agent peer"))
+    p.set_defaults(func=_lazy("metaspace.peer.daemon", "run_peer", "the agent peer"))
 
     b = sub.add_parser("bootstrap", parents=[parent], help="run a bootstrap DHT node (operators)")
     b.add_argument("--listen", metavar="MULTIADDR", default="/ip4/127.0.0.1/tcp/4001", help="listen address")
@@ -129,12 +129,12 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
         "demo", parents=[parent], help="a local demonstration: agents find each other and deal"
     )
     d.add_argument("--keep", action="store_true", help="keep the demo's directory (homes, logs) afterwards")
-    d.set_defaults(func=_lazy("metaspace.demo", "run", "the demo"))
+    d.set_defaults(func=_lazy("metaspace.cli.demo", "run", "the demo"))
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``metaspace`` argument parser with every subcommand (optional packages when installed)."""
-    from metaspace import client_cmds
+    from metaspace.cli import client as client_cmds
 
     parser = argparse.ArgumentParser(
         prog="metaspace",
@@ -220,10 +220,10 @@ def expected_error_code(exc: BaseException) -> int | None:
 
     The error classes are imported here, not at the top, so ``metaspace --help`` stays fast.
     """
-    from metaspace.birth import BirthError
+    from metaspace.api.contract import ServiceError
+    from metaspace.api.control import ControlError, PeerNotRunning
+    from metaspace.cli.birth import BirthError
     from metaspace.config import ConfigError
-    from metaspace.contract import ServiceError
-    from metaspace.control import ControlError, PeerNotRunning
     from metaspace.keystore import KeystoreError
 
     if isinstance(exc, PeerNotRunning):

@@ -22,15 +22,15 @@ from hypercorn.trio import serve as hypercorn_serve
 from dht.config import DhtConfig
 from dht.node import Node
 from dht.store import RecordStore
-from metaspace import control
-from metaspace.agent import DEFAULT_WATCH_INTERVAL, Agent
-from metaspace.api import create_app
+from metaspace.api import control
+from metaspace.api.app import create_app
 from metaspace.config import AgentConfig, ConfigError, load_config
-from metaspace.db import AgentDB
-from metaspace.deals import SESSION_DURATION_S, DealMaker
-from metaspace.events import EventBus
 from metaspace.home import Home, home_from_args
 from metaspace.keystore import KeystoreError, unlock
+from metaspace.peer.agent import DEFAULT_WATCH_INTERVAL, Agent
+from metaspace.peer.db import AgentDB
+from metaspace.peer.deals import SESSION_DURATION_S, DealMaker
+from metaspace.peer.events import EventBus
 from p2p.dht_driver import DhtDriver, config_from_env
 from p2p.host import P2PError, open_host
 from p2p.ratelimit import RateLimiter
@@ -56,7 +56,7 @@ class PeerOptions:
 
 
 def _annotator(language: str) -> Any:
-    from metaspace import notify
+    from metaspace.peer import notify
 
     return lambda event: notify.annotate(event, language)
 

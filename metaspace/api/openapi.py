@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metaspace.contract import ACTIONS, DEFAULT_SEARCH_LIMIT, MAX_ID_LEN
+from metaspace.api.contract import ACTIONS, DEFAULT_SEARCH_LIMIT, MAX_ID_LEN
 from wire.limits import (
     MAX_AMOUNT_MINOR,
     MAX_ATTR_VALUE_LEN,

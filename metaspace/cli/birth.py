@@ -278,7 +278,7 @@ def _comfort_for(limit_minor: int | None, currency: str) -> str:
 
 
 def _categories(value: object) -> list[str]:
-    from metaspace.contract import BadRequest, check_category
+    from metaspace.api.contract import BadRequest, check_category
 
     if value is None:
         return [cfg.ALL_CATEGORIES]
@@ -328,7 +328,7 @@ def run_init(args: Any) -> int:
     """``metaspace init``: create the identity, ask the birth questions, write the config.
 
     Args:
-        args: the parsed command line (see ``metaspace.cli``); ``args.home_paths`` is set.
+        args: the parsed command line (see ``metaspace.cli.main``); ``args.home_paths`` is set.
 
     Returns:
         0 on success, 1 if an identity exists and neither ``--force`` nor ``--reconfigure`` was given,
@@ -341,8 +341,8 @@ def run_init(args: Any) -> int:
     import sys
 
     from metaspace import keystore
+    from metaspace.cli.output import render_mapping, to_json
     from metaspace.home import home_from_args, write_private_file
-    from metaspace.output import render_mapping, to_json
 
     home = home_from_args(args)
     exists = home.keystore_file.exists()

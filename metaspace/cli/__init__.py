@@ -1,0 +1,1 @@
+"""The ``metaspace`` command: argument parsing (``main``), client commands, birth questionnaire, demo."""

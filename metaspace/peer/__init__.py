@@ -1,0 +1,1 @@
+"""The running agent peer: daemon (composition root), agent, deals, its database, events and notifications."""
