@@ -9,7 +9,13 @@ DEMO_STAMP := $(VENV)/.installed-demo
 TEST_STAMP := $(VENV)/.installed-test
 TEST_EXTRAS ?= dev,sim,st
 
-.PHONY: demo test lint setup check-toolchain clean bench
+# The js-libp2p peer of the interop tests: npm packages pinned in tests/interop_js/package-lock.json,
+# installed from the npm registry into tests/interop_js/node_modules (git-ignored), never at test time.
+# Without npm this prints a notice and the interop tests skip (in CI, CI=true, they fail instead).
+JS_DIR := tests/interop_js
+JS_STAMP := $(JS_DIR)/node_modules/.installed
+
+.PHONY: demo test lint setup check-toolchain clean bench interop-js
 
 setup: $(TEST_STAMP)
 
@@ -40,16 +46,28 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy wire dht matching negotiation p2p bootstrap sim metaspace
 
-test: lint
+interop-js:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(JS_STAMP); \
+	else \
+		echo "note: npm not found: the js-libp2p interop tests will skip (install Node.js >= 20.19 and npm)"; \
+	fi
+
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: lint interop-js
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-bench: $(TEST_STAMP)
+bench: $(TEST_STAMP) interop-js
 	$(BIN)/python bench/wire.py
 	$(BIN)/python bench/sim_scale.py --sizes 1000,10000
 	$(BIN)/python bench/vs_bmuller.py
 	$(BIN)/python bench/net_loopback.py --peers 20 --ops 200
+	$(BIN)/python bench/soak_bootstrap.py --seconds 120
 	$(BIN)/python bench/negotiation.py
 	$(BIN)/python bench/matching.py --sizes 10000,100000
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts $(JS_DIR)/node_modules

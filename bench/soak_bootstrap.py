@@ -1,0 +1,450 @@
+"""Soak benchmark: one real ``metaspace bootstrap`` process under churn from client processes.
+
+The coordinator starts the bootstrap node (its own data dir, metrics on a free port), then client
+processes that all talk to it from outside, each until its share of ``--connections`` is used or
+``--seconds`` have passed:
+
+* **Python clients** (``--clients``, each running ``--parallel`` sessions; ``bench/soak_client.py``):
+  fresh identity per connection, then PUT_RECORDS of a freshly signed intent, GET_RECORDS of it (it
+  must come back), PING, FIND_NODE, ... on ``/metaspace/kad/1.0.0``, then hang up.
+* **js-libp2p clients** (``--js-clients``; ``tests/interop_js/peer.mjs churn``): the same churn from a
+  second implementation (fresh identity per connection; PING, FIND_NODE, and PUT/GET of records the
+  coordinator signed beforehand).
+
+Meanwhile the coordinator samples the bootstrap process's RSS and open file descriptors every
+``--sample-interval`` seconds and reports them at start (before any client), after warm-up
+(``--warmup`` of the run), in the middle and at the end, with the RSS growth after warm-up. At the end
+one more fresh client PUTs and GETs a record: the node must still serve.
+
+A connection is *accepted* when the client's dial completed its handshakes, *refused* otherwise (every
+client is honest: the target is 0). An RPC is *answered* when the expected reply came back (an ERROR
+reply, a reset or a timeout is a failed RPC). Latencies are per request/reply, stream open included.
+
+Prints ONE JSON line (progress on stderr). The long run (issue 9's target: >= 10,000 connections and
+>= 200,000 RPCs over >= 20 minutes, 0 refused, RSS growth < 10% after warm-up)::
+
+    .venv/bin/python bench/soak_bootstrap.py --seconds 1260 --clients 2 --parallel 3 --js-clients 1 \\
+        --rpcs-per-connection 20
+
+The short run of ``tests/test_soak_bootstrap.py``::
+
+    .venv/bin/python bench/soak_bootstrap.py --connections 1000 --seconds 240 --clients 1 --parallel 4 \\
+        --js-weight 6 --rpcs-per-connection 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if __name__ == "__main__":
+    # Run as a script, bench/ comes first on the path, and bench/wire.py would shadow the wire package.
+    _here = (ROOT, ROOT / "bench")
+    sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() not in _here)]
+
+from bench.soak_client import DIAL_TIMEOUT_S, MAX_ERRORS, RPC_TIMEOUT_S, signed_record  # noqa: E402
+
+CLIENT_SCRIPT = ROOT / "bench" / "soak_client.py"
+JS_DIR = ROOT / "tests" / "interop_js"
+JS_PEER = JS_DIR / "peer.mjs"
+#: Signed records handed to the js clients (they PUT and GET them in turn).
+JS_RECORDS = 64
+#: Bootstrap start-up (Python + py-libp2p import on a loaded box) and each process's stop.
+START_TIMEOUT_S = 120.0
+STOP_GRACE_S = 10.0
+#: Clients get this long past ``--seconds`` to finish their last connection before they are killed.
+CLIENT_GRACE_S = 60.0
+#: Progress line on stderr.
+LOG_EVERY_S = 30.0
+#: The environment of every process: one BLAS/OpenMP thread each, the repository first on the path.
+CHILD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _log(msg: str) -> None:
+    print(f"[soak {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(CHILD_ENV)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+@dataclass
+class Sample:
+    """RSS (kB) and open fds of the bootstrap process ``t`` seconds after the clients started."""
+
+    t: float
+    rss_kb: int
+    fds: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"t_s": round(self.t, 1), "rss_kb": self.rss_kb, "fds": self.fds}
+
+
+def proc_sample(pid: int, t: float) -> Sample | None:
+    """RSS and open fds of ``pid`` from /proc (None once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return Sample(t, rss, fds)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def scrape_metrics(port: int) -> dict[str, float]:
+    """The bootstrap's ``metaspace_*`` samples (no histogram buckets), or {} if it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return {}
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("metaspace_") or "_bucket{" in line or "_created" in line:
+            continue
+        name, _, value = line.rpartition(" ")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            continue
+    return out
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def js_unavailable() -> str | None:
+    """Why the js clients can't run here, or None if they can."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (JS_DIR / "node_modules" / "libp2p").is_dir():
+        return f"the npm packages are not installed (run: make interop-js, or npm ci in {JS_DIR})"
+    return None
+
+
+def split_budget(total: int, weights: list[int]) -> list[int]:
+    """Split ``total`` connections by integer weights (the remainder to the first parts)."""
+    shares = [total * w // sum(weights) for w in weights]
+    for i in range(total - sum(shares)):
+        shares[i % len(shares)] += 1
+    return shares
+
+
+async def final_check(addr: str) -> str | None:
+    """A fresh client PUTs and GETs one record; None if that worked, else what failed."""
+    from p2p.dht_driver import KAD_PROTOCOL
+    from p2p.framing import rpc
+    from p2p.host import P2PError, open_host, split_peer_multiaddr
+    from wire.errors import RemoteProtocolError
+    from wire.identity import Identity
+    from wire.messages import GetRecords, PutRecords, Records, decode_message, encode_message
+
+    rng = random.Random()
+    peer_id = split_peer_multiaddr(addr)[0]
+    key, record = signed_record(rng, time.time())
+    async with open_host(Identity(rng.randbytes(32))) as host:
+        try:
+            await host.connect(addr, timeout=DIAL_TIMEOUT_S)
+            put = PutRecords(rng.getrandbits(64), key, [record])
+            await rpc(host, peer_id, KAD_PROTOCOL, encode_message(put), timeout=RPC_TIMEOUT_S)
+            get = GetRecords(rng.getrandbits(64), key)
+            reply = decode_message(
+                await rpc(host, peer_id, KAD_PROTOCOL, encode_message(get), timeout=RPC_TIMEOUT_S)
+            )
+        except (P2PError, RemoteProtocolError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+    if not isinstance(reply, Records) or record not in reply.records:
+        return f"GET after the soak answered {reply!r}"[:300]
+    return None
+
+
+class Soak:
+    """One run: the bootstrap process, the client processes, the samples. Use :meth:`run`."""
+
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.samples: list[Sample] = []
+        self.metrics_port = free_port()
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        with open(self.work / f"{name}.out", "wb") as out, open(self.work / f"{name}.err", "wb") as err:
+            popen = subprocess.Popen(
+                argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env(), cwd=ROOT
+            )
+        self.procs.append(popen)
+        return popen
+
+    def start_bootstrap(self) -> tuple[subprocess.Popen[bytes], str]:
+        """Start ``metaspace bootstrap``; the process and its multiaddr (its first stdout line)."""
+        argv = [sys.executable, "-m", "metaspace.cli.main", "bootstrap", "--listen", "/ip4/127.0.0.1/tcp/0",
+                "--data-dir", str(self.work / "bootstrap"), "--metrics", f"127.0.0.1:{self.metrics_port}",
+                *self.args.bootstrap_arg]  # fmt: skip
+        boot = self._spawn("bootstrap", argv)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            lines = (self.work / "bootstrap.out").read_text().splitlines(keepends=True)
+            addr = next((ln.strip() for ln in lines if ln.startswith("/ip4/") and ln.endswith("\n")), "")
+            if addr:
+                return boot, addr
+            if boot.poll() is not None or time.monotonic() > deadline:
+                err = (self.work / "bootstrap.err").read_text()[-3000:]
+                raise SystemExit(f"soak_bootstrap: the bootstrap node did not start:\n{err}")
+            time.sleep(0.1)
+
+    def start_clients(self, addr: str, js_clients: int) -> list[tuple[str, subprocess.Popen[bytes]]]:
+        args = self.args
+        budget = args.connections if args.connections > 0 else 10**9
+        shares = split_budget(budget, [args.parallel] * args.clients + [args.js_weight] * js_clients)
+        records = self.work / "records.jsonl"
+        rng = random.Random(args.seed)
+        with open(records, "w") as f:
+            for _ in range(JS_RECORDS if js_clients else 0):
+                key, record = signed_record(rng, time.time())
+                f.write(json.dumps({"key": key.hex(), "record": record.hex()}) + "\n")
+        common = ["--seconds", str(args.seconds), "--rpcs-per-connection", str(args.rpcs_per_connection)]
+        clients = []
+        for n, share in enumerate(shares):
+            if n < args.clients:
+                argv = [sys.executable, str(CLIENT_SCRIPT), addr, *common, "--max-connections", str(share),
+                        "--parallel", str(args.parallel), "--seed", str(args.seed * 100 + n)]  # fmt: skip
+                kind = "python"
+            else:
+                argv = ["node", str(JS_PEER), "churn", addr, *common, "--max-connections", str(share),
+                        "--records", str(records), "--timeout", str(RPC_TIMEOUT_S)]  # fmt: skip
+                kind = "js"
+            clients.append((kind, self._spawn(f"client{n}", argv)))
+        _log(f"{args.clients} Python client(s) x {args.parallel} sessions, {js_clients} js; shares {shares}")
+        return clients
+
+    def watch(
+        self, boot: subprocess.Popen[bytes], clients: list[tuple[str, subprocess.Popen[bytes]]]
+    ) -> float:
+        """Sample the bootstrap until every client exited (or overran); the elapsed seconds."""
+        t0 = time.monotonic()
+        first = proc_sample(boot.pid, 0.0)
+        self.samples = [first] if first else []
+        hard_stop = t0 + self.args.seconds + CLIENT_GRACE_S
+        next_log = t0 + LOG_EVERY_S
+        while any(p.poll() is None for _kind, p in clients):
+            if boot.poll() is not None:
+                _log("the bootstrap process died")
+                break
+            if time.monotonic() > hard_stop:
+                _log("clients overran --seconds; killing them")
+                break
+            sample = proc_sample(boot.pid, time.monotonic() - t0)
+            if sample:
+                self.samples.append(sample)
+                if time.monotonic() >= next_log:
+                    next_log += LOG_EVERY_S
+                    _log(f"t={sample.t:.0f}s bootstrap rss={sample.rss_kb} kB fds={sample.fds}")
+            time.sleep(self.args.sample_interval)
+        for _kind, p in clients:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        elapsed = time.monotonic() - t0
+        end = proc_sample(boot.pid, elapsed)
+        if end:
+            self.samples.append(end)
+        return elapsed
+
+    def client_results(self, clients: list[tuple[str, subprocess.Popen[bytes]]]) -> list[dict[str, Any]]:
+        results = []
+        for n, (kind, popen) in enumerate(clients):
+            lines = (self.work / f"client{n}.out").read_text().strip().splitlines()
+            try:
+                doc = json.loads(lines[-1]) if lines else None
+            except json.JSONDecodeError:
+                doc = None
+            if not isinstance(doc, dict):
+                tail = (self.work / f"client{n}.err").read_text(errors="replace")[-1500:]
+                doc = {"crashed": True, "exit": popen.returncode, "errors": {tail: 1}}
+            doc["kind"] = kind
+            results.append(doc)
+        return results
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def run_soak(args: argparse.Namespace) -> dict[str, Any]:
+    """Run one soak; the report (see the module docstring).
+
+    Raises:
+        SystemExit: the bootstrap node did not start, or ``--require-js`` without node/packages.
+    """
+    import trio
+
+    load_before = load_average()
+    js_reason = js_unavailable() if args.js_clients else None
+    if js_reason is not None and args.require_js:
+        raise SystemExit(f"soak_bootstrap: js clients required but {js_reason}")
+    js_clients = args.js_clients if js_reason is None else 0
+    if args.clients + js_clients == 0:
+        raise SystemExit(f"soak_bootstrap: no clients to run (js: {js_reason})")
+    work = Path(tempfile.mkdtemp(prefix="soak-bootstrap-"))
+    soak = Soak(args, work)
+    try:
+        boot, addr = soak.start_bootstrap()
+        _log(f"bootstrap {addr} (pid {boot.pid})")
+        clients = soak.start_clients(addr, js_clients)
+        elapsed = soak.watch(boot, clients)
+        alive = boot.poll() is None
+        final_error = trio.run(final_check, addr) if alive else "the bootstrap process died"
+        doc = report(args, soak.client_results(clients), soak.samples, elapsed)
+        doc["bootstrap"].update(alive_at_end=alive, get_after_soak=final_error or "ok")
+        doc["server_metrics"] = {
+            k: v for k, v in scrape_metrics(soak.metrics_port).items() if "connection" in k or "rpc" in k
+        }
+        doc["js_skipped"] = js_reason
+        doc["load"] = {"before": load_before, "after": load_average()}
+        return doc
+    finally:
+        soak.stop()
+        if args.keep:
+            _log(f"logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _at(samples: list[Sample], t: float) -> Sample | None:
+    """The first sample taken at or after ``t`` (else the last one)."""
+    return next((s for s in samples if s.t >= t), samples[-1] if samples else None)
+
+
+def _distinct_errors(results: list[dict[str, Any]]) -> dict[str, int]:
+    """Each distinct error text of all clients (peer ids and ports masked) and how often it happened."""
+    out: dict[str, int] = {}
+    for r in results:
+        for text, count in dict(r.get("errors", {})).items():
+            masked = re.sub(r"12D3Koo\w+", "<peer>", re.sub(r"/tcp/\d+", "/tcp/<port>", str(text)))
+            if masked in out or len(out) < MAX_ERRORS:
+                out[masked] = out.get(masked, 0) + int(count)
+    return out
+
+
+def report(
+    args: argparse.Namespace, results: list[dict[str, Any]], samples: list[Sample], elapsed: float
+) -> dict[str, Any]:
+    """The figures of one run from the clients' JSON lines and the bootstrap samples."""
+    latencies = [float(ms) for r in results for ms in r.get("latencies_ms", [])]
+
+    def total(name: str) -> int:
+        return sum(int(r.get(name, 0)) for r in results)
+
+    by_kind: dict[str, dict[str, int]] = {}
+    for r in results:
+        k = by_kind.setdefault(
+            r["kind"], {"clients": 0, "connections": 0, "refused": 0, "rpcs": 0, "rpc_failures": 0}
+        )
+        k["clients"] += 1
+        for name in ("connections", "refused", "rpcs", "rpc_failures"):
+            k[name] += int(r.get(name, 0))
+    start, warm = (samples[0] if samples else None), _at(samples, elapsed * args.warmup)
+    middle, end = _at(samples, elapsed / 2), (samples[-1] if samples else None)
+    growth = (end.rss_kb - warm.rss_kb) / warm.rss_kb if warm and end and warm.rss_kb else None
+    answered = total("rpcs")
+    return {
+        "bench": "soak_bootstrap",
+        "seconds": round(elapsed, 1),
+        "rpcs_per_connection": args.rpcs_per_connection,
+        "connections": {"accepted": total("connections"), "refused": total("refused")},
+        "rpcs": {"answered": answered, "failed": total("rpc_failures"), "get_misses": total("get_misses")},
+        "rpcs_per_s": round(answered / elapsed, 1) if elapsed else None,
+        "connections_per_s": round(total("connections") / elapsed, 2) if elapsed else None,
+        "rpc_ms": {
+            "p50": percentile(latencies, 0.50),
+            "p99": percentile(latencies, 0.99),
+            "max": max(latencies, default=None),
+        },
+        "by_kind": by_kind,
+        "crashed_clients": sum(1 for r in results if r.get("crashed")),
+        "bootstrap": {
+            "start": start.as_dict() if start else None,
+            "warm": warm.as_dict() if warm else None,
+            "middle": middle.as_dict() if middle else None,
+            "end": end.as_dict() if end else None,
+            "max_rss_kb": max((s.rss_kb for s in samples), default=None),
+            "max_fds": max((s.fds for s in samples), default=None),
+            "rss_growth_after_warmup": round(growth, 4) if growth is not None else None,
+        },
+        "errors": _distinct_errors(results),
+        "js_versions": next((r["versions"] for r in results if "versions" in r), None),
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=60.0, help="clients start no connection after this")
+    p.add_argument("--connections", type=int, default=0, help="total connection budget (0: until --seconds)")
+    p.add_argument("--clients", type=int, default=2, help="Python client processes")
+    p.add_argument("--parallel", type=int, default=2, help="concurrent sessions per Python client")
+    p.add_argument("--js-clients", type=int, default=1, help="js-libp2p client processes (0: none)")
+    p.add_argument("--js-weight", type=int, default=2, help="budget share of a js client, vs --parallel")
+    p.add_argument("--require-js", action="store_true", help="fail rather than run without js clients")
+    p.add_argument("--rpcs-per-connection", type=int, default=8)
+    p.add_argument("--sample-interval", type=float, default=1.0, help="seconds between RSS/fd samples")
+    p.add_argument("--warmup", type=float, default=0.25, help="fraction of the run counted as warm-up")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--bootstrap-arg", action="append", default=[], help="extra `metaspace bootstrap` arg")
+    p.add_argument("--keep", action="store_true", help="keep the logs (their folder goes to stderr)")
+    args = p.parse_args(argv)
+    if args.seconds <= 0 or args.connections < 0 or args.parallel < 1 or args.js_weight < 1:
+        p.error("--seconds > 0, --connections >= 0, --parallel >= 1, --js-weight >= 1")
+    if args.clients < 0 or args.js_clients < 0 or args.clients + args.js_clients == 0:
+        p.error("at least one client, and no negative counts")
+    if args.rpcs_per_connection < 1 or not 0 < args.warmup < 1 or args.sample_interval <= 0:
+        p.error("--rpcs-per-connection >= 1, 0 < --warmup < 1, --sample-interval > 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    print(json.dumps(run_soak(parse_args(argv))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""The Python client of ``bench/soak_bootstrap.py``: churn against one node from outside, one JSON line.
+
+Each of ``--parallel`` sessions loops until the process's connection budget or ``--seconds`` runs out:
+build a ``P2PHost`` with a *fresh identity*, connect (TCP + Noise + yamux), send
+``--rpcs-per-connection`` raw RPCs on ``/metaspace/kad/1.0.0`` in the order PUT_RECORDS (a freshly
+signed intent by a fresh author at a random place, so keys spread), GET_RECORDS of that key (the record
+must come back; pages are followed), PING, FIND_NODE, ... — then shut the host down (the connection
+closes). Requests carry no listen addresses, so the node never adds the client to its routing table.
+
+An operation counts as answered when every request/reply of it got the expected reply type with the
+request's id; each request/reply is timed (stream open included). Prints one JSON line (ClientStats).
+
+    python bench/soak_client.py MULTIADDR --seconds 60 --max-connections 500 [--parallel 2] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if __name__ == "__main__":
+    # Run as a script, bench/ comes first on the path, and bench/wire.py would shadow the wire package.
+    _here = (ROOT, ROOT / "bench")
+    sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() not in _here)]
+
+#: One request/reply (stream open + request + reply) and one dial.
+RPC_TIMEOUT_S = 10.0
+DIAL_TIMEOUT_S = 10.0
+#: GET pages followed looking for our own record (keys are spread: one page is the norm).
+MAX_GET_PAGES = 8
+#: Distinct error texts kept per client for the report.
+MAX_ERRORS = 20
+
+
+def signed_record(rng: random.Random, now: float) -> tuple[bytes, bytes]:
+    """A freshly signed SELL intent by a fresh author at a random place: ``(dht key, record)``."""
+    from dht.keys import intent_key
+    from wire.envelope import seal_intent
+    from wire.geo import cell_at
+    from wire.identity import Identity
+    from wire.intent import Action, Intent, Price
+
+    author = Identity(rng.randbytes(32))
+    created = int(now)
+    intent = Intent(
+        id=hashlib.sha256(rng.randbytes(16)).digest()[:16],
+        author=author.pubkey,
+        seq=1,
+        action=Action.SELL,
+        category="vehicles/tires",
+        attributes={"size": "225/65R17"},
+        price=Price(8000, "USD"),
+        quantity=4,
+        cell=cell_at(rng.uniform(-60.0, 70.0), rng.uniform(-180.0, 180.0), 7),
+        radius_km=50,
+        created=created,
+        expires=created + 86400,
+        text="four used tires",
+        lang="en",
+    )
+    return intent_key(intent.category, intent.cell), seal_intent(author, intent)
+
+
+@dataclass
+class ClientStats:
+    """What one client process saw; printed as its one JSON line."""
+
+    kind: str = "python"
+    connections: int = 0
+    refused: int = 0
+    rpcs: int = 0
+    rpc_failures: int = 0
+    get_misses: int = 0
+    replies: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def error(self, text: str) -> None:
+        """Count one error (the first ``MAX_ERRORS`` distinct texts are kept)."""
+        text = text[:300]
+        if text in self.errors or len(self.errors) < MAX_ERRORS:
+            self.errors[text] = self.errors.get(text, 0) + 1
+
+
+async def client_session(
+    addr: str, stats: ClientStats, budget: list[int], deadline: float, rpcs: int, rng: random.Random
+) -> None:
+    """Connect with fresh identities until the shared ``budget`` or the ``deadline`` runs out."""
+    import trio
+
+    from p2p.dht_driver import KAD_PROTOCOL
+    from p2p.framing import rpc
+    from p2p.host import P2PError, open_host, split_peer_multiaddr
+    from wire.errors import RemoteProtocolError
+    from wire.identity import Identity
+    from wire.messages import (
+        FindNode,
+        GetRecords,
+        Nodes,
+        Ping,
+        Pong,
+        PutRecords,
+        PutResult,
+        PutStatus,
+        Records,
+        decode_message,
+        encode_message,
+    )
+
+    peer_id = split_peer_multiaddr(addr)[0]
+
+    async def call(host: Any, msg: Any, expect: type) -> Any:
+        start = time.perf_counter()
+        raw = await rpc(host, peer_id, KAD_PROTOCOL, encode_message(msg), timeout=RPC_TIMEOUT_S)
+        ms = (time.perf_counter() - start) * 1000.0
+        reply = decode_message(raw)
+        name = type(reply).__name__.upper()
+        stats.replies[name] = stats.replies.get(name, 0) + 1
+        if not isinstance(reply, expect) or getattr(reply, "rid", None) != msg.rid:
+            raise RemoteProtocolError(f"{type(msg).__name__} answered {reply!r}"[:200])
+        stats.latencies_ms.append(round(ms, 2))
+        return reply
+
+    while budget[0] > 0 and time.monotonic() < deadline:
+        budget[0] -= 1
+        try:
+            async with open_host(Identity(rng.randbytes(32))) as host:
+                try:
+                    await host.connect(addr, timeout=DIAL_TIMEOUT_S)
+                except P2PError as exc:
+                    stats.refused += 1
+                    stats.error(f"dial: {exc}")
+                    continue
+                stats.connections += 1
+                key, record = b"", b""
+                for i in range(rpcs):
+                    rid = rng.getrandbits(64)
+                    try:
+                        if i % 4 == 0:
+                            key, record = signed_record(rng, time.time())
+                            put = await call(host, PutRecords(rid, key, [record]), PutResult)
+                            if list(put.statuses) != [PutStatus.STORED]:
+                                raise RemoteProtocolError(f"PUT of a new record: {put.statuses!r}")
+                        elif i % 4 == 1:
+                            cursor, found = None, False
+                            for _page in range(MAX_GET_PAGES):
+                                get = GetRecords(rng.getrandbits(64), key, cursor=cursor)
+                                got = await call(host, get, Records)
+                                found = record in got.records
+                                cursor = got.cursor
+                                if found or cursor is None:
+                                    break
+                            if not found:
+                                stats.get_misses += 1
+                                stats.error("GET did not return the record just PUT")
+                        elif i % 4 == 2:
+                            await call(host, Ping(rid), Pong)
+                        else:
+                            await call(host, FindNode(rid, rng.randbytes(32)), Nodes)
+                        stats.rpcs += 1
+                    except (P2PError, RemoteProtocolError) as exc:
+                        stats.rpc_failures += 1
+                        stats.error(f"rpc: {exc}")
+        except* P2PError as group:  # our own host could not start (e.g. no free port)
+            stats.error(f"host: {group.exceptions[0]}")
+        await trio.sleep(0)
+
+
+def run_client(addr: str, seconds: float, max_connections: int, rpcs: int, parallel: int, seed: int) -> None:
+    """The ``--client`` mode: ``parallel`` sessions share ``max_connections``; print the stats."""
+    import trio
+
+    stats = ClientStats()
+    budget = [max_connections]
+    deadline = time.monotonic() + seconds
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            for n in range(parallel):
+                rng = random.Random(seed * 1000 + n)
+                nursery.start_soon(client_session, addr, stats, budget, deadline, rpcs, rng)
+
+    trio.run(main)
+    print(json.dumps(asdict(stats)), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("addr", metavar="MULTIADDR", help="the node, /ip4/.../tcp/.../p2p/<peer id>")
+    p.add_argument("--seconds", type=float, required=True, help="stop starting connections after this")
+    p.add_argument("--max-connections", type=int, required=True, help="connection budget of this process")
+    p.add_argument("--rpcs-per-connection", type=int, default=8)
+    p.add_argument("--parallel", type=int, default=2, help="concurrent sessions")
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+    if args.seconds <= 0 or args.max_connections < 0 or args.rpcs_per_connection < 1 or args.parallel < 1:
+        p.error("--seconds > 0, --max-connections >= 0, --rpcs-per-connection >= 1, --parallel >= 1")
+    run_client(
+        args.addr, args.seconds, args.max_connections, args.rpcs_per_connection, args.parallel, args.seed
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
