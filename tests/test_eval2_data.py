@@ -40,6 +40,8 @@ MIN_CONCEPTS = 60
 MIN_PAIRS = 720
 MIN_HELDOUT_PER_LANG = 50
 BUY_KM = (10.0, 40.0)
+#: Minimum share of a non-Latin-script text's letters (and combining marks) in its own script.
+OWN_SCRIPT_SHARE = 0.3
 NEGATIVE_KM = 3.0
 
 Record = dict[str, Any]
@@ -92,10 +94,11 @@ def _script(ch: str) -> str:
 def script_ok(lang: str, text: str) -> bool:
     """True when the letters of ``text`` are in the script(s) ``lang`` is written in.
 
-    Brand and model names in Latin letters are allowed in every language; the language's own script must
-    carry the text (Japanese must contain kana, Chinese Han and no kana or Hangul, and so on).
+    Brand and model names in Latin letters are allowed in every language; at least ``OWN_SCRIPT_SHARE`` of
+    the letters of a non-Latin-script language are in its own script (Japanese must contain kana, Chinese
+    Han and no kana or Hangul); a Latin-script language is written (almost) only in Latin letters.
     """
-    counts = Counter(_script(ch) for ch in text if ch.isalpha())
+    counts = Counter(_script(ch) for ch in text if unicodedata.category(ch)[0] in "LM")
     letters = sum(counts.values()) or 1
     own = {
         "zh": counts["CJK"],
@@ -110,7 +113,7 @@ def script_ok(lang: str, text: str) -> bool:
     if lang == "ja":
         return counts["HIRAGANA"] + counts["KATAKANA"] > 0
     if lang in own:
-        return own[lang] / letters >= 0.5
+        return own[lang] / letters >= OWN_SCRIPT_SHARE
     return counts["LATIN"] / letters >= 0.95
 
 
@@ -246,3 +249,5 @@ def test_script_check_tells_languages_apart() -> None:
     assert not script_ok("ru", "Golf 7 sol far lazım")
     assert script_ok("tr", "Golf 7 sol far lazım")
     assert not script_ok("fr", "Нужна левая фара")
+    assert script_ok("hi", "पेरिस में MacBook Air M1 चाहिए, 256GB वाला")
+    assert not script_ok("hi", "MacBook Air M1 256GB wala chahiye")
