@@ -29,7 +29,7 @@ Prints ONE JSON line (progress on stderr). The long run (issue 9's target: >= 10
 The short run of ``tests/test_soak_bootstrap.py``::
 
     .venv/bin/python bench/soak_bootstrap.py --connections 1000 --seconds 240 --clients 1 --parallel 4 \\
-        --js-weight 6 --rpcs-per-connection 4
+        --js-weight 6 --rpcs-per-connection 2
 """
 
 from __future__ import annotations
@@ -87,25 +87,34 @@ def child_env() -> dict[str, str]:
 
 @dataclass
 class Sample:
-    """RSS (kB) and open fds of the bootstrap process ``t`` seconds after the clients started."""
+    """RSS (kB), open fds and CPU seconds used of the bootstrap process ``t`` s after the clients started."""
 
     t: float
     rss_kb: int
     fds: int
+    cpu_s: float
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"t_s": round(self.t, 1), "rss_kb": self.rss_kb, "fds": self.fds}
+        return {
+            "t_s": round(self.t, 1),
+            "rss_kb": self.rss_kb,
+            "fds": self.fds,
+            "cpu_s": round(self.cpu_s, 1),
+        }
 
 
 def proc_sample(pid: int, t: float) -> Sample | None:
-    """RSS and open fds of ``pid`` from /proc (None once it is gone)."""
+    """RSS, open fds and CPU time of ``pid`` from /proc (None once it is gone)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
         fds = len(os.listdir(f"/proc/{pid}/fd"))
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return Sample(t, rss, fds)
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3, utime/stime 14/15
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return Sample(t, rss, fds, cpu)
 
 
 def free_port() -> int:
@@ -230,7 +239,7 @@ class Soak:
         budget = args.connections if args.connections > 0 else 10**9
         shares = split_budget(budget, [args.parallel] * args.clients + [args.js_weight] * js_clients)
         records = self.work / "records.jsonl"
-        rng = random.Random(args.seed)
+        rng = random.Random(os.urandom(16))
         with open(records, "w") as f:
             for _ in range(JS_RECORDS if js_clients else 0):
                 key, record = signed_record(rng, time.time())
@@ -240,7 +249,7 @@ class Soak:
         for n, share in enumerate(shares):
             if n < args.clients:
                 argv = [sys.executable, str(CLIENT_SCRIPT), addr, *common, "--max-connections", str(share),
-                        "--parallel", str(args.parallel), "--seed", str(args.seed * 100 + n)]  # fmt: skip
+                        "--parallel", str(args.parallel)]  # fmt: skip
                 kind = "python"
             else:
                 argv = ["node", str(JS_PEER), "churn", addr, *common, "--max-connections", str(share),
@@ -387,14 +396,16 @@ def report(
     middle, end = _at(samples, elapsed / 2), (samples[-1] if samples else None)
     growth = (end.rss_kb - warm.rss_kb) / warm.rss_kb if warm and end and warm.rss_kb else None
     answered = total("rpcs")
+    accepted = total("connections")
+    cpu = end.cpu_s - start.cpu_s if start and end else None
     return {
         "bench": "soak_bootstrap",
         "seconds": round(elapsed, 1),
         "rpcs_per_connection": args.rpcs_per_connection,
-        "connections": {"accepted": total("connections"), "refused": total("refused")},
+        "connections": {"accepted": accepted, "refused": total("refused")},
         "rpcs": {"answered": answered, "failed": total("rpc_failures"), "get_misses": total("get_misses")},
         "rpcs_per_s": round(answered / elapsed, 1) if elapsed else None,
-        "connections_per_s": round(total("connections") / elapsed, 2) if elapsed else None,
+        "connections_per_s": round(accepted / elapsed, 2) if elapsed else None,
         "rpc_ms": {
             "p50": percentile(latencies, 0.50),
             "p99": percentile(latencies, 0.99),
@@ -410,6 +421,10 @@ def report(
             "max_rss_kb": max((s.rss_kb for s in samples), default=None),
             "max_fds": max((s.fds for s in samples), default=None),
             "rss_growth_after_warmup": round(growth, 4) if growth is not None else None,
+            "cpu_s": round(cpu, 1) if cpu is not None else None,
+            "cpu_ms_per_connection": round(1000 * cpu / accepted, 1)
+            if cpu is not None and accepted
+            else None,
         },
         "errors": _distinct_errors(results),
         "js_versions": next((r["versions"] for r in results if "versions" in r), None),
@@ -428,7 +443,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rpcs-per-connection", type=int, default=8)
     p.add_argument("--sample-interval", type=float, default=1.0, help="seconds between RSS/fd samples")
     p.add_argument("--warmup", type=float, default=0.25, help="fraction of the run counted as warm-up")
-    p.add_argument("--seed", type=int, default=1)
     p.add_argument("--bootstrap-arg", action="append", default=[], help="extra `metaspace bootstrap` arg")
     p.add_argument("--keep", action="store_true", help="keep the logs (their folder goes to stderr)")
     args = p.parse_args(argv)

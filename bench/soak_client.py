@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import sys
 import time
@@ -174,7 +175,7 @@ async def client_session(
         await trio.sleep(0)
 
 
-def run_client(addr: str, seconds: float, max_connections: int, rpcs: int, parallel: int, seed: int) -> None:
+def run_client(addr: str, seconds: float, max_connections: int, rpcs: int, parallel: int) -> None:
     """The ``--client`` mode: ``parallel`` sessions share ``max_connections``; print the stats."""
     import trio
 
@@ -184,8 +185,10 @@ def run_client(addr: str, seconds: float, max_connections: int, rpcs: int, paral
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            for n in range(parallel):
-                rng = random.Random(seed * 1000 + n)
+            for _session in range(parallel):
+                # Seeded from the OS: identities and records must never repeat, not even across runs
+                # against a node that kept its data.
+                rng = random.Random(os.urandom(16))
                 nursery.start_soon(client_session, addr, stats, budget, deadline, rpcs, rng)
 
     trio.run(main)
@@ -199,13 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-connections", type=int, required=True, help="connection budget of this process")
     p.add_argument("--rpcs-per-connection", type=int, default=8)
     p.add_argument("--parallel", type=int, default=2, help="concurrent sessions")
-    p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     if args.seconds <= 0 or args.max_connections < 0 or args.rpcs_per_connection < 1 or args.parallel < 1:
         p.error("--seconds > 0, --max-connections >= 0, --rpcs-per-connection >= 1, --parallel >= 1")
-    run_client(
-        args.addr, args.seconds, args.max_connections, args.rpcs_per_connection, args.parallel, args.seed
-    )
+    run_client(args.addr, args.seconds, args.max_connections, args.rpcs_per_connection, args.parallel)
     return 0
 
 
