@@ -20,6 +20,7 @@ from bootstrap.metrics import Metrics, MetricsServer
 from dht.config import DhtConfig
 from dht.node import Node
 from dht.store import RecordStore
+from p2p.connmgr import DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_INBOUND, DEFAULT_MAX_PER_IP, ConnLimits
 from p2p.dht_driver import DhtDriver, config_from_env
 from p2p.host import P2PError, open_host
 from p2p.ratelimit import RateLimiter
@@ -31,10 +32,12 @@ log = logging.getLogger("metaspace.bootstrap")
 
 KEY_FILE = "node.key"
 MULTIADDR_FILE = "multiaddr"
+#: Where the metrics server's actual ``host:port`` is written (``--metrics 127.0.0.1:0`` picks a port).
+METRICS_FILE = "metrics"
 DB_FILE = "dht.sqlite"
 #: How often the routing table and gauges are saved/refreshed.
 PERSIST_INTERVAL_S = 10.0
-DEFAULT_MAX_CONNECTIONS = 512
+DEFAULT_MAX_CONNECTIONS = DEFAULT_MAX_INBOUND
 DEFAULT_RATE = 50.0
 DEFAULT_MAX_RECORDS = 1_000_000
 DEFAULT_MAX_BYTES = 1 << 30
@@ -91,22 +94,32 @@ async def serve(args: argparse.Namespace, *, task_status: object = trio.TASK_STA
     max_bytes = _opt(args, "max_bytes", DEFAULT_MAX_BYTES)
     rate = float(_opt(args, "rate", DEFAULT_RATE))
     max_connections = _opt(args, "max_connections", DEFAULT_MAX_CONNECTIONS)
-    if max_records < 1 or max_bytes < 1 or rate <= 0 or max_connections < 1:
-        raise ServiceError("--max-records, --max-bytes, --rate and --max-connections must be positive")
+    max_per_ip = _opt(args, "max_per_ip", DEFAULT_MAX_PER_IP)
+    handshake_timeout = _opt(args, "handshake_timeout", DEFAULT_HANDSHAKE_TIMEOUT)
+    if min(max_records, max_bytes, rate, max_connections, max_per_ip, handshake_timeout) <= 0:
+        raise ServiceError(
+            "--max-records, --max-bytes, --rate, --max-connections, --max-per-ip and --handshake-timeout"
+            " must be positive"
+        )
+    limits = ConnLimits(
+        max_inbound=int(max_connections), max_per_ip=int(max_per_ip), handshake_timeout=handshake_timeout
+    )
     config = config_from_env(DhtConfig(max_records=int(max_records), max_bytes=int(max_bytes)))
     backend = SqliteBackend(data_dir / DB_FILE)
     metrics = Metrics()
     metrics_server: MetricsServer | None = None
     try:
         store = RecordStore(backend, config)
-        async with open_host(identity, [args.listen]) as host:
+        announce = list(getattr(args, "announce", None) or ())
+        async with open_host(
+            identity, [args.listen], announce=announce, limits=limits, conn_events=metrics
+        ) as host:
             node = Node(identity.pubkey, host.listen_addrs(), config, random.Random(), store=store)
             driver = DhtDriver(
                 host,
                 node,
                 limiter=RateLimiter(rate=rate, burst=2 * rate),
                 metrics=metrics,
-                max_connections=int(max_connections),
             )
             restored = store.restore(driver.now())
             for contact in backend.load_contacts():
@@ -115,8 +128,9 @@ async def serve(args: argparse.Namespace, *, task_status: object = trio.TASK_STA
             (data_dir / MULTIADDR_FILE).write_text(addr + "\n")
             if args.metrics:
                 mhost, mport = _parse_hostport(args.metrics)
-                metrics_server = MetricsServer(metrics, mhost, mport, healthy=lambda: True)
+                metrics_server = MetricsServer(metrics, mhost, mport, health=lambda: [])
                 metrics_server.start()
+                (data_dir / METRICS_FILE).write_text(f"{mhost}:{metrics_server.port}\n")
             metrics.up.set(1)
             print(addr, flush=True)
             log.info("bootstrap node %s: %d records restored, %d contacts", addr, restored, len(node.table))
@@ -149,7 +163,6 @@ async def _housekeeping(driver: DhtDriver, backend: SqliteBackend, metrics: Metr
         metrics.peers.set(len(node.table))
         metrics.records.set(len(node.store))
         metrics.record_bytes.set(node.store.total_bytes)
-        metrics.connections.set(len(driver.host.connected_peers()))
         backend.save_contacts(node.table.contacts(), driver.now())
         await trio.sleep(PERSIST_INTERVAL_S)
 

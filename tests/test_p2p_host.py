@@ -349,7 +349,7 @@ def test_noise_writes_are_atomic_and_bounded(monkeypatch: pytest.MonkeyPatch) ->
     from libp2p.io.exceptions import ConnectionClosedError
     from libp2p.security.noise.io import NoiseTransportReadWriter
 
-    import p2p.host
+    import p2p.fences
 
     async def main() -> None:
         conn = _SlowConn(delay=0.2)
@@ -359,7 +359,7 @@ def test_noise_writes_are_atomic_and_bounded(monkeypatch: pytest.MonkeyPatch) ->
         assert scope.cancel_called
         assert conn.written == [b"\x00\x05hello"]  # sent whole despite the cancellation
 
-        monkeypatch.setattr(p2p.host, "NOISE_WRITE_TIMEOUT", 0.1)
+        monkeypatch.setattr(p2p.fences, "NOISE_WRITE_TIMEOUT", 0.1)
         stuck = _SlowConn(delay=None)
         writer = NoiseTransportReadWriter(cast(Any, stuck), cast(Any, _PlainCipher()))
         with pytest.raises(ConnectionClosedError):

@@ -119,7 +119,24 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     b.add_argument(
         "--metrics", metavar="HOST:PORT", default=None, help="serve Prometheus metrics, e.g. 127.0.0.1:9464"
     )
-    b.add_argument("--max-connections", type=int, default=None, metavar="N")
+    b.add_argument(
+        "--announce", metavar="MULTIADDR", action="append", default=[],
+        help="address to advertise instead of the listen address, e.g. /ip4/203.0.113.7/tcp/4001 (repeat)",
+    )  # fmt: skip
+    b.add_argument(
+        "--max-connections", type=int, default=None, metavar="N", help="inbound connections at once (512)"
+    )
+    b.add_argument(
+        "--max-per-ip",
+        type=int,
+        default=None,
+        metavar="N",
+        help="inbound connections from one IP at once (16)",
+    )
+    b.add_argument(
+        "--handshake-timeout", type=float, default=None, metavar="S",
+        help="seconds an inbound connection may take to finish its Noise and yamux handshakes (10)",
+    )  # fmt: skip
     b.add_argument("--rate", type=float, default=None, metavar="PER_S", help="requests per second per peer")
     b.add_argument("--max-records", type=int, default=None, metavar="N")
     b.add_argument("--max-bytes", type=int, default=None, metavar="N")

@@ -1,0 +1,309 @@
+"""Fences around py-libp2p 0.8.1: the few places where we change the library's behaviour, and why.
+
+Each fence is small, named, explained and idempotent. The process-wide ones (patches of library
+classes) are applied once when this module is imported (:func:`apply_process_fences`); the
+per-host ones take the host's swarm (:func:`fence_swarm`), called by ``P2PHost`` for every host it
+builds. Nothing else in the project patches py-libp2p.
+
+Process-wide fences:
+
+- ``no_dial_delay``: the swarm waits 250 ms ("happy eyeballs") before every dial; set to 0.
+- ``make_noise_writes_atomic``: a cancelled Noise write desynchronises the cipher and kills the
+  whole connection; each write is shielded and bounded (``NOISE_WRITE_TIMEOUT``).
+- ``return_inbound_slots``: **the inbound slot leak.** ``Swarm._handle_inbound_connection`` takes a
+  slot of a 250-slot ``CapacityLimiter`` and then, once the connection is upgraded, waits in
+  ``manager.wait_finished()`` (until the *whole swarm* stops) before giving it back. A closed
+  connection therefore keeps its slot and its task forever, and a node refuses every inbound
+  connection after 249 in its lifetime. Our version waits for *that connection* to end, then returns
+  the slot and ends the task. It also asks the host's admission policy (``p2p.connmgr``) first, so
+  refusals (too many inbound, too many from one IP) happen before any handshake work, with a reason.
+- ``our_agent_version``: identify says ``metaspace-net/<version>``.
+
+Per-swarm fences (``fence_swarm``):
+
+- No auto-connector: the swarm would dial every peer of its peerstore until it holds 100 connections;
+  a DHT node chooses whom it talks to.
+- No library pruning: the swarm's own pruner closes connections above its high watermark (200) with
+  its own notion of value; ``p2p.connmgr`` decides instead (it knows the routing table's neighbours).
+- No default resource manager: ``new_host`` attaches one with its own connection, stream (a global
+  10,000-stream semaphore that *queues* streams: one peer opening thousands of streams would stall
+  everyone else's) and memory limits (it reads the machine's memory use). Our limits are explicit,
+  named and tested: ``p2p.connmgr`` for connections, ``p2p.host`` for streams.
+- No hidden retries or blacklists: ``max_retries=0`` and a zero-TTL negative peer cache (the DHT has
+  its own failure policy).
+- The library's own connection caps are lifted (``LIBRARY_MAX_CONNECTIONS``): ours are authoritative.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from importlib import metadata
+from typing import Any, Protocol
+
+import trio
+from libp2p.abc import IMuxedConn
+from libp2p.identity.identify import identify as _identify_module
+from libp2p.io.abc import ReadWriteCloser
+from libp2p.io.exceptions import ConnectionClosedError
+from libp2p.network import swarm as _swarm_module
+from libp2p.network.config import RetryConfig
+from libp2p.network.connection.raw_connection import RawConnection
+from libp2p.network.swarm import Swarm
+from libp2p.security.noise import io as _noise_io
+from multiaddr import Multiaddr
+
+log = logging.getLogger(__name__)
+
+#: Writing one encrypted Noise message to TCP (shielded from cancellation). A write only blocks when the
+#: peer stops reading (or its event loop stalls: generous, since on an overloaded box 5 s stalls were
+#: seen); past this the connection is closed. Only the one task holding the connection's write lock can
+#: be held this long; other writers queue, cancellably.
+NOISE_WRITE_TIMEOUT = 20.0
+#: Closing a connection that could not write (bounded, shielded).
+NOISE_CLOSE_TIMEOUT = 1.0
+#: Once a connection is shutting down, how long its close may take before the inbound task ends anyway
+#: (ending the task closes the socket: trio's listener closes it when the handler returns).
+INBOUND_CLOSE_GRACE = 5.0
+#: The library's own connection caps, lifted so that ``p2p.connmgr``'s limits are the ones that apply.
+LIBRARY_MAX_CONNECTIONS = 1_000_000
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("metaspace-net")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+#: What identify reports as our agent version.
+AGENT_VERSION = f"metaspace-net/{_package_version()}"
+
+
+class InboundTicket(Protocol):
+    """One admitted inbound connection (see :class:`InboundAdmission`)."""
+
+    def established(self, conn: IMuxedConn) -> None:
+        """The security and muxer handshakes succeeded: ``conn`` is the upgraded connection."""
+
+    def failed(self, reason: str) -> None:
+        """The connection ended before it was established (``reason``: ``handshake_failed``, ...)."""
+
+    def release(self) -> None:
+        """The connection is over (called exactly once, last)."""
+
+
+class InboundAdmission(Protocol):
+    """Decides, before any handshake, whether an inbound TCP connection may proceed."""
+
+    def admit(self, remote: tuple[str, int] | None) -> InboundTicket | None:
+        """A ticket to proceed, or None to refuse (the policy counts the reason itself)."""
+
+
+#: The swarm attribute where ``P2PHost`` puts its admission policy.
+ADMISSION_ATTR = "metaspace_admission"
+
+
+# ------------------------------------------------------------------------------ process-wide fences
+
+
+def no_dial_delay() -> None:
+    """The 250 ms "happy eyeballs" head start would be paid on every single dial. Idempotent."""
+    _swarm_module._HAPPY_EYEBALLS_DELAY = 0.0
+
+
+def make_noise_writes_atomic() -> None:
+    """Make each Noise transport write atomic with respect to cancellation.
+
+    ``NoiseTransportReadWriter.write_msg`` encrypts (advancing the cipher's nonce) and *then* awaits
+    the socket write. A cancellation landing between the two (a caller's timeout, a lookup cancelling
+    its straggling RPCs, a handler deadline) drops a ciphertext the peer's nonce counter expects: every
+    later message on that connection fails to decrypt and the peer kills it, breaking all the other
+    streams it carried. Yamux frames are written from the caller's task (and reads may write window
+    updates), so any cancelled stream operation can do this. We shield the write, bounded by
+    ``NOISE_WRITE_TIMEOUT``; if that expires the connection can't be trusted and is closed.
+    Idempotent.
+    """
+    cls = _noise_io.NoiseTransportReadWriter
+    if getattr(cls, "_metaspace_atomic_writes", False):
+        return
+    original = cls.write_msg
+
+    async def write_msg(
+        self: _noise_io.NoiseTransportReadWriter, msg: bytes, prefix_encoded: bool = False
+    ) -> None:
+        with trio.CancelScope(shield=True):
+            with trio.move_on_after(NOISE_WRITE_TIMEOUT):
+                await original(self, msg, prefix_encoded)
+                return
+            with trio.move_on_after(NOISE_CLOSE_TIMEOUT):
+                try:
+                    await self.close()
+                except Exception as exc:
+                    log.debug("closing a stuck connection failed: %r", exc)
+        raise ConnectionClosedError(
+            f"a Noise write took longer than {NOISE_WRITE_TIMEOUT} s; connection closed"
+        )
+
+    setattr(cls, "write_msg", write_msg)  # noqa: B010 - patching a library class on purpose
+    setattr(cls, "_metaspace_atomic_writes", True)  # noqa: B010
+
+
+class _LimiterTicket:
+    """The library's own inbound cap (its ``CapacityLimiter``), for swarms without our admission policy
+    (e.g. a bare ``new_host`` in a test); the slot now really comes back when the connection ends."""
+
+    def __init__(self, limiter: trio.CapacityLimiter) -> None:
+        self._limiter = limiter
+
+    def established(self, conn: IMuxedConn) -> None:
+        return None
+
+    def failed(self, reason: str) -> None:
+        return None
+
+    def release(self) -> None:
+        self._limiter.release()
+
+
+async def _close_quietly(close: Callable[[], Awaitable[None]]) -> None:
+    with trio.CancelScope(shield=True), trio.move_on_after(NOISE_CLOSE_TIMEOUT):
+        try:
+            await close()
+        except Exception as exc:  # the socket may already be gone
+            log.debug("closing an inbound connection failed: %r", exc)
+
+
+async def _until_closed(conn: IMuxedConn) -> None:
+    """Wait until an upgraded connection ends (remote close, reset, error, or our own close).
+
+    Every end of a yamux connection sets ``event_shutting_down``; its ``close`` then finishes within
+    ``INBOUND_CLOSE_GRACE`` (else we return anyway and the listener closes the socket).
+    """
+    ending: trio.Event | None = getattr(conn, "event_shutting_down", None)
+    if ending is None:
+        ending = getattr(conn, "event_closed", None)
+    if ending is None:  # pragma: no cover - a muxer without either event: poll
+        while not conn.is_closed:
+            await trio.sleep(1.0)
+        return
+    await ending.wait()
+    closed: trio.Event | None = getattr(conn, "event_closed", None)
+    if closed is not None:
+        with trio.move_on_after(INBOUND_CLOSE_GRACE):
+            await closed.wait()
+
+
+def return_inbound_slots() -> None:
+    """Replace ``Swarm._handle_inbound_connection``: admit, upgrade, serve until *this* connection ends,
+    then give its slot back (see the module docstring for the leak this fixes). Idempotent.
+
+    The replacement keeps the library's steps (connection gate, ``upgrade_inbound_raw_conn``, which
+    bounds the handshakes by ``inbound_upgrade_timeout`` and registers the connection) and changes two
+    things: admission is asked of the swarm's ``metaspace_admission`` policy (if any) before anything
+    else, and the task waits for the connection's end instead of the swarm's.
+    """
+    if getattr(Swarm, "_metaspace_inbound_fence", False):
+        return
+
+    async def _handle_inbound_connection(
+        self: Swarm, read_write_closer: ReadWriteCloser, maddr: Multiaddr
+    ) -> None:
+        admission: InboundAdmission | None = getattr(self, ADMISSION_ATTR, None)
+        ticket: InboundTicket | None
+        if admission is not None:
+            try:
+                remote = read_write_closer.get_remote_address()
+            except Exception:  # the socket is already gone
+                remote = None
+            ticket = admission.admit(remote)
+        else:
+            try:
+                self._inbound_limiter.acquire_nowait()
+                ticket = _LimiterTicket(self._inbound_limiter)
+            except trio.WouldBlock:
+                ticket = None
+        if ticket is None:
+            await _close_quietly(read_write_closer.close)
+            return
+        try:
+            remote_maddr = self._build_remote_multiaddr(read_write_closer)
+            if remote_maddr is not None and not await self.connection_gate.is_allowed(remote_maddr):
+                ticket.failed("gate")
+                await _close_quietly(read_write_closer.close)
+                return
+            try:
+                if isinstance(read_write_closer, IMuxedConn):  # QUIC-like transports: already muxed
+                    muxed: IMuxedConn = read_write_closer
+                    await self.add_conn(muxed, direction="inbound")
+                else:
+                    muxed = await self.upgrade_inbound_raw_conn(
+                        RawConnection(read_write_closer, False), maddr
+                    )
+            except Exception as exc:  # handshake failed or timed out, refused by the swarm
+                ticket.failed("handshake_timeout" if "timeout" in str(exc).lower() else "handshake_failed")
+                log.debug("inbound connection on %s failed: %r", maddr, exc)
+                await _close_quietly(read_write_closer.close)
+                return
+            ticket.established(muxed)
+            await _until_closed(muxed)
+        finally:
+            ticket.release()
+
+    setattr(Swarm, "_handle_inbound_connection", _handle_inbound_connection)  # noqa: B010
+    setattr(Swarm, "_metaspace_inbound_fence", True)  # noqa: B010
+
+
+def our_agent_version() -> None:
+    """Identify reports ``metaspace-net/<version>`` (read at send time from this module global)."""
+    _identify_module.AGENT_VERSION = AGENT_VERSION
+
+
+def apply_process_fences() -> None:
+    """Apply every process-wide fence (idempotent; done when this module is imported)."""
+    no_dial_delay()
+    make_noise_writes_atomic()
+    return_inbound_slots()
+    our_agent_version()
+
+
+# ------------------------------------------------------------------------------ per-swarm fences
+
+
+async def _no_auto_connect() -> None:
+    return None
+
+
+async def _no_library_pruning() -> None:
+    return None
+
+
+def fence_swarm(swarm: Swarm) -> None:
+    """Apply the per-swarm fences (see the module docstring) to a freshly built swarm."""
+    swarm.retry_config = RetryConfig(max_retries=0)
+    if hasattr(swarm, "_negative_peer_cache"):
+        swarm._negative_peer_cache = _swarm_module._NegativePeerCache(ttl=0.0)
+    # Instance attributes shadow the methods the swarm's background tasks call.
+    swarm.auto_connector.maybe_connect = _no_auto_connect  # type: ignore[method-assign]
+    swarm.connection_pruner.maybe_prune_connections = _no_library_pruning  # type: ignore[method-assign]
+    swarm.set_resource_manager(None)
+    config: Any = swarm.connection_config
+    config.max_connections = LIBRARY_MAX_CONNECTIONS
+    config.high_watermark = LIBRARY_MAX_CONNECTIONS
+    config.low_watermark = 0
+    config.min_connections = 0
+    swarm._inbound_limiter = trio.CapacityLimiter(LIBRARY_MAX_CONNECTIONS)
+
+
+apply_process_fences()
+
+__all__ = [
+    "ADMISSION_ATTR",
+    "AGENT_VERSION",
+    "INBOUND_CLOSE_GRACE",
+    "NOISE_WRITE_TIMEOUT",
+    "InboundAdmission",
+    "InboundTicket",
+    "apply_process_fences",
+    "fence_swarm",
+]

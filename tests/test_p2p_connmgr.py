@@ -1,0 +1,167 @@
+"""The connection manager's policy (admission, per-IP limits, trimming) and the address rules, in-process
+with explicit ``now`` (no network): the real-process tests are in ``test_net_connections.py``."""
+
+from __future__ import annotations
+
+import multiaddr
+import pytest
+
+from p2p.addrs import AddrPolicy, Scope, advertised_addrs, parse_announce, scope_of
+from p2p.connmgr import INBOUND, OUTBOUND, ConnLimits, ConnManager, ip_key
+from p2p.errors import P2PError
+
+
+class Events:
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+        self.opened: list[str] = []
+        self.closed: list[tuple[str, str]] = []
+        self.current: tuple[int, int, int] = (0, 0, 0)
+
+    def conn_opened(self, direction: str) -> None:
+        self.opened.append(direction)
+
+    def conn_closed(self, direction: str, reason: str) -> None:
+        self.closed.append((direction, reason))
+
+    def conn_refused(self, reason: str) -> None:
+        self.refused.append(reason)
+
+    def conn_current(self, inbound: int, outbound: int, pending_inbound: int) -> None:
+        self.current = (inbound, outbound, pending_inbound)
+
+
+def test_admission_caps_inbound_and_per_ip_and_gives_slots_back() -> None:
+    events = Events()
+    cm: ConnManager[object] = ConnManager(ConnLimits(max_inbound=3, max_per_ip=2), events)
+    a1, a2 = cm.admit(("10.0.0.1", 1)), cm.admit(("10.0.0.1", 2))
+    assert a1 is not None and a2 is not None
+    assert cm.admit(("10.0.0.1", 3)) is None  # third from one IP
+    b1 = cm.admit(("10.0.0.2", 1))
+    assert b1 is not None
+    assert cm.admit(("10.0.0.3", 1)) is None  # fourth in all
+    assert events.refused == ["per_ip", "max_inbound"]
+    assert events.current == (0, 0, 3)  # three handshaking
+    a1.release()
+    a1.release()  # idempotent: the slot comes back once
+    assert cm.statistics().pending_inbound == 2
+    assert cm.admit(("10.0.0.3", 1)) is not None
+    assert cm.admit(("10.0.0.1", 4)) is None  # still full in all
+    a2.failed("handshake_timeout")
+    a2.release()
+    assert cm.admit(("10.0.0.1", 5)) is not None
+    stats = cm.statistics()
+    assert stats.refused == {"per_ip": 1, "max_inbound": 2, "handshake_timeout": 1}
+    cm.stopping = True
+    assert cm.admit(("10.0.0.9", 1)) is None
+
+
+def test_ipv6_addresses_share_a_64_and_mapped_ipv4_is_ipv4() -> None:
+    assert ip_key("2001:db8:1:2::1") == ip_key("2001:db8:1:2:ffff::7") == "2001:db8:1:2::/64"
+    assert ip_key("2001:db8:1:3::1") != ip_key("2001:db8:1:2::1")
+    assert ip_key("::ffff:192.0.2.1") == "192.0.2.1"
+    assert ip_key(None) == "?"
+
+
+def _manager(**limits: float) -> tuple[ConnManager[str], Events]:
+    events = Events()
+    params = {"low_water": 2, "high_water": 4, "grace_period": 10.0, "silence_period": 5.0, **limits}
+    return ConnManager(ConnLimits(**params), events), events  # type: ignore[arg-type]
+
+
+def test_trim_waits_for_the_high_watermark_and_the_grace_period() -> None:
+    cm, _ = _manager()
+    for i in range(5):
+        cm.connected(f"c{i}", f"p{i}", INBOUND, "10.0.0.1", now=0.0)
+    assert cm.plan_trim(now=5.0) == []  # above high water, but every peer is within its grace period
+    victims = cm.plan_trim(now=20.0)
+    assert len(victims) == 3  # down to the low watermark
+    assert cm.plan_trim(now=21.0) == []  # silence period (nothing was disconnected yet anyway)
+    for v in victims:
+        cm.disconnected(v.conn, "trimmed")
+    assert len(cm.connections()) == 2
+    assert cm.plan_trim(now=40.0) == []  # at or below high water
+    assert cm.statistics().trimmed == 3
+
+
+def test_trim_spares_protected_peers_and_busy_ones_and_takes_idle_inbound_first() -> None:
+    cm, _ = _manager()
+    cm.connected("kad", "p-kad", INBOUND, "10.0.0.1", now=0.0)
+    cm.connected("busy", "p-busy", INBOUND, "10.0.0.1", now=0.0)
+    cm.connected("out", "p-out", OUTBOUND, "10.0.0.1", now=0.0)
+    cm.connected("old", "p-old", INBOUND, "10.0.0.1", now=0.0)
+    cm.connected("recent", "p-recent", INBOUND, "10.0.0.1", now=0.0)
+    cm.connected("young", "p-young", INBOUND, "10.0.0.1", now=25.0)  # in its grace period
+    cm.protect("p-kad", "kad")
+    cm.stream_opened("busy", now=1.0)
+    cm.stream_opened("recent", now=2.0)
+    cm.stream_closed("recent", now=3.0)  # idle again, but active more recently than "old"
+    victims = [v.conn for v in cm.plan_trim(now=30.0)]
+    # eligible: busy, out, old, recent (4); trim 4 - low(2) = 2: idle inbound first, least recent first.
+    assert victims == ["old", "recent"]
+    assert "kad" not in victims and "young" not in victims
+
+
+def test_protect_tags_and_protect_only() -> None:
+    cm, _ = _manager()
+    cm.protect("p1", "kad")
+    cm.protect("p1", "deal")
+    assert cm.unprotect("p1", "kad") is True  # still protected by "deal"
+    assert cm.is_protected("p1") and cm.is_protected("p1", "deal") and not cm.is_protected("p1", "kad")
+    assert cm.unprotect("p1", "deal") is False
+    assert not cm.is_protected("p1")
+    cm.protect_only("kad", ["a", "b"])
+    cm.protect("b", "deal")
+    cm.protect_only("kad", ["b", "c"])
+    assert not cm.is_protected("a") and cm.is_protected("b", "kad") and cm.is_protected("b", "deal")
+    assert cm.is_protected("c", "kad")
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValueError):
+        ConnLimits(low_water=10, high_water=10)
+    with pytest.raises(ValueError):
+        ConnLimits(max_per_ip=0)
+
+
+def _m(text: str) -> multiaddr.Multiaddr:
+    return multiaddr.Multiaddr(text)
+
+
+def test_address_scopes() -> None:
+    assert scope_of(_m("/ip4/0.0.0.0/tcp/1")) == Scope.UNUSABLE
+    assert scope_of(_m("/ip6/::/tcp/1")) == Scope.UNUSABLE
+    assert scope_of(_m("/ip4/169.254.1.1/tcp/1")) == Scope.UNUSABLE
+    assert scope_of(_m("/ip4/224.0.0.1/tcp/1")) == Scope.UNUSABLE
+    assert scope_of(_m("/ip4/127.0.0.5/tcp/1")) == Scope.LOOPBACK
+    assert scope_of(_m("/ip6/::1/tcp/1")) == Scope.LOOPBACK
+    assert scope_of(_m("/ip4/192.168.1.2/tcp/1")) == Scope.PRIVATE
+    assert scope_of(_m("/ip4/100.64.0.1/tcp/1")) == Scope.PRIVATE
+    assert scope_of(_m("/ip6/fd00::1/tcp/1")) == Scope.PRIVATE
+    assert scope_of(_m("/ip4/8.8.8.8/tcp/1")) == Scope.PUBLIC
+    assert scope_of(_m("/dns4/example.org/tcp/1")) == Scope.PUBLIC
+
+
+def test_claimed_addresses_are_believed_only_from_where_we_stand() -> None:
+    claims = ["/ip4/127.0.0.1/tcp/1", "/ip4/10.1.2.3/tcp/1", "/ip4/8.8.8.8/tcp/1", "/ip4/0.0.0.0/tcp/1",
+              "/ip4/169.254.0.1/tcp/1", "not a multiaddr", "/ip4/8.8.8.8/tcp/1"]  # fmt: skip
+    public = AddrPolicy([_m("/ip4/1.1.1.1/tcp/4001"), _m("/ip4/8.8.4.4/tcp/4001")])
+    assert public.filter(claims) == ["/ip4/8.8.8.8/tcp/1"]
+    private = AddrPolicy([_m("/ip4/192.168.1.5/tcp/4001")])
+    assert private.filter(claims) == ["/ip4/10.1.2.3/tcp/1", "/ip4/8.8.8.8/tcp/1"]
+    loopback = AddrPolicy([_m("/ip4/127.0.0.1/tcp/4001")])
+    assert loopback.filter(claims) == ["/ip4/127.0.0.1/tcp/1", "/ip4/10.1.2.3/tcp/1", "/ip4/8.8.8.8/tcp/1"]
+
+
+def test_we_never_advertise_unspecified_addresses() -> None:
+    expanded = advertised_addrs([_m("/ip4/0.0.0.0/tcp/4001")])
+    assert expanded, "this machine has at least a loopback interface"
+    assert all(scope_of(m) != Scope.UNUSABLE and str(m).endswith("/tcp/4001") for m in expanded)
+    assert advertised_addrs([_m("/ip4/127.0.0.1/tcp/5")]) == [_m("/ip4/127.0.0.1/tcp/5")]
+    peer = "12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"
+    announce = parse_announce(["/ip4/203.0.113.7/tcp/4001", f"/dns4/boot.example.org/tcp/4001/p2p/{peer}"])
+    assert advertised_addrs([_m("/ip4/0.0.0.0/tcp/4001")], announce) == announce
+    assert str(announce[1]) == "/dns4/boot.example.org/tcp/4001"
+    for bad in ("/ip4/0.0.0.0/tcp/4001", "/ip4/1.2.3.4", "nonsense", "/ip6/fe80::1/tcp/1"):
+        with pytest.raises(P2PError):
+            parse_announce([bad])
