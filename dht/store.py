@@ -180,8 +180,8 @@ class RecordStore:
         except LocalProtocolError:
             return PutStatus.INVALID
         entry = self._keys.get(key)
-        rid = intent.author + intent.id
-        old = entry.recs.get(rid) if entry is not None else None
+        record_key = intent.author + intent.id
+        old = entry.recs.get(record_key) if entry is not None else None
         size = len(record)
         if old is not None:
             if intent.seq <= old.seq:
@@ -207,7 +207,7 @@ class RecordStore:
         if entry is None:
             entry = self._keys[key] = _KeyRecords()
         if old is not None:
-            del entry.recs[rid]  # re-inserted below: the dict stays in stamp order
+            del entry.recs[record_key]  # re-inserted below: the dict stays in stamp order
             self._count -= 1
             self._bytes -= len(old.record)
             entry.per_author[intent.author] -= 1
@@ -219,13 +219,13 @@ class RecordStore:
             key, record, intent.author, intent.id, intent.seq, intent.expires, intent.action,
             intent.withdrawn, now, self._stamp,
         )  # fmt: skip
-        entry.recs[rid] = rec
+        entry.recs[record_key] = rec
         entry.per_author[intent.author] = entry.per_author.get(intent.author, 0) + 1
         if pushed:
             entry.pushed_at = now
         self._count += 1
         self._bytes += size
-        heapq.heappush(self._heap, (rec.expires, rec.stamp, key, rid))
+        heapq.heappush(self._heap, (rec.expires, rec.stamp, key, record_key))
         if len(self._heap) > 2 * self._count + 64:
             self._compact_heap()
         return PutStatus.REPLACED if old is not None else PutStatus.STORED
@@ -246,7 +246,7 @@ class RecordStore:
 
     def _compact_heap(self) -> None:
         recs = (item for e in self._keys.values() for item in e.recs.items())
-        self._heap = [(r.expires, r.stamp, r.key, rid) for rid, r in recs]
+        self._heap = [(r.expires, r.stamp, r.key, record_key) for record_key, r in recs]
         heapq.heapify(self._heap)
 
     def expire(self, now: float) -> int:
@@ -254,9 +254,9 @@ class RecordStore:
         heap = self._heap
         n = 0
         while heap and heap[0][0] <= now:
-            _, stamp, key, rid = heapq.heappop(heap)
+            _, stamp, key, record_key = heapq.heappop(heap)
             entry = self._keys.get(key)
-            rec = entry.recs.get(rid) if entry is not None else None
+            rec = entry.recs.get(record_key) if entry is not None else None
             if entry is None or rec is None or rec.stamp != stamp:
                 continue  # replaced or evicted since
             self._drop(entry, rec, delete=True)

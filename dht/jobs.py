@@ -1,0 +1,182 @@
+"""The periodic jobs of the node core: bucket refresh, replication of stored keys, republishing of our own
+records, and hand-off of stored records to a newly seen close node.
+
+Theory of operation
+-------------------
+Three timers, each re-armed with +-10% jitter (nodes started together must not act together):
+
+* **refresh** every ``refresh_interval``: a lookup of a random id in every allocated bucket (after a
+  bootstrap, ``refresh(start=...)`` refreshes once the buckets beyond our closest neighbour that are not
+  full);
+* **replicate** every ``replicate_interval`` while the store holds records: each stored key is looked up and
+  its live records are PUT to its current k closest, unless another node pushed that key within the
+  interval (it did the job for us);
+* **republish** every ``republish_interval`` while we have own records: each key's own records are
+  published again until they expire or ``untrack``.
+
+**Hand-off** runs on an event, not a timer: when a new contact enters the routing table and both it and we
+are among the k closest (of us and our table) to a stored key, that key's records are PUT to it directly.
+
+Jobs start operations (``dht.ops``) that report nothing; the node owns the timers' place in
+``next_timer``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dht.keys import contact_id, id_int, intent_key
+from dht.ops import K_PUBLISH, K_REFRESH, K_REPLICATE
+from dht.requests import HANDOFF, NEVER, S_HANDOFF, put_batches, put_factory
+from dht.routing import NUM_BUCKETS
+from dht.store import open_record
+from wire.messages import Contact
+
+if TYPE_CHECKING:
+    from dht.node import Node
+
+
+class Jobs:
+    """The periodic jobs of one node and the own records it republishes. See the module docstring."""
+
+    __slots__ = ("_node", "own", "t_refresh", "t_replicate", "t_republish")
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self.own: dict[bytes, bytes] | None = None  # author + intent id -> our newest record
+        self.t_refresh = NEVER
+        self.t_replicate = NEVER
+        self.t_republish = NEVER
+
+    def jitter(self, interval: float) -> float:
+        """``interval`` +-10%, so that nodes started together don't act together."""
+        return interval * (0.9 + 0.2 * self._node.rng.random())
+
+    def start(self, now: float) -> None:
+        """Arm the refresh timer, and the replication timer if the store already holds records."""
+        cfg = self._node.config
+        if cfg.refresh_interval > 0:
+            self.t_refresh = now + self.jitter(cfg.refresh_interval)
+        self.stored(now)
+
+    def stored(self, now: float) -> None:
+        """Records were stored: arm the replication timer if it isn't."""
+        node = self._node
+        store = node._store
+        if (
+            self.t_replicate == NEVER
+            and node.config.replicate_interval > 0
+            and store is not None
+            and len(store)
+        ):
+            self.t_replicate = now + self.jitter(node.config.replicate_interval)
+
+    def next_due(self) -> float:
+        """The earliest job timer (NEVER if none is armed)."""
+        return min(self.t_refresh, self.t_replicate, self.t_republish)
+
+    def run_due(self, now: float) -> None:
+        """Run the jobs whose timer has come."""
+        node = self._node
+        cfg = node.config
+        if now >= self.t_refresh:
+            self.t_refresh = now + self.jitter(cfg.refresh_interval)
+            self.refresh(now, full_too=True)
+        if now >= self.t_replicate:
+            stored = node._store is not None and len(node._store) > 0
+            self.t_replicate = now + self.jitter(cfg.replicate_interval) if stored else NEVER
+            self.replicate(now)
+        if now >= self.t_republish:
+            self.t_republish = now + self.jitter(cfg.republish_interval)
+            self.republish(now)
+
+    # ------------------------------------------------------------------------------------- own records
+
+    def track(self, record_key: bytes, record: bytes, seq: int, now: float) -> None:
+        """Republish ``record`` (of author + intent id ``record_key``) from now on, unless a newer one is
+        tracked."""
+        if self.own is None:
+            self.own = {}
+        prev = self.own.get(record_key)
+        if prev is None or open_record(prev)[1].seq <= seq:
+            self.own[record_key] = record
+        interval = self._node.config.republish_interval
+        if self.t_republish == NEVER and interval > 0:
+            self.t_republish = now + self.jitter(interval)
+
+    def untrack(self, record_key: bytes) -> None:
+        """Stop republishing the record of ``record_key``."""
+        if self.own is not None:
+            self.own.pop(record_key, None)
+            if not self.own:
+                self.own = None
+                self.t_republish = NEVER
+
+    # -------------------------------------------------------------------------------------------- jobs
+
+    def refresh(self, now: float, full_too: bool, start: int | None = None) -> None:
+        """A random lookup in each allocated bucket from ``start`` (default: the deepest) outwards (with
+        ``full_too`` False: only those not full)."""
+        node = self._node
+        table = node.table
+        k = node.config.k
+        for index in range(table.deepest_bucket() if start is None else start, NUM_BUCKETS):
+            if not full_too and len(table.bucket(index)) >= k:
+                continue
+            target = table.random_id_in_bucket(index, node.rng).to_bytes(32, "big")
+            node.ops.start(K_REFRESH, target, now, report=False)
+
+    def replicate(self, now: float) -> None:
+        """Push every stored key's records to its current k closest, unless another node did so lately."""
+        node = self._node
+        store = node._store
+        if store is None:
+            return
+        horizon = now - node.config.replicate_interval
+        for key in store.stored_keys():
+            if store.pushed_at(key) > horizon:
+                continue
+            records = [r.record for r in store.records(key) if r.expires > now]
+            if records:
+                node.ops.start(K_REPLICATE, key, now, report=False, records=records)
+
+    def republish(self, now: float) -> None:
+        """Publish our live records again, one operation per key; forget the expired ones."""
+        if not self.own:
+            self.t_republish = NEVER
+            return
+        key_res = self._node.config.key_res
+        by_key: dict[bytes, list[bytes]] = {}
+        for record_key, record in list(self.own.items()):
+            _, intent = open_record(record)
+            if intent.expires <= now:
+                del self.own[record_key]
+                continue
+            key = intent_key(intent.category, intent.cell, key_res)
+            by_key.setdefault(key, []).append(record)
+        for key, records in by_key.items():
+            self._node.ops.start(K_PUBLISH, key, now, report=False, records=records)
+        if not self.own:
+            self.own = None
+            self.t_republish = NEVER
+
+    def handoff(self, contact: Contact, now: float) -> None:
+        """Push the records of each key for which both ``contact`` and we are among the k closest."""
+        node = self._node
+        store = node._store
+        if store is None or not len(store):
+            return
+        k = node.config.k
+        cid = contact_id(contact)
+        table = node.table
+        for key in store.stored_keys():
+            tint = id_int(key)
+            # both the newcomer and we must be among the k closest (of us and our table) to the key
+            if table.count_closer(tint, cid ^ tint, k) >= k:
+                continue
+            if table.count_closer(tint, node.id_int ^ tint, k) >= k:
+                continue
+            records = [r.record for r in store.records(key) if r.expires > now]
+            for batch in put_batches(records):
+                node._send(contact, put_factory(key, batch), HANDOFF, 0, now, len(batch))
+                node._stats[S_HANDOFF] += 1
