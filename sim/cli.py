@@ -1,10 +1,14 @@
 """``metaspace sim ...``: the researchers' commands.
 
-* ``metaspace sim run --nodes N --publishes P --lookups L --seed S [...] [--json] [--plot FILE.png]``
-* ``metaspace sim negotiate ...`` (registered by ``sim.negotiate_cli`` when that module is present)
+* ``metaspace sim run --nodes N --publishes P --lookups L --seed S [...] [--json] [--plot FILE.png]`` —
+  one run; with ``--churn ipfs`` a run over virtual hours with metrics per window; with
+  ``--malicious F --attack NAME`` hostile nodes;
+* ``metaspace sim sweep --grid k=10,20 alpha=3,5 --repeats 3 [--ray-address ADDR]`` (``sim.sweep_cli``);
+* ``metaspace sim attack --malicious 0.1,0.2,0.3 --attack drop,liar,eclipse`` (``sim.sweep_cli``);
+* ``metaspace sim negotiate ...`` (registered by ``sim.negotiate_cli`` when that module is present).
 
-Without ``--json`` a plain-text progress bar goes to stderr and a table to stdout; with ``--json`` ONE
-JSON object goes to stdout.
+Without ``--json`` progress bars go to stderr and tables to stdout (``sim.progress``); with ``--json`` ONE
+JSON object goes to stdout. Bad parameters are refused before any work starts (exit 2, one line).
 """
 
 from __future__ import annotations
@@ -13,13 +17,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+
+from sim.progress import PhaseProgress, format_value, print_table
 
 RESULT_ROWS: list[tuple[str, str]] = [
     ("nodes", "nodes"),
     ("publishes", "publishes"),
     ("lookups", "lookups"),
     ("lookup_success", "lookup success"),
+    ("record_availability", "records with an honest replica"),
+    ("honest_replicas_p50", "honest replicas per record, p50"),
     ("publish_ok", "publishes with >= 1 replica"),
     ("publish_replicas_p50", "replicas per publish, p50"),
     ("hops_p50", "hops p50"),
@@ -30,6 +38,7 @@ RESULT_ROWS: list[tuple[str, str]] = [
     ("join_msgs_per_node", "join messages per node"),
     ("routing_table_p50", "routing table size p50"),
     ("killed", "nodes killed before lookups"),
+    ("malicious_nodes", "malicious nodes"),
     ("lost", "messages lost"),
     ("events", "events"),
     ("virtual_s", "virtual time (s)"),
@@ -39,95 +48,91 @@ RESULT_ROWS: list[tuple[str, str]] = [
     ("rss_per_node_kib", "RSS per node (KiB)"),
 ]
 
+CHURN_ROWS: list[tuple[str, str]] = [
+    ("nodes", "nodes (steady state)"),
+    ("churn_model", "sessions"),
+    ("duration_h", "virtual hours"),
+    ("departures", "departures"),
+    ("arrivals_new_id", "arrivals, new identity"),
+    ("arrivals_same_id", "arrivals, same identity"),
+    ("lookups_done", "lookups"),
+    ("lookup_success", "lookup success"),
+    ("availability_mean", "availability, mean of windows"),
+    ("availability_min", "availability, worst window"),
+    ("replicas_p50", "replicas in the k closest, p50"),
+    ("replicas_p10", "replicas in the k closest, p10"),
+    ("latency_ms_p50", "lookup latency p50 (virtual ms)"),
+    ("latency_ms_p90", "lookup latency p90 (virtual ms)"),
+    ("publish_latency_ms_p50", "publish latency p50 (virtual ms)"),
+    ("publish_latency_ms_p90", "publish latency p90 (virtual ms)"),
+    ("msgs_per_node_h", "requests per node per hour"),
+    ("targets.lookup_p90_lt_1s", "target: lookup p90 < 1 s"),
+    ("targets.publish_p50_lt_1s", "target: publish p50 < 1 s"),
+    ("targets.success_ge_99_9", "target: success >= 99.9%"),
+    ("wall_s", "wall time (s)"),
+    ("rss_mb", "RSS (MB)"),
+]
 
-class ProgressBar:
-    """A ``\\r``-updated text progress bar (one line per phase), redrawn only when the percentage changes.
-
-    Args:
-        stream: where to draw (stderr).
-        width: bar width in characters.
-    """
-
-    def __init__(self, stream: TextIO, width: int = 30) -> None:
-        self.stream = stream
-        self.width = width
-        self._phase = ""
-        self._pct = -1
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        if phase != self._phase:
-            if self._phase:
-                self.stream.write("\n")
-            self._phase = phase
-            self._pct = -1
-        pct = 100 if total <= 0 else min(100, done * 100 // total)
-        if pct == self._pct:
-            return
-        self._pct = pct
-        filled = self.width * pct // 100
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{phase:<10} [{bar}] {pct:3d}% {done}/{total}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self._phase:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._phase = ""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
-    return value
+SERIES_COLUMNS = [
+    ("t_h", "hour"),
+    ("live_nodes", "live"),
+    ("availability", "availability"),
+    ("replicas_p50", "replicas p50"),
+    ("lookup_ms_p50", "lookup p50 ms"),
+    ("lookup_ms_p90", "lookup p90 ms"),
+    ("publish_ms_p50", "publish p50 ms"),
+    ("msgs_per_node_h", "req/node/h"),
+]
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1): {text}")
-    return value
+def _number(kind: type, low: float | None = None, high: float | None = None, high_open: bool = False) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        too_low = low is not None and not value >= low
+        too_high = high is not None and not (value < high if high_open else value <= high)
+        if too_low or too_high:
+            if high is None:
+                raise argparse.ArgumentTypeError(f"must be >= {low:g}: {text}")
+            bracket = ")" if high_open else "]"
+            raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}{bracket}: {text}")
+        return value
+
+    return parse
 
 
-def _nonneg_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0.0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
-    return value
+_count = _number(int, 0)
+_fraction = _number(float, 0.0, 1.0, high_open=True)
+_nonneg = _number(float, 0.0)
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"use NAME=VALUE, got {text!r}")
+    from sim.sweep import convert_value
+
+    return name.strip(), convert_value(value.strip(), None)
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``sim run`` (shared with benches)."""
-    p.add_argument("--nodes", type=_positive_int, default=1000, help="simulated nodes (default 1000)")
-    p.add_argument(
-        "--publishes", type=_positive_int, default=100, help="signed intents published (default 100)"
-    )
-    p.add_argument(
-        "--lookups", type=_positive_int, default=1000, help="lookups of published keys (default 1000)"
-    )
+    """The options of ``sim run`` (also the base values of ``sim sweep`` and ``sim attack``)."""
+    from sim.adversary import ATTACKS
+
+    p.add_argument("--nodes", type=_count, default=1000, help="simulated nodes (default 1000)")
+    p.add_argument("--publishes", type=_count, default=100, help="signed intents published (default 100)")
+    p.add_argument("--lookups", type=_count, default=1000, help="lookups of published keys (default 1000)")
     p.add_argument("--seed", type=int, default=1, help="seed: same seed, same run (default 1)")
     p.add_argument("--loss", type=_fraction, default=0.0, help="probability a message is lost (default 0)")
     p.add_argument(
-        "--fail-fraction",
-        type=_fraction,
-        default=0.0,
-        help="share of nodes that die before the lookups (default 0)",
+        "--fail-fraction", type=_fraction, default=0.0, help="share of nodes that die before the lookups"
     )
-    p.add_argument(
-        "--rtt-ms", type=_nonneg_float, default=50.0, help="median round-trip time, ms (default 50)"
-    )
-    p.add_argument("--k", type=_positive_int, default=20, help="bucket size / replication (default 20)")
-    p.add_argument("--alpha", type=_positive_int, default=3, help="lookup parallelism (default 3)")
+    p.add_argument("--rtt-ms", type=_nonneg, default=50.0, help="median round-trip time, ms (default 50)")
+    p.add_argument("--k", type=int, default=20, help="bucket size / replication (default 20)")
+    p.add_argument("--alpha", type=int, default=3, help="lookup parallelism (default 3)")
     p.add_argument(
         "--join",
         choices=["protocol", "fast"],
@@ -145,39 +150,50 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         default="refused",
         help="a dead node refuses connections after one RTT (default) or stays silent until the RPC timeout",
     )
-
-
-def register(subparsers: Any) -> None:
-    """Add ``sim`` (with ``run`` and, if present, ``negotiate``) to a ``metaspace`` subparsers object.
-
-    Args:
-        subparsers: the object ``ArgumentParser.add_subparsers()`` returned.
-    """
-    sim_parser = subparsers.add_parser("sim", help="discrete-event simulations of the protocol (researchers)")
-    sim_sub = sim_parser.add_subparsers(dest="sim_command", metavar="COMMAND", required=True)
-    run = sim_sub.add_parser(
-        "run",
-        help="simulate N DHT nodes: join, publish signed intents, look them up",
-        description="Simulate N real DHT cores on a virtual network: join, publish P signed intents, "
-        "kill --fail-fraction of the nodes, run L lookups; report success, hops, messages, latency.",
+    p.add_argument(
+        "--churn",
+        default="none",
+        help="session model: none (default), ipfs (Weibull, median 2 h, shape 0.6), exp[:MEDIAN], "
+        "weibull:SHAPE[:MEDIAN] (MEDIAN like 2h, 45m); with churn the run lasts --duration-h",
     )
-    add_run_arguments(run)
-    run.add_argument("--json", action="store_true", help="print ONE JSON object instead of a table")
-    run.add_argument("--plot", metavar="FILE.png", type=Path, help="draw hop and latency distributions")
-    run.set_defaults(func=cmd_run)
-    try:
-        from sim import negotiate_cli
-    except ModuleNotFoundError as exc:
-        if exc.name != "sim.negotiate_cli":
-            raise
-    else:
-        negotiate_cli.register(sim_sub)
+    p.add_argument("--duration-h", type=_nonneg, default=6.0, help="virtual hours of a churn run (default 6)")
+    p.add_argument("--sample-min", type=_nonneg, default=10.0, help="minutes per metrics window (default 10)")
+    p.add_argument(
+        "--same-id",
+        type=_number(float, 0.0, 1.0),
+        default=0.5,
+        help="share of arrivals that are departed nodes coming back with their identity (default 0.5)",
+    )
+    p.add_argument(
+        "--malicious", type=_fraction, default=0.0, help="share of nodes run by the attacker (default 0)"
+    )
+    p.add_argument(
+        "--attack", choices=["none", *sorted(ATTACKS)], default="none", help="what the malicious nodes do"
+    )
+    p.add_argument(
+        "--attack-option",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an attack option, e.g. per_key=40 (eclipse) or pool=200000 (liar)",
+    )
+    p.add_argument(
+        "--dht",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a DhtConfig setting of every honest node, e.g. get_quorum=3 or rpc_timeout=2",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """The ``SimConfig`` for parsed ``sim run`` arguments."""
-    from sim.runner import SimConfig
+    from sim.config import SimConfig
 
+    dht: dict[str, Any] = {"refresh_on_bootstrap": False} if getattr(args, "no_join_refresh", False) else {}
+    dht.update(dict(args.dht))
     return SimConfig(
         nodes=args.nodes,
         publishes=args.publishes,
@@ -190,22 +206,72 @@ def config_from_args(args: argparse.Namespace) -> Any:
         alpha=args.alpha,
         join=args.join,
         dead_mode=args.dead,
-        dht={"refresh_on_bootstrap": False} if getattr(args, "no_join_refresh", False) else {},
+        dht=dht,
+        churn=args.churn,
+        duration_h=args.duration_h,
+        sample_min=args.sample_min,
+        same_id=args.same_id,
+        malicious=args.malicious,
+        attack=args.attack,
+        attack_options=dict(args.attack_option),
     )
 
 
-def format_table(figures: dict[str, Any]) -> str:
-    """A readable two-column table of a run's main figures."""
-    lines = []
-    for key, label in RESULT_ROWS:
-        value = figures.get(key)
-        if isinstance(value, float):
-            text = f"{value:.4f}" if key in ("lookup_success", "publish_ok") else f"{value:g}"
-        else:
-            text = "-" if value is None else str(value)
-        lines.append(f"{label:<34} {text}")
-    lines.append(f"{'join':<34} {figures.get('join_note', '')}")
-    return "\n".join(lines)
+def register(subparsers: Any) -> None:
+    """Add ``sim`` (run, sweep, attack and, if present, negotiate) to a ``metaspace`` subparsers object.
+
+    Args:
+        subparsers: the object ``ArgumentParser.add_subparsers()`` returned.
+    """
+    from sim import sweep_cli
+
+    sim_parser = subparsers.add_parser("sim", help="discrete-event simulations of the protocol (researchers)")
+    sim_sub = sim_parser.add_subparsers(dest="sim_command", metavar="COMMAND", required=True)
+    run = sim_sub.add_parser(
+        "run",
+        help="simulate N DHT nodes: join, publish signed intents, look them up",
+        description="Simulate N real DHT cores on a virtual network: join, publish P signed intents, "
+        "kill --fail-fraction of the nodes, run L lookups; report success, hops, messages, latency. "
+        "With --churn: nodes come and go for --duration-h virtual hours; metrics per window.",
+    )
+    add_run_arguments(run)
+    run.add_argument("--json", action="store_true", help="print ONE JSON object instead of tables")
+    run.add_argument(
+        "--plot", metavar="FILE.png", type=Path, help="draw the run's distributions / time series"
+    )
+    run.set_defaults(func=cmd_run)
+    sweep_cli.register(sim_sub)
+    try:
+        from sim import negotiate_cli
+    except ModuleNotFoundError as exc:
+        if exc.name != "sim.negotiate_cli":
+            raise
+    else:
+        negotiate_cli.register(sim_sub)
+
+
+def _flat(figures: dict[str, Any]) -> dict[str, Any]:
+    out = dict(figures)
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                out[f"{key}.{sub}"] = v
+    return out
+
+
+def print_result(figures: dict[str, Any]) -> None:
+    """The tables of a run on stdout: its figures, and a churn run's windows."""
+    flat = _flat(figures)
+    series = figures.get("series")
+    rows = CHURN_ROWS if series else RESULT_ROWS
+    print_table([(label, format_value(key, flat.get(key))) for key, label in rows], ["figure", "value"])
+    if series:
+        print_table(
+            [[format_value(key, w.get(key)) for key, _ in SERIES_COLUMNS] for w in series],
+            [label for _, label in SERIES_COLUMNS],
+            title="per window (lookups and publishes by the window they started in)",
+        )
+    print(f"join: {figures.get('join_note', '')}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -221,12 +287,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.plot is not None and not args.plot.parent.exists():
         print(f"metaspace sim run: error: no such directory: {args.plot.parent}", file=sys.stderr)
         return 2
-    bar = None if args.json else ProgressBar(sys.stderr)
-    try:
-        result = run_simulation(config, progress=bar)
-    finally:
-        if bar is not None:
-            bar.close()
+    if args.json:
+        result = run_simulation(config)
+    else:
+        with PhaseProgress() as bar:
+            result = run_simulation(config, progress=bar)
     figures = result.to_dict()
     if args.plot is not None:
         from sim.plot import plot_result
@@ -240,9 +305,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(figures, sort_keys=False))
     else:
-        print(format_table(figures))
+        print_result(figures)
         if args.plot is not None:
-            print(f"{'plot':<34} {args.plot}")
+            print(f"plot: {args.plot}")
     return 0
 
 

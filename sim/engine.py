@@ -11,7 +11,9 @@ node objects themselves are the real ``dht.node.Node`` cores (or anything with t
 
 * **Sending.** After every call into a node the engine drains ``node.poll()``: each ``SendRequest``
   becomes a ``REQUEST`` event at the target after a one-way latency (unless the message is lost);
-  each ``OpDone`` is handed to the callback registered for that ``(node, op_id)``.
+  each ``OpDone`` is handed to the callback registered for that ``(node, op_id)``. A request is
+  routed by the peer's public key *and* address: a contact nobody has (a fake one) or one whose
+  addresses are not the node's own (a liar's bogus addresses) is unreachable, like a dead node.
 * **Serving.** A ``REQUEST`` calls the target's ``handle_request`` synchronously and schedules the
   reply as a ``REPLY`` event back at the sender after the reverse latency (unless lost). A request to
   a dead node is answered, after one RTT, by a ``FAILURE`` event (``handle_failure``: "connection
@@ -22,6 +24,11 @@ node objects themselves are the real ``dht.node.Node`` cores (or anything with t
   time no longer matches it is stale and skipped (lazy invalidation). Re-arming happens after every
   event that touched the node.
 * **Actions.** ``schedule(t, fn, arg)`` runs ``fn(arg)`` at virtual time ``t`` (workload steps).
+* **Churn.** ``remove(i)`` makes node ``i`` leave: it stops answering, its core is dropped (only its
+  contact stays, so that late requests to it are handled as to any dead node) and the operations it
+  had started end with ``ABANDONED``. ``revive(i, core)`` brings the same identity back with a fresh
+  core; ``add_node`` brings a new identity. Events of a previous life are harmless: replies and
+  failures carry request ids the fresh core does not know, and stale timers are skipped.
 """
 
 from __future__ import annotations
@@ -44,6 +51,27 @@ ACTION = 4
 INF = math.inf
 
 OpCallback = Callable[[int, Any, float], None]  # (node index, result, start time)
+
+
+class Abandoned:
+    """The result handed to an operation's callback when its node left before the operation ended."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABANDONED"
+
+
+ABANDONED = Abandoned()
+
+
+class Departed:
+    """What stays of a node that left: its contact (requests to it fail like requests to a dead node)."""
+
+    __slots__ = ("contact",)
+
+    def __init__(self, contact: Any) -> None:
+        self.contact = contact
 
 
 class NodeCore(Protocol):
@@ -94,7 +122,9 @@ class Engine:
         self.armed = array("d")
         self._heap: list[tuple[Any, ...]] = []
         self._seq = 0
-        self._ops: dict[tuple[int, int], tuple[OpCallback, float]] = {}
+        # node -> {op id -> (callback, start time)}: the operations a workload waits for
+        self._ops: dict[int, dict[int, tuple[OpCallback, float]]] = {}
+        self._n_ops = 0
         # counters
         self.events = 0
         self.requests_sent = 0
@@ -103,7 +133,9 @@ class Engine:
         self.to_dead = 0
         self.stale_timers = 0
         self.timers_fired = 0
-        self.by_type: dict[str, int] = {}
+        self.unreachable = 0
+        self.abandoned = 0
+        self._by_class: dict[type, int] = {}
 
     # ------------------------------------------------------------------------------------ nodes
 
@@ -122,8 +154,36 @@ class Engine:
         return i
 
     def kill(self, i: int) -> None:
-        """Node ``i`` dies: it never answers or acts again (its pending events are dropped)."""
+        """Node ``i`` dies: it never answers or acts again (its pending events are dropped).
+
+        The operations it had started end at once with ``ABANDONED``.
+        """
         self.alive[i] = 0
+        self.armed[i] = INF
+        ops = self._ops.pop(i, None)
+        if ops:
+            self._n_ops -= len(ops)
+            self.abandoned += len(ops)
+            for callback, started in ops.values():
+                callback(i, ABANDONED, started)
+
+    def remove(self, i: int) -> None:
+        """Node ``i`` leaves for good or until ``revive``: killed, and its core freed (memory)."""
+        self.kill(i)
+        self.nodes[i] = Departed(self.nodes[i].contact)  # type: ignore[call-overload]
+
+    def revive(self, i: int, node: NodeCore) -> None:
+        """The identity of node ``i`` comes back with a fresh ``node`` core (same public key).
+
+        Raises:
+            ValueError: node ``i`` is alive, or ``node`` has another public key.
+        """
+        if self.alive[i]:
+            raise ValueError(f"node {i} is alive")
+        if node.contact.pubkey != self.nodes[i].contact.pubkey:
+            raise ValueError("a revived node keeps its public key (use add_node for a new identity)")
+        self.nodes[i] = node
+        self.alive[i] = 1
         self.armed[i] = INF
 
     def live_nodes(self) -> list[int]:
@@ -151,7 +211,11 @@ class Engine:
         """
         node = self.nodes[i]
         op_id = starter(node, self.now)
-        self._ops[(i, op_id)] = (on_done, self.now)
+        ops = self._ops.get(i)
+        if ops is None:
+            ops = self._ops[i] = {}
+        ops[op_id] = (on_done, self.now)
+        self._n_ops += 1
         self._drain(i)
         return op_id
 
@@ -165,7 +229,7 @@ class Engine:
 
     def pending_ops(self) -> int:
         """Operations started and not yet done."""
-        return len(self._ops)
+        return self._n_ops
 
     def run(self, until: float = INF, stop: Callable[[], bool] | None = None, max_events: int = 0) -> None:
         """Process events in time order.
@@ -225,8 +289,12 @@ class Engine:
             if peer is not None:
                 self._send_request(i, peer, out.msg)
             else:
-                entry = self._ops.pop((i, out.op_id), None)
+                ops = self._ops.get(i)
+                entry = ops.pop(out.op_id, None) if ops else None
                 if entry is not None:
+                    self._n_ops -= 1
+                    if not ops:
+                        del self._ops[i]
                     entry[0](i, out.result, entry[1])
         t = node.next_timer()
         if t is None:
@@ -238,16 +306,24 @@ class Engine:
 
     def _send_request(self, src: int, peer: Any, msg: Any) -> None:
         self.requests_sent += 1
-        name = type(msg).__name__
-        self.by_type[name] = self.by_type.get(name, 0) + 1
+        cls = msg.__class__
+        by_class = self._by_class
+        by_class[cls] = by_class.get(cls, 0) + 1
         dst = self.index.get(peer.pubkey)
-        if dst is None:  # an address nobody has: unreachable at once
-            self._push(self.now, FAILURE, src, peer.pubkey, msg.rid)
+        if dst is None or peer.addrs != self.nodes[dst].contact.addrs:
+            # nobody has this key (a fake contact), or not at these addresses (bogus ones): the dial fails
+            # like a dial to a dead node, after one median RTT when refused, never when silent
+            self.unreachable += 1
+            if self.dead_mode == "refused":
+                self._push(self.now + self.latency.median_rtt(), FAILURE, src, peer.pubkey, msg.rid)
             return
         if self.loss and self.rng.random() < self.loss:
             self.lost += 1
             return
-        self._push(self.now + self.latency.one_way(src, dst), REQUEST, src, dst, msg)
+        self._seq += 1
+        heapq.heappush(
+            self._heap, (self.now + self.latency.one_way(src, dst), self._seq, REQUEST, src, dst, msg)
+        )
 
     def _on_request(self, src: int, dst: int, msg: Any) -> None:
         if not self.alive[dst]:
@@ -272,7 +348,16 @@ class Engine:
         if self.loss and self.rng.random() < self.loss:
             self.lost += 1
             return
-        self._push(self.now + self.latency.one_way(dst, src), REPLY, src, server.contact.pubkey, reply)
+        self._seq += 1
+        heapq.heappush(
+            self._heap,
+            (self.now + self.latency.one_way(dst, src), self._seq, REPLY, src, server.contact.pubkey, reply),
+        )
+
+    @property
+    def by_type(self) -> dict[str, int]:
+        """Requests sent, by message class name."""
+        return dict(sorted((cls.__name__, n) for cls, n in self._by_class.items()))
 
     def statistics(self) -> dict[str, Any]:
         """Counters of the run so far."""
@@ -282,9 +367,11 @@ class Engine:
             "replies": self.replies_sent,
             "lost": self.lost,
             "to_dead": self.to_dead,
+            "unreachable": self.unreachable,
+            "abandoned": self.abandoned,
             "timers_fired": self.timers_fired,
             "stale_timers": self.stale_timers,
             "queued": len(self._heap),
-            "by_type": dict(sorted(self.by_type.items())),
+            "by_type": self.by_type,
             "virtual_s": self.now - self.start_time,
         }

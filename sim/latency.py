@@ -6,7 +6,9 @@ jitter factor drawn per message (median 1). ``scale`` is calibrated once, from a
 pairs drawn from the model's own RNG, so that the median RTT is ``rtt_ms``. With ``rtt_ms == 0`` every
 message arrives instantly (events at the same instant keep their scheduling order).
 
-One-way latency is half the RTT, drawn independently for each direction of each message.
+One-way latency is half the RTT, drawn independently for each direction of each message. The jitter
+factors are drawn in batches of ``JITTER_BATCH`` by a numpy generator seeded from the model's RNG (one
+Python-level ``random.gauss`` per message cost more than the rest of the model).
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ import math
 import random
 from array import array
 
+import numpy as np
+
 #: Pairs sampled to calibrate the median RTT.
 CALIBRATION_PAIRS = 4001
 #: The distance-independent share of a typical RTT (last mile, processing), in unit-square units.
 BASE_DISTANCE = 0.25
+#: Jitter factors drawn at once.
+JITTER_BATCH = 1 << 16
 
 
 class LatencyModel:
@@ -41,6 +47,10 @@ class LatencyModel:
         self._x = array("d")
         self._y = array("d")
         self._scale = 0.0
+        self._half = 0.0
+        self._jitter: list[float] = []
+        self._jpos = 0
+        self._np_rng = np.random.default_rng(rng.getrandbits(64))
         if rtt_ms > 0:
             dists = []
             for _ in range(CALIBRATION_PAIRS):
@@ -50,6 +60,7 @@ class LatencyModel:
             dists.sort()
             median = dists[len(dists) // 2]
             self._scale = (rtt_ms / 1000.0) / median  # seconds per unit
+            self._half = 0.5 * self._scale
 
     def add_node(self) -> int:
         """Place a new node; returns its index in the model (the same as the simulator's)."""
@@ -64,14 +75,26 @@ class LatencyModel:
         d = math.hypot(self._x[a] - self._x[b], self._y[a] - self._y[b])
         return self._scale * (BASE_DISTANCE + d)
 
+    def median_rtt(self) -> float:
+        """The model's median RTT in seconds (e.g. for a dial to an address where nobody listens)."""
+        return self.rtt_ms / 1000.0
+
     def one_way(self, a: int, b: int) -> float:
         """A one-way delay from ``a`` to ``b`` for one message, in seconds (jittered)."""
-        if self._scale == 0.0:
+        half = self._half
+        if half == 0.0:
             return 0.0
-        rtt = self.base_rtt(a, b)
-        if self.jitter_sigma:
-            rtt *= math.exp(self.rng.gauss(0.0, self.jitter_sigma))
-        return rtt * 0.5
+        x, y = self._x, self._y
+        d = math.hypot(x[a] - x[b], y[a] - y[b])
+        if not self.jitter_sigma:
+            return half * (BASE_DISTANCE + d)
+        pos = self._jpos
+        jitter = self._jitter
+        if pos >= len(jitter):
+            jitter = self._jitter = self._np_rng.lognormal(0.0, self.jitter_sigma, JITTER_BATCH).tolist()
+            pos = 0
+        self._jpos = pos + 1
+        return half * (BASE_DISTANCE + d) * jitter[pos]
 
     def statistics(self) -> dict[str, float]:
         """The model's parameters."""

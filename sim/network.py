@@ -229,3 +229,45 @@ def fast_fill(
         if progress is not None and (i % step == 0 or i == n - 1):
             progress("fast-fill", i + 1, n)
     return calls
+
+
+def join_network(
+    config: Any, engine: Engine, ids: list[int], progress: Callable[[str, int, int], None] | None = None
+) -> tuple[ProtocolJoin, int]:
+    """Join every node of ``engine`` as ``config.join`` says and run the engine until all joins ended.
+
+    Args:
+        config: the run's ``SimConfig`` (join, seeds, join_interval, fast_fill, fast_bootstraps, k, seed).
+        engine: the engine holding the nodes (node ``i`` has id ``ids[i]``).
+        ids: the node ids as ints.
+        progress: ``progress(phase, done, total)``.
+    Returns:
+        The joiner (its ``failed`` and ``peers_found``) and the fast fill's ``add_contact`` calls (0 for a
+        protocol join).
+    """
+    n = len(ids)
+    join_rng = derive_rng(config.seed, "join")
+    fill_calls = 0
+    if config.join == "protocol":
+        order = list(range(n))
+        join_rng.shuffle(order)
+        joiner = ProtocolJoin(engine, order, join_rng, config.seeds, config.join_interval, progress)
+    else:
+        fill_calls = fast_fill(engine, ids, join_rng, config.fast_fill or config.k, progress)
+        boots = config.fast_bootstraps or min(100, max(10, n // 100))
+        sample = join_rng.sample(range(n), min(n, boots))
+        in_sample = set(sample)
+        others = [i for i in range(n) if i not in in_sample]
+        joiner = ProtocolJoin(
+            engine,
+            sample,
+            join_rng,
+            config.seeds,
+            config.join_interval,
+            progress,
+            "bootstrap",
+            initial=others,
+        )
+    joiner.start()
+    engine.run(stop=joiner.finished)
+    return joiner, fill_calls

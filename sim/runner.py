@@ -2,15 +2,18 @@
 
 Theory of operation
 -------------------
-``run_simulation(SimConfig)`` goes through five phases on one ``Engine`` (one virtual clock):
+``run_simulation(SimConfig)`` hands a run with churn to ``sim.churn_run`` (a run over virtual hours with
+metrics per window); any other run goes through five phases on one ``Engine`` (one virtual clock):
 
-1. **setup** — keys (real identities for publishers), addresses, one ``dht.node.Node`` per simulated node;
+1. **setup** — keys (real identities for publishers), addresses, one ``dht.node.Node`` per simulated node,
+   and the attacker's hostile cores when ``malicious > 0`` (``sim.population``, ``sim.adversary``);
 2. **join** — ``protocol`` (every node runs the real bootstrap through random joined nodes, staggered)
    or ``fast`` (routing tables prefilled from the sorted id space, then a sample of nodes bootstraps);
-3. **publish** — P real signed intents from random publisher nodes (``node.publish``);
+3. **publish** — P real signed intents from random honest publisher nodes (``node.publish``);
 4. **failures** — ``fail_fraction`` of all nodes die (they never answer again; their replicas are lost);
-5. **lookups** — L ``get_records`` of published keys from random live nodes; success = the ``Found`` records
-   contain the looked-up record.
+5. **lookups** — L ``get_records`` of published keys from random live honest nodes; success = the ``Found``
+   records contain the looked-up record. Then the oracle counts, for every published record, the live
+   honest nodes among the k closest to its key that hold it (``record_availability``: at least one).
 
 Every random choice comes from an RNG derived from ``seed`` and a purpose, so a run is reproducible bit
 for bit; only the machine figures (``metrics.MACHINE_KEYS``) change between runs.
@@ -18,105 +21,33 @@ for bit; only the machine figures (``metrics.MACHINE_KEYS``) change between runs
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dht.config import DhtConfig
-from dht.node import Node
+from sim.config import JOIN_NOTES, SimConfig, config_from_dict
 from sim.engine import Engine
 from sim.latency import LatencyModel
 from sim.metrics import mean, percentile, rounded, rss_bytes
-from sim.network import LightRng, ProtocolJoin, derive_rng, fast_fill, node_addrs, node_id_int, node_seed
-from sim.workload import DEFAULT_REGION, IntentFactory, Looker, Publisher
-from wire.identity import Identity
+from sim.network import derive_rng, join_network
+from sim.population import Oracle, Population
+from sim.workload import IntentFactory, Looker, Publisher
+
+__all__ = ["START_TIME", "SimConfig", "SimResult", "config_from_dict", "run_simulation"]
 
 #: Virtual clock origin (2026-09-20 UTC): records carry plausible unix times.
 START_TIME = 1_790_000_000.0
 
-JOIN_NOTES = {
-    "protocol": "protocol join: every node bootstraps through random joined nodes with real lookups",
-    "fast": "fast join: routing tables prefilled from the sorted id space (an oracle), then a sample "
-    "of nodes bootstraps with real lookups; tables are fuller than a protocol join gives",
-}
-
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class SimConfig:
-    """Parameters of one run (see ``metaspace sim run --help``).
-
-    Attributes:
-        nodes, publishes, lookups: population and workload sizes.
-        seed: the run's seed (every RNG is derived from it).
-        loss: probability that one message (request or reply) is lost.
-        fail_fraction: share of nodes that die after publishing, before the lookups.
-        rtt_ms: median round-trip time (0 = instantaneous network); jitter: log-normal sigma per message.
-        k, alpha: Kademlia parameters handed to ``DhtConfig``.
-        join: "protocol" or "fast"; seeds: bootstrap seeds per joining node.
-        join_interval, publish_interval, lookup_interval: virtual seconds between two starts.
-        publishers: nodes with a real identity that publish (0 = min(nodes, publishes)).
-        fast_fill: contacts per bucket in a fast join (0 = k); fast_bootstraps: nodes that then bootstrap
-            (0 = min(100, max(10, nodes // 100))).
-        dead_mode: "refused" (a request to a dead node fails after one RTT) or "silent" (core timeout).
-        use_action: lookups ask with the intent's action as the server-side filter.
-        dht: extra ``DhtConfig`` fields (e.g. {"get_quorum": 3}).
-        region: (lat_min, lon_min, lat_max, lon_max) of the intents.
-    """
-
-    nodes: int = 1000
-    publishes: int = 100
-    lookups: int = 1000
-    seed: int = 1
-    loss: float = 0.0
-    fail_fraction: float = 0.0
-    rtt_ms: float = 50.0
-    jitter: float = 0.2
-    k: int = 20
-    alpha: int = 3
-    join: str = "protocol"
-    seeds: int = 3
-    join_interval: float = 0.02
-    publish_interval: float = 0.01
-    lookup_interval: float = 0.01
-    publishers: int = 0
-    fast_fill: int = 0
-    fast_bootstraps: int = 0
-    dead_mode: str = "refused"
-    use_action: bool = True
-    dht: dict[str, Any] = field(default_factory=dict)
-    region: tuple[float, float, float, float] = DEFAULT_REGION
-
-    def validate(self) -> None:
-        """Raises ValueError with a one-line reason for a bad parameter."""
-        if self.nodes < 2:
-            raise ValueError("--nodes must be at least 2")
-        if self.publishes < 0 or self.lookups < 0:
-            raise ValueError("--publishes and --lookups must be >= 0")
-        if self.lookups and not self.publishes:
-            raise ValueError("lookups need at least one publish")
-        if not 0.0 <= self.loss < 1.0:
-            raise ValueError("--loss must be in [0, 1)")
-        if not 0.0 <= self.fail_fraction < 1.0:
-            raise ValueError("--fail-fraction must be in [0, 1)")
-        if self.rtt_ms < 0:
-            raise ValueError("--rtt-ms must be >= 0")
-        if self.join not in JOIN_NOTES:
-            raise ValueError(f"--join must be one of {sorted(JOIN_NOTES)}")
-        if not 1 <= self.alpha <= self.k <= 256:
-            raise ValueError("need 1 <= alpha <= k <= 256")
-        if self.seeds < 1:
-            raise ValueError("seeds must be >= 1")
-        if self.dead_mode not in ("refused", "silent"):
-            raise ValueError("dead_mode must be 'refused' or 'silent'")
 
 
 @dataclass
 class SimResult:
-    """What a run measured: the flat figures plus the raw distributions (for plots)."""
+    """What a run measured: the flat figures plus the raw distributions (for plots).
+
+    ``series`` holds one dict per metrics window of a churn run (empty otherwise).
+    """
 
     config: SimConfig
     figures: dict[str, Any]
@@ -124,10 +55,14 @@ class SimResult:
     lookup_latency_ms: list[float]
     lookup_messages: list[int]
     publish_replicas: list[int]
+    series: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """The figures as one JSON-ready dict."""
-        return dict(self.figures)
+        """The figures as one JSON-ready dict (a churn run's windows under ``series``)."""
+        out = dict(self.figures)
+        if self.series:
+            out["series"] = [dict(w) for w in self.series]
+        return out
 
 
 def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimResult:
@@ -144,6 +79,10 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
         ValueError: a bad parameter.
     """
     config.validate()
+    if config.session_model.enabled:
+        from sim.churn_run import run_churn
+
+        return run_churn(config, progress, START_TIME)
     wall0 = time.perf_counter()
     cpu0 = time.process_time()
     rss0 = rss_bytes()
@@ -153,56 +92,17 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
     # ------------------------------------------------------------------------------------- setup
     latency = LatencyModel(derive_rng(seed, "latency"), config.rtt_ms, config.jitter)
     engine = Engine(latency, derive_rng(seed, "net"), config.loss, config.dead_mode, START_TIME)
-    dht_fields = {"k": config.k, "alpha": config.alpha, **config.dht}
-    dht_config = DhtConfig(**dht_fields)
-    n_pub = config.publishers or min(n, max(1, config.publishes))
-    n_pub = min(n_pub, n)
-    pub_set = set(derive_rng(seed, "publishers").sample(range(n), n_pub))
-    key_rng = derive_rng(seed, "keys")
-    identities: dict[int, Identity] = {}
-    ids: list[int] = []
-    for i in range(n):
-        if i in pub_set:
-            ident = Identity(key_rng.randbytes(32))
-            identities[i] = ident
-            pubkey = ident.pubkey
-        else:
-            pubkey = key_rng.randbytes(32)
-        node = Node(pubkey, node_addrs(i), dht_config, LightRng(node_seed(seed, i)))
-        engine.add_node(node)
-        ids.append(node_id_int(pubkey))
-        if progress is not None and (i % 1000 == 0 or i == n - 1):
-            progress("setup", i + 1, n)
+    work_rng = derive_rng(seed, "workload")
+    factory = IntentFactory(work_rng, config.region)
+    pop = Population.build(config, engine, factory, progress)
+    ids = pop.ids
     setup_wall = time.perf_counter() - wall0
 
     # -------------------------------------------------------------------------------------- join
     t_join = time.perf_counter()
     c_join = time.process_time()
     v_join = engine.now
-    join_rng = derive_rng(seed, "join")
-    fill_calls = 0
-    if config.join == "protocol":
-        order = list(range(n))
-        join_rng.shuffle(order)
-        joiner = ProtocolJoin(engine, order, join_rng, config.seeds, config.join_interval, progress)
-    else:
-        fill_calls = fast_fill(engine, ids, join_rng, config.fast_fill or config.k, progress)
-        boots = config.fast_bootstraps or min(100, max(10, n // 100))
-        sample = join_rng.sample(range(n), min(n, boots))
-        in_sample = set(sample)
-        others = [i for i in range(n) if i not in in_sample]
-        joiner = ProtocolJoin(
-            engine,
-            sample,
-            join_rng,
-            config.seeds,
-            config.join_interval,
-            progress,
-            "bootstrap",
-            initial=others,
-        )
-    joiner.start()
-    engine.run(stop=joiner.finished)
+    joiner, fill_calls = join_network(config, engine, ids, progress)
     join_msgs = engine.requests_sent
     join_wall = time.perf_counter() - t_join
     join_cpu = time.process_time() - c_join
@@ -210,10 +110,8 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
 
     # ----------------------------------------------------------------------------------- publish
     t_pub = time.perf_counter()
-    work_rng = derive_rng(seed, "workload")
-    factory = IntentFactory(work_rng, config.region)
     publisher = Publisher(
-        engine, factory, identities, config.publishes, work_rng, config.publish_interval, progress
+        engine, factory, pop.identities, config.publishes, work_rng, config.publish_interval, progress
     )
     publisher.start()
     engine.run(stop=publisher.finished)
@@ -233,7 +131,7 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
     looker = Looker(
         engine,
         publisher.published,
-        engine.live_nodes(),
+        pop.honest_live(),
         config.lookups,
         work_rng,
         config.lookup_interval,
@@ -245,6 +143,8 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
     lookup_wall = time.perf_counter() - t_look
     lookup_cpu = time.process_time() - c_look
     lookup_net_msgs = engine.requests_sent - msgs_before
+    oracle = Oracle(pop)
+    holders = [oracle.holders(p.key, p.record, config.k, engine.now) for p in publisher.published]
 
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
@@ -265,13 +165,21 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
         "loss": config.loss,
         "fail_fraction": config.fail_fraction,
         "killed": killed,
+        "malicious": config.malicious,
+        "attack": config.attack,
+        "disjoint_paths": config.dht.get("disjoint_paths"),
+        **pop.statistics(),
         "lookup_success": rounded(stats.found / looks, 6) if looks else None,
         "lookups_found": stats.found,
         "lookup_outcomes": dict(sorted(stats.outcomes.items())),
+        "record_availability": rounded(sum(1 for h in holders if h) / len(holders), 6) if holders else None,
+        "honest_replicas_p50": percentile(holders, 50),
         "publish_ok": rounded(len(publisher.published) / config.publishes, 6) if config.publishes else None,
         "publish_replicas_p50": percentile(publisher.replicas, 50),
         "publish_replicas_min": min(publisher.replicas) if publisher.replicas else None,
         "publish_msgs_mean": rounded(mean(publisher.messages)),
+        "publish_latency_ms_p50": rounded(percentile(publisher.latency_ms, 50)),
+        "publish_latency_ms_p90": rounded(percentile(publisher.latency_ms, 90)),
         "hops_p50": percentile(stats.hops, 50),
         "hops_p95": percentile(stats.hops, 95),
         "hops_max": max(stats.hops) if stats.hops else None,
@@ -290,6 +198,7 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
         "messages": engine.requests_sent,
         "lost": engine.lost,
         "to_dead": engine.to_dead,
+        "unreachable": engine.unreachable,
         "events": engine.events,
         "virtual_s": rounded(engine.now - START_TIME),
         "wall_s": round(wall, 3),
@@ -325,12 +234,3 @@ def _table_sizes(engine: Engine, rng: Any, sample: int = 200) -> list[int]:
         if table is not None:
             out.append(len(table))
     return out
-
-
-def config_from_dict(values: dict[str, Any]) -> SimConfig:
-    """A SimConfig from a dict of its fields (unknown keys raise ValueError)."""
-    names = {f.name for f in dataclasses.fields(SimConfig)}
-    unknown = set(values) - names
-    if unknown:
-        raise ValueError(f"unknown SimConfig fields: {sorted(unknown)}")
-    return SimConfig(**values)

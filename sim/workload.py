@@ -50,6 +50,7 @@ class IntentFactory:
         rng: the workload RNG.
         region: (lat_min, lon_min, lat_max, lon_max) in degrees.
         categories: category codes to draw from (default: the whole taxonomy, sorted).
+        places: if given, every intent is at one of these (category, cell) places.
     """
 
     def __init__(
@@ -57,11 +58,19 @@ class IntentFactory:
         rng: random.Random,
         region: tuple[float, float, float, float] = DEFAULT_REGION,
         categories: list[str] | None = None,
+        places: list[tuple[str, str]] | None = None,
     ) -> None:
         self.rng = rng
         self.region = region
         self.categories = categories or sorted(category_codes())
         self.actions = list(Action)
+        self.places = places or None
+
+    def draw_place(self, rng: random.Random) -> tuple[str, str]:
+        """A random (category, res-6 cell) of the region and taxonomy, drawn from ``rng``."""
+        lat0, lon0, lat1, lon1 = self.region
+        category = self.categories[rng.randrange(len(self.categories))]
+        return category, cell_at(lat0 + (lat1 - lat0) * rng.random(), lon0 + (lon1 - lon0) * rng.random(), 6)
 
     def make(self, identity: Identity, now: float) -> tuple[Intent, bytes, bytes]:
         """A new intent by ``identity`` created at ``now``.
@@ -70,11 +79,14 @@ class IntentFactory:
             (intent, signed record bytes, DHT key).
         """
         rng = self.rng
-        lat0, lon0, lat1, lon1 = self.region
-        cell = cell_at(
-            lat0 + (lat1 - lat0) * rng.random(), lon0 + (lon1 - lon0) * rng.random(), rng.randint(5, 7)
-        )
-        category = self.categories[rng.randrange(len(self.categories))]
+        if self.places is not None:  # only the given places (e.g. the keys an attack targets)
+            category, cell = self.places[rng.randrange(len(self.places))]
+        else:
+            lat0, lon0, lat1, lon1 = self.region
+            cell = cell_at(
+                lat0 + (lat1 - lat0) * rng.random(), lon0 + (lon1 - lon0) * rng.random(), rng.randint(5, 7)
+            )
+            category = self.categories[rng.randrange(len(self.categories))]
         created = int(now)
         intent = Intent(
             id=rng.randbytes(16),
@@ -141,6 +153,7 @@ class Publisher:
         self.replicas: list[int] = []
         self.hops: list[int] = []
         self.messages: list[int] = []
+        self.latency_ms: list[float] = []
         self.failed = 0  # publishes that reached no replica at all
 
     def start(self) -> None:
@@ -161,9 +174,10 @@ class Publisher:
         intent, record, key = self.factory.make(self.identities[i], engine.now)
         item = PublishedIntent(key, record, intent.action, i)
 
-        def on_done(_node: int, result: Any, _started: float) -> None:
+        def on_done(_node: int, result: Any, started: float) -> None:
             replicas = int(getattr(result, "replicas", 0) or 0)
             self.replicas.append(replicas)
+            self.latency_ms.append((engine.now - started) * 1000.0)
             self.hops.append(int(getattr(result, "hops", 0)))
             self.messages.append(int(getattr(result, "messages", 0)))
             if replicas > 0:
