@@ -21,7 +21,7 @@ import pytest
 from wire import geo
 from wire.intent import INVERSE, Action, Price
 from wire.limits import MAX_ATTR_KEY_LEN, MAX_ATTR_VALUE_LEN, MAX_ATTRIBUTES, MAX_QUANTITY, MAX_TEXT_LEN
-from wire.taxonomy import category_codes
+from wire.taxonomy import category_codes, taxonomy
 
 EVAL2 = Path(__file__).resolve().parent.parent / "matching" / "data" / "eval2"
 LANGS = ("en", "es", "zh", "fr", "de", "pt", "ar", "hi", "vi", "ja", "ru", "ko", "it", "tr", "id")
@@ -228,6 +228,19 @@ def test_ids_and_texts_are_unique(pairs: list[Record], negatives: list[Record]) 
     texts += [r["sell"]["text"] for r in negatives]
     dupes = [t for t, n in Counter(" ".join(t.lower().split()) for t in texts).items() if n > 1]
     assert not dupes, f"duplicated texts: {dupes[:5]}"
+
+
+def test_sizes_and_coverage(pairs: list[Record], negatives: list[Record]) -> None:
+    concepts = {r["concept"]: r for r in pairs}
+    assert len(concepts) >= MIN_CONCEPTS
+    assert len(pairs) >= MIN_PAIRS
+    assert len(negatives) >= len(concepts)
+    groups = {c.code.split("/")[0] for c in taxonomy().categories}
+    assert {r["category"].split("/")[0] for r in concepts.values()} == groups, "every top-level group"
+    heldout = Counter(r["buy"]["lang"] for r in pairs if r["split"] == "heldout")
+    assert all(heldout[lang] >= MIN_HELDOUT_PER_LANG for lang in LANGS), heldout
+    tune_share = sum(r["split"] == "tune" for r in concepts.values()) / len(concepts)
+    assert 0.25 <= tune_share <= 0.45, tune_share
 
 
 def test_loader_filters_by_split_and_reports_bad_lines(tmp_path: Path) -> None:
