@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import random
 import sys
 from pathlib import Path
 
@@ -18,14 +17,11 @@ import trio
 
 from bootstrap.metrics import Metrics, MetricsServer
 from dht.config import DhtConfig
-from dht.node import Node
-from dht.store import RecordStore
 from p2p.connmgr import DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_INBOUND, DEFAULT_MAX_PER_IP, ConnLimits
-from p2p.dht_driver import DhtDriver, config_from_env
-from p2p.host import P2PError, open_host
-from p2p.ratelimit import RateLimiter
+from p2p.dht_driver import config_from_env
+from p2p.dht_node import DhtNodeOptions, open_dht_node
+from p2p.host import P2PError
 from p2p.runner import run_until_signal
-from p2p.storage import SqliteBackend
 from wire.identity import SEED_LEN, Identity
 
 log = logging.getLogger("metaspace.bootstrap")
@@ -35,8 +31,6 @@ MULTIADDR_FILE = "multiaddr"
 #: Where the metrics server's actual ``host:port`` is written (``--metrics 127.0.0.1:0`` picks a port).
 METRICS_FILE = "metrics"
 DB_FILE = "dht.sqlite"
-#: How often the routing table and gauges are saved/refreshed.
-PERSIST_INTERVAL_S = 10.0
 DEFAULT_MAX_CONNECTIONS = DEFAULT_MAX_INBOUND
 DEFAULT_RATE = 50.0
 DEFAULT_MAX_RECORDS = 1_000_000
@@ -105,66 +99,40 @@ async def serve(args: argparse.Namespace, *, task_status: object = trio.TASK_STA
         max_inbound=int(max_connections), max_per_ip=int(max_per_ip), handshake_timeout=handshake_timeout
     )
     config = config_from_env(DhtConfig(max_records=int(max_records), max_bytes=int(max_bytes)))
-    backend = SqliteBackend(data_dir / DB_FILE)
     metrics = Metrics()
+    options = DhtNodeOptions(
+        db_path=data_dir / DB_FILE, listen=[args.listen], config=config, limits=limits, rate=rate,
+        announce=list(getattr(args, "announce", None) or ()),
+        seeds=list(getattr(args, "bootstrap", None) or ()),
+        sender_quota=getattr(args, "max_records_per_peer", None), metrics=metrics,
+    )  # fmt: skip
+    if options.sender_quota is not None and options.sender_quota < 1:
+        raise ServiceError("--max-records-per-peer must be positive")
     metrics_server: MetricsServer | None = None
     try:
-        store = RecordStore(backend, config)
-        announce = list(getattr(args, "announce", None) or ())
-        async with open_host(
-            identity, [args.listen], announce=announce, limits=limits, conn_events=metrics
-        ) as host:
-            node = Node(identity.pubkey, host.listen_addrs(), config, random.Random(), store=store)
-            driver = DhtDriver(
-                host,
-                node,
-                limiter=RateLimiter(rate=rate, burst=2 * rate),
-                metrics=metrics,
-            )
-            restored = store.restore(driver.now())
-            for contact in backend.load_contacts():
-                node.add_contact(contact, driver.now())
-            addr = host.addrs()[0]
+        async with open_dht_node(identity, options) as running:
+            addr = running.host.addrs()[0]
             (data_dir / MULTIADDR_FILE).write_text(addr + "\n")
             if args.metrics:
                 mhost, mport = _parse_hostport(args.metrics)
-                metrics_server = MetricsServer(metrics, mhost, mport, health=lambda: [])
+                metrics_server = MetricsServer(
+                    metrics, mhost, mport, health=running.health.problems, ready=running.not_ready
+                )
                 metrics_server.start()
                 (data_dir / METRICS_FILE).write_text(f"{mhost}:{metrics_server.port}\n")
             metrics.up.set(1)
             print(addr, flush=True)
-            log.info("bootstrap node %s: %d records restored, %d contacts", addr, restored, len(node.table))
-            async with trio.open_nursery() as nursery:
-                await nursery.start(driver.run)
-                if len(node.table):
-                    nursery.start_soon(_join, driver)
-                nursery.start_soon(_housekeeping, driver, backend, metrics)
-                if hasattr(task_status, "started"):
-                    task_status.started()  # type: ignore[attr-defined]
-                await trio.sleep_forever()
+            log.info(
+                "bootstrap node %s: %d records restored, %d contacts",
+                addr, running.restored, len(running.node.table),
+            )  # fmt: skip
+            if hasattr(task_status, "started"):
+                task_status.started()  # type: ignore[attr-defined]
+            await trio.sleep_forever()
     finally:
         metrics.up.set(0)
         if metrics_server is not None:
             metrics_server.close()
-        backend.close()
-
-
-async def _join(driver: DhtDriver) -> None:
-    """Refresh our neighbourhood after a restart (the contacts came from the database)."""
-    try:
-        await driver.find_node(driver.node.node_id)
-    except P2PError as exc:
-        log.info("rejoin lookup failed: %s", exc)
-
-
-async def _housekeeping(driver: DhtDriver, backend: SqliteBackend, metrics: Metrics) -> None:
-    node = driver.node
-    while True:
-        metrics.peers.set(len(node.table))
-        metrics.records.set(len(node.store))
-        metrics.record_bytes.set(node.store.total_bytes)
-        backend.save_contacts(node.table.contacts(), driver.now())
-        await trio.sleep(PERSIST_INTERVAL_S)
 
 
 def run(args: argparse.Namespace) -> int:

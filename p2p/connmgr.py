@@ -193,11 +193,18 @@ class ConnManager(Generic[C]):
         self._protected: dict[str, set[str]] = {}
         self._last_trim = float("-inf")
         self._stats = ConnStatistics()
+        self._probes: dict[tuple[str, int], bool] = {}
 
     # ------------------------------------------------------------------------------------ admission
 
     def admit(self, remote: tuple[str, int] | None) -> Ticket | None:
-        """A slot for a new inbound connection from ``remote`` (ip, port), or None if refused."""
+        """A slot for a new inbound connection from ``remote`` (ip, port), or None if refused.
+
+        A connection from an address announced by :meth:`expect_probe` (our own health probe) is marked
+        seen and closed at once, uncounted."""
+        if remote is not None and (str(remote[0]), int(remote[1])) in self._probes:
+            self._probes[(str(remote[0]), int(remote[1]))] = True
+            return None
         ip = ip_key(remote[0] if remote else None)
         if self.stopping:
             reason = REFUSED_STOPPING
@@ -227,6 +234,17 @@ class ConnManager(Generic[C]):
         self._stats.refused[reason] = self._stats.refused.get(reason, 0) + 1
         if self.events is not None:
             self.events.conn_refused(reason)
+
+    def expect_probe(self, local: tuple[str, int]) -> None:
+        """Our health probe will connect from ``local`` (ip, port): recognise it (see ``p2p.health``)."""
+        self._probes[(str(local[0]), int(local[1]))] = False
+
+    def probe_seen(self, local: tuple[str, int]) -> bool:
+        """True once the probe from ``local`` reached admission (the listener accepts)."""
+        return self._probes.get((str(local[0]), int(local[1])), False)
+
+    def forget_probe(self, local: tuple[str, int]) -> None:
+        self._probes.pop((str(local[0]), int(local[1])), None)
 
     # ------------------------------------------------------------------------------------ tracking
 

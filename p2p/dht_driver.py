@@ -40,6 +40,7 @@ from dht.node import Node
 from p2p.framing import rpc, serve_rpc
 from p2p.host import DialError, P2PError, P2PHost, split_peer_multiaddr
 from p2p.ratelimit import RateLimiter
+from p2p.storage import ServeHook
 from wire.errors import RemoteProtocolError
 from wire.identity import pubkey_from_text, pubkey_to_text
 from wire.intent import Action
@@ -159,8 +160,10 @@ class DhtDriver:
         limiter: RateLimiter | None = None,
         metrics: Any | None = None,
         max_connections: int | None = None,
+        serve_hook: ServeHook | None = None,
     ) -> None:
         self.host = host
+        self.serve_hook = serve_hook
         self.node = node
         self.limiter = limiter
         self.metrics = metrics
@@ -344,7 +347,10 @@ class DhtDriver:
             self._count("in", "invalid", "bad")
             raise  # serve_rpc resets the stream: the client sees a failed RPC
         sender = Contact(pubkey_from_text(peer_id), usable_addrs(msg.addrs, peer_id))
-        reply = self.node.handle_request(sender, msg, now)
+        if self.serve_hook is None:
+            reply = self.node.handle_request(sender, msg, now)
+        else:  # p2p.storage.StorageGuard: sender quota, durable before the reply, service time
+            reply = await self.serve_hook(peer_id, msg, lambda m: self.node.handle_request(sender, m, now))
         self._pump()
         if isinstance(reply, PutResult) and self.metrics is not None:
             for status in reply.statuses:

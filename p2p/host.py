@@ -172,6 +172,7 @@ class P2PHost:
             raise P2PError("no listen address given")
         self._announce = parse_announce(announce)
         self._advertised: list[multiaddr.Multiaddr] = []
+        self._bound: list[multiaddr.Multiaddr] = []
         self.addr_policy = AddrPolicy(self._announce or self._listen)
         key_pair = key_pair_from_identity(identity)
         sec_opt: TSecurityOptions = {
@@ -227,7 +228,8 @@ class P2PHost:
                     raise P2PError(
                         f"could not listen on all of {wanted!r} (bound: {list(self._swarm.listeners)!r})"
                     )
-                self._advertised = advertised_addrs(self._host.get_transport_addrs(), self._announce)
+                self._bound = list(self._host.get_transport_addrs())
+                self._advertised = advertised_addrs(self._bound, self._announce)
                 self.addr_policy = AddrPolicy(self._advertised)
                 nursery.start_soon(self._abort_opens_on_exit)
                 nursery.start_soon(self._trim_loop)
@@ -346,8 +348,9 @@ class P2PHost:
         return [str(a) for a in self._advertised]
 
     def bound_addrs(self) -> list[str]:
-        """The addresses our listeners really bound (may be unspecified, e.g. ``/ip4/0.0.0.0/tcp/4001``)."""
-        return [str(a) for a in self._host.get_transport_addrs()]
+        """The addresses our listeners bound when the host started (may be unspecified, e.g.
+        ``/ip4/0.0.0.0/tcp/4001``); still reported if a listener died since (the health probe uses them)."""
+        return [str(a) for a in self._bound or self._host.get_transport_addrs()]
 
     def believable_addrs(self, addrs: Sequence[str]) -> list[str]:
         """The addresses of ``addrs`` (claimed by a remote peer) that we believe: see ``p2p.addrs``."""

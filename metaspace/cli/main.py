@@ -137,7 +137,15 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
         "--handshake-timeout", type=float, default=None, metavar="S",
         help="seconds an inbound connection may take to finish its Noise and yamux handshakes (10)",
     )  # fmt: skip
+    b.add_argument(
+        "--bootstrap", metavar="MULTIADDR", action="append", default=[],
+        help="another bootstrap node to join through (repeat)",
+    )  # fmt: skip
     b.add_argument("--rate", type=float, default=None, metavar="PER_S", help="requests per second per peer")
+    b.add_argument(
+        "--max-records-per-peer", type=int, default=None, metavar="N",
+        help="records one sending peer may hold here (a tenth of --max-records, at least 1,000)",
+    )  # fmt: skip
     b.add_argument("--max-records", type=int, default=None, metavar="N")
     b.add_argument("--max-bytes", type=int, default=None, metavar="N")
     b.set_defaults(func=_lazy("bootstrap.service", "run", "the bootstrap service"))

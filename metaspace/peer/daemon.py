@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import random
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +19,6 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from dht.config import DhtConfig
-from dht.node import Node
-from dht.store import RecordStore
 from metaspace.api import control
 from metaspace.api.app import create_app
 from metaspace.config import AgentConfig, ConfigError, load_config
@@ -31,18 +28,15 @@ from metaspace.peer.agent import DEFAULT_WATCH_INTERVAL, Agent
 from metaspace.peer.db import AgentDB
 from metaspace.peer.deals import SESSION_DURATION_S, DealMaker
 from metaspace.peer.events import EventBus
-from p2p.dht_driver import DhtDriver, config_from_env
-from p2p.host import P2PError, open_host
-from p2p.ratelimit import RateLimiter
+from p2p.dht_driver import config_from_env
+from p2p.dht_node import DhtNodeOptions, open_dht_node
+from p2p.host import P2PError
 from p2p.runner import run_until_signal
-from p2p.storage import SqliteBackend
 from wire.identity import Identity
 
 log = logging.getLogger("metaspace.peer")
 
 DEFAULT_LISTEN = "/ip4/127.0.0.1/tcp/0"
-#: Retry the bootstrap this often while the routing table is empty (the bootstrap node may be down).
-BOOTSTRAP_RETRY_S = 5.0
 
 
 @dataclass
@@ -72,16 +66,13 @@ async def serve_peer(
     """Run the agent peer until cancelled. ``task_status.started`` gets the control API URL."""
     home.ensure()
     db = AgentDB(home.data_dir / "agent.sqlite")
-    backend = SqliteBackend(home.data_dir / "dht.sqlite")
-    dht_config = opts.dht or DhtConfig()
+    options = DhtNodeOptions(
+        db_path=home.data_dir / "dht.sqlite", listen=[opts.listen], seeds=list(opts.bootstrap),
+        config=opts.dht or DhtConfig(),
+    )  # fmt: skip
     try:
-        store = RecordStore(backend, dht_config)
-        async with open_host(identity, [opts.listen]) as host:
-            node = Node(identity.pubkey, host.listen_addrs(), dht_config, random.Random(), store=store)
-            driver = DhtDriver(host, node, limiter=RateLimiter())
-            store.restore(driver.now())
-            for contact in backend.load_contacts():
-                node.add_contact(contact, driver.now())
+        async with open_dht_node(identity, options) as running:
+            host, driver = running.host, running.driver
             bus = EventBus(_annotator(config.language))
             agent = Agent(
                 identity, config, host, driver, db, bus,
@@ -95,9 +86,6 @@ async def serve_peer(
             hconfig.accesslog = None
             hconfig.errorlog = None
             async with trio.open_nursery() as nursery:
-                await nursery.start(driver.run)
-                nursery.start_soon(_join, driver, list(opts.bootstrap))
-                nursery.start_soon(_save_contacts, driver, backend)
                 await nursery.start(agent.run)
                 if agent.dealer is not None:
                     await nursery.start(agent.dealer.run)
@@ -114,33 +102,7 @@ async def serve_peer(
                 finally:
                     control.remove_run_files(home)
     finally:
-        backend.close()
         db.close()
-
-
-async def _join(driver: DhtDriver, seeds: list[str]) -> None:
-    """Bootstrap through ``seeds``; retry while we know nobody (the bootstrap node may be down), and join
-    again whenever the routing table runs empty later (every contact failed, e.g. after a network outage)."""
-    if not seeds and not len(driver.node.table):
-        return
-    joined = False
-    while True:
-        if not joined or not len(driver.node.table):
-            try:
-                if seeds:
-                    await driver.bootstrap(seeds)
-                else:
-                    await driver.find_node(driver.node.node_id)
-            except P2PError as exc:
-                log.info("bootstrap failed: %s", exc)
-            joined = len(driver.node.table) > 0
-        await trio.sleep(BOOTSTRAP_RETRY_S)
-
-
-async def _save_contacts(driver: DhtDriver, backend: SqliteBackend) -> None:
-    while True:
-        await trio.sleep(10.0)
-        backend.save_contacts(driver.node.table.contacts(), driver.now())
 
 
 def run_peer(args: argparse.Namespace) -> int:
