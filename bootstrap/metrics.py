@@ -59,6 +59,12 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.streams_refused = Counter(
+            "metaspace_streams_refused",
+            "Inbound streams reset at once: over the per-connection or the total limit",
+            ["reason"],
+            registry=r,
+        )
         self.records = Gauge("metaspace_records", "Records stored", registry=r)
         self.record_bytes = Gauge("metaspace_record_bytes", "Bytes of records stored", registry=r)
         self.rpcs = Counter(
@@ -112,6 +118,9 @@ class Metrics:
         self.connections.labels(direction="inbound").set(inbound)
         self.connections.labels(direction="outbound").set(outbound)
         self.connections_pending.set(pending_inbound)
+
+    def stream_refused(self, reason: str) -> None:
+        self.streams_refused.labels(reason=reason).inc()
 
     # -- p2p.health / storage observers
     def observe_lag(self, seconds: float) -> None:

@@ -197,7 +197,11 @@ class P2PHost:
         config.inbound_stream_protocol_negotiation_timeout = STREAM_NEGOTIATION_TIMEOUT
         self._swarm.register_notifee(SwarmTracker(self.connmgr))
         self._streams = StreamCounters()
-        self.stream_limiter = InboundStreamLimiter(self._swarm.common_stream_handler, self._streams)
+        self.stream_limiter = InboundStreamLimiter(
+            self._swarm.common_stream_handler,
+            self._streams,
+            on_refused=getattr(conn_events, "stream_refused", None),
+        )
         self._swarm.set_stream_handler(self.stream_limiter)
         if str(host.get_id()) != identity.peer_id:  # pragma: no cover - guards a libp2p change
             raise RuntimeError("libp2p derived a different peer id from the identity key")

@@ -137,6 +137,8 @@ def guard_handler(
 class InboundStreamLimiter:
     """Caps inbound streams per connection and in all; wraps libp2p's stream entry point.
 
+    ``on_refused(reason)`` (``per_conn`` or ``total``) is told about every refusal (metrics).
+
     Every inbound stream passes here before protocol negotiation: past ``per_conn`` streams on its
     connection or ``total`` in all it is reset at once (a peer opening 10,000 streams costs us that
     many resets, not 10,000 tasks and buffers); else ``inner`` (libp2p's negotiation + handler) runs.
@@ -148,8 +150,10 @@ class InboundStreamLimiter:
         counters: StreamCounters,
         per_conn: int = MAX_INBOUND_STREAMS_PER_CONN,
         total: int = MAX_INBOUND_STREAMS,
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
         self._inner = inner
+        self._on_refused = on_refused
         self._counters = counters
         self.per_conn = per_conn
         self.total = total
@@ -166,6 +170,8 @@ class InboundStreamLimiter:
         held = self._held.get(key, 0)
         if held >= self.per_conn or self._held_total >= self.total:
             self._counters.inbound_streams_refused += 1
+            if self._on_refused is not None:
+                self._on_refused("per_conn" if held >= self.per_conn else "total")
             await reset_stream(stream)
             return
         self._held[key] = held + 1

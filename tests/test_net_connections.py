@@ -8,6 +8,7 @@
 * Stalled clients: silent ones and ones that stop half-way through the Noise handshake cost one slot each
   for at most ``--handshake-timeout``; a flood from one IP is capped by ``--max-per-ip`` while another IP
   is served.
+* 10,000 streams at once on one connection, and a peer that never reads: bounded, others served.
 
 The clients are ``tests/net_helpers/dialer.py`` processes (py-libp2p's Noise and yamux without a whole
 host, a fresh ed25519 identity per connection, each connection verified by a ping). Figures (fds, RSS,
@@ -29,7 +30,7 @@ import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
 
-from p2p.host import open_host
+from p2p.host import MAX_INBOUND_STREAMS_PER_CONN, open_host
 from tests.net_helpers import raw
 from tests.net_helpers.procs import REPO, Bootstrap, Procs, env, metaspace_cmd, poll_until, wait_bootstrap
 from wire.identity import Identity
@@ -43,6 +44,8 @@ LEAK_WORKERS = 2
 CLIENT_TIMEOUT = 300.0
 #: File descriptors a node may legitimately hold above its idle baseline once every client left.
 FD_SLACK = 4
+#: RSS a node may grow by while abusive clients hold it (64 yamux windows of 256 KiB are 16 MiB).
+RSS_BOUND = 48 * 2**20
 
 
 def start(procs: Procs, root: Path, *extra: str) -> Bootstrap:
@@ -182,3 +185,35 @@ def test_stalled_clients_and_a_flood_from_one_ip_are_bounded(procs: Procs, tmp_p
     assert per_ip_refused >= 2 * flood - 2 * per_ip
     poll_until(lambda: usage(boot.proc.pid)[0] <= fds_before + FD_SLACK, 30.0, "the node to close sockets")
     still_serving(boot)
+
+
+def test_ten_thousand_streams_at_once_and_a_peer_that_never_reads_cost_little(
+    procs: Procs, tmp_path: Path
+) -> None:
+    """One connection opens 10,000 yamux streams at once; another sends 64 streams of pings and never
+    reads a byte. Both are bounded (streams past ``MAX_INBOUND_STREAMS_PER_CONN`` are reset at once; the
+    non-reader is stuck against yamux windows and its own TCP buffer), the node's memory barely moves,
+    and meanwhile other clients are served and ``/healthz`` stays ok."""
+    boot = start(procs, tmp_path)
+    still_serving(boot)
+    _, rss_before = usage(boot.proc.pid)
+    enough = 10000 - 2 * MAX_INBOUND_STREAMS_PER_CONN
+    flood = start_dialer(boot, "streams", "--count", "10000", "--until", str(enough), "--hold", "60")
+    deaf = start_dialer(boot, "never-read", "--streams", "64", "--per-stream", "300000", "--hold", "6")
+    served = dialer(boot, "sequential", "--count", "20")
+    still_serving(boot)
+    hostport = (boot.data_dir / "metrics").read_text().strip()
+    with urllib.request.urlopen(f"http://{hostport}/healthz", timeout=10) as reply:
+        assert reply.status == 200
+    _, rss_during = usage(boot.proc.pid)
+    flood_result, deaf_result = finish(flood), finish(deaf)
+    assert served["ok"] == 20, served
+    assert flood_result["reset"] >= enough, flood_result
+    m = metrics(boot)
+    # Most were refused at once; the admitted ones were reset when their negotiation timed out (10 s).
+    assert m["metaspace_streams_refused_total{reason=per_conn}"] >= 10000 // 2
+    assert rss_during - rss_before < RSS_BOUND, (rss_before, rss_during)
+    print(
+        f"\n10,000 streams: {flood_result}; never-read: {deaf_result}; RSS {rss_before / 2**20:.1f} -> "
+        f"{rss_during / 2**20:.1f} MiB; load {psutil.getloadavg()[0]:.2f}"
+    )

@@ -13,6 +13,8 @@ Scenarios:
     cap --cap C --extra E: hold C connections; then E more (must be refused); close the C; then C again.
     stalled --count N [--source IP] [--hold S] [--say nothing|noise-half]: N TCP connections that stall
         (silent, or half-way through the Noise handshake), watched for up to S seconds.
+    streams --count N [--hold S]: one connection opening N yamux streams at once (raw SYN frames).
+    never-read --streams N --per-stream B [--hold S]: N ping streams sending B bytes each, never reading.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import struct
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -175,13 +178,6 @@ async def cap(addr: multiaddr.Multiaddr, peer: ID, cap: int, extra: int) -> dict
     return out
 
 
-def _ms(text: str) -> bytes:
-    """One multistream-select message: varint length, the text, a newline."""
-    data = text.encode() + b"\n"
-    assert len(data) < 128
-    return bytes([len(data)]) + data
-
-
 async def stalled(
     addr: multiaddr.Multiaddr, count: int, source: str | None, hold: float, say: str
 ) -> dict[str, Any]:
@@ -224,10 +220,114 @@ async def stalled(
     }
 
 
+# ------------------------------------------------------------------------------------ raw yamux
+
+_HEADER = struct.Struct(">BBHII")  # version, type, flags, stream id, length
+_DATA, _WINDOW_UPDATE = 0, 1
+_SYN, _ACK, _RST = 1, 2, 8
+#: Bytes per Noise message we write (Noise caps a message at 65,535 bytes).
+_CHUNK = 60_000
+
+
+async def _raw_yamux(addr: multiaddr.Multiaddr, peer: ID) -> Any:
+    """A Noise session (fresh identity) on which ``/yamux/1.0.0`` was selected; we speak yamux by hand."""
+    key_pair = create_new_key_pair()
+    noise = NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
+    upgrader = TransportUpgrader({NOISE: noise}, {TProtocol(YAMUX): Yamux})
+    raw = await TCP().dial(addr)
+    secured = await upgrader.upgrade_security(raw, True, peer)
+    await MultiselectClient().select_one_of([TProtocol(YAMUX)], MultiselectCommunicator(secured))
+    return secured
+
+
+async def _send(secured: Any, data: bytes) -> None:
+    for start in range(0, len(data), _CHUNK):
+        await secured.write(data[start : start + _CHUNK])
+
+
+async def many_streams(
+    addr: multiaddr.Multiaddr, peer: ID, count: int, hold: float, until: int
+) -> dict[str, Any]:
+    """Open ``count`` yamux streams at once (SYN frames written back to back, no data); count how the
+    node answers each (ACK, then RST for the ones over its limits) until ``until`` were reset or ``hold``
+    seconds passed."""
+    secured = await _raw_yamux(addr, peer)
+    acked: set[int] = set()
+    reset: set[int] = set()
+    started = time.monotonic()
+
+    async def read_frames(done: trio.CancelScope) -> None:
+        buf = b""
+        while True:
+            chunk = await secured.read()
+            if not chunk:
+                return
+            buf += chunk
+            while len(buf) >= _HEADER.size:
+                _, typ, flags, sid, length = _HEADER.unpack_from(buf)
+                size = _HEADER.size + (length if typ == _DATA else 0)
+                if len(buf) < size:
+                    break
+                buf = buf[size:]
+                if sid % 2 == 1:  # ours
+                    if flags & _ACK:
+                        acked.add(sid)
+                    if flags & _RST:
+                        reset.add(sid)
+            if len(reset) >= until:
+                done.cancel()
+                return
+
+    frames = b"".join(_HEADER.pack(0, _WINDOW_UPDATE, _SYN, 2 * i + 1, 0) for i in range(count))
+    with trio.move_on_after(hold):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read_frames, nursery.cancel_scope)
+            await _send(secured, frames)
+    seconds = time.monotonic() - started
+    with trio.CancelScope(shield=True):
+        await secured.close()
+    return {"opened": count, "acked": len(acked), "reset": len(reset), "seconds": round(seconds, 2)}
+
+
+def _ms(text: str) -> bytes:
+    """One multistream-select message: varint length, the text, a newline."""
+    data = text.encode() + b"\n"
+    assert len(data) < 128
+    return bytes([len(data)]) + data
+
+
+async def never_read(
+    addr: multiaddr.Multiaddr, peer: ID, streams: int, per_stream: int, hold: float
+) -> dict[str, Any]:
+    """Open ``streams`` ping streams, send ``per_stream`` bytes of pings on each (within the node's
+    256 KiB receive window), and never read a byte: the node's echoes pile up against our zero window and
+    a full TCP buffer. Hold for ``hold`` seconds, then report how much we could write."""
+    secured = await _raw_yamux(addr, peer)
+    hello = _ms("/multistream/1.0.0") + _ms("/ipfs/ping/1.0.0")
+    written = 0
+    with trio.move_on_after(hold):
+        for i in range(streams):
+            sid = 2 * i + 1
+            await _send(secured, _HEADER.pack(0, _DATA, _SYN, sid, len(hello)) + hello)
+            written += len(hello)
+        payload = os.urandom(per_stream - per_stream % 32)
+        for start in range(0, len(payload), 16_384):
+            piece = payload[start : start + 16_384]
+            frames = b"".join(
+                _HEADER.pack(0, _DATA, 0, 2 * i + 1, len(piece)) + piece for i in range(streams)
+            )
+            await _send(secured, frames)
+            written += len(piece) * streams
+        await trio.sleep_forever()
+    with trio.CancelScope(shield=True), trio.move_on_after(1.0):
+        await secured.close()
+    return {"streams": streams, "written": written}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("addr", help="full multiaddr of the node, ending in /p2p/<peer id>")
-    parser.add_argument("scenario", choices=["sequential", "cap", "stalled"])
+    parser.add_argument("scenario", choices=["sequential", "cap", "stalled", "streams", "never-read"])
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--cap", type=int, default=4)
@@ -235,6 +335,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--source", default=None)
     parser.add_argument("--hold", type=float, default=5.0)
     parser.add_argument("--say", choices=["nothing", "noise-half"], default="nothing")
+    parser.add_argument("--streams", type=int, default=64)
+    parser.add_argument("--until", type=int, default=0, help="streams: stop once this many were reset")
+    parser.add_argument("--per-stream", type=int, default=200_000)
     args = parser.parse_args(argv)
     transport, _, peer_text = args.addr.rpartition("/p2p/")
     addr, peer = multiaddr.Multiaddr(transport), ID.from_base58(peer_text)
@@ -242,8 +345,12 @@ def main(argv: list[str]) -> int:
         result = trio.run(sequential, addr, peer, args.count, args.workers)
     elif args.scenario == "cap":
         result = trio.run(cap, addr, peer, args.cap, args.extra)
-    else:
+    elif args.scenario == "stalled":
         result = trio.run(stalled, addr, args.count, args.source, args.hold, args.say)
+    elif args.scenario == "streams":
+        result = trio.run(many_streams, addr, peer, args.count, args.hold, args.until or args.count)
+    else:
+        result = trio.run(never_read, addr, peer, args.streams, args.per_stream, args.hold)
     print(json.dumps(result), flush=True)
     return 0
 
