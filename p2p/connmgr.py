@@ -15,8 +15,8 @@ feeds it events with ``now`` (through :class:`SwarmTracker`) and carries out its
 * **Tracking**: ``connected``/``disconnected`` (both directions, from the swarm's notifications) and
   stream activity keep one :class:`ConnInfo` per established connection.
 * **Trimming** (go-libp2p's ``TrimOpenConns``): when more than ``high_water`` connections are
-  established, :meth:`plan_trim` picks connections to close until ``low_water`` remain, at most once per
-  ``silence_period``. Never a protected peer (``protect(peer, tag)``: the DHT protects its routing-table
+  established, :meth:`plan_trim` picks connections to close until ``low_water`` of the trimmable ones
+  remain (protected connections come on top, as in go-libp2p), at most once per ``silence_period``. Never a protected peer (``protect(peer, tag)``: the DHT protects its routing-table
   neighbours), never a peer first seen less than ``grace_period`` ago. The least useful go first: peers
   with no open stream before busy ones, then inbound before outbound, then the longest idle. If fewer
   than ``low_water`` connections are eligible, nothing is trimmed (we would kill useful connections).
@@ -187,6 +187,7 @@ class ConnManager(Generic[C]):
         self.events = events
         self.stopping = False
         self._admitted = 0
+        self._established = {INBOUND: 0, OUTBOUND: 0}
         self._per_ip: dict[str, int] = {}
         self._conns: dict[int, ConnInfo[C]] = {}
         self._peers: dict[str, _PeerState[C]] = {}
@@ -258,6 +259,7 @@ class ConnManager(Generic[C]):
         if state is None:
             state = self._peers[peer] = _PeerState(first_seen=now)
         state.conns.append(info)
+        self._established[direction] += 1
         self._stats.opened[direction] = self._stats.opened.get(direction, 0) + 1
         if self.events is not None:
             self.events.conn_opened(direction)
@@ -273,6 +275,7 @@ class ConnManager(Generic[C]):
             state.conns = [c for c in state.conns if c is not info]
             if not state.conns:
                 del self._peers[info.peer]
+        self._established[info.direction] -= 1
         self._stats.closed[info.direction] = self._stats.closed.get(info.direction, 0) + 1
         if self.events is not None:
             self.events.conn_closed(info.direction, reason)
@@ -364,16 +367,16 @@ class ConnManager(Generic[C]):
 
     def _report_current(self) -> None:
         if self.events is not None:
-            inbound = sum(1 for c in self._conns.values() if c.direction == INBOUND)
-            self.events.conn_current(inbound, len(self._conns) - inbound, self._admitted - inbound)
+            inbound = self._established[INBOUND]
+            self.events.conn_current(inbound, self._established[OUTBOUND], max(0, self._admitted - inbound))
 
     def statistics(self) -> ConnStatistics:
         """A snapshot of the counters and current counts."""
         s = self._stats
-        inbound = sum(1 for c in self._conns.values() if c.direction == INBOUND)
+        inbound = self._established[INBOUND]
         return ConnStatistics(
             opened=dict(s.opened), closed=dict(s.closed), refused=dict(s.refused), trimmed=s.trimmed,
-            inbound=inbound, outbound=len(self._conns) - inbound,
+            inbound=inbound, outbound=self._established[OUTBOUND],
             pending_inbound=max(0, self._admitted - inbound), admitted_inbound=s.admitted_inbound,
             tracked_ips=len(self._per_ip), protected_peers=len(self._protected),
         )  # fmt: skip

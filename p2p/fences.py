@@ -246,7 +246,10 @@ def return_inbound_slots() -> None:
                 await _close_quietly(read_write_closer.close)
                 return
             ticket.established(muxed)
-            await _until_closed(muxed)
+            try:
+                await _until_closed(muxed)
+            except Exception:  # a bug here would otherwise vanish into the listener's DEBUG log
+                log.warning("waiting for an inbound connection to end failed", exc_info=True)
         finally:
             ticket.release()
 

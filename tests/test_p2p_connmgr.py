@@ -3,12 +3,17 @@ with explicit ``now`` (no network): the real-process tests are in ``test_net_con
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
+
 import multiaddr
 import pytest
+import trio
 
 from p2p.addrs import AddrPolicy, Scope, advertised_addrs, parse_announce, scope_of
 from p2p.connmgr import INBOUND, OUTBOUND, ConnLimits, ConnManager, ip_key
 from p2p.errors import P2PError
+from p2p.host import open_host
+from wire.identity import Identity
 
 
 class Events:
@@ -165,3 +170,33 @@ def test_we_never_advertise_unspecified_addresses() -> None:
     for bad in ("/ip4/0.0.0.0/tcp/4001", "/ip4/1.2.3.4", "nonsense", "/ip6/fe80::1/tcp/1"):
         with pytest.raises(P2PError):
             parse_announce([bad])
+
+
+def test_a_host_trims_idle_connections_above_its_high_watermark_but_never_protected_ones() -> None:
+    """Real hosts in-process: the swarm's notifications feed the manager, its trim task closes the
+    connections it picks (above the high watermark, down to the low one), the peers see them closed, and a
+    protected peer keeps its connection. As in go-libp2p, the low watermark counts the unprotected ones:
+    4 connections, 1 protected, low 1 -> 2 trimmed, 2 left."""
+    limits = ConnLimits(low_water=1, high_water=2, grace_period=0.0, silence_period=0.0)
+    identities = [Identity(bytes([0x42 + i]) * 32) for i in range(4)]
+
+    async def main() -> None:
+        async with open_host(Identity(bytes([0x41]) * 32), limits=limits) as server:
+            server.protect(identities[0].peer_id, "kad")
+            async with AsyncExitStack() as stack:
+                for identity in identities:
+                    client = await stack.enter_async_context(open_host(identity))
+                    await client.connect(server.addrs()[0])
+                with trio.fail_after(20):
+                    while server.connection_statistics().trimmed < 2:
+                        await server.trim()  # the host's own trim task runs too (every second)
+                        await trio.sleep(0.05)
+                    while server.connection_statistics().inbound > 2:
+                        await trio.sleep(0.05)
+                assert server.is_connected(identities[0].peer_id)
+                assert sum(server.is_connected(i.peer_id) for i in identities[1:]) == 1
+                await trio.sleep(1.5)  # at the high watermark, not above: nothing more is trimmed
+                stats = server.connection_statistics()
+                assert stats.trimmed == 2 and stats.closed == {"inbound": 2, "outbound": 0}
+
+    trio.run(main)
