@@ -16,10 +16,11 @@ feeds it events with ``now`` (through :class:`SwarmTracker`) and carries out its
   stream activity keep one :class:`ConnInfo` per established connection.
 * **Trimming** (go-libp2p's ``TrimOpenConns``): when more than ``high_water`` connections are
   established, :meth:`plan_trim` picks connections to close until ``low_water`` of the trimmable ones
-  remain (protected connections come on top, as in go-libp2p), at most once per ``silence_period``. Never a protected peer (``protect(peer, tag)``: the DHT protects its routing-table
-  neighbours), never a peer first seen less than ``grace_period`` ago. The least useful go first: peers
-  with no open stream before busy ones, then inbound before outbound, then the longest idle. If fewer
-  than ``low_water`` connections are eligible, nothing is trimmed (we would kill useful connections).
+  remain (protected connections come on top, as in go-libp2p), at most once per ``silence_period``.
+  Never a protected peer (``protect(peer, tag)``: the DHT protects its routing-table neighbours), never
+  a peer first seen less than ``grace_period`` ago. The least useful go first: peers with no open stream
+  before busy ones, then inbound before outbound, then the longest idle. If fewer than ``low_water``
+  connections are eligible, nothing is trimmed (we would kill useful connections).
 
 Every count is reported to an optional :class:`ConnEvents` observer (the bootstrap's Prometheus metrics).
 """
