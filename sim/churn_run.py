@@ -340,6 +340,7 @@ def run_churn(config: SimConfig, progress: Progress | None, start_time: float) -
         "lost": engine.lost,
         "to_dead": engine.to_dead,
         "unreachable": engine.unreachable,
+        "requests_by_type": engine.by_type,
         "events": engine.events,
         "virtual_s": rounded(engine.now - start_time),
         "wall_s": round(wall, 3),

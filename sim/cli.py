@@ -4,11 +4,12 @@
   one run; with ``--churn ipfs`` a run over virtual hours with metrics per window; with
   ``--malicious F --attack NAME`` hostile nodes;
 * ``metaspace sim sweep --grid k=10,20 alpha=3,5 --repeats 3 [--ray-address ADDR]`` (``sim.sweep_cli``);
-* ``metaspace sim attack --malicious 0.1,0.2,0.3 --attack drop,liar,eclipse`` (``sim.sweep_cli``);
+* ``metaspace sim attack --shares 0.1,0.2,0.3 --attacks drop,liar,eclipse`` (``sim.sweep_cli``);
 * ``metaspace sim negotiate ...`` (registered by ``sim.negotiate_cli`` when that module is present).
 
-Without ``--json`` progress bars go to stderr and tables to stdout (``sim.progress``); with ``--json`` ONE
-JSON object goes to stdout. Bad parameters are refused before any work starts (exit 2, one line).
+Progress bars go to stderr (with ``--json`` only when stderr is a terminal), tables to stdout
+(``sim.progress``); with ``--json`` ONE JSON object goes to stdout. Bad parameters are refused before
+any work starts (exit 2, one line).
 """
 
 from __future__ import annotations
@@ -287,7 +288,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.plot is not None and not args.plot.parent.exists():
         print(f"metaspace sim run: error: no such directory: {args.plot.parent}", file=sys.stderr)
         return 2
-    if args.json:
+    if args.json and not sys.stderr.isatty():  # a pipe or a log file: no bars, just the object
         result = run_simulation(config)
     else:
         with PhaseProgress() as bar:

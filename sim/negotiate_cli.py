@@ -51,7 +51,8 @@ def register(subparsers: Any) -> None:
 
 def cmd_negotiate(args: argparse.Namespace) -> int:
     """Run the tournament and print it. Returns the exit code."""
-    from sim.negotiate import format_table, tournament
+    from sim.negotiate import TABLE_COLUMNS, tournament
+    from sim.progress import print_table
 
     names = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [n for n in names if n not in STRATEGIES]
@@ -72,10 +73,12 @@ def cmd_negotiate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report["summary"], sort_keys=True))
         return 0
-    print(format_table(report["table"]))
-    print()
-    for key, value in report["summary"].items():
-        print(f"{key:<34} {value}")
+    print_table(
+        [[fmt.format(row[key]) for key, _, fmt in TABLE_COLUMNS] for row in report["table"]],
+        [label for _, label, _ in TABLE_COLUMNS],
+        title=f"{args.pairs} scenarios per pair of strategies",
+    )
+    print_table([(key, value) for key, value in report["summary"].items()], ["figure", "value"])
     return 0
 
 

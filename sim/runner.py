@@ -199,6 +199,7 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
         "lost": engine.lost,
         "to_dead": engine.to_dead,
         "unreachable": engine.unreachable,
+        "requests_by_type": engine.by_type,
         "events": engine.events,
         "virtual_s": rounded(engine.now - START_TIME),
         "wall_s": round(wall, 3),
