@@ -42,6 +42,13 @@ class DhtConfig:
         future is INVALID. max_get_pages: pages a get follows from one peer's cursor (each page is one more
         request). get_quorum: a get stops early once this many peers returned records
             (0 = always run the lookup to its end: every one of the k closest asked).
+        get_closest: a get is complete once the ``get_closest`` closest peers known (capped at k) have all
+            answered and been read to their last page, and no peer not yet asked (or still in flight) is
+            closer than the ``get_closest``-th (see ``dht.ops``).
+        get_page_budget: page requests one get may send in all (over every peer's cursor).
+        publish_quorum: a publish reports ``Published`` once this many replicas (capped at the replicas
+            asked) hold the record; the remaining PUTs continue in the background (0: wait for all).
+        max_records_per_author: records of one author in the whole store, over all keys.
     """
 
     k: int = 20
@@ -64,6 +71,10 @@ class DhtConfig:
     max_clock_skew: float = float(MAX_CLOCK_SKEW_S)
     max_get_pages: int = 16
     get_quorum: int = 0
+    get_closest: int = 8
+    get_page_budget: int = 32
+    publish_quorum: int = 15
+    max_records_per_author: int = 256
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 256 or not 1 <= self.alpha <= 256:
@@ -76,3 +87,12 @@ class DhtConfig:
             raise ValueError("per-key caps must be positive")
         if not 0 <= self.key_res <= 7:
             raise ValueError("key_res must be in [0, 7]")
+        if self.get_closest < 1 or self.max_records_per_author < 1:
+            raise ValueError("get_closest and max_records_per_author must be >= 1")
+        if (
+            self.get_page_budget < 0
+            or self.max_get_pages < 0
+            or self.get_quorum < 0
+            or self.publish_quorum < 0
+        ):
+            raise ValueError("get_page_budget, max_get_pages, get_quorum and publish_quorum must be >= 0")

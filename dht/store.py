@@ -11,9 +11,20 @@ answers one ``PutStatus``, checking in this order:
 3. REPLACED: a lower seq of the same (author, intent id) is stored: the new version takes its place
    (allowed even when the author is at its cap), unless the node's byte cap would be passed (OVER_QUOTA).
 4. For a new (author, intent id): OVER_QUOTA when the author already has ``max_records_per_author_per_key`` at
-   this key. When the key holds ``max_records_per_key`` records, the record *expiring soonest* (ties: stored
-   first) is evicted if the new one expires strictly later; otherwise OVER_QUOTA. Without an eviction the node
-   caps apply: ``max_records`` and ``max_bytes`` -> OVER_QUOTA (never evicting across keys). Else STORED.
+   this key, or ``max_records_per_author`` in the whole store (over all keys). When the key holds
+   ``max_records_per_key`` records, a record is evicted only to keep *author diversity* (below); otherwise
+   OVER_QUOTA. Without an eviction the node caps apply: ``max_records`` and ``max_bytes`` -> OVER_QUOTA (never
+   evicting across keys). Else STORED.
+
+**Fair eviction.** Let H be the most records any one author holds at the full key and m the newcomer's
+author's. When H >= m + 2, one record of an author holding H is evicted (the newcomer's author then holds no
+more than that author keeps); else the newcomer is refused: among authors with equal shares, first come,
+first served. The victim is the least established record of those authors: one never *renewed* first, then
+the one that first arrived here most recently. A record is renewed when its author's own node PUTs it again
+(the same or a newer seq, ``origin == author``) at least ``RENEWAL_MIN_AGE_S`` after it first arrived: a
+republish. Expiry plays no part, so records created with the maximum TTL win nothing; Sybil authors with one
+record each can't evict an author's last record, and a flood by a few authors gives way to every newcomer
+with fewer records. (Renewal marks live in memory; restored records start unrenewed.)
 
 A withdrawn intent (``withdrawn=True``) is stored like any record, as a *tombstone*, until its own expiry,
 so an older seq can't bring the intent back. Expired records leave at ``expire(now)`` (``Node.handle_timer``).
@@ -21,7 +32,8 @@ so an older seq can't bring the intent back. Expired records leave at ``expire(n
 Every accepted version gets a ``stamp`` from a store-wide counter and ``stored_at = now``. ``get`` returns
 a key's records in stamp order (a replaced record moves to the end), filtered by action and by ``since``:
 
-* ``since == 0``: every live record; tombstones are left out;
+* ``since == 0``: every live record, tombstones included (a reader merges versions by seq over several
+  replicas, then drops the withdrawn: without the tombstone a stale replica's older version would win);
 * ``since > 0``: the records (tombstones included) with ``stored_at >= since`` — a watcher polls with the
   time of its previous poll (in this node's clock, minus a margin) and dedups by (author, id, seq).
 
@@ -52,6 +64,9 @@ from wire.messages import PutStatus
 #: Record bytes of one GET page: a frame minus room for 20 peers of 4 addresses (~11 KiB) and CBOR framing.
 PAGE_BYTES = MAX_FRAME_BYTES - 16 * 1024
 CURSOR_LEN = 8
+#: A re-PUT by the record's author renews it only this long after the record first arrived here, so the
+#: copies of one publish (and its retries) don't count; honest authors republish every hour.
+RENEWAL_MIN_AGE_S = 600.0
 
 
 class StoreBackend(Protocol):
@@ -108,6 +123,8 @@ class StoredRecord:
     withdrawn: bool
     stored_at: float
     stamp: int
+    first_stored: float = 0.0  # when this (author, intent id) first arrived here (kept across versions)
+    renewed: bool = False  # its author's node PUT it again later (see RENEWAL_MIN_AGE_S)
 
 
 class _KeyRecords:
@@ -129,6 +146,7 @@ class RecordStore:
         "_count",
         "_heap",
         "_keys",
+        "_per_author",
         "_stamp",
         "_stats",
     )
@@ -141,6 +159,7 @@ class RecordStore:
         self._backend = backend
         self._config = config if config is not None else DhtConfig()
         self._keys: dict[bytes, _KeyRecords] = {}
+        self._per_author: dict[bytes, int] = {}  # author -> records over all keys
         self._heap: list[tuple[int, int, bytes, bytes]] = []  # (expires, stamp, key, author+id)
         self._count = 0
         self._bytes = 0
@@ -149,7 +168,9 @@ class RecordStore:
 
     # ------------------------------------------------------------------------------------------- writes
 
-    def put(self, key: bytes, record: bytes, now: float, pushed: bool = True) -> PutStatus:
+    def put(
+        self, key: bytes, record: bytes, now: float, pushed: bool = True, origin: bytes | None = None
+    ) -> PutStatus:
         """Store ``record`` under ``key`` if the rules allow it.
 
         Args:
@@ -157,16 +178,19 @@ class RecordStore:
             record: signed intent envelope bytes (untrusted).
             now: current time (seconds, the same clock as intent ``expires``).
             pushed: True when another node sent it (marks the key as recently replicated).
+            origin: the public key of the node that sent it (a PUT from the author's own node renews it).
         Returns:
             The PutStatus (see the module docstring).
         Raises:
             Whatever the backend's ``save`` raises (the store is then unchanged).
         """
-        status = self._put(key, record, now, pushed, save=True)
+        status = self._put(key, record, now, pushed, save=True, origin=origin)
         self._stats[status.name.lower()] += 1
         return status
 
-    def _put(self, key: bytes, record: bytes, now: float, pushed: bool, save: bool) -> PutStatus:
+    def _put(
+        self, key: bytes, record: bytes, now: float, pushed: bool, save: bool, origin: bytes | None = None
+    ) -> PutStatus:
         cfg = self._config
         try:
             _, intent = open_record(record)
@@ -183,19 +207,26 @@ class RecordStore:
         record_key = intent.author + intent.id
         old = entry.recs.get(record_key) if entry is not None else None
         size = len(record)
+        renews = origin == intent.author
         if old is not None:
+            renews = renews and now - old.first_stored >= RENEWAL_MIN_AGE_S
             if intent.seq <= old.seq:
+                if renews and intent.seq == old.seq:
+                    old.renewed = True
                 return PutStatus.STALE
             if self._bytes - len(old.record) + size > cfg.max_bytes:
                 return PutStatus.OVER_QUOTA
         else:
             victim = None
+            if self._per_author.get(intent.author, 0) >= cfg.max_records_per_author:
+                return PutStatus.OVER_QUOTA
             if entry is not None:
-                if entry.per_author.get(intent.author, 0) >= cfg.max_records_per_author_per_key:
+                mine = entry.per_author.get(intent.author, 0)
+                if mine >= cfg.max_records_per_author_per_key:
                     return PutStatus.OVER_QUOTA
                 if len(entry.recs) >= cfg.max_records_per_key:
-                    victim = min(entry.recs.values(), key=lambda r: (r.expires, r.stamp))
-                    if victim.expires >= intent.expires:
+                    victim = self._victim(entry, mine)
+                    if victim is None:
                         return PutStatus.OVER_QUOTA
             if victim is None and self._count >= cfg.max_records:
                 return PutStatus.OVER_QUOTA
@@ -211,6 +242,7 @@ class RecordStore:
             self._count -= 1
             self._bytes -= len(old.record)
             entry.per_author[intent.author] -= 1
+            self._per_author[intent.author] -= 1
         elif victim is not None:
             self._drop(entry, victim, delete=True)
             self._stats["evicted"] += 1
@@ -218,9 +250,11 @@ class RecordStore:
         rec = StoredRecord(
             key, record, intent.author, intent.id, intent.seq, intent.expires, intent.action,
             intent.withdrawn, now, self._stamp,
+            old.first_stored if old is not None else now, old is not None and (renews or old.renewed),
         )  # fmt: skip
         entry.recs[record_key] = rec
         entry.per_author[intent.author] = entry.per_author.get(intent.author, 0) + 1
+        self._per_author[intent.author] = self._per_author.get(intent.author, 0) + 1
         if pushed:
             entry.pushed_at = now
         self._count += 1
@@ -230,6 +264,17 @@ class RecordStore:
             self._compact_heap()
         return PutStatus.REPLACED if old is not None else PutStatus.STORED
 
+    @staticmethod
+    def _victim(entry: _KeyRecords, mine: int) -> StoredRecord | None:
+        """The record to evict from a full key for a newcomer whose author holds ``mine`` records there
+        (None: refuse the newcomer). See "Fair eviction" in the module docstring."""
+        per_author = entry.per_author
+        heaviest = max(per_author.values())
+        if heaviest < mine + 2:
+            return None
+        candidates = (r for r in entry.recs.values() if per_author[r.author] == heaviest)
+        return min(candidates, key=lambda r: (r.renewed, -r.first_stored, -r.stamp))
+
     def _drop(self, entry: _KeyRecords, rec: StoredRecord, delete: bool) -> None:
         del entry.recs[rec.author + rec.intent_id]
         n = entry.per_author[rec.author] - 1
@@ -237,6 +282,11 @@ class RecordStore:
             entry.per_author[rec.author] = n
         else:
             del entry.per_author[rec.author]
+        n = self._per_author[rec.author] - 1
+        if n:
+            self._per_author[rec.author] = n
+        else:
+            del self._per_author[rec.author]
         self._count -= 1
         self._bytes -= len(rec.record)
         if not entry.recs:
@@ -302,7 +352,8 @@ class RecordStore:
             key: the key.
             now: current time (records already expired are skipped).
             action: only records of this action (None: all).
-            since: 0 for every live record; > 0 for records stored at or after ``since``, tombstones included.
+            since: 0 for every live record; > 0 for records stored at or after ``since`` (tombstones are
+                included either way).
             cursor: the cursor of the previous page, or None for the first.
             limit: most records in the page (clamped to [1, 64]).
         Returns:
@@ -327,10 +378,7 @@ class RecordStore:
                 continue
             if action is not None and rec.action != action:
                 continue
-            if since > 0:
-                if rec.stored_at < since:
-                    continue
-            elif rec.withdrawn:
+            if since > 0 and rec.stored_at < since:
                 continue
             if len(out) >= limit or total + len(rec.record) > PAGE_BYTES:
                 return out, last.to_bytes(CURSOR_LEN, "big")
@@ -361,4 +409,10 @@ class RecordStore:
         return self._bytes
 
     def statistics(self) -> dict[str, int]:
-        return {"records": self._count, "bytes": self._bytes, "keys": len(self._keys), **self._stats}
+        return {
+            "records": self._count,
+            "bytes": self._bytes,
+            "keys": len(self._keys),
+            "authors": len(self._per_author),
+            **self._stats,
+        }

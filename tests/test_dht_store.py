@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from dht import DhtConfig, RecordStore, intent_key
-from dht.store import PAGE_BYTES
+from dht.store import PAGE_BYTES, RENEWAL_MIN_AGE_S
 from tests.test_dht_helpers import T0, identity, make_intent, record
 from wire import Action, open_intent, seal_intent
 from wire.cbor import decode, encode
@@ -83,19 +83,85 @@ def test_per_author_cap_refuses_new_ids_but_allows_updates():
     assert put(store, record(BOB, 9)) is PutStatus.STORED
 
 
-def test_full_key_evicts_the_record_expiring_soonest_only_for_a_later_one():
-    store = RecordStore(config=DhtConfig(max_records_per_key=3))
-    a = record(ALICE, 1, ttl=1000)
-    b = record(ALICE, 2, ttl=500)  # expires soonest
-    c = record(BOB, 3, ttl=2000)
-    for r in (a, b, c):
+def test_full_key_evicts_only_for_author_diversity_never_by_ttl():
+    """Regression (issue 10, storage takeover): records created with the maximum TTL used to evict every
+    record expiring sooner; a few authors flooding a full key now only evict each other."""
+    store = RecordStore(config=DhtConfig(max_records_per_key=8, max_records_per_author_per_key=4))
+    honest = [record(identity(300 + i), 1, ttl=86400) for i in range(4)]
+    for r in honest:
         assert put(store, r) is PutStatus.STORED
-    assert put(store, record(BOB, 4, ttl=400)) is PutStatus.OVER_QUOTA  # expires before b: refused
-    assert put(store, record(BOB, 5, ttl=500)) is PutStatus.OVER_QUOTA  # same expiry: refused
-    d = record(BOB, 6, ttl=3000)
-    assert put(store, d) is PutStatus.STORED
-    assert store.get(key_of(a), T0)[0] == [a, c, d]  # b evicted
-    assert store.statistics()["evicted"] == 1
+    week = 7 * 86400
+    for n in range(3):
+        for i in range(4):
+            put(store, record(identity(400 + n), i, ttl=week), T0 + 60)
+    key = key_of(honest[0])
+    kept = store.get(key, T0 + 120)[0]
+    assert set(honest) <= set(kept) and len(kept) == 8
+    counts: dict[bytes, int] = {}
+    for r in store.records(key):
+        counts[r.author] = counts.get(r.author, 0) + 1
+    flood = [counts.get(identity(400 + n).pubkey, 0) for n in range(3)]
+    assert sum(flood) == 4 and max(flood) - min(flood) <= 1  # the flooders share what is left
+    assert store.statistics()["evicted"] >= 1
+
+
+def test_newcomer_evicts_from_the_heaviest_author_and_equal_shares_are_first_come():
+    store = RecordStore(config=DhtConfig(max_records_per_key=4))
+    heavy = [record(ALICE, n) for n in range(3)]
+    for r in heavy:
+        assert put(store, r) is PutStatus.STORED
+    bob = record(BOB, 1)
+    assert put(store, bob) is PutStatus.STORED  # key full: Alice 3, Bob 1
+    carol = record(identity(3), 1)
+    assert put(store, carol, T0 + 5) is PutStatus.STORED  # Alice gives way (3 >= 0 + 2): her newest goes
+    assert [r.record for r in store.records(key_of(carol))] == [heavy[0], heavy[1], bob, carol]
+    assert put(store, record(BOB, 2)) is PutStatus.OVER_QUOTA  # Alice 2 vs Bob 1 + 1: no fairer
+    dave = record(identity(4), 1)
+    assert put(store, dave) is PutStatus.STORED  # Alice 2 >= 0 + 2
+    assert put(store, record(identity(5), 1)) is PutStatus.OVER_QUOTA  # one each: first come, first served
+    assert {r.author for r in store.records(key_of(dave))} == {ALICE.pubkey, BOB.pubkey}.union(
+        {identity(3).pubkey, identity(4).pubkey}
+    )
+
+
+def test_renewed_records_are_evicted_last():
+    store = RecordStore(config=DhtConfig(max_records_per_key=3))
+    a1, a2 = record(ALICE, 1), record(ALICE, 2)
+    assert put(store, a1) is PutStatus.STORED
+    assert put(store, a2, T0 + 1) is PutStatus.STORED
+    assert put(store, record(BOB, 1)) is PutStatus.STORED
+    key = key_of(a1)
+    # a re-PUT by someone else, or by Alice too soon, is no renewal
+    assert store.put(key, a2, T0 + 2 * RENEWAL_MIN_AGE_S, origin=BOB.pubkey) is PutStatus.STALE
+    assert store.put(key, a2, T0 + 10, origin=ALICE.pubkey) is PutStatus.STALE
+    assert not any(r.renewed for r in store.records(key))
+    # Alice republishes a2 later: it is renewed, so her other record is the one a newcomer evicts
+    assert store.put(key, a2, T0 + RENEWAL_MIN_AGE_S + 1, origin=ALICE.pubkey) is PutStatus.STALE
+    assert [r.renewed for r in store.records(key)] == [False, True, False]
+    carol = record(identity(3), 1)
+    assert put(store, carol, T0 + 3600) is PutStatus.STORED
+    assert [r.record for r in store.records(key)] == [a2, record(BOB, 1), carol]
+    # a newer seq keeps the renewal and the first arrival time
+    a2b = record(ALICE, 2, seq=2)
+    assert put(store, a2b, T0 + 3700) is PutStatus.REPLACED
+    (rec,) = [r for r in store.records(key) if r.record == a2b]
+    assert rec.renewed and rec.first_stored == T0 + 1
+
+
+def test_per_author_cap_over_all_keys():
+    """Regression (issue 10): the per-author cap was per key only, so one author could fill a node
+    through many keys."""
+    store = RecordStore(config=DhtConfig(max_records_per_author=3))
+    cats = ["vehicles/tires", "electronics/phones", "services/moving", "home/furniture"]
+    recs = [record(ALICE, n, category=c) for n, c in enumerate(cats)]
+    for r in recs[:3]:
+        assert put(store, r) is PutStatus.STORED
+    assert put(store, recs[3]) is PutStatus.OVER_QUOTA
+    assert put(store, record(ALICE, 0, seq=2, category=cats[0])) is PutStatus.REPLACED  # updates still pass
+    assert put(store, record(BOB, 9, category=cats[3])) is PutStatus.STORED
+    store.expire(T0 + 86400)
+    assert put(store, record(ALICE, 3, category=cats[3], created=T0 + 86400), T0 + 86400) is PutStatus.STORED
+    assert store.statistics()["authors"] == 1
 
 
 def test_node_wide_caps():
@@ -110,7 +176,7 @@ def test_node_wide_caps():
     assert put(store, record(BOB, 3)) is PutStatus.OVER_QUOTA
 
 
-def test_tombstones_block_resurrection_and_show_only_to_watchers():
+def test_tombstones_block_resurrection_and_are_served_for_the_merge():
     store = RecordStore()
     live = record(ALICE, seq=1)
     gone = record(ALICE, seq=2, withdrawn=True)
@@ -118,7 +184,8 @@ def test_tombstones_block_resurrection_and_show_only_to_watchers():
     assert put(store, live) is PutStatus.STORED
     assert put(store, gone, T0 + 10) is PutStatus.REPLACED
     assert put(store, live, T0 + 20) is PutStatus.STALE  # an old seq can't bring it back
-    assert store.get(key, T0 + 30) == ([], None)  # since == 0: no tombstones
+    # tombstones are served to plain gets too: a reader merging replicas by seq needs them
+    assert store.get(key, T0 + 30) == ([gone], None)
     assert store.get(key, T0 + 30, since=int(T0)) == ([gone], None)  # watchers see the withdrawal
 
 
