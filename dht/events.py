@@ -22,7 +22,9 @@ class Found:
     """Records found under ``key``: verified, deduplicated, newest seq per (author, intent id).
 
     ``hops`` is the deepest lookup round of a peer that answered (seeds are 1), ``messages`` the requests
-    sent, ``responders`` the peers that returned at least one record.
+    sent, ``responders`` the peers that returned at least one record. ``complete`` is False when the get
+    could not meet its completeness rule (``dht.ops``): the lookup timed out, or a page budget or a failed
+    page request cut one of the closest replicas short.
     """
 
     key: bytes
@@ -30,11 +32,13 @@ class Found:
     hops: int
     messages: int
     responders: int
+    complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class NotFound:
-    """No record under ``key``; ``closest`` are the closest peers that answered."""
+    """No record under ``key``; ``closest`` are the closest peers that answered (the get's completeness set:
+    ``min(get_closest, k)`` of them when that many exist)."""
 
     key: bytes
     closest: list[Contact]
@@ -53,15 +57,19 @@ class Timeout:
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """A publish finished. ``replicas`` counts nodes holding the record (STORED, REPLACED or STALE — a node
-    answering STALE already holds this version or a newer one), the local store included when this node is
-    among the k closest. ``statuses`` counts each PutStatus name over the replicas asked."""
+    """A publish reached its quorum, or all its PUTs ended. ``replicas`` counts nodes holding the record
+    (STORED, REPLACED or STALE — a node answering STALE already holds this version or a newer one), the local
+    store included when this node is among the k closest. ``statuses`` counts each PutStatus name over the
+    replies so far (``FAILED``: no reply, ``ERROR``: an error reply, ``BUSY``: the peer asked us to back
+    off, or we are backing off from it). ``pending`` PUTs were still in flight when this was reported: they
+    continue in the background (``DhtConfig.publish_quorum``)."""
 
     key: bytes
     replicas: int
     statuses: dict[str, int] = field(default_factory=dict)
     hops: int = 0
     messages: int = 0
+    pending: int = 0
 
 
 @dataclass(frozen=True, slots=True)

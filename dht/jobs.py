@@ -17,17 +17,30 @@ Three timers, each re-armed with +-10% jitter (nodes started together must not a
 **Hand-off** runs on an event, not a timer: when a new contact enters the routing table and both it and we
 are among the k closest (of us and our table) to a stored key, that key's records are PUT to it directly.
 
-Jobs start operations (``dht.ops``) that report nothing; the node owns the timers' place in
-``next_timer``.
+Bounded concurrency: replication and republishing don't start one lookup per key at once. Their
+operations (``dht.ops``, reporting nothing) wait in one queue (a key at most once per kind) and at most
+``MAX_JOB_OPS`` run at a time; the next starts when one ends. Hand-offs wait in a queue of (contact, key)
+of at most ``MAX_HANDOFF_QUEUE`` (beyond it the oldest is dropped: the hourly replication covers it), with at
+most ``MAX_HANDOFF_INFLIGHT`` hand-off keys' PUT requests in flight. Records are read from the store when
+the work starts, not when it is queued. The node owns the timers' place in ``next_timer``.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 from dht.keys import contact_id, id_int, intent_key
 from dht.ops import K_PUBLISH, K_REFRESH, K_REPLICATE
-from dht.requests import HANDOFF, NEVER, S_HANDOFF, put_batches, put_factory
+from dht.requests import (
+    HANDOFF,
+    NEVER,
+    S_HANDOFF,
+    S_HANDOFF_DROPPED,
+    S_JOBS_QUEUED,
+    put_batches,
+    put_factory,
+)
 from dht.routing import NUM_BUCKETS
 from dht.store import open_record
 from wire.messages import Contact
@@ -35,14 +48,40 @@ from wire.messages import Contact
 if TYPE_CHECKING:
     from dht.node import Node
 
+#: Replication and republish operations (a lookup, then PUTs) running at once; the others wait.
+MAX_JOB_OPS = 8
+#: Hand-off keys whose PUT requests may be in flight at once.
+MAX_HANDOFF_INFLIGHT = 8
+#: (contact, key) hand-offs waiting; beyond this the oldest is dropped (replication covers it later).
+MAX_HANDOFF_QUEUE = 1024
+
 
 class Jobs:
     """The periodic jobs of one node and the own records it republishes. See the module docstring."""
 
-    __slots__ = ("_node", "own", "t_refresh", "t_replicate", "t_republish")
+    __slots__ = (
+        "_handoff_busy",
+        "_handoffs",
+        "_node",
+        "_pumping",
+        "_queue",
+        "_queued",
+        "_running",
+        "own",
+        "t_refresh",
+        "t_replicate",
+        "t_republish",
+    )
 
     def __init__(self, node: Node) -> None:
         self._node = node
+        # the job queue (allocated on first use): (op kind, key), each at most once
+        self._queue: deque[tuple[int, bytes]] | None = None
+        self._queued: set[tuple[int, bytes]] | None = None
+        self._running = 0  # job operations running
+        self._pumping = False  # _pump is running (an op that ends at once must not recurse into it)
+        self._handoffs: deque[tuple[Contact, bytes]] | None = None
+        self._handoff_busy = 0  # hand-off PUT requests in flight
         self.own: dict[bytes, bytes] | None = None  # author + intent id -> our newest record
         self.t_refresh = NEVER
         self.t_replicate = NEVER
@@ -134,49 +173,129 @@ class Jobs:
             return
         horizon = now - node.config.replicate_interval
         for key in store.stored_keys():
-            if store.pushed_at(key) > horizon:
-                continue
-            records = [r.record for r in store.records(key) if r.expires > now]
-            if records:
-                node.ops.start(K_REPLICATE, key, now, report=False, records=records)
+            if store.pushed_at(key) <= horizon:
+                self._enqueue(K_REPLICATE, key)
+        self._pump(now)
 
     def republish(self, now: float) -> None:
         """Publish our live records again, one operation per key; forget the expired ones."""
         if not self.own:
             self.t_republish = NEVER
             return
-        key_res = self._node.config.key_res
-        by_key: dict[bytes, list[bytes]] = {}
-        for record_key, record in list(self.own.items()):
-            _, intent = open_record(record)
-            if intent.expires <= now:
-                del self.own[record_key]
-                continue
-            key = intent_key(intent.category, intent.cell, key_res)
-            by_key.setdefault(key, []).append(record)
-        for key, records in by_key.items():
-            self._node.ops.start(K_PUBLISH, key, now, report=False, records=records)
+        for key in self._own_by_key(now):
+            self._enqueue(K_PUBLISH, key)
         if not self.own:
             self.own = None
             self.t_republish = NEVER
+        self._pump(now)
 
-    def handoff(self, contact: Contact, now: float) -> None:
-        """Push the records of each key for which both ``contact`` and we are among the k closest."""
+    def _own_by_key(self, now: float) -> dict[bytes, list[bytes]]:
+        """Our live records by key (the expired ones are forgotten)."""
+        key_res = self._node.config.key_res
+        by_key: dict[bytes, list[bytes]] = {}
+        own = self.own or {}
+        for record_key, record in list(own.items()):
+            _, intent = open_record(record)
+            if intent.expires <= now:
+                del own[record_key]
+                continue
+            key = intent_key(intent.category, intent.cell, key_res)
+            by_key.setdefault(key, []).append(record)
+        return by_key
+
+    def _enqueue(self, kind: int, key: bytes) -> None:
+        if self._queue is None or self._queued is None:
+            self._queue, self._queued = deque(), set()
+        item = (kind, key)
+        if item not in self._queued:
+            self._queued.add(item)
+            self._queue.append(item)
+            if self._running + len(self._queue) > MAX_JOB_OPS:
+                self._node._stats[S_JOBS_QUEUED] += 1  # it will wait for a free slot
+
+    def _pump(self, now: float) -> None:
+        """Start queued job operations while fewer than MAX_JOB_OPS run."""
+        queue, queued = self._queue, self._queued
+        if queue is None or queued is None or self._pumping:
+            return  # (an op that ends at once calls back here: the loop below goes on)
         node = self._node
         store = node._store
-        if store is None or not len(store):
+        self._pumping = True
+        try:
+            while queue and self._running < MAX_JOB_OPS:
+                item = queue.popleft()
+                queued.discard(item)
+                kind, key = item
+                if kind == K_REPLICATE:
+                    if store is None or store.pushed_at(key) > now - node.config.replicate_interval:
+                        continue  # another node pushed it meanwhile
+                    records = [r.record for r in store.records(key) if r.expires > now]
+                else:
+                    records = self._own_by_key(now).get(key, [])
+                if records:
+                    self._running += 1
+                    node.ops.start(kind, key, now, report=False, records=records, job=True)
+        finally:
+            self._pumping = False
+        if not queue:
+            self._queue = self._queued = None
+
+    def op_ended(self, now: float) -> None:
+        """A job operation ended: start the next one."""
+        self._running -= 1
+        self._pump(now)
+
+    def handoff(self, contact: Contact, now: float) -> None:
+        """Queue a push of the records of each key for which both ``contact`` and we are among the k
+        closest (of us and our table)."""
+        node = self._node
+        store = node._store
+        if store is None or not len(store) or node.backed_off(contact.pubkey, now):
             return
         k = node.config.k
         cid = contact_id(contact)
         table = node.table
         for key in store.stored_keys():
             tint = id_int(key)
-            # both the newcomer and we must be among the k closest (of us and our table) to the key
             if table.count_closer(tint, cid ^ tint, k) >= k:
                 continue
             if table.count_closer(tint, node.id_int ^ tint, k) >= k:
                 continue
+            if self._handoffs is None:
+                self._handoffs = deque(maxlen=MAX_HANDOFF_QUEUE)
+            if len(self._handoffs) >= MAX_HANDOFF_QUEUE:
+                node._stats[S_HANDOFF_DROPPED] += 1  # the oldest leaves
+            self._handoffs.append((contact, key))
+        self._pump_handoffs(now)
+
+    def _pump_handoffs(self, now: float) -> None:
+        handoffs = self._handoffs
+        if handoffs is None:
+            return
+        node = self._node
+        store = node._store
+        while handoffs and self._handoff_busy < MAX_HANDOFF_INFLIGHT and store is not None:
+            contact, key = handoffs.popleft()
+            if node.backed_off(contact.pubkey, now):
+                continue
             records = [r.record for r in store.records(key) if r.expires > now]
             for batch in put_batches(records):
+                self._handoff_busy += 1
                 node._send(contact, put_factory(key, batch), HANDOFF, 0, now, len(batch))
                 node._stats[S_HANDOFF] += 1
+        if not handoffs:
+            self._handoffs = None
+
+    def handoff_ended(self, now: float) -> None:
+        """A hand-off PUT request ended (reply, error or failure): send the next."""
+        self._handoff_busy -= 1
+        self._pump_handoffs(now)
+
+    def statistics(self) -> dict[str, int]:
+        """Job operations running and waiting, hand-offs waiting and in flight."""
+        return {
+            "job_ops_running": self._running,
+            "job_ops_waiting": len(self._queue) if self._queue else 0,
+            "handoffs_waiting": len(self._handoffs) if self._handoffs else 0,
+            "handoff_requests_inflight": self._handoff_busy,
+        }

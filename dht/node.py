@@ -32,6 +32,12 @@ operation             steps (``dht.ops``)                                  resul
 
 The periodic jobs (refresh, replication, republishing, hand-off) are in ``dht.jobs``.
 
+Soft failures: an ``Error`` reply with a code in ``SOFT_ERROR_CODES`` (``rate_limited``, ``busy``: a loaded
+peer, e.g. a bootstrap node) ends that request for its operation, but the peer stays in the routing table and
+the node backs off from it for ``SOFT_FAILURE_BACKOFF_S``: no lookup, PUT, page or hand-off request goes to
+it meanwhile, and a probe of it counts as answered (it is alive). Any other ``Error`` reply also keeps the
+peer (it answered); only failures (timeouts, refused connections, bad replies) remove it.
+
 Routing table upkeep: a full bucket asks us to probe its oldest contact (a PING), at most once per
 ``probe_interval``; the sender of a PING never becomes a pending entry (a probe must not cause another probe,
 or probes would chain across the network); any failed request removes the peer (its bucket's pending
@@ -50,7 +56,7 @@ from dht.config import DhtConfig, Rng
 from dht.events import OpDone, Output, Result, SendRequest
 from dht.jobs import Jobs
 from dht.keys import contact_id, id_int, intent_key
-from dht.ops import K_BOOT, K_FIND, K_GET, K_PUBLISH, Op, Operations
+from dht.ops import K_BOOT, K_FIND, K_GET, K_PUBLISH, Operations
 from dht.requests import (
     FIND,
     GET,
@@ -66,6 +72,7 @@ from dht.requests import (
     S_REQ_IN,
     S_REQ_OUT,
     S_RESP,
+    S_SOFT,
     STAT_NAMES,
     MsgFactory,
     Req,
@@ -89,11 +96,19 @@ from wire.messages import (
     Records,
 )
 
+#: Error codes of a loaded but live peer: the request ends, the peer stays, and we back off from it.
+SOFT_ERROR_CODES = frozenset({"rate_limited", "busy"})
+#: How long no request goes to a peer after it answered ``rate_limited`` or ``busy``.
+SOFT_FAILURE_BACKOFF_S = 30.0
+#: Peers we remember backing off from (beyond it, expired entries go first, then the oldest).
+MAX_BACKOFF_PEERS = 1024
+
 
 class Node:
     """One DHT node. See the module docstring."""
 
     __slots__ = (
+        "_backoff",
         "_deadlines",
         "_inflight",
         "_out",
@@ -141,6 +156,7 @@ class Node:
         self._started = False
         self._timer: float | None = None
         self._stats = [0] * len(STAT_NAMES)
+        self._backoff: dict[bytes, float] | None = None  # peer -> back off until (soft failures)
 
     @property
     def store(self) -> RecordStore:
@@ -176,7 +192,7 @@ class Node:
                 reply = Error(msg.rid, "too_many_records")
             else:
                 store = self.store
-                statuses = [store.put(msg.key, r, now) for r in msg.records]
+                statuses = [store.put(msg.key, r, now, origin=sender.pubkey) for r in msg.records]
                 self.jobs.stored(now)
                 reply = PutResult(msg.rid, statuses)
         elif isinstance(msg, GetRecords):
@@ -203,7 +219,7 @@ class Node:
     def put_local(self, key: bytes, records: list[bytes], now: float) -> list[PutStatus]:
         """Store our own records in our store (a publish when we are among the k closest)."""
         store = self.store
-        statuses = [store.put(key, r, now, pushed=False) for r in records]
+        statuses = [store.put(key, r, now, pushed=False, origin=self.pubkey) for r in records]
         self.jobs.stored(now)
         return statuses
 
@@ -226,7 +242,13 @@ class Node:
         self._stats[S_RESP] += 1
         if isinstance(msg, Error):
             self._stats[S_ERRORS] += 1
-            self._end_request(req, now, failed=False)
+            soft = msg.code in SOFT_ERROR_CODES
+            if soft:
+                self._stats[S_SOFT] += 1
+                self._back_off(peer, now)
+            if req.kind == PROBE:
+                self.table.probe_ok(peer)  # it answered: alive
+            self._end_request(req, now, failed=False, soft=soft)
             return
         kind = req.kind
         ok = (
@@ -247,6 +269,8 @@ class Node:
         self._add(req.peer, now)
         if kind == PROBE:
             self.table.probe_ok(peer)
+        elif kind == HANDOFF:
+            self.jobs.handoff_ended(now)
         elif req.op:
             self.ops.on_reply(req, msg, now)
         self._timer = None
@@ -270,11 +294,40 @@ class Node:
         self.table.remove(req.peer.pubkey)
         self._end_request(req, now, failed=True)
 
-    def _end_request(self, req: Req, now: float, failed: bool) -> None:
+    def _end_request(self, req: Req, now: float, failed: bool, soft: bool = False) -> None:
         """A request ended without a usable reply (failure, or an Error reply from a live peer)."""
-        if req.op:
-            self.ops.on_ended(req, now, failed)
+        if req.kind == HANDOFF:
+            self.jobs.handoff_ended(now)
+        elif req.op:
+            self.ops.on_ended(req, now, failed, soft)
         self._timer = None
+
+    def _back_off(self, peer: bytes, now: float) -> None:
+        backoff = self._backoff
+        if backoff is None:
+            backoff = self._backoff = {}
+        backoff.pop(peer, None)  # re-inserted last: the dict stays in order of back-off start
+        if len(backoff) >= MAX_BACKOFF_PEERS:
+            for pk in [pk for pk, until in backoff.items() if until <= now]:
+                del backoff[pk]
+            if len(backoff) >= MAX_BACKOFF_PEERS:
+                del backoff[next(iter(backoff))]
+        backoff[peer] = now + SOFT_FAILURE_BACKOFF_S
+
+    def backed_off(self, peer: bytes, now: float) -> bool:
+        """Whether we are backing off from ``peer`` (it answered rate_limited or busy lately)."""
+        backoff = self._backoff
+        if not backoff:
+            return False
+        until = backoff.get(peer)
+        if until is None:
+            return False
+        if until <= now:
+            del backoff[peer]
+            if not backoff:
+                self._backoff = None
+            return False
+        return True
 
     # ======================================================================================== operations
 
@@ -359,10 +412,9 @@ class Node:
         self._timer = None
         return op_id
 
-    def _op_done(self, op: Op, result: Result) -> None:
-        """Called by ``Operations`` when an op ended."""
-        if op.report:
-            self._out.append(OpDone(op.id, result))
+    def _report(self, op_id: int, result: Result) -> None:
+        """Called by ``Operations`` when a reporting op has its result (once per op)."""
+        self._out.append(OpDone(op_id, result))
         self._timer = None
 
     # ============================================================================================ timers
@@ -448,7 +500,10 @@ class Node:
     def _add(self, contact: Contact, now: float, probe: bool = True) -> None:
         res, probe_peer = self.table.add(contact, now, probe)
         if res is AddResult.PENDING and probe_peer is not None:
-            self._send(probe_peer, Ping, PROBE, 0, now)
+            if self.backed_off(probe_peer.pubkey, now):
+                self.table.probe_ok(probe_peer.pubkey)  # it answered us lately (busy): alive
+            else:
+                self._send(probe_peer, Ping, PROBE, 0, now)
         elif res is AddResult.ADDED and self.config.handoff:
             self.jobs.handoff(contact, now)
 
@@ -463,4 +518,6 @@ class Node:
         out["records"] = len(self._store) if self._store is not None else 0
         own = self.jobs.own
         out["own_records"] = len(own) if own else 0
+        out["backing_off"] = len(self._backoff) if self._backoff else 0
+        out.update(self.jobs.statistics())
         return out

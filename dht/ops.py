@@ -13,18 +13,41 @@ family (kinds)                    phases
 lookup (find, bootstrap, refresh) ``LOOKUP --lookup_over--> DONE``
 get                               ``LOOKUP --lookup_over--> DRAIN --side_idle--> DONE``
 put (publish, replicate)          ``LOOKUP --lookup_over--> PUT --side_idle--> DONE``
+                                  ``                        PUT --quorum--> BACKGROUND --side_idle--> DONE``
 ================================  ==========================================================================
 
 Events: ``LOOKUP_OVER`` the iterator finished (the closest have answered, nobody is left to ask, or the
 lookup deadline passed); ``SIDE_IDLE`` no *side request* of the op (a get's page request, a publish's
-PUT_RECORDS) is in flight any more. A pair missing from the table is a bug (``LocalProtocolError``), except
-that ``SIDE_IDLE`` in ``LOOKUP`` changes nothing (a get's page finished while its lookup still runs).
-Entering a phase does its work: ``PUT`` sends PUT_RECORDS to the k closest that answered (and stores locally
-when this node is among them), ``DRAIN`` and ``PUT`` fall through at once when nothing is in flight, ``DONE``
-builds the typed result (``dht.events``) and hands it to the node (``OpDone`` when the op reports).
+PUT_RECORDS) is in flight any more; ``QUORUM`` ``publish_quorum`` replicas hold the records. A pair missing
+from the table is a bug (``LocalProtocolError``); pairs mapping a phase to itself change nothing. Entering a
+phase does its work: ``PUT`` sends PUT_RECORDS to the k closest that answered (and stores locally when this
+node is among them); ``BACKGROUND`` reports ``Published`` at once while the other PUTs run on; ``DRAIN``
+follows the page cursors of the closest replicas; ``DRAIN``, ``PUT`` and ``BACKGROUND`` fall through when
+nothing is in flight; ``DONE`` builds the typed result (``dht.events``) and hands it to the node (an
+``OpDone`` when the op reports and has not reported yet).
 
-A get follows one peer's page cursor: the first peer whose reply carried a cursor is asked for its next
-pages (up to ``max_get_pages``) while the lookup runs; its pages are side requests.
+**When a get is complete.** Let q = min(``get_closest``, k). The get's iterator runs towards the q closest
+peers (it is built with k = q), so its lookup ends once the q closest peers it knows have all answered and no
+peer closer than the q-th is still unasked or in flight (or nobody is left to ask); peers that failed don't
+count. The get is then *complete* when each of those q peers has also been read to its last page. Records
+are stored at the k closest nodes of their key, so the q closest hold every record that reached all of its
+replicas, and a record that missed some replicas (a node that joined after the publish, before its
+hand-off) is found as long as one of the q closest holds it. Records are merged by (author, intent id),
+highest seq wins, *tombstones included* (servers send them to plain gets too), and only then are withdrawn
+intents dropped from a plain get's result: a stale replica can't bring a withdrawn intent back. Records that
+don't verify, have expired, were created more than ``max_clock_skew`` in the future, don't match the action
+filter or belong to another key are ignored, as the store does.
+
+Pages: each peer's cursor is followed while that peer is among the q closest that answered (from its first
+reply, alongside the lookup; after the lookup, only for the final q), at most ``max_get_pages`` pages per
+peer and ``get_page_budget`` in all. ``Found.complete`` is False when the lookup timed out or a budget, a
+failed page request or a backed-off peer cut one of the final q short (what was gathered is still reported).
+``get_quorum`` > 0 keeps the older rule "stop once this many peers returned records" (not complete).
+
+**Soft failures.** A request refused with an ``Error`` of code ``rate_limited`` or ``busy`` ends for its
+operation (the iterator counts the peer as failed, a PUT counts ``BUSY``) but the node keeps the contact and
+backs off from it (``dht.node.SOFT_FAILURE_BACKOFF_S``); while it backs off, lookups skip the peer (as
+failed, without a request), publishes don't PUT to it (``BUSY``) and gets don't page it.
 
 The node (``dht.node``) owns the requests in flight and the deadlines; it calls ``on_reply`` with a reply
 it has validated, ``on_ended`` when a request of an op failed or was refused, and ``drive`` when the op's
@@ -48,8 +71,11 @@ from dht.requests import (
     HOLDING,
     PAGE,
     PUT,
+    S_BACKOFF_SKIPS,
+    S_EARLY,
     S_OPS,
     S_OPS_DONE,
+    S_PAGES,
     Req,
     find_factory,
     get_factory,
@@ -74,24 +100,40 @@ class Phase(enum.IntEnum):
 
     LOOKUP = 0  # the iterator hands out requests (a get's page requests may run alongside)
     PUT = 1  # PUT_RECORDS in flight to the closest peers that answered
-    DRAIN = 2  # a get's lookup is over; page requests still in flight
-    DONE = 3  # the result is built; the op is forgotten
+    BACKGROUND = 2  # a publish reported at its quorum; its other PUTs are still in flight
+    DRAIN = 3  # a get's lookup is over; page requests of the closest replicas in flight
+    DONE = 4  # the result is built; the op is forgotten
 
 
 class Event(enum.IntEnum):
     LOOKUP_OVER = 0  # the iterator finished
     SIDE_IDLE = 1  # no page or PUT request of the op in flight
+    QUORUM = 2  # publish_quorum replicas hold the records
 
 
-_L, _P, _D, _X = Phase.LOOKUP, Phase.PUT, Phase.DRAIN, Phase.DONE
-_OVER, _IDLE = Event.LOOKUP_OVER, Event.SIDE_IDLE
+_L, _P, _B, _D, _X = Phase.LOOKUP, Phase.PUT, Phase.BACKGROUND, Phase.DRAIN, Phase.DONE
+_OVER, _IDLE, _QUORUM = Event.LOOKUP_OVER, Event.SIDE_IDLE, Event.QUORUM
 #: family -> (phase, event) -> next phase
 TRANSITIONS: dict[str, dict[tuple[Phase, Event], Phase]] = {
     "lookup": {(_L, _OVER): _X},
     "get": {(_L, _OVER): _D, (_L, _IDLE): _L, (_D, _IDLE): _X},
-    "put": {(_L, _OVER): _P, (_L, _IDLE): _L, (_P, _IDLE): _X},
+    "put": {(_L, _OVER): _P, (_P, _IDLE): _X, (_P, _QUORUM): _B, (_B, _QUORUM): _B, (_B, _IDLE): _X},
 }
 FAMILY = ("lookup", "lookup", "lookup", "get", "put", "put")  # by operation kind
+
+
+class PageChain:
+    """A get's reading of one peer's pages: its cursor (None: read to the end), pages asked, one in
+    flight, cut short (budget, failure, back-off)."""
+
+    __slots__ = ("busy", "contact", "cursor", "cut", "pages")
+
+    def __init__(self, contact: Contact, cursor: bytes) -> None:
+        self.contact = contact
+        self.cursor: bytes | None = cursor
+        self.pages = 0
+        self.busy = False
+        self.cut = False
 
 
 class Op:
@@ -99,17 +141,19 @@ class Op:
 
     __slots__ = (
         "action",
+        "chains",
         "found",
+        "holders",
         "id",
         "it",
+        "job",
         "kind",
         "messages",
-        "pager",
         "pages",
         "phase",
         "records",
-        "replicas",
         "report",
+        "reported",
         "responders",
         "side",
         "since",
@@ -121,20 +165,27 @@ class Op:
         self.id = op_id
         self.kind = kind
         self.target = target
-        self.report = report  # whether an OpDone is emitted (jobs' operations don't report)
+        self.report = report  # whether an OpDone is emitted
+        self.reported = False  # it was (a publish reports at its quorum, before DONE)
+        self.job = False  # started by a periodic job (dht.jobs counts them)
         self.phase = Phase.LOOKUP
         self.it: ClosestPeersIter | None = None
         self.messages = 0
         self.records: list[bytes] = []  # publish/replicate: what to put
-        self.found: dict[bytes, tuple[int, bytes]] | None = None  # get: author+intent id -> (seq, record)
+        # get: author + intent id -> (seq, record, withdrawn)
+        self.found: dict[bytes, tuple[int, bytes, bool]] | None = None
         self.responders = 0
         self.action: Action | None = None
         self.since = 0
-        self.pager: bytes | None = None  # get: the peer whose cursor we follow (b"": stopped)
+        self.chains: dict[bytes, PageChain] | None = None  # get: peer -> its page cursor
         self.pages = 0  # get: page requests sent
         self.side = 0  # page and PUT requests of this operation in flight
-        self.replicas = 0
+        self.holders: set[bytes] | None = None  # publish: peers holding the records (ourselves included)
         self.statuses: dict[str, int] | None = None
+
+
+def _count(statuses: dict[str, int], name: str, n: int = 1) -> None:
+    statuses[name] = statuses.get(name, 0) + n
 
 
 class Operations:
@@ -170,6 +221,7 @@ class Operations:
         action: Action | None = None,
         since: int = 0,
         extra: list[Contact] | None = None,
+        job: bool = False,
     ) -> int:
         """Start an operation of ``kind`` on ``target`` with its lookup.
 
@@ -181,6 +233,7 @@ class Operations:
             records: publish/replicate: the records to put.
             action, since: get: the filters of GET_RECORDS.
             extra: contacts asked even if the routing table refused them (bootstrap seeds).
+            job: started by a periodic job (``Jobs.op_ended`` is told when it ends).
         Returns:
             The op id.
         """
@@ -188,29 +241,32 @@ class Operations:
         cfg = node.config
         self._next += 1
         op = Op(self._next, kind, target, report)
+        op.job = job
         self.ops[op.id] = op
         node._stats[S_OPS] += 1
         op.records = records or []
         op.action = action
         op.since = since
+        k = cfg.k
         if kind == K_GET:
             op.found = {}
+            k = min(cfg.get_closest, cfg.k)
         tint = id_int(target)
         seeds = node.table.closest(tint, cfg.k)
         if extra:
             seeds = seeds + extra
-        op.it = self._new_iter(tint, seeds, now)
+        op.it = self._new_iter(tint, seeds, now, k)
         heapq.heappush(node._deadlines, (op.it.deadline, 1, op.id))
         self.drive(op, now)
         return op.id
 
-    def _new_iter(self, tint: int, seeds: list[Contact], now: float) -> ClosestPeersIter:
+    def _new_iter(self, tint: int, seeds: list[Contact], now: float, k: int) -> ClosestPeersIter:
         cfg = self._node.config
         return ClosestPeersIter(
             tint,
             seeds,
             now,
-            k=cfg.k,
+            k=k,
             alpha=cfg.alpha,
             rpc_timeout=cfg.rpc_timeout,
             lookup_timeout=cfg.lookup_timeout,
@@ -224,15 +280,19 @@ class Operations:
         it = op.it
         if it is None or op.phase is not Phase.LOOKUP or op.id not in self.ops:
             return  # a late reply to a finished lookup changes nothing
-        send = self._node._send
+        node = self._node
         while True:
             st = it.next(now)
             if isinstance(st, Waiting):
+                if node.backed_off(st.peer.pubkey, now):
+                    node._stats[S_BACKOFF_SKIPS] += 1
+                    it.on_failure(st.peer.pubkey)  # skipped, not asked: the peer asked us to wait
+                    continue
                 op.messages += 1
                 if op.kind == K_GET:
-                    send(st.peer, get_factory(op.target, op.action, op.since, None), GET, op.id, now)
+                    node._send(st.peer, get_factory(op.target, op.action, op.since, None), GET, op.id, now)
                 else:
-                    send(st.peer, find_factory(op.target), FIND, op.id, now)
+                    node._send(st.peer, find_factory(op.target), FIND, op.id, now)
             elif isinstance(st, AtCapacity):
                 return
             else:
@@ -257,19 +317,16 @@ class Operations:
             assert isinstance(msg, Records)
             self._got_records(op, req, msg, now)
         elif kind == PUT:
-            assert isinstance(msg, PutResult)
-            statuses = op.statuses if op.statuses is not None else {}
-            op.statuses = statuses
+            assert isinstance(msg, PutResult) and op.statuses is not None
             for st in msg.statuses:
-                name = PutStatus(st).name
-                statuses[name] = statuses.get(name, 0) + 1
+                _count(op.statuses, PutStatus(st).name)
             if any(st in HOLDING for st in msg.statuses):
-                op.replicas += 1
+                self._held(op, req.peer.pubkey, now)
             self._check_idle(op, now)
 
-    def on_ended(self, req: Req, now: float, failed: bool) -> None:
+    def on_ended(self, req: Req, now: float, failed: bool, soft: bool = False) -> None:
         """A request of an op ended without a usable reply: it ``failed`` (timeout, refused, bad reply) or
-        the peer answered with an ``Error``."""
+        the peer answered with an ``Error`` (``soft``: rate_limited or busy)."""
         op = self.ops.get(req.op)
         if op is None:
             return
@@ -280,49 +337,90 @@ class Operations:
             self.drive(op, now)
         elif kind == PAGE:
             op.side -= 1
-            op.pager = b""  # stop following the cursor
+            chain = op.chains.get(req.peer.pubkey) if op.chains else None
+            if chain is not None:
+                chain.busy, chain.cursor, chain.cut = False, None, True
             self._check_idle(op, now)
         elif kind == PUT:
             op.side -= 1
             assert op.statuses is not None
-            name = "FAILED" if failed else "ERROR"
-            op.statuses[name] = op.statuses.get(name, 0) + 1
+            _count(op.statuses, "BUSY" if soft else "FAILED" if failed else "ERROR")
             self._check_idle(op, now)
 
     def _got_records(self, op: Op, req: Req, msg: Records, now: float) -> None:
+        """Merge a GET reply or page into the op's findings; follow cursors; drive the lookup."""
+        node = self._node
+        cfg = node.config
         peer = req.peer.pubkey
-        assert op.found is not None and op.it is not None
+        found = op.found
+        assert found is not None and op.it is not None
         key = op.target
-        key_res = self._node.config.key_res
         for record in msg.records:
             try:
                 _, intent = open_record(record)
-            except RemoteProtocolError:
+                if intent_key(intent.category, intent.cell, cfg.key_res) != key:
+                    continue
+            except (RemoteProtocolError, LocalProtocolError):
                 continue
-            if intent.expires <= now or (op.action is not None and intent.action != op.action):
-                continue
-            if intent.withdrawn and op.since == 0:
-                continue
-            if intent_key(intent.category, intent.cell, key_res) != key:
+            if intent.expires <= now or intent.created > now + cfg.max_clock_skew:
+                continue  # the store's checks: expired, or created in the future
+            if op.action is not None and intent.action != op.action:
                 continue
             record_key = intent.author + intent.id
-            prev = op.found.get(record_key)
+            prev = found.get(record_key)
             if prev is None or prev[0] < intent.seq:
-                op.found[record_key] = (intent.seq, record)
+                found[record_key] = (intent.seq, record, intent.withdrawn)
         if req.kind == GET:
             if msg.records:
                 op.responders += 1
+            if msg.cursor is not None:
+                if op.chains is None:
+                    op.chains = {}
+                op.chains[peer] = PageChain(req.peer, msg.cursor)
             op.it.on_success(peer, msg.peers)
-        cfg = self._node.config
-        if msg.cursor is not None and op.pager in (None, peer) and op.pages < cfg.max_get_pages:
-            op.pager = peer  # follow this one peer's pages only
-            op.pages += 1
-            self._send_side(op, req.peer, get_factory(key, op.action, op.since, msg.cursor), PAGE, now)
-        if cfg.get_quorum and op.responders >= cfg.get_quorum:
-            op.it.finish()
-        if op.phase is Phase.LOOKUP:
+            if cfg.get_quorum and op.responders >= cfg.get_quorum:
+                op.it.finish()
             self.drive(op, now)
-        self._check_idle(op, now)
+        elif op.chains is not None and (chain := op.chains.get(peer)) is not None:
+            chain.busy = False
+            chain.cursor = msg.cursor
+        if op.phase is not Phase.DONE:
+            self._follow_pages(op, now)
+            self._check_idle(op, now)
+
+    def _follow_pages(self, op: Op, now: float) -> None:
+        """Ask for the next page of every peer among the q closest that answered whose cursor is open."""
+        chains = op.chains
+        if not chains or op.it is None:
+            return
+        node = self._node
+        cfg = node.config
+        needed = {c.pubkey for c in op.it.closest()}  # the iterator's k is q
+        for pk, chain in chains.items():
+            if chain.busy or chain.cursor is None or pk not in needed:
+                continue
+            if (
+                chain.pages >= cfg.max_get_pages
+                or op.pages >= cfg.get_page_budget
+                or node.backed_off(pk, now)
+            ):
+                chain.cursor, chain.cut = None, True
+                continue
+            chain.pages += 1
+            chain.busy = True
+            op.pages += 1
+            node._stats[S_PAGES] += 1
+            factory = get_factory(op.target, op.action, op.since, chain.cursor)
+            self._send_side(op, chain.contact, factory, PAGE, now)
+
+    def _held(self, op: Op, holder: bytes, now: float) -> None:
+        """``holder`` holds the records: count it, and report at the quorum."""
+        if op.holders is None:
+            op.holders = set()
+        op.holders.add(holder)
+        quorum = self._node.config.publish_quorum
+        if quorum and len(op.holders) >= quorum and op.phase in (Phase.PUT, Phase.BACKGROUND):
+            self._fire(op, Event.QUORUM, now)
 
     # ------------------------------------------------------------------------------------------ phases
 
@@ -332,7 +430,7 @@ class Operations:
         self._node._send(peer, factory, kind, op.id, now, size)
 
     def _check_idle(self, op: Op, now: float) -> None:
-        if op.side == 0 and op.id in self.ops:
+        if op.side == 0 and op.id in self.ops and op.phase is not Phase.DONE:
             self._fire(op, Event.SIDE_IDLE, now)
 
     def _fire(self, op: Op, event: Event, now: float) -> None:
@@ -345,7 +443,11 @@ class Operations:
         op.phase = new
         if new is Phase.PUT:
             self._put_phase(op, now)
+        elif new is Phase.BACKGROUND:
+            self._node._stats[S_EARLY] += 1
+            self._report(op, self._published(op))
         elif new is Phase.DRAIN:
+            self._follow_pages(op, now)
             self._check_idle(op, now)
         elif new is Phase.DONE:
             self._done(op, now)
@@ -358,21 +460,31 @@ class Operations:
         peers = it.closest(k)
         op.statuses = {}
         if not peers and (it.timed_out or op.messages):  # nobody answered
-            self._end(op, Timeout(op.target, it.hops(), op.messages))
+            self._end(op, Timeout(op.target, it.hops(), op.messages), now)
             return
         tint = id_int(op.target)
         among = len(peers) < k or (node.id_int ^ tint) < (contact_id(peers[-1]) ^ tint)
         if op.kind == K_PUBLISH and among:
             statuses = node.put_local(op.target, op.records, now)
             for st in statuses:
-                op.statuses[st.name] = op.statuses.get(st.name, 0) + 1
+                _count(op.statuses, st.name)
             if any(st in HOLDING for st in statuses):
-                op.replicas += 1
+                self._held(op, node.pubkey, now)
         batches = put_batches(op.records)
         for peer in peers:
+            if node.backed_off(peer.pubkey, now):
+                node._stats[S_BACKOFF_SKIPS] += 1
+                _count(op.statuses, "BUSY", len(batches))
+                continue
             for batch in batches:
                 self._send_side(op, peer, put_factory(op.target, batch), PUT, now, len(batch))
         self._check_idle(op, now)
+
+    def _published(self, op: Op) -> Published:
+        assert op.it is not None
+        replicas = len(op.holders) if op.holders else 0
+        statuses = dict(op.statuses or {})
+        return Published(op.target, replicas, statuses, op.it.hops(), op.messages, op.side)
 
     def _done(self, op: Op, now: float) -> None:
         """Build the result of an op whose lookup (and side requests) are over."""
@@ -381,22 +493,26 @@ class Operations:
         result: Result
         if op.kind == K_GET:
             assert op.found is not None
-            if op.found:
-                records = [rec for _, rec in op.found.values()]
-                result = Found(op.target, records, it.hops(), op.messages, op.responders)
+            plain = op.since == 0
+            records = [rec for _, rec, withdrawn in op.found.values() if not (plain and withdrawn)]
+            if records:
+                closest = {c.pubkey for c in it.closest()}
+                cut = any(ch.cut for pk, ch in (op.chains or {}).items() if pk in closest)
+                complete = not it.timed_out and not cut and not self._node.config.get_quorum
+                result = Found(op.target, records, it.hops(), op.messages, op.responders, complete)
             elif not it.closest() and (it.timed_out or op.messages):  # nobody answered
                 result = Timeout(op.target, it.hops(), op.messages)
             else:
                 result = NotFound(op.target, it.closest(), it.hops(), op.messages)
         elif FAMILY[op.kind] == "put":
-            result = Published(op.target, op.replicas, dict(op.statuses or {}), it.hops(), op.messages)
+            result = self._published(op)
         else:
             peers = it.closest()
             if not peers and (it.timed_out or op.messages):  # nobody answered
                 result = Timeout(op.target, it.hops(), op.messages)
             else:
                 result = Closest(op.target, peers, it.hops(), op.messages)
-        self._end(op, result)
+        self._end(op, result, now)
         if op.kind == K_BOOT and self._node.config.refresh_on_bootstrap:
             # the self-lookup covered our closest neighbour's bucket: refresh the ones farther out
             node = self._node
@@ -406,11 +522,19 @@ class Operations:
                 start = max(start, (contact_id(peers[0]) ^ node.id_int).bit_length())
             node.jobs.refresh(now, full_too=False, start=start)
 
-    def _end(self, op: Op, result: Result) -> None:
+    def _report(self, op: Op, result: Result) -> None:
+        if op.report and not op.reported:
+            op.reported = True
+            self._node._report(op.id, result)
+
+    def _end(self, op: Op, result: Result, now: float) -> None:
         op.phase = Phase.DONE
         if self.ops.pop(op.id, None) is None:
             return
         if not self.ops:
             self.ops = {}  # a dict never shrinks: drop the one that grew
-        self._node._stats[S_OPS_DONE] += 1
-        self._node._op_done(op, result)
+        node = self._node
+        node._stats[S_OPS_DONE] += 1
+        self._report(op, result)
+        if op.job:
+            node.jobs.op_ended(now)

@@ -48,10 +48,31 @@ STAT_NAMES = (
     "ops_started",
     "ops_done",
     "handoff_puts",
+    "soft_failures",  # rate_limited / busy replies: the peer stays, we back off from it
+    "backoff_skips",  # requests not sent to a peer we were backing off from
+    "get_pages",  # page requests of gets
+    "published_at_quorum",  # publishes reported before all their PUTs ended
+    "job_ops_queued",  # replication / republish operations that waited for a free job slot
+    "handoff_dropped",  # hand-off pushes dropped because the hand-off queue was full
 )
-(S_REQ_IN, S_REQ_OUT, S_RESP, S_FAIL, S_BAD, S_ERRORS, S_IGNORED, S_OPS, S_OPS_DONE, S_HANDOFF) = range(
-    len(STAT_NAMES)
-)
+(
+    S_REQ_IN,
+    S_REQ_OUT,
+    S_RESP,
+    S_FAIL,
+    S_BAD,
+    S_ERRORS,
+    S_IGNORED,
+    S_OPS,
+    S_OPS_DONE,
+    S_HANDOFF,
+    S_SOFT,
+    S_BACKOFF_SKIPS,
+    S_PAGES,
+    S_EARLY,
+    S_JOBS_QUEUED,
+    S_HANDOFF_DROPPED,
+) = range(len(STAT_NAMES))
 
 MsgFactory = Callable[[int], object]  # request id -> the request message
 

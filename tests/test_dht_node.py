@@ -182,7 +182,8 @@ def test_publish_then_get_from_another_node(net200):
     rec = record(ALICE, 1, action=Action.SELL)
     res = roundtrip_until_done(net200, nodes[10], nodes[10].publish(rec, net200.now))
     assert isinstance(res, Published) and res.key == key_of(rec)
-    assert res.replicas >= 20 and res.statuses.get("STORED", 0) >= 20
+    # reported at the quorum (15 of 20); the other PUTs went on in the background
+    assert res.replicas == 15 and res.statuses.get("STORED", 0) >= 15 and res.replicas + res.pending >= 20
     holders = [n for n in nodes if n._store is not None and n._store.records(key_of(rec))]
     assert 20 <= len(holders) <= 21
     # the holders are the 20 closest nodes to the key (plus possibly the publisher)
@@ -195,11 +196,11 @@ def test_publish_then_get_from_another_node(net200):
     assert isinstance(found, Found) and found.records == [rec] and found.responders >= 1
     # action filter: nothing is BUY there
     res = roundtrip_until_done(net200, asker, asker.get_records(key_of(rec), net200.now, action=Action.BUY))
-    assert isinstance(res, NotFound) and len(res.closest) == 20
+    assert isinstance(res, NotFound) and len(res.closest) == asker.config.get_closest  # complete at 8
     # a newer version replaces it everywhere it lands; readers see the newest only
     rec2 = record(ALICE, 1, seq=2)
     res = roundtrip_until_done(net200, nodes[10], nodes[10].publish(rec2, net200.now))
-    assert res.statuses.get("REPLACED", 0) >= 20
+    assert res.statuses.get("REPLACED", 0) >= 15
     found = roundtrip_until_done(net200, asker, asker.get_records(key_of(rec), net200.now))
     assert found.records == [rec2]
     # withdraw: a tombstone hides it from plain gets; watchers (since > 0) see it
@@ -255,7 +256,8 @@ def test_hand_off_to_a_newly_joined_closer_node():
     rec = record(BOB, 5)
     key = key_of(rec)
     res = roundtrip_until_done(net, nodes[3], nodes[3].publish(rec, net.now))
-    assert res.replicas >= 20
+    assert res.replicas >= 15
+    assert sum(1 for n in nodes if n._store is not None and n._store.records(key)) >= 20
     newcomer = net.add_node(_pubkey_near(key, 12))
     kint = int.from_bytes(key, "big")
     assert min(nodes, key=lambda n: n.id_int ^ kint).id_int ^ kint > newcomer.id_int ^ kint

@@ -1,4 +1,5 @@
-"""The operation lifecycle of the node core (dht.ops): phases by table, step by step with explicit replies."""
+"""The operations of the node core (dht.ops, dht.jobs): phases by table, the get's completeness rule, soft
+failures, publish at a quorum, bounded jobs — step by step with explicit replies, or over 200 cores."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import random
 
 import pytest
 
-from dht import DhtConfig, Node, OpDone, Published, SendRequest
+from dht import DhtConfig, Found, Node, OpDone, Published, SendRequest, Timeout, intent_key
+from dht.jobs import MAX_HANDOFF_INFLIGHT, MAX_JOB_OPS
+from dht.node import SOFT_FAILURE_BACKOFF_S
 from dht.ops import FAMILY, TRANSITIONS, Event, Phase
-from tests.test_dht_helpers import T0, identity, record
+from dht.testing import roundtrip_until_done
+from tests.test_dht_helpers import T0, identity, record, shared_network_200
+from wire import open_intent
 from wire.errors import LocalProtocolError
-from wire.messages import Contact, FindNode, Nodes, PutRecords, PutResult, PutStatus
+from wire.messages import Contact, Error, FindNode, Nodes, PutRecords, PutResult, PutStatus, Records
 
 
 def lone_node(seed: int = 0, **cfg: object) -> Node:
@@ -61,3 +66,300 @@ def test_an_event_without_a_transition_is_a_bug():
     op = node.ops.get(op_id)
     with pytest.raises(LocalProtocolError):
         node.ops._fire(op, Event.SIDE_IDLE, T0)  # a lookup family op has no side requests
+
+
+# ------------------------------------------------------------------------------- get: completeness rule
+
+
+@pytest.fixture(scope="module")
+def net200():
+    return shared_network_200()
+
+
+def key_of(rec: bytes) -> bytes:
+    _, intent = open_intent(rec)
+    return intent_key(intent.category, intent.cell)
+
+
+def closest_nodes(net, key: bytes, n: int = 20) -> list[Node]:
+    kint = int.from_bytes(key, "big")
+    return sorted(net.nodes.values(), key=lambda node: node.id_int ^ kint)[:n]
+
+
+def seed_replicas(net, recs: list[bytes], holders: list[Node]) -> None:
+    """Store ``recs`` at ``holders`` directly, as a publish would (faster)."""
+    for holder in holders:
+        for r in recs:
+            assert holder.store.put(key_of(r), r, net.now) is PutStatus.STORED
+
+
+def test_get_stops_once_the_closest_replicas_have_answered(net200):
+    """Regression (issue 9): a get used to run its lookup until all k closest had answered."""
+    nodes = list(net200.nodes.values())
+    recs = [record(identity(600 + i), 1, category="home/garden") for i in range(5)]
+    key = key_of(recs[0])
+    seed_replicas(net200, recs, closest_nodes(net200, key))
+    full_cfg = DhtConfig(refresh_on_bootstrap=False, get_closest=20)
+    messages = {}
+    for i, asker in enumerate(nodes[100:120]):
+        early = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now))
+        assert isinstance(early, Found) and sorted(early.records) == sorted(recs) and early.complete
+        object.__setattr__(asker, "config", full_cfg)
+        try:
+            full = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now))
+        finally:
+            object.__setattr__(asker, "config", net200.config)
+        assert isinstance(full, Found) and sorted(full.records) == sorted(recs)
+        messages[i] = (early.messages, full.messages)
+    early_total = sum(e for e, _ in messages.values())
+    full_total = sum(f for _, f in messages.values())
+    assert early_total < 0.75 * full_total, messages
+
+
+def test_many_records_per_key_are_all_found_over_pages(net200):
+    nodes = list(net200.nodes.values())
+    recs = [record(identity(700 + i // 4), i, category="home/decor") for i in range(150)]  # 3 pages
+    key = key_of(recs[0])
+    seed_replicas(net200, recs, closest_nodes(net200, key))
+    for asker in nodes[:200:10]:
+        found = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now))
+        assert isinstance(found, Found) and sorted(found.records) == sorted(recs) and found.complete
+
+
+def test_get_follows_the_cursor_of_every_close_replica(net200):
+    """Regression (issue 10): a get followed only the first peer's cursor, so a record on a later page
+    of another replica was missed."""
+    nodes = list(net200.nodes.values())
+    common = [record(identity(800 + i), 1, category="home/kitchen") for i in range(70)]  # 2 pages
+    key = key_of(common[0])
+    holders = closest_nodes(net200, key)
+    seed_replicas(net200, common, holders)
+    x, y = (
+        record(identity(900), 1, category="home/kitchen"),
+        record(identity(901), 1, category="home/kitchen"),
+    )
+    seed_replicas(net200, [x], holders[:1])
+    seed_replicas(net200, [y], holders[1:2])  # each one on its holder's second page only
+    asker = nodes[7]
+    found = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now))
+    assert isinstance(found, Found) and set(found.records) == set(common) | {x, y} and found.complete
+    # a page budget that can't read them all: what was read is reported, marked incomplete
+    object.__setattr__(asker, "config", DhtConfig(refresh_on_bootstrap=False, get_page_budget=1))
+    try:
+        short = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now))
+    finally:
+        object.__setattr__(asker, "config", net200.config)
+    assert isinstance(short, Found) and not short.complete and len(short.records) >= 64
+
+
+def test_tombstones_are_merged_by_seq_before_withdrawn_intents_are_dropped(net200):
+    """Regression (issue 10): a withdrawn intent reappeared when some replicas held only the older seq."""
+    nodes = list(net200.nodes.values())
+    author = identity(950)
+    live = record(author, 1, category="home/tools")
+    gone = record(author, 1, seq=2, withdrawn=True, category="home/tools")
+    other = record(identity(951), 1, category="home/tools")
+    key = key_of(live)
+    holders = closest_nodes(net200, key)
+    seed_replicas(net200, [live, other], holders)
+    for h in holders[:3]:
+        assert h.store.put(key, gone, net200.now) is PutStatus.REPLACED
+    asker = nodes[33]
+    found = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now))
+    assert isinstance(found, Found) and found.records == [other]
+    watch = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now, since=int(T0)))
+    assert isinstance(watch, Found) and set(watch.records) == {gone, other}
+
+
+def test_the_reader_applies_the_stores_created_skew_check(net200):
+    """Regression (issue 10): a record created far in the future (refused by every store) was accepted
+    when a peer sent it in a GET reply."""
+    nodes = list(net200.nodes.values())
+    honest = record(identity(960), 1, category="home/appliances")
+    future = record(identity(961), 1, category="home/appliances", created=net200.now + 86400)
+    key = key_of(honest)
+    seed_replicas(net200, [honest], closest_nodes(net200, key))
+
+    def tamper(sender, target, request, reply):
+        if isinstance(reply, Records) and request.key == key:
+            return Records(reply.rid, [*reply.records, future], reply.cursor, reply.peers)
+        return reply
+
+    net200.tamper = tamper
+    try:
+        found = roundtrip_until_done(net200, nodes[44], nodes[44].get_records(key, net200.now))
+    finally:
+        net200.tamper = None
+    assert isinstance(found, Found) and found.records == [honest]
+
+
+# ------------------------------------------------------------------------------------- soft failures
+
+
+def test_a_rate_limited_peer_stays_in_the_table_and_is_backed_off():
+    """Regression (issue 9): a loaded bootstrap node answering rate_limited was asked again at once (and,
+    with the driver's old rid 0, dropped from the table)."""
+    node = lone_node()
+    boot = peer(1)
+    node.add_contact(boot, T0)
+    op = node.find_node(b"\x01" * 32, T0)
+    (req,) = node.poll()
+    node.handle_response(boot.pubkey, Error(req.msg.rid, "rate_limited"), T0 + 0.1)
+    (done,) = node.poll()
+    assert isinstance(done, OpDone) and done.op_id == op and isinstance(done.result, Timeout)
+    assert node.table.find(boot.pubkey) is boot
+    stats = node.statistics()
+    assert stats["soft_failures"] == 1 and stats["backing_off"] == 1 and stats["failures"] == 0
+    # within the back-off nothing is sent to it
+    node.find_node(b"\x02" * 32, T0 + 1)
+    assert [o for o in node.poll() if isinstance(o, SendRequest)] == []
+    assert node.statistics()["backoff_skips"] == 1
+    # after it, it is asked again
+    node.find_node(b"\x03" * 32, T0 + 0.1 + SOFT_FAILURE_BACKOFF_S)
+    (again,) = node.poll()
+    assert isinstance(again, SendRequest) and again.peer is boot
+    assert node.statistics()["backing_off"] == 0
+
+
+def test_busy_replicas_count_as_busy():
+    node = lone_node(k=2)
+    a, b = peer(1), peer(2)
+    node.add_contact(a, T0)
+    node.add_contact(b, T0)
+    node.publish(record(identity(3), 1), T0)
+    for out in node.poll():
+        node.handle_response(out.peer.pubkey, Nodes(out.msg.rid, []), T0)
+    puts = node.poll()
+    assert len(puts) == 2 and all(isinstance(o.msg, PutRecords) for o in puts)
+    local = len(node.store)  # 1 when we are among the 2 closest
+    node.handle_response(puts[0].peer.pubkey, Error(puts[0].msg.rid, "busy"), T0)
+    node.handle_response(puts[1].peer.pubkey, PutResult(puts[1].msg.rid, [PutStatus.STORED]), T0)
+    (done,) = node.poll()
+    assert done.result.statuses == {"BUSY": 1, "STORED": 1 + local} and done.result.replicas == 1 + local
+    busy = puts[0].peer
+    assert node.table.find(busy.pubkey) is busy and node.backed_off(busy.pubkey, T0 + 1)
+    # while we back off, a publish doesn't PUT to it
+    node.publish(record(identity(3), 2), T0 + 2)
+    for out in node.poll():
+        node.handle_response(out.peer.pubkey, Nodes(out.msg.rid, []), T0 + 2)
+    assert [o.peer for o in node.poll()] == [puts[1].peer]
+
+
+def test_a_probe_of_a_backed_off_peer_counts_as_an_answer():
+    node = lone_node(k=2, max_per_subnet=0)
+    same = [c for c in (peer(i) for i in range(400)) if node.table.bucket_index(c) == 255][:3]
+    node.add_contact(same[0], T0)
+    node.add_contact(same[1], T0)
+    node.find_node(b"\x09" * 32, T0)
+    for out in node.poll():
+        reply = Error(out.msg.rid, "busy") if out.peer is same[0] else Nodes(out.msg.rid, [])
+        node.handle_response(out.peer.pubkey, reply, T0)
+    node.poll()
+    assert node.table.bucket(255)[0] is same[0]  # the oldest: a newcomer asks for a probe of it
+    node.add_contact(same[2], T0 + 1)
+    assert node.poll() == []  # no PING: it answered (busy) lately
+    assert node.table.find(same[0].pubkey) is same[0] and node.table.find(same[2].pubkey) is None
+
+
+# ----------------------------------------------------------------------------- publish at its quorum
+
+
+def test_publish_reports_at_its_quorum_while_the_other_puts_continue():
+    """Regression (issue 12): a publish waited for its slowest replica."""
+    node = lone_node(publish_quorum=15)
+    contacts = [peer(i) for i in range(40)]
+    for c in contacts:
+        node.add_contact(c, T0)
+    node.poll()
+    op_id = node.publish(record(identity(4), 1), T0)
+    for _ in range(10):  # answer the lookup: nobody knows anyone closer
+        outs = node.poll()
+        if not outs or not isinstance(outs[0].msg, FindNode):
+            break
+        for out in outs:
+            node.handle_response(out.peer.pubkey, Nodes(out.msg.rid, []), T0)
+    puts = [o for o in outs if isinstance(o.msg, PutRecords)]
+    local = 1 if node.store.records(puts[0].msg.key) else 0
+    assert len(puts) == 20
+    need = 15 - local
+    for out in puts[:need]:
+        node.handle_response(out.peer.pubkey, PutResult(out.msg.rid, [PutStatus.STORED]), T0 + 0.1)
+    (done,) = node.poll()
+    assert isinstance(done, OpDone) and done.op_id == op_id and isinstance(done.result, Published)
+    assert done.result.replicas == 15 and done.result.pending == 20 - need
+    assert node.ops.get(op_id).phase is Phase.BACKGROUND
+    for out in puts[need:]:  # the stragglers: answered or not, no second report
+        node.handle_failure(out.peer.pubkey, out.msg.rid, T0 + 5)
+    assert node.poll() == [] and node.ops.get(op_id) is None
+    assert node.statistics()["published_at_quorum"] == 1
+
+
+# --------------------------------------------------------------------------------- bounded jobs
+
+
+def _records_under_many_keys(n: int) -> list[bytes]:
+    return [record(identity(1000 + i), 1, where=(40.0 + i * 0.5, 10.0)) for i in range(n)]
+
+
+def test_replication_runs_a_bounded_number_of_lookups_at_once():
+    """Regression (issue 10): replication started one lookup per stored key at once."""
+    node = lone_node(replicate_interval=100.0, refresh_interval=0.0)
+    for c in (peer(i) for i in range(30)):
+        node.add_contact(c, T0)
+    node.poll()
+    recs = _records_under_many_keys(40)
+    for r in recs:
+        assert node.put_local(key_of(r), [r], T0) == [PutStatus.STORED]
+    node.handle_timer(node.next_timer())
+    first = node.poll()
+    assert node.statistics()["job_ops_running"] == MAX_JOB_OPS
+    assert len(first) <= MAX_JOB_OPS * node.config.alpha
+    keys_looked_up = set()
+    now = node.next_timer()
+    sent = first
+    for _ in range(2000):  # answer everything: each op ends, the next one starts
+        if not sent:
+            break
+        for out in sent:
+            msg = out.msg
+            if isinstance(msg, FindNode):
+                keys_looked_up.add(msg.target)
+                node.handle_response(out.peer.pubkey, Nodes(msg.rid, []), now)
+            else:
+                node.handle_response(out.peer.pubkey, PutResult(msg.rid, [PutStatus.STALE]), now)
+        sent = node.poll()
+        assert node.statistics()["job_ops_running"] <= MAX_JOB_OPS
+    assert {key_of(r) for r in recs} <= keys_looked_up
+    assert node.statistics()["job_ops_waiting"] == 0
+
+
+def test_hand_off_sends_a_bounded_number_of_puts_at_once():
+    """Regression (issue 10): a new close contact received a PUT for every stored key at once."""
+    node = lone_node()
+    recs = _records_under_many_keys(30)
+    for r in recs:
+        node.handle_request(peer(1), PutRecords(1, key_of(r), [r]), T0)
+    node.poll()
+    newcomer = peer(500)
+    node.add_contact(newcomer, T0)  # table of two: both among the k closest to every key
+    pushed = set()
+    outs = node.poll()
+    while outs:
+        assert len(outs) <= MAX_HANDOFF_INFLIGHT
+        for out in outs:
+            assert isinstance(out.msg, PutRecords) and out.peer is newcomer
+            pushed.update(out.msg.records)
+            node.handle_response(newcomer.pubkey, PutResult(out.msg.rid, [PutStatus.STORED]), T0)
+        outs = node.poll()
+    assert pushed == set(recs)
+    assert node.statistics()["handoff_requests_inflight"] == 0
+
+
+def test_job_operations_that_end_at_once_drain_the_queue():
+    node = lone_node(replicate_interval=100.0, refresh_interval=0.0)  # no contacts: every lookup ends at once
+    for r in _records_under_many_keys(3 * MAX_JOB_OPS):
+        node.put_local(key_of(r), [r], T0)
+    node.handle_timer(node.next_timer())
+    stats = node.statistics()
+    assert stats["job_ops_running"] == 0 and stats["job_ops_waiting"] == 0 and stats["ops_running"] == 0
+    assert stats["ops_done"] == 3 * MAX_JOB_OPS

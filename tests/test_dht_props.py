@@ -13,6 +13,7 @@ from tests.test_dht_helpers import T0, identity, record
 from wire import open_intent
 from wire.messages import (
     Contact,
+    Error,
     FindNode,
     GetRecords,
     Nodes,
@@ -84,7 +85,7 @@ MESSAGES = st.one_of(
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["request", "respond", "fail", "timer", "op"]),
+            st.sampled_from(["request", "respond", "error", "fail", "timer", "op", "publish"]),
             st.integers(0, 30),
             MESSAGES,
             st.floats(0, 50),
@@ -93,8 +94,8 @@ MESSAGES = st.one_of(
     )
 )
 def test_node_survives_any_interleaving(steps):
-    """Requests, replies, failures and timers in any order: no exception, timers never go back in time,
-    every operation ends, the table stays within bounds."""
+    """Requests, replies, error replies (soft or not), failures, timers, gets and publishes in any order: no
+    exception, every operation ends (once), the table stays within bounds, nothing stays in flight."""
     rng = random.Random(0)
     node = Node(b"\x07" * 32, ["/ip4/10.0.0.1/tcp/1"], DhtConfig(k=4, alpha=2, max_per_subnet=0), rng)
     peers = [Contact(random.Random(i).randbytes(32), [f"/ip4/10.1.{i}.1/tcp/1"]) for i in range(31)]
@@ -119,6 +120,14 @@ def test_node_survives_any_interleaving(steps):
             else:
                 reply = PutResult(req.rid, [PutStatus.STORED] * len(req.records))
             node.handle_response(out.peer.pubkey, reply, now)
+        elif kind == "error" and sent:
+            out = sent.pop(i % len(sent))
+            code = ("rate_limited", "busy", "bad_cursor")[i % 3]
+            node.handle_response(out.peer.pubkey, Error(out.msg.rid, code), now)
+        elif kind == "publish":
+            rec = POOL[i % len(POOL)]
+            if INFO[i % len(POOL)].expires > now:
+                ops.add(node.publish(rec, now))
         elif kind == "fail" and sent:
             out = sent.pop(i % len(sent))
             node.handle_failure(out.peer.pubkey, out.msg.rid, now)
@@ -133,6 +142,7 @@ def test_node_survives_any_interleaving(steps):
             if hasattr(out, "msg"):
                 sent.append(out)
             else:
+                assert out.op_id not in done  # reported once (a publish may report at its quorum)
                 done.add(out.op_id)
         assert len(node.table) <= 4 * 256
     # drain: fail everything outstanding and run timers: every op ends
@@ -151,3 +161,11 @@ def test_node_survives_any_interleaving(steps):
             else:
                 done.add(out.op_id)
     assert ops <= done
+    # fail what is still in flight (background PUTs, job operations): nothing is left running
+    for _ in range(1000):
+        for out in sent:
+            node.handle_failure(out.peer.pubkey, out.msg.rid, now)
+        sent = [out for out in node.poll() if hasattr(out, "msg")]
+        if not sent:
+            break
+    assert node.statistics()["ops_running"] == 0 and node.statistics()["inflight"] == 0
