@@ -1,17 +1,22 @@
 """The connection manager's policy (admission, per-IP limits, trimming) and the address rules, in-process
-with explicit ``now`` (no network): the real-process tests are in ``test_net_connections.py``."""
+with explicit ``now``; then real hosts in-process (trimming, what identify says). The real-process tests
+are in ``test_net_connections.py``."""
 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from typing import Any
 
 import multiaddr
 import pytest
 import trio
+from libp2p.identity.identify.identify import parse_identify_response
+from libp2p.network.stream.exceptions import StreamEOF
 
 from p2p.addrs import AddrPolicy, Scope, advertised_addrs, parse_announce, scope_of
 from p2p.connmgr import INBOUND, OUTBOUND, ConnLimits, ConnManager, ip_key
 from p2p.errors import P2PError
+from p2p.fences import AGENT_VERSION
 from p2p.host import open_host
 from wire.identity import Identity
 
@@ -198,5 +203,42 @@ def test_a_host_trims_idle_connections_above_its_high_watermark_but_never_protec
                 await trio.sleep(1.5)  # at the high watermark, not above: nothing more is trimmed
                 stats = server.connection_statistics()
                 assert stats.trimmed == 2 and stats.closed == {"inbound": 2, "outbound": 0}
+
+    trio.run(main)
+
+
+async def _identify(client: Any, server: Any, addr: str) -> Any:
+    """What ``server`` says about itself in identify (asked over a real connection)."""
+    await client.connect(addr)
+    stream = await client.open_stream(server.peer_id, "/ipfs/id/1.0.0")
+    data = b""
+    with trio.fail_after(10):
+        try:
+            while chunk := await stream.read(65536):
+                data += chunk
+        except StreamEOF:
+            pass
+    return parse_identify_response(data)
+
+
+def test_identify_says_our_agent_version_and_never_an_unspecified_address() -> None:
+    async def main() -> None:
+        async with AsyncExitStack() as stack:
+            client = await stack.enter_async_context(open_host(Identity(bytes([0x31]) * 32)))
+            anywhere = await stack.enter_async_context(
+                open_host(Identity(bytes([0x32]) * 32), ["/ip4/0.0.0.0/tcp/0"])
+            )
+            announced = await stack.enter_async_context(
+                open_host(Identity(bytes([0x33]) * 32), announce=["/ip4/198.51.100.7/tcp/4001"])
+            )
+            port = anywhere.bound_addrs()[0].rsplit("/", 1)[1]
+            doc = await _identify(client, anywhere, f"/ip4/127.0.0.1/tcp/{port}/p2p/{anywhere.peer_id}")
+            assert doc.agent_version == AGENT_VERSION
+            said = [str(multiaddr.Multiaddr(b)) for b in doc.listen_addrs]
+            assert said and all(scope_of(_m(a)) != Scope.UNUSABLE for a in said), said
+            assert all(a.endswith(f"/tcp/{port}") for a in said) and said == anywhere.listen_addrs()
+            doc = await _identify(client, announced, announced.bound_addrs()[0] + f"/p2p/{announced.peer_id}")
+            assert [str(multiaddr.Multiaddr(b)) for b in doc.listen_addrs] == ["/ip4/198.51.100.7/tcp/4001"]
+            assert announced.addrs() == [f"/ip4/198.51.100.7/tcp/4001/p2p/{announced.peer_id}"]
 
     trio.run(main)

@@ -104,6 +104,10 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--bootstrap", metavar="MULTIADDR", action="append", default=[], help="bootstrap peer (repeat)"
     )
+    p.add_argument(
+        "--announce", metavar="MULTIADDR", action="append", default=[],
+        help="address to advertise instead of the listen address, e.g. behind a NAT (repeat)",
+    )  # fmt: skip
     p.add_argument("--api-port", type=int, default=0, help="control API port on 127.0.0.1 (0: any free port)")
     p.add_argument(
         "--watch-interval", type=float, default=None, metavar="S", help="seconds between match polls (30)"

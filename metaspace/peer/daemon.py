@@ -42,6 +42,7 @@ DEFAULT_LISTEN = "/ip4/127.0.0.1/tcp/0"
 @dataclass
 class PeerOptions:
     listen: str = DEFAULT_LISTEN
+    announce: tuple[str, ...] = ()
     bootstrap: tuple[str, ...] = ()
     api_port: int = 0
     watch_interval: float = DEFAULT_WATCH_INTERVAL
@@ -67,8 +68,8 @@ async def serve_peer(
     home.ensure()
     db = AgentDB(home.data_dir / "agent.sqlite")
     options = DhtNodeOptions(
-        db_path=home.data_dir / "dht.sqlite", listen=[opts.listen], seeds=list(opts.bootstrap),
-        config=opts.dht or DhtConfig(),
+        db_path=home.data_dir / "dht.sqlite", listen=[opts.listen], announce=list(opts.announce),
+        seeds=list(opts.bootstrap), config=opts.dht or DhtConfig(),
     )  # fmt: skip
     try:
         async with open_dht_node(identity, options) as running:
@@ -135,6 +136,7 @@ def run_peer(args: argparse.Namespace) -> int:
     opts = PeerOptions(
         dht=dht_config,
         listen=getattr(args, "listen", None) or DEFAULT_LISTEN,
+        announce=tuple(getattr(args, "announce", None) or ()),
         bootstrap=tuple(getattr(args, "bootstrap", None) or ()),
         api_port=int(getattr(args, "api_port", 0) or 0),
         watch_interval=float(getattr(args, "watch_interval", None) or DEFAULT_WATCH_INTERVAL),
