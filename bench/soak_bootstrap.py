@@ -40,6 +40,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -70,6 +71,8 @@ STOP_GRACE_S = 10.0
 CLIENT_GRACE_S = 60.0
 #: Progress line on stderr.
 LOG_EVERY_S = 30.0
+#: The counts of a client's progress line.
+COUNTS = ("connections", "refused", "rpcs")
 #: The environment of every process: one BLAS/OpenMP thread each, the repository first on the path.
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
@@ -163,6 +166,15 @@ def js_unavailable() -> str | None:
     return None
 
 
+def has_targets(args: argparse.Namespace) -> bool:
+    return bool(args.target_connections or args.target_rpcs)
+
+
+def run_limit(args: argparse.Namespace) -> float:
+    """How long the clients may run: ``--seconds``, or ``--max-seconds`` when there are targets to meet."""
+    return float(args.max_seconds if has_targets(args) else args.seconds)
+
+
 def split_budget(total: int, weights: list[int]) -> list[int]:
     """Split ``total`` connections by integer weights (the remainder to the first parts)."""
     shares = [total * w // sum(weights) for w in weights]
@@ -244,7 +256,7 @@ class Soak:
             for _ in range(JS_RECORDS if js_clients else 0):
                 key, record = signed_record(rng, time.time())
                 f.write(json.dumps({"key": key.hex(), "record": record.hex()}) + "\n")
-        common = ["--seconds", str(args.seconds), "--rpcs-per-connection", str(args.rpcs_per_connection)]
+        common = ["--seconds", str(run_limit(args)), "--rpcs-per-connection", str(args.rpcs_per_connection)]
         clients = []
         for n, share in enumerate(shares):
             if n < args.clients:
@@ -259,29 +271,57 @@ class Soak:
         _log(f"{args.clients} Python client(s) x {args.parallel} sessions, {js_clients} js; shares {shares}")
         return clients
 
+    def last_lines(self, count: int) -> list[dict[str, Any]]:
+        """The last JSON line (progress or final) of each of ``count`` clients so far ({} if none)."""
+        out = []
+        for n in range(count):
+            try:
+                lines = (self.work / f"client{n}.out").read_text().strip().splitlines()
+                doc = json.loads(lines[-1]) if lines else {}
+            except (OSError, json.JSONDecodeError):  # a line being written
+                doc = {}
+            out.append(doc.get("progress", doc) if isinstance(doc, dict) else {})
+        return out
+
     def watch(
         self, boot: subprocess.Popen[bytes], clients: list[tuple[str, subprocess.Popen[bytes]]]
     ) -> float:
-        """Sample the bootstrap until every client exited (or overran); the elapsed seconds."""
+        """Sample the bootstrap until every client exited; the elapsed seconds.
+
+        With ``--target-connections`` / ``--target-rpcs``, the clients are stopped (SIGTERM: they
+        finish their connection and report) once ``--seconds`` have passed and the targets are met.
+        """
+        args = self.args
         t0 = time.monotonic()
         first = proc_sample(boot.pid, 0.0)
         self.samples = [first] if first else []
-        hard_stop = t0 + self.args.seconds + CLIENT_GRACE_S
-        next_log = t0 + LOG_EVERY_S
+        hard_stop = t0 + run_limit(args) + CLIENT_GRACE_S
+        next_log, stopping = t0 + LOG_EVERY_S, False
         while any(p.poll() is None for _kind, p in clients):
             if boot.poll() is not None:
                 _log("the bootstrap process died")
                 break
-            if time.monotonic() > hard_stop:
-                _log("clients overran --seconds; killing them")
+            now = time.monotonic()
+            if now > hard_stop:
+                _log("clients overran their time; killing them")
                 break
-            sample = proc_sample(boot.pid, time.monotonic() - t0)
+            sample = proc_sample(boot.pid, now - t0)
             if sample:
                 self.samples.append(sample)
-                if time.monotonic() >= next_log:
+            targets_due = has_targets(args) and not stopping and now - t0 >= args.seconds
+            if now >= next_log or targets_due:
+                lines = self.last_lines(len(clients))
+                conns, refused, rpcs = (sum(int(d.get(k, 0)) for d in lines) for k in COUNTS)
+                if now >= next_log:
                     next_log += LOG_EVERY_S
-                    _log(f"t={sample.t:.0f}s bootstrap rss={sample.rss_kb} kB fds={sample.fds}")
-            time.sleep(self.args.sample_interval)
+                    node = f"rss={sample.rss_kb} kB fds={sample.fds}" if sample else "gone"
+                    _log(f"t={now - t0:.0f}s conns={conns} refused={refused} rpcs={rpcs}; bootstrap {node}")
+                if targets_due and conns >= args.target_connections and rpcs >= args.target_rpcs:
+                    _log(f"targets met at t={now - t0:.0f}s ({conns} connections, {rpcs} RPCs): stopping")
+                    stopping = True
+                    for _kind, p in clients:
+                        p.send_signal(signal.SIGTERM)
+            time.sleep(args.sample_interval)
         for _kind, p in clients:
             if p.poll() is None:
                 p.kill()
@@ -300,7 +340,7 @@ class Soak:
                 doc = json.loads(lines[-1]) if lines else None
             except json.JSONDecodeError:
                 doc = None
-            if not isinstance(doc, dict):
+            if not isinstance(doc, dict) or "progress" in doc:
                 tail = (self.work / f"client{n}.err").read_text(errors="replace")[-1500:]
                 doc = {"crashed": True, "exit": popen.returncode, "errors": {tail: 1}}
             doc["kind"] = kind
@@ -402,6 +442,9 @@ def report(
         "bench": "soak_bootstrap",
         "seconds": round(elapsed, 1),
         "rpcs_per_connection": args.rpcs_per_connection,
+        "targets": {"connections": args.target_connections, "rpcs": args.target_rpcs}
+        if has_targets(args)
+        else None,
         "connections": {"accepted": accepted, "refused": total("refused")},
         "rpcs": {"answered": answered, "failed": total("rpc_failures"), "get_misses": total("get_misses")},
         "rpcs_per_s": round(answered / elapsed, 1) if elapsed else None,
@@ -434,6 +477,9 @@ def report(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=60.0, help="clients start no connection after this")
+    p.add_argument("--target-connections", type=int, default=0, help="with --target-rpcs: run past --seconds")
+    p.add_argument("--target-rpcs", type=int, default=0, help="until these are reached (or --max-seconds)")
+    p.add_argument("--max-seconds", type=float, default=0.0, help="cap with targets (default 3 x --seconds)")
     p.add_argument("--connections", type=int, default=0, help="total connection budget (0: until --seconds)")
     p.add_argument("--clients", type=int, default=2, help="Python client processes")
     p.add_argument("--parallel", type=int, default=2, help="concurrent sessions per Python client")
@@ -446,6 +492,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bootstrap-arg", action="append", default=[], help="extra `metaspace bootstrap` arg")
     p.add_argument("--keep", action="store_true", help="keep the logs (their folder goes to stderr)")
     args = p.parse_args(argv)
+    if args.max_seconds <= 0:
+        args.max_seconds = 3 * args.seconds
+    if args.target_connections < 0 or args.target_rpcs < 0 or args.max_seconds < args.seconds:
+        p.error("--target-* must not be negative, --max-seconds not below --seconds")
     if args.seconds <= 0 or args.connections < 0 or args.parallel < 1 or args.js_weight < 1:
         p.error("--seconds > 0, --connections >= 0, --parallel >= 1, --js-weight >= 1")
     if args.clients < 0 or args.js_clients < 0 or args.clients + args.js_clients == 0:

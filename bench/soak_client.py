@@ -8,7 +8,8 @@ must come back; pages are followed), PING, FIND_NODE, ... — then shut the host
 closes). Requests carry no listen addresses, so the node never adds the client to its routing table.
 
 An operation counts as answered when every request/reply of it got the expected reply type with the
-request's id; each request/reply is timed (stream open included). Prints one JSON line (ClientStats).
+request's id; each request/reply is timed (stream open included). Prints a progress line every
+``PROGRESS_S`` and, at the end, one JSON line (ClientStats). SIGTERM ends the run early (cleanly).
 
     python bench/soak_client.py MULTIADDR --seconds 60 --max-connections 500 [--parallel 2] ...
 """
@@ -20,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,6 +41,8 @@ DIAL_TIMEOUT_S = 10.0
 MAX_GET_PAGES = 8
 #: Distinct error texts kept per client for the report.
 MAX_ERRORS = 20
+#: A progress line (``{"progress": {...counts}}``) every this many seconds.
+PROGRESS_S = 10.0
 
 
 def signed_record(rng: random.Random, now: float) -> tuple[bytes, bytes]:
@@ -91,10 +95,26 @@ class ClientStats:
             self.errors[text] = self.errors.get(text, 0) + 1
 
 
+@dataclass
+class Budget:
+    """What the sessions of one process may still do: connections left, a deadline, a stop request."""
+
+    connections: int
+    deadline: float
+    stopped: bool = False
+
+    def take(self) -> bool:
+        """One more connection? (Counts it.)"""
+        if self.stopped or self.connections <= 0 or time.monotonic() >= self.deadline:
+            return False
+        self.connections -= 1
+        return True
+
+
 async def client_session(
-    addr: str, stats: ClientStats, budget: list[int], deadline: float, rpcs: int, rng: random.Random
+    addr: str, stats: ClientStats, budget: Budget, rpcs: int, rng: random.Random
 ) -> None:
-    """Connect with fresh identities until the shared ``budget`` or the ``deadline`` runs out."""
+    """Connect with fresh identities until the shared ``budget`` runs out or is stopped."""
     import trio
 
     from p2p.dht_driver import KAD_PROTOCOL
@@ -130,8 +150,7 @@ async def client_session(
         stats.latencies_ms.append(round(ms, 2))
         return reply
 
-    while budget[0] > 0 and time.monotonic() < deadline:
-        budget[0] -= 1
+    while budget.take():
         try:
             async with open_host(Identity(rng.randbytes(32))) as host:
                 try:
@@ -176,22 +195,39 @@ async def client_session(
 
 
 def run_client(addr: str, seconds: float, max_connections: int, rpcs: int, parallel: int) -> None:
-    """The ``--client`` mode: ``parallel`` sessions share ``max_connections``; print the stats."""
+    """``parallel`` sessions share ``max_connections`` and ``seconds``; print progress, then the stats.
+
+    SIGTERM stops the sessions after their current connection (the stats are still printed).
+    """
     import trio
 
     stats = ClientStats()
-    budget = [max_connections]
-    deadline = time.monotonic() + seconds
+    budget = Budget(max_connections, time.monotonic() + seconds)
 
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            for _session in range(parallel):
-                # Seeded from the OS: identities and records must never repeat, not even across runs
-                # against a node that kept its data.
-                rng = random.Random(os.urandom(16))
-                nursery.start_soon(client_session, addr, stats, budget, deadline, rpcs, rng)
+    async def stop_on_sigterm() -> None:
+        with trio.open_signal_receiver(signal.SIGTERM) as signals:
+            async for _signum in signals:
+                budget.stopped = True
 
-    trio.run(main)
+    async def progress() -> None:
+        while True:
+            await trio.sleep(PROGRESS_S)
+            counts = {k: getattr(stats, k) for k in ("connections", "refused", "rpcs", "rpc_failures")}
+            print(json.dumps({"progress": counts}), flush=True)
+
+    async def run() -> None:
+        async with trio.open_nursery() as outer:
+            outer.start_soon(stop_on_sigterm)
+            outer.start_soon(progress)
+            async with trio.open_nursery() as nursery:
+                for _session in range(parallel):
+                    # Seeded from the OS: identities and records must never repeat, not even across runs
+                    # against a node that kept its data.
+                    rng = random.Random(os.urandom(16))
+                    nursery.start_soon(client_session, addr, stats, budget, rpcs, rng)
+            outer.cancel_scope.cancel()
+
+    trio.run(run)
     print(json.dumps(asdict(stats)), flush=True)
 
 

@@ -9,7 +9,8 @@
 //   node peer.mjs churn MULTIADDR --seconds S [--max-connections N] [--rpcs-per-connection R]
 //                      [--records FILE] [--timeout S]
 //       connect with a fresh identity, R RPCs (PING / FIND_NODE / PUT_RECORDS / GET_RECORDS), hang up,
-//       again, until S seconds or N connections; reports counts and every RPC latency (ms).
+//       again, until S seconds, N connections or SIGTERM; prints a progress line every 10 s, then the
+//       counts and every RPC latency (ms).
 //
 // --records FILE: one JSON line per record, {"key": hex, "record": hex} (signed by the Python side:
 // the js peer only carries them). Exit status: 0 when the command ran (its JSON says what happened),
@@ -81,6 +82,8 @@ async function newNode ({ plaintextOnly = false } = {}) {
 
 /** Count an error by its text; the first MAX_ERRORS distinct texts are kept. */
 const MAX_ERRORS = 20
+/** churn prints a progress line ({"progress": {...counts}}) this often. */
+const PROGRESS_MS = 10_000
 function countError (errors, text) {
   if (text in errors || Object.keys(errors).length < MAX_ERRORS) errors[text] = (errors[text] ?? 0) + 1
 }
@@ -176,8 +179,14 @@ async function churn (addr, opts) {
     replies: {}, errors: {}, latencies_ms: []
   }
   const deadline = performance.now() + opts.seconds * 1000
+  let stopping = false
+  process.on('SIGTERM', () => { stopping = true }) // finish the current connection, then report
+  const progress = setInterval(() => {
+    const { connections, refused, rpcs, rpc_failures: rpcFailures } = out
+    process.stdout.write(JSON.stringify({ progress: { connections, refused, rpcs, rpc_failures: rpcFailures } }) + '\n')
+  }, PROGRESS_MS)
   let i = 0
-  while (performance.now() < deadline && out.connections + out.refused < opts.maxConnections) {
+  while (!stopping && performance.now() < deadline && out.connections + out.refused < opts.maxConnections) {
     const node = await newNode()
     try {
       try {
@@ -218,6 +227,7 @@ async function churn (addr, opts) {
       await node.stop()
     }
   }
+  clearInterval(progress)
   return out
 }
 
