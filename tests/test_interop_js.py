@@ -4,7 +4,8 @@ The js side is ``tests/interop_js/peer.mjs`` on the pinned npm packages (js-libp
 yamux, identify, ping, plaintext; see tests/interop_js/package.json), with its own CBOR encoder for our
 DHT frames. It checks what a newcomer's client sees: the Noise + yamux upgrade, identify (our agent
 version and ``/metaspace/kad/1.0.0``), libp2p ping, real PING / FIND_NODE / PUT_RECORDS / GET_RECORDS
-exchanges and the refusal of a plaintext-only peer.
+exchanges, the refusal of a plaintext-only peer, and churn past py-libp2p's 250-connection swarm limit
+(the slot leak of issue 9 refuses every dial after the 249th).
 
 Without ``node`` the tests skip locally and fail in CI (``tests/net_helpers/jspeer.py``).
 """
@@ -34,6 +35,8 @@ AGENT_VERSION = f"metaspace-net/{version('metaspace-net')}"
 #: py-libp2p's default, which identify says until the agent version lands in p2p/.
 LIBP2P_DEFAULT_AGENT = "py-libp2p/0.8.1"
 KAD = "/metaspace/kad/1.0.0"
+#: Connections of the churn test: past py-libp2p's 250 swarm slots.
+CHURN_CONNECTIONS = 300
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +104,21 @@ def test_plaintext_only_js_peer_is_refused(node: str, boot: Bootstrap) -> None:
     # The refusal cost the node nothing: a Noise peer still gets in.
     again = run_peer(node, "probe", boot.addr, "--timeout", "20")
     assert again["ok"] and again["encryption"] == "/noise", f"{again.get('error')}: {again}"
+
+
+def test_js_churn_past_the_swarm_slot_limit(node: str, boot: Bootstrap, tmp_path: Path) -> None:
+    """300 sequential connections, each from a fresh js identity doing 2 RPCs: none refused.
+
+    On py-libp2p 0.8.1 unfenced, dial 250 and every later one is reset (issue 9).
+    """
+    path, key, records = _records(3, tmp_path, seed=2)
+    doc = run_peer(
+        node, "churn", boot.addr, "--seconds", "240", "--max-connections", str(CHURN_CONNECTIONS),
+        "--rpcs-per-connection", "2", "--records", str(path), "--timeout", "20", timeout=300,
+    )  # fmt: skip
+    doc.pop("latencies_ms")
+    assert doc["refused"] == 0, f"{doc['refused']} of {CHURN_CONNECTIONS} honest dials refused: {doc}"
+    assert doc["connections"] == CHURN_CONNECTIONS, doc
+    assert doc["rpc_failures"] == 0 and doc["rpcs"] == 2 * CHURN_CONNECTIONS, doc
+    assert set(doc["replies"]) == {"PONG", "NODES", "PUT_RESULT", "RECORDS"}, doc["replies"]
+    assert set(records) <= set(_python_get(boot, key))
