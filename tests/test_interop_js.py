@@ -30,10 +30,8 @@ from wire.messages import PutStatus
 
 pytestmark = pytest.mark.slow
 
-#: What identify must say about us (issue 9, item 6).
+#: What identify must say about us (issue 9, item 6): the installed distribution's version.
 AGENT_VERSION = f"metaspace-net/{version('metaspace-net')}"
-#: py-libp2p's default, which identify says until the agent version lands in p2p/.
-LIBP2P_DEFAULT_AGENT = "py-libp2p/0.8.1"
 KAD = "/metaspace/kad/1.0.0"
 #: Connections of the churn test: past py-libp2p's 250 swarm slots.
 CHURN_CONNECTIONS = 300
@@ -83,8 +81,7 @@ def test_js_peer_connects_identifies_pings_and_speaks_kad(node: str, boot: Boots
     assert doc["versions"]["libp2p"].startswith("3.3."), doc["versions"]
     assert doc["connected"] and doc["remote_peer_id"] == boot.peer_id
     assert (doc["encryption"], doc["multiplexer"]) == ("/noise", "/yamux/1.0.0")
-    # Until p2p/ names our agent, identify says py-libp2p's default; either way it must be one of the two.
-    assert doc["agent_version"] in (AGENT_VERSION, LIBP2P_DEFAULT_AGENT), doc["agent_version"]
+    assert doc["agent_version"] == AGENT_VERSION
     assert KAD in doc["protocols"], doc["protocols"]
     assert "/ipfs/ping/1.0.0" in doc["protocols"]
     assert isinstance(doc["ping_ms"], int | float) and doc["ping_ms"] >= 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 
 import pytest
 
@@ -56,5 +57,10 @@ def test_short_soak_1000_connections_none_refused_all_answered() -> None:
         assert report["by_kind"]["js"]["connections"] > 0, summary
     boot = report["bootstrap"]
     assert boot["alive_at_end"] and boot["get_after_soak"] == "ok", boot
+    if boot["get_after_soak_failures"]:  # seen in 2 of 6 runs: reported, not hidden
+        warnings.warn(
+            f"a fresh client's PUT/GET after the soak failed first: {boot['get_after_soak_failures']}",
+            stacklevel=1,
+        )
     assert boot["end"]["fds"] <= boot["start"]["fds"] + FD_SLACK_END, boot
     assert boot["max_fds"] <= boot["start"]["fds"] + FD_SLACK_PEAK, boot
