@@ -41,6 +41,8 @@ pytestmark = pytest.mark.slow
 LEAK_CONNECTIONS = 2000
 #: Client workers dialing in parallel, each one connection after the other (2 cores).
 LEAK_WORKERS = 2
+#: Every this many connections is verified by a ping; the others by the node's own identify request.
+PING_EVERY = 10
 CLIENT_TIMEOUT = 300.0
 #: File descriptors a node may legitimately hold above its idle baseline once every client left.
 FD_SLACK = 4
@@ -128,7 +130,10 @@ def test_two_thousand_sequential_connections_leak_nothing(procs: Procs, tmp_path
     still_serving(boot)  # warm-up: imports, first connection
     fds_before, rss_before = usage(boot.proc.pid)
 
-    result = dialer(boot, "sequential", "--count", str(LEAK_CONNECTIONS), "--workers", str(LEAK_WORKERS))
+    result = dialer(
+        boot, "sequential", "--count", str(LEAK_CONNECTIONS), "--workers", str(LEAK_WORKERS),
+        "--ping-every", str(PING_EVERY),
+    )  # fmt: skip
     assert result["ok"] == LEAK_CONNECTIONS, result
 
     def settled() -> tuple[int, int] | None:

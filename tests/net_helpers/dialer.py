@@ -4,12 +4,13 @@ Usage: ``python -m tests.net_helpers.dialer ADDR SCENARIO [options]``; prints on
 
 Each connection is the real thing, built from py-libp2p's own pieces without a host (so one costs ~5 ms of
 CPU, not a whole ``new_host``): TCP, multistream-select, Noise (``/noise``) with a fresh identity, yamux,
-then a stream on ``/ipfs/ping/1.0.0`` whose 32 random bytes must come back: only then has the node
-*accepted and served* the connection. A refused connection fails fast (the node closes the socket before
-any handshake); that is told apart from a timeout.
+then a stream on ``/ipfs/ping/1.0.0`` whose 32 random bytes must come back (or, cheaper, the node's own
+identify request arriving): only then has the node *accepted and served* the connection. A refused
+connection fails fast (the node closes the socket before any handshake); that is told apart from a timeout.
 
 Scenarios:
-    sequential --count N [--workers W]: N connections, each closed before the worker's next (W workers).
+    sequential --count N [--workers W] [--ping-every P]: N connections, each closed before the worker's
+        next (W workers); every Pth verified by a ping, the others by the node's identify request.
     cap --cap C --extra E: hold C connections; then E more (must be refused); close the C; then C again.
     stalled --count N [--source IP] [--hold S] [--say nothing|noise-half]: N TCP connections that stall
         (silent, or half-way through the Noise handshake), watched for up to S seconds.
@@ -56,8 +57,12 @@ class Refused(Exception):
 
 
 @asynccontextmanager
-async def connection(addr: multiaddr.Multiaddr, peer: ID, source: str | None = None) -> AsyncIterator[Any]:
-    """An established, ping-verified connection with a fresh identity; closed (abruptly) on exit.
+async def connection(
+    addr: multiaddr.Multiaddr, peer: ID, source: str | None = None, ping: bool = True
+) -> AsyncIterator[Any]:
+    """An established connection with a fresh identity, verified by a ping (``ping``) or else by the
+    node's own identify stream (the node opens it once it has registered the connection: proof enough,
+    and it costs the node nothing extra); closed (abruptly) on exit.
 
     Raises:
         Refused: the node closed the socket quickly during the handshakes.
@@ -81,23 +86,30 @@ async def connection(addr: multiaddr.Multiaddr, peer: ID, source: str | None = N
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(muxed.start)
                 await muxed.event_started.wait()
-                stream = await muxed.open_stream()
-                await MultiselectClient().select_one_of([PING], MultiselectCommunicator(stream))
-                payload = os.urandom(32)
-                await stream.write(payload)
-                echoed = b""
-                while len(echoed) < len(payload):
-                    chunk = await stream.read(len(payload) - len(echoed))
-                    if not chunk:
-                        raise ConnectionError("ping stream closed early")
-                    echoed += chunk
-                if echoed != payload:
-                    raise ConnectionError("ping answered other bytes")
+                if ping:
+                    await _ping(muxed)
+                else:
+                    await muxed.accept_stream()  # the node's identify request
                 yield muxed
                 nursery.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True):
                 await raw.close()
+
+
+async def _ping(muxed: Any) -> None:
+    stream = await muxed.open_stream()
+    await MultiselectClient().select_one_of([PING], MultiselectCommunicator(stream))
+    payload = os.urandom(32)
+    await stream.write(payload)
+    echoed = b""
+    while len(echoed) < len(payload):
+        chunk = await stream.read(len(payload) - len(echoed))
+        if not chunk:
+            raise ConnectionError("ping stream closed early")
+        echoed += chunk
+    if echoed != payload:
+        raise ConnectionError("ping answered other bytes")
 
 
 def _outcome(exc: BaseException) -> str:
@@ -108,15 +120,17 @@ def _outcome(exc: BaseException) -> str:
     return "error"
 
 
-async def sequential(addr: multiaddr.Multiaddr, peer: ID, count: int, workers: int) -> dict[str, Any]:
+async def sequential(
+    addr: multiaddr.Multiaddr, peer: ID, count: int, workers: int, ping_every: int = 1
+) -> dict[str, Any]:
     counts = {"ok": 0, "refused": 0, "timeout": 0, "error": 0}
     errors: list[str] = []
     todo = iter(range(count))
 
     async def worker() -> None:
-        for _ in todo:
+        for i in todo:
             try:
-                async with connection(addr, peer):
+                async with connection(addr, peer, ping=i % ping_every == 0):
                     pass
                 counts["ok"] += 1
             except Exception as exc:
@@ -330,6 +344,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("scenario", choices=["sequential", "cap", "stalled", "streams", "never-read"])
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--ping-every", type=int, default=1, help="sequential: ping every Nth connection")
     parser.add_argument("--cap", type=int, default=4)
     parser.add_argument("--extra", type=int, default=3)
     parser.add_argument("--source", default=None)
@@ -342,7 +357,7 @@ def main(argv: list[str]) -> int:
     transport, _, peer_text = args.addr.rpartition("/p2p/")
     addr, peer = multiaddr.Multiaddr(transport), ID.from_base58(peer_text)
     if args.scenario == "sequential":
-        result = trio.run(sequential, addr, peer, args.count, args.workers)
+        result = trio.run(sequential, addr, peer, args.count, args.workers, args.ping_every)
     elif args.scenario == "cap":
         result = trio.run(cap, addr, peer, args.cap, args.extra)
     elif args.scenario == "stalled":
