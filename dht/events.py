@@ -48,7 +48,8 @@ class NotFound:
 
 @dataclass(frozen=True, slots=True)
 class Timeout:
-    """No peer answered the operation on ``key`` (all failed, or ``lookup_timeout`` passed first)."""
+    """No peer answered the operation on ``key`` (all failed or were backed off from, or ``lookup_timeout``
+    passed first)."""
 
     key: bytes
     hops: int

@@ -25,9 +25,11 @@ operation             steps (``dht.ops``)                                  resul
                       every bucket farther than our closest neighbour
                       that is not full (internal lookups)
 ``get_records``       GET_RECORDS lookup (replies carry records and        ``Found`` / ``NotFound``
-                      closer peers), page requests                         / ``Timeout``
+                      closer peers) until the ``get_closest`` closest      / ``Timeout``
+                      answered, and their pages (the completeness rule)
 ``publish``           FIND_NODE lookup, then PUT_RECORDS to the k closest  ``Published`` / ``Timeout``
-                      answered (and the local store if we are among them)
+                      answered (and the local store if we are among them);
+                      reported at ``publish_quorum`` replicas
 ====================  ===================================================  ==========================
 
 The periodic jobs (refresh, replication, republishing, hand-off) are in ``dht.jobs``.
@@ -519,5 +521,6 @@ class Node:
         own = self.jobs.own
         out["own_records"] = len(own) if own else 0
         out["backing_off"] = len(self._backoff) if self._backoff else 0
+        out.update(self.ops.statistics())
         out.update(self.jobs.statistics())
         return out

@@ -157,6 +157,7 @@ class Op:
         "responders",
         "side",
         "since",
+        "skipped",
         "statuses",
         "target",
     )
@@ -171,6 +172,7 @@ class Op:
         self.phase = Phase.LOOKUP
         self.it: ClosestPeersIter | None = None
         self.messages = 0
+        self.skipped = 0  # peers not asked because we were backing off from them
         self.records: list[bytes] = []  # publish/replicate: what to put
         # get: author + intent id -> (seq, record, withdrawn)
         self.found: dict[bytes, tuple[int, bytes, bool]] | None = None
@@ -203,6 +205,14 @@ class Operations:
 
     def get(self, op_id: int) -> Op | None:
         return self.ops.get(op_id)
+
+    def statistics(self) -> dict[str, int]:
+        """Running operations by phase (``ops_lookup``, ``ops_put``, ``ops_background``, ``ops_drain``)."""
+        counts = dict.fromkeys(("ops_lookup", "ops_put", "ops_background", "ops_drain"), 0)
+        for op in self.ops.values():
+            if op.phase is not Phase.DONE:
+                counts["ops_" + op.phase.name.lower()] += 1
+        return counts
 
     def lookup_live(self, op_id: int, deadline: float) -> bool:
         """Whether ``op_id``'s lookup still runs with this deadline (for the node's deadline heap)."""
@@ -286,6 +296,7 @@ class Operations:
             if isinstance(st, Waiting):
                 if node.backed_off(st.peer.pubkey, now):
                     node._stats[S_BACKOFF_SKIPS] += 1
+                    op.skipped += 1
                     it.on_failure(st.peer.pubkey)  # skipped, not asked: the peer asked us to wait
                     continue
                 op.messages += 1
@@ -459,7 +470,7 @@ class Operations:
         k = node.config.k
         peers = it.closest(k)
         op.statuses = {}
-        if not peers and (it.timed_out or op.messages):  # nobody answered
+        if not peers and (it.timed_out or op.messages or op.skipped):  # nobody answered
             self._end(op, Timeout(op.target, it.hops(), op.messages), now)
             return
         tint = id_int(op.target)
@@ -500,7 +511,7 @@ class Operations:
                 cut = any(ch.cut for pk, ch in (op.chains or {}).items() if pk in closest)
                 complete = not it.timed_out and not cut and not self._node.config.get_quorum
                 result = Found(op.target, records, it.hops(), op.messages, op.responders, complete)
-            elif not it.closest() and (it.timed_out or op.messages):  # nobody answered
+            elif not it.closest() and (it.timed_out or op.messages or op.skipped):  # nobody answered
                 result = Timeout(op.target, it.hops(), op.messages)
             else:
                 result = NotFound(op.target, it.closest(), it.hops(), op.messages)
@@ -508,7 +519,7 @@ class Operations:
             result = self._published(op)
         else:
             peers = it.closest()
-            if not peers and (it.timed_out or op.messages):  # nobody answered
+            if not peers and (it.timed_out or op.messages or op.skipped):  # nobody answered
                 result = Timeout(op.target, it.hops(), op.messages)
             else:
                 result = Closest(op.target, peers, it.hops(), op.messages)

@@ -3,7 +3,8 @@
 ``InProcessNetwork`` delivers every ``SendRequest`` at once (the request is answered by the target's
 ``handle_request`` and the reply handed to the sender's ``handle_response`` at the same ``now``). A node
 marked *down* refuses connections (immediate ``handle_failure``); a node marked *silent* never answers, so its
-requests fail at the sender's ``rpc_timeout``, when the network's clock is advanced to the next timer.
+requests fail at the sender's ``rpc_timeout``, when the network's clock is advanced to the next timer; a node
+marked *busy* answers every request with ``Error(rid, "busy")`` (a loaded peer: a soft failure).
 ``roundtrip_until_done`` (after aioquic's helper) runs the network until one operation's ``OpDone`` appears.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 from dht.config import DhtConfig, Rng
 from dht.events import OpDone, Result, SendRequest
 from dht.node import Node
-from wire.messages import Contact
+from wire.messages import Contact, Error
 
 
 class InProcessNetwork:
@@ -28,6 +29,7 @@ class InProcessNetwork:
         self.nodes: dict[bytes, Node] = {}
         self.down: set[bytes] = set()
         self.silent: set[bytes] = set()
+        self.busy: set[bytes] = set()
         self.done: dict[tuple[bytes, int], Result] = {}
         self.messages = 0
         self._dirty: deque[Node] = deque()
@@ -74,6 +76,9 @@ class InProcessNetwork:
             return
         if out.peer.pubkey in self.silent:
             return  # times out at the sender
+        if out.peer.pubkey in self.busy:
+            node.handle_response(out.peer.pubkey, Error(out.msg.rid, "busy"), self.now)
+            return
         reply = target.handle_request(node.contact, out.msg, self.now)
         self._dirty.append(target)
         if self.tamper is not None:

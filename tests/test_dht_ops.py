@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from dht import DhtConfig, Found, Node, OpDone, Published, SendRequest, Timeout, intent_key
+from dht import Closest, DhtConfig, Found, Node, OpDone, Published, SendRequest, Timeout, intent_key
 from dht.jobs import MAX_HANDOFF_INFLIGHT, MAX_JOB_OPS
 from dht.node import SOFT_FAILURE_BACKOFF_S
 from dht.ops import FAMILY, TRANSITIONS, Event, Phase
-from dht.testing import roundtrip_until_done
+from dht.testing import InProcessNetwork, roundtrip_until_done
 from tests.test_dht_helpers import T0, identity, record, shared_network_200
 from wire import open_intent
 from wire.errors import LocalProtocolError
@@ -287,7 +287,7 @@ def test_publish_reports_at_its_quorum_while_the_other_puts_continue():
     (done,) = node.poll()
     assert isinstance(done, OpDone) and done.op_id == op_id and isinstance(done.result, Published)
     assert done.result.replicas == 15 and done.result.pending == 20 - need
-    assert node.ops.get(op_id).phase is Phase.BACKGROUND
+    assert node.ops.get(op_id).phase is Phase.BACKGROUND and node.statistics()["ops_background"] == 1
     for out in puts[need:]:  # the stragglers: answered or not, no second report
         node.handle_failure(out.peer.pubkey, out.msg.rid, T0 + 5)
     assert node.poll() == [] and node.ops.get(op_id) is None
@@ -363,3 +363,21 @@ def test_job_operations_that_end_at_once_drain_the_queue():
     stats = node.statistics()
     assert stats["job_ops_running"] == 0 and stats["job_ops_waiting"] == 0 and stats["ops_running"] == 0
     assert stats["ops_done"] == 3 * MAX_JOB_OPS
+
+
+def test_a_loaded_bootstrap_node_is_kept_and_asked_again_after_the_back_off():
+    """Regression (issue 9): a newcomer whose only seed was loaded dropped it and could never join."""
+    net = InProcessNetwork(DhtConfig(refresh_on_bootstrap=False), random.Random(31), now=T0)
+    nodes = [net.add_node() for _ in range(30)]
+    net.bootstrap_all([nodes[0].contact])
+    seed = nodes[0]
+    newcomer = net.add_node()
+    net.busy.add(seed.pubkey)
+    res = roundtrip_until_done(net, newcomer, newcomer.bootstrap([seed.contact], net.now))
+    assert isinstance(res, Timeout) and newcomer.table.find(seed.pubkey) is not None
+    net.busy.clear()
+    res = roundtrip_until_done(net, newcomer, newcomer.find_node(newcomer.node_id, net.now))
+    assert isinstance(res, Timeout) and res.messages == 0  # still backing off: nothing sent
+    net.now += SOFT_FAILURE_BACKOFF_S
+    res = roundtrip_until_done(net, newcomer, newcomer.find_node(newcomer.node_id, net.now))
+    assert isinstance(res, Closest) and len(res.peers) == 20 and len(newcomer.table) >= 20
