@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dht import DhtConfig, Node, RecordStore, intent_key
@@ -25,7 +25,7 @@ from wire.messages import (
     Records,
 )
 
-AUTHORS = [identity(50 + i) for i in range(3)]
+AUTHORS = [identity(50 + i) for i in range(4)]
 POOL = [
     record(a, n, seq=seq, ttl=ttl, withdrawn=(seq == 4))
     for a in AUTHORS
@@ -39,8 +39,9 @@ INFO = [open_intent(r)[1] for r in POOL]
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, len(POOL) - 1), st.integers(0, 1200)), max_size=60))
+@example(puts=[(1, 0), (9, 0), (17, 0), (25, 0), (33, 0), (49, 0)])  # a full key: the third author evicts
 def test_store_invariants(puts):
-    cfg = DhtConfig(max_records_per_key=5, max_records_per_author_per_key=2)
+    cfg = DhtConfig(max_records_per_key=5, max_records_per_author_per_key=3)
     store = RecordStore(config=cfg)
     best: dict[tuple[bytes, bytes], int] = {}
     now = T0
@@ -55,6 +56,10 @@ def test_store_invariants(puts):
         if status in (PutStatus.STORED, PutStatus.REPLACED):
             assert after[ident] == intent.seq
             assert ident not in before or before[ident] < intent.seq
+            shares = Counter(a for a, _ in before)
+            for author, _ in set(before) - set(after):  # evicted: only for author diversity, never by TTL
+                assert status is PutStatus.STORED
+                assert shares[author] >= shares[intent.author] + 2
         elif status is PutStatus.STALE:
             assert before[ident] >= intent.seq and after == before
         elif status is PutStatus.INVALID:
@@ -63,7 +68,7 @@ def test_store_invariants(puts):
         pairs = [(r.author, r.intent_id) for r in recs]
         assert len(pairs) == len(set(pairs))  # never two records for one (author, id)
         assert len(recs) <= 5
-        assert max(Counter(r.author for r in recs).values(), default=0) <= 2
+        assert max(Counter(r.author for r in recs).values(), default=0) <= 3
         assert len(store) == len(recs) and store.total_bytes == sum(len(r.record) for r in recs)
         for p, seq in after.items():
             best[p] = max(best.get(p, 0), seq)
