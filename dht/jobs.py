@@ -20,9 +20,10 @@ are among the k closest (of us and our table) to a stored key, that key's record
 Bounded concurrency: replication and republishing don't start one lookup per key at once. Their
 operations (``dht.ops``, reporting nothing) wait in one queue (a key at most once per kind) and at most
 ``MAX_JOB_OPS`` run at a time; the next starts when one ends. Hand-offs wait in a queue of (contact, key)
-of at most ``MAX_HANDOFF_QUEUE`` (beyond it the oldest is dropped: the hourly replication covers it), with at
-most ``MAX_HANDOFF_INFLIGHT`` hand-off keys' PUT requests in flight. Records are read from the store when
-the work starts, not when it is queued. The node owns the timers' place in ``next_timer``.
+of at most ``MAX_HANDOFF_QUEUE`` (beyond it the oldest is dropped: the hourly replication covers it); the
+next key's PUT requests go out only while fewer than ``MAX_HANDOFF_INFLIGHT`` hand-off requests are in flight
+(a key of several batches sends them together). Records are read from the store when the work starts, not
+when it is queued. The node owns the timers' place in ``next_timer``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 #: Replication and republish operations (a lookup, then PUTs) running at once; the others wait.
 MAX_JOB_OPS = 8
-#: Hand-off keys whose PUT requests may be in flight at once.
+#: Hand-off PUT requests in flight before the next key waits (its batches go out together).
 MAX_HANDOFF_INFLIGHT = 8
 #: (contact, key) hand-offs waiting; beyond this the oldest is dropped (replication covers it later).
 MAX_HANDOFF_QUEUE = 1024
