@@ -17,7 +17,13 @@ import trio
 
 from bootstrap.metrics import Metrics, MetricsServer
 from dht.config import DhtConfig
-from p2p.connmgr import DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_INBOUND, DEFAULT_MAX_PER_IP, ConnLimits
+from p2p.connmgr import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_INBOUND,
+    DEFAULT_MAX_PER_IP,
+    DEFAULT_PER_IP_EXEMPT,
+    ConnLimits,
+)
 from p2p.dht_driver import config_from_env
 from p2p.dht_node import DhtNodeOptions, open_dht_node
 from p2p.host import P2PError
@@ -95,9 +101,15 @@ async def serve(args: argparse.Namespace, *, task_status: object = trio.TASK_STA
             "--max-records, --max-bytes, --rate, --max-connections, --max-per-ip and --handshake-timeout"
             " must be positive"
         )
-    limits = ConnLimits(
-        max_inbound=int(max_connections), max_per_ip=int(max_per_ip), handshake_timeout=handshake_timeout
-    )
+    exempt = getattr(args, "per_ip_exempt", None)
+    exempt = DEFAULT_PER_IP_EXEMPT if exempt is None else tuple(n for n in exempt if n != "none")
+    try:
+        limits = ConnLimits(
+            max_inbound=int(max_connections), max_per_ip=int(max_per_ip), handshake_timeout=handshake_timeout,
+            per_ip_exempt=exempt,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ServiceError(f"--per-ip-exempt: {exc}") from exc
     config = config_from_env(DhtConfig(max_records=int(max_records), max_bytes=int(max_bytes)))
     metrics = Metrics()
     options = DhtNodeOptions(

@@ -8,7 +8,8 @@ feeds it events with ``now`` (through :class:`SwarmTracker`) and carries out its
 
 * **Admission** (before any handshake work): every inbound TCP connection asks :meth:`admit`. It is
   refused, with a reason, if ``max_inbound`` inbound connections are already open or handshaking
-  (``--max-connections``), or ``max_per_ip`` of them come from the same IP. An admitted connection holds
+  (``--max-connections``), or ``max_per_ip`` of them come from the same IP (loopback is exempt by
+  default, as in go-libp2p: ``per_ip_exempt``). An admitted connection holds
   its slot until it ends (:class:`Ticket`), so the limits bound what the node really holds: a client
   that connects and says nothing, or stops half-way through the Noise handshake, costs one slot for at
   most ``handshake_timeout``.
@@ -41,6 +42,8 @@ from multiaddr import Multiaddr
 DEFAULT_MAX_INBOUND = 512
 #: Inbound connections (open or handshaking) from one IP address (IPv6: one /64) at once.
 DEFAULT_MAX_PER_IP = 16
+#: Networks exempt from the per-IP limit (go-libp2p's defaults: loopback; still under ``max_inbound``).
+DEFAULT_PER_IP_EXEMPT = ("127.0.0.0/8", "::1/128")
 #: Watermarks of established connections (both directions): trim above ``high``, down to ``low``.
 DEFAULT_LOW_WATER = 160
 DEFAULT_HIGH_WATER = 256
@@ -87,6 +90,7 @@ class ConnLimits:
 
     max_inbound: int = DEFAULT_MAX_INBOUND
     max_per_ip: int = DEFAULT_MAX_PER_IP
+    per_ip_exempt: tuple[str, ...] = DEFAULT_PER_IP_EXEMPT
     low_water: int = DEFAULT_LOW_WATER
     high_water: int = DEFAULT_HIGH_WATER
     grace_period: float = DEFAULT_GRACE_PERIOD
@@ -96,6 +100,11 @@ class ConnLimits:
     def __post_init__(self) -> None:
         if self.max_inbound < 1 or self.max_per_ip < 1:
             raise ValueError("max_inbound and max_per_ip must be at least 1")
+        for net in self.per_ip_exempt:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"per_ip_exempt: {net!r} is not a network (e.g. 10.0.0.0/8)") from exc
         if not 0 <= self.low_water < self.high_water:
             raise ValueError("need 0 <= low_water < high_water")
         if self.grace_period < 0 or self.silence_period < 0 or self.handshake_timeout <= 0:
@@ -186,6 +195,7 @@ class ConnManager(Generic[C]):
     def __init__(self, limits: ConnLimits | None = None, events: ConnEvents | None = None) -> None:
         self.limits = limits or ConnLimits()
         self.events = events
+        self._exempt = [ipaddress.ip_network(n, strict=False) for n in self.limits.per_ip_exempt]
         self.stopping = False
         self._admitted = 0
         self._established = {INBOUND: 0, OUTBOUND: 0}
@@ -212,7 +222,7 @@ class ConnManager(Generic[C]):
             reason = REFUSED_STOPPING
         elif self._admitted >= self.limits.max_inbound:
             reason = REFUSED_MAX_INBOUND
-        elif self._per_ip.get(ip, 0) >= self.limits.max_per_ip:
+        elif self._per_ip.get(ip, 0) >= self.limits.max_per_ip and not self._exempt_ip(remote):
             reason = REFUSED_PER_IP
         else:
             self._admitted += 1
@@ -222,6 +232,17 @@ class ConnManager(Generic[C]):
             return Ticket(self, ip)  # type: ignore[arg-type]
         self._count_refused(reason)
         return None
+
+    def _exempt_ip(self, remote: tuple[str, int] | None) -> bool:
+        if remote is None or not self._exempt:
+            return False
+        try:
+            addr = ipaddress.ip_address(str(remote[0]).split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return any(addr.version == net.version and addr in net for net in self._exempt)
 
     def _release(self, ticket: Ticket) -> None:
         self._admitted -= 1

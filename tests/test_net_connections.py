@@ -172,7 +172,9 @@ def test_stalled_clients_and_a_flood_from_one_ip_are_bounded(procs: Procs, tmp_p
     are admitted (the rest closed at once), those are dropped after ``--handshake-timeout``; meanwhile
     clients from 127.0.0.1 are served."""
     per_ip, timeout, flood = 6, 2.0, 20
-    boot = start(procs, tmp_path, "--max-per-ip", str(per_ip), "--handshake-timeout", str(timeout))
+    # Loopback is exempt from --max-per-ip by default: exempt only 127.0.0.1 so that 127.0.0.2 counts.
+    boot = start(procs, tmp_path, "--max-per-ip", str(per_ip), "--handshake-timeout", str(timeout),
+                 "--per-ip-exempt", "127.0.0.1/32")  # fmt: skip
     fds_before, _ = usage(boot.proc.pid)
     silent = start_dialer(boot, "stalled", "--count", str(flood), "--source", "127.0.0.2", "--hold", "15")
     half = start_dialer(boot, "stalled", "--count", str(flood), "--source", "127.0.0.2", "--hold", "15",

@@ -43,7 +43,7 @@ class Events:
 
 def test_admission_caps_inbound_and_per_ip_and_gives_slots_back() -> None:
     events = Events()
-    cm: ConnManager[object] = ConnManager(ConnLimits(max_inbound=3, max_per_ip=2), events)
+    cm: ConnManager[object] = ConnManager(ConnLimits(max_inbound=3, max_per_ip=2, per_ip_exempt=()), events)
     a1, a2 = cm.admit(("10.0.0.1", 1)), cm.admit(("10.0.0.1", 2))
     assert a1 is not None and a2 is not None
     assert cm.admit(("10.0.0.1", 3)) is None  # third from one IP
@@ -64,6 +64,18 @@ def test_admission_caps_inbound_and_per_ip_and_gives_slots_back() -> None:
     assert stats.refused == {"per_ip": 1, "max_inbound": 2, "handshake_timeout": 1}
     cm.stopping = True
     assert cm.admit(("10.0.0.9", 1)) is None
+
+
+def test_loopback_is_exempt_from_the_per_ip_limit_by_default_but_not_from_max_inbound() -> None:
+    cm: ConnManager[object] = ConnManager(ConnLimits(max_inbound=4, max_per_ip=1))
+    assert all(cm.admit(("127.0.0.1", p)) is not None for p in range(3))
+    assert cm.admit(("10.0.0.1", 1)) is not None
+    assert cm.admit(("10.0.0.2", 1)) is None  # max_inbound still applies
+    strict: ConnManager[object] = ConnManager(ConnLimits(max_per_ip=1, per_ip_exempt=("127.0.0.1/32",)))
+    assert strict.admit(("127.0.0.1", 1)) is not None and strict.admit(("127.0.0.1", 2)) is not None
+    assert strict.admit(("127.0.0.2", 1)) is not None and strict.admit(("127.0.0.2", 2)) is None
+    with pytest.raises(ValueError):
+        ConnLimits(per_ip_exempt=("not a network",))
 
 
 def test_ipv6_addresses_share_a_64_and_mapped_ipv4_is_ipv4() -> None:

@@ -138,6 +138,10 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
         help="inbound connections from one IP at once (16)",
     )
     b.add_argument(
+        "--per-ip-exempt", metavar="CIDR", action="append", default=None,
+        help="network exempt from --max-per-ip (repeat; default: loopback; 'none': no exemption)",
+    )  # fmt: skip
+    b.add_argument(
         "--handshake-timeout", type=float, default=None, metavar="S",
         help="seconds an inbound connection may take to finish its Noise and yamux handshakes (10)",
     )  # fmt: skip
