@@ -29,7 +29,7 @@ Every count is reported to an optional :class:`ConnEvents` observer (the bootstr
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -302,6 +302,14 @@ class ConnManager(Generic[C]):
         if self.events is not None:
             self.events.conn_closed(info.direction, reason)
         self._report_current()
+
+    def reconcile(self, is_live: Callable[[C], bool]) -> int:
+        """Forget connections that ended without a ``disconnected`` event (a close interrupted half-way
+        skips libp2p's notification). Returns how many were forgotten."""
+        gone = [info.conn for info in self._conns.values() if not is_live(info.conn)]
+        for conn in gone:
+            self.disconnected(conn, "closed")
+        return len(gone)
 
     def stream_opened(self, conn: C, now: float) -> None:
         info = self._conns.get(id(conn))

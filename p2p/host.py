@@ -19,29 +19,25 @@ resource manager, our agent version); :mod:`p2p.addrs` parses multiaddrs and dec
 advertise and which claimed addresses we believe; :mod:`p2p.connmgr` admits inbound connections
 (``--max-connections``, per IP) and trims between watermarks. This module puts them together.
 
-Choices:
+Choices (the py-libp2p quirks they answer are detailed where they are handled):
 
-- **Noise only.** ``new_host`` without ``sec_opt`` also offers TLS, SECIO and ``/plaintext/2.0.0``,
-  so an unauthenticated, unencrypted peer could connect. We pass ``sec_opt={"/noise": ...}``.
-  Noise authenticates the remote's ed25519 key, so ``stream_peer_id`` can be trusted.
+- **Noise only.** ``new_host`` without ``sec_opt`` also offers TLS, SECIO and ``/plaintext/2.0.0``; we
+  pass ``sec_opt={"/noise": ...}``. Noise authenticates the remote's ed25519 key: ``stream_peer_id``
+  can be trusted.
 - **We dial addresses ourselves** (:mod:`p2p.dialer`): in order, one attempt each, under one deadline.
-- **Cancellation never corrupts or wedges a connection.** Noise writes are atomic (``p2p.fences``).
-  A stream open cancelled half-way leaks one of the connection's 256 yamux stream slots (measured:
-  ~1 per 3 cancelled RPCs; at 256 the connection opens no stream again): ``open_stream`` runs
-  libp2p's open shielded, bounded by its own timeout, and resets the stream if the caller was
-  cancelled meanwhile. A cancelled RPC costs its own stream only.
+- **Cancellation never corrupts or wedges a connection.** Noise writes are atomic (:mod:`p2p.fences`);
+  a stream open cancelled half-way would leak one of the connection's 256 yamux stream slots, so
+  ``open_stream`` runs libp2p's open shielded, bounded, and resets the stream if the caller was
+  cancelled meanwhile.
 - **Bounded inbound streams** (:mod:`p2p.streams`): ``MAX_INBOUND_STREAMS_PER_CONN`` per connection,
-  ``MAX_INBOUND_STREAMS`` in all, more are reset at once; protocol negotiation within
-  ``STREAM_NEGOTIATION_TIMEOUT``; handlers bounded in time and never able to crash the host.
+  ``MAX_INBOUND_STREAMS`` in all, protocol negotiation within ``STREAM_NEGOTIATION_TIMEOUT``; handlers
+  bounded in time and never able to crash the host.
 - **Shutdown really stops.** libp2p's stop path runs under cancellation and never closes its TCP
-  listener (a trio *system* task that also runs inbound connections), so a "stopped" host kept
-  accepting; a connection close interrupted half-way leaves the socket open. ``_shutdown`` closes
-  listeners and connections itself, shielded and bounded.
-- **Bounded waits.** Every network wait runs under a deadline and raises ``PeerTimeout``; any other
-  network failure raises ``DialError`` / ``P2PError``. Bad bytes from a peer raise
-  ``wire.errors.RemoteProtocolError`` (see :mod:`p2p.framing`).
-- **Busy ports are refused.** libp2p listens with SO_REUSEPORT: a second host on a taken port would
-  silently share it with the first. We probe fixed ports first and raise ``P2PError``.
+  listener, so ``_shutdown`` closes listeners and connections itself, shielded and bounded.
+- **Bounded waits.** Every network wait runs under a deadline (``PeerTimeout``); other network failures
+  raise ``DialError`` / ``P2PError``; bad bytes from a peer ``wire.errors.RemoteProtocolError``.
+- **Busy ports are refused.** libp2p listens with SO_REUSEPORT (a second host on a taken port would
+  silently share it): fixed ports are probed first (``p2p.addrs.check_ports_free``).
 - The libp2p wheel also installs stray top-level packages (``examples``, ``docs``, ``interop``,
   ``stubs``); nothing here imports them, and our own ``docs/`` folder is not a package.
 """
@@ -52,6 +48,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import multiaddr
 import trio
@@ -260,9 +257,11 @@ class P2PHost:
                 scope.cancel()
 
     async def _trim_loop(self) -> None:
-        """Close the connections the connection manager picks (above its high watermark)."""
+        """Close the connections the connection manager picks (above its high watermark); first forget
+        the ones that ended unannounced."""
         while True:
             await trio.sleep(TRIM_CHECK_INTERVAL)
+            self.connmgr.reconcile(lambda conn: not conn.is_closed)
             await self.trim()
 
     async def trim(self, force: bool = False) -> int:
@@ -558,17 +557,10 @@ class P2PHost:
         self._host.remove_stream_handler(TProtocol(protocol))
 
 
-def make_host(
-    identity: Identity,
-    listen_addrs: Sequence[str] = (DEFAULT_LISTEN,),
-    *,
-    announce: Sequence[str] = (),
-    limits: ConnLimits | None = None,
-    conn_events: ConnEvents | None = None,
-) -> P2PHost:
-    """Build a host, not yet listening: ``async with make_host(...).run() as host:`` (arguments as
-    :class:`P2PHost`)."""
-    return P2PHost(identity, listen_addrs, announce=announce, limits=limits, conn_events=conn_events)
+def make_host(identity: Identity, listen_addrs: Sequence[str] = (DEFAULT_LISTEN,), **options: Any) -> P2PHost:
+    """Build a host, not yet listening: ``async with make_host(...).run() as host:`` (keyword options
+    as :class:`P2PHost`)."""
+    return P2PHost(identity, listen_addrs, **options)
 
 
 @asynccontextmanager
@@ -589,7 +581,7 @@ async def open_host(
     Raises:
         P2PError: an address could not be bound, or a malformed listen/announce address.
     """
-    host = make_host(identity, listen_addrs, announce=announce, limits=limits, conn_events=conn_events)
+    host = P2PHost(identity, listen_addrs, announce=announce, limits=limits, conn_events=conn_events)
     async with host.run() as running:
         yield running
 

@@ -124,6 +124,15 @@ def test_trim_spares_protected_peers_and_busy_ones_and_takes_idle_inbound_first(
     assert "kad" not in victims and "young" not in victims
 
 
+def test_connections_that_ended_unannounced_are_forgotten() -> None:
+    cm, events = _manager()
+    cm.connected("a", "pa", INBOUND, "10.0.0.1", now=0.0)
+    cm.connected("b", "pb", OUTBOUND, "10.0.0.1", now=0.0)
+    assert cm.reconcile(lambda conn: conn != "a") == 1
+    assert [c.conn for c in cm.connections()] == ["b"] and events.current == (0, 1, 0)
+    assert cm.reconcile(lambda conn: True) == 0
+
+
 def test_protect_tags_and_protect_only() -> None:
     cm, _ = _manager()
     cm.protect("p1", "kad")
