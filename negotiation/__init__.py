@@ -10,19 +10,24 @@ and one timer (one length-prefixed frame = one envelope)::
         for out in session.poll():
             if isinstance(out, Send): await write_frame(stream, out.data)
             elif isinstance(out, NeedsApproval): ask_human(out)  # later: session.approve/decline(now())
+            elif isinstance(out, Checkpoint): save(session.to_dict())  # durably, before the next Send
             elif isinstance(out, Agreed): store(out)  # agreement_bytes + both signatures
         if session.done: break
         with trio.move_on_at(to_trio_time(session.next_timer())):
             session.handle_message(await read_frame(stream), now()); continue
         session.handle_timer(now())
 
-Persist ``session.to_dict()`` after each drained batch; after a restart, ``Session.from_dict(...)``
-then ``abort(now)`` (its REJECT tells the peer) or carry on.
+Persist ``session.to_dict()`` at every ``Checkpoint`` output (before handing on what follows it: the
+message that commits us) and after each drained batch; after a restart, ``Session.from_dict(...)`` then
+``abort(now)`` (its REJECT tells the peer) or carry on. Sessions need an ``rng`` (``random.Random`` or
+``negotiation.margin.DigestRng``) for their private margin; ``negotiation.admission.Admission`` decides
+which sessions a driver takes on.
 """
 
 from negotiation.agreement import agreement_bytes, sign_agreement, verify_agreement
+from negotiation.checks import peek_start
 from negotiation.guardian import Autonomy, Decision, Guardian, Verdict
-from negotiation.session import Position, Session, peek_start
+from negotiation.session import Position, Session
 from negotiation.strategy import (
     STRATEGIES,
     Boulware,
@@ -39,6 +44,7 @@ from negotiation.testing import Pair, PairResult, make_pair, run_pair
 from negotiation.types import (
     DEFAULT_MAX_ROUNDS,
     Agreed,
+    Checkpoint,
     Failed,
     FailReason,
     NeedsApproval,
@@ -54,6 +60,7 @@ __all__ = [
     "Agreed",
     "Autonomy",
     "Boulware",
+    "Checkpoint",
     "Conceder",
     "Context",
     "Decision",

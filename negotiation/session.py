@@ -12,47 +12,53 @@ sha256 of that offer's envelope. The side whose offer was accepted builds the ca
 it is exactly the accepted deal and answers TRANSACTION_CONFIRM with its own signature. Both end holding
 the same agreement bytes and both signatures (the :class:`Agreed` output), or neither does — with one
 exception no protocol can remove (two generals): if the final CONFIRM is lost or corrupted in transit,
-its sender holds the valid co-signed agreement while the INIT sender ends with DEADLINE or BAD_MESSAGE.
-The INIT sender waits ``CONFIRM_GRACE_S`` past the deadline for it, and a driver that reconnects can
-obtain the CONFIRM again; an agreement is valid exactly when ``verify_agreement`` accepts it.
+its sender holds the valid co-signed agreement while the INIT sender (which waits ``CONFIRM_GRACE_S``
+past the deadline for it) ends with DEADLINE or BAD_MESSAGE. An agreement is valid exactly when
+``verify_agreement`` accepts it.
 
 Every message is a signed envelope (``wire.envelope``) by the expected peer, bound to the session id and
 round. Anything else — bad bytes or signature, another signer or session, a stale (replayed) or skipping
 round, a message the state does not allow (see ``negotiation.table``), a changed term, an ACCEPT of an
 offer we did not make, an agreement that is not the deal — ends the session with a typed
 :class:`FailReason`, and we tell the peer with a signed REJECT carrying that code. A deadline (set by
-the initiator, bounded by the responder) ends any session still open; the side waiting for the CONFIRM
-waits a short grace beyond it.
+the initiator, and cut by the responder to its own ``duration``) ends any session still open; the side
+waiting for the CONFIRM waits a short grace beyond it.
+
+Against probing, our round *horizon* is our own (the initiator's ``max_rounds`` only caps the session),
+and the session defends a guarded limit — the reservation moved by a private margin drawn from the
+``rng`` it is given (:mod:`negotiation.margin`); no offer or acceptance ever crosses it.
 
 Before committing (sending ACCEPT, or signing TRANSACTION_INIT) the session asks the guardian. ALLOW
 proceeds; DENY ends the session; NEEDS_APPROVAL pauses it in AWAITING_APPROVAL and emits
 :class:`NeedsApproval` until the driver calls :meth:`Session.approve` or :meth:`Session.decline` (or the
-deadline passes). The reservation price stays inside this object and the strategy: it is never sent,
-and no offer or acceptance ever crosses it whatever the strategy says.
+deadline passes). Every committing message (ACCEPT, TRANSACTION_INIT, TRANSACTION_CONFIRM) is preceded in
+the outputs by a :class:`Checkpoint`: the driver saves the session durably before sending it.
 
 I/O: feed ``handle_message(bytes, now)``, ``handle_timer(now)`` at ``next_timer()``, and drain ``poll()``.
+State changes go through the table (``negotiation.table``); a restore enters only a resumable state.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from negotiation.agreement import agreement_bytes, sign_agreement, signature_valid
+from negotiation.checks import agreement_fits, check_args, message_problem, same_fixed_terms, start_problem
 from negotiation.guardian import Guardian, Verdict
+from negotiation.margin import MAX_MARGIN, MIN_MARGIN, Rng, draw_margin, guarded_limit
 from negotiation.strategy import DEFAULT_SPARE_ROUNDS, Context, Strategy
-from negotiation.table import next_state
+from negotiation.table import INPUT_OF, RESUMABLE_STATES, next_state
 from negotiation.types import (
-    AGREEMENT_CLOCK_SKEW_S,
     CONFIRM_GRACE_S,
     DEFAULT_AGREEMENT_TTL_S,
     DEFAULT_DURATION_S,
     DEFAULT_MAX_ROUNDS,
-    MAX_AGREEMENT_TTL_S,
-    MAX_DURATION_S,
-    MAX_SESSION_ROUNDS,
+    PENDING_ACCEPT,
+    PENDING_INIT,
     Agreed,
+    Checkpoint,
     Failed,
     FailReason,
     Input,
@@ -67,10 +73,8 @@ from negotiation.types import (
 from wire.envelope import Envelope, open_envelope, seal
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.identity import Identity
-from wire.intent import INTENT_ID_LEN
 from wire.limits import MAX_AMOUNT_MINOR, MAX_ROUNDS
 from wire.messages import (
-    SESSION_ID_LEN,
     Agreement,
     NegotiationAccept,
     NegotiationOffer,
@@ -81,44 +85,10 @@ from wire.messages import (
     TransactionInit,
 )
 
-_INPUT_OF: dict[type, Input] = {
-    NegotiationStart: Input.RECV_START,
-    NegotiationOffer: Input.RECV_OFFER,
-    NegotiationAccept: Input.RECV_ACCEPT,
-    NegotiationReject: Input.RECV_REJECT,
-    TransactionInit: Input.RECV_INIT,
-    TransactionConfirm: Input.RECV_CONFIRM,
-}
+if TYPE_CHECKING:
+    from negotiation.persist import Resume
 
-PENDING_ACCEPT = "accept"
-PENDING_INIT = "init"
-
-
-def peek_start(data: bytes) -> tuple[bytes, NegotiationStart]:
-    """Verify a first message and return its signer and NEGOTIATION_START (to pick the local intent).
-
-    Args:
-        data: the first envelope received on a negotiation stream.
-
-    Returns:
-        ``(author_pubkey, start)``.
-
-    Raises:
-        RemoteProtocolError: not a validly signed NEGOTIATION_START.
-    """
-    env = open_envelope(data)
-    if not isinstance(env.message, NegotiationStart):
-        raise RemoteProtocolError("the first negotiation message must be NEGOTIATION_START")
-    return env.author, env.message
-
-
-def _same_fixed_terms(a: Terms, b: Terms) -> bool:
-    return (a.currency, a.quantity, a.pickup_start, a.pickup_end) == (
-        b.currency,
-        b.quantity,
-        b.pickup_start,
-        b.pickup_end,
-    )
+__all__ = ["Position", "Session"]
 
 
 class Session:
@@ -137,12 +107,17 @@ class Session:
         guardian: the human's limits (None: allow everything — simulations and tests).
         now: current time (seconds).
         initiator: True to open the session now (queues NEGOTIATION_START).
+        rng: the source the private margin is drawn from (once, here); the agent seeds it per intent.
         session_id: 16 bytes; required for the initiator, optional for a responder (then learnt).
-        max_rounds: the round cap (initiator: sent; responder: the most it accepts).
-        duration: initiator: seconds until the deadline it sets; responder: how long it waits for START.
+        max_rounds: our horizon. Initiator: also the cap it sends; responder: the largest cap it accepts.
+            Our concessions are paced by it whatever cap the peer chooses.
+        duration: initiator: seconds until the deadline it sets; responder: how long it waits for START
+            and the longest it lets the session run (a START's later deadline is cut to this).
         category: the deal's category, for the guardian.
         agreement_ttl: seconds an agreement we build stays valid.
-        spare_rounds: rounds before the cap at which strategies reach their reservation.
+        spare_rounds: rounds before the horizon at which strategies reach their (guarded) limit.
+        margin_range: the private margin's range (share of the reservation); (0, 0) only in benchmarks.
+        margin: the margin itself instead of drawing one (restores; then ``rng`` may be None).
 
     Raises:
         LocalProtocolError: inconsistent arguments.
@@ -162,13 +137,16 @@ class Session:
         guardian: Guardian | None,
         now: float,
         initiator: bool,
+        rng: Rng | None,
         session_id: bytes | None = None,
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         duration: float = DEFAULT_DURATION_S,
         category: str | None = None,
         agreement_ttl: int = DEFAULT_AGREEMENT_TTL_S,
         spare_rounds: int = DEFAULT_SPARE_ROUNDS,
-        _restore: bool = False,
+        margin_range: tuple[float, float] = (MIN_MARGIN, MAX_MARGIN),
+        margin: float | None = None,
+        _resume: Resume | None = None,
     ) -> None:
         self.identity = identity
         self.role = Role(role)
@@ -181,10 +159,20 @@ class Session:
         self.guardian = guardian
         self.initiator = initiator
         self.session_id = session_id
+        self.horizon = max_rounds  # ours; the session's cap (max_rounds) may be lower (responder)
         self.max_rounds = max_rounds
         self.category = category
         self.agreement_ttl = agreement_ttl
         self.spare_rounds = spare_rounds
+        self.duration = duration
+        if margin is None:
+            if rng is None:
+                raise LocalProtocolError("a session needs an rng to draw its private margin")
+            try:
+                margin = draw_margin(rng, *margin_range)
+            except ValueError as exc:
+                raise LocalProtocolError(str(exc)) from None
+        self.margin = float(margin)
         self.created = now
         self.deadline = now + duration
         self.state = State.IDLE if initiator else State.WAIT_START
@@ -205,14 +193,18 @@ class Session:
         self.detail = ""
         self._out: list[Output] = []
         self._stats = {"messages_in": 0, "messages_out": 0, "bytes_in": 0, "bytes_out": 0, "ignored": 0}
-        self._check_args(duration)
-        if initiator and not _restore:
+        check_args(self, duration)
+        #: the price we defend: never offered below / accepted beyond (see negotiation.margin)
+        self.guarded = guarded_limit(position, self.role, self.margin)
+        if _resume is not None:
+            self._resume(_resume)
+        elif initiator:
             self._open(now)
 
     # ------------------------------------------------------------------------------------ public
 
     def poll(self) -> list[Output]:
-        """Drain the queued outputs (Send, StateChanged, NeedsApproval, Agreed, Failed), oldest first."""
+        """Drain the queued outputs, oldest first; honour each :class:`Checkpoint` before what follows."""
         out, self._out = self._out, []
         return out
 
@@ -251,36 +243,15 @@ class Session:
             self._fail(FailReason.WRONG_PEER, "signed by another key", Input.PROTOCOL_ERROR)
             return
         msg = env.message
-        event = _INPUT_OF.get(type(msg))
+        event = INPUT_OF.get(type(msg))
         if event is None:
             self._fail(
                 FailReason.BAD_MESSAGE, f"{env.type.name} is not a negotiation message", Input.PROTOCOL_ERROR
             )
             return
-        assert isinstance(
-            msg,
-            NegotiationStart
-            | NegotiationOffer
-            | NegotiationAccept
-            | NegotiationReject
-            | TransactionInit
-            | TransactionConfirm,
-        )
-        if self.session_id is not None and msg.session != self.session_id:
-            self._fail(FailReason.WRONG_SESSION, "another session id", Input.PROTOCOL_ERROR)
-            return
-        if msg.round <= self.round:
-            self._fail(FailReason.STALE_ROUND, f"round {msg.round} after {self.round}", Input.PROTOCOL_ERROR)
-            return
-        if event is not Input.RECV_REJECT and msg.round != self.round + 1:
-            self._fail(FailReason.BAD_ROUND, f"round {msg.round} after {self.round}", Input.PROTOCOL_ERROR)
-            return
-        if next_state(self.state, event) is None:
-            self._fail(FailReason.OUT_OF_TURN, f"{env.type.name} in {self.state}", Input.PROTOCOL_ERROR)
-            return
-        limit = self.deadline + (CONFIRM_GRACE_S if event is Input.RECV_CONFIRM else 0.0)
-        if now > limit and event is not Input.RECV_REJECT:
-            self._fail(FailReason.DEADLINE, "message after the deadline", Input.TIMEOUT)
+        problem = message_problem(self, env, event, now)
+        if problem is not None:
+            self._fail(*problem)
             return
         if isinstance(msg, NegotiationStart):
             self._on_start(env, msg, now)
@@ -294,6 +265,7 @@ class Session:
         elif isinstance(msg, TransactionInit):
             self._on_init(msg, now)
         else:
+            assert isinstance(msg, TransactionConfirm)
             self._on_confirm(msg)
 
     def approve(self, now: float) -> None:
@@ -338,10 +310,6 @@ class Session:
         """The raw message counters (persisted with the session)."""
         return dict(self._stats)
 
-    def restore_counters(self, counters: dict[str, int]) -> None:
-        """Put back counters saved by :meth:`statistics_counters`."""
-        self._stats.update({k: int(v) for k, v in counters.items() if k in self._stats})
-
     def statistics(self) -> dict[str, Any]:
         """Counters and the current state, for logs and metrics."""
         return {
@@ -355,34 +323,11 @@ class Session:
             "reason": str(self.reason) if self.reason else None,
         }
 
-    # ------------------------------------------------------------------------------ validation
-
-    def _check_args(self, duration: float) -> None:
-        if len(self.peer) != 32 or len(self.my_intent) != INTENT_ID_LEN:
-            raise LocalProtocolError("peer must be a 32-byte key and my_intent a 16-byte id")
-        if self.peer_intent is not None and len(self.peer_intent) != INTENT_ID_LEN:
-            raise LocalProtocolError("peer_intent must be a 16-byte id")
-        if self.initiator and (self.session_id is None or self.peer_intent is None):
-            raise LocalProtocolError("the initiator needs a session id and the peer's intent id")
-        if self.session_id is not None and len(self.session_id) != SESSION_ID_LEN:
-            raise LocalProtocolError(f"a session id has {SESSION_ID_LEN} bytes")
-        if not 1 <= self.max_rounds <= MAX_SESSION_ROUNDS:
-            raise LocalProtocolError(f"max_rounds must be in [1, {MAX_SESSION_ROUNDS}]")
-        if not 0 < duration <= MAX_DURATION_S:
-            raise LocalProtocolError(f"duration must be in (0, {MAX_DURATION_S}] seconds")
-        if not 0 < self.agreement_ttl <= MAX_AGREEMENT_TTL_S:
-            raise LocalProtocolError("agreement_ttl out of range")
-        res, opening = self.position.reservation, self.position.opening
-        if not (0 <= res <= MAX_AMOUNT_MINOR and 0 <= opening <= MAX_AMOUNT_MINOR):
-            raise LocalProtocolError("prices out of range")
-        if (opening < res) if self.role is Role.SELLER else (opening > res):
-            raise LocalProtocolError("the opening price must be on the good side of the reservation")
+    # ------------------------------------------------------------------------------- internals
 
     def _require_approval(self) -> None:
         if self.state is not State.AWAITING_APPROVAL:
             raise LocalProtocolError(f"nothing to approve in state {self.state}")
-
-    # ------------------------------------------------------------------------------- internals
 
     def _to(self, event: Input) -> None:
         new = next_state(self.state, event)
@@ -391,11 +336,14 @@ class Session:
         old, self.state = self.state, new
         self._out.append(StateChanged(old, new, self.round))
 
-    def _send(self, msg: object) -> Envelope:
+    def _send(self, msg: object, *, commit: bool = False) -> Envelope:
+        """Queue a signed message; a committing one (``commit``) behind a :class:`Checkpoint`."""
         env = seal(self.identity, msg)
         self.round = msg.round  # type: ignore[attr-defined]
         self._stats["messages_out"] += 1
         self._stats["bytes_out"] += len(env.raw)
+        if commit:
+            self._out.append(Checkpoint())
         self._out.append(Send(env.raw))
         return env
 
@@ -411,29 +359,26 @@ class Session:
         self._out.append(Failed(reason, detail))
 
     def _context(self, rnd: int) -> Context:
+        """The strategy's view: the guarded limit (never the reservation) and our own horizon."""
         return Context(
             role=self.role,
-            reservation=self.position.reservation,
+            reservation=self.guarded,
             opening=self.position.opening,
             round=rnd,
             max_rounds=self.max_rounds,
             my_offers=tuple(self.my_offers),
             their_offers=tuple(self.their_offers),
             spare=self.spare_rounds,
+            horizon=self.horizon,
         )
 
     def _clamp(self, price: int) -> int:
         price = int(price)
-        if self.role is Role.SELLER:
-            price = max(price, self.position.reservation)
-        else:
-            price = min(price, self.position.reservation)
+        price = max(price, self.guarded) if self.role is Role.SELLER else min(price, self.guarded)
         return min(max(price, 0), MAX_AMOUNT_MINOR)
 
     def _acceptable(self, price: int) -> bool:
-        if self.role is Role.SELLER:
-            return price >= self.position.reservation
-        return price <= self.position.reservation
+        return price >= self.guarded if self.role is Role.SELLER else price <= self.guarded
 
     def _parties(self) -> tuple[bytes, bytes, bytes, bytes]:
         """(buyer key, seller key, buyer intent, seller intent)."""
@@ -508,7 +453,7 @@ class Session:
 
     def _send_accept(self) -> None:
         assert self.their_last_digest is not None
-        self._send(NegotiationAccept(self._sid, self.round + 1, self.their_last_digest))
+        self._send(NegotiationAccept(self._sid, self.round + 1, self.their_last_digest), commit=True)
         self.pending = None
         self._to(Input.SEND_ACCEPT)
 
@@ -528,7 +473,7 @@ class Session:
         )
         self.agreement, self.agreement_raw = agreement, agreement_bytes(agreement)
         self.my_signature = sign_agreement(self.identity, agreement)
-        self._send(TransactionInit(self._sid, self.round + 1, agreement, self.my_signature))
+        self._send(TransactionInit(self._sid, self.round + 1, agreement, self.my_signature), commit=True)
         self.pending = None
         self._to(Input.SEND_INIT)
 
@@ -542,41 +487,17 @@ class Session:
     # --------------------------------------------------------------------------------- receive
 
     def _on_start(self, env: Envelope, start: NegotiationStart, now: float) -> None:
-        me = self.identity.pubkey
-        ours, theirs = (
-            (start.seller, start.buyer) if self.role is Role.SELLER else (start.buyer, start.seller)
-        )
-        my_intent, their_intent = (
-            (start.seller_intent, start.buyer_intent)
-            if self.role is Role.SELLER
-            else (start.buyer_intent, start.seller_intent)
-        )
-        t = start.terms
         self.session_id = start.session  # known from here on, so a refusal can name it
-        problem = ""
-        if ours != me or theirs != self.peer:
-            problem = "keys do not match"
-        elif my_intent != self.my_intent or (
-            self.peer_intent is not None and their_intent != self.peer_intent
-        ):
-            problem = "intent ids do not match"
-        elif not 1 <= start.max_rounds <= min(self.max_rounds, MAX_SESSION_ROUNDS):
-            problem = f"max_rounds {start.max_rounds} not accepted"
-        elif not now < start.deadline <= now + MAX_DURATION_S + AGREEMENT_CLOCK_SKEW_S:
-            problem = "deadline out of range"
-        elif t.currency != self.template.currency or t.quantity > self.template.quantity:
-            problem = "currency or quantity not acceptable"
-        elif t.pickup_start is not None and t.pickup_end is not None and t.pickup_start > t.pickup_end:
-            problem = "pickup window inverted"
+        problem = start_problem(self, start, now)
         self.round = 0
         if problem:
             self._fail(FailReason.BAD_START, problem, Input.PROTOCOL_ERROR)
             return
-        self.peer_intent = their_intent
-        self.max_rounds = start.max_rounds
-        self.deadline = float(start.deadline)
-        self.terms = t
-        self.their_offers.append(t.price_minor)
+        self.peer_intent = start.buyer_intent if self.role is Role.SELLER else start.seller_intent
+        self.max_rounds = start.max_rounds  # the session's cap; our horizon stays ours
+        self.deadline = min(float(start.deadline), self.deadline)  # never beyond our own duration
+        self.terms = start.terms
+        self.their_offers.append(start.terms.price_minor)
         self.their_last_digest = env.digest
         self._to(Input.RECV_START)
         self._decide(now)
@@ -586,7 +507,7 @@ class Session:
         if offer.round >= self.max_rounds:
             self._fail(FailReason.ROUND_CAP, f"offer in round {offer.round}", Input.PROTOCOL_ERROR)
             return
-        if not _same_fixed_terms(offer.terms, self.terms):
+        if not same_fixed_terms(offer.terms, self.terms):
             self._fail(FailReason.CHANGED_TERM, "only the price may change", Input.PROTOCOL_ERROR)
             return
         self.round = offer.round
@@ -607,16 +528,8 @@ class Session:
     def _on_init(self, init: TransactionInit, now: float) -> None:
         assert self.terms is not None
         a = init.agreement
-        buyer, seller, buyer_intent, seller_intent = self._parties()
         expected = replace(self.terms, price_minor=self.their_offers[-1])
-        if (
-            a.session != self.session_id
-            or (a.buyer, a.seller, a.buyer_intent, a.seller_intent)
-            != (buyer, seller, buyer_intent, seller_intent)
-            or a.terms != expected
-            or abs(a.created - now) > AGREEMENT_CLOCK_SKEW_S
-            or not a.created < a.expires <= a.created + MAX_AGREEMENT_TTL_S
-        ):
+        if not agreement_fits(a, self.session_id, self._parties(), expected, now):
             self._fail(FailReason.BAD_AGREEMENT, "not the accepted deal", Input.PROTOCOL_ERROR)
             return
         if not signature_valid(a, self.peer, init.signature):
@@ -628,9 +541,13 @@ class Session:
         self._to(Input.RECV_INIT)
         self.my_signature = sign_agreement(self.identity, a)
         digest = hashlib.sha256(self.agreement_raw).digest()
-        self._send(TransactionConfirm(self._sid, self.round + 1, digest, self.my_signature))
+        confirm = TransactionConfirm(self._sid, self.round + 1, digest, self.my_signature)
+        # we hold both signatures now: record the deal (Agreed, then a Checkpoint) before the CONFIRM
+        # that gives the peer ours leaves
+        self.round = confirm.round
         self._to(Input.SEND_CONFIRM)
         self._agreed()
+        self._send(confirm, commit=True)
 
     def _on_confirm(self, confirm: TransactionConfirm) -> None:
         assert self.agreement is not None and self.agreement_raw is not None
@@ -647,15 +564,27 @@ class Session:
 
     # ----------------------------------------------------------------------------- persistence
 
+    def _resume(self, r: Resume) -> None:
+        """Take the saved progress of a snapshot (see :mod:`negotiation.persist`): the only way a state
+        other than the initial one is entered without the transition table, and only a resumable one
+        whose saved fields fit it."""
+        if r.state not in RESUMABLE_STATES or (r.state is State.WAIT_START and self.initiator):
+            raise LocalProtocolError(f"malformed session snapshot: state {r.state} cannot be resumed")
+        if problem := r.problem(self.horizon):
+            raise LocalProtocolError(f"malformed session snapshot: {problem}")
+        self.state, self.deadline, self.round, self.max_rounds = r.state, r.deadline, r.round, r.max_rounds
+        self.terms, self.my_offers, self.their_offers = r.terms, list(r.my_offers), list(r.their_offers)
+        self.my_last_digest, self.their_last_digest = r.my_last_digest, r.their_last_digest
+        self.pending, self.pending_terms, self.pending_reason = r.pending, r.pending_terms, r.pending_reason
+        self.agreement = r.agreement
+        self.agreement_raw = None if r.agreement is None else agreement_bytes(r.agreement)
+        self.my_signature, self.peer_signature = r.my_signature, r.peer_signature
+        self.reason, self.detail = r.reason, r.detail
+        self._stats.update({k: v for k, v in r.stats.items() if k in self._stats})
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready snapshot (private: it holds the reservation). Drain :meth:`poll` first.
-
-        Returns:
-            A dict for :meth:`from_dict`; bytes are hex strings.
-
-        Raises:
-            LocalProtocolError: called in a transient state (never the case between calls).
-        """
+        """A JSON-ready snapshot (private: reservation and margin) for :meth:`from_dict`; take it between
+        calls. Raises ``LocalProtocolError`` in a transient state (never the case between calls)."""
         from negotiation.persist import session_to_dict
 
         return session_to_dict(self)
@@ -668,16 +597,13 @@ class Session:
         guardian: Guardian | None,
         strategy: Strategy | None = None,
     ) -> Session:
-        """Rebuild a session saved by :meth:`to_dict` (e.g. after a restart, then :meth:`abort` it).
+        """Rebuild a session saved by :meth:`to_dict`, in its saved state (e.g. to :meth:`abort` it).
 
         Args:
             data: the snapshot.
             identity: our identity (must be the one that saved it).
             guardian: the current limits.
             strategy: the strategy; None rebuilds it from the registry by name and params.
-
-        Returns:
-            The session, in the saved state.
 
         Raises:
             LocalProtocolError: a snapshot of another identity or version, or malformed.

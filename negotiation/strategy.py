@@ -1,9 +1,12 @@
 """Negotiation strategies: what price to offer next, and whether to take the peer's offer.
 
-A strategy sees a :class:`Context` — its role, its **private** reservation and opening prices, the round
-it is about to speak in, the cap, and both sides' offers so far — and never anything else. The session
-clamps every proposal to the reservation, and never accepts beyond it, whatever a strategy says: a buggy
-or hostile plug-in strategy can lose value but cannot break the human's limit.
+A strategy sees a :class:`Context` — its role, its **private** limit and opening prices, the round it is
+about to speak in, the cap, its own horizon, and both sides' offers so far — and never anything else.
+The limit it sees (``Context.reservation``) is already the *guarded* one: the human's reservation moved
+by the session's private random margin (:mod:`negotiation.margin`), so no strategy, built-in or
+plugged in, can offer or reveal the reservation itself. The session clamps every proposal to that limit,
+and never accepts beyond it, whatever a strategy says: a buggy or hostile plug-in strategy can lose
+value but cannot break the human's limit.
 
 Built-ins (time-dependent concession after Faratin, Sierra & Jennings 1998, and tit-for-tat):
 
@@ -13,9 +16,11 @@ Built-ins (time-dependent concession after Faratin, Sierra & Jennings 1998, and 
 * ``tit_for_tat``: mirrors the peer's last concession (in price), never conceding less than a time
   schedule (``floor_exponent``), so it still reaches its reservation by the horizon.
 
-Progress reaches 1 ``spare`` rounds before the cap, so a zone of agreement, if there is one, is found
-with rounds to spare. A researcher adds a strategy by subclassing :class:`Strategy` and calling
-:func:`register_strategy`.
+Progress is measured against our **own** horizon (``Context.horizon``: the round cap our side chose),
+never the peer's: an initiator asking for a tiny ``max_rounds`` ends the session sooner but does not
+make us concede faster. Progress reaches 1 ``spare`` rounds before the horizon, so a zone of agreement,
+if there is one, is found with rounds to spare. A researcher adds a strategy by subclassing
+:class:`Strategy` and calling :func:`register_strategy`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any, ClassVar
 
 from negotiation.types import Role
 
-#: Rounds before the cap at which the built-in schedules reach the reservation.
+#: Rounds before the horizon at which the built-in schedules reach their limit.
 DEFAULT_SPARE_ROUNDS = 2
 
 
@@ -38,13 +43,16 @@ class Context:
 
     Attributes:
         role: SELLER (wants a high price) or BUYER.
-        reservation: the worst acceptable unit price in minor units (private, never sent).
+        reservation: the worst unit price (minor units) the strategy may offer or accept: the human's
+            reservation moved by the session's private margin (private, never sent).
         opening: the unit price we would like best and open with.
         round: the round number our next message will carry.
-        max_rounds: offers may carry rounds 0..max_rounds-1; at ``max_rounds`` only ACCEPT/REJECT remain.
+        max_rounds: this session's cap: offers may carry rounds 0..max_rounds-1; at ``max_rounds`` only
+            ACCEPT/REJECT remain. The initiator chose it (at most our horizon).
         my_offers: our unit prices offered so far, oldest first.
         their_offers: the peer's unit prices offered so far, oldest first.
-        spare: rounds before the cap at which the schedules reach the reservation.
+        spare: rounds before the horizon at which the schedules reach the limit.
+        horizon: our own round horizon (the cap our side would choose); None means ``max_rounds``.
     """
 
     role: Role
@@ -55,11 +63,13 @@ class Context:
     my_offers: tuple[int, ...] = ()
     their_offers: tuple[int, ...] = ()
     spare: int = DEFAULT_SPARE_ROUNDS
+    horizon: int | None = None
 
     @property
     def progress(self) -> float:
-        """Time in [0, 1]: 0 at round 0, 1 at ``max_rounds - 1 - spare`` and after."""
-        horizon = max(1, self.max_rounds - 1 - self.spare)
+        """Time in [0, 1]: 0 at round 0, 1 at ``horizon - 1 - spare`` and after (our horizon, not the
+        peer's cap)."""
+        horizon = max(1, (self.horizon or self.max_rounds) - 1 - self.spare)
         return min(1.0, max(0.0, self.round / horizon))
 
     @property

@@ -8,6 +8,24 @@ RECV_REJECT, TIMEOUT and PROTOCOL_ERROR (and our own SEND_REJECT). Terminal stat
 from __future__ import annotations
 
 from negotiation.types import Input, State
+from wire.messages import (
+    NegotiationAccept,
+    NegotiationOffer,
+    NegotiationReject,
+    NegotiationStart,
+    TransactionConfirm,
+    TransactionInit,
+)
+
+#: The input each received message type is.
+INPUT_OF: dict[type, Input] = {
+    NegotiationStart: Input.RECV_START,
+    NegotiationOffer: Input.RECV_OFFER,
+    NegotiationAccept: Input.RECV_ACCEPT,
+    NegotiationReject: Input.RECV_REJECT,
+    TransactionInit: Input.RECV_INIT,
+    TransactionConfirm: Input.RECV_CONFIRM,
+}
 
 _CORE: dict[tuple[State, Input], State] = {
     # opening
@@ -33,6 +51,11 @@ _CORE: dict[tuple[State, Input], State] = {
 ENDING_INPUTS = (Input.RECV_REJECT, Input.SEND_REJECT, Input.TIMEOUT, Input.PROTOCOL_ERROR)
 
 LIVE_STATES = tuple(s for s in State if not s.terminal)
+
+#: States a session can be saved in and resumed from: every state except the transient ones
+#: (DECIDING, CLOSING, SIGNING are left within the call that entered them) and IDLE (an initiator is
+#: built and opened in one call).
+RESUMABLE_STATES = frozenset(State) - {State.IDLE, State.DECIDING, State.CLOSING, State.SIGNING}
 
 TRANSITIONS: dict[tuple[State, Input], State] = {
     **_CORE,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from negotiation.guardian import Guardian
+from negotiation.margin import MAX_MARGIN, MIN_MARGIN, DigestRng
 from negotiation.session import Position, Session
 from negotiation.strategy import Strategy, make_strategy
 from negotiation.types import (
@@ -139,8 +140,8 @@ class Pair:
 
 def make_pair(
     *,
-    seller_reservation: int = 6000,
-    buyer_reservation: int = 7000,
+    seller_reservation: int = 5500,
+    buyer_reservation: int = 7500,
     seller_opening: int = 8000,
     buyer_opening: int = 5000,
     seller_strategy: Strategy | None = None,
@@ -154,10 +155,15 @@ def make_pair(
     now: float = 1_000_000.0,
     duration: float = DEFAULT_DURATION_S,
     seed: int = 1,
+    margin_range: tuple[float, float] = (MIN_MARGIN, MAX_MARGIN),
+    horizon: int | None = None,
 ) -> Pair:
-    """Two matched sessions (the tire example by default: seller >= $60, buyer <= $70, 4 tires).
+    """Two matched sessions (the tire example by default: seller >= $55, buyer <= $75, 4 tires — a zone wide
+    enough for both private margins).
 
-    Identities, intent ids and the session id derive from ``seed``; the initiator's START is queued.
+    Identities, intent ids, the session id and each side's private margin (drawn from
+    ``margin_range``) derive from ``seed``; the initiator's START is queued. ``max_rounds`` is both
+    sides' horizon and the initiator's cap, unless ``horizon`` gives the responder another horizon.
     """
     seller_id = Identity(hashlib.sha256(b"seller%d" % seed).digest())
     buyer_id = Identity(hashlib.sha256(b"buyer%d" % seed).digest())
@@ -165,7 +171,8 @@ def make_pair(
     s_intent = hashlib.sha256(b"seller-intent%d" % seed).digest()[:16]
     b_intent = hashlib.sha256(b"buyer-intent%d" % seed).digest()[:16]
     terms = Terms(price_minor=0, currency=currency, quantity=quantity)
-    common: dict[str, Any] = {"terms": terms, "now": now, "max_rounds": max_rounds, "duration": duration}
+    common: dict[str, Any] = {"terms": terms, "now": now, "duration": duration, "margin_range": margin_range}
+    own = horizon if horizon is not None else max_rounds
     seller = Session(
         seller_id,
         Role.SELLER,
@@ -176,7 +183,9 @@ def make_pair(
         strategy=seller_strategy or make_strategy("linear"),
         guardian=seller_guardian,
         initiator=seller_initiates,
+        rng=DigestRng(b"seller-margin%d" % seed),
         session_id=sid if seller_initiates else None,
+        max_rounds=max_rounds if seller_initiates else own,
         **common,
     )
     buyer = Session(
@@ -189,7 +198,9 @@ def make_pair(
         strategy=buyer_strategy or make_strategy("linear"),
         guardian=buyer_guardian,
         initiator=not seller_initiates,
+        rng=DigestRng(b"buyer-margin%d" % seed),
         session_id=None if seller_initiates else sid,
+        max_rounds=own if seller_initiates else max_rounds,
         **common,
     )
     return Pair(seller, buyer, seller_id, buyer_id)

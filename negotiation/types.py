@@ -1,7 +1,7 @@
 """Names shared by the negotiation core: roles, states, inputs, failure reasons, outputs and bounds.
 
 Everything a driver drains from :meth:`negotiation.session.Session.poll` is one of the frozen output
-dataclasses below (``Send``, ``StateChanged``, ``NeedsApproval``, ``Agreed``, ``Failed``).
+dataclasses below (``Checkpoint``, ``Send``, ``StateChanged``, ``NeedsApproval``, ``Agreed``, ``Failed``).
 """
 
 from __future__ import annotations
@@ -81,6 +81,11 @@ class Input(enum.StrEnum):
     PROTOCOL_ERROR = "PROTOCOL_ERROR"
 
 
+#: What an AWAITING_APPROVAL session will send once the human approves.
+PENDING_ACCEPT = "accept"
+PENDING_INIT = "init"
+
+
 class FailReason(enum.StrEnum):
     """Why a session ended without a deal. Also the REJECT reason code sent to the peer."""
 
@@ -118,6 +123,16 @@ class Position:
 
 
 # ------------------------------------------------------------------------------------------ outputs
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Save ``session.to_dict()`` durably (fsync, or an SQLite ``synchronous=FULL`` commit) *before*
+    handing on the outputs that follow it.
+
+    Queued right before every message that commits us (ACCEPT, TRANSACTION_INIT, TRANSACTION_CONFIRM), so
+    a crash can never leave the peer holding a commitment we have no record of.
+    """
 
 
 @dataclass(frozen=True)
@@ -164,4 +179,4 @@ class Failed:
     detail: str = ""
 
 
-Output = Send | StateChanged | NeedsApproval | Agreed | Failed
+Output = Checkpoint | Send | StateChanged | NeedsApproval | Agreed | Failed

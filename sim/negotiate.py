@@ -19,6 +19,9 @@ Metrics, on the price line with each side's utility normalised over the scenario
   scenarios with a zone; a failure counts as the disagreement point (0, 0);
 * ``welfare`` is ``u_seller + u_buyer`` (0 for no deal), over the scenarios with a zone;
 * ``rounds`` is the number of offers made (START and OFFERs) in a session;
+* each side defends its reservation moved by a private margin (``negotiation.margin``);
+  ``guarded_zone_share`` is the share of zone scenarios where a zone survives both margins (the
+  margins' cost) and ``agreement_rate_with_guarded_zone`` the agreement rate there (the strategies');
 * ``sessions_per_s`` is sessions per CPU second spent in the two sans-IO sessions (signatures included).
 """
 
@@ -34,6 +37,7 @@ from typing import Any
 
 from negotiation import DEFAULT_MAX_ROUNDS, Position, Role, Session, make_strategy, run_pair
 from negotiation.agreement import verify_agreement
+from negotiation.margin import MAX_MARGIN, MIN_MARGIN, DigestRng
 from negotiation.strategy import DEFAULT_SPARE_ROUNDS
 from wire.identity import Identity
 from wire.messages import Terms
@@ -122,6 +126,7 @@ class Outcome:
     rounds: int  # offers made
     consistent: bool  # both sides hold the same agreement, or neither does
     seconds: float = 0.0
+    guarded_zone: bool | None = None  # a zone between the limits both sides defend (margins included)
 
 
 def play(
@@ -135,6 +140,7 @@ def play(
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     spare_rounds: int = DEFAULT_SPARE_ROUNDS,
     now: float = 1_000_000.0,
+    margin_range: tuple[float, float] = (MIN_MARGIN, MAX_MARGIN),
 ) -> Outcome:
     """Play one scenario through two real sessions.
 
@@ -148,6 +154,7 @@ def play(
         max_rounds: the round cap.
         spare_rounds: rounds before the cap at which the strategies reach their reservation.
         now: the starting time.
+        margin_range: each side's private margin range (drawn per side from the session id).
 
     Returns:
         The outcome.
@@ -178,9 +185,11 @@ def play(
                 guardian=None,
                 now=now,
                 initiator=initiator,
+                rng=DigestRng(session_id + (b"S" if is_seller else b"B")),
                 session_id=session_id,
                 max_rounds=max_rounds,
                 spare_rounds=spare_rounds,
+                margin_range=margin_range,
             )
         )
     seller_s, buyer_s = sides
@@ -200,7 +209,7 @@ def play(
     if a is not None and consistent:
         price = verify_agreement(a.agreement_bytes, a.buyer_signature, a.seller_signature).terms.price_minor
     rounds = len(seller_s.my_offers) + len(buyer_s.my_offers)
-    return Outcome(scenario, price, rounds, consistent, elapsed)
+    return Outcome(scenario, price, rounds, consistent, elapsed, seller_s.guarded <= buyer_s.guarded)
 
 
 def summarize(outcomes: Sequence[Outcome], max_rounds: int = DEFAULT_MAX_ROUNDS) -> dict[str, Any]:
@@ -209,6 +218,7 @@ def summarize(outcomes: Sequence[Outcome], max_rounds: int = DEFAULT_MAX_ROUNDS)
     nozone = [o for o in outcomes if not o.scenario.has_zone]
     agreed = [o for o in outcomes if o.price is not None]
     zone_agreed = [o for o in zone if o.price is not None]
+    guarded = [o for o in outcomes if o.guarded_zone]
     rounds = [o.rounds for o in outcomes]
     agreed_rounds = [o.rounds for o in agreed]
     outside = sum(
@@ -225,6 +235,10 @@ def summarize(outcomes: Sequence[Outcome], max_rounds: int = DEFAULT_MAX_ROUNDS)
         "sessions": len(outcomes),
         "agreement_rate_with_zone": round(len(zone_agreed) / len(zone), 4) if zone else 0.0,
         "agreements_without_zone": sum(1 for o in nozone if o.price is not None),
+        "guarded_zone_share": round(len(guarded) / len(zone), 4) if zone else 0.0,
+        "agreement_rate_with_guarded_zone": (
+            round(sum(1 for o in guarded if o.price is not None) / len(guarded), 4) if guarded else 0.0
+        ),
         "agreements_outside_reservations": outside,
         "inconsistent": sum(1 for o in outcomes if not o.consistent),
         "rounds_mean": mean(rounds),
@@ -244,6 +258,7 @@ def tournament(
     strategies: Sequence[str] = DEFAULT_STRATEGIES,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     spare_rounds: int = DEFAULT_SPARE_ROUNDS,
+    margin_range: tuple[float, float] = (MIN_MARGIN, MAX_MARGIN),
 ) -> dict[str, Any]:
     """Play ``pairs`` scenarios with every ordered (seller, buyer) strategy pair.
 
@@ -253,6 +268,7 @@ def tournament(
         strategies: registered strategy names.
         max_rounds: the round cap.
         spare_rounds: rounds before the cap at which the strategies reach their reservation.
+        margin_range: each side's private margin range ((0, 0): no margin, the reservation is probeable).
 
     Returns:
         ``{"summary": {...figures...}, "table": [{"seller", "buyer", ...figures...}, ...]}``.
@@ -284,6 +300,7 @@ def tournament(
                         session_id=sid,
                         max_rounds=max_rounds,
                         spare_rounds=spare_rounds,
+                        margin_range=margin_range,
                     )
                 )
             all_outcomes.extend(outcomes)
@@ -295,6 +312,7 @@ def tournament(
         "seed": seed,
         "max_rounds": max_rounds,
         "spare_rounds": spare_rounds,
+        "margin_range": list(margin_range),
         "strategies": list(strategies),
         **summarize(all_outcomes, max_rounds),
         "sessions_per_s": round(len(all_outcomes) / core, 1) if core else 0.0,

@@ -51,10 +51,12 @@ def _usd(minor: int) -> dict[str, Any]:
 
 
 def _publish_pair(seller: Peer, buyer: Peer) -> None:
-    """Seller asks $80 (private floor $60); buyer publishes no price (private ceiling $70)."""
+    """Seller asks $80 (private floor $55); buyer publishes no price (private ceiling $70).
+
+    The zone is wide enough for both agents' private margins (each keeps 5-10% of its limit)."""
     text = "4 used tires 225/65R17, $80 each"
     seller.publish(
-        action="SELL", lat=CHICAGO[0], lon=CHICAGO[1], text=text, price=_usd(8000), limit=_usd(6000), **TIRE
+        action="SELL", lat=CHICAGO[0], lon=CHICAGO[1], text=text, price=_usd(8000), limit=_usd(5500), **TIRE
     )
     buyer.publish(
         action="BUY",
@@ -92,7 +94,7 @@ def _check_agreement(seller: Peer, buyer: Peer) -> dict[str, Any]:
         bytes.fromhex(b["signatures"]["buyer"]),
         bytes.fromhex(b["signatures"]["seller"]),
     )
-    assert 6000 <= agreement.terms.price_minor <= 7000, "never outside either private limit"
+    assert 5500 * 1.05 <= agreement.terms.price_minor <= 7000 * 0.95, "inside both private limits and margins"
     assert agreement.terms.quantity == 4
     return b
 

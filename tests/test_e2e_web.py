@@ -46,7 +46,7 @@ def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) ->
     seller, buyer = peers
     usd = lambda minor: {"amount_minor": minor, "currency": "USD", "per_unit": True}  # noqa: E731
     seller.publish(action="SELL", category="vehicles/tires", lat=CHICAGO[0], lon=CHICAGO[1], radius_km=50,
-                   quantity=4, attributes={"size": "225/65R17"}, price=usd(8000), limit=usd(6000),
+                   quantity=4, attributes={"size": "225/65R17"}, price=usd(8000), limit=usd(5500),
                    text="4 used tires 225/65R17, $80 each")  # fmt: skip
 
     url = buyer.client.get("/api/v1/status") and buyer_home.api_file.read_text()

@@ -48,10 +48,12 @@ def test_never_outside_reservations_always_within_cap_same_or_none(sc):
         assert a == b  # byte-identical agreement and the same two signatures
         price = a.agreement.terms.price_minor
         assert sc["seller_reservation"] <= price <= sc["buyer_reservation"]
+        assert pair.seller.guarded <= price <= pair.buyer.guarded  # never inside either private margin
     if sc["seller_reservation"] > sc["buyer_reservation"]:
         assert a is None
-    # with a zone and the room the schedules need (cap >= 3), the built-ins always agree
-    elif sc["max_rounds"] >= 3:
+    # with a zone left by both private margins and the room the schedules need (cap >= 3), the
+    # built-ins always agree
+    elif pair.seller.guarded <= pair.buyer.guarded and sc["max_rounds"] >= 3:
         assert a is not None
         assert offers_made(pair) <= max(sc["max_rounds"] - 2, 2)  # 2 spare rounds when the cap allows
 

@@ -10,6 +10,7 @@ import pytest
 
 from negotiation import (
     Agreed,
+    Checkpoint,
     Failed,
     FailReason,
     Send,
@@ -329,3 +330,83 @@ def test_bad_local_arguments():
         make_pair(max_rounds=31)
     with pytest.raises(LocalProtocolError):
         make_pair(seller_opening=5000)  # opening below the seller's reservation
+
+
+# ------------------------------------------------------------------ hostile counterparty (issue 10)
+
+
+def test_the_responders_horizon_is_its_own():
+    """A START with a tiny cap used to make the responder concede to its reservation at once."""
+    counters = {}
+    for cap in (2, 8):
+        pair = make_pair(max_rounds=cap, horizon=8, seller_initiates=False)
+        pair.seller.handle_message(sends(pair.buyer)[0], NOW + 1)
+        counters[cap] = open_envelope(sends(pair.seller)[0]).message.terms.price_minor
+        assert pair.seller.max_rounds == cap and pair.seller.horizon == 8
+    assert counters[2] == counters[8] > pair.seller.guarded > 5500
+    # an initiator may not ask for more rounds than our horizon
+    pair = make_pair(max_rounds=9, horizon=8, seller_initiates=False)
+    pair.seller.handle_message(sends(pair.buyer)[0], NOW + 1)
+    assert failure(pair.seller).reason is FailReason.BAD_START
+
+
+def test_a_far_start_deadline_is_cut_to_our_duration():
+    pair = make_pair(duration=60)
+    start = open_envelope(sends(pair.seller)[0]).message
+    far = replace(start, deadline=int(NOW + 4200))  # within the protocol bound, far beyond ours
+    pair.buyer.handle_message(seal(pair.seller_identity, far).raw, NOW + 1)
+    assert pair.buyer.state is State.WAIT_REPLY
+    assert pair.buyer.deadline == pair.buyer.created + 60
+    pair.buyer.handle_timer(NOW + 61)
+    assert failure(pair.buyer).reason is FailReason.DEADLINE
+
+
+def test_every_commitment_is_preceded_by_a_checkpoint():
+    """ACCEPT, TRANSACTION_INIT and TRANSACTION_CONFIRM each come after a Checkpoint (saved before sent)."""
+    pair = make_pair()
+    sessions = (pair.first, pair.second)
+    outputs: dict[int, list] = {0: list(sessions[0].poll()), 1: []}
+    queue = [(1, o.data) for o in outputs[0] if isinstance(o, Send)]
+    while queue:  # deliver every message, keeping each side's outputs in order
+        side, data = queue.pop(0)
+        sessions[side].handle_message(data, NOW + 1)
+        outs = sessions[side].poll()
+        outputs[side].extend(outs)
+        queue.extend((1 - side, o.data) for o in outs if isinstance(o, Send))
+    committing = (NegotiationAccept, TransactionInit, TransactionConfirm)
+    seen = set()
+    for outs in outputs.values():
+        for i, out in enumerate(outs):
+            msg = open_envelope(out.data).message if isinstance(out, Send) else None
+            if isinstance(msg, committing):
+                seen.add(type(msg))
+                assert isinstance(outs[i - 1], Checkpoint)
+                if isinstance(msg, TransactionConfirm):
+                    assert any(isinstance(o, Agreed) for o in outs[:i])  # recorded before it leaves
+    assert seen == set(committing)
+    assert pair.seller.state is State.AGREED and pair.buyer.state is State.AGREED
+
+
+def test_a_snapshot_keeps_the_margin_and_resumes_only_a_consistent_state():
+    pair = make_pair()
+    pair.buyer.handle_message(sends(pair.seller)[0], NOW + 1)
+    sends(pair.buyer)
+    snap = json.loads(json.dumps(pair.seller.to_dict()))
+    restored = Session.from_dict(snap, pair.seller_identity, guardian=None)
+    assert (restored.margin, restored.guarded, restored.horizon) == (
+        pair.seller.margin,
+        pair.seller.guarded,
+        pair.seller.horizon,
+    )
+    for bad in (
+        {"state": "DECIDING"},  # transient: never between calls
+        {"state": "IDLE"},
+        {"state": "WAIT_START"},  # an initiator never waits for a START
+        {"state": "AGREED"},  # without any agreement
+        {"state": "FAILED", "reason": None},
+        {"max_rounds": 30},  # a cap above our horizon
+        {"margin": 0.9},
+        {"version": 1},
+    ):
+        with pytest.raises(LocalProtocolError):
+            Session.from_dict({**snap, **bad}, pair.seller_identity, guardian=None)

@@ -46,7 +46,7 @@ class Person:
     lat: float
     lon: float
     text: str
-    limit: str | None = None
+    limit: int | None = None  # a private limit the human sets beside the text (minor units, USD)
     home: Path = Path()
     proc: subprocess.Popen[bytes] | None = None
     client: ControlClient | None = None
@@ -55,7 +55,8 @@ class Person:
 
 PEOPLE = [
     Person("A", "en", "Chicago, IL", 41.8781, -87.6298,
-           "I have some old tires, 225/65R17, they're still good. Wish I could get rid of them, $80 each"),
+           "I have some old tires, 225/65R17, they're still good. Wish I could get rid of them, $80 each",
+           limit=5500),  # A's private floor: the agent never sells below what A set (no silent discount)
     Person("B", "es", "Blue Island, IL (~25 km south)", 41.6600, -87.7000,
            "Necesito llantas para mi camioneta, 225/65R17, máximo 70 dólares cada una"),
     Person("C", "zh", "Chinatown, Chicago", 41.8524, -87.6325, "出售二手山地自行车，九成新，价格500元"),
@@ -241,6 +242,8 @@ def _main(workdir: Path, env: dict[str, str], procs: Procs, stop: threading.Even
     for p in PEOPLE:
         assert p.client is not None
         d = p.client.post("/api/v1/intents/understand", {"text": p.text, "lat": p.lat, "lon": p.lon})
+        if p.limit is not None and not d.get("limit"):
+            d["limit"] = {"amount_minor": p.limit, "currency": "USD", "per_unit": True}
         drafts[p.name] = d
         attrs = ", ".join(f"{k}={v}" for k, v in (d.get("attributes") or {}).items()) or "—"
         private = f"; private limit {_money(d.get('limit'))} (never published)" if d.get("limit") else ""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,6 +32,7 @@ from metaspace.config import AgentConfig
 from metaspace.peer.db import AgentDB, MatchRow
 from metaspace.peer.events import EventBus
 from metaspace.peer.views import intent_view, price_view
+from negotiation.margin import public_ask
 from p2p.dht_driver import DhtDriver
 from p2p.framing import rpc, serve_rpc
 from p2p.host import P2PError, P2PHost
@@ -227,7 +229,7 @@ class Agent:
         if limit:
             if intent.price is not None and limit["currency"] != intent.price.currency:
                 raise BadRequest("the private limit must be in the price's currency")
-            self.db.set_reservation(intent.id.hex(), int(limit["amount_minor"]))
+            self.db.set_reservation(intent.id.hex(), int(limit["amount_minor"]), str(limit["currency"]))
         return await self._publish_record(intent, record, kind="intent_published")
 
     async def _publish_record(self, intent: Intent, record: bytes, *, kind: str) -> dict[str, Any]:
@@ -452,7 +454,8 @@ class Agent:
                 out["limit"] = price  # "at most $70": the buyer's private ceiling, never published
             elif bound == "min" and u.intent.action in (Action.SELL, Action.OFFER_SERVICE):
                 out["limit"] = dict(price)  # "at least $50": the seller's private floor...
-                price["amount_minor"] = int(price["amount_minor"] * 1.25)  # ...and a public ask above it
+                # ...and a public ask a private random markup above it (the floor can't be computed back)
+                price["amount_minor"] = public_ask(int(price["amount_minor"]), random.SystemRandom())
                 out["price"] = price
             else:
                 out["price"] = price

@@ -2,7 +2,13 @@
 
 Everything a restart must keep lives here: the signed records of our intents (to republish them), the
 matches found for them, negotiation sessions with their rounds, and agreements. Each write commits
-before the peer reports success to anyone.
+(``synchronous=FULL``: durable) before the peer reports success to anyone — and, for negotiations,
+before the message that commits us is sent (see ``negotiation.types.Checkpoint``).
+
+Agreements are append-only: the ``agreements`` table takes INSERTs only (triggers refuse UPDATE and
+DELETE), a second insert for a deal must carry the same bytes, and a deal row's legacy ``agreement``
+column can be set once and never changed or cleared. A deal row is created once (a known session id
+is refused) and an AGREED deal never changes state again.
 """
 
 from __future__ import annotations
@@ -50,11 +56,28 @@ CREATE TABLE IF NOT EXISTS private (
     intent_id TEXT PRIMARY KEY,
     reservation INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS agreements (
+    deal_id TEXT PRIMARY KEY,
+    agreement BLOB NOT NULL,
+    buyer_signature BLOB,
+    seller_signature BLOB,
+    created REAL NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS agreements_no_update BEFORE UPDATE ON agreements
+BEGIN SELECT RAISE(ABORT, 'agreements are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS agreements_no_delete BEFORE DELETE ON agreements
+BEGIN SELECT RAISE(ABORT, 'agreements are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS deals_agreement_write_once BEFORE UPDATE OF agreement ON deals
+WHEN OLD.agreement IS NOT NULL AND (NEW.agreement IS NULL OR NEW.agreement != OLD.agreement)
+BEGIN SELECT RAISE(ABORT, 'a deal''s agreement is never changed or cleared'); END;
 CREATE TABLE IF NOT EXISTS cursors (
     key BLOB PRIMARY KEY,
     since INTEGER NOT NULL
 );
 """
+
+
+_DEAL_COLS = "id, match_id, role, counterparty, state, data, created, updated"
 
 
 @dataclass(frozen=True)
@@ -73,15 +96,40 @@ class MatchRow:
 
 @dataclass(frozen=True)
 class DealRow:
+    """One negotiation (its id is the session id). The agreement lives in :class:`AgreementRow`."""
+
     id: str
     match_id: str | None
     role: str
     counterparty: str
     state: str
     data: dict[str, Any]
-    agreement: bytes | None
     created: float
     updated: float
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    """A co-signed agreement: canonical bytes and both signatures (None only for legacy rows)."""
+
+    deal_id: str
+    agreement: bytes
+    buyer_signature: bytes | None
+    seller_signature: bytes | None
+    created: float
+
+
+@dataclass(frozen=True)
+class PrivateLimit:
+    """The human's private limit of an intent (unit price, minor units). ``currency`` None: legacy
+    row written before currencies were recorded."""
+
+    amount_minor: int
+    currency: str | None
+
+
+class AppendOnlyError(Exception):
+    """An attempt to change or remove a stored agreement (or to store another one for a deal)."""
 
 
 class AgentDB:
@@ -93,6 +141,25 @@ class AgentDB:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring an older file up to the current schema (idempotent)."""
+        cols = {str(r[1]) for r in self._db.execute("PRAGMA table_info(private)")}
+        if "currency" not in cols:
+            self._db.execute("ALTER TABLE private ADD COLUMN currency TEXT")
+        legacy = self._db.execute(
+            "SELECT d.id, d.agreement, d.data, d.updated FROM deals d LEFT JOIN agreements a"
+            " ON a.deal_id = d.id WHERE d.agreement IS NOT NULL AND a.deal_id IS NULL"
+        ).fetchall()
+        for deal_id, blob, data, updated in legacy:
+            sigs = json.loads(data).get("signatures") or {}
+            buyer, seller = sigs.get("buyer"), sigs.get("seller")
+            self._db.execute(
+                "INSERT OR IGNORE INTO agreements VALUES (?, ?, ?, ?, ?)",
+                (deal_id, blob, bytes.fromhex(buyer) if buyer else None,
+                 bytes.fromhex(seller) if seller else None, updated),
+            )  # fmt: skip
 
     def close(self) -> None:
         self._db.close()
@@ -121,16 +188,24 @@ class AgentDB:
         row = self._db.execute("SELECT record FROM intents WHERE id = ?", (intent_id,)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def set_reservation(self, intent_id: str, reservation_minor: int) -> None:
-        """The human's private limit for an intent (unit price, minor units). Never leaves this file."""
+    def set_reservation(self, intent_id: str, reservation_minor: int, currency: str | None = None) -> None:
+        """The human's private limit for an intent (unit price, minor units, and its currency). Never
+        leaves this file."""
         self._db.execute(
-            "INSERT OR REPLACE INTO private (intent_id, reservation) VALUES (?, ?)",
-            (intent_id, reservation_minor),
+            "INSERT OR REPLACE INTO private (intent_id, reservation, currency) VALUES (?, ?, ?)",
+            (intent_id, reservation_minor, currency),
         )
 
     def reservation(self, intent_id: str) -> int | None:
-        row = self._db.execute("SELECT reservation FROM private WHERE intent_id = ?", (intent_id,)).fetchone()
-        return None if row is None else int(row[0])
+        limit = self.private_limit(intent_id)
+        return None if limit is None else limit.amount_minor
+
+    def private_limit(self, intent_id: str) -> PrivateLimit | None:
+        """The private limit of an intent with its currency, or None if the human set none."""
+        row = self._db.execute(
+            "SELECT reservation, currency FROM private WHERE intent_id = ?", (intent_id,)
+        ).fetchone()
+        return None if row is None else PrivateLimit(int(row[0]), None if row[1] is None else str(row[1]))
 
     # ---------------------------------------------------------------------------------------- matches
 
@@ -174,28 +249,73 @@ class AgentDB:
 
     # ------------------------------------------------------------------------------------------ deals
 
-    def save_deal(self, d: DealRow) -> None:
+    def create_deal(self, d: DealRow) -> bool:
+        """Insert a new deal; False (nothing written) if its id is already known — a replayed or
+        colliding session id never touches the deal that has it."""
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO deals (id, match_id, role, counterparty, state, data, created, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (d.id, d.match_id, d.role, d.counterparty, d.state, json.dumps(d.data), d.created, d.updated),
+        )
+        return cur.rowcount == 1
+
+    def save_deal(self, deal_id: str, state: str, data: dict[str, Any], updated: float) -> None:
+        """Update a deal's state and data (durable on return). An AGREED deal keeps its state."""
         self._db.execute(
-            "INSERT INTO deals (id, match_id, role, counterparty, state, data, agreement, created, updated)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
-            " data = excluded.data, agreement = excluded.agreement, updated = excluded.updated",
-            (d.id, d.match_id, d.role, d.counterparty, d.state, json.dumps(d.data), d.agreement,
-             d.created, d.updated),
-        )  # fmt: skip
+            "UPDATE deals SET state = CASE WHEN state = 'AGREED' THEN state ELSE ? END, data = ?,"
+            " updated = ? WHERE id = ?",
+            (state, json.dumps(data), updated, deal_id),
+        )
 
     def deals(self) -> list[DealRow]:
-        rows = self._db.execute("SELECT * FROM deals ORDER BY created").fetchall()
+        rows = self._db.execute(f"SELECT {_DEAL_COLS} FROM deals ORDER BY created").fetchall()
         return [self._deal(r) for r in rows]
 
     def deal(self, deal_id: str) -> DealRow | None:
-        row = self._db.execute("SELECT * FROM deals WHERE id = ?", (deal_id,)).fetchone()
+        row = self._db.execute(f"SELECT {_DEAL_COLS} FROM deals WHERE id = ?", (deal_id,)).fetchone()
         return None if row is None else self._deal(row)
 
     @staticmethod
     def _deal(r: tuple[Any, ...]) -> DealRow:
         return DealRow(
             str(r[0]), None if r[1] is None else str(r[1]), str(r[2]), str(r[3]), str(r[4]),
-            json.loads(r[5]), None if r[6] is None else bytes(r[6]), float(r[7]), float(r[8]),
+            json.loads(r[5]), float(r[6]), float(r[7]),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------------------------- agreements
+
+    def add_agreement(self, a: AgreementRow) -> None:
+        """Store a co-signed agreement (durable on return). Storing the same one again is a no-op.
+
+        Raises:
+            AppendOnlyError: the deal already has a different agreement.
+        """
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO agreements"
+            " (deal_id, agreement, buyer_signature, seller_signature, created) VALUES (?, ?, ?, ?, ?)",
+            (a.deal_id, a.agreement, a.buyer_signature, a.seller_signature, a.created),
+        )
+        if cur.rowcount == 1:
+            return
+        old = self.agreement(a.deal_id)
+        if old is None or (old.agreement, old.buyer_signature, old.seller_signature) != (
+            a.agreement,
+            a.buyer_signature,
+            a.seller_signature,
+        ):
+            raise AppendOnlyError(f"deal {a.deal_id} already holds another agreement")
+
+    def agreement(self, deal_id: str) -> AgreementRow | None:
+        row = self._db.execute(
+            "SELECT deal_id, agreement, buyer_signature, seller_signature, created FROM agreements"
+            " WHERE deal_id = ?",
+            (deal_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return AgreementRow(
+            str(row[0]), bytes(row[1]), None if row[2] is None else bytes(row[2]),
+            None if row[3] is None else bytes(row[3]), float(row[4]),
         )  # fmt: skip
 
     # ---------------------------------------------------------------------------------------- cursors

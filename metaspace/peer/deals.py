@@ -3,21 +3,37 @@
 Theory of operation
 -------------------
 Each of our intents has a *private position* kept only in the agent's database: the reservation price
-(seller: the lowest unit price the human accepts; buyer: the highest) and the opening offer. It is never
-published and never sent; the session and its strategy keep every offer on the right side of it.
+(seller: the lowest unit price the human accepts; buyer: the highest), in its currency, and the opening
+offer. It is never published and never sent. The session defends it with a private margin drawn from a
+generator keyed by our identity secret and the intent id (:func:`intent_rng`), so every session on one
+intent defends the same guarded limit and a counterparty that reopens learns nothing new.
+
+Seller floors are explicit: a seller's floor is the private limit its human set, or else its own public
+asking price (never a silent discount); with neither, the agent refuses to negotiate and says what to
+set. A limit in another currency than the deal's is refused, not reinterpreted.
 
 For a new match, the buyer's agent opens a session automatically when its human's autonomy allows
 (anything but ``always_ask``); either human can start one with ``metaspace negotiate MATCH_ID``. The
 initiator opens a stream on ``/metaspace/negotiate/1.0.0``; the responder accepts a NEGOTIATION_START
-only for one of its own live intents. ``p2p.negotiate_driver.SessionRunner`` moves the bytes; the
-guardian inside the session decides whether the agent may close alone or must wait in
-AWAITING_APPROVAL for ``metaspace approve`` / ``decline``. Every drained batch is saved, so a restarted
-peer lists its deals; a session interrupted by a restart is ended (on the other side, by its deadline).
+only for one of its own live intents, and only if :class:`negotiation.admission.Admission` admits it (a
+known session id, too many sessions with that peer or on that intent, or a reopening too soon after a
+failed one are refused, with a signed REJECT naming why unless it was a replay). The handler's lifetime
+covers the longest session it can run (:func:`handler_lifetime`): the responder cuts a START's
+deadline to its own duration.
+
+``p2p.negotiate_driver.SessionRunner`` moves the bytes; the guardian inside the session decides whether
+the agent may close alone or must wait in AWAITING_APPROVAL for ``metaspace approve`` / ``decline``.
+Every session's :class:`~negotiation.types.Checkpoint` is saved (an SQLite ``synchronous=FULL`` commit)
+before the ACCEPT, TRANSACTION_INIT or TRANSACTION_CONFIRM behind it is written, and agreements are
+stored append-only. After a restart, a session that had sent its signed TRANSACTION_INIT without seeing
+the CONFIRM is ``in_doubt`` (the peer may hold the co-signed agreement; ours stays on record); any other
+interrupted session is ended as ``aborted`` (on the other side, by its deadline).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -26,7 +42,7 @@ import trio
 from libp2p.abc import INetStream
 
 from metaspace.api.contract import BadRequest, Conflict, NotFound, Unavailable
-from metaspace.peer.db import DealRow
+from metaspace.peer.db import AgreementRow, DealRow, PrivateLimit
 from negotiation import (
     Agreed,
     Failed,
@@ -34,20 +50,25 @@ from negotiation import (
     NeedsApproval,
     Position,
     Role,
+    Send,
     Session,
     State,
     make_strategy,
     peek_start,
 )
+from negotiation.admission import KNOWN_ID_TTL_S, Admission, AdmissionLimits, Refusal
 from negotiation.guardian import role_of
-from negotiation.types import Output
+from negotiation.margin import DigestRng, public_ask
+from negotiation.types import CONFIRM_GRACE_S, Checkpoint, Output
+from p2p.framing import write_frame
 from p2p.host import P2PError, stream_peer_id
-from p2p.negotiate_driver import NEGOTIATE_PROTOCOL, SessionRunner
-from wire.envelope import open_intent
+from p2p.negotiate_driver import NEGOTIATE_PROTOCOL, WRITE_TIMEOUT_S, SessionRunner
+from wire.envelope import open_intent, seal
 from wire.errors import LocalProtocolError, RemoteProtocolError
-from wire.identity import pubkey_to_text
+from wire.identity import Identity, pubkey_from_text, pubkey_to_text
 from wire.intent import Intent
-from wire.messages import Terms
+from wire.limits import MAX_ENVELOPE_BYTES
+from wire.messages import NegotiationReject, NegotiationStart, Terms
 
 if TYPE_CHECKING:
     from metaspace.peer.agent import Agent
@@ -57,34 +78,95 @@ log = logging.getLogger(__name__)
 #: Default strategy and how long a session may take (seconds, including the human's approval).
 DEFAULT_STRATEGY = "linear"
 SESSION_DURATION_S = 120.0
+#: Our round horizon (and the cap we send, or the largest cap we accept from an initiator).
 MAX_ROUNDS = 8
-#: Without a stated limit: a seller's floor is this share of its asking price; a buyer opens at this
-#: share of its ceiling.
-DEFAULT_FLOOR_SHARE = 0.8
+#: Without a stated limit a buyer opens at this share of its ceiling.
 BUYER_OPENING_SHARE = 0.8
-#: Sessions running at once (a peer can't make us hold unbounded state).
-MAX_ACTIVE_SESSIONS = 64
-#: Opening a stream to the counterpart.
+#: Opening a stream to the counterpart, and reading its first frame.
 OPEN_TIMEOUT_S = 10.0
+#: What a handler needs beyond the session's own timers: writing the last frame and closing.
+HANDLER_SLACK_S = WRITE_TIMEOUT_S + 5.0
+#: The deal state of a session that sent its signed TRANSACTION_INIT but never saw the CONFIRM before
+#: the peer stopped: the other side may hold the co-signed agreement.
+IN_DOUBT = "IN_DOUBT"
+FINAL_STATES = (State.AGREED, State.FAILED, IN_DOUBT)
+_MARGIN_DOMAIN = b"metaspace/v1/negotiation/margin/"
+_ASK_DOMAIN = b"metaspace/v1/negotiation/opening/"
 
 
-def position_for(mine: Intent, other: Intent, reservation: int | None) -> Position:
-    """Our private position for ``mine`` against ``other`` (unit prices in minor units).
+def handler_lifetime(duration: float) -> float:
+    """How long the responder's stream handler may live: reading START, the longest session (the
+    START's deadline is cut to ``duration``), the CONFIRM grace, and the last write."""
+    return OPEN_TIMEOUT_S + duration + CONFIRM_GRACE_S + HANDLER_SLACK_S
+
+
+def intent_rng(identity: Identity, intent_id: bytes, domain: bytes = _MARGIN_DOMAIN) -> DigestRng:
+    """A random source private to one of our intents: keyed by the identity secret, stable across
+    sessions and restarts (so a counterparty that reopens meets the same margin)."""
+    return DigestRng(hmac.new(identity.seed, domain + intent_id, hashlib.sha256).digest())
+
+
+def position_for(
+    mine: Intent,
+    other: Intent,
+    limit: PrivateLimit | None,
+    currency: str,
+    identity: Identity,
+    default_currency: str,
+) -> Position:
+    """Our private position for ``mine`` against ``other`` (unit prices in minor units of ``currency``).
+
+    Args:
+        mine: our intent.
+        other: the counterpart's intent.
+        limit: the human's private limit for ``mine`` (None: none set).
+        currency: the deal's currency.
+        identity: ours (keys the opening drawn when a seller has only a floor).
+        default_currency: the currency of a legacy limit stored without one.
+
+    Returns:
+        The position.
 
     Raises:
-        BadRequest: no price anywhere to negotiate from.
+        BadRequest: no floor (seller) or no ceiling (buyer) to negotiate from, or a limit in another
+            currency than the deal's — the message says what the human must set.
     """
     my_price = mine.price.unit_amount(mine.quantity) if mine.price else None
-    their_price = other.price.unit_amount(other.quantity) if other.price else None
+    their_price = (
+        other.price.unit_amount(other.quantity)
+        if other.price is not None and other.price.currency == currency
+        else None
+    )
+    # a legacy limit (no currency recorded) was checked against the intent's price when it was set
+    limit_currency = None
+    if limit is not None:
+        limit_currency = limit.currency or (mine.price.currency if mine.price else default_currency)
+    if limit_currency is not None and limit_currency != currency:
+        raise BadRequest(
+            f"your private limit is in {limit_currency} but this deal is in {currency}:"
+            f" set a limit in {currency} (metaspace sell/buy ... --limit AMOUNT {currency})"
+        )
     if role_of(mine.action) is Role.SELLER:
-        ask = my_price if my_price is not None else their_price
-        if ask is None and reservation is None:
-            raise BadRequest("neither intent has a price: set one to negotiate")
-        floor = reservation if reservation is not None else int((ask or 0) * DEFAULT_FLOOR_SHARE)
-        return Position(reservation=floor, opening=max(floor, ask or floor))
-    ceiling = reservation if reservation is not None else (my_price if my_price is not None else their_price)
+        if limit is None and my_price is None:
+            raise BadRequest(
+                "no floor to negotiate from: publish an asking price or set a private minimum"
+                " (metaspace sell ... --limit AMOUNT)"
+            )
+        floor = limit.amount_minor if limit is not None else my_price
+        assert floor is not None
+        if my_price is not None:
+            opening = max(floor, my_price)
+        else:  # only a floor: open at a private markup above it, never at the floor itself
+            opening = max(
+                floor, their_price or 0, public_ask(floor, intent_rng(identity, mine.id, _ASK_DOMAIN))
+            )
+        return Position(reservation=floor, opening=opening)
+    ceiling = limit.amount_minor if limit is not None else (my_price if my_price is not None else their_price)
     if ceiling is None:
-        raise BadRequest("neither intent has a price: set one to negotiate")
+        raise BadRequest(
+            "no ceiling to negotiate from: publish a price or set a private maximum"
+            " (metaspace buy ... --limit AMOUNT)"
+        )
     opening = int(ceiling * BUYER_OPENING_SHARE)
     if their_price is not None:
         opening = min(opening, their_price)
@@ -92,15 +174,27 @@ def position_for(mine: Intent, other: Intent, reservation: int | None) -> Positi
 
 
 class DealMaker:
-    """The agent's negotiations: start, answer, approve, decline, list."""
+    """The agent's negotiations: start, answer, approve, decline, list.
+
+    Args:
+        agent: the agent (database, identity, host, clock, event bus).
+        strategy: the registered strategy name our sessions use.
+        duration: seconds a session may last (the responder's cut for a START's deadline too).
+        limits: admission caps (per peer, per intent, back-off); defaults suit one human's agent.
+    """
 
     def __init__(
-        self, agent: Agent, strategy: str = DEFAULT_STRATEGY, duration: float = SESSION_DURATION_S
+        self,
+        agent: Agent,
+        strategy: str = DEFAULT_STRATEGY,
+        duration: float = SESSION_DURATION_S,
+        limits: AdmissionLimits | None = None,
     ) -> None:
         self.agent = agent
         self.strategy = strategy
         self.duration = duration
         self.guardian = Guardian.from_dict(agent.config.to_dict())
+        self.admission = Admission(limits)
         self._runners: dict[str, SessionRunner] = {}
         self._shown: dict[str, tuple[int, int]] = {}
         self._nursery: trio.Nursery | None = None
@@ -108,26 +202,46 @@ class DealMaker:
     # ------------------------------------------------------------------------------------ running
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        self._close_interrupted()
-        self.agent.host.set_handler(NEGOTIATE_PROTOCOL, self._on_stream, timeout=self.duration + 30)
+        self.recover()
+        self.agent.host.set_handler(
+            NEGOTIATE_PROTOCOL, self._on_stream, timeout=handler_lifetime(self.duration)
+        )
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             task_status.started()
             await trio.sleep_forever()
 
-    def _close_interrupted(self) -> None:
-        """Sessions that were open when the peer stopped end now, cleanly, as ABORTED."""
+    def recover(self) -> None:
+        """After a restart: end the sessions that were open, and reload what admission must remember.
+
+        A session saved in WAIT_CONFIRM had sent its signed TRANSACTION_INIT (it is saved before the
+        send): it becomes ``in_doubt`` with its agreement kept in its data. Any other open session is
+        ended as ``aborted``. Recent session ids are refused again, and failed sessions still count for
+        the reopening back-off.
+        """
         now = self.agent.now()
         for deal in self.agent.db.deals():
-            if deal.state in (State.AGREED, State.FAILED):
-                continue
-            data = dict(deal.data)
-            data.update(state=str(State.FAILED), reason="aborted", needs_approval=False)
-            self.agent.db.save_deal(
-                DealRow(deal.id, deal.match_id, deal.role, deal.counterparty, str(State.FAILED), data,
-                        deal.agreement, deal.created, now)
-            )  # fmt: skip
-            self.agent.bus.emit({"kind": "deal_failed", "deal_id": deal.id, "reason": "aborted"}, now)
+            snap = deal.data.get("session") or {}
+            if deal.state not in FINAL_STATES:
+                in_doubt = deal.state == State.WAIT_CONFIRM
+                state, reason = (IN_DOUBT, "in_doubt") if in_doubt else (str(State.FAILED), "aborted")
+                data = {**deal.data, "reason": reason, "needs_approval": False}
+                self.agent.db.save_deal(deal.id, state, data, now)
+                self.agent.bus.emit({"kind": "deal_failed", "deal_id": deal.id, "reason": reason}, now)
+                deal = DealRow(
+                    deal.id, deal.match_id, deal.role, deal.counterparty, state, data, deal.created, now
+                )
+            self._remember(deal, snap, now)
+
+    def _remember(self, deal: DealRow, snap: dict[str, Any], now: float) -> None:
+        if now - deal.created < KNOWN_ID_TTL_S:
+            self.admission.remember_id(bytes.fromhex(deal.id), deal.created)
+        if snap.get("initiator") is False and deal.state != State.AGREED and snap.get("my_intent"):
+            try:
+                peer = pubkey_from_text(deal.counterparty)
+            except (LocalProtocolError, ValueError):
+                return
+            self.admission.record_outcome(peer, bytes.fromhex(snap["my_intent"]), False, deal.updated)
 
     # ------------------------------------------------------------------------------------- starting
 
@@ -156,13 +270,11 @@ class DealMaker:
         """Open a negotiation for a match (``metaspace negotiate MATCH_ID``)."""
         if self._nursery is None:
             raise Unavailable("negotiation is not running")
-        if len(self._runners) >= MAX_ACTIVE_SESSIONS:
-            raise Unavailable("too many negotiations at once")
         m = self.agent.db.match(match_id)
         if m is None:
             raise NotFound(f"no match {match_id}")
         for d in self.agent.db.deals():
-            if d.match_id == match_id and d.state not in (State.FAILED,):
+            if d.match_id == match_id and d.state != State.FAILED:
                 raise Conflict(f"match {match_id} already has deal {d.id} ({d.state})")
         mine = self.agent.own_intent(bytes.fromhex(m.intent_id))
         if mine is None or not mine.is_live(self.agent.now()):
@@ -171,6 +283,12 @@ class DealMaker:
         if not other.is_live(self.agent.now()):
             raise Conflict("the other intent has expired or was withdrawn")
         session = self._new_session(mine, other, initiator=True)
+        assert session.session_id is not None
+        refusal = self.admission.check(
+            other.author, mine.id, session.session_id, self.agent.now(), remote=False
+        )
+        if refusal is not None:
+            raise Unavailable(f"too many negotiations at once ({refusal[0]}); try again later")
         peer = pubkey_to_text(other.author)
         try:
             stream = await self.agent.host.open_stream(peer, NEGOTIATE_PROTOCOL, timeout=OPEN_TIMEOUT_S)
@@ -181,20 +299,21 @@ class DealMaker:
         return self._view(self.agent.db.deal(deal_id))
 
     def _new_session(self, mine: Intent, other: Intent, *, initiator: bool) -> Session:
-        role = role_of(mine.action)
-        reservation = self.agent.db.reservation(mine.id.hex())
-        position = position_for(mine, other, reservation)
         priced = mine.price or other.price
         currency = priced.currency if priced is not None else self.agent.config.currency
+        limit = self.agent.db.private_limit(mine.id.hex())
+        ident = self.agent.identity
+        position = position_for(mine, other, limit, currency, ident, self.agent.config.currency)
         terms = Terms(
             price_minor=position.opening, currency=currency, quantity=min(mine.quantity, other.quantity)
         )
         try:
             return Session(
-                self.agent.identity, role, peer=other.author, my_intent=mine.id,
+                ident, role_of(mine.action), peer=other.author, my_intent=mine.id,
                 peer_intent=other.id if initiator else None, terms=terms, position=position,
                 strategy=make_strategy(self.strategy), guardian=self.guardian, now=self.agent.now(),
-                initiator=initiator, session_id=os.urandom(16) if initiator else None,
+                initiator=initiator, rng=intent_rng(ident, mine.id),
+                session_id=os.urandom(16) if initiator else None,
                 max_rounds=MAX_ROUNDS, duration=self.duration, category=mine.category,
             )  # fmt: skip
         except LocalProtocolError as exc:
@@ -203,16 +322,23 @@ class DealMaker:
     def _launch(
         self, session: Session, stream: INetStream, match_id: str | None
     ) -> tuple[str, SessionRunner]:
-        """Register and persist a session; the caller runs the returned runner."""
+        """Register and persist a new session (before any of its messages is sent).
+
+        Raises:
+            Conflict: its session id is already known (nothing is written, the known deal is untouched).
+        """
         assert session.session_id is not None
         deal_id = session.session_id.hex()
+        now = self.agent.now()
+        row = DealRow(deal_id, match_id, str(session.role), pubkey_to_text(session.peer), str(session.state),
+                      self._data(session), now, now)  # fmt: skip
+        if deal_id in self._runners or not self.agent.db.create_deal(row):
+            raise Conflict(f"session {deal_id} is already known")
         runner = SessionRunner(session, stream, self.agent.now, self._on_output)
         self._runners[deal_id] = runner
-        now = self.agent.now()
-        self.agent.db.save_deal(
-            DealRow(deal_id, match_id, str(session.role), pubkey_to_text(session.peer), str(session.state),
-                    self._data(session), None, now, now)
-        )  # fmt: skip
+        self.admission.opened(
+            session.peer, session.my_intent, session.session_id, now, remote=not session.initiator
+        )
         if match_id:
             self.agent.db.update_match(match_id, state="negotiating")
         return deal_id, runner
@@ -222,25 +348,35 @@ class DealMaker:
             await runner.run()
         finally:
             self._runners.pop(deal_id, None)
+            session = runner.session
+            assert session.session_id is not None
+            self.admission.closed(session.session_id, session.state is State.AGREED, self.agent.now())
 
     async def _on_stream(self, stream: INetStream) -> None:
-        """A counterpart opens a negotiation: check its START against one of our live intents."""
+        """A counterpart opens a negotiation: admit it, check its START against one of our live intents."""
         from p2p.framing import read_frame
 
-        if len(self._runners) >= MAX_ACTIVE_SESSIONS:
+        if self.admission.active >= self.admission.limits.max_sessions:
             raise Unavailable("too many negotiations")
         with trio.fail_after(OPEN_TIMEOUT_S):
-            first = await read_frame(stream)
+            first = await read_frame(stream, MAX_ENVELOPE_BYTES)
         author, start = peek_start(first)
         if pubkey_to_text(author) != stream_peer_id(stream):
             raise RemoteProtocolError("NEGOTIATION_START signed by another peer than the stream's")
+        now = self.agent.now()
         mine = None
         for intent_id in (start.seller_intent, start.buyer_intent):
             candidate = self.agent.own_intent(intent_id)
-            if candidate is not None and candidate.is_live(self.agent.now()):
+            if candidate is not None and candidate.is_live(now):
                 mine = candidate
         if mine is None:
             raise RemoteProtocolError("NEGOTIATION_START for none of our live intents")
+        refusal = self.admission.check(author, mine.id, start.session, now, remote=True)
+        if refusal is None and self.agent.db.deal(start.session.hex()) is not None:
+            refusal = (Refusal.KNOWN_SESSION, None)
+        if refusal is not None:
+            await self._refuse(stream, start, refusal[0])
+            return
         other_id = start.buyer_intent if mine.id == start.seller_intent else start.seller_intent
         other = self._other_intent(mine, other_id, author)
         session = self._new_session(mine, other, initiator=False)
@@ -249,8 +385,24 @@ class DealMaker:
                       open_intent(m.other_record)[1].id == other_id), None)  # fmt: skip
         if session.session_id is None:
             return  # nothing we could even answer to
+        if session.done:  # a START we can't take (BAD_START): answer it, keep nothing
+            self.admission.remember_id(session.session_id, now)
+            for out in session.poll():
+                if isinstance(out, Send):
+                    with trio.move_on_after(WRITE_TIMEOUT_S):
+                        await write_frame(stream, out.data, MAX_ENVELOPE_BYTES)
+            return
         deal_id, runner = self._launch(session, stream, match.id if match else None)
         await self._run(deal_id, runner)  # the handler owns the stream until the session ends
+
+    async def _refuse(self, stream: INetStream, start: NegotiationStart, refusal: Refusal) -> None:
+        """Tell an initiator why its session was not admitted (a signed REJECT), except a replay."""
+        log.info("negotiation %s refused: %s", start.session.hex()[:12], refusal)
+        if refusal is Refusal.KNOWN_SESSION:
+            raise RemoteProtocolError("a known session id (replayed NEGOTIATION_START)")
+        reject = seal(self.agent.identity, NegotiationReject(start.session, 1, str(refusal)))
+        with trio.move_on_after(WRITE_TIMEOUT_S):
+            await write_frame(stream, reject.raw, MAX_ENVELOPE_BYTES)
 
     def _other_intent(self, mine: Intent, other_id: bytes, author: bytes) -> Intent:
         for m in self.agent.db.matches(mine.id.hex()):
@@ -271,13 +423,13 @@ class DealMaker:
         now = self.agent.now()
         bus = self.agent.bus
         row = self.agent.db.deal(deal_id)
-        if out is None:
-            self._emit_offers(deal_id, session, now)
+        if out is None or isinstance(out, Checkpoint):
+            # a Checkpoint comes right before a committing message: this commit is durable before it
+            # is sent (the driver hands outputs on in order)
+            if out is None:
+                self._emit_offers(deal_id, session, now)
             if row is not None:
-                self.agent.db.save_deal(
-                    DealRow(row.id, row.match_id, row.role, row.counterparty, str(session.state),
-                            self._data(session), row.agreement, row.created, now)
-                )  # fmt: skip
+                self.agent.db.save_deal(row.id, str(session.state), self._data(session), now)
             return
         if isinstance(out, NeedsApproval):
             bus.emit(
@@ -291,10 +443,10 @@ class DealMaker:
         elif isinstance(out, Agreed) and row is not None:
             self._emit_offers(deal_id, session, now)
             blob = out.agreement_bytes
-            self.agent.db.save_deal(
-                DealRow(row.id, row.match_id, row.role, row.counterparty, str(State.AGREED),
-                        self._data(session), blob, row.created, now)
-            )  # fmt: skip
+            self.agent.db.add_agreement(
+                AgreementRow(row.id, blob, out.buyer_signature, out.seller_signature, now)
+            )
+            self.agent.db.save_deal(row.id, str(State.AGREED), self._data(session), now)
             if row.match_id:
                 self.agent.db.update_match(row.match_id, state="agreed")
             t = out.agreement.terms
@@ -391,6 +543,10 @@ class DealMaker:
             price = offers[-1] if offers else None
         if data.get("agreed_price") is not None:
             price = data["agreed_price"]
+        stored = self.agent.db.agreement(d.id)
+        signatures = data.get("signatures")
+        if stored is not None and stored.buyer_signature and stored.seller_signature:
+            signatures = {"buyer": stored.buyer_signature.hex(), "seller": stored.seller_signature.hex()}
         return {
             "id": d.id,
             "match_id": d.match_id,
@@ -403,8 +559,8 @@ class DealMaker:
             "needs_approval": bool(data.get("needs_approval")) and d.id in self._runners,
             "reason": data.get("reason"),
             "rounds": {"mine": data.get("my_offers", []), "theirs": data.get("their_offers", [])},
-            "agreement": d.agreement.hex() if d.agreement else None,
-            "signatures": data.get("signatures"),
+            "agreement": stored.agreement.hex() if stored is not None else None,
+            "signatures": signatures,
         }  # fmt: skip
 
 
