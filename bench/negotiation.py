@@ -9,16 +9,23 @@ reservation value 0, on a price grid of at most 401 points over the scenario's r
 NegMAS players: ``AspirationNegotiator`` (boulware), ``BoulwareTBNegotiator``, ``LinearTBNegotiator``,
 ``ConcederTBNegotiator``; ours: boulware, linear, conceder, tit_for_tat. Every ordered pair of each family.
 
-Our strategies reach their reservation two rounds before the cap (``spare_rounds=2``, so a zone is
-found with two rounds to spare); NegMAS's use every round. ``ours_spare0`` replays ours with
-``spare_rounds=0`` to separate that choice from the strategies themselves.
+Our strategies reach their limit two rounds before the cap (``spare_rounds=2``, so a zone is found with
+two rounds to spare); NegMAS's use every round. ``ours_spare0`` replays ours with ``spare_rounds=0`` to
+separate that choice from the strategies themselves.
+
+Our sessions defend their reservation moved by a private random margin (5-10% of it, see
+``negotiation.margin``) so a probing counterparty can't learn or get the reservation; NegMAS's
+negotiators concede to their reservation. ``ours_margin0`` replays ours without the margin: the
+difference is the price of probe resistance (deals lost where the zone is narrower than both margins,
+and the Nash distance that costs). ``guarded_zone_share`` is the share of zone scenarios a zone survives
+both margins in; ``agreement_rate_with_guarded_zone`` the agreement rate there.
 
 Figures: agreement rate where a zone exists, agreements without one, rounds (offers made), Nash distance
 (failures count as the disagreement point), welfare; for each family overall and for its best pair (by
 Nash distance); and sessions per CPU second of our sans-IO core (two sessions, all signatures
 included) and of NegMAS's mechanism.
 
-Usage: ``.venv/bin/python bench/negotiation.py [--pairs 100] [--seed 1] [--rounds 8]``.
+Usage: ``.venv/bin/python bench/negotiation.py [--pairs 100] [--seed 1] [--rounds 8] [--margin 0.05,0.1]``.
 Prints ONE JSON line on stdout and the per-pair table on stderr.
 """
 
@@ -35,6 +42,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from negotiation import DEFAULT_MAX_ROUNDS
+from negotiation.margin import MAX_MARGIN, MIN_MARGIN, check_margin_range
 from sim.negotiate import (
     DEFAULT_STRATEGIES,
     Outcome,
@@ -107,11 +115,16 @@ def negmas_tournament(scenarios: list[Scenario], max_rounds: int) -> dict[str, A
             table.append({"seller": s_name, "buyer": b_name, **summarize(rows, max_rounds)})
     secs = sum(o.seconds for o in outcomes)
     summary = {**summarize(outcomes, max_rounds), "sessions_per_s": round(len(outcomes) / secs, 1)}
+    for row in (summary, *table):  # NegMAS's negotiators keep no private margin
+        row.pop("guarded_zone_share", None)
+        row.pop("agreement_rate_with_guarded_zone", None)
     return {"summary": summary, "table": table}
 
 
 KEYS = (
     "agreement_rate_with_zone",
+    "agreement_rate_with_guarded_zone",
+    "guarded_zone_share",
     "agreements_without_zone",
     "agreements_outside_reservations",
     "rounds_mean_agreed",
@@ -131,41 +144,68 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=100, help="scenarios (default 100)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=DEFAULT_MAX_ROUNDS)
+    parser.add_argument(
+        "--margin", default=f"{MIN_MARGIN},{MAX_MARGIN}", metavar="LO,HI",
+        help="our private margin range (default: the product's, %(default)s)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    try:
+        lo, hi = (float(x) for x in args.margin.split(","))
+        check_margin_range(lo, hi)
+    except ValueError as exc:
+        parser.error(f"--margin: {exc}")
     warnings.filterwarnings("ignore")
 
     print(
         f"ours: {len(DEFAULT_STRATEGIES) ** 2} strategy pairs x {args.pairs} scenarios ...", file=sys.stderr
     )
-    ours = tournament(args.pairs, args.seed, DEFAULT_STRATEGIES, args.rounds)
+    ours = tournament(args.pairs, args.seed, DEFAULT_STRATEGIES, args.rounds, margin_range=(lo, hi))
     print("negmas: 16 pairs ...", file=sys.stderr)
     theirs = negmas_tournament(make_scenarios(args.pairs, args.seed), args.rounds)
 
     print(format_table(ours["table"] + theirs["table"]), file=sys.stderr)
     print("ours with spare_rounds=0 (all rounds used, as NegMAS does) ...", file=sys.stderr)
-    flat = tournament(args.pairs, args.seed, DEFAULT_STRATEGIES, args.rounds, spare_rounds=0)
+    flat = tournament(
+        args.pairs, args.seed, DEFAULT_STRATEGIES, args.rounds, spare_rounds=0, margin_range=(lo, hi)
+    )
     flat_best = min(flat["table"], key=lambda r: r["nash_distance_mean"])
+    print("ours without the private margin (probeable: the price of probe resistance) ...", file=sys.stderr)
+    bare = tournament(args.pairs, args.seed, DEFAULT_STRATEGIES, args.rounds, margin_range=(0.0, 0.0))
+    bare_best = min(bare["table"], key=lambda r: r["nash_distance_mean"])
     ours_best = min(ours["table"], key=lambda r: r["nash_distance_mean"])
     theirs_best = min(theirs["table"], key=lambda r: r["nash_distance_mean"])
-    ours_worst_agree = min(r["agreement_rate_with_zone"] for r in ours["table"])
+    ours_worst_agree = min(r["agreement_rate_with_guarded_zone"] for r in ours["table"])
     s = ours["summary"]
     figures = {
         "bench": "negotiation",
         "pairs": args.pairs,
         "seed": args.seed,
         "max_rounds": args.rounds,
+        "margin_range": [lo, hi],
         "ours": pick(s),
         "negmas": pick(theirs["summary"]),
         "ours_best_pair": pick(ours_best),
         "negmas_best_pair": pick(theirs_best),
         "ours_spare0": pick(flat["summary"]),
         "ours_spare0_best_pair": pick(flat_best),
+        "ours_margin0": pick(bare["summary"]),
+        "ours_margin0_best_pair": pick(bare_best),
+        "margin_cost": {
+            "agreement_rate_with_zone": round(
+                bare["summary"]["agreement_rate_with_zone"] - s["agreement_rate_with_zone"], 4
+            ),
+            "nash_distance_mean": round(s["nash_distance_mean"] - bare["summary"]["nash_distance_mean"], 4),
+            "welfare_mean": round(bare["summary"]["welfare_mean"] - s["welfare_mean"], 4),
+        },
         "ours_sessions_per_s": s["sessions_per_s"],
         "negmas_sessions_per_s": theirs["summary"]["sessions_per_s"],
-        "aim_all_zone_agreements": ours_worst_agree == 1.0,
+        "aim_all_guarded_zone_agreements": ours_worst_agree == 1.0,
         "aim_two_rounds_spare": s["min_spare_rounds"] >= 2,
         "aim_no_agreement_without_zone": s["agreements_without_zone"] == 0,
         "aim_nash_best_pair_not_worse": ours_best["nash_distance_mean"] <= theirs_best["nash_distance_mean"],
+        "aim_nash_best_pair_not_worse_margin0": (
+            bare_best["nash_distance_mean"] <= theirs_best["nash_distance_mean"]
+        ),
     }
     print(json.dumps(figures, sort_keys=True))
     return 0
