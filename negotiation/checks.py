@@ -130,23 +130,26 @@ def start_problem(s: Session, start: NegotiationStart, now: float) -> str:
 
 
 def message_problem(
-    s: Session, env: Envelope, event: Input, now: float
+    s: Session, env: Envelope, event: Input | None, now: float
 ) -> tuple[FailReason, str, Input] | None:
     """What is wrong with a message for session ``s`` before its content is looked at, if anything.
 
-    Checks, in order: the session id, a stale (replayed) round, a round that skips ahead (a REJECT may
-    skip), whether the state takes this input at all (``negotiation.table``), and the deadline (a CONFIRM
-    gets ``CONFIRM_GRACE_S`` more; a REJECT is always taken).
+    Checks, in order: a message type that is not a negotiation message, the session id, a stale
+    (replayed) round, a round that skips ahead (a REJECT may skip), whether the state takes this input at
+    all (``negotiation.table``), and the deadline (a CONFIRM gets ``CONFIRM_GRACE_S`` more; a REJECT is
+    always taken).
 
     Args:
         s: the session.
-        env: the opened, correctly signed envelope.
-        event: the input its message type maps to.
+        env: the opened envelope, signed by the expected peer.
+        event: the input its message type maps to (None: not a negotiation message).
         now: current time.
 
     Returns:
         ``(reason, detail, input)`` to end the session with, or None.
     """
+    if event is None:
+        return FailReason.BAD_MESSAGE, f"{env.type.name} is not a negotiation message", Input.PROTOCOL_ERROR
     msg = env.message
     session, rnd = msg.session, msg.round  # type: ignore[attr-defined]
     if s.session_id is not None and session != s.session_id:

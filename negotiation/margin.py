@@ -27,6 +27,7 @@ import math
 from typing import Protocol
 
 from negotiation.types import Position, Role
+from wire.errors import LocalProtocolError
 from wire.limits import MAX_AMOUNT_MINOR
 
 #: The private margin is drawn uniformly from [MIN_MARGIN, MAX_MARGIN] (a share of the reservation).
@@ -101,6 +102,22 @@ def draw_margin(rng: Rng, lo: float = MIN_MARGIN, hi: float = MAX_MARGIN) -> flo
     """
     check_margin_range(lo, hi)
     return lo + (hi - lo) * rng.random()
+
+
+def session_margin(rng: Rng | None, margin_range: tuple[float, float], margin: float | None) -> float:
+    """A session's margin: ``margin`` if given (a restore), else drawn from ``rng`` in ``margin_range``.
+
+    Raises:
+        LocalProtocolError: no rng to draw from, or a bad range.
+    """
+    if margin is not None:
+        return float(margin)
+    if rng is None:
+        raise LocalProtocolError("a session needs an rng to draw its private margin")
+    try:
+        return draw_margin(rng, *margin_range)
+    except ValueError as exc:
+        raise LocalProtocolError(str(exc)) from None
 
 
 def guarded_limit(position: Position, role: Role, margin: float) -> int:

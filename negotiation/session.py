@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from negotiation.agreement import agreement_bytes, sign_agreement, signature_valid
 from negotiation.checks import agreement_fits, check_args, message_problem, same_fixed_terms, start_problem
 from negotiation.guardian import Guardian, Verdict
-from negotiation.margin import MAX_MARGIN, MIN_MARGIN, Rng, draw_margin, guarded_limit
+from negotiation.margin import MAX_MARGIN, MIN_MARGIN, Rng, guarded_limit, session_margin
 from negotiation.strategy import DEFAULT_SPARE_ROUNDS, Context, Strategy
 from negotiation.table import INPUT_OF, RESUMABLE_STATES, next_state
 from negotiation.types import (
@@ -165,14 +165,7 @@ class Session:
         self.agreement_ttl = agreement_ttl
         self.spare_rounds = spare_rounds
         self.duration = duration
-        if margin is None:
-            if rng is None:
-                raise LocalProtocolError("a session needs an rng to draw its private margin")
-            try:
-                margin = draw_margin(rng, *margin_range)
-            except ValueError as exc:
-                raise LocalProtocolError(str(exc)) from None
-        self.margin = float(margin)
+        self.margin = session_margin(rng, margin_range, margin)
         self.created = now
         self.deadline = now + duration
         self.state = State.IDLE if initiator else State.WAIT_START
@@ -243,13 +236,7 @@ class Session:
             self._fail(FailReason.WRONG_PEER, "signed by another key", Input.PROTOCOL_ERROR)
             return
         msg = env.message
-        event = INPUT_OF.get(type(msg))
-        if event is None:
-            self._fail(
-                FailReason.BAD_MESSAGE, f"{env.type.name} is not a negotiation message", Input.PROTOCOL_ERROR
-            )
-            return
-        problem = message_problem(self, env, event, now)
+        problem = message_problem(self, env, INPUT_OF.get(type(msg)), now)
         if problem is not None:
             self._fail(*problem)
             return

@@ -10,7 +10,7 @@ import pytest
 
 from metaspace.api.contract import BadRequest
 from metaspace.peer.db import AgentDB, AgreementRow, AppendOnlyError, DealRow, PrivateLimit
-from metaspace.peer.deals import intent_rng, position_for
+from metaspace.peer.positions import intent_rng, position_for
 from tests.deal_helpers import AgentDouble
 from wire.intent import Action
 

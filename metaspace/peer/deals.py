@@ -2,15 +2,11 @@
 
 Theory of operation
 -------------------
-Each of our intents has a *private position* kept only in the agent's database: the reservation price
-(seller: the lowest unit price the human accepts; buyer: the highest), in its currency, and the opening
-offer. It is never published and never sent. The session defends it with a private margin drawn from a
-generator keyed by our identity secret and the intent id (:func:`intent_rng`), so every session on one
-intent defends the same guarded limit and a counterparty that reopens learns nothing new.
-
-Seller floors are explicit: a seller's floor is the private limit its human set, or else its own public
-asking price (never a silent discount); with neither, the agent refuses to negotiate and says what to
-set. A limit in another currency than the deal's is refused, not reinterpreted.
+Each of our intents has a *private position* kept only in the agent's database (see
+:mod:`metaspace.peer.positions`: explicit seller floors, limits in the deal's currency): it is never
+published and never sent. The session defends it with a private margin drawn from a generator keyed by
+our identity secret and the intent id, so every session on one intent defends the same guarded limit
+and a counterparty that reopens learns nothing new.
 
 For a new match, the buyer's agent opens a session automatically when its human's autonomy allows
 (anything but ``always_ask``); either human can start one with ``metaspace negotiate MATCH_ID``. The
@@ -33,7 +29,6 @@ interrupted session is ended as ``aborted`` (on the other side, by its deadline)
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -42,13 +37,13 @@ import trio
 from libp2p.abc import INetStream
 
 from metaspace.api.contract import BadRequest, Conflict, NotFound, Unavailable
-from metaspace.peer.db import AgreementRow, DealRow, PrivateLimit
+from metaspace.peer.db import AgreementRow, DealRow
+from metaspace.peer.positions import intent_rng, position_for
 from negotiation import (
     Agreed,
     Failed,
     Guardian,
     NeedsApproval,
-    Position,
     Role,
     Send,
     Session,
@@ -58,14 +53,13 @@ from negotiation import (
 )
 from negotiation.admission import KNOWN_ID_TTL_S, Admission, AdmissionLimits, Refusal
 from negotiation.guardian import role_of
-from negotiation.margin import DigestRng, public_ask
 from negotiation.types import CONFIRM_GRACE_S, Checkpoint, Output
 from p2p.framing import write_frame
 from p2p.host import P2PError, stream_peer_id
 from p2p.negotiate_driver import NEGOTIATE_PROTOCOL, WRITE_TIMEOUT_S, SessionRunner
 from wire.envelope import open_intent, seal
 from wire.errors import LocalProtocolError, RemoteProtocolError
-from wire.identity import Identity, pubkey_from_text, pubkey_to_text
+from wire.identity import pubkey_from_text, pubkey_to_text
 from wire.intent import Intent
 from wire.limits import MAX_ENVELOPE_BYTES
 from wire.messages import NegotiationReject, NegotiationStart, Terms
@@ -80,8 +74,6 @@ DEFAULT_STRATEGY = "linear"
 SESSION_DURATION_S = 120.0
 #: Our round horizon (and the cap we send, or the largest cap we accept from an initiator).
 MAX_ROUNDS = 8
-#: Without a stated limit a buyer opens at this share of its ceiling.
-BUYER_OPENING_SHARE = 0.8
 #: Opening a stream to the counterpart, and reading its first frame.
 OPEN_TIMEOUT_S = 10.0
 #: What a handler needs beyond the session's own timers: writing the last frame and closing.
@@ -90,87 +82,12 @@ HANDLER_SLACK_S = WRITE_TIMEOUT_S + 5.0
 #: the peer stopped: the other side may hold the co-signed agreement.
 IN_DOUBT = "IN_DOUBT"
 FINAL_STATES = (State.AGREED, State.FAILED, IN_DOUBT)
-_MARGIN_DOMAIN = b"metaspace/v1/negotiation/margin/"
-_ASK_DOMAIN = b"metaspace/v1/negotiation/opening/"
 
 
 def handler_lifetime(duration: float) -> float:
     """How long the responder's stream handler may live: reading START, the longest session (the
     START's deadline is cut to ``duration``), the CONFIRM grace, and the last write."""
     return OPEN_TIMEOUT_S + duration + CONFIRM_GRACE_S + HANDLER_SLACK_S
-
-
-def intent_rng(identity: Identity, intent_id: bytes, domain: bytes = _MARGIN_DOMAIN) -> DigestRng:
-    """A random source private to one of our intents: keyed by the identity secret, stable across
-    sessions and restarts (so a counterparty that reopens meets the same margin)."""
-    return DigestRng(hmac.new(identity.seed, domain + intent_id, hashlib.sha256).digest())
-
-
-def position_for(
-    mine: Intent,
-    other: Intent,
-    limit: PrivateLimit | None,
-    currency: str,
-    identity: Identity,
-    default_currency: str,
-) -> Position:
-    """Our private position for ``mine`` against ``other`` (unit prices in minor units of ``currency``).
-
-    Args:
-        mine: our intent.
-        other: the counterpart's intent.
-        limit: the human's private limit for ``mine`` (None: none set).
-        currency: the deal's currency.
-        identity: ours (keys the opening drawn when a seller has only a floor).
-        default_currency: the currency of a legacy limit stored without one.
-
-    Returns:
-        The position.
-
-    Raises:
-        BadRequest: no floor (seller) or no ceiling (buyer) to negotiate from, or a limit in another
-            currency than the deal's — the message says what the human must set.
-    """
-    my_price = mine.price.unit_amount(mine.quantity) if mine.price else None
-    their_price = (
-        other.price.unit_amount(other.quantity)
-        if other.price is not None and other.price.currency == currency
-        else None
-    )
-    # a legacy limit (no currency recorded) was checked against the intent's price when it was set
-    limit_currency = None
-    if limit is not None:
-        limit_currency = limit.currency or (mine.price.currency if mine.price else default_currency)
-    if limit_currency is not None and limit_currency != currency:
-        raise BadRequest(
-            f"your private limit is in {limit_currency} but this deal is in {currency}:"
-            f" set a limit in {currency} (metaspace sell/buy ... --limit AMOUNT {currency})"
-        )
-    if role_of(mine.action) is Role.SELLER:
-        if limit is None and my_price is None:
-            raise BadRequest(
-                "no floor to negotiate from: publish an asking price or set a private minimum"
-                " (metaspace sell ... --limit AMOUNT)"
-            )
-        floor = limit.amount_minor if limit is not None else my_price
-        assert floor is not None
-        if my_price is not None:
-            opening = max(floor, my_price)
-        else:  # only a floor: open at a private markup above it, never at the floor itself
-            opening = max(
-                floor, their_price or 0, public_ask(floor, intent_rng(identity, mine.id, _ASK_DOMAIN))
-            )
-        return Position(reservation=floor, opening=opening)
-    ceiling = limit.amount_minor if limit is not None else (my_price if my_price is not None else their_price)
-    if ceiling is None:
-        raise BadRequest(
-            "no ceiling to negotiate from: publish a price or set a private maximum"
-            " (metaspace buy ... --limit AMOUNT)"
-        )
-    opening = int(ceiling * BUYER_OPENING_SHARE)
-    if their_price is not None:
-        opening = min(opening, their_price)
-    return Position(reservation=ceiling, opening=max(0, opening))
 
 
 class DealMaker:
