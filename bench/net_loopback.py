@@ -38,12 +38,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Run as a script, this file's folder comes first on sys.path, and bench/wire.py would shadow the ``wire``
+# package (also when PYTHONPATH already names the root): the project root goes first, bench/ goes away.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if p and Path(p).resolve() not in (ROOT, ROOT / "bench")]
 
 VALUE_BYTES = 400  # about the size of one of our signed intent records
 START_TIMEOUT = 300.0
 OP_TIMEOUT = 120.0
+#: If set to a folder, each of our peer processes runs under cProfile and writes ``ours-<seed>.prof`` there
+#: (CPU per function, for finding where an RPC's time goes; the figures are then slower than normal).
+PROFILE_ENV = "NET_LOOPBACK_PROFILE"
 
 
 def log(msg: str) -> None:
@@ -139,7 +143,19 @@ def run_ours(seed: int, bootstrap: str | None) -> None:
             return {"ok": True, "stats": driver.statistics()}
         return {"ok": False, "error": f"unknown op {op}"}
 
-    trio.run(main)
+    profile_dir = os.environ.get(PROFILE_ENV)
+    if not profile_dir:
+        trio.run(main)
+        return
+    import cProfile
+
+    profiler = cProfile.Profile(time.process_time)  # CPU time: 20 processes share the cores
+    profiler.enable()
+    try:
+        trio.run(main)
+    finally:
+        profiler.disable()
+        profiler.dump_stats(str(Path(profile_dir) / f"ours-{seed}.prof"))
 
 
 def run_kademlia(seed: int, bootstrap: str | None) -> None:

@@ -4,14 +4,20 @@ Theory of operation
 -------------------
 The core never does I/O; this driver does it for it. Three things feed the core:
 
-* **Inbound requests.** ``serve_rpc`` hands us one request frame per stream with the Noise-authenticated
-  peer id. We rate-limit the peer, decode the frame (bad bytes reset the stream), build the sender's
-  ``Contact`` from its authenticated key and the listen addresses it claims, and answer with
-  ``node.handle_request``.
-* **Replies and failures.** Every ``SendRequest`` the core emits becomes a task that opens a stream (the
-  connection is reused when one is up), writes the request, reads one reply frame, and reports either
-  ``handle_response`` or ``handle_failure`` (refused, timed out, malformed reply) — dead peers are
-  reported so the routing table can replace them.
+* **Inbound requests.** Requests arrive on ``/metaspace/kad-mux/1.0.0`` (many per stream, with ids: see
+  :mod:`p2p.mux`) or on ``/metaspace/kad/1.0.0`` (one per stream: older peers and js-libp2p clients); both
+  hand us the request bytes with the authenticated peer id. A banned peer is disconnected. We decode the
+  request (bad bytes fail that request: the stream is reset, or the mux stream answers ``FAIL``), then
+  rate-limit the peer: over its rate, or with too many connections up, the reply is an ``Error`` with the
+  request's own ``rid`` and the code ``rate_limited`` / ``busy`` (``SOFT_ERRORS``), which the requester's core
+  treats as "alive but loaded": it keeps us in its table. Otherwise we build the sender's ``Contact`` from its
+  authenticated key and the listen addresses it claims, and answer with ``node.handle_request``.
+* **Replies and failures.** Every ``SendRequest`` the core emits becomes a task that sends the request
+  through ``p2p.rpc_client.RpcClient`` (the peer's multiplexed stream, or a stream of its own for peers
+  without it) and reports either ``handle_response`` (a reply, or an ``Error`` with the request's rid) or
+  ``handle_failure`` (refused, timed out, broken, malformed reply) — dead peers are reported so the routing
+  table can replace them. An ``Error`` with ``rid`` 0 and a soft code (what servers before multiplexing
+  sent) counts as an ``Error`` to this request.
 * **Timers.** One task sleeps until ``node.next_timer()`` (or until something changes it) and then calls
   ``handle_timer``. Republish, replication, bucket refresh and record hand-off all happen there.
 
@@ -37,10 +43,13 @@ import trio
 from dht.config import DhtConfig
 from dht.events import Closest, Found, NotFound, OpDone, Published, Result, SendRequest, Timeout
 from dht.node import Node
-from p2p.framing import rpc, serve_rpc
-from p2p.host import DialError, P2PError, P2PHost, split_peer_multiaddr
+from p2p.framing import serve_rpc
+from p2p.host import P2PError, split_peer_multiaddr
+from p2p.mux import MuxServer
 from p2p.ratelimit import RateLimiter
+from p2p.rpc_client import RpcClient
 from p2p.storage import ServeHook
+from p2p.transport import Transport
 from wire.errors import RemoteProtocolError
 from wire.identity import pubkey_from_text, pubkey_to_text
 from wire.intent import Action
@@ -63,13 +72,14 @@ from wire.messages import (
 
 log = logging.getLogger(__name__)
 
+#: One request per stream (multistream-select per request): older peers and js-libp2p clients.
 KAD_PROTOCOL = "/metaspace/kad/1.0.0"
+#: Many requests per long-lived stream, with request ids (``p2p.mux``).
+KAD_MUX_PROTOCOL = "/metaspace/kad-mux/1.0.0"
 #: Extra time an operation waiter allows beyond the core's own lookup timeout before giving up.
 OP_GRACE_S = 5.0
-#: A request whose stream could not be opened is retried this many times (within its rpc_timeout) ...
-OPEN_RETRIES = 1
-#: ... if at least this much of its time is left.
-MIN_RETRY_S = 0.5
+#: ``Error`` codes that mean "alive, but not now": the requester keeps the peer and backs off.
+SOFT_ERRORS = frozenset({"rate_limited", "busy"})
 _REQUESTS = (Ping, FindNode, PutRecords, GetRecords)
 _REPLY_OF: dict[type, type] = {Ping: Pong, FindNode: Nodes, PutRecords: PutResult, GetRecords: Records}
 
@@ -113,7 +123,7 @@ class DriverStatistics:
     requests_bad: int = 0
     requests_out: int = 0
     failures_out: int = 0
-    retries: int = 0
+    soft_errors_out: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
 
@@ -145,22 +155,27 @@ def usable_addrs(addrs: Sequence[str], peer_id: str) -> list[str]:
 
 
 class DhtDriver:
-    """Serve and drive one ``dht.Node`` over a running ``P2PHost``.
+    """Serve and drive one ``dht.Node`` over a running transport (a ``P2PHost``, or ``p2p.memory``'s).
 
     Use ``await nursery.start(driver.run)``; then ``bootstrap``, ``publish``, ``get_records`` and
     ``find_node`` from any task. Cancelling ``run`` stops everything; pending operations raise
     ``trio.Cancelled`` in their callers' scopes.
+
+    Args:
+        use_mux: send our requests on multiplexed streams to peers that serve them (default). False sends
+            one stream per request, as peers before multiplexing did; we serve both protocols either way.
     """
 
     def __init__(
         self,
-        host: P2PHost,
+        host: Transport,
         node: Node,
         *,
         limiter: RateLimiter | None = None,
         metrics: Any | None = None,
         max_connections: int | None = None,
         serve_hook: ServeHook | None = None,
+        use_mux: bool = True,
     ) -> None:
         self.host = host
         self.serve_hook = serve_hook
@@ -169,6 +184,8 @@ class DhtDriver:
         self.metrics = metrics
         self.max_connections = max_connections
         self.stats = DriverStatistics()
+        self.rpc = RpcClient(host, KAD_MUX_PROTOCOL, KAD_PROTOCOL, use_mux=use_mux)
+        self.mux_server = MuxServer(host, KAD_MUX_PROTOCOL, self._serve)
         self._offset = time.time() - trio.current_time()
         self._nursery: trio.Nursery | None = None
         self._wake = trio.Event()
@@ -183,8 +200,10 @@ class DhtDriver:
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         serve_rpc(self.host, KAD_PROTOCOL, self._serve)
+        self.mux_server.start()
         try:
             async with trio.open_nursery() as nursery:
+                await nursery.start(self.rpc.run)
                 self._nursery = nursery
                 nursery.start_soon(self._timer_loop)
                 self._pump()
@@ -192,6 +211,7 @@ class DhtDriver:
                 await trio.sleep_forever()
         finally:
             self._nursery = None
+            self.mux_server.stop()
             self.host.remove_handler(KAD_PROTOCOL)
 
     async def _timer_loop(self) -> None:
@@ -235,8 +255,11 @@ class DhtDriver:
         peer_id = pubkey_to_text(peer.pubkey)
         self.stats.requests_out += 1
         try:
-            raw = await self._rpc(peer_id, request, usable_addrs(peer.addrs, peer_id) or None)
+            addrs = usable_addrs(peer.addrs, peer_id)
+            raw = await self.rpc.request(peer_id, request, timeout=self.node.config.rpc_timeout, addrs=addrs)
             reply: Any = decode_message(raw)
+            if isinstance(reply, Error) and reply.rid == 0 and reply.code in SOFT_ERRORS:
+                reply = Error(msg.rid, reply.code, reply.detail)  # a server from before rids on soft errors
             expected = (_REPLY_OF[type(msg)], Error)
             if not isinstance(reply, expected) or getattr(reply, "rid", None) != msg.rid:
                 raise RemoteProtocolError(f"unexpected reply {type(reply).__name__} to {type(msg).__name__}")
@@ -248,30 +271,13 @@ class DhtDriver:
         else:
             self.stats.bytes_out += len(request)
             self.stats.bytes_in += len(raw)
-            self._count("out", type(msg).__name__, "ok")
+            if isinstance(reply, Error) and reply.code in SOFT_ERRORS:
+                self.stats.soft_errors_out += 1
+                self._count("out", type(msg).__name__, reply.code)
+            else:
+                self._count("out", type(msg).__name__, "ok")
             self.node.handle_response(peer.pubkey, reply, self.now())
         self._pump()
-
-    async def _rpc(self, peer_id: str, request: bytes, addrs: list[str] | None) -> bytes:
-        """One request/reply within the core's ``rpc_timeout``. A stream that could not be *opened*
-        (py-libp2p 0.8.1 sometimes hands out a connection that the remote is closing, e.g. after both
-        sides dialed each other at once) is tried once more on a fresh stream if time remains; any other
-        failure is final.
-
-        Raises:
-            P2PError, RemoteProtocolError: as ``p2p.framing.rpc``.
-        """
-        deadline = trio.current_time() + self.node.config.rpc_timeout
-        for attempt in range(1 + OPEN_RETRIES):
-            left = deadline - trio.current_time()
-            try:
-                return await rpc(self.host, peer_id, KAD_PROTOCOL, request, timeout=left, addrs=addrs)
-            except DialError as exc:
-                if attempt == OPEN_RETRIES or deadline - trio.current_time() < MIN_RETRY_S:
-                    raise
-                self.stats.retries += 1
-                log.debug("opening a stream to %s failed (%s); retrying", peer_id, exc)
-        raise AssertionError("unreachable")
 
     async def _run_op(self, op_id: int) -> Result:
         self._pump()
@@ -323,21 +329,23 @@ class DhtDriver:
     # ------------------------------------------------------------------------------------ server side
 
     async def _serve(self, peer_id: str, request: bytes) -> bytes:
+        """Answer one request (from either protocol).
+
+        Raises:
+            RemoteProtocolError: the request is not a DHT request (the stream is reset, or ``FAIL``).
+            P2PError: the peer is banned (it is disconnected; no reply).
+        """
         now = self.now()
         self.stats.requests_in += 1
         self.stats.bytes_in += len(request)
         if self.metrics is not None:
             self.metrics.bytes_in.inc(len(request))
-        if self.limiter is not None and not self.limiter.allow(peer_id, now):
+        if self.limiter is not None and self.limiter.is_banned(peer_id, now):
             self.stats.requests_refused += 1
             if self.metrics is not None:
                 self.metrics.rate_limited.inc()
-            if self.limiter.is_banned(peer_id, now):
-                await self.host.disconnect(peer_id)
-            return self._reply(Error(rid=0, code="rate_limited", detail="slow down"), "refused")
-        if self.max_connections is not None and len(self.host.connected_peers()) > self.max_connections:
-            self.stats.requests_refused += 1
-            return self._reply(Error(rid=0, code="busy", detail="too many connections"), "refused")
+            await self.host.disconnect(peer_id)
+            raise P2PError(f"{peer_id} is banned")
         try:
             msg = decode_message(request)
             if not isinstance(msg, _REQUESTS):
@@ -345,7 +353,17 @@ class DhtDriver:
         except RemoteProtocolError:
             self.stats.requests_bad += 1
             self._count("in", "invalid", "bad")
-            raise  # serve_rpc resets the stream: the client sees a failed RPC
+            raise  # the client sees a failed RPC
+        if self.limiter is not None and not self.limiter.allow(peer_id, now):
+            self.stats.requests_refused += 1
+            if self.metrics is not None:
+                self.metrics.rate_limited.inc()
+            if self.limiter.is_banned(peer_id, now):
+                await self.host.disconnect(peer_id)
+            return self._reply(Error(rid=msg.rid, code="rate_limited", detail="slow down"), "refused")
+        if self.max_connections is not None and len(self.host.connected_peers()) > self.max_connections:
+            self.stats.requests_refused += 1
+            return self._reply(Error(rid=msg.rid, code="busy", detail="too many connections"), "refused")
         sender = Contact(pubkey_from_text(peer_id), usable_addrs(msg.addrs, peer_id))
         if self.serve_hook is None:
             reply = self.node.handle_request(sender, msg, now)
@@ -374,13 +392,17 @@ class DhtDriver:
 
     def statistics(self) -> dict[str, int]:
         out = dataclasses.asdict(self.stats)
+        out.update({f"rpc_{k}": v for k, v in self.rpc.statistics().items()})
+        out.update({f"mux_server_{k}": v for k, v in vars(self.mux_server.stats).items()})
         out.update({f"node_{k}": v for k, v in self.node.statistics().items()})
         return out
 
 
 __all__ = [
     "CONFIG_ENV",
+    "KAD_MUX_PROTOCOL",
     "KAD_PROTOCOL",
+    "SOFT_ERRORS",
     "DhtDriver",
     "DhtOpTimeout",
     "Found",

@@ -20,12 +20,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
-from libp2p.abc import INetStream
 
 from negotiation.session import Session
 from negotiation.types import Output, Send
 from p2p.framing import read_frame_or_eof, write_frame
-from p2p.host import P2PError, close_stream, reset_stream
+from p2p.host import P2PError
+from p2p.transport import Stream, close_stream, reset_stream
 from wire.errors import RemoteProtocolError
 from wire.limits import MAX_ENVELOPE_BYTES
 
@@ -43,7 +43,7 @@ class SessionRunner:
 
     Args:
         session: the sans-IO session (already opened if we are the initiator).
-        stream: a libp2p stream to the counterpart.
+        stream: a stream to the counterpart (``p2p.transport.Stream``: a libp2p stream, or a memory one).
         clock: returns ``now`` in the session's time base (Unix seconds).
         on_output: called for every non-Send output (state changes, approvals, agreement, failure),
             and after each drained batch with ``None`` so the caller can persist the session.
@@ -52,7 +52,7 @@ class SessionRunner:
     def __init__(
         self,
         session: Session,
-        stream: INetStream,
+        stream: Stream,
         clock: Callable[[], float],
         on_output: OutputHandler,
     ) -> None:
