@@ -73,7 +73,7 @@ def run_ours(seed: int, bootstrap: str | None) -> None:
     from dht.keys import intent_key
     from dht.node import Node
     from p2p.dht_driver import DhtDriver
-    from p2p.host import open_host
+    from p2p.host import ConnLimits, open_host
     from wire.envelope import open_intent, seal_intent
     from wire.geo import cell_at
     from wire.identity import Identity
@@ -81,13 +81,19 @@ def run_ours(seed: int, bootstrap: str | None) -> None:
     from wire.taxonomy import category_codes
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    profile_dir = os.environ.get(PROFILE_ENV)
+    profiling = bool(profile_dir)
     rng = random.Random(seed)
     identity = Identity(rng.randbytes(32))
     categories = sorted(category_codes())
 
     async def main() -> None:
-        async with open_host(identity, ["/ip4/127.0.0.1/tcp/0"]) as host:
-            node = Node(identity.pubkey, host.listen_addrs(), DhtConfig(), random.Random(seed))
+        # Every peer of the benchmark connects from 127.0.0.1: lift the per-IP connection limit.
+        limits = ConnLimits(max_per_ip=ConnLimits().max_inbound)
+        async with open_host(identity, ["/ip4/127.0.0.1/tcp/0"], limits=limits) as host:
+            # A profiled process runs several times slower: its timeouts are lifted so that operations finish.
+            config = DhtConfig(rpc_timeout=60.0, lookup_timeout=300.0) if profiling else DhtConfig()
+            node = Node(identity.pubkey, host.listen_addrs(), config, random.Random(seed))
             driver = DhtDriver(host, node)
             async with trio.open_nursery() as nursery:
                 await nursery.start(driver.run)
@@ -143,7 +149,6 @@ def run_ours(seed: int, bootstrap: str | None) -> None:
             return {"ok": True, "stats": driver.statistics()}
         return {"ok": False, "error": f"unknown op {op}"}
 
-    profile_dir = os.environ.get(PROFILE_ENV)
     if not profile_dir:
         trio.run(main)
         return

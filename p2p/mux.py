@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import struct
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -92,6 +93,14 @@ WRITE_BATCH_BYTES = 64 * 1024
 MAX_FAIL_REASON = 64
 #: Live sessions a client keeps; past this, creating one closes the least recently used idle session.
 MAX_SESSIONS = 1024
+
+#: py-libp2p 0.8.1's yamux sends a WINDOW_UPDATE frame after *every* read by default ("release on read"):
+#: one more yamux frame, Noise message and TCP write per RPC on each side of a long-lived stream. With it
+#: off, yamux credits the window back as go-yamux does, once half of it was consumed (256 KiB window, so
+#: a frame of at most ``MAX_MUX_BODY_BYTES`` never waits). The variable is read by py-libp2p on each read;
+#: an operator's own setting wins.
+YAMUX_RELEASE_ON_READ_ENV = "PY_YAMUX_RELEASE_ON_READ"
+os.environ.setdefault(YAMUX_RELEASE_ON_READ_ENV, "0")
 
 #: ``handler(peer_id, request) -> reply``; raising ``RemoteProtocolError`` marks the request as bad.
 MuxHandler = Callable[[str, bytes], Awaitable[bytes]]

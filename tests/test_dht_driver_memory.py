@@ -23,7 +23,7 @@ import trio.testing
 from dht.config import DhtConfig
 from dht.events import Closest, Found, Published
 from dht.keys import intent_key
-from dht.node import Node
+from dht.node import SOFT_FAILURE_BACKOFF_S, Node
 from p2p.dht_driver import KAD_MUX_PROTOCOL, KAD_PROTOCOL, DhtDriver
 from p2p.framing import serve_rpc
 from p2p.host import P2PError
@@ -171,6 +171,7 @@ def test_rate_limited_and_busy_replies_carry_the_rid_and_keep_the_contact() -> N
             assert client.driver.stats.failures_out == 0
             assert client.node.statistics()["error_replies"] == refused
             assert client.node.table.find(boot.identity.pubkey) is not None  # still in the table
+            assert client.node.statistics()["backing_off"] == 1  # ... and the core backs off from it
             for use_mux in (True, False):  # on either protocol, the refusal names the request it refuses
                 request = encode_message(FindNode(123_456_789, b"\x00" * 32, []))
                 if use_mux:
@@ -181,7 +182,7 @@ def test_rate_limited_and_busy_replies_carry_the_rid_and_keep_the_contact() -> N
                     )
                 assert decode_message(raw) == Error(123_456_789, "rate_limited", "slow down")
             boot.driver.max_connections = 0  # every request now finds the node "busy"
-            await trio.sleep(10)  # the bucket refills
+            await trio.sleep(SOFT_FAILURE_BACKOFF_S + 1)  # the bucket refills, the back-off ends
             raw = await client.driver.rpc.mux.call(boot.identity.peer_id, request, timeout=2)
             assert decode_message(raw) == Error(123_456_789, "busy", "too many connections")
             before = client.driver.stats.soft_errors_out
@@ -216,8 +217,11 @@ def test_soft_errors_with_rid_zero_from_older_servers_also_keep_the_contact() ->
 
 
 def test_a_banned_peer_is_disconnected_and_its_requests_fail() -> None:
+    """Past ``ban_strikes`` refusals a peer is banned: its next request gets no reply at all, it is
+    disconnected, and its core (a real failure, no soft error) drops the node from its table."""
+
     async def main() -> None:
-        limiter = RateLimiter(rate=0.1, burst=2.0, ban_strikes=3, ban_seconds=300)
+        limiter = RateLimiter(rate=0.001, burst=20.0, ban_strikes=3, ban_seconds=300)
 
         def kwargs(i: int) -> dict[str, Any]:
             return {"limiter": limiter} if i == 0 else {}
@@ -225,11 +229,21 @@ def test_a_banned_peer_is_disconnected_and_its_requests_fail() -> None:
         async with network(2, driver_kwargs=kwargs) as (_net, peers):
             boot, client = peers
             await client.driver.bootstrap([boot.seed])
-            for i in range(6):
-                await client.driver.find_node(random.Random(i).randbytes(32))
+            peer_id = boot.identity.peer_id
+            request = encode_message(FindNode(42, b"\x00" * 32, []))
+            answered = 0
+            with pytest.raises(P2PError):  # a greedy raw client: answered (then refused) until banned
+                for _ in range(100):
+                    await client.driver.rpc.mux.call(peer_id, request, timeout=2)
+                    answered += 1
             assert limiter.is_banned(client.identity.peer_id, boot.driver.now())
-            assert client.driver.stats.failures_out >= 1  # no reply once banned: a real failure
+            assert answered >= 3 and boot.driver.stats.requests_refused >= 3
             assert client.identity.peer_id not in boot.transport.connected_peers()
+            with pytest.raises(P2PError):  # still banned: disconnected again, no reply
+                await client.driver.rpc.mux.call(peer_id, request, timeout=2)
+            await trio.sleep(SOFT_FAILURE_BACKOFF_S + 1)  # the core's back-off from the refusals ends
+            await client.driver.find_node(boot.node.node_id)
+            assert client.driver.stats.failures_out >= 1  # no reply once banned: a real failure
             assert client.node.table.find(boot.identity.pubkey) is None
 
     run(main)

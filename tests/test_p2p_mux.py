@@ -189,7 +189,8 @@ def test_cancellations_at_any_point_never_desynchronise_the_stream() -> None:
             results: dict[int, bytes] = {}
 
             async def one(i: int, cancel_after: float | None) -> None:
-                body = b"%d:" % (i % 7) + bytes([i % 251]) * (300 + 97 * i)  # several windows long
+                delay = 40 if i >= 1000 else i % 7
+                body = b"%d:" % delay + bytes([i % 251]) * (300 + 97 * (i % 1000))  # several windows long
                 with trio.move_on_after(cancel_after if cancel_after is not None else 60):
                     results[i] = await client.call(B, body, timeout=30)
                     assert results[i] == b"peer-a|" + body
@@ -199,7 +200,15 @@ def test_cancellations_at_any_point_never_desynchronise_the_stream() -> None:
                     nursery.start_soon(one, i, None if i % 3 else 0.0005 * i)
             kept = [i for i in range(40) if i % 3]
             assert set(kept) <= set(results)
-            assert client.stats.abandoned > 0
+            # And callers that certainly gave up after their frame was written (the server takes 40 ms):
+            abandoned = client.stats.abandoned
+            async with trio.open_nursery() as nursery:
+                for i in range(3):
+                    nursery.start_soon(one, 1000 + i, 0.02)
+                nursery.start_soon(one, 2000, None)
+            assert client.stats.abandoned == abandoned + 3 and 2000 in results
+            await trio.sleep(1)
+            assert client.stats.late_replies >= 3
             assert ta.stats.opens_by_protocol == {MUX: 1}
             assert await client.call(B, b"0:last", timeout=TIMEOUT) == b"peer-a|0:last"
 
