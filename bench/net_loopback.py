@@ -6,9 +6,11 @@ pipe round trip is not counted), one operation at a time.
 
 * **ours** — a bench peer = ``p2p.host`` (TCP + Noise + yamux) + ``p2p.dht_driver.DhtDriver`` +
   ``dht.Node`` (k=20, alpha=3, no rate limit), exactly the stack of an agent peer minus the agent.
+  Requests go over the multiplexed ``/metaspace/kad-mux/1.0.0`` streams (``p2p.mux``).
   *publish* = ``driver.publish(record)`` of a freshly signed intent (lookup, then PUT_RECORDS to the k
-  closest; every storing node verifies the ed25519 signature); *search* = ``driver.get_records(key)`` of
-  that intent's key from another peer (a full GET_RECORDS lookup over the k closest, records verified);
+  closest, reported at the core's publish quorum; every storing node verifies the ed25519 signature);
+  *search* = ``driver.get_records(key)`` of that intent's key from another peer (a GET_RECORDS lookup,
+  complete under the core's rule once the closest replicas answered; records verified);
   success = the intent is among the records found. An agent's search runs one such lookup per key cell
   within its radius, in parallel.
 * **kademlia** — bmuller's ``Server`` (ksize=20, alpha=3) on UDP, unencrypted, unsigned, one value per
@@ -17,7 +19,10 @@ pipe round trip is not counted), one operation at a time.
   its own storage in ~0.1 ms): the same ``ValueSpiderCrawl`` network lookup it runs otherwise; success =
   the same value comes back.
 
-Peers join through peer 0, then each looks itself up once more so that early joiners learn late ones.
+All processes of a side are started and have imported their libraries first (``processes_loaded_s``:
+py-libp2p costs ~1 s of CPU per process); then the clock of ``startup_s`` ("peers up") starts: peer 0
+starts, the others join through it at once (``join_s``), then each looks itself up once more so that
+early joiners learn late ones. ``*_rpcs_median``: requests one operation sent (ours).
 Prints ONE JSON line; progress goes to stderr.
 
     .venv/bin/python bench/net_loopback.py [--peers 20] [--ops 200] [--seed 1]
@@ -62,7 +67,19 @@ def _reply(doc: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def run_ours(seed: int, bootstrap: str | None) -> None:
+def _await_start() -> str | None:
+    """Say the process is loaded (imports done), then wait for the coordinator's go: the address to join
+    through, or None for the first peer. Read with a blocking readline: nothing else is sent before we
+    answer "ready", so no later line is left in ``sys.stdin``'s buffer."""
+    _reply({"loaded": True})
+    line = sys.stdin.readline()
+    if not line:
+        raise SystemExit(0)
+    bootstrap = json.loads(line)["bootstrap"]
+    return str(bootstrap) if bootstrap else None
+
+
+def run_ours(seed: int) -> None:
     """One bench peer of our stack; serves commands from stdin until it closes."""
     import logging
 
@@ -86,6 +103,7 @@ def run_ours(seed: int, bootstrap: str | None) -> None:
     rng = random.Random(seed)
     identity = Identity(rng.randbytes(32))
     categories = sorted(category_codes())
+    bootstrap = _await_start()
 
     async def main() -> None:
         # Every peer of the benchmark connects from 127.0.0.1: lift the per-IP connection limit.
@@ -135,7 +153,8 @@ def run_ours(seed: int, bootstrap: str | None) -> None:
             dt = time.perf_counter() - t0
             ok = isinstance(result, Published) and result.replicas > 0
             return {"ok": ok, "s": dt, "key": key.hex(), "id": intent.id.hex(),
-                    "replicas": getattr(result, "replicas", 0)}  # fmt: skip
+                    "replicas": getattr(result, "replicas", 0),
+                    "rpcs": getattr(result, "messages", 0)}  # fmt: skip
         if op == "get":
             key = bytes.fromhex(cmd["key"])
             t0 = time.perf_counter()
@@ -144,7 +163,7 @@ def run_ours(seed: int, bootstrap: str | None) -> None:
             ok = isinstance(found, Found) and any(
                 open_intent(r)[1].id.hex() == cmd["id"] for r in found.records
             )
-            return {"ok": ok, "s": dt}
+            return {"ok": ok, "s": dt, "rpcs": getattr(found, "messages", 0)}
         if op == "stats":
             return {"ok": True, "stats": driver.statistics()}
         return {"ok": False, "error": f"unknown op {op}"}
@@ -163,7 +182,7 @@ def run_ours(seed: int, bootstrap: str | None) -> None:
         profiler.dump_stats(str(Path(profile_dir) / f"ours-{seed}.prof"))
 
 
-def run_kademlia(seed: int, bootstrap: str | None) -> None:
+def run_kademlia(seed: int) -> None:
     """One bmuller ``kademlia`` peer on UDP loopback; serves commands from stdin until it closes."""
     import asyncio
     import logging
@@ -175,6 +194,7 @@ def run_kademlia(seed: int, bootstrap: str | None) -> None:
 
     logging.getLogger("kademlia").setLevel(logging.CRITICAL)
     logging.getLogger("rpcudp").setLevel(logging.CRITICAL)
+    bootstrap = _await_start()
 
     async def network_get(server: Server, key: str) -> Any:
         """``Server.get`` without its local shortcut: a peer holding the value would answer from its own
@@ -233,10 +253,8 @@ def run_kademlia(seed: int, bootstrap: str | None) -> None:
 
 
 class PeerProc:
-    def __init__(self, side: str, index: int, seed: int, bootstrap: str | None) -> None:
+    def __init__(self, side: str, index: int, seed: int) -> None:
         argv = [sys.executable, str(Path(__file__).resolve()), "--role", side, "--seed", str(seed)]
-        if bootstrap:
-            argv += ["--bootstrap", bootstrap]
         env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
         self.index = index
         self.proc = subprocess.Popen(
@@ -263,10 +281,13 @@ class PeerProc:
         doc: dict[str, Any] = json.loads(line)
         return doc
 
-    def call(self, cmd: dict[str, Any], timeout: float = OP_TIMEOUT) -> dict[str, Any]:
+    def send(self, cmd: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
         self.proc.stdin.flush()
+
+    def call(self, cmd: dict[str, Any], timeout: float = OP_TIMEOUT) -> dict[str, Any]:
+        self.send(cmd)
         return self.read(timeout)
 
     def stop(self) -> None:
@@ -289,36 +310,48 @@ def _pct(values: list[float], q: float) -> float:
 def run_side(side: str, peers: int, ops: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     procs: list[PeerProc] = []
-    t0 = time.monotonic()
+    t_load = time.monotonic()
     try:
-        first = PeerProc(side, 0, seed * 1000, None)
-        procs.append(first)
+        # Processes start and import their libraries first (py-libp2p: ~1 s of CPU each, 20 at once on 2
+        # cores); the network is formed once all are loaded, and that is what "peers up" measures.
+        procs = [PeerProc(side, i, seed * 1000 + i) for i in range(peers)]
+        for p in procs:
+            assert p.read(START_TIMEOUT).get("loaded")
+        loaded = time.monotonic() - t_load
+        t0 = time.monotonic()
+        first = procs[0]
+        first.send({"bootstrap": None})
         first.addr = first.read(START_TIMEOUT)["ready"]
-        for i in range(1, peers):
-            procs.append(PeerProc(side, i, seed * 1000 + i, first.addr))
+        for p in procs[1:]:
+            p.send({"bootstrap": first.addr})
         for p in procs[1:]:
             p.addr = p.read(START_TIMEOUT)["ready"]
+        joined = time.monotonic() - t0
         for p in procs:  # early joiners learn the late ones
             p.call({"op": "refresh"})
         startup = time.monotonic() - t0
-        log(f"{side}: {peers} peers up in {startup:.1f} s")
+        log(f"{side}: {peers} processes loaded in {loaded:.1f} s; peers up in {startup:.1f} s")
         published: list[tuple[int, dict[str, Any]]] = []
         put_s: list[float] = []
+        put_rpcs: list[int] = []
         put_ok = 0
         for i in range(ops):
             who = rng.randrange(peers)
             r = procs[who].call({"op": "put", "i": i})
             put_s.append(r["s"])
+            put_rpcs.append(int(r.get("rpcs", 0)))
             put_ok += bool(r["ok"])
             published.append((who, r))
         log(f"{side}: {ops} publishes done")
         get_s: list[float] = []
+        get_rpcs: list[int] = []
         get_ok = 0
         for i in range(ops):
             author, r = published[i]
             who = rng.choice([j for j in range(peers) if j != author])
             g = procs[who].call({"op": "get", "key": r["key"], "id": r["id"]})
             get_s.append(g["s"])
+            get_rpcs.append(int(g.get("rpcs", 0)))
             get_ok += bool(g["ok"])
         log(f"{side}: {ops} searches done")
         rpc_stats: dict[str, int] = {}
@@ -339,6 +372,16 @@ def run_side(side: str, peers: int, ops: int, seed: int) -> dict[str, Any]:
             "search_mean_ms": round(statistics.fmean(get_s) * ms, 2),
             "search_success": round(get_ok / ops, 4),
             "startup_s": round(startup, 1),
+            "join_s": round(joined, 1),
+            "processes_loaded_s": round(loaded, 1),
+            **(
+                {
+                    "publish_rpcs_median": statistics.median(put_rpcs),
+                    "search_rpcs_median": statistics.median(get_rpcs),
+                }
+                if side == "ours"
+                else {}
+            ),
         }
     finally:
         for p in procs:
@@ -353,13 +396,12 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--role", choices=["ours", "kademlia"], help=argparse.SUPPRESS)
-    parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "ours":
-        run_ours(args.seed, args.bootstrap)
+        run_ours(args.seed)
         return 0
     if args.role == "kademlia":
-        run_kademlia(args.seed, args.bootstrap)
+        run_kademlia(args.seed)
         return 0
     if args.peers < 2 or args.ops < 1:
         parser.error("need --peers >= 2 and --ops >= 1")

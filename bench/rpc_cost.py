@@ -153,6 +153,9 @@ def main() -> int:
     parser.add_argument(
         "--contacts", type=int, default=20, help="contacts in the server's table (reply size)"
     )
+    parser.add_argument(
+        "--mode", choices=["both", "single", "mux"], default="both", help="e.g. mux alone, under py-spy"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -162,10 +165,11 @@ def main() -> int:
     server = Server(args.contacts)
     try:
         out: dict[str, Any] = {"bench": "rpc_cost", "request": "FIND_NODE", "contacts": args.contacts}
-        for mode in ("single", "mux"):
+        modes = ("single", "mux") if args.mode == "both" else (args.mode,)
+        for mode in modes:
             for parallel in (1, args.parallel):
                 out[f"{mode}_x{parallel}"] = trio.run(measure, server, mode, args.rpcs, parallel)
-        for parallel in (1, args.parallel):
+        for parallel in (1, args.parallel) if args.mode == "both" else ():
             single, mux = out[f"single_x{parallel}"], out[f"mux_x{parallel}"]
             out[f"cpu_ratio_single_over_mux_x{parallel}"] = round(
                 (single["client_cpu_us_per_rpc"] + single["server_cpu_us_per_rpc"])
