@@ -43,13 +43,13 @@ import trio
 from dht.config import DhtConfig
 from dht.events import Closest, Found, NotFound, OpDone, Published, Result, SendRequest, Timeout
 from dht.node import Node
-from p2p.framing import serve_rpc
+from p2p.framing import serve_rpc_caller
 from p2p.host import P2PError, split_peer_multiaddr
 from p2p.mux import MuxServer
 from p2p.ratelimit import RateLimiter
 from p2p.rpc_client import RpcClient
 from p2p.storage import ServeHook
-from p2p.transport import Transport
+from p2p.transport import Caller, Transport
 from wire.errors import RemoteProtocolError
 from wire.identity import pubkey_from_text, pubkey_to_text
 from wire.intent import Action
@@ -199,7 +199,7 @@ class DhtDriver:
     # ------------------------------------------------------------------------------------------ running
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        serve_rpc(self.host, KAD_PROTOCOL, self._serve)
+        serve_rpc_caller(self.host, KAD_PROTOCOL, self._serve)
         self.mux_server.start()
         try:
             async with trio.open_nursery() as nursery:
@@ -256,7 +256,10 @@ class DhtDriver:
         self.stats.requests_out += 1
         try:
             addrs = usable_addrs(peer.addrs, peer_id)
-            raw = await self.rpc.request(peer_id, request, timeout=self.node.config.rpc_timeout, addrs=addrs)
+            answer = await self.rpc.request_reply(
+                peer_id, request, timeout=self.node.config.rpc_timeout, addrs=addrs
+            )
+            raw = answer.payload
             reply: Any = decode_message(raw)
             if isinstance(reply, Error) and reply.rid == 0 and reply.code in SOFT_ERRORS:
                 reply = Error(msg.rid, reply.code, reply.detail)  # a server from before rids on soft errors
@@ -328,13 +331,14 @@ class DhtDriver:
 
     # ------------------------------------------------------------------------------------ server side
 
-    async def _serve(self, peer_id: str, request: bytes) -> bytes:
-        """Answer one request (from either protocol).
+    async def _serve(self, caller: Caller, request: bytes) -> bytes:
+        """Answer one request (from either protocol) of ``caller`` (its peer id and observed IP).
 
         Raises:
             RemoteProtocolError: the request is not a DHT request (the stream is reset, or ``FAIL``).
             P2PError: the peer is banned (it is disconnected; no reply).
         """
+        peer_id = caller.peer_id
         now = self.now()
         self.stats.requests_in += 1
         self.stats.bytes_in += len(request)

@@ -33,7 +33,7 @@ from p2p.host import (
     P2PError,
     PeerTimeout,
 )
-from p2p.transport import Stream, Transport, close_stream, reset_stream, stream_peer
+from p2p.transport import Caller, Reply, Stream, Transport, close_stream, reset_stream, stream_remote_ip
 from wire.errors import RemoteProtocolError
 from wire.limits import MAX_FRAME_BYTES
 
@@ -47,6 +47,8 @@ PREFIX_BYTES = _LEN.size
 
 #: ``handler(peer_id_text, request_body) -> reply_body``.
 RpcHandler = Callable[[str, bytes], Awaitable[bytes]]
+#: ``handler(caller, request_body) -> reply_body``: also gets the IP the request came from.
+CallerHandler = Callable[[Caller, bytes], Awaitable[bytes]]
 
 
 async def _read_exactly(stream: Stream, n: int, *, what: str) -> bytes:
@@ -199,12 +201,32 @@ async def rpc(
 ) -> bytes:
     """One request/reply exchange on a fresh stream, all within ``timeout`` (connect included).
 
+    The reply's body; :func:`rpc_reply` also says which IP the peer answered from. Args and errors alike.
+    """
+    reply = await rpc_reply(
+        host, peer_id, protocol, request, timeout, addrs=addrs, max_reply_bytes=max_reply_bytes
+    )
+    return reply.payload
+
+
+async def rpc_reply(
+    host: Transport,
+    peer_id: str,
+    protocol: str,
+    request: bytes,
+    timeout: float = DEFAULT_STREAM_TIMEOUT,
+    *,
+    addrs: list[str] | None = None,
+    max_reply_bytes: int = MAX_FRAME_BYTES,
+) -> Reply:
+    """One request/reply exchange on a fresh stream, all within ``timeout`` (connect included).
+
     Args:
         addrs: transport addresses to dial if we are not connected yet (tried in order, before
             those the peerstore already holds).
 
     Returns:
-        The reply frame's body.
+        The reply frame's body and the observed IP of the connection.
     Raises:
         DialError: could not connect or the peer does not serve ``protocol``.
         PeerTimeout: the whole exchange took longer than ``timeout``.
@@ -217,7 +239,7 @@ async def rpc(
         ok = False
         try:
             await write_frame(stream, request)
-            reply = await read_frame(stream, max_reply_bytes)
+            reply = Reply(await read_frame(stream, max_reply_bytes), stream_remote_ip(stream))
             ok = True
         finally:
             if ok:
@@ -246,12 +268,32 @@ def serve_rpc(
     up) is reset quietly. ``peer_id`` is the Noise-authenticated remote peer.
     """
 
+    async def with_caller(caller: Caller, request: bytes) -> bytes:
+        return await handler(caller.peer_id, request)
+
+    serve_rpc_caller(
+        host, protocol, with_caller, max_request_bytes=max_request_bytes, max_reply_bytes=max_reply_bytes,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def serve_rpc_caller(
+    host: Transport,
+    protocol: str,
+    handler: CallerHandler,
+    *,
+    max_request_bytes: int = MAX_FRAME_BYTES,
+    max_reply_bytes: int = MAX_FRAME_BYTES,
+    timeout: float = DEFAULT_HANDLER_TIMEOUT,
+) -> None:
+    """:func:`serve_rpc` whose handler gets a :class:`~p2p.transport.Caller` (peer id and observed IP)."""
+
     async def _serve(stream: Stream) -> None:
         request = await read_frame_or_eof(stream, max_request_bytes)
         if request is None:  # the client gave up (timed out, was cancelled) before sending anything
             await reset_stream(stream)
             return
-        reply = await handler(stream_peer(stream), request)
+        reply = await handler(Caller.of(stream), request)
         await write_frame(stream, reply, max_reply_bytes)
 
     host.set_handler(protocol, _serve, timeout=timeout)
@@ -260,12 +302,15 @@ def serve_rpc(
 __all__ = [
     "PREFIX_BYTES",
     "READ_CHUNK",
+    "CallerHandler",
     "FrameReader",
     "RpcHandler",
     "encode_frame",
     "read_frame",
     "read_frame_or_eof",
     "rpc",
+    "rpc_reply",
     "serve_rpc",
+    "serve_rpc_caller",
     "write_frame",
 ]

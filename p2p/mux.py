@@ -59,7 +59,16 @@ import trio
 
 from p2p.framing import PREFIX_BYTES, FrameReader, encode_frame
 from p2p.host import P2PError, PeerTimeout
-from p2p.transport import ProtocolRefused, Stream, Transport, is_protocol_refusal, reset_stream, stream_peer
+from p2p.transport import (
+    Caller,
+    ProtocolRefused,
+    Reply,
+    Stream,
+    Transport,
+    is_protocol_refusal,
+    reset_stream,
+    stream_remote_ip,
+)
 from wire.errors import RemoteProtocolError
 from wire.limits import MAX_FRAME_BYTES
 
@@ -102,8 +111,8 @@ MAX_SESSIONS = 1024
 YAMUX_RELEASE_ON_READ_ENV = "PY_YAMUX_RELEASE_ON_READ"
 os.environ.setdefault(YAMUX_RELEASE_ON_READ_ENV, "0")
 
-#: ``handler(peer_id, request) -> reply``; raising ``RemoteProtocolError`` marks the request as bad.
-MuxHandler = Callable[[str, bytes], Awaitable[bytes]]
+#: ``handler(caller, request) -> reply``; raising ``RemoteProtocolError`` marks the request as bad.
+MuxHandler = Callable[[Caller, bytes], Awaitable[bytes]]
 
 
 class MuxFailure(P2PError):
@@ -168,6 +177,7 @@ class _Session:
         self.next_id = 1
         self.last_used = trio.current_time()
         self.scope = trio.CancelScope()
+        self.remote_ip: str | None = None
 
 
 @dataclass
@@ -227,10 +237,17 @@ class MuxClient:
     async def call(
         self, peer_id: str, payload: bytes, *, timeout: float, addrs: Sequence[str] | None = None
     ) -> bytes:
+        """The payload of :meth:`call_reply` (same arguments and errors)."""
+        reply = await self.call_reply(peer_id, payload, timeout=timeout, addrs=addrs)
+        return reply.payload
+
+    async def call_reply(
+        self, peer_id: str, payload: bytes, *, timeout: float, addrs: Sequence[str] | None = None
+    ) -> Reply:
         """Send one request to ``peer_id`` on its multiplexed stream (opened if needed); wait for the reply.
 
         Returns:
-            The reply payload.
+            The reply payload, and the IP the stream's connection was observed at.
         Raises:
             DialError: the stream could not be opened (``ProtocolRefused`` if the peer does not serve it).
             PeerTimeout: no reply within ``timeout`` (stream opening included).
@@ -246,7 +263,7 @@ class MuxClient:
                 session = self._session_for(peer_id, addrs, timeout)
                 call = await self._call_on(session, frame)
                 if call.error is None:
-                    return call.reply
+                    return Reply(call.reply, session.remote_ip)
                 if call.written or attempt == 1:
                     raise call.error
                 self.stats.requeued += 1  # the session broke before our frame left: nothing reached the peer
@@ -319,6 +336,7 @@ class MuxClient:
                     return
                 finally:
                     session.ready.set()
+                session.remote_ip = stream_remote_ip(session.stream)
                 self.stats.sessions_opened += 1
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer, session, session.stream)
@@ -464,7 +482,8 @@ class _Served:
 
 class MuxServer:
     """Server side of a multiplexed protocol: ``start()`` registers it with the transport, ``stop()``
-    removes it. ``handler(peer_id, request) -> reply`` serves one request."""
+    removes it. ``handler(caller, request) -> reply`` serves one request (``caller``: the authenticated
+    peer id and the observed IP of its connection)."""
 
     def __init__(
         self,
@@ -498,7 +517,8 @@ class MuxServer:
         return sum(len(v) for v in self._by_peer.values())
 
     async def _serve_stream(self, stream: Stream) -> None:
-        peer = stream_peer(stream)
+        caller = Caller.of(stream)
+        peer = caller.peer_id
         served = _Served()
         streams = self._by_peer.setdefault(peer, [])
         streams.append(served)
@@ -510,7 +530,7 @@ class MuxServer:
         self.stats.streams += 1
         try:
             with served.scope:
-                await self._serve_frames(stream, peer, served)
+                await self._serve_frames(stream, caller, served)
         finally:
             if served in streams:
                 streams.remove(served)
@@ -521,11 +541,11 @@ class MuxServer:
         if served.failure is not None:
             raise served.failure  # the transport resets the stream
 
-    async def _serve_frames(self, stream: Stream, peer: str, served: _Served) -> None:
+    async def _serve_frames(self, stream: Stream, caller: Caller, served: _Served) -> None:
         slots = trio.Semaphore(self.max_inflight)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._server_writer, stream, served, nursery.cancel_scope)
-            await self._server_reader(stream, peer, served, slots, nursery)
+            await self._server_reader(stream, caller, served, slots, nursery)
             if served.failure is None:  # EOF or idle: let the requests in flight answer, then close
                 with trio.move_on_after(self.handler_timeout + WRITE_TIMEOUT_S):
                     while served.inflight or served.out:
@@ -533,7 +553,7 @@ class MuxServer:
             nursery.cancel_scope.cancel()
 
     async def _server_reader(
-        self, stream: Stream, peer: str, served: _Served, slots: trio.Semaphore, nursery: trio.Nursery
+        self, stream: Stream, caller: Caller, served: _Served, slots: trio.Semaphore, nursery: trio.Nursery
     ) -> None:
         reader = FrameReader(stream, MAX_MUX_BODY_BYTES)
         while True:
@@ -560,7 +580,7 @@ class MuxServer:
             await slots.acquire()  # back-pressure: no more reading while max_inflight are handled
             served.inflight += 1
             self.stats.requests += 1
-            nursery.start_soon(self._handle_one, peer, rid, payload, served, slots)
+            nursery.start_soon(self._handle_one, caller, rid, payload, served, slots)
 
     def _fail_stream(
         self, served: _Served, exc: P2PError | RemoteProtocolError, nursery: trio.Nursery
@@ -571,21 +591,22 @@ class MuxServer:
         nursery.cancel_scope.cancel()
 
     async def _handle_one(
-        self, peer: str, rid: int, payload: bytes, served: _Served, slots: trio.Semaphore
+        self, caller: Caller, rid: int, payload: bytes, served: _Served, slots: trio.Semaphore
     ) -> None:
         try:
-            frame = await self._answer(peer, rid, payload)
+            frame = await self._answer(caller, rid, payload)
             served.out.append(frame)
         finally:
             served.inflight -= 1
             slots.release()
             served.lot.unpark_all()
 
-    async def _answer(self, peer: str, rid: int, payload: bytes) -> bytes:
+    async def _answer(self, caller: Caller, rid: int, payload: bytes) -> bytes:
+        peer = caller.peer_id
         reason = b""
         with trio.move_on_after(self.handler_timeout) as scope:
             try:
-                reply = await self.handler(peer, payload)
+                reply = await self.handler(caller, payload)
                 frame = encode_body(REPLY, rid, reply)
                 self.stats.replies += 1
                 return frame

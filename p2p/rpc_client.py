@@ -29,10 +29,10 @@ from typing import Any
 
 import trio
 
-from p2p.framing import rpc
+from p2p.framing import rpc_reply
 from p2p.host import DialError
 from p2p.mux import MuxClient
-from p2p.transport import Transport, is_protocol_refusal
+from p2p.transport import Reply, Transport, is_protocol_refusal
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +95,17 @@ class RpcClient:
     async def request(
         self, peer_id: str, payload: bytes, *, timeout: float, addrs: Sequence[str] | None = None
     ) -> bytes:
+        """The payload of :meth:`request_reply` (same arguments and errors)."""
+        reply = await self.request_reply(peer_id, payload, timeout=timeout, addrs=addrs)
+        return reply.payload
+
+    async def request_reply(
+        self, peer_id: str, payload: bytes, *, timeout: float, addrs: Sequence[str] | None = None
+    ) -> Reply:
         """One request/reply with ``peer_id`` within ``timeout`` (connecting first if needed).
 
         Returns:
-            The reply payload.
+            The reply payload, and the IP the answering connection was observed at.
         Raises:
             DialError: no stream could be opened.
             PeerTimeout: no reply in time.
@@ -110,7 +117,7 @@ class RpcClient:
         if self.use_mux and not self.lacks_mux(peer_id):
             self.stats.mux_requests += 1
             try:
-                return await self.mux.call(peer_id, payload, timeout=timeout, addrs=addr_list)
+                return await self.mux.call_reply(peer_id, payload, timeout=timeout, addrs=addr_list)
             except DialError as exc:
                 if is_protocol_refusal(exc):
                     log.debug("%s does not serve %s: one stream per request", peer_id, self.mux.protocol)
@@ -126,13 +133,13 @@ class RpcClient:
 
     async def _single(
         self, peer_id: str, payload: bytes, deadline: float, addrs: list[str] | None, retries: int
-    ) -> bytes:
+    ) -> Reply:
         self.stats.single_requests += 1
         for attempt in range(1 + retries):
             left = deadline - trio.current_time()
             try:
                 protocol = self.single_protocol
-                return await rpc(self.transport, peer_id, protocol, payload, timeout=left, addrs=addrs)
+                return await rpc_reply(self.transport, peer_id, protocol, payload, timeout=left, addrs=addrs)
             except DialError as exc:
                 if attempt == retries or deadline - trio.current_time() < MIN_RETRY_S:
                     raise

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import trio
@@ -161,12 +162,36 @@ def stream_peer(stream: Stream) -> str:
 
 
 def stream_remote_ip(stream: Stream) -> str | None:
-    """The IP address the connection of ``stream`` was observed from, or None if unknown."""
+    """The IP address the connection of ``stream`` comes from, as the kernel observed it (not what the
+    peer claims), or None if unknown. IPv4-mapped IPv6 addresses are given as IPv4."""
     try:
         addr = stream.get_remote_address()
     except Exception:  # a closed connection may raise instead of returning None
         return None
-    return str(addr[0]) if addr else None
+    if not addr:
+        return None
+    ip = str(addr[0]).split("%", 1)[0]
+    return ip[7:] if ip.lower().startswith("::ffff:") and "." in ip else ip
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request: the authenticated peer id, and the IP its connection was observed from."""
+
+    peer_id: str
+    ip: str | None
+
+    @classmethod
+    def of(cls, stream: Stream) -> Caller:
+        return cls(stream_peer(stream), stream_remote_ip(stream))
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply, and the IP the connection that carried it was observed at (None if unknown)."""
+
+    payload: bytes
+    ip: str | None
 
 
 if TYPE_CHECKING:  # pragma: no cover - a static check only: P2PHost must satisfy the seam
@@ -179,8 +204,10 @@ if TYPE_CHECKING:  # pragma: no cover - a static check only: P2PHost must satisf
 
 __all__ = [
     "DEFAULT_HANDLER_TIMEOUT",
+    "Caller",
     "Handler",
     "ProtocolRefused",
+    "Reply",
     "Stream",
     "StreamConn",
     "Transport",

@@ -177,9 +177,10 @@ def test_rate_limited_and_busy_replies_carry_the_rid_and_keep_the_contact() -> N
                 if use_mux:
                     raw = await client.driver.rpc.mux.call(boot.identity.peer_id, request, timeout=2)
                 else:
-                    raw = await client.driver.rpc._single(
+                    reply = await client.driver.rpc._single(
                         boot.identity.peer_id, request, trio.current_time() + 2, None, 0
                     )
+                    raw = reply.payload
                 assert decode_message(raw) == Error(123_456_789, "rate_limited", "slow down")
             boot.driver.max_connections = 0  # every request now finds the node "busy"
             await trio.sleep(SOFT_FAILURE_BACKOFF_S + 1)  # the bucket refills, the back-off ends

@@ -38,7 +38,7 @@ from p2p.mux import (
     encode_body,
 )
 from p2p.rpc_client import NO_MUX_TTL_S, RpcClient
-from p2p.transport import ProtocolRefused, Stream
+from p2p.transport import Caller, ProtocolRefused, Stream
 from wire.errors import RemoteProtocolError
 from wire.limits import MAX_FRAME_BYTES
 
@@ -52,11 +52,12 @@ def run(fn: Callable[[], Awaitable[None]]) -> None:
     trio.run(fn, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
-async def echo(peer: str, request: bytes) -> bytes:
+async def echo(who: Caller | str, request: bytes) -> bytes:
     """Replies ``peer|request`` after sleeping the number of ms the request starts with (e.g. b"30:x")."""
     head, _, _ = request.partition(b":")
     if head.isdigit():
         await trio.sleep(int(head) / 1000)
+    peer = who.peer_id if isinstance(who, Caller) else who  # MuxServer gives a Caller, serve_rpc a str
     return peer.encode() + b"|" + request
 
 
@@ -66,7 +67,7 @@ async def call(client: MuxClient, payload: bytes) -> bytes:
 
 @asynccontextmanager
 async def pair(
-    handler: Callable[[str, bytes], Awaitable[bytes]] = echo,
+    handler: Callable[[Caller, bytes], Awaitable[bytes]] = echo,
     *,
     net: MemoryNetwork | None = None,
     client_kwargs: dict[str, Any] | None = None,
@@ -122,11 +123,27 @@ def test_replies_out_of_order_reach_their_own_callers_on_one_stream() -> None:
     run(main)
 
 
+def test_both_sides_learn_the_observed_ip_of_the_other() -> None:
+    seen: list[Caller] = []
+
+    async def record(caller: Caller, request: bytes) -> bytes:
+        seen.append(caller)
+        return request
+
+    async def main() -> None:
+        async with pair(record) as (_net, ta, tb, client, _server):
+            reply = await client.call_reply(B, b"x", timeout=TIMEOUT)
+            assert reply.payload == b"x" and reply.ip == tb.ip
+            assert seen == [Caller(A, ta.ip)]
+
+    run(main)
+
+
 def test_in_flight_requests_are_bounded_on_both_sides() -> None:
     active = 0
     peak = 0
 
-    async def slow(peer: str, request: bytes) -> bytes:
+    async def slow(caller: Caller, request: bytes) -> bytes:
         nonlocal active, peak
         active += 1
         peak = max(peak, active)
@@ -243,7 +260,7 @@ def test_a_broken_stream_fails_only_its_calls_in_flight_and_reopens_on_next_use(
 
 
 def test_remote_fail_frames_fail_one_request_and_keep_the_stream() -> None:
-    async def picky(peer: str, request: bytes) -> bytes:
+    async def picky(caller: Caller, request: bytes) -> bytes:
         if request == b"bad":
             raise RemoteProtocolError("not a request")
         if request == b"bug":
@@ -399,7 +416,7 @@ def test_a_server_that_never_reads_breaks_the_session_after_the_write_timeout() 
 
 
 def test_a_client_that_never_reads_its_replies_loses_the_stream_not_the_server() -> None:
-    async def big(peer: str, request: bytes) -> bytes:
+    async def big(caller: Caller, request: bytes) -> bytes:
         return b"r" * 30_000
 
     async def main() -> None:
