@@ -84,6 +84,12 @@ def _default_of(f: dataclasses.Field[Any]) -> Any:
     return None
 
 
+def dht_value(name: str, text: str) -> Any:
+    """``text`` as a value of ``DhtConfig.name`` (its type when this core has the field, guessed if not)."""
+    f = _DHT_FIELDS.get(name)
+    return convert_value(text, _default_of(f) if f is not None else None)
+
+
 def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     """Axes of a grid from ``NAME=v1,v2,...`` items (see the module docstring).
 

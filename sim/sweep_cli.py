@@ -181,7 +181,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_attack(args: argparse.Namespace) -> int:
     """Handler of ``metaspace sim attack``."""
-    from sim.sweep import parse_grid
+    from sim.sweep import dht_value, parse_grid
 
     prog = "metaspace sim attack"
     disjoint = [v.strip() for v in args.disjoint.split(",") if v.strip()]
@@ -189,7 +189,9 @@ def cmd_attack(args: argparse.Namespace) -> int:
     try:
         axes = parse_grid(items)
         if disjoint:
-            axes["dht.disjoint_paths"] = [None if v == "default" else int(v) for v in disjoint]
+            axes["dht.disjoint_paths"] = [
+                None if v == "default" else dht_value("disjoint_paths", v) for v in disjoint
+            ]
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
