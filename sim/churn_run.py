@@ -196,7 +196,9 @@ def run_churn(config: SimConfig, progress: Progress | None, start_time: float) -
     seed = config.seed
     model = config.session_model
     latency = LatencyModel(derive_rng(seed, "latency"), config.rtt_ms, config.jitter)
-    engine = Engine(latency, derive_rng(seed, "net"), config.loss, config.dead_mode, start_time)
+    engine = Engine(
+        latency, derive_rng(seed, "net"), config.loss, config.dead_mode, start_time, config.unreachable
+    )
     work_rng = derive_rng(seed, "workload")
     factory = IntentFactory(work_rng, config.region)
     pop = Population.build(config, engine, factory, progress)
@@ -294,6 +296,7 @@ def run_churn(config: SimConfig, progress: Progress | None, start_time: float) -
         "rtt_ms": config.rtt_ms,
         "loss": config.loss,
         "dead_mode": config.dead_mode,
+        "unreachable_mode": config.unreachable,
         "churn": config.churn,
         "churn_model": model.describe(),
         "duration_h": config.duration_h,

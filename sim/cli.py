@@ -152,6 +152,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="a dead node refuses connections after one RTT (default) or stays silent until the RPC timeout",
     )
     p.add_argument(
+        "--unreachable",
+        choices=["silent", "refused"],
+        default="silent",
+        help="a dial to a fake contact or bogus addresses (a liar's) times out (default) or is refused",
+    )
+    p.add_argument(
         "--churn",
         default="none",
         help="session model: none (default), ipfs (Weibull, median 2 h, shape 0.6), exp[:MEDIAN], "
@@ -207,6 +213,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         alpha=args.alpha,
         join=args.join,
         dead_mode=args.dead,
+        unreachable=args.unreachable,
         dht=dht,
         churn=args.churn,
         duration_h=args.duration_h,

@@ -43,6 +43,8 @@ class SimConfig:
         fast_fill: contacts per bucket in a fast join (0 = k); fast_bootstraps: nodes that then bootstrap
             (0 = min(100, max(10, nodes // 100))).
         dead_mode: "refused" (a request to a dead node fails after one RTT) or "silent" (core timeout).
+        unreachable: a dial to a contact nobody runs or to bogus addresses (a liar's): "silent" (the core's
+            timeout: the attacker chose addresses that black-hole it) or "refused" (after one median RTT).
         use_action: lookups ask with the intent's action as the server-side filter.
         dht: extra ``DhtConfig`` fields (e.g. {"get_quorum": 3}).
         region: (lat_min, lon_min, lat_max, lon_max) of the intents.
@@ -74,6 +76,7 @@ class SimConfig:
     fast_fill: int = 0
     fast_bootstraps: int = 0
     dead_mode: str = "refused"
+    unreachable: str = "silent"
     use_action: bool = True
     dht: dict[str, Any] = field(default_factory=dict)
     region: tuple[float, float, float, float] = DEFAULT_REGION
@@ -148,6 +151,8 @@ class SimConfig:
             raise ValueError("seeds must be >= 1")
         if self.dead_mode not in ("refused", "silent"):
             raise ValueError("dead_mode must be 'refused' or 'silent'")
+        if self.unreachable not in ("refused", "silent"):
+            raise ValueError("unreachable must be 'refused' or 'silent'")
         self.dht_config()
         self._validate_churn()
         self._validate_attack()

@@ -13,7 +13,9 @@ node objects themselves are the real ``dht.node.Node`` cores (or anything with t
   becomes a ``REQUEST`` event at the target after a one-way latency (unless the message is lost);
   each ``OpDone`` is handed to the callback registered for that ``(node, op_id)``. A request is
   routed by the peer's public key *and* address: a contact nobody has (a fake one) or one whose
-  addresses are not the node's own (a liar's bogus addresses) is unreachable, like a dead node.
+  addresses are not the node's own (a liar's bogus addresses) is unreachable: silent by default (an
+  attacker picks addresses that black-hole a dial), or refused after one median RTT
+  (``unreachable_mode``).
 * **Serving.** A ``REQUEST`` calls the target's ``handle_request`` synchronously and schedules the
   reply as a ``REPLY`` event back at the sender after the reverse latency (unless lost). A request to
   a dead node is answered, after one RTT, by a ``FAILURE`` event (``handle_failure``: "connection
@@ -95,6 +97,8 @@ class Engine:
         rng: the network's RNG (loss draws).
         loss: probability that any one message (request or reply) is lost.
         dead_mode: ``"refused"`` (a request to a dead node fails after one RTT) or ``"silent"``.
+        unreachable_mode: how a dial to a contact nobody runs, or to wrong addresses, ends: ``"silent"``
+            (the core's RPC timeout) or ``"refused"`` (after one median RTT).
         start_time: the virtual clock's origin (a plausible unix time, so records' expiry checks work).
     """
 
@@ -105,11 +109,15 @@ class Engine:
         loss: float = 0.0,
         dead_mode: str = "refused",
         start_time: float = 0.0,
+        unreachable_mode: str = "silent",
     ) -> None:
         if not 0.0 <= loss < 1.0:
             raise ValueError(f"loss must be in [0, 1), got {loss}")
         if dead_mode not in ("refused", "silent"):
             raise ValueError(f"dead_mode must be 'refused' or 'silent', got {dead_mode!r}")
+        if unreachable_mode not in ("refused", "silent"):
+            raise ValueError(f"unreachable_mode must be 'refused' or 'silent', got {unreachable_mode!r}")
+        self.unreachable_mode = unreachable_mode
         self.latency = latency
         self.rng = rng
         self.loss = loss
@@ -312,9 +320,9 @@ class Engine:
         dst = self.index.get(peer.pubkey)
         if dst is None or peer.addrs != self.nodes[dst].contact.addrs:
             # nobody has this key (a fake contact), or not at these addresses (bogus ones): the dial fails
-            # like a dial to a dead node, after one median RTT when refused, never when silent
+            # after one median RTT when refused, never when silent
             self.unreachable += 1
-            if self.dead_mode == "refused":
+            if self.unreachable_mode == "refused":
                 self._push(self.now + self.latency.median_rtt(), FAILURE, src, peer.pubkey, msg.rid)
             return
         if self.loss and self.rng.random() < self.loss:

@@ -91,7 +91,9 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
 
     # ------------------------------------------------------------------------------------- setup
     latency = LatencyModel(derive_rng(seed, "latency"), config.rtt_ms, config.jitter)
-    engine = Engine(latency, derive_rng(seed, "net"), config.loss, config.dead_mode, START_TIME)
+    engine = Engine(
+        latency, derive_rng(seed, "net"), config.loss, config.dead_mode, START_TIME, config.unreachable
+    )
     work_rng = derive_rng(seed, "workload")
     factory = IntentFactory(work_rng, config.region)
     pop = Population.build(config, engine, factory, progress)
@@ -164,6 +166,8 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
         "rtt_ms": config.rtt_ms,
         "loss": config.loss,
         "fail_fraction": config.fail_fraction,
+        "dead_mode": config.dead_mode,
+        "unreachable_mode": config.unreachable,
         "killed": killed,
         "malicious": config.malicious,
         "attack": config.attack,

@@ -81,7 +81,8 @@ def test_engine_remove_abandons_ops_and_revive_brings_the_identity_back():
 
 def test_unknown_or_misaddressed_contacts_are_unreachable():
     for mode, expect in (("refused", "failed"), ("silent", "timeout")):
-        eng = _engine(2, dead_mode=mode)
+        eng = _engine(2)
+        eng.unreachable_mode = mode
         results: list = []
         fake = type(eng.nodes[1].contact)(b"\xee" * 32, [])
         wrong_addr = type(eng.nodes[1].contact)(eng.nodes[1].contact.pubkey, ["/ip4/10.9.9.9/tcp/1"])
