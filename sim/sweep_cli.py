@@ -4,7 +4,7 @@
   runs every configuration x repeat as a Ray task (a local Ray unless ``--ray-address``; ``--inline``
   runs them in this process) and prints one summary row per configuration; ``--out`` writes every run's
   row (CSV or Parquet), ``--plot`` a summary chart.
-* ``sim attack --malicious 0.1,0.2,0.3 --attack drop,liar,eclipse --disjoint 1,4`` is a sweep over
+* ``sim attack --shares 0.1,0.2,0.3 --attacks drop,liar,eclipse --disjoint 1,3`` is a sweep over
   malicious share x attack x ``dht.disjoint_paths`` printed side by side: lookup success and record
   availability for each disjoint-path setting ("default" leaves the core's own default).
 
@@ -77,8 +77,8 @@ def register(sim_sub: Any) -> None:
     )
     attack.add_argument(
         "--disjoint",
-        default="1,4",
-        help="values of dht.disjoint_paths to compare, first = off (default 1,4); 'default' = not set",
+        default="1,3",
+        help="values of dht.disjoint_paths to compare, first = off (default 1,3); 'default' = not set",
     )
     _add_execution(attack)
     add_run_arguments(attack)
