@@ -5,8 +5,9 @@ processes that all talk to it from outside, each until its share of ``--connecti
 ``--seconds`` have passed:
 
 * **Python clients** (``--clients``, each running ``--parallel`` sessions; ``bench/soak_client.py``):
-  fresh identity per connection, then PUT_RECORDS of a freshly signed intent, GET_RECORDS of it (it
-  must come back), PING, FIND_NODE, ... on ``/metaspace/kad/1.0.0``, then hang up.
+  fresh identity per connection, then PUT_RECORDS of the next version of a signed intent (a bounded
+  pool of authors: the store stops growing after warm-up), GET_RECORDS of it (it must come back),
+  PING, FIND_NODE, ... on ``/metaspace/kad/1.0.0``, then hang up.
 * **js-libp2p clients** (``--js-clients``; ``tests/interop_js/peer.mjs churn``): the same churn from a
   second implementation (fresh identity per connection; PING, FIND_NODE, and PUT/GET of records the
   coordinator signed beforehand).
@@ -67,7 +68,7 @@ JS_PEER = JS_DIR / "peer.mjs"
 JS_RECORDS = 64
 #: Bootstrap start-up (Python + py-libp2p import on a loaded box) and each process's stop.
 START_TIMEOUT_S = 120.0
-STOP_GRACE_S = 10.0
+STOP_GRACE_S = 20.0
 #: Clients get this long past ``--seconds`` to finish their last connection before they are killed.
 CLIENT_GRACE_S = 60.0
 #: Fresh clients that try, one after the other, to PUT and GET a record after the soak.
@@ -325,10 +326,7 @@ class Soak:
                     for _kind, p in clients:
                         p.send_signal(signal.SIGTERM)
             time.sleep(args.sample_interval)
-        for _kind, p in clients:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
+        stop_processes([p for _kind, p in clients])
         elapsed = time.monotonic() - t0
         end = proc_sample(boot.pid, elapsed)
         if end:
@@ -344,22 +342,35 @@ class Soak:
             except json.JSONDecodeError:
                 doc = None
             if not isinstance(doc, dict) or "progress" in doc:
+                # No final line: keep its last progress counts (no latencies) and the end of its log.
                 tail = (self.work / f"client{n}.err").read_text(errors="replace")[-1500:]
-                doc = {"crashed": True, "exit": popen.returncode, "errors": {tail: 1}}
+                counts = doc["progress"] if isinstance(doc, dict) else {}
+                doc = {**counts, "crashed": True, "exit": popen.returncode, "errors": {tail: 1}}
             doc["kind"] = kind
             results.append(doc)
         return results
 
     def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_processes(self.procs)
+
+    def bootstrap_death(self, boot: subprocess.Popen[bytes]) -> dict[str, Any]:
+        """Exit status and the end of the log of a bootstrap process that died during the run."""
+        tail = (self.work / "bootstrap.err").read_text(errors="replace")[-4000:]
+        return {"exit_code": boot.returncode, "stderr_tail": tail}
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM (clients then finish their connection and report), then ``kill -9`` after a grace."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def run_soak(args: argparse.Namespace) -> dict[str, Any]:
@@ -398,6 +409,8 @@ def run_soak(args: argparse.Namespace) -> dict[str, Any]:
         doc["bootstrap"].update(
             alive_at_end=alive, get_after_soak=final_error or "ok", get_after_soak_failures=failures
         )
+        if not alive:
+            doc["bootstrap"]["death"] = soak.bootstrap_death(boot)
         doc["server_metrics"] = {
             k: v for k, v in scrape_metrics(soak.metrics_port).items() if "connection" in k or "rpc" in k
         }

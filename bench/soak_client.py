@@ -2,9 +2,10 @@
 
 Each of ``--parallel`` sessions loops until the process's connection budget or ``--seconds`` runs out:
 build a ``P2PHost`` with a *fresh identity*, connect (TCP + Noise + yamux), send
-``--rpcs-per-connection`` raw RPCs on ``/metaspace/kad/1.0.0`` in the order PUT_RECORDS (a freshly
-signed intent by a fresh author at a random place, so keys spread), GET_RECORDS of that key (the record
-must come back; pages are followed), PING, FIND_NODE, ... — then shut the host down (the connection
+``--rpcs-per-connection`` raw RPCs on ``/metaspace/kad/1.0.0`` in the order PUT_RECORDS (the next
+version of a signed intent from a pool of ``--authors`` authors at random places, so keys spread and
+the node's store stops growing once every author has published), GET_RECORDS of that key (that very
+version must come back; pages are followed), PING, FIND_NODE, ... — then shut the host down (the connection
 closes). Requests carry no listen addresses, so the node never adds the client to its routing table.
 
 An operation counts as answered when every request/reply of it got the expected reply type with the
@@ -17,6 +18,7 @@ request's id; each request/reply is timed (stream open included). Prints a progr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -47,31 +49,60 @@ PROGRESS_S = 10.0
 
 def signed_record(rng: random.Random, now: float) -> tuple[bytes, bytes]:
     """A freshly signed SELL intent by a fresh author at a random place: ``(dht key, record)``."""
-    from dht.keys import intent_key
-    from wire.envelope import seal_intent
-    from wire.geo import cell_at
-    from wire.identity import Identity
-    from wire.intent import Action, Intent, Price
+    key, record, _new = AuthorPool(rng, 1).next_record(now)
+    return key, record
 
-    author = Identity(rng.randbytes(32))
-    created = int(now)
-    intent = Intent(
-        id=hashlib.sha256(rng.randbytes(16)).digest()[:16],
-        author=author.pubkey,
-        seq=1,
-        action=Action.SELL,
-        category="vehicles/tires",
-        attributes={"size": "225/65R17"},
-        price=Price(8000, "USD"),
-        quantity=4,
-        cell=cell_at(rng.uniform(-60.0, 70.0), rng.uniform(-180.0, 180.0), 7),
-        radius_km=50,
-        created=created,
-        expires=created + 86400,
-        text="four used tires",
-        lang="en",
-    )
-    return intent_key(intent.category, intent.cell), seal_intent(author, intent)
+
+class AuthorPool:
+    """``size`` authors, each with one intent at a random place, republished with a higher seq in turn.
+
+    The node keeps one record per author (a PUT replaces the previous version), so after warm-up its
+    store stops growing and RSS growth measures leaks, not data.
+    """
+
+    def __init__(self, rng: random.Random, size: int) -> None:
+        self._rng = rng
+        self._size = size
+        self._intents: list[tuple[Any, Any]] = []  # (Identity, Intent)
+        self._next = 0
+
+    def next_record(self, now: float) -> tuple[bytes, bytes, bool]:
+        """The next author's next version: ``(dht key, record, is_new)`` (new: seq 1, its first PUT)."""
+        from dht.keys import intent_key
+        from wire.envelope import seal_intent
+        from wire.geo import cell_at
+        from wire.identity import Identity
+        from wire.intent import Action, Intent, Price
+
+        n = self._next % self._size
+        self._next += 1
+        if n == len(self._intents):
+            author = Identity(self._rng.randbytes(32))
+            created = int(now)
+            intent = Intent(
+                id=hashlib.sha256(self._rng.randbytes(16)).digest()[:16],
+                author=author.pubkey,
+                seq=1,
+                action=Action.SELL,
+                category="vehicles/tires",
+                attributes={"size": "225/65R17"},
+                price=Price(8000, "USD"),
+                quantity=4,
+                cell=cell_at(self._rng.uniform(-60.0, 70.0), self._rng.uniform(-180.0, 180.0), 7),
+                radius_km=50,
+                created=created,
+                expires=created + 86400,
+                text="four used tires",
+                lang="en",
+            )
+            self._intents.append((author, intent))
+            is_new = True
+        else:
+            author, old = self._intents[n]
+            intent = dataclasses.replace(old, seq=old.seq + 1)
+            self._intents[n] = (author, intent)
+            is_new = False
+        return intent_key(intent.category, intent.cell), seal_intent(author, intent), is_new
 
 
 @dataclass
@@ -112,9 +143,10 @@ class Budget:
 
 
 async def client_session(
-    addr: str, stats: ClientStats, budget: Budget, rpcs: int, rng: random.Random
+    addr: str, stats: ClientStats, budget: Budget, rpcs: int, rng: random.Random, authors: int
 ) -> None:
-    """Connect with fresh identities until the shared ``budget`` runs out or is stopped."""
+    """Connect with fresh identities until the shared ``budget`` runs out or is stopped; the records
+    PUT come from a pool of ``authors`` authors (see :class:`AuthorPool`)."""
     import trio
 
     from p2p.dht_driver import KAD_PROTOCOL
@@ -137,6 +169,7 @@ async def client_session(
     )
 
     peer_id = split_peer_multiaddr(addr)[0]
+    pool = AuthorPool(rng, authors)
 
     async def call(host: Any, msg: Any, expect: type) -> Any:
         start = time.perf_counter()
@@ -165,10 +198,11 @@ async def client_session(
                     rid = rng.getrandbits(64)
                     try:
                         if i % 4 == 0:
-                            key, record = signed_record(rng, time.time())
+                            key, record, is_new = pool.next_record(time.time())
                             put = await call(host, PutRecords(rid, key, [record]), PutResult)
-                            if list(put.statuses) != [PutStatus.STORED]:
-                                raise RemoteProtocolError(f"PUT of a new record: {put.statuses!r}")
+                            expected = PutStatus.STORED if is_new else PutStatus.REPLACED
+                            if list(put.statuses) != [expected]:
+                                raise RemoteProtocolError(f"PUT: {put.statuses!r}, expected {expected!r}")
                         elif i % 4 == 1:
                             cursor, found = None, False
                             for _page in range(MAX_GET_PAGES):
@@ -194,7 +228,9 @@ async def client_session(
         await trio.sleep(0)
 
 
-def run_client(addr: str, seconds: float, max_connections: int, rpcs: int, parallel: int) -> None:
+def run_client(
+    addr: str, seconds: float, max_connections: int, rpcs: int, parallel: int, authors: int = 32
+) -> None:
     """``parallel`` sessions share ``max_connections`` and ``seconds``; print progress, then the stats.
 
     SIGTERM stops the sessions after their current connection (the stats are still printed).
@@ -224,7 +260,7 @@ def run_client(addr: str, seconds: float, max_connections: int, rpcs: int, paral
                     # Seeded from the OS: identities and records must never repeat, not even across runs
                     # against a node that kept its data.
                     rng = random.Random(os.urandom(16))
-                    nursery.start_soon(client_session, addr, stats, budget, rpcs, rng)
+                    nursery.start_soon(client_session, addr, stats, budget, rpcs, rng, authors)
             outer.cancel_scope.cancel()
 
     trio.run(run)
@@ -238,10 +274,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-connections", type=int, required=True, help="connection budget of this process")
     p.add_argument("--rpcs-per-connection", type=int, default=8)
     p.add_argument("--parallel", type=int, default=2, help="concurrent sessions")
+    p.add_argument("--authors", type=int, default=32, help="record authors per session (bounds the store)")
     args = p.parse_args(argv)
     if args.seconds <= 0 or args.max_connections < 0 or args.rpcs_per_connection < 1 or args.parallel < 1:
         p.error("--seconds > 0, --max-connections >= 0, --rpcs-per-connection >= 1, --parallel >= 1")
-    run_client(args.addr, args.seconds, args.max_connections, args.rpcs_per_connection, args.parallel)
+    run_client(
+        args.addr, args.seconds, args.max_connections, args.rpcs_per_connection, args.parallel, args.authors
+    )
     return 0
 
 
