@@ -269,7 +269,8 @@ class Soak:
                 kind = "python"
             else:
                 argv = ["node", str(JS_PEER), "churn", addr, *common, "--max-connections", str(share),
-                        "--records", str(records), "--timeout", str(RPC_TIMEOUT_S)]  # fmt: skip
+                        "--records", str(records), "--timeout", str(RPC_TIMEOUT_S),
+                        *(["--listen"] if args.js_listen else [])]  # fmt: skip
                 kind = "js"
             clients.append((kind, self._spawn(f"client{n}", argv)))
         _log(f"{args.clients} Python client(s) x {args.parallel} sessions, {js_clients} js; shares {shares}")
@@ -512,6 +513,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--js-clients", type=int, default=1, help="js-libp2p client processes (0: none)")
     p.add_argument("--js-weight", type=int, default=2, help="budget share of a js client, vs --parallel")
     p.add_argument("--require-js", action="store_true", help="fail rather than run without js clients")
+    p.add_argument("--js-listen", action="store_true", help="js identities listen (announce an address)")
     p.add_argument("--rpcs-per-connection", type=int, default=8)
     p.add_argument("--sample-interval", type=float, default=1.0, help="seconds between RSS/fd samples")
     p.add_argument("--warmup", type=float, default=0.25, help="fraction of the run counted as warm-up")

@@ -7,10 +7,11 @@
 //   node peer.mjs plaintext MULTIADDR [--timeout S]
 //       a peer that only offers /plaintext/2.0.0 tries to connect; reports whether it was refused.
 //   node peer.mjs churn MULTIADDR --seconds S [--max-connections N] [--rpcs-per-connection R]
-//                      [--records FILE] [--timeout S]
+//                      [--records FILE] [--timeout S] [--listen]
 //       connect with a fresh identity, R RPCs (PING / FIND_NODE / PUT_RECORDS / GET_RECORDS), hang up,
 //       again, until S seconds, N connections or SIGTERM; prints a progress line every 10 s, then the
-//       counts and every RPC latency (ms).
+//       counts and every RPC latency (ms). --listen: each identity also listens on 127.0.0.1 (port 0)
+//       and so announces a listen address through identify, as a full peer does.
 //
 // --records FILE: one JSON line per record, {"key": hex, "record": hex} (signed by the Python side:
 // the js peer only carries them). Exit status: 0 when the command ran (its JSON says what happened),
@@ -49,10 +50,15 @@ function usage (message) {
 function parseArgs (argv) {
   const [command, addr, ...rest] = argv
   if (!command || !addr) usage('usage: peer.mjs probe|plaintext|churn MULTIADDR [options]')
-  const opts = { timeout: 10, seconds: 10, maxConnections: Infinity, rpcsPerConnection: 4, records: null }
+  const opts = { timeout: 10, seconds: 10, maxConnections: Infinity, rpcsPerConnection: 4, records: null, listen: false }
   const names = { '--timeout': 'timeout', '--seconds': 'seconds', '--max-connections': 'maxConnections',
     '--rpcs-per-connection': 'rpcsPerConnection', '--records': 'records' }
   for (let i = 0; i < rest.length; i += 2) {
+    if (rest[i] === '--listen') { // a flag: no value
+      opts.listen = true
+      i -= 1
+      continue
+    }
     const key = names[rest[i]]
     if (!key || rest[i + 1] === undefined) usage(`unknown or incomplete option ${rest[i]}`)
     opts[key] = key === 'records' ? rest[i + 1] : Number(rest[i + 1])
@@ -70,9 +76,10 @@ function loadRecords (path) {
 }
 
 /** A fresh node (new ed25519 identity), dial-only. */
-async function newNode ({ plaintextOnly = false } = {}) {
+async function newNode ({ plaintextOnly = false, listen = false } = {}) {
   return createLibp2p({
-    addresses: { listen: [] },
+    // A listening peer announces its address through identify (and the node records it).
+    addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
     transports: [tcp()],
     connectionEncrypters: [plaintextOnly ? plaintext() : noise()],
     streamMuxers: [yamux()],
@@ -187,7 +194,7 @@ async function churn (addr, opts) {
   }, PROGRESS_MS)
   let i = 0
   while (!stopping && performance.now() < deadline && out.connections + out.refused < opts.maxConnections) {
-    const node = await newNode()
+    const node = await newNode({ listen: opts.listen })
     try {
       try {
         await node.dial(ma, { signal: AbortSignal.timeout(opts.timeout * 1000) })
