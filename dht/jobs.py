@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from dht.keys import contact_id, id_int, intent_key
+from dht.keys import contact_id, id_int, key_for_record
 from dht.ops import K_PUBLISH, K_REFRESH, K_REPLICATE
 from dht.requests import (
     HANDOFF,
@@ -200,7 +200,7 @@ class Jobs:
             if intent.expires <= now:
                 del own[record_key]
                 continue
-            key = intent_key(intent.category, intent.cell, key_res)
+            key = key_for_record(intent, key_res)
             by_key.setdefault(key, []).append(record)
         return by_key
 

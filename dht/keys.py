@@ -4,6 +4,10 @@
   key cell is ``cell`` coarsened to the key resolution (default ``wire.geo.KEY_RES``). A cell already
   coarser than the key resolution is used as it is (such an intent is found only by a query for that exact
   cell).
+* ``profile_key(agent)`` = sha256("metaspace/v1/profiles/" + agent public key) holds that agent's profile,
+  and ``reputation_key(agent)`` = sha256("metaspace/v1/reputation/" + agent public key) the ratings *about*
+  it, each signed by its rater: separate namespaces, never sharing a key with intents. ``key_for_record``
+  names the key any record belongs under.
 * ``cells_within(where, radius_km)`` lists every key cell that any point within ``radius_km`` of ``where``
   falls in: a search near a cell border finds the intents across it.
 * Node ids are sha256(pubkey); the core keeps them as Python ints and caches the int on the shared ``Contact``
@@ -20,9 +24,13 @@ import h3
 
 from wire.errors import LocalProtocolError
 from wire.geo import EARTH_RADIUS_KM, KEY_RES, cell_at, cell_radius_km, center, coarsen, is_cell
-from wire.messages import Contact
+from wire.intent import Intent
+from wire.messages import AgentProfile, Contact, ReputationShare
+from wire.records import RecordView
 
 KEY_PREFIX = "metaspace/v1/intents/"
+PROFILE_PREFIX = b"metaspace/v1/profiles/"
+REPUTATION_PREFIX = b"metaspace/v1/reputation/"
 ID_BITS = 256
 
 ID_ATTR = "_dht_id"
@@ -47,6 +55,32 @@ def intent_key(category: str, cell: str, key_res: int = KEY_RES) -> bytes:
     if not is_cell(cell):
         raise LocalProtocolError(f"not an H3 cell: {cell!r}")
     return hashlib.sha256((KEY_PREFIX + category + "/" + coarsen(cell, key_res)).encode()).digest()
+
+
+def profile_key(agent: bytes) -> bytes:
+    """The DHT key of ``agent``'s profile record (``agent``: its 32-byte public key)."""
+    return hashlib.sha256(PROFILE_PREFIX + agent).digest()
+
+
+def reputation_key(agent: bytes) -> bytes:
+    """The DHT key of the ratings about ``agent`` (``agent``: its 32-byte public key)."""
+    return hashlib.sha256(REPUTATION_PREFIX + agent).digest()
+
+
+def key_for_record(view: RecordView, key_res: int = KEY_RES) -> bytes:
+    """The one key a verified record belongs under (a record PUT under any other key is invalid).
+
+    Raises:
+        LocalProtocolError: an intent whose cell is not an H3 cell.
+    """
+    msg = view.message
+    if isinstance(msg, Intent):
+        return intent_key(msg.category, msg.cell, key_res)
+    if isinstance(msg, AgentProfile):
+        return profile_key(view.author)
+    if isinstance(msg, ReputationShare):
+        return reputation_key(msg.subject)
+    raise LocalProtocolError(f"not a DHT record: {type(msg).__name__}")
 
 
 def id_int(data: bytes) -> int:

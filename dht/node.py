@@ -57,7 +57,7 @@ from typing import Any
 from dht.config import DhtConfig, Rng
 from dht.events import OpDone, Output, Result, SendRequest
 from dht.jobs import Jobs
-from dht.keys import contact_id, id_int, intent_key
+from dht.keys import contact_id, id_int, key_for_record
 from dht.ops import K_BOOT, K_FIND, K_GET, K_PUBLISH, Operations
 from dht.requests import (
     FIND,
@@ -353,8 +353,8 @@ class Node:
         return self._run(self.ops.start(K_FIND, target, now, report=True))
 
     def publish(self, record: bytes, now: float) -> int:
-        """Store our signed intent ``record`` at the k closest nodes to its key; republish it until it
-        expires.
+        """Store our signed ``record`` (an intent, our profile, or a rating we made) at the k closest nodes to
+        its key; republish it until it expires.
 
         Returns:
             The op id (``Published`` or ``Timeout``).
@@ -368,7 +368,7 @@ class Node:
         if intent.expires <= now:
             raise LocalProtocolError("cannot publish an expired record")
         self._start(now)
-        key = intent_key(intent.category, intent.cell, self.config.key_res)
+        key = key_for_record(intent, self.config.key_res)
         self.jobs.track(intent.author + intent.id, record, intent.seq, now)
         return self._run(self.ops.start(K_PUBLISH, key, now, report=True, records=[record]))
 
@@ -386,7 +386,7 @@ class Node:
         """Collect the records under ``key`` from the k closest nodes.
 
         Args:
-            key: 32-byte key (``intent_key``).
+            key: 32-byte key (``intent_key``, ``profile_key``, ``reputation_key``).
             now: current time.
             action: only records of this action.
             since: 0 for live records; > 0 for records stored at or after ``since`` (tombstones included).

@@ -63,7 +63,7 @@ import heapq
 from typing import TYPE_CHECKING, Any
 
 from dht.events import Closest, Found, NotFound, Published, Result, Timeout
-from dht.keys import contact_id, id_int, intent_key
+from dht.keys import contact_id, id_int, key_for_record
 from dht.lookup import AtCapacity, ClosestPeersIter, Waiting
 from dht.requests import (
     FIND,
@@ -369,7 +369,7 @@ class Operations:
         for record in msg.records:
             try:
                 _, intent = open_record(record)
-                if intent_key(intent.category, intent.cell, cfg.key_res) != key:
+                if key_for_record(intent, cfg.key_res) != key:
                     continue
             except (RemoteProtocolError, LocalProtocolError):
                 continue

@@ -1,12 +1,14 @@
-"""The record store: many signed intent records per key, from many authors, with replace rules and quotas.
+"""The record store: many signed records per key, from many authors, with replace rules and quotas.
 
 Theory of operation
 -------------------
-A record is the signed envelope of an intent (``wire.envelope.seal_intent``). ``put(key, record, now)``
-answers one ``PutStatus``, checking in this order:
+A record is a signed envelope of an intent, an agent profile or a rating (``wire.records``: each is
+indexed the same way, as a ``RecordView`` with an author, a 16-byte id, a seq and an expiry; "intent id"
+below means that record id). ``put(key, record, now)`` answers one ``PutStatus``, checking in this order:
 
-1. INVALID: the signature or shape doesn't verify (``open_intent``), ``key != intent_key(category, cell)``,
-   the intent has expired (``expires <= now``), or it was created more than ``max_clock_skew`` in the future.
+1. INVALID: the signature, shape or evidence doesn't verify (``wire.records.open_record``),
+   ``key != key_for_record(record)`` (``intent_key(category, cell)`` for an intent), the record has expired
+   (``expires <= now``), or it was created more than ``max_clock_skew`` in the future.
 2. STALE: a record of the same (author, intent id) with an equal or higher seq is stored.
 3. REPLACED: a lower seq of the same (author, intent id) is stored: the new version takes its place
    (allowed even when the author is at its cap), unless the node's byte cap would be passed (OVER_QUOTA).
@@ -54,12 +56,14 @@ from functools import lru_cache
 from typing import Protocol
 
 from dht.config import DhtConfig
-from dht.keys import intent_key
-from wire.envelope import Envelope, open_intent
+from dht.keys import key_for_record
+from wire.envelope import Envelope
 from wire.errors import LocalProtocolError, RemoteProtocolError
-from wire.intent import Action, Intent
+from wire.intent import Action
 from wire.limits import MAX_FRAME_BYTES, MAX_RECORDS_PER_PAGE
 from wire.messages import PutStatus
+from wire.records import RecordView
+from wire.records import open_record as _open_record
 
 #: Record bytes of one GET page: a frame minus room for 20 peers of 4 addresses (~11 KiB) and CBOR framing.
 PAGE_BYTES = MAX_FRAME_BYTES - 16 * 1024
@@ -95,12 +99,12 @@ class StoreBackend(Protocol):
 
 
 @lru_cache(maxsize=4096)
-def _open_cached(record: bytes) -> tuple[Envelope, Intent]:
-    return open_intent(record)
+def _open_cached(record: bytes) -> tuple[Envelope, RecordView]:
+    return _open_record(record)
 
 
-def open_record(record: bytes) -> tuple[Envelope, Intent]:
-    """``wire.envelope.open_intent`` behind a bounded memo: verification is pure, and the same record bytes
+def open_record(record: bytes) -> tuple[Envelope, RecordView]:
+    """``wire.records.open_record`` behind a bounded memo: verification is pure, and the same record bytes
     reach a node (or a simulated network in one process) many times.
 
     Raises:
@@ -119,7 +123,7 @@ class StoredRecord:
     intent_id: bytes
     seq: int
     expires: int
-    action: Action
+    action: Action | None
     withdrawn: bool
     stored_at: float
     stamp: int
@@ -175,7 +179,7 @@ class RecordStore:
 
         Args:
             key: the key the record was sent for.
-            record: signed intent envelope bytes (untrusted).
+            record: signed record envelope bytes (untrusted).
             now: current time (seconds, the same clock as intent ``expires``).
             pushed: True when another node sent it (marks the key as recently replicated).
             origin: the public key of the node that sent it (a PUT from the author's own node renews it).
@@ -199,7 +203,7 @@ class RecordStore:
         if intent.expires <= now or intent.created > now + cfg.max_clock_skew:
             return PutStatus.INVALID
         try:
-            if intent_key(intent.category, intent.cell, cfg.key_res) != key:
+            if key_for_record(intent, cfg.key_res) != key:
                 return PutStatus.INVALID
         except LocalProtocolError:
             return PutStatus.INVALID

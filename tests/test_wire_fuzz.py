@@ -16,20 +16,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_wire_cbor import values
-from tests.test_wire_strategies import ALICE, BOB, any_message, intents, tire_intent
+from tests.test_wire_strategies import ALICE, BOB, any_message, intents, rating_of, tire_intent
 from wire import cbor
 from wire.envelope import open_envelope, open_intent, seal, seal_intent
 from wire.errors import RemoteProtocolError
 from wire.identity import Identity, pubkey_from_text, pubkey_to_text
+from wire.limits import MAX_EVIDENCE_BYTES
 from wire.messages import (
+    AgentProfile,
+    Autonomy,
     Contact,
     GetRecords,
     Nodes,
     PutRecords,
+    TrustEvidence,
+    TrustVerification,
     decode_message,
     encode_body,
     encode_message,
 )
+from wire.records import open_profile, open_rating, open_record, seal_profile, seal_rating
 
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -54,11 +60,23 @@ def envelope_decode(data: bytes) -> Any:
     return env
 
 
+def evidence_decode(data: bytes) -> Any:
+    """A TRUST_EVIDENCE reply (its own, larger limit), then every rating in it as the asker checks it."""
+    env = open_envelope(data, MAX_EVIDENCE_BYTES)
+    if not isinstance(env.message, TrustEvidence):
+        raise RemoteProtocolError("not evidence")
+    return [open_rating(r) for r in env.message.ratings]
+
+
 DECODERS: dict[str, Callable[[bytes], Any]] = {
     "cbor.decode": cbor_decode,
     "decode_message": message_decode,
     "open_envelope": envelope_decode,
     "open_intent": open_intent,
+    "open_record": open_record,
+    "open_profile": open_profile,
+    "open_rating": open_rating,
+    "open_evidence": evidence_decode,
 }
 
 
@@ -83,7 +101,22 @@ def corpus() -> dict[str, list[bytes]]:
         PutRecords(rid=1, key=b"k" * 32, records=intent_records[:1]),
         tire_intent(),
     ]
+    profile = AgentProfile(
+        seq=3, created=1_790_000_000, expires=1_790_003_600, protocols=["/metaspace/trust/1.0.0"],
+        handle="@ana/llantas", languages=["es"], categories=["vehicles/tires"], autonomy=Autonomy.ACTS,
+    )  # fmt: skip
+    profiles = [seal_profile(ALICE, profile)]
+    ratings = [seal_rating(ALICE, rating_of(ALICE, BOB)), seal_rating(BOB, rating_of(BOB, ALICE, score=2))]
+    evidence = [
+        seal(BOB, TrustEvidence(subject=BOB.pubkey, nonce=b"n" * 16, ratings=ratings[:1])).raw,
+        seal(ALICE, TrustEvidence(subject=ALICE.pubkey, nonce=b"m" * 16)).raw,
+    ]
+    messages.append(TrustVerification(subject=BOB.pubkey, nonce=b"n" * 16, claim="ratings"))
     return {
+        "open_record": intent_records + profiles + ratings,
+        "open_profile": profiles,
+        "open_rating": ratings,
+        "open_evidence": evidence,
         "cbor.decode": [cbor.encode(v) for v in [0, -1, 2**64 - 1, "é", {"a": [1, {"b": None}], "bb": b"x"}]]
         + [encode_message(m) for m in messages],
         "decode_message": [encode_message(m) for m in messages],

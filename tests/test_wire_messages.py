@@ -9,13 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_wire_strategies import ALICE, BOB, _optional_inner, message_strategy, tire_intent
+from tests.test_wire_strategies import ALICE, BOB, _optional_inner, message_strategy, rating_of, tire_intent
 from wire import cbor
 from wire.codec import _fields, _hints, to_obj
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.limits import MAX_FRAME_BYTES, MAX_PEERS_PER_REPLY, MAX_RECORDS_PER_PAGE
 from wire.messages import (
     MESSAGE_CLASSES,
+    AgentProfile,
+    Autonomy,
     Contact,
     FindNode,
     GetRecords,
@@ -108,10 +110,21 @@ def _wrong_values(value: Any) -> list[Any]:
 
 def _samples() -> list[Any]:
     """One deterministic instance of every message class (the intent is the realistic tire intent)."""
-    return [
-        tire_intent() if cls is MESSAGE_CLASSES[MsgType.INTENT_BROADCAST] else _minimal(cls)
-        for cls in MESSAGE_CLASSES.values()
-    ]
+    special = {
+        MsgType.INTENT_BROADCAST: tire_intent,
+        MsgType.AGENT_PROFILE: lambda: AgentProfile(
+            seq=1,
+            created=1,
+            expires=2,
+            protocols=["/metaspace/trust/1.0.0"],
+            handle="@ana/agent",
+            languages=["es"],
+            categories=["vehicles/tires"],
+            autonomy=Autonomy.ASKS,
+        ),
+        MsgType.REPUTATION_SHARE: lambda: rating_of(ALICE, BOB),
+    }
+    return [special[t]() if t in special else _minimal(cls) for t, cls in MESSAGE_CLASSES.items()]
 
 
 def _minimal(cls: type) -> Any:

@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 from wire import geo
 from wire.codec import _fields, _hints
 from wire.currency import _EXPONENTS
+from wire.envelope import agreement_signing_bytes
 from wire.identity import Identity
 from wire.intent import Action, Intent, Price
 from wire.limits import MAX_INTENT_TTL_S
-from wire.messages import MESSAGE_CLASSES
+from wire.messages import MESSAGE_CLASSES, AgentProfile, Agreement, Autonomy, ReputationShare, Terms
 from wire.taxonomy import category_codes
 
 #: Collections are kept short (the bounds themselves are tested by hand elsewhere).
@@ -88,6 +89,10 @@ def message_strategy(cls: type) -> st.SearchStrategy[Any]:
     """A strategy for instances of a message dataclass, one sub-strategy per field."""
     if cls is Intent:
         return intents()
+    if cls is AgentProfile:
+        return profiles()
+    if cls is ReputationShare:
+        return ratings()
     hints = _hints(cls)
     return st.builds(cls, **{f.name: value_strategy(hints[f.name], f.metadata) for f in _fields(cls)})
 
@@ -131,6 +136,73 @@ def intents(draw: st.DrawFn, author: Identity | None = None) -> Intent:
 def any_message() -> st.SearchStrategy[Any]:
     """Any message of any class in MESSAGE_CLASSES."""
     return st.one_of([message_strategy(cls) for cls in MESSAGE_CLASSES.values()])
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> AgentProfile:
+    """Valid agent profiles (AgentProfile's own rules: handle form, tags, taxonomy, lifetime)."""
+    created = draw(st.integers(0, 2**40 - MAX_INTENT_TTL_S))
+    part = st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,8}", fullmatch=True)
+    return AgentProfile(
+        seq=draw(st.integers(0, 2**63 - 1)),
+        created=created,
+        expires=created + draw(st.integers(1, MAX_INTENT_TTL_S)),
+        protocols=draw(
+            st.lists(st.from_regex(r"/[a-z0-9/._-]{1,20}", fullmatch=True), max_size=3, unique=True)
+        ),
+        handle=draw(st.none() | st.builds(lambda o, a: f"@{o}/{a}", part, part)),
+        languages=draw(st.lists(st.sampled_from(["en", "es", "zh", "pt-BR"]), max_size=3, unique=True)),
+        categories=draw(st.lists(st.sampled_from([*CATEGORIES[:20], "vehicles/*"]), max_size=3, unique=True)),
+        autonomy=draw(st.none() | st.sampled_from(list(Autonomy))),
+    )
+
+
+def cosigned_agreement(
+    buyer: Identity, seller: Identity, session: bytes = b"s" * 16, created: int = 1_790_000_000, **terms: Any
+) -> tuple[Agreement, bytes, bytes]:
+    """An agreement both parties signed: (agreement, buyer signature, seller signature)."""
+    t = {"price_minor": 6500, "currency": "USD", "quantity": 4, **terms}
+    agreement = Agreement(
+        session=session, buyer=buyer.pubkey, seller=seller.pubkey, buyer_intent=b"b" * 16,
+        seller_intent=b"i" * 16, terms=Terms(**t), created=created, expires=created + 3600,
+    )  # fmt: skip
+    signed = agreement_signing_bytes(agreement)
+    return agreement, buyer.sign(signed), seller.sign(signed)
+
+
+def rating_of(
+    rater: Identity,
+    subject: Identity,
+    *,
+    seller_rates: bool | None = None,
+    deal_time: int = 1_790_000_000,
+    **changes: Any,
+) -> ReputationShare:
+    """A valid rating by ``rater`` of ``subject`` after a co-signed deal made at ``deal_time`` (the rater
+    buys by default); the rating is made a minute later unless ``created`` is given."""
+    buyer, seller = (subject, rater) if seller_rates else (rater, subject)
+    session = changes.pop("session", b"s" * 16)
+    agreement, bsig, ssig = cosigned_agreement(buyer, seller, session, deal_time)
+    fields: dict[str, Any] = {
+        "subject": subject.pubkey, "deal": session, "score": 5, "as_agreed": True, "agreement": agreement,
+        "buyer_signature": bsig, "seller_signature": ssig, "seq": 1, "created": agreement.created + 60,
+        "expires": agreement.created + 60 + MAX_INTENT_TTL_S, "comment": "went as agreed",
+    }  # fmt: skip
+    fields.update(changes)
+    return ReputationShare(**fields)
+
+
+@st.composite
+def ratings(draw: st.DrawFn) -> ReputationShare:
+    """Valid ratings (shape and evidence) by ALICE of BOB or the other way round."""
+    rater, subject = draw(st.sampled_from([(ALICE, BOB), (BOB, ALICE)]))
+    created = draw(st.integers(1_790_000_000, 2**40 - MAX_INTENT_TTL_S))
+    return rating_of(
+        rater, subject, seller_rates=draw(st.booleans()), session=draw(st.binary(min_size=16, max_size=16)),
+        score=draw(st.integers(1, 5)), as_agreed=draw(st.booleans()), seq=draw(st.integers(0, 2**63 - 1)),
+        created=created, expires=created + draw(st.integers(1, MAX_INTENT_TTL_S)),
+        comment=draw(st.text(st.characters(min_codepoint=32, blacklist_characters="\x7f"), max_size=30)),
+    )  # fmt: skip
 
 
 def tire_intent(author: Identity = ALICE, **changes: Any) -> Intent:

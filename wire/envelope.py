@@ -14,12 +14,26 @@ from wire import cbor
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.identity import PUBKEY_LEN, SIGNATURE_LEN, Identity, verify
 from wire.intent import Intent
-from wire.limits import MAX_ENVELOPE_BYTES, MAX_INTENT_BYTES
+from wire.limits import (
+    MAX_ENVELOPE_BYTES,
+    MAX_EVIDENCE_BYTES,
+    MAX_INTENT_BYTES,
+    MAX_PROFILE_BYTES,
+    MAX_RATING_BYTES,
+)
 from wire.messages import MsgType, decode_body, encode_body, type_of
 
 ENVELOPE_VERSION = 1
 DOMAIN = b"metaspace/v1/envelope\x00"
 AGREEMENT_DOMAIN = b"metaspace/v1/agreement\x00"
+#: The largest signed envelope of a type with its own limit (every other type: MAX_ENVELOPE_BYTES). The
+#: three DHT record types and the evidence reply; ``seal`` and ``open_envelope`` both apply them.
+SIZE_LIMITS: dict[int, int] = {
+    MsgType.INTENT_BROADCAST: MAX_INTENT_BYTES,
+    MsgType.AGENT_PROFILE: MAX_PROFILE_BYTES,
+    MsgType.REPUTATION_SHARE: MAX_RATING_BYTES,
+    MsgType.TRUST_EVIDENCE: MAX_EVIDENCE_BYTES,
+}
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,7 @@ def seal(identity: Identity, msg: object) -> Envelope:
     body = encode_body(msg)
     sig = identity.sign(_signed_bytes(ENVELOPE_VERSION, int(mtype), identity.pubkey, body))
     raw = cbor.encode([ENVELOPE_VERSION, int(mtype), identity.pubkey, body, sig])
-    limit = MAX_INTENT_BYTES if mtype == MsgType.INTENT_BROADCAST else MAX_ENVELOPE_BYTES
+    limit = SIZE_LIMITS.get(mtype, MAX_ENVELOPE_BYTES)
     if len(raw) > limit:
         raise LocalProtocolError(f"signed {mtype.name} is {len(raw)} bytes, over the {limit}-byte limit")
     return Envelope(ENVELOPE_VERSION, mtype, identity.pubkey, body, sig, msg, raw)
@@ -76,6 +90,8 @@ def open_envelope(data: bytes, max_bytes: int = MAX_ENVELOPE_BYTES) -> Envelope:
         raise RemoteProtocolError(f"unsupported envelope version {version!r}")
     if type(mtype) is not int:
         raise RemoteProtocolError("envelope type must be an int")
+    if len(data) > SIZE_LIMITS.get(mtype, MAX_ENVELOPE_BYTES):
+        raise RemoteProtocolError(f"envelope of type {mtype} over its size limit ({len(data)} bytes)")
     if not isinstance(author, bytes) or len(author) != PUBKEY_LEN:
         raise RemoteProtocolError("envelope author must be a 32-byte key")
     if not isinstance(body, bytes) or not isinstance(sig, bytes) or len(sig) != SIGNATURE_LEN:

@@ -47,3 +47,25 @@ MAX_ROUNDS = 32
 MAX_INTENT_TTL_S = 7 * 24 * 3600
 #: Clock skew tolerated on `created` timestamps from other peers.
 MAX_CLOCK_SKEW_S = 600
+#: Every DHT record (intent, profile, rating) expires at most this long after it was created.
+MAX_RECORD_TTL_S = MAX_INTENT_TTL_S
+
+# ------------------------------------------------------------------- agent profiles, ratings, evidence
+#: A whole signed agent profile record: a handle, a few languages, categories and protocol ids. Small so
+#: that looking up a counterpart costs one short reply; a profile over it is refused, never truncated.
+MAX_PROFILE_BYTES = 1024
+#: The display handle ``@owner/agent`` (owner and agent name of at most 31 characters each).
+MAX_HANDLE_LEN = 64
+#: Languages, categories and protocol ids one profile may list, and the length of a protocol id.
+MAX_PROFILE_LANGS = 8
+MAX_PROFILE_CATEGORIES = 16
+MAX_PROFILE_PROTOCOLS = 12
+MAX_PROTOCOL_ID_LEN = 48
+#: A whole signed rating record: the rating, its comment, and the co-signed agreement it names (the
+#: agreement and its two signatures are ~400 bytes). Below MAX_INTENT_BYTES, so PUT/GET pages hold it.
+MAX_RATING_BYTES = 1536
+#: The short comment of a rating.
+MAX_RATING_COMMENT = 280
+#: Ratings one TRUST_VERIFICATION reply carries, and the size of that reply's envelope (under a frame).
+MAX_EVIDENCE_RATINGS = 32
+MAX_EVIDENCE_BYTES = MAX_EVIDENCE_RATINGS * MAX_RATING_BYTES + 1024

@@ -13,6 +13,7 @@ Two families share the codec:
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import field
 from typing import Any
 
@@ -24,18 +25,29 @@ from wire.limits import (
     MAX_ADDR_LEN,
     MAX_ADDRS_PER_PEER,
     MAX_AMOUNT_MINOR,
+    MAX_CATEGORY_LEN,
     MAX_CURSOR_BYTES,
     MAX_ENVELOPE_BYTES,
+    MAX_EVIDENCE_RATINGS,
     MAX_FRAME_BYTES,
+    MAX_HANDLE_LEN,
     MAX_INTENT_BYTES,
     MAX_PEERS_PER_REPLY,
+    MAX_PROFILE_CATEGORIES,
+    MAX_PROFILE_LANGS,
+    MAX_PROFILE_PROTOCOLS,
+    MAX_PROTOCOL_ID_LEN,
     MAX_QUANTITY,
     MAX_QUERY_BYTES,
+    MAX_RATING_BYTES,
+    MAX_RATING_COMMENT,
+    MAX_RECORD_TTL_S,
     MAX_RECORDS_PER_PAGE,
     MAX_RECORDS_PER_PUT,
     MAX_ROUNDS,
     MAX_SHORT_STR,
 )
+from wire.taxonomy import category_codes
 
 
 class MsgType(enum.IntEnum):
@@ -52,6 +64,10 @@ class MsgType(enum.IntEnum):
     RESPONSE = 0x11
     TRUST_VERIFICATION = 0x20
     REPUTATION_SHARE = 0x21
+    # Beyond the specification's table: the agent profile record (5.1 register_mai) and the reply to
+    # TRUST_VERIFICATION (the evidence asked for).
+    AGENT_PROFILE = 0x22
+    TRUST_EVIDENCE = 0x23
     # DHT RPCs (frames on /metaspace/kad/1.0.0)
     PING = 0x40
     PONG = 0x41
@@ -289,8 +305,18 @@ class Response:
     body: bytes = bounded(max=MAX_QUERY_BYTES, default=b"")
 
 
+#: The one claim TRUST_VERIFICATION asks about today: "show me the ratings about you, with their evidence".
+CLAIM_RATINGS = "ratings"
+
+
 @message
 class TrustVerification:
+    """A request to an agent: show the evidence behind a claim about ``subject`` (today: its ratings).
+
+    The answer is a signed TRUST_EVIDENCE echoing ``nonce``; each rating in it carries its own proof (the
+    rater's signature and the co-signed agreement it names), so the asker checks every one itself.
+    """
+
     TYPE = MsgType.TRUST_VERIFICATION
     subject: bytes = bounded(len=32)
     nonce: bytes = bounded(len=16)
@@ -298,12 +324,139 @@ class TrustVerification:
 
 
 @message
+class TrustEvidence:
+    """The answer to a TRUST_VERIFICATION: rating records (signed REPUTATION_SHARE envelopes) about
+    ``subject``, at most MAX_EVIDENCE_RATINGS, newest first. An unknown claim gets an empty list."""
+
+    TYPE = MsgType.TRUST_EVIDENCE
+    subject: bytes = bounded(len=32)
+    nonce: bytes = bounded(len=16)
+    ratings: list[bytes] = field(
+        default_factory=list, metadata={"max": MAX_EVIDENCE_RATINGS, "item": {"max": MAX_RATING_BYTES}}
+    )
+
+
+# Used with fullmatch ("$" would also match before a trailing newline).
+_HANDLE_PART = r"[a-z0-9][a-z0-9_.-]{0,30}"
+HANDLE_RE = re.compile(f"@{_HANDLE_PART}/{_HANDLE_PART}")
+_LANG_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
+_PROTOCOL_RE = re.compile(r"/[A-Za-z0-9._/-]{1,47}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Autonomy(enum.StrEnum):
+    """How much an agent does without its human, as a profile says it (coarse on purpose)."""
+
+    ASKS = "asks"  # every deal waits for its human
+    ASKS_BIG = "asks_big"  # its human approves the big ones
+    ACTS = "acts"  # it closes deals within its human's limits and tells them
+
+
+def _check_lifetime(created: int, expires: int, what: str) -> None:
+    if not created < expires <= created + MAX_RECORD_TTL_S:
+        raise LocalProtocolError(f"{what}: expires must be after created and at most 7 days later")
+
+
+def category_pattern_ok(value: str) -> bool:
+    """A taxonomy code (``vehicles/tires``) or a whole group (``vehicles/*``)."""
+    codes = category_codes()
+    if value.endswith("/*"):
+        group = value[:-2]
+        return any(c.split("/", 1)[0] == group for c in codes)
+    return value in codes
+
+
+@message
+class AgentProfile:
+    """An agent's profile (spec 5.1 ``register_mai``): a signed DHT record stored under the agent's own
+    profile key, one per agent, replaced by a higher ``seq``. The agent is the envelope's signer.
+
+    Only ``protocols`` (the capability handshake: the protocol ids it serves) is always present; what else
+    it says follows its human's ``share`` answer (a handle ``@owner/agent`` the owner chose, unverified;
+    languages; categories it trades in; a coarse autonomy level).
+    """
+
+    TYPE = MsgType.AGENT_PROFILE
+    seq: int = bounded(min=0, max=2**63 - 1)
+    created: int = bounded(min=0, max=2**40)
+    expires: int = bounded(min=0, max=2**40)
+    protocols: list[str] = field(
+        default_factory=list,
+        metadata={"max": MAX_PROFILE_PROTOCOLS, "item": {"max": MAX_PROTOCOL_ID_LEN}},
+    )
+    handle: str | None = bounded(max=MAX_HANDLE_LEN, default=None)
+    languages: list[str] = field(
+        default_factory=list, metadata={"max": MAX_PROFILE_LANGS, "item": {"max": 12}}
+    )
+    categories: list[str] = field(
+        default_factory=list, metadata={"max": MAX_PROFILE_CATEGORIES, "item": {"max": MAX_CATEGORY_LEN}}
+    )
+    autonomy: Autonomy | None = None
+
+    def __post_init__(self) -> None:
+        _check_lifetime(self.created, self.expires, "profile")
+        if self.handle is not None and not HANDLE_RE.fullmatch(self.handle):
+            raise LocalProtocolError(
+                f"handle {self.handle[:70]!r} is not @owner/agent (lowercase a-z, 0-9, _ . -; 1-31 each)"
+            )
+        for lists, what in ((self.protocols, "protocols"), (self.languages, "languages"),
+                            (self.categories, "categories")):  # fmt: skip
+            if len(set(lists)) != len(lists):
+                raise LocalProtocolError(f"profile {what} repeat an entry")
+        for proto in self.protocols:
+            if not _PROTOCOL_RE.fullmatch(proto):
+                raise LocalProtocolError(f"bad protocol id {proto[:50]!r}")
+        for lang in self.languages:
+            if not _LANG_RE.fullmatch(lang):
+                raise LocalProtocolError(f"bad language tag {lang[:20]!r}")
+        for cat in self.categories:
+            if not category_pattern_ok(cat):
+                raise LocalProtocolError(f"unknown category {cat[:70]!r}")
+        if self.autonomy is not None and not isinstance(self.autonomy, Autonomy):
+            raise LocalProtocolError(f"unknown autonomy {self.autonomy!r}")
+
+
+@message
 class ReputationShare:
+    """A rating (spec 5.2): the rater (the envelope's signer) rates ``subject`` after the deal ``deal``.
+
+    It is valid only with its evidence: ``agreement`` is the co-signed agreement of session ``deal``, the
+    two signatures verify, and the rater and ``subject`` are its buyer and seller (``wire.records.
+    open_rating`` checks all of it; a storing node refuses anything else). Stored in the DHT under the
+    rated agent's reputation key, one record per (rater, deal): a higher ``seq`` only renews it.
+    """
+
     TYPE = MsgType.REPUTATION_SHARE
     subject: bytes = bounded(len=32)
-    deals: int = bounded(min=0, max=2**32)
-    failed: int = bounded(min=0, max=2**32)
-    since: int = bounded(min=0, max=2**40)
+    deal: bytes = bounded(len=SESSION_ID_LEN)
+    score: int = bounded(min=1, max=5)
+    as_agreed: bool
+    agreement: Agreement
+    buyer_signature: bytes = bounded(len=64)
+    seller_signature: bytes = bounded(len=64)
+    seq: int = bounded(min=0, max=2**63 - 1)
+    created: int = bounded(min=0, max=2**40)
+    expires: int = bounded(min=0, max=2**40)
+    comment: str = bounded(max=MAX_RATING_COMMENT, default="")
+
+    def __post_init__(self) -> None:
+        _check_lifetime(self.created, self.expires, "rating")
+        if not 1 <= self.score <= 5:
+            raise LocalProtocolError("a rating is 1 to 5")
+        if self.deal != self.agreement.session:
+            raise LocalProtocolError("the rating's deal is not its agreement's session")
+        if self.agreement.buyer == self.agreement.seller:
+            raise LocalProtocolError("an agreement needs two parties")
+        if self.subject not in (self.agreement.buyer, self.agreement.seller):
+            raise LocalProtocolError("the rated agent is not a party to the agreement")
+        if len(self.comment) > MAX_RATING_COMMENT or _CONTROL.search(self.comment):
+            raise LocalProtocolError("a rating comment is one short text without control characters")
+
+    @property
+    def rater_of(self) -> bytes:
+        """The other party of the agreement: the only agent who may sign this rating."""
+        a = self.agreement
+        return a.seller if self.subject == a.buyer else a.buyer
 
 
 #: type code -> message class. INTENT_BROADCAST's body is the Intent itself.
@@ -320,6 +473,8 @@ MESSAGE_CLASSES: dict[MsgType, type] = {
     MsgType.RESPONSE: Response,
     MsgType.TRUST_VERIFICATION: TrustVerification,
     MsgType.REPUTATION_SHARE: ReputationShare,
+    MsgType.AGENT_PROFILE: AgentProfile,
+    MsgType.TRUST_EVIDENCE: TrustEvidence,
     MsgType.PING: Ping,
     MsgType.PONG: Pong,
     MsgType.FIND_NODE: FindNode,
