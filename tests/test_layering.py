@@ -15,15 +15,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SANS_IO = ("wire", "dht", "negotiation")
+SANS_IO = ("wire", "dht", "negotiation", "reputation")
 FORBIDDEN_IN_SANS_IO = frozenset({"trio", "libp2p", "socket", "asyncio", "time", "random"})
-PROJECT = ("wire", "dht", "negotiation", "matching", "p2p", "sim", "bootstrap", "metaspace")
+PROJECT = ("wire", "dht", "negotiation", "matching", "reputation", "p2p", "sim", "bootstrap", "metaspace")
 #: package -> the project packages it may import (besides itself).
 ALLOWED: dict[str, frozenset[str]] = {
     "wire": frozenset(),
     "dht": frozenset({"wire"}),
     "negotiation": frozenset({"wire"}),
     "matching": frozenset({"wire"}),
+    "reputation": frozenset({"wire"}),
     "p2p": frozenset({"wire", "dht", "negotiation", "matching", "sim"}),
     "sim": frozenset({"wire", "dht", "negotiation", "matching", "p2p"}),
     "bootstrap": frozenset(PROJECT) - {"bootstrap"},
