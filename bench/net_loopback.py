@@ -25,7 +25,7 @@ starts, the others join through it at once (``join_s``), then each looks itself 
 early joiners learn late ones. ``*_rpcs_median``: requests one operation sent (ours).
 Prints ONE JSON line; progress goes to stderr.
 
-    .venv/bin/python bench/net_loopback.py [--peers 20] [--ops 200] [--seed 1]
+    .venv/bin/python bench/net_loopback.py [--peers 20] [--ops 200] [--seed 1] [--single]
 """
 
 from __future__ import annotations
@@ -50,6 +50,13 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if p and Path(p).resolve() not 
 VALUE_BYTES = 400  # about the size of one of our signed intent records
 START_TIMEOUT = 300.0
 OP_TIMEOUT = 120.0
+#: Driver counters summed over our peers (``DhtDriver.statistics``): requests and failures, the mux
+#: streams (opened, broken with requests in flight, replies arriving after their caller timed out), fallbacks.
+RPC_STATS = (
+    "requests_out", "failures_out", "soft_errors_out", "rpc_retries", "rpc_fallbacks", "rpc_single_requests",
+    "rpc_mux_sessions_opened", "rpc_mux_open_failures", "rpc_mux_broken_sessions", "rpc_mux_failed_in_flight",
+    "rpc_mux_abandoned", "rpc_mux_late_replies", "node_contacts",
+)  # fmt: skip
 #: If set to a folder, each of our peer processes runs under cProfile and writes ``ours-<seed>.prof`` there
 #: (CPU per function, for finding where an RPC's time goes; the figures are then slower than normal).
 PROFILE_ENV = "NET_LOOPBACK_PROFILE"
@@ -79,7 +86,7 @@ def _await_start() -> str | None:
     return str(bootstrap) if bootstrap else None
 
 
-def run_ours(seed: int) -> None:
+def run_ours(seed: int, use_mux: bool = True) -> None:
     """One bench peer of our stack; serves commands from stdin until it closes."""
     import logging
 
@@ -90,7 +97,7 @@ def run_ours(seed: int) -> None:
     from dht.keys import intent_key
     from dht.node import Node
     from p2p.dht_driver import DhtDriver
-    from p2p.host import ConnLimits, open_host
+    from p2p.host import open_host
     from wire.envelope import open_intent, seal_intent
     from wire.geo import cell_at
     from wire.identity import Identity
@@ -106,13 +113,11 @@ def run_ours(seed: int) -> None:
     bootstrap = _await_start()
 
     async def main() -> None:
-        # Every peer of the benchmark connects from 127.0.0.1: lift the per-IP connection limit.
-        limits = ConnLimits(max_per_ip=ConnLimits().max_inbound)
-        async with open_host(identity, ["/ip4/127.0.0.1/tcp/0"], limits=limits) as host:
+        async with open_host(identity, ["/ip4/127.0.0.1/tcp/0"]) as host:  # loopback: no per-IP limit
             # A profiled process runs several times slower: its timeouts are lifted so that operations finish.
             config = DhtConfig(rpc_timeout=60.0, lookup_timeout=300.0) if profiling else DhtConfig()
             node = Node(identity.pubkey, host.listen_addrs(), config, random.Random(seed))
-            driver = DhtDriver(host, node)
+            driver = DhtDriver(host, node, use_mux=use_mux)
             async with trio.open_nursery() as nursery:
                 await nursery.start(driver.run)
                 if bootstrap:
@@ -355,10 +360,10 @@ def run_side(side: str, peers: int, ops: int, seed: int) -> dict[str, Any]:
             get_ok += bool(g["ok"])
         log(f"{side}: {ops} searches done")
         rpc_stats: dict[str, int] = {}
-        if side == "ours":
+        if side != "kademlia":
             for p in procs:
                 stats = p.call({"op": "stats"})["stats"]
-                for name in ("requests_out", "failures_out", "retries", "node_contacts"):
+                for name in RPC_STATS:
                     rpc_stats[name] = rpc_stats.get(name, 0) + int(stats.get(name, 0))
         ms = 1000.0
         return {
@@ -379,7 +384,7 @@ def run_side(side: str, peers: int, ops: int, seed: int) -> dict[str, Any]:
                     "publish_rpcs_median": statistics.median(put_rpcs),
                     "search_rpcs_median": statistics.median(get_rpcs),
                 }
-                if side == "ours"
+                if side != "kademlia"
                 else {}
             ),
         }
@@ -395,10 +400,15 @@ def main() -> int:
     parser.add_argument("--peers", type=int, default=20)
     parser.add_argument("--ops", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--role", choices=["ours", "kademlia"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--single",
+        action="store_true",
+        help="also run our stack with one stream per request (before kad-mux), as 'ours_single'",
+    )
+    parser.add_argument("--role", choices=["ours", "ours_single", "kademlia"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.role == "ours":
-        run_ours(args.seed)
+    if args.role in ("ours", "ours_single"):
+        run_ours(args.seed, use_mux=args.role == "ours")
         return 0
     if args.role == "kademlia":
         run_kademlia(args.seed)
@@ -407,6 +417,7 @@ def main() -> int:
         parser.error("need --peers >= 2 and --ops >= 1")
     load_before = os.getloadavg()[0]
     ours = run_side("ours", args.peers, args.ops, args.seed)
+    single = run_side("ours_single", args.peers, args.ops, args.seed) if args.single else None
     theirs = run_side("kademlia", args.peers, args.ops, args.seed)
     out = {
         "bench": "net_loopback",
@@ -417,6 +428,15 @@ def main() -> int:
         "kademlia": theirs,
         "ratio_search_p50": round(ours["search_p50_ms"] / theirs["search_p50_ms"], 2),
         "ratio_publish_p50": round(ours["publish_p50_ms"] / theirs["publish_p50_ms"], 2),
+        **(
+            {
+                "ours_single": single,
+                "ratio_single_search_p50": round(single["search_p50_ms"] / theirs["search_p50_ms"], 2),
+                "ratio_single_publish_p50": round(single["publish_p50_ms"] / theirs["publish_p50_ms"], 2),
+            }
+            if single is not None
+            else {}
+        ),
         "measured": "ours: DhtDriver.publish / get_records over libp2p TCP+Noise+yamux, signed records; "
         "kademlia: Server.set / get over UDP; timed inside the peer process, one op at a time",
         "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
