@@ -15,7 +15,10 @@ KDF cost: the default is libsodium's *moderate* limits (3 passes, 256 MiB; about
 the environment variable ``METASPACE_KDF=fast`` selects the minimum limits; it exists **only for the
 test suite** (many keystores per second) and must never be used for a real identity. The limits used
 are stored in the file, and reading refuses limits above libsodium's *sensitive* ones, so a tampered
-file can't make an unlock allocate unbounded memory.
+file can't make an unlock allocate unbounded memory. A keystore weaker than the moderate limits is
+never accepted silently: :func:`unlock` warns, and unless ``METASPACE_KDF=fast`` is set (the test
+suite) it re-encrypts the seed with the moderate limits at once (fresh salt and nonce, written
+atomically, no copy of the weak file kept).
 
 The passphrase comes from ``$METASPACE_PASSPHRASE`` or, in a terminal, a ``getpass`` prompt (asked
 twice when creating).
@@ -281,13 +284,57 @@ def ask_passphrase(*, confirm: bool, purpose: str = "the agent's keystore") -> s
     return first
 
 
+def is_weak(doc: dict[str, Any]) -> bool:
+    """True if a keystore document's key derivation is cheaper than the moderate limits."""
+    kdf = doc.get("kdf") if isinstance(doc, dict) else None
+    if not isinstance(kdf, dict):
+        return False
+    ops, mem = kdf.get("opslimit"), kdf.get("memlimit")
+    if not (isinstance(ops, int) and isinstance(mem, int)):
+        return False
+    return ops < MODERATE.opslimit or mem < MODERATE.memlimit
+
+
+def strengthen(path: Path, doc: dict[str, Any], seed: bytes, passphrase: str) -> None:
+    """Re-encrypt ``seed`` in the keystore at ``path`` with the moderate limits (atomic replace; the
+    weak file is not kept). ``created`` is kept.
+
+    Raises:
+        OSError: the file could not be written.
+    """
+    new = encrypt_seed(seed, passphrase, MODERATE)
+    if isinstance(doc.get("created"), int):
+        new["created"] = doc["created"]
+    write_private_file(path, (json.dumps(new, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
 def unlock(path: Path) -> Identity:
     """Open the keystore at ``path`` with the passphrase from the environment or a prompt.
 
-    This is what the agent peer calls at start.
+    This is what the agent peer calls at start. A keystore with a weak key derivation is reported on
+    stderr and, unless ``METASPACE_KDF=fast`` (tests), re-encrypted with the strong one right away.
 
     Raises:
         WrongPassphrase, KeystoreError: as :func:`load_identity` and :func:`ask_passphrase`.
     """
     doc = read_keystore(path)  # fail on a missing keystore before prompting
-    return Identity(decrypt_seed(doc, ask_passphrase(confirm=False)))
+    passphrase = ask_passphrase(confirm=False)
+    seed = decrypt_seed(doc, passphrase)
+    if is_weak(doc):
+        if os.environ.get(KDF_ENV, "") == "fast":
+            print(
+                f"warning: {path} uses the weak test-only key derivation ({KDF_ENV}=fast); "
+                "never use it for a real identity",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"warning: {path} was encrypted with a weak key derivation; re-encrypting it with the "
+                "strong one (argon2id moderate)",
+                file=sys.stderr,
+            )
+            try:
+                strengthen(path, doc, seed, passphrase)
+            except OSError as exc:
+                print(f"warning: could not re-encrypt {path}: {exc}", file=sys.stderr)
+    return Identity(seed)

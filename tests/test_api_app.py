@@ -42,6 +42,11 @@ class FakeService:
             raise Forbidden("category not allowed by your limits")
         return {"id": "ab" * 16, **params}
 
+    async def preview(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(("preview", params))
+        published = {k: v for k, v in params.items() if k not in ("limit", "lat", "lon")}
+        return {"published": published, "private": {"limit": params["limit"]}, "warnings": []}
+
     async def understand(self, text: str, lat: float | None, lon: float | None) -> dict[str, Any]:
         self.calls.append(("understand", (text, lat, lon)))
         return {"action": "SELL", "category": "vehicles/tires", "confidence": 0.9}

@@ -48,6 +48,14 @@ CANNED: dict[tuple[str, str], tuple[int, Any]] = {
     ("POST", "/api/v1/deals/d9/approve"): (404, {"error": "not_found", "message": "no deal d9"}),
     ("DELETE", "/api/v1/intents/" + "ab" * 16): (200, {**INTENT, "withdrawn": True}),
     ("POST", "/api/v1/negotiate/start"): (200, {"id": "d2", "match_id": "m1", "state": "negotiating"}),
+    ("POST", "/api/v1/intents/preview"): (
+        200,
+        {
+            "published": {**INTENT, "text": "vendo 4 llantas 225/65R17", "lang": "es"},
+            "private": {"limit": {"amount_minor": 4000, "currency": "USD"}, "limit_text": "40.00 USD"},
+            "warnings": ["\x1b]0;pwned\x07a note\x1b[2J"],
+        },
+    ),
     ("POST", "/api/v1/intents/understand"): (
         200,
         {
@@ -300,7 +308,12 @@ def test_sell_understands_confirms_and_publishes(home: Path, server: Server, cap
     assert body["action"] == "SELL" and body["category"] == "vehicles/tires" and body["quantity"] == 4
     assert body["text"] == "vendo 4 llantas 225/65R17 $50 c/u" and "confidence" not in body
     assert resolution(body["cell"]) == 5 and body["radius_km"] == 50
-    assert "I understood" in out and "50.00 USD" in out and "published: " + "ab" * 16 in out
+    # what is shown before publishing is the peer's preview of those very parameters
+    assert server.last("POST", "/api/v1/intents/preview")["body"] == body
+    assert "Will be published" in out and "text        vendo 4 llantas 225/65R17\n" in out
+    assert "Kept private (never published or sent): your limit 40.00 USD" in out
+    assert "note: a note" in out and "\x1b" not in out, "remote text can't drive the terminal"
+    assert "80.00 USD" in out and "published: " + "ab" * 16 in out
     # `buy` flips the side whatever was understood; without --yes and without a terminal it refuses.
     code, out, err = run(capsys, home, "buy", "llantas 225/65R17", "--yes", "--price", "45", "USD")
     assert code == 0, err
@@ -309,7 +322,10 @@ def test_sell_understands_confirms_and_publishes(home: Path, server: Server, cap
     n = len(server.requests)
     code, out, err = run(capsys, home, "sell", "old bike")
     assert code == 2 and "--yes" in err
-    assert [r["path"] for r in server.requests[n:]] == ["/api/v1/intents/understand"]
+    assert [r["path"] for r in server.requests[n:]] == [
+        "/api/v1/intents/understand",
+        "/api/v1/intents/preview",
+    ], "shown, then refused: nothing published"
 
 
 def test_status_with_and_without_a_peer(home: Path, server: Server, capsys, tmp_path: Path):
@@ -380,3 +396,27 @@ def test_web_prints_the_page_address_with_the_token(home: Path, server: Server, 
     code, out, err = run(capsys, home, "web")
     assert code == 0, err
     assert out.strip() == f"{server.url}/#token={TOKEN}"
+
+
+HOSTILE = "tires\x1b]0;owned\x07 \x1b[2J\x1b[31mred\x9b1m\r\nfake line\u202egnp.exe\x00"
+
+
+def test_remote_text_cannot_drive_the_terminal() -> None:
+    """Issue 10: CLI tables printed other agents' text with its escape sequences."""
+    from metaspace.cli.output import INTENT_COLUMNS, emit, render_mapping, render_table, to_json
+
+    row = {"id": "x", "category": HOSTILE, "attributes": {HOSTILE: HOSTILE}, "price": {"currency": HOSTILE}}
+    for out in (
+        render_table([row], INTENT_COLUMNS),
+        render_table([row]),
+        render_mapping(row),
+        render_mapping({"nested": row}),
+    ):
+        assert not any(ch in out for ch in "\x1b\x9b\x07\x00\r\u202e"), repr(out)
+        assert not any(line.startswith("fake line") for line in out.splitlines()), "no forged lines"
+        assert "tires" in out
+    assert json.loads(to_json(row)) == row, "--json keeps the data exactly"
+    assert not any(ch in to_json(row) for ch in "\x1b\x9b\x07\x00\r\u202e")
+    buf = io.StringIO()
+    emit(HOSTILE, as_json=False, out=buf)
+    assert "\x1b" not in buf.getvalue() and "fake line" in buf.getvalue()

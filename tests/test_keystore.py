@@ -152,3 +152,40 @@ def test_round_trip_property(seed: bytes, passphrase: str):
     assert keystore.decrypt_seed(json.loads(json.dumps(doc)), passphrase) == seed
     with pytest.raises(WrongPassphrase):
         keystore.decrypt_seed(doc, passphrase + "x")
+
+
+def test_a_weak_kdf_keystore_warns_and_is_rehashed_at_the_next_unlock(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10: a METASPACE_KDF=fast keystore used to be accepted forever, silently."""
+    path = tmp_path / "identity.key"
+    seed = keystore.new_seed()
+    keystore.save_keystore(path, keystore.encrypt_seed(seed, "pw", keystore.FAST_FOR_TESTS))
+    created = json.loads(path.read_text())["created"]
+    monkeypatch.setenv("METASPACE_PASSPHRASE", "pw")
+    monkeypatch.delenv("METASPACE_KDF")  # a real user's environment
+    assert keystore.unlock(path).seed == seed
+    err = capsys.readouterr().err
+    assert "weak key derivation" in err and "re-encrypting" in err
+    doc = json.loads(path.read_text())
+    assert (doc["kdf"]["opslimit"], doc["kdf"]["memlimit"]) == (
+        keystore.MODERATE.opslimit,
+        keystore.MODERATE.memlimit,
+    )
+    assert doc["created"] == created and not keystore.is_weak(doc)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert not list(tmp_path.glob("identity.key.bak*")), "no copy of the weak file is kept"
+    assert keystore.unlock(path).seed == seed
+    assert "weak" not in capsys.readouterr().err, "warned once: it is strong now"
+
+
+def test_the_test_only_fast_kdf_is_kept_but_never_silent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "identity.key"
+    keystore.save_keystore(path, keystore.encrypt_seed(keystore.new_seed(), "pw"))
+    before = path.read_bytes()
+    monkeypatch.setenv("METASPACE_PASSPHRASE", "pw")
+    keystore.unlock(path)
+    assert "METASPACE_KDF=fast" in capsys.readouterr().err
+    assert path.read_bytes() == before

@@ -17,6 +17,7 @@ Endpoints (the spec's names where they fit)::
     GET    /api/v1/status                   agent status (birth answers, peer, counts)
     GET    /api/v1/settings                 the human's limits
     POST   /api/v1/intents/understand       {text, lat?, lon?} -> publish-parameters draft
+    POST   /api/v1/intents/preview          publish parameters -> {published, private, warnings}
     POST   /api/v1/intents                  publish (body: publish parameters) -> intent
     POST   /api/v1/metaspace/broadcast      alias of POST /api/v1/intents
     GET    /api/v1/intents                  {"intents": [...]}
@@ -254,6 +255,9 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
     async def publish(request: Request) -> Any:
         return await service.publish(validate_publish(await read_json(request)))
 
+    async def preview(request: Request) -> Any:
+        return await service.preview(validate_publish(await read_json(request)))
+
     async def list_intents(request: Request) -> Any:
         return {"intents": _list_of_dicts(await service.intents(), "intents")}
 
@@ -298,6 +302,7 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
         Route("/api/v1/status", j(status), methods=["GET"]),
         Route("/api/v1/settings", j(settings), methods=["GET"]),
         Route("/api/v1/intents/understand", j(understand), methods=["POST"]),
+        Route("/api/v1/intents/preview", j(preview), methods=["POST"]),
         Route("/api/v1/intents", j(publish), methods=["POST"]),
         Route("/api/v1/intents", j(list_intents), methods=["GET"]),
         Route("/api/v1/intents/{id}", j(withdraw), methods=["DELETE"]),

@@ -16,7 +16,10 @@ Shapes (JSON). Publish parameters, as validated by :func:`validate_publish`::
      "expires_in_s": 604800}
 
 ``limit`` is the human's private limit per unit (a seller's minimum, a buyer's maximum): the peer keeps
-it in its own database for negotiation and never publishes or sends it.
+it in its own database for negotiation and never publishes or sends it. The published ``text`` is the
+peer's decision too (no price mentions, no private amounts; none at all with ``share: nothing``): the
+preview (same parameters) returns ``{"published": intent view, "private": {"limit", "limit_text"},
+"warnings": [...]}`` so a client shows exactly what will be published before it asks to confirm.
 
 Exactly one location form is given: ``lat``+``lon`` (the peer coarsens them to the human's allowed
 resolution) or ``cell`` (an H3 cell, res <= 7); neither when the human never shares a location.
@@ -136,6 +139,11 @@ class AgentService(Protocol):
 
     async def status(self) -> dict[str, Any]: ...
     async def publish(self, params: dict[str, Any]) -> dict[str, Any]: ...
+    async def preview(self, params: dict[str, Any]) -> dict[str, Any]:
+        """What ``publish(params)`` would publish (``published``: the intent view) and keep private
+        (``private``), with ``warnings``; nothing is signed or sent."""
+        ...
+
     async def understand(self, text: str, lat: float | None, lon: float | None) -> dict[str, Any]: ...
     async def search(self, params: dict[str, Any]) -> list[dict[str, Any]]: ...
     async def intents(self) -> list[dict[str, Any]]: ...

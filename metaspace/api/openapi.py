@@ -102,6 +102,7 @@ def _schemas() -> dict[str, Any]:
             "text": {"type": ["string", "null"], "maxLength": MAX_TEXT_LEN},
             "lang": {"type": ["string", "null"]},
             "expires_in_s": {"type": "integer", "minimum": 60, "maximum": MAX_INTENT_TTL_S},
+            "limit": {**_ref("Price"), "description": "your private limit per unit: never published"},
         },
     }
     return {
@@ -119,6 +120,17 @@ def _schemas() -> dict[str, Any]:
             "description": "deal view: id, match_id, state, price, counterparty, needs_approval",
         },
     }
+
+
+#: The preview's reply: the intent exactly as it would be published, and what stays private.
+_PREVIEW: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "published": _ref("Intent"),
+        "private": {**_OBJ, "description": "limit, limit_text: never published or sent"},
+        "warnings": {"type": "array", "items": {"type": "string"}},
+    },
+}
 
 
 def _list(key: str, item: str) -> dict[str, Any]:
@@ -194,6 +206,18 @@ def openapi_document() -> dict[str, Any]:
                     413,
                     415,
                     requestBody=_body(understand),
+                )
+            },
+            "/api/v1/intents/preview": {
+                "post": _op(
+                    "What publishing these parameters would publish, and what stays private",
+                    "preview",
+                    _ok(_PREVIEW),
+                    400,
+                    403,
+                    413,
+                    415,
+                    requestBody=_body(_ref("PublishParams")),
                 )
             },
             "/api/v1/intents": {

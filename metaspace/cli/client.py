@@ -314,7 +314,7 @@ def _confirm(question: str) -> bool:
 def cmd_sell_buy(args: argparse.Namespace) -> int:
     """``sell "TEXT"`` / ``buy "TEXT"``: understand, show, confirm, publish."""
     from metaspace.api.contract import PUBLISH_KEYS, BadRequest, check_category, validate_publish
-    from metaspace.cli.output import render_mapping, to_json
+    from metaspace.cli.output import to_json
 
     home = home_from_args(args)
     conf = _load_config(home)
@@ -331,7 +331,7 @@ def cmd_sell_buy(args: argparse.Namespace) -> int:
     body = {k: v for k, v in draft.items() if k in PUBLISH_KEYS and k not in ("lat", "lon", "cell")}
     body["action"] = _side(args.command, draft.get("action"))
     body.update(loc)
-    body["text"] = body.get("text") or text
+    body["text"] = text  # the peer decides what of it is published (never a price or a private limit)
     body.setdefault("radius_km", DEFAULT_RADIUS_KM)
     if args.radius_km is not None:
         body["radius_km"] = args.radius_km
@@ -355,26 +355,46 @@ def cmd_sell_buy(args: argparse.Namespace) -> int:
         raise _usage(f"{exc.message}{hint}; add --category/--price or use `metaspace publish`") from exc
     precheck_limits(params, conf, home)
     sent = {k: v for k, v in params.items() if v is not None}
+    preview = client.post("/api/v1/intents/preview", sent)
+    if not isinstance(preview, dict) or not isinstance(preview.get("published"), dict):
+        raise _usage("the agent peer did not say what it would publish; nothing was published")
     if not args.json:
-        print("I understood:")
-        shown: dict[str, Any] = {
-            k: sent[k]
-            for k in ("action", "category", "attributes", "price", "quantity", "cell", "radius_km")
-            if k in sent
-        }
-        if isinstance(draft.get("confidence"), int | float):
-            shown["confidence"] = draft["confidence"]
-        print(render_mapping(shown, indent=2))
-    if not args.yes and not _confirm("Publish this intent?"):
+        print(render_preview(preview, draft.get("confidence")))
+    if not args.yes and not _confirm("Publish exactly this?"):
         print("not published")
         return 1
     published = client.post("/api/v1/intents", sent)
     if args.json:
-        print(to_json({"understood": draft, "published": published}))
+        print(to_json({"understood": draft, "preview": preview, "published": published}))
     else:
         ident = published.get("id") if isinstance(published, dict) else None
         print(f"published: {ident}" if ident else f"published: {published}")
     return 0
+
+
+#: The fields of an intent shown before publishing, in this order.
+PREVIEW_KEYS = ("action", "category", "attributes", "price", "quantity", "cell", "radius_km", "text", "lang")
+
+
+def render_preview(preview: dict[str, Any], confidence: object = None) -> str:
+    """What ``metaspace sell/buy`` shows before asking: exactly the public fields the peer will sign and
+    publish, what stays private, and the peer's warnings (remote-free, but sanitised all the same)."""
+    from metaspace.cli.output import render_mapping, sanitize
+
+    published = preview["published"]
+    shown: dict[str, Any] = {k: published.get(k) for k in PREVIEW_KEYS if k in published}
+    if shown.get("text") is None:
+        shown["text"] = "(no free text)"
+    lines = ["Will be published (anyone on the network can read this):", render_mapping(shown, indent=2)]
+    private = preview.get("private") or {}
+    if private.get("limit_text"):
+        limit = sanitize(str(private["limit_text"]))
+        lines.append(f"Kept private (never published or sent): your limit {limit}")
+    if isinstance(confidence, int | float):
+        lines.append(f"Understood with confidence {confidence:.2f}")
+    for w in preview.get("warnings") or []:
+        lines.append(f"note: {sanitize(str(w))}")
+    return "\n".join(lines)
 
 
 def _coarse_point(loc: dict[str, Any]) -> dict[str, float]:

@@ -86,8 +86,11 @@ class Narrator:
         self.last = now
 
     def say(self, text: str) -> None:
+        """Print one line (other agents' words in it can't act on the terminal)."""
+        from metaspace.cli.output import sanitize
+
         with self.lock:
-            print(text, flush=True)
+            print(sanitize(text), flush=True)
 
 
 def _cli(*args: str) -> list[str]:
@@ -264,6 +267,8 @@ def _main(workdir: Path, env: dict[str, str], procs: Procs, stop: threading.Even
         view = p.client.post("/api/v1/intents", body)
         n.say(f"   {p.name}: intent {view['id'][:12]}… seq {view['seq']}, cell {view['cell']}"
               f" -> stored on {view.get('replicas', 0)} node(s)")  # fmt: skip
+        shown = f'"{view["text"]}"' if view.get("text") else "none (category and attributes only)"
+        n.say(f"      published text: {shown}")
     n.done("publish 3 intents")
 
     n.step("5. Match: each agent watches the key cells within its radius for the inverse action")

@@ -2,24 +2,35 @@
 
 Theory of operation
 -------------------
-* **Publish.** The human's limits are checked first (marketplace access, categories, location precision:
-  the cell is coarsened to the finest resolution the human allowed, never finer than res 7). The intent
-  is signed, saved in the agent's database, then stored at the k closest DHT nodes. The DHT core keeps
-  republishing it while it lives.
+* **Publish.** :mod:`metaspace.peer.publishing` decides what an intent publishes (the guardian's rules,
+  the coarsened cell, the published text without prices or private limits); the preview endpoint shows
+  the human exactly that before they confirm. The intent is signed, saved in the agent's database, then
+  stored at the k closest DHT nodes. The DHT core keeps republishing it while it lives.
 * **Watch.** For every live intent, a watcher looks up every key cell within its radius for the inverse
-  action, verifies each record, adds it to the local FAISS index, and ranks. It polls incrementally
-  (``since``) while the intent is live. A new match is saved, shown to the human, and announced to the
-  other agent with a signed INTENT_MATCH on ``/metaspace/match/1.0.0``; the other side re-checks the
-  match with its own index before believing it.
+  action, verifies each record, holds it (:mod:`metaspace.peer.remote`: bounded, expiring, keyed by
+  author and id), adds it to the local FAISS index, and ranks. It polls incrementally (``since``) while
+  the intent is live. A new match is saved with the record it was found with, shown to the human, and
+  announced to the other agent with a signed INTENT_MATCH on ``/metaspace/match/1.0.0``. An error in
+  one intent's poll or one match is logged and counted; it never stops the watcher or the daemon.
+* **INTENT_MATCH notices** are rate-limited per peer and for all peers together before any decoding,
+  and everything is checked before anything is held: the signature, the sender (the stream's peer),
+  the record (the sender's own intent, live, created not in the future, the inverse action of our live
+  intent), the notice's age. Then our own index re-ranks it; an intent that does not match is dropped
+  again. What the other agent says about the match (its score) is never believed.
+* **Housekeeping** (every ``HOUSEKEEPING_INTERVAL_S``): expired remote intents leave the index; old
+  matches and failed deals leave the database (see :meth:`metaspace.peer.db.AgentDB.prune`).
 * **Negotiate.** See ``metaspace.peer.deals`` (the negotiation part of the agent).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import trio
@@ -27,21 +38,24 @@ import trio
 from dht.events import Found, Published
 from dht.keys import cells_within, intent_key
 from matching import LocalIndex, Match, UnderstandError, understand
-from metaspace.api.contract import BadRequest, Forbidden, NotFound, Unavailable
+from metaspace.api.contract import BadRequest, NotFound, ServiceError, Unavailable
 from metaspace.config import AgentConfig
 from metaspace.peer.db import AgentDB, MatchRow
 from metaspace.peer.events import EventBus
+from metaspace.peer.notices import NoticeGate
+from metaspace.peer.publishing import Plan, plan_intent, preview_view
+from metaspace.peer.remote import Held, RemoteIntents
 from metaspace.peer.views import intent_view, price_view
 from negotiation.margin import public_ask
 from p2p.dht_driver import DhtDriver
 from p2p.framing import rpc, serve_rpc
 from p2p.host import P2PError, P2PHost
-from wire.envelope import open_envelope, open_intent, seal, seal_intent
+from wire.envelope import open_intent, seal, seal_intent
 from wire.errors import LocalProtocolError, RemoteProtocolError
-from wire.geo import MAX_INTENT_RES, cell_at, cell_distance_km, coarsen, resolution
+from wire.geo import MAX_INTENT_RES, cell_at, cell_distance_km
 from wire.identity import Identity, pubkey_to_text
-from wire.intent import Action, Intent, Price
-from wire.limits import MAX_INTENT_TTL_S
+from wire.intent import Action, Intent
+from wire.limits import MAX_CLOCK_SKEW_S
 from wire.messages import IntentMatch
 
 log = logging.getLogger(__name__)
@@ -59,12 +73,13 @@ MIN_MATCH_SCORE = 0.30
 NOTICE_TIMEOUT_S = 10.0
 #: Key cells one intent may watch (a 500 km radius at res 4 is ~200 cells; bound the work).
 MAX_WATCH_CELLS = 256
-#: Signed records of other agents' intents kept in memory for matches.
-MAX_KEPT_RECORDS = 50_000
+#: How often old matches, failed deals and expired remote intents are cleared (seconds).
+HOUSEKEEPING_INTERVAL_S = 300.0
 
 
-def match_id(mine: bytes, theirs: bytes) -> str:
-    return (mine + theirs).hex()[:40]
+def match_id(mine: bytes, other_author: bytes, theirs: bytes) -> str:
+    """A match's id: our intent id and the other's author and id (two authors may share an intent id)."""
+    return hashlib.sha256(mine + other_author + theirs).hexdigest()[:40]
 
 
 class Agent:
@@ -82,6 +97,7 @@ class Agent:
         index: LocalIndex | None = None,
         watch_interval: float = DEFAULT_WATCH_INTERVAL,
         bootstrap: list[str] | None = None,
+        remote: RemoteIntents | None = None,
     ) -> None:
         self.identity = identity
         self.config = config
@@ -92,11 +108,14 @@ class Agent:
         self.index = index if index is not None else LocalIndex()
         self.watch_interval = watch_interval
         self.bootstrap_addrs = list(bootstrap or [])
+        self.remote = remote if remote is not None else RemoteIntents()
+        self.notices = NoticeGate()
         self._wake = trio.Event()
         self._index_lock = trio.Lock()
         self._last_poll: dict[bytes, int] = {}
         self.dealer: Any = None  # set by the daemon to a DealMaker (negotiation)
-        self._records: dict[tuple[bytes, bytes, int], bytes] = {}
+        self.stats = {"watch_errors": 0, "match_errors": 0, "notices": 0, "notices_refused": 0,
+                      "notices_rate_limited": 0, "notices_matched": 0}  # fmt: skip
 
     def now(self) -> float:
         return self.driver.now()
@@ -113,28 +132,40 @@ class Agent:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._republish_saved)
             nursery.start_soon(self._watch_loop)
+            nursery.start_soon(self._housekeeping_loop)
 
     def _warm_up(self) -> None:
         self.index.embedder.embed(["warm up"])
         understand("warm up: selling 4 tires 225/65R17, $80 each")
 
-    async def _rank(self, mine: Intent, others: list[Intent], k: int) -> list[Match]:
-        """Add ``others`` to the index and rank them against ``mine`` — in a worker thread, because
-        embedding is CPU work that would stall the network tasks."""
+    async def _rank(
+        self, mine: Intent, held: Sequence[Held], k: int, drop: Sequence[bytes] = ()
+    ) -> list[Match]:
+        """Add ``held`` intents to the index and rank them against ``mine`` — in a worker thread, because
+        embedding is CPU work that would stall the network tasks. ``drop``: index ids to remove first.
+        The matches returned carry the original intents (the index holds them under their index ids)."""
         now = self.now()
 
         def work() -> list[Match]:
-            for other in others:
-                existing = self.index.get(other.id)
-                if existing is not None and existing.seq >= other.seq:
+            for iid in drop:
+                self.index.remove(iid)
+            for h in held:
+                existing = self.index.get(h.index_id)
+                if existing is not None and existing.seq >= h.intent.seq:
                     continue
                 if existing is not None:
-                    self.index.remove(other.id)
-                self.index.add(other)
+                    self.index.remove(h.index_id)
+                self.index.add(h.indexed())
             return self.index.search(mine, k=k, now=now)
 
         async with self._index_lock:
-            return await trio.to_thread.run_sync(work)
+            found = await trio.to_thread.run_sync(work)
+        out = []
+        for m in found:
+            original = self.remote.by_index_id(m.intent.id)
+            if original is not None:
+                out.append(replace(m, intent=original.intent))
+        return out
 
     async def _republish_saved(self) -> None:
         """After a restart: publish our live intents again (the DHT core then keeps republishing)."""
@@ -159,78 +190,50 @@ class Agent:
     def wake_watcher(self) -> None:
         self._wake.set()
 
+    async def _housekeeping_loop(self) -> None:
+        while True:
+            await self.housekeeping()
+            await trio.sleep(HOUSEKEEPING_INTERVAL_S)
+
+    async def housekeeping(self) -> dict[str, int]:
+        """Drop expired remote intents (and their index entries), old matches and old failed deals."""
+        now = self.now()
+        gone = self.remote.expire(now)
+        if gone:
+            async with self._index_lock:
+                await trio.to_thread.run_sync(lambda: [self.index.remove(i) for i in gone])
+        pruned = self.db.prune(now)
+        if self.dealer is not None:
+            self.dealer.forget_finished()
+        return {"remote_expired": len(gone), **pruned}
+
     # ------------------------------------------------------------------------------------- publish
 
-    def _intent_cell(self, params: dict[str, Any]) -> str:
-        finest = self.config.max_h3_res
-        if finest is None:
-            raise Forbidden(
-                "your settings never share a location, and intents need an approximate one; "
-                "allow city-level location with `metaspace init --reconfigure --location city`"
-            )
-        finest = min(finest, MAX_INTENT_RES)
-        if params.get("cell"):
-            cell = str(params["cell"])
-        elif params.get("lat") is not None and params.get("lon") is not None:
-            cell = cell_at(float(params["lat"]), float(params["lon"]), finest)
-        elif self.config.home_cell:
-            cell = self.config.home_cell
-        else:
-            raise BadRequest("no location: give --lat/--lon, or set a home location with `metaspace init`")
-        return coarsen(cell, finest) if resolution(cell) > finest else cell
+    async def _plan(self, params: dict[str, Any]) -> Plan:
+        """The plan of an intent (its text is cleaned in a worker thread: regex work on the user's text)."""
+        now, author = self.now(), self.identity.pubkey
+        return await trio.to_thread.run_sync(
+            lambda: plan_intent(params, self.config, author=author, intent_id=os.urandom(16), now=now)
+        )
 
-    def check_publish(self, action: str, category: str) -> None:
-        """The guardian's publish rules from the human's birth answers.
-
-        Raises:
-            Forbidden: the marketplace access or the allowed categories refuse it.
-        """
-        if not self.config.allows_action(action):
-            raise Forbidden(
-                f"your marketplace access ({self.config.marketplace}) does not allow {action} intents; "
-                "change it with `metaspace init --reconfigure --marketplace ...`"
-            )
-        if not self.config.allows_category(category):
-            raise Forbidden(f"category {category} is not among the categories you allowed")
+    async def preview(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Exactly what ``publish(params)`` would publish, and what it keeps private; nothing is sent."""
+        plan = await self._plan(params)
+        return preview_view(plan, intent_view(plan.intent))
 
     async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
-        action = str(params["action"]).upper()
-        category = str(params["category"])
-        self.check_publish(action, category)
-        now = self.now()
-        cell = self._intent_cell(params)
-        price = params.get("price")
-        ttl = min(int(params.get("expires_in_s") or MAX_INTENT_TTL_S), MAX_INTENT_TTL_S)
+        plan = await self._plan(params)
+        intent = plan.intent
         try:
-            intent = Intent(
-                id=os.urandom(16),
-                author=self.identity.pubkey,
-                seq=1,
-                action=Action(action),
-                category=category,
-                attributes=dict(params.get("attributes") or {}),
-                price=None
-                if not price
-                else Price(
-                    int(price["amount_minor"]), str(price["currency"]), bool(price.get("per_unit", True))
-                ),
-                quantity=int(params.get("quantity") or 1),
-                cell=cell,
-                radius_km=int(params.get("radius_km") or 0),
-                created=int(now),
-                expires=int(now) + ttl,
-                text=params.get("text") or None,
-                lang=params.get("lang") or self.config.language,
-            )
             record = seal_intent(self.identity, intent)
-        except (LocalProtocolError, ValueError) as exc:
+        except LocalProtocolError as exc:
             raise BadRequest(str(exc)) from None
-        limit = params.get("limit")
-        if limit:
-            if intent.price is not None and limit["currency"] != intent.price.currency:
-                raise BadRequest("the private limit must be in the price's currency")
-            self.db.set_reservation(intent.id.hex(), int(limit["amount_minor"]), str(limit["currency"]))
-        return await self._publish_record(intent, record, kind="intent_published")
+        if plan.limit:
+            self.db.set_reservation(
+                intent.id.hex(), int(plan.limit["amount_minor"]), str(plan.limit["currency"])
+            )
+        view = await self._publish_record(intent, record, kind="intent_published")
+        return {**view, "warnings": plan.warnings} if plan.warnings else view
 
     async def _publish_record(self, intent: Intent, record: bytes, *, kind: str) -> dict[str, Any]:
         self.db.save_intent(intent.id.hex(), record, intent.seq, intent.withdrawn, intent.expires, self.now())
@@ -274,10 +277,11 @@ class Agent:
 
     async def _fetch(
         self, category: str, cell: str, radius_km: float, action: Action, since: int = 0
-    ) -> list[Intent]:
-        """Verified, live intents of ``action`` in every key cell within ``radius_km`` of ``cell``."""
+    ) -> tuple[list[Held], list[bytes]]:
+        """Verified, live intents of ``action`` in every key cell within ``radius_km`` of ``cell``, now
+        held; and the index ids the caller must drop (evicted or withdrawn meanwhile)."""
         cells = cells_within(cell, radius_km)[:MAX_WATCH_CELLS]
-        found: dict[tuple[bytes, bytes], Intent] = {}
+        found: dict[tuple[bytes, bytes], tuple[Intent, bytes]] = {}
 
         async def one(key: bytes) -> None:
             try:
@@ -293,15 +297,24 @@ class Agent:
                 except RemoteProtocolError:
                     continue  # the core verified already; a second check costs little
                 old = found.get(intent.key)
-                if old is None or old.seq < intent.seq:
-                    found[intent.key] = intent
-                    self.remember_record(intent, record)
+                if old is None or old[0].seq < intent.seq:
+                    found[intent.key] = (intent, record)
 
         async with trio.open_nursery() as nursery:
             for c in cells:
                 nursery.start_soon(one, intent_key(category, c))
         now = self.now()
-        return [i for i in found.values() if i.is_live(now) and i.author != self.identity.pubkey]
+        held: list[Held] = []
+        drop: list[bytes] = []
+        for intent, record in found.values():
+            if intent.author == self.identity.pubkey or intent.created > now + MAX_CLOCK_SKEW_S:
+                continue
+            h, dropped = self.remote.put(intent, record, now)
+            drop.extend(dropped)
+            if h is not None and h.intent.seq == intent.seq:
+                held.append(h)
+        # a full cache may have evicted some of these again: only what is still held goes to the index
+        return [h for h in held if self.remote.get(h.intent.author, h.intent.id) is h], drop
 
     async def search(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         action = Action(str(params["action"]).upper())
@@ -314,19 +327,26 @@ class Agent:
         else:
             raise BadRequest("no location to search around")
         radius = float(params.get("radius_km") or 25)
-        intents = await self._fetch(str(params["category"]), where, radius, action)
+        held, drop = await self._fetch(str(params["category"]), where, radius, action)
+        if drop:
+            async with self._index_lock:
+                await trio.to_thread.run_sync(lambda: [self.index.remove(i) for i in drop])
         rows = []
-        for it in intents:
-            dist = cell_distance_km(where, it.cell)
-            if dist <= radius + it.radius_km + 15.0:  # cell-level precision: be generous, then sort
-                rows.append(intent_view(it, distance_km=round(dist, 1)))
+        for h in held:
+            dist = cell_distance_km(where, h.intent.cell)
+            if dist <= radius + h.intent.radius_km + 15.0:  # cell-level precision: be generous, then sort
+                rows.append(intent_view(h.intent, distance_km=round(dist, 1)))
         rows.sort(key=lambda r: r["distance_km"])
         return rows[: int(params.get("limit") or 20)]
 
     # ------------------------------------------------------------------------------- watch & match
 
     async def watch_once(self) -> int:
-        """Poll every live intent's key cells once; returns how many new matches were found."""
+        """Poll every live intent's key cells once; returns how many new matches were found.
+
+        An error while polling one intent, or recording one match, is logged and counted
+        (``stats``); the other intents and matches go on.
+        """
         new = 0
         now = self.now()
         for _id, record, _replicas in self.db.intents():
@@ -336,26 +356,40 @@ class Agent:
             since = self._last_poll.get(mine.id, 0)
             started = int(now)
             try:
-                found = await self._fetch(
+                held, drop = await self._fetch(
                     mine.category, mine.cell, mine.radius_km, mine.action.inverse, since
                 )
-            except (LocalProtocolError, P2PError) as exc:
+                ranked = await self._rank(mine, held, MATCHES_PER_INTENT, drop)
+            except (LocalProtocolError, RemoteProtocolError, P2PError) as exc:
+                self.stats["watch_errors"] += 1
                 log.info("watch of %s failed: %s", mine.id.hex(), exc)
                 continue
             self._last_poll[mine.id] = max(1, started - SINCE_OVERLAP_S)
-            for m in await self._rank(mine, found, MATCHES_PER_INTENT):
-                if m.score >= MIN_MATCH_SCORE and await self._record_match(mine, m, announce=True):
+            for m in ranked:
+                if m.score >= MIN_MATCH_SCORE and await self._record_match_safely(mine, m, announce=True):
                     new += 1
         return new
+
+    async def _record_match_safely(self, mine: Intent, m: Match, *, announce: bool) -> bool:
+        """``_record_match``, with any error of this one match logged and counted instead of raised."""
+        try:
+            return await self._record_match(mine, m, announce=announce)
+        except (ServiceError, LocalProtocolError, RemoteProtocolError, P2PError, sqlite3.Error) as exc:
+            self.stats["match_errors"] += 1
+            log.warning("match of %s with %s not recorded: %s", mine.id.hex(), m.intent.id.hex(), exc)
+            return False
 
     async def _record_match(self, mine: Intent, m: Match, *, announce: bool) -> bool:
         """Save a new match, tell the human, and (if ``announce``) the other agent. False if known."""
         other = m.intent
-        mid = match_id(mine.id, other.id)
+        held = self.remote.get(other.author, other.id)
+        if held is None or held.intent.seq != other.seq:
+            return False  # dropped meanwhile (expired, withdrawn, evicted): nothing to record
+        mid = match_id(mine.id, other.author, other.id)
         row = MatchRow(
             id=mid,
             intent_id=mine.id.hex(),
-            other_record=self._record_of(other),
+            other_record=held.record,
             other_author=pubkey_to_text(other.author),
             score=round(m.score, 4),
             distance_km=round(m.distance_km, 1),
@@ -364,6 +398,7 @@ class Agent:
             state="new",
             announced=False,
             created=self.now(),
+            other_expires=other.expires,
         )  # fmt: skip
         if not self.db.save_match(row):
             return False
@@ -380,25 +415,10 @@ class Agent:
             await self.dealer.on_new_match(mid)
         return True
 
-    def remember_record(self, intent: Intent, record: bytes) -> None:
-        """Keep the signed record of another agent's intent (matches store it; bounded)."""
-        if len(self._records) >= MAX_KEPT_RECORDS:
-            self._records.pop(next(iter(self._records)))
-        self._records[(intent.author, intent.id, intent.seq)] = record
-
     def known_record(self, author: bytes, intent_id: bytes) -> bytes | None:
-        """The newest signed record we keep of another agent's intent, if any."""
-        best = None
-        for (a, i, seq), record in self._records.items():
-            if a == author and i == intent_id and (best is None or seq > best[0]):
-                best = (seq, record)
-        return None if best is None else best[1]
-
-    def _record_of(self, intent: Intent) -> bytes:
-        rec = self._records.get((intent.author, intent.id, intent.seq))
-        if rec is None:
-            raise LocalProtocolError("no record kept for a matched intent")
-        return rec
+        """The newest signed record we hold of another agent's intent, if any."""
+        held = self.remote.get(author, intent_id)
+        return None if held is None else held.record
 
     async def _announce(self, mine: Intent, other: Intent, score: float) -> None:
         record = self.db.intent_record(mine.id.hex())
@@ -415,26 +435,37 @@ class Agent:
         except (P2PError, RemoteProtocolError) as exc:
             log.info("could not announce match to %s: %s", peer, exc)
             return
-        self.db.update_match(match_id(mine.id, other.id), announced=True)
+        self.db.update_match(match_id(mine.id, other.author, other.id), announced=True)
 
     async def _on_notice(self, peer_id: str, data: bytes) -> bytes:
-        """An INTENT_MATCH from another agent: verify, re-check with our own index, record it."""
-        env = open_envelope(data)
-        notice = env.message
-        if not isinstance(notice, IntentMatch) or pubkey_to_text(env.author) != peer_id:
-            raise RemoteProtocolError("not an INTENT_MATCH from the stream's peer")
-        _renv, other = open_intent(notice.record)
-        if other.author != env.author or other.id != notice.my_intent:
-            raise RemoteProtocolError("the notice's record is not the sender's intent")
-        mine = self.own_intent(notice.your_intent)
+        """An INTENT_MATCH from another agent: rate-limit, verify, re-check with our own index, record."""
         now = self.now()
-        if mine is None or not mine.is_live(now) or not other.is_live(now):
+        self.stats["notices"] += 1
+        if not self.notices.allow(peer_id, now):
+            self.stats["notices_rate_limited"] += 1
+            return b"rate_limited"
+        try:
+            checked = self.notices.check(peer_id, data, now, self.own_intent)
+        except RemoteProtocolError:
+            self.stats["notices_refused"] += 1
+            raise
+        if checked is None:
             return b"unknown"
-        self.remember_record(other, notice.record)
-        for m in await self._rank(mine, [other], MATCHES_PER_INTENT * 5):
-            if m.intent.id == other.id and m.score >= MIN_MATCH_SCORE:
-                await self._record_match(mine, m, announce=False)
+        mine, other, record = checked.mine, checked.other, checked.record
+        known = self.remote.get(other.author, other.id) is not None
+        held, drop = self.remote.put(other, record, now)
+        if held is None:
+            return b"unknown"
+        for m in await self._rank(mine, [held], MATCHES_PER_INTENT * 5, drop):
+            if m.intent.key == other.key and m.score >= MIN_MATCH_SCORE:
+                self.stats["notices_matched"] += 1
+                await self._record_match_safely(mine, m, announce=False)
                 return b"ok"
+        if not known:  # not a match by our own judgement: keep nothing of it
+            iid = self.remote.discard(other.author, other.id)
+            if iid is not None:
+                async with self._index_lock:
+                    await trio.to_thread.run_sync(self.index.remove, iid)
         return b"no-match"
 
     # ---------------------------------------------------------------------------- other endpoints
@@ -481,6 +512,8 @@ class Agent:
             "deals": len(self.db.deals()),
             "language": self.config.language,
             "autonomy": self.config.autonomy,
+            "remote_intents": len(self.remote),
+            "hygiene": dict(self.stats),
         }
 
     async def settings(self) -> dict[str, Any]:

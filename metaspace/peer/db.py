@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS matches (
     explanation TEXT NOT NULL,
     state TEXT NOT NULL,
     announced INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    other_expires REAL
 );
 CREATE TABLE IF NOT EXISTS deals (
     id TEXT PRIMARY KEY,
@@ -78,6 +79,21 @@ CREATE TABLE IF NOT EXISTS cursors (
 
 
 _DEAL_COLS = "id, match_id, role, counterparty, state, data, created, updated"
+_MATCH_COLS = (
+    "id, intent_id, other_record, other_author, score, distance_km, explanation, state, announced, created,"
+    " other_expires"
+)
+#: Matches stored per intent of ours; past it a new match replaces the weakest untouched ("new") one if
+#: it scores higher, else it is not stored (many identities can publish matching intents).
+MAX_MATCHES_STORED_PER_INTENT = 200
+#: A match whose other intent expired this long ago leaves the database, unless a deal came of it
+#: (state "negotiating" or "agreed").
+MATCH_RETENTION_S = 30 * 86400.0
+#: Failed deals (no agreement) are kept this long after their last change, and at most this many.
+FAILED_DEAL_RETENTION_S = 30 * 86400.0
+MAX_FAILED_DEALS = 5000
+#: Match states a deal came of: never pruned.
+_KEPT_MATCH_STATES = ("negotiating", "agreed")
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,7 @@ class MatchRow:
     state: str
     announced: bool
     created: float
+    other_expires: float | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +165,9 @@ class AgentDB:
         cols = {str(r[1]) for r in self._db.execute("PRAGMA table_info(private)")}
         if "currency" not in cols:
             self._db.execute("ALTER TABLE private ADD COLUMN currency TEXT")
+        match_cols = {str(r[1]) for r in self._db.execute("PRAGMA table_info(matches)")}
+        if "other_expires" not in match_cols:
+            self._db.execute("ALTER TABLE matches ADD COLUMN other_expires REAL")
         legacy = self._db.execute(
             "SELECT d.id, d.agreement, d.data, d.updated FROM deals d LEFT JOIN agreements a"
             " ON a.deal_id = d.id WHERE d.agreement IS NOT NULL AND a.deal_id IS NULL"
@@ -209,17 +229,39 @@ class AgentDB:
 
     # ---------------------------------------------------------------------------------------- matches
 
-    def save_match(self, m: MatchRow) -> bool:
-        """Insert a match; False if it was already known (same id)."""
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO matches (id, intent_id, other_record, other_author, score, distance_km,"
-            " explanation, state, announced, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                m.id, m.intent_id, m.other_record, m.other_author, m.score, m.distance_km,
-                json.dumps(m.explanation), m.state, int(m.announced), m.created,
-            ),
+    def save_match(self, m: MatchRow, max_per_intent: int = MAX_MATCHES_STORED_PER_INTENT) -> bool:
+        """Insert a match; False if it was already known (same id) or if its intent already has
+        ``max_per_intent`` matches and none untouched ("new") scores lower (that one is replaced)."""
+        row = (
+            m.id, m.intent_id, m.other_record, m.other_author, m.score, m.distance_km,
+            json.dumps(m.explanation), m.state, int(m.announced), m.created, m.other_expires,
         )  # fmt: skip
-        return cur.rowcount == 1
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            stored = self._save_match_in_transaction(m, row, max_per_intent)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return stored
+
+    def _save_match_in_transaction(self, m: MatchRow, row: tuple[Any, ...], max_per_intent: int) -> bool:
+        if self._db.execute("SELECT 1 FROM matches WHERE id = ?", (m.id,)).fetchone() is not None:
+            return False
+        (count,) = self._db.execute(
+            "SELECT COUNT(*) FROM matches WHERE intent_id = ?", (m.intent_id,)
+        ).fetchone()
+        if count >= max_per_intent:
+            weakest = self._db.execute(
+                "SELECT id, score FROM matches WHERE intent_id = ? AND state = 'new'"
+                " ORDER BY score, created LIMIT 1",
+                (m.intent_id,),
+            ).fetchone()
+            if weakest is None or float(weakest[1]) >= m.score:
+                return False
+            self._db.execute("DELETE FROM matches WHERE id = ?", (weakest[0],))
+        self._db.execute(f"INSERT INTO matches ({_MATCH_COLS}) VALUES ({', '.join('?' * 11)})", row)
+        return True
 
     def update_match(self, match_id: str, *, state: str | None = None, announced: bool | None = None) -> None:
         if state is not None:
@@ -228,7 +270,7 @@ class AgentDB:
             self._db.execute("UPDATE matches SET announced = ? WHERE id = ?", (int(announced), match_id))
 
     def matches(self, intent_id: str | None = None) -> list[MatchRow]:
-        sql = "SELECT * FROM matches"
+        sql = f"SELECT {_MATCH_COLS} FROM matches"
         args: tuple[Any, ...] = ()
         if intent_id is not None:
             sql += " WHERE intent_id = ?"
@@ -237,7 +279,7 @@ class AgentDB:
         return [self._match(r) for r in rows]
 
     def match(self, match_id: str) -> MatchRow | None:
-        row = self._db.execute("SELECT * FROM matches WHERE id = ?", (match_id,)).fetchone()
+        row = self._db.execute(f"SELECT {_MATCH_COLS} FROM matches WHERE id = ?", (match_id,)).fetchone()
         return None if row is None else self._match(row)
 
     @staticmethod
@@ -245,6 +287,7 @@ class AgentDB:
         return MatchRow(
             str(r[0]), str(r[1]), bytes(r[2]), str(r[3]), float(r[4]),
             None if r[5] is None else float(r[5]), json.loads(r[6]), str(r[7]), bool(r[8]), float(r[9]),
+            None if r[10] is None else float(r[10]),
         )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ deals
@@ -317,6 +360,44 @@ class AgentDB:
             str(row[0]), bytes(row[1]), None if row[2] is None else bytes(row[2]),
             None if row[3] is None else bytes(row[3]), float(row[4]),
         )  # fmt: skip
+
+    # ---------------------------------------------------------------------------------------- pruning
+
+    def prune(
+        self,
+        now: float,
+        *,
+        match_retention: float = MATCH_RETENTION_S,
+        failed_retention: float = FAILED_DEAL_RETENTION_S,
+        max_failed: int = MAX_FAILED_DEALS,
+    ) -> dict[str, int]:
+        """Forget what no longer matters (durable on return); agreements and live deals are never touched.
+
+        * matches whose other intent expired more than ``match_retention`` ago (or, for rows written
+          before expiry times were recorded, whose own intent did), unless a deal came of them;
+        * failed deals (state FAILED, no agreement) last changed more than ``failed_retention`` ago, and
+          beyond the ``max_failed`` most recent ones.
+
+        Returns:
+            How many matches and deals were removed.
+        """
+        kept = ", ".join(f"'{s}'" for s in _KEPT_MATCH_STATES)
+        cutoff = now - match_retention
+        matches = self._db.execute(
+            f"DELETE FROM matches WHERE state NOT IN ({kept}) AND (other_expires < ? OR"
+            " (other_expires IS NULL AND intent_id IN (SELECT id FROM intents WHERE expires < ?)))",
+            (cutoff, cutoff),
+        ).rowcount
+        failed = "state = 'FAILED' AND agreement IS NULL AND id NOT IN (SELECT deal_id FROM agreements)"
+        deals = self._db.execute(
+            f"DELETE FROM deals WHERE {failed} AND updated < ?", (now - failed_retention,)
+        ).rowcount
+        deals += self._db.execute(
+            f"DELETE FROM deals WHERE {failed} AND id NOT IN"
+            f" (SELECT id FROM deals WHERE {failed} ORDER BY updated DESC LIMIT ?)",
+            (max_failed,),
+        ).rowcount
+        return {"matches_pruned": matches, "deals_pruned": deals}
 
     # ---------------------------------------------------------------------------------------- cursors
 

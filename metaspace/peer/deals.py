@@ -160,6 +160,11 @@ class DealMaker:
                 return
             self.admission.record_outcome(peer, bytes.fromhex(snap["my_intent"]), False, deal.updated)
 
+    def forget_finished(self) -> None:
+        """Drop the offer counters of sessions that ended (the agent's housekeeping calls this)."""
+        for deal_id in [d for d in self._shown if d not in self._runners]:
+            del self._shown[deal_id]
+
     # ------------------------------------------------------------------------------------- starting
 
     async def on_new_match(self, match_id: str) -> None:

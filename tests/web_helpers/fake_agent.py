@@ -90,9 +90,23 @@ class FakeAgent:
             "missing": ["radius_km"],
         }
 
-    async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(("publish", params))
-        intent = {
+    async def preview(self, params: dict[str, Any]) -> dict[str, Any]:
+        """As the real agent: the published text without its private limit phrase, the limit apart."""
+        self.calls.append(("preview", params))
+        published = self._intent(params)
+        text = params.get("text")
+        if text:
+            from matching.understand import published_text
+
+            published["text"] = published_text(text)[0]
+        limit = params.get("limit")
+        private = {}
+        if limit:
+            private = {"limit": limit, "limit_text": f"{limit['amount_minor'] / 100:.2f} {limit['currency']}"}
+        return {"published": published, "private": private, "warnings": []}
+
+    def _intent(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
             "id": INTENT_ID,
             "author": PEER_ID,
             "action": params["action"],
@@ -108,6 +122,10 @@ class FakeAgent:
             "lang": params["lang"],
             "withdrawn": False,
         }
+
+    async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(("publish", params))
+        intent = self._intent(params)
         self._intents[INTENT_ID] = intent
         self.emit(
             {

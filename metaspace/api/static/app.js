@@ -6,6 +6,9 @@
 // whole and re-rendered; an EventSource on /api/v1/events tells which lists changed, and an event's
 // "text" (already in the human's language, rendered by the peer) goes to the notifications list.
 // All remote data is put into the page with textContent, never as HTML.
+// Publishing is two steps: "Review" asks the peer for the exact intent it would sign and publish
+// (POST /intents/preview: public fields, the published text, what stays private) and shows it; only
+// then does the button publish, exactly that. Any change to the draft hides the review again.
 'use strict';
 
 (function () {
@@ -31,6 +34,11 @@
   let token = null;
   let draft = null;
   let draftLocation = {};
+  let reviewed = null; // the publish body (as JSON) whose preview is on screen
+  const REVIEW_LABEL = 'Review what will be published';
+  const PUBLISH_LABEL = 'Publish exactly this';
+  // The published fields shown in the review, in this order.
+  const PREVIEW_KEYS = ['action', 'category', 'attributes', 'price', 'quantity', 'cell', 'radius_km', 'text', 'lang'];
   let events = null;
   let live = false;
   const pending = new Set();
@@ -407,7 +415,8 @@
 
   function showDraft(d, text) {
     draft = Object.assign({}, d || {});
-    if (draft.text === undefined || draft.text === null) draft.text = text;
+    draft.text = text; // the peer decides what of it is published (never a price or a private limit)
+    clearReview();
     $('draft-action').value = draft.action || 'SELL';
     $('draft-category').value = draft.category || '';
     const p = draft.price;
@@ -439,7 +448,30 @@
 
   function hideDraft() {
     draft = null;
+    clearReview();
     show($('draft'), false);
+  }
+
+  function clearReview() {
+    reviewed = null;
+    show($('draft-preview'), false);
+    $('confirm-btn').textContent = REVIEW_LABEL;
+  }
+
+  function showReview(preview, key) {
+    const pub = (preview && preview.published) || {};
+    const shown = {};
+    for (const k of PREVIEW_KEYS) if (k in pub) shown[k] = pub[k];
+    if (shown.text === null || shown.text === undefined) shown.text = '(no free text)';
+    kvList($('preview-published'), shown);
+    const priv = (preview && preview.private) || {};
+    $('preview-private').textContent = priv.limit_text
+      ? `Kept private (never published or sent): your limit ${priv.limit_text}` : '';
+    const warnings = Array.isArray(preview && preview.warnings) ? preview.warnings : [];
+    $('preview-warnings').replaceChildren(...warnings.map((w) => el('li', { text: w })));
+    show($('draft-preview'), true);
+    reviewed = key;
+    $('confirm-btn').textContent = PUBLISH_LABEL;
   }
 
   function publishBody() {
@@ -489,7 +521,18 @@
       setError($('draft-error'), err.message);
       return;
     }
+    const key = JSON.stringify(body);
     btn.disabled = true;
+    if (reviewed !== key) {
+      try {
+        showReview(await api('POST', '/intents/preview', body), key);
+      } catch (err) {
+        setError($('draft-error'), err.message);
+      } finally {
+        btn.disabled = false;
+      }
+      return;
+    }
     try {
       await api('POST', '/intents', body);
       hideDraft();
@@ -583,6 +626,8 @@
     }
     $('understand-form').addEventListener('submit', onUnderstand);
     $('draft').addEventListener('submit', onConfirm);
+    $('draft').addEventListener('input', () => { if (reviewed !== null) clearReview(); });
+    $('draft').addEventListener('change', () => { if (reviewed !== null) clearReview(); });
     $('cancel-draft-btn').addEventListener('click', hideDraft);
     $('locate-btn').addEventListener('click', onLocate);
     refresh(ALL_LISTS);

@@ -1,0 +1,103 @@
+"""What an intent publishes (issue 10, item 1): never the human's private limit, in any form.
+
+On main, "Necesito llantas ..., máximo 70 dólares cada una" became the intent's ``text`` verbatim and
+went into every DHT record, while the demo said "private limit 70.00 USD (never published)". Now:
+
+* :func:`matching.understand.published_text` takes every price mention out of the text with its bound
+  words ("máximo", "at least") and its basis words ("cada una", "each"), refuses to publish free text
+  that still names money or a private amount in any written form;
+* the agent applies it to whatever text it is given (the client's word is not trusted), keeps the
+  limit in its database only, and with ``share: nothing`` publishes no free text at all;
+* the preview shows exactly the intent that publishing the same parameters signs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import trio
+
+from matching.understand import published_text, understand
+from tests.agent_helpers import agents, buy_tires, sell_tires, usd
+from wire.envelope import open_intent
+
+DEMO_B = "Necesito llantas para mi camioneta, 225/65R17, máximo 70 dólares cada una"
+
+
+def run(fn: Callable[[], Awaitable[None]]) -> None:
+    trio.run(fn)
+
+
+@pytest.mark.parametrize(
+    ("text", "published"),
+    [
+        (DEMO_B, "Necesito llantas para mi camioneta, 225/65R17"),
+        ("selling my bike, at least $50", "selling my bike"),
+        ("Selling 4 used tires 225/65R17, $80 each", "Selling 4 used tires 225/65R17"),
+        ("I need tires, no more than 60 USD each, 225/65R17", "I need tires, 225/65R17"),
+        ("Suche Winterreifen 205/55R16, höchstens 200 Euro für alle", "Suche Winterreifen 205/55R16"),
+        ("预算最多300元，想买二手自行车", "想买二手自行车"),
+        (DEMO_B + ", o hasta 75", "Necesito llantas para mi camioneta, 225/65R17"),
+        ("Bike $50", "Bike"),
+        ("four tires 225/65R17, good tread", "four tires 225/65R17, good tread"),
+    ],
+)
+def test_price_mentions_and_their_bound_words_are_taken_out(text: str, published: str) -> None:
+    out, _warnings = published_text(text)
+    assert out == published
+
+
+def test_a_private_limit_written_anywhere_means_no_free_text() -> None:
+    # the limit came from --limit, the text says it in words the price extractor does not read as money
+    out, warnings = published_text("I will pay 70 tops for 225/65R17 tires", private=[70.0])
+    assert out is None and "not published" in warnings[0]
+    for form in ("7000 cents", "1,200 max", "1.200", "70,00"):
+        assert published_text(f"tires 225/65R17 {form} ok", private=[70.0, 1200.0])[0] is None, form
+    assert published_text("tires 225/65R17, 4 of them", private=[70.0])[0] == "tires 225/65R17, 4 of them"
+
+
+def test_understand_drafts_the_published_text() -> None:
+    u = understand(DEMO_B)
+    assert u.price_bound == "max" and u.intent.price is not None and u.intent.price.amount_minor == 7000
+    assert u.intent.text == "Necesito llantas para mi camioneta, 225/65R17"
+
+
+def test_the_agent_publishes_the_preview_and_never_the_limit(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with agents(tmp_path, 2) as peers:
+            buyer = peers[1].agent
+            params = buy_tires(text=DEMO_B, limit=usd(7000))
+            preview = await buyer.preview(params)
+            assert preview["private"] == {"limit": usd(7000), "limit_text": "70.00 USD"}
+            view = await buyer.publish(params)
+            shown = {k: v for k, v in preview["published"].items() if k not in ("id", "created", "expires")}
+            assert shown == {k: v for k, v in view.items() if k in shown}, "what was shown is what was sent"
+            record = buyer.db.intent_record(view["id"])
+            assert record is not None
+            _env, intent = open_intent(record)
+            assert intent.text == "Necesito llantas para mi camioneta, 225/65R17" and intent.price is None
+            assert "máximo".encode() not in record and "dólares".encode() not in record
+            assert buyer.db.private_limit(view["id"]) is not None
+            # the client's cleaned text is not trusted either: the agent cleans whatever it is given
+            seller = peers[0].agent
+            v2 = await seller.publish(sell_tires(text="4 tires 225/65R17, at least $55 each", limit=usd(5500)))
+            assert v2["text"] == "4 tires 225/65R17"
+
+    run(main)
+
+
+def test_share_nothing_publishes_no_free_text(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with agents(tmp_path, 1, configs={0: {"share": "nothing"}}) as peers:
+            agent = peers[0].agent
+            preview = await agent.preview(buy_tires(text=DEMO_B, limit=usd(7000)))
+            pub = preview["published"]
+            assert pub["text"] is None and pub["lang"] is None
+            assert pub["attributes"]["item"] == "llantas camioneta"
+            assert any("no free text" in w for w in preview["warnings"])
+            view = await agent.publish(buy_tires(text=DEMO_B, limit=usd(7000)))
+            assert view["text"] is None and view["attributes"] == pub["attributes"]
+
+    run(main)
