@@ -82,7 +82,8 @@ def test_the_agent_publishes_the_preview_and_never_the_limit(tmp_path: Path) -> 
             assert buyer.db.private_limit(view["id"]) is not None
             # the client's cleaned text is not trusted either: the agent cleans whatever it is given
             seller = peers[0].agent
-            v2 = await seller.publish(sell_tires(text="4 tires 225/65R17, at least $55 each", limit=usd(5500)))
+            said = "4 tires 225/65R17, at least $55 each"
+            v2 = await seller.publish(sell_tires(text=said, limit=usd(5500)))
             assert v2["text"] == "4 tires 225/65R17"
 
     run(main)
