@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -189,6 +190,8 @@ class DhtDriver:
         self._offset = time.time() - trio.current_time()
         self._nursery: trio.Nursery | None = None
         self._wake = trio.Event()
+        #: The core time the timer loop sleeps until (inf: no timer; -inf: the loop is not asleep).
+        self._armed = -math.inf
         self._waiters: dict[int, trio.Event] = {}
         self._results: dict[int, Result] = {}
 
@@ -218,11 +221,13 @@ class DhtDriver:
         while True:
             self._wake = trio.Event()
             due = self.node.next_timer()
+            self._armed = math.inf if due is None else due
             if due is None:
                 await self._wake.wait()
             else:
                 with trio.move_on_at(due - self._offset):
                     await self._wake.wait()
+            self._armed = -math.inf
             now = self.now()
             due = self.node.next_timer()
             if due is not None and due <= now:
@@ -242,7 +247,11 @@ class DhtDriver:
                 event = self._waiters.pop(out.op_id, None)
                 if event is not None:
                     event.set()
-        self._wake.set()
+        # Wake the timer loop only if the core's next timer is now earlier than the one it sleeps until
+        # (a timer that moved later just costs one early wake-up): not once per RPC.
+        due = self.node.next_timer()
+        if due is not None and due < self._armed:
+            self._wake.set()
 
     # ------------------------------------------------------------------------------------ client side
 

@@ -324,3 +324,27 @@ def test_bad_requests_fail_alone_and_the_node_keeps_serving(use_mux: bool) -> No
             assert isinstance(await client.driver.bootstrap([server.seed]), Closest)
 
     run(main)
+
+
+def test_the_timer_loop_runs_the_cores_periodic_jobs_while_rpcs_flow() -> None:
+    """Bucket refresh and republish fire at their times (the timer loop sleeps until the core's next timer
+    and is woken only when that timer moves earlier, not per RPC)."""
+
+    async def main() -> None:
+        config = DhtConfig(
+            k=4, rpc_timeout=2.0, lookup_timeout=10.0, refresh_interval=100.0, republish_interval=50.0
+        )
+        async with network(5, config=config) as (_net, peers):
+            await join(peers)
+            author = peers[1]
+            intent = make_intent(author.identity, author.driver.now())
+            assert isinstance(await author.driver.publish(sealed(author.identity, intent)), Published)
+            sent = [p.driver.stats.requests_out for p in peers]
+            await trio.sleep(40)
+            assert [p.driver.stats.requests_out for p in peers] == sent  # nothing is due yet
+            await trio.sleep(20)  # the republish is due (50 s +- 10% jitter) ...
+            assert author.driver.stats.requests_out > sent[1]
+            await trio.sleep(60)  # ... and every node's bucket refresh (100 s +- 10% after the join)
+            assert all(p.driver.stats.requests_out > s for p, s in zip(peers, sent, strict=True))
+
+    run(main)
