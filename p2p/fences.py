@@ -18,6 +18,9 @@ Process-wide fences:
   the slot and ends the task. It also asks the host's admission policy (``p2p.connmgr``) first, so
   refusals (too many inbound, too many from one IP) happen before any handshake work, with a reason.
 - ``our_agent_version``: identify says ``metaspace-net/<version>``.
+- ``capture_plaintext`` (tests only, off unless ``METASPACE_CAPTURE_PLAINTEXT`` is set): every Noise
+  transport write is copied, before encryption, to a file (:mod:`p2p.capture`), so the byte-level
+  privacy test can read everything an agent sends.
 
 Per-swarm fences (``fence_swarm``):
 
@@ -52,6 +55,8 @@ from libp2p.network.connection.raw_connection import RawConnection
 from libp2p.network.swarm import Swarm
 from libp2p.security.noise import io as _noise_io
 from multiaddr import Multiaddr
+
+from p2p import capture as _capture
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,8 @@ class InboundAdmission(Protocol):
 
 #: The swarm attribute where ``P2PHost`` puts its admission policy.
 ADMISSION_ATTR = "metaspace_admission"
+#: Tests only: where the plaintext of Noise writes is copied (None: nowhere, the default).
+CAPTURE: _capture.PlaintextCapture | None = _capture.from_env()
 
 
 # ------------------------------------------------------------------------------ process-wide fences
@@ -132,6 +139,8 @@ def make_noise_writes_atomic() -> None:
     async def write_msg(
         self: _noise_io.NoiseTransportReadWriter, msg: bytes, prefix_encoded: bool = False
     ) -> None:
+        if CAPTURE is not None:  # tests only (capture_plaintext): the bytes as they are encrypted
+            CAPTURE.record(self, msg)
         with trio.CancelScope(shield=True):
             with trio.move_on_after(NOISE_WRITE_TIMEOUT):
                 await original(self, msg, prefix_encoded)
