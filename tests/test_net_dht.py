@@ -137,7 +137,8 @@ def test_cli_end_to_end(net: Network) -> None:
               "--lat", str(lat + 0.05), "--lon", str(lon), "--radius-km", "25", "--json"]  # fmt: skip
     found = json.loads(run_cli(*search))
     assert [r["id"] for r in found] == [intent_id]
-    assert found[0]["attributes"] == {"size": "225/65R17"} and found[0]["price"]["amount_minor"] == 8000
+    # The agent also publishes the item its text names (``matching.understand``'s "item" attribute).
+    assert found[0]["attributes"]["size"] == "225/65R17" and found[0]["price"]["amount_minor"] == 8000
 
     mine = json.loads(run_cli("--home", home_a, "intents", "--json"))
     assert intent_id in {i["id"] for i in mine}
