@@ -95,6 +95,27 @@ def _money(minor: int, currency: str) -> str:
     return f"{sym}{whole}" if frac == 0 else f"{sym}{whole}.{frac:02d}"
 
 
+#: How far a counterpart's reputation moves a match's rank: a signal of 1 adds this, 0 takes it away.
+REPUTATION_WEIGHT = 0.15
+
+
+def rank_with_reputation(score: float, reputation: float | None, weight: float = REPUTATION_WEIGHT) -> float:
+    """The ranking hook for trust: a match's score moved by its counterpart's reputation signal.
+
+    Args:
+        score: the match score in [0, 1].
+        reputation: the counterpart's signal in [0, 1] (``reputation.score.Reputation.signal``: 0.5 for an
+            agent nobody rated, never above 0.5 for a flagged ring), or None when not looked up yet.
+        weight: how much a full signal moves the rank.
+
+    Returns:
+        The rank in [0, 1]: ``score + weight * (reputation - 0.5) * 2``, clipped; ``score`` when unknown.
+    """
+    if reputation is None:
+        return score
+    return float(min(1.0, max(0.0, score + weight * (min(1.0, max(0.0, reputation)) - 0.5) * 2)))
+
+
 def explain(
     query: Intent,
     cand: Intent,

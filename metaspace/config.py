@@ -5,7 +5,8 @@ Stored as JSON (``HOME/config.json``, mode 0600, written atomically)::
     {"version": 1, "peer_id": "12D3KooW...", "created": 1763800000, "language": "en",
      "comm_style": "brief", "autonomy": "always_ask", "spend": "conservative",
      "spend_limit_minor": 1000, "currency": "USD", "share": "nothing", "location": "city",
-     "max_h3_res": 5, "home_cell": null, "marketplace": "browse", "categories": ["*"], "platforms": []}
+     "max_h3_res": 5, "home_cell": null, "marketplace": "browse", "categories": ["*"], "platforms": [],
+     "owner": "ana", "agent_name": "agent", "auto_block_s": 3600}
 
 Mappings (the one place they live):
 
@@ -15,11 +16,15 @@ Mappings (the one place they live):
   flexible 500 (in the config currency's major units), trust -> no limit (None).
 * marketplace access -> the actions the agent may publish (:data:`MARKETPLACE_ACTIONS`); every
   level except ``full`` also means each deal needs the human's approval.
+* ``owner`` and ``agent_name`` make the agent's display handle ``@owner/agent_name`` (chosen at init, not
+  verified; shown in its profile only when ``share`` is ``basic`` or more). ``auto_block_s``: how long
+  the firewall blocks a peer that floods this agent (0: never automatically).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -52,6 +57,12 @@ MARKETPLACE_ACTIONS: dict[str, frozenset[str]] = {
 }
 #: ``categories`` entry meaning "every category"; ``group/*`` allows one group.
 ALL_CATEGORIES = "*"
+#: An owner or agent name in the handle ``@owner/agent`` (the form ``wire.messages.HANDLE_RE`` accepts).
+HANDLE_PART = re.compile(r"[a-z0-9][a-z0-9_.-]{0,30}")
+DEFAULT_AGENT_NAME = "agent"
+#: How long a flooding peer is blocked by default (seconds); at most a week.
+DEFAULT_AUTO_BLOCK_S = 3600
+MAX_AUTO_BLOCK_S = 7 * 24 * 3600
 
 
 class ConfigError(Exception):
@@ -78,6 +89,9 @@ class AgentConfig:
     platforms: list[str] = field(default_factory=list)
     created: int = 0
     version: int = CONFIG_VERSION
+    owner: str | None = None
+    agent_name: str = DEFAULT_AGENT_NAME
+    auto_block_s: int = DEFAULT_AUTO_BLOCK_S
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -105,6 +119,15 @@ class AgentConfig:
             raise ConfigError(f"config: bad currency {self.currency!r}")
         if not isinstance(self.categories, list) or not all(isinstance(c, str) for c in self.categories):
             raise ConfigError("config: categories must be a list of strings")
+        for name in ("owner", "agent_name"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and HANDLE_PART.fullmatch(value)):
+                raise ConfigError(
+                    f"config: {name} must be 1-31 characters of a-z, 0-9, _ . - (starting with a letter or "
+                    f"digit), got {value!r}"
+                )
+        if not (isinstance(self.auto_block_s, int) and 0 <= self.auto_block_s <= MAX_AUTO_BLOCK_S):
+            raise ConfigError(f"config: auto_block_s must be 0..{MAX_AUTO_BLOCK_S} seconds")
 
     def allows_category(self, category: str) -> bool:
         """True if the human allowed the agent to deal in ``category`` (``*`` and ``group/*`` patterns)."""

@@ -245,8 +245,9 @@ def test_metaspace_home_env_and_xdg_layout(tmp_path: Path, capsys, monkeypatch):
 
 
 def test_interactive_questionnaire(tmp_path: Path, capsys, monkeypatch):
-    # style, autonomy, spend, share, location, marketplace; "" takes the default, a bad answer is re-asked
-    monkeypatch.setattr("sys.stdin", FakeTty("\n2\nflexible\n9\n4\n3\n4\n"))
+    # style, autonomy, spend, share, location, marketplace, then the owner name of the handle;
+    # "" takes the default, a bad answer is re-asked
+    monkeypatch.setattr("sys.stdin", FakeTty("\n2\nflexible\n9\n4\n3\n4\nAna\n"))
     code, out, err = run(capsys, "--home", str(tmp_path / "a"), "init")
     assert code == 0, err
     assert "How much should I do without asking?" in out and "Please answer" in out
@@ -259,6 +260,7 @@ def test_interactive_questionnaire(tmp_path: Path, capsys, monkeypatch):
         "neighborhood",
         "full",
     )
+    assert (conf.owner, conf.agent_name) == ("ana", "agent")
 
 
 def test_gather_answers_unit():

@@ -28,6 +28,13 @@ Endpoints (the spec's names where they fit)::
     GET    /api/v1/deals                    {"deals": [...]}
     POST   /api/v1/deals/{id}/approve       -> deal
     POST   /api/v1/deals/{id}/decline       -> deal
+    POST   /api/v1/deals/{id}/rate          {score, as_agreed?, comment?} -> rating
+    GET    /api/v1/ratings                  {"ratings": [...]} (made and received)
+    GET    /api/v1/reputation/{peer}        profile, reputation and the ratings behind it
+    GET    /api/v1/profile                  this agent's own published profile
+    GET    /api/v1/blocks                   {"blocks": [...]}
+    POST   /api/v1/blocks                   {peer} -> block
+    DELETE /api/v1/blocks/{peer}            -> unblock
     GET    /api/v1/events                   text/event-stream
     GET    /api/v1/openapi.json             OpenAPI 3.1 description
 """
@@ -57,7 +64,9 @@ from metaspace.api.contract import (
     BadRequest,
     ServiceError,
     check_id,
+    validate_block,
     validate_publish,
+    validate_rating,
     validate_search,
     validate_understand,
 )
@@ -285,6 +294,29 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
     async def decline(request: Request) -> Any:
         return await service.decline(check_id(request.path_params["id"], "deal id"))
 
+    async def rate(request: Request) -> Any:
+        deal_id = check_id(request.path_params["id"], "deal id")
+        score, agreed, comment = validate_rating(await read_json(request))
+        return await service.rate(deal_id, score, agreed, comment)
+
+    async def ratings(request: Request) -> Any:
+        return {"ratings": _list_of_dicts(await service.ratings(), "ratings")}
+
+    async def reputation(request: Request) -> Any:
+        return await service.reputation(check_id(request.path_params["peer"], "peer id"))
+
+    async def profile(request: Request) -> Any:
+        return await service.profile()
+
+    async def blocks(request: Request) -> Any:
+        return {"blocks": _list_of_dicts(await service.blocked(), "blocked")}
+
+    async def block(request: Request) -> Any:
+        return await service.block(validate_block(await read_json(request)))
+
+    async def unblock(request: Request) -> Any:
+        return await service.unblock(check_id(request.path_params["peer"], "peer id"))
+
     async def openapi(request: Request) -> Any:
         return openapi_document()
 
@@ -313,6 +345,13 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
         Route("/api/v1/deals", j(deals), methods=["GET"]),
         Route("/api/v1/deals/{id}/approve", j(approve), methods=["POST"]),
         Route("/api/v1/deals/{id}/decline", j(decline), methods=["POST"]),
+        Route("/api/v1/deals/{id}/rate", j(rate), methods=["POST"]),
+        Route("/api/v1/ratings", j(ratings), methods=["GET"]),
+        Route("/api/v1/reputation/{peer}", j(reputation), methods=["GET"]),
+        Route("/api/v1/profile", j(profile), methods=["GET"]),
+        Route("/api/v1/blocks", j(blocks), methods=["GET"]),
+        Route("/api/v1/blocks", j(block), methods=["POST"]),
+        Route("/api/v1/blocks/{peer}", j(unblock), methods=["DELETE"]),
         Route("/api/v1/events", events, methods=["GET"]),
         Route("/api/v1/openapi.json", j(openapi), methods=["GET"]),
     ]

@@ -52,6 +52,7 @@ from wire.limits import (
     MAX_INTENT_TTL_S,
     MAX_QUANTITY,
     MAX_RADIUS_KM,
+    MAX_RATING_COMMENT,
     MAX_RECORDS_PER_PAGE,
     MAX_TEXT_LEN,
 )
@@ -154,6 +155,13 @@ class AgentService(Protocol):
     async def decline(self, deal_id: str) -> dict[str, Any]: ...
     async def negotiate(self, match_id: str) -> dict[str, Any]: ...
     async def settings(self) -> dict[str, Any]: ...
+    async def rate(self, deal_id: str, score: int, as_agreed: bool, comment: str) -> dict[str, Any]: ...
+    async def reputation(self, peer: str) -> dict[str, Any]: ...
+    async def ratings(self) -> list[dict[str, Any]]: ...
+    async def profile(self) -> dict[str, Any]: ...
+    async def block(self, peer: str) -> dict[str, Any]: ...
+    async def unblock(self, peer: str) -> dict[str, Any]: ...
+    async def blocked(self) -> list[dict[str, Any]]: ...
     def events(self) -> AsyncIterator[dict[str, Any]]:
         """Server-sent events: an async iterator (e.g. an async generator) of JSON-able dicts.
 
@@ -355,6 +363,43 @@ def validate_understand(body: object) -> tuple[str, float | None, float | None]:
         raise BadRequest("text is required")
     lat, lon, _ = _location(b)
     return text, lat, lon
+
+
+RATING_KEYS = frozenset({"score", "as_agreed", "comment"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def validate_rating(body: object) -> tuple[int, bool, str]:
+    """``(score, as_agreed, comment)`` from a rating body ``{"score": 1..5, "as_agreed": true,
+    "comment": "..."}`` (``as_agreed`` defaults to true, ``comment`` to empty).
+
+    Raises:
+        BadRequest: naming the first bad field.
+    """
+    b = _check_keys(body, RATING_KEYS, "rating")
+    score = _int(b, "score", 1, 5, None)
+    if score is None:
+        raise BadRequest("score is required: 1 (bad) to 5 (excellent)")
+    agreed = b.get("as_agreed", True)
+    if not isinstance(agreed, bool):
+        raise BadRequest("as_agreed must be true (the deal went as agreed) or false")
+    comment = _text(b, "comment", MAX_RATING_COMMENT) or ""
+    if _CONTROL.search(comment):
+        raise BadRequest("the comment must be one line without control characters")
+    return score, agreed, comment.strip()
+
+
+def validate_block(body: object) -> str:
+    """The peer id of a block request ``{"peer": "12D3KooW..."}``.
+
+    Raises:
+        BadRequest: missing or malformed.
+    """
+    b = _check_keys(body, frozenset({"peer"}), "block")
+    peer = b.get("peer")
+    if not isinstance(peer, str) or not ID_RE.match(peer):
+        raise BadRequest('the body must be {"peer": "12D3KooW..."} (the agent\'s peer id)')
+    return peer
 
 
 def check_id(value: str, what: str = "id") -> str:

@@ -15,6 +15,7 @@ from wire.limits import (
     MAX_INTENT_TTL_S,
     MAX_QUANTITY,
     MAX_RADIUS_KM,
+    MAX_RATING_COMMENT,
     MAX_RECORDS_PER_PAGE,
     MAX_TEXT_LEN,
 )
@@ -52,10 +53,10 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def _id_param(what: str) -> list[dict[str, Any]]:
+def _id_param(what: str, name: str = "id") -> list[dict[str, Any]]:
     return [
         {
-            "name": "id",
+            "name": name,
             "in": "path",
             "required": True,
             "description": what,
@@ -117,8 +118,30 @@ def _schemas() -> dict[str, Any]:
         "Match": {**_OBJ, "description": "match view: id, intent_id, other (intent), score, state"},
         "Deal": {
             **_OBJ,
-            "description": "deal view: id, match_id, state, price, counterparty, needs_approval",
+            "description": "deal view: id, match_id, state, price, counterparty, needs_approval, peer",
         },
+        "RatingParams": {
+            "type": "object",
+            "required": ["score"],
+            "additionalProperties": False,
+            "properties": {
+                "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                "as_agreed": {"type": "boolean", "default": True, "description": "the deal went as agreed"},
+                "comment": {"type": "string", "maxLength": MAX_RATING_COMMENT},
+            },
+        },
+        "Rating": {
+            **_OBJ,
+            "description": "rating view: deal_id, rater, subject, score, as_agreed, comment, deal_time "
+            "(+ published, delivered when just made)",
+        },
+        "Reputation": {
+            **_OBJ,
+            "description": "peer, handle, profile (handle, languages, categories, autonomy, protocols), "
+            "reputation (score 0-100, confidence, ratings, raters, as_agreed, ring, level, flags), "
+            "ratings (the most recent), sources, blocked",
+        },
+        "Block": {**_OBJ, "description": "peer, reason (manual, flood_matches, ...), until (null: manual)"},
     }
 
 
@@ -287,6 +310,54 @@ def openapi_document() -> dict[str, Any]:
                     404,
                     409,
                     parameters=_id_param("deal id"),
+                )
+            },
+            "/api/v1/deals/{id}/rate": {
+                "post": _op(
+                    "Rate the other party of a co-signed deal (once)",
+                    "rate",
+                    _ok(_ref("Rating")),
+                    400,
+                    404,
+                    409,
+                    parameters=_id_param("deal id"),
+                    requestBody=_body(_ref("RatingParams")),
+                )
+            },
+            "/api/v1/ratings": {
+                "get": _op("Ratings made and received", "ratings", _list("ratings", "Rating"))
+            },
+            "/api/v1/reputation/{peer}": {
+                "get": _op(
+                    "An agent's profile and reputation (spec: GET /api/v1/reputation/{mai_id})",
+                    "reputation",
+                    _ok(_ref("Reputation")),
+                    400,
+                    503,
+                    parameters=_id_param("the agent's peer id", "peer"),
+                )
+            },
+            "/api/v1/profile": {"get": _op("This agent's published profile", "profile", _ok(_OBJ))},
+            "/api/v1/blocks": {
+                "get": _op("Blocked peers", "blocks", _list("blocks", "Block")),
+                "post": _op(
+                    "Block a peer",
+                    "block",
+                    _ok(_ref("Block")),
+                    400,
+                    requestBody=_body(
+                        {"type": "object", "required": ["peer"], "properties": {"peer": {"type": "string"}}}
+                    ),
+                ),
+            },
+            "/api/v1/blocks/{peer}": {
+                "delete": _op(
+                    "Unblock a peer",
+                    "unblock",
+                    _ok(_ref("Block")),
+                    400,
+                    404,
+                    parameters=_id_param("the agent's peer id", "peer"),
                 )
             },
             "/api/v1/events": {

@@ -260,7 +260,50 @@ def gather_answers(
     answers["language"] = language
     answers["categories"] = _categories(flags.get("categories"))
     answers["platforms"] = []
+    owner = flags.get("owner")
+    if owner is None and interactive and not use_defaults:
+        say("")
+        owner = (
+            ask(
+                "A name for your agent's handle @NAME/agent (optional, not verified; other agents see "
+                "it only if you share basic interests or more) []: "
+            )
+            .strip()
+            .lower()
+            or None
+        )
+    answers["owner"] = _handle_part(owner, "--owner")
+    answers["agent_name"] = _handle_part(flags.get("agent_name"), "--agent-name") or cfg.DEFAULT_AGENT_NAME
+    answers["auto_block_s"] = _auto_block(flags.get("auto_block"))
     return answers
+
+
+def _handle_part(value: object, flag: str) -> str | None:
+    """An owner or agent name for the handle ``@owner/agent`` (lowercased), or None."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip().lower().lstrip("@")
+    if not cfg.HANDLE_PART.fullmatch(text):
+        raise BirthError(
+            f"{flag}: 1-31 characters of a-z, 0-9, _ . - starting with a letter or digit (got {value!r})"
+        )
+    return text
+
+
+def _auto_block(value: object) -> int:
+    """``--auto-block 1h`` / ``30m`` / ``3600`` / ``off`` -> seconds (default DEFAULT_AUTO_BLOCK_S)."""
+    if value is None:
+        return cfg.DEFAULT_AUTO_BLOCK_S
+    text = str(value).strip().lower()
+    if text in ("off", "0", "no", "never"):
+        return 0
+    m = re.fullmatch(r"(\d{1,9})\s*([smhd]?)", text)
+    if not m:
+        raise BirthError(f"--auto-block: a duration such as 1h, 30m, 2d or off (got {value!r})")
+    seconds = int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    if seconds > cfg.MAX_AUTO_BLOCK_S:
+        raise BirthError("--auto-block: at most 7d")
+    return seconds
 
 
 def _comfort_for(limit_minor: int | None, currency: str) -> str:
@@ -371,6 +414,9 @@ def run_init(args: Any) -> int:
         "comm_style": args.comm_style,
         "language": args.language,
         "categories": args.categories.split(",") if args.categories is not None else None,
+        "owner": getattr(args, "owner", None),
+        "agent_name": getattr(args, "agent_name", None),
+        "auto_block": getattr(args, "auto_block", None),
     }
     try:
         if interactive:
@@ -400,7 +446,7 @@ def run_init(args: Any) -> int:
     conf = cfg.new_config(peer_id, home_cell=cell, **answers)
     if args.reconfigure:
         with contextlib.suppress(cfg.ConfigError):  # an unreadable old config is just replaced (backed up)
-            conf = _keep_from(cfg.load_config(home.config_file), conf)
+            conf = _keep_from(cfg.load_config(home.config_file), conf, flags)
     cfg.save_config(home.config_file, conf)
     if args.json:
         print(
@@ -435,14 +481,20 @@ def describe(conf: cfg.AgentConfig) -> dict[str, Any]:
         "categories": conf.categories,
         "language": conf.language,
         "style": conf.comm_style,
+        "handle": f"@{conf.owner}/{conf.agent_name}" if conf.owner else "none",
+        "auto_block": f"{conf.auto_block_s} s" if conf.auto_block_s else "off",
     }
 
 
-def _keep_from(old: cfg.AgentConfig, new: cfg.AgentConfig) -> cfg.AgentConfig:
-    """On ``--reconfigure``: keep the birth date, and the home cell (coarsened) if none given."""
+def _keep_from(old: cfg.AgentConfig, new: cfg.AgentConfig, flags: dict[str, Any]) -> cfg.AgentConfig:
+    """On ``--reconfigure``: keep the birth date, the home cell (coarsened) if none given, and the handle
+    and auto-block time unless their flags were given."""
     from wire.geo import coarsen
 
     keep: dict[str, Any] = {"created": old.created}
+    for key, flag in (("owner", "owner"), ("agent_name", "agent_name"), ("auto_block_s", "auto_block")):
+        if flags.get(flag) is None:
+            keep[key] = getattr(old, key)
     if new.home_cell is None and old.home_cell is not None and new.max_h3_res is not None:
         keep["home_cell"] = coarsen(old.home_cell, new.max_h3_res)
     return dataclasses.replace(new, **keep)

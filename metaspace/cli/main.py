@@ -83,6 +83,13 @@ def _add_init(sub: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument("--style", dest="comm_style", choices=c.COMM_STYLE, help="how the agent talks to you")
     p.add_argument("--language", metavar="CODE", help="your language (default from $LANG)")
     p.add_argument("--categories", metavar="LIST", help="comma-separated categories allowed (default *: all)")
+    p.add_argument(
+        "--owner", metavar="NAME", help="your name in the agent's handle @NAME/agent (not verified)"
+    )
+    p.add_argument("--agent-name", metavar="NAME", help="the agent's name in its handle (default: agent)")
+    p.add_argument(
+        "--auto-block", metavar="DURATION", help="block a peer that floods this agent for this long (1h; off)"
+    )
     p.add_argument("--lat", type=float, help="home location latitude (stored only as a coarse cell)")
     p.add_argument("--lon", type=float, help="home location longitude")
     p.add_argument(

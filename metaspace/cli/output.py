@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 #: Longest cell printed in a table; longer values are cut with an ellipsis.
 MAX_CELL = 40
-TIME_KEYS = frozenset({"created", "expires", "updated", "deadline", "at"})
+TIME_KEYS = frozenset({"created", "expires", "updated", "deadline", "at", "deal_time", "until"})
 #: A terminal escape sequence: CSI (ESC [ or the 8-bit 0x9B), OSC/DCS/SOS/PM/APC strings up to their
 #: terminator (BEL or ST), or a two-character ESC sequence.
 _ESCAPE_SEQUENCE = re.compile(
@@ -61,6 +61,8 @@ MATCH_COLUMNS: tuple[tuple[str, str], ...] = (
     ("other.quantity", "QTY"),
     ("score", "SCORE"),
     ("distance_km", "DIST"),
+    ("peer.handle", "WITH"),
+    ("peer.score", "REP"),
     ("state", "STATE"),
 )
 DEAL_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -70,9 +72,21 @@ DEAL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("price", "PRICE"),
     ("quantity", "QTY"),
     ("counterparty", "WITH"),
+    ("peer.handle", "HANDLE"),
+    ("peer.score", "REP"),
     ("needs_approval", "APPROVAL"),
     ("reason", "REASON"),
 )
+RATING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("deal_id", "DEAL"),
+    ("rater", "FROM"),
+    ("subject", "ABOUT"),
+    ("score", "SCORE"),
+    ("as_agreed", "AS AGREED"),
+    ("comment", "COMMENT"),
+    ("deal_time", "DEAL TIME"),
+)
+BLOCK_COLUMNS: tuple[tuple[str, str], ...] = (("peer", "PEER"), ("reason", "REASON"), ("until", "UNTIL"))
 
 
 def sanitize(text: str) -> str:

@@ -20,6 +20,9 @@ Theory of operation
 * **Housekeeping** (every ``HOUSEKEEPING_INTERVAL_S``): expired remote intents leave the index; old
   matches and failed deals leave the database (see :meth:`metaspace.peer.db.AgentDB.prune`).
 * **Negotiate.** See ``metaspace.peer.deals`` (the negotiation part of the agent).
+* **Trust.** Every incoming message first passes the firewall (:mod:`metaspace.peer.firewall`: blocked
+  and flooding peers are dropped unread); profiles, ratings and reputation lookups live in
+  :mod:`metaspace.peer.reputations`, which the daemon sets as ``reputations``.
 """
 
 from __future__ import annotations
@@ -38,13 +41,16 @@ import trio
 from dht.events import Found, Published
 from dht.keys import cells_within, intent_key
 from matching import LocalIndex, Match, UnderstandError, understand
+from matching.score import rank_with_reputation
 from metaspace.api.contract import BadRequest, NotFound, ServiceError, Unavailable
 from metaspace.config import AgentConfig
 from metaspace.peer.db import AgentDB, MatchRow
 from metaspace.peer.events import EventBus
+from metaspace.peer.firewall import Firewall, FirewallLimits
 from metaspace.peer.notices import NoticeGate
 from metaspace.peer.publishing import Plan, plan_intent, preview_view
 from metaspace.peer.remote import Held, RemoteIntents
+from metaspace.peer.trustdb import TrustDB
 from metaspace.peer.views import intent_view, price_view
 from negotiation.margin import public_ask
 from p2p.dht_driver import DhtDriver
@@ -98,6 +104,7 @@ class Agent:
         watch_interval: float = DEFAULT_WATCH_INTERVAL,
         bootstrap: list[str] | None = None,
         remote: RemoteIntents | None = None,
+        trust_db: TrustDB | None = None,
     ) -> None:
         self.identity = identity
         self.config = config
@@ -116,6 +123,11 @@ class Agent:
         self.dealer: Any = None  # set by the daemon to a DealMaker (negotiation)
         self.stats = {"watch_errors": 0, "match_errors": 0, "notices": 0, "notices_refused": 0,
                       "notices_rate_limited": 0, "notices_matched": 0}  # fmt: skip
+        self.reputations: Any = None  # set by the daemon to a Reputations (ratings, profiles)
+        self.trust_db = trust_db if trust_db is not None else TrustDB(None)
+        self.firewall = Firewall(
+            self.trust_db, bus, self.now, FirewallLimits(auto_block_s=config.auto_block_s), identity.peer_id
+        )
 
     def now(self) -> float:
         return self.driver.now()
@@ -124,7 +136,8 @@ class Agent:
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Serve INTENT_MATCH notices, republish our intents, and watch for matches until cancelled."""
-        serve_rpc(self.host, MATCH_PROTOCOL, self._on_notice, timeout=NOTICE_TIMEOUT_S)
+        notices = self.firewall.gate_rpc("match", self._on_notice)
+        serve_rpc(self.host, MATCH_PROTOCOL, notices, timeout=NOTICE_TIMEOUT_S)
         # Load the embedding model and the classifier prototypes now, off the event loop, so the first
         # understanding or match isn't slow (the daemon reports ready only after this).
         await trio.to_thread.run_sync(self._warm_up)
@@ -296,6 +309,8 @@ class Agent:
                     _env, intent = open_intent(record)
                 except RemoteProtocolError:
                     continue  # the core verified already; a second check costs little
+                if self.firewall.blocked_key(intent.author):
+                    continue  # a blocked author's intents are never ranked nor matched
                 old = found.get(intent.key)
                 if old is None or old[0].seq < intent.seq:
                     found[intent.key] = (intent, record)
@@ -402,6 +417,8 @@ class Agent:
         )  # fmt: skip
         if not self.db.save_match(row):
             return False
+        if self.reputations is not None:
+            self.reputations.refresh_soon(other.author)
         self.bus.emit(
             {"kind": "match", "match_id": mid, "intent_id": mine.id.hex(), "category": other.category,
              "other_action": other.action.value, "distance_km": row.distance_km, "price": price_view(other),
@@ -523,12 +540,20 @@ class Agent:
         out = []
         for m in self.db.matches():
             _env, other = open_intent(m.other_record)
+            peer = self.peer_info(m.other_author)
             out.append({
                 "id": m.id, "intent_id": m.intent_id, "other": intent_view(other), "score": m.score,
                 "distance_km": m.distance_km, "state": m.state, "announced": m.announced,
                 "explanation": m.explanation.get("text", ""), "reasons": m.explanation.get("reasons", []),
+                "peer": peer, "rank": round(rank_with_reputation(m.score, peer.get("signal")), 4),
             })  # fmt: skip
+        out.sort(key=lambda v: -v["rank"])
         return out
+
+    def peer_info(self, peer: str) -> dict[str, Any]:
+        """What we know of a counterpart: its id, handle and reputation summary (if looked up), blocked."""
+        known = self.reputations.peer_info(peer) if self.reputations is not None else None
+        return {"id": peer, **(known or {}), "blocked": self.firewall.blocked(peer)}
 
     def events(self) -> AsyncIterator[dict[str, Any]]:
         return self.bus.listen()
@@ -551,3 +576,34 @@ class Agent:
 
     async def decline(self, deal_id: str) -> dict[str, Any]:
         return await self._deals().decline(deal_id)  # type: ignore[no-any-return]
+
+    # ---------------------------------------------------------- trust (see Reputations, Firewall)
+
+    def _reputations(self) -> Any:
+        if self.reputations is None:
+            raise Unavailable("ratings and reputation are not running in this peer")
+        return self.reputations
+
+    async def rate(self, deal_id: str, score: int, as_agreed: bool, comment: str) -> dict[str, Any]:
+        return await self._reputations().rate(deal_id, score, as_agreed, comment)  # type: ignore[no-any-return]
+
+    async def reputation(self, peer: str) -> dict[str, Any]:
+        return await self._reputations().reputation(peer)  # type: ignore[no-any-return]
+
+    async def ratings(self) -> list[dict[str, Any]]:
+        return self._reputations().my_ratings()  # type: ignore[no-any-return]
+
+    async def profile(self) -> dict[str, Any]:
+        own = self._reputations().profiles.own()
+        from metaspace.peer.profiles import profile_view
+
+        return {"peer": self.identity.peer_id, "profile": profile_view(own), "share": self.config.share}
+
+    async def block(self, peer: str) -> dict[str, Any]:
+        return self.firewall.block(peer)
+
+    async def unblock(self, peer: str) -> dict[str, Any]:
+        return self.firewall.unblock(peer)
+
+    async def blocked(self) -> list[dict[str, Any]]:
+        return self.firewall.list()

@@ -1,7 +1,8 @@
 """``metaspace peer``: the end user's agent peer daemon (the composition root).
 
 It unlocks the identity, opens the agent's databases under its home, starts a libp2p host (Noise only),
-the DHT driver (records persisted in SQLite), the agent (publish, watch, match), negotiation, and the
+the DHT driver (records persisted in SQLite), the agent (publish, watch, match), negotiation, ratings and
+profiles (``metaspace.peer.reputations``, with its firewall), and the
 local control API + web page on 127.0.0.1 (token in a 0600 file). Ctrl-C or SIGTERM shuts it down
 cleanly and removes the run files.
 """
@@ -24,13 +25,16 @@ from metaspace.api.app import create_app
 from metaspace.config import AgentConfig, ConfigError, load_config
 from metaspace.home import Home, home_from_args
 from metaspace.keystore import KeystoreError, unlock
-from metaspace.peer.agent import DEFAULT_WATCH_INTERVAL, Agent
+from metaspace.peer.agent import DEFAULT_WATCH_INTERVAL, MATCH_PROTOCOL, Agent
 from metaspace.peer.db import AgentDB
 from metaspace.peer.deals import SESSION_DURATION_S, DealMaker
 from metaspace.peer.events import EventBus
-from p2p.dht_driver import config_from_env
+from metaspace.peer.reputations import Reputations
+from metaspace.peer.trustdb import TrustDB
+from p2p.dht_driver import KAD_MUX_PROTOCOL, KAD_PROTOCOL, config_from_env
 from p2p.dht_node import DhtNodeOptions, open_dht_node
 from p2p.host import P2PError
+from p2p.negotiate_driver import NEGOTIATE_PROTOCOL
 from p2p.runner import run_until_signal
 from wire.identity import Identity
 
@@ -67,6 +71,7 @@ async def serve_peer(
     """Run the agent peer until cancelled. ``task_status.started`` gets the control API URL."""
     home.ensure()
     db = AgentDB(home.data_dir / "agent.sqlite")
+    trust_db = TrustDB(home.data_dir / "trust.sqlite")
     options = DhtNodeOptions(
         db_path=home.data_dir / "dht.sqlite", listen=[opts.listen], announce=list(opts.announce),
         seeds=list(opts.bootstrap), config=opts.dht or DhtConfig(),
@@ -77,9 +82,11 @@ async def serve_peer(
             bus = EventBus(_annotator(config.language))
             agent = Agent(
                 identity, config, host, driver, db, bus,
-                watch_interval=opts.watch_interval, bootstrap=list(opts.bootstrap),
+                watch_interval=opts.watch_interval, bootstrap=list(opts.bootstrap), trust_db=trust_db,
             )  # fmt: skip
             agent.dealer = DealMaker(agent, duration=opts.deal_timeout)
+            protocols = (KAD_PROTOCOL, KAD_MUX_PROTOCOL, MATCH_PROTOCOL, NEGOTIATE_PROTOCOL)
+            agent.reputations = Reputations(agent, trust_db, protocols)
             token = control.new_token()
             app = create_app(agent, token)
             hconfig = HypercornConfig()
@@ -90,6 +97,7 @@ async def serve_peer(
                 await nursery.start(agent.run)
                 if agent.dealer is not None:
                     await nursery.start(agent.dealer.run)
+                await nursery.start(agent.reputations.run)
                 binds = await nursery.start(hypercorn_serve, app, hconfig)
                 url = str(binds[0])
                 control.write_run_files(home, url, token)
@@ -104,6 +112,7 @@ async def serve_peer(
                     control.remove_run_files(home)
     finally:
         db.close()
+        trust_db.close()
 
 
 def run_peer(args: argparse.Namespace) -> int:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from libp2p.abc import INetStream
 
-from metaspace.api.contract import BadRequest, Conflict, NotFound, Unavailable
+from metaspace.api.contract import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from metaspace.peer.db import AgreementRow, DealRow
 from metaspace.peer.positions import intent_rng, position_for
 from negotiation import (
@@ -121,7 +121,9 @@ class DealMaker:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         self.recover()
         self.agent.host.set_handler(
-            NEGOTIATE_PROTOCOL, self._on_stream, timeout=handler_lifetime(self.duration)
+            NEGOTIATE_PROTOCOL,
+            self.agent.firewall.gate_stream("negotiation", self._on_stream),
+            timeout=handler_lifetime(self.duration),
         )
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
@@ -204,6 +206,10 @@ class DealMaker:
         _env, other = open_intent(m.other_record)
         if not other.is_live(self.agent.now()):
             raise Conflict("the other intent has expired or was withdrawn")
+        if self.agent.firewall.blocked_key(other.author):
+            raise Forbidden(
+                f"you blocked this agent; `metaspace unblock {pubkey_to_text(other.author)}` first"
+            )
         session = self._new_session(mine, other, initiator=True)
         assert session.session_id is not None
         refusal = self.admission.check(
@@ -263,6 +269,8 @@ class DealMaker:
         )
         if match_id:
             self.agent.db.update_match(match_id, state="negotiating")
+        if self.agent.reputations is not None:
+            self.agent.reputations.refresh_soon(session.peer)
         return deal_id, runner
 
     async def _run(self, deal_id: str, runner: SessionRunner) -> None:
@@ -297,6 +305,7 @@ class DealMaker:
         if refusal is None and self.agent.db.deal(start.session.hex()) is not None:
             refusal = (Refusal.KNOWN_SESSION, None)
         if refusal is not None:
+            self.agent.firewall.note_refused(pubkey_to_text(author))  # a peer that keeps trying floods
             await self._refuse(stream, start, refusal[0])
             return
         other_id = start.buyer_intent if mine.id == start.seller_intent else start.seller_intent
@@ -483,6 +492,7 @@ class DealMaker:
             "rounds": {"mine": data.get("my_offers", []), "theirs": data.get("their_offers", [])},
             "agreement": stored.agreement.hex() if stored is not None else None,
             "signatures": signatures,
+            "peer": self.agent.peer_info(d.counterparty),
         }  # fmt: skip
 
 

@@ -4,7 +4,8 @@ Theory of operation
 -------------------
 The agent peer produces *events* as plain dicts with no human text in them: a ``kind``
 (``match``, ``approval_needed``, ``offer``, ``deal_closed``, ``deal_failed``,
-``intent_published``, ``intent_withdrawn``), codes (taxonomy category, action, reason code,
+``intent_published``, ``intent_withdrawn``, ``rating_received``, ``peer_blocked``), codes (taxonomy
+category, action, reason code,
 role) and numbers (amounts in minor units with an ISO-4217 currency, distances in km,
 scores in 0..1, counts). :func:`render` and :func:`title` turn one event into one line for a
 human in the language they chose:
@@ -77,6 +78,8 @@ KINDS = (
     "deal_failed",
     "intent_published",
     "intent_withdrawn",
+    "rating_received",
+    "peer_blocked",
 )
 #: Sections every catalogue has; each is a flat ``{key: text}`` table.
 SECTIONS = ("templates", "fragments", "actions", "action_verbs", "roles", "reasons", "attributes", "values")
@@ -337,6 +340,30 @@ class _Renderer:
         inner = self.text("fragments", "list_separator").join(parts)
         return self.text("fragments", "attributes").format_map({"list": inner})
 
+    def who(self, event: Mapping[str, Any]) -> str:
+        """Another agent as a human recognises it: its handle, else the start of its peer id."""
+        handle, peer = event.get("handle"), event.get("peer")
+        if isinstance(handle, str) and handle:
+            return _clean(handle, MAX_FIELD_CHARS)
+        if isinstance(peer, str) and peer:
+            text = _clean(peer, 52)
+            return text if len(text) <= 16 else f"{text[:8]}…{text[-6:]}"
+        return self.text("fragments", "another_agent")
+
+    def comment(self, value: object) -> str:
+        if not isinstance(value, str) or not value.strip():
+            return ""
+        return self.text("fragments", "comment").format_map({"text": _clean(value, 140)})
+
+    def block_for(self, event: Mapping[str, Any]) -> str:
+        until, at = _real(event.get("until")), _real(event.get("time"))
+        if until is None or at is None or until <= at:
+            return ""
+        minutes = max(1, round((until - at) / 60))
+        return self.text("fragments", "block_for").format_map(
+            {"minutes": format_decimal(minutes, locale=self.locale)}
+        )
+
     def fields(self, event: Mapping[str, Any]) -> _Fields:
         """Every placeholder any template may use, formatted for this language on first use."""
         ev = event
@@ -387,6 +414,13 @@ class _Renderer:
                 "reason": lambda: reason_label(ev.get("reason"), self.base),
                 "role": lambda: _table_label("roles", ev.get("role"), self.base),
                 "kind": lambda: _clean(ev.get("kind", "?"), 32),
+                "who": lambda: self.who(ev),
+                "stars": lambda: self.number(ev.get("stars")),
+                "agreed": lambda: self.text(
+                    "fragments", "not_as_agreed" if ev.get("as_agreed") is False else "went_as_agreed"
+                ),
+                "comment": lambda: self.comment(ev.get("comment")),
+                "block_for": lambda: self.block_for(ev),
             }
         )
 

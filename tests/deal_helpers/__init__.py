@@ -6,7 +6,8 @@ and the real stream driver, linked by in-memory streams instead of libp2p (all u
   in ``net.handler_timeouts``). Every written frame passes ``net.on_write`` hooks first (to look at the
   writer's database at the instant a frame leaves, as a ``kill -9`` would).
 * :class:`AgentDouble` is the part of ``metaspace.peer.agent.Agent`` a DealMaker uses (identity, config,
-  database, event bus, clock, own intents, known records), with ``publish`` and ``add_match`` helpers.
+  database, event bus, clock, own intents, known records, the firewall), with ``publish`` and
+  ``add_match`` helpers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import trio
 from metaspace.config import AgentConfig
 from metaspace.peer.db import AgentDB, MatchRow
 from metaspace.peer.events import EventBus
+from metaspace.peer.firewall import Firewall, FirewallLimits
+from metaspace.peer.trustdb import TrustDB
 from wire.envelope import open_intent, seal_intent
 from wire.geo import cell_at
 from wire.identity import Identity
@@ -139,6 +142,11 @@ class AgentDouble:
         self.host = net.host(self.identity.peer_id) if net is not None else None
         self.records: dict[tuple[bytes, bytes], bytes] = {}
         self.dealer: Any = None
+        self.reputations: Any = None
+        self.firewall = Firewall(TrustDB(None), self.bus, self.now, FirewallLimits(), self.identity.peer_id)
+
+    def peer_info(self, peer: str) -> dict[str, Any]:
+        return {"id": peer, "blocked": self.firewall.blocked(peer)}
 
     @property
     def peer_id(self) -> str:
