@@ -16,7 +16,9 @@ from pathlib import Path
 import trio
 
 from bootstrap.metrics import Metrics, MetricsServer
+from bootstrap.relay import RelayMetrics, relay_limits_from_args
 from dht.config import DhtConfig
+from p2p.autonat import AutoNatServer
 from p2p.connmgr import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_INBOUND,
@@ -27,6 +29,7 @@ from p2p.connmgr import (
 from p2p.dht_driver import config_from_env
 from p2p.dht_node import DhtNodeOptions, open_dht_node
 from p2p.host import P2PError
+from p2p.relay import RelayService
 from p2p.runner import run_until_signal
 from wire.identity import SEED_LEN, Identity
 
@@ -120,10 +123,21 @@ async def serve(args: argparse.Namespace, *, task_status: object = trio.TASK_STA
     )  # fmt: skip
     if options.sender_quota is not None and options.sender_quota < 1:
         raise ServiceError("--max-records-per-peer must be positive")
+    try:
+        relay_limits = relay_limits_from_args(args) if getattr(args, "relay", False) else None
+    except ValueError as exc:
+        raise ServiceError(f"--relay-*: {exc}") from exc
     metrics_server: MetricsServer | None = None
     try:
         async with open_dht_node(identity, options) as running:
             addr = running.host.addrs()[0]
+            AutoNatServer(running.host).start()  # agents ask "am I reachable?" (p2p.autonat)
+            if relay_limits is not None:  # --relay: circuit relay v2 for agents behind NAT (p2p.relay)
+                relay_metrics = RelayMetrics(metrics.registry)
+                relay = RelayService(running.host, relay_limits, observer=relay_metrics)
+                relay_metrics.attach(relay)
+                relay.start()
+                log.info("relaying for agents behind NAT: %s", relay_limits)
             (data_dir / MULTIADDR_FILE).write_text(addr + "\n")
             if args.metrics:
                 mhost, mport = _parse_hostport(args.metrics)

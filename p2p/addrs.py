@@ -47,8 +47,17 @@ def parse_peer_id(peer_id: str) -> ID:
         raise DialError(f"invalid peer id {peer_id!r}") from exc
 
 
+#: The relay part of a circuit relay address (``<relay addr>/p2p/<relay>/p2p-circuit/p2p/<peer>``).
+CIRCUIT = "/p2p-circuit"
+
+
 def p2p_component(maddr: multiaddr.Multiaddr) -> str | None:
-    """The peer id text of a ``/p2p/`` component, or None if there is none."""
+    """The peer id text of a ``/p2p/`` component, or None if there is none. In a relay address the peer
+    is the one after ``/p2p-circuit`` (None if it names only the relay)."""
+    text = str(maddr)
+    if CIRCUIT in text:  # p2p.relay_client: the first /p2p/ names the relay, not the peer
+        tail = text.split(CIRCUIT, 1)[1]
+        return tail[len("/p2p/") :] if tail.startswith("/p2p/") else None
     for proto in maddr.protocols():
         if proto.name == "p2p":
             value = maddr.value_for_protocol("p2p")

@@ -48,6 +48,7 @@ from p2p.framing import serve_rpc_caller
 from p2p.host import P2PError, split_peer_multiaddr
 from p2p.mux import MuxServer
 from p2p.ratelimit import RateLimiter
+from p2p.relay_client import parse_circuit
 from p2p.rpc_client import RpcClient
 from p2p.storage import ServeHook
 from p2p.transport import Caller, Transport
@@ -142,6 +143,14 @@ def usable_addrs(addrs: Sequence[str], peer_id: str) -> list[str]:
         except Exception:  # multiaddr raises several types for garbage
             continue
         if len(names) < 2 or names[0] not in ("ip4", "ip6") or names[1] != "tcp":
+            continue
+        if "p2p-circuit" in names:  # a relay address (p2p.relay_client): kept without the peer's suffix
+            try:
+                _relay, _transport, target = parse_circuit(text)
+            except P2PError:
+                continue
+            if target is None or target == peer_id:
+                out.append(text if target is None else text[: -len(f"/p2p/{target}")])
             continue
         if "p2p" in names:
             try:

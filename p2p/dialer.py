@@ -5,11 +5,16 @@ address is known, and its peerstore expires a peer's addresses 120 s after ``con
 addresses ourselves with ``Swarm.dial_addr``: first those the caller gave, then the peerstore's (which
 the peer fills through identify: only the ones ``AddrPolicy`` believes, at most ``MAX_DIAL_ADDRS``),
 one attempt each, under the caller's deadline. Two tasks dialing the same peer share one dial.
+
+Relay addresses (``.../p2p/<relay>/p2p-circuit``) are dialed through ``circuit_dial`` (set by
+:mod:`p2p.nat` to :func:`p2p.relay_client.dial_via_relay`); without it they are skipped. While a peer
+also has relay addresses, one direct attempt is bounded by ``DIRECT_WITH_RELAY_TIMEOUT`` so that an
+unreachable address behind a NAT leaves time for the relay.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import multiaddr
 import trio
@@ -17,12 +22,17 @@ from libp2p.host.basic_host import BasicHost
 from libp2p.network.swarm import Swarm
 from libp2p.peer.id import ID
 
-from p2p.addrs import AddrPolicy, strip_p2p
+from p2p.addrs import CIRCUIT, AddrPolicy, strip_p2p
 from p2p.errors import DialError
 from wire.limits import MAX_ADDRS_PER_PEER
 
 #: Addresses tried by one dial (ours first, then the peerstore's, which a peer fills via identify).
 MAX_DIAL_ADDRS = MAX_ADDRS_PER_PEER
+#: One direct attempt while the peer also has relay addresses (a NAT drops our SYN: don't wait it out).
+DIRECT_WITH_RELAY_TIMEOUT = 3.0
+
+#: ``circuit_dial(peer_id, relay_address)``: connect through a relay (``p2p.relay_client``).
+CircuitDial = Callable[[str, str], Awaitable[None]]
 
 
 class Dialer:
@@ -39,6 +49,7 @@ class Dialer:
         self._swarm = swarm
         self._policy = policy
         self._dials: dict[ID, trio.Event] = {}
+        self.circuit_dial: CircuitDial | None = None
         self.ok = 0
         self.failed = 0
 
@@ -87,13 +98,26 @@ class Dialer:
             self.failed += 1
             raise DialError(f"no known address for {pid}")
         errors: list[str] = []
+        relayed = any(CIRCUIT in str(m) for m in candidates)
         for maddr in candidates:
+            if CIRCUIT in str(maddr):
+                if self.circuit_dial is None:
+                    errors.append(f"{maddr}: relay addresses are not dialed by this node")
+                    continue
+                try:
+                    await self.circuit_dial(str(pid), str(maddr))
+                except Exception as exc:  # DialError / RelayRefused with a reason, PeerTimeout
+                    errors.append(f"{maddr}: {exc}")
+                    continue
+                self.ok += 1
+                return
             try:
-                conn = await self._swarm.dial_addr(maddr, pid)
-                event_started = getattr(conn, "event_started", None)
-                if event_started is not None:
-                    await event_started.wait()
-            except Exception as exc:  # SwarmException and friends, one per address
+                with trio.fail_after(DIRECT_WITH_RELAY_TIMEOUT if relayed else float("inf")):
+                    conn = await self._swarm.dial_addr(maddr, pid)
+                    event_started = getattr(conn, "event_started", None)
+                    if event_started is not None:
+                        await event_started.wait()
+            except Exception as exc:  # SwarmException and friends, one per address; TooSlowError
                 errors.append(f"{maddr}: {exc!r}")
                 continue
             self.ok += 1
@@ -102,4 +126,4 @@ class Dialer:
         raise DialError(f"could not connect to {pid}: " + "; ".join(errors))
 
 
-__all__ = ["MAX_DIAL_ADDRS", "Dialer"]
+__all__ = ["DIRECT_WITH_RELAY_TIMEOUT", "MAX_DIAL_ADDRS", "CircuitDial", "Dialer"]

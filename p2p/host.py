@@ -76,7 +76,7 @@ from p2p.addrs import (
     strip_p2p,
 )
 from p2p.connmgr import CLOSED_TRIMMED, ConnEvents, ConnLimits, ConnManager, ConnStatistics, SwarmTracker
-from p2p.dialer import MAX_DIAL_ADDRS, Dialer
+from p2p.dialer import MAX_DIAL_ADDRS, CircuitDial, Dialer
 from p2p.errors import DialError, P2PError, PeerTimeout
 from p2p.streams import (
     DEFAULT_HANDLER_TIMEOUT,
@@ -169,6 +169,7 @@ class P2PHost:
             raise P2PError("no listen address given")
         self._announce = parse_announce(announce)
         self._advertised: list[multiaddr.Multiaddr] = []
+        self._addr_hook: Callable[[list[str]], list[str]] | None = None  # p2p.nat (set_nat_hooks)
         self._bound: list[multiaddr.Multiaddr] = []
         self.addr_policy = AddrPolicy(self._announce or self._listen)
         key_pair = key_pair_from_identity(identity)
@@ -336,7 +337,21 @@ class P2PHost:
 
     def _addrs_factory(self, candidates: list[multiaddr.Multiaddr]) -> list[multiaddr.Multiaddr]:
         """What identify announces: our advertised addresses (never unspecified ones)."""
-        return list(self._advertised) or advertised_addrs(candidates, self._announce)
+        base = list(self._advertised) or advertised_addrs(candidates, self._announce)
+        if self._addr_hook is None:
+            return base
+        return [multiaddr.Multiaddr(a) for a in self._addr_hook([str(m) for m in base])]
+
+    def set_nat_hooks(
+        self,
+        addr_hook: Callable[[list[str]], list[str]] | None,
+        circuit_dial: CircuitDial | None,
+    ) -> None:
+        """Installed by :mod:`p2p.nat` (reachability, relays, hole punching): ``addr_hook`` turns our
+        advertised addresses into what we announce (e.g. relay addresses first while we are not
+        reachable); ``circuit_dial`` connects to a peer through a relay address."""
+        self._addr_hook = addr_hook
+        self._dialer.circuit_dial = circuit_dial
 
     def addrs(self) -> list[str]:
         """Our full advertised multiaddrs, ``/ip4/127.0.0.1/tcp/<bound port>/p2p/<peer id>`` (the
@@ -347,8 +362,10 @@ class P2PHost:
     def listen_addrs(self) -> list[str]:
         """Our advertised addresses without the ``/p2p/`` suffix (what a peer record carries)."""
         if not self._advertised:
-            return [str(a) for a in advertised_addrs(self._host.get_transport_addrs(), self._announce)]
-        return [str(a) for a in self._advertised]
+            base = [str(a) for a in advertised_addrs(self._host.get_transport_addrs(), self._announce)]
+        else:
+            base = [str(a) for a in self._advertised]
+        return base if self._addr_hook is None else self._addr_hook(base)
 
     def bound_addrs(self) -> list[str]:
         """The addresses our listeners bound when the host started (may be unspecified, e.g.

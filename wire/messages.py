@@ -207,6 +207,9 @@ class IntentMatch:
     record: bytes = bounded(max=MAX_INTENT_BYTES)  # the sender's signed intent record
     score_milli: int = bounded(min=0, max=1000)
     sent: int = bounded(min=0, max=2**40)
+    addrs: list[str] | None = field(
+        default=None, metadata={"max": MAX_ADDRS_PER_PEER, "item": {"max": MAX_ADDR_LEN}}
+    )  # where the sender can be reached (relay addresses first behind a NAT: p2p.nat)
 
 
 @message

@@ -163,6 +163,9 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     b.add_argument("--max-records", type=int, default=None, metavar="N")
     b.add_argument("--max-bytes", type=int, default=None, metavar="N")
+    from bootstrap.relay import add_relay_arguments
+
+    add_relay_arguments(b)
     b.set_defaults(func=_lazy("bootstrap.service", "run", "the bootstrap service"))
 
     d = sub.add_parser(

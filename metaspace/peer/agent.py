@@ -27,6 +27,7 @@ Theory of operation
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -53,15 +54,15 @@ from metaspace.peer.remote import Held, RemoteIntents
 from metaspace.peer.trustdb import TrustDB
 from metaspace.peer.views import intent_view, price_view
 from negotiation.margin import public_ask
-from p2p.dht_driver import DhtDriver
+from p2p.dht_driver import DhtDriver, usable_addrs
 from p2p.framing import rpc, serve_rpc
 from p2p.host import P2PError, P2PHost
-from wire.envelope import open_intent, seal, seal_intent
+from wire.envelope import open_envelope, open_intent, seal, seal_intent
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.geo import MAX_INTENT_RES, cell_at, cell_distance_km
 from wire.identity import Identity, pubkey_to_text
 from wire.intent import Action, Intent
-from wire.limits import MAX_CLOCK_SKEW_S
+from wire.limits import MAX_ADDRS_PER_PEER, MAX_CLOCK_SKEW_S
 from wire.messages import IntentMatch
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class Agent:
         self._index_lock = trio.Lock()
         self._last_poll: dict[bytes, int] = {}
         self.dealer: Any = None  # set by the daemon to a DealMaker (negotiation)
+        self.nat: Any = None  # set by the daemon to a p2p.nat.NatService (reachability, relays)
         self.stats = {"watch_errors": 0, "match_errors": 0, "notices": 0, "notices_refused": 0,
                       "notices_rate_limited": 0, "notices_matched": 0}  # fmt: skip
         self.reputations: Any = None  # set by the daemon to a Reputations (ratings, profiles)
@@ -444,6 +446,7 @@ class Agent:
         notice = IntentMatch(
             my_intent=mine.id, your_intent=other.id, record=record,
             score_milli=max(0, min(1000, int(score * 1000))), sent=int(self.now()),
+            addrs=self.host.listen_addrs()[:MAX_ADDRS_PER_PEER],
         )  # fmt: skip
         data = seal(self.identity, notice).raw
         peer = pubkey_to_text(other.author)
@@ -469,6 +472,7 @@ class Agent:
         if checked is None:
             return b"unknown"
         mine, other, record = checked.mine, checked.other, checked.record
+        self._remember_addrs(peer_id, data)
         known = self.remote.get(other.author, other.id) is not None
         held, drop = self.remote.put(other, record, now)
         if held is None:
@@ -484,6 +488,14 @@ class Agent:
                 async with self._index_lock:
                     await trio.to_thread.run_sync(self.index.remove, iid)
         return b"no-match"
+
+    def _remember_addrs(self, peer_id: str, data: bytes) -> None:
+        """Where to reach the sender of a verified notice back (its relay addresses behind a NAT)."""
+        notice = open_envelope(data).message
+        addrs = getattr(notice, "addrs", None)
+        if addrs:
+            with contextlib.suppress(P2PError):
+                self.host.add_peer_addrs(peer_id, self.host.believable_addrs(usable_addrs(addrs, peer_id)))
 
     # ---------------------------------------------------------------------------- other endpoints
 
@@ -531,6 +543,7 @@ class Agent:
             "autonomy": self.config.autonomy,
             "remote_intents": len(self.remote),
             "hygiene": dict(self.stats),
+            "network": None if self.nat is None else self.nat.status(),
         }
 
     async def settings(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from metaspace.peer.trustdb import TrustDB
 from p2p.dht_driver import KAD_MUX_PROTOCOL, KAD_PROTOCOL, config_from_env
 from p2p.dht_node import DhtNodeOptions, open_dht_node
 from p2p.host import P2PError
+from p2p.nat import NatService
 from p2p.negotiate_driver import NEGOTIATE_PROTOCOL
 from p2p.runner import run_until_signal
 from wire.identity import Identity
@@ -87,6 +88,7 @@ async def serve_peer(
             agent.dealer = DealMaker(agent, duration=opts.deal_timeout)
             protocols = (KAD_PROTOCOL, KAD_MUX_PROTOCOL, MATCH_PROTOCOL, NEGOTIATE_PROTOCOL)
             agent.reputations = Reputations(agent, trust_db, protocols)
+            agent.nat = NatService(host, list(opts.bootstrap))  # reachability, relays, hole punching
             token = control.new_token()
             app = create_app(agent, token)
             hconfig = HypercornConfig()
@@ -94,6 +96,7 @@ async def serve_peer(
             hconfig.accesslog = None
             hconfig.errorlog = None
             async with trio.open_nursery() as nursery:
+                await nursery.start(agent.nat.run)
                 await nursery.start(agent.run)
                 if agent.dealer is not None:
                     await nursery.start(agent.dealer.run)

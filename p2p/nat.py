@@ -1,0 +1,292 @@
+"""Reachability for an agent peer: am I reachable, and if not, how do others reach me?
+
+Theory of operation
+-------------------
+:class:`NatService` runs beside the DHT node of an agent (``metaspace peer``) and puts together
+:mod:`p2p.autonat`, :mod:`p2p.relay_client` and :mod:`p2p.holepunch`:
+
+* **Reachability** (a small state table, ``unknown`` -> ``public`` | ``private``): once connected to a
+  bootstrap node, it asks up to ``MAX_PROBE_SERVERS`` of them (AutoNAT) to dial it back on its listen
+  port, and asks one (identify) which address it sees us at. Verdicts: more "dialed you" than "could not
+  dial you" -> ``public``; any "could not" otherwise -> ``private``; no verdict at all -> ``unknown``
+  with the servers' reasons. Probed again every ``PROBE_INTERVAL`` (``UNKNOWN_RETRY`` while unknown).
+* **Relays** (while not ``public``): reserve a slot on up to ``MAX_RELAYS`` relays, trying the candidates
+  in order (``relays``, by default the bootstrap nodes); a refusal is recorded with its reason and the
+  next candidate tried. A reservation is renewed ``RENEW_MARGIN`` seconds before it expires, and made
+  again at once when the connection to its relay dropped (the relay restarted, or went away: then the
+  next candidate). Relay connections are protected from trimming.
+* **What we advertise** (the host's address hook, used by identify, the DHT's contact info and
+  INTENT_MATCH): while ``private``, our relay addresses first, then our listen addresses; otherwise our
+  listen addresses (plus relay addresses while ``unknown``).
+* **Connections**: relay addresses are dialed through :func:`p2p.relay_client.dial_via_relay`; a relayed
+  connection we accept (only from relays we reserved on) starts a DCUtR hole punch
+  (:class:`p2p.holepunch.HolePuncher`); its outcome is in :meth:`NatService.status`.
+* **Telling the human why**: :meth:`status` carries the reachability, the reason, each relay's state and
+  the last hole punches; ``metaspace status`` and the web page show it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import trio
+
+from p2p.addrs import split_peer_multiaddr
+from p2p.autonat import Verdict, probe
+from p2p.errors import P2PError
+from p2p.holepunch import HolePuncher, direct_candidates, observed_address
+from p2p.host import P2PHost
+from p2p.relay_client import Reservation, StopServer, connection_kind, dial_via_relay, is_circuit, reserve
+
+log = logging.getLogger(__name__)
+
+#: Re-check reachability this often once known (seconds), and while unknown.
+PROBE_INTERVAL = 600.0
+UNKNOWN_RETRY = 20.0
+#: Bootstrap nodes asked per check.
+MAX_PROBE_SERVERS = 3
+#: Relays we hold slots on at once.
+MAX_RELAYS = 2
+#: Renew a reservation this long before it expires; check the relays this often.
+RENEW_MARGIN = 120.0
+RELAY_CHECK_INTERVAL = 2.0
+#: Addresses we advertise (``wire.limits.MAX_ADDRS_PER_PEER``).
+MAX_ADVERTISED = 4
+#: Protection tag of the connections to our relays.
+RELAY_TAG = "relay"
+
+UNKNOWN, PUBLIC, PRIVATE = "unknown", "public", "private"
+
+
+@dataclass
+class RelayState:
+    """One relay candidate as the status shows it."""
+
+    relay: str
+    addrs: list[str]
+    state: str = "idle"  # idle | reserved | refused | unreachable
+    detail: str = ""
+    expires: float | None = None
+
+
+def decide(verdicts: Sequence[Verdict]) -> tuple[str, str]:
+    """Reachability from AutoNAT verdicts: (state, reason)."""
+    yes = [v for v in verdicts if v.reachable is True]
+    no = [v for v in verdicts if v.reachable is False]
+    if yes and len(yes) >= len(no):
+        return PUBLIC, f"{len(yes)} of {len(verdicts)} bootstrap nodes dialed us back at {yes[0].addr}"
+    if no:
+        return PRIVATE, (
+            f"{len(no)} of {len(verdicts)} bootstrap nodes could not dial us back "
+            f"({no[0].detail}): we are behind a NAT or a firewall"
+        )
+    if not verdicts:
+        return UNKNOWN, "no bootstrap node to ask yet"
+    reasons = "; ".join(f"{v.server[:12]}…: {v.detail}" for v in verdicts[:3])
+    return UNKNOWN, f"no bootstrap node could tell ({reasons})"
+
+
+class NatService:
+    """Reachability, relay slots and hole punching for one host (see the module docstring).
+
+    Args:
+        host: the running host.
+        seeds: full multiaddrs of the bootstrap nodes (AutoNAT servers, and relay candidates).
+        relays: full multiaddrs of relays to use (default: the seeds).
+    """
+
+    def __init__(self, host: P2PHost, seeds: Sequence[str], relays: Sequence[str] | None = None) -> None:
+        self.host = host
+        self.seeds: list[tuple[str, str]] = [split_peer_multiaddr(a) for a in seeds]
+        self.relays: list[RelayState] = []
+        for addr in list(relays) if relays is not None else list(seeds):
+            peer, transport = split_peer_multiaddr(addr)
+            if all(r.relay != peer for r in self.relays):
+                self.relays.append(RelayState(peer, [transport]))
+        self.reachability = UNKNOWN
+        self.reason = "not checked yet"
+        self.verdicts: list[Verdict] = []
+        self.observed: str | None = None
+        self.checked_at: float | None = None
+        self.reservations: dict[str, Reservation] = {}
+        self.puncher = HolePuncher(host, self._punch_addrs)
+        self.stop_server = StopServer(host, allowed=self._is_our_relay, on_relayed=self._on_relayed)
+        self._nursery: trio.Nursery | None = None
+        self._wake = trio.Event()
+
+    # ------------------------------------------------------------------------------------ running
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Install the hooks and handlers, then check reachability and keep relay slots until cancelled."""
+        self.host.set_nat_hooks(self._advertise, self._circuit_dial)
+        self.stop_server.start()
+        self.puncher.start()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._probe_loop)
+                nursery.start_soon(self._relay_loop)
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            self.host.set_nat_hooks(None, None)
+            self.stop_server.stop()
+            self.puncher.stop()
+
+    async def _probe_loop(self) -> None:
+        while True:
+            await self.check()
+            delay = UNKNOWN_RETRY if self.reachability == UNKNOWN else PROBE_INTERVAL
+            self._wake = trio.Event()
+            with trio.move_on_after(delay):
+                await self._wake.wait()
+
+    def recheck(self) -> None:
+        """Check reachability again now (e.g. after a network change)."""
+        self._wake.set()
+
+    async def check(self) -> str:
+        """One reachability check against the bootstrap nodes we are connected to (or can reach)."""
+        servers = [peer for peer, _t in self.seeds if peer != self.host.peer_id][:MAX_PROBE_SERVERS]
+        ports_from = [a for a in self.host.bound_addrs() if "/tcp/" in a]
+        verdicts: list[Verdict] = []
+
+        async def ask(peer: str, transport: str) -> None:
+            try:
+                await self.host.ensure_connection(peer, [transport])
+            except P2PError as exc:
+                verdicts.append(Verdict(peer, None, detail=f"unreachable: {exc}"))
+                return
+            verdicts.append(await probe(self.host, peer, ports_from))
+
+        async with trio.open_nursery() as nursery:
+            for peer, transport in self.seeds:
+                if peer in servers:
+                    nursery.start_soon(ask, peer, transport)
+        for peer in servers:
+            if self.host.is_connected(peer):
+                observed = await observed_address(self.host, peer)
+                if observed is not None:
+                    self.observed = observed
+                    break
+        self.verdicts = verdicts
+        state, reason = decide(verdicts)
+        if state != self.reachability:
+            log.info("reachability: %s (%s)", state, reason)
+        self.reachability, self.reason = state, reason
+        self.checked_at = time.time()
+        return state
+
+    async def _relay_loop(self) -> None:
+        while True:
+            if self.reachability == PUBLIC:
+                for relay in list(self.reservations):
+                    self._drop(relay, "idle", "not needed: we are publicly reachable")
+            elif self.reachability == PRIVATE or self.reservations:
+                await self._keep_reservations()
+            await trio.sleep(RELAY_CHECK_INTERVAL)
+
+    def _drop(self, relay: str, state: str, detail: str) -> None:
+        self.reservations.pop(relay, None)
+        self.host.unprotect(relay, RELAY_TAG)
+        for r in self.relays:
+            if r.relay == relay:
+                r.state, r.detail, r.expires = state, detail, None
+
+    async def _keep_reservations(self) -> None:
+        now = time.time()
+        for relay, rsvp in list(self.reservations.items()):
+            if not self.host.is_connected(relay):
+                self._drop(relay, "idle", "the connection to the relay closed; reserving again")
+            elif rsvp.expires - now < RENEW_MARGIN:
+                self._drop(relay, "idle", "renewing")
+        for cand in self.relays:
+            if len(self.reservations) >= MAX_RELAYS:
+                break
+            if cand.relay in self.reservations or cand.relay == self.host.peer_id:
+                continue
+            try:
+                rsvp = await reserve(self.host, cand.relay, cand.addrs)
+            except P2PError as exc:  # RelayRefused, DialError, PeerTimeout
+                refused = getattr(exc, "status", None)
+                cand.state, cand.detail = ("refused" if refused else "unreachable"), str(exc)
+                log.info("no slot on relay %s: %s", cand.relay, exc)
+                continue
+            self.reservations[cand.relay] = rsvp
+            self.host.protect(cand.relay, RELAY_TAG)
+            cand.state, cand.detail, cand.expires = "reserved", "", rsvp.expires
+            log.info("reserved a slot on relay %s until %s", cand.relay, time.ctime(rsvp.expires))
+
+    # ------------------------------------------------------------------------------------ hooks
+
+    def _is_our_relay(self, relay: str) -> bool:
+        return relay in self.reservations or any(r.relay == relay for r in self.relays)
+
+    def relay_addrs(self) -> list[str]:
+        """Our addresses through our relays (without our ``/p2p/`` suffix), one per relay first."""
+        firsts = [r.circuit_addrs()[0] for r in self.reservations.values() if r.relay_addrs]
+        rest = [a for r in self.reservations.values() for a in r.circuit_addrs()[1:]]
+        return firsts + rest
+
+    def _advertise(self, base: list[str]) -> list[str]:
+        if self.reachability == PUBLIC:
+            return base
+        direct = [a for a in base if not is_circuit(a)]
+        out = self.relay_addrs() + direct
+        return out[:MAX_ADVERTISED] if self.relay_addrs() else base
+
+    async def _circuit_dial(self, peer: str, addr: str) -> None:
+        await dial_via_relay(self.host, peer, addr)
+
+    def _on_relayed(self, source: str, relay: str) -> None:
+        log.info("relayed connection from %s via %s; trying to upgrade it to a direct one", source, relay)
+        if self._nursery is not None:
+            self._nursery.start_soon(self.puncher.initiate, source)
+
+    def _punch_addrs(self) -> list[str]:
+        port: int | None = None
+        for text in self.host.bound_addrs():
+            if "/tcp/" in text:
+                port = int(text.rsplit("/tcp/", 1)[1].split("/", 1)[0])
+                break
+        base = [a for a in self.host.listen_addrs() if not is_circuit(a)]
+        return direct_candidates(self.observed, base, port)
+
+    # ------------------------------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        """What ``metaspace status`` and the web page show (JSON-able)."""
+        now = time.time()
+        connections: dict[str, str] = {}
+        for peer in self.host.connected_peers():
+            kind = connection_kind(self.host, peer)
+            if kind is not None:
+                connections[peer] = kind
+        return {
+            "reachability": self.reachability,
+            "reason": self.reason,
+            "observed_addr": self.observed,
+            "checked_at": self.checked_at,
+            "verdicts": [asdict(v) for v in self.verdicts],
+            "relays": [
+                {
+                    "relay": r.relay,
+                    "state": r.state,
+                    "detail": r.detail,
+                    "expires_in_s": None if r.expires is None else max(0, int(r.expires - now)),
+                }
+                for r in self.relays
+            ],
+            "relay_addrs": [f"{a}/p2p/{self.host.peer_id}" for a in self.relay_addrs()],
+            "hole_punches": [asdict(r) for r in list(self.puncher.results)[-8:]],
+            "connections": connections,
+            "stop": asdict(self.stop_server.stats),
+        }
+
+
+__all__ = ["MAX_RELAYS", "PRIVATE", "PUBLIC", "UNKNOWN", "NatService", "RelayState", "decide"]
