@@ -246,9 +246,8 @@ class HolePuncher:
         if theirs and connection_kind(self.host, peer) != "direct":
             async with self._slots:
                 direct = await self._punch(peer, theirs, as_responder=False)
-            self._record(
-                peer, "direct" if direct else "relayed", 1, None, "" if direct else "no direct connection"
-            )
+            reason = "" if direct else f"none of our dials to {', '.join(str(a) for a in theirs)} got through"
+            self._record(peer, "direct" if direct else "relayed", 1, None, reason)
 
     # ---------------------------------------------------------------------------------- both: dial
 

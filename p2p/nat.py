@@ -54,6 +54,10 @@ MAX_RELAYS = 2
 #: Renew a reservation this long before it expires; check the relays this often.
 RENEW_MARGIN = 120.0
 RELAY_CHECK_INTERVAL = 2.0
+#: A relay candidate that refused or could not be reached is tried again after this long (seconds);
+#: one that does not relay at all (no HOP protocol) after ``NOT_A_RELAY_BACKOFF``.
+RELAY_RETRY_BACKOFF = 30.0
+NOT_A_RELAY_BACKOFF = 600.0
 #: Addresses we advertise (``wire.limits.MAX_ADDRS_PER_PEER``).
 MAX_ADVERTISED = 4
 #: Protection tag of the connections to our relays.
@@ -71,6 +75,7 @@ class RelayState:
     state: str = "idle"  # idle | reserved | refused | unreachable
     detail: str = ""
     expires: float | None = None
+    retry_at: float = 0.0  # trio time before which it is not tried again
 
 
 def decide(verdicts: Sequence[Verdict]) -> tuple[str, str]:
@@ -210,12 +215,18 @@ class NatService:
                 break
             if cand.relay in self.reservations or cand.relay == self.host.peer_id:
                 continue
+            if trio.current_time() < cand.retry_at:
+                continue
             try:
                 rsvp = await reserve(self.host, cand.relay, cand.addrs)
             except P2PError as exc:  # RelayRefused, DialError, PeerTimeout
                 refused = getattr(exc, "status", None)
-                cand.state, cand.detail = ("refused" if refused else "unreachable"), str(exc)
-                log.info("no slot on relay %s: %s", cand.relay, exc)
+                not_a_relay = not refused and "not supported" in str(exc)
+                cand.state = "refused" if refused else ("not a relay" if not_a_relay else "unreachable")
+                cand.detail = "it does not offer circuit relay v2" if not_a_relay else str(exc)[:300]
+                backoff = NOT_A_RELAY_BACKOFF if not_a_relay else RELAY_RETRY_BACKOFF
+                cand.retry_at = trio.current_time() + backoff
+                log.info("no slot on relay %s (retry in %.0f s): %s", cand.relay, backoff, exc)
                 continue
             self.reservations[cand.relay] = rsvp
             self.host.protect(cand.relay, RELAY_TAG)

@@ -151,8 +151,8 @@ def test_autonat_dials_back_on_a_fresh_connection() -> None:
 def test_dialback_addresses_only_use_the_observed_ip() -> None:
     import multiaddr
 
-    claimed = [multiaddr.Multiaddr(a).to_bytes() for a in ("/ip4/10.0.0.5/tcp/4001", "/ip4/8.8.8.8/tcp/4002",
-                                                           "/ip4/10.0.0.5/tcp/4001", "/dns4/x.org/tcp/5")]  # fmt: skip
+    texts = ("/ip4/10.0.0.5/tcp/4001", "/ip4/8.8.8.8/tcp/4002", "/ip4/10.0.0.5/tcp/4001", "/dns4/x.org/tcp/5")
+    claimed = [multiaddr.Multiaddr(a).to_bytes() for a in texts]
     out = [str(a) for a in dialback_addrs(claimed, "203.0.113.7")]
     assert out == ["/ip4/203.0.113.7/tcp/4001", "/ip4/203.0.113.7/tcp/4002", "/ip4/203.0.113.7/tcp/5"]
     assert dialback_addrs(claimed, None) == []
@@ -167,3 +167,71 @@ def test_reachability_decision() -> None:
     assert decide([Verdict("a", False), Verdict("b", None, detail="x")])[0] == PRIVATE
     state, reason = decide([Verdict("a", None, detail="no answer: protocol not supported")])
     assert state == UNKNOWN and "protocol not supported" in reason
+
+
+def test_nat_service_survives_a_relay_that_disappears_and_ignores_a_relay_without_slot() -> None:
+    """An unreachable agent holds slots on two relays and advertises both. One relay goes away: its
+    slot is dropped and the agent stays reachable through the other. A peer that advertises a relay it
+    has no slot on is refused there with that reason, and the next address is tried."""
+    from p2p.nat import NatService
+
+    async def main() -> None:
+        with trio.fail_after(DEADLINE):
+            async with (
+                open_host(Identity(os.urandom(32))) as r2,
+                open_host(Identity(os.urandom(32))) as r3,
+                open_host(Identity(os.urandom(32))) as a,
+                open_host(Identity(os.urandom(32))) as b,
+                trio.open_nursery() as nursery,
+            ):
+                for relay_host in (r2, r3):
+                    RelayService(relay_host).start()
+                r1_ready, r1_stop = trio.Event(), trio.Event()
+                r1_box: list[P2PHost] = []
+
+                async def run_r1() -> None:
+                    async with open_host(Identity(os.urandom(32))) as r1:
+                        RelayService(r1).start()
+                        r1_box.append(r1)
+                        r1_ready.set()
+                        await r1_stop.wait()
+
+                nursery.start_soon(run_r1)
+                await r1_ready.wait()
+                r1 = r1_box[0]
+                nat_a = NatService(a, [], relays=[r1.addrs()[0], r2.addrs()[0]])
+                nat_a.reachability = PRIVATE  # what AutoNAT would say behind a NAT (decided in its own test)
+                nat_b = NatService(b, [])
+                await nursery.start(nat_a.run)
+                await nursery.start(nat_b.run)
+                serve_rpc(a, ECHO, _echo)
+                with trio.fail_after(20):
+                    while len(nat_a.reservations) < 2:
+                        await trio.sleep(0.05)
+                advertised = a.listen_addrs()
+                assert advertised[:2] == nat_a.relay_addrs() and all(
+                    "/p2p-circuit" in x for x in advertised[:2]
+                )
+                r1_circuit = next(x for x in advertised if r1.peer_id in x)
+
+                # A relay that never gave A a slot: refused with the reason, then the next address works.
+                no_slot = f"{r3.listen_addrs()[0]}/p2p/{r3.peer_id}/p2p-circuit"
+                with pytest.raises(RelayRefused, match="no reservation"):
+                    await dial_via_relay(b, a.peer_id, no_slot + f"/p2p/{a.peer_id}")
+                reply = await rpc(b, a.peer_id, ECHO, b"1", timeout=20, addrs=[no_slot, r1_circuit])
+                assert reply.endswith(b"|1") and connection_kind(b, a.peer_id) in ("relayed", "direct")
+
+                # R1 disappears: A drops that slot, advertises R2 only; B reaches A through R2.
+                await b.disconnect(a.peer_id)
+                r1_stop.set()
+                with trio.fail_after(20):
+                    while r1.peer_id in nat_a.reservations:
+                        await trio.sleep(0.05)
+                assert all(r1.peer_id not in x for x in a.listen_addrs())
+                reply = await rpc(b, a.peer_id, ECHO, b"2", timeout=20, addrs=a.listen_addrs()[:1])
+                assert reply.endswith(b"|2")
+                states = {r["relay"]: r["state"] for r in nat_a.status()["relays"]}
+                assert states[r2.peer_id] == "reserved" and states[r1.peer_id] in ("idle", "unreachable")
+                nursery.cancel_scope.cancel()
+
+    trio.run(main)

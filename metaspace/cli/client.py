@@ -347,8 +347,40 @@ def cmd_status(args: argparse.Namespace) -> int:
         local["running"] = False
         local["peer"] = f"error: {exc.message}"
         code = 1
+    if not args.json and isinstance(local.get("peer"), dict) and "network" in local["peer"]:
+        local["peer"]["network"] = network_summary(local["peer"]["network"])
     print(to_json(local) if args.json else render_mapping(local))
     return code
+
+
+def _short(peer_id: str) -> str:
+    return peer_id if len(peer_id) <= 16 else f"{peer_id[:8]}…{peer_id[-6:]}"
+
+
+def network_summary(net: dict[str, Any] | None) -> dict[str, Any]:
+    """The readable part of the peer's ``network`` status (``--json`` shows all of it): reachable or
+    not and why, the relays, how each peer is connected, the last hole punch."""
+    if not net:
+        return {"reachability": "not checked"}
+    out: dict[str, Any] = {"reachability": net.get("reachability"), "why": net.get("reason")}
+    if net.get("observed_addr"):
+        out["seen_from_outside_as"] = net["observed_addr"]
+    relays = [r for r in net.get("relays") or [] if r.get("state") != "idle" or r.get("detail")]
+    if relays:
+        out["relays"] = "; ".join(
+            f"{_short(r['relay'])}: {r['state']}" + (f" ({r['detail']})" if r.get("detail") else "")
+            for r in relays
+        )
+    conns = net.get("connections") or {}
+    if conns:
+        out["connections"] = ", ".join(f"{_short(p)} {kind}" for p, kind in conns.items())
+    punches = net.get("hole_punches") or []
+    if punches:
+        last = punches[-1]
+        out["last_hole_punch"] = f"{_short(last['peer'])}: {last['outcome']}" + (
+            f" ({last['reason']})" if last.get("reason") else ""
+        )
+    return out
 
 
 def cmd_identity(args: argparse.Namespace) -> int:

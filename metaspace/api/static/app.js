@@ -164,6 +164,26 @@
     }
   }
 
+  // Reachability (p2p/nat.py): is this agent reachable, through which relay, and how each peer is
+  // connected (direct, or relayed when hole punching did not work, with the reason).
+  function networkSummary(net) {
+    if (!net) return { reachability: 'not checked' };
+    const out = { reachability: net.reachability, why: net.reason };
+    if (net.observed_addr) out.seen_from_outside_as = net.observed_addr;
+    const relays = (net.relays || []).filter((r) => r.state !== 'idle' || r.detail);
+    if (relays.length) {
+      out.relays = relays.map((r) => `${short(r.relay)}: ${r.state}${r.detail ? ' (' + r.detail + ')' : ''}`).join('; ');
+    }
+    const conns = Object.entries(net.connections || {});
+    if (conns.length) out.connections = conns.map(([p, kind]) => `${short(p)} ${kind}`).join(', ');
+    const punches = net.hole_punches || [];
+    if (punches.length) {
+      const last = punches[punches.length - 1];
+      out.last_hole_punch = `${short(last.peer)}: ${last.outcome}${last.reason ? ' — ' + last.reason : ''}`;
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------------ API
 
   class ApiError extends Error {
@@ -207,7 +227,11 @@
   const loaders = {
     async status() {
       const st = await api('GET', '/status');
-      kvList($('status'), st);
+      const net = st && st.network;
+      const shown = Object.assign({}, st);
+      delete shown.network;
+      kvList($('status'), shown);
+      kvList($('network'), networkSummary(net));
       const who = st && (st.peer_id || st.name || st.node_id);
       $('identity').textContent = who ? short(who) : '';
       if (who) $('identity').title = String(who);
