@@ -177,10 +177,16 @@ def test_agents_behind_two_kinds_of_nat_close_deals_through_the_relay(
         net = network(buyer)
         kinds[buyer.proc.name] = net["connections"].get(seller.peer_id)
         assert kinds[buyer.proc.name] in ("relayed", "direct"), net
-    seller_net = network(seller)
-    punches = {p["peer"]: p for p in seller_net["hole_punches"]}
-    punches.update({p["peer"]: p for n in (near, far) for p in network(n)["hole_punches"]})
+
+    # Hole punches tried between the seller and the buyer behind the symmetric NAT (either side may
+    # have run it): none got through, and each says why.
+    def sym_done() -> list[dict[str, Any]] | None:  # all rounds (MAX_ATTEMPTS) take ~25 s
+        found = [p for p in network(seller)["hole_punches"] if p["peer"] == far.peer_id]
+        found += [p for p in network(far)["hole_punches"] if p["peer"] == seller.peer_id]
+        return found or None
+
+    sym_punches = poll_until(sym_done, 90.0, "the hole punch through the symmetric NAT to end", interval=1.0)
     assert kinds["buyer_sym"] == "relayed", kinds
-    sym_punch = punches.get(far.peer_id) or punches.get(seller.peer_id)
-    assert sym_punch is not None and sym_punch["outcome"] == "relayed" and sym_punch["reason"], punches
-    print(f"connection types: {kinds}; hole punches: {list(punches.values())}")
+    assert sym_punches and all(p["outcome"] == "relayed" and p["reason"] for p in sym_punches), sym_punches
+    punches = sym_punches
+    print(f"connection types: {kinds}; hole punches through the symmetric NAT: {punches}")
