@@ -15,6 +15,7 @@ JSON line (with the load average) and a table on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -112,7 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     kinds: list[str] = [k for pair in pairings for k in pair]
     load_before = os.getloadavg()
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-nat-") as tmp, TestBed(kinds) as bed:
+    # `metaspace init` (in-process, by init_home) prints each new home as JSON: stdout is for our line.
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        tempfile.TemporaryDirectory(prefix="bench-nat-") as tmp,
+        TestBed(kinds) as bed,
+    ):
         root = Path(tmp)
         relay_procs = Procs(root / "relay")
         try:
