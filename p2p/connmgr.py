@@ -172,7 +172,9 @@ class Ticket:
         self._released = False
 
     def established(self, conn: object) -> None:
-        self._established = True
+        if not self._established and not self._released:
+            self._established = True
+            self._manager._handshake_done()
 
     def failed(self, reason: str) -> None:
         self._manager._count_refused(reason)
@@ -181,7 +183,7 @@ class Ticket:
         if self._released:
             return
         self._released = True
-        self._manager._release(self)
+        self._manager._release(self, handshaking=not self._established)
 
 
 class ConnManager(Generic[C]):
@@ -198,6 +200,9 @@ class ConnManager(Generic[C]):
         self._exempt = [ipaddress.ip_network(n, strict=False) for n in self.limits.per_ip_exempt]
         self.stopping = False
         self._admitted = 0
+        #: Admitted inbound connections still in their handshakes (counted by their tickets: it never
+        #: depends on the order of libp2p's notifications and our own release).
+        self._handshaking = 0
         self._established = {INBOUND: 0, OUTBOUND: 0}
         self._per_ip: dict[str, int] = {}
         self._conns: dict[int, ConnInfo[C]] = {}
@@ -226,6 +231,7 @@ class ConnManager(Generic[C]):
             reason = REFUSED_PER_IP
         else:
             self._admitted += 1
+            self._handshaking += 1
             self._stats.admitted_inbound += 1
             self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
             self._report_current()
@@ -244,8 +250,14 @@ class ConnManager(Generic[C]):
             addr = addr.ipv4_mapped
         return any(addr.version == net.version and addr in net for net in self._exempt)
 
-    def _release(self, ticket: Ticket) -> None:
+    def _handshake_done(self) -> None:
+        self._handshaking -= 1
+        self._report_current()
+
+    def _release(self, ticket: Ticket, handshaking: bool) -> None:
         self._admitted -= 1
+        if handshaking:
+            self._handshaking -= 1
         left = self._per_ip[ticket.ip] - 1
         if left:
             self._per_ip[ticket.ip] = left
@@ -397,8 +409,8 @@ class ConnManager(Generic[C]):
 
     def _report_current(self) -> None:
         if self.events is not None:
-            inbound = self._established[INBOUND]
-            self.events.conn_current(inbound, self._established[OUTBOUND], max(0, self._admitted - inbound))
+            established = self._established
+            self.events.conn_current(established[INBOUND], established[OUTBOUND], self._handshaking)
 
     def statistics(self) -> ConnStatistics:
         """A snapshot of the counters and current counts."""
@@ -407,7 +419,7 @@ class ConnManager(Generic[C]):
         return ConnStatistics(
             opened=dict(s.opened), closed=dict(s.closed), refused=dict(s.refused), trimmed=s.trimmed,
             inbound=inbound, outbound=self._established[OUTBOUND],
-            pending_inbound=max(0, self._admitted - inbound), admitted_inbound=s.admitted_inbound,
+            pending_inbound=self._handshaking, admitted_inbound=s.admitted_inbound,
             tracked_ips=len(self._per_ip), protected_peers=len(self._protected),
         )  # fmt: skip
 

@@ -79,17 +79,23 @@ class Dialer:
             self._dials.pop(pid, None)
             done.set()
 
-    def candidates(self, pid: ID, first: list[multiaddr.Multiaddr]) -> list[multiaddr.Multiaddr]:
-        """The addresses one dial tries, in order."""
-        out: list[multiaddr.Multiaddr] = list(first)
+    def known_addrs(self, pid: ID) -> list[multiaddr.Multiaddr]:
+        """The peerstore's addresses of ``pid`` that the address policy believes (without ``/p2p/``)."""
         try:
             known = self._host.get_peerstore().addrs(pid)
         except Exception:  # the peerstore raises when it knows nothing of the peer
-            known = []
+            return []
         policy = self._policy()
-        for maddr in known:
-            if maddr not in out and policy.allows(strip_p2p(maddr)):
+        out: list[multiaddr.Multiaddr] = []
+        for maddr in map(strip_p2p, known):
+            if maddr not in out and policy.allows(maddr):
                 out.append(maddr)
+        return out
+
+    def candidates(self, pid: ID, first: list[multiaddr.Multiaddr]) -> list[multiaddr.Multiaddr]:
+        """The addresses one dial tries, in order."""
+        out: list[multiaddr.Multiaddr] = list(first)
+        out.extend(m for m in self.known_addrs(pid) if m not in out)
         return out[:MAX_DIAL_ADDRS]
 
     async def _dial(self, pid: ID, first: list[multiaddr.Multiaddr]) -> None:

@@ -25,7 +25,9 @@ Process-wide fences:
 Per-swarm fences (``fence_swarm``):
 
 - No auto-connector: the swarm would dial every peer of its peerstore until it holds 100 connections;
-  a DHT node chooses whom it talks to.
+  a DHT node chooses whom it talks to. Its bookkeeping is switched off too: the swarm still told it of
+  every disconnect (``record_disconnect``), and only its own periodic task (now gone) pruned that map, so
+  it grew by one entry per distinct peer forever.
 - No library pruning: the swarm's own pruner closes connections above its high watermark (200) with
   its own notion of value; ``p2p.connmgr`` decides instead (it knows the routing table's neighbours).
 - No default resource manager: ``new_host`` attaches one with its own connection, stream (a global
@@ -35,6 +37,16 @@ Per-swarm fences (``fence_swarm``):
 - No hidden retries or blacklists: ``max_retries=0`` and a zero-TTL negative peer cache (the DHT has
   its own failure policy).
 - The library's own connection caps are lifted (``LIBRARY_MAX_CONNECTIONS``): ours are authoritative.
+
+Per-host fences elsewhere (``P2PHost`` builds them):
+
+- ``p2p.peerstore.BoundedPeerStore``: the library's peerstore, past 1,000 peers, evicts our *own* key
+  first (identify then fails and takes the host down), and otherwise never forgets a peer. Ours never
+  evicts our key nor a connected peer, keeps a bounded, expiring cache of the others, and bounds what one
+  peer's identify can make us hold.
+- ``p2p.streams.InboundStreamLimiter`` guards every inbound stream, the library's own handlers included
+  (identify, ping, protocol negotiation): in py-libp2p an exception escaping a handler ends the whole
+  swarm.
 """
 
 from __future__ import annotations
@@ -290,6 +302,10 @@ async def _no_library_pruning() -> None:
     return None
 
 
+def _no_record(peer_id: object) -> None:
+    return None
+
+
 def fence_swarm(swarm: Swarm) -> None:
     """Apply the per-swarm fences (see the module docstring) to a freshly built swarm."""
     swarm.retry_config = RetryConfig(max_retries=0)
@@ -297,6 +313,8 @@ def fence_swarm(swarm: Swarm) -> None:
         swarm._negative_peer_cache = _swarm_module._NegativePeerCache(ttl=0.0)
     # Instance attributes shadow the methods the swarm's background tasks call.
     swarm.auto_connector.maybe_connect = _no_auto_connect  # type: ignore[method-assign]
+    swarm.auto_connector.record_disconnect = _no_record  # type: ignore[method-assign]
+    swarm.auto_connector.record_failed_connection = _no_record  # type: ignore[method-assign]
     swarm.connection_pruner.maybe_prune_connections = _no_library_pruning  # type: ignore[method-assign]
     swarm.set_resource_manager(None)
     config: Any = swarm.connection_config

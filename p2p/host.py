@@ -8,16 +8,17 @@ identify and ping handlers. Upper layers (the DHT and negotiation drivers) see p
 as plain text, protocol ids as text, and streams as libp2p ``INetStream`` objects that they hand to
 :mod:`p2p.framing`.
 
-``open_host(identity, listen_addrs)`` (or ``make_host(...).run()``) is the entry point: an async
+``open_host(identity, listen_addrs)`` (or ``P2PHost(...).run()``) is the entry point: an async
 context manager that starts listening, checks every address really bound (py-libp2p only logs a bind
 failure), yields the running host, and on exit (normal, error or cancellation) stops everything with
 a bounded, shielded shutdown.
 
 Where things live: :mod:`p2p.fences` changes py-libp2p's behaviour (each change named and explained:
 the inbound slot leak, atomic Noise writes, no dial delay, no auto-connector / library pruner /
-resource manager, our agent version); :mod:`p2p.addrs` parses multiaddrs and decides what we
-advertise and which claimed addresses we believe; :mod:`p2p.connmgr` admits inbound connections
-(``--max-connections``, per IP) and trims between watermarks. This module puts them together.
+resource manager, our agent version); :mod:`p2p.peerstore` bounds the peerstore (our own key is never
+evicted); :mod:`p2p.addrs` parses multiaddrs and decides what we advertise and which claimed addresses
+we believe; :mod:`p2p.connmgr` admits inbound connections (``--max-connections``, per IP) and trims
+between watermarks. This module puts them together.
 
 Choices (the py-libp2p quirks they answer are detailed where they are handled):
 
@@ -38,8 +39,6 @@ Choices (the py-libp2p quirks they answer are detailed where they are handled):
   raise ``DialError`` / ``P2PError``; bad bytes from a peer ``wire.errors.RemoteProtocolError``.
 - **Busy ports are refused.** libp2p listens with SO_REUSEPORT (a second host on a taken port would
   silently share it): fixed ports are probed first (``p2p.addrs.check_ports_free``).
-- The libp2p wheel also installs stray top-level packages (``examples``, ``docs``, ``interop``,
-  ``stubs``); nothing here imports them, and our own ``docs/`` folder is not a package.
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
-from typing import Any
 
 import multiaddr
 import trio
@@ -73,11 +71,11 @@ from p2p.addrs import (
     parse_peer_id,
     parse_transport_addrs,
     split_peer_multiaddr,
-    strip_p2p,
 )
 from p2p.connmgr import CLOSED_TRIMMED, ConnEvents, ConnLimits, ConnManager, ConnStatistics, SwarmTracker
 from p2p.dialer import MAX_DIAL_ADDRS, CircuitDial, Dialer
 from p2p.errors import DialError, P2PError, PeerTimeout
+from p2p.peerstore import BoundedPeerStore, PeerStoreStatistics
 from p2p.streams import (
     DEFAULT_HANDLER_TIMEOUT,
     MAX_INBOUND_STREAMS,
@@ -125,6 +123,7 @@ class HostStatistics:
     handler_errors: int = 0
     handler_timeouts: int = 0
     connected_peers: int = 0
+    peerstore: PeerStoreStatistics | None = None
 
 
 def key_pair_from_identity(identity: Identity) -> KeyPair:
@@ -176,8 +175,9 @@ class P2PHost:
         sec_opt: TSecurityOptions = {
             NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
         }
+        self.peerstore = BoundedPeerStore(ID.from_pubkey(key_pair.public_key), clock=trio.current_time)
         host = new_host(
-            key_pair=key_pair, sec_opt=sec_opt, muxer_preference="YAMUX",
+            key_pair=key_pair, sec_opt=sec_opt, muxer_preference="YAMUX", peerstore_opt=self.peerstore,
             addrs_factory=self._addrs_factory, disable_identify_address_discovery=True,
         )  # fmt: skip
         if not isinstance(host, BasicHost):  # pragma: no cover - new_host without disc_opt
@@ -204,6 +204,7 @@ class P2PHost:
         if str(host.get_id()) != identity.peer_id:  # pragma: no cover - guards a libp2p change
             raise RuntimeError("libp2p derived a different peer id from the identity key")
         self._dialer = Dialer(host, self._swarm, lambda: self.addr_policy)
+        self.peerstore.attach(self._dialer.is_connected)
         self._stats = HostStatistics()
         self._running = False
         self._started = False
@@ -259,11 +260,12 @@ class P2PHost:
 
     async def _trim_loop(self) -> None:
         """Close the connections the connection manager picks (above its high watermark); first forget
-        the ones that ended unannounced."""
+        the ones that ended unannounced. Then evict the peerstore entries it no longer keeps."""
         while True:
             await trio.sleep(TRIM_CHECK_INTERVAL)
             self.connmgr.reconcile(lambda conn: not conn.is_closed)
             await self.trim()
+            self.peerstore.prune()
 
     async def trim(self, force: bool = False) -> int:
         """Trim connections now as the connection manager decides (``force``: down to the low
@@ -380,15 +382,9 @@ class P2PHost:
         """Transport addresses the peerstore holds for a peer: those we were given, plus the
         believable listen addresses the peer announced through identify. Empty if none (never raises)."""
         try:
-            maddrs = self._host.get_peerstore().addrs(parse_peer_id(peer_id))
-        except Exception:
+            return [str(m) for m in self._dialer.known_addrs(parse_peer_id(peer_id))]
+        except DialError:
             return []
-        out: list[str] = []
-        for maddr in maddrs:
-            text = str(strip_p2p(maddr))
-            if text and text not in out and self.addr_policy.allows(strip_p2p(maddr)):
-                out.append(text)
-        return out
 
     def add_peer_addrs(self, peer_id: str, addrs: Sequence[str]) -> None:
         """Remember transport addresses of a peer (with or without ``/p2p/``), for ``PEER_ADDR_TTL``.
@@ -416,25 +412,16 @@ class P2PHost:
         stats = replace(self._stats, **asdict(self._streams), dials_ok=self._dialer.ok)
         stats.dials_failed = self._dialer.failed
         stats.connected_peers = len(self.connected_peers())
+        stats.peerstore = self.peerstore.statistics()
         return stats
 
     def connection_statistics(self) -> ConnStatistics:
         """The connection manager's counters (opened, closed, refused by reason, current counts)."""
         return self.connmgr.statistics()
 
-    def protect(self, peer_id: str, tag: str) -> None:
-        """Never trim connections to ``peer_id`` while it holds ``tag`` (go-libp2p's ``Protect``)."""
-        self.connmgr.protect(peer_id, tag)
-
-    def unprotect(self, peer_id: str, tag: str) -> bool:
-        """Remove one protection tag; True if another tag still protects the peer."""
-        return self.connmgr.unprotect(peer_id, tag)
-
-    def is_protected(self, peer_id: str, tag: str = "") -> bool:
-        return self.connmgr.is_protected(peer_id, tag)
-
     def protect_only(self, tag: str, peer_ids: Sequence[str]) -> None:
-        """Make ``peer_ids`` exactly the peers protected by ``tag`` (e.g. the routing table's)."""
+        """Make ``peer_ids`` exactly the peers protected by ``tag`` (e.g. the routing table's); other tags
+        are ``host.connmgr.protect(peer_id, tag)`` (go-libp2p's ``Protect``)."""
         self.connmgr.protect_only(tag, peer_ids)
 
     # ------------------------------------------------------------------ dialing
@@ -574,12 +561,6 @@ class P2PHost:
         self._host.remove_stream_handler(TProtocol(protocol))
 
 
-def make_host(identity: Identity, listen_addrs: Sequence[str] = (DEFAULT_LISTEN,), **options: Any) -> P2PHost:
-    """Build a host, not yet listening: ``async with make_host(...).run() as host:`` (keyword options
-    as :class:`P2PHost`)."""
-    return P2PHost(identity, listen_addrs, **options)
-
-
 @asynccontextmanager
 async def open_host(
     identity: Identity,
@@ -622,7 +603,6 @@ __all__ = [
     "StreamHandler",
     "close_stream",
     "key_pair_from_identity",
-    "make_host",
     "open_host",
     "parse_peer_id",
     "reset_stream",

@@ -1,4 +1,11 @@
-"""Per-peer request rate limiting for DHT nodes (token buckets; time is passed in)."""
+"""Per-peer request rate limiting for DHT nodes (token buckets; time is passed in).
+
+A bucket that has refilled carries no information (a new peer starts full too), so buckets idle long enough
+to be full again, with no strikes, are forgotten: every ``SWEEP_INTERVAL`` seconds one sweep drops them,
+along with bans that ran out and buckets idle for ``ban_seconds`` (their strikes are stale). What the limiter
+holds is therefore bounded by the peers seen in the last few seconds (plus the ones banned), not by every
+peer it ever served: a bootstrap node sees a fresh identity per connection.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ from dataclasses import dataclass, field
 
 #: Peers whose buckets we remember; beyond this the least recently seen are forgotten.
 MAX_TRACKED_PEERS = 100_000
+#: How often (seconds of the caller's clock) idle buckets and expired bans are forgotten.
+SWEEP_INTERVAL = 10.0
 
 
 @dataclass
@@ -29,11 +38,14 @@ class RateLimiter:
     ban_seconds: float = 300.0
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _banned_until: dict[str, float] = field(default_factory=dict)
+    _next_sweep: float | None = None
     refused: int = 0
     banned: int = 0
 
     def allow(self, peer: str, now: float) -> bool:
         """Consume one token for ``peer``; False when it is over its rate or banned."""
+        if self._next_sweep is None or now >= self._next_sweep:
+            self.sweep(now)
         until = self._banned_until.get(peer)
         if until is not None:
             if now < until:
@@ -58,6 +70,21 @@ class RateLimiter:
             b.strikes = 0
             self.banned += 1
         return False
+
+    def sweep(self, now: float) -> int:
+        """Forget full buckets without strikes, buckets idle for ``ban_seconds`` and bans that ran out
+        (done by :meth:`allow` every ``SWEEP_INTERVAL``). Returns how many buckets were forgotten."""
+        self._next_sweep = now + SWEEP_INTERVAL
+        refill = self.burst / self.rate if self.rate > 0 else float("inf")
+        gone = [
+            peer for peer, b in self._buckets.items()
+            if (not b.strikes and now - b.updated >= refill) or now - b.updated >= self.ban_seconds
+        ]  # fmt: skip
+        for peer in gone:
+            del self._buckets[peer]
+        for peer in [p for p, until in self._banned_until.items() if until <= now]:
+            del self._banned_until[peer]
+        return len(gone)
 
     def is_banned(self, peer: str, now: float) -> bool:
         until = self._banned_until.get(peer)

@@ -142,6 +142,11 @@ class InboundStreamLimiter:
     Every inbound stream passes here before protocol negotiation: past ``per_conn`` streams on its
     connection or ``total`` in all it is reset at once (a peer opening 10,000 streams costs us that
     many resets, not 10,000 tasks and buffers); else ``inner`` (libp2p's negotiation + handler) runs.
+
+    This is also the one guard around the handlers we did not write (libp2p's identify and ping, and its
+    protocol negotiation): whatever they raise is logged, counted (``handler_errors``) and ends that
+    stream with a reset. Escaping, it would end the connection's task group and, through it, the swarm's:
+    the whole host.
     """
 
     def __init__(
@@ -178,6 +183,13 @@ class InboundStreamLimiter:
         self._held_total += 1
         try:
             await self._inner(stream)
+        except Exception as exc:
+            self._counters.handler_errors += 1
+            if isinstance(exc, _NETWORK_FAILURES):
+                log.debug("inbound stream from %s failed: %r", safe_peer(stream), exc)
+            else:
+                log.warning("a handler of a stream from %s raised", safe_peer(stream), exc_info=True)
+            await reset_stream(stream)
         finally:
             self._held_total -= 1
             left = self._held[key] - 1

@@ -66,6 +66,46 @@ def test_admission_caps_inbound_and_per_ip_and_gives_slots_back() -> None:
     assert cm.admit(("10.0.0.9", 1)) is None
 
 
+def test_pending_counts_handshakes_only_whatever_the_order_of_the_notifications() -> None:
+    """``metaspace_connections_pending`` once read -1: it was derived (admitted - established) while
+    libp2p's notifications and our slot release arrive in either order. Now each ticket counts itself."""
+    events = Events()
+    cm: ConnManager[object] = ConnManager(ConnLimits(), events)
+    seen: list[tuple[int, int, int]] = []
+    for release_first in (True, False):
+        t = cm.admit(("10.0.0.1", 1))
+        assert t is not None and events.current == (0, 0, 1)
+        cm.connected("c", "p", INBOUND, "10.0.0.1", now=0.0)  # libp2p's notification, inside the upgrade
+        seen.append(events.current)
+        t.established("c")
+        seen.append(events.current)
+        if release_first:  # our fence's finally may run before libp2p's disconnected notification
+            t.release()
+            seen.append(events.current)
+            cm.disconnected("c")
+        else:
+            cm.disconnected("c")
+            seen.append(events.current)
+            t.release()
+        seen.append(events.current)
+    assert seen == [
+        (1, 0, 1), (1, 0, 0), (1, 0, 0), (0, 0, 0),
+        (1, 0, 1), (1, 0, 0), (0, 0, 0), (0, 0, 0),
+    ]  # fmt: skip
+    # One connection ends (slot released before libp2p's notification) while another is handshaking:
+    # derived, pending read 0 there (admitted 1 - established 1); it is 1.
+    a, b = cm.admit(("10.0.0.1", 2)), cm.admit(("10.0.0.1", 3))
+    assert a is not None and b is not None
+    cm.connected("a", "pa", INBOUND, "10.0.0.1", now=0.0)
+    a.established("a")
+    a.release()
+    assert events.current == (1, 0, 1) and cm.statistics().pending_inbound == 1
+    cm.disconnected("a")
+    b.failed("handshake_failed")
+    b.release()
+    assert cm.statistics().pending_inbound == 0 and events.current == (0, 0, 0)
+
+
 def test_loopback_is_exempt_from_the_per_ip_limit_by_default_but_not_from_max_inbound() -> None:
     cm: ConnManager[object] = ConnManager(ConnLimits(max_inbound=4, max_per_ip=1))
     assert all(cm.admit(("127.0.0.1", p)) is not None for p in range(3))
@@ -208,7 +248,7 @@ def test_a_host_trims_idle_connections_above_its_high_watermark_but_never_protec
 
     async def main() -> None:
         async with open_host(Identity(bytes([0x41]) * 32), limits=limits) as server:
-            server.protect(identities[0].peer_id, "kad")
+            server.connmgr.protect(identities[0].peer_id, "kad")
             async with AsyncExitStack() as stack:
                 for identity in identities:
                     client = await stack.enter_async_context(open_host(identity))
