@@ -29,7 +29,7 @@ Choices (the py-libp2p quirks they answer are detailed where they are handled):
 - **Cancellation never corrupts or wedges a connection.** Noise writes are atomic (:mod:`p2p.fences`);
   a stream open cancelled half-way would leak one of the connection's 256 yamux stream slots, so
   ``open_stream`` runs libp2p's open shielded, bounded, and resets the stream if the caller was
-  cancelled meanwhile.
+  cancelled meanwhile (``p2p.streams.ShieldedOpener``).
 - **Bounded inbound streams** (:mod:`p2p.streams`): ``MAX_INBOUND_STREAMS_PER_CONN`` per connection,
   ``MAX_INBOUND_STREAMS`` in all, protocol negotiation within ``STREAM_NEGOTIATION_TIMEOUT``; handlers
   bounded in time and never able to crash the host.
@@ -82,6 +82,7 @@ from p2p.streams import (
     MAX_INBOUND_STREAMS_PER_CONN,
     STREAM_CLOSE_TIMEOUT,
     InboundStreamLimiter,
+    ShieldedOpener,
     StreamCounters,
     StreamHandler,
     close_stream,
@@ -208,8 +209,7 @@ class P2PHost:
         self._stats = HostStatistics()
         self._running = False
         self._started = False
-        self._open_scopes: set[trio.CancelScope] = set()
-        self._stopping = False
+        self._opener = ShieldedOpener(host.new_stream)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -245,18 +245,12 @@ class P2PHost:
                 await self._shutdown()
 
     async def _abort_opens_on_exit(self) -> None:
-        """Cancel the shielded stream opens (``_new_stream``) once the host stops or is cancelled.
-
-        Those opens shield themselves from their callers' cancellation; but when the host itself is
-        cancelled its connection tasks stop reading, so an open in progress could only wait out its
-        timeout. This task lives in the host's scope: cancelled with it, it aborts them.
-        """
+        """Abort the shielded stream opens once the host stops or is cancelled (this task lives in the
+        host's scope; see ``ShieldedOpener.abort_all``)."""
         try:
             await trio.sleep_forever()
         finally:
-            self._stopping = True
-            for scope in list(self._open_scopes):
-                scope.cancel()
+            self._opener.abort_all()
 
     async def _trim_loop(self) -> None:
         """Close the connections the connection manager picks (above its high watermark); first forget
@@ -419,9 +413,16 @@ class P2PHost:
         """The connection manager's counters (opened, closed, refused by reason, current counts)."""
         return self.connmgr.statistics()
 
+    def protect(self, peer_id: str, tag: str) -> None:
+        """Never trim connections to ``peer_id`` while it holds ``tag`` (go-libp2p's ``Protect``)."""
+        self.connmgr.protect(peer_id, tag)
+
+    def unprotect(self, peer_id: str, tag: str) -> bool:
+        """Remove one protection tag; True if another tag still protects the peer."""
+        return self.connmgr.unprotect(peer_id, tag)
+
     def protect_only(self, tag: str, peer_ids: Sequence[str]) -> None:
-        """Make ``peer_ids`` exactly the peers protected by ``tag`` (e.g. the routing table's); other tags
-        are ``host.connmgr.protect(peer_id, tag)`` (go-libp2p's ``Protect``)."""
+        """Make ``peer_ids`` exactly the peers protected by ``tag`` (e.g. the routing table's)."""
         self.connmgr.protect_only(tag, peer_ids)
 
     # ------------------------------------------------------------------ dialing
@@ -500,7 +501,7 @@ class P2PHost:
         with trio.move_on_at(deadline) as scope:
             try:
                 await self._dialer.ensure_connection(pid, first)
-                stream = await self._new_stream(pid, TProtocol(protocol), deadline)
+                stream = await self._opener.open(pid, TProtocol(protocol), deadline)
             except DialError:
                 self._stats.streams_failed += 1
                 raise
@@ -513,37 +514,6 @@ class P2PHost:
         self._stats.streams_failed += 1
         assert scope.cancelled_caught or stream is None
         raise PeerTimeout(f"opening {protocol} to {peer_id} took longer than {timeout} s")
-
-    async def _new_stream(self, pid: ID, protocol: TProtocol, deadline: float) -> INetStream | None:
-        """libp2p's ``new_stream``, shielded from the caller's cancellation, bounded by ``deadline``.
-
-        Cancelled half-way, libp2p loses the stream: a cancellation during yamux's SYN write or
-        before ``new_stream``'s own cleanup leaks the stream and one of the connection's 256 stream
-        slots for good (after 256 such losses the connection accepts no new stream), and the peer
-        waits out its 10 s negotiation timeout. So the open runs to completion (or to our deadline, a
-        far rarer event than a caller's cancellation); if the caller was cancelled meanwhile, the
-        finished stream is reset and the cancellation re-raised. Returns None past the deadline.
-        When the host stops, ``_abort_opens_on_exit`` cancels the open (the connection tasks that
-        would answer it are stopping too).
-        """
-        if self._stopping:
-            raise P2PError("the host is stopping")
-        stream: INetStream | None = None
-        with trio.CancelScope(shield=True) as shield, trio.move_on_at(deadline):
-            self._open_scopes.add(shield)  # the host's shutdown may still cancel it
-            try:
-                stream = await self._host.new_stream(pid, [protocol])
-            finally:
-                self._open_scopes.discard(shield)
-        try:
-            await trio.lowlevel.checkpoint_if_cancelled()  # the caller was cancelled meanwhile?
-        except BaseException:
-            if stream is not None:
-                await reset_stream(stream)
-            raise
-        if stream is None and shield.cancel_called:
-            raise P2PError("the host stopped while a stream was being opened")
-        return stream
 
     def set_handler(
         self, protocol: str, handler: StreamHandler, timeout: float | None = DEFAULT_HANDLER_TIMEOUT

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import trio
 from libp2p.abc import INetStream
+from libp2p.custom_types import TProtocol
 from libp2p.exceptions import BaseLibp2pError
+from libp2p.peer.id import ID
 
 from p2p.errors import P2PError
 from wire.errors import RemoteProtocolError
@@ -199,12 +201,66 @@ class InboundStreamLimiter:
                 del self._held[key]
 
 
+class ShieldedOpener:
+    """libp2p's ``new_stream``, shielded from the caller's cancellation, bounded by a deadline.
+
+    Cancelled half-way, libp2p loses the stream: a cancellation during yamux's SYN write or before
+    ``new_stream``'s own cleanup leaks the stream and one of the connection's 256 stream slots for good
+    (after 256 such losses the connection accepts no new stream), and the peer waits out its 10 s
+    negotiation timeout. So the open runs to completion (or to our deadline, a far rarer event than a
+    caller's cancellation); if the caller was cancelled meanwhile, the finished stream is reset and the
+    cancellation re-raised. When the host stops, :meth:`abort_all` cancels the opens in progress (the
+    connection tasks that would answer them are stopping too: they could only wait out their deadline).
+
+    Args:
+        new_stream: the host's ``new_stream(peer_id, [protocol])``.
+    """
+
+    def __init__(self, new_stream: Callable[[ID, list[TProtocol]], Awaitable[INetStream]]) -> None:
+        self._new_stream = new_stream
+        self._scopes: set[trio.CancelScope] = set()
+        self.stopping = False
+
+    def abort_all(self) -> None:
+        """Cancel every open in progress and refuse new ones (the host is stopping)."""
+        self.stopping = True
+        for scope in list(self._scopes):
+            scope.cancel()
+
+    async def open(self, pid: ID, protocol: TProtocol, deadline: float) -> INetStream | None:
+        """The new stream, or None past ``deadline`` (trio time).
+
+        Raises:
+            P2PError: the host is stopping, or stopped during the open.
+            Exception: what libp2p's ``new_stream`` raises (the caller maps it).
+        """
+        if self.stopping:
+            raise P2PError("the host is stopping")
+        stream: INetStream | None = None
+        with trio.CancelScope(shield=True) as shield, trio.move_on_at(deadline):
+            self._scopes.add(shield)  # abort_all may still cancel it
+            try:
+                stream = await self._new_stream(pid, [protocol])
+            finally:
+                self._scopes.discard(shield)
+        try:
+            await trio.lowlevel.checkpoint_if_cancelled()  # the caller was cancelled meanwhile?
+        except BaseException:
+            if stream is not None:
+                await reset_stream(stream)
+            raise
+        if stream is None and shield.cancel_called:
+            raise P2PError("the host stopped while a stream was being opened")
+        return stream
+
+
 __all__ = [
     "DEFAULT_HANDLER_TIMEOUT",
     "MAX_INBOUND_STREAMS",
     "MAX_INBOUND_STREAMS_PER_CONN",
     "STREAM_CLOSE_TIMEOUT",
     "InboundStreamLimiter",
+    "ShieldedOpener",
     "StreamCounters",
     "StreamHandler",
     "close_stream",
