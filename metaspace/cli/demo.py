@@ -8,8 +8,9 @@ through the agents' control APIs, exactly as the CLI or the web page would, and 
 * B (Spanish, ~25 km south): "Necesito llantas para mi camioneta, 225/65R17, máximo 70 dólares cada una"
 * C (Chinese, Chicago): sells a mountain bike — must not match.
 
-It ends with the co-signed agreement, checked byte for byte on both sides, prints each user's
-notifications in their own language, stops every process and exits 0 (non-zero if any step fails).
+It ends with the co-signed agreement, checked byte for byte on both sides, both sides rating each other
+(each then sees the other's reputation), prints each user's notifications in their own language, stops
+every process and exits 0 (non-zero if any step fails).
 """
 
 from __future__ import annotations
@@ -193,9 +194,11 @@ def _first(p: Person, what: str, pred: Any = None) -> dict[str, Any] | None:
 
 
 def _init_flags(p: Person) -> list[str]:
+    # A shares basic interests under the handle @alex/agent; B and C share nothing (the default)
+    profile = ["--share", "basic", "--owner", "alex"] if p.name == "A" else []
     return [
         "--yes", "--marketplace", "full", "--autonomy", "full", "--location", "neighborhood",
-        "--lat", str(p.lat), "--lon", str(p.lon), "--language", p.lang, "--spend-limit", "500USD",
+        "--lat", str(p.lat), "--lon", str(p.lon), "--language", p.lang, "--spend-limit", "500USD", *profile,
     ]  # fmt: skip
 
 
@@ -325,8 +328,25 @@ def _main(workdir: Path, env: dict[str, str], procs: Procs, stop: threading.Even
         raise DemoError("the two sides hold different agreements")
     n.done("co-sign the agreement")
 
-    n.step("8. Notifications, each in its human's language")
-    kinds = ("intent_published", "match", "approval_needed", "deal_closed", "deal_failed")
+    n.step("8. Ratings: each side rates the other once; only a co-signed deal can be rated")
+    assert a.client is not None and b.client is not None
+    for rater, other, score, comment in ((b, a, 5, "llantas en buen estado"), (a, b, 5, "paid on time")):
+        assert rater.client is not None and other.client is not None
+        rated = rater.client.post(f"/api/v1/deals/{deal_b['id']}/rate", {"score": score, "comment": comment})
+        where = "stored in the DHT" if rated["published"] else "saved (publish retried)"
+        told = f"{other.name} told" if rated["delivered"] else f"{other.name} not reachable"
+        n.say(f'   {rater.name} rates {other.name}: {score}/5 "{comment}" -> {where}, {told}')
+    for viewer, other in ((b, a), (a, b)):
+        assert viewer.client is not None and other.client is not None
+        other_id = other.client.get("/api/v1/status")["peer_id"]
+        seen = viewer.client.get(f"/api/v1/reputation/{other_id}")
+        rep = seen["reputation"]
+        n.say(f"   {viewer.name} sees {other.name} ({seen.get('handle') or 'no handle shared'}): "
+              f"{rep['score']}/100 from {rep['ratings']} rating(s), {rep['level']}")  # fmt: skip
+    n.done("rate each other")
+
+    n.step("9. Notifications, each in its human's language")
+    kinds = ("intent_published", "match", "approval_needed", "deal_closed", "deal_failed", "rating_received")
     for p in PEOPLE:
         n.say(f"   {p.name} ({p.lang}):")
         for e in p.events:

@@ -304,6 +304,17 @@
     return box;
   }
 
+  // The counterpart as the agent knows it (issue 13): its handle, its reputation out of 100, flags.
+  function repText(peer) {
+    if (!peer || typeof peer.score !== 'number') return null;
+    return `reputation ${Math.round(peer.score)}/100${peer.ring ? ' (ring)' : ''}${peer.blocked ? ' · blocked' : ''}`;
+  }
+
+  function peerText(peer) {
+    if (!peer) return null;
+    return [peer.handle || null, repText(peer)].filter(Boolean).join(' · ') || null;
+  }
+
   function renderMatches(items) {
     const list = $('matches');
     list.replaceChildren();
@@ -312,7 +323,7 @@
       const id = String(m.id);
       const o = m.other || {};
       const meta = [km(m.distance_km) ? `${km(m.distance_km)} away` : null,
-        percent(m.score) ? `score ${percent(m.score)}` : null].filter(Boolean).join(' · ');
+        percent(m.score) ? `score ${percent(m.score)}` : null, peerText(m.peer)].filter(Boolean).join(' · ');
       const negotiate = el('button', {
         className: 'btn-small btn-primary', 'data-testid': `negotiate-${id}`,
         disabled: DONE_MATCH_STATES.has(m.state),
@@ -347,7 +358,8 @@
 
   function dealItem(d, withButtons) {
     const id = String(d.id);
-    const meta = [priceText(d.price, d.quantity), d.counterparty ? `with ${short(d.counterparty)}` : null,
+    const who = d.peer && d.peer.handle ? d.peer.handle : (d.counterparty ? short(d.counterparty) : null);
+    const meta = [priceText(d.price, d.quantity), who ? `with ${who}` : null, repText(d.peer),
       d.reason ? `reason: ${d.reason}` : null].filter(Boolean).join(' · ');
     let buttons = null;
     if (withButtons && d.needs_approval) {
