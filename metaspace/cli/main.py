@@ -4,7 +4,8 @@ Subcommands (each takes ``--home DIR``, also ``$METASPACE_HOME``, so several age
 
 * end user: ``init`` (the agent's birth), ``peer`` (run the agent), ``status``, ``publish``, ``search``,
   ``intents``, ``withdraw``, ``matches``, ``negotiate``, ``deals``, ``approve``, ``decline``, ``sell``,
-  ``buy``, ``categories``, ``demo``;
+  ``buy``, ``categories``, ``demo``; trust: ``rate``, ``reputation``, ``ratings``, ``block``, ``unblock``,
+  ``blocked``;
 * bootstrap operator: ``bootstrap``;
 * researcher: ``sim ...`` and ``understand``, registered by ``sim.cli`` and ``matching.cli`` when present.
 
@@ -178,6 +179,7 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``metaspace`` argument parser with every subcommand (optional packages when installed)."""
     from metaspace.cli import client as client_cmds
+    from metaspace.cli import trust as trust_cmds
 
     parser = argparse.ArgumentParser(
         prog="metaspace",
@@ -192,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     _add_init(sub, parent)
     client_cmds.register(sub, parent)
+    trust_cmds.register(sub, parent)
     _add_operator_commands(sub, parent)
     for module in OPTIONAL_COMMAND_MODULES:
         _register_optional(sub, module)

@@ -51,6 +51,7 @@ from metaspace.peer.firewall import Firewall, FirewallLimits
 from metaspace.peer.notices import NoticeGate
 from metaspace.peer.publishing import Plan, plan_intent, preview_view
 from metaspace.peer.remote import Held, RemoteIntents
+from metaspace.peer.trust_api import TrustEndpoints
 from metaspace.peer.trustdb import TrustDB
 from metaspace.peer.views import intent_view, price_view
 from negotiation.margin import public_ask
@@ -89,7 +90,7 @@ def match_id(mine: bytes, other_author: bytes, theirs: bytes) -> str:
     return hashlib.sha256(mine + other_author + theirs).hexdigest()[:40]
 
 
-class Agent:
+class Agent(TrustEndpoints):
     """One human's agent: publish, search, watch and match (negotiation is added by ``DealMaker``)."""
 
     def __init__(
@@ -563,11 +564,6 @@ class Agent:
         out.sort(key=lambda v: -v["rank"])
         return out
 
-    def peer_info(self, peer: str) -> dict[str, Any]:
-        """What we know of a counterpart: its id, handle and reputation summary (if looked up), blocked."""
-        known = self.reputations.peer_info(peer) if self.reputations is not None else None
-        return {"id": peer, **(known or {}), "blocked": self.firewall.blocked(peer)}
-
     def events(self) -> AsyncIterator[dict[str, Any]]:
         return self.bus.listen()
 
@@ -589,34 +585,3 @@ class Agent:
 
     async def decline(self, deal_id: str) -> dict[str, Any]:
         return await self._deals().decline(deal_id)  # type: ignore[no-any-return]
-
-    # ---------------------------------------------------------- trust (see Reputations, Firewall)
-
-    def _reputations(self) -> Any:
-        if self.reputations is None:
-            raise Unavailable("ratings and reputation are not running in this peer")
-        return self.reputations
-
-    async def rate(self, deal_id: str, score: int, as_agreed: bool, comment: str) -> dict[str, Any]:
-        return await self._reputations().rate(deal_id, score, as_agreed, comment)  # type: ignore[no-any-return]
-
-    async def reputation(self, peer: str) -> dict[str, Any]:
-        return await self._reputations().reputation(peer)  # type: ignore[no-any-return]
-
-    async def ratings(self) -> list[dict[str, Any]]:
-        return self._reputations().my_ratings()  # type: ignore[no-any-return]
-
-    async def profile(self) -> dict[str, Any]:
-        own = self._reputations().profiles.own()
-        from metaspace.peer.profiles import profile_view
-
-        return {"peer": self.identity.peer_id, "profile": profile_view(own), "share": self.config.share}
-
-    async def block(self, peer: str) -> dict[str, Any]:
-        return self.firewall.block(peer)
-
-    async def unblock(self, peer: str) -> dict[str, Any]:
-        return self.firewall.unblock(peer)
-
-    async def blocked(self) -> list[dict[str, Any]]:
-        return self.firewall.list()
