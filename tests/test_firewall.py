@@ -99,6 +99,19 @@ def test_counters_are_bounded(tmp_path):
     assert fw.statistics()["tracked"] == 10
 
 
+def test_automatic_blocks_are_bounded_and_expired_ones_forgotten(tmp_path, monkeypatch):
+    monkeypatch.setattr("metaspace.peer.firewall.MAX_AUTO_BLOCKS", 5)
+    fw, bus, clock = firewall(tmp_path, max_notices=1, auto_block_s=100)
+    peers = [Identity(bytes([i]) * 32).peer_id for i in range(8)]
+    for i, peer in enumerate(peers):
+        clock.t += 10 if i < 4 else 60
+        fw.admit(peer, "match")
+        fw.admit(peer, "match")  # the second notice floods: blocked for 100 s
+    assert len(blocked_events(bus)) == 8
+    held = {b.peer for b in fw.db.blocks()}
+    assert len(held) <= 5 and peers[-1] in held and peers[0] not in held
+
+
 def test_a_blocked_peers_rpc_never_reaches_the_handler(tmp_path):
     fw, _bus, _clock = firewall(tmp_path)
     calls: list[str] = []

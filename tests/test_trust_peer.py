@@ -187,3 +187,37 @@ def test_a_rating_record_is_what_every_storing_node_checks(tmp_path: Path) -> No
             nursery.cancel_scope.cancel()
 
     run(main)
+
+
+def test_the_profile_is_published_again_until_it_reaches_a_node(tmp_path: Path) -> None:
+    from dht import RecordStore
+    from metaspace.peer.reputations import RETRY_S, Reputations
+    from p2p.host import P2PError
+    from tests.deal_helpers import AgentDouble
+    from tests.trust_helpers import ProtoNet, StoreDriver
+
+    class Joining(StoreDriver):
+        """A peer still joining: its first publishes reach nobody."""
+
+        failures = 2
+
+        async def publish(self, record: bytes) -> Any:
+            if self.failures:
+                self.failures -= 1
+                raise P2PError("no peers yet")
+            return await super().publish(record)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            agent = AgentDouble("a", tmp_path / "a.db", ProtoNet(nursery), share="basic", owner="ana")
+            store = RecordStore()
+            agent.driver = Joining(store, agent.now)  # type: ignore[attr-defined]
+            agent.reputations = Reputations(agent, agent.firewall.db, ())  # type: ignore[arg-type]
+            await nursery.start(agent.reputations.run)
+            key = profile_key(agent.identity.pubkey)
+            assert store.get(key, agent.now())[0] == []
+            await trio.sleep(2 * RETRY_S + 1)
+            assert len(store.get(key, agent.now())[0]) == 1  # not an hour later: within two retries
+            nursery.cancel_scope.cancel()
+
+    run(main)

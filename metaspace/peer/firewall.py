@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 #: The kinds of incoming messages counted (each with its own cap).
 KINDS = ("match", "negotiation", "trust", "refused")
 MANUAL = "manual"
+#: Automatic blocks kept at once (many identities flooding at once can't grow the list without bound).
+MAX_AUTO_BLOCKS = 10_000
 
 
 class Emitter(Protocol):
@@ -196,12 +198,24 @@ class Firewall:
         self._auto_block(peer, kind, now)
         return True
 
+    def _forget_expired(self, now: float) -> None:
+        """Drop automatic blocks that ran out (kept at most MAX_AUTO_BLOCKS: the oldest go first)."""
+        auto = [(until, peer) for peer, (_r, until) in self._blocked.items() if until is not None]
+        for until, peer in sorted(auto):
+            if until > now and len(auto) <= MAX_AUTO_BLOCKS:
+                break
+            del self._blocked[peer]
+            self.db.unblock(peer)
+            auto.remove((until, peer))
+
     def _auto_block(self, peer: str, kind: str, now: float) -> None:
         reason = (
             "flood_matches" if kind == "match" else "flood_trust" if kind == "trust" else "flood_negotiations"
         )
         until = now + self.limits.auto_block_s
         self._blocked[peer] = (reason, until)
+        if len(self._blocked) > MAX_AUTO_BLOCKS:
+            self._forget_expired(now)
         self._seen.pop(peer, None)
         self.db.block(peer, reason, until, now)
         self.stats["auto_blocks"] += 1

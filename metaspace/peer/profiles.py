@@ -14,11 +14,11 @@ says follows the human's ``share`` answer (:func:`profile_for`):
 ``detailed`` / ``whatever``  + the exact categories of its live intents and a coarse autonomy level
 ==========================  ==========================================================================
 
-It is published when the peer starts and again whenever what it says changes (a new intent in a new
-category, a reconfigured ``share``), and renewed (a higher seq, a new expiry) a day before it expires;
-in between, the DHT core republishes it every hour. Another agent's profile is read from its profile
-key: only a record signed by that agent counts, the highest seq wins, and lookups are cached for
-``PROFILE_CACHE_S``.
+It is published when the peer starts (retried until it reaches a node) and again whenever what it says
+changes (a new intent in a new category, a reconfigured ``share``: checked every few minutes), and renewed
+(a higher seq, a new expiry) a day before it expires; in between, the DHT core republishes it hourly.
+Another agent's profile is read from its profile key: only a record signed by that agent counts, the
+highest seq wins, and lookups are cached for ``PROFILE_CACHE_S``.
 """
 
 from __future__ import annotations
@@ -131,6 +131,7 @@ class Profiles:
         self.db = db
         self.protocols = tuple(protocols)
         self._cache: OrderedDict[bytes, tuple[float, AgentProfile | None]] = OrderedDict()
+        self._reached = False  # the last publish reached at least one node (else: publish again)
 
     def own(self) -> AgentProfile | None:
         """Our last signed profile, if any."""
@@ -148,34 +149,37 @@ class Profiles:
                 out.append(intent.category)
         return out
 
-    async def publish(self, *, force: bool = False) -> AgentProfile | None:
-        """Publish our profile if what it says changed, it is about to expire, or ``force``.
+    async def publish(self, *, force: bool = False) -> bool:
+        """Publish our profile if what it says changed, it is about to expire, its last publish reached
+        nobody, or ``force``.
 
         Returns:
-            The profile now published (None if it could not be made: logged, nothing stored).
+            True if the published profile is current (False: retry later; a profile over its size limit
+            is logged and never stored).
         """
         now = self.agent.now()
         saved = self.db.own_profile()
         last = None if saved is None else open_profile(saved[0])[1]
         seq = max(int(now), (saved[1] + 1) if saved is not None else 0)
         profile = profile_for(self.agent.config, self._live_categories(), self.protocols, now, seq)
-        fresh = last is not None and last.expires - now > RENEW_BEFORE_S
+        fresh = last is not None and last.expires - now > RENEW_BEFORE_S and self._reached
         if not force and fresh and last is not None and _content(last) == _content(profile):
-            return last
+            return True
         try:
             record = seal_profile(self.agent.identity, profile)
         except LocalProtocolError as exc:  # over MAX_PROFILE_BYTES: refused, nothing stored
             log.error("profile not published: %s", exc)
-            return None
+            return True
         self.db.save_profile(record, profile.seq)
         try:
             result = await self.agent.driver.publish(record)
         except (P2PError, LocalProtocolError) as exc:
             log.info("profile publish failed (retried later): %s", exc)
-            return profile
-        if not isinstance(result, Published):
+            result = None
+        self._reached = isinstance(result, Published) and result.replicas > 0
+        if not self._reached:
             log.info("profile publish reached nobody yet (retried later)")
-        return profile
+        return self._reached
 
     async def lookup(self, agent: bytes) -> AgentProfile | None:
         """Another agent's profile from the DHT (cached for PROFILE_CACHE_S), or None if it has none."""

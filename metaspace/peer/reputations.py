@@ -62,8 +62,10 @@ RATING_TTL_S = MAX_RECORD_TTL_S
 RENEW_BEFORE_S = 2 * 24 * 3600
 #: Ratings of deals older than this are no longer renewed (their weight has mostly decayed).
 RATING_HORIZON_S = 365 * 24 * 3600
-#: How often ratings and the profile are renewed or republished.
-RENEW_INTERVAL_S = 3600.0
+#: How often the profile is checked (republished when what it says changed) and ratings renewed; after
+#: a publish that reached nobody (the peer is still joining), the next try comes sooner.
+RENEW_INTERVAL_S = 300.0
+RETRY_S = 30.0
 #: A counterpart's looked-up handle and score are refreshed when older than this.
 PEER_INFO_TTL_S = 600.0
 #: Background lookups running at once, and waiting at most (more are skipped: refreshed next time).
@@ -104,14 +106,17 @@ class Reputations:
             self._nursery = nursery
             task_status.started()
             while True:
-                await self.renew()
-                await trio.sleep(RENEW_INTERVAL_S)
+                pending = await self.renew()
+                await trio.sleep(RETRY_S if pending else RENEW_INTERVAL_S)
 
     async def renew(self) -> int:
-        """Publish our profile if needed; renew or republish our ratings. Returns ratings (re)published."""
-        await self.profiles.publish()
+        """Publish our profile if needed; renew or republish our ratings.
+
+        Returns:
+            How many of them still wait for a successful publish (retried sooner).
+        """
+        pending = 0 if await self.profiles.publish() else 1
         now = self.agent.now()
-        done = 0
         for row in self.db.ratings_by(self.me_text):
             share = open_rating(row.record)[1]
             if now - share.agreement.created > RATING_HORIZON_S:
@@ -126,8 +131,9 @@ class Reputations:
                 continue
             if await self._publish(row.record):
                 self.db.set_published(row.rater, row.deal_id, True)
-                done += 1
-        return done
+            else:
+                pending += 1
+        return pending
 
     # --------------------------------------------------------------------------------------- rating
 
