@@ -19,7 +19,9 @@ yamux -> streams -> frames -> CBOR -> records and envelopes, with their signers)
 * no private phrase ("at least", "máximo", "dólares"), in any process's bytes;
 * no coordinates (as text or as scaled integers) and no H3 cell finer than the human allowed
   (A's cells at res 6..15 never appear; no cell anywhere is finer than res 7);
-* A (``share: nothing``) publishes no free text.
+* A (``share: nothing``) publishes no free text, and its agent's own key (its DHT node's peer id)
+  signs nothing at all: A's intent, its INTENT_MATCH notices and its negotiation are all signed by the
+  intent's persona key, which is neither the agent's key nor anything else A ever used.
 
 On main the test fails: B's published record carries "máximo 70 dólares cada una" verbatim.
 """
@@ -140,7 +142,10 @@ def test_nothing_private_is_ever_sent(tmp_path: Path) -> None:
             run_cli("--home", str(h.peer.home.root), h.command, h.text, *where, "--yes", "--json")
             for view in h.peer.client.get("/api/v1/intents")["intents"]:
                 h.authors.add(pubkey_from_text(view["author"]))
-            h.authors.add(pubkey_from_text(h.peer.peer_id))
+            if "nothing" not in h.flags:
+                h.authors.add(pubkey_from_text(h.peer.peer_id))
+            else:
+                assert pubkey_from_text(h.peer.peer_id) not in h.authors, "a persona signs a private intent"
         a, b, _c = humans
         assert a.peer is not None and b.peer is not None
         deal = poll_until(lambda: _deal(b.peer), STEP_TIMEOUT, "B's deal")  # type: ignore[arg-type]
@@ -159,10 +164,17 @@ def test_nothing_private_is_ever_sent(tmp_path: Path) -> None:
     for sent in everyone:
         _check_raw(sent, humans)
         _check_structured(sent, humans)
-    assert a.sent is not None
-    for mtype, author, body, _proto in a.sent.envelopes:
-        if mtype == MsgType.INTENT_BROADCAST and author in a.authors:
+    assert a.sent is not None and a.peer is not None
+    a_agent = pubkey_from_text(a.peer.peer_id)
+    a_signed = [(mtype, body) for mtype, author, body, _p in a.sent.envelopes if author in a.authors]
+    assert {MsgType.INTENT_BROADCAST, MsgType.NEGOTIATION_OFFER} <= {m for m, _b in a_signed}
+    for mtype, body in a_signed:
+        if mtype == MsgType.INTENT_BROADCAST:
             assert "text" not in body and "lang" not in body, "share: nothing publishes no free text"
+    for sent in everyone:
+        assert all(author != a_agent for _m, author, _b, _p in sent.envelopes), (
+            "A's agent key signed something"
+        )
 
 
 def _check_the_capture_is_complete(humans: list[Human]) -> None:

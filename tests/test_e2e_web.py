@@ -76,6 +76,11 @@ def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) ->
         expect(page.locator("#draft-action")).to_have_value("BUY")
         expect(page.locator("#draft-confidence")).to_contain_text("never published")
         page.fill("#draft-radius", "50")
+        page.click("#confirm-btn")  # review: what the peer would publish (share nothing: no free text)
+        expect(page.locator("#draft-preview")).to_be_visible()
+        expect(page.locator("#preview-published")).to_contain_text("(no free text)")
+        expect(page.locator("#preview-private")).to_contain_text("70.00 USD")
+        expect(page.locator("#preview-published")).not_to_contain_text("máximo")
         page.click("#confirm-btn")
         expect(page.locator("#intents")).to_contain_text("vehicles/tires")
 

@@ -4,6 +4,11 @@ An intent says *what* (action, category, attributes, price, quantity), *where* (
 res 7 and a radius), and *when* (created, expires at most 7 days later). ``(author, id, seq)`` gives
 replace semantics: a higher seq replaces, a lower or equal one is refused. Withdrawing an intent is
 publishing it again with a higher seq and ``withdrawn=True``.
+
+``contact`` (optional) lists where the author's agent takes INTENT_MATCH and negotiation streams: its
+transport multiaddrs (no ``/p2p/``: the author key is the peer id to expect there). An agent whose human
+shares nothing signs each intent with a key of its own and serves it at an address of its own, so the
+intents can't be linked to each other or to the agent's DHT node (see ``metaspace.peer.personas``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from wire.currency import is_currency
 from wire.errors import LocalProtocolError
 from wire.geo import MAX_INTENT_RES, is_cell, resolution
 from wire.limits import (
+    MAX_ADDR_LEN,
+    MAX_ADDRS_PER_PEER,
     MAX_AMOUNT_MINOR,
     MAX_ATTR_KEY_LEN,
     MAX_ATTR_VALUE_LEN,
@@ -94,6 +101,9 @@ class Intent:
     text: str | None = bounded(max=MAX_TEXT_LEN, default=None)
     lang: str | None = bounded(max=12, default=None)
     withdrawn: bool = False
+    contact: list[str] | None = bounded(
+        default=None, metadata={"max": MAX_ADDRS_PER_PEER, "item": {"max": MAX_ADDR_LEN}}
+    )
 
     def __post_init__(self) -> None:
         if len(self.id) != INTENT_ID_LEN or len(self.author) != 32:
@@ -123,6 +133,11 @@ class Intent:
             raise LocalProtocolError("text too long")
         if self.lang is not None and not _LANG.fullmatch(self.lang):
             raise LocalProtocolError(f"bad language tag {self.lang!r}")
+        if self.contact is not None:
+            if not 1 <= len(self.contact) <= MAX_ADDRS_PER_PEER:
+                raise LocalProtocolError(f"contact lists 1..{MAX_ADDRS_PER_PEER} addresses")
+            if any(not a.startswith("/") or len(a) > MAX_ADDR_LEN for a in self.contact):
+                raise LocalProtocolError("a contact address is not a multiaddr of at most MAX_ADDR_LEN")
 
     @property
     def key(self) -> tuple[bytes, bytes]:

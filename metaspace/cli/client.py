@@ -405,7 +405,10 @@ def cmd_sell_buy(args: argparse.Namespace) -> int:
 
 
 #: The fields of an intent shown before publishing, in this order.
-PREVIEW_KEYS = ("action", "category", "attributes", "price", "quantity", "cell", "radius_km", "text", "lang")
+PREVIEW_KEYS = (
+    "action", "category", "attributes", "price", "quantity", "cell", "radius_km", "text", "lang", "author",
+    "contact",
+)  # fmt: skip
 
 
 def render_preview(preview: dict[str, Any], confidence: object = None) -> str:

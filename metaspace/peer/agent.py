@@ -6,19 +6,15 @@ Theory of operation
   the coarsened cell, the published text without prices or private limits); the preview endpoint shows
   the human exactly that before they confirm. The intent is signed, saved in the agent's database, then
   stored at the k closest DHT nodes. The DHT core keeps republishing it while it lives.
-* **Watch.** For every live intent, a watcher looks up every key cell within its radius for the inverse
-  action, verifies each record, holds it (:mod:`metaspace.peer.remote`: bounded, expiring, keyed by
-  author and id), adds it to the local FAISS index, and ranks. It polls incrementally (``since``) while
-  the intent is live. A new match is saved with the record it was found with, shown to the human, and
-  announced to the other agent with a signed INTENT_MATCH on ``/metaspace/match/1.0.0``. An error in
-  one intent's poll or one match is logged and counted; it never stops the watcher or the daemon.
-* **INTENT_MATCH notices** are rate-limited per peer and for all peers together before any decoding,
-  and everything is checked before anything is held: the signature, the sender (the stream's peer),
-  the record (the sender's own intent, live, created not in the future, the inverse action of our live
-  intent), the notice's age. Then our own index re-ranks it; an intent that does not match is dropped
-  again. What the other agent says about the match (its score) is never believed.
+* **Who speaks for an intent.** With ``share: nothing`` every intent is published by a persona
+  (:mod:`metaspace.peer.personas`): a key and a host of its own, named by the intent's ``contact``;
+  otherwise by the agent's key and host. Everything about an intent (its record, the INTENT_MATCH
+  notices, its negotiations) goes through :meth:`Agent.identity_for` / :meth:`Agent.host_for`, and a
+  host answers only for the intents it speaks for (:meth:`Agent.served_intent`).
+* **Watch and match.** See :mod:`metaspace.peer.matchmaker` (watcher, ranking, INTENT_MATCH).
 * **Housekeeping** (every ``HOUSEKEEPING_INTERVAL_S``): expired remote intents leave the index; old
-  matches and failed deals leave the database (see :meth:`metaspace.peer.db.AgentDB.prune`).
+  matches and failed deals leave the database (see :meth:`metaspace.peer.db.AgentDB.prune`); personas
+  of intents that ended (and have no negotiation running) stop.
 * **Negotiate.** See ``metaspace.peer.deals`` (the negotiation part of the agent).
 * **Trust.** Every incoming message first passes the firewall (:mod:`metaspace.peer.firewall`: blocked
   and flooding peers are dropped unread); profiles, ratings and reputation lookups live in
@@ -27,67 +23,48 @@ Theory of operation
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
 import os
 import random
-import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import trio
 
-from dht.events import Found, Published
-from dht.keys import cells_within, intent_key
-from matching import LocalIndex, Match, UnderstandError, understand
+from dht.events import Published
+from matching import LocalIndex, UnderstandError, understand
 from matching.score import rank_with_reputation
 from metaspace.api.contract import BadRequest, NotFound, ServiceError, Unavailable
 from metaspace.config import AgentConfig
-from metaspace.peer.db import AgentDB, MatchRow
+from metaspace.peer.db import AgentDB
 from metaspace.peer.events import EventBus
 from metaspace.peer.firewall import Firewall, FirewallLimits
-from metaspace.peer.notices import NoticeGate
+from metaspace.peer.matchmaker import MATCH_PROTOCOL, NOTICE_TIMEOUT_S, Matchmaker, error_text
+from metaspace.peer.personas import Personas
 from metaspace.peer.publishing import Plan, plan_intent, preview_view
-from metaspace.peer.remote import Held, RemoteIntents
+from metaspace.peer.remote import RemoteIntents
 from metaspace.peer.trust_api import TrustEndpoints
 from metaspace.peer.trustdb import TrustDB
-from metaspace.peer.views import intent_view, price_view
+from metaspace.peer.views import intent_view
 from negotiation.margin import public_ask
-from p2p.dht_driver import DhtDriver, usable_addrs
-from p2p.framing import rpc, serve_rpc
+from p2p.dht_driver import DhtDriver
+from p2p.framing import serve_rpc
 from p2p.host import P2PError, P2PHost
-from wire.envelope import open_envelope, open_intent, seal, seal_intent
-from wire.errors import LocalProtocolError, RemoteProtocolError
-from wire.geo import MAX_INTENT_RES, cell_at, cell_distance_km
-from wire.identity import Identity, pubkey_to_text
+from wire.envelope import open_intent, seal_intent
+from wire.errors import LocalProtocolError
+from wire.identity import Identity
 from wire.intent import Action, Intent
-from wire.limits import MAX_ADDRS_PER_PEER, MAX_CLOCK_SKEW_S
-from wire.messages import IntentMatch
+from wire.limits import MAX_ADDRS_PER_PEER
 
 log = logging.getLogger(__name__)
 
-MATCH_PROTOCOL = "/metaspace/match/1.0.0"
+__all__ = ["DEFAULT_WATCH_INTERVAL", "MATCH_PROTOCOL", "NOTICE_TIMEOUT_S", "Agent"]
+
 #: How often a live intent's key cells are polled for new inverse intents (seconds).
 DEFAULT_WATCH_INTERVAL = 30.0
-#: Overlap of incremental polls: records stored this long before the last poll are asked for again
-#: (storing nodes' clocks differ a little from ours).
-SINCE_OVERLAP_S = 120
-#: Matches kept per intent, and the lowest score worth telling the human about.
-MATCHES_PER_INTENT = 10
-MIN_MATCH_SCORE = 0.30
-#: One INTENT_MATCH notice: connect, send, wait for the ack.
-NOTICE_TIMEOUT_S = 10.0
-#: Key cells one intent may watch (a 500 km radius at res 4 is ~200 cells; bound the work).
-MAX_WATCH_CELLS = 256
 #: How often old matches, failed deals and expired remote intents are cleared (seconds).
 HOUSEKEEPING_INTERVAL_S = 300.0
-
-
-def match_id(mine: bytes, other_author: bytes, theirs: bytes) -> str:
-    """A match's id: our intent id and the other's author and id (two authors may share an intent id)."""
-    return hashlib.sha256(mine + other_author + theirs).hexdigest()[:40]
 
 
 class Agent(TrustEndpoints):
@@ -106,6 +83,7 @@ class Agent(TrustEndpoints):
         watch_interval: float = DEFAULT_WATCH_INTERVAL,
         bootstrap: list[str] | None = None,
         remote: RemoteIntents | None = None,
+        personas: Personas | None = None,
         trust_db: TrustDB | None = None,
     ) -> None:
         self.identity = identity
@@ -114,33 +92,85 @@ class Agent(TrustEndpoints):
         self.driver = driver
         self.db = db
         self.bus = bus
-        self.index = index if index is not None else LocalIndex()
         self.watch_interval = watch_interval
         self.bootstrap_addrs = list(bootstrap or [])
-        self.remote = remote if remote is not None else RemoteIntents()
-        self.notices = NoticeGate()
+        self.personas = personas
+        if personas is not None:
+            personas.serve = self._serve_persona
         self._wake = trio.Event()
-        self._index_lock = trio.Lock()
-        self._last_poll: dict[bytes, int] = {}
         self.dealer: Any = None  # set by the daemon to a DealMaker (negotiation)
         self.nat: Any = None  # set by the daemon to a p2p.nat.NatService (reachability, relays)
-        self.stats = {"watch_errors": 0, "match_errors": 0, "notices": 0, "notices_refused": 0,
-                      "notices_rate_limited": 0, "notices_matched": 0}  # fmt: skip
         self.reputations: Any = None  # set by the daemon to a Reputations (ratings, profiles)
         self.trust_db = trust_db if trust_db is not None else TrustDB(None)
         self.firewall = Firewall(
             self.trust_db, bus, self.now, FirewallLimits(auto_block_s=config.auto_block_s), identity.peer_id
         )
+        index = index if index is not None else LocalIndex()
+        self.matcher = Matchmaker(self, index, remote if remote is not None else RemoteIntents())
+        # the matcher's parts, by their usual names
+        self.index, self.remote, self.stats = self.matcher.index, self.matcher.remote, self.matcher.stats
 
     def now(self) -> float:
         return self.driver.now()
+
+    # ------------------------------------------------------------------------- who speaks for what
+
+    def is_private(self, intent: Intent) -> bool:
+        """True if ``intent`` is published by a persona (``share: nothing``), not by the agent's key."""
+        return intent.author != self.identity.pubkey
+
+    def identity_for(self, intent: Intent) -> Identity:
+        """The key that signs everything about our ``intent``: the agent's, or its persona's."""
+        if not self.is_private(intent):
+            return self.identity
+        if self.personas is None:
+            raise Unavailable("this agent runs no personas: its private intents can't be served")
+        return self.personas.identity_for(intent.id)
+
+    async def host_for(self, intent: Intent) -> P2PHost:
+        """The host that speaks for our ``intent``: the agent's own, or its persona's (started if needed).
+
+        Raises:
+            Unavailable: no personas, or the persona's host could not start.
+        """
+        if not self.is_private(intent):
+            return self.host
+        if self.personas is None:
+            raise Unavailable("this agent runs no personas: its private intents can't be served")
+        try:
+            return await self.personas.ensure(intent.id)
+        except P2PError as exc:
+            raise Unavailable(f"could not start the intent's own host: {exc}") from None
+
+    def served_intent(self, intent_id: bytes, serving: bytes | None) -> Intent | None:
+        """Our intent ``intent_id`` if the host that was asked serves it: the agent's own host
+        (``serving`` None) serves only the intents signed by the agent's key, a persona's host only its
+        one intent — so asking one address about another's intent learns nothing."""
+        mine = self.own_intent(intent_id)
+        if mine is None:
+            return None
+        if serving is None:
+            return None if self.is_private(mine) else mine
+        return mine if intent_id == serving and self.is_private(mine) else None
+
+    def serve(self, host: P2PHost, serving: bytes | None) -> None:
+        """Take INTENT_MATCH (and negotiation, once a dealer is set) on ``host`` for what it serves."""
+
+        async def on_notice(peer_id: str, data: bytes) -> bytes:
+            return await self.matcher.on_notice(peer_id, data, serving)
+
+        serve_rpc(host, MATCH_PROTOCOL, self.firewall.gate_rpc("match", on_notice), timeout=NOTICE_TIMEOUT_S)
+        if self.dealer is not None:
+            self.dealer.serve(host, serving)
+
+    def _serve_persona(self, host: P2PHost, intent_id: bytes) -> None:
+        self.serve(host, intent_id)
 
     # ------------------------------------------------------------------------------------ running
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Serve INTENT_MATCH notices, republish our intents, and watch for matches until cancelled."""
-        notices = self.firewall.gate_rpc("match", self._on_notice)
-        serve_rpc(self.host, MATCH_PROTOCOL, notices, timeout=NOTICE_TIMEOUT_S)
+        self.serve(self.host, None)
         # Load the embedding model and the classifier prototypes now, off the event loop, so the first
         # understanding or match isn't slow (the daemon reports ready only after this).
         await trio.to_thread.run_sync(self._warm_up)
@@ -154,47 +184,30 @@ class Agent(TrustEndpoints):
         self.index.embedder.embed(["warm up"])
         understand("warm up: selling 4 tires 225/65R17, $80 each")
 
-    async def _rank(
-        self, mine: Intent, held: Sequence[Held], k: int, drop: Sequence[bytes] = ()
-    ) -> list[Match]:
-        """Add ``held`` intents to the index and rank them against ``mine`` — in a worker thread, because
-        embedding is CPU work that would stall the network tasks. ``drop``: index ids to remove first.
-        The matches returned carry the original intents (the index holds them under their index ids)."""
-        now = self.now()
-
-        def work() -> list[Match]:
-            for iid in drop:
-                self.index.remove(iid)
-            for h in held:
-                existing = self.index.get(h.index_id)
-                if existing is not None and existing.seq >= h.intent.seq:
-                    continue
-                if existing is not None:
-                    self.index.remove(h.index_id)
-                self.index.add(h.indexed())
-            return self.index.search(mine, k=k, now=now)
-
-        async with self._index_lock:
-            found = await trio.to_thread.run_sync(work)
-        out = []
-        for m in found:
-            original = self.remote.by_index_id(m.intent.id)
-            if original is not None:
-                out.append(replace(m, intent=original.intent))
-        return out
-
     async def _republish_saved(self) -> None:
-        """After a restart: publish our live intents again (the DHT core then keeps republishing)."""
+        """After a restart: publish our live intents again (the DHT core then keeps republishing). A
+        private intent's persona is started again; if its address changed, the intent is re-signed
+        with the new contact (next seq)."""
         for _id, record, _replicas in self.db.intents():
             _env, intent = open_intent(record)
-            if intent.expires > self.now():
-                try:
-                    result = await self.driver.publish(record)
-                except P2PError as exc:
-                    log.info("republish of %s failed: %s", intent.id.hex(), exc)
-                    continue
-                if isinstance(result, Published):
-                    self.db.set_replicas(intent.id.hex(), result.replicas)
+            if not intent.is_live(self.now()):
+                continue
+            try:
+                if self.is_private(intent) and self.personas is not None:
+                    host = await self.personas.ensure(intent.id, prefer=intent.contact or ())
+                    contact = host.listen_addrs()[:MAX_ADDRS_PER_PEER]
+                    if contact and contact != intent.contact:
+                        moved = intent.next_version(contact=contact)
+                        await self._publish_record(
+                            moved, seal_intent(self.identity_for(moved), moved), kind="intent_republished"
+                        )
+                        continue
+                result = await self.driver.publish(record)
+            except (P2PError, ServiceError) as exc:
+                log.info("republish of %s failed: %s", intent.id.hex(), error_text(exc))
+                continue
+            if isinstance(result, Published):
+                self.db.set_replicas(intent.id.hex(), result.replicas)
 
     async def _watch_loop(self) -> None:
         while True:
@@ -212,37 +225,76 @@ class Agent(TrustEndpoints):
             await trio.sleep(HOUSEKEEPING_INTERVAL_S)
 
     async def housekeeping(self) -> dict[str, int]:
-        """Drop expired remote intents (and their index entries), old matches and old failed deals."""
+        """Drop expired remote intents (and their index entries), old matches and old failed deals, and
+        stop the personas of intents that ended."""
         now = self.now()
-        gone = self.remote.expire(now)
-        if gone:
-            async with self._index_lock:
-                await trio.to_thread.run_sync(lambda: [self.index.remove(i) for i in gone])
+        expired = await self.matcher.expire(now)
         pruned = self.db.prune(now)
+        busy: set[bytes] = set()
         if self.dealer is not None:
             self.dealer.forget_finished()
-        return {"remote_expired": len(gone), **pruned}
+            busy = self.dealer.active_intents()
+        stopped = 0
+        for intent_id in self.personas.intent_ids() if self.personas is not None else []:
+            mine = self.own_intent(intent_id)
+            if (mine is None or not mine.is_live(now)) and intent_id not in busy:
+                stopped += int(self.personas.stop(intent_id))  # type: ignore[union-attr]
+        return {"remote_expired": expired, "personas_stopped": stopped, **pruned}
 
     # ------------------------------------------------------------------------------------- publish
 
-    async def _plan(self, params: dict[str, Any]) -> Plan:
+    async def _plan(self, params: dict[str, Any], intent_id: bytes, author: bytes) -> Plan:
         """The plan of an intent (its text is cleaned in a worker thread: regex work on the user's text)."""
-        now, author = self.now(), self.identity.pubkey
+        now = self.now()
         return await trio.to_thread.run_sync(
-            lambda: plan_intent(params, self.config, author=author, intent_id=os.urandom(16), now=now)
+            lambda: plan_intent(params, self.config, author=author, intent_id=intent_id, now=now)
         )
+
+    def _private_publishing(self) -> bool:
+        """``share: nothing``: every intent gets a persona."""
+        return self.config.share == "nothing"
 
     async def preview(self, params: dict[str, Any]) -> dict[str, Any]:
         """Exactly what ``publish(params)`` would publish, and what it keeps private; nothing is sent."""
-        plan = await self._plan(params)
-        return preview_view(plan, intent_view(plan.intent))
+        intent_id = os.urandom(16)
+        private = self._private_publishing()
+        author = self.personas_key(intent_id) if private else self.identity.pubkey
+        plan = await self._plan(params, intent_id, author)
+        view = intent_view(plan.intent)
+        if private:
+            view["author"] = "a key of its own (made for this intent only)"
+            view["contact"] = ["an address of its own on this machine"]
+        else:
+            view["contact"] = self.host.listen_addrs()[:MAX_ADDRS_PER_PEER]
+        return preview_view(plan, view)
+
+    def personas_key(self, intent_id: bytes) -> bytes:
+        if self.personas is None:
+            raise Unavailable("your settings share nothing, but this agent runs no personas to publish with")
+        return self.personas.identity_for(intent_id).pubkey
 
     async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
-        plan = await self._plan(params)
-        intent = plan.intent
+        intent_id = os.urandom(16)
+        private = self._private_publishing()
+        ident = self.identity
+        if private:
+            self.personas_key(intent_id)  # raises without personas
+            assert self.personas is not None
+            ident = self.personas.identity_for(intent_id)
+        plan = await self._plan(params, intent_id, ident.pubkey)
+        host: P2PHost = self.host
+        if private:
+            assert self.personas is not None
+            try:
+                host = await self.personas.ensure(intent_id)
+            except P2PError as exc:
+                raise Unavailable(f"could not start the intent's own host: {exc}") from None
+        intent = replace(plan.intent, contact=host.listen_addrs()[:MAX_ADDRS_PER_PEER] or None)
         try:
-            record = seal_intent(self.identity, intent)
+            record = seal_intent(ident, intent)
         except LocalProtocolError as exc:
+            if private and self.personas is not None:
+                self.personas.stop(intent_id)
             raise BadRequest(str(exc)) from None
         if plan.limit:
             self.db.set_reservation(
@@ -276,7 +328,8 @@ class Agent(TrustEndpoints):
             return intent_view(intent)
         tomb = intent.next_version(withdrawn=True)
         self.driver.unpublish(intent.author, intent.id)
-        return await self._publish_record(tomb, seal_intent(self.identity, tomb), kind="intent_withdrawn")
+        record = seal_intent(self.identity_for(tomb), tomb)
+        return await self._publish_record(tomb, record, kind="intent_withdrawn")
 
     async def intents(self) -> list[dict[str, Any]]:
         out = []
@@ -289,214 +342,18 @@ class Agent(TrustEndpoints):
         record = self.db.intent_record(intent_id.hex())
         return None if record is None else open_intent(record)[1]
 
-    # -------------------------------------------------------------------------------------- search
-
-    async def _fetch(
-        self, category: str, cell: str, radius_km: float, action: Action, since: int = 0
-    ) -> tuple[list[Held], list[bytes]]:
-        """Verified, live intents of ``action`` in every key cell within ``radius_km`` of ``cell``, now
-        held; and the index ids the caller must drop (evicted or withdrawn meanwhile)."""
-        cells = cells_within(cell, radius_km)[:MAX_WATCH_CELLS]
-        found: dict[tuple[bytes, bytes], tuple[Intent, bytes]] = {}
-
-        async def one(key: bytes) -> None:
-            try:
-                result = await self.driver.get_records(key, action=action, since=since)
-            except P2PError as exc:
-                log.info("lookup failed: %s", exc)
-                return
-            if not isinstance(result, Found):
-                return
-            for record in result.records:
-                try:
-                    _env, intent = open_intent(record)
-                except RemoteProtocolError:
-                    continue  # the core verified already; a second check costs little
-                if self.firewall.blocked_key(intent.author):
-                    continue  # a blocked author's intents are never ranked nor matched
-                old = found.get(intent.key)
-                if old is None or old[0].seq < intent.seq:
-                    found[intent.key] = (intent, record)
-
-        async with trio.open_nursery() as nursery:
-            for c in cells:
-                nursery.start_soon(one, intent_key(category, c))
-        now = self.now()
-        held: list[Held] = []
-        drop: list[bytes] = []
-        for intent, record in found.values():
-            if intent.author == self.identity.pubkey or intent.created > now + MAX_CLOCK_SKEW_S:
-                continue
-            h, dropped = self.remote.put(intent, record, now)
-            drop.extend(dropped)
-            if h is not None and h.intent.seq == intent.seq:
-                held.append(h)
-        # a full cache may have evicted some of these again: only what is still held goes to the index
-        return [h for h in held if self.remote.get(h.intent.author, h.intent.id) is h], drop
+    # ----------------------------------------------------------------- watch & match (Matchmaker)
 
     async def search(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        action = Action(str(params["action"]).upper())
-        if params.get("cell"):
-            where = str(params["cell"])
-        elif params.get("lat") is not None:
-            where = cell_at(float(params["lat"]), float(params["lon"]), MAX_INTENT_RES)
-        elif self.config.home_cell:
-            where = self.config.home_cell
-        else:
-            raise BadRequest("no location to search around")
-        radius = float(params.get("radius_km") or 25)
-        held, drop = await self._fetch(str(params["category"]), where, radius, action)
-        if drop:
-            async with self._index_lock:
-                await trio.to_thread.run_sync(lambda: [self.index.remove(i) for i in drop])
-        rows = []
-        for h in held:
-            dist = cell_distance_km(where, h.intent.cell)
-            if dist <= radius + h.intent.radius_km + 15.0:  # cell-level precision: be generous, then sort
-                rows.append(intent_view(h.intent, distance_km=round(dist, 1)))
-        rows.sort(key=lambda r: r["distance_km"])
-        return rows[: int(params.get("limit") or 20)]
-
-    # ------------------------------------------------------------------------------- watch & match
+        return await self.matcher.search(params)
 
     async def watch_once(self) -> int:
-        """Poll every live intent's key cells once; returns how many new matches were found.
-
-        An error while polling one intent, or recording one match, is logged and counted
-        (``stats``); the other intents and matches go on.
-        """
-        new = 0
-        now = self.now()
-        for _id, record, _replicas in self.db.intents():
-            _env, mine = open_intent(record)
-            if not mine.is_live(now):
-                continue
-            since = self._last_poll.get(mine.id, 0)
-            started = int(now)
-            try:
-                held, drop = await self._fetch(
-                    mine.category, mine.cell, mine.radius_km, mine.action.inverse, since
-                )
-                ranked = await self._rank(mine, held, MATCHES_PER_INTENT, drop)
-            except (LocalProtocolError, RemoteProtocolError, P2PError) as exc:
-                self.stats["watch_errors"] += 1
-                log.info("watch of %s failed: %s", mine.id.hex(), exc)
-                continue
-            self._last_poll[mine.id] = max(1, started - SINCE_OVERLAP_S)
-            for m in ranked:
-                if m.score >= MIN_MATCH_SCORE and await self._record_match_safely(mine, m, announce=True):
-                    new += 1
-        return new
-
-    async def _record_match_safely(self, mine: Intent, m: Match, *, announce: bool) -> bool:
-        """``_record_match``, with any error of this one match logged and counted instead of raised."""
-        try:
-            return await self._record_match(mine, m, announce=announce)
-        except (ServiceError, LocalProtocolError, RemoteProtocolError, P2PError, sqlite3.Error) as exc:
-            self.stats["match_errors"] += 1
-            log.warning("match of %s with %s not recorded: %s", mine.id.hex(), m.intent.id.hex(), exc)
-            return False
-
-    async def _record_match(self, mine: Intent, m: Match, *, announce: bool) -> bool:
-        """Save a new match, tell the human, and (if ``announce``) the other agent. False if known."""
-        other = m.intent
-        held = self.remote.get(other.author, other.id)
-        if held is None or held.intent.seq != other.seq:
-            return False  # dropped meanwhile (expired, withdrawn, evicted): nothing to record
-        mid = match_id(mine.id, other.author, other.id)
-        row = MatchRow(
-            id=mid,
-            intent_id=mine.id.hex(),
-            other_record=held.record,
-            other_author=pubkey_to_text(other.author),
-            score=round(m.score, 4),
-            distance_km=round(m.distance_km, 1),
-            explanation={"text": m.explanation.text,
-                         "reasons": [{"code": r.code, "params": r.params} for r in m.explanation.reasons]},
-            state="new",
-            announced=False,
-            created=self.now(),
-            other_expires=other.expires,
-        )  # fmt: skip
-        if not self.db.save_match(row):
-            return False
-        if self.reputations is not None:
-            self.reputations.refresh_soon(other.author)
-        self.bus.emit(
-            {"kind": "match", "match_id": mid, "intent_id": mine.id.hex(), "category": other.category,
-             "other_action": other.action.value, "distance_km": row.distance_km, "price": price_view(other),
-             "quantity": other.quantity, "score": row.score, "attributes": dict(other.attributes),
-             "explanation": m.explanation.text},
-            self.now(),
-        )  # fmt: skip
-        if announce:
-            await self._announce(mine, other, m.score)
-        if self.dealer is not None:
-            await self.dealer.on_new_match(mid)
-        return True
+        """Poll every live intent's key cells once; how many new matches were found."""
+        return await self.matcher.watch_once()
 
     def known_record(self, author: bytes, intent_id: bytes) -> bytes | None:
         """The newest signed record we hold of another agent's intent, if any."""
-        held = self.remote.get(author, intent_id)
-        return None if held is None else held.record
-
-    async def _announce(self, mine: Intent, other: Intent, score: float) -> None:
-        record = self.db.intent_record(mine.id.hex())
-        if record is None:
-            return
-        notice = IntentMatch(
-            my_intent=mine.id, your_intent=other.id, record=record,
-            score_milli=max(0, min(1000, int(score * 1000))), sent=int(self.now()),
-            addrs=self.host.listen_addrs()[:MAX_ADDRS_PER_PEER],
-        )  # fmt: skip
-        data = seal(self.identity, notice).raw
-        peer = pubkey_to_text(other.author)
-        try:
-            await rpc(self.host, peer, MATCH_PROTOCOL, data, timeout=NOTICE_TIMEOUT_S)
-        except (P2PError, RemoteProtocolError) as exc:
-            log.info("could not announce match to %s: %s", peer, exc)
-            return
-        self.db.update_match(match_id(mine.id, other.author, other.id), announced=True)
-
-    async def _on_notice(self, peer_id: str, data: bytes) -> bytes:
-        """An INTENT_MATCH from another agent: rate-limit, verify, re-check with our own index, record."""
-        now = self.now()
-        self.stats["notices"] += 1
-        if not self.notices.allow(peer_id, now):
-            self.stats["notices_rate_limited"] += 1
-            return b"rate_limited"
-        try:
-            checked = self.notices.check(peer_id, data, now, self.own_intent)
-        except RemoteProtocolError:
-            self.stats["notices_refused"] += 1
-            raise
-        if checked is None:
-            return b"unknown"
-        mine, other, record = checked.mine, checked.other, checked.record
-        self._remember_addrs(peer_id, data)
-        known = self.remote.get(other.author, other.id) is not None
-        held, drop = self.remote.put(other, record, now)
-        if held is None:
-            return b"unknown"
-        for m in await self._rank(mine, [held], MATCHES_PER_INTENT * 5, drop):
-            if m.intent.key == other.key and m.score >= MIN_MATCH_SCORE:
-                self.stats["notices_matched"] += 1
-                await self._record_match_safely(mine, m, announce=False)
-                return b"ok"
-        if not known:  # not a match by our own judgement: keep nothing of it
-            iid = self.remote.discard(other.author, other.id)
-            if iid is not None:
-                async with self._index_lock:
-                    await trio.to_thread.run_sync(self.index.remove, iid)
-        return b"no-match"
-
-    def _remember_addrs(self, peer_id: str, data: bytes) -> None:
-        """Where to reach the sender of a verified notice back (its relay addresses behind a NAT)."""
-        notice = open_envelope(data).message
-        addrs = getattr(notice, "addrs", None)
-        if addrs:
-            with contextlib.suppress(P2PError):
-                self.host.add_peer_addrs(peer_id, self.host.believable_addrs(usable_addrs(addrs, peer_id)))
+        return self.matcher.known_record(author, intent_id)
 
     # ---------------------------------------------------------------------------- other endpoints
 
@@ -543,6 +400,7 @@ class Agent(TrustEndpoints):
             "language": self.config.language,
             "autonomy": self.config.autonomy,
             "remote_intents": len(self.remote),
+            "personas": 0 if self.personas is None else len(self.personas),
             "hygiene": dict(self.stats),
             "network": None if self.nat is None else self.nat.status(),
         }

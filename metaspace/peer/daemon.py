@@ -1,7 +1,8 @@
 """``metaspace peer``: the end user's agent peer daemon (the composition root).
 
 It unlocks the identity, opens the agent's databases under its home, starts a libp2p host (Noise only),
-the DHT driver (records persisted in SQLite), the agent (publish, watch, match), negotiation, ratings and
+the DHT driver (records persisted in SQLite), the personas' hosts (``share: nothing``: one per private
+intent, on the listen address's interface), the agent (publish, watch, match), negotiation, ratings and
 profiles (``metaspace.peer.reputations``, with its firewall), and the
 local control API + web page on 127.0.0.1 (token in a 0600 file). Ctrl-C or SIGTERM shuts it down
 cleanly and removes the run files.
@@ -29,6 +30,7 @@ from metaspace.peer.agent import DEFAULT_WATCH_INTERVAL, MATCH_PROTOCOL, Agent
 from metaspace.peer.db import AgentDB
 from metaspace.peer.deals import SESSION_DURATION_S, DealMaker
 from metaspace.peer.events import EventBus
+from metaspace.peer.personas import Personas, persona_listen
 from metaspace.peer.reputations import Reputations
 from metaspace.peer.trustdb import TrustDB
 from p2p.dht_driver import KAD_MUX_PROTOCOL, KAD_PROTOCOL, config_from_env
@@ -81,9 +83,11 @@ async def serve_peer(
         async with open_dht_node(identity, options) as running:
             host, driver = running.host, running.driver
             bus = EventBus(_annotator(config.language))
+            personas = Personas(identity, [persona_listen(opts.listen)])
             agent = Agent(
                 identity, config, host, driver, db, bus,
                 watch_interval=opts.watch_interval, bootstrap=list(opts.bootstrap), trust_db=trust_db,
+                personas=personas,
             )  # fmt: skip
             agent.dealer = DealMaker(agent, duration=opts.deal_timeout)
             protocols = (KAD_PROTOCOL, KAD_MUX_PROTOCOL, MATCH_PROTOCOL, NEGOTIATE_PROTOCOL)
@@ -97,6 +101,7 @@ async def serve_peer(
             hconfig.errorlog = None
             async with trio.open_nursery() as nursery:
                 await nursery.start(agent.nat.run)
+                await nursery.start(personas.run)
                 await nursery.start(agent.run)
                 if agent.dealer is not None:
                     await nursery.start(agent.dealer.run)

@@ -55,7 +55,7 @@ from negotiation.admission import KNOWN_ID_TTL_S, Admission, AdmissionLimits, Re
 from negotiation.guardian import role_of
 from negotiation.types import CONFIRM_GRACE_S, Checkpoint, Output
 from p2p.framing import write_frame
-from p2p.host import P2PError, stream_peer_id
+from p2p.host import P2PError, P2PHost, stream_peer_id
 from p2p.negotiate_driver import NEGOTIATE_PROTOCOL, WRITE_TIMEOUT_S, SessionRunner
 from wire.envelope import open_intent, seal
 from wire.errors import LocalProtocolError, RemoteProtocolError
@@ -120,11 +120,7 @@ class DealMaker:
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         self.recover()
-        self.agent.host.set_handler(
-            NEGOTIATE_PROTOCOL,
-            self.agent.firewall.gate_stream("negotiation", self._on_stream),
-            timeout=handler_lifetime(self.duration),
-        )
+        self.serve(self.agent.host, None)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             task_status.started()
@@ -161,6 +157,20 @@ class DealMaker:
             except (LocalProtocolError, ValueError):
                 return
             self.admission.record_outcome(peer, bytes.fromhex(snap["my_intent"]), False, deal.updated)
+
+    def serve(self, host: P2PHost, serving: bytes | None) -> None:
+        """Take negotiations on ``host`` for the intents it speaks for (``serving``: a persona's one
+        intent; None: the agent's own host, for the intents signed by the agent's key)."""
+
+        async def on_stream(stream: INetStream) -> None:
+            await self._on_stream(stream, serving)
+
+        gated = self.agent.firewall.gate_stream("negotiation", on_stream)
+        host.set_handler(NEGOTIATE_PROTOCOL, gated, timeout=handler_lifetime(self.duration))
+
+    def active_intents(self) -> set[bytes]:
+        """Our intents with a negotiation running."""
+        return {r.session.my_intent for r in self._runners.values()}
 
     def forget_finished(self) -> None:
         """Drop the offer counters of sessions that ended (the agent's housekeeping calls this)."""
@@ -219,7 +229,10 @@ class DealMaker:
             raise Unavailable(f"too many negotiations at once ({refusal[0]}); try again later")
         peer = pubkey_to_text(other.author)
         try:
-            stream = await self.agent.host.open_stream(peer, NEGOTIATE_PROTOCOL, timeout=OPEN_TIMEOUT_S)
+            host = await self.agent.host_for(mine)
+            stream = await host.open_stream(
+                peer, NEGOTIATE_PROTOCOL, timeout=OPEN_TIMEOUT_S, addrs=other.contact
+            )
         except P2PError as exc:
             raise Unavailable(f"could not reach the other agent: {exc}") from None
         deal_id, runner = self._launch(session, stream, match_id)
@@ -230,8 +243,9 @@ class DealMaker:
         priced = mine.price or other.price
         currency = priced.currency if priced is not None else self.agent.config.currency
         limit = self.agent.db.private_limit(mine.id.hex())
-        ident = self.agent.identity
-        position = position_for(mine, other, limit, currency, ident, self.agent.config.currency)
+        private = self.agent.identity  # keys our private randomness (margin, opening)
+        ident = self.agent.identity_for(mine)  # signs: the agent's key, or the intent's persona's
+        position = position_for(mine, other, limit, currency, private, self.agent.config.currency)
         terms = Terms(
             price_minor=position.opening, currency=currency, quantity=min(mine.quantity, other.quantity)
         )
@@ -240,7 +254,7 @@ class DealMaker:
                 ident, role_of(mine.action), peer=other.author, my_intent=mine.id,
                 peer_intent=other.id if initiator else None, terms=terms, position=position,
                 strategy=make_strategy(self.strategy), guardian=self.guardian, now=self.agent.now(),
-                initiator=initiator, rng=intent_rng(ident, mine.id),
+                initiator=initiator, rng=intent_rng(private, mine.id),
                 session_id=os.urandom(16) if initiator else None,
                 max_rounds=MAX_ROUNDS, duration=self.duration, category=mine.category,
             )  # fmt: skip
@@ -282,8 +296,9 @@ class DealMaker:
             assert session.session_id is not None
             self.admission.closed(session.session_id, session.state is State.AGREED, self.agent.now())
 
-    async def _on_stream(self, stream: INetStream) -> None:
-        """A counterpart opens a negotiation: admit it, check its START against one of our live intents."""
+    async def _on_stream(self, stream: INetStream, serving: bytes | None = None) -> None:
+        """A counterpart opens a negotiation: admit it, check its START against one of our live intents
+        that this host speaks for (``serving``: see :meth:`serve`)."""
         from p2p.framing import read_frame
 
         if self.admission.active >= self.admission.limits.max_sessions:
@@ -296,7 +311,7 @@ class DealMaker:
         now = self.agent.now()
         mine = None
         for intent_id in (start.seller_intent, start.buyer_intent):
-            candidate = self.agent.own_intent(intent_id)
+            candidate = self.agent.served_intent(intent_id, serving)
             if candidate is not None and candidate.is_live(now):
                 mine = candidate
         if mine is None:

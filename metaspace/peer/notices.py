@@ -48,6 +48,7 @@ class CheckedNotice:
     mine: Intent
     other: Intent
     record: bytes
+    addrs: list[str] | None = None  # where the sender says it can be reached (relays behind a NAT)
 
 
 class NoticeGate:
@@ -99,7 +100,7 @@ class NoticeGate:
             return None
         if other.action != mine.action.inverse:
             raise RemoteProtocolError("the notice's intent is not the inverse of ours")
-        return CheckedNotice(mine, other, notice.record)
+        return CheckedNotice(mine, other, notice.record, notice.addrs)
 
     def statistics(self) -> dict[str, int]:
         return {

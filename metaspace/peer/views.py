@@ -35,5 +35,6 @@ def intent_view(intent: Intent, **extra: Any) -> dict[str, Any]:
         "text": intent.text,
         "lang": intent.lang,
         "withdrawn": intent.withdrawn,
+        "contact": list(intent.contact) if intent.contact else None,
         **extra,
     }

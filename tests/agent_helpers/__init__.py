@@ -22,12 +22,13 @@ from dht.node import Node
 from matching import LocalIndex
 from matching.embedder import get_embedder
 from metaspace.config import AgentConfig
-from metaspace.peer.agent import MATCH_PROTOCOL, NOTICE_TIMEOUT_S, Agent
+from metaspace.peer.agent import Agent
 from metaspace.peer.db import AgentDB
+from metaspace.peer.deals import DealMaker
 from metaspace.peer.events import EventBus
+from metaspace.peer.personas import Personas
 from metaspace.peer.remote import RemoteIntents
 from p2p.dht_driver import DhtDriver
-from p2p.framing import serve_rpc
 from p2p.host import P2PHost
 from p2p.memory import MemoryNetwork, MemoryTransport
 from wire.geo import cell_at
@@ -71,8 +72,10 @@ async def agents(
     configs: dict[int, dict[str, Any]] | None = None,
     remote: dict[int, RemoteIntents] | None = None,
     net: MemoryNetwork | None = None,
+    dealers: bool = False,
 ) -> AsyncIterator[list[AgentPeer]]:
-    """``n`` joined agents (notices served, watchers not running: tests call ``watch_once``)."""
+    """``n`` joined agents (notices served, personas on memory hosts, watchers not running: tests call
+    ``watch_once``); with ``dealers`` each agent negotiates too (a running ``DealMaker``)."""
     net = net or MemoryNetwork()
     embedder = get_embedder()
     async with AsyncExitStack() as stack:
@@ -86,12 +89,17 @@ async def agents(
             await nursery.start(driver.run)
             db = AgentDB(tmp_path / f"agent{i}.sqlite")
             stack.callback(db.close)
+            personas = Personas(ident, ["/memory/tcp/0"], opener=lambda pid, _listen: net.open(pid.peer_id))
+            await nursery.start(personas.run)
             agent = Agent(
                 ident, config_for(ident, **(configs or {}).get(i, {})), cast(P2PHost, transport), driver, db,
                 EventBus(), index=LocalIndex(embedder), watch_interval=3600.0,
-                remote=(remote or {}).get(i),
+                remote=(remote or {}).get(i), personas=personas,
             )  # fmt: skip
-            serve_rpc(transport, MATCH_PROTOCOL, agent._on_notice, timeout=NOTICE_TIMEOUT_S)
+            if dealers:
+                agent.dealer = DealMaker(agent, duration=30.0)
+                await nursery.start(agent.dealer.run)
+            agent.serve(cast(P2PHost, transport), None)
             peers.append(AgentPeer(ident, transport, driver, agent))
         for p in peers[1:]:
             await p.driver.bootstrap([peers[0].seed])

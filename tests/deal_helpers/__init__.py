@@ -93,7 +93,9 @@ class MemoryHost:
     def set_handler(self, protocol: str, handler: Handler, timeout: float | None = None) -> None:
         self.net.handlers[self.peer_id] = (handler, math.inf if timeout is None else timeout)
 
-    async def open_stream(self, peer: str, protocol: str, timeout: float = 10.0) -> MemoryStream:
+    async def open_stream(
+        self, peer: str, protocol: str, timeout: float = 10.0, addrs: Any = None
+    ) -> MemoryStream:
         handler, limit = self.net.handlers[peer]
         a_send, b_recv = trio.open_memory_channel[bytes](math.inf)
         b_send, a_recv = trio.open_memory_channel[bytes](math.inf)
@@ -164,6 +166,16 @@ class AgentDouble:
 
     def known_record(self, author: bytes, intent_id: bytes) -> bytes | None:
         return self.records.get((author, intent_id))
+
+    # who speaks for an intent: always the agent itself here (no personas)
+    def identity_for(self, intent: Intent) -> Identity:
+        return self.identity
+
+    async def host_for(self, intent: Intent) -> Any:
+        return self.host
+
+    def served_intent(self, intent_id: bytes, serving: bytes | None) -> Intent | None:
+        return self.own_intent(intent_id) if serving is None else None
 
     def publish(
         self,

@@ -38,7 +38,8 @@
   const REVIEW_LABEL = 'Review what will be published';
   const PUBLISH_LABEL = 'Publish exactly this';
   // The published fields shown in the review, in this order.
-  const PREVIEW_KEYS = ['action', 'category', 'attributes', 'price', 'quantity', 'cell', 'radius_km', 'text', 'lang'];
+  const PREVIEW_KEYS = ['action', 'category', 'attributes', 'price', 'quantity', 'cell', 'radius_km', 'text', 'lang',
+    'author', 'contact'];
   let events = null;
   let live = false;
   const pending = new Set();
