@@ -11,7 +11,8 @@ ping, every DHT RPC and record, INTENT_MATCH, every negotiation message. The hum
   dólares cada una" — $70 is B's private ceiling;
 * C (zh, a bicycle, ``share: basic``, precise location).
 
-A and B close a deal. Then every process's bytes are taken apart (:mod:`tests.net_helpers.wiretap`:
+A and B close a deal and rate each other (``metaspace rate``: the rating publishes the agreement). Then
+every process's bytes are taken apart (:mod:`tests.net_helpers.wiretap`:
 yamux -> streams -> frames -> CBOR -> records and envelopes, with their signers) and checked:
 
 * no private amount in any form: the minor units (5500, 7000) and the major ones (55, 70) as integers
@@ -20,8 +21,8 @@ yamux -> streams -> frames -> CBOR -> records and envelopes, with their signers)
 * no coordinates (as text or as scaled integers) and no H3 cell finer than the human allowed
   (A's cells at res 6..15 never appear; no cell anywhere is finer than res 7);
 * A (``share: nothing``) publishes no free text, and its agent's own key (its DHT node's peer id)
-  signs nothing at all: A's intent, its INTENT_MATCH notices and its negotiation are all signed by the
-  intent's persona key, which is neither the agent's key nor anything else A ever used.
+  signs nothing but its bare profile (the protocols it serves): A's intent, its INTENT_MATCH notices,
+  its negotiation and its rating of the deal are all signed by the intent's persona key.
 
 On main the test fails: B's published record carries "máximo 70 dólares cada una" verbatim.
 """
@@ -151,6 +152,9 @@ def test_nothing_private_is_ever_sent(tmp_path: Path) -> None:
         deal = poll_until(lambda: _deal(b.peer), STEP_TIMEOUT, "B's deal")  # type: ignore[arg-type]
         assert deal["state"] == "agreed", deal
         poll_until(lambda: _deal(a.peer), STEP_TIMEOUT, "A's side of the deal")  # type: ignore[arg-type]
+        for h, stars in ((a, "4"), (b, "5")):
+            assert h.peer is not None
+            run_cli("--home", str(h.peer.home.root), "rate", deal["id"], stars, "ok", "--json")
         pids = {h.peer.proc.pid: h for h in humans if h.peer is not None}
     finally:
         procs.close()
@@ -167,14 +171,17 @@ def test_nothing_private_is_ever_sent(tmp_path: Path) -> None:
     assert a.sent is not None and a.peer is not None
     a_agent = pubkey_from_text(a.peer.peer_id)
     a_signed = [(mtype, body) for mtype, author, body, _p in a.sent.envelopes if author in a.authors]
-    assert {MsgType.INTENT_BROADCAST, MsgType.NEGOTIATION_OFFER} <= {m for m, _b in a_signed}
+    assert {MsgType.INTENT_BROADCAST, MsgType.NEGOTIATION_OFFER, MsgType.REPUTATION_SHARE} <= {
+        m for m, _b in a_signed
+    }
     for mtype, body in a_signed:
         if mtype == MsgType.INTENT_BROADCAST:
             assert "text" not in body and "lang" not in body, "share: nothing publishes no free text"
     for sent in everyone:
-        assert all(author != a_agent for _m, author, _b, _p in sent.envelopes), (
-            "A's agent key signed something"
-        )
+        for mtype, author, body, _p in sent.envelopes:
+            if author == a_agent:  # only A's bare profile: the protocols it serves, nothing about A
+                assert mtype == MsgType.AGENT_PROFILE, f"A's agent key signed a {MsgType(mtype).name}"
+                assert not any(body.get(k) for k in ("handle", "languages", "categories", "autonomy")), body
 
 
 def _check_the_capture_is_complete(humans: list[Human]) -> None:

@@ -37,7 +37,11 @@ def test_two_agents_rate_each_other_and_see_the_others_reputation(procs: Procs, 
     seller_home = init_home(
         tmp_path / "seller", *CHICAGO, extra=["--spend-limit", "500USD", "--share", "basic", "--owner", "ana"]
     )
-    buyer_home = init_home(tmp_path / "buyer", *SUBURB, extra=["--language", "es", "--spend-limit", "500USD"])
+    # the buyer shares "basic": an agent that shares nothing deals and rates through per-intent personas
+    # (metaspace.peer.personas), so its ratings would not build the agent's own reputation
+    buyer_home = init_home(
+        tmp_path / "buyer", *SUBURB, extra=["--language", "es", "--spend-limit", "500USD", "--share", "basic"]
+    )
     seller = _start_peer(procs, "seller", seller_home, boot)
     buyer = _start_peer(procs, "buyer", buyer_home, boot)
     s_home, b_home = seller.home.root, buyer.home.root
@@ -60,7 +64,7 @@ def test_two_agents_rate_each_other_and_see_the_others_reputation(procs: Procs, 
     assert seller_seen["ratings"][0]["comment"] == "llantas en buen estado"
     assert seller_seen["sources"]["dht"] == 1 and seller_seen["sources"]["evidence"] == 1
     assert buyer_seen["reputation"]["score"] > 55 and buyer_seen["ratings"][0]["score"] == 4
-    assert buyer_seen["profile"] is not None and buyer_seen["handle"] is None  # share: nothing
+    assert buyer_seen["profile"] is not None and buyer_seen["handle"] is None  # no --owner
     # the rated human was told, in their language
     events = seller.client.get("/api/v1/ratings")["ratings"]
     assert {(r["mine"], r["score"]) for r in events} == {(True, 4), (False, 5)}

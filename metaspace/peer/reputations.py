@@ -44,9 +44,10 @@ from reputation import Rating, rating_from_record
 from reputation.score import MAX_EXPANDED_RATERS, Reputation, raters_to_expand, score_subject
 from wire.envelope import open_envelope, seal
 from wire.errors import LocalProtocolError, RemoteProtocolError
-from wire.identity import pubkey_from_text, pubkey_to_text
+from wire.identity import Identity, pubkey_from_text, pubkey_to_text
+from wire.intent import Intent
 from wire.limits import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_RATINGS, MAX_RATING_BYTES, MAX_RECORD_TTL_S
-from wire.messages import CLAIM_RATINGS, ReputationShare, TrustEvidence, TrustVerification
+from wire.messages import CLAIM_RATINGS, Agreement, ReputationShare, TrustEvidence, TrustVerification
 from wire.records import open_rating, seal_rating
 
 if TYPE_CHECKING:
@@ -158,10 +159,13 @@ class Reputations:
             agreement = verify_agreement(stored.agreement, stored.buyer_signature, stored.seller_signature)
         except RemoteProtocolError as exc:
             raise Conflict(f"the stored agreement of deal {deal_id} does not verify: {exc}") from None
-        if self.me not in (agreement.buyer, agreement.seller):
+        party = self._party(agreement)
+        if party is None:
             raise Conflict(f"this agent is not a party to deal {deal_id}")
-        subject = agreement.seller if agreement.buyer == self.me else agreement.buyer
-        old = self.db.rating(self.me_text, agreement.session.hex())
+        signer, own = party
+        subject = agreement.seller if agreement.buyer == signer.pubkey else agreement.buyer
+        rater = signer.peer_id
+        old = self.db.rating(rater, agreement.session.hex())
         if old is not None:
             raise Conflict(
                 f"you already rated deal {deal_id} ({old.score}/5); a deal is rated once by each side"
@@ -174,20 +178,34 @@ class Reputations:
                 seller_signature=stored.seller_signature, seq=1, created=int(now),
                 expires=int(now) + RATING_TTL_S, comment=comment,
             )  # fmt: skip
-            record = seal_rating(self.agent.identity, share)
+            record = seal_rating(signer, share)
         except LocalProtocolError as exc:
             raise BadRequest(f"cannot rate deal {deal_id}: {exc}") from None
-        row = RatingRow(self.me_text, pubkey_to_text(subject), agreement.session.hex(), record, 1, score,
+        row = RatingRow(rater, pubkey_to_text(subject), agreement.session.hex(), record, 1, score,
                         share.expires, False, now)  # fmt: skip
         if not self.db.add_rating(row):
             raise Conflict(f"you already rated deal {deal_id}; a deal is rated once by each side")
         published = await self._publish(record)
         if published:
             self.db.set_published(row.rater, row.deal_id, True)
-        delivered = await self._deliver(pubkey_to_text(subject), record)
+        host = self.agent.host if own is None else await self.agent.host_for(own)
+        delivered = await self._deliver(pubkey_to_text(subject), record, host)
         self.db_peer_stale(subject)
         return {**self._rating_view(rating_from_record(record)), "published": published,
                 "delivered": delivered}  # fmt: skip
+
+    def _party(self, agreement: Agreement) -> tuple[Identity, Intent | None] | None:
+        """Our key in ``agreement`` (and our intent if a persona signed it): the agent's, or — for an
+        intent published by a persona (``share: nothing``, :mod:`metaspace.peer.personas`) — that
+        intent's persona key, so the rating (which makes the agreement public) and its delivery (from
+        the persona's host) link nothing to the agent."""
+        for intent_id in (agreement.buyer_intent, agreement.seller_intent):
+            own = self.agent.own_intent(intent_id)
+            if own is not None and own.author in (agreement.buyer, agreement.seller):
+                if own.author == self.me:
+                    return self.agent.identity, None
+                return self.agent.identity_for(own), own
+        return (self.agent.identity, None) if self.me in (agreement.buyer, agreement.seller) else None
 
     async def _publish(self, record: bytes) -> bool:
         try:
@@ -196,10 +214,11 @@ class Reputations:
             log.info("rating publish failed (retried later): %s", exc)
             return False
 
-    async def _deliver(self, peer: str, record: bytes) -> bool:
-        """Push a rating to the agent it is about (best effort: the DHT has it anyway)."""
+    async def _deliver(self, peer: str, record: bytes, host: Any = None) -> bool:
+        """Push a rating to the agent it is about (best effort: the DHT has it anyway), from ``host``
+        (default: the agent's own)."""
         try:
-            reply = await rpc(self.agent.host, peer, TRUST_PROTOCOL, record, timeout=TRUST_TIMEOUT_S)
+            reply = await rpc(host or self.agent.host, peer, TRUST_PROTOCOL, record, timeout=TRUST_TIMEOUT_S)
         except (P2PError, RemoteProtocolError) as exc:
             log.info("could not deliver a rating to %s: %s", peer, exc)
             return False

@@ -52,6 +52,20 @@ def config_for(ident: Identity, **overrides: Any) -> AgentConfig:
     return AgentConfig(**base)
 
 
+def _like_a_host(transport: MemoryTransport) -> MemoryTransport:
+    """The two peerstore methods of ``P2PHost`` the agent calls, for a memory transport (which needs
+    no addresses: every peer of its network is reachable by id)."""
+    transport.add_peer_addrs = lambda peer_id, addrs: None  # type: ignore[attr-defined]
+    transport.believable_addrs = lambda addrs: list(addrs)  # type: ignore[attr-defined]
+    return transport
+
+
+@asynccontextmanager
+async def _memory_host(net: MemoryNetwork, peer_id: str) -> AsyncIterator[MemoryTransport]:
+    async with net.open(peer_id) as transport:
+        yield _like_a_host(transport)
+
+
 @dataclass
 class AgentPeer:
     identity: Identity
@@ -83,13 +97,15 @@ async def agents(
         peers = []
         for i in range(n):
             ident = identity(i)
-            transport = await stack.enter_async_context(net.open(ident.peer_id))
+            transport = await stack.enter_async_context(_memory_host(net, ident.peer_id))
             node = Node(ident.pubkey, transport.listen_addrs(), CONFIG, random.Random(i))
             driver = DhtDriver(transport, node)
             await nursery.start(driver.run)
             db = AgentDB(tmp_path / f"agent{i}.sqlite")
             stack.callback(db.close)
-            personas = Personas(ident, ["/memory/tcp/0"], opener=lambda pid, _listen: net.open(pid.peer_id))
+            personas = Personas(
+                ident, ["/memory/tcp/0"], opener=lambda pid, _listen: _memory_host(net, pid.peer_id)
+            )
             await nursery.start(personas.run)
             agent = Agent(
                 ident, config_for(ident, **(configs or {}).get(i, {})), cast(P2PHost, transport), driver, db,
