@@ -19,6 +19,7 @@ memory transports). Each test is a regression test of one finding:
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -226,3 +227,47 @@ def test_remote_intents_are_bounded_expire_and_keep_authors_apart() -> None:
     gone = replace(newer, seq=newer.seq + 1, withdrawn=True)
     assert cache.put(gone, seal_intent(b, gone), now) == (None, [hy.index_id])
     assert cache.expire(x.expires + 1) == [_hz.index_id] and len(cache) == 0  # type: ignore[union-attr]
+
+
+def test_an_error_in_one_match_is_counted_and_the_others_go_on(tmp_path: Path) -> None:
+    """On main any error while recording a match (here the database refusing one write) left
+    ``watch_once`` — and ``Agent.run``: the daemon."""
+
+    async def main() -> None:
+        async with agents(tmp_path, 3) as peers:
+            for seller in peers[:2]:
+                await seller.agent.publish(sell_tires())
+            buyer = peers[2].agent
+            await buyer.publish(buy_tires())
+            real_save = buyer.db.save_match
+            calls = []
+
+            def flaky(row: MatchRow, *args: object, **kw: object) -> bool:
+                calls.append(row.id)
+                if len(calls) == 1:
+                    raise sqlite3.OperationalError("database is locked")
+                return real_save(row)
+
+            buyer.db.save_match = flaky  # type: ignore[method-assign]
+            assert await buyer.watch_once() == 1
+            assert buyer.stats["match_errors"] == 1 and len(buyer.db.matches()) == 1
+            assert await buyer.watch_once() == 1, "the failed one is found again next time"
+            assert len(buyer.db.matches()) == 2
+
+    run(main)
+
+
+def test_expired_remote_intents_leave_the_index(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with agents(tmp_path, 2) as peers:
+            await peers[0].agent.publish(sell_tires(expires_in_s=3600))
+            buyer = peers[1].agent
+            await buyer.publish(buy_tires())
+            await buyer.watch_once()
+            assert len(buyer.remote) == 1 and len(buyer.index) == 1
+            assert await buyer.matcher.expire(buyer.now() + 3601) == 1
+            assert len(buyer.remote) == 0 and len(buyer.index) == 0
+            report = await buyer.housekeeping()
+            assert report["remote_expired"] == 0 and "matches_pruned" in report
+
+    run(main)

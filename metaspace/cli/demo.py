@@ -338,7 +338,8 @@ def _main(workdir: Path, env: dict[str, str], procs: Procs, stop: threading.Even
         n.say(f'   {rater.name} rates {other.name}: {score}/5 "{comment}" -> {where}, {told}')
     for viewer, other in ((b, a), (a, b)):
         assert viewer.client is not None and other.client is not None
-        other_id = other.client.get("/api/v1/status")["peer_id"]
+        # the key the other side dealt with: its agent's, or (it shares nothing) its intent's persona's
+        other_id = _first(viewer, "deals", lambda d: d["id"] == deal_b["id"])["counterparty"]  # type: ignore[index]
         seen = viewer.client.get(f"/api/v1/reputation/{other_id}")
         rep = seen["reputation"]
         n.say(f"   {viewer.name} sees {other.name} ({seen.get('handle') or 'no handle shared'}): "

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from libp2p.abc import INetStream
 
-from metaspace.api.contract import BadRequest, Conflict, Forbidden, NotFound, Unavailable
+from metaspace.api.contract import BadRequest, Conflict, Forbidden, NotFound, ServiceError, Unavailable
 from metaspace.peer.db import AgreementRow, DealRow
 from metaspace.peer.positions import intent_rng, position_for
 from negotiation import (
@@ -195,10 +195,14 @@ class DealMaker:
             self._nursery.start_soon(self._start_quietly, match_id)
 
     async def _start_quietly(self, match_id: str) -> None:
+        """An automatic start: whatever refuses it (a blocked peer, limits, the network) is logged, never
+        raised into the dealer's nursery (that would stop the daemon)."""
         try:
             await self.start(match_id)
-        except (BadRequest, Conflict, Unavailable, NotFound) as exc:
+        except ServiceError as exc:
             log.info("automatic negotiation for %s not started: %s", match_id, exc.message)
+        except (LocalProtocolError, RemoteProtocolError, P2PError) as exc:
+            log.warning("automatic negotiation for %s failed: %s", match_id, exc)
 
     async def start(self, match_id: str) -> dict[str, Any]:
         """Open a negotiation for a match (``metaspace negotiate MATCH_ID``)."""
