@@ -20,6 +20,7 @@ from tests.test_wire_strategies import ALICE, BOB, any_message, intents, rating_
 from wire import cbor
 from wire.envelope import open_envelope, open_intent, seal, seal_intent
 from wire.errors import RemoteProtocolError
+from wire.handover import HandoverConfirm, HandoverDecline, HandoverPropose
 from wire.identity import Identity, pubkey_from_text, pubkey_to_text
 from wire.limits import MAX_EVIDENCE_BYTES
 from wire.messages import (
@@ -112,6 +113,16 @@ def corpus() -> dict[str, list[bytes]]:
         seal(ALICE, TrustEvidence(subject=ALICE.pubkey, nonce=b"m" * 16)).raw,
     ]
     messages.append(TrustVerification(subject=BOB.pubkey, nonce=b"n" * 16, claim="ratings"))
+    proposal = HandoverPropose(
+        deal=b"d" * 16, agreement=b"a" * 32, number=1, cell="872664c1effffff", start=1_790_100_000,
+        end=1_790_107_200, payment=["cash", "venmo"], created=1_790_000_000, expires=1_790_086_400,
+    )  # fmt: skip
+    handover = [
+        seal(ALICE, proposal).raw,
+        seal(BOB, HandoverConfirm(deal=b"d" * 16, proposal=b"p" * 32, payment="venmo")).raw,
+        seal(BOB, HandoverDecline(deal=b"d" * 16, proposal=b"p" * 32, reason="declined")).raw,
+    ]
+    messages.append(proposal)
     return {
         "open_record": intent_records + profiles + ratings,
         "open_profile": profiles,
@@ -120,7 +131,7 @@ def corpus() -> dict[str, list[bytes]]:
         "cbor.decode": [cbor.encode(v) for v in [0, -1, 2**64 - 1, "é", {"a": [1, {"b": None}], "bb": b"x"}]]
         + [encode_message(m) for m in messages],
         "decode_message": [encode_message(m) for m in messages],
-        "open_envelope": [seal(ALICE, m).raw for m in messages[:3]] + intent_records,
+        "open_envelope": [seal(ALICE, m).raw for m in messages[:3]] + intent_records + handover,
         "open_intent": intent_records,
     }
 

@@ -9,10 +9,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_wire_strategies import ALICE, BOB, _optional_inner, message_strategy, rating_of, tire_intent
+from tests.test_wire_strategies import (
+    ALICE,
+    BOB,
+    CELLS,
+    _optional_inner,
+    message_strategy,
+    rating_of,
+    tire_intent,
+)
 from wire import cbor
 from wire.codec import _fields, _hints, to_obj
 from wire.errors import LocalProtocolError, RemoteProtocolError
+from wire.handover import HandoverConfirm, HandoverPropose
 from wire.limits import MAX_FRAME_BYTES, MAX_PEERS_PER_REPLY, MAX_RECORDS_PER_PAGE
 from wire.messages import (
     MESSAGE_CLASSES,
@@ -80,7 +89,7 @@ def test_records_page_bound():
         decode_message(frame(MsgType.RECORDS, obj))
 
 
-@pytest.mark.parametrize("code", [0, 0x09, 0x30, 0x48, 0x4E, 0xFF, 2**32, -1])
+@pytest.mark.parametrize("code", [0, 0x0C, 0x30, 0x48, 0x4E, 0xFF, 2**32, -1])
 def test_unknown_message_types_are_refused(code):
     with pytest.raises(RemoteProtocolError, match="unknown message type"):
         decode_message(frame(code, {"rid": 1}))
@@ -123,6 +132,18 @@ def _samples() -> list[Any]:
             autonomy=Autonomy.ASKS,
         ),
         MsgType.REPUTATION_SHARE: lambda: rating_of(ALICE, BOB),
+        MsgType.HANDOVER_PROPOSE: lambda: HandoverPropose(
+            deal=b"d" * 16,
+            agreement=b"a" * 32,
+            number=0,
+            cell=CELLS[3],
+            start=100,
+            end=200,
+            payment=["cash"],
+            created=1,
+            expires=50,
+        ),
+        MsgType.HANDOVER_CONFIRM: lambda: HandoverConfirm(deal=b"d" * 16, proposal=b"p" * 32, payment="cash"),
     }
     return [special[t]() if t in special else _minimal(cls) for t, cls in MESSAGE_CLASSES.items()]
 

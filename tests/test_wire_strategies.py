@@ -19,6 +19,7 @@ from wire import geo
 from wire.codec import _fields, _hints
 from wire.currency import _EXPONENTS
 from wire.envelope import agreement_signing_bytes
+from wire.handover import HandoverConfirm, HandoverPropose
 from wire.identity import Identity
 from wire.intent import Action, Intent, Price
 from wire.limits import MAX_INTENT_TTL_S
@@ -93,6 +94,11 @@ def message_strategy(cls: type) -> st.SearchStrategy[Any]:
         return profiles()
     if cls is ReputationShare:
         return ratings()
+    if cls is HandoverPropose:
+        return handover_proposals()
+    if cls is HandoverConfirm:
+        return st.builds(HandoverConfirm, deal=st.binary(min_size=16, max_size=16),
+                         proposal=st.binary(min_size=32, max_size=32), payment=payment_methods)  # fmt: skip
     hints = _hints(cls)
     return st.builds(cls, **{f.name: value_strategy(hints[f.name], f.metadata) for f in _fields(cls)})
 
@@ -155,6 +161,23 @@ def profiles(draw: st.DrawFn) -> AgentProfile:
         categories=draw(st.lists(st.sampled_from([*CATEGORIES[:20], "vehicles/*"]), max_size=3, unique=True)),
         autonomy=draw(st.none() | st.sampled_from(list(Autonomy))),
     )
+
+
+payment_methods = st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,23}", fullmatch=True)
+
+
+@st.composite
+def handover_proposals(draw: st.DrawFn) -> HandoverPropose:
+    """Valid meeting proposals (HandoverPropose's own rules: cell, window, lifetime, payment methods)."""
+    created = draw(st.integers(0, 2**40 - 2 * 24 * 3600))
+    start = draw(st.integers(0, 2**40 - 9 * 3600))
+    return HandoverPropose(
+        deal=draw(st.binary(min_size=16, max_size=16)), agreement=draw(st.binary(min_size=32, max_size=32)),
+        number=draw(st.integers(0, 5)), cell=draw(st.sampled_from(CELLS)), start=start,
+        end=start + draw(st.integers(1, 8 * 3600)),
+        payment=draw(st.lists(payment_methods, min_size=1, max_size=4, unique=True)),
+        created=created, expires=created + draw(st.integers(1, 24 * 3600)),
+    )  # fmt: skip
 
 
 def cosigned_agreement(

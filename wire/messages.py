@@ -20,6 +20,7 @@ from typing import Any
 from wire import cbor
 from wire.codec import bounded, from_obj, message, to_obj
 from wire.errors import LocalProtocolError, RemoteProtocolError
+from wire.handover import HandoverConfirm, HandoverDecline, HandoverPropose
 from wire.intent import INTENT_ID_LEN, Action, Intent
 from wire.limits import (
     MAX_ADDR_LEN,
@@ -60,6 +61,10 @@ class MsgType(enum.IntEnum):
     NEGOTIATION_REJECT = 0x06
     TRANSACTION_INIT = 0x07
     TRANSACTION_CONFIRM = 0x08
+    # After the co-signed agreement: arranging the meeting (Phase 4; see wire.handover for the names)
+    HANDOVER_PROPOSE = 0x09
+    HANDOVER_CONFIRM = 0x0A
+    HANDOVER_DECLINE = 0x0B
     QUERY = 0x10
     RESPONSE = 0x11
     TRUST_VERIFICATION = 0x20
@@ -472,6 +477,9 @@ MESSAGE_CLASSES: dict[MsgType, type] = {
     MsgType.NEGOTIATION_REJECT: NegotiationReject,
     MsgType.TRANSACTION_INIT: TransactionInit,
     MsgType.TRANSACTION_CONFIRM: TransactionConfirm,
+    MsgType.HANDOVER_PROPOSE: HandoverPropose,
+    MsgType.HANDOVER_CONFIRM: HandoverConfirm,
+    MsgType.HANDOVER_DECLINE: HandoverDecline,
     MsgType.QUERY: Query,
     MsgType.RESPONSE: Response,
     MsgType.TRUST_VERIFICATION: TrustVerification,
