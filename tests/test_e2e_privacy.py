@@ -165,6 +165,15 @@ def test_nothing_private_is_ever_sent(tmp_path: Path) -> None:
         h.sent = load(files[pid])
     everyone = [load(p) for p in files.values()]  # the bootstrap node too
     _check_the_capture_is_complete(humans)
+    kinds: dict[str, int] = {}
+    for sent in everyone:
+        for mtype, *_rest in sent.envelopes:
+            kinds[MsgType(mtype).name] = kinds.get(MsgType(mtype).name, 0) + 1
+    print(  # what was checked (pytest -s shows it)
+        f"captured {len(everyone)} processes, {sum(len(r) for x in everyone for r in x.raw)} bytes, "
+        f"{sum(len(x.streams) for x in everyone)} streams, {sum(len(x.leaves) for x in everyone)} values; "
+        f"envelopes {sorted(kinds.items())}"
+    )
     for sent in everyone:
         _check_raw(sent, humans)
         _check_structured(sent, humans)
