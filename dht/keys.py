@@ -1,9 +1,12 @@
 """Keys, ids and distance: the DHT key of an intent, key cells within a radius, XOR distance on ints.
 
-* ``intent_key(category, cell)`` = sha256("metaspace/v1/intents/" + category + "/" + key_cell), where the
-  key cell is ``cell`` coarsened to the key resolution (default ``wire.geo.KEY_RES``). A cell already
-  coarser than the key resolution is used as it is (such an intent is found only by a query for that exact
-  cell).
+* ``intent_key(category, cell)`` = sha256("metaspace/v2/intents/" + group + "/" + key_cell), where
+  ``group`` is the taxonomy's top level of ``category`` ("vehicles" for "vehicles/tires") and the key cell
+  is ``cell`` coarsened to the key resolution (default ``wire.geo.KEY_RES``). Keys use the top level so that
+  two sides whose fine categories differ (a sofa filed under kids/strollers by one, home/furniture by the
+  other) still share keys when their groups agree; the fine category ranks results locally (issue 11). A
+  cell already coarser than the key resolution is used as it is (such an intent is found only by a query for
+  that exact cell).
 * ``profile_key(agent)`` = sha256("metaspace/v1/profiles/" + agent public key) holds that agent's profile,
   and ``reputation_key(agent)`` = sha256("metaspace/v1/reputation/" + agent public key) the ratings *about*
   it, each signed by its rater: separate namespaces, never sharing a key with intents. ``key_for_record``
@@ -28,7 +31,7 @@ from wire.intent import Intent
 from wire.messages import AgentProfile, Contact, ReputationShare
 from wire.records import RecordView
 
-KEY_PREFIX = "metaspace/v1/intents/"
+KEY_PREFIX = "metaspace/v2/intents/"
 PROFILE_PREFIX = b"metaspace/v1/profiles/"
 REPUTATION_PREFIX = b"metaspace/v1/reputation/"
 ID_BITS = 256
@@ -44,7 +47,7 @@ def intent_key(category: str, cell: str, key_res: int = KEY_RES) -> bytes:
     """The DHT key under which intents of ``category`` located in ``cell`` are stored.
 
     Args:
-        category: taxonomy code ("vehicles/tires").
+        category: taxonomy code ("vehicles/tires") or its group ("vehicles"): only the group is hashed.
         cell: H3 cell of the intent (any resolution).
         key_res: resolution of key cells.
     Returns:
@@ -54,7 +57,8 @@ def intent_key(category: str, cell: str, key_res: int = KEY_RES) -> bytes:
     """
     if not is_cell(cell):
         raise LocalProtocolError(f"not an H3 cell: {cell!r}")
-    return hashlib.sha256((KEY_PREFIX + category + "/" + coarsen(cell, key_res)).encode()).digest()
+    group = category.split("/", 1)[0]
+    return hashlib.sha256((KEY_PREFIX + group + "/" + coarsen(cell, key_res)).encode()).digest()
 
 
 def profile_key(agent: bytes) -> bytes:

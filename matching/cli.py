@@ -48,7 +48,9 @@ def handle_understand(args: argparse.Namespace) -> int:
     price = summary["price"]
     lines = [
         f"action:     {summary['action']}",
-        f"category:   {summary['category']}",
+        f"category:   {summary['category']}"
+        + ("  (not sure: pick one with --category)" if summary["needs_choice"] else ""),
+        "candidates: " + ", ".join(f"{c['code']} {c['probability']:.0%}" for c in summary["categories"]),
         "attributes: " + (", ".join(f"{k}={v}" for k, v in summary["attributes"].items()) or "-"),
         "price:      "
         + (

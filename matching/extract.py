@@ -1,99 +1,77 @@
-# ruff: noqa: E501  (regex and word tables: one entry per line reads better than split strings)
-"""Attribute extractors: sizes, storage, screen, prices with currency, quantities, condition, brand, model.
+"""Attribute extractors: sizes, capacity, storage, screen, model, prices with currency, quantities, condition,
+brand.
 
-Each extractor finds spans in the lower-cased text, records a canonical English value, and blanks the span
-so that later extractors (and the item-word normaliser) don't read the same characters twice. Order:
-tire size, labelled size, storage/RAM, screen, model, price, quantity, condition, season, brand.
-Contradictions (two different tire sizes, "new" and "used") become warnings, never a silent choice.
+Each extractor finds spans in the normalised text (NFC, lower case, digits of every script made ASCII),
+records a
+canonical English value, and blanks the span so that later extractors (and the item-word normaliser) don't
+read
+the same characters twice. Order: tire size, labelled size, capacity, storage/RAM, screen, model, price,
+quantity, condition, season, brand. The words come from the language tables (``matching.lexicon``), scoped to
+the text's language: "8 triệu đồng" is a price of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
+
+Contradictions (two tire sizes, "new" and "used", two different prices) become warnings, never a silent
+choice; a
+currency without an amount, or a bare number that could be a price or a quantity, is reported as uncertain.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
+
+from matching.lang import detect_language
+from matching.lexicon import (
+    LETTER,
+    common,
+    digit_table,
+    multipliers,
+    number_words,
+    pattern,
+    scope,
+    table,
+    tagged,
+    wrap,
+)
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
 MAX_EXTRACT_CHARS = 4000
+#: Bare numbers read as a possible price or quantity at most this many times per text (bounds the work).
+MAX_NUMBERS = 32
 
-DOLLAR_CURRENCIES = frozenset({"USD", "CAD", "AUD", "NZD", "MXN", "HKD", "SGD", "TWD", "ARS", "CLP", "COP"})
-PESO_CURRENCIES = frozenset({"MXN", "ARS", "CLP", "COP", "UYU", "PHP", "DOP", "CUP"})
+DOLLAR_CURRENCIES = frozenset(common()["dollar_currencies"])
+PESO_CURRENCIES = frozenset(common()["peso_currencies"])
 
-_CURRENCY_WORDS: list[tuple[str, str]] = [
-    (r"r\$", "BRL"),
-    (r"us\$", "USD"),
-    (r"ca\$", "CAD"),
-    (r"a\$", "AUD"),
-    (r"€", "EUR"),
-    (r"£", "GBP"),
-    (r"¥|￥", "CNY"),
-    (r"\$", "$"),
-    (r"欧元|歐元", "EUR"),
-    (r"美元|美金", "USD"),
-    (r"人民币|块钱|块|元", "CNY"),
-    (r"英镑", "GBP"),
-    (r"euros?\b|eur\b", "EUR"),
-    (r"usd\b|dollars?\b|d[óo]lares\b|dollares\b|d[óo]lar\b", "USD"),
-    (r"reais\b|real\b|brl\b", "BRL"),
-    (r"pesos?\b|mxn\b", "PESO"),
-    (r"yuan\b|rmb\b|cny\b", "CNY"),
-    (r"pounds?\b|libras?\b|gbp\b|livres?\b|pfund\b", "GBP"),
-    (r"francs?\b|franken\b|chf\b", "CHF"),
-    (r"cad\b", "CAD"),
-]
-_CUR_ALT = "|".join(f"(?:{p})" for p, _ in _CURRENCY_WORDS)
 _NUM = r"\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
-_PRICE_PREFIX = re.compile(rf"(?P<cur>{_CUR_ALT})\s?(?P<num>{_NUM})(?![\d/])")
-_PRICE_SUFFIX = re.compile(rf"(?<![0-9a-z/.,])(?P<num>{_NUM})\s?(?P<cur>{_CUR_ALT})")
-_EACH = (
-    r"each|apiece|per (?:tire|tyre|unit|piece|item|one)|cada (?:una|uno)|cada|por unidad|por pieza|la unidad|"
-    r"chacun|chacune|pi[èe]ce|l'unit[ée]|pro st[üu]ck|je st[üu]ck|das st[üu]ck|st[üu]ck|a unidade|por unidade|"
-    r"每个|每条|每只|每台|每件|一个|一条|/each|/unit|/pc|/u\b|c/u|ea\b"
-)
-_TOTAL = (
-    r"total|for all|for the (?:set|lot|pair)|por (?:todas|todos|el juego|el lote)|en total|el juego|insgesamt|zusammen|"
-    r"f[üu]r alle|pour le tout|le lot|pour les|pelo conjunto|por tudo|o jogo|no total|共|一共|总共|总价|全部"
-)
-_EACH_RE = re.compile(rf"^\W{{0,3}}(?:{_EACH})")
-_TOTAL_RE = re.compile(rf"^\W{{0,3}}(?:{_TOTAL})")
-_MAX_RE = re.compile(
-    r"(?:max(?:imum|imo|ímo|\.)?|máximo|m[aá]x|up to|at most|no more than|budget|hasta|como mucho|presupuesto|"
-    r"bis zu|bis|h[öo]chstens|maximal|jusqu'?[àa]|au plus|pas plus de|budget de|at[ée]|no m[aá]ximo|or[çc]amento|"
-    r"最多|不超过|预算|以内|以下)\W{0,3}$"
-)
-_MIN_RE = re.compile(
-    r"(?:at least|min(?:imum|imo|ímo|\.)?|mínimo|al menos|mindestens|au moins|minimum|pelo menos|no m[íi]nimo|"
-    r"至少|最低)\W{0,3}$"
-)
-_BARE_PRICE = re.compile(
-    rf"(?P<pre>max(?:imum|imo)?|máximo|up to|at most|hasta|bis zu|h[öo]chstens|jusqu'?[àa]|au plus|at[ée]|"
-    rf"budget|presupuesto|or[çc]amento|最多|不超过|预算)\W{{0,3}}(?P<num>{_NUM})(?![\d/])|"
-    rf"(?<![0-9a-z/.,])(?P<num2>{_NUM})\s?(?P<each>each|apiece|cada (?:una|uno)|chacun|chacune|pro st[üu]ck|je st[üu]ck)"
-)
-_NEGOTIABLE = re.compile(
-    r"\b(?:negotiable|obo|or best offer|negociable|a convenir|verhandelbar|vb|verhandlungsbasis|[àa] d[ée]battre|"
-    r"n[ée]gociable|negoci[áa]vel|a combinar)\b|可议|可商量|可小刀"
-)
+_NOT_BEFORE_NUM = r"(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff/.,\-])"
 
 _TIRE_SIZE = re.compile(r"(?<!\d)(\d{3})\s?/\s?(\d{2})\s?(z?r|-)\s?(\d{2})(?!\d)")
-_LABELLED_SIZE = re.compile(
-    r"(?:\bsize|\btalla|\btaille|\bgr[öo](?:ß|ss)e|\btamanho|\bn[úu]mero|\bpointure|尺码|码数|尺寸)\s*:?\s*"
-    r"(?P<v>\d{1,2}(?:[.,]5)?|xxs|xs|s|m|l|xl|xxl|xxxl)\b"
+_DIMENSIONS = re.compile(r"(?<![\d/.,])(\d{1,4}(?:[.,]\d)?)\s?[x*х]\s?(\d{1,4}(?:[.,]\d)?)(?![\d/])")
+_WEIGHT = re.compile(
+    r"(?<![\d.,])(\d{1,4}(?:[.,]\d)?)\s?-?(?:"
+    + "|".join(sorted(common()["weight_units"], key=len, reverse=True))
+    + r")(?![a-zа-я])"
 )
 _SIZE_SUFFIX_CJK = re.compile(r"(?<!\d)(\d{2})\s?(?:码|號|号)")
+_CAPACITY = re.compile(r"(?<![\d.,])(\d{2,3})\s?(ah|а·?ч|amperes?|amper|ампер)(?![a-zа-я])")
+#: A length in metres ("3,2 m", "3.2米", "3.2メートル"): kept as centimetres for the conflict check.
+_LENGTH = re.compile(
+    r"(?<![\d.,])(\d{1,2}[.,]\d{1,2})\s?(?:m|м|metros?|metres?|meters?|metri|metre|метр\w*|米|メートル|미터|मीटर|متر)(?![a-zа-я])"
+)
 _STORAGE = re.compile(
-    r"(?<![\d.])(\d{1,4})\s?(gb|go|g|tb|to)(?![a-z])(?P<ram>\s?(?:de\s|of\s)?(?:ram|memoria ram|arbeitsspeicher))?"
+    r"(?<![\d.])(\d{1,4})\s?(gb|go|g|tb|to|гб|тб|기가)(?![a-zа-я])"
+    r"(?P<ram>\s?(?:de\s|of\s)?(?:ram|memoria ram|arbeitsspeicher|оперативн\w*))?"
 )
 _STORAGE_OK = {"gb": {8, 16, 32, 64, 128, 256, 512, 1024}, "tb": {1, 2, 4, 8}}
-_SCREEN = re.compile(
-    r"(?<![\d.])(\d{2})(?:[.,]\d)?\s?(?:\"|''|”|inch(?:es)?\b|in\b|pulgadas\b|zoll\b|pouces\b|polegadas\b|英寸|寸)"
-)
 
 _MODELS: list[tuple[re.Pattern[str], str, str]] = [
     (
         re.compile(
-            r"(?<![a-z0-9])iphone\s?(1[0-9]|[3-9]|se|x[rs]?)(?:\s?(pro max|pro|mini|plus))?(?![a-z0-9.,])(?!\s?(?:[€$£¥元欧美块]|eur|usd|dollar|d[óo]lar))"
+            r"(?<![a-z0-9])iphone\s?(1[0-9]|[3-9]|se|x[rs]?)(?:\s?(pro max|pro|mini|plus))?(?![a-z0-9.,])"
+            r"(?!\s?(?:[€$£¥元欧美块]|eur|usd|dollar|d[óo]lar))"
         ),
         "iphone",
         "apple",
@@ -113,247 +91,9 @@ BRANDS: dict[str, str] = dict(
 )
 _BRAND_RE = re.compile(
     "|".join(
-        (re.escape(b) if not b.isascii() else rf"\b{re.escape(b)}\b")
+        (re.escape(b) if not b.isascii() else rf"(?<![a-z0-9]){re.escape(b)}(?![a-z0-9])")
         for b in sorted(BRANDS, key=len, reverse=True)
     )
-)
-
-_CONDITIONS: list[tuple[str, str]] = [
-    (
-        r"\blike new\b|\bas new\b|\bcomo nuev[oa]s?\b|\bwie neu\b|\bneuwertig\w*|\bcomme neu(?:f|ve)s?\b|"
-        r"\bcomo nov[oa]s?\b|\bseminov[oa]s?\b|九成新|九五新|几乎全新|99新",
-        "like_new",
-    ),
-    (
-        r"\brefurbished\b|\breacondicionad[oa]s?\b|\bgeneral[üu]berholt\w*|\breconditionn[ée]e?s?\b|\brecondicionad[oa]s?\b|翻新",
-        "refurbished",
-    ),
-    (
-        r"\bused\b|\bsecond[- ]hand\b|\busad[oa]s?\b|\bde segunda mano\b|\bseminuev[oa]s?\b|\bgebraucht\w*|"
-        r"\bd'occasion\b|\boccasion\b|\busag[ée]e?s?\b|\bde segunda m[ãa]o\b|二手|旧的|用过",
-        "used",
-    ),
-    (
-        r"\bbrand new\b|\bnew\b|\bnuev[oa]s?\b|\bneu(?:e[nrsm]?)?\b|\bneu(?:f|ve)s?\b|\bnov[oa]s?\b|全新|新的|未拆封",
-        "new",
-    ),
-]
-_SEASONS: list[tuple[str, str]] = [
-    (
-        r"all[- ]season|todo tiempo|todas las estaciones|ganzjahres\w*|4 saisons|quatre saisons|toutes saisons|"
-        r"quatro esta[çc][õo]es|四季",
-        "all_season",
-    ),
-    (r"winter\w*|\binvierno\b|de nieve|\bhiver\b|\binverno\b|冬季|雪地|冬天", "winter"),
-    (r"summer\b|\bverano\b|sommer\w*|\bd'[ée]t[ée]\b|\bver[ãa]o\b|夏季", "summer"),
-]
-
-_NUMBER_WORDS: dict[str, int] = {
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "dozen": 12,
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
-    "diez": 10,
-    "docena": 12,
-    "deux": 2,
-    "trois": 3,
-    "quatre": 4,
-    "cinq": 5,
-    "sept": 7,
-    "huit": 8,
-    "neuf": 9,
-    "dix": 10,
-    "zwei": 2,
-    "drei": 3,
-    "vier": 4,
-    "fünf": 5,
-    "sechs": 6,
-    "sieben": 7,
-    "acht": 8,
-    "neun": 9,
-    "zehn": 10,
-    "dois": 2,
-    "duas": 2,
-    "três": 3,
-    "quatro": 4,
-    "sete": 7,
-    "oito": 8,
-    "nove": 9,
-    "dez": 10,
-}
-_CJK_NUM = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
-_UNITS = frozenset(
-    [
-        "km",
-        "kms",
-        "kg",
-        "g",
-        "gr",
-        "cm",
-        "mm",
-        "m",
-        "inch",
-        "inches",
-        "pulgadas",
-        "zoll",
-        "pouces",
-        "polegadas",
-        "year",
-        "years",
-        "yr",
-        "yrs",
-        "año",
-        "años",
-        "jahr",
-        "jahre",
-        "an",
-        "ans",
-        "ano",
-        "anos",
-        "month",
-        "months",
-        "mes",
-        "meses",
-        "monat",
-        "monate",
-        "mois",
-        "hour",
-        "hours",
-        "h",
-        "hr",
-        "hrs",
-        "hora",
-        "horas",
-        "stunde",
-        "stunden",
-        "heure",
-        "heures",
-        "gb",
-        "tb",
-        "mb",
-        "mp",
-        "mah",
-        "hz",
-        "w",
-        "v",
-        "l",
-        "liter",
-        "liters",
-        "litros",
-        "litres",
-        "cc",
-        "ghz",
-        "mhz",
-        "bedrooms",
-        "bedroom",
-        "habitaciones",
-        "habitación",
-        "zimmer",
-        "chambres",
-        "chambre",
-        "quartos",
-        "quarto",
-        "m2",
-        "people",
-        "personas",
-        "personnes",
-        "personen",
-        "pessoas",
-        "seats",
-        "plazas",
-        "asientos",
-        "lugares",
-        "places",
-        "sitze",
-        "days",
-        "day",
-        "días",
-        "dias",
-        "tage",
-        "tag",
-        "jours",
-        "jour",
-        "times",
-        "veces",
-        "mal",
-        "fois",
-        "vezes",
-        "doors",
-        "puertas",
-        "türen",
-        "portes",
-        "portas",
-        "min",
-        "minutes",
-        "minutos",
-        "minuten",
-        "km/h",
-        "mph",
-        "miles",
-        "mi",
-        "pm",
-        "am",
-        "uhr",
-        "x",
-        "pro",
-        "max",
-        "mini",
-        "plus",
-        "ultra",
-        "de",
-        "of",
-        "euros",
-        "euro",
-        "dollars",
-        "dollar",
-        "dólares",
-        "reais",
-        "pesos",
-        "yuan",
-        "pounds",
-        "libras",
-        "francs",
-    ]
-)
-_QTY_WORD = re.compile(
-    r"(?<![\w.,/$€£])(?P<n>\d{1,4}|"
-    + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
-    + r")\s+(?P<w>[^\W\d_]{2,})"
-)
-_QTY_SET = re.compile(
-    r"\b(?:set of|juego de|jogo de|jeu de|lot de|satz|set von|kit de|pack of|lote de)\s+(\d{1,3}|"
-    + "|".join(_NUMBER_WORDS)
-    + r")\b|(?<![\w.])(\d{1,3})\s?(?:er[- ]?satz|x)(?![\w])|\bx\s?(\d{1,3})\b"
-)
-_QTY_PAIR = re.compile(r"\b(?:a pair of|pair of|un par de|une paire de|um par de|ein paar)\b|一对|一双")
-_QTY_CJK = re.compile(
-    r"(\d{1,4}|[一二两三四五六七八九十]{1,3})\s?(?:个|條|条|只|台|部|件|张|套|辆|本|双|把|对|份|块|盒|箱)"
 )
 
 
@@ -364,7 +104,7 @@ class PriceInfo:
     amount: float
     currency: str | None
     per_unit: bool | None  # None: the text didn't say
-    bound: str | None  # "max", "min" or None
+    bound: str | None  # "max", "min", "approx" or None
     text: str
 
 
@@ -378,11 +118,18 @@ class Extraction:
     warnings: list[str] = field(default_factory=list)
     uncertain: list[str] = field(default_factory=list)
     rest: str = ""
+    langs: tuple[str, ...] = ()
+
+
+def normalise(text: str) -> str:
+    """NFC, lower case (Turkish dotted İ kept one character), digits of every script as ASCII digits."""
+    t = unicodedata.normalize("NFC", text).replace("İ", "i")
+    return t.lower().translate(digit_table())
 
 
 def parse_number(text: str) -> float | None:
-    """Parse ``80``, ``80.50``, ``80,50``, ``1.200``, ``1,200.50``, ``1 200`` -> float (None if not a number)."""
-    t = text.strip().replace(" ", "")
+    """Parse ``80``, ``80.50``, ``80,50``, ``1.200``, ``1,200.50``, ``1 200`` -> float (None if not one)."""
+    t = re.sub(r"\s", "", text)
     if not t:
         return None
     if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", t):
@@ -399,61 +146,270 @@ def _blank(text: str, start: int, end: int) -> str:
     return text[:start] + " " * (end - start) + text[end:]
 
 
-def _currency(token: str, default_currency: str | None, warnings: list[str]) -> str:
-    for pattern, code in _CURRENCY_WORDS:
-        if re.fullmatch(pattern.replace(r"\b", ""), token):
-            if code == "$":
-                if default_currency in DOLLAR_CURRENCIES:
-                    return default_currency
-                return "USD"
-            if code == "PESO":
-                if default_currency in PESO_CURRENCIES:
-                    return default_currency
-                warnings.append("'pesos' without a country: assumed MXN")
-                return "MXN"
-            return code
-    return default_currency or "USD"
+# -- compiled per language scope
+# -------------------------------------------------------------------------------
 
 
-def _price_context(text: str, start: int, end: int) -> tuple[bool | None, str | None]:
+@dataclass(frozen=True)
+class _Rx:
+    currency: tuple[tuple[re.Pattern[str], str], ...]
+    prefix: re.Pattern[str]
+    suffix: re.Pattern[str]
+    bare_mult: re.Pattern[str] | None
+    bare_bound: re.Pattern[str] | None
+    bare_each: re.Pattern[str] | None
+    before: dict[str, re.Pattern[str] | None]
+    after: dict[str, re.Pattern[str] | None]
+    mult: tuple[tuple[re.Pattern[str], float], ...]
+    negotiable: re.Pattern[str] | None
+    labelled_size: re.Pattern[str] | None
+    screen: re.Pattern[str] | None
+    qty_set: re.Pattern[str] | None
+    qty_pair: re.Pattern[str] | None
+    qty_counter: re.Pattern[str] | None
+    qty_word: re.Pattern[str]
+    unit: re.Pattern[str]
+    numbers: dict[str, int]
+    conditions: tuple[tuple[str, re.Pattern[str]], ...]
+    seasons: tuple[tuple[str, re.Pattern[str]], ...]
+    colors: tuple[tuple[str, re.Pattern[str]], ...]
+    currency_word: re.Pattern[str]
+
+
+def _alt(parts: list[str]) -> str:
+    return "|".join(sorted(set(parts), key=len, reverse=True))
+
+
+def _common_currency() -> list[tuple[str, str]]:
+    out = []
+    for entry, code in common()["currency"]:
+        wrapped = rf"(?<![a-z])(?:{entry})(?![a-z])" if re.search(r"[a-z]", entry) else f"(?:{entry})"
+        out.append((wrapped, code))
+    return out
+
+
+@cache
+def _compiled(langs: tuple[str, ...]) -> _Rx:
+    cur_parts = [w for w, _ in _common_currency()]
+    cur_tagged: list[tuple[re.Pattern[str], str]] = [(re.compile(w), c) for w, c in _common_currency()]
+    for lang in langs:
+        for entry, _code in table(lang).get("currency", []):
+            cur_parts.append(wrap(entry, lang))
+    cur_tagged = list(tagged("currency", langs)) + cur_tagged
+    cur = _alt(cur_parts)
+    mults = multipliers(langs)
+    mult = _alt(
+        [m if re.search(r"[\u3040-\u9fff\uac00-\ud7af]", m) else rf"(?:{m})(?!{LETTER})" for m, _ in mults]
+    )
+    mult = mult or "(?!x)x"
+    mult_group = rf"(?:\s?(?P<mult>{mult}))?"
+    prefix = re.compile(rf"(?P<cur>{cur})\s?(?P<num>{_NUM}){mult_group}(?![\d/])")
+    suffix = re.compile(rf"{_NOT_BEFORE_NUM}(?P<num>{_NUM}){mult_group}\s?(?P<cur>{cur})")
+    bare_mult = re.compile(rf"{_NOT_BEFORE_NUM}(?P<num>{_NUM})\s?(?P<mult>{mult})") if mults else None
+
+    def side(path: str, anchor: str) -> re.Pattern[str] | None:
+        rx = pattern(path, langs)
+        if rx is None:
+            return None
+        if anchor == "end":
+            gap = r"[^\d]{0,14}" if path.startswith("price.each") else r"\W{0,3}"
+            return re.compile(rf"(?:{rx.pattern}){gap}$")
+        if path in ("price.each", "price.total"):
+            return re.compile(rf"^\W{{0,3}}(?:[^\W\d]{{1,5}}\W{{1,3}})?(?:{rx.pattern})")
+        return re.compile(rf"^\W{{0,3}}(?:{rx.pattern})")
+
+    before = {k: side(f"price.{k}_before", "end") for k in ("max", "min", "approx", "each")}
+    before["total"] = side("price.total", "end")
+    after = {k: side(f"price.{k}_after", "start") for k in ("max", "min", "approx")}
+    after["each"] = side("price.each", "start")
+    after["total"] = side("price.total", "start")
+    bound_words = [p.pattern for p in (pattern("price.max_before", langs),) if p is not None]
+    bare_bound = (
+        re.compile(rf"(?P<pre>{bound_words[0]})\W{{0,3}}(?P<num>{_NUM})(?![\d/])") if bound_words else None
+    )
+    each_rx = pattern("price.each", langs)
+    bare_each = (
+        re.compile(rf"{_NOT_BEFORE_NUM}(?P<num>{_NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
+    )
+    labels = pattern("size_labels", langs)
+    labelled = (
+        re.compile(rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|xxs|xs|s|m|l|xl|xxl|xxxl)(?![\w])")
+        if labels
+        else None
+    )
+    inch = pattern("inch", langs)
+    screen = re.compile(rf"(?<![\d.])(\d{{2}})(?:[.,]\d)?\s?(?:{inch.pattern})") if inch else None
+    nums = number_words(langs)
+    num_alt = _alt([re.escape(w) for w in nums])
+    number = rf"\d{{1,3}}|{num_alt}" if num_alt else r"\d{1,3}"
+    sets: list[str] = []
+    for lang in langs:
+        for entry in table(lang).get("quantity", {}).get("set", []):
+            sets.append(wrap(str(entry).replace("#", f"(?P<n{len(sets)}>{number})"), lang))
+    qty_set = re.compile("|".join(sets)) if sets else None
+    pairs = pattern("quantity.pair", langs)
+    counters = pattern("quantity.counters", langs)
+    qty_counter = (
+        re.compile(rf"(?<![\d.,/\-])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s?(?:{counters.pattern})")
+        if counters
+        else None
+    )
+    qty_word = re.compile(
+        rf"(?<![\w.,/$€£\-])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s+(?P<w>(?:{LETTER}){{2,}})"
+    )
+    unit_parts = [rf"(?:{re.escape(str(u))})(?!{LETTER})" for u in common()["units"]]
+    for lang in langs:
+        unit_parts += [wrap(str(u), lang) for u in table(lang).get("units", [])]
+    unit = re.compile(rf"\s*(?:{_alt(unit_parts)})")
+    conds = tuple(
+        (c, p)
+        for c in ("like_new", "refurbished", "used", "new")
+        if (p := pattern(f"condition.{c}", langs)) is not None
+    )
+    seasons = tuple(
+        (s, p) for s in ("all_season", "winter", "summer") if (p := pattern(f"season.{s}", langs)) is not None
+    )
+    color_names: dict[str, None] = {}
+    for lang in langs:
+        for name in table(lang).get("colors", {}):
+            color_names[str(name)] = None
+    colors = tuple((c, p) for c in color_names if (p := pattern(f"colors.{c}", langs)) is not None)
+    return _Rx(
+        colors=colors,
+        currency=tuple(cur_tagged),
+        prefix=prefix,
+        suffix=suffix,
+        bare_mult=bare_mult,
+        bare_bound=bare_bound,
+        bare_each=bare_each,
+        before=before,
+        after=after,
+        mult=tuple((re.compile(m), f) for m, f in mults),
+        negotiable=pattern("price.negotiable", langs),
+        labelled_size=labelled,
+        screen=screen,
+        qty_set=qty_set,
+        qty_pair=pairs,
+        qty_counter=qty_counter,
+        qty_word=qty_word,
+        unit=unit,
+        numbers=nums,
+        conditions=conds,
+        seasons=seasons,
+        currency_word=re.compile(cur),
+    )
+
+
+# -- prices
+# ------------------------------------------------------------------------------------------------------
+
+
+def _currency(
+    rx: _Rx, token: str, lang: str | None, default_currency: str | None, warnings: list[str]
+) -> str:
+    """The ISO code of a currency token; a code written ``KRW*10000`` in the tables carries a factor."""
+    code = default_currency or "USD"
+    for p, c in rx.currency:
+        if p.fullmatch(token):
+            code = c.split("*")[0]
+            break
+    if code == "$":
+        return default_currency if default_currency and default_currency in DOLLAR_CURRENCIES else "USD"
+    if code == "PESO":
+        if default_currency in PESO_CURRENCIES:
+            return str(default_currency)
+        warnings.append("'pesos' without a country: assumed MXN")
+        return "MXN"
+    if code == "YEN":
+        yen = common()["yen"]
+        return str(yen.get(lang or "", yen["default"]))
+    return code
+
+
+def _currency_factor(rx: _Rx, token: str) -> float:
+    for p, c in rx.currency:
+        if p.fullmatch(token):
+            return float(c.split("*")[1]) if "*" in c else 1.0
+    return 1.0
+
+
+def _factor(rx: _Rx, token: str | None) -> float:
+    if not token:
+        return 1.0
+    for p, f in rx.mult:
+        if p.fullmatch(token):
+            return f
+    return 1.0
+
+
+def _price_context(rx: _Rx, text: str, start: int, end: int) -> tuple[bool | None, str | None, int]:
+    """Per unit or for all, the bound, and where a trailing "each"/"for all" phrase ends (to blank it)."""
     after = text[end : end + 24]
     before = text[max(0, start - 28) : start]
+
+    def hit(d: dict[str, re.Pattern[str] | None], key: str, s: str) -> re.Match[str] | None:
+        p = d.get(key)
+        return p.search(s) if p is not None else None
+
     per_unit: bool | None = None
-    if _EACH_RE.search(after) or re.search(r"(?:cada|each|je|pro|每个|每条)\W{0,3}$", before):
+    tail = end
+    if (m := hit(rx.after, "each", after)) or hit(rx.before, "each", before):
         per_unit = True
-    elif _TOTAL_RE.search(after) or re.search(rf"(?:{_TOTAL})\W{{0,12}}$", before):
+        tail = end + m.end() if m else end
+    elif (m := hit(rx.after, "total", after)) or hit(rx.before, "total", before):
         per_unit = False
-    bound = "max" if _MAX_RE.search(before) else ("min" if _MIN_RE.search(before) else None)
-    return per_unit, bound
-
-
-def _extract_price(text: str, default_currency: str | None, ex: Extraction) -> str:
-    found: list[tuple[int, int, PriceInfo]] = []
-    for rx in (_PRICE_PREFIX, _PRICE_SUFFIX):
-        for m in rx.finditer(text):
-            amount = parse_number(m.group("num"))
-            if amount is None:
-                continue
-            if any(s < m.end() and m.start() < e for s, e, _ in found):
-                continue
-            cur = _currency(m.group("cur"), default_currency, ex.warnings)
-            per_unit, bound = _price_context(text, m.start(), m.end())
-            found.append((m.start(), m.end(), PriceInfo(amount, cur, per_unit, bound, m.group(0).strip())))
-    if not found:
-        for m in _BARE_PRICE.finditer(text):
-            num = m.group("num") or m.group("num2")
-            amount = parse_number(num)
-            if amount is None:
-                continue
-            per_unit, bound = _price_context(text, m.start(), m.end())
-            if m.group("each"):
-                per_unit = True
-            if m.group("pre"):
-                bound = "max"
-            found.append(
-                (m.start(), m.end(), PriceInfo(amount, default_currency, per_unit, bound, m.group(0).strip()))
-            )
+        tail = end + m.end() if m else end
+    bound = None
+    for key in ("max", "min", "approx"):
+        if hit(rx.before, key, before) or hit(rx.after, key, after):
+            bound = key
             break
+    return per_unit, bound, tail
+
+
+def _extract_price(rx: _Rx, text: str, lang: str | None, default_currency: str | None, ex: Extraction) -> str:
+    found: list[tuple[int, int, PriceInfo]] = []
+    for form in (rx.suffix, rx.prefix):
+        for m in form.finditer(text):
+            amount = parse_number(m.group("num"))
+            if amount is None or any(s < m.end() and m.start() < e for s, e, _ in found):
+                continue
+            amount *= _factor(rx, m.group("mult")) * _currency_factor(rx, m.group("cur").strip())
+            cur = _currency(rx, m.group("cur").strip(), lang, default_currency, ex.warnings)
+            per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
+            found.append((m.start(), tail, PriceInfo(amount, cur, per_unit, bound, m.group(0).strip())))
+    if not found:
+        bare: list[tuple[re.Pattern[str] | None, str]] = [
+            (rx.bare_mult, "mult"),
+            (rx.bare_bound, "bound"),
+            (rx.bare_each, "each"),
+        ]
+        for bare_rx, kind in bare:
+            if bare_rx is None:
+                continue
+            for m in bare_rx.finditer(text):
+                amount = parse_number(m.group("num"))
+                if amount is None:
+                    continue
+                if kind == "mult" and rx.unit.match(text, m.end()):
+                    continue  # "120 mil km": a distance, not money
+                if kind == "mult":
+                    amount *= _factor(rx, m.group("mult"))
+                per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
+                if kind == "each":
+                    per_unit = True
+                if kind == "bound":
+                    bound = "max"
+                found.append(
+                    (
+                        m.start(),
+                        tail,
+                        PriceInfo(amount, default_currency, per_unit, bound, m.group(0).strip()),
+                    )
+                )
+                break
+            if found:
+                break
     if not found:
         return text
     found.sort(key=lambda f: f[0])
@@ -473,28 +429,38 @@ def _extract_price(text: str, default_currency: str | None, ex: Extraction) -> s
     return text
 
 
-def _extract_quantity(text: str, ex: Extraction) -> str:
-    m = _QTY_SET.search(text)
-    if m:
-        raw = next(g for g in m.groups() if g)
-        ex.quantity = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
-        return _blank(text, m.start(), m.end())
-    m2 = _QTY_CJK.search(text)
-    if m2:
-        raw = m2.group(1)
-        value = int(raw) if raw.isdigit() else _cjk_int(raw)
-        if value:
-            ex.quantity = value
-            return _blank(text, m2.start(1), m2.end(1))
-    m3 = _QTY_PAIR.search(text)
-    if m3:
-        ex.quantity = 2
-        return _blank(text, m3.start(), m3.end())
-    for m4 in _QTY_WORD.finditer(text):
-        raw, word = m4.group("n"), m4.group("w")
-        if word in _UNITS:
+# -- quantities
+# --------------------------------------------------------------------------------------------------
+
+
+def _int(rx: _Rx, raw: str) -> int:
+    return int(raw) if raw.isdigit() else rx.numbers.get(raw, 0)
+
+
+def _extract_quantity(rx: _Rx, text: str, ex: Extraction) -> str:
+    if rx.qty_set is not None:
+        m = rx.qty_set.search(text)
+        if m:
+            raw = next((g for g in m.groups() if g), None)
+            if raw is not None and _int(rx, raw):
+                ex.quantity = _int(rx, raw)
+                return _blank(text, m.start(), m.end())
+    if rx.qty_counter is not None:
+        for m2 in rx.qty_counter.finditer(text):
+            value = _int(rx, m2.group("n")) or _cjk_int(m2.group("n"))
+            if 1 <= value <= 9999:
+                ex.quantity = value
+                return _blank(text, m2.start("n"), m2.end("n"))
+    if rx.qty_pair is not None:
+        m3 = rx.qty_pair.search(text)
+        if m3:
+            ex.quantity = 2
+            return _blank(text, m3.start(), m3.end())
+    for m4 in list(rx.qty_word.finditer(text))[:MAX_NUMBERS]:
+        raw = m4.group("n")
+        if rx.unit.match(text, m4.end("n")):
             continue
-        value = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+        value = _int(rx, raw)
         if not 1 <= value <= 999:
             continue
         ex.quantity = value
@@ -502,17 +468,34 @@ def _extract_quantity(text: str, ex: Extraction) -> str:
     return text
 
 
+_CJK_NUM = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+
+
 def _cjk_int(raw: str) -> int:
+    if not raw or any(c not in _CJK_NUM for c in raw):
+        return 0
     if raw == "十":
         return 10
     if len(raw) == 1:
-        return _CJK_NUM.get(raw, 0)
+        return _CJK_NUM[raw]
     if len(raw) == 2 and raw[0] == "十":
-        return 10 + _CJK_NUM.get(raw[1], 0)
+        return 10 + _CJK_NUM[raw[1]]
     if len(raw) == 2 and raw[1] == "十":
-        return 10 * _CJK_NUM.get(raw[0], 0)
+        return 10 * _CJK_NUM[raw[0]]
     if len(raw) == 3 and raw[1] == "十":
-        return 10 * _CJK_NUM.get(raw[0], 0) + _CJK_NUM.get(raw[2], 0)
+        return 10 * _CJK_NUM[raw[0]] + _CJK_NUM[raw[2]]
     return 0
 
 
@@ -526,52 +509,104 @@ def _set_attr(ex: Extraction, key: str, value: str) -> None:
     ex.attributes[key] = value
 
 
-def extract(text: str, default_currency: str | None = None) -> Extraction:
+def _check_leftovers(rx: _Rx, text: str, ex: Extraction) -> None:
+    """A currency without an amount, or a bare number that may be a price or a quantity: say so."""
+    if ex.price is None:
+        m = rx.currency_word.search(text)
+        if m and m.group(0).strip() and not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3]):
+            ex.warnings.append(
+                f"a currency ({m.group(0).strip()}) but no amount: say e.g. '80 {m.group(0).strip()}'"
+            )
+            if "price" not in ex.uncertain:
+                ex.uncertain.append("price")
+        for n in list(re.finditer(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])", text))[:MAX_NUMBERS]:
+            value = parse_number(n.group(1))
+            if value is None or value < 2 or (1900 <= value <= 2100) or rx.unit.match(text, n.end()):
+                continue
+            if ex.quantity is None:
+                ex.warnings.append(
+                    f"{n.group(1)}: a price or a quantity? "
+                    f"say e.g. '{n.group(1)} USD' or '{n.group(1)} pieces'"
+                )
+                for key in ("price", "quantity"):
+                    if key not in ex.uncertain:
+                        ex.uncertain.append(key)
+            break
+
+
+def extract(text: str, default_currency: str | None = None, lang: str | None = None) -> Extraction:
     """Run every extractor on ``text``.
 
     Args:
         text: the user's text (any language); at most ``MAX_EXTRACT_CHARS`` characters are read.
         default_currency: ISO code used for a bare "$" (if a dollar currency) or a price without currency.
+        lang: the text's language (detected when None); decides which language tables apply.
 
     Returns:
-        An ``Extraction``; ``rest`` is the lower-cased text with consumed spans blanked.
+        An ``Extraction``; ``rest`` is the normalised text with consumed spans blanked.
     """
     ex = Extraction()
-    t = text[:MAX_EXTRACT_CHARS].lower()
+    t = normalise(text[:MAX_EXTRACT_CHARS])
+    if lang is None:
+        lang = detect_language(t)[0]
+    langs = scope(lang)
+    ex.langs = langs
+    rx = _compiled(langs)
     for m in _TIRE_SIZE.finditer(t):
         rim = m.group(3).upper().replace("-", "R")
         _set_attr(ex, "size", f"{m.group(1)}/{m.group(2)}{rim}{m.group(4)}")
         t = _blank(t, m.start(), m.end())
-    for rx in (_LABELLED_SIZE, _SIZE_SUFFIX_CJK):
-        for m in rx.finditer(t):
+    for lrx in (rx.labelled_size, _SIZE_SUFFIX_CJK):
+        if lrx is None:
+            continue
+        for m in lrx.finditer(t):
             _set_attr(ex, "size", m.group(1).upper().replace(",", "."))
             t = _blank(t, m.start(), m.end())
+    dims: list[str] = []
+    for m in _DIMENSIONS.finditer(t):
+        a, b = sorted(float(g.replace(",", ".")) for g in m.groups())
+        if f"{a:g}x{b:g}" not in dims and len(dims) < 3:
+            dims.append(f"{a:g}x{b:g}")
+        t = _blank(t, m.start(), m.end())
+    if dims:
+        ex.attributes["dimensions"] = ",".join(dims)
+    for m in _WEIGHT.finditer(t):
+        _set_attr(ex, "weight", f"{float(m.group(1).replace(',', '.')):g}kg")
+        t = _blank(t, m.start(), m.end())
+    for m in _LENGTH.finditer(t):
+        _set_attr(ex, "length", f"{round(float(m.group(1).replace(',', '.')) * 100)}cm")
+        t = _blank(t, m.start(), m.end())
+    for m in _CAPACITY.finditer(t):
+        _set_attr(ex, "capacity", f"{int(m.group(1))}Ah")
+        t = _blank(t, m.start(), m.end())
     for m in _STORAGE.finditer(t):
-        unit = "tb" if m.group(2) in ("tb", "to") else "gb"
+        unit = "tb" if m.group(2) in ("tb", "to", "тб") else "gb"
         value = int(m.group(1))
         if value not in _STORAGE_OK[unit]:
             continue
         key = "ram" if m.group("ram") else "storage"
         _set_attr(ex, key, f"{value}{unit.upper()}")
         t = _blank(t, m.start(), m.end())
-    for m in _SCREEN.finditer(t):
-        _set_attr(ex, "screen", f"{m.group(1)}in")
-        t = _blank(t, m.start(), m.end())
-    for rx, family, brand in _MODELS:
-        for m in rx.finditer(t):
+    if rx.screen is not None:
+        for m in rx.screen.finditer(t):
+            _set_attr(ex, "screen", f"{m.group(1)}in")
+            t = _blank(t, m.start(), m.end())
+    for mrx, family, brand in _MODELS:
+        for m in mrx.finditer(t):
             parts = [family] + [g.replace(" ", "") for g in m.groups() if g]
             _set_attr(ex, "model", " ".join(parts))
             _set_attr(ex, "brand", brand)
             t = _blank(t, m.start(), m.end())
-    t = _extract_price(t, default_currency, ex)
-    neg = _NEGOTIABLE.search(t)
-    if neg:
-        ex.attributes["negotiable"] = "yes"
-        t = _blank(t, neg.start(), neg.end())
-    t = _extract_quantity(t, ex)
+    t = _extract_price(rx, t, lang, default_currency, ex)
+    if rx.negotiable is not None:
+        neg = rx.negotiable.search(t)
+        if neg:
+            ex.attributes["negotiable"] = "yes"
+            t = _blank(t, neg.start(), neg.end())
+    t = _extract_quantity(rx, t, ex)
     conditions: list[str] = []
-    for pattern, cond in _CONDITIONS:
-        for cm in re.finditer(pattern, t):
+    for cond, crx in rx.conditions:
+        for cm in crx.finditer(t):
             if cond not in conditions:
                 conditions.append(cond)
             t = _blank(t, cm.start(), cm.end())
@@ -580,13 +615,17 @@ def extract(text: str, default_currency: str | None = None) -> Extraction:
         if {"new", "used"} <= set(conditions):
             ex.warnings.append(f"contradictory condition: {' and '.join(conditions)}; kept {conditions[0]}")
             ex.uncertain.append("condition")
-    for pattern, season in _SEASONS:
-        sm = re.search(pattern, t)
+    for season, srx in rx.seasons:
+        sm = srx.search(t)
         if sm:
             _set_attr(ex, "season", season)
             t = _blank(t, sm.start(), sm.end())
             break
+    found_colors = {c for c, crx in rx.colors if crx.search(t)}
+    if len(found_colors) == 1:
+        ex.attributes["color"] = found_colors.pop()
     for m in _BRAND_RE.finditer(t):
         _set_attr(ex, "brand", BRANDS[m.group(0)])
+    _check_leftovers(rx, t, ex)
     ex.rest = t
     return ex

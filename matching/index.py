@@ -1,12 +1,17 @@
-"""LocalIndex: a peer's FAISS index of intents, partitioned by (action, category), filtered, persisted.
+"""LocalIndex: a peer's FAISS index of intents, partitioned by (action, top-level group), filtered, persisted.
 
-Theory of operation: ``add`` embeds each intent's canonical rendering (``canonical.render_intent``) and
-appends it to the partition of its (action, category) together with its filter columns (cell centre and
-radius, search radius, unit price and currency, expiry, author, hard attributes). ``search`` goes to the
-partition of (inverse action, same category) only, evaluates the hard filters of ``score.py`` into a
-bitmap and lets FAISS (``IDSelectorBitmap``) rank the survivors by inner product, then rescoring adds
-soft-attribute agreement. Intents are keyed by their 16-byte id; a higher ``seq`` replaces, a lower or
-equal one is ignored; a withdrawn intent removes the old one. One OpenMP thread is used for single queries.
+Theory of operation: ``add`` computes each intent's match vector (``features``: its raw text and its item
+rendering, embedded together) and appends it to the partition of its (action, taxonomy group, e.g.
+"vehicles") together with its filter columns (cell centre and radius, search radius, unit price and currency,
+expiry, author, hard attributes, fine category) and its identifier tokens. ``search`` goes to the partitions
+of (inverse action, group) for the query's group (or the groups it is given: a query unsure of its category
+looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap, lets FAISS
+(``IDSelectorBitmap``) pick the nearest survivors by inner product, then rescores them: similarity, shared
+identifiers, the query's probability for the candidate's fine category, soft-attribute agreement and
+conflicts (``score.combine_score``). The fine category is a ranking signal, never a filter: two sides the
+classifier put in different fine categories still meet. Intents are keyed by their 16-byte id; a higher
+``seq`` replaces, a lower or equal one is ignored; a withdrawn intent removes the old one. One OpenMP thread
+is used for single queries.
 
 Every vector carries the embedder's ``model_id`` and ``dim``; vectors or saved indexes of another model are
 refused with ``EmbedderMismatchError``. ``save(dir)`` writes generation-numbered files, fsyncs them, then
@@ -26,19 +31,29 @@ from typing import Any
 import faiss
 import numpy as np
 
-from matching.canonical import render_intent
+from matching.discovery import MAX_SEARCH_GROUPS, group_of
 from matching.embedder import Embedder, check_compatible, get_embedder
 from matching.errors import EmbedderMismatchError, IndexFormatError
+from matching.features import features
 from matching.partition import IndexConfig, Partition
 from matching.score import Match, combine_score, explain, soft_agreement, unit_price
+from matching.signals import conflicts, coverage, identifiers
 from wire import cbor
 from wire.codec import from_obj, to_obj
 from wire.errors import RemoteProtocolError
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_SEARCH_K = 1000
+#: Candidates FAISS hands to the exact rescoring, per partition: at least this many, or 4 * k.
+MIN_RESCORE = 40
+#: A candidate of another fine category than the query's is kept only if the query gives that category this
+#: much probability, or if the two texts are this similar: "related", not merely in the same group.
+RELATED_MIN_P = 0.01
+RELATED_MIN_SIM = 0.45
+#: Query feature cache entries (own intents are searched again at every watch round).
+MAX_QUERY_CACHE = 1024
 _DEMAND = ("BUY", "SEEK_SERVICE")
 
 
@@ -60,6 +75,8 @@ class LocalIndex:
         self._where: dict[bytes, tuple[tuple[str, str], int]] = {}
         self._interned: dict[str, int] = {}
         self._cell_cache: dict[str, tuple[float, float, float]] = {}
+        self._ids: dict[bytes, frozenset[str]] = {}
+        self._queries: dict[tuple[bytes, int, str], tuple[np.ndarray, dict[str, float]]] = {}
         self._stats = {
             "added": 0,
             "replaced": 0,
@@ -163,12 +180,13 @@ class LocalIndex:
         if not todo:
             return results
         if vectors is None:
-            vecs = self.embedder.embed([render_intent(items[n]) for n in todo])
+            vecs = features([items[n] for n in todo], self.embedder, probs=False).vectors
         else:
             vecs = np.ascontiguousarray(vectors[todo], dtype=np.float32)
         groups: dict[tuple[str, str], list[int]] = {}
         for j, n in enumerate(todo):
-            groups.setdefault((items[n].action.value, items[n].category), []).append(j)
+            groups.setdefault((items[n].action.value, group_of(items[n].category)), []).append(j)
+            self._ids[items[n].id] = identifiers(items[n].text)
         for key, js in groups.items():
             part = self._parts.get(key)
             if part is None:
@@ -183,6 +201,7 @@ class LocalIndex:
         return results
 
     def _kill(self, intent_id: bytes) -> Intent | None:
+        self._ids.pop(intent_id, None)
         where = self._where.pop(intent_id, None)
         if where is None:
             return None
@@ -209,6 +228,7 @@ class LocalIndex:
                 intent = part.intents[int(row)]
                 if intent is not None:
                     self._where.pop(intent.id, None)
+                    self._ids.pop(intent.id, None)
                     part.kill(int(row))
                     count += 1
             if part.needs_compaction():
@@ -255,16 +275,36 @@ class LocalIndex:
                 mask &= (v == -1) | (v == want)
         return mask
 
+    def query_features(self, intent: Intent) -> tuple[np.ndarray, dict[str, float]]:
+        """The query's match vector and category distribution (cached per intent id, seq and category)."""
+        key = (intent.id, intent.seq, intent.category)
+        got = self._queries.get(key)
+        if got is None:
+            f = features([intent], self.embedder)
+            got = (f.vectors[0], {c: float(p) for c, p in zip(f.codes, f.probs[0], strict=True) if p >= 1e-4})
+            if len(self._queries) >= MAX_QUERY_CACHE:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[key] = got
+        return got
+
     def search(
-        self, intent: Intent, k: int = 10, now: float | None = None, vector: np.ndarray | None = None
+        self,
+        intent: Intent,
+        k: int = 10,
+        now: float | None = None,
+        vector: np.ndarray | None = None,
+        groups: list[str] | None = None,
+        category_probs: dict[str, float] | None = None,
     ) -> list[Match]:
         """Inverse intents that pass every hard filter, best first.
 
         Args:
-            intent: the query (its inverse action and same category are searched).
+            intent: the query (the inverse action is searched, in its group unless ``groups`` says otherwise).
             k: at most this many matches (capped at ``MAX_SEARCH_K``).
             now: if given, intents with ``expires <= now`` are left out.
-            vector: optional precomputed query vector (must be of this index's model).
+            vector: optional precomputed query match vector (must be of this index's model).
+            groups: taxonomy groups to search (at most ``MAX_SEARCH_GROUPS``); default the query's own.
+            category_probs: the query's category distribution; computed from its text when None.
 
         Returns:
             Up to ``k`` ``Match`` objects, highest score first.
@@ -272,31 +312,47 @@ class LocalIndex:
         t0 = time.perf_counter()
         self._stats["searches"] += 1
         k = max(1, min(int(k), MAX_SEARCH_K))
-        part = self._parts.get((intent.action.inverse.value, intent.category))
-        if part is None or part.live == 0:
+        wanted = list(dict.fromkeys(groups or [group_of(intent.category)]))[:MAX_SEARCH_GROUPS]
+        parts = [
+            p
+            for g in wanted
+            if (p := self._parts.get((intent.action.inverse.value, g))) is not None and p.live > 0
+        ]
+        masks = [(p, m) for p in parts if (m := self._mask(p, intent, now)).any()]
+        if not masks:
             return []
-        mask = self._mask(part, intent, now)
-        if not mask.any():
-            return []
-        if vector is None:
-            q = self.embedder.embed([render_intent(intent)])
-        else:
-            q = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
-            if q.shape[1] != self.dim:
-                raise EmbedderMismatchError(f"query vector dim {q.shape[1]} != index dim {self.dim}")
+        if vector is None or category_probs is None:
+            qv, probs = self.query_features(intent)
+            vector = qv if vector is None else vector
+            category_probs = probs if category_probs is None else category_probs
+        q = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        if q.shape[1] != self.dim:
+            raise EmbedderMismatchError(f"query vector dim {q.shape[1]} != index dim {self.dim}")
         faiss.omp_set_num_threads(1)
-        sims, rows = part.search(q, mask, min(MAX_SEARCH_K, 2 * k + 5))
         lat, lon, _ = self._cell(intent.cell)
-        rows_i = rows.astype(np.int64)
-        dists = _haversine_many(lat, lon, part.lat.view()[rows_i], part.lon.view()[rows_i])
+        q_ids = identifiers(intent.text)
         scored: list[tuple[float, float, float, Intent]] = []
-        for sim, row, dist in zip(sims.tolist(), rows_i.tolist(), dists.tolist(), strict=True):
-            cand = part.intents[row]
-            if cand is not None:
-                score = combine_score(float(sim), soft_agreement(intent.attributes, cand.attributes))
+        for part, mask in masks:
+            sims, rows = part.search(q, mask, min(MAX_SEARCH_K, max(MIN_RESCORE, 4 * k)))
+            rows_i = rows.astype(np.int64)
+            dists = _haversine_many(lat, lon, part.lat.view()[rows_i], part.lon.view()[rows_i])
+            for sim, row, dist in zip(sims.tolist(), rows_i.tolist(), dists.tolist(), strict=True):
+                cand = part.intents[row]
+                if cand is None:
+                    continue
+                p_cat = category_probs.get(cand.category, 0.0)
+                if cand.category != intent.category and p_cat < RELATED_MIN_P and sim < RELATED_MIN_SIM:
+                    continue
+                score = combine_score(
+                    float(sim),
+                    soft_agreement(intent.attributes, cand.attributes),
+                    coverage(q_ids, self._ids.get(cand.id, frozenset())),
+                    p_cat,
+                    len(conflicts(intent.attributes, cand.attributes)),
+                )
                 scored.append((score, float(sim), float(dist), cand))
         scored.sort(key=lambda x: -x[0])
-        keys = tuple(part.attrs)
+        keys = tuple(self.config.hard_keys)
         out = [
             Match(cand, score, sim, dist, explain(intent, cand, dist, keys, self.config.price_tolerance))
             for score, sim, dist, cand in scored[:k]

@@ -37,7 +37,7 @@ class IndexConfig:
     compact_dead_fraction: float = 0.5
     compact_min_dead: int = 1024
     price_tolerance: float = 0.20
-    hard_keys: tuple[str, ...] = ("size", "model", "storage", "screen")
+    hard_keys: tuple[str, ...] = ("size", "model", "storage", "screen", "capacity")
 
 
 class _Column:

@@ -1,7 +1,8 @@
 """Match rules between an intent and a candidate of the inverse action: hard filters, score, explanation.
 
 Hard filters (a candidate failing any is never returned):
-- inverse action and same category (by construction: one FAISS partition per (action, category));
+- inverse action and same taxonomy group (by construction: one FAISS partition per (action, group)); the fine
+  category is only a ranking signal, so a wrong fine category on one side never hides a counterpart;
 - live (not withdrawn, not expired at ``now``), and not the same author;
 - geo: ``distance(cell centres) - both cell radii <= min(radius_a, radius_b)`` (generous at cell granularity:
   two users whose cells could hold points within both radii are kept);
@@ -11,8 +12,13 @@ Hard filters (a candidate failing any is never returned):
 - hard attributes (``size``, ``model``, ``storage``, ``screen`` by default): if both sides state one, they
   must be equal; a side that doesn't state it is kept and the gap reported.
 
-Score in [0, 1]: ``0.85 * max(0, cosine) + 0.15 * agreement`` where agreement is the fraction of soft
-attributes both sides state that are equal (0.5 when none are shared).
+Score in [0, 1]: ``W_SIM * max(0, cosine) + W_IDS * identifier coverage + W_CATEGORY * p(candidate's category)
++ W_SOFT * (agreement - 0.5) - W_CONFLICT * conflicts`` where agreement is the fraction of soft attributes
+both
+sides state that are equal (0.5 when none are shared), identifier coverage the share of the query's
+brand/model
+tokens the candidate has (``signals``), p the query's calibrated category distribution, and conflicts the
+count of colour/dimension/weight disagreements. The weights were chosen on the ``tune`` split of eval2.
 
 Explanations are structured (``Reason(code, params)``) plus an English sentence built from them, so an agent
 can re-render them in the user's language.
@@ -23,10 +29,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from matching.signals import SOFT_CONFLICT_KEYS, conflicts
 from wire.currency import format_minor
 from wire.intent import Action, Intent
 
-DEFAULT_HARD_KEYS = ("size", "model", "storage", "screen")
+DEFAULT_HARD_KEYS = ("size", "model", "storage", "screen", "capacity")
+W_SIM = 0.75
+W_IDS = 0.25
+W_CATEGORY = 0.08
+W_SOFT = 0.1
+W_CONFLICT = 0.15
 DEFAULT_PRICE_TOLERANCE = 0.20
 SOFT_KEYS = ("condition", "brand", "season", "ram")
 _DEMAND = (Action.BUY, Action.SEEK_SERVICE)
@@ -73,14 +85,29 @@ def price_ok(ask: int, max_pay: int, tolerance: float) -> bool:
 
 
 def soft_agreement(a: dict[str, str], b: dict[str, str]) -> float:
-    shared = [k for k in SOFT_KEYS if k in a and k in b]
+    """Share of the attributes both sides state that are equal (soft and hard keys; 0.5 when none)."""
+    shared = [k for k in SOFT_KEYS + DEFAULT_HARD_KEYS if k in a and k in b]
     if not shared:
         return 0.5
     return sum(1 for k in shared if a[k] == b[k]) / len(shared)
 
 
-def combine_score(similarity: float, agreement: float) -> float:
-    return float(min(1.0, max(0.0, 0.85 * max(0.0, similarity) + 0.15 * agreement)))
+def combine_score(
+    similarity: float,
+    agreement: float,
+    ids: float = 0.0,
+    category_p: float = 1.0,
+    n_conflicts: int = 0,
+) -> float:
+    """The match score in [0, 1] (see the module docstring)."""
+    raw = (
+        W_SIM * max(0.0, similarity)
+        + W_IDS * ids
+        + W_CATEGORY * category_p
+        + W_SOFT * (agreement - 0.5)
+        - W_CONFLICT * n_conflicts
+    )
+    return float(min(1.0, max(0.0, raw)))
 
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "BRL": "R$"}
@@ -124,7 +151,13 @@ def explain(
     tolerance: float,
 ) -> Explanation:
     """Why ``cand`` matches ``query`` and what differs, from the query's point of view."""
-    reasons: list[Reason] = [Reason("same_category", {"category": cand.category})]
+    same = cand.category == query.category
+    reasons: list[Reason] = [
+        Reason(
+            "same_category" if same else "related_category",
+            {"category": cand.category, "yours": query.category},
+        )
+    ]
     words: list[str] = [
         f"{'sells' if cand.action in (Action.SELL, Action.OFFER_SERVICE) else 'wants'} {cand.category}"
     ]
@@ -137,6 +170,15 @@ def explain(
         elif k in query.attributes:
             reasons.append(Reason("attribute_unknown", {"key": k, "wanted": query.attributes[k]}))
             words.append(f"{k} not stated (you want {query.attributes[k]})")
+    for k in SOFT_CONFLICT_KEYS:
+        if k in conflicts(query.attributes, cand.attributes):
+            reasons.append(
+                Reason(
+                    "attribute_differs",
+                    {"key": k, "yours": query.attributes[k], "theirs": cand.attributes[k]},
+                )
+            )
+            words.append(f"{k} differs: {cand.attributes[k]} vs your {query.attributes[k]}")
     for k in SOFT_KEYS:
         if k in query.attributes and k in cand.attributes:
             if query.attributes[k] == cand.attributes[k]:

@@ -1,33 +1,43 @@
-"""Text -> a draft Intent: language, action, category, attributes, price, quantity, and what's missing.
+"""Text -> a draft Intent: language, action, category candidates, attributes, price, quantity, what's missing.
 
-Theory of operation: the text is bounded and checked (``UnderstandError`` for empty, huge or word-less
-input), its language detected (or taken from ``lang``), attributes extracted by regex extractors, then one
-batched embedding call gives the item-word vectors used for the category and the full-text vectors used
-for the action margin. Lexical cues decide the action when they agree. Whatever was not found or is
-uncertain goes to ``.missing`` (so the agent asks), contradictions to ``.warnings``. Nothing is guessed
-silently: a default that was applied (currency, quantity 1, placeholder location) is reported.
+Theory of operation: the text is bounded and checked (``UnderstandError`` for empty, huge, word-less input or
+a
+script no language table covers), its language detected (or taken from ``lang``), and the language tables of
+that language (plus English) applied: attributes, prices with currency and multipliers, quantities
+(``extract``), cues, and the bank glossary. One batched embedding call gives the item-word vectors and the
+whole-text vectors; the bank classifier turns them into a calibrated category distribution (``classify``).
+Lexical cues decide the action when they agree, the embedding margin otherwise.
+
+Whatever was not found or is uncertain goes to ``.missing`` (so the agent asks), contradictions and
+ambiguities to ``.warnings``. When the best two categories are close, ``.needs_choice`` is set and
+``.candidates`` holds the best three: the agent shows them and lets the human pick; it never publishes a
+low-confidence category silently. A default that was applied (currency, quantity 1, placeholder location) is
+reported.
 
 The draft's ``.intent`` uses placeholder identity and time (from ``defaults`` or deterministic values:
-author = 32 zero bytes, id = sha256(text)[:16], created = 0); ``to_intent(...)`` builds the real one.
+author = 32 zero bytes, id = sha256(text)[:16], created = 0); ``to_intent(...)`` builds the real one. What
+the intent publishes as its text is decided by ``published_text`` (one place, for the privacy rules).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from matching.canonical import item_words, render
-from matching.classify import attribute_boosts, classifier_for
-from matching.cues import JOB_SEEKER, SERVICE_HINT, cue_matches, is_service_category, strip_cues
+from matching.bank import Gloss, glosses
+from matching.canonical import MAX_GLOSSES, category_label, item_rendering, item_words, render
+from matching.classify import CategoryResult, classifier_for, text_boosts
+from matching.cues import cue_matches, is_service_category, job_seeker, service_hint
 from matching.embedder import Embedder, get_embedder
 from matching.errors import UnderstandError
-from matching.extract import MAX_EXTRACT_CHARS, extract
-from matching.lang import detect_language
+from matching.extract import MAX_EXTRACT_CHARS, Extraction, extract
+from matching.lang import detect_language, mixed_languages, script_report, supported
+from matching.lexicon import pattern
 from wire.currency import is_currency, to_minor
 from wire.errors import LocalProtocolError
 from wire.geo import MAX_INTENT_RES, cell_at, coarsen, is_cell
@@ -40,18 +50,18 @@ from wire.limits import (
     MAX_RADIUS_KM,
     MAX_TEXT_LEN,
 )
-from wire.taxonomy import category_codes
 
 #: Input longer than this is refused (the intent's text is capped at MAX_TEXT_LEN anyway).
 MAX_INPUT_CHARS = MAX_EXTRACT_CHARS
 DEFAULT_RADIUS_KM = 50
 DEFAULT_TTL_S = MAX_INTENT_TTL_S
-#: Category score below which (or margin below which) the category is reported as uncertain.
-CATEGORY_MIN_SCORE = 0.30
-CATEGORY_MIN_MARGIN = 0.02
+#: The category is confident when its probability reaches this and leads the second by CHOICE_MARGIN;
+#: otherwise the human is shown the best three and picks (``needs_choice``).
+CATEGORY_MIN_PROB = 0.5
+CHOICE_MARGIN = 0.2
 ACTION_MIN_MARGIN = 0.03
-#: Added to every services/* category when the text asks for "someone to ..." (a person's work).
-SERVICE_HINT_BOOST = 0.06
+#: Share of letters in scripts no language table covers above which the text is refused.
+MAX_UNSUPPORTED_SHARE = 0.5
 #: Attributes the agent should ask for when absent, per category.
 KEY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "vehicles/tires": ("size",),
@@ -76,6 +86,8 @@ class Understanding:
     item: str
     price_bound: str | None = None
     cues: dict[str, list[str]] = field(default_factory=dict)
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    needs_choice: bool = False
 
     def to_intent(
         self,
@@ -86,19 +98,30 @@ class Understanding:
         radius_km: int | None = None,
         ttl_s: int = DEFAULT_TTL_S,
         seq: int = 0,
+        category: str | None = None,
+        demand: bool | None = None,
     ) -> Intent:
-        """The publishable intent with real identity, time and location.
+        """The publishable intent with real identity, time and location (and the human's choices).
+
+        Args:
+            category: the category the human picked (default: the understood one).
+            demand: the side the human chose (``metaspace buy`` is demand, ``sell`` supply); default:
+            understood.
 
         Raises:
-            LocalProtocolError: a field is out of range (e.g. cell finer than res 7).
+            LocalProtocolError: a field is out of range (e.g. cell finer than res 7, unknown category).
         """
         created = int(now)
+        chosen = category if category is not None else self.intent.category
+        side = self.intent.action
+        if demand is not None:
+            side = Action.BUY if demand else Action.SELL
         return Intent(
             id=intent_id,
             author=author,
             seq=seq,
-            action=self.intent.action,
-            category=self.intent.category,
+            action=_action_for(side, chosen),
+            category=chosen,
             attributes=dict(self.intent.attributes),
             price=self.intent.price,
             quantity=self.intent.quantity,
@@ -116,6 +139,11 @@ class Understanding:
         return {
             "action": self.intent.action.value,
             "category": self.intent.category,
+            "categories": [
+                {"code": c, "label": category_label(c), "probability": round(pr, 3)}
+                for c, pr in self.candidates
+            ],
+            "needs_choice": self.needs_choice,
             "attributes": dict(self.intent.attributes),
             "price": None
             if p is None
@@ -134,16 +162,35 @@ class Understanding:
         }
 
 
+def _action_for(action: Action, category: str) -> Action:
+    """The same side (demand or supply) of ``action`` expressed for ``category`` (goods vs services)."""
+    demand = action in (Action.BUY, Action.SEEK_SERVICE)
+    if is_service_category(category):
+        return Action.SEEK_SERVICE if demand else Action.OFFER_SERVICE
+    return Action.BUY if demand else Action.SELL
+
+
 def _check_text(text: object) -> str:
     if not isinstance(text, str):
         raise UnderstandError(f"text must be a string, not {type(text).__name__}")
-    t = " ".join(text.split())
+    t = " ".join(unicodedata.normalize("NFC", text).split())
     if not t:
         raise UnderstandError("empty text: say what you want to buy, sell, offer or find")
     if len(t) > MAX_INPUT_CHARS:
         raise UnderstandError(f"text too long ({len(t)} characters, at most {MAX_INPUT_CHARS})")
     if not any(ch.isalpha() for ch in t):
-        raise UnderstandError("the text has no words: say what you want to buy, sell, offer or find")
+        raise UnderstandError(
+            "the text has no words (only numbers, symbols or emoji): say what you want to buy, sell, offer "
+            "or find, e.g. 'selling my bike, 80 EUR'"
+        )
+    rep = script_report(t)
+    other = sum(rep.unsupported.values())
+    if other and other > MAX_UNSUPPORTED_SHARE * rep.letters:
+        names = ", ".join(sorted(rep.unsupported, key=lambda k: -rep.unsupported[k]))
+        raise UnderstandError(
+            f"the text is written in {names}, which this agent does not read yet; "
+            f"write it in one of: {', '.join(supported())}"
+        )
     return t
 
 
@@ -186,9 +233,30 @@ def understand(
         An ``Understanding``.
 
     Raises:
-        UnderstandError: empty, too long or word-less text, bad location or defaults.
+        UnderstandError: empty, too long or word-less text, unsupported script, bad location or defaults.
     """
     return understand_many([text], location=location, lang=lang, defaults=defaults, embedder=embedder)[0]
+
+
+@dataclass
+class _Parsed:
+    text: str
+    lang: str | None
+    lang_conf: float
+    ex: Extraction
+    item: str
+    glosses: list[Gloss]
+
+
+def _parse(text: str, lang: str | None, default_currency: str | None) -> _Parsed:
+    if lang is not None:
+        code: str | None = lang.lower()
+        conf = 1.0
+    else:
+        code, conf = detect_language(text)
+    ex = extract(text, default_currency, code)
+    found = glosses(ex.rest, ex.langs)
+    return _Parsed(text, code, conf, ex, item_words(text, ex), found)
 
 
 def understand_many(
@@ -211,86 +279,102 @@ def understand_many(
     if default_currency is not None and not is_currency(default_currency):
         raise UnderstandError(f"defaults['currency'] is not an ISO-4217 code: {default_currency!r}")
     cell = _location_cell(location, defaults)
-    cleaned = [_check_text(t) for t in texts]
-    extractions = [extract(t, default_currency) for t in cleaned]
-    items = [item_words(t) for t in cleaned]
-    item_texts = [_classify_text(it, ex, t) for it, ex, t in zip(items, extractions, cleaned, strict=True)]
-    vecs = emb.embed(item_texts + cleaned)
-    item_vecs, full_vecs = vecs[: len(cleaned)], vecs[len(cleaned) :]
-    boosts = [attribute_boosts(ex.attributes) for ex in extractions]
-    for b, t in zip(boosts, cleaned, strict=True):
-        if SERVICE_HINT.search(t.lower()):
-            for code in category_codes():
-                if code.startswith("services/"):
-                    b[code] = b.get(code, 0.0) + SERVICE_HINT_BOOST
-    cats = clf.categories(item_vecs, boosts)
+    parsed = [_parse(_check_text(t), lang, default_currency) for t in texts]
+    item_texts = [_classify_text(p) for p in parsed]
+    vecs = emb.embed(item_texts + [p.text for p in parsed])
+    item_vecs, full_vecs = vecs[: len(parsed)], vecs[len(parsed) :]
+    boosts = [_boosts(p) for p in parsed]
+    cats = clf.categories(item_vecs, full_vecs, boosts)
     margins = clf.action_margin(full_vecs)
-    out = []
-    for i, t in enumerate(cleaned):
-        out.append(_one(t, lang, defaults, cell, extractions[i], items[i], cats[i], float(margins[i])))
-    return out
+    return [_one(p, defaults, cell, cats[i], float(margins[i])) for i, p in enumerate(parsed)]
 
 
-def _classify_text(item: str, ex: Any, text: str) -> str:
-    """What the category is judged on: item words plus the model name (blanked out of the item words)."""
-    parts = [ex.attributes["model"]] if "model" in ex.attributes else []
-    if item:
-        parts.append(item)
-    return " ".join(parts) or strip_cues(text.lower()).strip() or text
+def _boosts(p: _Parsed) -> dict[str, float]:
+    return text_boosts(
+        p.ex.attributes, [g.category for g in p.glosses], service_hint(p.text.lower(), p.ex.langs)
+    )
+
+
+def _gloss(p: _Parsed) -> str:
+    return " ".join(list(dict.fromkeys(g.english for g in p.glosses))[:MAX_GLOSSES])
+
+
+def _classify_text(p: _Parsed) -> str:
+    """What the category is judged on: the item rendering (glosses, item words, model), as the index."""
+    return item_rendering(dict(p.ex.attributes), p.item, _gloss(p))
+
+
+def _two_items(p: _Parsed) -> list[str]:
+    """The English names of two items joined by a conjunction ("a sofa and a bike"), else []."""
+    gs = p.glosses
+    if len(gs) < 2:
+        return []
+    conj = pattern("conjunctions", p.ex.langs)
+    for a, b in itertools.pairwise(gs):
+        if a.category.split("/")[0] == b.category.split("/")[0]:
+            continue
+        between = p.ex.rest[a.end : b.start]
+        if len(between) <= 12 and (conj is None or conj.search(between) or "," in between):
+            return [a.english, b.english]
+    return []
+
+
+def _action(
+    p: _Parsed, margin: float, warnings: list[str], missing: list[str]
+) -> tuple[bool, float, dict[str, list[str]]]:
+    lowered = p.text.lower()
+    demand, supply = cue_matches(lowered, p.ex.langs)
+    if demand and not supply:
+        return True, 0.97, {"demand": demand, "supply": supply}
+    if supply and not demand:
+        return False, 0.97, {"demand": demand, "supply": supply}
+    demand_side = margin > 0
+    conf = min(0.9, 0.5 + 4 * abs(margin))
+    if demand and supply:
+        warnings.append(
+            f"both buying ({demand[0]!r}) and selling ({supply[0]!r}) words; "
+            f"chose {'buy' if demand_side else 'sell'}"
+        )
+        conf = min(conf, 0.6)
+    if abs(margin) < ACTION_MIN_MARGIN or (demand and supply):
+        missing.append("action")
+    return demand_side, conf, {"demand": demand, "supply": supply}
 
 
 def _one(
-    text: str,
-    lang: str | None,
-    defaults: dict[str, Any],
-    cell: str | None,
-    ex: Any,
-    item: str,
-    cat: Any,
-    margin: float,
+    p: _Parsed, defaults: dict[str, Any], cell: str | None, cat: CategoryResult, margin: float
 ) -> Understanding:
     missing: list[str] = []
-    warnings: list[str] = list(ex.warnings)
-    if lang is not None:
-        detected, lang_conf = lang.lower(), 1.0
+    warnings: list[str] = list(p.ex.warnings)
+    if p.lang is None:
+        detected = "und"
+        missing.append("lang")
+        warnings.append("language not recognised; understood from shared vocabulary only")
     else:
-        det, lang_conf = detect_language(text)
-        if det is None:
-            detected = "und"
-            missing.append("lang")
-            warnings.append("language not recognised; understood from shared vocabulary only")
-        else:
-            detected = det
-    # action
-    lowered = text.lower()
-    demand, supply = cue_matches(lowered)
-    if demand and not supply:
-        demand_side, act_conf = True, 0.97
-    elif supply and not demand:
-        demand_side, act_conf = False, 0.97
-    else:
-        demand_side = margin > 0
-        act_conf = min(0.9, 0.5 + 4 * abs(margin))
-        if demand and supply:
-            warnings.append(
-                f"both buying ({demand[0]!r}) and selling ({supply[0]!r}) words; "
-                f"chose {'buy' if demand_side else 'sell'}"
-            )
-            act_conf = min(act_conf, 0.6)
-        if abs(margin) < ACTION_MIN_MARGIN or (demand and supply):
-            missing.append("action")
+        detected = p.lang
+        mixed = mixed_languages(p.text)
+        if len(mixed) > 1:
+            warnings.append(f"mixed languages ({', '.join(mixed)}); read as {detected}")
+    demand_side, act_conf, cues = _action(p, margin, warnings, missing)
     category = cat.code
-    cat_conf = float(np.clip(0.5 + 4 * cat.margin + (cat.score - CATEGORY_MIN_SCORE), 0.05, 0.99))
-    if cat.score < CATEGORY_MIN_SCORE or cat.margin < CATEGORY_MIN_MARGIN:
+    needs_choice = cat.probability < CATEGORY_MIN_PROB or cat.margin < CHOICE_MARGIN
+    two = _two_items(p)
+    if two:
+        needs_choice = True
+        warnings.append(f"the text names two items ({two[0]}, {two[1]}): publish one intent per item")
+    if needs_choice:
         missing.append("category")
-        warnings.append(f"category uncertain: {cat.code} or {cat.runner_up}")
-    if is_service_category(category):
-        if category.startswith("jobs/") and JOB_SEEKER.search(lowered):
-            demand_side = False
-        action = Action.SEEK_SERVICE if demand_side else Action.OFFER_SERVICE
-    else:
-        action = Action.BUY if demand_side else Action.SELL
-    # attributes
+        warnings.append(
+            "category uncertain: " + ", ".join(f"{c} ({pr:.2f})" for c, pr in cat.candidates) + "; choose one"
+        )
+    if (
+        is_service_category(category)
+        and category.startswith("jobs/")
+        and job_seeker(p.text.lower(), p.ex.langs)
+    ):
+        demand_side = False
+    action = _action_for(Action.BUY if demand_side else Action.SELL, category)
+    ex = p.ex
     attributes = dict(list(ex.attributes.items())[:MAX_ATTRIBUTES])
     for key in KEY_ATTRIBUTES.get(category, ()):
         if key not in attributes:
@@ -298,47 +382,16 @@ def _one(
     for key in ex.uncertain:
         if key not in missing:
             missing.append(key)
-    # quantity
     quantity = 1
     if ex.quantity is None:
-        if not is_service_category(category):
+        if not is_service_category(category) and "quantity" not in missing:
             missing.append("quantity")
     elif not 1 <= ex.quantity <= MAX_QUANTITY:
         warnings.append(f"quantity {ex.quantity} out of range; assumed 1")
         missing.append("quantity")
     else:
         quantity = ex.quantity
-    # price
-    price: Price | None = None
-    bound = None
-    if ex.price is None:
-        missing.append("price")
-    elif ex.price.currency is None:
-        missing.append("currency")
-        warnings.append(
-            f"price {ex.price.amount:g} has no currency; not used (say e.g. '{ex.price.amount:g} USD')"
-        )
-    else:
-        minor = to_minor(ex.price.amount, ex.price.currency)
-        if not 0 <= minor <= MAX_AMOUNT_MINOR:
-            warnings.append("price out of range; ignored")
-            missing.append("price")
-        else:
-            per_unit = ex.price.per_unit
-            if per_unit is None:
-                per_unit = True
-                if quantity > 1:
-                    missing.append("price_basis")
-                    warnings.append("price per unit or for all? assumed per unit")
-            price = Price(minor, ex.price.currency, per_unit)
-            bound = ex.price.bound
-            if ex.price.currency != defaults.get("currency", ex.price.currency) and "$" in ex.price.text:
-                warnings.append(f"'$' read as {ex.price.currency}")
-            if bound == "min" and demand_side:
-                warnings.append("a minimum price on a buy request; check the amount")
-            if bound == "max" and not demand_side:
-                warnings.append("a maximum price on a sale; check the amount")
-    # location
+    price, bound = _price(ex, quantity, demand_side, defaults, warnings, missing)
     if cell is None:
         missing.append("location")
         cell_used = PLACEHOLDER_CELL
@@ -349,10 +402,10 @@ def _one(
         raise UnderstandError(f"radius_km must be in [0, {MAX_RADIUS_KM}]")
     now = int(defaults.get("now", 0))
     ttl = int(defaults.get("ttl_s", DEFAULT_TTL_S))
-    stored_text, text_warnings = published_text(text, default_currency=defaults.get("currency"))
-    warnings.extend(text_warnings)
+    stored_text, text_warnings = published_text(p.text, default_currency=defaults.get("currency"))
+    warnings += text_warnings
     author = defaults.get("author", bytes(32))
-    intent_id = defaults.get("intent_id", hashlib.sha256(text.encode("utf-8")).digest()[:16])
+    intent_id = defaults.get("intent_id", hashlib.sha256(p.text.encode("utf-8")).digest()[:16])
     wire_lang = detected if detected != "und" else None
     try:
         intent = Intent(
@@ -373,19 +426,61 @@ def _one(
         )
     except LocalProtocolError as e:
         raise UnderstandError(f"can't build an intent: {e}") from e
-    confidence = float(min(act_conf, cat_conf, 0.5 + lang_conf / 2))
-    canonical = render(category, attributes, item)
+    cat_conf = min(0.99, max(0.05, cat.probability))
+    confidence = float(min(act_conf, cat_conf, 0.5 + p.lang_conf / 2, 0.5 if needs_choice else 1.0))
+    gloss = _gloss(p)
     return Understanding(
         intent=intent,
         lang=detected,
         confidence=confidence,
         missing=missing,
         warnings=warnings,
-        canonical=canonical,
-        item=item,
+        canonical=render(category, attributes, p.item, gloss),
+        item=p.item,
         price_bound=bound,
-        cues={"demand": demand, "supply": supply},
+        cues=cues,
+        candidates=list(cat.candidates),
+        needs_choice=needs_choice,
     )
+
+
+def _price(
+    ex: Extraction,
+    quantity: int,
+    demand_side: bool,
+    defaults: dict[str, Any],
+    warnings: list[str],
+    missing: list[str],
+) -> tuple[Price | None, str | None]:
+    if ex.price is None:
+        if "price" not in missing:
+            missing.append("price")
+        return None, None
+    if ex.price.currency is None:
+        missing.append("currency")
+        warnings.append(
+            f"price {ex.price.amount:g} has no currency; not used (say e.g. '{ex.price.amount:g} USD')"
+        )
+        return None, None
+    minor = to_minor(ex.price.amount, ex.price.currency)
+    if not 0 <= minor <= MAX_AMOUNT_MINOR:
+        warnings.append("price out of range; ignored")
+        missing.append("price")
+        return None, None
+    per_unit = ex.price.per_unit
+    if per_unit is None:
+        per_unit = True
+        if quantity > 1:
+            missing.append("price_basis")
+            warnings.append("price per unit or for all? assumed per unit")
+    bound = ex.price.bound
+    if ex.price.currency != defaults.get("currency", ex.price.currency) and "$" in ex.price.text:
+        warnings.append(f"'$' read as {ex.price.currency}")
+    if bound == "min" and demand_side:
+        warnings.append("a minimum price on a buy request; check the amount")
+    if bound == "max" and not demand_side:
+        warnings.append("a maximum price on a sale; check the amount")
+    return Price(minor, ex.price.currency, per_unit), bound
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -16,12 +16,14 @@ from wire.geo import EARTH_RADIUS_KM, cell_at, haversine_km
 from wire.messages import Contact
 
 
-def test_intent_key_is_sha256_of_versioned_prefix_and_key_cell():
+def test_intent_key_is_sha256_of_versioned_prefix_group_and_key_cell():
     cell7 = cell_at(52.52, 13.40, 7)
     key_cell = h3.cell_to_parent(cell7, 4)
-    expected = hashlib.sha256(f"metaspace/v1/intents/vehicles/tires/{key_cell}".encode()).digest()
+    expected = hashlib.sha256(f"metaspace/v2/intents/vehicles/{key_cell}".encode()).digest()
     assert intent_key("vehicles/tires", cell7) == expected
     assert intent_key("vehicles/tires", key_cell) == expected  # already at key resolution
+    assert intent_key("vehicles/bicycles", cell7) == expected  # same group, same key (issue 11)
+    assert intent_key("vehicles", cell7) == expected
     assert intent_key("electronics/phones", cell7) != expected
     assert intent_key("vehicles/tires", cell7, key_res=5) != expected
     with pytest.raises(LocalProtocolError):

@@ -176,3 +176,79 @@ def test_understand_never_crashes(text: str) -> None:
         return
     assert u.intent.category and 0.0 <= u.confidence <= 1.0
     assert all(isinstance(m, str) for m in u.missing)
+
+
+# -- issue 11: more languages, bad input, asking the human ---------------------------------------------------
+
+
+def test_vietnamese_motorbike_is_a_sale_with_a_price_not_a_quantity() -> None:
+    u = understand("bán xe máy Honda Wave cũ, 8 triệu đồng", location=(21.03, 105.85))
+    assert u.lang == "vi" and u.intent.action == Action.SELL
+    assert u.intent.category == "vehicles/motorcycles"
+    assert u.intent.price == Price(8_000_000, "VND", True)
+    assert u.intent.quantity == 1 and "quantity" in u.missing  # 8 was the price, not a count
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("🚲🚲🚲 💰", "no words"),
+        ("ขายจักรยานมือสองสภาพดี", "Thai"),
+        ("למכירה אופניים משומשים במצב טוב", "Hebrew"),
+    ],
+)
+def test_unreadable_input_is_refused_clearly(text: str, words: str) -> None:
+    with pytest.raises(UnderstandError) as e:
+        understand(text)
+    assert words in str(e.value)
+    if words != "no words":
+        assert "en" in str(e.value) and "vi" in str(e.value)  # lists what it reads
+
+
+def test_ambiguous_input_is_reported_never_guessed() -> None:
+    no_amount = understand("selling my sofa, price in dollars", location=MADRID)
+    assert no_amount.intent.price is None and "price" in no_amount.missing
+    assert any("no amount" in w for w in no_amount.warnings)
+    bare = understand("sell bike 200", location=MADRID)
+    assert bare.intent.price is None and {"price", "quantity"} <= set(bare.missing)
+    assert any("a price or a quantity" in w for w in bare.warnings)
+    two = understand("selling a leather sofa and a mountain bike", location=MADRID)
+    assert two.needs_choice and "category" in two.missing
+    assert any("two items" in w for w in two.warnings)
+    mixed = understand(
+        "Vendo mi sofá de cuero, está muy bien y es muy cómodo. "
+        "It is in great condition and the cushions are new",
+        location=MADRID,
+    )
+    assert any("mixed languages" in w for w in mixed.warnings)
+
+
+def test_unsure_category_offers_three_candidates() -> None:
+    u = understand("selling a leather sofa and a mountain bike", location=MADRID)
+    summary = u.summary()
+    assert summary["needs_choice"] is True and len(summary["categories"]) == 3
+    codes = [c["code"] for c in summary["categories"]]
+    assert {"home/furniture", "vehicles/bicycles"} & set(codes)
+    assert all(0.0 <= c["probability"] <= 1.0 for c in summary["categories"])
+    sure = understand("selling 4 used tires 225/65R17, $80 each", location=MADRID)
+    assert sure.needs_choice is False and sure.candidates[0][0] == "vehicles/tires"
+    picked = u.to_intent(bytes(32), bytes(16), 1000, category="home/furniture", demand=False)
+    assert picked.category == "home/furniture" and picked.action == Action.SELL
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "category"),
+    [
+        ("मुझे पुरानी साइकिल चाहिए", Action.BUY, "vehicles/bicycles"),
+        ("أبيع غسالة مستعملة بحالة ممتازة", Action.SELL, "home/appliances"),
+        ("중고 노트북 삽니다", Action.BUY, "electronics/laptops"),
+        ("Продаю детскую коляску", Action.SELL, "kids/strollers"),
+        ("Cerco un divano usato", Action.BUY, "home/furniture"),
+        ("Satılık buzdolabı, az kullanılmış", Action.SELL, "home/appliances"),
+        ("ベビーカーを探しています", Action.BUY, "kids/strollers"),
+        ("Cari kurir untuk antar dokumen hari ini", Action.SEEK_SERVICE, "transport/courier"),
+    ],
+)
+def test_new_languages(text: str, action: Action, category: str) -> None:
+    u = understand(text, location=MADRID)
+    assert (u.intent.action, u.intent.category) == (action, category), (u.candidates, u.cues)

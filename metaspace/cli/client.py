@@ -345,7 +345,7 @@ def _confirm(question: str) -> bool:
 
 def cmd_sell_buy(args: argparse.Namespace) -> int:
     """``sell "TEXT"`` / ``buy "TEXT"``: understand, show, confirm, publish."""
-    from metaspace.api.contract import PUBLISH_KEYS, BadRequest, check_category, validate_publish
+    from metaspace.api.contract import PUBLISH_KEYS, BadRequest, validate_publish
     from metaspace.cli.output import to_json
 
     home = home_from_args(args)
@@ -361,14 +361,15 @@ def cmd_sell_buy(args: argparse.Namespace) -> int:
     if not isinstance(draft, dict):
         raise _usage("the agent peer did not understand the text")
     body = {k: v for k, v in draft.items() if k in PUBLISH_KEYS and k not in ("lat", "lon", "cell")}
-    body["action"] = _side(args.command, draft.get("action"))
+    chosen = _category_choice(draft, args)
+    if chosen is not None:
+        body["category"] = chosen
+    body["action"] = _side(args.command, draft.get("action"), body.get("category"))
     body.update(loc)
     body["text"] = text  # the peer decides what of it is published (never a price or a private limit)
     body.setdefault("radius_km", DEFAULT_RADIUS_KM)
     if args.radius_km is not None:
         body["radius_km"] = args.radius_km
-    if args.category is not None:
-        body["category"] = check_category(args.category)
     if args.quantity is not None:
         body["quantity"] = args.quantity
     if args.price is not None:
@@ -460,9 +461,52 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
-def _side(command: str, understood: object) -> str:
-    """The action for ``sell``/``buy``: services keep their kind, the side comes from the command."""
+def _category_choice(draft: dict[str, Any], args: argparse.Namespace) -> str | None:
+    """The category to publish under: ``--category``; else, when the agent was unsure (``needs_choice``),
+    the human picks one of the best three on the keyboard; never a silent low-confidence guess. None keeps
+    the understood category.
+
+    Raises:
+        UsageError: unsure and no terminal to ask (or ``--yes``): names the candidates and ``--category``.
+    """
+    from metaspace.api.contract import check_category
+
+    if args.category is not None:
+        return check_category(args.category)
+    if not draft.get("needs_choice"):
+        return None
+    cands = [
+        c for c in draft.get("categories") or [] if isinstance(c, dict) and isinstance(c.get("code"), str)
+    ][:3]
+    if not cands:
+        return None
+    codes = [str(c["code"]) for c in cands]
+    if args.yes or not sys.stdin.isatty():
+        raise _usage(
+            f"not sure about the category ({', '.join(codes)}); "
+            f"say which with --category, e.g. --category {codes[0]}"
+        )
+    print("Not sure about the category. Which one is it?")
+    for n, c in enumerate(cands, start=1):
+        p = c.get("probability")
+        share = f", {p:.0%}" if isinstance(p, int | float) else ""
+        print(f"  {n}) {c['code']}  {c.get('label', '')}{share}")
+    answer = input(f"1-{len(cands)}, or another category code: ").strip()
+    if answer.isdigit() and 1 <= int(answer) <= len(cands):
+        return codes[int(answer) - 1]
+    if answer:
+        return check_category(answer)
+    raise _usage("no category chosen; nothing published")
+
+
+def _side(command: str, understood: object, category: object = None) -> str:
+    """The action for ``sell``/``buy``: the side comes from the command, the kind (goods or service) from the
+    chosen category (or, without one, from what was understood)."""
     service = isinstance(understood, str) and understood.upper() in ("OFFER_SERVICE", "SEEK_SERVICE")
+    if isinstance(category, str):
+        from matching.cues import is_service_category
+
+        service = is_service_category(category)
     if command == "sell":
         return "OFFER_SERVICE" if service else "SELL"
     return "SEEK_SERVICE" if service else "BUY"
@@ -558,7 +602,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
         p.add_argument("text", nargs="+", metavar="TEXT", help='e.g. "four used tires 225/65R17, $50 each"')
         _location_options(p)
         p.add_argument("--radius-km", type=int, default=None)
-        p.add_argument("--category", help="override the understood category")
+        p.add_argument(
+            "--category", help="the category (see `metaspace categories`); asked for when the agent is unsure"
+        )
         p.add_argument(
             "--price", nargs="+", metavar="PRICE", help="AMOUNT [CURRENCY]: override the understood price"
         )

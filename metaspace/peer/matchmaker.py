@@ -33,6 +33,7 @@ import trio
 from dht.events import Found
 from dht.keys import cells_within, intent_key
 from matching import LocalIndex, Match
+from matching.discovery import search_groups
 from metaspace.api.contract import BadRequest, ServiceError
 from metaspace.peer.db import MatchRow
 from metaspace.peer.notices import NoticeGate
@@ -106,11 +107,27 @@ class Matchmaker:
         await self.drop_from_index(gone)
         return len(gone)
 
+    async def _groups(self, mine: Intent) -> list[str]:
+        """The taxonomy groups ``mine`` is searched in (DHT keys are per group; an unsure category adds the
+        groups of its next candidates, at most 3): see ``matching.discovery``."""
+
+        def work() -> list[str]:
+            return search_groups(mine, self.index.query_features(mine)[1])
+
+        async with self._index_lock:
+            return await trio.to_thread.run_sync(work)
+
     async def _rank(
-        self, mine: Intent, held: Sequence[Held], k: int, drop: Sequence[bytes] = ()
+        self,
+        mine: Intent,
+        held: Sequence[Held],
+        k: int,
+        drop: Sequence[bytes] = (),
+        groups: list[str] | None = None,
     ) -> list[Match]:
         """Add ``held`` intents to the index and rank them against ``mine`` — in a worker thread, because
-        embedding is CPU work that would stall the network tasks. ``drop``: index ids to remove first.
+        embedding is CPU work that would stall the network tasks. ``drop``: index ids to remove first;
+        ``groups``: the taxonomy groups searched (default: ``mine``'s own).
         The matches returned carry the original intents (the index holds them under their index ids)."""
         now = self.agent.now()
 
@@ -124,7 +141,7 @@ class Matchmaker:
                 if existing is not None:
                     self.index.remove(h.index_id)
                 self.index.add(h.indexed())
-            return self.index.search(mine, k=k, now=now)
+            return self.index.search(mine, k=k, now=now, groups=groups)
 
         async with self._index_lock:
             found = await trio.to_thread.run_sync(work)
@@ -138,11 +155,13 @@ class Matchmaker:
     # -------------------------------------------------------------------------------------- search
 
     async def fetch(
-        self, category: str, cell: str, radius_km: float, action: Action, since: int = 0
+        self, groups: list[str], cell: str, radius_km: float, action: Action, since: int = 0
     ) -> tuple[list[Held], list[bytes]]:
-        """Verified, live intents of ``action`` in every key cell within ``radius_km`` of ``cell``, now
-        held; and the index ids the caller must drop (evicted or withdrawn meanwhile)."""
+        """Verified, live intents of ``action`` in every key (taxonomy group x key cell within ``radius_km``
+        of ``cell``; ``groups`` are groups or category codes: keys hash the group only), now held; and the
+        index ids the caller must drop (evicted or withdrawn meanwhile)."""
         cells = cells_within(cell, radius_km)[:MAX_WATCH_CELLS]
+        keys = list(dict.fromkeys(intent_key(g, c) for g in groups for c in cells))
         found: dict[tuple[bytes, bytes], tuple[Intent, bytes]] = {}
 
         async def one(key: bytes) -> None:
@@ -165,8 +184,8 @@ class Matchmaker:
                     found[intent.key] = (intent, record)
 
         async with trio.open_nursery() as nursery:
-            for c in cells:
-                nursery.start_soon(one, intent_key(category, c))
+            for key in keys:
+                nursery.start_soon(one, key)
         now = self.agent.now()
         held: list[Held] = []
         drop: list[bytes] = []
@@ -195,12 +214,15 @@ class Matchmaker:
         else:
             raise BadRequest("no location to search around")
         radius = float(params.get("radius_km") or 25)
-        held, drop = await self.fetch(str(params["category"]), where, radius, action)
+        wanted = str(params["category"])
+        held, drop = await self.fetch([wanted], where, radius, action)
         if drop:
             async with self._index_lock:
                 await trio.to_thread.run_sync(lambda: [self.index.remove(i) for i in drop])
         rows = []
         for h in held:
+            if "/" in wanted and h.intent.category != wanted:
+                continue  # keys hold a whole group; an explicit search lists its own category only
             dist = cell_distance_km(where, h.intent.cell)
             if dist <= radius + h.intent.radius_km + 15.0:  # cell-level precision: be generous, then sort
                 rows.append(intent_view(h.intent, distance_km=round(dist, 1)))
@@ -224,10 +246,9 @@ class Matchmaker:
             since = self._last_poll.get(mine.id, 0)
             started = int(now)
             try:
-                held, drop = await self.fetch(
-                    mine.category, mine.cell, mine.radius_km, mine.action.inverse, since
-                )
-                ranked = await self._rank(mine, held, MATCHES_PER_INTENT, drop)
+                groups = await self._groups(mine)
+                held, drop = await self.fetch(groups, mine.cell, mine.radius_km, mine.action.inverse, since)
+                ranked = await self._rank(mine, held, MATCHES_PER_INTENT, drop, groups)
             except (LocalProtocolError, RemoteProtocolError, P2PError) as exc:
                 self.stats["watch_errors"] += 1
                 log.info("watch of %s failed: %s", mine.id.hex(), exc)
@@ -333,7 +354,8 @@ class Matchmaker:
         held, drop = self.remote.put(other, record, now)
         if held is None:
             return b"unknown"
-        for m in await self._rank(mine, [held], MATCHES_PER_INTENT * 5, drop):
+        other_group = [other.category.split("/", 1)[0]]  # its partition, whatever our own category is
+        for m in await self._rank(mine, [held], MATCHES_PER_INTENT * 5, drop, other_group):
             if m.intent.key == other.key and m.score >= MIN_MATCH_SCORE:
                 self.stats["notices_matched"] += 1
                 await self._record_match_safely(mine, m, announce=False)

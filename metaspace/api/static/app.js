@@ -29,6 +29,11 @@
     notification: [], hello: [], ping: [],
   };
   const EVENT_NAMES = Object.keys(REFRESH).concat(['error']);
+  // Words shown by the confirm step's category choice (kept here, in one place, for translation).
+  const TEXT = {
+    chooseCategory: 'Not sure about the category: pick one (keys 1-3), or type another above.',
+    mustChoose: 'Pick a category first: your agent was not sure about it.',
+  };
   const ALL_LISTS = ['status', 'settings', 'intents', 'matches', 'deals'];
 
   let token = null;
@@ -40,6 +45,7 @@
   // The published fields shown in the review, in this order.
   const PREVIEW_KEYS = ['action', 'category', 'attributes', 'price', 'quantity', 'cell', 'radius_km', 'text', 'lang',
     'author', 'contact'];
+  let categoryChosen = true;
   let events = null;
   let live = false;
   const pending = new Set();
@@ -466,6 +472,7 @@
       $('draft-currency').value = (p && p.currency) || '';
       $('draft-per-unit').checked = true;
     }
+    renderChoices(draft);
     $('draft-quantity').value = draft.quantity || 1;
     $('draft-radius').value = draft.radius_km !== undefined && draft.radius_km !== null ? draft.radius_km : '';
     const chips = attrChips(draft.attributes);
@@ -481,6 +488,46 @@
     show($('draft-missing'), missing.length > 0);
     setError($('draft-error'), '');
     show($('draft'), true);
+  }
+
+  // When the agent is unsure (needs_choice), the category field starts empty and the best three
+  // candidates are offered: nothing is published until the human picks one or types a code.
+  function renderChoices(d) {
+    const box = $('draft-choices');
+    const cands = Array.isArray(d.categories) ? d.categories.slice(0, 3) : [];
+    categoryChosen = !(d.needs_choice && cands.length);
+    if (categoryChosen) {
+      box.replaceChildren();
+      show(box, false);
+      return;
+    }
+    $('draft-category').value = '';
+    const options = cands.map((c, i) => {
+      const input = el('input', { type: 'radio', name: 'draft-cat', value: c.code, 'data-testid': `draft-choice-${i + 1}` });
+      input.addEventListener('change', () => pickCategory(c.code));
+      const pct = percent(c.probability);
+      return el('label', { className: 'check' }, input, ` ${i + 1} · ${c.label || c.code} (${c.code}${pct ? ', ' + pct : ''})`);
+    });
+    box.replaceChildren(el('legend', { text: TEXT.chooseCategory }), ...options);
+    show(box, true);
+  }
+
+  function pickCategory(code) {
+    $('draft-category').value = code;
+    categoryChosen = true;
+    setError($('draft-error'), '');
+  }
+
+  function onChoiceKey(ev) {
+    const box = $('draft-choices');
+    if (!draft || box.classList.contains('hidden') || !['1', '2', '3'].includes(ev.key)) return;
+    if (ev.target && ['INPUT', 'TEXTAREA', 'SELECT'].includes(ev.target.tagName) && ev.target.type !== 'radio') return;
+    const radio = box.querySelectorAll('input[type=radio]')[Number(ev.key) - 1];
+    if (!radio) return;
+    ev.preventDefault();
+    radio.checked = true;
+    radio.focus();
+    pickCategory(radio.value);
   }
 
   function hideDraft() {
@@ -521,6 +568,7 @@
       body.lon = draftLocation.lon;
     }
     body.action = $('draft-action').value;
+    if (!categoryChosen) throw new Error(TEXT.mustChoose);
     const category = $('draft-category').value.trim();
     if (category) body.category = category; else delete body.category;
     const amount = numberOrNull($('draft-price'));
@@ -665,6 +713,8 @@
     $('draft').addEventListener('submit', onConfirm);
     $('draft').addEventListener('input', () => { if (reviewed !== null) clearReview(); });
     $('draft').addEventListener('change', () => { if (reviewed !== null) clearReview(); });
+    $('draft-category').addEventListener('input', () => { if ($('draft-category').value.trim()) categoryChosen = true; });
+    document.addEventListener('keydown', onChoiceKey);
     $('cancel-draft-btn').addEventListener('click', hideDraft);
     $('locate-btn').addEventListener('click', onLocate);
     refresh(ALL_LISTS);

@@ -1,0 +1,192 @@
+"""The labelled item-phrase bank (``data/bank/*.txt``): concepts with short phrases in 15 languages.
+
+Two uses:
+
+* **Classifier examples**: every phrase is a labelled example of its concept's category (``phrases()``).
+* **Glossary**: ``glosses(text, langs)`` finds the bank phrases a (normalised) text mentions and returns their
+  English names, so "cần mua 4 lốp" renders as "tires" for the embedder, which knows little Vietnamese.
+
+Matching is lexical with a light, per-language tolerance for inflection: English/Romance plurals, German
+endings, Russian and Turkish case endings, Arabic clitics (al-, wa-, bi-), Indonesian -nya, Korean particles.
+Longest matches win and never overlap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from matching.lexicon import LETTER, languages
+
+#: Column order of the bank files after ``category|concept-id``.
+BANK_LANGS = ("en", "es", "zh", "fr", "de", "pt", "ar", "hi", "vi", "ja", "ru", "ko", "it", "tr", "id")
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    category: str
+    english: str  # the gloss: first English phrase
+    phrases: dict[str, tuple[str, ...]]  # lang -> phrases
+
+
+@dataclass(frozen=True)
+class Phrase:
+    lang: str
+    text: str
+    concept: str
+    category: str
+
+
+@dataclass(frozen=True)
+class Gloss:
+    concept: str
+    category: str
+    english: str
+    start: int
+    end: int
+
+
+class BankFormatError(ValueError):
+    """A bank file line is malformed (wrong number of cells, unknown category)."""
+
+
+@cache
+def concepts() -> tuple[Concept, ...]:
+    """Every concept of the bank, in file order.
+
+    Raises:
+        BankFormatError: a malformed line.
+    """
+    from wire.taxonomy import category_codes
+
+    root = resources.files("matching").joinpath("data/bank")
+    out: list[Concept] = []
+    for path in sorted((p for p in root.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            cells = line.split("|")
+            if len(cells) != 2 + len(BANK_LANGS):
+                raise BankFormatError(f"{path.name}:{n}: {len(cells)} cells, want {2 + len(BANK_LANGS)}")
+            category, cid = cells[0].strip(), cells[1].strip()
+            if category not in category_codes():
+                raise BankFormatError(f"{path.name}:{n}: unknown category {category!r}")
+            phrases = {
+                lang: tuple(p.strip() for p in cell.split(";") if p.strip())
+                for lang, cell in zip(BANK_LANGS, cells[2:], strict=True)
+            }
+            if not phrases["en"]:
+                raise BankFormatError(f"{path.name}:{n}: no English phrase")
+            out.append(Concept(cid, category, phrases["en"][0], phrases))
+    return tuple(out)
+
+
+@cache
+def phrases() -> tuple[Phrase, ...]:
+    """Every (language, phrase) of the bank with its concept and category."""
+    return tuple(
+        Phrase(lang, p, c.id, c.category) for c in concepts() for lang in BANK_LANGS for p in c.phrases[lang]
+    )
+
+
+def _token_rx(tok: str, lang: str) -> str:
+    t = re.escape(tok.lower())
+    if lang == "en" and len(tok) >= 3:
+        return t + "(?:s|es)?"
+    if lang in ("es", "pt", "fr") and len(tok) >= 3:
+        return t + "(?:s|es|x)?"
+    if lang == "it" and len(tok) >= 5 and tok[-1] in "aeio":
+        return re.escape(tok[:-1].lower()) + "[aeiohe]{1,2}"
+    if lang == "de" and len(tok) >= 4:
+        return t + "(?:e|n|en|er|s|es|ern)?"
+    if lang == "ru" and len(tok) >= 5 and tok[-1] in "аяоеьйыи":
+        return re.escape(tok[:-1].lower()) + r"\w{0,3}"
+    if lang == "ru" and len(tok) >= 4:
+        return t + r"\w{0,3}"
+    if lang == "tr" and len(tok) >= 5:
+        return re.escape(tok[:-1].lower()) + r"\w{1,6}"
+    if lang == "tr" and len(tok) >= 3:
+        return t + r"\w{0,6}"
+    if lang == "id":
+        return t + "(?:nya)?"
+    if lang == "ar" and len(tok) >= 3:
+        return "(?:ال|و|ب|ل|لل|وال|بال)?" + t + "(?:ة|ه|ات|ين|ان)?"
+    if lang == "hi":
+        return t + rf"(?:{LETTER}){{0,2}}"
+    return t
+
+
+@cache
+def _phrase_rx(phrase: str, lang: str) -> re.Pattern[str]:
+    """The compiled pattern of one phrase (compiled on first use: most phrases are never tried)."""
+    body = r"\s+".join(_token_rx(tok, lang) for tok in phrase.split())
+    if lang in ("zh", "ja", "ko"):
+        return re.compile(f"(?:{body})")
+    return re.compile(rf"(?:{body})(?!{LETTER})")
+
+
+#: Arabic clitics a word may carry in front of a bank phrase (looked past when indexing).
+_AR_PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب", "ل")
+_WORD_START = re.compile(rf"(?<!{LETTER})(?={LETTER})")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Bank phrases of some languages, indexed by their first two characters (one for CJK/Hangul)."""
+
+    by_key: dict[str, tuple[tuple[str, str, int], ...]]  # key -> (phrase, lang, concept index), longest first
+
+
+def _key(s: str) -> str:
+    return s[:1] if _CJK.match(s[:1]) else s[:2]
+
+
+@cache
+def _index(langs: tuple[str, ...]) -> _Index:
+    buckets: dict[str, list[tuple[str, str, int]]] = {}
+    for ci, c in enumerate(concepts()):
+        for lang in langs:
+            for p in c.phrases.get(lang, ()):
+                if lang == "ko" and len(p) < 2:
+                    continue  # one Hangul syllable ("노", oar) starts many other words ("노지")
+                buckets.setdefault(_key(p.lower()), []).append((p, lang, ci))
+    return _Index({k: tuple(sorted(v, key=lambda e: -len(e[0]))) for k, v in buckets.items()})
+
+
+def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
+    """The bank concepts mentioned in normalised ``text`` (lower case), longest first, non-overlapping.
+
+    Args:
+        text: normalised text (``extract.normalise`` or an ``Extraction.rest``).
+        langs: languages whose phrases are looked for (every language when None).
+
+    Returns:
+        Glosses in text order.
+    """
+    langs = tuple(lang for lang in (langs or languages()) if lang in BANK_LANGS) or BANK_LANGS
+    index = _index(langs).by_key
+    cs = concepts()
+    found: list[Gloss] = []
+    word_starts = {m.start() for m in _WORD_START.finditer(text)}
+    starts = sorted(word_starts | {i for i, ch in enumerate(text) if _CJK.match(ch)})
+    end = 0
+    for pos in starts:
+        if pos < end:
+            continue
+        best: tuple[int, int] | None = None
+        offsets = [0] + [len(a) for a in _AR_PREFIXES if text.startswith(a, pos)]
+        for off in offsets:
+            for phrase, lang, ci in index.get(_key(text[pos + off : pos + off + 2]), ()):
+                m = _phrase_rx(phrase, lang).match(text, pos + off)
+                if m and (best is None or m.end() > best[0]):
+                    best = (m.end(), ci)
+                    break
+        if best is not None:
+            c = cs[best[1]]
+            found.append(Gloss(c.id, c.category, c.english, pos, best[0]))
+            end = best[0]
+    return found

@@ -1,0 +1,168 @@
+"""The word tables of every supported language, loaded from ``data/lang/<code>.json`` (one file per language).
+
+Each language file is the one source of truth for that language: detection hints, stopwords, demand and supply
+cues, currency words, number words and multipliers, price-bound words, conditions, seasons, units, quantity
+patterns and size labels. ``data/lang/common.json`` holds what belongs to no language (currency symbols, ISO
+codes, digits of other scripts).
+
+Entries are regex fragments matched on lower-cased NFC text. A file's ``boundary`` says how an entry is
+delimited: ``word`` (no letter may touch either end), ``left`` (only the start: Korean particles attach to the
+end of a word) or ``none`` (Chinese, Japanese). In quantity-set patterns ``#`` stands for a number.
+
+Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus
+English, which leaks into every marketplace; every language when the language is unknown), so that a word of
+one language ("hai": two in Vietnamese, "you have" in Italian) never fires in another.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+#: A letter of any supported script, including combining marks (Devanagari vowel signs, Arabic harakat).
+LETTER = r"[^\W\d_]|[\u0300-\u036f\u0900-\u0963\u0971-\u097f\u064b-\u065f\u0670]"
+_BOUNDARIES = {
+    "word": (rf"(?<!{LETTER})", rf"(?!{LETTER})"),
+    "left": (rf"(?<!{LETTER})", ""),
+    "none": ("", ""),
+}
+
+
+@cache
+def languages() -> tuple[str, ...]:
+    """Codes of every language with a table, English first."""
+    root = resources.files("matching").joinpath("data/lang")
+    codes = sorted(
+        p.name[:-5] for p in root.iterdir() if p.name.endswith(".json") and p.name != "common.json"
+    )
+    return tuple(["en"] + [c for c in codes if c != "en"])
+
+
+@cache
+def table(lang: str) -> dict[str, Any]:
+    """The parsed table of one language.
+
+    Raises:
+        KeyError: no table for ``lang``.
+    """
+    if lang not in languages():
+        raise KeyError(lang)
+    raw = resources.files("matching").joinpath(f"data/lang/{lang}.json").read_text(encoding="utf-8")
+    doc: dict[str, Any] = json.loads(raw)
+    return doc
+
+
+@cache
+def common() -> dict[str, Any]:
+    """The language-independent table."""
+    raw = resources.files("matching").joinpath("data/lang/common.json").read_text(encoding="utf-8")
+    doc: dict[str, Any] = json.loads(raw)
+    return doc
+
+
+def scope(lang: str | None, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The languages whose tables apply to a text in ``lang`` (plus ``also``); all if ``lang`` is unknown."""
+    if lang is None or lang not in languages():
+        return languages()
+    out = [lang]
+    for extra in (*also, "en"):
+        if extra in languages() and extra not in out:
+            out.append(extra)
+    return tuple(out)
+
+
+def field(lang: str, path: str) -> Any:
+    """``table(lang)`` at a dotted ``path`` ("price.max_before"); an empty list when absent."""
+    node: Any = table(lang)
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return []
+        node = node[part]
+    return node
+
+
+def words(path: str, langs: tuple[str, ...]) -> list[str]:
+    """The entries of a list field over ``langs`` (duplicates dropped, order kept)."""
+    out: dict[str, None] = {}
+    for lang in langs:
+        for w in field(lang, path):
+            out[str(w)] = None
+    return list(out)
+
+
+def mapping(path: str, langs: tuple[str, ...]) -> dict[str, Any]:
+    """A dict field merged over ``langs`` (the first language wins on a clash)."""
+    out: dict[str, Any] = {}
+    for lang in langs:
+        node = field(lang, path)
+        if isinstance(node, dict):
+            for k, v in node.items():
+                out.setdefault(str(k), v)
+    return out
+
+
+def wrap(entry: str, lang: str) -> str:
+    """``entry`` delimited as the language's ``boundary`` says."""
+    left, right = _BOUNDARIES[str(table(lang).get("boundary", "word"))]
+    return f"{left}(?:{entry}){right}"
+
+
+@cache
+def pattern(path: str, langs: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled alternation of the entries at ``path`` over ``langs``, longest first; None if empty."""
+    parts: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for lang in langs:
+        for entry in field(lang, path):
+            w = wrap(str(entry), lang)
+            if w not in seen:
+                seen.add(w)
+                parts.append((len(str(entry)), w))
+    if not parts:
+        return None
+    parts.sort(key=lambda p: -p[0])
+    return re.compile("|".join(w for _, w in parts))
+
+
+@cache
+def tagged(path: str, langs: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """For list fields of ``[regex, value]`` pairs (currencies): one pattern per pair, longest first."""
+    out: list[tuple[int, re.Pattern[str], str]] = []
+    for lang in langs:
+        for entry, value in field(lang, path):
+            out.append((len(entry), re.compile(wrap(entry, lang)), str(value)))
+    out.sort(key=lambda t: -t[0])
+    return tuple((rx, v) for _, rx, v in out)
+
+
+@cache
+def multipliers(langs: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """``(regex, factor)`` of the number multipliers ("mil", "triệu", "万") over ``langs``, longest first."""
+    out: dict[str, float] = {}
+    for lang in langs:
+        node = field(lang, "multipliers")
+        if isinstance(node, dict):
+            for k, v in node.items():
+                out.setdefault(str(k), float(v))
+    return tuple(sorted(out.items(), key=lambda kv: -len(kv[0])))
+
+
+@cache
+def number_words(langs: tuple[str, ...]) -> dict[str, int]:
+    """Number words ("four", "cuatro", "bốn") over ``langs``."""
+    return {k: int(v) for k, v in mapping("numbers", langs).items()}
+
+
+@cache
+def digit_table() -> dict[int, str]:
+    """``str.translate`` table: digits of other scripts and their separators -> ASCII."""
+    out: dict[int, str] = {}
+    for digits in common()["digits"]:
+        for i, ch in enumerate(digits):
+            out[ord(ch)] = str(i)
+    for ch, rep in common()["separators"].items():
+        out[ord(ch)] = rep
+    return out

@@ -1,0 +1,79 @@
+"""Language-neutral match signals beside the embedding: identifier tokens and soft attribute conflicts.
+
+* **Identifiers**: brand and model tokens survive translation ("Bowflex 552", "GA-2100", "S23 256GB" read the
+same
+  in a Hindi, Japanese or Spanish text). ``identifiers(text)`` keeps every Latin-script token that carries a
+  digit (split at letter/digit boundaries, so "552s" gives "552") and every Latin word of three letters or
+  more that is not a stopword of any language. ``coverage(query, candidate)`` is the share of the query's
+  identifiers the candidate also has: a long ad is not penalised for saying more.
+* **Soft conflicts**: both sides state a colour, dimensions, a weight or a length, and they differ ("black" vs
+"white",
+  "200x300" vs "80x150"): the candidate stays (a human may not care) but ranks lower.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from matching.cues import stopwords
+from matching.extract import normalise
+
+#: Attributes whose disagreement lowers a candidate's score (each one counts once).
+SOFT_CONFLICT_KEYS = ("color", "dimensions", "weight", "length")
+#: At most this many identifiers are kept per text (bounds the work on long texts).
+MAX_IDENTIFIERS = 48
+_WORD = re.compile(r"[a-z0-9]+")
+_PARTS = re.compile(r"[a-z]+|\d+")
+
+
+@cache
+def _stop() -> frozenset[str]:
+    return stopwords()
+
+
+def identifiers(text: str | None) -> frozenset[str]:
+    """Brand/model-like tokens of ``text`` (see the module docstring); empty for None."""
+    if not text:
+        return frozenset()
+    stop = _stop()
+    out: dict[str, None] = {}
+    for w in _WORD.findall(normalise(text)):
+        parts = _PARTS.findall(w)
+        for p in parts:
+            if p.isdigit():
+                if len(p) >= 2 or len(parts) > 1:
+                    out[p] = None
+            elif len(p) >= 3 and p not in stop:
+                out[p] = None
+        if len(parts) > 1:
+            out[w] = None
+        if len(out) >= MAX_IDENTIFIERS:
+            break
+    return frozenset(out)
+
+
+def coverage(query: frozenset[str], candidate: frozenset[str]) -> float:
+    """Share of the query's identifiers found in the candidate's (0 when the query has none)."""
+    if not query:
+        return 0.0
+    return len(query & candidate) / len(query)
+
+
+def conflicts(a: dict[str, str], b: dict[str, str]) -> list[str]:
+    """The soft attributes both sides state and that share no value ("4x4,147x147" vs "2x4": a conflict)."""
+    out = []
+    for k in SOFT_CONFLICT_KEYS:
+        if k in a and k in b and not _same(k, a[k], b[k]):
+            out.append(k)
+    return out
+
+
+def _same(key: str, a: str, b: str) -> bool:
+    if key == "length":  # "320cm" vs "330cm": within 10% is the same boat
+        try:
+            x, y = float(a.removesuffix("cm")), float(b.removesuffix("cm"))
+        except ValueError:
+            return a == b
+        return abs(x - y) <= 0.1 * max(x, y)
+    return bool(set(a.split(",")) & set(b.split(",")))

@@ -1,0 +1,138 @@
+"""The labelled phrase bank and the language tables: shape, coverage, and no overlap with any evaluation set.
+
+Overlap rule (issue 11): the bank must not contain the evaluation items or phrasings. Checked here against the
+old set (``data/eval.jsonl``) and both splits of ``data/eval2`` (``tune`` and ``heldout``), without printing
+any
+evaluation text: a failure names bank phrases only.
+
+* no bank phrase equals an evaluation text or makes up most of one (a phrasing copied): a bank phrase found
+  inside an evaluation text must be less than half of it (generic nouns such as "washing machine" are
+  vocabulary every ad shares, not phrasings);
+* no bank phrase carries a digit (sizes, model numbers, prices are the evaluation's specifics);
+* no bank phrase names a brand or model that an evaluation record states in its gold attributes;
+* ``tune`` and ``heldout`` share no concept and no text (the split is by whole concept).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+from matching.bank import BANK_LANGS, concepts, glosses, phrases
+from matching.extract import normalise
+from matching.lexicon import languages, table
+from wire.taxonomy import category_codes
+
+DATA = Path(__file__).resolve().parent.parent / "matching" / "data"
+ISSUE_LANGS = {"en", "es", "zh", "fr", "de", "pt", "ar", "hi", "vi", "ja", "ru", "ko", "it", "tr"}
+TABLE_KEYS = {"lang", "name", "boundary", "stopwords", "demand", "supply", "currency", "numbers", "price"}
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).lower().split())
+
+
+def _eval_records() -> list[dict]:
+    out = []
+    for name in ("pairs.jsonl", "negatives.jsonl"):
+        for line in (DATA / "eval2" / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out.append(json.loads(line))
+    return out
+
+
+def _eval_texts_and_brands() -> tuple[set[str], set[str], list[str]]:
+    texts: set[str] = set()
+    brands: set[str] = set()
+    for r in _eval_records():
+        for side in (r.get("sell"), r.get("buy")):
+            if not side:
+                continue
+            texts.add(_norm(side["text"]))
+            attrs = (side.get("gold") or {}).get("attributes") or {}
+            for k in ("brand", "model"):
+                if k in attrs:
+                    brands.add(_norm(str(attrs[k])))
+    old = [
+        _norm(json.loads(line)["text"])
+        for line in (DATA / "eval.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    return texts, brands, old
+
+
+def test_bank_size_and_coverage() -> None:
+    ps = phrases()
+    assert len(ps) >= 3000
+    assert {p.category for p in ps} == set(category_codes())  # every category of the taxonomy
+    per_lang = Counter(p.lang for p in ps)
+    assert set(per_lang) >= ISSUE_LANGS and len(per_lang) >= 12
+    assert min(per_lang[lang] for lang in ISSUE_LANGS) >= 200
+    per_cat_lang = Counter((p.category, p.lang) for p in ps)
+    thin = [(c, lang) for c in category_codes() for lang in ISSUE_LANGS if per_cat_lang[(c, lang)] < 2]
+    assert not thin, thin[:10]
+    ids = [c.id for c in concepts()]
+    assert len(ids) == len(set(ids))
+
+
+def test_bank_is_generic_and_never_overlaps_the_evaluations() -> None:
+    texts, brands, old = _eval_texts_and_brands()
+    all_texts = texts | set(old)
+    bad_digit = [p.text for p in phrases() if re.search(r"\d", p.text)]
+    assert not bad_digit, bad_digit
+    equal = sorted({p.text for p in phrases() if _norm(p.text) in all_texts})
+    assert not equal, f"bank phrases that are evaluation texts: {equal}"
+    inside = sorted(
+        {
+            p.text
+            for p in phrases()
+            if any(_norm(p.text) in t and 2 * len(p.text) >= len(t) for t in all_texts)
+        }
+    )
+    assert not inside, f"bank phrases making up most of an evaluation text: {inside}"
+    brand_rx = [re.compile(rf"(?<!\w){re.escape(b)}(?!\w)") for b in brands if len(b) >= 3]
+    named = sorted({p.text for p in phrases() if any(rx.search(_norm(p.text)) for rx in brand_rx)})
+    assert not named, f"bank phrases naming an evaluation brand or model: {named}"
+
+
+def test_eval2_splits_are_disjoint() -> None:
+    recs = _eval_records()
+    concepts_by_split: dict[str, set[str]] = {"tune": set(), "heldout": set()}
+    texts_by_split: dict[str, set[str]] = {"tune": set(), "heldout": set()}
+    for r in recs:
+        concepts_by_split[r["split"]].add(r["concept"])
+        for side in (r.get("sell"), r.get("buy")):
+            if side:
+                texts_by_split[r["split"]].add(_norm(side["text"]))
+    assert not concepts_by_split["tune"] & concepts_by_split["heldout"]
+    assert not texts_by_split["tune"] & texts_by_split["heldout"]
+
+
+def test_language_tables_one_file_per_language() -> None:
+    langs = set(languages())
+    assert langs >= ISSUE_LANGS | {"id"}
+    for lang in langs:
+        t = table(lang)
+        assert t["lang"] == lang and set(t) >= TABLE_KEYS, lang
+        for key in ("demand", "supply"):
+            for entry in t[key]:
+                re.compile(entry)  # every cue is a valid regex fragment
+    assert set(BANK_LANGS) <= langs
+
+
+def test_glossary_reads_inflected_words() -> None:
+    cases = [
+        ("ru", "куплю лодку пвх с мотором", "boat"),
+        ("tr", "ikinci el lastikler arıyorum", "tires"),
+        ("ar", "مطلوب كفرات مستعملة", "tires"),
+        ("de", "suche gebrauchte reifen", "tires"),
+        ("vi", "cần mua xe đạp cho con", "bicycle"),
+        ("zh", "我想买一辆二手自行车", "bicycle"),
+        ("hi", "मुझे पुराना सोफा चाहिए", "sofa"),
+    ]
+    for lang, text, want in cases:
+        got = [g.english for g in glosses(normalise(text), (lang, "en"))]
+        assert want in got, (lang, text, got)

@@ -1,0 +1,50 @@
+"""The held-out part of the independent pair set ``data/eval2`` (issue 11), use-m3, aggregates only.
+
+The held-out records are read by ``evaluate_pairs`` only; this test sees aggregate figures, never a text.
+Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
+
+* Regression floors, a little under the figures measured when the pipeline landed (held-out, non-English
+  mean: top-1 0.569, category agreement 0.75, action 0.95): a change that makes matching worse fails here.
+  Top-1 must also stay above the raw embedder's (0.517): the pipeline is not worse than its own model.
+* The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
+  honestly; they stay here as a strict expected failure, so the day they pass the marker has to go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from matching.evaluate_pairs import evaluate_pairs
+
+pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or two on 2 cores)
+
+ISSUE_NON_EN_TOP1 = 0.90
+ISSUE_AGREEMENT = 0.95
+REGRESSION = {"top1": 0.52, "top5": 0.78, "category_agreement": 0.70, "action": 0.90}
+
+
+@pytest.fixture(scope="module")
+def heldout() -> dict[str, Any]:
+    return evaluate_pairs("heldout")
+
+
+def test_heldout_report_is_aggregate_only(heldout: dict[str, Any]) -> None:
+    assert "errors" not in heldout
+    assert heldout["n_pairs"] >= 600 and len(heldout["per_lang"]) >= 12
+    for row in heldout["per_lang"].values():
+        assert set(row) >= {"action", "category_agreement", "top1", "top5"}
+
+
+def test_heldout_regression_floors(heldout: dict[str, Any]) -> None:
+    non_en = heldout["non_en"]
+    for key, floor in REGRESSION.items():
+        assert non_en[key] >= floor, (key, non_en)
+    assert non_en["top1"] >= non_en["raw_top1"], non_en
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11's held-out floors are not reached honestly (see the report)")
+def test_heldout_issue_floors(heldout: dict[str, Any]) -> None:
+    assert heldout["overall"]["category_agreement"] >= ISSUE_AGREEMENT, heldout["overall"]
+    assert heldout["non_en"]["top1"] >= ISSUE_NON_EN_TOP1, heldout["non_en"]

@@ -1,0 +1,148 @@
+"""Numbers, currencies, cues and language detection in the 15 languages of the tables (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.cues import cue_matches
+from matching.extract import extract
+from matching.lang import detect_language, mixed_languages, script_report
+from matching.lexicon import scope
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("bán xe máy Honda Wave cũ, 8 triệu đồng", 8_000_000, "VND"),  # vi: triệu = million
+        ("cần mua laptop cũ tầm 5tr", 5_000_000, None),
+        ("800万ドンで探してます", 8_000_000, "VND"),  # ja: 万 = 10,000
+        ("3万円で売ります", 30_000, "JPY"),
+        ("¥3,000で譲ります", 3_000, "JPY"),  # a yen sign in Japanese is JPY
+        ("出售二手自行车 ¥300", 300, "CNY"),  # in Chinese it is CNY
+        ("求购充气船，预算10万卢布以内", 100_000, "RUB"),
+        ("₹5,000 में बेचना है", 5_000, "INR"),
+        ("5 हज़ार रुपये तक चाहिए", 5_000, "INR"),  # hi: हज़ार = thousand
+        ("2 लाख रुपये", 200_000, "INR"),
+        ("Продаю велосипед, 1.500 ₽", 1_500, "RUB"),
+        ("Куплю до 25 000 рублей", 25_000, "RUB"),
+        ("Продаю за 15 тыс. руб.", 15_000, "RUB"),
+        ("자전거 팝니다 ₩30만", 300_000, "KRW"),
+        ("28만원에 팝니다", 280_000, "KRW"),
+        ("للبيع ٥٠٠ ريال", 500, "SAR"),  # Arabic-Indic digits
+        ("مطلوب بحد أقصى ٢٠٠٠ درهم", 2_000, "AED"),
+        ("Satılık bisiklet 3.000 TL", 3_000, "TRY"),
+        ("3 bin TL'ye kadar", 3_000, "TRY"),
+        ("Jual sepeda Rp 1,5 jt", 1_500_000, "IDR"),
+        ("Vendo bici a 150 euro", 150, "EUR"),
+        ("vendo sofá por 2 mil pesos", 2_000, "MXN"),
+        ("Verkaufe Fahrrad für 80 €", 80, "EUR"),
+        ("vends vélo 120 €", 120, "EUR"),
+        ("vendo bicicleta por R$ 1.200", 1_200, "BRL"),
+        ("selling my bike for $80", 80, "USD"),
+    ],
+)
+def test_prices_per_language(text: str, amount: float, currency: str | None) -> None:
+    p = extract(text).price
+    assert p is not None, text
+    assert (p.amount, p.currency) == (amount, currency), text
+
+
+@pytest.mark.parametrize(
+    ("text", "bound"),
+    [
+        ("Куплю до 25 000 рублей", "max"),
+        ("5 हज़ार रुपये तक चाहिए", "max"),
+        ("予算3万円まで", "max"),
+        ("10만 루블 이하", "max"),
+        ("cần mua tầm 300 euro", "approx"),
+        ("مطلوب بحد أقصى ٢٠٠٠ درهم", "max"),
+        ("tanesi en fazla 85 dolar", "max"),
+        ("cerco bici, massimo 200 euro", "max"),
+        ("around $80", "approx"),
+        ("at least £40", "min"),
+    ],
+)
+def test_price_bounds(text: str, bound: str) -> None:
+    p = extract(text).price
+    assert p is not None and p.bound == bound, (text, p)
+
+
+@pytest.mark.parametrize(
+    ("text", "qty"),
+    [
+        ("bán xe máy Honda Wave cũ, 8 triệu đồng", None),  # 8 is part of the price, not a quantity
+        ("Cần mua 4 lốp cũ", 4),
+        ("225/65R17のタイヤ4本探してます", 4),
+        ("타이어 4짝 구해요", 4),
+        ("مطلوب ٤ كفرات", 4),
+        ("मुझे चार टायर चाहिए", 4),
+        ("4 adet lastik arıyorum", 4),
+        ("Cari ban bekas 4 biji", 4),
+        ("Куплю 2 шт", 2),
+        ("Cerco 2 biglietti per il concerto", 2),
+        ("3 ay kullanıldı", None),  # months, not a quantity
+        ("Куплю лодку ПВХ 320-330 с мотором", None),
+    ],
+)
+def test_quantity_per_language(text: str, qty: int | None) -> None:
+    assert extract(text).quantity == qty, text
+
+
+@pytest.mark.parametrize(
+    ("text", "side"),
+    [
+        ("bán xe máy Honda Wave cũ", "supply"),
+        ("cần bán xe máy", "supply"),  # longest cue wins over "cần" (need)
+        ("cần mua xe máy", "demand"),
+        ("ai bán xe máy không", "demand"),
+        ("मुझे साइकिल चाहिए", "demand"),
+        ("साइकिल बेचना है", "supply"),
+        ("مطلوب دراجة", "demand"),
+        ("دراجة للبيع", "supply"),
+        ("自転車を探しています", "demand"),
+        ("自転車売ります", "supply"),
+        ("자전거 구해요", "demand"),
+        ("자전거 팝니다", "supply"),
+        ("파실 분 있나요", "demand"),
+        ("Куплю велосипед", "demand"),
+        ("Продаю велосипед", "supply"),
+        ("Cerco una bici", "demand"),
+        ("Vendo bici", "supply"),
+        ("Bisiklet arıyorum", "demand"),
+        ("Satılık bisiklet", "supply"),
+        ("Cari sepeda", "demand"),
+        ("Jual sepeda", "supply"),
+        ("谁卖自行车", "demand"),
+    ],
+)
+def test_action_cues(text: str, side: str) -> None:
+    lang, _ = detect_language(text)
+    demand, supply = cue_matches(text.lower(), scope(lang))
+    got = "demand" if demand and not supply else "supply" if supply and not demand else "both/none"
+    assert got == side, (text, lang, demand, supply)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("cần bán xe máy cũ giá rẻ", "vi"),
+        ("cerco una bicicletta usata", "it"),
+        ("ikinci el bisiklet arıyorum", "tr"),
+        ("cari sepeda bekas yang murah", "id"),
+        ("मुझे पुरानी साइकिल चाहिए", "hi"),
+        ("أبحث عن دراجة مستعملة", "ar"),
+        ("중고 자전거 구해요", "ko"),
+        ("中古の自転車を探しています", "ja"),
+        ("ищу подержанный велосипед", "ru"),
+    ],
+)
+def test_detect_new_languages(text: str, lang: str) -> None:
+    assert detect_language(text)[0] == lang
+
+
+def test_mixed_and_unsupported_scripts() -> None:
+    mixed = "Vendo mi sofá, está muy bien y es muy cómodo. It is in great condition and the cushions are new"
+    assert set(mixed_languages(mixed)) == {"en", "es"}
+    assert mixed_languages("Vendo mi sofá, está muy bien y es muy cómodo") == []
+    rep = script_report("ขายจักรยานมือสอง")
+    assert rep.unsupported and "Thai" in rep.unsupported
