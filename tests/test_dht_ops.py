@@ -118,7 +118,7 @@ def test_get_stops_once_the_closest_replicas_have_answered(net200):
 
 def test_many_records_per_key_are_all_found_over_pages(net200):
     nodes = list(net200.nodes.values())
-    recs = [record(identity(700 + i // 4), i, category="home/decor") for i in range(150)]  # 3 pages
+    recs = [record(identity(700 + i // 4), i, category="fashion/bags") for i in range(150)]  # 3 pages
     key = key_of(recs[0])
     seed_replicas(net200, recs, closest_nodes(net200, key))
     for asker in nodes[:200:10]:
@@ -130,13 +130,13 @@ def test_get_follows_the_cursor_of_every_close_replica(net200):
     """Regression (issue 10): a get followed only the first peer's cursor, so a record on a later page
     of another replica was missed."""
     nodes = list(net200.nodes.values())
-    common = [record(identity(800 + i), 1, category="home/kitchen") for i in range(70)]  # 2 pages
+    common = [record(identity(800 + i), 1, category="kids/toys") for i in range(70)]  # 2 pages
     key = key_of(common[0])
     holders = closest_nodes(net200, key)
     seed_replicas(net200, common, holders)
     x, y = (
-        record(identity(900), 1, category="home/kitchen"),
-        record(identity(901), 1, category="home/kitchen"),
+        record(identity(900), 1, category="kids/toys"),
+        record(identity(901), 1, category="kids/toys"),
     )
     seed_replicas(net200, [x], holders[:1])
     seed_replicas(net200, [y], holders[1:2])  # each one on its holder's second page only
@@ -156,9 +156,9 @@ def test_tombstones_are_merged_by_seq_before_withdrawn_intents_are_dropped(net20
     """Regression (issue 10): a withdrawn intent reappeared when some replicas held only the older seq."""
     nodes = list(net200.nodes.values())
     author = identity(950)
-    live = record(author, 1, category="home/tools")
-    gone = record(author, 1, seq=2, withdrawn=True, category="home/tools")
-    other = record(identity(951), 1, category="home/tools")
+    live = record(author, 1, category="sports/books")
+    gone = record(author, 1, seq=2, withdrawn=True, category="sports/books")
+    other = record(identity(951), 1, category="sports/books")
     key = key_of(live)
     holders = closest_nodes(net200, key)
     seed_replicas(net200, [live, other], holders)
@@ -175,8 +175,8 @@ def test_the_reader_applies_the_stores_created_skew_check(net200):
     """Regression (issue 10): a record created far in the future (refused by every store) was accepted
     when a peer sent it in a GET reply."""
     nodes = list(net200.nodes.values())
-    honest = record(identity(960), 1, category="home/appliances")
-    future = record(identity(961), 1, category="home/appliances", created=net200.now + 86400)
+    honest = record(identity(960), 1, category="pets/cats")
+    future = record(identity(961), 1, category="pets/cats", created=net200.now + 86400)
     key = key_of(honest)
     seed_replicas(net200, [honest], closest_nodes(net200, key))
 

@@ -61,6 +61,8 @@ def test_unsure_category_must_be_picked(browser: Any, served: Any) -> None:
         page.locator("#draft h3").click()  # focus outside the inputs, then the keyboard
         page.keyboard.press("2")
         expect(page.locator("#draft-category")).to_have_value("home/furniture")
+        page.click("#confirm-btn")  # the review of what will be published (issue 10), then publish
+        expect(page.locator("#confirm-btn")).to_have_text("Publish exactly this")
         page.click("#confirm-btn")
         expect(page.locator("#draft")).to_be_hidden()
         published = [p for name, p in agent.calls if name == "publish"]
