@@ -287,8 +287,10 @@ class DealMaker:
         )
         if match_id:
             self.agent.db.update_match(match_id, state="negotiating")
-        if self.agent.reputations is not None:
-            self.agent.reputations.refresh_soon(session.peer)
+        if self.agent.reputations is not None:  # a persona's counterpart: from the DHT only
+            mine = self.agent.own_intent(session.my_intent)
+            private = mine is not None and self.agent.is_private(mine)
+            self.agent.reputations.refresh_soon(session.peer, ask=not private)
         return deal_id, runner
 
     async def _run(self, deal_id: str, runner: SessionRunner) -> None:

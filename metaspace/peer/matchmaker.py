@@ -291,8 +291,8 @@ class Matchmaker:
         )  # fmt: skip
         if not self.agent.db.save_match(row):
             return False
-        if self.agent.reputations is not None:
-            self.agent.reputations.refresh_soon(other.author)
+        if self.agent.reputations is not None:  # a persona's counterpart: from the DHT only
+            self.agent.reputations.refresh_soon(other.author, ask=not self.agent.is_private(mine))
         self.agent.bus.emit(
             {"kind": "match", "match_id": mid, "intent_id": mine.id.hex(), "category": other.category,
              "other_action": other.action.value, "distance_km": row.distance_km, "price": price_view(other),

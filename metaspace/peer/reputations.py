@@ -190,7 +190,7 @@ class Reputations:
             self.db.set_published(row.rater, row.deal_id, True)
         host = self.agent.host if own is None else await self.agent.host_for(own)
         delivered = await self._deliver(pubkey_to_text(subject), record, host)
-        self.db_peer_stale(subject)
+        self.db_peer_stale(subject, ask=own is None)
         return {**self._rating_view(rating_from_record(record)), "published": published,
                 "delivered": delivered}  # fmt: skip
 
@@ -410,12 +410,16 @@ class Reputations:
         found = self.db.peer(peer)
         return None if found is None else {**found[0], "updated": found[1]}
 
-    def db_peer_stale(self, subject: bytes) -> None:
+    def db_peer_stale(self, subject: bytes, *, ask: bool = True) -> None:
         """Our view of ``subject`` changed (we rated it): refresh it in the background."""
-        self.refresh_soon(subject, force=True)
+        self.refresh_soon(subject, force=True, ask=ask)
 
-    def refresh_soon(self, subject: bytes, *, force: bool = False) -> None:
-        """Look ``subject`` up in the background if what we know is older than PEER_INFO_TTL_S."""
+    def refresh_soon(self, subject: bytes, *, force: bool = False, ask: bool = True) -> None:
+        """Look ``subject`` up in the background if what we know is older than PEER_INFO_TTL_S.
+
+        ``ask=False``: from the DHT only, without asking ``subject`` itself for evidence (a request
+        signed by the agent's key): what a persona's counterpart is looked up with, so the lookup does
+        not tell it which agent is behind the persona (``share: nothing``)."""
         if self._nursery is None or subject == self.me or subject in self._inflight:
             return
         known = self.db.peer(pubkey_to_text(subject))
@@ -425,13 +429,13 @@ class Reputations:
             self.stats["lookups_skipped"] += 1
             return
         self._inflight.add(subject)
-        self._nursery.start_soon(self._refresh, subject)
+        self._nursery.start_soon(self._refresh, subject, ask)
 
-    async def _refresh(self, subject: bytes) -> None:
+    async def _refresh(self, subject: bytes, ask: bool = True) -> None:
         try:
             async with self._limit:
                 profile = await self.profiles.lookup(subject)
-                rep, _about, _sources = await self.lookup(subject)
+                rep, _about, _sources = await self.lookup(subject, ask=ask)
                 self._remember(subject, rep, profile)
         except (P2PError, RemoteProtocolError, LocalProtocolError) as exc:
             log.info("background lookup of %s failed: %s", pubkey_to_text(subject), exc)

@@ -168,6 +168,9 @@ class AgentDouble:
         return self.records.get((author, intent_id))
 
     # who speaks for an intent: always the agent itself here (no personas)
+    def is_private(self, intent: Intent) -> bool:
+        return False
+
     def identity_for(self, intent: Intent) -> Identity:
         return self.identity
 

@@ -29,8 +29,9 @@ from wire.errors import RemoteProtocolError
 
 _YAMUX = struct.Struct(">BBHII")
 _TYPE_DATA = 0
-#: Our protocols whose streams carry ``u32 length || body`` frames.
-FRAMED = ("/metaspace/kad/1.0.0", "/metaspace/match/1.0.0", "/metaspace/negotiate/1.0.0")
+#: Our protocols (``/metaspace/...``: kad, match, negotiate, trust, ...) carry ``u32 length || body``
+#: frames; the multiplexed DHT protocol's bodies start with a kind+id header.
+OURS = "/metaspace/"
 KAD_MUX = "/metaspace/kad-mux/1.0.0"
 _MUX_HEADER = 9
 #: Envelope message types (wire.messages.MsgType) under 0x40: signed messages.
@@ -124,7 +125,7 @@ def _multistream(data: bytes) -> tuple[str, bytes]:
 
 
 def _frames(protocol: str, data: bytes) -> Iterator[Any]:
-    if protocol not in FRAMED and protocol != KAD_MUX:
+    if not protocol.startswith(OURS):
         return
     at = 0
     while at + 4 <= len(data):
