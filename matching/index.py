@@ -52,6 +52,8 @@ MIN_RESCORE = 40
 #: much probability, or if the two texts are this similar: "related", not merely in the same group.
 RELATED_MIN_P = 0.01
 RELATED_MIN_SIM = 0.45
+#: Kilometres per degree of latitude (the geo filter's cheap latitude band).
+KM_PER_DEGREE = 2 * np.pi * EARTH_RADIUS_KM / 360
 #: Query feature cache entries (own intents are searched again at every watch round).
 MAX_QUERY_CACHE = 1024
 _DEMAND = ("BUY", "SEEK_SERVICE")
@@ -257,8 +259,14 @@ class LocalIndex:
             mask &= part.expires.view() > now
         mask &= part.author.view() != self._interned.get("a:" + q.author.hex(), -2)
         lat, lon, r = self._cell(q.cell)
-        d = _haversine_many(lat, lon, part.lat.view(), part.lon.view()) - r - part.cell_r.view()
-        mask &= d <= np.minimum(float(q.radius_km), part.radius.view())
+        # a latitude band first (cheap comparisons), then the great-circle distance of the rows inside it
+        lats, cell_r = part.lat.view(), part.cell_r.view()
+        reach = (float(q.radius_km) + r + float(cell_r.max(initial=0.0))) / KM_PER_DEGREE
+        mask &= np.abs(lats - lat) <= reach
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            d = _haversine_many(lat, lon, lats[rows], part.lon.view()[rows]) - r - cell_r[rows]
+            mask[rows] = d <= np.minimum(float(q.radius_km), part.radius.view()[rows])
         qp = unit_price(q)
         if qp is not None:
             cur = self._interned.get("c:" + qp[1], -2)
