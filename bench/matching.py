@@ -105,9 +105,15 @@ def bench_embedding() -> dict[str, Any]:
     raw1.encode(["warm up"])
     raw2.encode(["warm up"])
     out: dict[str, Any] = {"model_id": emb.model_id, "load_s": round(load_s, 2), "batch": len(batch)}
-    out["raw_model_1thread_per_s"] = _rate(lambda: raw1.encode(batch), len(batch))
-    out["raw_model_2threads_per_s"] = _rate(lambda: raw2.encode(batch), len(batch))
-    out["texts_per_s_batch"] = _rate(lambda: emb.embed(batch), len(batch))
+    best = {"raw_model_1thread_per_s": 0.0, "raw_model_2threads_per_s": 0.0, "texts_per_s_batch": 0.0}
+    for _ in range(3):  # interleaved rounds, best of each: the machine's load moves between runs
+        for key, fn in (
+            ("raw_model_1thread_per_s", lambda: raw1.encode(batch)),
+            ("raw_model_2threads_per_s", lambda: raw2.encode(batch)),
+            ("texts_per_s_batch", lambda: emb.embed(batch)),
+        ):
+            best[key] = max(best[key], _rate(fn, len(batch), repeat=1))
+    out.update(best)
     out["wrapper_vs_raw_best"] = round(
         out["texts_per_s_batch"] / max(out["raw_model_1thread_per_s"], out["raw_model_2threads_per_s"]), 3
     )
