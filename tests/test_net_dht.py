@@ -32,7 +32,7 @@ from tests.net_helpers.layout import SEARCH_RADIUS_KM, Cluster, other_category, 
 from tests.net_helpers.network import REPUBLISH_S, K, Network, closest, network
 from tests.net_helpers.procs import NetTestError, Peer, poll_until, run_cli, wait_bootstrap
 from wire.envelope import open_intent
-from wire.identity import Identity, pubkey_from_text
+from wire.identity import Identity
 from wire.messages import PutStatus
 
 pytestmark = pytest.mark.slow
@@ -219,7 +219,7 @@ def test_three_peers_killed_every_intent_found_and_republish_restores_k_closest(
 
     # A record of a surviving author whose k closest nodes lose a member: the republish must store it at
     # the newcomer(s) of the new k closest.
-    async def pick() -> tuple[bytes, tuple[bytes, bytes, int], list[str]] | None:
+    async def pick() -> tuple[bytes, bytes, list[str]] | None:
         async with open_host(Identity(RAW_SEED)) as host:
             for p in net.planned():
                 if p.author in victims:
@@ -227,11 +227,12 @@ def test_three_peers_killed_every_intent_found_and_republish_restores_k_closest(
                 old, new = closest(before_ids, p.key), closest(after_ids, p.key)
                 if not set(old) & victim_ids:
                     continue
-                mine = (pubkey_from_text(net.peers[p.author].peer_id), bytes.fromhex(net.ids[p.index]), 1)
+                # By intent id: under `share: nothing` (the default) the author is a per-intent key.
+                mine = bytes.fromhex(net.ids[p.index])
                 newcomers = []
                 for pid in new:
                     held = raw.record_ids(await raw.get_all(host, pid, transports[pid], p.key))
-                    if mine not in held:
+                    if mine not in {intent_id for _author, intent_id, _seq in held}:
                         newcomers.append(pid)
                 if newcomers:
                     return p.key, mine, new
@@ -251,8 +252,12 @@ def test_three_peers_killed_every_intent_found_and_republish_restores_k_closest(
     # Republish: within a few republish periods the record sits at every one of the new k closest.
     async def holders() -> list[str]:
         async with open_host(Identity(RAW_SEED)) as host:
-            return [pid for pid in new_closest
-                    if rec in raw.record_ids(await raw.get_all(host, pid, transports[pid], key))]  # fmt: skip
+            out = []
+            for pid in new_closest:
+                held = raw.record_ids(await raw.get_all(host, pid, transports[pid], key))
+                if rec in {intent_id for _author, intent_id, _seq in held}:
+                    out.append(pid)
+            return out
 
     poll_until(
         lambda: len(trio.run(holders)) == K, 4 * REPUBLISH_S, "the record at the new k closest", interval=0.5
