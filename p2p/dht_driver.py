@@ -279,6 +279,8 @@ class DhtDriver:
             )
             raw = answer.payload
             reply: Any = decode_message(raw)
+            if isinstance(reply, Nodes):  # claimed addresses: only those believable from here (p2p.addrs)
+                reply = self._believable_nodes(reply)
             if isinstance(reply, Error) and reply.rid == 0 and reply.code in SOFT_ERRORS:
                 reply = Error(msg.rid, reply.code, reply.detail)  # a server from before rids on soft errors
             expected = (_REPLY_OF[type(msg)], Error)
@@ -386,7 +388,8 @@ class DhtDriver:
         if self.max_connections is not None and len(self.host.connected_peers()) > self.max_connections:
             self.stats.requests_refused += 1
             return self._reply(Error(rid=msg.rid, code="busy", detail="too many connections"), "refused")
-        sender = Contact(pubkey_from_text(peer_id), usable_addrs(msg.addrs, peer_id))
+        claimed = self.host.believable_addrs(usable_addrs(msg.addrs, peer_id))  # p2p.addrs: scoped claims
+        sender = Contact(pubkey_from_text(peer_id), claimed)
         if self.serve_hook is None:
             reply = self.node.handle_request(sender, msg, now)
         else:  # p2p.storage.StorageGuard: sender quota, durable before the reply, service time
@@ -398,6 +401,12 @@ class DhtDriver:
                     self.metrics.refused_records.labels(reason=status.name.lower()).inc()
         self._count("in", type(msg).__name__, "ok")
         return self._reply(reply, None)
+
+    def _believable_nodes(self, reply: Nodes) -> Nodes:
+        """``reply`` with each contact's claimed addresses filtered by ``host.believable_addrs`` (a peer
+        must not point us, and through us others, at loopback, unspecified or LAN addresses)."""
+        believe = self.host.believable_addrs
+        return Nodes(reply.rid, [Contact(c.pubkey, believe(c.addrs)) for c in reply.peers])
 
     def _reply(self, reply: Any, outcome: str | None) -> bytes:
         data = encode_message(reply)

@@ -32,7 +32,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import trio
+from multiaddr import Multiaddr
 
+from p2p.addrs import AddrPolicy
 from p2p.host import (
     DEFAULT_HANDLER_TIMEOUT,
     DEFAULT_STREAM_TIMEOUT,
@@ -180,6 +182,10 @@ class MemoryTransport:
 
     def listen_addrs(self) -> list[str]:
         return [f"/ip4/{self.ip}/tcp/4001"]
+
+    def believable_addrs(self, addrs: Sequence[str]) -> list[str]:
+        """As ``P2PHost``: judged from our (private, 10.x) address."""
+        return AddrPolicy([Multiaddr(a) for a in self.listen_addrs()]).filter(addrs)
 
     def connected_peers(self) -> list[str]:
         return sorted(self.network.links.get(self._peer_id, set()))

@@ -83,6 +83,11 @@ class Transport(Protocol):
         """Peer ids we hold a live connection to."""
         ...
 
+    def believable_addrs(self, addrs: Sequence[str]) -> list[str]:
+        """The addresses of ``addrs`` (claimed by a remote peer) we believe from where we stand (a loopback
+        or private address only if we run on one ourselves: ``p2p.addrs.AddrPolicy``)."""
+        ...
+
     async def open_stream(
         self,
         peer_id: str,

@@ -25,7 +25,7 @@ from dht.events import Closest, Found, Published
 from dht.keys import intent_key
 from dht.node import SOFT_FAILURE_BACKOFF_S, Node
 from p2p.dht_driver import KAD_MUX_PROTOCOL, KAD_PROTOCOL, DhtDriver
-from p2p.framing import serve_rpc
+from p2p.framing import rpc, serve_rpc
 from p2p.host import P2PError
 from p2p.memory import MemoryNetwork, MemoryTransport
 from p2p.mux import MuxFailure
@@ -33,7 +33,7 @@ from p2p.ratelimit import RateLimiter
 from tests.net_helpers.raw import make_intent, sealed
 from wire.errors import RemoteProtocolError
 from wire.identity import Identity
-from wire.messages import Error, FindNode, Ping, Pong, decode_message, encode_message
+from wire.messages import Contact, Error, FindNode, Nodes, Ping, Pong, decode_message, encode_message
 
 CONFIG = DhtConfig(k=4, alpha=3, rpc_timeout=2.0, lookup_timeout=10.0)
 #: Virtual Unix time the drivers start at (records are stamped with it).
@@ -346,5 +346,42 @@ def test_the_timer_loop_runs_the_cores_periodic_jobs_while_rpcs_flow() -> None:
             assert author.driver.stats.requests_out > sent[1]
             await trio.sleep(60)  # ... and every node's bucket refresh (100 s +- 10% after the join)
             assert all(p.driver.stats.requests_out > s for p, s in zip(peers, sent, strict=True))
+
+    run(main)
+
+
+def test_claimed_addresses_are_kept_only_if_believable_from_here() -> None:
+    """A peer's own addresses (in its requests) and the contacts it hands out (in Nodes replies) pass
+    ``transport.believable_addrs``: from a node on a private address, loopback and unspecified claims are
+    dropped (they would point us, and through us others, at our own machine)."""
+    lies = ["/ip4/127.0.0.1/tcp/1", "/ip4/0.0.0.0/tcp/2", "/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
+    believable = ["/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
+    liar, stranger = identity(7), identity(8)
+
+    async def main() -> None:
+        net = MemoryNetwork(latency=0.002)
+        async with AsyncExitStack() as stack:
+            _net, peers = await stack.enter_async_context(network(1, net=net))
+            node = peers[0]
+            transport = await stack.enter_async_context(net.open(liar.peer_id))
+            other = await stack.enter_async_context(net.open(stranger.peer_id))
+
+            async def answer(peer_id: str, request: bytes) -> bytes:
+                msg = decode_message(request)
+                return encode_message(Nodes(msg.rid, [Contact(stranger.pubkey, lies)]))
+
+            async def nobody(peer_id: str, request: bytes) -> bytes:
+                return encode_message(Nodes(decode_message(request).rid, []))
+
+            serve_rpc(transport, KAD_PROTOCOL, answer)
+            serve_rpc(other, KAD_PROTOCOL, nobody)
+            ask = FindNode(1, bytes(32), addrs=lies)
+            decode_message(await rpc(transport, node.identity.peer_id, KAD_PROTOCOL, encode_message(ask)))
+            contact = node.node.table.find(liar.pubkey)
+            assert contact is not None and contact.addrs == believable
+            found = await node.driver.find_node(stranger.pubkey)
+            assert isinstance(found, Closest)
+            told = [c for c in found.peers if c.pubkey == stranger.pubkey]
+            assert told and told[0].addrs == believable, found.peers  # learnt from the liar's reply
 
     run(main)
