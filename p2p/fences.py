@@ -18,6 +18,10 @@ Process-wide fences:
   the slot and ends the task. It also asks the host's admission policy (``p2p.connmgr``) first, so
   refusals (too many inbound, too many from one IP) happen before any handshake work, with a reason.
 - ``our_agent_version``: identify says ``metaspace-net/<version>``.
+- ``batch_window_updates``: py-libp2p's yamux credits a stream's receive window back after nearly every
+  read (a WINDOW_UPDATE frame: one more Noise message and TCP write each time): 11.7 of the 21.7 Noise
+  messages of one request/reply on a stream of its own. We credit it as go-yamux does, once half of the
+  window was consumed.
 - ``capture_plaintext`` (tests only, off unless ``METASPACE_CAPTURE_PLAINTEXT`` is set): every Noise
   transport write is copied, before encryption, to a file (:mod:`p2p.capture`), so the byte-level
   privacy test can read everything an agent sends.
@@ -66,6 +70,7 @@ from libp2p.network.config import RetryConfig
 from libp2p.network.connection.raw_connection import RawConnection
 from libp2p.network.swarm import Swarm
 from libp2p.security.noise import io as _noise_io
+from libp2p.stream_muxer.yamux.yamux import YamuxStream
 from multiaddr import Multiaddr
 
 from p2p import capture as _capture
@@ -283,12 +288,42 @@ def our_agent_version() -> None:
     _identify_module.AGENT_VERSION = AGENT_VERSION
 
 
+def batch_window_updates() -> None:
+    """Send a yamux WINDOW_UPDATE only once half of the stream's receive window was consumed (go-yamux's
+    rule). Idempotent.
+
+    py-libp2p 0.8.1's ``YamuxStream._auto_tune_and_send_window_update`` runs after every read; besides
+    go-yamux's rule it also sends the credit of any partial read ("partial slack", and "release on read"
+    unless ``PY_YAMUX_RELEASE_ON_READ=0``). A request/reply on a stream of its own then costs 21.7 Noise
+    messages on the two sides instead of 10 (about 40% of its CPU). Flow control is unchanged: the sender
+    may still have a whole window in flight, and is credited before it can run out (a window is 256 KiB
+    and grows with the library's auto-tuning, which we keep).
+    """
+    if getattr(YamuxStream, "_metaspace_batched_updates", False):
+        return
+
+    async def _auto_tune_and_send_window_update(self: YamuxStream, *, bytes_read: int = 0) -> None:
+        async with self.window_lock:
+            buffered = len(self.conn.stream_buffers.get(self.stream_id, b""))
+            withheld = self.target_recv_window - (self.recv_window + buffered)
+            if withheld <= 0 or withheld < self._grow_threshold():
+                return
+            credit = self._grow_to_delta(buffered) + self._apply_autotune_epoch(buffered)
+            self._pending_recv_release = 0
+        if credit > 0:
+            await self.send_window_update(credit, skip_lock=True)
+
+    setattr(YamuxStream, "_auto_tune_and_send_window_update", _auto_tune_and_send_window_update)  # noqa: B010
+    setattr(YamuxStream, "_metaspace_batched_updates", True)  # noqa: B010
+
+
 def apply_process_fences() -> None:
     """Apply every process-wide fence (idempotent; done when this module is imported)."""
     no_dial_delay()
     make_noise_writes_atomic()
     return_inbound_slots()
     our_agent_version()
+    batch_window_updates()
 
 
 # ------------------------------------------------------------------------------ per-swarm fences

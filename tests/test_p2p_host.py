@@ -369,6 +369,51 @@ def test_noise_writes_are_atomic_and_bounded(monkeypatch: pytest.MonkeyPatch) ->
     trio.run(main)
 
 
+def test_yamux_credits_windows_in_batches_and_flow_control_still_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """py-libp2p sent a WINDOW_UPDATE after nearly every read (11.7 per request/reply on its own stream):
+    now only once half a window was consumed. 4 MiB through one stream (16 windows) still flows."""
+    from libp2p.stream_muxer.yamux.yamux import YamuxStream
+
+    updates: list[int] = []
+    original = YamuxStream.send_window_update
+
+    async def counted(self: YamuxStream, increment: int, skip_lock: bool = False) -> None:
+        updates.append(increment)
+        await original(self, increment, skip_lock)
+
+    monkeypatch.setattr(YamuxStream, "send_window_update", counted)
+    big = 4 * 2**20
+
+    async def swallow(peer_id: str, request: bytes) -> bytes:
+        return b"ok"
+
+    async def count_bytes(stream: INetStream) -> None:
+        got = 0
+        while got < big:
+            got += len(await stream.read(65536))
+        await stream.write(str(got).encode())
+
+    async def main() -> None:
+        async with open_host(Identity(bytes([0x51]) * 32)) as a, open_host(Identity(bytes([0x52]) * 32)) as b:
+            serve_rpc(a, "/small/1.0.0", swallow)
+            a.set_handler("/big/1.0.0", count_bytes)
+            await b.connect(a.addrs()[0])
+            with trio.fail_after(60):
+                for _ in range(20):
+                    assert await rpc(b, a.peer_id, "/small/1.0.0", b"x" * 300) == b"ok"
+                assert updates == []
+                stream = await b.open_stream(a.peer_id, "/big/1.0.0")
+                for _ in range(big // 65536):
+                    await stream.write(b"y" * 65536)
+                assert await stream.read(64) == str(big).encode()
+                await stream.close()
+            assert 8 <= len(updates) <= 40, updates  # about one per half window, not one per read
+
+    trio.run(main)
+
+
 async def _echo(peer_id: str, request: bytes) -> bytes:
     return request
 
