@@ -7,10 +7,11 @@ processes that all talk to it from outside, each until its share of ``--connecti
 * **Python clients** (``--clients``, each running ``--parallel`` sessions; ``bench/soak_client.py``):
   fresh identity per connection, then PUT_RECORDS of the next version of a signed intent (a bounded
   pool of authors: the store stops growing after warm-up), GET_RECORDS of it (it must come back),
-  PING, FIND_NODE, ... on ``/metaspace/kad/1.0.0``, then hang up.
+  PING, FIND_NODE, ..., then hang up. As our own agents send them (``--python-protocol mux``, the
+  default: one multiplexed stream per connection) or one stream per request (``single``).
 * **js-libp2p clients** (``--js-clients``; ``tests/interop_js/peer.mjs churn``): the same churn from a
   second implementation (fresh identity per connection; PING, FIND_NODE, and PUT/GET of records the
-  coordinator signed beforehand).
+  coordinator signed beforehand), one ``/metaspace/kad/1.0.0`` stream per request.
 
 Meanwhile the coordinator samples the bootstrap process's RSS and open file descriptors every
 ``--sample-interval`` seconds and reports them at start (before any client), after warm-up
@@ -265,7 +266,7 @@ class Soak:
         for n, share in enumerate(shares):
             if n < args.clients:
                 argv = [sys.executable, str(CLIENT_SCRIPT), addr, *common, "--max-connections", str(share),
-                        "--parallel", str(args.parallel)]  # fmt: skip
+                        "--parallel", str(args.parallel), "--protocol", args.python_protocol]  # fmt: skip
                 kind = "python"
             else:
                 argv = ["node", str(JS_PEER), "churn", addr, *common, "--max-connections", str(share),
@@ -469,6 +470,7 @@ def report(
         "bench": "soak_bootstrap",
         "seconds": round(elapsed, 1),
         "rpcs_per_connection": args.rpcs_per_connection,
+        "python_protocol": args.python_protocol,
         "targets": {"connections": args.target_connections, "rpcs": args.target_rpcs}
         if has_targets(args)
         else None,
@@ -515,6 +517,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--require-js", action="store_true", help="fail rather than run without js clients")
     p.add_argument("--js-listen", action="store_true", help="js identities listen (announce an address)")
     p.add_argument("--rpcs-per-connection", type=int, default=8)
+    p.add_argument("--python-protocol", choices=("mux", "single"), default="mux", help="Python clients' RPCs")
     p.add_argument("--sample-interval", type=float, default=1.0, help="seconds between RSS/fd samples")
     p.add_argument("--warmup", type=float, default=0.25, help="fraction of the run counted as warm-up")
     p.add_argument("--bootstrap-arg", action="append", default=[], help="extra `metaspace bootstrap` arg")

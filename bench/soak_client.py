@@ -2,11 +2,15 @@
 
 Each of ``--parallel`` sessions loops until the process's connection budget or ``--seconds`` runs out:
 build a ``P2PHost`` with a *fresh identity*, connect (TCP + Noise + yamux), send
-``--rpcs-per-connection`` raw RPCs on ``/metaspace/kad/1.0.0`` in the order PUT_RECORDS (the next
+``--rpcs-per-connection`` RPCs in the order PUT_RECORDS (the next
 version of a signed intent from a pool of ``--authors`` authors at random places, so keys spread and
 the node's store stops growing once every author has published), GET_RECORDS of that key (that very
 version must come back; pages are followed), PING, FIND_NODE, ... — then shut the host down (the connection
 closes). Requests carry no listen addresses, so the node never adds the client to its routing table.
+
+``--protocol mux`` (the default) sends them as our own agents do (``p2p.rpc_client.RpcClient``: one
+long-lived ``/metaspace/kad-mux/1.0.0`` stream per connection); ``--protocol single`` opens a
+``/metaspace/kad/1.0.0`` stream per request, as js-libp2p clients and peers before multiplexing do.
 
 An operation counts as answered when every request/reply of it got the expected reply type with the
 request's id; each request/reply is timed (stream open included). Prints a progress line every
@@ -110,6 +114,7 @@ class ClientStats:
     """What one client process saw; printed as its one JSON line."""
 
     kind: str = "python"
+    protocol: str = "mux"
     connections: int = 0
     refused: int = 0
     rpcs: int = 0
@@ -143,15 +148,17 @@ class Budget:
 
 
 async def client_session(
-    addr: str, stats: ClientStats, budget: Budget, rpcs: int, rng: random.Random, authors: int
-) -> None:
+    addr: str, stats: ClientStats, budget: Budget, rpcs: int, rng: random.Random, authors: int,
+    mux: bool = True,
+) -> None:  # fmt: skip
     """Connect with fresh identities until the shared ``budget`` runs out or is stopped; the records
-    PUT come from a pool of ``authors`` authors (see :class:`AuthorPool`)."""
+    PUT come from a pool of ``authors`` authors (see :class:`AuthorPool`); ``mux``: requests on the
+    multiplexed protocol (else one stream each)."""
     import trio
 
-    from p2p.dht_driver import KAD_PROTOCOL
-    from p2p.framing import rpc
+    from p2p.dht_driver import KAD_MUX_PROTOCOL, KAD_PROTOCOL
     from p2p.host import P2PError, open_host, split_peer_multiaddr
+    from p2p.rpc_client import RpcClient
     from wire.errors import RemoteProtocolError
     from wire.identity import Identity
     from wire.messages import (
@@ -171,9 +178,9 @@ async def client_session(
     peer_id = split_peer_multiaddr(addr)[0]
     pool = AuthorPool(rng, authors)
 
-    async def call(host: Any, msg: Any, expect: type) -> Any:
+    async def call(client: RpcClient, msg: Any, expect: type) -> Any:
         start = time.perf_counter()
-        raw = await rpc(host, peer_id, KAD_PROTOCOL, encode_message(msg), timeout=RPC_TIMEOUT_S)
+        raw = await client.request(peer_id, encode_message(msg), timeout=RPC_TIMEOUT_S)
         ms = (time.perf_counter() - start) * 1000.0
         reply = decode_message(raw)
         name = type(reply).__name__.upper()
@@ -185,12 +192,15 @@ async def client_session(
 
     while budget.take():
         try:
-            async with open_host(Identity(rng.randbytes(32))) as host:
+            async with open_host(Identity(rng.randbytes(32))) as host, trio.open_nursery() as nursery:
+                client = RpcClient(host, KAD_MUX_PROTOCOL, KAD_PROTOCOL, use_mux=mux)
+                await nursery.start(client.run)
                 try:
                     await host.connect(addr, timeout=DIAL_TIMEOUT_S)
                 except P2PError as exc:
                     stats.refused += 1
                     stats.error(f"dial: {exc}")
+                    nursery.cancel_scope.cancel()
                     continue
                 stats.connections += 1
                 key, record = b"", b""
@@ -199,7 +209,7 @@ async def client_session(
                     try:
                         if i % 4 == 0:
                             key, record, is_new = pool.next_record(time.time())
-                            put = await call(host, PutRecords(rid, key, [record]), PutResult)
+                            put = await call(client, PutRecords(rid, key, [record]), PutResult)
                             expected = PutStatus.STORED if is_new else PutStatus.REPLACED
                             if list(put.statuses) != [expected]:
                                 raise RemoteProtocolError(f"PUT: {put.statuses!r}, expected {expected!r}")
@@ -207,7 +217,7 @@ async def client_session(
                             cursor, found = None, False
                             for _page in range(MAX_GET_PAGES):
                                 get = GetRecords(rng.getrandbits(64), key, cursor=cursor)
-                                got = await call(host, get, Records)
+                                got = await call(client, get, Records)
                                 found = record in got.records
                                 cursor = got.cursor
                                 if found or cursor is None:
@@ -216,28 +226,30 @@ async def client_session(
                                 stats.get_misses += 1
                                 stats.error("GET did not return the record just PUT")
                         elif i % 4 == 2:
-                            await call(host, Ping(rid), Pong)
+                            await call(client, Ping(rid), Pong)
                         else:
-                            await call(host, FindNode(rid, rng.randbytes(32)), Nodes)
+                            await call(client, FindNode(rid, rng.randbytes(32)), Nodes)
                         stats.rpcs += 1
                     except (P2PError, RemoteProtocolError) as exc:
                         stats.rpc_failures += 1
                         stats.error(f"rpc: {exc}")
+                nursery.cancel_scope.cancel()
         except* P2PError as group:  # our own host could not start (e.g. no free port)
             stats.error(f"host: {group.exceptions[0]}")
         await trio.sleep(0)
 
 
 def run_client(
-    addr: str, seconds: float, max_connections: int, rpcs: int, parallel: int, authors: int = 32
-) -> None:
+    addr: str, seconds: float, max_connections: int, rpcs: int, parallel: int, authors: int = 32,
+    mux: bool = True,
+) -> None:  # fmt: skip
     """``parallel`` sessions share ``max_connections`` and ``seconds``; print progress, then the stats.
 
     SIGTERM stops the sessions after their current connection (the stats are still printed).
     """
     import trio
 
-    stats = ClientStats()
+    stats = ClientStats(protocol="mux" if mux else "single")
     budget = Budget(max_connections, time.monotonic() + seconds)
 
     async def stop_on_sigterm() -> None:
@@ -260,7 +272,7 @@ def run_client(
                     # Seeded from the OS: identities and records must never repeat, not even across runs
                     # against a node that kept its data.
                     rng = random.Random(os.urandom(16))
-                    nursery.start_soon(client_session, addr, stats, budget, rpcs, rng, authors)
+                    nursery.start_soon(client_session, addr, stats, budget, rpcs, rng, authors, mux)
             outer.cancel_scope.cancel()
 
     trio.run(run)
@@ -275,11 +287,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rpcs-per-connection", type=int, default=8)
     p.add_argument("--parallel", type=int, default=2, help="concurrent sessions")
     p.add_argument("--authors", type=int, default=32, help="record authors per session (bounds the store)")
+    p.add_argument("--protocol", choices=("mux", "single"), default="mux", help="mux: as our agents")
     args = p.parse_args(argv)
     if args.seconds <= 0 or args.max_connections < 0 or args.rpcs_per_connection < 1 or args.parallel < 1:
         p.error("--seconds > 0, --max-connections >= 0, --rpcs-per-connection >= 1, --parallel >= 1")
     run_client(
-        args.addr, args.seconds, args.max_connections, args.rpcs_per_connection, args.parallel, args.authors
+        args.addr,
+        args.seconds,
+        args.max_connections,
+        args.rpcs_per_connection,
+        args.parallel,
+        args.authors,
+        args.protocol == "mux",
     )
     return 0
 

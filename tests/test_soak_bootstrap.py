@@ -61,7 +61,9 @@ def test_short_soak_1200_connections_none_refused_all_answered() -> None:
         assert report["by_kind"]["js"]["connections"] > 0, summary
     boot = report["bootstrap"]
     assert boot["alive_at_end"] and boot["get_after_soak"] == "ok", boot
-    if boot["get_after_soak_failures"]:  # seen in 2 of 6 runs: reported, not hidden
+    # Reported, not hidden. Seen in 2 of 6 runs before p2p.peerstore: past 1,000 peers the node lost its own
+    # key and the next identify took its connections down ("stream ended before a frame").
+    if boot["get_after_soak_failures"]:
         warnings.warn(
             f"a fresh client's PUT/GET after the soak failed first: {boot['get_after_soak_failures']}",
             stacklevel=1,
