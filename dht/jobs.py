@@ -6,8 +6,9 @@ Theory of operation
 Three timers, each re-armed with +-10% jitter (nodes started together must not act together):
 
 * **refresh** every ``refresh_interval``: a lookup of a random id in every allocated bucket (after a
-  bootstrap, ``refresh(start=...)`` refreshes once the buckets beyond our closest neighbour that are not
-  full);
+  bootstrap, ``refresh(start=...)`` refreshes once the buckets beyond our closest neighbour that hold fewer
+  than ``join_fill`` contacts, each with a one-path lookup that ends as soon as its bucket holds that many:
+  every peer that answers it is a contact of that bucket, so a bucket costs about ``join_fill`` requests);
 * **replicate** every ``replicate_interval`` while the store holds records: each stored key is looked up and
   its live records are PUT to its current k closest, unless another node pushed that key within the
   interval (it did the job for us);
@@ -160,11 +161,13 @@ class Jobs:
         node = self._node
         table = node.table
         k = node.config.k
+        # after a join, a bucket needs only ``join_fill`` contacts: its refresh ends once it has them
+        fill = min(node.config.join_fill, k) if not full_too and node.config.join_fill else 0
         for index in range(table.deepest_bucket() if start is None else start, NUM_BUCKETS):
-            if not full_too and len(table.bucket(index)) >= k:
+            if not full_too and table.bucket_size(index) >= (fill or k):
                 continue
             target = table.random_id_in_bucket(index, node.rng).to_bytes(32, "big")
-            node.ops.start(K_REFRESH, target, now, report=False)
+            node.ops.start(K_REFRESH, target, now, report=False, fill=(index, fill) if fill else None)
 
     def replicate(self, now: float) -> None:
         """Push every stored key's records to its current k closest, unless another node did so lately."""

@@ -15,6 +15,13 @@
   falls in: a search near a cell border finds the intents across it.
 * Node ids are sha256(pubkey); the core keeps them as Python ints and caches the int on the shared ``Contact``
   instance itself (``contact_id``), so 100k simulated nodes don't each hold a copy per routing-table entry.
+* Subnet groups (the /24 of an IPv4 address, the /48 of an IPv6 one) bound how many contacts of one network a
+  bucket holds. The group that counts is the one of the address a connection really came from
+  (``ip_group(observed_ip)``, given by the driver); ``subnet_group(contact)`` falls back to the first
+  address a contact *claims* when nothing was observed (persisted contacts, seeds).
+* The id puzzle (S/Kademlia's static puzzle, opt-in): ``id_puzzle_bits(pubkey)`` counts the leading zero
+  bits of sha256(node id). A network that requires b bits makes every usable identity cost ~2**b key
+  generations, and grinding an id next to a chosen key 2**b times more than it costs today.
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ ID_BITS = 256
 ID_ATTR = "_dht_id"
 NET_ATTR = "_dht_net"
 #: Subnet group of a contact without any parseable IP address (all such contacts share one group).
-NO_IP_GROUP = b"?"  #: Subnet group of a loopback contact (exempt from the rule when allow_loopback_subnet).
+NO_IP_GROUP = b"?"
+#: Subnet group of a loopback contact (exempt from the rule only when ``allow_loopback_subnet``: tests).
 LOOPBACK_GROUP = b"lo"
 
 
@@ -125,6 +133,34 @@ def subnet_group(contact: Contact) -> bytes:
         value = _parse_group(contact.addrs)
         object.__setattr__(contact, NET_ATTR, value)
         return value
+
+
+def ip_group(ip: str) -> bytes:
+    """The subnet group of an observed remote address: ``"4"`` + its /24, ``"6"`` + its /48,
+    ``LOOPBACK_GROUP`` for loopback, ``NO_IP_GROUP`` for something that is not an IP address (an IPv4-mapped
+    IPv6 address counts as the IPv4 one)."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return NO_IP_GROUP
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    if addr.is_loopback:
+        return LOOPBACK_GROUP
+    return b"4" + addr.packed[:3] if addr.version == 4 else b"6" + addr.packed[:6]
+
+
+def loopback_only(addrs: list[str]) -> bool:
+    """Whether every address is a loopback one (and there is one): a node on loopback only (tests, the demo)
+    talks only to processes of its own machine."""
+    return bool(addrs) and all(_parse_group([a]) == LOOPBACK_GROUP for a in addrs)
+
+
+def id_puzzle_bits(pubkey: bytes) -> int:
+    """Leading zero bits of sha256(sha256(pubkey)): the work an identity carries (S/Kademlia's puzzle)."""
+    digest = hashlib.sha256(hashlib.sha256(pubkey).digest()).digest()
+    value = int.from_bytes(digest, "big")
+    return ID_BITS - value.bit_length()
 
 
 def _parse_group(addrs: list[str]) -> bytes:

@@ -1,25 +1,54 @@
-"""The iterative lookup as a peer iterator (after rust-libp2p's ``ClosestPeersIter``), free of I/O.
+"""The iterative lookup as a peer iterator over d disjoint paths, free of I/O.
+
+After rust-libp2p's ``ClosestPeersIter`` (unresponsive peers, the "stalled" rule) and
+``ClosestDisjointPeersIter`` (S/Kademlia's disjoint paths, Baumgart & Mies 2007).
 
 Theory of operation
 -------------------
-The iterator keeps every peer it has heard of, sorted by XOR distance to the target, each in one state::
+The iterator keeps every peer it has heard of in one list sorted by XOR distance to the target, each in one
+state::
 
     NOT_CONTACTED --next()--> WAITING --on_success--> SUCCEEDED
-                                 |  \\--on_failure---> FAILED
-                                 \\---deadline passed (next(now))--> FAILED
+         |                      |  \\--on_failure---> FAILED
+         |                      \\--its peer deadline passed (next)--> UNRESPONSIVE --on_success--> SUCCEEDED
+         |                                                                 \\--on_failure--> FAILED
+         \\--its referrer was discredited--> DISCARDED --vouched for by another referrer--> NOT_CONTACTED
 
-``next(now)`` walks the peers closest first:
+**Paths.** ``paths`` (d) lookups run side by side over the one list. Every peer records which paths know it
+(a bit mask) and which path contacted it. The seeds are known to every path; the peers a reply lists become
+known only to the path that asked, so a liar poisons one path, not the lookup. A peer is contacted once in the
+whole lookup: a path that reaches a peer another path contacted takes that outcome (a success counts for it,
+a WAITING peer makes it wait) but never the peer's reply — as rust-libp2p's ``ClosestDisjointPeersIter``.
+``paths=1`` is the plain Kademlia lookup.
 
-* a WAITING peer past its deadline becomes FAILED;
-* SUCCEEDED peers are counted while no closer peer is still WAITING: once ``k`` have answered, the lookup is
-  FINISHED (the k closest peers known have all answered and none closer is pending);
-* the first NOT_CONTACTED peer is handed out (``Waiting(peer)``) when fewer than ``alpha`` requests are in
-  flight, else the caller gets ``AtCapacity`` and waits for a reply, a failure or a deadline;
-* with nobody left to ask and nothing in flight the lookup is FINISHED too (fewer than k peers exist).
+``next(now)`` gives each unfinished path a turn, round robin. For one path it walks the peers that path knows,
+closest first:
 
-The whole lookup is FINISHED (``timed_out``) once ``lookup_timeout`` has passed since it started.
-``on_success(peer, closer)`` adds the closer peers it returned, one round deeper than ``peer`` (``hops``).
-Calls for unknown peers, or for peers that are not WAITING (a late reply after a timeout), are ignored.
+* a WAITING peer past its *peer deadline* (``peer_timeout`` after it was asked: the caller sets it from the
+  measured round-trip times) becomes UNRESPONSIVE: it no longer holds a slot of its path nor keeps the path
+  from finishing (unless more than ``k // STRAGGLER_SHARE`` of its k closest are unresponsive: then it waits
+  for them to answer or fail), and its reply, should it come after all, still counts (those a discredited
+  referrer suggested count as FAILED at once);
+* SUCCEEDED peers are counted while no closer peer is WAITING: once ``k`` have answered, the path is finished;
+* the first NOT_CONTACTED peer is handed out (``Waiting(peer)``) when the path has fewer than its parallelism
+  in flight, else the path waits (``AtCapacity``). The parallelism is ``alpha``, or ``max(k, alpha)`` while
+  the path is *stalled*: its last ``alpha`` replies brought no peer closer than the closest it knew, so the
+  peers left to ask are the final k and there is nothing to gain by asking them a few at a time (only peers
+  among the path's k closest are asked so). Unresponsive requests may still be running: at most
+  ``SLOW_EXTRA`` more than the parallelism are in flight in all;
+* with nobody left to ask and nothing WAITING in its view the path is finished.
+
+The lookup is FINISHED when every path is, or (``timed_out``) once ``lookup_timeout`` has passed.
+
+**Bounds against liars.** A reply adds at most ``max_new`` peers the lookup did not know (the closest of
+them). The list keeps ``CANDIDATES_PER_PATH * k`` peers per path; beyond that the farthest peer not yet asked
+is dropped. Every peer remembers its *referrer* (the peer whose reply introduced it); an unproven referrer
+(none of its suggestions answered yet) has one suggestion asked at a time. A referrer whose suggestions failed
+or went unresponsive ``REFERRER_STRIKES`` times, more often than they answered, is discredited: its other
+suggestions that no second referrer vouched for are DISCARDED, so a liar's ground "closer" contacts can't
+hold the lookup's slots until it times out.
+
+Calls for unknown peers, or for peers that are not WAITING or UNRESPONSIVE, are ignored (return False).
 """
 
 from __future__ import annotations
@@ -31,12 +60,28 @@ from dataclasses import dataclass
 from dht.keys import contact_id
 from wire.messages import Contact
 
+#: Peers kept per path, in units of k: the farthest never-contacted peers are dropped beyond it.
+CANDIDATES_PER_PATH = 3
+#: Failed or unresponsive suggestions after which a referrer (that answered fewer) is discredited.
+REFERRER_STRIKES = 2
+#: Disjoint paths a lookup may run (each costs about one lookup's worth of hops).
+MAX_PATHS = 16
+#: A path finishes without waiting for unresponsive peers among its k closest only while they are at most
+#: k // STRAGGLER_SHARE of them; with more, it waits until they answer or fail (with k = 4, one straggler
+#: may be skipped: the replica sets of a publish and of a later get still overlap).
+STRAGGLER_SHARE = 4
+#: Requests a path may have in flight beyond its parallelism while some of its peers are unresponsive (their
+#: requests may still run): under overload a lookup must not multiply the load it puts on the network.
+SLOW_EXTRA = 2
+
 
 class PeerState(enum.IntEnum):
     NOT_CONTACTED = 0
     WAITING = 1
     SUCCEEDED = 2
     FAILED = 3
+    UNRESPONSIVE = 4  # past its peer deadline: no longer waited for; a late reply still counts
+    DISCARDED = 5  # suggested only by a discredited referrer: never asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +93,7 @@ class Waiting:
 
 @dataclass(frozen=True, slots=True)
 class AtCapacity:
-    """``alpha`` requests are in flight (or only in-flight peers are left): wait for one to end."""
+    """Every path has its requests in flight (or only in-flight peers are left): wait for one to end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +105,41 @@ class Finished:
 
 AT_CAPACITY = AtCapacity()
 # PeerState as plain ints on the hot path
-_NOT_CONTACTED, _WAITING, _SUCCEEDED, _FAILED = (int(s) for s in PeerState)
+_NOT_CONTACTED, _WAITING, _SUCCEEDED, _FAILED, _UNRESPONSIVE, _DISCARDED = (int(s) for s in PeerState)
 IterState = Waiting | AtCapacity | Finished
+_FAR = 1 << 256  # farther than any distance
+_NEVER = float("inf")
 
 
 class _Peer:
-    __slots__ = ("contact", "deadline", "depth", "dist", "state")
+    __slots__ = (
+        "asked",
+        "bad",
+        "contact",
+        "deadline",
+        "depth",
+        "dist",
+        "good",
+        "known",
+        "path",
+        "ref",
+        "state",
+        "vouched",
+    )
 
-    def __init__(self, contact: Contact, dist: int, depth: int) -> None:
+    def __init__(self, contact: Contact, dist: int, depth: int, known: int, ref: _Peer | None) -> None:
         self.contact = contact
         self.dist = dist
         self.depth = depth
         self.state = _NOT_CONTACTED
         self.deadline = 0.0
+        self.known = known  # bit j: path j knows this peer
+        self.path = -1  # the path that contacted it
+        self.ref = ref  # the peer whose reply introduced it (None: a seed)
+        self.vouched = False  # another referrer listed it too
+        self.good = 0  # as a referrer: suggestions that answered ...
+        self.bad = 0  # ... and that failed or went unresponsive (-1: discredited)
+        self.asked = 0  # ... and that are WAITING
 
 
 def _dist(p: _Peer) -> int:
@@ -80,21 +147,37 @@ def _dist(p: _Peer) -> int:
 
 
 class ClosestPeersIter:
-    """Iterates towards the ``k`` peers closest to ``target`` (an int), ``alpha`` requests at a time."""
+    """Iterates towards the ``k`` peers closest to ``target`` (an int) over ``paths`` disjoint paths."""
 
     __slots__ = (
         "_by_key",
         "_cap",
+        "_discarded",
+        "_discredited",
+        "_done",
+        "_exclude",
+        "_expiry",
         "_finished",
+        "_first",
+        "_inflight",
+        "_known",
+        "_no_progress",
         "_peers",
         "_resume",
+        "_slow",
+        "_stalls",
         "_timed_out",
+        "_turn",
         "alpha",
         "deadline",
         "k",
-        "rpc_timeout",
+        "max_new",
+        "max_stragglers",
+        "paths",
+        "peer_timeout",
         "started",
         "target",
+        "widen",
     )
 
     def __init__(
@@ -108,51 +191,143 @@ class ClosestPeersIter:
         rpc_timeout: float = 5.0,
         lookup_timeout: float = 30.0,
         exclude: bytes | None = None,
+        paths: int = 1,
+        peer_timeout: float | None = None,
+        max_new: int | None = None,
+        widen: bool = True,
     ) -> None:
         """Args:
         target: the id looked up.
-        seeds: the first peers to ask (our closest contacts).
+        seeds: the first peers to ask (our closest contacts); every path knows them.
         now: the current time.
-        k, alpha, rpc_timeout, lookup_timeout: as in ``DhtConfig``.
+        k, alpha, lookup_timeout: as in ``DhtConfig``; ``alpha`` is the parallelism of each path.
+        rpc_timeout: the peer deadline when ``peer_timeout`` is not given.
         exclude: a public key never to contact (our own).
+        paths: disjoint paths (1..``MAX_PATHS``, at most k).
+        peer_timeout: how long a request is waited for before its peer counts as unresponsive (the caller
+            may change the attribute between calls, e.g. from an RTT estimator).
+        max_new: peers a reply may add that the lookup did not know (default: k).
+        widen: a stalled path asks the rest of its k closest at once (False: always ``alpha`` at a time, for
+            lookups that are in no hurry, e.g. a bucket refresh that stops early).
+        Raises:
+            ValueError: ``paths`` out of range.
         """
+        if not 1 <= paths <= min(MAX_PATHS, k):
+            raise ValueError(f"paths must be in [1, min({MAX_PATHS}, k)], got {paths}")
         self.target = target
         self.k = k
         self.alpha = alpha
-        self.rpc_timeout = rpc_timeout
+        self.paths = paths
+        self.peer_timeout = rpc_timeout if peer_timeout is None else peer_timeout
+        self.max_new = k if max_new is None else max(1, max_new)
+        self.widen = widen
+        self.max_stragglers = k // STRAGGLER_SHARE
         self.started = now
         self.deadline = now + lookup_timeout
         self._peers: list[_Peer] = []
-        self._cap = 3 * k  # candidates kept: the farthest never-contacted ones are dropped beyond this
+        self._cap = CANDIDATES_PER_PATH * k * paths
         self._by_key: dict[bytes, _Peer] = {}
+        self._exclude = exclude
         self._finished = False
         self._timed_out = False
-        # where the last next() left off after handing out a peer: (now, index, in flight) — valid until
-        # any peer changes state or joins (a reply, a failure), so the usual next(), next() pair scans once
-        self._resume: tuple[float, int, int] | None = None
-        if exclude is not None:
-            me = _Peer(Contact(exclude), 0, 0)  # a sentinel outside the sorted list: never contacted
-            me.state = _FAILED
-            self._by_key[exclude] = me
+        self._turn = 0
+        self._expiry = _NEVER  # no WAITING peer's deadline is earlier than this
+        self._inflight = [0] * paths  # WAITING peers each path contacted
+        self._slow = [0] * paths  # UNRESPONSIVE peers each path contacted (their requests may still run)
+        self._no_progress = [0] * paths  # replies in a row that brought no closer peer
+        self._known = [0] * paths  # peers each path knows
+        self._first = [_FAR] * paths  # distance of the closest peer each path knows
+        self._done = [False] * paths
+        # per path, where its last next() left off after handing out a peer: (now, index, peers ahead) —
+        # valid until any peer changes state or joins, so the usual next(), next() pair scans the list once
+        self._resume: list[tuple[float, int, int] | None] = [None] * paths
+        self._stalls = 0
+        self._discarded = 0
+        self._discredited = 0
+        everyone = (1 << paths) - 1
         for c in seeds:
-            self._insert(c, 1)
+            if c.pubkey != exclude and c.pubkey not in self._by_key:
+                self._insert(c, 1, everyone, None)
 
-    def _insert(self, contact: Contact, depth: int) -> None:
-        if contact.pubkey in self._by_key:
-            return
+    # ------------------------------------------------------------------------------------------ helpers
+
+    def _insert(self, contact: Contact, depth: int, known: int, ref: _Peer | None) -> _Peer | None:
+        """Add a peer the lookup did not know (the caller checked). Returns it, or None when it is farther
+        than everything kept in a full list."""
         dist = contact_id(contact) ^ self.target
         peers = self._peers
         if len(peers) >= self._cap:
-            last = peers[-1]
-            if last.dist < dist:
-                return  # farther than everything kept: it would never be asked
-            if last.state == _NOT_CONTACTED:
-                peers.pop()
-                del self._by_key[last.contact.pubkey]
-        p = _Peer(contact, dist, depth)
+            for i in range(len(peers) - 1, -1, -1):  # the farthest peer not yet asked makes room
+                last = peers[i]
+                if last.dist < dist:
+                    if i == len(peers) - 1:
+                        return None  # farther than everything kept: it would never be asked
+                    break
+                if last.state == _NOT_CONTACTED or last.state == _DISCARDED:
+                    del peers[i]
+                    del self._by_key[last.contact.pubkey]
+                    self._forget(last)
+                    break
+        p = _Peer(contact, dist, depth, known, ref)
         self._by_key[contact.pubkey] = p
         insort(peers, p, key=_dist)
-        self._resume = None
+        for j in range(self.paths):
+            if known >> j & 1:
+                self._known[j] += 1
+                if dist < self._first[j]:
+                    self._first[j] = dist
+        self._invalidate()
+        return p
+
+    def _forget(self, p: _Peer) -> None:
+        for j in range(self.paths):
+            if p.known >> j & 1:
+                self._known[j] -= 1
+
+    def _invalidate(self) -> None:
+        if self.paths == 1:
+            self._resume[0] = None
+        else:
+            self._resume = [None] * self.paths
+
+    def _strike(self, ref: _Peer | None) -> None:
+        """One of ``ref``'s suggestions failed or went unresponsive; discredit it past the limit."""
+        if ref is None or ref.bad < 0:
+            return
+        ref.bad += 1
+        if ref.bad >= REFERRER_STRIKES and ref.bad > ref.good:
+            ref.bad = -1
+            self._discredited += 1
+            for q in self._peers:
+                if q.ref is not ref or q.vouched:
+                    continue
+                if q.state == _NOT_CONTACTED:
+                    q.state = _DISCARDED
+                    self._discarded += 1
+                elif q.state == _UNRESPONSIVE:  # a fake is not waited for, nor does it hold a slot
+                    q.state = _FAILED
+                    self._slow[q.path] -= 1
+            self._invalidate()
+
+    def _left_waiting(self, p: _Peer) -> None:
+        self._inflight[p.path] -= 1
+        if p.ref is not None:
+            p.ref.asked -= 1
+        self._invalidate()
+
+    def _expire(self, now: float) -> None:
+        """WAITING peers past their deadline become UNRESPONSIVE (before any path decides anything)."""
+        earliest = _NEVER
+        for p in self._peers:
+            if p.state == _WAITING:
+                if now >= p.deadline:
+                    p.state = _UNRESPONSIVE
+                    self._slow[p.path] += 1
+                    self._left_waiting(p)
+                    self._strike(p.ref)
+                elif p.deadline < earliest:
+                    earliest = p.deadline
+        self._expiry = earliest
 
     # -------------------------------------------------------------------------------------- transitions
 
@@ -163,68 +338,186 @@ class ClosestPeersIter:
         if now >= self.deadline:
             self._finished = self._timed_out = True
             return Finished(True)
+        if now >= self._expiry:
+            self._expire(now)
+        d = self.paths
+        done = self._done
+        for step in range(d):
+            j = (self._turn + step) % d
+            if done[j]:
+                continue
+            peer = self._path_next(j, now)
+            if peer is not None:
+                self._turn = (j + 1) % d
+                return Waiting(peer)
+        if all(done):
+            self._finished = True
+            return Finished(False)
+        return AT_CAPACITY
+
+    def _path_next(self, j: int, now: float) -> Contact | None:
+        """Path ``j``'s turn: the peer to ask, or None (it waits, or it just finished: ``_done[j]``)."""
+        bit = 1 << j
         peers = self._peers
-        resume = self._resume
+        resume = self._resume[j]
         if resume is not None and resume[0] == now:
-            start, in_flight = resume[1], resume[2]
+            start, ahead = resume[1], resume[2]
             counting = False  # a peer before ``start`` is WAITING
+            waiting = True
         else:
-            start = in_flight = 0
+            start = ahead = 0
             counting = True
-        counted = 0
+            waiting = False
+        counted = stragglers = 0
         k = self.k
+        stalled = self.widen and self._no_progress[j] >= self.alpha
+        # ``ahead``: peers before this one that answered or may still answer (a stalled path asks the k first)
         for idx in range(start, len(peers)):
             p = peers[idx]
+            if not p.known & bit:
+                continue
             st = p.state
             if st == _SUCCEEDED:
+                ahead += 1
                 if counting:
                     counted += 1
                     if counted >= k:
-                        self._finished = True
-                        return Finished(False)
+                        self._done[j] = True
+                        return None
             elif st == _WAITING:
-                if now >= p.deadline:
-                    p.state = _FAILED
-                    continue
-                in_flight += 1
+                ahead += 1
                 counting = False
+                waiting = True
+            elif st == _UNRESPONSIVE:
+                if counting:
+                    stragglers += 1
+                    if stragglers > self.max_stragglers:  # too many of the k closest are slow: wait
+                        counting = False
+                        waiting = True
             elif st == _NOT_CONTACTED:
-                if in_flight < self.alpha:
-                    p.state = _WAITING
-                    p.deadline = now + self.rpc_timeout
-                    self._resume = (now, idx + 1, in_flight + 1)
-                    return Waiting(p.contact)
-                return AT_CAPACITY
-        if in_flight:
-            return AT_CAPACITY
-        self._finished = True
-        return Finished(False)
+                ref = p.ref
+                if ref is not None and ref.asked and not ref.good and not p.vouched:
+                    counting = False  # an unproven referrer's suggestions are asked one at a time
+                    waiting = True
+                    continue
+                busy = self._inflight[j]
+                limit = max(k, self.alpha) if stalled else self.alpha
+                # unresponsive requests may still be in flight: at most SLOW_EXTRA more ride on top of them
+                if busy >= limit or busy + self._slow[j] >= limit + SLOW_EXTRA or (stalled and ahead >= k):
+                    return None
+                p.state = _WAITING
+                p.path = j
+                p.deadline = now + self.peer_timeout
+                if p.deadline < self._expiry:
+                    self._expiry = p.deadline
+                self._inflight[j] += 1
+                if ref is not None:
+                    ref.asked += 1
+                self._invalidate()
+                self._resume[j] = (now, idx + 1, ahead + 1)
+                return p.contact
+        if not waiting:
+            self._done[j] = True
+        return None
 
     def on_success(self, pubkey: bytes, closer: list[Contact]) -> bool:
         """``pubkey`` answered with ``closer`` peers (our own key among them is ignored).
 
         Returns:
-            False (and nothing changes) if ``pubkey`` wasn't WAITING: unknown, timed out or finished.
+            False (and nothing changes) if ``pubkey`` wasn't WAITING or UNRESPONSIVE, or the lookup finished.
         """
         p = self._by_key.get(pubkey)
-        if p is None or p.state != _WAITING or self._finished:
+        if p is None or self._finished:
+            return False
+        if p.state == _WAITING:
+            self._left_waiting(p)
+        elif p.state == _UNRESPONSIVE:
+            self._slow[p.path] -= 1
+            ref = p.ref
+            if ref is not None and ref.bad > 0:
+                ref.bad -= 1  # it was not a bad suggestion after all
+        else:
             return False
         p.state = _SUCCEEDED
-        self._resume = None
-        depth = p.depth + 1
-        by_key = self._by_key
-        for c in closer:
-            if c.pubkey not in by_key:
-                self._insert(c, depth)
+        self._invalidate()
+        if p.ref is not None:
+            p.ref.good += 1
+        j = p.path
+        if not self._done[j]:
+            self._learn(p, j, closer)
         return True
 
-    def on_failure(self, pubkey: bytes) -> bool:
-        """``pubkey`` failed (timeout, refused, bad reply). Returns False if it wasn't WAITING."""
+    def _learn(self, p: _Peer, j: int, closer: list[Contact]) -> None:
+        """Path ``j`` learns the peers ``p`` listed (at most ``max_new`` of them new to the lookup)."""
+        bit = 1 << j
+        by_key = self._by_key
+        exclude = self._exclude
+        first = self._first[j]
+        progress = self._known[j] < self.k
+        fresh: list[Contact] = []
+        for c in closer:
+            pk = c.pubkey
+            if pk == exclude:
+                continue
+            q = by_key.get(pk)
+            if q is None:
+                fresh.append(c)
+                continue
+            if q.ref is not None and q.ref is not p and not q.vouched:
+                q.vouched = True
+                if q.state == _DISCARDED:
+                    q.state = _NOT_CONTACTED
+                    self._discarded -= 1
+            if not q.known & bit:
+                q.known |= bit
+                self._known[j] += 1
+                if q.dist < first:
+                    first = q.dist
+                    progress = True
+        if fresh:
+            if len(fresh) > self.max_new:
+                target = self.target
+                fresh.sort(key=lambda c: contact_id(c) ^ target)
+                del fresh[self.max_new :]
+            depth = p.depth + 1
+            for c in fresh:
+                if c.pubkey in by_key:
+                    continue  # listed twice in one reply
+                q = self._insert(c, depth, bit, p)
+                if q is not None and q.dist < first:
+                    first = q.dist
+                    progress = True
+        self._first[j] = first
+        self._invalidate()
+        if progress:
+            self._no_progress[j] = 0
+        else:
+            self._no_progress[j] += 1
+            if self._no_progress[j] == self.alpha:
+                self._stalls += 1
+
+    def on_failure(self, pubkey: bytes, blame: bool = True) -> bool:
+        """``pubkey`` failed (timeout, refused, bad reply). Returns False if it wasn't WAITING or
+        UNRESPONSIVE.
+
+        Args:
+            pubkey: the peer.
+            blame: count it against the peer's referrer (False when the peer was skipped for a reason of
+                our own, e.g. we are backing off from it).
+        """
         p = self._by_key.get(pubkey)
-        if p is None or p.state != _WAITING:
+        if p is None:
+            return False
+        if p.state == _WAITING:
+            self._left_waiting(p)
+            if blame:
+                self._strike(p.ref)
+        elif p.state == _UNRESPONSIVE:  # struck already
+            self._slow[p.path] -= 1
+        else:
             return False
         p.state = _FAILED
-        self._resume = None
+        self._invalidate()
         return True
 
     def finish(self) -> None:
@@ -242,11 +535,12 @@ class ClosestPeersIter:
         return self._timed_out
 
     def is_waiting(self, pubkey: bytes) -> bool:
+        """Whether a request to ``pubkey`` is still awaited (WAITING, or UNRESPONSIVE but not failed)."""
         p = self._by_key.get(pubkey)
-        return p is not None and p.state == _WAITING
+        return p is not None and (p.state == _WAITING or p.state == _UNRESPONSIVE)
 
     def closest(self, n: int | None = None) -> list[Contact]:
-        """The closest peers that answered, closest first (at most ``n``, default k)."""
+        """The closest peers that answered, on any path, closest first (at most ``n``, default k)."""
         n = self.k if n is None else n
         out: list[Contact] = []
         for p in self._peers:
@@ -264,17 +558,37 @@ class ClosestPeersIter:
         p = self._by_key.get(pubkey)
         return p.depth if p is not None else 0
 
+    def path_of(self, pubkey: bytes) -> int:
+        """The path that contacted ``pubkey`` (-1: none)."""
+        p = self._by_key.get(pubkey)
+        return p.path if p is not None else -1
+
+    def set_deadline(self, pubkey: bytes, deadline: float) -> None:
+        """Change the peer deadline of WAITING ``pubkey`` (e.g. a first contact: it must be dialed too)."""
+        p = self._by_key.get(pubkey)
+        if p is not None and p.state == _WAITING:
+            p.deadline = deadline
+            if deadline < self._expiry:
+                self._expiry = deadline
+            self._invalidate()
+
     def next_deadline(self) -> float:
-        """The earliest time something changes without input: an RPC deadline or the lookup's."""
+        """The earliest time something changes without input: a peer deadline or the lookup's."""
         t = self.deadline
         for p in self._peers:
             if p.state == _WAITING and p.deadline < t:
                 t = p.deadline
+        self._expiry = t
         return t
 
     def statistics(self) -> dict[str, int]:
+        """Peers per state, hops, paths, stalls (a path turned stalled), discredited referrers."""
         counts = {s.name.lower(): 0 for s in PeerState}
         for p in self._peers:
             counts[PeerState(p.state).name.lower()] += 1
         counts["hops"] = self.hops()
+        counts["paths"] = self.paths
+        counts["paths_done"] = sum(self._done)
+        counts["stalls"] = self._stalls
+        counts["discredited"] = self._discredited
         return counts

@@ -6,11 +6,15 @@ Theory of operation
 A driver (the simulator, or ``p2p``'s libp2p driver) feeds the node four kinds of input and drains its
 outputs:
 
-* ``handle_request(sender, msg, now)`` answers a peer's request synchronously (and adds the sender to the
-  routing table when it lists addresses);
-* ``handle_response(peer, msg, now)`` / ``handle_failure(peer, rid, now)`` end a request this node emitted
-  (``SendRequest``; ``rid`` is the request id); a request still open ``rpc_timeout`` after it was sent fails
-  at ``handle_timer``, and a late reply to it is ignored;
+* ``handle_request(sender, msg, now, observed_ip)`` answers a peer's request synchronously (and adds the
+  sender to the routing table when it lists addresses; its subnet is the one of ``observed_ip``, the address
+  the connection really came from, when the driver knows it);
+* ``handle_response(peer, msg, now, observed_ip)`` / ``handle_failure(peer, rid, now)`` end a request this
+  node emitted (``SendRequest``; ``rid`` is the request id); a request still open ``rpc_timeout`` after it
+  was sent fails at ``handle_timer``, and a late reply to it is ignored. Every reply is a round-trip sample
+  for the node's ``dht.rtt.PeerTimeouts``: a lookup stops waiting for a peer after ``peer_timeout()``
+  (adaptive; then the estimate backs off) and may ask another, while the request stays open until
+  ``rpc_timeout``;
 * ``handle_timer(now)`` whenever ``now >= next_timer()``: request and lookup deadlines, record expiry and
   the periodic jobs;
 * ``poll()`` returns the queued ``SendRequest``/``OpDone`` outputs in order.
@@ -42,10 +46,12 @@ peer (it answered); only failures (timeouts, refused connections, bad replies) r
 
 Routing table upkeep: a full bucket asks us to probe its oldest contact (a PING), at most once per
 ``probe_interval``; the sender of a PING never becomes a pending entry (a probe must not cause another probe,
-or probes would chain across the network); any failed request removes the peer (its bucket's pending
-entry takes its place). Request and lookup deadlines sit in one heap with lazy deletion, so
+or probes would chain across the network); a failed request removes the peer (its bucket's pending
+entry takes its place) only if it was sent to the addresses the table holds: a lookup asks a known peer at
+the addresses the table knows, and addresses a third party listed for it never evict it. Request and lookup
+deadlines sit in one heap with lazy deletion, so
 ``next_timer`` costs O(1) amortised, not a scan of everything in flight. Only peers that talked to us
-directly enter the table, never the contacts listed in replies.
+directly enter the table, never the contacts listed in replies; a known peer keeps the addresses it gave us.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ from typing import Any
 from dht.config import DhtConfig, Rng
 from dht.events import OpDone, Output, Result, SendRequest
 from dht.jobs import Jobs
-from dht.keys import contact_id, id_int, key_for_record
+from dht.keys import contact_id, id_int, ip_group, key_for_record, loopback_only
 from dht.ops import K_BOOT, K_FIND, K_GET, K_PUBLISH, Operations
 from dht.requests import (
     FIND,
@@ -80,6 +86,7 @@ from dht.requests import (
     Req,
 )
 from dht.routing import AddResult, RoutingTable
+from dht.rtt import PeerTimeouts
 from dht.store import RecordStore, open_record
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.intent import Action
@@ -126,6 +133,7 @@ class Node:
         "ops",
         "pubkey",
         "rng",
+        "rtt",
         "table",
     )
 
@@ -146,13 +154,16 @@ class Node:
         self.id_int = contact_id(self.contact)
         self.config = config
         self.rng = rng
-        self.table = RoutingTable(self.id_int, config)
+        # a node on loopback only (tests, the demo) has only local peers: loopback is no subnet to cap there
+        self.table = RoutingTable(self.id_int, config, loopback_only(self.contact.addrs))
+        self.rtt = PeerTimeouts(config.min_peer_timeout, config.rpc_timeout)
         self._store = store
         self.ops = Operations(self)
         self.jobs = Jobs(self)
         self._inflight: dict[int, Req] = {}
-        # (deadline, 0, request id) of requests and (deadline, 1, op id) of lookups; entries of requests or
-        # lookups that ended are skipped when they reach the top (lazy deletion)
+        # (deadline, 0, request id) of requests, (deadline, 1, op id) of lookups and (deadline, 2, request id)
+        # of a lookup request's peer deadline; entries of requests or lookups that ended are skipped when they
+        # reach the top (lazy deletion)
         self._deadlines: list[tuple[float, int, int]] = []
         self._out: list[Output] = []
         self._started = False
@@ -169,20 +180,23 @@ class Node:
 
     # ======================================================================================== server side
 
-    def handle_request(self, sender: Contact, msg: Any, now: float) -> Any:
+    def handle_request(self, sender: Contact, msg: Any, now: float, observed_ip: str | None = None) -> Any:
         """Answer a request from ``sender`` (who is added to the routing table if it lists addresses).
 
         Args:
             sender: the authenticated peer (its Contact as the driver knows it).
             msg: Ping | FindNode | PutRecords | GetRecords.
             now: current time.
+            observed_ip: the IP address the request's connection came from (None: unknown); its /24 (/48)
+                is the sender's subnet for the routing table's per-subnet cap, whatever the sender claims.
         Returns:
             Pong | Nodes | PutResult | Records | Error.
         """
         self._start(now)
         self._stats[S_REQ_IN] += 1
         if sender.addrs and sender.pubkey != self.pubkey:
-            self._add(sender, now, probe=not isinstance(msg, Ping))  # a probe never causes another probe
+            group = ip_group(observed_ip) if observed_ip else None
+            self._add(sender, now, not isinstance(msg, Ping), group)  # a probe never causes another probe
         reply: Any
         if isinstance(msg, Ping):
             reply = Pong(msg.rid)
@@ -227,13 +241,15 @@ class Node:
 
     # ======================================================================================== client side
 
-    def handle_response(self, peer: bytes, msg: Any, now: float) -> None:
+    def handle_response(self, peer: bytes, msg: Any, now: float, observed_ip: str | None = None) -> None:
         """A reply to a request we emitted. Unknown or late (already timed out) replies are ignored.
 
         Args:
             peer: the public key of the peer that replied.
             msg: Pong | Nodes | PutResult | Records | Error.
             now: current time.
+            observed_ip: the IP address of the connection the reply came on (None: unknown); as in
+                ``handle_request``.
         """
         rid = getattr(msg, "rid", None)
         req = self._inflight.get(rid) if isinstance(rid, int) else None
@@ -242,6 +258,8 @@ class Node:
             return
         self._pop_req(rid)  # type: ignore[arg-type]
         self._stats[S_RESP] += 1
+        known = self.table.get(req.peer)
+        self.rtt.observe(now - (req.deadline - self.config.rpc_timeout), known is not None)
         if isinstance(msg, Error):
             self._stats[S_ERRORS] += 1
             soft = msg.code in SOFT_ERROR_CODES
@@ -268,7 +286,8 @@ class Node:
             self._stats[S_BAD] += 1
             self._fail(req, now)
             return
-        self._add(req.peer, now)
+        # a known peer keeps the addresses it gave us (a third party may have listed others for it)
+        self._add(known or req.peer, now, True, ip_group(observed_ip) if observed_ip else None)
         if kind == PROBE:
             self.table.probe_ok(peer)
         elif kind == HANDOFF:
@@ -293,7 +312,7 @@ class Node:
 
     def _fail(self, req: Req, now: float) -> None:
         self._stats[S_FAIL] += 1
-        self.table.remove(req.peer.pubkey)
+        self.table.remove(req.peer.pubkey, req.peer.addrs)  # only if these are the addresses the table holds
         self._end_request(req, now, failed=True)
 
     def _end_request(self, req: Req, now: float, failed: bool, soft: bool = False) -> None:
@@ -444,7 +463,23 @@ class Node:
         if what == 0:
             req = self._inflight.get(ident)
             return req is not None and req.deadline == deadline
+        if what == 2:  # a request's peer deadline: it still matters while the request and its lookup run
+            req = self._inflight.get(ident)
+            op = self.ops.get(req.op) if req is not None and req.op else None
+            return op is not None and op.it is not None and not op.it.finished
         return self.ops.lookup_live(ident, deadline)
+
+    def peer_timeout(self, known: bool = True) -> float:
+        """How long a lookup waits for one peer (``known``: in our routing table; else a first contact)
+        before it may ask another (adaptive, see ``dht.rtt``)."""
+        return self.rtt.timeout(known) if self.config.adaptive_timeouts else self.config.rpc_timeout
+
+    def peer_deadline(self, rid: int, when: float) -> None:
+        """Request ``rid`` of a lookup has a peer deadline at ``when``: then ``handle_timer`` backs the
+        estimator off (as TCP doubles its RTO on a timeout) and drives the lookup, unless it answered."""
+        if self.config.adaptive_timeouts:  # else the request's own deadline comes at the same time
+            heapq.heappush(self._deadlines, (when, 2, rid))
+            self._timer = None
 
     def handle_timer(self, now: float) -> None:
         """Run everything due at ``now``: request and lookup deadlines, expiry, refresh, replication,
@@ -459,6 +494,12 @@ class Node:
                 continue
             if entry[1] == 0:
                 self._fail(self._pop_req(entry[2]), now)
+            elif entry[1] == 2:  # a lookup request passed its peer deadline: back off, let the lookup move on
+                req = self._inflight[entry[2]]
+                self.rtt.backoff(self.table.get(req.peer) is not None)
+                op = self.ops.get(req.op)
+                if op is not None:
+                    self.ops.drive(op, now)
             else:
                 op = self.ops.get(entry[2])
                 if op is not None:
@@ -478,8 +519,12 @@ class Node:
 
     def _send(
         self, peer: Contact, msg_factory: MsgFactory, kind: int, op: int, now: float, size: int = 0
-    ) -> None:
-        """Emit a request to ``peer`` (``msg_factory`` builds it for a fresh request id) and track it."""
+    ) -> int:
+        """Emit a request to ``peer`` (``msg_factory`` builds it for a fresh request id) and track it.
+
+        Returns:
+            The request id.
+        """
         rid = self.rng.getrandbits(64)
         while rid in self._inflight:
             rid = self.rng.getrandbits(64)
@@ -489,6 +534,7 @@ class Node:
         self._out.append(SendRequest(peer, msg_factory(rid)))
         self._stats[S_REQ_OUT] += 1
         self._timer = None
+        return rid
 
     def _pop_req(self, rid: int) -> Req:
         """Take request ``rid`` out of the in-flight table (it ended)."""
@@ -499,8 +545,8 @@ class Node:
         self._timer = None
         return req
 
-    def _add(self, contact: Contact, now: float, probe: bool = True) -> None:
-        res, probe_peer = self.table.add(contact, now, probe)
+    def _add(self, contact: Contact, now: float, probe: bool = True, group: bytes | None = None) -> None:
+        res, probe_peer = self.table.add(contact, now, probe, group)
         if res is AddResult.PENDING and probe_peer is not None:
             if self.backed_off(probe_peer.pubkey, now):
                 self.table.probe_ok(probe_peer.pubkey)  # it answered us lately (busy): alive
@@ -523,4 +569,7 @@ class Node:
         out["backing_off"] = len(self._backoff) if self._backoff else 0
         out.update(self.ops.statistics())
         out.update(self.jobs.statistics())
+        out["peer_timeout_ms"] = round(self.peer_timeout(True) * 1000)
+        out["first_contact_timeout_ms"] = round(self.peer_timeout(False) * 1000)
+        out["rtt_samples"] = self.rtt.samples
         return out

@@ -90,6 +90,8 @@ from wire.messages import Contact, Nodes, PutResult, PutStatus, Records
 if TYPE_CHECKING:
     from dht.node import Node
 
+#: A join's bucket refresh wanting n contacts stops after FILL_BUDGET * n requests (its bucket is sparse).
+FILL_BUDGET = 2
 # operation kinds
 K_FIND, K_BOOT, K_REFRESH, K_GET, K_PUBLISH, K_REPLICATE = range(6)
 KIND_NAMES = ("find", "bootstrap", "refresh", "get", "publish", "replicate")
@@ -142,6 +144,7 @@ class Op:
     __slots__ = (
         "action",
         "chains",
+        "fill",
         "found",
         "holders",
         "id",
@@ -184,6 +187,7 @@ class Op:
         self.side = 0  # page and PUT requests of this operation in flight
         self.holders: set[bytes] | None = None  # publish: peers holding the records (ourselves included)
         self.statuses: dict[str, int] | None = None
+        self.fill: tuple[int, int] | None = None  # a join's bucket refresh: (bucket, contacts wanted)
 
 
 def _count(statuses: dict[str, int], name: str, n: int = 1) -> None:
@@ -232,6 +236,7 @@ class Operations:
         since: int = 0,
         extra: list[Contact] | None = None,
         job: bool = False,
+        fill: tuple[int, int] | None = None,
     ) -> int:
         """Start an operation of ``kind`` on ``target`` with its lookup.
 
@@ -244,6 +249,7 @@ class Operations:
             action, since: get: the filters of GET_RECORDS.
             extra: contacts asked even if the routing table refused them (bootstrap seeds).
             job: started by a periodic job (``Jobs.op_ended`` is told when it ends).
+            fill: a bucket refresh after a join: (bucket, n) — one path, ends once the bucket holds n.
         Returns:
             The op id.
         """
@@ -258,6 +264,7 @@ class Operations:
         op.action = action
         op.since = since
         k = cfg.k
+        op.fill = fill
         if kind == K_GET:
             op.found = {}
             k = min(cfg.get_closest, cfg.k)
@@ -265,22 +272,32 @@ class Operations:
         seeds = node.table.closest(tint, cfg.k)
         if extra:
             seeds = seeds + extra
-        op.it = self._new_iter(tint, seeds, now, k)
+        op.it = self._new_iter(tint, seeds, now, k, fill is None)
         heapq.heappush(node._deadlines, (op.it.deadline, 1, op.id))
         self.drive(op, now)
         return op.id
 
-    def _new_iter(self, tint: int, seeds: list[Contact], now: float, k: int) -> ClosestPeersIter:
+    def _new_iter(
+        self, tint: int, seeds: list[Contact], now: float, k: int, urgent: bool
+    ) -> ClosestPeersIter:
+        """The lookup of an op: ``disjoint_paths`` paths sharing ``alpha`` requests in flight, widening when
+        stalled, or (a join's bucket refresh, not ``urgent``: every request adds at most one contact, so none
+        is sent ahead) one request at a time."""
         cfg = self._node.config
+        paths = min(cfg.disjoint_paths, k) if urgent else 1
         return ClosestPeersIter(
             tint,
             seeds,
             now,
             k=k,
-            alpha=cfg.alpha,
+            alpha=-(-cfg.alpha // paths) if urgent else 1,  # the paths share alpha (rounded up)
             rpc_timeout=cfg.rpc_timeout,
             lookup_timeout=cfg.lookup_timeout,
             exclude=self._node.pubkey,
+            paths=paths,
+            peer_timeout=cfg.rpc_timeout,  # each request's deadline is set when it is sent (``drive``)
+            max_new=cfg.max_new_per_reply,
+            widen=urgent,
         )
 
     # ----------------------------------------------------------------------------------------- the lookup
@@ -297,13 +314,20 @@ class Operations:
                 if node.backed_off(st.peer.pubkey, now):
                     node._stats[S_BACKOFF_SKIPS] += 1
                     op.skipped += 1
-                    it.on_failure(st.peer.pubkey)  # skipped, not asked: the peer asked us to wait
+                    it.on_failure(
+                        st.peer.pubkey, blame=False
+                    )  # skipped, not asked: the peer asked us to wait
                     continue
                 op.messages += 1
+                known = node.table.get(st.peer)
+                peer = known or st.peer  # the addresses we know first
                 if op.kind == K_GET:
-                    node._send(st.peer, get_factory(op.target, op.action, op.since, None), GET, op.id, now)
+                    rid = node._send(peer, get_factory(op.target, op.action, op.since, None), GET, op.id, now)
                 else:
-                    node._send(st.peer, find_factory(op.target), FIND, op.id, now)
+                    rid = node._send(peer, find_factory(op.target), FIND, op.id, now)
+                deadline = now + node.peer_timeout(known is not None)
+                it.set_deadline(st.peer.pubkey, deadline)
+                node.peer_deadline(rid, deadline)
             elif isinstance(st, AtCapacity):
                 return
             else:
@@ -323,6 +347,11 @@ class Operations:
         if kind == FIND:
             assert op.it is not None and isinstance(msg, Nodes)
             op.it.on_success(req.peer.pubkey, msg.peers)
+            fill = op.fill
+            if fill is not None and (
+                self._node.table.bucket_size(fill[0]) >= fill[1] or op.messages >= FILL_BUDGET * fill[1]
+            ):
+                op.it.finish()  # the bucket this refresh fills has enough contacts (or is sparse)
             self.drive(op, now)
         elif kind in (GET, PAGE):
             assert isinstance(msg, Records)
@@ -525,12 +554,13 @@ class Operations:
                 result = Closest(op.target, peers, it.hops(), op.messages)
         self._end(op, result, now)
         if op.kind == K_BOOT and self._node.config.refresh_on_bootstrap:
-            # the self-lookup covered our closest neighbour's bucket: refresh the ones farther out
+            # the self-lookup met our k closest neighbours, which fill every bucket up to the farthest
+            # one's (all the network has there): refresh from that bucket outwards
             node = self._node
             start = node.table.deepest_bucket()
             peers = it.closest()
             if peers:
-                start = max(start, (contact_id(peers[0]) ^ node.id_int).bit_length())
+                start = max(start, (contact_id(peers[-1]) ^ node.id_int).bit_length() - 1)
             node.jobs.refresh(now, full_too=False, start=start)
 
     def _report(self, op: Op, result: Result) -> None:

@@ -7,10 +7,15 @@ of the id space). Buckets live in one list indexed from the far end (``255 - i``
 as the deepest non-empty bucket, so a node of a 100k network holds ~17 small lists. Inside a bucket contacts
 are in least-recently-seen order: the oldest first, the most recently seen last.
 
-``add(contact)``:
-  * known contact -> moved to the tail (UPDATED; a new Contact instance replaces the old one);
+``add(contact, now, probe, group)``:
+  * known contact -> moved to the tail (UPDATED; a new Contact instance replaces the old one and keeps the
+    subnet group the contact entered with unless a new observed ``group`` is given; if that subnet already
+    has its share of the bucket, the contact is dropped: REFUSED_SUBNET);
+  * an id without the required puzzle work (``id_puzzle_bits``) -> REFUSED_ID;
   * room in the bucket -> appended (ADDED), unless its subnet already has ``max_per_subnet`` contacts in the
-    bucket (REFUSED_SUBNET: at most 2 per /24 or /48; loopback exempt when ``allow_loopback_subnet``);
+    bucket (REFUSED_SUBNET: at most 2 per /24 or /48). The subnet is the one of the address the driver
+    *observed* the contact at (``group``, from ``keys.ip_group``) or, when nothing was observed, of the first
+    address it claims; loopback is exempt only with ``allow_loopback_subnet`` (a test mode);
   * bucket full, no pending entry -> the newcomer becomes the bucket's *pending entry* and the oldest contact
     is returned to be probed (PENDING); the driver pings it: ``probe_ok`` (it answered: it moves to the tail
     and the pending entry is dropped) or ``remove`` (it failed: the pending entry takes its place);
@@ -19,7 +24,9 @@ are in least-recently-seen order: the oldest first, the most recently seen last.
     cause a probe (``probe=False``: the sender of a PING, itself a probe — otherwise probes cause probes in
     a chain across the network).
 
-The table never evicts a live contact for a new one (old contacts are the most likely to stay up).
+The table never evicts a live contact for a new one (old contacts are the most likely to stay up), and
+``remove(pubkey, addrs)`` evicts a contact only when the addresses that failed are the ones the table holds
+(addresses a third party listed for a known peer id prove nothing about the peer).
 Contacts are the caller's shared ``Contact`` instances; their ids are cached on them (``keys.contact_id``).
 """
 
@@ -32,7 +39,7 @@ from array import array
 from collections.abc import Iterator
 
 from dht.config import DhtConfig, Rng
-from dht.keys import ID_ATTR, LOOPBACK_GROUP, NET_ATTR, bucket_of, contact_id, subnet_group
+from dht.keys import ID_ATTR, LOOPBACK_GROUP, NET_ATTR, bucket_of, contact_id, id_puzzle_bits, subnet_group
 from wire.messages import Contact
 
 NUM_BUCKETS = 256
@@ -45,6 +52,7 @@ class AddResult(enum.Enum):
     PENDING = "pending"  # full bucket: newcomer kept as pending, the returned oldest contact must be probed
     FULL = "full"  # full bucket with a probe already in progress: newcomer dropped
     REFUSED_SUBNET = "refused_subnet"
+    REFUSED_ID = "refused_id"  # the id lacks the puzzle work the network requires
     SELF = "self"
 
 
@@ -60,18 +68,26 @@ class RoutingTable:
         "_pending",
         "_probe_interval",
         "_probed",
+        "_puzzle",
         "self_id",
     )
 
-    def __init__(self, self_id: int, config: DhtConfig) -> None:
+    def __init__(self, self_id: int, config: DhtConfig, loopback_ok: bool = False) -> None:
+        """Args:
+        self_id: our node id.
+        config: k, the subnet cap, the probe interval, the id puzzle.
+        loopback_ok: loopback contacts are exempt from the subnet cap even without
+            ``config.allow_loopback_subnet`` (the node itself listens on loopback only).
+        """
         self.self_id = self_id
         self._k = config.k
         self._max_subnet = config.max_per_subnet
-        self._loopback_ok = config.allow_loopback_subnet
+        self._loopback_ok = config.allow_loopback_subnet or loopback_ok
         self._buckets: list[list[Contact] | None] = []
         self._pending: dict[int, tuple[Contact, Contact]] | None = None  # bucket -> (pending, probed)
         self._probe_interval = config.probe_interval
         self._probed: array[float] | None = None  # by 255 - bucket: when it last asked for a probe
+        self._puzzle = config.id_puzzle_bits
         self._count = 0
 
     # ------------------------------------------------------------------------------------------ queries
@@ -88,6 +104,12 @@ class RoutingTable:
         j = NUM_BUCKETS - 1 - index
         b = self._buckets[j] if j < len(self._buckets) else None
         return list(b) if b else []
+
+    def bucket_size(self, index: int) -> int:
+        """How many contacts bucket ``index`` holds (no copy)."""
+        j = NUM_BUCKETS - 1 - index
+        b = self._buckets[j] if j < len(self._buckets) else None
+        return len(b) if b else 0
 
     def nonempty_buckets(self) -> list[int]:
         """Indices of the buckets that hold contacts, farthest first."""
@@ -116,6 +138,21 @@ class RoutingTable:
         if b:
             for c in b:
                 if c.pubkey == pubkey:
+                    return c
+        return None
+
+    def get(self, contact: Contact) -> Contact | None:
+        """The table's own Contact for ``contact``'s peer (the addresses we know), if present. Uses the id
+        cached on ``contact`` (cheaper than ``find``)."""
+        d = contact_id(contact) ^ self.self_id
+        if d == 0:
+            return None
+        j = NUM_BUCKETS - 1 - (d.bit_length() - 1)
+        b = self._buckets[j] if j < len(self._buckets) else None
+        if b:
+            pk = contact.pubkey
+            for c in b:
+                if c.pubkey == pk:
                     return c
         return None
 
@@ -196,7 +233,7 @@ class RoutingTable:
     # ------------------------------------------------------------------------------------------ updates
 
     def add(
-        self, contact: Contact, now: float | None = None, probe: bool = True
+        self, contact: Contact, now: float | None = None, probe: bool = True, group: bytes | None = None
     ) -> tuple[AddResult, Contact | None]:
         """Insert or refresh ``contact``.
 
@@ -206,6 +243,8 @@ class RoutingTable:
                 ``probe_interval`` (within it a newcomer to a full bucket is dropped: FULL).
             probe: False: never make the newcomer a pending entry (a full bucket gives FULL), e.g. for the
                 sender of a PING, which is itself somebody's probe (a probe must not cause another).
+            group: the subnet group of the address the contact was observed at (``keys.ip_group``); None:
+                the group it entered the table with, or for a newcomer the group of its first claimed address.
         Returns:
             The outcome and, for PENDING, the oldest contact of the bucket, to be probed.
         """
@@ -220,15 +259,34 @@ class RoutingTable:
         b = buckets[j]
         if b is None:
             b = buckets[j] = []
-        elif b and b[-1] is contact:
+        elif b and b[-1] is contact and group is None:
             return AddResult.UPDATED, None  # already the most recently seen
         pk = contact.pubkey
         if b:
             keys = [c.pubkey for c in b]  # a list comprehension and ``in`` run in C: faster than a loop
             if pk in keys:
-                del b[keys.index(pk)]
+                pos = keys.index(pk)
+                old = b[pos]
+                was = old.__dict__.get(NET_ATTR)
+                if group is None:
+                    group = was  # the group it was admitted with stays its group
+                del b[pos]
+                if group is not None:
+                    object.__setattr__(contact, NET_ATTR, group)  # a cache on the instance, not a field
+                    if group != was and not self._subnet_ok(b, contact):
+                        # seen in another subnet, already full in this bucket: it loses its place
+                        self._count -= 1
+                        if not b:
+                            self._trim()
+                        return AddResult.REFUSED_SUBNET, None
                 b.append(contact)
                 return AddResult.UPDATED, None
+        if self._puzzle and id_puzzle_bits(pk) < self._puzzle:
+            if not b:
+                self._trim()
+            return AddResult.REFUSED_ID, None
+        if group is not None:
+            object.__setattr__(contact, NET_ATTR, group)
         if len(b) < self._k:
             if not self._subnet_ok(b, contact):
                 if not b:
@@ -277,11 +335,15 @@ class RoutingTable:
         if not self._pending:
             self._pending = None
 
-    def remove(self, pubkey: bytes) -> bool:
+    def remove(self, pubkey: bytes, addrs: list[str] | None = None) -> bool:
         """Drop the contact ``pubkey`` (it failed); its bucket's pending entry, if any, takes its place.
 
+        Args:
+            pubkey: the contact's public key.
+            addrs: the addresses that failed; when given, the contact is dropped only if the table holds it
+                with exactly these addresses (addresses a third party listed for a known id prove nothing).
         Returns:
-            True if the contact was in the table.
+            True if the contact was in the table (and was dropped).
         """
         nid = int.from_bytes(hashlib.sha256(pubkey).digest(), "big")
         d = nid ^ self.self_id
@@ -291,7 +353,8 @@ class RoutingTable:
         j = NUM_BUCKETS - 1 - i
         b = self._buckets[j] if j < len(self._buckets) else None
         pend = self._pending
-        if pend and i in pend and pend[i][0].pubkey == pubkey:  # the pending entry itself failed
+        if pend and i in pend and pend[i][0].pubkey == pubkey and addrs in (None, pend[i][0].addrs):
+            # the pending entry itself failed
             del pend[i]
             if not pend:
                 self._pending = None
@@ -299,6 +362,8 @@ class RoutingTable:
             return False
         for pos, c in enumerate(b):
             if c.pubkey == pubkey:
+                if addrs is not None and c.addrs != addrs:
+                    return False
                 del b[pos]
                 self._count -= 1
                 if pend and i in pend:

@@ -116,10 +116,10 @@ class Attack:
 class DroppingNode(Node):
     """Answers PING only; every other request is dropped (no reply: the asker times out)."""
 
-    def handle_request(self, sender: Contact, msg: Any, now: float) -> Any:
+    def handle_request(self, sender: Contact, msg: Any, now: float, observed_ip: str | None = None) -> Any:
         if isinstance(msg, Ping):
-            return super().handle_request(sender, msg, now)
-        super().handle_request(sender, Ping(getattr(msg, "rid", 0)), now)  # learns the sender, as a PING
+            return super().handle_request(sender, msg, now, observed_ip)
+        super().handle_request(sender, Ping(getattr(msg, "rid", 0)), now, observed_ip)  # learns the sender
         return None
 
 
@@ -179,10 +179,10 @@ class LyingNode(Node):
 
     fakes: FakeContacts
 
-    def handle_request(self, sender: Contact, msg: Any, now: float) -> Any:
+    def handle_request(self, sender: Contact, msg: Any, now: float, observed_ip: str | None = None) -> Any:
         if isinstance(msg, Ping):
-            return super().handle_request(sender, msg, now)
-        super().handle_request(sender, Ping(msg.rid), now)
+            return super().handle_request(sender, msg, now, observed_ip)
+        super().handle_request(sender, Ping(msg.rid), now, observed_ip)
         n = self.config.k
         if isinstance(msg, FindNode):
             return Nodes(msg.rid, self.fakes.closest(msg.target, n))
@@ -220,10 +220,10 @@ class SybilNode(Node):
 
     fellows: list[Contact]
 
-    def handle_request(self, sender: Contact, msg: Any, now: float) -> Any:
+    def handle_request(self, sender: Contact, msg: Any, now: float, observed_ip: str | None = None) -> Any:
         if isinstance(msg, Ping):
-            return super().handle_request(sender, msg, now)
-        super().handle_request(sender, Ping(msg.rid), now)
+            return super().handle_request(sender, msg, now, observed_ip)
+        super().handle_request(sender, Ping(msg.rid), now, observed_ip)
         if isinstance(msg, FindNode):
             return Nodes(msg.rid, self._closest_fellows(msg.target, sender.pubkey))
         if isinstance(msg, GetRecords):

@@ -266,9 +266,14 @@ def test_peers_gone_and_silent_fail_their_requests_and_leave_the_table() -> None
             net.break_connection(asker.identity.peer_id, silent.identity.peer_id)  # a fresh stream is opened
             start = trio.current_time()
             assert isinstance(await asker.driver.find_node(silent.node.node_id), Closest)
-            assert CONFIG.rpc_timeout - 0.01 <= trio.current_time() - start <= CONFIG.rpc_timeout + 0.5
+            # the lookup stops waiting for it after an adaptive peer deadline (dht.rtt) ...
+            assert trio.current_time() - start < CONFIG.rpc_timeout
+            # ... and its request fails at the RPC timeout, which removes it from the table
+            await trio.sleep_until(start + CONFIG.rpc_timeout + 0.5)
             assert asker.node.table.find(silent.identity.pubkey) is None
-            assert asker.driver.stats.failures_out == 2
+            assert (
+                asker.driver.stats.failures_out >= 2
+            )  # (the join's bucket refreshes may have asked them too)
             await publish_and_find(peers[0], peers[4])  # the rest of the network is still served
 
     run(main)

@@ -10,7 +10,7 @@ import h3
 import pytest
 
 from dht import bucket_of, cells_within, intent_key
-from dht.keys import LOOPBACK_GROUP, NO_IP_GROUP, subnet_group
+from dht.keys import LOOPBACK_GROUP, NO_IP_GROUP, id_puzzle_bits, ip_group, subnet_group
 from wire.errors import LocalProtocolError
 from wire.geo import EARTH_RADIUS_KM, cell_at, haversine_km
 from wire.messages import Contact
@@ -127,3 +127,26 @@ def test_subnet_groups():
     assert subnet_group(Contact(b"\12" * 32, ["/dns4/x/tcp/1", "/ip4/9.9.9.9/tcp/1"])) == b"4" + bytes(
         [9, 9, 9]
     )
+
+
+def test_observed_ip_groups():
+    assert ip_group("203.0.113.9") == ip_group("203.0.113.200") == b"4" + bytes([203, 0, 113])
+    assert ip_group("203.0.114.9") != ip_group("203.0.113.9")
+    assert ip_group("::ffff:203.0.113.9") == ip_group("203.0.113.9")  # IPv4-mapped
+    assert ip_group("2001:db8:1:2::1") == ip_group("2001:db8:1:ffff::9") != ip_group("2001:db8:2::1")
+    assert ip_group("fe80::1%eth0") == b"6" + bytes.fromhex("fe8000000000")
+    assert ip_group("127.0.0.1") == ip_group("::1") == LOOPBACK_GROUP
+    assert ip_group("not an ip") == ip_group("") == NO_IP_GROUP
+
+
+def test_id_puzzle_bits_counts_leading_zero_bits_of_the_hashed_id():
+    rng = random.Random(1)
+    seen = []
+    for _ in range(2000):
+        pk = rng.randbytes(32)
+        bits = id_puzzle_bits(pk)
+        digest = hashlib.sha256(hashlib.sha256(pk).digest()).digest()
+        assert bits == 256 - int.from_bytes(digest, "big").bit_length()
+        seen.append(bits)
+    # about half the keys have 0 bits, a quarter 1, ...: each bit doubles the work
+    assert 800 < seen.count(0) < 1200 and 350 < seen.count(1) < 650

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,11 +14,13 @@ from dht import (
     ClosestPeersIter,
     DhtConfig,
     Finished,
+    PeerState,
     RoutingTable,
     Timeout,
     Waiting,
     contact_id,
 )
+from dht.keys import ID_ATTR
 from dht.testing import roundtrip_until_done
 from tests.test_dht_helpers import network, shared_network_200
 from wire.messages import Contact
@@ -84,10 +87,13 @@ def test_alpha_parallelism_and_at_capacity_and_timeouts():
     it.on_failure(sent[0].peer.pubkey)
     assert isinstance(it.next(1.0), Waiting)
     assert isinstance(it.next(1.0), AtCapacity)
-    # the two others time out at t=5: their slots free up
+    # the two others pass their peer deadline at t=5: unresponsive, their slots free up
     assert isinstance(it.next(5.0), Waiting)
-    # a late answer from a timed-out peer is ignored
-    assert it.on_success(sent[1].peer.pubkey, everyone) is False
+    assert it.statistics()["unresponsive"] == 2
+    # a late answer from an unresponsive peer still counts; one after its failure does not
+    assert it.on_success(sent[1].peer.pubkey, []) is True
+    assert it.on_failure(sent[2].peer.pubkey) is True
+    assert it.on_success(sent[2].peer.pubkey, everyone) is False
     # the whole lookup gives up at t=30
     assert it.next(30.0) == Finished(timed_out=True)
     assert it.finished and it.timed_out
@@ -183,4 +189,212 @@ def test_find_node_when_every_peer_is_silent_times_out():
     res = roundtrip_until_done(net, asker, asker.find_node(b"\x42" * 32, net.now))
     assert isinstance(res, Timeout)
     assert net.now - start <= asker.config.lookup_timeout + asker.config.rpc_timeout
+    net.advance(net.now + asker.config.rpc_timeout)  # the requests themselves fail at their hard deadline
     assert asker.statistics()["failures"] >= 3
+
+
+# ------------------------------------------------------------------------- paths, deadlines, liars
+
+
+def fakes_near(target: int, n: int, seed: int) -> list[Contact]:
+    """``n`` contacts with ids ground next to ``target`` (closer than any honest peer), nobody runs them."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        c = Contact(rng.randbytes(32), ["/ip4/100.64.0.1/tcp/1"])
+        object.__setattr__(c, ID_ATTR, target ^ rng.getrandbits(180))
+        out.append(c)
+    return out
+
+
+def test_disjoint_paths_keep_a_liars_contacts_on_its_own_path_and_ask_each_peer_once():
+    everyone = peers(150, seed=8)
+    known = tables(everyone)
+    target = random.Random(9).getrandbits(256)
+    seeds = oracle(everyone, target ^ (1 << 255), 6)  # far from the target: a few hops to go
+    liar = seeds[0]
+    fakes = fakes_near(target, 20, seed=10)
+    fake_keys = {c.pubkey for c in fakes}
+    it = ClosestPeersIter(target, seeds, 0.0, k=8, alpha=2, paths=3, peer_timeout=1.0)
+    asked: list[bytes] = []
+    now = 0.0
+    while True:
+        s = it.next(now)
+        if isinstance(s, Finished):
+            break
+        if isinstance(s, AtCapacity):
+            now += 1.0  # the fakes never answer
+            continue
+        pk = s.peer.pubkey
+        asked.append(pk)
+        if pk in fake_keys:
+            continue
+        it.on_success(pk, fakes if pk == liar.pubkey else known[pk].closest(target, 20))
+    assert len(asked) == len(set(asked))  # nobody asked twice, whichever path reached it
+    liar_path = it.path_of(liar.pubkey)
+    assert {it.path_of(pk) for pk in asked if pk in fake_keys} <= {liar_path}
+    assert it.closest() == oracle(everyone, target, 8)
+    stats = it.statistics()
+    assert stats["paths"] == 3 and stats["discredited"] == 1 and stats["discarded"] >= 1
+    assert len([pk for pk in asked if pk in fake_keys]) <= 3  # the liar's first suggestions, then discredited
+
+
+def test_a_single_path_is_todays_lookup():
+    everyone = peers(150)
+    known = tables(everyone)
+    rng = random.Random(11)
+    for _ in range(10):
+        target = rng.getrandbits(256)
+        seeds = rng.sample(everyone, 3)
+        one = ClosestPeersIter(target, seeds, 0.0, k=20, alpha=3, paths=1)
+        three = ClosestPeersIter(target, seeds, 0.0, k=20, alpha=3, paths=3)
+        run_iterator(one, known, 0.0)
+        run_iterator(three, known, 0.0)
+        assert one.closest() == three.closest() == oracle(everyone, target, 20)
+    with pytest.raises(ValueError):
+        ClosestPeersIter(1, [], 0.0, k=2, paths=3)
+
+
+def test_unresponsive_peers_free_their_slot_and_do_not_hold_the_lookup():
+    """A straggler is not waited for once k closer peers answered; its late reply still counts."""
+    everyone = peers(40, seed=12)
+    target = 777
+    best = oracle(everyone, target, 6)
+    it = ClosestPeersIter(target, best, 0.0, k=4, alpha=2, peer_timeout=0.5, rpc_timeout=5.0)
+    assert [it.next(0.0).peer for _ in range(2)] == best[:2]  # type: ignore[union-attr]
+    it.on_success(best[1].pubkey, [])  # best[0] is slow
+    assert it.next(0.1).peer == best[2]  # type: ignore[union-attr]
+    it.on_success(best[2].pubkey, [])
+    assert it.next(0.2).peer == best[3]  # type: ignore[union-attr]
+    assert isinstance(it.next(0.3), AtCapacity)  # best[0] holds a slot until its deadline
+    assert it.next_deadline() == 0.5
+    nxt = it.next(0.5)  # best[0] is unresponsive now: its slot frees
+    assert isinstance(nxt, Waiting) and nxt.peer == best[4]
+    it.on_success(best[3].pubkey, [])
+    it.on_success(best[4].pubkey, [])
+    assert it.next(0.6) == Finished(False)  # 4 answered; the straggler closer than them is not waited for
+    assert it.closest() == best[1:5]
+    assert it.on_success(best[0].pubkey, []) is False  # finished: late replies change nothing
+
+
+def test_late_reply_of_an_unresponsive_peer_counts_while_the_lookup_runs():
+    everyone = peers(30, seed=13)
+    target = 4242
+    best = oracle(everyone, target, 5)
+    it = ClosestPeersIter(target, best[:2], 0.0, k=2, alpha=1, peer_timeout=0.5)
+    assert it.next(0.0).peer == best[0]  # type: ignore[union-attr]
+    assert it.next(0.6).peer == best[1]  # type: ignore[union-attr]  # best[0] went unresponsive
+    assert it.is_waiting(best[0].pubkey)
+    assert it.on_success(best[0].pubkey, best[2:]) is True  # late, but the lookup still runs
+    assert it.statistics()["succeeded"] == 1 and it.depth_of(best[2].pubkey) == 2
+
+
+def test_stalled_path_asks_the_remaining_closest_at_once_but_no_further():
+    everyone = peers(60, seed=14)
+    target = 99
+    best = oracle(everyone, target, 30)
+    k = 10
+    it = ClosestPeersIter(target, best[:1], 0.0, k=k, alpha=2)
+    assert it.next(0.0).peer == best[0]  # type: ignore[union-attr]
+    it.on_success(best[0].pubkey, best[1:30])  # progress: 10 new peers (max_new = k)
+    # two replies that bring nothing closer: the path is stalled
+    for _ in range(2):
+        w = it.next(0.0)
+        assert isinstance(w, Waiting)
+        it.on_success(w.peer.pubkey, [])
+    handed = []
+    while isinstance(s := it.next(0.0), Waiting):
+        handed.append(s.peer)
+    assert isinstance(s, AtCapacity)
+    assert it.statistics()["stalls"] == 1
+    assert handed == best[3:k]  # the rest of the k closest together, nothing beyond the k-th
+    for p in handed:
+        it.on_success(p.pubkey, [])
+    assert it.next(0.0) == Finished(False) and it.closest() == best[:k]
+
+
+def test_one_reply_adds_at_most_max_new_peers_the_closest_ones():
+    everyone = peers(60, seed=15)
+    target = 5
+    order = oracle(everyone, target, 60)
+    it = ClosestPeersIter(target, [order[-1]], 0.0, k=20, max_new=4)
+    it.next(0.0)
+    reply = list(reversed(order[:30]))  # unsorted, closest last
+    it.on_success(order[-1].pubkey, reply)
+    assert it.statistics()["not_contacted"] == 4
+    asked = []
+    while isinstance(s := it.next(0.0), Waiting):
+        asked.append(s.peer)
+        it.on_success(s.peer.pubkey, [])
+    assert asked == order[:4]
+
+
+def test_a_discredited_referrers_suggestions_come_back_when_another_vouches():
+    everyone = peers(40, seed=16)
+    target = 31337
+    best = oracle(everyone, target, 12)
+    a, b = best[10], best[11]
+    fakes = fakes_near(target, 3, seed=17)
+    it = ClosestPeersIter(target, [a, b], 0.0, k=3, alpha=1, paths=1, peer_timeout=1.0, max_new=4)
+    assert it.next(0.0).peer == a  # type: ignore[union-attr]
+    it.on_success(a.pubkey, [*fakes, best[0]])  # a liar: three fakes and one honest peer
+    assert it.next(0.0).peer in fakes  # type: ignore[union-attr]
+    assert isinstance(it.next(0.5), AtCapacity)  # a's suggestions are asked one at a time
+    second = it.next(1.0)  # the first fake went unresponsive
+    assert isinstance(second, Waiting) and second.peer in fakes
+    it.on_failure(second.peer.pubkey)  # two strikes: a is discredited, its last fake and best[0] dropped
+    assert it.statistics()["discredited"] == 1 and it.statistics()["discarded"] == 2
+    nxt = it.next(1.0)
+    assert isinstance(nxt, Waiting) and nxt.peer == b
+    it.on_success(b.pubkey, [best[0], best[1]])  # b vouches for best[0]: it is asked after all
+    asked = []
+    while isinstance(s := it.next(1.0), Waiting):
+        asked.append(s.peer)
+        it.on_success(s.peer.pubkey, [])
+    assert best[0] in asked and best[1] in asked
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**256 - 1),
+    st.lists(st.integers(0, 3), min_size=1, max_size=300),
+    st.integers(1, 6),
+    st.integers(1, 3),
+    st.integers(1, 4),
+)
+def test_disjoint_lookups_terminate_and_keep_their_invariants(target, script, k, alpha, paths):
+    """Whatever peers do (answer honestly, lie with fakes, fail, stay silent), a lookup over any number of
+    paths finishes by its deadline, asks nobody twice, and every path's in-flight count matches."""
+    paths = min(paths, k)
+    everyone = peers(50, seed=18)
+    it = ClosestPeersIter(
+        target, everyone[:5], 0.0, k=k, alpha=alpha, paths=paths, rpc_timeout=2.0, lookup_timeout=10.0,
+        peer_timeout=0.5, max_new=5,
+    )  # fmt: skip
+    now = 0.0
+    waiting: list[Contact] = []
+    asked: set[bytes] = set()
+    for step in range(5_000):
+        s = it.next(now)
+        assert sum(it._inflight) == sum(1 for p in it._peers if p.state == PeerState.WAITING)
+        if isinstance(s, Finished):
+            break
+        if isinstance(s, Waiting):
+            assert s.peer.pubkey not in asked
+            asked.add(s.peer.pubkey)
+            waiting.append(s.peer)
+            continue
+        action = script[step % len(script)]
+        peer = waiting.pop(0) if waiting else None
+        if peer is None or action == 2:
+            now += 0.25
+        elif action == 0:
+            it.on_success(peer.pubkey, oracle(everyone, contact_id(peer) ^ 1, 20))
+        elif action == 1:
+            it.on_failure(peer.pubkey)
+        else:
+            it.on_success(peer.pubkey, fakes_near(target, 8, seed=step))
+    else:
+        raise AssertionError("lookup did not terminate")
+    assert now <= 10.25
+    assert all(c.pubkey not in {p.pubkey for p in it.closest(50)} for c in waiting) or it.finished

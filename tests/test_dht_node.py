@@ -123,7 +123,7 @@ def test_oversized_nodes_reply_is_refused_by_wire_and_by_the_node():
 
 
 def test_late_reply_after_timeout_is_ignored_and_failure_is_idempotent():
-    node = lone_node()
+    node = lone_node(adaptive_timeouts=False)  # the lookup waits the whole rpc_timeout
     target = peer(1)
     node.add_contact(target, T0)
     op = node.find_node(b"\x01" * 32, T0)
@@ -354,7 +354,7 @@ def test_get_quorum_stops_early(net200):
     full = roundtrip_until_done(net200, nodes[90], nodes[90].get_records(key_of(rec), net200.now))
     quick_net = net200
     asker = nodes[91]
-    object.__setattr__(asker, "config", DhtConfig(refresh_on_bootstrap=False, get_quorum=1))
+    object.__setattr__(asker, "config", DhtConfig(refresh_on_bootstrap=False, get_quorum=1, disjoint_paths=1))
     quick = roundtrip_until_done(quick_net, asker, asker.get_records(key_of(rec), net200.now))
     assert isinstance(full, Found) and isinstance(quick, Found)
     assert quick.records == [rec] and quick.responders == 1 and quick.messages < full.messages
@@ -375,7 +375,7 @@ def test_bootstrap_seeds_refused_by_the_table_are_still_asked():
     newcomer = net.add_node(addrs=["/ip4/10.77.0.1/tcp/1"])
 
     class RefusingTable(RoutingTable):
-        def add(self, contact, now=None, probe=True):
+        def add(self, contact, now=None, probe=True, group=None):
             return AddResult.REFUSED_SUBNET, None
 
     newcomer.table = RefusingTable(newcomer.id_int, newcomer.config)

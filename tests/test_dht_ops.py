@@ -99,9 +99,12 @@ def test_get_stops_once_the_closest_replicas_have_answered(net200):
     recs = [record(identity(600 + i), 1, category="home/garden") for i in range(5)]
     key = key_of(recs[0])
     seed_replicas(net200, recs, closest_nodes(net200, key))
-    full_cfg = DhtConfig(refresh_on_bootstrap=False, get_closest=20)
+    # one lookup path each (disjoint paths add their own hops to both alike)
+    early_cfg = DhtConfig(refresh_on_bootstrap=False, disjoint_paths=1)
+    full_cfg = DhtConfig(refresh_on_bootstrap=False, get_closest=20, disjoint_paths=1)
     messages = {}
     for i, asker in enumerate(nodes[100:120]):
+        object.__setattr__(asker, "config", early_cfg)
         early = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now))
         assert isinstance(early, Found) and sorted(early.records) == sorted(recs) and early.complete
         object.__setattr__(asker, "config", full_cfg)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dht import AddResult, DhtConfig, RoutingTable, contact_id
+from dht.keys import id_puzzle_bits, ip_group, subnet_group
 from wire.messages import Contact
 
 SELF = b"\0" * 32
@@ -87,9 +89,9 @@ def test_subnet_cap_per_bucket_and_loopback_exemption():
     assert table.add(other)[0] is AddResult.ADDED  # another bucket: its own count
 
     loop = contacts_in_bucket(255, 5, start=10_000, ip="127.0.0.1")
-    table = RoutingTable(SELF_ID, DhtConfig())
+    table = RoutingTable(SELF_ID, DhtConfig(allow_loopback_subnet=True))  # the explicit test mode
     assert all(table.add(c)[0] is AddResult.ADDED for c in loop)
-    strict = RoutingTable(SELF_ID, DhtConfig(allow_loopback_subnet=False))
+    strict = RoutingTable(SELF_ID, DhtConfig())  # loopback is one subnet like any other by default
     assert [strict.add(c)[0] for c in loop].count(AddResult.ADDED) == 2
     unlimited = RoutingTable(SELF_ID, DhtConfig(max_per_subnet=0))
     assert all(unlimited.add(c)[0] is AddResult.ADDED for c in same_net)
@@ -201,3 +203,57 @@ def test_probe_cooldown_per_bucket_and_no_probe_for_ping_senders():
         pass
     else:
         raise AssertionError("negative probe_interval accepted")
+
+
+def test_observed_group_overrides_claims_and_stays_with_the_contact():
+    table = RoutingTable(SELF_ID, DhtConfig())
+    cs = contacts_in_bucket(255, 4)  # each claims a /24 of its own
+    seen_at = ip_group("198.51.100.1")
+    assert table.add(cs[0], group=seen_at)[0] is AddResult.ADDED
+    assert table.add(cs[1], group=seen_at)[0] is AddResult.ADDED
+    assert table.add(cs[2], group=seen_at)[0] is AddResult.REFUSED_SUBNET  # the real /24 is full
+    # cs[1] comes back claiming yet another address (no observation): it keeps the subnet it entered with
+    moved = Contact(cs[1].pubkey, ["/ip4/172.16.0.1/tcp/1"])
+    assert table.add(moved)[0] is AddResult.UPDATED
+    assert table.add(cs[3], group=seen_at)[0] is AddResult.REFUSED_SUBNET
+    # observed elsewhere later (it really moved): it counts there from now on
+    assert table.add(moved, group=ip_group("192.0.2.1"))[0] is AddResult.UPDATED
+    assert table.add(cs[3], group=seen_at)[0] is AddResult.ADDED
+
+
+def test_remove_only_when_the_failed_addresses_are_the_known_ones():
+    table = RoutingTable(SELF_ID, DhtConfig())
+    c = contacts_in_bucket(255, 1)[0]
+    table.add(c)
+    assert table.get(Contact(c.pubkey, ["/ip4/192.0.2.99/tcp/9"])) is c  # known addresses first
+    assert not table.remove(c.pubkey, ["/ip4/192.0.2.99/tcp/9"])  # a third party's addresses failed
+    assert table.find(c.pubkey) is c
+    assert table.remove(c.pubkey, list(c.addrs)) and table.find(c.pubkey) is None
+    assert table.get(c) is None
+
+
+def test_ids_without_puzzle_work_are_refused_when_the_network_requires_it():
+    table = RoutingTable(SELF_ID, DhtConfig(id_puzzle_bits=2, max_per_subnet=0))
+    results = {}
+    for i in range(200):
+        c = contact(i)
+        res = table.add(c)[0]
+        results[id_puzzle_bits(c.pubkey) >= 2] = results.get(id_puzzle_bits(c.pubkey) >= 2, set()) | {res}
+    assert results[False] == {AddResult.REFUSED_ID}
+    assert AddResult.ADDED in results[True] and AddResult.REFUSED_ID not in results[True]
+    with pytest.raises(ValueError):
+        DhtConfig(id_puzzle_bits=33)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 300), st.integers(0, 5), st.booleans()), max_size=300))
+def test_subnet_cap_holds_for_observed_groups(ops):
+    """Whatever mix of observed and claimed addresses contacts come with, no bucket holds more than 2
+    contacts counted against one subnet."""
+    table = RoutingTable(SELF_ID, DhtConfig(k=6))
+    for i, net, observed in ops:
+        c = contact(i, ip=f"10.{net}.{i % 3}.1")
+        table.add(c, group=ip_group(f"198.51.{net}.7") if observed else None)
+    for index in table.nonempty_buckets():
+        groups = [subnet_group(c) for c in table.bucket(index)]
+        assert all(groups.count(g) <= 2 for g in groups)

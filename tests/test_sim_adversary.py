@@ -121,8 +121,8 @@ def test_runs_under_each_attack_report_success_and_availability():
         assert figs["malicious_nodes"] == 60
         assert sum(figs["lookup_outcomes"].values()) == BASE.lookups  # every lookup ended, typed
         assert 0.0 <= figs["lookup_success"] <= 1.0 and 0.0 <= figs["record_availability"] <= 1.0
-    # droppers cost an RPC timeout each: lookups get slow
-    assert out["drop"]["latency_ms_p50"] > 3 * clean["latency_ms_p50"]
+    # droppers cost a peer deadline each (dht.rtt: adaptive, well under the RPC timeout): lookups get slower
+    assert out["drop"]["latency_ms_p50"] > 2 * clean["latency_ms_p50"]
     # liars hand out fake contacts nobody runs, and swallow replicas
     assert out["liar"]["unreachable"] > 0
     assert out["liar"]["honest_replicas_p50"] < BASE.k

@@ -108,8 +108,8 @@ def test_loss_and_failures_complete_and_report():
     assert 0.0 <= figs["lookup_success"] <= 1.0
     # 30% of the replicas are gone and 5% of messages lost, yet k=20 replication keeps most records findable
     assert figs["lookup_success"] >= 0.9
-    # timeouts (5 s RPC timeout) show in the latency tail
-    assert figs["latency_ms_p90"] > 1000
+    # a lost message costs the lookup an adaptive peer deadline (dht.rtt), not the 5 s RPC timeout
+    assert 0 < figs["latency_ms_p90"] < 5000
 
 
 def test_silent_dead_nodes_time_out_instead_of_refusing():
