@@ -41,8 +41,8 @@ closest first:
 The lookup is FINISHED when every path is, or (``timed_out``) once ``lookup_timeout`` has passed.
 
 **Bounds against liars.** A reply adds at most ``max_new`` peers the lookup did not know (the closest of
-them). The list keeps ``CANDIDATES_PER_PATH * k`` peers per path; beyond that the farthest peer not yet asked
-is dropped. Every peer remembers its *referrer* (the peer whose reply introduced it); an unproven referrer
+them). The list keeps ``(CANDIDATES_PER_PATH + paths - 1) * k`` peers; beyond that the farthest peer not yet
+asked is dropped. Every peer remembers its *referrer* (the peer whose reply introduced it); an unproven referrer
 (none of its suggestions answered yet) has one suggestion asked at a time. A referrer whose suggestions failed
 or went unresponsive ``REFERRER_STRIKES`` times, more often than they answered, is discredited: its other
 suggestions that no second referrer vouched for are DISCARDED, so a liar's ground "closer" contacts can't
@@ -56,11 +56,13 @@ from __future__ import annotations
 import enum
 from bisect import insort
 from dataclasses import dataclass
+from operator import itemgetter
 
-from dht.keys import contact_id
+from dht.keys import ID_ATTR, contact_id
 from wire.messages import Contact
 
-#: Peers kept per path, in units of k: the farthest never-contacted peers are dropped beyond it.
+#: Peers kept, in units of k: CANDIDATES_PER_PATH for one path, plus one per further path (their views
+#: overlap); the farthest never-contacted peers are dropped beyond it.
 CANDIDATES_PER_PATH = 3
 #: Failed or unresponsive suggestions after which a referrer (that answered fewer) is discredited.
 REFERRER_STRIKES = 2
@@ -146,6 +148,9 @@ def _dist(p: _Peer) -> int:
     return p.dist
 
 
+_first_item = itemgetter(0)
+
+
 class ClosestPeersIter:
     """Iterates towards the ``k`` peers closest to ``target`` (an int) over ``paths`` disjoint paths."""
 
@@ -225,7 +230,7 @@ class ClosestPeersIter:
         self.started = now
         self.deadline = now + lookup_timeout
         self._peers: list[_Peer] = []
-        self._cap = CANDIDATES_PER_PATH * k * paths
+        self._cap = (CANDIDATES_PER_PATH + paths - 1) * k
         self._by_key: dict[bytes, _Peer] = {}
         self._exclude = exclude
         self._finished = False
@@ -247,14 +252,14 @@ class ClosestPeersIter:
         everyone = (1 << paths) - 1
         for c in seeds:
             if c.pubkey != exclude and c.pubkey not in self._by_key:
-                self._insert(c, 1, everyone, None)
+                self._insert(c, contact_id(c) ^ target, 1, everyone, None)
 
     # ------------------------------------------------------------------------------------------ helpers
 
-    def _insert(self, contact: Contact, depth: int, known: int, ref: _Peer | None) -> _Peer | None:
-        """Add a peer the lookup did not know (the caller checked). Returns it, or None when it is farther
-        than everything kept in a full list."""
-        dist = contact_id(contact) ^ self.target
+    def _insert(self, contact: Contact, dist: int, depth: int, known: int, ref: _Peer | None) -> _Peer | None:
+        """Add a peer the lookup did not know (the caller checked) at ``dist`` from the target. Returns it, or
+        None when it is farther than everything kept in a full list. The caller invalidates the resume
+        points."""
         peers = self._peers
         if len(peers) >= self._cap:
             for i in range(len(peers) - 1, -1, -1):  # the farthest peer not yet asked makes room
@@ -271,12 +276,17 @@ class ClosestPeersIter:
         p = _Peer(contact, dist, depth, known, ref)
         self._by_key[contact.pubkey] = p
         insort(peers, p, key=_dist)
-        for j in range(self.paths):
-            if known >> j & 1:
-                self._known[j] += 1
-                if dist < self._first[j]:
-                    self._first[j] = dist
-        self._invalidate()
+        if known & (known - 1) == 0:  # one path (a reply's peers): its index is the bit's
+            j = known.bit_length() - 1
+            self._known[j] += 1
+            if dist < self._first[j]:
+                self._first[j] = dist
+        else:
+            for j in range(self.paths):
+                if known >> j & 1:
+                    self._known[j] += 1
+                    if dist < self._first[j]:
+                        self._first[j] = dist
         return p
 
     def _forget(self, p: _Peer) -> None:
@@ -454,16 +464,17 @@ class ClosestPeersIter:
         exclude = self._exclude
         first = self._first[j]
         progress = self._known[j] < self.k
-        fresh: list[Contact] = []
+        target = self.target
+        fresh: list[tuple[int, Contact]] = []
         for c in closer:
             pk = c.pubkey
-            if pk == exclude:
-                continue
             q = by_key.get(pk)
             if q is None:
-                fresh.append(c)
+                if pk != exclude:
+                    cid = c.__dict__.get(ID_ATTR)  # contact_id(c), without a call when cached
+                    fresh.append(((contact_id(c) if cid is None else cid) ^ target, c))
                 continue
-            if q.ref is not None and q.ref is not p and not q.vouched:
+            if not q.vouched and q.ref is not None and q.ref is not p:
                 q.vouched = True
                 if q.state == _DISCARDED:
                     q.state = _NOT_CONTACTED
@@ -476,16 +487,15 @@ class ClosestPeersIter:
                     progress = True
         if fresh:
             if len(fresh) > self.max_new:
-                target = self.target
-                fresh.sort(key=lambda c: contact_id(c) ^ target)
+                fresh.sort(key=_first_item)
                 del fresh[self.max_new :]
             depth = p.depth + 1
-            for c in fresh:
+            for dist, c in fresh:
                 if c.pubkey in by_key:
                     continue  # listed twice in one reply
-                q = self._insert(c, depth, bit, p)
-                if q is not None and q.dist < first:
-                    first = q.dist
+                q = self._insert(c, dist, depth, bit, p)
+                if q is not None and dist < first:
+                    first = dist
                     progress = True
         self._first[j] = first
         self._invalidate()
@@ -539,12 +549,19 @@ class ClosestPeersIter:
         p = self._by_key.get(pubkey)
         return p is not None and (p.state == _WAITING or p.state == _UNRESPONSIVE)
 
-    def closest(self, n: int | None = None) -> list[Contact]:
-        """The closest peers that answered, on any path, closest first (at most ``n``, default k)."""
+    def closest(self, n: int | None = None, unresponsive: bool = False) -> list[Contact]:
+        """The closest peers that answered, on any path, closest first (at most ``n``, default k).
+
+        Args:
+            n: how many.
+            unresponsive: count the peers that went unresponsive too (they may still answer: a PUT to a
+                slow peer among the k closest either lands or fails, where skipping it would store the record
+                farther away).
+        """
         n = self.k if n is None else n
         out: list[Contact] = []
         for p in self._peers:
-            if p.state == _SUCCEEDED:
+            if p.state == _SUCCEEDED or (unresponsive and p.state == _UNRESPONSIVE):
                 out.append(p.contact)
                 if len(out) >= n:
                     break

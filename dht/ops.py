@@ -497,11 +497,12 @@ class Operations:
         it = op.it
         assert it is not None
         k = node.config.k
-        peers = it.closest(k)
         op.statuses = {}
-        if not peers and (it.timed_out or op.messages or op.skipped):  # nobody answered
+        if not it.closest(1) and (it.timed_out or op.messages or op.skipped):  # nobody answered
             self._end(op, Timeout(op.target, it.hops(), op.messages), now)
             return
+        # the k closest that answered or may still answer (a slow one gets the PUT too), at known addresses
+        peers = [node.table.get(c) or c for c in it.closest(k, unresponsive=True)]
         tint = id_int(op.target)
         among = len(peers) < k or (node.id_int ^ tint) < (contact_id(peers[-1]) ^ tint)
         if op.kind == K_PUBLISH and among:

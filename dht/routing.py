@@ -152,7 +152,7 @@ class RoutingTable:
         if b:
             pk = contact.pubkey
             for c in b:
-                if c.pubkey == pk:
+                if c is contact or c.pubkey == pk:
                     return c
         return None
 
