@@ -41,12 +41,12 @@ closest first:
 The lookup is FINISHED when every path is, or (``timed_out``) once ``lookup_timeout`` has passed.
 
 **Bounds against liars.** A reply adds at most ``max_new`` peers the lookup did not know (the closest of
-them). The list keeps ``(CANDIDATES_PER_PATH + paths - 1) * k`` peers; beyond that the farthest peer not yet
-asked is dropped. Every peer remembers its *referrer* (the peer whose reply introduced it); an unproven referrer
-(none of its suggestions answered yet) has one suggestion asked at a time. A referrer whose suggestions failed
-or went unresponsive ``REFERRER_STRIKES`` times, more often than they answered, is discredited: its other
-suggestions that no second referrer vouched for are DISCARDED, so a liar's ground "closer" contacts can't
-hold the lookup's slots until it times out.
+them). The list keeps ``(CANDIDATES_PER_PATH + paths - 1) * k`` peers; beyond that the farthest peer not
+yet asked is dropped. Every peer remembers its *referrer* (the peer whose reply introduced it); an unproven
+referrer (none of its suggestions answered yet) has one suggestion asked at a time. A referrer whose
+suggestions failed or went unresponsive ``REFERRER_STRIKES`` times, more often than they answered, is
+discredited: its other suggestions that no second referrer vouched for are DISCARDED, so a liar's ground
+"closer" contacts can't hold the lookup's slots until it times out.
 
 Calls for unknown peers, or for peers that are not WAITING or UNRESPONSIVE, are ignored (return False).
 """
