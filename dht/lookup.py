@@ -26,9 +26,9 @@ closest first:
 
 * a WAITING peer past its *peer deadline* (``peer_timeout`` after it was asked: the caller sets it from the
   measured round-trip times) becomes UNRESPONSIVE: it no longer holds a slot of its path nor keeps the path
-  from finishing (unless more than ``k // STRAGGLER_SHARE`` of its k closest are unresponsive: then it waits
-  for them to answer or fail), and its reply, should it come after all, still counts (those a discredited
-  referrer suggested count as FAILED at once);
+  from finishing (unless more than ``max_stragglers`` of its k closest are unresponsive, by default
+  ``k // STRAGGLER_SHARE``: then it waits for them to answer or fail), and its reply, should it come after
+  all, still counts (those a discredited referrer suggested count as FAILED at once);
 * SUCCEEDED peers are counted while no closer peer is WAITING: once ``k`` have answered, the path is finished;
 * the first NOT_CONTACTED peer is handed out (``Waiting(peer)``) when the path has fewer than its parallelism
   in flight, else the path waits (``AtCapacity``). The parallelism is ``alpha``, or ``max(k, alpha)`` while
@@ -200,6 +200,7 @@ class ClosestPeersIter:
         peer_timeout: float | None = None,
         max_new: int | None = None,
         widen: bool = True,
+        max_stragglers: int | None = None,
     ) -> None:
         """Args:
         target: the id looked up.
@@ -214,6 +215,9 @@ class ClosestPeersIter:
         max_new: peers a reply may add that the lookup did not know (default: k).
         widen: a stalled path asks the rest of its k closest at once (False: always ``alpha`` at a time, for
             lookups that are in no hurry, e.g. a bucket refresh that stops early).
+        max_stragglers: unresponsive peers among a path's k closest it may finish without (default
+            ``k // STRAGGLER_SHARE``). A get that wants the q closest of records stored at k > q nodes may
+            skip k - q: the q that answered are still among the k closest, the replicas.
         Raises:
             ValueError: ``paths`` out of range.
         """
@@ -226,7 +230,7 @@ class ClosestPeersIter:
         self.peer_timeout = rpc_timeout if peer_timeout is None else peer_timeout
         self.max_new = k if max_new is None else max(1, max_new)
         self.widen = widen
-        self.max_stragglers = k // STRAGGLER_SHARE
+        self.max_stragglers = k // STRAGGLER_SHARE if max_stragglers is None else max(0, max_stragglers)
         self.started = now
         self.deadline = now + lookup_timeout
         self._peers: list[_Peer] = []

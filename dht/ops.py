@@ -29,7 +29,9 @@ nothing is in flight; ``DONE`` builds the typed result (``dht.events``) and hand
 **When a get is complete.** Let q = min(``get_closest``, k). The get's iterator runs towards the q closest
 peers (it is built with k = q), so its lookup ends once the q closest peers it knows have all answered and no
 peer closer than the q-th is still unasked or in flight (or nobody is left to ask); peers that failed don't
-count. The get is then *complete* when each of those q peers has also been read to its last page. Records
+count, nor do unresponsive ones (past their adaptive peer deadline: a lost request) up to k - q of them,
+so the q that answered are still among the k closest known, where the records are stored. The get is then
+*complete* when each of those q peers has also been read to its last page. Records
 are stored at the k closest nodes of their key, so the q closest hold every record that reached all of its
 replicas, and a record that missed some replicas (a node that joined after the publish, before its
 hand-off) is found as long as one of the q closest holds it. Records are merged by (author, intent id),
@@ -64,7 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 from dht.events import Closest, Found, NotFound, Published, Result, Timeout
 from dht.keys import contact_id, id_int, key_for_record
-from dht.lookup import AtCapacity, ClosestPeersIter, Waiting
+from dht.lookup import STRAGGLER_SHARE, AtCapacity, ClosestPeersIter, Waiting
 from dht.requests import (
     FIND,
     GET,
@@ -265,24 +267,34 @@ class Operations:
         op.since = since
         k = cfg.k
         op.fill = fill
+        stragglers = None
         if kind == K_GET:
             op.found = {}
             k = min(cfg.get_closest, cfg.k)
+            if k < cfg.k:  # the q closest that answer are still among the k replicas
+                stragglers = max(k // STRAGGLER_SHARE, cfg.k - k)
         tint = id_int(target)
         seeds = node.table.closest(tint, cfg.k)
         if extra:
             seeds = seeds + extra
-        op.it = self._new_iter(tint, seeds, now, k, fill is None)
+        op.it = self._new_iter(tint, seeds, now, k, fill is None, stragglers)
         heapq.heappush(node._deadlines, (op.it.deadline, 1, op.id))
         self.drive(op, now)
         return op.id
 
     def _new_iter(
-        self, tint: int, seeds: list[Contact], now: float, k: int, urgent: bool
+        self,
+        tint: int,
+        seeds: list[Contact],
+        now: float,
+        k: int,
+        urgent: bool,
+        stragglers: int | None = None,
     ) -> ClosestPeersIter:
         """The lookup of an op: ``disjoint_paths`` paths sharing ``alpha`` requests in flight, widening when
         stalled, or (a join's bucket refresh, not ``urgent``: every request adds at most one contact, so none
-        is sent ahead) one request at a time."""
+        is sent ahead) one request at a time. ``stragglers``: unresponsive peers among the k closest a path
+        may finish without (None: the iterator's default)."""
         cfg = self._node.config
         paths = min(cfg.disjoint_paths, k) if urgent else 1
         return ClosestPeersIter(
@@ -298,6 +310,7 @@ class Operations:
             peer_timeout=cfg.rpc_timeout,  # each request's deadline is set when it is sent (``drive``)
             max_new=cfg.max_new_per_reply,
             widen=urgent,
+            max_stragglers=stragglers,
         )
 
     # ----------------------------------------------------------------------------------------- the lookup

@@ -277,6 +277,26 @@ def test_unresponsive_peers_free_their_slot_and_do_not_hold_the_lookup():
     assert it.on_success(best[0].pubkey, []) is False  # finished: late replies change nothing
 
 
+def test_max_stragglers_sets_how_many_unresponsive_peers_a_path_may_finish_without():
+    """Two of the closest lost their requests: by default (k // 4 = 1) the path waits for them; a get that
+    may skip two (its q closest are still among the k replicas) finishes once 4 others answered."""
+    everyone = peers(40, seed=15)
+    target = 31337
+    best = oracle(everyone, target, 10)
+    outcomes = []
+    for stragglers in (None, 2):
+        it = ClosestPeersIter(target, best, 0.0, k=4, alpha=4, peer_timeout=0.5, max_stragglers=stragglers)
+        assert [it.next(0.0).peer for _ in range(4)] == best[:4]  # type: ignore[union-attr]
+        it.on_success(best[2].pubkey, [])
+        it.on_success(best[3].pubkey, [])
+        assert [it.next(0.5).peer for _ in range(2)] == best[4:6]  # type: ignore[union-attr]
+        it.on_success(best[4].pubkey, [])
+        it.on_success(best[5].pubkey, [])
+        outcomes.append(it.next(0.6))
+    assert isinstance(outcomes[0], AtCapacity)  # waits for best[0] and best[1] to answer or fail
+    assert outcomes[1] == Finished(False)
+
+
 def test_late_reply_of_an_unresponsive_peer_counts_while_the_lookup_runs():
     everyone = peers(30, seed=13)
     target = 4242
