@@ -13,8 +13,8 @@ from sim.workload import DEFAULT_REGION
 
 JOIN_NOTES = {
     "protocol": "protocol join: every node bootstraps through random joined nodes with real lookups",
-    "fast": "fast join: routing tables prefilled from the sorted id space (an oracle), then a sample "
-    "of nodes bootstraps with real lookups; tables are fuller than a protocol join gives",
+    "fast": "fast join: converged routing tables built from global knowledge (sim.prefill, an oracle: "
+    "min(k, n_i) uniform members per bucket), then a sample of nodes bootstraps with real lookups",
 }
 
 #: Memory a simulated node costs, bytes (9.4 KiB measured at 10k nodes, with headroom for records).

@@ -25,6 +25,12 @@ MACHINE_KEYS = frozenset(
         "lookup_wall_s",
         "lookup_cpu_s",
         "setup_wall_s",
+        "prefill_wall_s",
+        "prefill_cpu_s",
+        "prefill_sort_wall_s",
+        "prefill_sample_wall_s",
+        "prefill_load_wall_s",
+        "prefill_start_wall_s",
     }
 )
 

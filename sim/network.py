@@ -11,21 +11,20 @@ Theory of operation
   seed and the node number: a ``random.Random`` costs ~2.5 KiB of state, too much for 10^5 nodes.
 * **Protocol join** (default): nodes join one after another, ``join_interval`` virtual seconds apart;
   each runs the core's real ``bootstrap`` through ``seeds`` random nodes that already finished joining.
-* **Fast join** (researchers' shortcut for huge N): every routing table is prefilled from the globally
-  sorted id space with ``node.add_contact`` — for each bucket, up to ``fill`` random nodes of that bucket's
-  id range (an oracle no real node has) — then a short protocol phase where a sample of nodes runs a real
-  ``bootstrap`` through random seeds. Tables come out fuller and more uniform than the protocol gives.
+* **Fast join** (researchers' shortcut for huge N): every routing table is built as a converged network's
+  from global knowledge (``sim.prefill``: numpy, O(N log N), an oracle no real node has), then a short
+  protocol phase where a sample of nodes runs a real ``bootstrap`` through random seeds.
 """
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import random
 from collections.abc import Callable
 from typing import Any
 
 from sim.engine import Engine
+from sim.prefill import PrefillStats, prefill_tables
 
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -179,61 +178,9 @@ class ProtocolJoin:
             self.progress(self.phase, self.done, len(self.order))
 
 
-def fast_fill(
-    engine: Engine,
-    ids: list[int],
-    rng: random.Random,
-    fill: int,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> int:
-    """Prefill every routing table from the sorted id space (see the module docstring).
-
-    Args:
-        engine: the engine holding the nodes (node ``i`` has id ``ids[i]``).
-        ids: the node ids as ints.
-        rng: sampling RNG.
-        fill: contacts added per bucket (at most).
-        progress: ``progress("fast-fill", done, total)``.
-
-    Returns:
-        The number of ``add_contact`` calls made.
-    """
-    n = len(ids)
-    order = sorted(range(n), key=ids.__getitem__)
-    sorted_ids = [ids[i] for i in order]
-    contacts = [node.contact for node in engine.nodes]
-    calls = 0
-    step = max(1, n // 100)
-    for i in range(n):
-        x = ids[i]
-        node = engine.nodes[i]
-        now = engine.now
-        for depth in range(256):
-            shift = 255 - depth
-            # nodes sharing the first `depth` bits with x (x included)
-            same_lo = (x >> (shift + 1)) << (shift + 1)
-            lo_same = bisect.bisect_left(sorted_ids, same_lo)
-            hi_same = bisect.bisect_left(sorted_ids, same_lo + (1 << (shift + 1)))
-            if hi_same - lo_same <= 1:
-                break
-            flipped = ((x >> shift) ^ 1) << shift
-            lo = bisect.bisect_left(sorted_ids, flipped, lo_same, hi_same)
-            hi = bisect.bisect_left(sorted_ids, flipped + (1 << shift), lo_same, hi_same)
-            if hi <= lo:
-                continue
-            picks = range(lo, hi) if hi - lo <= fill else rng.sample(range(lo, hi), fill)
-            for p in picks:
-                node.add_contact(contacts[order[p]], now)  # type: ignore[attr-defined]
-                calls += 1
-        engine.flush(i)
-        if progress is not None and (i % step == 0 or i == n - 1):
-            progress("fast-fill", i + 1, n)
-    return calls
-
-
 def join_network(
     config: Any, engine: Engine, ids: list[int], progress: Callable[[str, int, int], None] | None = None
-) -> tuple[ProtocolJoin, int]:
+) -> tuple[ProtocolJoin, PrefillStats | None]:
     """Join every node of ``engine`` as ``config.join`` says and run the engine until all joins ended.
 
     Args:
@@ -242,18 +189,18 @@ def join_network(
         ids: the node ids as ints.
         progress: ``progress(phase, done, total)``.
     Returns:
-        The joiner (its ``failed`` and ``peers_found``) and the fast fill's ``add_contact`` calls (0 for a
+        The joiner (its ``failed`` and ``peers_found``) and what the fast join's prefill built (None for a
         protocol join).
     """
     n = len(ids)
     join_rng = derive_rng(config.seed, "join")
-    fill_calls = 0
+    prefill = None
     if config.join == "protocol":
         order = list(range(n))
         join_rng.shuffle(order)
         joiner = ProtocolJoin(engine, order, join_rng, config.seeds, config.join_interval, progress)
     else:
-        fill_calls = fast_fill(engine, ids, join_rng, config.fast_fill or config.k, progress)
+        prefill = prefill_tables(engine, ids, config.fast_fill or config.k, config.seed, progress)
         boots = config.fast_bootstraps or min(100, max(10, n // 100))
         sample = join_rng.sample(range(n), min(n, boots))
         in_sample = set(sample)
@@ -270,4 +217,4 @@ def join_network(
         )
     joiner.start()
     engine.run(stop=joiner.finished)
-    return joiner, fill_calls
+    return joiner, prefill

@@ -8,7 +8,7 @@ metrics per window); any other run goes through five phases on one ``Engine`` (o
 1. **setup** — keys (real identities for publishers), addresses, one ``dht.node.Node`` per simulated node,
    and the attacker's hostile cores when ``malicious > 0`` (``sim.population``, ``sim.adversary``);
 2. **join** — ``protocol`` (every node runs the real bootstrap through random joined nodes, staggered)
-   or ``fast`` (routing tables prefilled from the sorted id space, then a sample of nodes bootstraps);
+   or ``fast`` (converged routing tables from ``sim.prefill``, then a sample of nodes bootstraps);
 3. **publish** — P real signed intents from random honest publisher nodes (``node.publish``);
 4. **failures** — ``fail_fraction`` of all nodes die (they never answer again; their replicas are lost);
 5. **lookups** — L ``get_records`` of published keys from random live honest nodes; success = the ``Found``
@@ -104,7 +104,7 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
     t_join = time.perf_counter()
     c_join = time.process_time()
     v_join = engine.now
-    joiner, fill_calls = join_network(config, engine, ids, progress)
+    joiner, prefill = join_network(config, engine, ids, progress)
     join_msgs = engine.requests_sent
     join_wall = time.perf_counter() - t_join
     join_cpu = time.process_time() - c_join
@@ -195,7 +195,7 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
         "join_msgs_per_node": rounded(join_msgs / n),
         "join_failures": joiner.failed,
         "join_virtual_s": rounded(join_virtual),
-        "fast_fill_calls": fill_calls,
+        **(prefill.to_dict() if prefill is not None else {}),
         "publish_msgs": publish_msgs,
         "routing_table_p50": percentile(table_sizes, 50),
         "routing_table_min": min(table_sizes) if table_sizes else None,
