@@ -6,7 +6,7 @@ Stored as JSON (``HOME/config.json``, mode 0600, written atomically)::
      "comm_style": "brief", "autonomy": "always_ask", "spend": "conservative",
      "spend_limit_minor": 1000, "currency": "USD", "share": "nothing", "location": "city",
      "max_h3_res": 5, "home_cell": null, "marketplace": "browse", "categories": ["*"], "platforms": [],
-     "owner": "ana", "agent_name": "agent", "auto_block_s": 3600}
+     "owner": "ana", "agent_name": "agent", "auto_block_s": 3600, "payment_methods": ["cash"]}
 
 Mappings (the one place they live):
 
@@ -19,6 +19,9 @@ Mappings (the one place they live):
 * ``owner`` and ``agent_name`` make the agent's display handle ``@owner/agent_name`` (chosen at init, not
   verified; shown in its profile only when ``share`` is ``basic`` or more). ``auto_block_s``: how long
   the firewall blocks a peer that floods this agent (0: never automatically).
+* ``payment_methods``: how the human accepts to pay or be paid when a deal is handed over, preferred
+  first (``cash``, or methods the human names such as ``venmo``): the agent proposes and confirms only
+  these. There are no payment rails in Meta Space; the humans pay each other.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ DEFAULT_AGENT_NAME = "agent"
 #: How long a flooding peer is blocked by default (seconds); at most a week.
 DEFAULT_AUTO_BLOCK_S = 3600
 MAX_AUTO_BLOCK_S = 7 * 24 * 3600
+#: Payment methods when nothing else was said, and how many a human may list.
+DEFAULT_PAYMENT_METHODS = ("cash",)
+MAX_PAYMENT_METHODS = 4
+#: A payment method's name (the form ``wire.handover.PAYMENT_METHOD_RE`` accepts).
+PAYMENT_METHOD = re.compile(r"[a-z0-9][a-z0-9_.-]{0,23}")
 
 
 class ConfigError(Exception):
@@ -92,6 +100,7 @@ class AgentConfig:
     owner: str | None = None
     agent_name: str = DEFAULT_AGENT_NAME
     auto_block_s: int = DEFAULT_AUTO_BLOCK_S
+    payment_methods: list[str] = field(default_factory=lambda: list(DEFAULT_PAYMENT_METHODS))
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -128,6 +137,16 @@ class AgentConfig:
                 )
         if not (isinstance(self.auto_block_s, int) and 0 <= self.auto_block_s <= MAX_AUTO_BLOCK_S):
             raise ConfigError(f"config: auto_block_s must be 0..{MAX_AUTO_BLOCK_S} seconds")
+        methods = self.payment_methods
+        if (
+            not isinstance(methods, list)
+            or not 1 <= len(methods) <= MAX_PAYMENT_METHODS
+            or len(set(methods)) != len(methods)
+            or not all(isinstance(m, str) and PAYMENT_METHOD.fullmatch(m) for m in methods)
+        ):
+            raise ConfigError(
+                "config: payment_methods must list 1-4 different names of a-z, 0-9, _ . - (e.g. cash, venmo)"
+            )
 
     def allows_category(self, category: str) -> bool:
         """True if the human allowed the agent to deal in ``category`` (``*`` and ``group/*`` patterns)."""

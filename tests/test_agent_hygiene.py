@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from metaspace.api.contract import validate_publish
 from metaspace.peer.agent import MATCH_PROTOCOL
 from metaspace.peer.db import AgentDB, AgreementRow, DealRow, MatchRow
 from metaspace.peer.notices import NOTICE_BURST_PER_PEER, NOTICE_MAX_AGE_S
@@ -110,8 +111,8 @@ def test_intent_match_is_verified_before_anything_is_kept(tmp_path: Path) -> Non
             mine = bytes.fromhex((await seller.agent.publish(sell_tires()))["id"])
             await buyer.agent.publish(buy_tires())
             await bike_buyer.agent.publish(
-                {"action": "BUY", "category": "vehicles/bicycles", "lat": 41.66, "lon": -87.7,
-                 "radius_km": 50, "text": "looking for a mountain bike"}
+                validate_publish({"action": "BUY", "category": "vehicles/bicycles", "lat": 41.66,
+                                  "lon": -87.7, "radius_km": 50, "text": "looking for a mountain bike"})
             )  # fmt: skip
             for p in (buyer, bike_buyer):
                 _TARGETS[p.identity.peer_id] = seller.identity.peer_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from metaspace.api.app import AgentService, create_app
-from metaspace.api.contract import MAX_BODY_BYTES, Forbidden, NotFound
+from metaspace.api.contract import MAX_BODY_BYTES, Forbidden, NotFound, PublishParams, SearchParams
 
 TOKEN = "t0k3n-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -36,13 +37,15 @@ class FakeService:
         self.calls.append(("status", None))
         return {"peer_id": "12D3KooWfake", "connected_peers": 3}
 
-    async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def publish(self, req: PublishParams) -> dict[str, Any]:
+        params = dataclasses.asdict(req)  # the typed contract, seen as plain data by these checks
         self.calls.append(("publish", params))
         if params["category"] == "home/garden":
             raise Forbidden("category not allowed by your limits")
         return {"id": "ab" * 16, **params}
 
-    async def preview(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def preview(self, req: PublishParams) -> dict[str, Any]:
+        params = dataclasses.asdict(req)
         self.calls.append(("preview", params))
         published = {k: v for k, v in params.items() if k not in ("limit", "lat", "lon")}
         return {"published": published, "private": {"limit": params["limit"]}, "warnings": []}
@@ -51,7 +54,8 @@ class FakeService:
         self.calls.append(("understand", (text, lat, lon)))
         return {"action": "SELL", "category": "vehicles/tires", "confidence": 0.9}
 
-    async def search(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def search(self, req: SearchParams) -> list[dict[str, Any]]:
+        params = dataclasses.asdict(req)
         self.calls.append(("search", params))
         return [{"id": "cd" * 16, "action": params["action"], "category": params["category"]}]
 

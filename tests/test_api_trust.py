@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from metaspace.api.app import create_app
-from metaspace.api.contract import Conflict, validate_block, validate_rating
+from metaspace.api.contract import Conflict, RatingRequest, validate_block, validate_rating
 from metaspace.api.openapi import openapi_document
 from tests.test_api_app import AUTH, TOKEN, FakeService
 from wire.identity import Identity
@@ -88,9 +88,12 @@ def test_reputation_profile_ratings_and_blocks(api):
 
 
 def test_validators_and_the_openapi_document():
-    assert validate_rating({"score": 1, "as_agreed": False}) == (1, False, "")
+    assert validate_rating({"score": 1, "as_agreed": False}) == RatingRequest(1, False, "")
     assert validate_block({"peer": PEER}) == PEER
     paths = openapi_document()["paths"]
     for path in ("/api/v1/deals/{id}/rate", "/api/v1/reputation/{peer}", "/api/v1/blocks",
-                 "/api/v1/blocks/{peer}", "/api/v1/ratings", "/api/v1/profile"):  # fmt: skip
+                 "/api/v1/blocks/{peer}", "/api/v1/ratings", "/api/v1/profile",
+                 "/api/v1/deals/{id}/handover", "/api/v1/deals/{id}/handover/confirm",
+                 "/api/v1/deals/{id}/handover/decline", "/api/v1/deals/{id}/handover.ics",
+                 "/api/v1/intents/{id}/export", "/api/v1/i18n"):  # fmt: skip
         assert path in paths

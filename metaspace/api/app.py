@@ -29,6 +29,13 @@ Endpoints (the spec's names where they fit)::
     POST   /api/v1/deals/{id}/approve       -> deal
     POST   /api/v1/deals/{id}/decline       -> deal
     POST   /api/v1/deals/{id}/rate          {score, as_agreed?, comment?} -> rating
+    GET    /api/v1/deals/{id}/handover      the meeting after the deal (state, proposal, plan, suggestion)
+    POST   /api/v1/deals/{id}/handover      {cell?, start?, end?, payment?} -> propose a meeting
+    POST   /api/v1/deals/{id}/handover/confirm  {payment?} -> yes to the other side's proposal
+    POST   /api/v1/deals/{id}/handover/decline  {reason?} -> no (or cancel the confirmed meeting)
+    GET    /api/v1/deals/{id}/handover.ics  text/calendar of the confirmed meeting
+    GET    /api/v1/intents/{id}/export?format=nip99  a signed Nostr NIP-99 listing of one of our intents
+    GET    /api/v1/i18n?lang=               the web page's labels in the agent's language
     GET    /api/v1/ratings                  {"ratings": [...]} (made and received)
     GET    /api/v1/reputation/{peer}        profile, reputation and the ratings behind it
     GET    /api/v1/profile                  this agent's own published profile
@@ -62,9 +69,12 @@ from metaspace.api.contract import (
     MAX_BODY_BYTES,
     AgentService,
     BadRequest,
+    SearchParams,
     ServiceError,
     check_id,
     validate_block,
+    validate_choice,
+    validate_handover,
     validate_publish,
     validate_rating,
     validate_search,
@@ -200,7 +210,7 @@ def _json_endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def _query_search(request: Request) -> dict[str, Any]:
+def _query_search(request: Request) -> SearchParams:
     q = request.query_params
     body: dict[str, Any] = {}
     for key in q:
@@ -258,8 +268,8 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
         return await service.settings()
 
     async def understand(request: Request) -> Any:
-        text, lat, lon = validate_understand(await read_json(request))
-        return await service.understand(text, lat, lon)
+        req = validate_understand(await read_json(request))
+        return await service.understand(req.text, req.lat, req.lon)
 
     async def publish(request: Request) -> Any:
         return await service.publish(validate_publish(await read_json(request)))
@@ -296,8 +306,8 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
 
     async def rate(request: Request) -> Any:
         deal_id = check_id(request.path_params["id"], "deal id")
-        score, agreed, comment = validate_rating(await read_json(request))
-        return await service.rate(deal_id, score, agreed, comment)
+        r = validate_rating(await read_json(request))
+        return await service.rate(deal_id, r.score, r.as_agreed, r.comment)
 
     async def ratings(request: Request) -> Any:
         return {"ratings": _list_of_dicts(await service.ratings(), "ratings")}
@@ -316,6 +326,42 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
 
     async def unblock(request: Request) -> Any:
         return await service.unblock(check_id(request.path_params["peer"], "peer id"))
+
+    def _deal(request: Request) -> str:
+        return check_id(request.path_params["id"], "deal id")
+
+    async def handover(request: Request) -> Any:
+        return await service.handover(_deal(request))
+
+    async def propose_handover(request: Request) -> Any:
+        return await service.propose_handover(_deal(request), validate_handover(await read_json(request)))
+
+    async def confirm_handover(request: Request) -> Any:
+        payment = validate_choice(await read_json(request), "payment", "confirm")
+        return await service.confirm_handover(_deal(request), payment)
+
+    async def decline_handover(request: Request) -> Any:
+        reason = validate_choice(await read_json(request), "reason", "decline")
+        return await service.decline_handover(_deal(request), reason or "")
+
+    async def handover_ics(request: Request) -> Any:
+        deal_id = _deal(request)
+        body = await service.handover_ics(deal_id)
+        disposition = f'attachment; filename="meta-space-{deal_id[:12]}.ics"'
+        headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+    async def export_intent(request: Request) -> Any:
+        fmt = request.query_params.get("format", "nip99")
+        if fmt != "nip99":
+            raise BadRequest(f"unknown export format {fmt[:20]!r} (supported: nip99)")
+        return await service.export_intent(check_id(request.path_params["id"], "intent id"), fmt)
+
+    async def page_strings(request: Request) -> Any:
+        lang = request.query_params.get("lang")
+        if lang is not None and not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,3}", lang):
+            raise BadRequest("lang must be a language tag such as es or pt-BR")
+        return await service.page_strings(lang)
 
     async def openapi(request: Request) -> Any:
         return openapi_document()
@@ -346,6 +392,13 @@ def create_app(service: AgentService, token: str, *, index_html: str | None = No
         Route("/api/v1/deals/{id}/approve", j(approve), methods=["POST"]),
         Route("/api/v1/deals/{id}/decline", j(decline), methods=["POST"]),
         Route("/api/v1/deals/{id}/rate", j(rate), methods=["POST"]),
+        Route("/api/v1/deals/{id}/handover", j(handover), methods=["GET"]),
+        Route("/api/v1/deals/{id}/handover", j(propose_handover), methods=["POST"]),
+        Route("/api/v1/deals/{id}/handover/confirm", j(confirm_handover), methods=["POST"]),
+        Route("/api/v1/deals/{id}/handover/decline", j(decline_handover), methods=["POST"]),
+        Route("/api/v1/deals/{id}/handover.ics", j(handover_ics), methods=["GET"]),
+        Route("/api/v1/intents/{id}/export", j(export_intent), methods=["GET"]),
+        Route("/api/v1/i18n", j(page_strings), methods=["GET"]),
         Route("/api/v1/ratings", j(ratings), methods=["GET"]),
         Route("/api/v1/reputation/{peer}", j(reputation), methods=["GET"]),
         Route("/api/v1/profile", j(profile), methods=["GET"]),

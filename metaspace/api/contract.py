@@ -40,7 +40,8 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wire.currency import is_currency
@@ -131,6 +132,100 @@ class Unavailable(ServiceError):
     code, status = "unavailable", 503
 
 
+# ------------------------------------------------------------------ validated requests (frozen dataclasses)
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in minor units of an ISO-4217 currency (``per_unit``: per item, else for the lot)."""
+
+    amount_minor: int
+    currency: str
+    per_unit: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"amount_minor": self.amount_minor, "currency": self.currency, "per_unit": self.per_unit}
+
+
+@dataclass(frozen=True)
+class PublishParams:
+    """Validated publish (and preview) parameters (:func:`validate_publish`; shapes: the module doc)."""
+
+    action: str
+    category: str
+    lat: float | None = None
+    lon: float | None = None
+    cell: str | None = None
+    radius_km: int = 0
+    price: Money | None = None
+    quantity: int = 1
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    text: str | None = None
+    lang: str | None = None
+    expires_in_s: int = MAX_INTENT_TTL_S
+    limit: Money | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON request body (fields that are None left out)."""
+        body: dict[str, Any] = {
+            "action": self.action, "category": self.category, "lat": self.lat, "lon": self.lon,
+            "cell": self.cell, "radius_km": self.radius_km,
+            "price": None if self.price is None else self.price.to_json(), "quantity": self.quantity,
+            "attributes": dict(self.attributes), "text": self.text, "lang": self.lang,
+            "expires_in_s": self.expires_in_s, "limit": None if self.limit is None else self.limit.to_json(),
+        }  # fmt: skip
+        return {k: v for k, v in body.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Validated search parameters (:func:`validate_search`): ``action`` of the intents wanted."""
+
+    action: str
+    category: str
+    lat: float | None = None
+    lon: float | None = None
+    cell: str | None = None
+    radius_km: int = 0
+    limit: int = DEFAULT_SEARCH_LIMIT
+    text: str | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "action": self.action, "category": self.category, "lat": self.lat, "lon": self.lon,
+            "cell": self.cell, "radius_km": self.radius_km, "limit": self.limit, "text": self.text,
+        }  # fmt: skip
+        return {k: v for k, v in body.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class UnderstandRequest:
+    """What to understand: the human's text and an optional (coarse) point."""
+
+    text: str
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
+class RatingRequest:
+    """A rating of a deal: 1..5, whether it went as agreed, a short comment."""
+
+    score: int
+    as_agreed: bool = True
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class HandoverProposal:
+    """A meeting proposal from the human; anything None (or empty) takes the agent's suggestion."""
+
+    cell: str | None = None
+    start: int | None = None
+    end: int | None = None
+    payment: tuple[str, ...] = ()
+
+
 class AgentService(Protocol):
     """What the agent peer implements for the local control API (all coroutine methods).
 
@@ -139,14 +234,14 @@ class AgentService(Protocol):
     """
 
     async def status(self) -> dict[str, Any]: ...
-    async def publish(self, params: dict[str, Any]) -> dict[str, Any]: ...
-    async def preview(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def publish(self, params: PublishParams) -> dict[str, Any]: ...
+    async def preview(self, params: PublishParams) -> dict[str, Any]:
         """What ``publish(params)`` would publish (``published``: the intent view) and keep private
         (``private``), with ``warnings``; nothing is signed or sent."""
         ...
 
     async def understand(self, text: str, lat: float | None, lon: float | None) -> dict[str, Any]: ...
-    async def search(self, params: dict[str, Any]) -> list[dict[str, Any]]: ...
+    async def search(self, params: SearchParams) -> list[dict[str, Any]]: ...
     async def intents(self) -> list[dict[str, Any]]: ...
     async def withdraw(self, intent_id: str) -> dict[str, Any]: ...
     async def matches(self) -> list[dict[str, Any]]: ...
@@ -162,6 +257,25 @@ class AgentService(Protocol):
     async def block(self, peer: str) -> dict[str, Any]: ...
     async def unblock(self, peer: str) -> dict[str, Any]: ...
     async def blocked(self) -> list[dict[str, Any]]: ...
+    async def handover(self, deal_id: str) -> dict[str, Any]:
+        """The meeting arrangement of a co-signed deal (state, pending proposal, plan, suggestion)."""
+        ...
+
+    async def propose_handover(self, deal_id: str, proposal: HandoverProposal) -> dict[str, Any]: ...
+    async def confirm_handover(self, deal_id: str, payment: str | None) -> dict[str, Any]: ...
+    async def decline_handover(self, deal_id: str, reason: str) -> dict[str, Any]: ...
+    async def handover_ics(self, deal_id: str) -> bytes:
+        """The confirmed meeting as an ``.ics`` calendar file."""
+        ...
+
+    async def export_intent(self, intent_id: str, fmt: str) -> dict[str, Any]:
+        """One of our intents as an open listing (``nip99``: a signed Nostr event)."""
+        ...
+
+    async def page_strings(self, lang: str | None) -> dict[str, Any]:
+        """``{"lang", "strings", "tips"}``: the web page's labels in the agent's (or ``lang``'s) language."""
+        ...
+
     def events(self) -> AsyncIterator[dict[str, Any]]:
         """Server-sent events: an async iterator (e.g. an async generator) of JSON-able dicts.
 
@@ -303,7 +417,12 @@ def _text(body: dict[str, Any], key: str, max_len: int) -> str | None:
     return v
 
 
-def validate_publish(body: object) -> dict[str, Any]:
+def _money(value: object) -> Money | None:
+    checked = check_price(value)
+    return None if checked is None else Money(**checked)
+
+
+def validate_publish(body: object) -> PublishParams:
     """Validate and normalise publish parameters (see the module docstring).
 
     Raises:
@@ -314,24 +433,24 @@ def validate_publish(body: object) -> dict[str, Any]:
     lang = _text(b, "lang", 12)
     if lang is not None and not _LANG.match(lang):
         raise BadRequest(f"lang must be a language tag such as en, es, pt-BR (got {lang!r})")
-    return {
-        "action": check_action(b.get("action")),
-        "category": check_category(b.get("category")),
-        "lat": lat,
-        "lon": lon,
-        "cell": cell,
-        "radius_km": _int(b, "radius_km", 0, MAX_RADIUS_KM, 0),
-        "price": check_price(b.get("price")),
-        "quantity": _int(b, "quantity", 1, MAX_QUANTITY, 1),
-        "attributes": check_attributes(b.get("attributes")),
-        "text": _text(b, "text", MAX_TEXT_LEN),
-        "lang": lang,
-        "expires_in_s": _int(b, "expires_in_s", 60, MAX_INTENT_TTL_S, MAX_INTENT_TTL_S),
-        "limit": check_price(b.get("limit")),
-    }
+    return PublishParams(
+        action=check_action(b.get("action")),
+        category=check_category(b.get("category")),
+        lat=lat,
+        lon=lon,
+        cell=cell,
+        radius_km=_int(b, "radius_km", 0, MAX_RADIUS_KM, 0) or 0,
+        price=_money(b.get("price")),
+        quantity=_int(b, "quantity", 1, MAX_QUANTITY, 1) or 1,
+        attributes=check_attributes(b.get("attributes")),
+        text=_text(b, "text", MAX_TEXT_LEN),
+        lang=lang,
+        expires_in_s=_int(b, "expires_in_s", 60, MAX_INTENT_TTL_S, MAX_INTENT_TTL_S) or MAX_INTENT_TTL_S,
+        limit=_money(b.get("limit")),
+    )
 
 
-def validate_search(body: object) -> dict[str, Any]:
+def validate_search(body: object) -> SearchParams:
     """Validate and normalise search parameters.
 
     Raises:
@@ -339,20 +458,20 @@ def validate_search(body: object) -> dict[str, Any]:
     """
     b = _check_keys(body, SEARCH_KEYS, "search")
     lat, lon, cell = _location(b)
-    return {
-        "action": check_action(b.get("action")),
-        "category": check_category(b.get("category")),
-        "lat": lat,
-        "lon": lon,
-        "cell": cell,
-        "radius_km": _int(b, "radius_km", 0, MAX_RADIUS_KM, 0),
-        "limit": _int(b, "limit", 1, MAX_RECORDS_PER_PAGE, DEFAULT_SEARCH_LIMIT),
-        "text": _text(b, "text", MAX_TEXT_LEN),
-    }
+    return SearchParams(
+        action=check_action(b.get("action")),
+        category=check_category(b.get("category")),
+        lat=lat,
+        lon=lon,
+        cell=cell,
+        radius_km=_int(b, "radius_km", 0, MAX_RADIUS_KM, 0) or 0,
+        limit=_int(b, "limit", 1, MAX_RECORDS_PER_PAGE, DEFAULT_SEARCH_LIMIT) or DEFAULT_SEARCH_LIMIT,
+        text=_text(b, "text", MAX_TEXT_LEN),
+    )
 
 
-def validate_understand(body: object) -> tuple[str, float | None, float | None]:
-    """``(text, lat, lon)`` from an understand request body.
+def validate_understand(body: object) -> UnderstandRequest:
+    """The understand request ``{"text", "lat"?, "lon"?}``.
 
     Raises:
         BadRequest: missing/over-long text or bad coordinates.
@@ -362,15 +481,15 @@ def validate_understand(body: object) -> tuple[str, float | None, float | None]:
     if not text or not text.strip():
         raise BadRequest("text is required")
     lat, lon, _ = _location(b)
-    return text, lat, lon
+    return UnderstandRequest(text, lat, lon)
 
 
 RATING_KEYS = frozenset({"score", "as_agreed", "comment"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def validate_rating(body: object) -> tuple[int, bool, str]:
-    """``(score, as_agreed, comment)`` from a rating body ``{"score": 1..5, "as_agreed": true,
+def validate_rating(body: object) -> RatingRequest:
+    """The rating of a body ``{"score": 1..5, "as_agreed": true,
     "comment": "..."}`` (``as_agreed`` defaults to true, ``comment`` to empty).
 
     Raises:
@@ -386,7 +505,7 @@ def validate_rating(body: object) -> tuple[int, bool, str]:
     comment = _text(b, "comment", MAX_RATING_COMMENT) or ""
     if _CONTROL.search(comment):
         raise BadRequest("the comment must be one line without control characters")
-    return score, agreed, comment.strip()
+    return RatingRequest(score, agreed, comment.strip())
 
 
 def validate_block(body: object) -> str:
@@ -410,4 +529,47 @@ def check_id(value: str, what: str = "id") -> str:
     """
     if not ID_RE.match(value):
         raise BadRequest(f"bad {what} {value[:40]!r} (1..{MAX_ID_LEN} characters of A-Z a-z 0-9 _ . : -)")
+    return value
+
+
+HANDOVER_KEYS = frozenset({"cell", "start", "end", "payment"})
+
+
+def validate_handover(body: object) -> HandoverProposal:
+    """A meeting proposal ``{"cell"?, "start"?, "end"?, "payment"?: ["cash", ...]}`` (Unix seconds; the
+    agent fills in what is missing from its suggestion and checks the rest against both sides' limits).
+
+    Raises:
+        BadRequest: naming the first bad field.
+    """
+    from wire.geo import MAX_INTENT_RES, is_cell, resolution
+    from wire.handover import MAX_PAYMENT_METHODS, payment_method_ok
+
+    b = _check_keys(body, HANDOVER_KEYS, "meeting")
+    cell = b.get("cell")
+    if cell is not None and (not is_cell(cell) or resolution(cell) > MAX_INTENT_RES):
+        raise BadRequest(f"cell must be an H3 cell of res <= {MAX_INTENT_RES} (got {str(cell)[:20]!r})")
+    start = _int(b, "start", 0, 2**40, None)
+    end = _int(b, "end", 0, 2**40, None)
+    if end is not None and start is None:
+        raise BadRequest("give start with end")
+    payment = b.get("payment", [])
+    if isinstance(payment, str):
+        payment = [p.strip() for p in payment.split(",") if p.strip()]
+    if not isinstance(payment, list) or len(payment) > MAX_PAYMENT_METHODS:
+        raise BadRequest(f'payment must list at most {MAX_PAYMENT_METHODS} methods, e.g. ["cash"]')
+    for method in payment:
+        if not payment_method_ok(method):
+            raise BadRequest(f"bad payment method {str(method)[:30]!r} (a-z, 0-9, _ . -, e.g. cash, venmo)")
+    return HandoverProposal(cell, start, end, tuple(payment))
+
+
+def validate_choice(body: object, key: str, what: str) -> str | None:
+    """An optional short code ``{key: "..."}`` (a payment method to confirm with, a decline reason)."""
+    b = _check_keys(body, frozenset({key}), what)
+    value = b.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,63}", value):
+        raise BadRequest(f"{key} must be a short lowercase code (a-z, 0-9, _ . -)")
     return value

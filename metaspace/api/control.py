@@ -137,7 +137,13 @@ class ControlClient:
         return self._endpoint
 
     def request(
-        self, method: str, path: str, body: dict[str, Any] | None = None, query: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        *,
+        as_bytes: bool = False,
     ) -> Any:
         """Send one request and return the decoded JSON reply.
 
@@ -146,9 +152,10 @@ class ControlClient:
             path: ``/api/v1/...``.
             body: JSON body (POST).
             query: query parameters; None values are left out.
+            as_bytes: return a successful reply's body as bytes (a calendar file), not parsed JSON.
 
         Returns:
-            The parsed JSON body.
+            The parsed JSON body (or the bytes).
         """
         host, port, token = self._connect_info()
         if query:
@@ -173,6 +180,8 @@ class ControlClient:
             conn.close()
         if len(raw) > MAX_REPLY_BYTES:
             raise ControlError("the agent peer's reply is too large")
+        if as_bytes and resp.status < 400:
+            return raw
         try:
             doc = json.loads(raw) if raw else None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -185,6 +194,10 @@ class ControlClient:
 
     def get(self, path: str, **query: Any) -> Any:
         return self.request("GET", path, query=query or None)
+
+    def get_bytes(self, path: str) -> bytes:
+        """A non-JSON resource (e.g. ``.ics``); errors still come back as :class:`ControlError`."""
+        return bytes(self.request("GET", path, as_bytes=True))
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         return self.request("POST", path, body=body if body is not None else {})

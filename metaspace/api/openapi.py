@@ -360,6 +360,88 @@ def openapi_document() -> dict[str, Any]:
                     parameters=_id_param("the agent's peer id", "peer"),
                 )
             },
+            "/api/v1/deals/{id}/handover": {
+                "get": _op(
+                    "The meeting after a co-signed deal",
+                    "handover",
+                    _ok(_OBJ),
+                    404,
+                    409,
+                    parameters=_id_param("deal id"),
+                ),
+                "post": _op(
+                    "Propose a meeting (missing fields: the agent's suggestion)",
+                    "propose_handover",
+                    _ok(_OBJ),
+                    400,
+                    404,
+                    409,
+                    parameters=_id_param("deal id"),
+                    requestBody=_body(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "cell": {"type": "string", "description": "H3 cell, res <= 7"},
+                                "start": {"type": "integer"},
+                                "end": {"type": "integer"},
+                                "payment": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
+                            },
+                        }
+                    ),
+                ),
+            },
+            "/api/v1/deals/{id}/handover/confirm": {
+                "post": _op(
+                    "Confirm the other side's meeting proposal",
+                    "confirm_handover",
+                    _ok(_OBJ),
+                    400,
+                    404,
+                    409,
+                    parameters=_id_param("deal id"),
+                    requestBody=_body({"type": "object", "properties": {"payment": {"type": "string"}}}),
+                ),
+            },
+            "/api/v1/deals/{id}/handover/decline": {
+                "post": _op(
+                    "Decline a proposal, withdraw ours, or cancel the meeting",
+                    "decline_handover",
+                    _ok(_OBJ),
+                    400,
+                    404,
+                    409,
+                    parameters=_id_param("deal id"),
+                    requestBody=_body({"type": "object", "properties": {"reason": {"type": "string"}}}),
+                ),
+            },
+            "/api/v1/deals/{id}/handover.ics": {
+                "get": {
+                    "summary": "The confirmed meeting as an iCalendar file",
+                    "operationId": "handover_ics",
+                    "parameters": _id_param("deal id"),
+                    "responses": {
+                        "200": {
+                            "description": "RFC 5545 calendar",
+                            "content": {"text/calendar": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(404, 409),
+                    },
+                },
+            },
+            "/api/v1/intents/{id}/export": {
+                "get": _op(
+                    "One of our intents as a signed Nostr NIP-99 listing (kind 30402)",
+                    "export_intent",
+                    _ok(_OBJ),
+                    400,
+                    404,
+                    409,
+                    parameters=_id_param("intent id"),
+                ),
+            },
+            "/api/v1/i18n": {
+                "get": _op("The web page's labels in the agent's language", "page_strings", _ok(_OBJ), 400),
+            },
             "/api/v1/events": {
                 "get": {
                     "summary": "Server-sent events (matches, deals, status)",

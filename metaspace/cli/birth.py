@@ -275,7 +275,24 @@ def gather_answers(
     answers["owner"] = _handle_part(owner, "--owner")
     answers["agent_name"] = _handle_part(flags.get("agent_name"), "--agent-name") or cfg.DEFAULT_AGENT_NAME
     answers["auto_block_s"] = _auto_block(flags.get("auto_block"))
+    answers["payment_methods"] = _payments(flags.get("payment"))
     return answers
+
+
+def _payments(value: object) -> list[str]:
+    """``--payment cash,venmo`` -> ``["cash", "venmo"]`` (default: cash only)."""
+    if value is None:
+        return list(cfg.DEFAULT_PAYMENT_METHODS)
+    methods = [m.strip().lower() for m in str(value).split(",") if m.strip()]
+    if (
+        not 1 <= len(methods) <= cfg.MAX_PAYMENT_METHODS
+        or len(set(methods)) != len(methods)
+        or not all(cfg.PAYMENT_METHOD.fullmatch(m) for m in methods)
+    ):
+        raise BirthError(
+            f"--payment: 1-4 different payment methods such as cash,venmo (a-z, 0-9, _ . -; got {value!r})"
+        )
+    return methods
 
 
 def _handle_part(value: object, flag: str) -> str | None:
@@ -417,6 +434,7 @@ def run_init(args: Any) -> int:
         "owner": getattr(args, "owner", None),
         "agent_name": getattr(args, "agent_name", None),
         "auto_block": getattr(args, "auto_block", None),
+        "payment": getattr(args, "payment", None),
     }
     try:
         if interactive:
@@ -483,6 +501,7 @@ def describe(conf: cfg.AgentConfig) -> dict[str, Any]:
         "style": conf.comm_style,
         "handle": f"@{conf.owner}/{conf.agent_name}" if conf.owner else "none",
         "auto_block": f"{conf.auto_block_s} s" if conf.auto_block_s else "off",
+        "payment": ", ".join(conf.payment_methods),
     }
 
 
@@ -492,7 +511,8 @@ def _keep_from(old: cfg.AgentConfig, new: cfg.AgentConfig, flags: dict[str, Any]
     from wire.geo import coarsen
 
     keep: dict[str, Any] = {"created": old.created}
-    for key, flag in (("owner", "owner"), ("agent_name", "agent_name"), ("auto_block_s", "auto_block")):
+    for key, flag in (("owner", "owner"), ("agent_name", "agent_name"), ("auto_block_s", "auto_block"),
+                      ("payment_methods", "payment")):  # fmt: skip
         if flags.get(flag) is None:
             keep[key] = getattr(old, key)
     if new.home_cell is None and old.home_cell is not None and new.max_h3_res is not None:

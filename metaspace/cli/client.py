@@ -118,7 +118,7 @@ def location_fields(args: argparse.Namespace, conf: Any) -> dict[str, Any]:
     )
 
 
-def precheck_limits(params: dict[str, Any], conf: Any, home: Home) -> None:
+def precheck_limits(params: Any, conf: Any, home: Home) -> None:
     """Refuse early what the human's limits would refuse anyway (the peer re-checks).
 
     Raises:
@@ -127,13 +127,13 @@ def precheck_limits(params: dict[str, Any], conf: Any, home: Home) -> None:
     if conf is None:
         return
     fix = f"change it with `metaspace {home.home_flag()}init --reconfigure ...`"
-    if not conf.allows_action(params["action"]):
+    if not conf.allows_action(params.action):
         raise _usage(
-            f"your agent may not publish {params['action']} intents "
+            f"your agent may not publish {params.action} intents "
             f"(marketplace access: {conf.marketplace}); {fix}"
         )
-    if not conf.allows_category(params["category"]):
-        raise _usage(f"category {params['category']} is not among your allowed categories; {fix}")
+    if not conf.allows_category(params.category):
+        raise _usage(f"category {params.category} is not among your allowed categories; {fix}")
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -171,7 +171,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         body["limit"] = parse_money(args.limit, conf.currency if conf else "USD")
     params = validate_publish(body)
     precheck_limits(params, conf, home)
-    sent = {k: v for k, v in params.items() if v is not None}
+    sent = params.to_body()
     if args.dry_run:
         _emit(args, sent)
         return 0
@@ -193,9 +193,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         **location_fields(args, conf),
     }
     params = validate_search(body)
-    reply = _client(args).get(
-        "/api/v1/metaspace/search", **{k: v for k, v in params.items() if v is not None}
-    )
+    reply = _client(args).get("/api/v1/metaspace/search", **params.to_body())
     _emit(args, _items(reply, "results"), INTENT_COLUMNS)
     return 0
 
@@ -387,7 +385,7 @@ def cmd_sell_buy(args: argparse.Namespace) -> int:
         )
         raise _usage(f"{exc.message}{hint}; add --category/--price or use `metaspace publish`") from exc
     precheck_limits(params, conf, home)
-    sent = {k: v for k, v in params.items() if v is not None}
+    sent = params.to_body()
     preview = client.post("/api/v1/intents/preview", sent)
     if not isinstance(preview, dict) or not isinstance(preview.get("published"), dict):
         raise _usage("the agent peer did not say what it would publish; nothing was published")

@@ -91,6 +91,9 @@ def _add_init(sub: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--auto-block", metavar="DURATION", help="block a peer that floods this agent for this long (1h; off)"
     )
+    p.add_argument(
+        "--payment", metavar="LIST", help="how you accept to pay or be paid, e.g. cash,venmo (default cash)"
+    )
     p.add_argument("--lat", type=float, help="home location latitude (stored only as a coarse cell)")
     p.add_argument("--lon", type=float, help="home location longitude")
     p.add_argument(
@@ -179,6 +182,7 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``metaspace`` argument parser with every subcommand (optional packages when installed)."""
     from metaspace.cli import client as client_cmds
+    from metaspace.cli import listing as listing_cmds
     from metaspace.cli import trust as trust_cmds
 
     parser = argparse.ArgumentParser(
@@ -195,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_init(sub, parent)
     client_cmds.register(sub, parent)
     trust_cmds.register(sub, parent)
+    listing_cmds.register(sub, parent)
     _add_operator_commands(sub, parent)
     for module in OPTIONAL_COMMAND_MODULES:
         _register_optional(sub, module)

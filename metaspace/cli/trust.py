@@ -21,17 +21,18 @@ def cmd_rate(args: argparse.Namespace) -> int:
     from metaspace.api.contract import check_id, validate_rating
 
     body = {"score": args.score, "as_agreed": not args.not_as_agreed, "comment": " ".join(args.comment)}
-    score, agreed, comment = validate_rating(body)
+    r = validate_rating(body)
     deal = check_id(args.id, "deal id")
-    reply = _client(args).post(f"/api/v1/deals/{deal}/rate", {"score": score, "as_agreed": agreed,
-                                                               "comment": comment})  # fmt: skip
+    reply = _client(args).post(
+        f"/api/v1/deals/{deal}/rate", {"score": r.score, "as_agreed": r.as_agreed, "comment": r.comment}
+    )
     if args.json:
         _emit(args, reply)
         return 0
     where = "published in the network" if reply.get("published") else "saved (publishing is retried)"
     told = "; the other agent was told" if reply.get("delivered") else ""
-    how = "went as agreed" if agreed else "did not go as agreed"
-    print(f"rated deal {deal}: {score}/5, {how} — {where}{told}")
+    how = "went as agreed" if r.as_agreed else "did not go as agreed"
+    print(f"rated deal {deal}: {r.score}/5, {how} — {where}{told}")
     print("note: a rating is public, with the agreement it names (both agents and the agreed terms)")
     return 0
 

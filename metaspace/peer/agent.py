@@ -35,11 +35,19 @@ import trio
 from dht.events import Published
 from matching import LocalIndex, UnderstandError, understand
 from matching.score import rank_with_reputation
-from metaspace.api.contract import BadRequest, NotFound, ServiceError, Unavailable
+from metaspace.api.contract import (
+    BadRequest,
+    NotFound,
+    PublishParams,
+    SearchParams,
+    ServiceError,
+    Unavailable,
+)
 from metaspace.config import AgentConfig
 from metaspace.peer.db import AgentDB
 from metaspace.peer.events import EventBus
 from metaspace.peer.firewall import Firewall, FirewallLimits
+from metaspace.peer.handover_api import HandoverEndpoints
 from metaspace.peer.matchmaker import MATCH_PROTOCOL, NOTICE_TIMEOUT_S, Matchmaker, error_text
 from metaspace.peer.personas import Personas
 from metaspace.peer.publishing import Plan, plan_intent, preview_view
@@ -67,7 +75,7 @@ DEFAULT_WATCH_INTERVAL = 30.0
 HOUSEKEEPING_INTERVAL_S = 300.0
 
 
-class Agent(TrustEndpoints):
+class Agent(TrustEndpoints, HandoverEndpoints):
     """One human's agent: publish, search, watch and match (negotiation is added by ``DealMaker``)."""
 
     def __init__(
@@ -101,6 +109,7 @@ class Agent(TrustEndpoints):
         self.dealer: Any = None  # set by the daemon to a DealMaker (negotiation)
         self.nat: Any = None  # set by the daemon to a p2p.nat.NatService (reachability, relays)
         self.reputations: Any = None  # set by the daemon to a Reputations (ratings, profiles)
+        self.handovers: Any = None  # set by the daemon to a Handovers (the meeting after a deal)
         self.trust_db = trust_db if trust_db is not None else TrustDB(None)
         self.firewall = Firewall(
             self.trust_db, bus, self.now, FirewallLimits(auto_block_s=config.auto_block_s), identity.peer_id
@@ -162,6 +171,8 @@ class Agent(TrustEndpoints):
         serve_rpc(host, MATCH_PROTOCOL, self.firewall.gate_rpc("match", on_notice), timeout=NOTICE_TIMEOUT_S)
         if self.dealer is not None:
             self.dealer.serve(host, serving)
+        if self.handovers is not None:
+            self.handovers.serve(host, serving)
 
     def _serve_persona(self, host: P2PHost, intent_id: bytes) -> None:
         self.serve(host, intent_id)
@@ -243,7 +254,7 @@ class Agent(TrustEndpoints):
 
     # ------------------------------------------------------------------------------------- publish
 
-    async def _plan(self, params: dict[str, Any], intent_id: bytes, author: bytes) -> Plan:
+    async def _plan(self, params: PublishParams, intent_id: bytes, author: bytes) -> Plan:
         """The plan of an intent (its text is cleaned in a worker thread: regex work on the user's text)."""
         now = self.now()
         return await trio.to_thread.run_sync(
@@ -254,7 +265,7 @@ class Agent(TrustEndpoints):
         """``share: nothing``: every intent gets a persona."""
         return self.config.share == "nothing"
 
-    async def preview(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def preview(self, params: PublishParams) -> dict[str, Any]:
         """Exactly what ``publish(params)`` would publish, and what it keeps private; nothing is sent."""
         intent_id = os.urandom(16)
         private = self._private_publishing()
@@ -273,7 +284,7 @@ class Agent(TrustEndpoints):
             raise Unavailable("your settings share nothing, but this agent runs no personas to publish with")
         return self.personas.identity_for(intent_id).pubkey
 
-    async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def publish(self, params: PublishParams) -> dict[str, Any]:
         intent_id = os.urandom(16)
         private = self._private_publishing()
         ident = self.identity
@@ -344,7 +355,7 @@ class Agent(TrustEndpoints):
 
     # ----------------------------------------------------------------- watch & match (Matchmaker)
 
-    async def search(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def search(self, params: SearchParams) -> list[dict[str, Any]]:
         return await self.matcher.search(params)
 
     async def watch_once(self) -> int:

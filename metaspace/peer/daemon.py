@@ -3,7 +3,8 @@
 It unlocks the identity, opens the agent's databases under its home, starts a libp2p host (Noise only),
 the DHT driver (records persisted in SQLite), the personas' hosts (``share: nothing``: one per private
 intent, on the listen address's interface), the agent (publish, watch, match), negotiation, ratings and
-profiles (``metaspace.peer.reputations``, with its firewall), and the
+profiles (``metaspace.peer.reputations``, with its firewall), the meeting after a deal
+(``metaspace.peer.handovers``), and the
 local control API + web page on 127.0.0.1 (token in a 0600 file). Ctrl-C or SIGTERM shuts it down
 cleanly and removes the run files.
 """
@@ -30,6 +31,8 @@ from metaspace.peer.agent import DEFAULT_WATCH_INTERVAL, MATCH_PROTOCOL, Agent
 from metaspace.peer.db import AgentDB
 from metaspace.peer.deals import SESSION_DURATION_S, DealMaker
 from metaspace.peer.events import EventBus
+from metaspace.peer.handoverdb import HandoverDB
+from metaspace.peer.handovers import HANDOVER_PROTOCOL, Handovers
 from metaspace.peer.personas import Personas, persona_listen
 from metaspace.peer.reputations import Reputations
 from metaspace.peer.trustdb import TrustDB
@@ -75,6 +78,7 @@ async def serve_peer(
     home.ensure()
     db = AgentDB(home.data_dir / "agent.sqlite")
     trust_db = TrustDB(home.data_dir / "trust.sqlite")
+    handover_db = HandoverDB(home.data_dir / "handover.sqlite")
     options = DhtNodeOptions(
         db_path=home.data_dir / "dht.sqlite", listen=[opts.listen], announce=list(opts.announce),
         seeds=list(opts.bootstrap), config=opts.dht or DhtConfig(),
@@ -90,7 +94,14 @@ async def serve_peer(
                 personas=personas,
             )  # fmt: skip
             agent.dealer = DealMaker(agent, duration=opts.deal_timeout)
-            protocols = (KAD_PROTOCOL, KAD_MUX_PROTOCOL, MATCH_PROTOCOL, NEGOTIATE_PROTOCOL)
+            agent.handovers = Handovers(agent, handover_db, home.data_dir / "calendar")
+            protocols = (
+                KAD_PROTOCOL,
+                KAD_MUX_PROTOCOL,
+                MATCH_PROTOCOL,
+                NEGOTIATE_PROTOCOL,
+                HANDOVER_PROTOCOL,
+            )
             agent.reputations = Reputations(agent, trust_db, protocols)
             agent.nat = NatService(host, list(opts.bootstrap))  # reachability, relays, hole punching
             token = control.new_token()
@@ -106,6 +117,7 @@ async def serve_peer(
                 if agent.dealer is not None:
                     await nursery.start(agent.dealer.run)
                 await nursery.start(agent.reputations.run)
+                await nursery.start(agent.handovers.run)
                 binds = await nursery.start(hypercorn_serve, app, hconfig)
                 url = str(binds[0])
                 control.write_run_files(home, url, token)
@@ -121,6 +133,7 @@ async def serve_peer(
     finally:
         db.close()
         trust_db.close()
+        handover_db.close()
 
 
 def run_peer(args: argparse.Namespace) -> int:

@@ -401,6 +401,8 @@ class DealMaker:
             self.agent.db.save_deal(row.id, str(State.AGREED), self._data(session), now)
             if row.match_id:
                 self.agent.db.update_match(row.match_id, state="agreed")
+            if self.agent.handovers is not None:
+                self.agent.handovers.on_agreed(deal_id)  # arrange the meeting (metaspace.peer.handovers)
             t = out.agreement.terms
             bus.emit(
                 {"kind": "deal_closed", "deal_id": deal_id, "role": str(session.role),

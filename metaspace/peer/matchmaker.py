@@ -34,7 +34,7 @@ from dht.events import Found
 from dht.keys import cells_within, intent_key
 from matching import LocalIndex, Match
 from matching.discovery import search_groups
-from metaspace.api.contract import BadRequest, ServiceError
+from metaspace.api.contract import BadRequest, SearchParams, ServiceError
 from metaspace.peer.db import MatchRow
 from metaspace.peer.notices import NoticeGate
 from metaspace.peer.remote import Held, RemoteIntents
@@ -203,18 +203,18 @@ class Matchmaker:
         # a full cache may have evicted some of these again: only what is still held goes to the index
         return [h for h in held if self.remote.get(h.intent.author, h.intent.id) is h], drop
 
-    async def search(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        action = Action(str(params["action"]).upper())
-        if params.get("cell"):
-            where = str(params["cell"])
-        elif params.get("lat") is not None:
-            where = cell_at(float(params["lat"]), float(params["lon"]), MAX_INTENT_RES)
+    async def search(self, params: SearchParams) -> list[dict[str, Any]]:
+        action = Action(params.action.upper())
+        if params.cell:
+            where = params.cell
+        elif params.lat is not None and params.lon is not None:
+            where = cell_at(params.lat, params.lon, MAX_INTENT_RES)
         elif self.agent.config.home_cell:
             where = self.agent.config.home_cell
         else:
             raise BadRequest("no location to search around")
-        radius = float(params.get("radius_km") or 25)
-        wanted = str(params["category"])
+        radius = float(params.radius_km or 25)
+        wanted = params.category
         held, drop = await self.fetch([wanted], where, radius, action)
         if drop:
             async with self._index_lock:
@@ -227,7 +227,7 @@ class Matchmaker:
             if dist <= radius + h.intent.radius_km + 15.0:  # cell-level precision: be generous, then sort
                 rows.append(intent_view(h.intent, distance_km=round(dist, 1)))
         rows.sort(key=lambda r: r["distance_km"])
-        return rows[: int(params.get("limit") or 20)]
+        return rows[: params.limit or 20]
 
     # ------------------------------------------------------------------------------- watch & match
 

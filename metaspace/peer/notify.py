@@ -32,6 +32,7 @@ the catalogues are files in this repository, all with the same keys (a test chec
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -44,6 +45,7 @@ from importlib import resources
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime, format_time
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 
@@ -60,9 +62,12 @@ __all__ = [
     "category_label",
     "format_distance",
     "format_money",
+    "fragment",
+    "page_strings",
     "reason_label",
     "render",
     "resolve_lang",
+    "safety_tips",
     "title",
 ]
 
@@ -80,9 +85,18 @@ KINDS = (
     "intent_withdrawn",
     "rating_received",
     "peer_blocked",
+    "handover_ready",
+    "handover_proposed",
+    "handover_confirmed",
+    "handover_closed",
+    "handover_ended",
+    "handover_refused",
 )
 #: Sections every catalogue has; each is a flat ``{key: text}`` table.
-SECTIONS = ("templates", "fragments", "actions", "action_verbs", "roles", "reasons", "attributes", "values")
+SECTIONS = (
+    "templates", "fragments", "actions", "action_verbs", "roles", "reasons", "attributes", "values",
+    "payments", "tips", "page",
+)  # fmt: skip
 #: Longest remote-controlled string (attribute value, unknown code) put into a notification.
 MAX_FIELD_CHARS = 64
 #: At most this many attributes are listed in one notification.
@@ -364,6 +378,38 @@ class _Renderer:
             {"minutes": format_decimal(minutes, locale=self.locale)}
         )
 
+    def when(self, start: object, end: object) -> str:
+        """A meeting window in the machine's time zone (the agent runs on its human's computer)."""
+        a, b = _real(start), _real(end)
+        if a is None or b is None or not 0 <= a <= 2**40 or not 0 <= b <= 2**40:
+            return "?"
+        tz = dt.datetime.now().astimezone().tzinfo
+        begin = format_datetime(dt.datetime.fromtimestamp(a, tz), "medium", tzinfo=tz, locale=self.locale)
+        return (
+            f"{begin}–{format_time(dt.datetime.fromtimestamp(b, tz), 'short', tzinfo=tz, locale=self.locale)}"
+        )
+
+    def place(self, event: Mapping[str, Any]) -> str:
+        """The meeting cell as a human reads it: the area around its centre, and its size."""
+        centre, size = event.get("center"), _real(event.get("size_km"))
+        if (
+            not isinstance(centre, Mapping)
+            or _real(centre.get("lat")) is None
+            or _real(centre.get("lon")) is None
+        ):
+            return self.text("fragments", "place_unknown")
+        lat, lon = float(centre["lat"]), float(centre["lon"])
+        return self.text("fragments", "place").format_map({
+            "lat": format_decimal(round(lat, 3), locale=self.locale),
+            "lon": format_decimal(round(lon, 3), locale=self.locale),
+            "size": format_distance(size if size is not None else 0, str(self.locale)) or "?",
+        })  # fmt: skip
+
+    def payments(self, value: object) -> str:
+        methods = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+        names = [self.cat.get("payments", m) or _clean(m, 24) for m in methods[:4] if isinstance(m, str)]
+        return self.text("fragments", "list_separator").join(names) or "?"
+
     def fields(self, event: Mapping[str, Any]) -> _Fields:
         """Every placeholder any template may use, formatted for this language on first use."""
         ev = event
@@ -421,6 +467,14 @@ class _Renderer:
                 ),
                 "comment": lambda: self.comment(ev.get("comment")),
                 "block_for": lambda: self.block_for(ev),
+                "when": lambda: self.when(ev.get("start"), ev.get("end")),
+                "place": lambda: self.place(ev),
+                "payments": lambda: self.payments(ev.get("payment")),
+                "expires_at": lambda: self.when(ev.get("expires"), ev.get("expires")).split("–")[0],
+                "tips": lambda: " ".join(safety_tips(self.base)),
+                "closed": lambda: self.text("fragments", f"closed_{_clean(ev.get('reason', ''), 16)}"),
+                "detail": lambda: _clean(ev.get("detail", ""), 120),
+                "deal": lambda: _clean(ev.get("deal_id", ""), 12),
             }
         )
 
@@ -451,9 +505,39 @@ def _template_key(event: Mapping[str, Any], part: str) -> str:
     if part == "body":
         if kind in ("approval_needed", "deal_closed") and event.get("role") in ("seller", "buyer"):
             return f"{kind}.body_{event['role']}"
-        if kind == "offer" and event.get("from") in ("me", "them"):
-            return f"offer.body_{event['from']}"
+        if kind in ("offer", "handover_proposed") and event.get("from") in ("me", "them"):
+            return f"{kind}.body_{event['from']}"
+        if kind == "handover_closed":
+            return f"{kind}.body_{'mine' if event.get('mine') else 'theirs'}"
     return f"{kind}.{part}"
+
+
+def safety_tips(lang: str) -> list[str]:
+    """The short safety tips shown with a confirmed meeting, in ``lang`` (English when unsupported)."""
+    base, _ = resolve_lang(lang)
+    table = catalog(base).sections.get("tips") or catalog(DEFAULT_LANG).sections.get("tips") or {}
+    return [table[k] for k in sorted(table)]
+
+
+def fragment(key: str, lang: str) -> str:
+    """One text of the ``fragments`` section in ``lang`` (English, then the key, when missing)."""
+    return _Renderer(lang).text("fragments", key)
+
+
+def page_strings(lang: str) -> tuple[str, dict[str, str]]:
+    """The web page's labels in ``lang``: the ``page`` section, plus the action names (``action_SELL``),
+    reason texts (``reason_declined``), payment names (``pay_cash``) and category names (``cat_<code>``) the
+    notifications use; English
+    for any key a catalogue lacks."""
+    base, _ = resolve_lang(lang)
+    strings: dict[str, str] = {}
+    for code in dict.fromkeys((DEFAULT_LANG, base)):
+        sections = catalog(code).sections
+        pairs = (("actions", "action_"), ("reasons", "reason_"), ("payments", "pay_"), ("categories", "cat_"))
+        for section, prefix in pairs:
+            strings.update({prefix + k: v for k, v in (sections.get(section) or {}).items()})
+        strings.update(sections.get("page") or {})
+    return base, strings
 
 
 def _fill(event: object, lang: str, part: str) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 
 from matching.canonical import item_words
 from matching.understand import published_text
-from metaspace.api.contract import BadRequest, Forbidden
+from metaspace.api.contract import BadRequest, Forbidden, Money, PublishParams
 from metaspace.config import AgentConfig
 from wire.currency import exponent, format_minor
 from wire.errors import LocalProtocolError
@@ -54,7 +54,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
 
-def intent_cell(params: dict[str, Any], config: AgentConfig) -> str:
+def intent_cell(params: PublishParams, config: AgentConfig) -> str:
     """The H3 cell an intent discloses: from ``cell`` or ``lat``/``lon`` or the home cell, coarsened to
     the finest resolution the human allowed (never finer than res 7).
 
@@ -69,10 +69,10 @@ def intent_cell(params: dict[str, Any], config: AgentConfig) -> str:
             "allow city-level location with `metaspace init --reconfigure --location city`"
         )
     finest = min(finest, MAX_INTENT_RES)
-    if params.get("cell"):
-        cell = str(params["cell"])
-    elif params.get("lat") is not None and params.get("lon") is not None:
-        cell = cell_at(float(params["lat"]), float(params["lon"]), finest)
+    if params.cell:
+        cell = params.cell
+    elif params.lat is not None and params.lon is not None:
+        cell = cell_at(params.lat, params.lon, finest)
     elif config.home_cell:
         cell = config.home_cell
     else:
@@ -80,17 +80,17 @@ def intent_cell(params: dict[str, Any], config: AgentConfig) -> str:
     return coarsen(cell, finest) if resolution(cell) > finest else cell
 
 
-def _price(value: Any) -> Price | None:
-    if not value:
+def _price(value: Money | None) -> Price | None:
+    if value is None:
         return None
-    return Price(int(value["amount_minor"]), str(value["currency"]), bool(value.get("per_unit", True)))
+    return Price(value.amount_minor, value.currency, value.per_unit)
 
 
 def _text_and_attributes(
-    params: dict[str, Any], config: AgentConfig, limit: dict[str, Any] | None, currency: str | None
+    params: PublishParams, config: AgentConfig, limit: dict[str, Any] | None, currency: str | None
 ) -> tuple[str | None, dict[str, str], list[str]]:
-    attributes = {str(k): str(v) for k, v in dict(params.get("attributes") or {}).items()}
-    raw = params.get("text") or None
+    attributes = {str(k): str(v) for k, v in params.attributes.items()}
+    raw = params.text or None
     if raw is None:
         return None, attributes, []
     private = [] if limit is None else [int(limit["amount_minor"]) / 10 ** exponent(str(limit["currency"]))]
@@ -105,7 +105,7 @@ def _text_and_attributes(
 
 
 def plan_intent(
-    params: dict[str, Any], config: AgentConfig, *, author: bytes, intent_id: bytes, now: float
+    params: PublishParams, config: AgentConfig, *, author: bytes, intent_id: bytes, now: float
 ) -> Plan:
     """The intent that ``params`` publish under the human's limits (see the module docstring).
 
@@ -123,8 +123,8 @@ def plan_intent(
         Forbidden: the marketplace access, the allowed categories or the location setting refuse it.
         BadRequest: no location, a limit in another currency than the price, or an invalid field.
     """
-    action = str(params["action"]).upper()
-    category = str(params["category"])
+    action = params.action.upper()
+    category = params.category
     if not config.allows_action(action):
         raise Forbidden(
             f"your marketplace access ({config.marketplace}) does not allow {action} intents; "
@@ -133,16 +133,16 @@ def plan_intent(
     if not config.allows_category(category):
         raise Forbidden(f"category {category} is not among the categories you allowed")
     cell = intent_cell(params, config)
-    limit = params.get("limit") or None
+    limit = None if params.limit is None else params.limit.to_json()
     try:
-        price = _price(params.get("price"))
+        price = _price(params.price)
     except (LocalProtocolError, KeyError, TypeError, ValueError) as exc:
         raise BadRequest(f"bad price: {exc}") from None
     if limit and price is not None and limit["currency"] != price.currency:
         raise BadRequest("the private limit must be in the price's currency")
     currency = price.currency if price is not None else (limit["currency"] if limit else config.currency)
     text, attributes, warnings = _text_and_attributes(params, config, limit, currency)
-    ttl = min(int(params.get("expires_in_s") or MAX_INTENT_TTL_S), MAX_INTENT_TTL_S)
+    ttl = min(params.expires_in_s or MAX_INTENT_TTL_S, MAX_INTENT_TTL_S)
     try:
         intent = Intent(
             id=intent_id,
@@ -152,13 +152,13 @@ def plan_intent(
             category=category,
             attributes=attributes,
             price=price,
-            quantity=int(params.get("quantity") or 1),
+            quantity=params.quantity or 1,
             cell=cell,
-            radius_km=int(params.get("radius_km") or 0),
+            radius_km=params.radius_km or 0,
             created=int(now),
             expires=int(now) + ttl,
             text=text,
-            lang=(params.get("lang") or config.language) if text else None,
+            lang=(params.lang or config.language) if text else None,
         )
     except (LocalProtocolError, ValueError) as exc:
         raise BadRequest(str(exc)) from None

@@ -21,11 +21,14 @@ from dht.config import DhtConfig
 from dht.node import Node
 from matching import LocalIndex
 from matching.embedder import get_embedder
+from metaspace.api.contract import PublishParams, validate_publish
 from metaspace.config import AgentConfig
 from metaspace.peer.agent import Agent
 from metaspace.peer.db import AgentDB
 from metaspace.peer.deals import DealMaker
 from metaspace.peer.events import EventBus
+from metaspace.peer.handoverdb import HandoverDB
+from metaspace.peer.handovers import Handovers
 from metaspace.peer.personas import Personas
 from metaspace.peer.remote import RemoteIntents
 from p2p.dht_driver import DhtDriver
@@ -87,9 +90,11 @@ async def agents(
     remote: dict[int, RemoteIntents] | None = None,
     net: MemoryNetwork | None = None,
     dealers: bool = False,
+    handovers: bool = False,
 ) -> AsyncIterator[list[AgentPeer]]:
     """``n`` joined agents (notices served, personas on memory hosts, watchers not running: tests call
-    ``watch_once``); with ``dealers`` each agent negotiates too (a running ``DealMaker``)."""
+    ``watch_once``); with ``dealers`` each agent negotiates too (a running ``DealMaker``), with
+    ``handovers`` it arranges the meeting after a deal (``Handovers``, calendar files under tmp_path)."""
     net = net or MemoryNetwork()
     embedder = get_embedder()
     async with AsyncExitStack() as stack:
@@ -115,6 +120,11 @@ async def agents(
             if dealers:
                 agent.dealer = DealMaker(agent, duration=30.0)
                 await nursery.start(agent.dealer.run)
+            if handovers:
+                hdb = HandoverDB(tmp_path / f"handover{i}.sqlite")
+                stack.callback(hdb.close)
+                agent.handovers = Handovers(agent, hdb, tmp_path / f"calendar{i}")
+                await nursery.start(agent.handovers.run)
             agent.serve(cast(P2PHost, transport), None)
             peers.append(AgentPeer(ident, transport, driver, agent))
         for p in peers[1:]:
@@ -132,11 +142,11 @@ def usd(minor: int) -> dict[str, Any]:
 TIRES = {"category": "vehicles/tires", "radius_km": 50, "quantity": 4, "attributes": {"size": "225/65R17"}}
 
 
-def sell_tires(lat_lon: tuple[float, float] = CHICAGO, **extra: Any) -> dict[str, Any]:
-    return {"action": "SELL", "lat": lat_lon[0], "lon": lat_lon[1], "price": usd(8000),
-            "text": "4 used tires 225/65R17", **TIRES, **extra}  # fmt: skip
+def sell_tires(lat_lon: tuple[float, float] = CHICAGO, **extra: Any) -> PublishParams:
+    return validate_publish({"action": "SELL", "lat": lat_lon[0], "lon": lat_lon[1], "price": usd(8000),
+                             "text": "4 used tires 225/65R17", **TIRES, **extra})  # fmt: skip
 
 
-def buy_tires(lat_lon: tuple[float, float] = SUBURB, **extra: Any) -> dict[str, Any]:
-    return {"action": "BUY", "lat": lat_lon[0], "lon": lat_lon[1], "text": "necesito llantas 225/65R17",
-            **TIRES, **extra}  # fmt: skip
+def buy_tires(lat_lon: tuple[float, float] = SUBURB, **extra: Any) -> PublishParams:
+    return validate_publish({"action": "BUY", "lat": lat_lon[0], "lon": lat_lon[1],
+                             "text": "necesito llantas 225/65R17", **TIRES, **extra})  # fmt: skip

@@ -145,6 +145,7 @@ class AgentDouble:
         self.records: dict[tuple[bytes, bytes], bytes] = {}
         self.dealer: Any = None
         self.reputations: Any = None
+        self.handovers: Any = None  # no meeting arrangements in these doubles
         self.firewall = Firewall(TrustDB(None), self.bus, self.now, FirewallLimits(), self.identity.peer_id)
 
     def peer_info(self, peer: str) -> dict[str, Any]:
