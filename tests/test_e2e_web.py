@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from metaspace.peer import notify
 from tests.net_helpers.procs import (
     Procs,
     init_home,
@@ -54,6 +55,7 @@ def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) ->
     assert base is not None
     token = buyer_home.token_file.read_text().strip()
 
+    es = notify.page_strings("es")[1]  # the buyer's page speaks her language
     problems: list[str] = []
     context = browser.new_context(viewport={"width": 1280, "height": 1200}, locale="es-ES")
     try:
@@ -62,7 +64,8 @@ def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) ->
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         page.goto(f"{base.group(1)}/#token={token}")
         expect(page.locator("#identity")).to_have_text(re.compile(r"^12D3KooW"))
-        expect(page.locator("#conn")).to_have_text("live")
+        expect(page.locator("#conn")).to_have_text(es["live"])
+        expect(page.locator("#want-h")).to_have_text("¿Qué quieres?")
 
         page.fill(
             "#intent-text", "Necesito 4 llantas 225/65R17 para mi camioneta, máximo 70 dólares cada una"
@@ -74,15 +77,15 @@ def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) ->
         expect(page.locator("#draft")).to_be_visible()
         expect(page.locator("#draft-category")).to_have_value("vehicles/tires")
         expect(page.locator("#draft-action")).to_have_value("BUY")
-        expect(page.locator("#draft-confidence")).to_contain_text("never published")
+        expect(page.locator("#draft-confidence")).to_contain_text("nunca se publica")
         page.fill("#draft-radius", "50")
         page.click("#confirm-btn")  # review: what the peer would publish (share nothing: no free text)
         expect(page.locator("#draft-preview")).to_be_visible()
-        expect(page.locator("#preview-published")).to_contain_text("(no free text)")
+        expect(page.locator("#preview-published")).to_contain_text(es["no_free_text"])
         expect(page.locator("#preview-private")).to_contain_text("70.00 USD")
         expect(page.locator("#preview-published")).not_to_contain_text("máximo")
         page.click("#confirm-btn")
-        expect(page.locator("#intents")).to_contain_text("vehicles/tires")
+        expect(page.locator("#intents")).to_contain_text(es["cat_vehicles/tires"])
 
         # The match appears live; the buyer's agent opens the negotiation itself (autonomy ask_big) and
         # stops before committing: ~$260 is over the $100 limit.
@@ -95,8 +98,21 @@ def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) ->
         assert deal["needs_approval"] and deal["state"] == "awaiting_approval"
         approve.first.click()
         agreement = page.locator(f"#agreements [data-testid=agreement-{deal['id']}]")
-        expect(agreement).to_contain_text("agreed")
+        expect(agreement).to_contain_text(es["state_agreed"])
         expect(page.locator("#notifications")).to_contain_text("Trato cerrado")
+        # the Agent panel counts what is on screen (it used to stay at 0 matches and 0 deals)
+        expect(page.locator("#status [data-key=matches]")).to_have_text("1")
+        expect(page.locator("#status [data-key=deals]")).to_have_text("1")
+
+        # the meeting: the seller's agent proposed it (the deal was within its autonomy); the buyer's was
+        # beyond hers, so she confirms it on the page; both hold the plan and a calendar file
+        meeting = agreement.locator(f"[data-testid=meeting-{deal['id']}]")
+        expect(meeting).to_have_attribute("data-state", "reviewing")
+        expect(meeting.locator("[data-testid=meeting-pay]")).to_contain_text(es["pay_cash"])
+        page.click(f"[data-testid=meeting-confirm-{deal['id']}]")
+        expect(meeting).to_have_attribute("data-state", "confirmed")
+        expect(meeting).to_contain_text(es["state_meeting_confirmed"])
+        expect(page.locator("#notifications")).to_contain_text("Encuentro confirmado")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "web_page_real_peers.png"), full_page=True)
     finally:
@@ -109,3 +125,8 @@ def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) ->
         "seller",
     )
     assert ours["agreement"] == theirs["agreement"]
+    plan = poll_until(
+        lambda: seller.client.get(f"/api/v1/deals/{deal['id']}/handover")["plan"], 60, "the plan"
+    )
+    assert plan == {**buyer.client.get(f"/api/v1/deals/{deal['id']}/handover")["plan"], "proposed_by": "me"}
+    assert b"BEGIN:VEVENT" in seller.client.get_bytes(f"/api/v1/deals/{deal['id']}/handover.ics")

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from metaspace.api.app import create_app
-from tests.web_helpers.fake_agent import DEAL_ID, INTENT_ID, MATCH_ID, FakeAgent
+from metaspace.peer import notify
+from tests.web_helpers.fake_agent import DEAL_ID, INTENT_ID, MATCH_ID, OTHER, FakeAgent
 from tests.web_helpers.server import ServedApp
 
 TOKEN = "web-page-test-token-0123456789"
@@ -116,9 +117,10 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[ServedApp, FakeAgent]]:
-    agent = FakeAgent(lang="es")
+@pytest.fixture(params=["es", "en"])
+def served(request: Any) -> Iterator[tuple[ServedApp, FakeAgent]]:
+    """The page served for an agent whose human speaks Spanish, then English."""
+    agent = FakeAgent(lang=request.param)
     server = ServedApp(create_app(agent, TOKEN))
     try:
         yield server, agent
@@ -138,6 +140,8 @@ def test_web_page_intent_match_approve_agreement(browser: Any, served: tuple[Ser
     from playwright.sync_api import expect
 
     server, agent = served
+    lang = agent.lang
+    s = notify.page_strings(lang)[1]  # the labels the page must show, in the human's language
     problems: list[str] = []
     context = browser.new_context(viewport={"width": 1280, "height": 1100}, locale="en-US")
     try:
@@ -157,8 +161,25 @@ def test_web_page_intent_match_approve_agreement(browser: Any, served: tuple[Ser
         expect(page.locator("#identity")).to_have_text(re.compile(r"^12D3KooW"))
         assert "#token" not in page.url
         assert page.evaluate("sessionStorage.getItem('metaspace.token')") == TOKEN
-        expect(page.locator("#conn")).to_have_text("live")
+        expect(page.locator("#conn")).to_have_text(s["live"])
         expect(page.locator("#settings")).to_contain_text("ask_big")
+        assert page.evaluate("document.documentElement.lang") == lang
+        # every label of the page is in the human's language (the same catalogue as the notifications)
+        labels = page.evaluate(
+            "Array.from(document.querySelectorAll('[data-i18n]')).map(n => [n.dataset.i18n, n.textContent])"
+        )
+        assert len(labels) >= 40
+        for key, text in labels:
+            assert text == s[key], (key, text)
+        english = notify.page_strings("en")[1]
+        if lang == "es":
+            same = [k for k, _ in labels if s[k] == english[k] and k not in ("lat", "lon")]
+            assert len(same) <= 2, same
+            expect(page.locator("#want-h")).to_have_text("¿Qué quieres?")
+            expect(page.locator("#understand-btn")).to_have_text("Entender")
+        placeholder = page.get_attribute("#intent-text", "placeholder")
+        assert placeholder == s["want_placeholder"]
+        expect(page.locator("#status")).to_contain_text(s["k_peer_id"])
         _wait_until(lambda: server.run_sync(agent.subscriber_count) >= 1, "the page's event stream")
 
         # understand -> draft -> confirm -> the intent is listed
@@ -178,7 +199,7 @@ def test_web_page_intent_match_approve_agreement(browser: Any, served: tuple[Ser
         expect(review).to_be_visible()
         expect(page.locator("#preview-published")).to_contain_text("sell my four used 225/65R17 tires")
         expect(page.locator("#preview-published")).not_to_contain_text("at least")
-        expect(page.locator("#confirm-btn")).to_have_text("Publish exactly this")
+        expect(page.locator("#confirm-btn")).to_have_text(s["publish_exactly"])
         assert not [c for c in agent.calls if c[0] == "publish"], "nothing is published before the review"
         page.fill("#draft-quantity", "3")  # a change hides the review: it must be seen again
         expect(review).to_be_hidden()
@@ -187,7 +208,7 @@ def test_web_page_intent_match_approve_agreement(browser: Any, served: tuple[Ser
         expect(review).to_be_visible()
         page.click("#confirm-btn")
         intent = page.locator(f"[data-testid=intent-{INTENT_ID}]")
-        expect(intent).to_contain_text("vehicles/tires")
+        expect(intent).to_contain_text(s["cat_vehicles/tires"])
         expect(page.locator("#draft")).to_be_hidden()
         published = [p for name, p in agent.calls if name == "publish"]
         assert len(published) == 1
@@ -198,32 +219,72 @@ def test_web_page_intent_match_approve_agreement(browser: Any, served: tuple[Ser
             50,
         )
         assert published[0]["attributes"] == {"size": "225/65R17", "condition": "used"}
-        expect(page.locator("#notifications")).to_contain_text("Intención publicada")
+        expect(page.locator("#notifications")).to_contain_text(
+            notify.title({"kind": "intent_published"}, lang)
+        )
 
         # a match arrives through the event stream only (no reload, no polling while live)
         server.run_sync(agent.add_match)
         match = page.locator(f"[data-testid=match-{MATCH_ID}]")
-        expect(match).to_contain_text("24.6 km")
-        expect(match).to_contain_text("87%")
+        expect(match).to_contain_text("24,6 km" if lang == "es" else "24.6 km")
+        expect(match).to_contain_text(re.compile(r"87\s?%"))
         expect(match).to_contain_text("same size 225/65R17")
-        expect(page.locator("#notifications")).to_contain_text("24,6 km")  # the peer's Spanish text
+        expect(page.locator("#notifications")).to_contain_text("24,6 km" if lang == "es" else "24.6 km")
+        expect(page.locator("#status [data-key=intents]")).to_have_text("1")
 
         # negotiate -> a deal needing approval -> approve -> the agreement
         page.click(f"[data-testid=negotiate-{MATCH_ID}]")
         approve = page.locator(f"[data-testid=approve-{DEAL_ID}]")
         expect(approve).to_be_visible()
         expect(page.locator(f"[data-testid=deal-{DEAL_ID}] [data-testid=rounds] li")).to_have_count(2)
-        expect(page.locator("#notifications")).to_contain_text("Se necesita tu aprobación")
+        expect(page.locator("#notifications")).to_contain_text(
+            notify.title({"kind": "approval_needed"}, lang)
+        )
         approve.click()
         agreement = page.locator(f"#agreements [data-testid=agreement-{DEAL_ID}]")
-        expect(agreement).to_contain_text("agreed")
+        expect(agreement).to_contain_text(s["state_agreed"])
         expect(page.locator(f"[data-testid=approve-{DEAL_ID}]")).to_have_count(0)
-        expect(page.locator("#notifications")).to_contain_text("Trato cerrado")
-        expect(page.locator("#notifications")).to_contain_text("260,00\u00a0US$")
+        expect(page.locator("#notifications")).to_contain_text(notify.title({"kind": "deal_closed"}, lang))
+        expect(page.locator("#notifications")).to_contain_text(
+            "260,00\u00a0US$" if lang == "es" else "$260.00"
+        )
         assert ("approve", DEAL_ID) in agent.calls
 
+        # the meeting: the other side proposed; the human confirms it; the calendar file; safety tips
+        meeting = page.locator(f"[data-testid=meeting-{DEAL_ID}]")
+        expect(meeting).to_contain_text(s["meeting_their_proposal"].split("(")[0].strip())
+        expect(meeting.locator("[data-testid=meeting-pay]")).to_contain_text(s["pay_venmo"])
+        expect(meeting.locator("[data-testid=meeting-where]")).to_contain_text("41.770")
+        page.click(f"[data-testid=meeting-confirm-{DEAL_ID}]")
+        expect(meeting).to_have_attribute("data-state", "confirmed")
+        expect(meeting).to_contain_text(s["state_meeting_confirmed"])
+        expect(meeting.locator("[data-testid=tips] li")).to_have_count(3)
+        expect(meeting.locator("[data-testid=tips]")).to_contain_text(notify.safety_tips(lang)[0])
+        expect(page.locator("#notifications")).to_contain_text(
+            notify.title({"kind": "handover_confirmed"}, lang)
+        )
+        assert ("confirm_handover", (DEAL_ID, None)) in agent.calls
+        with page.expect_download() as download:
+            page.click(f"[data-testid=ics-{DEAL_ID}]")
+        assert download.value.suggested_filename.endswith(".ics")
+        assert ("handover_ics", DEAL_ID) in agent.calls
+
+        # rate the other side, then block and unblock it
+        page.select_option(f"[data-testid=rate-score-{DEAL_ID}]", "4")
+        page.fill(f"[data-testid=rate-comment-{DEAL_ID}]", "todo bien")
+        page.click(f"[data-testid=rate-{DEAL_ID}]")
+        expect(page.locator(f"[data-testid=rated-{DEAL_ID}]")).to_contain_text("4/5")
+        assert ("rate", (DEAL_ID, 4, True, "todo bien")) in agent.calls
+        expect(page.locator("#profile")).to_contain_text("@ana/agent")
+        page.click(f"#agreements [data-testid=block-{OTHER}]")
+        expect(page.locator(f"[data-testid=blocked-{OTHER}]")).to_contain_text(s["reason_manual"])
+        expect(agreement).to_contain_text(s["blocked"])
+        page.click(f"[data-testid=unblock-{OTHER}]")
+        expect(page.locator(f"[data-testid=blocked-{OTHER}]")).to_have_count(0)
+        assert ("block", OTHER) in agent.calls and ("unblock", OTHER) in agent.calls
+
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "web_page.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"web_page_{lang}.png"), full_page=True)
 
         # withdraw the intent
         page.click(f"[data-testid=withdraw-{INTENT_ID}]")

@@ -8,15 +8,21 @@ through ``ServedApp.run_sync``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
 
-from metaspace.api.contract import NotFound
+from metaspace.api.contract import NotFound, PublishParams, SearchParams
 from metaspace.peer import notify
 
 PEER_ID = "12D3KooWFakeAgentPeerForWebPageTests000000000001"
+OTHER = "12D3KooWOtherBuyer"
+#: The meeting the other side proposes once the deal is agreed (a res-5 cell between Chicago and its south).
+MEETING = {"cell": "852664c3fffffff", "center": {"lat": 41.77, "lon": -87.66}, "size_km": 17.2,
+           "start": 1_790_100_000, "end": 1_790_107_200, "expires": 1_790_090_000,
+           "payment": ["cash", "venmo"], "number": 0}  # fmt: skip
 INTENT_ID = "ab" * 16
 MATCH_ID = "m1"
 DEAL_ID = "d1"
@@ -33,6 +39,9 @@ class FakeAgent:
         self._matches: dict[str, dict[str, Any]] = {}
         self._deals: dict[str, dict[str, Any]] = {}
         self._subscribers: list[trio.MemorySendChannel[dict[str, Any]]] = []
+        self._meeting: dict[str, Any] = {}
+        self._ratings: list[dict[str, Any]] = []
+        self._blocks: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ events
 
@@ -90,8 +99,9 @@ class FakeAgent:
             "missing": ["radius_km"],
         }
 
-    async def preview(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def preview(self, req: PublishParams) -> dict[str, Any]:
         """As the real agent: the published text without its private limit phrase, the limit apart."""
+        params = dataclasses.asdict(req)
         self.calls.append(("preview", params))
         published = self._intent(params)
         text = params.get("text")
@@ -123,7 +133,8 @@ class FakeAgent:
             "withdrawn": False,
         }
 
-    async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def publish(self, req: PublishParams) -> dict[str, Any]:
+        params = dataclasses.asdict(req)
         self.calls.append(("publish", params))
         intent = self._intent(params)
         self._intents[INTENT_ID] = intent
@@ -139,7 +150,7 @@ class FakeAgent:
         )
         return intent
 
-    async def search(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def search(self, req: SearchParams) -> list[dict[str, Any]]:
         return []
 
     async def intents(self) -> list[dict[str, Any]]:
@@ -205,7 +216,8 @@ class FakeAgent:
             "state": "waiting_approval",
             "price": price,
             "quantity": 4,
-            "counterparty": "12D3KooWOtherBuyer",
+            "counterparty": OTHER,
+            "peer": {"id": OTHER, "handle": "@bea/agent", "score": 62.0, "blocked": False},
             "needs_approval": True,
             "reason": "over_limit",
             "rounds": [
@@ -241,6 +253,10 @@ class FakeAgent:
         deal = self._deals[deal_id]
         deal.update(state="agreed", needs_approval=False, reason=None)
         self._matches[deal["match_id"]]["state"] = "agreed"
+        self._meeting[deal_id] = {"deal_id": deal_id, "state": "reviewing", "role": "seller", "reason": None,
+                                  "pending": {"from": "them", "deal_id": deal_id, **MEETING}, "plan": None,
+                                  "can": ["confirm", "decline", "propose"], "undelivered": 0,
+                                  "payment_methods": ["cash"]}  # fmt: skip
         self.emit(
             {
                 "kind": "deal_closed",
@@ -261,3 +277,70 @@ class FakeAgent:
         self._deals[deal_id].update(state="declined", needs_approval=False, reason="declined")
         self.emit({"kind": "deal_failed", "reason": "declined", "rounds": 2, "deal_id": deal_id})
         return self._deals[deal_id]
+
+    # ------------------------------------------------------------------ the page's language
+
+    async def page_strings(self, lang: str | None) -> dict[str, Any]:
+        base, strings = notify.page_strings(lang or self.lang)
+        return {"lang": base, "strings": strings, "tips": notify.safety_tips(base)}
+
+    # ------------------------------------------------------------------ the meeting after the deal
+
+    async def handover(self, deal_id: str) -> dict[str, Any]:
+        if deal_id not in self._meeting:
+            raise NotFound(f"no agreed deal {deal_id}")
+        return self._meeting[deal_id]
+
+    async def propose_handover(self, deal_id: str, proposal: Any) -> dict[str, Any]:
+        self.calls.append(("propose_handover", deal_id))
+        return await self.handover(deal_id)
+
+    async def confirm_handover(self, deal_id: str, payment: str | None) -> dict[str, Any]:
+        self.calls.append(("confirm_handover", (deal_id, payment)))
+        m = await self.handover(deal_id)
+        plan = {**m["pending"], "payment": payment or "cash", "proposed_by": "them"}
+        m.update(state="confirmed", pending=None, plan=plan, can=["cancel", "ics"])
+        self.emit({"kind": "handover_confirmed", **plan})
+        return m
+
+    async def decline_handover(self, deal_id: str, reason: str) -> dict[str, Any]:
+        self.calls.append(("decline_handover", (deal_id, reason)))
+        m = await self.handover(deal_id)
+        m.update(state="cancelled" if m["state"] == "confirmed" else "idle", pending=None, can=[])
+        return m
+
+    async def handover_ics(self, deal_id: str) -> bytes:
+        self.calls.append(("handover_ics", deal_id))
+        return b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//fake//EN\r\nEND:VCALENDAR\r\n"
+
+    # ------------------------------------------------------------------ trust
+
+    async def profile(self) -> dict[str, Any]:
+        profile = {"handle": "@ana/agent", "languages": [self.lang], "categories": ["vehicles/*"]}
+        return {"peer": PEER_ID, "share": "basic", "profile": profile}
+
+    async def ratings(self) -> list[dict[str, Any]]:
+        return list(self._ratings)
+
+    async def rate(self, deal_id: str, score: int, as_agreed: bool, comment: str) -> dict[str, Any]:
+        self.calls.append(("rate", (deal_id, score, as_agreed, comment)))
+        row = {"deal_id": deal_id, "score": score, "as_agreed": as_agreed, "comment": comment, "mine": True}
+        self._ratings.append(row)
+        return row
+
+    async def blocked(self) -> list[dict[str, Any]]:
+        return list(self._blocks.values())
+
+    async def block(self, peer: str) -> dict[str, Any]:
+        self.calls.append(("block", peer))
+        self._blocks[peer] = {"peer": peer, "reason": "manual", "until": None}
+        for d in self._deals.values():
+            d["peer"] = {**d.get("peer", {}), "blocked": True}
+        return self._blocks[peer]
+
+    async def unblock(self, peer: str) -> dict[str, Any]:
+        self.calls.append(("unblock", peer))
+        self._blocks.pop(peer, None)
+        for d in self._deals.values():
+            d["peer"] = {**d.get("peer", {}), "blocked": False}
+        return {"peer": peer, "blocked": False}

@@ -6,6 +6,8 @@
 // whole and re-rendered; an EventSource on /api/v1/events tells which lists changed, and an event's
 // "text" (already in the human's language, rendered by the peer) goes to the notifications list.
 // All remote data is put into the page with textContent, never as HTML.
+// Every label comes from the agent's catalogue in the human's language (GET /api/v1/i18n, the same
+// catalogues as the notifications): static ones are marked data-i18n in index.html, the others use t().
 // Publishing is two steps: "Review" asks the peer for the exact intent it would sign and publish
 // (POST /intents/preview: public fields, the published text, what stays private) and shows it; only
 // then does the button publish, exactly that. Any change to the draft hides the review again.
@@ -21,27 +23,26 @@
   const DONE_MATCH_STATES = new Set(['negotiating', 'agreed', 'closed', 'failed', 'declined', 'expired']);
   // SSE event name (or an event's "kind") -> lists to refresh; unknown names refresh everything.
   const REFRESH = {
-    match: ['matches'], matches: ['matches'],
-    deal: ['deals', 'matches'], deals: ['deals'], offer: ['deals'], approval_needed: ['deals'],
-    deal_closed: ['deals', 'matches'], deal_failed: ['deals', 'matches'], negotiation: ['deals'],
+    match: ['matches', 'status'], matches: ['matches', 'status'],
+    deal: ['deals', 'matches', 'status'], deals: ['deals', 'status'], offer: ['deals'], approval_needed: ['deals'],
+    deal_closed: ['deals', 'matches', 'status'], deal_failed: ['deals', 'matches', 'status'], negotiation: ['deals'],
+    handover_ready: ['deals'], handover_proposed: ['deals'], handover_confirmed: ['deals'],
+    handover_closed: ['deals'], handover_ended: ['deals'], handover_refused: ['deals'],
+    rating_received: ['deals', 'profile'], peer_blocked: ['blocks', 'matches', 'deals'],
     intent: ['intents'], intents: ['intents'], intent_published: ['intents', 'status'],
     intent_withdrawn: ['intents', 'status'], status: ['status'], settings: ['settings'],
     notification: [], hello: [], ping: [],
   };
   const EVENT_NAMES = Object.keys(REFRESH).concat(['error']);
-  // Words shown by the confirm step's category choice (kept here, in one place, for translation).
-  const TEXT = {
-    chooseCategory: 'Not sure about the category: pick one (keys 1-3), or type another above.',
-    mustChoose: 'Pick a category first: your agent was not sure about it.',
-  };
-  const ALL_LISTS = ['status', 'settings', 'intents', 'matches', 'deals'];
+  const ALL_LISTS = ['status', 'settings', 'intents', 'matches', 'deals', 'profile', 'blocks'];
 
   let token = null;
   let draft = null;
   let draftLocation = {};
   let reviewed = null; // the publish body (as JSON) whose preview is on screen
-  const REVIEW_LABEL = 'Review what will be published';
-  const PUBLISH_LABEL = 'Publish exactly this';
+  let strings = {};  // the page's labels in the human's language (English for what a catalogue lacks)
+  let tips = [];
+  let lang = 'en';
   // The published fields shown in the review, in this order.
   const PREVIEW_KEYS = ['action', 'category', 'attributes', 'price', 'quantity', 'cell', 'radius_km', 'text', 'lang',
     'author', 'contact'];
@@ -53,6 +54,46 @@
   let matchesById = new Map();
 
   const $ = (id) => document.getElementById(id);
+
+  // A label in the human's language; {name} placeholders are filled with vars (as text, never HTML).
+  // English for the few texts needed before (or without) the catalogue: a refused token, no peer.
+  const FALLBACK = {
+    live: 'live', offline: 'offline',
+    err_unreachable: 'Your agent peer is not reachable — is `metaspace peer` running?',
+    err_token: 'The access token was refused: open the link printed by `metaspace web` again.',
+  };
+
+  function t(key, vars) {
+    const has = (o) => Object.prototype.hasOwnProperty.call(o, key);
+    const text = has(strings) ? strings[key] : (has(FALLBACK) ? FALLBACK[key] : key);
+    return text.replace(/\{(\w+)\}/g, (m, name) => (vars && vars[name] !== undefined ? String(vars[name]) : m));
+  }
+
+  function applyStrings() {
+    document.documentElement.lang = lang;
+    for (const node of document.querySelectorAll('[data-i18n]')) {
+      const key = node.getAttribute('data-i18n');
+      if (Object.prototype.hasOwnProperty.call(strings, key)) node.textContent = strings[key];
+    }
+    for (const attr of ['placeholder', 'title']) {
+      for (const node of document.querySelectorAll(`[data-i18n-${attr}]`)) {
+        const key = node.getAttribute(`data-i18n-${attr}`);
+        if (Object.prototype.hasOwnProperty.call(strings, key)) node.setAttribute(attr, strings[key]);
+      }
+    }
+  }
+
+  async function loadStrings() {
+    try {
+      const data = await api('GET', '/i18n');
+      strings = (data && data.strings) || {};
+      tips = (data && data.tips) || [];
+      lang = (data && data.lang) || 'en';
+    } catch (err) {
+      reportError(err);
+    }
+    applyStrings();
+  }
 
   // ------------------------------------------------------------------ DOM helpers
 
@@ -100,7 +141,7 @@
     const digits = currencyDigits(m.currency);
     const value = m.amount_minor / Math.pow(10, digits);
     try {
-      return new Intl.NumberFormat(undefined, { style: 'currency', currency: m.currency }).format(value);
+      return new Intl.NumberFormat(lang, { style: 'currency', currency: m.currency }).format(value);
     } catch (e) {
       return `${value.toFixed(digits)} ${m.currency}`;
     }
@@ -109,9 +150,9 @@
   function priceText(price, quantity) {
     const amount = money(price);
     const qty = typeof quantity === 'number' ? quantity : null;
-    if (!amount) return qty !== null ? `${qty} · price open` : 'price open';
-    if (price.per_unit === false) return qty !== null ? `${qty} for ${amount}` : amount;
-    const each = `${amount} each`;
+    if (!amount) return qty !== null ? `${qty} · ${t('price_open')}` : t('price_open');
+    if (price.per_unit === false) return qty !== null ? t('qty_for_amount', { qty, amount }) : amount;
+    const each = t('amount_each', { amount });
     if (qty === null) return each;
     const total = money({ amount_minor: price.amount_minor * qty, currency: price.currency });
     return qty > 1 ? `${qty} × ${each} (${total})` : each;
@@ -119,22 +160,27 @@
 
   function km(d) {
     if (typeof d !== 'number' || !isFinite(d)) return null;
-    return new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 }).format(d) + ' km';
+    return new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(d) + ' km';
   }
 
   function percent(s) {
     if (typeof s !== 'number' || !isFinite(s)) return null;
-    return new Intl.NumberFormat(undefined, { style: 'percent' }).format(Math.max(0, Math.min(1, s)));
+    return new Intl.NumberFormat(lang, { style: 'percent' }).format(Math.max(0, Math.min(1, s)));
   }
 
   function actionText(a) {
-    return { SELL: 'Sell', BUY: 'Buy', OFFER_SERVICE: 'Offer service', SEEK_SERVICE: 'Seek service' }[a] || a || '?';
+    return a ? t(`action_${a}`) : '?';
+  }
+
+  function catText(code) {
+    const key = `cat_${code}`;
+    return code && Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : (code || '?');
   }
 
   function when(ts) {
     if (typeof ts !== 'number') return null;
     const ms = ts > 1e12 ? ts : ts * 1000;
-    return new Date(ms).toLocaleString();
+    return new Date(ms).toLocaleString(lang);
   }
 
   function short(id) {
@@ -155,7 +201,9 @@
     const kind = AGREED_STATES.has(s) || s === 'approved' ? 'ok'
       : (s === 'failed' || s === 'declined' || s === 'rejected') ? 'bad'
       : (s.includes('approval') ? 'warn' : 'muted');
-    return el('span', { className: `badge badge-${kind}`, 'data-testid': 'state', text: s.replace(/_/g, ' ') });
+    const key = `state_${s.replace(/ /g, '_')}`;
+    const shown = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : s.replace(/_/g, ' ');
+    return el('span', { className: `badge badge-${kind}`, 'data-testid': 'state', 'data-state': s, text: shown });
   }
 
   function kvList(node, obj) {
@@ -167,14 +215,15 @@
       else if (typeof v === 'object' && typeof v.amount_minor === 'number') shown = money(v) || JSON.stringify(v);
       else if (typeof v === 'object') shown = JSON.stringify(v);
       else shown = String(v);
-      node.append(el('dt', { text: k.replace(/_/g, ' ') }), el('dd', { 'data-key': k, text: shown }));
+      const label = Object.prototype.hasOwnProperty.call(strings, `k_${k}`) ? strings[`k_${k}`] : k.replace(/_/g, ' ');
+      node.append(el('dt', { text: label }), el('dd', { 'data-key': k, text: shown }));
     }
   }
 
   // Reachability (p2p/nat.py): is this agent reachable, through which relay, and how each peer is
   // connected (direct, or relayed when hole punching did not work, with the reason).
   function networkSummary(net) {
-    if (!net) return { reachability: 'not checked' };
+    if (!net) return { reachability: t('not_checked') };
     const out = { reachability: net.reachability, why: net.reason };
     if (net.observed_addr) out.seen_from_outside_as = net.observed_addr;
     const relays = (net.relays || []).filter((r) => r.state !== 'idle' || r.detail);
@@ -211,13 +260,13 @@
     try {
       resp = await fetch(API + path, opts);
     } catch (e) {
-      throw new ApiError(0, 'unreachable', 'Your agent peer is not reachable — is `metaspace peer` running?');
+      throw new ApiError(0, 'unreachable', t('err_unreachable'));
     }
     let data = null;
     try { data = await resp.json(); } catch (e) { data = null; }
     if (!resp.ok) {
       if (resp.status === 401) {
-        throw new ApiError(401, 'unauthorized', 'The access token was refused: open the link printed by `metaspace web` again.');
+        throw new ApiError(401, 'unauthorized', t('err_token'));
       }
       const message = (data && data.message) || `${resp.status} ${resp.statusText}`;
       throw new ApiError(resp.status, (data && data.error) || 'http_error', message);
@@ -256,9 +305,35 @@
     },
     async deals() {
       const data = await api('GET', '/deals');
-      renderDeals((data && data.deals) || []);
+      const deals = (data && data.deals) || [];
+      const [meetings, ratings] = await Promise.all([loadMeetings(deals), api('GET', '/ratings').catch(() => null)]);
+      renderDeals(deals, meetings, (ratings && ratings.ratings) || []);
+    },
+    async profile() {
+      const data = await api('GET', '/profile');
+      const p = (data && data.profile) || {};
+      kvList($('profile'), { peer_id: data && data.peer, handle: p.handle || t('no_handle'),
+        share: data && data.share, languages: (p.languages || []).join(', ') || '—',
+        categories: (p.categories || []).join(', ') || '—' });
+    },
+    async blocks() {
+      const data = await api('GET', '/blocks');
+      renderBlocks((data && data.blocks) || []);
     },
   };
+
+  // The meeting arrangement of each agreed deal (GET /deals/{id}/handover), by deal id.
+  async function loadMeetings(deals) {
+    const out = new Map();
+    await Promise.all(deals.filter((d) => AGREED_STATES.has(d.state)).map(async (d) => {
+      try {
+        out.set(String(d.id), await api('GET', `/deals/${encodeURIComponent(d.id)}/handover`));
+      } catch (err) {
+        out.set(String(d.id), null);
+      }
+    }));
+    return out;
+  }
 
   async function refresh(names) {
     const results = await Promise.allSettled(names.map((n) => loaders[n]()));
@@ -286,12 +361,12 @@
       const withdraw = it.withdrawn ? null : el('button', {
         className: 'btn-small btn-bad', 'data-testid': `withdraw-${id}`,
         onclick: (ev) => act(ev.currentTarget, 'DELETE', `/intents/${encodeURIComponent(id)}`, ['intents']),
-      }, 'Withdraw');
-      const meta = [priceText(it.price, it.quantity), it.radius_km ? `within ${it.radius_km} km` : null,
-        it.expires ? `until ${when(it.expires)}` : null].filter(Boolean).join(' · ');
+      }, t('withdraw'));
+      const meta = [priceText(it.price, it.quantity), it.radius_km ? t('within_km', { km: it.radius_km }) : null,
+        it.expires ? t('until', { when: when(it.expires) }) : null].filter(Boolean).join(' · ');
       list.append(el('li', { 'data-testid': `intent-${id}`, 'data-id': id, className: it.withdrawn ? 'withdrawn' : null },
         el('div', { className: 'item-head' },
-          el('span', { className: 'item-title', text: `${actionText(it.action)} · ${it.category || '?'}` }),
+          el('span', { className: 'item-title', text: `${actionText(it.action)} · ${catText(it.category)}` }),
           it.withdrawn ? stateBadge('withdrawn') : null),
         it.text ? el('div', { className: 'explain', text: it.text }) : null,
         attrChips(it.attributes),
@@ -314,7 +389,8 @@
   // The counterpart as the agent knows it (issue 13): its handle, its reputation out of 100, flags.
   function repText(peer) {
     if (!peer || typeof peer.score !== 'number') return null;
-    return `reputation ${Math.round(peer.score)}/100${peer.ring ? ' (ring)' : ''}${peer.blocked ? ' · blocked' : ''}`;
+    return t('reputation_score', { score: Math.round(peer.score) }) + (peer.ring ? ` (${t('ring')})` : '')
+      + (peer.blocked ? ` · ${t('blocked')}` : '');
   }
 
   function peerText(peer) {
@@ -329,75 +405,197 @@
     for (const m of items) {
       const id = String(m.id);
       const o = m.other || {};
-      const meta = [km(m.distance_km) ? `${km(m.distance_km)} away` : null,
-        percent(m.score) ? `score ${percent(m.score)}` : null, peerText(m.peer)].filter(Boolean).join(' · ');
+      const meta = [km(m.distance_km) ? t('km_away', { km: km(m.distance_km) }) : null,
+        percent(m.score) ? t('score', { score: percent(m.score) }) : null, peerText(m.peer)].filter(Boolean).join(' · ');
       const negotiate = el('button', {
         className: 'btn-small btn-primary', 'data-testid': `negotiate-${id}`,
         disabled: DONE_MATCH_STATES.has(m.state),
         onclick: (ev) => act(ev.currentTarget, 'POST', '/negotiate/start', ['deals', 'matches'], { match_id: id }),
-      }, 'Negotiate');
+      }, t('negotiate'));
       list.append(el('li', { 'data-testid': `match-${id}`, 'data-id': id },
         el('div', { className: 'item-head' },
-          el('span', { className: 'item-title', text: `${actionText(o.action)} · ${o.category || '?'}` }),
+          el('span', { className: 'item-title', text: `${actionText(o.action)} · ${catText(o.category)}` }),
           m.state ? stateBadge(m.state) : null),
         o.text ? el('div', { className: 'explain', text: o.text }) : null,
         attrChips(o.attributes),
         el('div', { className: 'item-meta', text: [priceText(o.price, o.quantity), meta].filter(Boolean).join(' · ') }),
         explanation(m),
-        el('div', { className: 'item-actions' }, negotiate)));
+        el('div', { className: 'item-actions' }, negotiate, blockButton(m.peer))));
     }
     updateEmpty('matches');
   }
 
   function roundsView(rounds) {
-    if (typeof rounds === 'number') return el('div', { className: 'item-meta', text: `${rounds} round(s)` });
+    if (typeof rounds === 'number') return el('div', { className: 'item-meta', text: t('rounds', { n: rounds }) });
     if (!Array.isArray(rounds) || rounds.length === 0) return null;
     const ol = el('ol', { className: 'rounds', 'data-testid': 'rounds' });
     for (const r of rounds) {
       if (!r || typeof r !== 'object') continue;
-      const who = r.from === 'me' ? 'you' : r.from === 'them' ? 'them' : (r.from || '');
-      const line = [r.round !== undefined ? `round ${r.round}` : null, who, priceText(r.price, r.quantity)]
+      const who = r.from === 'me' ? t('you') : r.from === 'them' ? t('them') : (r.from || '');
+      const line = [r.round !== undefined ? t('round', { n: r.round }) : null, who, priceText(r.price, r.quantity)]
         .filter(Boolean).join(' · ');
       ol.append(el('li', { text: r.text || line }));
     }
     return ol;
   }
 
-  function dealItem(d, withButtons) {
+  function blockButton(peer) {
+    if (!peer || !peer.id || peer.blocked) return null;
+    return el('button', { className: 'btn-small btn-ghost', 'data-testid': `block-${peer.id}`,
+      onclick: (ev) => act(ev.currentTarget, 'POST', '/blocks', ['blocks', 'matches', 'deals'], { peer: peer.id }),
+    }, t('block'));
+  }
+
+  function renderBlocks(items) {
+    const list = $('blocks');
+    list.replaceChildren();
+    for (const b of items) {
+      const id = String(b.peer || b.id || '');
+      const until = typeof b.until === 'number' ? t('until', { when: when(b.until) }) : t('until_unblocked');
+      list.append(el('li', { 'data-testid': `blocked-${id}` },
+        el('div', { className: 'item-head' }, el('span', { className: 'item-title', title: id, text: short(id) })),
+        el('div', { className: 'item-meta', text: [b.reason ? t(`reason_${b.reason}`) : null, until].filter(Boolean).join(' · ') }),
+        el('div', { className: 'item-actions' }, el('button', { className: 'btn-small', 'data-testid': `unblock-${id}`,
+          onclick: (ev) => act(ev.currentTarget, 'DELETE', `/blocks/${encodeURIComponent(id)}`, ['blocks', 'matches', 'deals']),
+        }, t('unblock')))));
+    }
+    updateEmpty('blocks');
+  }
+
+  function dealItem(d, withButtons, meeting, rated) {
     const id = String(d.id);
     const who = d.peer && d.peer.handle ? d.peer.handle : (d.counterparty ? short(d.counterparty) : null);
-    const meta = [priceText(d.price, d.quantity), who ? `with ${who}` : null, repText(d.peer),
-      d.reason ? `reason: ${d.reason}` : null].filter(Boolean).join(' · ');
+    const meta = [priceText(d.price, d.quantity), who ? t('with_who', { who }) : null, repText(d.peer),
+      d.reason ? t('reason', { reason: t(`reason_${d.reason}`) }) : null].filter(Boolean).join(' · ');
     let buttons = null;
     if (withButtons && d.needs_approval) {
       const path = `/deals/${encodeURIComponent(id)}`;
       buttons = el('div', { className: 'item-actions' },
         el('button', { className: 'btn-small btn-ok', 'data-testid': `approve-${id}`,
-          onclick: (ev) => act(ev.currentTarget, 'POST', `${path}/approve`, ['deals', 'matches']) }, 'Approve'),
+          onclick: (ev) => act(ev.currentTarget, 'POST', `${path}/approve`, ['deals', 'matches']) }, t('approve')),
         el('button', { className: 'btn-small btn-bad', 'data-testid': `decline-${id}`,
-          onclick: (ev) => act(ev.currentTarget, 'POST', `${path}/decline`, ['deals', 'matches']) }, 'Decline'));
+          onclick: (ev) => act(ev.currentTarget, 'POST', `${path}/decline`, ['deals', 'matches']) }, t('decline')));
     }
     const match = matchesById.get(String(d.match_id));
     const other = match && match.other ? match.other : {};
     const category = d.category || other.category;
-    const heading = category ? `${category} · deal ${short(id)}` : `Deal ${short(id)}`;
+    const heading = category ? `${catText(category)} · ${t('deal_id', { id: short(id) })}` : t('deal_id', { id: short(id) });
     return el('li', { 'data-testid': `${withButtons ? 'deal' : 'agreement'}-${id}`, 'data-id': id },
       el('div', { className: 'item-head' },
         el('span', { className: 'item-title', text: heading }),
         stateBadge(d.needs_approval && withButtons ? 'needs approval' : d.state)),
       el('div', { className: 'item-meta', text: meta }),
-      withButtons ? roundsView(d.rounds) : (d.agreed_at || d.closed ? el('div', { className: 'item-meta', text: `agreed ${when(d.agreed_at || d.closed) || ''}` }) : null),
-      buttons);
+      withButtons ? roundsView(d.rounds) : null,
+      buttons,
+      withButtons ? null : meetingView(id, meeting),
+      withButtons ? null : ratingView(id, rated),
+      withButtons ? null : el('div', { className: 'item-actions' }, blockButton(d.peer)));
   }
 
-  function renderDeals(items) {
+  // ------------------------------------------------------------------ the meeting after the deal
+
+  function when2(start, end) {
+    if (typeof start !== 'number' || typeof end !== 'number') return '?';
+    const a = new Date(start * 1000);
+    const b = new Date(end * 1000);
+    const day = a.toLocaleString(lang, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+    return `${day}–${b.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' })}`;
+  }
+
+  function payText(list) {
+    const methods = Array.isArray(list) ? list : (list ? [list] : []);
+    return methods.map((m) => (Object.prototype.hasOwnProperty.call(strings, `pay_${m}`) ? strings[`pay_${m}`] : m)).join(', ');
+  }
+
+  function placeText(p) {
+    const c = p && p.center;
+    if (!c) return '?';
+    return t('place', { lat: Number(c.lat).toFixed(3), lon: Number(c.lon).toFixed(3), size: `${p.size_km} km` });
+  }
+
+  function proposalLines(p) {
+    return el('ul', { className: 'meeting-lines' },
+      el('li', { 'data-testid': 'meeting-when', text: `${t('meeting_when')}: ${when2(p.start, p.end)}` }),
+      el('li', { 'data-testid': 'meeting-where', text: `${t('meeting_where')}: ${placeText(p)}` }),
+      el('li', { 'data-testid': 'meeting-pay', text: `${t('meeting_pay')}: ${payText(p.payment)}` }));
+  }
+
+  function meetingView(id, m) {
+    if (!m) return null;
+    const path = `/deals/${encodeURIComponent(id)}/handover`;
+    const box = el('div', { className: 'meeting', 'data-testid': `meeting-${id}`, 'data-state': m.state },
+      el('h4', { text: t('meeting_title') }, ' ', stateBadge(`meeting_${m.state}`)));
+    const actions = el('div', { className: 'item-actions' });
+    if (m.plan) {
+      box.append(proposalLines(m.plan));
+      const dl = el('button', { className: 'btn-small btn-primary', 'data-testid': `ics-${id}`,
+        onclick: (ev) => downloadIcs(ev.currentTarget, id) }, t('download_ics'));
+      actions.append(dl);
+      if (tips.length) box.append(el('ul', { className: 'tips', 'data-testid': 'tips' }, ...tips.map((x) => el('li', { text: x }))));
+    } else if (m.pending) {
+      const p = m.pending;
+      box.append(el('p', { className: 'muted', text: p.from === 'me' ? t('meeting_waiting', { when: when(p.expires) })
+        : t('meeting_their_proposal', { when: when(p.expires) }) }), proposalLines(p));
+    } else if (m.suggestion) {
+      box.append(el('p', { className: 'muted', text: t('meeting_suggestion') }), proposalLines(m.suggestion));
+    }
+    if (m.reason) box.append(el('p', { className: 'muted', text: t('reason', { reason: t(`reason_${m.reason}`) }) }));
+    const can = new Set(m.can || []);
+    const button = (key, cls, sub, body) => el('button', { className: `btn-small ${cls}`, 'data-testid': `meeting-${key}-${id}`,
+      onclick: (ev) => act(ev.currentTarget, 'POST', `${path}${sub}`, ['deals'], body || {}) }, t(`meeting_${key}`));
+    if (can.has('confirm')) actions.append(button('confirm', 'btn-ok', '/confirm'));
+    if (can.has('decline')) actions.append(button('decline', 'btn-bad', '/decline', { reason: 'declined' }));
+    if (can.has('propose') && !can.has('confirm')) actions.append(button('propose', 'btn-primary', ''));
+    if (can.has('withdraw')) actions.append(button('withdraw', 'btn-ghost', '/decline', { reason: 'withdrawn' }));
+    if (can.has('cancel')) actions.append(button('cancel', 'btn-bad', '/decline', { reason: 'cancelled' }));
+    if (actions.children.length) box.append(actions);
+    return box;
+  }
+
+  async function downloadIcs(button, id) {
+    button.disabled = true;
+    try {
+      const resp = await fetch(`${API}/deals/${encodeURIComponent(id)}/handover.ics`,
+        { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
+      if (!resp.ok) throw new Error(`${resp.status} ${resp.statusText}`);
+      const url = URL.createObjectURL(await resp.blob());
+      const a = el('a', { href: url, download: `meta-space-${id.slice(0, 12)}.ics` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (err) {
+      reportError(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function ratingView(id, rated) {
+    if (rated) {
+      return el('div', { className: 'item-meta', 'data-testid': `rated-${id}`, text: t('you_rated', { score: rated.score }) });
+    }
+    const score = el('select', { 'data-testid': `rate-score-${id}`, 'aria-label': t('rate_score') },
+      ...[5, 4, 3, 2, 1].map((n) => el('option', { value: String(n), text: '★'.repeat(n) })));
+    const asAgreed = el('input', { type: 'checkbox', checked: true, 'data-testid': `rate-agreed-${id}` });
+    const comment = el('input', { maxlength: '280', placeholder: t('rate_comment'), 'data-testid': `rate-comment-${id}` });
+    const send = el('button', { className: 'btn-small btn-primary', 'data-testid': `rate-${id}`,
+      onclick: (ev) => act(ev.currentTarget, 'POST', `/deals/${encodeURIComponent(id)}/rate`, ['deals'],
+        { score: Number(score.value), as_agreed: asAgreed.checked, comment: comment.value.trim() }) }, t('rate'));
+    return el('div', { className: 'rating-form' }, el('span', { text: t('rate_title') }), score,
+      el('label', { className: 'check' }, asAgreed, ' ', t('as_agreed')), comment, send);
+  }
+
+  function renderDeals(items, meetings, ratings) {
     const deals = $('deals');
     const agreements = $('agreements');
     deals.replaceChildren();
     agreements.replaceChildren();
+    const mine = new Map((ratings || []).filter((r) => r.mine).map((r) => [String(r.deal_id), r]));
     for (const d of items) {
-      if (AGREED_STATES.has(d.state)) agreements.append(dealItem(d, false));
-      else deals.append(dealItem(d, true));
+      if (AGREED_STATES.has(d.state)) {
+        agreements.append(dealItem(d, false, meetings.get(String(d.id)), mine.get(String(d.id))));
+      } else deals.append(dealItem(d, true));
     }
     updateEmpty('deals');
     updateEmpty('agreements');
@@ -429,14 +627,14 @@
     const text = $('intent-text').value.trim();
     setError($('understand-error'), '');
     if (!text) {
-      setError($('understand-error'), 'Write what you want first.');
+      setError($('understand-error'), t('err_write_first'));
       return;
     }
     const body = { text };
     const lat = numberOrNull($('lat'));
     const lon = numberOrNull($('lon'));
     if ((lat === null) !== (lon === null) || Number.isNaN(lat) || Number.isNaN(lon)) {
-      setError($('understand-error'), 'Give both latitude and longitude, or neither.');
+      setError($('understand-error'), t('err_lat_lon'));
       return;
     }
     draftLocation = {};
@@ -480,11 +678,11 @@
     const conf = percent(draft.confidence);
     const lim = draft.limit;
     const limText = lim && typeof lim.amount_minor === 'number'
-      ? ` · your private limit ${lim.amount_minor / Math.pow(10, currencyDigits(lim.currency))} ${lim.currency} (never published)`
+      ? ` · ${t('private_limit', { limit: `${lim.amount_minor / Math.pow(10, currencyDigits(lim.currency))} ${lim.currency}` })}`
       : '';
-    $('draft-confidence').textContent = (conf ? `Confidence ${conf}` : '') + limText;
+    $('draft-confidence').textContent = (conf ? t('confidence', { pct: conf }) : '') + limText;
     const missing = Array.isArray(draft.missing) ? draft.missing : [];
-    $('draft-missing').textContent = missing.length ? `Could not tell: ${missing.join(', ')} — fill them in if they matter.` : '';
+    $('draft-missing').textContent = missing.length ? t('could_not_tell', { list: missing.join(', ') }) : '';
     show($('draft-missing'), missing.length > 0);
     setError($('draft-error'), '');
     show($('draft'), true);
@@ -508,7 +706,7 @@
       const pct = percent(c.probability);
       return el('label', { className: 'check' }, input, ` ${i + 1} · ${c.label || c.code} (${c.code}${pct ? ', ' + pct : ''})`);
     });
-    box.replaceChildren(el('legend', { text: TEXT.chooseCategory }), ...options);
+    box.replaceChildren(el('legend', { text: t('choose_category') }), ...options);
     show(box, true);
   }
 
@@ -539,23 +737,23 @@
   function clearReview() {
     reviewed = null;
     show($('draft-preview'), false);
-    $('confirm-btn').textContent = REVIEW_LABEL;
+    $('confirm-btn').textContent = t('review');
   }
 
   function showReview(preview, key) {
     const pub = (preview && preview.published) || {};
     const shown = {};
     for (const k of PREVIEW_KEYS) if (k in pub) shown[k] = pub[k];
-    if (shown.text === null || shown.text === undefined) shown.text = '(no free text)';
+    if (shown.text === null || shown.text === undefined) shown.text = t('no_free_text');
     kvList($('preview-published'), shown);
     const priv = (preview && preview.private) || {};
     $('preview-private').textContent = priv.limit_text
-      ? `Kept private (never published or sent): your limit ${priv.limit_text}` : '';
+      ? t('kept_private', { limit: priv.limit_text }) : '';
     const warnings = Array.isArray(preview && preview.warnings) ? preview.warnings : [];
     $('preview-warnings').replaceChildren(...warnings.map((w) => el('li', { text: w })));
     show($('draft-preview'), true);
     reviewed = key;
-    $('confirm-btn').textContent = PUBLISH_LABEL;
+    $('confirm-btn').textContent = t('publish_exactly');
   }
 
   function publishBody() {
@@ -568,15 +766,15 @@
       body.lon = draftLocation.lon;
     }
     body.action = $('draft-action').value;
-    if (!categoryChosen) throw new Error(TEXT.mustChoose);
+    if (!categoryChosen) throw new Error(t('must_choose'));
     const category = $('draft-category').value.trim();
     if (category) body.category = category; else delete body.category;
     const amount = numberOrNull($('draft-price'));
     const currency = $('draft-currency').value.trim().toUpperCase();
     if (amount === null) delete body.price;
     else {
-      if (Number.isNaN(amount) || amount < 0) throw new Error('The price must be a number.');
-      if (!currency) throw new Error('Give the currency of the price (e.g. USD).');
+      if (Number.isNaN(amount) || amount < 0) throw new Error(t('err_price'));
+      if (!currency) throw new Error(t('err_currency'));
       body.price = {
         amount_minor: Math.round(amount * Math.pow(10, currencyDigits(currency))),
         currency, per_unit: $('draft-per-unit').checked,
@@ -584,12 +782,12 @@
     }
     const qty = numberOrNull($('draft-quantity'));
     if (qty !== null) {
-      if (!Number.isInteger(qty) || qty < 1) throw new Error('The quantity must be a whole number of at least 1.');
+      if (!Number.isInteger(qty) || qty < 1) throw new Error(t('err_quantity'));
       body.quantity = qty;
     }
     const radius = numberOrNull($('draft-radius'));
     if (radius !== null) {
-      if (!Number.isInteger(radius) || radius < 0) throw new Error('The radius must be a whole number of km.');
+      if (!Number.isInteger(radius) || radius < 0) throw new Error(t('err_radius'));
       body.radius_km = radius;
     }
     return body;
@@ -635,7 +833,7 @@
     navigator.geolocation.getCurrentPosition((pos) => {
       $('lat').value = pos.coords.latitude.toFixed(4);
       $('lon').value = pos.coords.longitude.toFixed(4);
-    }, (err) => setError($('understand-error'), `Location unavailable: ${err.message}`));
+    }, (err) => setError($('understand-error'), t('err_location', { message: err.message })));
   }
 
   // ------------------------------------------------------------------ live events
@@ -643,7 +841,7 @@
   function setLive(on) {
     live = on;
     const c = $('conn');
-    c.textContent = on ? 'live' : 'offline';
+    c.textContent = on ? t('live') : t('offline');
     c.classList.toggle('conn-on', on);
     c.classList.toggle('conn-off', !on);
   }
@@ -701,9 +899,9 @@
     return sessionStorage.getItem(TOKEN_KEY);
   }
 
-  function start() {
+  async function start() {
     token = readToken();
-    for (const id of ['notifications', 'intents', 'matches', 'deals', 'agreements']) updateEmpty(id);
+    for (const id of ['notifications', 'intents', 'matches', 'deals', 'agreements', 'blocks']) updateEmpty(id);
     if (!token) {
       show($('no-token'), true);
       show($('app'), false);
@@ -717,6 +915,7 @@
     document.addEventListener('keydown', onChoiceKey);
     $('cancel-draft-btn').addEventListener('click', hideDraft);
     $('locate-btn').addEventListener('click', onLocate);
+    await loadStrings();
     refresh(ALL_LISTS);
     connectEvents();
     // a slow safety net when the event stream is down
