@@ -1,14 +1,19 @@
-"""End to end, real processes on 127.0.0.1: two agents deal, rate each other with the real CLI, and each
-sees the other's updated reputation and profile; bad ratings are refused with a reason; a block drops
-the blocked agent's trust requests.
+"""End to end, real processes on 127.0.0.1: two agents deal, arrange and confirm the transaction (the
+meeting cell, time window and payment method; the buyer's human confirms with the CLI and both get the
+.ics), rate each other with the real CLI, and each sees the other's updated reputation and profile; bad
+meeting proposals and bad ratings are refused with a reason and change nothing; a block drops the blocked
+agent's trust requests.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import h3
 import pytest
+from icalendar import Calendar
 
 from tests.net_helpers.procs import (
     NetTestError,
@@ -19,7 +24,15 @@ from tests.net_helpers.procs import (
     run_cli,
     start_bootstrap,
 )
-from tests.test_e2e_deals import CHICAGO, STEP_TIMEOUT, SUBURB, _check_agreement, _publish_pair, _start_peer
+from tests.test_e2e_deals import (
+    CHICAGO,
+    STEP_TIMEOUT,
+    SUBURB,
+    _check_agreement,
+    _deal,
+    _publish_pair,
+    _start_peer,
+)
 
 
 def _cli_json(home: Path, *args: str) -> dict:
@@ -39,14 +52,19 @@ def test_two_agents_rate_each_other_and_see_the_others_reputation(procs: Procs, 
     )
     # the buyer shares "basic": an agent that shares nothing deals and rates through per-intent personas
     # (metaspace.peer.personas), so its ratings would not build the agent's own reputation
-    buyer_home = init_home(
-        tmp_path / "buyer", *SUBURB, extra=["--language", "es", "--spend-limit", "500USD", "--share", "basic"]
-    )
+    # the buyer's human keeps control: deals over $100 wait for her, and her location stays city-level
+    buyer_home = init_home(tmp_path / "buyer", *SUBURB, extra=[
+        "--language", "es", "--autonomy", "ask_big", "--spend-limit", "100USD", "--share", "basic",
+        "--location", "city", "--payment", "zelle,cash",
+    ])  # fmt: skip
     seller = _start_peer(procs, "seller", seller_home, boot)
     buyer = _start_peer(procs, "buyer", buyer_home, boot)
     s_home, b_home = seller.home.root, buyer.home.root
     _publish_pair(seller, buyer)
+    waiting = poll_until(lambda: _deal(buyer, lambda d: d["needs_approval"]), STEP_TIMEOUT, "the approval")
+    run_cli("--home", str(b_home), "approve", waiting["id"])
     deal = _check_agreement(seller, buyer)["id"]
+    _transaction(seller, buyer, deal, tmp_path)
 
     # before anyone rated: both unknown (50/100), the seller's profile already names its handle
     first = _cli_json(b_home, "reputation", seller.peer_id)
@@ -95,3 +113,43 @@ def test_two_agents_rate_each_other_and_see_the_others_reputation(procs: Procs, 
     run_cli("--home", str(s_home), "unblock", buyer.peer_id)
     assert "not blocked" in _refused(s_home, "unblock", buyer.peer_id)
     assert _cli_json(b_home, "reputation", seller.peer_id)["sources"]["evidence"] == 1
+
+
+def _transaction(seller: Any, buyer: Any, deal: str, tmp_path: Path) -> None:
+    """The meeting after the deal: the seller's agent proposes (the deal was within its autonomy), the
+    buyer's human (beyond hers) sees it, two bad counter-proposals are refused, she confirms."""
+    s_home, b_home = seller.home.root, buyer.home.root
+
+    def meet(home: Path) -> dict[str, Any]:
+        return _cli_json(home, "meet", deal)
+
+    view = poll_until(lambda: (v := meet(b_home))["state"] == "reviewing" and v, STEP_TIMEOUT, "the proposal")
+    pending = view["pending"]
+    assert pending["from"] == "them" and pending["payment"] == ["cash"]
+    assert h3.get_resolution(pending["cell"]) == 5  # never finer than the buyer's city-level location
+    assert pending["start"] < pending["end"] <= pending["expires"] + 86_400
+    shown = run_cli("--home", str(b_home), "meet", deal)
+    assert "proposed by the other side" in shown and "next: confirm, decline, propose" in shown
+
+    # bad input: finer than her location setting allows, a time in the past; nothing changes
+    fine = h3.latlng_to_cell(*SUBURB, 7)
+    msg = _refused(b_home, "meet", deal, "propose", "--cell", fine)
+    assert "more precise than your location setting allows" in msg
+    assert "past" in _refused(b_home, "meet", deal, "propose", "--start", "2020-01-01 10:00")
+    assert meet(b_home)["pending"] == pending and meet(s_home)["state"] == "proposed"
+
+    out = run_cli("--home", str(b_home), "meet", deal, "confirm")
+    assert "confirmed" in out and "payment: cash" in out
+    plan = poll_until(
+        lambda: (v := meet(s_home))["state"] == "confirmed" and v["plan"], STEP_TIMEOUT, "the seller's plan"
+    )
+    assert plan == {**meet(b_home)["plan"], "proposed_by": "me"} and plan["cell"] == pending["cell"]
+    for name, home in (("seller", s_home), ("buyer", b_home)):
+        path = tmp_path / f"{name}.ics"
+        run_cli("--home", str(home), "meet", deal, "ics", "-o", str(path))
+        event = Calendar.from_ical(path.read_bytes()).walk("VEVENT")[0]
+        assert int(event.decoded("dtstart").timestamp()) == plan["start"]
+        assert int(event.decoded("dtend").timestamp()) == plan["end"]
+        assert meet(home)["ics_file"]  # also written to the agent's calendar folder
+    summary = Calendar.from_ical((tmp_path / "buyer.ics").read_bytes()).walk("VEVENT")[0]["summary"]
+    assert "Encuentro" in str(summary)  # in the buyer's language

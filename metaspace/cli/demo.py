@@ -8,9 +8,10 @@ through the agents' control APIs, exactly as the CLI or the web page would, and 
 * B (Spanish, ~25 km south): "Necesito llantas para mi camioneta, 225/65R17, máximo 70 dólares cada una"
 * C (Chinese, Chicago): sells a mountain bike — must not match.
 
-It ends with the co-signed agreement, checked byte for byte on both sides, both sides rating each other
-(each then sees the other's reputation), prints each user's notifications in their own language, stops
-every process and exits 0 (non-zero if any step fails).
+It ends with the co-signed agreement, checked byte for byte on both sides, the transaction (the meeting
+cell, time window and payment method the two agents agree on, each side's ``.ics`` calendar file), both
+sides rating each other (each then sees the other's reputation), prints each user's notifications in
+their own language, stops every process and exits 0 (non-zero if any step fails).
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ def _first(p: Person, what: str, pred: Any = None) -> dict[str, Any] | None:
 def _init_flags(p: Person) -> list[str]:
     # A shares basic interests under the handle @alex/agent; B and C share nothing (the default)
     profile = ["--share", "basic", "--owner", "alex"] if p.name == "A" else []
+    # how each human accepts to be paid (A proposes both; B's agent picks the one B takes)
+    profile += ["--payment", {"A": "cash,zelle", "B": "zelle"}.get(p.name, "cash")]
     return [
         "--yes", "--marketplace", "full", "--autonomy", "full", "--location", "neighborhood",
         "--lat", str(p.lat), "--lon", str(p.lon), "--language", p.lang, "--spend-limit", "500USD", *profile,
@@ -328,13 +331,15 @@ def _main(workdir: Path, env: dict[str, str], procs: Procs, stop: threading.Even
         raise DemoError("the two sides hold different agreements")
     n.done("co-sign the agreement")
 
-    n.step("8. Ratings: each side rates the other once; only a co-signed deal can be rated")
+    _transaction(a, b, deal_b["id"], n)
+
+    n.step("9. Ratings: each side rates the other once; only a co-signed deal can be rated")
     assert a.client is not None and b.client is not None
     for rater, other, score, comment in ((b, a, 5, "llantas en buen estado"), (a, b, 5, "paid on time")):
         assert rater.client is not None and other.client is not None
         rated = rater.client.post(f"/api/v1/deals/{deal_b['id']}/rate", {"score": score, "comment": comment})
         where = "stored in the DHT" if rated["published"] else "saved (publish retried)"
-        told = f"{other.name} told" if rated["delivered"] else f"{other.name} not reachable"
+        told = f"{other.name} told" if rated["delivered"] else f"{other.name} not told directly (in the DHT)"
         n.say(f'   {rater.name} rates {other.name}: {score}/5 "{comment}" -> {where}, {told}')
     for viewer, other in ((b, a), (a, b)):
         assert viewer.client is not None and other.client is not None
@@ -346,11 +351,67 @@ def _main(workdir: Path, env: dict[str, str], procs: Procs, stop: threading.Even
               f"{rep['score']}/100 from {rep['ratings']} rating(s), {rep['level']}")  # fmt: skip
     n.done("rate each other")
 
-    n.step("9. Notifications, each in its human's language")
-    kinds = ("intent_published", "match", "approval_needed", "deal_closed", "deal_failed", "rating_received")
+    n.step("10. Notifications, each in its human's language")
+    kinds = ("intent_published", "match", "approval_needed", "deal_closed", "deal_failed",
+             "handover_confirmed", "rating_received")  # fmt: skip
     for p in PEOPLE:
         n.say(f"   {p.name} ({p.lang}):")
         for e in p.events:
             if e.get("text") and e.get("kind") in kinds:
                 n.say(f"      • {e['text']}")
     n.done("notifications")
+
+
+def _local_time(ts: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts).astimezone().strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def _transaction(a: Person, b: Person, deal_id: str, n: Narrator) -> None:
+    """Step 8: the meeting after the deal (TRANSACTION_INIT / CONFIRM), arranged by the two agents."""
+    from icalendar import Calendar
+
+    n.step("8. Transaction: where, when and how to pay (proposed, confirmed by both sides, 24 h to answer)")
+    views: dict[str, dict[str, Any]] = {}
+    for p in (a, b):
+        client = p.client
+        assert client is not None
+        path = f"/api/v1/deals/{deal_id}/handover"
+        views[p.name] = _wait(
+            f"{p.name}'s confirmed meeting",
+            lambda c=client, u=path: (v := c.get(u))["state"] == "confirmed" and v,
+        )
+    plan = views["A"]["plan"]
+    if {**views["B"]["plan"], "proposed_by": "me"} != plan:
+        raise DemoError("A and B hold different meeting plans")
+    centre = plan["center"]
+    n.say("   A's agent proposed (the deal was within A's autonomy); B's guardian confirmed it (within B's)")
+    n.say(
+        f"   meeting cell {plan['cell']} (~{plan['size_km']} km across, centre ≈ {centre['lat']}, "
+        f"{centre['lon']}): a public place between A's and B's published cells, no finer than either allows"
+    )
+    n.say(
+        f"   window {_local_time(plan['start'])} – {_local_time(plan['end'])}"
+        f" (a proposal is answered within 24 h and before the meeting: by {_local_time(plan['expires'])})"
+    )
+    n.say(
+        f"   payment: {plan['payment']} (A offered {', '.join(plan_methods(views['A']))}; "
+        f"B accepts {', '.join(views['B']['payment_methods'])}; no payment rails, the humans pay each other)"
+    )
+    for p in (a, b):
+        ics = views[p.name].get("ics_file")
+        if not ics:
+            raise DemoError(f"{p.name} has no calendar file")
+        event = Calendar.from_ical(Path(ics).read_bytes()).walk("VEVENT")[0]
+        start: Any = event.decoded("dtstart")  # a datetime with its time zone
+        if int(start.timestamp()) != plan["start"]:
+            raise DemoError(f"{p.name}'s calendar file disagrees with the plan")
+        n.say(f"   {p.name}'s calendar file ({p.lang}): {ics}")
+        n.say(f"      SUMMARY: {event['summary']}")
+    n.done("arrange the meeting")
+
+
+def plan_methods(view: dict[str, Any]) -> list[str]:
+    """The payment methods the proposing side offered (its human's list)."""
+    return [str(m) for m in view.get("payment_methods") or []]

@@ -10,6 +10,7 @@ propose``, or the web page), and either side may. A proposal is built from both 
 the neutral cell between the two published intent cells at the coarsest resolution either disclosed
 (:func:`negotiation.meeting.meeting_cell`), tomorrow 14:00-16:00 in the machine's time zone unless the
 human gives a window, and the human's own payment methods (``metaspace init --payment cash,venmo``).
+The buyer's human is asked to propose only when no proposal came within ``BUYER_READY_AFTER_S``.
 
 A received proposal is confirmed by the guardian when the deal was within its autonomy and one of the
 proposed payment methods is among the human's; otherwise the human is asked (a notification, the page,
@@ -78,6 +79,8 @@ RETRY_MAX_S = 600.0
 #: The default meeting window: the next day, from this local hour, this long.
 DEFAULT_HOUR = 14
 DEFAULT_WINDOW_S = 2 * 3600
+#: How long the buyer's side waits for the seller's proposal before asking its own human to propose.
+BUYER_READY_AFTER_S = 60.0
 #: Replies of the protocol.
 OK, LATER, REFUSED = b"ok", b"later", b"refused: "
 
@@ -226,6 +229,12 @@ class Handovers:
         core = self._cached(deal_id)
         if core is None or core.state is not HState.IDLE or core.next_number > 0:
             return
+        if core.role.value != "seller":
+            # the seller's agent usually proposes at once: tell the buyer's human only if nothing came
+            await trio.sleep(BUYER_READY_AFTER_S)
+            core = self._cached(deal_id)
+            if core is None or core.state is not HState.IDLE or core.next_number > 0:
+                return
         now = self.agent.now()
         if core.role.value == "seller" and self._guardian_may_act(core):
             try:
@@ -459,7 +468,11 @@ class Handovers:
             "reason": core.reason or None, "pending": None, "plan": None, "can": can,
             "undelivered": self.db.pending(deal_id),
             "payment_methods": list(self.agent.config.payment_methods),
+            "ics_file": None,
         }  # fmt: skip
+        written = None if self.ics_dir is None else self.ics_dir / f"{deal_id}.ics"
+        if core.state is HState.CONFIRMED and written is not None and written.exists():
+            out["ics_file"] = str(written)
         if pending is not None:
             side = "me" if core.state is HState.PROPOSED else "them"
             out["pending"] = {"from": side, **_proposal_fields(deal_id, pending)}
