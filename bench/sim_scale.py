@@ -50,6 +50,20 @@ KEYS = [
     "events_per_s",
     "rss_mb",
     "rss_per_node_kib",
+    "publish_cpu_s",
+    "setup_rss_mb",
+    "join_rss_mb",
+    "publish_rss_mb",
+    "lookup_rss_mb",
+    "peak_rss_mb",
+    "prefill_wall_s",
+    "prefill_cpu_s",
+    "prefill_sort_wall_s",
+    "prefill_sample_wall_s",
+    "prefill_load_wall_s",
+    "prefill_start_wall_s",
+    "prefill_contacts_per_node",
+    "routing_table_min",
 ]
 
 

@@ -27,6 +27,12 @@ MACHINE_KEYS = frozenset(
         "setup_wall_s",
         "prefill_wall_s",
         "prefill_cpu_s",
+        "publish_cpu_s",
+        "setup_rss_mb",
+        "join_rss_mb",
+        "publish_rss_mb",
+        "lookup_rss_mb",
+        "peak_rss_mb",
         "prefill_sort_wall_s",
         "prefill_sample_wall_s",
         "prefill_load_wall_s",
@@ -70,6 +76,15 @@ def rss_bytes() -> int:
     except ImportError:  # pragma: no cover - psutil is a dependency
         return 0
     return int(psutil.Process().memory_info().rss)
+
+
+def peak_rss_bytes() -> int:
+    """The peak resident set size of this process so far, in bytes (0 where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return 0
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # KiB on Linux
 
 
 def histogram(values: Sequence[int]) -> dict[int, int]:

@@ -29,7 +29,7 @@ from typing import Any
 from sim.config import JOIN_NOTES, SimConfig, config_from_dict
 from sim.engine import Engine
 from sim.latency import LatencyModel
-from sim.metrics import mean, percentile, rounded, rss_bytes
+from sim.metrics import mean, peak_rss_bytes, percentile, rounded, rss_bytes
 from sim.network import derive_rng, join_network
 from sim.population import Oracle, Population
 from sim.workload import IntentFactory, Looker, Publisher
@@ -99,6 +99,7 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
     pop = Population.build(config, engine, factory, progress)
     ids = pop.ids
     setup_wall = time.perf_counter() - wall0
+    rss_at = {"setup": rss_bytes()}
 
     # -------------------------------------------------------------------------------------- join
     t_join = time.perf_counter()
@@ -109,15 +110,19 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
     join_wall = time.perf_counter() - t_join
     join_cpu = time.process_time() - c_join
     join_virtual = engine.now - v_join
+    rss_at["join"] = rss_bytes()
 
     # ----------------------------------------------------------------------------------- publish
     t_pub = time.perf_counter()
+    c_pub = time.process_time()
     publisher = Publisher(
         engine, factory, pop.identities, config.publishes, work_rng, config.publish_interval, progress
     )
     publisher.start()
     engine.run(stop=publisher.finished)
     publish_wall = time.perf_counter() - t_pub
+    publish_cpu = time.process_time() - c_pub
+    rss_at["publish"] = rss_bytes()
     publish_msgs = engine.requests_sent - join_msgs
 
     # ---------------------------------------------------------------------------------- failures
@@ -145,6 +150,7 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
     lookup_wall = time.perf_counter() - t_look
     lookup_cpu = time.process_time() - c_look
     lookup_net_msgs = engine.requests_sent - msgs_before
+    rss_at["lookup"] = rss_bytes()
     oracle = Oracle(pop)
     holders = [oracle.holders(p.key, p.record, config.k, engine.now) for p in publisher.published]
 
@@ -211,12 +217,15 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
         "join_wall_s": round(join_wall, 3),
         "join_cpu_s": round(join_cpu, 3),
         "publish_wall_s": round(publish_wall, 3),
+        "publish_cpu_s": round(publish_cpu, 3),
         "lookup_wall_s": round(lookup_wall, 3),
         "lookup_cpu_s": round(lookup_cpu, 3),
         "cpu_s": round(cpu, 3),
         "cpu_ms_per_lookup": round(1000 * lookup_cpu / looks, 4) if looks else None,
         "events_per_s": round(engine.events / wall, 1) if wall > 0 else None,
         "rss_mb": round(rss / 2**20, 1),
+        **{f"{phase}_rss_mb": round(v / 2**20, 1) for phase, v in rss_at.items()},
+        "peak_rss_mb": round(peak_rss_bytes() / 2**20, 1),
         "rss_per_node_kib": round((rss - rss0) / n / 1024, 2),
     }
     return SimResult(
