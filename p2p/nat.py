@@ -23,6 +23,12 @@ Theory of operation
   (:class:`p2p.holepunch.HolePuncher`); its outcome is in :meth:`NatService.status`.
 * **Telling the human why**: :meth:`status` carries the reachability, the reason, each relay's state and
   the last hole punches; ``metaspace status`` and the web page show it.
+* **Followers** (``leader=``): a second host of the same owner, on the same machine (behind the same
+  NAT), takes the leader's reachability instead of probing again, tries the relays the leader holds
+  slots on first (then the leader's other candidates), holds at most ``max_relays`` slots, and learns
+  its own observed address from its relay (identify): it advertises, accepts relayed connections and
+  hole-punches like the leader. Several services may share a :class:`RelayBudget` (a cap on the slots
+  they hold together: a relay limits the slots per IP address). A follower's slots end with its host.
 """
 
 from __future__ import annotations
@@ -66,6 +72,34 @@ RELAY_TAG = "relay"
 UNKNOWN, PUBLIC, PRIVATE = "unknown", "public", "private"
 
 
+class RelayBudget:
+    """Relay slots several :class:`NatService` share (hosts behind one IP address: a relay caps the
+    slots per address). A service that finds the budget spent holds no slot and says so in its status.
+
+    Args:
+        limit: slots held at once by all the services sharing it.
+    Raises:
+        ValueError: ``limit`` below 0.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 0:
+            raise ValueError("a relay budget can't be negative")
+        self.limit = limit
+        self.used = 0
+
+    def take(self) -> bool:
+        """One slot, if any is left (True), else False."""
+        if self.used >= self.limit:
+            return False
+        self.used += 1
+        return True
+
+    def give(self, count: int = 1) -> None:
+        """Give ``count`` slots back."""
+        self.used = max(0, self.used - count)
+
+
 @dataclass
 class RelayState:
     """One relay candidate as the status shows it."""
@@ -101,17 +135,35 @@ class NatService:
     Args:
         host: the running host.
         seeds: full multiaddrs of the bootstrap nodes (AutoNAT servers, and relay candidates).
-        relays: full multiaddrs of relays to use (default: the seeds).
+        relays: full multiaddrs of relays to use (default: the seeds, or the leader's candidates).
+        leader: follow this service's reachability instead of probing (a second host of one owner).
+        max_relays: relay slots held at once.
+        budget: relay slots shared with other services (None: only ``max_relays``).
     """
 
-    def __init__(self, host: P2PHost, seeds: Sequence[str], relays: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        host: P2PHost,
+        seeds: Sequence[str],
+        relays: Sequence[str] | None = None,
+        *,
+        leader: NatService | None = None,
+        max_relays: int = MAX_RELAYS,
+        budget: RelayBudget | None = None,
+    ) -> None:
         self.host = host
+        self.leader = leader
+        self.max_relays = max_relays
+        self.budget = budget
         self.seeds: list[tuple[str, str]] = [split_peer_multiaddr(a) for a in seeds]
         self.relays: list[RelayState] = []
-        for addr in list(relays) if relays is not None else list(seeds):
-            peer, transport = split_peer_multiaddr(addr)
-            if all(r.relay != peer for r in self.relays):
-                self.relays.append(RelayState(peer, [transport]))
+        if relays is not None or leader is None:
+            for addr in list(relays) if relays is not None else list(seeds):
+                peer, transport = split_peer_multiaddr(addr)
+                if all(r.relay != peer for r in self.relays):
+                    self.relays.append(RelayState(peer, [transport]))
+        else:
+            self.relays = [RelayState(r.relay, list(r.addrs)) for r in leader.relays]
         self.reachability = UNKNOWN
         self.reason = "not checked yet"
         self.verdicts: list[Verdict] = []
@@ -122,6 +174,7 @@ class NatService:
         self.stop_server = StopServer(host, allowed=self._is_our_relay, on_relayed=self._on_relayed)
         self._nursery: trio.Nursery | None = None
         self._wake = trio.Event()
+        self._changed = trio.Event()
 
     # ------------------------------------------------------------------------------------ running
 
@@ -133,15 +186,52 @@ class NatService:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                nursery.start_soon(self._probe_loop)
+                if self.leader is None:
+                    nursery.start_soon(self._probe_loop)
+                else:
+                    self._follow()
                 nursery.start_soon(self._relay_loop)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
             self._nursery = None
+            if self.budget is not None:
+                self.budget.give(len(self.reservations))
+            for relay in list(self.reservations):
+                self.host.unprotect(relay, RELAY_TAG)
+            self.reservations.clear()  # a slot ends with the connection to its relay (the host's)
             self.host.set_nat_hooks(None, None)
             self.stop_server.stop()
             self.puncher.stop()
+
+    def _follow(self) -> None:
+        """Take the leader's reachability (a follower does not probe)."""
+        assert self.leader is not None
+        lead = self.leader
+        if (lead.reachability, lead.checked_at) != (self.reachability, self.checked_at):
+            self.reachability, self.reason, self.checked_at = lead.reachability, lead.reason, lead.checked_at
+            self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    def settled(self) -> bool:
+        """True once what we advertise is worth publishing: reachable (or no check to wait for), or
+        behind a NAT with a relay slot, or no slot to be had (the budget is spent, or every candidate
+        refused or could not be reached)."""
+        lead = self.leader or self
+        if lead.reachability == UNKNOWN:
+            return lead.checked_at is not None or not lead.seeds
+        if lead.reachability == PUBLIC or self.reservations:
+            return True
+        states = [r.state for r in self.relays]
+        return "no slot" in states or all(s not in ("idle", "reserved") for s in states)
+
+    async def wait_settled(self) -> None:
+        """Return once :meth:`settled` (the caller bounds the wait)."""
+        while not self.settled():
+            await self._changed.wait()
 
     async def _probe_loop(self) -> None:
         while True:
@@ -189,6 +279,8 @@ class NatService:
 
     async def _relay_loop(self) -> None:
         while True:
+            if self.leader is not None:
+                self._follow()
             if self.reachability == PUBLIC:
                 for relay in list(self.reservations):
                     self._drop(relay, "idle", "not needed: we are publicly reachable")
@@ -197,8 +289,10 @@ class NatService:
             await trio.sleep(RELAY_CHECK_INTERVAL)
 
     def _drop(self, relay: str, state: str, detail: str) -> None:
-        self.reservations.pop(relay, None)
+        if self.reservations.pop(relay, None) is not None and self.budget is not None:
+            self.budget.give()
         self.host.unprotect(relay, RELAY_TAG)
+        self._notify()
         for r in self.relays:
             if r.relay == relay:
                 r.state, r.detail, r.expires = state, detail, None
@@ -210,16 +304,24 @@ class NatService:
                 self._drop(relay, "idle", "the connection to the relay closed; reserving again")
             elif rsvp.expires - now < RENEW_MARGIN:
                 self._drop(relay, "idle", "renewing")
-        for cand in self.relays:
-            if len(self.reservations) >= MAX_RELAYS:
+        for cand in self._candidates():
+            if len(self.reservations) >= self.max_relays:
                 break
             if cand.relay in self.reservations or cand.relay == self.host.peer_id:
                 continue
             if trio.current_time() < cand.retry_at:
                 continue
+            if self.budget is not None and not self.budget.take():
+                self._clear_no_slot()
+                cand.state = "no slot"
+                cand.detail = f"the {self.budget.limit} relay slots we may hold together are all in use"
+                self._notify()
+                break
             try:
                 rsvp = await reserve(self.host, cand.relay, cand.addrs)
             except P2PError as exc:  # RelayRefused, DialError, PeerTimeout
+                if self.budget is not None:
+                    self.budget.give()
                 refused = getattr(exc, "status", None)
                 not_a_relay = not refused and "not supported" in str(exc)
                 cand.state = "refused" if refused else ("not a relay" if not_a_relay else "unreachable")
@@ -227,11 +329,28 @@ class NatService:
                 backoff = NOT_A_RELAY_BACKOFF if not_a_relay else RELAY_RETRY_BACKOFF
                 cand.retry_at = trio.current_time() + backoff
                 log.info("no slot on relay %s (retry in %.0f s): %s", cand.relay, backoff, exc)
+                self._notify()
                 continue
             self.reservations[cand.relay] = rsvp
             self.host.protect(cand.relay, RELAY_TAG)
+            self._clear_no_slot()
             cand.state, cand.detail, cand.expires = "reserved", "", rsvp.expires
             log.info("reserved a slot on relay %s until %s", cand.relay, time.ctime(rsvp.expires))
+            if self.leader is not None:  # our own mapping, for hole punching (the leader's is its own)
+                self.observed = await observed_address(self.host, cand.relay) or self.observed
+            self._notify()
+
+    def _clear_no_slot(self) -> None:
+        for r in self.relays:
+            if r.state == "no slot":
+                r.state, r.detail = "idle", ""
+
+    def _candidates(self) -> list[RelayState]:
+        """Relay candidates in the order to try: a follower first tries where its leader holds slots."""
+        if self.leader is None:
+            return list(self.relays)
+        held = self.leader.reservations
+        return sorted(self.relays, key=lambda r: r.relay not in held)
 
     # ------------------------------------------------------------------------------------ hooks
 
@@ -300,4 +419,4 @@ class NatService:
         }
 
 
-__all__ = ["MAX_RELAYS", "PRIVATE", "PUBLIC", "UNKNOWN", "NatService", "RelayState", "decide"]
+__all__ = ["MAX_RELAYS", "PRIVATE", "PUBLIC", "UNKNOWN", "NatService", "RelayBudget", "RelayState", "decide"]

@@ -21,8 +21,8 @@ class RelayLimits:
         handshake_timeout: reading a request, and the STOP exchange with the target.
     """
 
-    max_reservations: int = 128
-    max_reservations_per_ip: int = 8
+    max_reservations: int = 256
+    max_reservations_per_ip: int = 16
     reservation_ttl: float = 3600.0
     max_circuits: int = 64
     max_circuits_per_peer: int = 4

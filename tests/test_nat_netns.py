@@ -5,9 +5,11 @@ relays (``metaspace bootstrap --relay``) and three home networks, each behind it
 home 1 and home 3 endpoint-independent, home 2 symmetric. A seller runs in home 1, one buyer in home 3
 and one in home 2. Every agent must learn that it is not reachable (AutoNAT), reserve a relay slot,
 advertise its relay address, find the other's intent, negotiate over the relayed connection and end
-with the same co-signed agreement as the other side; the connection type each agent reports is checked:
-between the two endpoint-independent NATs hole punching may upgrade it to a direct connection, through
-the symmetric NAT it must stay relayed and say why.
+with the same co-signed agreement as the other side. The agents share nothing (the default), so each
+intent is served by a persona host of its own: each persona must hold a relay slot too, and its
+intent's contact and its status name its relay address first. The connection type between the
+personas is checked: between the two endpoint-independent NATs hole punching may upgrade it to a direct
+connection, through the symmetric NAT it must stay relayed and say why.
 
 Skipped, with the reason, where namespaces can't be built (not root, no ``ip``/``nft``); in CI it runs.
 Everything it started is stopped and every namespace deleted afterwards, also when it fails.
@@ -107,6 +109,15 @@ def wait_relayed_reachability(peer: Peer) -> dict[str, Any]:
         raise NetTestError(f"{exc}; status: {network(peer)}; log:\n{peer.proc.stderr_tail()}") from None
 
 
+def personas(peer: Peer) -> dict[str, dict[str, Any]]:
+    """The agent's persona hosts (one per private intent) by peer id, with their network status."""
+    return {n["peer_id"]: n for n in peer.status()["persona_network"]}
+
+
+def relay_prefix(boot: Bootstrap) -> str:
+    return f"/ip4/{PUBLIC_HOST_IP}/tcp/4001/p2p/{boot.peer_id}/p2p-circuit"
+
+
 def agreed(seller: Peer, buyer: Peer) -> dict[str, Any]:
     def buyer_done() -> dict[str, Any] | None:
         for d in buyer.client.get("/api/v1/deals")["deals"]:
@@ -119,6 +130,7 @@ def agreed(seller: Peer, buyer: Peer) -> dict[str, Any]:
     except NetTestError as exc:
         raise NetTestError(
             f"{exc}\nbuyer network: {network(buyer)}\nseller network: {network(seller)}\n"
+            f"buyer personas: {personas(buyer)}\nseller personas: {personas(seller)}\n"
             f"buyer log:\n{buyer.proc.stderr_tail()}\nseller log:\n{seller.proc.stderr_tail()}"
         ) from None
     assert b["state"] == "agreed", (b, network(buyer), buyer.proc.stderr_tail())
@@ -161,28 +173,40 @@ def test_agents_behind_two_kinds_of_nat_close_deals_through_the_relay(
         # What the agent advertises (identify, DHT contact, INTENT_MATCH): its relay address first.
         assert peer.status()["addrs"][0] == net["relay_addrs"][0]
 
-    seller.publish(action="SELL", lat=CHICAGO[0], lon=CHICAGO[1], text="4 used tires 225/65R17, $80 each",
-                   price=_usd(8000), limit=_usd(5500), **TIRE)  # fmt: skip
+    sell = {"text": "4 used tires 225/65R17, $80 each", "price": _usd(8000), "limit": _usd(5500)}
+    buy = {"text": "necesito llantas 225/65R17", "limit": _usd(7000)}
+    published = [seller.publish(action="SELL", lat=CHICAGO[0], lon=CHICAGO[1], **sell, **TIRE)]
     for buyer in (near, far):
-        buyer.publish(action="BUY", lat=SUBURB[0], lon=SUBURB[1], text="necesito llantas 225/65R17",
-                      limit=_usd(7000), **TIRE)  # fmt: skip
+        published.append(buyer.publish(action="BUY", lat=SUBURB[0], lon=SUBURB[1], **buy, **TIRE))
+    # Each intent is served by its own persona host, which holds a relay slot of its own: the intent's
+    # contact (what a counterpart dials) names the relay first.
+    for view in published:
+        assert view["contact"] and view["contact"][0].startswith(relay_prefix(boot)), view
+    for peer in (seller, near, far):
+        (persona,) = personas(peer).values()
+        assert persona["peer_id"] != peer.peer_id and persona["reachability"] == "private", persona
+        assert persona["addrs"][0].startswith(relay_prefix(boot)), persona
 
     for buyer in (near, far):
         agreed(seller, buyer)
 
-    # The connection type is reported on both sides; through the symmetric NAT it stays relayed, and
-    # the hole punch that was tried says why.
+    # The connection type between the personas is reported on both sides; through the symmetric NAT it
+    # stays relayed, and the hole punch that was tried says why.
+    seller_ids = set(personas(seller))
     kinds = {}
     for buyer in (near, far):
-        net = network(buyer)
-        kinds[buyer.proc.name] = net["connections"].get(seller.peer_id)
-        assert kinds[buyer.proc.name] in ("relayed", "direct"), net
+        found = [
+            n["connections"][p] for n in personas(buyer).values() for p in seller_ids if p in n["connections"]
+        ]
+        assert found and found[0] in ("relayed", "direct"), personas(buyer)
+        kinds[buyer.proc.name] = found[0]
+    far_ids = set(personas(far))
 
-    # Hole punches tried between the seller and the buyer behind the symmetric NAT (either side may
-    # have run it): none got through, and each says why.
+    # Hole punches tried between the seller's persona and the one behind the symmetric NAT (either side
+    # may have run it): none got through, and each says why.
     def sym_done() -> list[dict[str, Any]] | None:  # all rounds (MAX_ATTEMPTS) take ~25 s
-        found = [p for p in network(seller)["hole_punches"] if p["peer"] == far.peer_id]
-        found += [p for p in network(far)["hole_punches"] if p["peer"] == seller.peer_id]
+        found = [p for n in personas(seller).values() for p in n["hole_punches"] if p["peer"] in far_ids]
+        found += [p for n in personas(far).values() for p in n["hole_punches"] if p["peer"] in seller_ids]
         return found or None
 
     sym_punches = poll_until(sym_done, 90.0, "the hole punch through the symmetric NAT to end", interval=1.0)

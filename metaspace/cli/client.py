@@ -279,6 +279,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         code = 1
     if not args.json and isinstance(local.get("peer"), dict) and "network" in local["peer"]:
         local["peer"]["network"] = network_summary(local["peer"]["network"])
+        local["peer"]["persona_network"] = [  # each private intent's own host (share: nothing)
+            {"intent": str(n.get("intent_id", ""))[:12], **network_summary(n)}
+            for n in local["peer"].get("persona_network") or []
+        ]
     print(to_json(local) if args.json else render_mapping(local))
     return code
 

@@ -12,6 +12,11 @@ Theory of operation
   notices, its negotiations) goes through :meth:`Agent.identity_for` / :meth:`Agent.host_for`, and a
   host answers only for the intents it speaks for (:meth:`Agent.served_intent`).
 * **Watch and match.** See :mod:`metaspace.peer.matchmaker` (watcher, ranking, INTENT_MATCH).
+* **Contacts behind a NAT.** A private intent's ``contact`` names where its persona is reachable (its
+  relay address first, see :mod:`metaspace.peer.personas`). Every ``CONTACT_CHECK_INTERVAL_S`` it is
+  compared with the persona's addresses now; if the persona has a relay address the contact lacks (its
+  slot came after the intent was published, or moved to another relay), the intent is re-signed with
+  the new contact (next seq) and published again.
 * **Housekeeping** (every ``HOUSEKEEPING_INTERVAL_S``): expired remote intents leave the index; old
   matches and failed deals leave the database (see :meth:`metaspace.peer.db.AgentDB.prune`); personas
   of intents that ended (and have no negotiation running) stop.
@@ -59,6 +64,7 @@ from negotiation.margin import public_ask
 from p2p.dht_driver import DhtDriver
 from p2p.framing import serve_rpc
 from p2p.host import P2PError, P2PHost
+from p2p.relay_client import is_circuit
 from wire.envelope import open_intent, seal_intent
 from wire.errors import LocalProtocolError
 from wire.identity import Identity
@@ -67,12 +73,20 @@ from wire.limits import MAX_ADDRS_PER_PEER
 
 log = logging.getLogger(__name__)
 
+
+def _direct(contact: list[str] | None) -> list[str]:
+    """The direct (listen) addresses of a contact: the ports a restarted persona listens on again."""
+    return [a for a in contact or [] if not is_circuit(a)]
+
+
 __all__ = ["DEFAULT_WATCH_INTERVAL", "MATCH_PROTOCOL", "NOTICE_TIMEOUT_S", "Agent"]
 
 #: How often a live intent's key cells are polled for new inverse intents (seconds).
 DEFAULT_WATCH_INTERVAL = 30.0
 #: How often old matches, failed deals and expired remote intents are cleared (seconds).
 HOUSEKEEPING_INTERVAL_S = 300.0
+#: How often private intents' contacts are compared with their personas' relay addresses (seconds).
+CONTACT_CHECK_INTERVAL_S = 30.0
 
 
 class Agent(TrustEndpoints, HandoverEndpoints):
@@ -190,6 +204,7 @@ class Agent(TrustEndpoints, HandoverEndpoints):
             nursery.start_soon(self._republish_saved)
             nursery.start_soon(self._watch_loop)
             nursery.start_soon(self._housekeeping_loop)
+            nursery.start_soon(self._contacts_loop)
 
     def _warm_up(self) -> None:
         self.index.embedder.embed(["warm up"])
@@ -205,13 +220,8 @@ class Agent(TrustEndpoints, HandoverEndpoints):
                 continue
             try:
                 if self.is_private(intent) and self.personas is not None:
-                    host = await self.personas.ensure(intent.id, prefer=intent.contact or ())
-                    contact = host.listen_addrs()[:MAX_ADDRS_PER_PEER]
-                    if contact and contact != intent.contact:
-                        moved = intent.next_version(contact=contact)
-                        await self._publish_record(
-                            moved, seal_intent(self.identity_for(moved), moved), kind="intent_republished"
-                        )
+                    host = await self.personas.ensure(intent.id, prefer=_direct(intent.contact))
+                    if await self._move_contact(intent, host, relayed_only=False):
                         continue
                 result = await self.driver.publish(record)
             except (P2PError, ServiceError) as exc:
@@ -234,6 +244,41 @@ class Agent(TrustEndpoints, HandoverEndpoints):
         while True:
             await self.housekeeping()
             await trio.sleep(HOUSEKEEPING_INTERVAL_S)
+
+    async def _contacts_loop(self) -> None:
+        while True:
+            await trio.sleep(CONTACT_CHECK_INTERVAL_S)
+            await self.refresh_contacts()
+
+    async def refresh_contacts(self) -> int:
+        """Publish again (re-signed, next seq) each live private intent whose persona has a relay
+        address its ``contact`` lacks; returns how many. A failed publish is logged (tried again next
+        time)."""
+        moved = 0
+        for intent_id in self.personas.intent_ids() if self.personas is not None else []:
+            host = self.personas.host(intent_id)  # type: ignore[union-attr]
+            mine = self.own_intent(intent_id)
+            if host is None or mine is None or not mine.is_live(self.now()):
+                continue
+            try:
+                moved += int(await self._move_contact(mine, host, relayed_only=True))
+            except (P2PError, ServiceError) as exc:
+                log.info("contact update of %s failed: %s", intent_id.hex(), error_text(exc))
+        return moved
+
+    async def _move_contact(self, intent: Intent, host: P2PHost, *, relayed_only: bool) -> bool:
+        """Re-sign and publish ``intent`` with ``host``'s addresses as its contact if they differ (only if
+        they hold a relay address, with ``relayed_only``: a slot being renewed is not a move)."""
+        contact = host.listen_addrs()[:MAX_ADDRS_PER_PEER]
+        if not contact or contact == (intent.contact or []):
+            return False
+        if relayed_only and not any(is_circuit(a) for a in contact):
+            return False
+        moved = intent.next_version(contact=contact)
+        await self._publish_record(
+            moved, seal_intent(self.identity_for(moved), moved), kind="intent_republished"
+        )
+        return True
 
     async def housekeeping(self) -> dict[str, int]:
         """Drop expired remote intents (and their index entries), old matches and old failed deals, and
@@ -414,6 +459,7 @@ class Agent(TrustEndpoints, HandoverEndpoints):
             "personas": 0 if self.personas is None else len(self.personas),
             "hygiene": dict(self.stats),
             "network": None if self.nat is None else self.nat.status(),
+            "persona_network": [] if self.personas is None else self.personas.network(),
         }
 
     async def settings(self) -> dict[str, Any]:

@@ -33,13 +33,13 @@ from metaspace.peer.deals import SESSION_DURATION_S, DealMaker
 from metaspace.peer.events import EventBus
 from metaspace.peer.handoverdb import HandoverDB
 from metaspace.peer.handovers import HANDOVER_PROTOCOL, Handovers
-from metaspace.peer.personas import Personas, persona_listen
+from metaspace.peer.personas import MAX_PERSONA_RELAY_SLOTS, Personas, persona_listen
 from metaspace.peer.reputations import Reputations
 from metaspace.peer.trustdb import TrustDB
 from p2p.dht_driver import KAD_MUX_PROTOCOL, KAD_PROTOCOL, config_from_env
 from p2p.dht_node import DhtNodeOptions, open_dht_node
 from p2p.host import P2PError
-from p2p.nat import NatService
+from p2p.nat import NatService, RelayBudget
 from p2p.negotiate_driver import NEGOTIATE_PROTOCOL
 from p2p.runner import run_until_signal
 from wire.identity import Identity
@@ -103,7 +103,10 @@ async def serve_peer(
                 HANDOVER_PROTOCOL,
             )
             agent.reputations = Reputations(agent, trust_db, protocols)
-            agent.nat = NatService(host, list(opts.bootstrap))  # reachability, relays, hole punching
+            nat = NatService(host, list(opts.bootstrap))  # reachability, relays, hole punching
+            agent.nat = nat
+            budget = RelayBudget(MAX_PERSONA_RELAY_SLOTS)  # behind a NAT, personas are reached via relays
+            personas.reach = lambda h: NatService(h, [], leader=nat, max_relays=1, budget=budget)
             token = control.new_token()
             app = create_app(agent, token)
             hconfig = HypercornConfig()

@@ -22,6 +22,20 @@ counterparties of other intents, can't link them.
 
 A persona host lives while its intent is live or a negotiation on it runs (``MAX_PERSONAS`` at once);
 each costs about 10 ms to start and 70 KiB (measured: 10 hosts on loopback).
+
+**Behind a NAT** a persona must be reachable the way the agent is, or nobody can announce a match to
+it: each persona host runs a :class:`p2p.nat.NatService` that *follows* the agent's (``reach``, set by
+the daemon): it takes the agent's AutoNAT verdict (no probing per persona), reserves one slot on a relay
+the agent holds a slot on (then the agent's other candidates), advertises its relay address first (in
+its intent's ``contact`` and its INTENT_MATCH ``addrs``), accepts relayed connections and hole-punches
+(DCUtR) like the agent. Starting a persona waits up to ``RELAY_WAIT_S`` for that slot, so the contact
+it publishes is reachable. The personas of one agent hold at most ``MAX_PERSONA_RELAY_SLOTS`` slots
+together (a relay caps the slots per IP address: ``metaspace bootstrap --relay-max-reservations-per-ip``,
+16 by default, i.e. the agent's own slot and its personas' for two agents behind one home address);
+beyond that a persona has no relay address: its intent is still published and its host still reaches
+out (it announces its own matches), but a counterpart can't call it back, and ``metaspace status``
+says so ("no slot"). A slot ends with its persona's host. Privacy: the relay sees that those
+personas come from the agent's IP address (as the DHT nodes do, see above).
 """
 
 from __future__ import annotations
@@ -31,7 +45,7 @@ import hmac
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
@@ -48,6 +62,10 @@ MAX_PERSONAS = 64
 PERSONA_LIMITS = ConnLimits(max_inbound=64, low_water=16, high_water=48)
 #: Starting one persona host (bind, listen).
 START_TIMEOUT_S = 10.0
+#: Behind a NAT: how long starting a persona waits for its relay slot (its contact names the relay).
+RELAY_WAIT_S = 10.0
+#: Relay slots the personas of one agent hold together (each persona holds at most one).
+MAX_PERSONA_RELAY_SLOTS = 6
 
 
 def persona_identity(identity: Identity, intent_id: bytes) -> Identity:
@@ -63,6 +81,21 @@ def persona_listen(agent_listen: str) -> str:
 
 #: ``(identity, listen addrs) -> async context manager yielding a running host`` (tests: memory hosts).
 HostOpener = Callable[[Identity, Sequence[str]], AbstractAsyncContextManager[Any]]
+
+
+class Reachability(Protocol):
+    """What makes one persona host reachable behind a NAT (:class:`p2p.nat.NatService`, following the
+    agent's)."""
+
+    async def run(self, *, task_status: Any = ...) -> None: ...
+
+    async def wait_settled(self) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+
+#: ``host -> its reachability service`` (the daemon: a NatService following the agent's).
+ReachFactory = Callable[[P2PHost], Reachability]
 
 
 def open_persona_host(identity: Identity, listen: Sequence[str]) -> AbstractAsyncContextManager[P2PHost]:
@@ -97,6 +130,8 @@ class Personas:
         self.identity = identity
         self.listen = list(listen)
         self.serve: Callable[[P2PHost, bytes], None] = lambda host, intent_id: None
+        self.reach: ReachFactory | None = None
+        self._reach: dict[bytes, Reachability] = {}
         self.max_personas = max_personas
         self.opener = opener
         self._hosts: dict[bytes, tuple[P2PHost, trio.Event]] = {}
@@ -149,7 +184,7 @@ class Personas:
             raise TooManyPersonas(f"{self.max_personas} private intents are live already; withdraw one first")
         self._starting[intent_id] = done = trio.Event()
         try:
-            with trio.fail_after(START_TIMEOUT_S):
+            with trio.fail_after(START_TIMEOUT_S + RELAY_WAIT_S):
                 for listen in (self._same_ports(prefer), self.listen):
                     if not listen:
                         continue
@@ -183,16 +218,36 @@ class Personas:
     ) -> None:
         stop = trio.Event()
         ident = self.identity_for(intent_id)
+        reach: Reachability | None = None
         try:
-            async with self.opener(ident, listen) as host:
+            async with self.opener(ident, listen) as host, trio.open_nursery() as nursery:
+                if self.reach is not None:
+                    reach = self.reach(host)
+                    await nursery.start(reach.run)
+                    with trio.move_on_after(RELAY_WAIT_S):
+                        await reach.wait_settled()  # behind a NAT: the relay slot the contact names
+                    self._reach[intent_id] = reach
                 self.serve(host, intent_id)
                 self._hosts[intent_id] = (host, stop)
                 task_status.started(host)
                 await stop.wait()
+                nursery.cancel_scope.cancel()  # the reachability service ends (its slot with the host)
         finally:
             entry = self._hosts.get(intent_id)
             if entry is not None and entry[1] is stop:
                 del self._hosts[intent_id]
+            if reach is not None and self._reach.get(intent_id) is reach:
+                del self._reach[intent_id]
+
+    def network(self) -> list[dict[str, Any]]:
+        """Each persona host's reachability, relay slot, connections and hole punches (for the agent's
+        ``status``: local only; it links the personas to the agent)."""
+        out = []
+        for intent_id, (host, _stop) in list(self._hosts.items()):
+            reach = self._reach.get(intent_id)
+            doc = {"intent_id": intent_id.hex(), "peer_id": host.peer_id, "addrs": host.listen_addrs()}
+            out.append(doc | ({} if reach is None else reach.status()))
+        return out
 
     def stop(self, intent_id: bytes) -> bool:
         """Stop one persona host (its connections close); True if it ran."""
