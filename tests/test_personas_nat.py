@@ -6,11 +6,13 @@ a NAT, tested in ``tests/test_p2p_relay.py`` and ``tests/test_nat_netns.py``); e
 real thing: the persona reserves on the relay the agent holds a slot on, advertises that relay address
 first, is reached through it, and gives its slot back when its intent's host stops; the shared cap
 (``RelayBudget``) leaves a persona beyond it without a slot, saying so, until one is given back.
+A private intent whose persona gets a relay address after it was published is re-signed with it.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import trio
 
@@ -20,6 +22,8 @@ from p2p.host import P2PHost, open_host
 from p2p.nat import PRIVATE, PUBLIC, NatService, RelayBudget
 from p2p.relay import RelayService
 from p2p.relay_client import connection_kind, reserve
+from tests.agent_helpers import agents, sell_tires
+from wire.envelope import open_intent
 from wire.identity import Identity
 
 ECHO = "/metaspace-test/echo/1.0.0"
@@ -118,5 +122,32 @@ def test_a_persona_does_not_wait_for_a_slot_when_none_is_needed() -> None:
                     assert trio.current_time() - started < RELAY_WAIT_S / 2
                     assert not any("/p2p-circuit" in a for a in host.listen_addrs())
                 nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def test_a_private_intent_is_republished_when_its_persona_gets_a_relay_address(tmp_path: Path) -> None:
+    """A slot that comes after the intent was published (the agent's verdict came late, or the slot
+    moved to another relay): the intent is re-signed by its persona with the relay address first in
+    its contact (next seq) and published again; nothing changes while the contact is current. (The
+    persona's memory host gets its relay address by hand here: what the NatService hook adds.)"""
+
+    async def main() -> None:
+        async with agents(tmp_path, 1, configs={0: {"share": "nothing"}}) as peers:
+            a = peers[0].agent
+            view = await a.publish(sell_tires())
+            intent_id = bytes.fromhex(view["id"])
+            assert await a.refresh_contacts() == 0, "no relay address: nothing to move"
+            host = a.personas.host(intent_id) if a.personas is not None else None
+            assert host is not None
+            base = host.listen_addrs()
+            circuit = f"/ip4/203.0.113.1/tcp/4001/p2p/{Identity(os.urandom(32)).peer_id}/p2p-circuit"
+            host.listen_addrs = lambda: [circuit, *base]  # type: ignore[method-assign]
+            before = open_intent(a.db.intent_record(view["id"]) or b"")[1]
+            assert await a.refresh_contacts() == 1
+            after = open_intent(a.db.intent_record(view["id"]) or b"")[1]  # verified: signed by the persona
+            assert after.contact == [circuit, *base] and after.seq == before.seq + 1
+            assert after.author == before.author != a.identity.pubkey
+            assert await a.refresh_contacts() == 0, "current: not published again"
 
     trio.run(main)
