@@ -1,8 +1,8 @@
 """End to end, real processes on 127.0.0.1: two agents deal, arrange and confirm the transaction (the
 meeting cell, time window and payment method; the buyer's human confirms with the CLI and both get the
-.ics), rate each other with the real CLI, and each sees the other's updated reputation and profile; bad
-meeting proposals and bad ratings are refused with a reason and change nothing; a block drops the blocked
-agent's trust requests.
+.ics), export and import an open NIP-99 listing with the CLI (bad ones refused), rate each other with
+the real CLI, and each sees the other's updated reputation and profile; bad meeting proposals and bad
+ratings are refused with a reason and change nothing; a block drops the blocked agent's trust requests.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def test_two_agents_rate_each_other_and_see_the_others_reputation(procs: Procs, 
     run_cli("--home", str(b_home), "approve", waiting["id"])
     deal = _check_agreement(seller, buyer)["id"]
     _transaction(seller, buyer, deal, tmp_path)
+    _open_listing(seller, buyer, tmp_path)
 
     # before anyone rated: both unknown (50/100), the seller's profile already names its handle
     first = _cli_json(b_home, "reputation", seller.peer_id)
@@ -153,3 +154,32 @@ def _transaction(seller: Any, buyer: Any, deal: str, tmp_path: Path) -> None:
         assert meet(home)["ics_file"]  # also written to the agent's calendar folder
     summary = Calendar.from_ical((tmp_path / "buyer.ics").read_bytes()).walk("VEVENT")[0]["summary"]
     assert "Encuentro" in str(summary)  # in the buyer's language
+
+
+def _open_listing(seller: Any, buyer: Any, tmp_path: Path) -> None:
+    """``metaspace export`` of the seller's intent verifies and imports on the buyer's side (dry run); a
+    listing with a bad signature or an unknown currency is refused with its reason, nothing published."""
+    from metaspace.peer.nip99 import nostr_key, sign_event, verify_event
+    from wire.identity import Identity
+
+    intent = seller.client.get("/api/v1/intents")["intents"][0]
+    event = json.loads(run_cli("--home", str(seller.home.root), "export", intent["id"], "--format", "nip99"))
+    assert verify_event(event)["kind"] == 30402 and ["price", "80.00", "USD"] in event["tags"]
+    listing = tmp_path / "listing.json"
+    listing.write_text(json.dumps(event))
+    b_home = buyer.home.root
+    shown = run_cli("--home", str(b_home), "import", str(listing), "--dry-run")
+    assert "verified NIP-99 listing" in shown and '"category": "vehicles/tires"' in shown
+
+    before = buyer.client.get("/api/v1/intents")["intents"]
+    bad_sig = {**event, "sig": ("1" if event["sig"][0] == "0" else "0") + event["sig"][1:]}
+    key = nostr_key(Identity(b"\x07" * 32))
+    unknown = sign_event(
+        key, event["created_at"], 30402, [["t", "vehicles/tires"], ["price", "10", "XXX"]], "x"
+    )
+    for bad, reason in ((bad_sig, "bad signature"), (unknown, "unknown currency 'XXX'")):
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps(bad))
+        msg = _refused(b_home, "import", str(path), "--yes")
+        assert "exited 2" in msg and reason in msg and "nothing was imported" in msg
+    assert buyer.client.get("/api/v1/intents")["intents"] == before
