@@ -4,8 +4,9 @@ Theory of operation: ``add`` computes each intent's match vector (``features``: 
 rendering, embedded together) and appends it to the partition of its (action, taxonomy group, e.g.
 "vehicles") together with its filter columns (cell centre and radius, search radius, unit price and currency,
 expiry, author, hard attributes, fine category) and its identifier tokens. ``search`` goes to the partitions
-of (inverse action, group) for the query's group (or the groups it is given: a query unsure of its category
-looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap, lets FAISS
+of the inverse side (SELL and OFFER_SERVICE for a demand: the goods/service form follows each intent's own
+category, which may differ from ours) and the query's group (or the groups it is given: a query unsure of its
+category looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap, lets FAISS
 (``IDSelectorBitmap``) pick the nearest survivors by inner product, then rescores them: similarity, shared
 identifiers, the query's probability for the candidate's fine category, soft-attribute agreement and
 conflicts (``score.combine_score``). The fine category is a ranking signal, never a filter: two sides the
@@ -31,7 +32,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from matching.discovery import MAX_SEARCH_GROUPS, group_of
+from matching.discovery import MAX_SEARCH_GROUPS, group_of, side_actions
 from matching.embedder import Embedder, check_compatible, get_embedder
 from matching.errors import EmbedderMismatchError, IndexFormatError
 from matching.features import features
@@ -48,10 +49,6 @@ FORMAT_VERSION = 2
 MAX_SEARCH_K = 1000
 #: Candidates FAISS hands to the exact rescoring, per partition: at least this many, or 4 * k.
 MIN_RESCORE = 40
-#: A candidate of another fine category than the query's is kept only if the query gives that category this
-#: much probability, or if the two texts are this similar: "related", not merely in the same group.
-RELATED_MIN_P = 0.01
-RELATED_MIN_SIM = 0.45
 #: Kilometres per degree of latitude (the geo filter's cheap latitude band).
 KM_PER_DEGREE = 2 * np.pi * EARTH_RADIUS_KM / 360
 #: Query feature cache entries (own intents are searched again at every watch round).
@@ -324,7 +321,8 @@ class LocalIndex:
         parts = [
             p
             for g in wanted
-            if (p := self._parts.get((intent.action.inverse.value, g))) is not None and p.live > 0
+            for a in side_actions(intent.action.inverse, g)
+            if (p := self._parts.get((a.value, g))) is not None and p.live > 0
         ]
         masks = [(p, m) for p in parts if (m := self._mask(p, intent, now)).any()]
         if not masks:
@@ -349,8 +347,6 @@ class LocalIndex:
                 if cand is None:
                     continue
                 p_cat = category_probs.get(cand.category, 0.0)
-                if cand.category != intent.category and p_cat < RELATED_MIN_P and sim < RELATED_MIN_SIM:
-                    continue
                 score = combine_score(
                     float(sim),
                     soft_agreement(intent.attributes, cand.attributes),

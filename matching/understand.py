@@ -37,7 +37,7 @@ from matching.embedder import Embedder, get_embedder
 from matching.errors import UnderstandError
 from matching.extract import MAX_EXTRACT_CHARS, Extraction, extract
 from matching.lang import detect_language, mixed_languages, script_report, supported
-from matching.lexicon import pattern
+from matching.lexicon import digit_table, pattern
 from wire.currency import is_currency, to_minor
 from wire.errors import LocalProtocolError
 from wire.geo import MAX_INTENT_RES, cell_at, coarsen, is_cell
@@ -502,9 +502,9 @@ MAX_CUE_WORDS = 4
 MAX_TAIL_CHARS = 24
 _WORD = re.compile(r"[^\W\d_]+")
 _CLAUSE_END = re.compile(r"[,;.!?¿¡:，。；！？、\n]")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;.!?:，。；！？、])")
-_REPEATED_SEPARATORS = re.compile(r"([,;:，；、])(?:\s*[,;:，；、])+")
-_EDGE_SEPARATORS = re.compile(r"^[\s,;:，；、.-]+|[\s,;:，；、-]+$")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;.!?:，。；！？、،؛])")
+_REPEATED_SEPARATORS = re.compile(r"([,;:，；、،؛])(?:\s*[,;:，；、،؛])+")
+_EDGE_SEPARATORS = re.compile(r"^[\s,;:，；、،؛.-]+|[\s,;:，；、،؛-]+$")
 
 
 def published_text(
@@ -522,7 +522,9 @@ def published_text(
         ``(published, warnings)``: the text without price mentions, bound words and private amounts, at
         most ``MAX_TEXT_LEN`` characters; or None when that can't be done safely (the warning says so).
     """
-    out = " ".join(text.split())
+    # digits of every script as ASCII first ("٧٥٠ ليرة" -> "750 ليرة"): the extractor reports price mentions
+    # with ASCII digits, and a mention it can't locate would cost the whole text
+    out = " ".join(text.split()).translate(digit_table())
     amounts = [float(a) for a in private]
     refused = "the text is not published (it names a price we could not take out safely); the intent "
     for _ in range(MAX_PRICE_MENTIONS):

@@ -101,12 +101,13 @@ def test_issue_scenario_filters(index: LocalIndex) -> None:
     q = mk(100, action=Action.BUY, attrs={"size": "225/65R17"}, price=usd(70), text="llantas camioneta")
     res = index.search(q, k=10, now=NOW, category_probs={"vehicles/tires": 1.0})
     # the tires of another size, the far seller and the other buyer are filtered out; the bicycle (same group,
-    # another fine category the query is sure it is not) is left out too
-    assert [m.intent.id[-1] for m in res] == [1]
-    # a query unsure between tires and bicycles sees the bicycle, ranked below, as a related category
+    # another fine category) is never filtered (the fine category ranks, issue 11) but ranks below
+    assert [m.intent.id[-1] for m in res] == [1, 3]
+    assert "related_category" in res[1].explanation.codes()
+    # a query unsure between tires and bicycles ranks the bicycle higher than a sure one does
     unsure = index.search(q, k=10, now=NOW, category_probs={"vehicles/tires": 0.6, "vehicles/bicycles": 0.4})
     assert [m.intent.id[-1] for m in unsure] == [1, 3]
-    assert "related_category" in unsure[1].explanation.codes() and unsure[1].score < unsure[0].score
+    assert res[1].score < unsure[1].score < unsure[0].score
     m = res[0]
     assert "same_category" in m.explanation.codes()
     assert 0.0 <= m.score <= 1.0
@@ -182,6 +183,35 @@ def test_services_and_own_intents(index: LocalIndex) -> None:
     index.add(mk(3, action=Action.OFFER_SERVICE, category="services/moving", text="moving van", author=100))
     res = index.search(mk(100, action=Action.SEEK_SERVICE, category="services/moving", text="moving"))
     assert [m.intent.id[-1] for m in res] == [1]
+
+
+def test_a_counterpart_of_the_other_goods_service_form_is_found(index: LocalIndex) -> None:
+    # the seller's randoseru is kids/school (SELL); the buyer's text was read as services/childcare, which
+    # made it SEEK_SERVICE: searching the kids group it must still meet the SELL intent (the sides differ)
+    index.add(mk(1, action=Action.SELL, category="kids/school", text="randoseru school bag black"))
+    index.add(
+        mk(2, action=Action.BUY, category="kids/school", text="randoseru school bag black")
+    )  # same side
+    q = mk(100, action=Action.SEEK_SERVICE, category="services/childcare", text="randoseru black")
+    assert index.search(q, now=NOW) == []  # its own group only: services
+    res = index.search(q, now=NOW, groups=["services", "kids"])
+    assert [m.intent.id[-1] for m in res] == [1]
+    # and the other way round: a supply query of the service form finds goods buyers of another group
+    index.add(mk(3, action=Action.BUY, category="home/garden", text="birch firewood"))
+    sup = mk(101, action=Action.OFFER_SERVICE, category="services/repairs", text="birch firewood")
+    assert [m.intent.id[-1] for m in index.search(sup, now=NOW, groups=["services", "home"])] == [3]
+
+
+def test_side_actions_follow_the_group() -> None:
+    from matching.discovery import side_actions
+
+    assert side_actions(Action.SELL, "kids") == [Action.SELL]
+    assert side_actions(Action.OFFER_SERVICE, "kids/school") == [Action.SELL]
+    assert side_actions(Action.SELL, "services") == [Action.OFFER_SERVICE]
+    assert side_actions(Action.BUY, "jobs") == [Action.SEEK_SERVICE]
+    assert sorted(side_actions(Action.SEEK_SERVICE, "transport")) == [Action.BUY, Action.SEEK_SERVICE]
+    assert Action.BUY.demand and Action.SEEK_SERVICE.demand
+    assert not Action.SELL.demand and not Action.OFFER_SERVICE.demand
 
 
 def test_replace_remove_expire(index: LocalIndex) -> None:

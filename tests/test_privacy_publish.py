@@ -42,6 +42,9 @@ def run(fn: Callable[[], Awaitable[None]]) -> None:
         (DEMO_B + ", o hasta 75", "Necesito llantas para mi camioneta, 225/65R17"),
         ("Bike $50", "Bike"),
         ("four tires 225/65R17, good tread", "four tires 225/65R17, good tread"),
+        # digits of other scripts: the mention is found and taken out (the text used to be lost whole)
+        ("صيانة كمبيوتر ولابتوب في إسطنبول، ٧٥٠ ليرة", "صيانة كمبيوتر ولابتوب في إسطنبول"),
+        ("लैपटॉप चाहिए, ५००० रुपये तक", "लैपटॉप चाहिए"),
     ],
 )
 def test_price_mentions_and_their_bound_words_are_taken_out(text: str, published: str) -> None:
@@ -56,6 +59,7 @@ def test_a_private_limit_written_anywhere_means_no_free_text() -> None:
     for form in ("7000 cents", "1,200 max", "1.200", "70,00"):
         assert published_text(f"tires 225/65R17 {form} ok", private=[70.0, 1200.0])[0] is None, form
     assert published_text("tires 225/65R17, 4 of them", private=[70.0])[0] == "tires 225/65R17, 4 of them"
+    assert published_text("لابتوب مستعمل، أدفع ٧٥٠ كحد أقصى", private=[750.0])[0] is None
 
 
 def test_understand_drafts_the_published_text() -> None:

@@ -52,6 +52,12 @@ class Action(enum.StrEnum):
     def inverse(self) -> Action:
         return INVERSE[self]
 
+    @property
+    def demand(self) -> bool:
+        """True for the demand side (BUY, SEEK_SERVICE), False for supply (SELL, OFFER_SERVICE). Two intents
+        are counterparts when their sides differ, whatever goods/service form each one's category gave it."""
+        return self in (Action.BUY, Action.SEEK_SERVICE)
+
 
 #: The one table of inverse actions: an intent with action A matches intents with INVERSE[A].
 INVERSE: dict[Action, Action] = {

@@ -33,7 +33,7 @@ import trio
 from dht.events import Found
 from dht.keys import cells_within, intent_key
 from matching import LocalIndex, Match
-from matching.discovery import search_groups
+from matching.discovery import search_groups, side_actions
 from metaspace.api.contract import BadRequest, SearchParams, ServiceError
 from metaspace.peer.db import MatchRow
 from metaspace.peer.notices import NoticeGate
@@ -157,16 +157,22 @@ class Matchmaker:
     async def fetch(
         self, groups: list[str], cell: str, radius_km: float, action: Action, since: int = 0
     ) -> tuple[list[Held], list[bytes]]:
-        """Verified, live intents of ``action`` in every key (taxonomy group x key cell within ``radius_km``
-        of ``cell``; ``groups`` are groups or category codes: keys hash the group only), now held; and the
-        index ids the caller must drop (evicted or withdrawn meanwhile)."""
+        """Verified, live intents of ``action``'s side in every key (taxonomy group x key cell within
+        ``radius_km`` of ``cell``; ``groups`` are groups or category codes: keys hash the group only), now
+        held; and the index ids the caller must drop (evicted or withdrawn meanwhile). Per group, the side's
+        goods or service form its categories carry (``matching.discovery.side_actions``): one GET per key,
+        two for a group holding both (transport)."""
         cells = cells_within(cell, radius_km)[:MAX_WATCH_CELLS]
-        keys = list(dict.fromkeys(intent_key(g, c) for g in groups for c in cells))
+        gets = list(
+            dict.fromkeys(
+                (intent_key(g, c), a) for g in groups for a in side_actions(action, g) for c in cells
+            )
+        )
         found: dict[tuple[bytes, bytes], tuple[Intent, bytes]] = {}
 
-        async def one(key: bytes) -> None:
+        async def one(key: bytes, wanted: Action) -> None:
             try:
-                result = await self.agent.driver.get_records(key, action=action, since=since)
+                result = await self.agent.driver.get_records(key, action=wanted, since=since)
             except P2PError as exc:
                 log.info("lookup failed: %s", exc)
                 return
@@ -184,8 +190,8 @@ class Matchmaker:
                     found[intent.key] = (intent, record)
 
         async with trio.open_nursery() as nursery:
-            for key in keys:
-                nursery.start_soon(one, key)
+            for key, wanted in gets:
+                nursery.start_soon(one, key, wanted)
         now = self.agent.now()
         held: list[Held] = []
         drop: list[bytes] = []

@@ -10,8 +10,8 @@ the receiver an embedding (its own index re-ranks the match) and, if believed, a
    authenticated by Noise) and one for all peers together (free identities can't multiply the work).
 2. :meth:`NoticeGate.check` — the whole notice is verified: the envelope's signature, its signer is the
    stream's peer, it was sent within ``NOTICE_MAX_AGE_S`` of our clock (a replayed notice is refused),
-   the record is the signer's own intent, created not in the future, live, and the inverse action of
-   one of our live intents. Only then may the caller hold the record and rank it.
+   the record is the signer's own intent, created not in the future, live, and on the other side
+   (demand vs supply) of one of our live intents. Only then may the caller hold the record and rank it.
 
 What the sender says about the match (its score) is never believed: the receiver ranks for itself.
 """
@@ -98,8 +98,8 @@ class NoticeGate:
         mine = own_intent(notice.your_intent)
         if mine is None or not mine.is_live(now) or not other.is_live(now):
             return None
-        if other.action != mine.action.inverse:
-            raise RemoteProtocolError("the notice's intent is not the inverse of ours")
+        if other.action.demand == mine.action.demand:
+            raise RemoteProtocolError("the notice's intent is on our side (not a counterpart of ours)")
         return CheckedNotice(mine, other, notice.record, notice.addrs)
 
     def statistics(self) -> dict[str, int]:
