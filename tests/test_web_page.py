@@ -120,6 +120,9 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(params=["es", "en"])
 def served(request: Any) -> Iterator[tuple[ServedApp, FakeAgent]]:
     """The page served for an agent whose human speaks Spanish, then English."""
+    from matching.understand import published_text
+
+    published_text("warm up")  # loads the language tables once (seconds on a loaded machine), not mid-test
     agent = FakeAgent(lang=request.param)
     server = ServedApp(create_app(agent, TOKEN))
     try:
@@ -196,7 +199,7 @@ def test_web_page_intent_match_approve_agreement(browser: Any, served: tuple[Ser
         # first the review: exactly what the peer would publish (the "at least $50" phrase is not in it)
         page.click("#confirm-btn")
         review = page.locator("#draft-preview")
-        expect(review).to_be_visible()
+        expect(review).to_be_visible(timeout=TIMEOUT_MS)
         expect(page.locator("#preview-published")).to_contain_text("sell my four used 225/65R17 tires")
         expect(page.locator("#preview-published")).not_to_contain_text("at least")
         expect(page.locator("#confirm-btn")).to_have_text(s["publish_exactly"])
