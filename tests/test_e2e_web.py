@@ -58,6 +58,7 @@ def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) ->
     es = notify.page_strings("es")[1]  # the buyer's page speaks her language
     problems: list[str] = []
     context = browser.new_context(viewport={"width": 1280, "height": 1200}, locale="es-ES")
+    expect.set_options(timeout=TIMEOUT_MS)  # real peers on a shared machine: matches, deals take seconds
     try:
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
@@ -116,6 +117,7 @@ def test_page_with_two_real_peers(browser: Any, procs: Procs, tmp_path: Path) ->
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "web_page_real_peers.png"), full_page=True)
     finally:
+        expect.set_options(timeout=None)  # back to Playwright's default for the other tests
         context.close()
     assert problems == []
     ours = next(d for d in buyer.client.get("/api/v1/deals")["deals"] if d["id"] == deal["id"])

@@ -10,7 +10,7 @@ import pytest
 import trio
 from icalendar import Calendar
 
-from metaspace.api.contract import Conflict
+from metaspace.api.contract import BadRequest
 from metaspace.peer import notify
 from negotiation.handover_table import HState
 from tests.agent_helpers import AgentPeer, agents, buy_tires, sell_tires, usd
@@ -106,7 +106,7 @@ def test_the_humans_confirm_when_the_deal_was_beyond_autonomy(tmp_path: Path) ->
             now = int(seller.agent.now())
             from metaspace.api.contract import HandoverProposal
 
-            with pytest.raises(Conflict, match="past"):
+            with pytest.raises(BadRequest, match="past"):
                 await seller.agent.propose_handover(deal, HandoverProposal(start=now - 3600, end=now - 60))
             assert (await seller.agent.handover(deal))["state"] == "idle"
             view = await seller.agent.propose_handover(deal, HandoverProposal(payment=("cash", "venmo")))

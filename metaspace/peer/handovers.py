@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from metaspace.api.contract import Conflict, NotFound
+from metaspace.api.contract import BadRequest, Conflict, NotFound
 from metaspace.peer.calendar import plan_ics
 from metaspace.peer.handoverdb import HandoverDB, OutboxRow
 from negotiation import Guardian, Verdict, verify_agreement
@@ -51,7 +51,7 @@ from negotiation.handover import (
     ProposalClosed,
 )
 from negotiation.handover_table import HState
-from negotiation.meeting import choose_payment, meeting_cell
+from negotiation.meeting import cell_problem, choose_payment, meeting_cell, window_problem
 from negotiation.types import Send
 from p2p.framing import rpc, serve_rpc
 from p2p.host import P2PError, P2PHost
@@ -267,6 +267,8 @@ class Handovers:
         """Propose a meeting (missing parts from the suggestion).
 
         Raises:
+            BadRequest: a time in the past, a window too long or too far ahead, a cell finer than our
+                location setting allows or not between the two parties (the reason; nothing changes).
             NotFound, Conflict: no such deal, not agreed, or not possible now (with the reason).
         """
         core = self.core(deal_id)
@@ -277,9 +279,15 @@ class Handovers:
             raise Conflict(str(exc)) from None
         if start is not None:
             s["start"], s["end"] = start, end if end is not None else start + DEFAULT_WINDOW_S
+        where = cell or s["cell"]
+        problem = window_problem(s["start"], s["end"], now, core.agreement.expires) or cell_problem(
+            where, core.my_cell, core.their_cell, self.agent.config.max_h3_res
+        )
+        if problem is not None:  # bad input (400), before the core's own check of the same rules
+            raise BadRequest(f"cannot propose this meeting: {problem}")
         try:
-            core.propose(cell or s["cell"], s["start"], s["end"], payment or s["payment"], now)
-        except LocalProtocolError as exc:
+            core.propose(where, s["start"], s["end"], payment or s["payment"], now)
+        except LocalProtocolError as exc:  # not possible in this state, or no proposal left
             raise Conflict(f"cannot propose this meeting: {exc}") from None
         await self._drain(deal_id, core)
         return self.view(deal_id)
