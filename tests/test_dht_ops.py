@@ -119,6 +119,33 @@ def test_get_stops_once_the_closest_replicas_have_answered(net200):
     assert early_total < 0.75 * full_total, messages
 
 
+def test_a_get_does_not_wait_out_the_rpc_timeout_for_lost_requests(net200):
+    """Regression (issue 12): three of the 8 closest replicas lost the request (silent): the get used to wait
+    for them until the 5 s RPC timeout; it may skip up to k - q of them (the 8 that answer are still among
+    the 20 replicas) and finishes at the adaptive peer deadline."""
+    nodes = list(net200.nodes.values())
+    recs = [record(identity(700 + i), 1, category="home/tools") for i in range(3)]
+    key = key_of(recs[0])
+    holders = closest_nodes(net200, key)
+    seed_replicas(net200, recs, holders)
+    one_path = DhtConfig(refresh_on_bootstrap=False, disjoint_paths=1)
+    lost = {h.pubkey for h in holders[2:5]}
+    net200.silent |= lost
+    try:
+        for asker in [n for n in nodes[130:140] if n.pubkey not in lost][:5]:
+            object.__setattr__(asker, "config", one_path)
+            start = net200.now
+            try:
+                found = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now))
+            finally:
+                object.__setattr__(asker, "config", net200.config)
+            assert isinstance(found, Found) and sorted(found.records) == sorted(recs)
+            assert net200.now - start < one_path.rpc_timeout / 2
+    finally:
+        net200.silent -= lost
+        net200.advance(net200.now + 2 * one_path.rpc_timeout)  # the silent requests end
+
+
 def test_many_records_per_key_are_all_found_over_pages(net200):
     nodes = list(net200.nodes.values())
     recs = [record(identity(700 + i // 4), i, category="fashion/bags") for i in range(150)]  # 3 pages
