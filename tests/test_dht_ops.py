@@ -124,7 +124,7 @@ def test_a_get_does_not_wait_out_the_rpc_timeout_for_lost_requests(net200):
     for them until the 5 s RPC timeout; it may skip up to k - q of them (the 8 that answer are still among
     the 20 replicas) and finishes at the adaptive peer deadline."""
     nodes = list(net200.nodes.values())
-    recs = [record(identity(700 + i), 1, category="home/tools") for i in range(3)]
+    recs = [record(identity(700 + i), 1, category="property/sale") for i in range(3)]
     key = key_of(recs[0])
     holders = closest_nodes(net200, key)
     seed_replicas(net200, recs, holders)
