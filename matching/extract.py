@@ -121,10 +121,26 @@ class Extraction:
     langs: tuple[str, ...] = ()
 
 
+#: A CJK/Korean numeral chain written with digits: "1万5千" (15,000), "3만 5천" (35,000), "1万5000" (15,000).
+_COMPOUND = re.compile(r"(?<![\d.,])(\d{1,4})\s?([万萬만])\s?(?:(\d)\s?([千천])|(\d{4})(?!\d))")
+
+
+def compound_numbers(text: str) -> str:
+    """``text`` with digit-written numeral chains as one number ("予算1万5千円" -> "予算15000円"): the
+    multiplier pattern alone reads "1万" and "5千" as two amounts."""
+
+    def one(m: re.Match[str]) -> str:
+        high = int(m.group(1)) * 10_000
+        return str(high + (int(m.group(3)) * 1000 if m.group(3) else int(m.group(5))))
+
+    return _COMPOUND.sub(one, text)
+
+
 def normalise(text: str) -> str:
-    """NFC, lower case (Turkish dotted İ kept one character), digits of every script as ASCII digits."""
+    """NFC, lower case (Turkish dotted İ kept one character), digits of every script as ASCII digits, digit-
+    written CJK/Korean numeral chains as one number (``compound_numbers``)."""
     t = unicodedata.normalize("NFC", text).replace("İ", "i")
-    return t.lower().translate(digit_table())
+    return compound_numbers(t.lower().translate(digit_table()))
 
 
 def parse_number(text: str) -> float | None:

@@ -38,7 +38,7 @@ from matching.errors import EmbedderMismatchError, IndexFormatError
 from matching.features import features
 from matching.partition import IndexConfig, Partition
 from matching.score import Match, combine_score, explain, soft_agreement, unit_price
-from matching.signals import conflicts, coverage, identifiers
+from matching.signals import conflicts, coverage, identifiers, key_matches
 from wire import cbor
 from wire.codec import from_obj, to_obj
 from wire.errors import RemoteProtocolError
@@ -353,6 +353,7 @@ class LocalIndex:
                     coverage(q_ids, self._ids.get(cand.id, frozenset())),
                     p_cat,
                     len(conflicts(intent.attributes, cand.attributes)),
+                    key_matches(intent.attributes, cand.attributes),
                 )
                 scored.append((score, float(sim), float(dist), cand))
         scored.sort(key=lambda x: -x[0])

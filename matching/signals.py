@@ -69,6 +69,16 @@ def conflicts(a: dict[str, str], b: dict[str, str]) -> list[str]:
     return out
 
 
+#: Attributes that name the thing precisely: when both sides state one and it is the same (a tire size, a
+#: model, a capacity, dimensions), that is strong evidence of the right counterpart.
+KEY_MATCH_KEYS = ("size", "model", "storage", "screen", "capacity", *SOFT_CONFLICT_KEYS)
+
+
+def key_matches(a: dict[str, str], b: dict[str, str]) -> int:
+    """How many of ``KEY_MATCH_KEYS`` both sides state with the same value ("4x4" matches "4x4,147x147")."""
+    return sum(1 for k in KEY_MATCH_KEYS if k in a and k in b and _same(k, a[k], b[k]))
+
+
 def _same(key: str, a: str, b: str) -> bool:
     if key == "length":  # "320cm" vs "330cm": within 10% is the same boat
         try:

@@ -35,7 +35,7 @@ from matching.classify import CategoryResult, classifier_for, text_boosts
 from matching.cues import cue_matches, is_service_category, job_seeker, service_hint
 from matching.embedder import Embedder, get_embedder
 from matching.errors import UnderstandError
-from matching.extract import MAX_EXTRACT_CHARS, Extraction, extract
+from matching.extract import MAX_EXTRACT_CHARS, Extraction, compound_numbers, extract
 from matching.lang import detect_language, mixed_languages, script_report, supported
 from matching.lexicon import digit_table, pattern
 from wire.currency import is_currency, to_minor
@@ -522,9 +522,9 @@ def published_text(
         ``(published, warnings)``: the text without price mentions, bound words and private amounts, at
         most ``MAX_TEXT_LEN`` characters; or None when that can't be done safely (the warning says so).
     """
-    # digits of every script as ASCII first ("٧٥٠ ليرة" -> "750 ليرة"): the extractor reports price mentions
-    # with ASCII digits, and a mention it can't locate would cost the whole text
-    out = " ".join(text.split()).translate(digit_table())
+    # digits of every script as ASCII and numeral chains as one number first ("٧٥٠ ليرة" -> "750 ليرة",
+    # "1万5千円" -> "15000円"), as the extractor reports price mentions: one it can't locate costs the text
+    out = compound_numbers(" ".join(text.split()).translate(digit_table()))
     amounts = [float(a) for a in private]
     refused = "the text is not published (it names a price we could not take out safely); the intent "
     for _ in range(MAX_PRICE_MENTIONS):

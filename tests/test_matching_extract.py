@@ -31,6 +31,22 @@ def test_prices(text: str, amount: float, currency: str, per_unit: bool | None, 
     assert (p.amount, p.currency, p.per_unit, p.bound) == (amount, currency, per_unit, bound)
 
 
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        # digit-written numeral chains are one number, not "1万" then "5千" (main read 5,000 here)
+        ("男の子用のランドセル探してます。予算1万5千円くらい", 15000.0, "JPY"),
+        ("ランドセル 7万5千円で売ります", 75000.0, "JPY"),
+        ("제주 귤 한 박스 3만 5천원", 35000.0, "KRW"),
+        ("제주 귤 한 박스 ₩30만", 300000.0, "KRW"),
+        ("ランドセル 3万円", 30000.0, "JPY"),
+    ],
+)
+def test_numeral_chains(text: str, amount: float, currency: str) -> None:
+    p = extract(text).price
+    assert p is not None and (p.amount, p.currency) == (amount, currency)
+
+
 def test_dollar_sign_follows_default_currency() -> None:
     p = extract("vendo llantas $1500 cada una", default_currency="MXN").price
     assert p is not None and p.currency == "MXN"

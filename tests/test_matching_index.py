@@ -327,3 +327,19 @@ def test_price_rule(ask: int, max_pay: int, tol: float) -> None:
     assert price_ok(ask, max_pay, tol) == (ask <= max_pay * (1 + tol))
     if ask <= max_pay:
         assert price_ok(ask, max_pay, 0.0)
+
+
+def test_a_precise_attribute_stated_alike_ranks_higher() -> None:
+    from matching.score import combine_score
+    from matching.signals import key_matches
+
+    assert key_matches({"size": "225/65R17"}, {"size": "225/65R17", "brand": "michelin"}) == 1
+    assert key_matches({"dimensions": "4x4"}, {"dimensions": "4x4,147x147", "capacity": "72Ah"}) == 1
+    assert key_matches({"size": "225/65R17", "capacity": "72Ah"}, {"size": "235/60R18"}) == 0
+    assert key_matches({}, {"size": "M"}) == 0
+    # the seller who states the same tire size beats rims whose text is a little closer to the query's
+    tires = combine_score(0.46, 1.0, 0.4, 1.0, 0, n_key_matches=1)
+    rims = combine_score(0.58, 0.5, 0.4, 1.0, 0, n_key_matches=0)
+    assert tires > rims
+    # capped: many shared attributes do not outweigh everything else
+    assert combine_score(0.1, 0.5, n_key_matches=5) == combine_score(0.1, 0.5, n_key_matches=2)
