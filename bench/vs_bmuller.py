@@ -15,7 +15,11 @@ run one at a time); ours has ``msgs_per_lookup`` (the lookup's own requests, as 
 
 Each (side, N) runs in a fresh subprocess so RSS figures don't bleed into each other. Prints ONE JSON line.
 
-    .venv/bin/python bench/vs_bmuller.py [--sizes 1000,5000] [--publishes 200] [--lookups 1000] [--seed 1]
+    .venv/bin/python bench/vs_bmuller.py [--sizes 1000,5000,10000] [--publishes 200] [--lookups 1000]
+
+Each size's row carries ``ratios``: ours / bmuller for join CPU, join messages per node, lookup CPU, messages
+per lookup (network-wide), memory per node, and lookup success (below 1: we do worse; success: above 1
+means we find more). The ratios also go to stderr as a table.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# the project root first: this folder's own wire.py must not shadow the ``wire`` package
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 
 VALUE_BYTES = 400  # about the size of one of our signed intent records
 BMULLER_RPC_TIMEOUT_S = 300.0
@@ -210,6 +214,44 @@ def ours_side(n: int, publishes: int, lookups: int, seed: int, k: int = 20, alph
     }
 
 
+#: (ratio name, figure compared): ours / bmuller for each.
+RATIOS = (
+    ("join_cpu", "join_cpu_s"),
+    ("join_msgs", "join_msgs_per_node"),
+    ("lookup_cpu", "cpu_ms_per_lookup"),
+    ("lookup_msgs", "net_msgs_per_lookup"),
+    ("memory", "rss_per_node_kib"),
+    ("success", "lookup_success"),
+)
+
+
+def ratios(ours: dict, theirs: dict) -> dict[str, float | None]:
+    """ours / bmuller for every figure of ``RATIOS`` (None where bmuller's figure is 0 or missing).
+
+    Args:
+        ours, theirs: the two sides' figures at one size.
+    Returns:
+        Ratio name -> ours / theirs, 3 decimals.
+    """
+    out: dict[str, float | None] = {}
+    for name, key in RATIOS:
+        a, b = ours.get(key), theirs.get(key)
+        out[name] = round(a / b, 3) if a is not None and b else None
+    return out
+
+
+def ratio_table(rows: list[dict]) -> str:
+    """The ratios of every size as a plain-text table (one line per size)."""
+    head = f"{'nodes':>8} " + " ".join(f"{name:>11}" for name, _ in RATIOS)
+    lines = ["ours / bmuller", head]
+    for row in rows:
+        cells = " ".join(
+            f"{row['ratios'][name] if row['ratios'][name] is not None else '-':>11}" for name, _ in RATIOS
+        )
+        lines.append(f"{row['nodes']:>8} {cells}")
+    return "\n".join(lines)
+
+
 def _progress(phase: str, done: int, total: int) -> None:
     if done == total or done % max(1, total // 20) == 0:
         print(
@@ -225,7 +267,7 @@ def _child(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="1000,5000", help="comma-separated node counts")
+    p.add_argument("--sizes", default="1000,5000,10000", help="comma-separated node counts")
     p.add_argument("--publishes", type=int, default=200)
     p.add_argument("--lookups", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
@@ -260,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
             fig["wall_s"] = round(time.perf_counter() - t0, 2)
             row[side] = fig
             print(f"{side} n={n}: {json.dumps(fig)}", file=sys.stderr, flush=True)
+        row["ratios"] = ratios(row["ours"], row["bmuller"])
         rows.append(row)
+    print(ratio_table(rows), file=sys.stderr)
     print(
         json.dumps(
             {
