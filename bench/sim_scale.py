@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         lookups = args.lookups or args.one
         print(json.dumps(one(args.one, args.publishes, lookups, args.seed, args.join, args.rtt_ms, args.dht)))
-        return 0
+        sys.stdout.flush()
+        # skip the interpreter's teardown: freeing 10^6 nodes one object at a time took 9 minutes (1M run)
+        os._exit(0)
     rows = []
     for n in [int(s) for s in args.sizes.split(",") if s.strip()]:
         print(f"N={n} ({args.join} join)", file=sys.stderr, flush=True)
