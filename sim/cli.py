@@ -5,6 +5,7 @@
   ``--malicious F --attack NAME`` hostile nodes;
 * ``metaspace sim sweep --grid k=10,20 alpha=3,5 --repeats 3 [--ray-address ADDR]`` (``sim.sweep_cli``);
 * ``metaspace sim attack --shares 0.1,0.2,0.3 --attacks drop,liar,eclipse`` (``sim.sweep_cli``);
+* ``metaspace sim watch --nodes 100000 --intents 1000000`` (``sim.watch_cli``): polling vs push;
 * ``metaspace sim negotiate ...`` (registered by ``sim.negotiate_cli`` when that module is present).
 
 Progress bars go to stderr (with ``--json`` only when stderr is a terminal), tables to stdout
@@ -231,7 +232,7 @@ def register(subparsers: Any) -> None:
     Args:
         subparsers: the object ``ArgumentParser.add_subparsers()`` returned.
     """
-    from sim import sweep_cli
+    from sim import sweep_cli, watch_cli
 
     sim_parser = subparsers.add_parser("sim", help="discrete-event simulations of the protocol (researchers)")
     sim_sub = sim_parser.add_subparsers(dest="sim_command", metavar="COMMAND", required=True)
@@ -249,6 +250,7 @@ def register(subparsers: Any) -> None:
     )
     run.set_defaults(func=cmd_run)
     sweep_cli.register(sim_sub)
+    watch_cli.register(sim_sub)
     try:
         from sim import negotiate_cli
     except ModuleNotFoundError as exc:
