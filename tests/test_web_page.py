@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from metaspace.api.app import _STATIC as _STATIC_TYPES
 from metaspace.api.app import create_app
 from metaspace.peer import notify
 from tests.web_helpers.fake_agent import DEAL_ID, INTENT_ID, MATCH_ID, OTHER, FakeAgent
@@ -38,6 +39,8 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 TIMEOUT_MS = 10_000
 STATIC = resources.files("metaspace.api").joinpath("static")
+#: The page's scripts, in the order index.html loads them (each uses window.MetaSpace from the ones before).
+SCRIPTS = ("core.js", "trust.js", "lists.js", "app.js")
 
 
 def _static(name: str) -> str:
@@ -50,7 +53,7 @@ def _static(name: str) -> str:
 def test_page_is_self_contained_and_csp_clean():
     """Offline and under ``default-src 'self'``: no external URL, no inline script/style/handlers."""
     html = _static("index.html")
-    for name in ("index.html", "app.js", "app.css"):
+    for name in ("index.html", *SCRIPTS, "app.css"):
         text = _static(name)
         assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", text, re.I), f"external URL in {name}"
         assert "@import" not in text
@@ -58,12 +61,17 @@ def test_page_is_self_contained_and_csp_clean():
     assert "<style" not in html, "inline <style> is blocked by the CSP"
     assert not re.search(r"\sstyle=", html), "style attributes are blocked by the CSP"
     assert not re.search(r"\son[a-z]+=", html), "inline event handlers are blocked by the CSP"
-    assert 'src="/static/app.js"' in html and 'href="/static/app.css"' in html
+    assert 'href="/static/app.css"' in html
+    # the scripts load in dependency order (defer keeps document order); each one is served
+    loaded = re.findall(r'<script src="/static/([a-z]+\.js)" defer></script>', html)
+    assert loaded == list(SCRIPTS), loaded
+    assert sorted(p.name for p in STATIC.iterdir() if p.name.endswith(".js")) == sorted(SCRIPTS)
+    assert set(SCRIPTS) <= set(_STATIC_TYPES)
 
 
 def test_page_never_injects_html():
     """Remote data (other people's intents) reaches the DOM as text only."""
-    js = _static("app.js")
+    js = "\n".join(_static(name) for name in SCRIPTS)
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in js, sink
 

@@ -101,6 +101,9 @@ _PAGE_HEADERS = {
 
 #: The page's own assets (no inline script or style: the CSP forbids them), served without a token.
 _STATIC = {
+    "core.js": "text/javascript; charset=utf-8",
+    "trust.js": "text/javascript; charset=utf-8",
+    "lists.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",

@@ -20,6 +20,9 @@ T = TypeVar("T")
 
 #: Static assets of the web page and their content types (what ``GET /static/<name>`` serves).
 STATIC_TYPES = {
+    "core.js": "text/javascript; charset=utf-8",
+    "trust.js": "text/javascript; charset=utf-8",
+    "lists.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
