@@ -46,7 +46,7 @@ from dht.events import Closest, Found, NotFound, OpDone, Published, Result, Send
 from dht.node import Node
 from p2p.framing import serve_rpc_caller
 from p2p.host import P2PError, split_peer_multiaddr
-from p2p.mux import MuxServer
+from p2p.mux_server import MuxServer
 from p2p.ratelimit import RateLimiter
 from p2p.relay_client import parse_circuit
 from p2p.rpc_client import RpcClient

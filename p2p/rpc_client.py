@@ -5,7 +5,7 @@ Theory of operation
 Every request goes through :meth:`RpcClient.request` within its own timeout:
 
 * a peer not known to lack the multiplexed protocol gets the request on its shared stream
-  (:class:`p2p.mux.MuxClient`);
+  (:class:`p2p.mux_client.MuxClient`);
 * if that stream could not be *opened* and the peer refused the protocol (an older peer, a js-libp2p
   client), the peer is remembered as single-stream for ``NO_MUX_TTL_S`` and the request is sent on a fresh
   stream of the single-request protocol at once;
@@ -31,7 +31,7 @@ import trio
 
 from p2p.framing import rpc_reply
 from p2p.host import DialError
-from p2p.mux import MuxClient
+from p2p.mux_client import MuxClient
 from p2p.transport import Reply, Transport, is_protocol_refusal
 
 log = logging.getLogger(__name__)

@@ -31,12 +31,12 @@ from p2p.mux import (
     REQUEST,
     SERVER_IDLE_S,
     WRITE_TIMEOUT_S,
-    MuxClient,
     MuxFailure,
-    MuxServer,
     decode_body,
     encode_body,
 )
+from p2p.mux_client import MuxClient
+from p2p.mux_server import MuxServer
 from p2p.rpc_client import NO_MUX_TTL_S, RpcClient
 from p2p.transport import Caller, ProtocolRefused, Stream
 from wire.errors import RemoteProtocolError

@@ -16,7 +16,7 @@ import trio
 
 from p2p.framing import serve_rpc
 from p2p.host import P2PError, P2PHost, open_host
-from p2p.mux import MuxServer
+from p2p.mux_server import MuxServer
 from p2p.rpc_client import RpcClient
 from p2p.transport import Caller, is_protocol_refusal
 from wire.identity import Identity
