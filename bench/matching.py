@@ -8,9 +8,9 @@ approximate index degrades). Recall@10 of IVF-Flat and HNSW (M=32, efSearch 64/1
 search on the same vectors. The baseline is the exact ``IndexFlatIP`` (recall 1.0 by definition).
 
 DHT cost of issue 11's design (keys per taxonomy group, ``dht.keys.intent_key``): keys per publish (1),
-lookups per search (groups searched x key cells within the radius), and hot keys: records per key of a
-synthetic marketplace (Zipf category popularity over 20 cities) keyed by group vs by fine category (the
-previous scheme), against the store's ``max_records_per_key``.
+lookups per search (groups searched, 1 / 2 / up to 5 by the query's doubt, x key cells within the radius),
+and hot keys: records per key of a synthetic marketplace (Zipf category popularity over 20 cities) keyed by
+group vs by fine category (the previous scheme), against the store's ``max_records_per_key``.
 
     .venv/bin/python bench/matching.py [--sizes 10000,100000,1000000] [--queries 200] [--hnsw-max 100000]
 """
@@ -309,13 +309,23 @@ def bench_dht_cost(n: int, rng: np.random.Generator) -> dict[str, Any]:
             "keys_over_cap": int((v > cap).sum()),
         }
 
+    from matching.discovery import MAX_SEARCH_GROUPS, UNSURE_GROUPS
+
     cells = [len(cells_within((lat, lon), 50.0)) for lat, lon in cities]
+    mean_cells = float(np.mean(cells))
     return {
         "intents": n,
         "cities": len(cities),
         "max_records_per_key_cap": cap,
         "keys_per_publish": 1,
-        "key_cells_per_50km_search": round(float(np.mean(cells)), 2),
+        "key_cells_per_50km_search": round(mean_cells, 2),
+        # GETs per 50 km search: key cells x groups searched (matching.discovery; a group holding goods and
+        # services, transport, takes two GETs per key); eval2 tune searched 1.67 groups on average
+        "lookups_per_50km_search": {
+            "confident_1_group": round(mean_cells, 1),
+            "unsure_groups": round(UNSURE_GROUPS * mean_cells, 1),
+            "lost_max_groups": round(MAX_SEARCH_GROUPS * mean_cells, 1),
+        },
         "by_group": stats(by_group),
         "by_fine_category": stats(by_category),
         "hot_key_ratio": round(max(by_group.values()) / max(by_category.values()), 2),

@@ -14,6 +14,7 @@ same
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from matching.cues import stopwords
@@ -38,7 +39,7 @@ def identifiers(text: str | None) -> frozenset[str]:
         return frozenset()
     stop = _stop()
     out: dict[str, None] = {}
-    for w in _WORD.findall(normalise(text)):
+    for w in _WORD.findall(_fold(normalise(text))):
         parts = _PARTS.findall(w)
         for p in parts:
             if p.isdigit():
@@ -51,6 +52,11 @@ def identifiers(text: str | None) -> frozenset[str]:
         if len(out) >= MAX_IDENTIFIERS:
             break
     return frozenset(out)
+
+
+def _fold(text: str) -> str:
+    """Latin letters without their accents ("batería" -> "bateria", "experiência" one word, not two)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 def coverage(query: frozenset[str], candidate: frozenset[str]) -> float:

@@ -343,3 +343,27 @@ def test_a_precise_attribute_stated_alike_ranks_higher() -> None:
     assert tires > rims
     # capped: many shared attributes do not outweigh everything else
     assert combine_score(0.1, 0.5, n_key_matches=5) == combine_score(0.1, 0.5, n_key_matches=2)
+
+
+def test_search_groups_widen_with_doubt() -> None:
+    from matching.discovery import MAX_SEARCH_GROUPS, search_groups
+
+    q = mk(100, action=Action.BUY, category="kids/school", text="randoseru")
+    sure = {"kids/school": 0.995, "fashion/bags": 0.005}
+    assert search_groups(q, sure) == ["kids"]
+    unsure = {"kids/school": 0.8, "fashion/bags": 0.15, "services/childcare": 0.05}
+    assert search_groups(q, unsure) == ["kids", "fashion"]
+    lost = {"kids/school": 0.2, "services/childcare": 0.3, "fashion/bags": 0.2, "vehicles/bicycles": 0.1}
+    lost |= {"home/tools": 0.08, "sports/camping": 0.07, "pets/dogs": 0.05}
+    got = search_groups(q, lost)
+    assert len(got) == MAX_SEARCH_GROUPS  # its own, then the next groups by mass; sports and pets left out
+    assert got == ["kids", "services", "fashion", "vehicles", "home"]
+
+
+def test_identifiers_fold_accents() -> None:
+    from matching.signals import coverage, identifiers
+
+    es, pt = identifiers("batería de coche 72Ah"), identifiers("bateria de carro 72 Ah")
+    assert "bateria" in es and "bater" not in es and "72ah" in es
+    assert coverage(identifiers("experiência Galaxy S23"), identifiers("Galaxy S23 experiencia")) == 1.0
+    assert "bateria" in es & pt

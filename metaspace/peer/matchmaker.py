@@ -66,6 +66,8 @@ MIN_MATCH_SCORE = 0.30
 NOTICE_TIMEOUT_S = 10.0
 #: Key cells one intent may watch (a 500 km radius at res 4 is ~200 cells; bound the work).
 MAX_WATCH_CELLS = 256
+#: GETs one watch round or search may run for one intent (groups x actions x cells, own group first).
+MAX_WATCH_GETS = 512
 
 
 def match_id(mine: bytes, other_author: bytes, theirs: bytes) -> str:
@@ -109,7 +111,7 @@ class Matchmaker:
 
     async def _groups(self, mine: Intent) -> list[str]:
         """The taxonomy groups ``mine`` is searched in (DHT keys are per group; an unsure category adds the
-        groups of its next candidates, at most 3): see ``matching.discovery``."""
+        groups of its next candidates, at most 5): see ``matching.discovery``."""
 
         def work() -> list[str]:
             return search_groups(mine, self.index.query_features(mine)[1])
@@ -167,7 +169,7 @@ class Matchmaker:
             dict.fromkeys(
                 (intent_key(g, c), a) for g in groups for a in side_actions(action, g) for c in cells
             )
-        )
+        )[:MAX_WATCH_GETS]
         found: dict[tuple[bytes, bytes], tuple[Intent, bytes]] = {}
 
         async def one(key: bytes, wanted: Action) -> None:
