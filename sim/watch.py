@@ -401,8 +401,10 @@ def run_watch(config: WatchConfig, calib: Calibration | None = None, progress: A
     # notify_replicas closest replicas; batching caps one subscriber's notifications at one per batch_s
     total_stored = S.sum(axis=1)
     notif_per_s = np.zeros(len(S))
+    side_rates = []  # records of side s stored per second, per key
     for s in (0, 1):
         rate = new_per_s * np.divide(S[:, s], total_stored, out=np.zeros(len(S)), where=total_stored > 0)
+        side_rates.append(rate)
         if config.batch_s > 0:
             rate = np.minimum(rate, 1.0 / config.batch_s)
         notif_per_s += rate * W[:, s] * share
@@ -442,6 +444,14 @@ def run_watch(config: WatchConfig, calib: Calibration | None = None, progress: A
     push_match = np.where(
         miss, put_ms / 1000 + rng.random(draws) * config.renew_s + get_ms / 1000, put_ms / 1000 + notify_s
     )
+    if config.batch_s > 0:
+        # a notification goes at once unless the subscriber had one in the last batch_s (then it waits for
+        # the window's end): matches are drawn by key and side in proportion to records x watchers
+        events = np.concatenate([side_rates[s] * W[:, s] for s in (0, 1)])
+        if events.sum() > 0:
+            rate = np.concatenate(side_rates)[rng.choice(len(events), draws, p=events / events.sum())]
+            waits = rng.random(draws) >= np.exp(-rate * config.batch_s)
+            push_match = push_match + np.where(waits & ~miss, rng.random(draws) * config.batch_s, 0.0)
     figures: dict[str, Any] = {
         "config": asdict(config),
         "calibration": {

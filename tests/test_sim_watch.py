@@ -104,3 +104,11 @@ def test_cli_json_is_one_object(capsys):
     assert main(argv) == 0
     figs = json.loads(capsys.readouterr().out)
     assert {"poll_rpc_per_node_h_mean", "push_rpc_per_node_h_mean", "push_match_s_p50"} <= set(figs)
+
+
+def test_batching_caps_notifications_and_costs_latency():
+    free = run_watch(WatchConfig(**SMALL, churn="none", intent_life_h=0.05), _calib())
+    batched = run_watch(WatchConfig(**SMALL, churn="none", intent_life_h=0.05, batch_s=30), _calib())
+    assert batched["push_rpc_per_node_h_max"] < free["push_rpc_per_node_h_max"]
+    assert batched["push_rpc_per_node_h_mean"] < free["push_rpc_per_node_h_mean"]
+    assert batched["push_match_s_p90"] > free["push_match_s_p90"]
