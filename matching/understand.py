@@ -527,16 +527,18 @@ def published_text(
     out = compound_numbers(" ".join(text.split()).translate(digit_table()))
     amounts = [float(a) for a in private]
     refused = "the text is not published (it names a price we could not take out safely); the intent "
+    checked = ""  # the last text the extractor found no price in
     for _ in range(MAX_PRICE_MENTIONS):
         price = extract(out, default_currency).price
         if price is None:
+            checked = out
             break
         if price.bound is not None:
             amounts.append(price.amount)
         cut = _without_price(out, price.text, default_currency)
         if cut is None:
             return None, [refused + "carries its category and attributes only"]
-        out = cut
+        out = _tidy(cut)
     else:
         return None, [refused + "carries its category and attributes only"]
     out = _tidy(out)
@@ -548,9 +550,10 @@ def published_text(
         )
     if not any(ch.isalpha() for ch in out):
         return None, []
-    if extract(out, default_currency).price is not None or any(
-        _amount_pattern(a).search(out) for a in amounts
-    ):
+    # tidying and cutting rarely change what the extractor reads, but a cut can leave a bare amount: check
+    # again unless the text is the one just found price-free
+    again = out != checked and extract(out, default_currency).price is not None
+    if again or any(_amount_pattern(a).search(out) for a in amounts):
         return None, [refused + "carries its category and attributes only"]
     return out, warnings
 
