@@ -8,7 +8,8 @@ failures and timer ticks with an explicit ``now`` and an rng, and drain its outp
 from dht.config import DhtConfig, Rng
 from dht.events import Closest, Found, NotFound, OpDone, Output, Published, Result, SendRequest, Timeout
 from dht.keys import bucket_of, cells_within, contact_id, id_int, intent_key, subnet_group
-from dht.lookup import AtCapacity, ClosestPeersIter, Finished, PeerState, Waiting
+from dht.lookup import ClosestPeersIter
+from dht.lookup_states import AtCapacity, Finished, PeerState, Waiting
 from dht.node import Node
 from dht.routing import AddResult, RoutingTable
 from dht.store import PAGE_BYTES, RecordStore, StoreBackend, StoredRecord, open_record

@@ -53,12 +53,11 @@ Calls for unknown peers, or for peers that are not WAITING or UNRESPONSIVE, are 
 
 from __future__ import annotations
 
-import enum
 from bisect import insort
-from dataclasses import dataclass
 from operator import itemgetter
 
 from dht.keys import ID_ATTR, contact_id
+from dht.lookup_states import AtCapacity, Finished, IterState, PeerState, Waiting
 from wire.messages import Contact
 
 #: Peers kept, in units of k: CANDIDATES_PER_PATH for one path, plus one per further path (their views
@@ -77,38 +76,9 @@ STRAGGLER_SHARE = 4
 SLOW_EXTRA = 2
 
 
-class PeerState(enum.IntEnum):
-    NOT_CONTACTED = 0
-    WAITING = 1
-    SUCCEEDED = 2
-    FAILED = 3
-    UNRESPONSIVE = 4  # past its peer deadline: no longer waited for; a late reply still counts
-    DISCARDED = 5  # suggested only by a discredited referrer: never asked
-
-
-@dataclass(frozen=True, slots=True)
-class Waiting:
-    """Send the lookup's request to ``peer`` now."""
-
-    peer: Contact
-
-
-@dataclass(frozen=True, slots=True)
-class AtCapacity:
-    """Every path has its requests in flight (or only in-flight peers are left): wait for one to end."""
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """The lookup is over; ``timed_out`` when it ran past ``lookup_timeout``."""
-
-    timed_out: bool = False
-
-
 AT_CAPACITY = AtCapacity()
 # PeerState as plain ints on the hot path
 _NOT_CONTACTED, _WAITING, _SUCCEEDED, _FAILED, _UNRESPONSIVE, _DISCARDED = (int(s) for s in PeerState)
-IterState = Waiting | AtCapacity | Finished
 _FAR = 1 << 256  # farther than any distance
 _NEVER = float("inf")
 

@@ -66,7 +66,8 @@ from typing import TYPE_CHECKING, Any
 
 from dht.events import Closest, Found, NotFound, Published, Result, Timeout
 from dht.keys import contact_id, id_int, key_for_record
-from dht.lookup import STRAGGLER_SHARE, AtCapacity, ClosestPeersIter, Waiting
+from dht.lookup import STRAGGLER_SHARE, ClosestPeersIter
+from dht.lookup_states import AtCapacity, Waiting
 from dht.requests import (
     FIND,
     GET,

@@ -20,22 +20,15 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
 from importlib import resources
 
 from matching.lang import detect_language
 from matching.lexicon import (
-    LETTER,
     common,
     digit_table,
-    multipliers,
-    number_words,
-    pattern,
     scope,
-    table,
-    tagged,
-    wrap,
 )
+from matching.patterns import Patterns, compiled
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
 MAX_EXTRACT_CHARS = 4000
@@ -45,8 +38,6 @@ MAX_NUMBERS = 32
 DOLLAR_CURRENCIES = frozenset(common()["dollar_currencies"])
 PESO_CURRENCIES = frozenset(common()["peso_currencies"])
 
-_NUM = r"\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
-_NOT_BEFORE_NUM = r"(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff/.,\-])"
 
 _TIRE_SIZE = re.compile(r"(?<!\d)(\d{3})\s?/\s?(\d{2})\s?(z?r|-)\s?(\d{2})(?!\d)")
 _DIMENSIONS = re.compile(r"(?<![\d/.,])(\d{1,4}(?:[.,]\d)?)\s?[x*х]\s?(\d{1,4}(?:[.,]\d)?)(?![\d/])")
@@ -162,166 +153,12 @@ def _blank(text: str, start: int, end: int) -> str:
     return text[:start] + " " * (end - start) + text[end:]
 
 
-# -- compiled per language scope
-# -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Rx:
-    currency: tuple[tuple[re.Pattern[str], str], ...]
-    prefix: re.Pattern[str]
-    suffix: re.Pattern[str]
-    bare_mult: re.Pattern[str] | None
-    bare_bound: re.Pattern[str] | None
-    bare_each: re.Pattern[str] | None
-    before: dict[str, re.Pattern[str] | None]
-    after: dict[str, re.Pattern[str] | None]
-    mult: tuple[tuple[re.Pattern[str], float], ...]
-    negotiable: re.Pattern[str] | None
-    labelled_size: re.Pattern[str] | None
-    screen: re.Pattern[str] | None
-    qty_set: re.Pattern[str] | None
-    qty_pair: re.Pattern[str] | None
-    qty_counter: re.Pattern[str] | None
-    qty_word: re.Pattern[str]
-    unit: re.Pattern[str]
-    numbers: dict[str, int]
-    conditions: tuple[tuple[str, re.Pattern[str]], ...]
-    seasons: tuple[tuple[str, re.Pattern[str]], ...]
-    colors: tuple[tuple[str, re.Pattern[str]], ...]
-    currency_word: re.Pattern[str]
-
-
-def _alt(parts: list[str]) -> str:
-    return "|".join(sorted(set(parts), key=len, reverse=True))
-
-
-def _common_currency() -> list[tuple[str, str]]:
-    out = []
-    for entry, code in common()["currency"]:
-        wrapped = rf"(?<![a-z])(?:{entry})(?![a-z])" if re.search(r"[a-z]", entry) else f"(?:{entry})"
-        out.append((wrapped, code))
-    return out
-
-
-@cache
-def _compiled(langs: tuple[str, ...]) -> _Rx:
-    cur_parts = [w for w, _ in _common_currency()]
-    cur_tagged: list[tuple[re.Pattern[str], str]] = [(re.compile(w), c) for w, c in _common_currency()]
-    for lang in langs:
-        for entry, _code in table(lang).get("currency", []):
-            cur_parts.append(wrap(entry, lang))
-    cur_tagged = list(tagged("currency", langs)) + cur_tagged
-    cur = _alt(cur_parts)
-    mults = multipliers(langs)
-    mult = _alt(
-        [m if re.search(r"[\u3040-\u9fff\uac00-\ud7af]", m) else rf"(?:{m})(?!{LETTER})" for m, _ in mults]
-    )
-    mult = mult or "(?!x)x"
-    mult_group = rf"(?:\s?(?P<mult>{mult}))?"
-    prefix = re.compile(rf"(?P<cur>{cur})\s?(?P<num>{_NUM}){mult_group}(?![\d/])")
-    suffix = re.compile(rf"{_NOT_BEFORE_NUM}(?P<num>{_NUM}){mult_group}\s?(?P<cur>{cur})")
-    bare_mult = re.compile(rf"{_NOT_BEFORE_NUM}(?P<num>{_NUM})\s?(?P<mult>{mult})") if mults else None
-
-    def side(path: str, anchor: str) -> re.Pattern[str] | None:
-        rx = pattern(path, langs)
-        if rx is None:
-            return None
-        if anchor == "end":
-            gap = r"[^\d]{0,14}" if path.startswith("price.each") else r"\W{0,3}"
-            return re.compile(rf"(?:{rx.pattern}){gap}$")
-        if path in ("price.each", "price.total"):
-            return re.compile(rf"^\W{{0,3}}(?:[^\W\d]{{1,5}}\W{{1,3}})?(?:{rx.pattern})")
-        return re.compile(rf"^\W{{0,3}}(?:{rx.pattern})")
-
-    before = {k: side(f"price.{k}_before", "end") for k in ("max", "min", "approx", "each")}
-    before["total"] = side("price.total", "end")
-    after = {k: side(f"price.{k}_after", "start") for k in ("max", "min", "approx")}
-    after["each"] = side("price.each", "start")
-    after["total"] = side("price.total", "start")
-    bound_words = [p.pattern for p in (pattern("price.max_before", langs),) if p is not None]
-    bare_bound = (
-        re.compile(rf"(?P<pre>{bound_words[0]})\W{{0,3}}(?P<num>{_NUM})(?![\d/])") if bound_words else None
-    )
-    each_rx = pattern("price.each", langs)
-    bare_each = (
-        re.compile(rf"{_NOT_BEFORE_NUM}(?P<num>{_NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
-    )
-    labels = pattern("size_labels", langs)
-    labelled = (
-        re.compile(rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|xxs|xs|s|m|l|xl|xxl|xxxl)(?![\w])")
-        if labels
-        else None
-    )
-    inch = pattern("inch", langs)
-    screen = re.compile(rf"(?<![\d.])(\d{{2}})(?:[.,]\d)?\s?(?:{inch.pattern})") if inch else None
-    nums = number_words(langs)
-    num_alt = _alt([re.escape(w) for w in nums])
-    number = rf"\d{{1,3}}|{num_alt}" if num_alt else r"\d{1,3}"
-    sets: list[str] = []
-    for lang in langs:
-        for entry in table(lang).get("quantity", {}).get("set", []):
-            sets.append(wrap(str(entry).replace("#", f"(?P<n{len(sets)}>{number})"), lang))
-    qty_set = re.compile("|".join(sets)) if sets else None
-    pairs = pattern("quantity.pair", langs)
-    counters = pattern("quantity.counters", langs)
-    qty_counter = (
-        re.compile(rf"(?<![\d.,/\-])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s?(?:{counters.pattern})")
-        if counters
-        else None
-    )
-    qty_word = re.compile(
-        rf"(?<![\w.,/$€£\-])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s+(?P<w>(?:{LETTER}){{2,}})"
-    )
-    unit_parts = [rf"(?:{re.escape(str(u))})(?!{LETTER})" for u in common()["units"]]
-    for lang in langs:
-        unit_parts += [wrap(str(u), lang) for u in table(lang).get("units", [])]
-    unit = re.compile(rf"\s*(?:{_alt(unit_parts)})")
-    conds = tuple(
-        (c, p)
-        for c in ("like_new", "refurbished", "used", "new")
-        if (p := pattern(f"condition.{c}", langs)) is not None
-    )
-    seasons = tuple(
-        (s, p) for s in ("all_season", "winter", "summer") if (p := pattern(f"season.{s}", langs)) is not None
-    )
-    color_names: dict[str, None] = {}
-    for lang in langs:
-        for name in table(lang).get("colors", {}):
-            color_names[str(name)] = None
-    colors = tuple((c, p) for c in color_names if (p := pattern(f"colors.{c}", langs)) is not None)
-    return _Rx(
-        colors=colors,
-        currency=tuple(cur_tagged),
-        prefix=prefix,
-        suffix=suffix,
-        bare_mult=bare_mult,
-        bare_bound=bare_bound,
-        bare_each=bare_each,
-        before=before,
-        after=after,
-        mult=tuple((re.compile(m), f) for m, f in mults),
-        negotiable=pattern("price.negotiable", langs),
-        labelled_size=labelled,
-        screen=screen,
-        qty_set=qty_set,
-        qty_pair=pairs,
-        qty_counter=qty_counter,
-        qty_word=qty_word,
-        unit=unit,
-        numbers=nums,
-        conditions=conds,
-        seasons=seasons,
-        currency_word=re.compile(cur),
-    )
-
-
 # -- prices
 # ------------------------------------------------------------------------------------------------------
 
 
 def _currency(
-    rx: _Rx, token: str, lang: str | None, default_currency: str | None, warnings: list[str]
+    rx: Patterns, token: str, lang: str | None, default_currency: str | None, warnings: list[str]
 ) -> str:
     """The ISO code of a currency token; a code written ``KRW*10000`` in the tables carries a factor."""
     code = default_currency or "USD"
@@ -342,14 +179,14 @@ def _currency(
     return code
 
 
-def _currency_factor(rx: _Rx, token: str) -> float:
+def _currency_factor(rx: Patterns, token: str) -> float:
     for p, c in rx.currency:
         if p.fullmatch(token):
             return float(c.split("*")[1]) if "*" in c else 1.0
     return 1.0
 
 
-def _factor(rx: _Rx, token: str | None) -> float:
+def _factor(rx: Patterns, token: str | None) -> float:
     if not token:
         return 1.0
     for p, f in rx.mult:
@@ -358,7 +195,7 @@ def _factor(rx: _Rx, token: str | None) -> float:
     return 1.0
 
 
-def _price_context(rx: _Rx, text: str, start: int, end: int) -> tuple[bool | None, str | None, int]:
+def _price_context(rx: Patterns, text: str, start: int, end: int) -> tuple[bool | None, str | None, int]:
     """Per unit or for all, the bound, and where a trailing "each"/"for all" phrase ends (to blank it)."""
     after = text[end : end + 24]
     before = text[max(0, start - 28) : start]
@@ -383,7 +220,9 @@ def _price_context(rx: _Rx, text: str, start: int, end: int) -> tuple[bool | Non
     return per_unit, bound, tail
 
 
-def _extract_price(rx: _Rx, text: str, lang: str | None, default_currency: str | None, ex: Extraction) -> str:
+def _extract_price(
+    rx: Patterns, text: str, lang: str | None, default_currency: str | None, ex: Extraction
+) -> str:
     found: list[tuple[int, int, PriceInfo]] = []
     for form in (rx.suffix, rx.prefix):
         for m in form.finditer(text):
@@ -449,11 +288,11 @@ def _extract_price(rx: _Rx, text: str, lang: str | None, default_currency: str |
 # --------------------------------------------------------------------------------------------------
 
 
-def _int(rx: _Rx, raw: str) -> int:
+def _int(rx: Patterns, raw: str) -> int:
     return int(raw) if raw.isdigit() else rx.numbers.get(raw, 0)
 
 
-def _extract_quantity(rx: _Rx, text: str, ex: Extraction) -> str:
+def _extract_quantity(rx: Patterns, text: str, ex: Extraction) -> str:
     if rx.qty_set is not None:
         m = rx.qty_set.search(text)
         if m:
@@ -525,7 +364,7 @@ def _set_attr(ex: Extraction, key: str, value: str) -> None:
     ex.attributes[key] = value
 
 
-def _check_leftovers(rx: _Rx, text: str, ex: Extraction) -> None:
+def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
     """A currency without an amount, or a bare number that may be a price or a quantity: say so."""
     if ex.price is None:
         m = rx.currency_word.search(text)
@@ -567,7 +406,7 @@ def extract(text: str, default_currency: str | None = None, lang: str | None = N
         lang = detect_language(t)[0]
     langs = scope(lang)
     ex.langs = langs
-    rx = _compiled(langs)
+    rx = compiled(langs)
     for m in _TIRE_SIZE.finditer(t):
         rim = m.group(3).upper().replace("-", "R")
         _set_attr(ex, "size", f"{m.group(1)}/{m.group(2)}{rim}{m.group(4)}")

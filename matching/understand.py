@@ -16,14 +16,14 @@ reported.
 
 The draft's ``.intent`` uses placeholder identity and time (from ``defaults`` or deterministic values:
 author = 32 zero bytes, id = sha256(text)[:16], created = 0); ``to_intent(...)`` builds the real one. What
-the intent publishes as its text is decided by ``published_text`` (one place, for the privacy rules).
+the intent publishes as its text is decided by ``matching.published.published_text`` (one place, for the
+privacy rules).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,9 +35,10 @@ from matching.classify import CategoryResult, classifier_for, text_boosts
 from matching.cues import cue_matches, is_service_category, job_seeker, service_hint
 from matching.embedder import Embedder, get_embedder
 from matching.errors import UnderstandError
-from matching.extract import MAX_EXTRACT_CHARS, Extraction, compound_numbers, extract
+from matching.extract import MAX_EXTRACT_CHARS, Extraction, extract
 from matching.lang import detect_language, mixed_languages, script_report, supported
-from matching.lexicon import digit_table, pattern
+from matching.lexicon import pattern
+from matching.published import published_text
 from wire.currency import is_currency, to_minor
 from wire.errors import LocalProtocolError
 from wire.geo import MAX_INTENT_RES, cell_at, coarsen, is_cell
@@ -48,7 +49,6 @@ from wire.limits import (
     MAX_INTENT_TTL_S,
     MAX_QUANTITY,
     MAX_RADIUS_KM,
-    MAX_TEXT_LEN,
 )
 
 #: Input longer than this is refused (the intent's text is capped at MAX_TEXT_LEN anyway).
@@ -481,139 +481,3 @@ def _price(
     if bound == "max" and not demand_side:
         warnings.append("a maximum price on a sale; check the amount")
     return Price(minor, ex.price.currency, per_unit), bound
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The published text (privacy rules; maintained with the agent's privacy code, kept to this one section).
-#
-# What the user marks private never reaches the wire: a price bound ("máximo 70 dólares", "at least $50")
-# is the human's private limit, and a limit set beside the text (``--limit``) is private too. The text an
-# intent publishes is the user's text with every price mention removed, with the bound words before it
-# ("máximo", "at least") and the short basis words after it ("cada una", "each"); the price itself travels
-# in the intent's structured ``price`` field when it is public. If any money, or any private amount in any
-# written form, could still be read in what is left, no free text is published at all (the caller then
-# publishes the canonical rendering or nothing).
-
-#: Price mentions removed from one text; a text with more is not published as free text.
-MAX_PRICE_MENTIONS = 8
-#: Words before a price that are searched for its bound cue ("no more than", "como mucho").
-MAX_CUE_WORDS = 4
-#: What follows a price in its clause and is dropped with it when this short ("each", "cada una").
-MAX_TAIL_CHARS = 24
-_WORD = re.compile(r"[^\W\d_]+")
-_CLAUSE_END = re.compile(r"[,;.!?¿¡:，。；！？、\n]")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;.!?:，。；！？、،؛])")
-_REPEATED_SEPARATORS = re.compile(r"([,;:，；、،؛])(?:\s*[,;:，；、،؛])+")
-_EDGE_SEPARATORS = re.compile(r"^[\s,;:，；、،؛.-]+|[\s,;:，；、،؛-]+$")
-
-
-def published_text(
-    text: str, *, private: Sequence[float] = (), default_currency: str | None = None
-) -> tuple[str | None, list[str]]:
-    """The free text an intent may publish for ``text``, and warnings for the human.
-
-    Args:
-        text: what the human wrote.
-        private: private amounts set beside the text (major units, e.g. a ``--limit``); they must not
-            appear in the published text in any written form.
-        default_currency: as for ``understand`` (what a bare "$" or a bare amount means).
-
-    Returns:
-        ``(published, warnings)``: the text without price mentions, bound words and private amounts, at
-        most ``MAX_TEXT_LEN`` characters; or None when that can't be done safely (the warning says so).
-    """
-    # digits of every script as ASCII and numeral chains as one number first ("٧٥٠ ليرة" -> "750 ليرة",
-    # "1万5千円" -> "15000円"), as the extractor reports price mentions: one it can't locate costs the text
-    out = compound_numbers(" ".join(text.split()).translate(digit_table()))
-    amounts = [float(a) for a in private]
-    refused = "the text is not published (it names a price we could not take out safely); the intent "
-    checked = ""  # the last text the extractor found no price in
-    for _ in range(MAX_PRICE_MENTIONS):
-        price = extract(out, default_currency).price
-        if price is None:
-            checked = out
-            break
-        if price.bound is not None:
-            amounts.append(price.amount)
-        cut = _without_price(out, price.text, default_currency)
-        if cut is None:
-            return None, [refused + "carries its category and attributes only"]
-        out = _tidy(cut)
-    else:
-        return None, [refused + "carries its category and attributes only"]
-    out = _tidy(out)
-    warnings: list[str] = []
-    if len(out) > MAX_TEXT_LEN:
-        out = out[:MAX_TEXT_LEN]
-        warnings.append(
-            f"text longer than {MAX_TEXT_LEN} characters; the intent keeps the first {MAX_TEXT_LEN}"
-        )
-    if not any(ch.isalpha() for ch in out):
-        return None, []
-    # tidying and cutting rarely change what the extractor reads, but a cut can leave a bare amount: check
-    # again unless the text is the one just found price-free
-    again = out != checked and extract(out, default_currency).price is not None
-    if again or any(_amount_pattern(a).search(out) for a in amounts):
-        return None, [refused + "carries its category and attributes only"]
-    return out, warnings
-
-
-def _without_price(text: str, found: str, default_currency: str | None) -> str | None:
-    """``text`` without one price mention (``found``, as the extractor reports it, lower case), its bound
-    words and its short basis words; None if the mention can't be located."""
-    low = text.lower()
-    if len(low) != len(text):  # a case mapping changed lengths: positions can't be mapped back
-        return None
-    start = low.find(found)
-    if start < 0:
-        return None
-    end = start + len(found)
-    before = text[:start]
-    # The bound cue: the fewest last words before the price that the extractor reads as a bound on
-    # their own, and without which it reads none.
-    words = list(_WORD.finditer(before))[-MAX_CUE_WORDS:]
-    cut_from = start
-    probe = f" 1 {default_currency or 'USD'}"
-    if _bound(before + probe, default_currency) is not None:
-        for w in reversed(words):
-            cue_alone = _bound(text[w.start() : start] + probe, default_currency) is not None
-            if cue_alone and _bound(text[: w.start()] + probe, default_currency) is None:
-                cut_from = w.start()
-                break
-        else:
-            return None
-    # The basis words ("each", "cada una"): the short rest of the price's clause.
-    stop = _CLAUSE_END.search(text, end)
-    clause_end = stop.start() if stop else len(text)
-    if clause_end - end <= MAX_TAIL_CHARS:
-        end = clause_end
-    # A lone label before the price in a later clause ("precio:", "价格") goes with it.
-    clause_start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, cut_from)), default=0)
-    head = text[clause_start:cut_from]
-    if clause_start > 0 and len(_WORD.findall(head)) <= 1 and len(head.strip()) <= 12:
-        cut_from = clause_start
-    return text[:cut_from] + " " + text[end:]
-
-
-def _bound(text: str, default_currency: str | None) -> str | None:
-    price = extract(text, default_currency).price
-    return None if price is None else price.bound
-
-
-def _tidy(text: str) -> str:
-    t = " ".join(text.split())
-    t = _SPACE_BEFORE_PUNCT.sub(r"\1", t)
-    t = _REPEATED_SEPARATORS.sub(r"\1", t)
-    return _EDGE_SEPARATORS.sub("", t)
-
-
-def _amount_pattern(amount: float) -> re.Pattern[str]:
-    """Every usual written form of an amount: 70, 70.00, 70,00, 1,200, 1.200, 1 200, and its minor
-    units (7000)."""
-    whole, cents = divmod(round(amount * 100), 100)
-    digits = str(whole)
-    groups = [digits[max(0, i - 3) : i] for i in range(len(digits), 0, -3)][::-1]
-    grouped = r"[.,\s]?".join(groups)
-    frac = rf"[.,]{cents:02d}" if cents else r"(?:[.,]0{1,2})?"
-    forms = [grouped + frac, str(whole * 100 + cents)]
-    return re.compile(r"(?<![\d.,])(?:" + "|".join(forms) + r")(?![\d]|[.,]\d)")

@@ -3,7 +3,7 @@
 On main, "Necesito llantas ..., máximo 70 dólares cada una" became the intent's ``text`` verbatim and
 went into every DHT record, while the demo said "private limit 70.00 USD (never published)". Now:
 
-* :func:`matching.understand.published_text` takes every price mention out of the text with its bound
+* :func:`matching.published.published_text` takes every price mention out of the text with its bound
   words ("máximo", "at least") and its basis words ("cada una", "each"), refuses to publish free text
   that still names money or a private amount in any written form;
 * the agent applies it to whatever text it is given (the client's word is not trusted), keeps the
@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from matching.understand import published_text, understand
+from matching.published import published_text
+from matching.understand import understand
 from tests.agent_helpers import agents, buy_tires, sell_tires, usd
 from wire.envelope import open_intent
 

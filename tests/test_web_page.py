@@ -128,7 +128,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(params=["es", "en"])
 def served(request: Any) -> Iterator[tuple[ServedApp, FakeAgent]]:
     """The page served for an agent whose human speaks Spanish, then English."""
-    from matching.understand import published_text
+    from matching.published import published_text
 
     published_text("warm up")  # loads the language tables once (seconds on a loaded machine), not mid-test
     agent = FakeAgent(lang=request.param)

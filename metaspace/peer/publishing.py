@@ -13,7 +13,7 @@ is what is sent.
   res 7); never coordinates. No location allowed: nothing is published.
 * **Price**: the public price as given; the private limit (a seller's floor, a buyer's ceiling) is never
   in the intent, and must be in the price's currency.
-* **Text**: :func:`matching.understand.published_text`: the human's text without price mentions, their
+* **Text**: :func:`matching.published.published_text`: the human's text without price mentions, their
   bound words ("máximo", "at least") or the private limit written in any form; if that can't be done
   safely, no free text. With ``share: nothing`` no free text is published at all: only the item words
   the matcher needs (lower case, no prices or quantities, at most ``MAX_ATTR_VALUE_LEN`` characters) in
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from matching.canonical import item_words
-from matching.understand import published_text
+from matching.published import published_text
 from metaspace.api.contract import BadRequest, Forbidden, Money, PublishParams
 from metaspace.config import AgentConfig
 from wire.currency import exponent, format_minor

@@ -106,7 +106,7 @@ class FakeAgent:
         published = self._intent(params)
         text = params.get("text")
         if text:
-            from matching.understand import published_text
+            from matching.published import published_text
 
             published["text"] = published_text(text)[0]
         limit = params.get("limit")

@@ -1,0 +1,173 @@
+"""The price, quantity and attribute patterns of one language scope, compiled once per scope.
+
+``compiled(langs)`` builds every regular expression the extractor (``matching.extract``) needs from the
+language tables (``matching.lexicon``): currency words and symbols, magnitude words ("triệu", "万",
+"만"), price bound and "each"/"total" words before and after an amount, size labels, screen inches,
+quantity words and counters, units, conditions, seasons and colours. The result is cached per scope.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from matching.lexicon import LETTER, common, multipliers, number_words, pattern, table, tagged, wrap
+
+#: An amount: "1.500", "1,500.50", "8", "70,5".
+NUM = r"\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+#: An amount starts a token: not after a letter, a digit or a joining mark.
+NOT_BEFORE_NUM = r"(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff/.,\-])"
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Every compiled pattern of one language scope (see the module's docstring)."""
+
+    currency: tuple[tuple[re.Pattern[str], str], ...]
+    prefix: re.Pattern[str]
+    suffix: re.Pattern[str]
+    bare_mult: re.Pattern[str] | None
+    bare_bound: re.Pattern[str] | None
+    bare_each: re.Pattern[str] | None
+    before: dict[str, re.Pattern[str] | None]
+    after: dict[str, re.Pattern[str] | None]
+    mult: tuple[tuple[re.Pattern[str], float], ...]
+    negotiable: re.Pattern[str] | None
+    labelled_size: re.Pattern[str] | None
+    screen: re.Pattern[str] | None
+    qty_set: re.Pattern[str] | None
+    qty_pair: re.Pattern[str] | None
+    qty_counter: re.Pattern[str] | None
+    qty_word: re.Pattern[str]
+    unit: re.Pattern[str]
+    numbers: dict[str, int]
+    conditions: tuple[tuple[str, re.Pattern[str]], ...]
+    seasons: tuple[tuple[str, re.Pattern[str]], ...]
+    colors: tuple[tuple[str, re.Pattern[str]], ...]
+    currency_word: re.Pattern[str]
+
+
+def _alt(parts: list[str]) -> str:
+    return "|".join(sorted(set(parts), key=len, reverse=True))
+
+
+def _common_currency() -> list[tuple[str, str]]:
+    out = []
+    for entry, code in common()["currency"]:
+        wrapped = rf"(?<![a-z])(?:{entry})(?![a-z])" if re.search(r"[a-z]", entry) else f"(?:{entry})"
+        out.append((wrapped, code))
+    return out
+
+
+@cache
+def compiled(langs: tuple[str, ...]) -> Patterns:
+    """The patterns of the language scope ``langs`` (cached: built once per scope)."""
+    cur_parts = [w for w, _ in _common_currency()]
+    cur_tagged: list[tuple[re.Pattern[str], str]] = [(re.compile(w), c) for w, c in _common_currency()]
+    for lang in langs:
+        for entry, _code in table(lang).get("currency", []):
+            cur_parts.append(wrap(entry, lang))
+    cur_tagged = list(tagged("currency", langs)) + cur_tagged
+    cur = _alt(cur_parts)
+    mults = multipliers(langs)
+    mult = _alt(
+        [m if re.search(r"[\u3040-\u9fff\uac00-\ud7af]", m) else rf"(?:{m})(?!{LETTER})" for m, _ in mults]
+    )
+    mult = mult or "(?!x)x"
+    mult_group = rf"(?:\s?(?P<mult>{mult}))?"
+    prefix = re.compile(rf"(?P<cur>{cur})\s?(?P<num>{NUM}){mult_group}(?![\d/])")
+    suffix = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM}){mult_group}\s?(?P<cur>{cur})")
+    bare_mult = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<mult>{mult})") if mults else None
+
+    def side(path: str, anchor: str) -> re.Pattern[str] | None:
+        rx = pattern(path, langs)
+        if rx is None:
+            return None
+        if anchor == "end":
+            gap = r"[^\d]{0,14}" if path.startswith("price.each") else r"\W{0,3}"
+            return re.compile(rf"(?:{rx.pattern}){gap}$")
+        if path in ("price.each", "price.total"):
+            return re.compile(rf"^\W{{0,3}}(?:[^\W\d]{{1,5}}\W{{1,3}})?(?:{rx.pattern})")
+        return re.compile(rf"^\W{{0,3}}(?:{rx.pattern})")
+
+    before = {k: side(f"price.{k}_before", "end") for k in ("max", "min", "approx", "each")}
+    before["total"] = side("price.total", "end")
+    after = {k: side(f"price.{k}_after", "start") for k in ("max", "min", "approx")}
+    after["each"] = side("price.each", "start")
+    after["total"] = side("price.total", "start")
+    bound_words = [p.pattern for p in (pattern("price.max_before", langs),) if p is not None]
+    bare_bound = (
+        re.compile(rf"(?P<pre>{bound_words[0]})\W{{0,3}}(?P<num>{NUM})(?![\d/])") if bound_words else None
+    )
+    each_rx = pattern("price.each", langs)
+    bare_each = (
+        re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
+    )
+    labels = pattern("size_labels", langs)
+    labelled = (
+        re.compile(rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|xxs|xs|s|m|l|xl|xxl|xxxl)(?![\w])")
+        if labels
+        else None
+    )
+    inch = pattern("inch", langs)
+    screen = re.compile(rf"(?<![\d.])(\d{{2}})(?:[.,]\d)?\s?(?:{inch.pattern})") if inch else None
+    nums = number_words(langs)
+    num_alt = _alt([re.escape(w) for w in nums])
+    number = rf"\d{{1,3}}|{num_alt}" if num_alt else r"\d{1,3}"
+    sets: list[str] = []
+    for lang in langs:
+        for entry in table(lang).get("quantity", {}).get("set", []):
+            sets.append(wrap(str(entry).replace("#", f"(?P<n{len(sets)}>{number})"), lang))
+    qty_set = re.compile("|".join(sets)) if sets else None
+    pairs = pattern("quantity.pair", langs)
+    counters = pattern("quantity.counters", langs)
+    qty_counter = (
+        re.compile(rf"(?<![\d.,/\-])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s?(?:{counters.pattern})")
+        if counters
+        else None
+    )
+    qty_word = re.compile(
+        rf"(?<![\w.,/$€£\-])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s+(?P<w>(?:{LETTER}){{2,}})"
+    )
+    unit_parts = [rf"(?:{re.escape(str(u))})(?!{LETTER})" for u in common()["units"]]
+    for lang in langs:
+        unit_parts += [wrap(str(u), lang) for u in table(lang).get("units", [])]
+    unit = re.compile(rf"\s*(?:{_alt(unit_parts)})")
+    conds = tuple(
+        (c, p)
+        for c in ("like_new", "refurbished", "used", "new")
+        if (p := pattern(f"condition.{c}", langs)) is not None
+    )
+    seasons = tuple(
+        (s, p) for s in ("all_season", "winter", "summer") if (p := pattern(f"season.{s}", langs)) is not None
+    )
+    color_names: dict[str, None] = {}
+    for lang in langs:
+        for name in table(lang).get("colors", {}):
+            color_names[str(name)] = None
+    colors = tuple((c, p) for c in color_names if (p := pattern(f"colors.{c}", langs)) is not None)
+    return Patterns(
+        colors=colors,
+        currency=tuple(cur_tagged),
+        prefix=prefix,
+        suffix=suffix,
+        bare_mult=bare_mult,
+        bare_bound=bare_bound,
+        bare_each=bare_each,
+        before=before,
+        after=after,
+        mult=tuple((re.compile(m), f) for m, f in mults),
+        negotiable=pattern("price.negotiable", langs),
+        labelled_size=labelled,
+        screen=screen,
+        qty_set=qty_set,
+        qty_pair=pairs,
+        qty_counter=qty_counter,
+        qty_word=qty_word,
+        unit=unit,
+        numbers=nums,
+        conditions=conds,
+        seasons=seasons,
+        currency_word=re.compile(cur),
+    )
