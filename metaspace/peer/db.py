@@ -149,15 +149,33 @@ class AppendOnlyError(Exception):
     """An attempt to change or remove a stored agreement (or to store another one for a deal)."""
 
 
+def open_db(path: Path | None, schema: str) -> sqlite3.Connection:
+    """Open (creating it and its folder) one of the agent's SQLite files: WAL, ``synchronous=FULL`` (a commit
+    is durable before we act on it), autocommit, usable from worker threads; ``schema`` applied.
+
+    Args:
+        path: the database file; None keeps it in memory (for an agent built without a home).
+        schema: ``CREATE ... IF NOT EXISTS`` statements.
+
+    Returns:
+        The connection.
+    """
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(
+        ":memory:" if path is None else str(path), isolation_level=None, check_same_thread=False
+    )
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(schema)
+    return db
+
+
 class AgentDB:
     """Small typed accessors over one SQLite file (``synchronous=FULL``: a commit is durable)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_db(path, _SCHEMA)
         self._migrate()
 
     def _migrate(self) -> None:

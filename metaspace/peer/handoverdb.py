@@ -12,10 +12,11 @@ Every write commits before the caller reports success.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from metaspace.peer.db import open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS handovers (
@@ -53,13 +54,7 @@ class HandoverDB:
         """Args:
         path: the database file; None keeps it in memory (for an agent built without a home).
         """
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        where = ":memory:" if path is None else str(path)
-        self._db = sqlite3.connect(where, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_db(path, _SCHEMA)
 
     def close(self) -> None:
         self._db.close()
