@@ -9,8 +9,9 @@ category, which may differ from ours) and the query's group (or the groups it is
 category looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap, lets FAISS
 (``IDSelectorBitmap``) pick the nearest survivors by inner product, then rescores them: similarity, shared
 identifiers, the query's probability for the candidate's fine category, soft-attribute agreement and
-conflicts (``score.combine_score``). The fine category is a ranking signal, never a filter: two sides the
-classifier put in different fine categories still meet. Intents are keyed by their 16-byte id; a higher
+conflicts (``score.combine_score``). The fine category is a ranking signal, and a filter only for the
+unrelated (``RELATED_MIN_P`` / ``RELATED_MIN_SIM``): two sides the classifier put in different but plausible
+fine categories still meet. Intents are keyed by their 16-byte id; a higher
 ``seq`` replaces, a lower or equal one is ignored; a withdrawn intent removes the old one. One OpenMP thread
 is used for single queries.
 
@@ -49,6 +50,12 @@ FORMAT_VERSION = 2
 MAX_SEARCH_K = 1000
 #: Candidates FAISS hands to the exact rescoring, per partition: at least this many, or 4 * k.
 MIN_RESCORE = 40
+#: A candidate of another fine category than the query's is kept only if the query gives that category this
+#: much probability, or if the two texts are this similar: "related", not merely in the same group (a bicycle
+#: is not a match for tires, though both are "vehicles"). Mostly a ranking signal; this cut only drops the
+#: unrelated.
+RELATED_MIN_P = 0.01
+RELATED_MIN_SIM = 0.45
 #: Kilometres per degree of latitude (the geo filter's cheap latitude band).
 KM_PER_DEGREE = 2 * np.pi * EARTH_RADIUS_KM / 360
 #: Query feature cache entries (own intents are searched again at every watch round).
@@ -347,6 +354,8 @@ class LocalIndex:
                 if cand is None:
                     continue
                 p_cat = category_probs.get(cand.category, 0.0)
+                if cand.category != intent.category and p_cat < RELATED_MIN_P and sim < RELATED_MIN_SIM:
+                    continue
                 score = combine_score(
                     float(sim),
                     soft_agreement(intent.attributes, cand.attributes),
