@@ -53,7 +53,7 @@ Calls for unknown peers, or for peers that are not WAITING or UNRESPONSIVE, are 
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right
 from operator import itemgetter
 
 from dht.keys import ID_ATTR, contact_id
@@ -114,10 +114,6 @@ class _Peer:
         self.asked = 0  # ... and that are WAITING
 
 
-def _dist(p: _Peer) -> int:
-    return p.dist
-
-
 _first_item = itemgetter(0)
 
 
@@ -129,6 +125,7 @@ class ClosestPeersIter:
         "_cap",
         "_discarded",
         "_discredited",
+        "_dists",
         "_done",
         "_exclude",
         "_expiry",
@@ -204,6 +201,7 @@ class ClosestPeersIter:
         self.started = now
         self.deadline = now + lookup_timeout
         self._peers: list[_Peer] = []
+        self._dists: list[int] = []  # the peers' distances, in the same order (bisected without a key)
         self._cap = (CANDIDATES_PER_PATH + paths - 1) * k
         self._by_key: dict[bytes, _Peer] = {}
         self._exclude = exclude
@@ -235,21 +233,14 @@ class ClosestPeersIter:
         None when it is farther than everything kept in a full list. The caller invalidates the resume
         points."""
         peers = self._peers
-        if len(peers) >= self._cap:
-            for i in range(len(peers) - 1, -1, -1):  # the farthest peer not yet asked makes room
-                last = peers[i]
-                if last.dist < dist:
-                    if i == len(peers) - 1:
-                        return None  # farther than everything kept: it would never be asked
-                    break
-                if last.state == _NOT_CONTACTED or last.state == _DISCARDED:
-                    del peers[i]
-                    del self._by_key[last.contact.pubkey]
-                    self._forget(last)
-                    break
+        dists = self._dists
+        if len(peers) >= self._cap and not self._make_room(dist):
+            return None
         p = _Peer(contact, dist, depth, known, ref)
         self._by_key[contact.pubkey] = p
-        insort(peers, p, key=_dist)
+        i = bisect_right(dists, dist)  # as insort(peers, p, key=dist): after equal distances
+        peers.insert(i, p)
+        dists.insert(i, dist)
         if known & (known - 1) == 0:  # one path (a reply's peers): its index is the bit's
             j = known.bit_length() - 1
             self._known[j] += 1
@@ -262,6 +253,25 @@ class ClosestPeersIter:
                     if dist < self._first[j]:
                         self._first[j] = dist
         return p
+
+    def _make_room(self, dist: int) -> bool:
+        """The list is full: drop the farthest peer not yet asked to make room for one at ``dist``.
+
+        Returns:
+            False when a peer at ``dist`` would be farther than everything kept (it would never be asked).
+        """
+        peers = self._peers
+        for i in range(len(peers) - 1, -1, -1):
+            last = peers[i]
+            if last.dist < dist:
+                return i != len(peers) - 1
+            if last.state == _NOT_CONTACTED or last.state == _DISCARDED:
+                del peers[i]
+                del self._dists[i]
+                del self._by_key[last.contact.pubkey]
+                self._forget(last)
+                return True
+        return True
 
     def _forget(self, p: _Peer) -> None:
         for j in range(self.paths):
@@ -460,17 +470,32 @@ class ClosestPeersIter:
                     first = q.dist
                     progress = True
         if fresh:
-            if len(fresh) > self.max_new:
+            max_new = self.max_new
+            if len(fresh) > max_new:
                 fresh.sort(key=_first_item)
-                del fresh[self.max_new :]
+                del fresh[max_new:]
+            # ``_insert`` inlined for one path's bit (the hot loop of a lookup)
             depth = p.depth + 1
+            peers = self._peers
+            dists = self._dists
+            cap = self._cap
+            added = 0
             for dist, c in fresh:
-                if c.pubkey in by_key:
+                pk = c.pubkey
+                if pk in by_key:
                     continue  # listed twice in one reply
-                q = self._insert(c, dist, depth, bit, p)
-                if q is not None and dist < first:
+                if len(peers) >= cap and not self._make_room(dist):
+                    continue  # farther than everything kept: it would never be asked
+                q = _Peer(c, dist, depth, bit, p)
+                by_key[pk] = q
+                i = bisect_right(dists, dist)  # after equal distances, as insort
+                peers.insert(i, q)
+                dists.insert(i, dist)
+                added += 1
+                if dist < first:
                     first = dist
                     progress = True
+            self._known[j] += added
         self._first[j] = first
         self._invalidate()
         if progress:

@@ -193,16 +193,14 @@ class RoutingTable:
         out: list[Contact] = []
         if n <= 0 or not self._buckets:
             return out
-        want = n if exclude is None else n + 1  # the excluded one is dropped at the end
         for bj in self._walk(target):
             if len(bj) == 1:
                 out.append(bj[0])
             else:
-                # ids in a table are distinct, so the pairs never compare their contacts
-                dists = [c.__dict__[ID_ATTR] ^ target for c in bj]
-                pairs = sorted(zip(dists, bj, strict=True))  # type: ignore[type-var]
-                out.extend([c for _, c in pairs])
-            if len(out) >= want:
+                # ids in a table are distinct: no ties (sorting by a key is ~2x faster than sorting pairs)
+                out.extend(sorted(bj, key=lambda c: c.__dict__[ID_ATTR] ^ target))
+            # the first n are the answer unless the excluded contact is among them: then one more is needed
+            if len(out) >= n and (exclude is None or len(out) > n or exclude not in [c.pubkey for c in out]):
                 break
         if exclude is not None:
             out = [c for c in out if c.pubkey != exclude]
