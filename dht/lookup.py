@@ -41,12 +41,14 @@ closest first:
 The lookup is FINISHED when every path is, or (``timed_out``) once ``lookup_timeout`` has passed.
 
 **Bounds against liars.** A reply adds at most ``max_new`` peers the lookup did not know (the closest of
-them). The list keeps ``(CANDIDATES_PER_PATH + paths - 1) * k`` peers; beyond that the farthest peer not
-yet asked is dropped. Every peer remembers its *referrer* (the peer whose reply introduced it); an unproven
-referrer (none of its suggestions answered yet) has one suggestion asked at a time. A referrer whose
-suggestions failed or went unresponsive ``REFERRER_STRIKES`` times, more often than they answered, is
-discredited: its other suggestions that no second referrer vouched for are DISCARDED, so a liar's ground
-"closer" contacts can't hold the lookup's slots until it times out.
+them). The list keeps ``(CANDIDATES_PER_PATH + paths - 1) * k`` peers (``capacity``); beyond that a peer that
+FAILED or was DISCARDED makes room first (its key is remembered, so no later reply brings it back: a liar's
+dead fakes must not keep their places while the next liar's fakes push the honest peers not yet asked out),
+else the farthest peer not yet asked is dropped. Every peer remembers its *referrer* (the peer whose reply
+introduced it); an unproven referrer (none of its suggestions answered yet) has one suggestion asked at a
+time. A referrer whose suggestions failed or went unresponsive ``REFERRER_STRIKES`` times, more often than
+they answered, is discredited: its other suggestions that no second referrer vouched for are DISCARDED, so a
+liar's ground "closer" contacts can't hold the lookup's slots until it times out.
 
 Calls for unknown peers, or for peers that are not WAITING or UNRESPONSIVE, are ignored (return False).
 """
@@ -123,6 +125,7 @@ class ClosestPeersIter:
     __slots__ = (
         "_by_key",
         "_cap",
+        "_dead",
         "_discarded",
         "_discredited",
         "_dists",
@@ -131,6 +134,7 @@ class ClosestPeersIter:
         "_expiry",
         "_finished",
         "_first",
+        "_gone",
         "_inflight",
         "_known",
         "_no_progress",
@@ -168,6 +172,7 @@ class ClosestPeersIter:
         max_new: int | None = None,
         widen: bool = True,
         max_stragglers: int | None = None,
+        capacity: int | None = None,
     ) -> None:
         """Args:
         target: the id looked up.
@@ -185,6 +190,8 @@ class ClosestPeersIter:
         max_stragglers: unresponsive peers among a path's k closest it may finish without (default
             ``k // STRAGGLER_SHARE``). A get that wants the q closest of records stored at k > q nodes may
             skip k - q: the q that answered are still among the k closest, the replicas.
+        capacity: peers kept (default ``(CANDIDATES_PER_PATH + paths - 1) * k``); a get that wants its q
+            closest passes the replication k's (liars' fake contacts would crowd a list sized for q out).
         Raises:
             ValueError: ``paths`` out of range.
         """
@@ -202,8 +209,10 @@ class ClosestPeersIter:
         self.deadline = now + lookup_timeout
         self._peers: list[_Peer] = []
         self._dists: list[int] = []  # the peers' distances, in the same order (bisected without a key)
-        self._cap = (CANDIDATES_PER_PATH + paths - 1) * k
+        self._cap = (CANDIDATES_PER_PATH + paths - 1) * k if capacity is None else max(capacity, k)
         self._by_key: dict[bytes, _Peer] = {}
+        self._dead = 0  # FAILED or DISCARDED peers in the list (the first to make room)
+        self._gone: dict[bytes, None] = {}  # keys of dead peers dropped from the list (bounded by _cap)
         self._exclude = exclude
         self._finished = False
         self._timed_out = False
@@ -255,23 +264,47 @@ class ClosestPeersIter:
         return p
 
     def _make_room(self, dist: int) -> bool:
-        """The list is full: drop the farthest peer not yet asked to make room for one at ``dist``.
+        """The list is full: drop a dead peer (``_drop_dead``), else the farthest peer not yet asked, to make
+        room for one at ``dist``.
 
         Returns:
             False when a peer at ``dist`` would be farther than everything kept (it would never be asked).
         """
+        if self._dead and self._drop_dead():
+            return True
         peers = self._peers
         for i in range(len(peers) - 1, -1, -1):
             last = peers[i]
             if last.dist < dist:
                 return i != len(peers) - 1
-            if last.state == _NOT_CONTACTED or last.state == _DISCARDED:
+            if last.state == _NOT_CONTACTED:
                 del peers[i]
                 del self._dists[i]
                 del self._by_key[last.contact.pubkey]
                 self._forget(last)
                 return True
         return True
+
+    def _drop_dead(self) -> bool:
+        """Remove the farthest FAILED or DISCARDED peer from the list (it will never count), remembering its
+        key in ``_gone`` so that another reply can't bring it back. Returns False if there is none."""
+        peers = self._peers
+        for i in range(len(peers) - 1, -1, -1):
+            p = peers[i]
+            if p.state == _FAILED or p.state == _DISCARDED:
+                del peers[i]
+                del self._dists[i]
+                pk = p.contact.pubkey
+                del self._by_key[pk]
+                self._forget(p)
+                self._dead -= 1
+                gone = self._gone
+                gone[pk] = None
+                if len(gone) > self._cap:
+                    del gone[next(iter(gone))]
+                return True
+        self._dead = 0  # (recount: none left)
+        return False
 
     def _forget(self, p: _Peer) -> None:
         for j in range(self.paths):
@@ -298,9 +331,11 @@ class ClosestPeersIter:
                 if q.state == _NOT_CONTACTED:
                     q.state = _DISCARDED
                     self._discarded += 1
+                    self._dead += 1
                 elif q.state == _UNRESPONSIVE:  # a fake is not waited for, nor does it hold a slot
                     q.state = _FAILED
                     self._slow[q.path] -= 1
+                    self._dead += 1
             self._invalidate()
 
     def _left_waiting(self, p: _Peer) -> None:
@@ -454,7 +489,7 @@ class ClosestPeersIter:
             pk = c.pubkey
             q = by_key.get(pk)
             if q is None:
-                if pk != exclude:
+                if pk != exclude and pk not in self._gone:
                     cid = c.__dict__.get(ID_ATTR)  # contact_id(c), without a call when cached
                     fresh.append(((contact_id(c) if cid is None else cid) ^ target, c))
                 continue
@@ -463,6 +498,7 @@ class ClosestPeersIter:
                 if q.state == _DISCARDED:
                     q.state = _NOT_CONTACTED
                     self._discarded -= 1
+                    self._dead -= 1
             if not q.known & bit:
                 q.known |= bit
                 self._known[j] += 1
@@ -526,6 +562,7 @@ class ClosestPeersIter:
         else:
             return False
         p.state = _FAILED
+        self._dead += 1
         self._invalidate()
         return True
 

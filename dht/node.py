@@ -496,7 +496,12 @@ class Node:
                 self._fail(self._pop_req(entry[2]), now)
             elif entry[1] == 2:  # a lookup request passed its peer deadline: back off, let the lookup move on
                 req = self._inflight[entry[2]]
-                self.rtt.backoff(self.table.get(req.peer) is not None)
+                # only a contact of our table that stays silent says the network (or we) are slow; a first
+                # contact may be a stale or fake address a third party listed (a liar lists many), which says
+                # nothing about round trips: backing off for it would let liars stretch every deadline to the
+                # cap (its late reply, if any, is still a sample)
+                if self.table.get(req.peer) is not None:
+                    self.rtt.backoff(True)
                 op = self.ops.get(req.op)
                 if op is not None:
                     self.ops.drive(op, now)

@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 from dht.events import Closest, Found, NotFound, Published, Result, Timeout
 from dht.keys import contact_id, id_int, key_for_record
-from dht.lookup import STRAGGLER_SHARE, ClosestPeersIter
+from dht.lookup import CANDIDATES_PER_PATH, STRAGGLER_SHARE, ClosestPeersIter
 from dht.lookup_states import AtCapacity, Waiting
 from dht.requests import (
     FIND,
@@ -312,6 +312,7 @@ class Operations:
             max_new=cfg.max_new_per_reply,
             widen=urgent,
             max_stragglers=stragglers,
+            capacity=(CANDIDATES_PER_PATH + paths - 1) * cfg.k,  # a get's q < k: still room for k's worth
         )
 
     # ----------------------------------------------------------------------------------------- the lookup

@@ -397,6 +397,7 @@ def test_disjoint_lookups_terminate_and_keep_their_invariants(target, script, k,
     for step in range(5_000):
         s = it.next(now)
         assert sum(it._inflight) == sum(1 for p in it._peers if p.state == PeerState.WAITING)
+        assert it._dead == sum(1 for p in it._peers if p.state in (PeerState.FAILED, PeerState.DISCARDED))
         if isinstance(s, Finished):
             break
         if isinstance(s, Waiting):
@@ -418,3 +419,38 @@ def test_disjoint_lookups_terminate_and_keep_their_invariants(target, script, k,
         raise AssertionError("lookup did not terminate")
     assert now <= 10.25
     assert all(c.pubkey not in {p.pubkey for p in it.closest(50)} for c in waiting) or it.finished
+
+
+def test_dead_peers_make_room_before_honest_candidates_and_never_come_back():
+    """Regression (issue 10, liar): a liar's failed and discarded fakes used to keep their places in a full
+    list while the next liar's fakes evicted the honest peers not yet asked; a get (its list sized for q)
+    then ran out of honest candidates. Dead peers now make room first and are not re-added."""
+    everyone = peers(40, seed=21)
+    target = 4242
+    best = oracle(everyone, target, 40)
+    liar1, liar2, h1, h2 = best[0], best[1], best[20], best[21]
+    f1, f2, f3, f4 = fakes_near(target, 4, seed=22)
+    it = ClosestPeersIter(
+        target, [liar1, liar2, h1, h2], 0.0, k=4, alpha=1, paths=1, peer_timeout=1.0, max_new=2, capacity=6
+    )
+    assert it.next(0.0).peer == liar1  # type: ignore[union-attr]
+    it.on_success(liar1.pubkey, [f1, f2])  # 6 peers: the list is full
+    first = it.next(0.0)
+    assert isinstance(first, Waiting) and first.peer in (f1, f2)
+    second = it.next(1.0)  # the first fake went unresponsive (one strike)
+    assert isinstance(second, Waiting) and second.peer in (f1, f2)
+    it.on_failure(second.peer.pubkey)  # two strikes: liar1 is discredited, both fakes dead
+    assert it.statistics()["discredited"] == 1
+    assert it.next(1.0).peer == liar2  # type: ignore[union-attr]
+    it.on_success(liar2.pubkey, [f3, f4])  # the full list makes room from the dead fakes, not from h1, h2
+    stats = it.statistics()
+    assert stats["failed"] == 0 and stats["not_contacted"] == 4  # f3, f4, h1, h2
+    asked = []
+    while isinstance(s := it.next(1.0), Waiting):
+        asked.append(s.peer)
+        if s.peer in (f3, f4):
+            it.on_failure(s.peer.pubkey)
+        else:  # h1 lists the dropped fakes again: they are not asked a second time
+            it.on_success(s.peer.pubkey, [f1, f2] if s.peer == h1 else [])
+    assert asked[-2:] == [h1, h2] and f1 not in asked and f2 not in asked
+    assert it.closest() == [liar1, liar2, h1, h2]  # (the liars did answer)

@@ -393,3 +393,27 @@ def test_routing_table_export_and_import_through_add_contact():
         fresh.add_contact(c, net.now)
     assert {c.pubkey for c in fresh.table.contacts()} == {c.pubkey for c in saved}
     assert fresh.poll() == []
+
+
+def test_a_silent_first_contact_does_not_stretch_the_peer_deadlines_a_silent_known_peer_does():
+    """Regression (issue 10, liar): every fake contact a liar listed that stayed silent used to double the
+    node's peer deadline (to the 5 s cap), so liars slowed every lookup down until it timed out."""
+    node = lone_node()
+    known, fake, other = peer(1), peer(2), peer(3)
+    node.add_contact(known, T0)
+    node.find_node(b"\x01" * 32, T0)
+    (ask,) = node.poll()
+    assert ask.peer is known
+    node.handle_response(known.pubkey, Nodes(ask.msg.rid, [fake]), T0 + 0.1)  # a first sample
+    (ask_fake,) = [o for o in node.poll() if isinstance(o, SendRequest)]
+    assert ask_fake.peer.pubkey == fake.pubkey  # a first contact, listed by a third party
+    first = node.peer_timeout(False)
+    node.handle_timer(T0 + 0.1 + first)  # its peer deadline passes: no answer
+    assert node.peer_timeout(False) == first and node.rtt.first.backoffs == 0
+    node.add_contact(other, T0 + 2)
+    node.find_node(b"\x02" * 32, T0 + 2)
+    assert any(isinstance(o, SendRequest) and o.peer is other for o in node.poll())
+    before = node.peer_timeout(True)
+    node.handle_timer(T0 + 2 + before)  # a contact of our table stays silent: back off (RFC 6298)
+    assert node.peer_timeout(True) == min(2 * before, node.config.rpc_timeout)
+    assert node.rtt.known.backoffs == 1
