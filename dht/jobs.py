@@ -3,7 +3,10 @@ records, and hand-off of stored records to a newly seen close node.
 
 Theory of operation
 -------------------
-Three timers, each re-armed with +-10% jitter (nodes started together must not act together):
+Three timers, each re-armed with +-10% jitter (nodes started together must not act together; a simulator
+that starts a whole converged network at one instant also calls ``stagger``: each node's first refresh,
+replication and republish then fall uniformly within one interval, as in a network whose nodes have been
+up for different lengths of time):
 
 * **refresh** every ``refresh_interval``: a lookup of a random id in every allocated bucket (after a
   bootstrap, ``refresh(start=...)`` refreshes once the buckets beyond our closest neighbour that hold fewer
@@ -32,6 +35,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from dht.config import Rng
 from dht.keys import contact_id, id_int, key_for_record
 from dht.ops import K_PUBLISH, K_REFRESH, K_REPLICATE
 from dht.requests import (
@@ -65,6 +69,7 @@ class Jobs:
         "_handoff_busy",
         "_handoffs",
         "_node",
+        "_phase",
         "_pumping",
         "_queue",
         "_queued",
@@ -85,6 +90,8 @@ class Jobs:
         self._handoffs: deque[tuple[Contact, bytes]] | None = None
         self._handoff_busy = 0  # hand-off PUT requests in flight
         self.own: dict[bytes, bytes] | None = None  # author + intent id -> our newest record
+        # ``stagger``: fractions of an interval for the first replication / republish timer (None: jitter)
+        self._phase: tuple[float | None, float | None] | None = None
         self.t_refresh = NEVER
         self.t_replicate = NEVER
         self.t_republish = NEVER
@@ -100,6 +107,37 @@ class Jobs:
             self.t_refresh = now + self.jitter(cfg.refresh_interval)
         self.stored(now)
 
+    def stagger(self, now: float, rng: Rng) -> None:
+        """Put each periodic job at a random phase, as on a node that has been up for longer than its
+        interval: the refresh timer (if armed) is drawn again uniformly in ``[now, now + interval)``; the
+        replication and republish timers, when next armed, at a fraction of their interval drawn now
+        (uniform in [0, 1)) instead of the interval +-10%. Then they run as usual.
+
+        Args:
+            now: the current time.
+            rng: where the three fractions come from (refresh, replication, republish, in this order).
+        """
+        cfg = self._node.config
+        u_refresh, u_replicate, u_republish = rng.random(), rng.random(), rng.random()
+        if self.t_refresh != NEVER and cfg.refresh_interval > 0:
+            self.t_refresh = now + u_refresh * cfg.refresh_interval
+        self._phase = (u_replicate, u_republish)
+        if self.t_replicate != NEVER and cfg.replicate_interval > 0:
+            self.t_replicate = now + self._first(0, cfg.replicate_interval)
+        if self.t_republish != NEVER and cfg.republish_interval > 0:
+            self.t_republish = now + self._first(1, cfg.republish_interval)
+
+    def _first(self, which: int, interval: float) -> float:
+        """The delay of a timer armed now (``which``: 0 replication, 1 republish): its staggered phase the
+        first time after ``stagger``, else the interval +-10%."""
+        phase = self._phase
+        u = phase[which] if phase is not None else None
+        if phase is None or u is None:
+            return self.jitter(interval)
+        rest = (None, phase[1]) if which == 0 else (phase[0], None)
+        self._phase = None if rest == (None, None) else rest
+        return u * interval
+
     def stored(self, now: float) -> None:
         """Records were stored: arm the replication timer if it isn't."""
         node = self._node
@@ -110,7 +148,7 @@ class Jobs:
             and store is not None
             and len(store)
         ):
-            self.t_replicate = now + self.jitter(node.config.replicate_interval)
+            self.t_replicate = now + self._first(0, node.config.replicate_interval)
 
     def next_due(self) -> float:
         """The earliest job timer (NEVER if none is armed)."""
@@ -143,7 +181,7 @@ class Jobs:
             self.own[record_key] = record
         interval = self._node.config.republish_interval
         if self.t_republish == NEVER and interval > 0:
-            self.t_republish = now + self.jitter(interval)
+            self.t_republish = now + self._first(1, interval)
 
     def untrack(self, record_key: bytes) -> None:
         """Stop republishing the record of ``record_key``."""

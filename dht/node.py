@@ -422,6 +422,14 @@ class Node:
             self._add(contact, now)
         self._timer = None
 
+    def stagger_jobs(self, now: float, rng: Rng) -> None:
+        """Start the node with its periodic jobs at random phases (``Jobs.stagger``), as on a node that has
+        been up for longer than their intervals: for a simulator that starts a whole converged network at
+        once."""
+        self._start(now)
+        self.jobs.stagger(now, rng)
+        self._timer = None
+
     def poll(self) -> list[Output]:
         """Drain the queued outputs, in order."""
         out = self._out

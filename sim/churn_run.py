@@ -299,6 +299,7 @@ def run_churn(config: SimConfig, progress: Progress | None, start_time: float) -
         "unreachable_mode": config.unreachable,
         "churn": config.churn,
         "churn_model": model.describe(),
+        "stagger_jobs": config.join == "fast" and config.staggered,
         "duration_h": config.duration_h,
         "sample_min": config.sample_min,
         "same_id": config.same_id,

@@ -167,6 +167,13 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration-h", type=_nonneg, default=6.0, help="virtual hours of a churn run (default 6)")
     p.add_argument("--sample-min", type=_nonneg, default=10.0, help="minutes per metrics window (default 10)")
     p.add_argument(
+        "--stagger-jobs",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="fast join: prefilled nodes start their hourly refresh / replication / republish at random "
+        "phases (on), all within 1 h +-10%% of the start (off), or on with churn only (auto, default)",
+    )
+    p.add_argument(
         "--same-id",
         type=_number(float, 0.0, 1.0),
         default=0.5,
@@ -223,6 +230,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         malicious=args.malicious,
         attack=args.attack,
         attack_options=dict(args.attack_option),
+        stagger_jobs=args.stagger_jobs,
     )
 
 

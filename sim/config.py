@@ -55,6 +55,11 @@ class SimConfig:
         malicious: share of the nodes run by the attacker; attack: its name (``sim.adversary.ATTACKS``);
             attack_options: its options (e.g. {"per_key": 40} for eclipse, {"pool": 200000} for liar).
         check_memory: refuse a run that would not fit in the memory available now.
+        stagger_jobs: "on": the prefilled nodes of a fast join start their refresh / replication / republish
+            at random phases within one interval (``dht.node.Node.stagger_jobs``; drawn from the run's
+            seed), as in a network whose nodes have been up for different times; "off": every node's first
+            refresh comes 1 h +-10% after the prefill (all at once); "auto" (default): on with churn (runs
+            of hours), off without (runs of minutes, where staggering adds refreshes to the figures).
     """
 
     nodes: int = 1000
@@ -89,6 +94,7 @@ class SimConfig:
     attack: str = "none"
     attack_options: dict[str, Any] = field(default_factory=dict)
     check_memory: bool = True
+    stagger_jobs: str = "auto"
 
     @property
     def session_model(self) -> SessionModel:
@@ -108,6 +114,13 @@ class SimConfig:
             return DhtConfig(**{"k": self.k, "alpha": self.alpha, **self.dht})
         except (TypeError, ValueError) as exc:
             raise ValueError(f"bad DHT settings: {exc}") from None
+
+    @property
+    def staggered(self) -> bool:
+        """Whether the prefilled nodes' periodic jobs start at random phases (``stagger_jobs``)."""
+        if self.stagger_jobs == "auto":
+            return self.session_model.enabled
+        return self.stagger_jobs == "on"
 
     def malicious_count(self) -> int:
         return round(self.malicious * self.nodes)
@@ -153,6 +166,8 @@ class SimConfig:
             raise ValueError("dead_mode must be 'refused' or 'silent'")
         if self.unreachable not in ("refused", "silent"):
             raise ValueError("unreachable must be 'refused' or 'silent'")
+        if self.stagger_jobs not in ("auto", "on", "off"):
+            raise ValueError("--stagger-jobs must be 'auto', 'on' or 'off'")
         self.dht_config()
         self._validate_churn()
         self._validate_attack()

@@ -200,7 +200,10 @@ def join_network(
         join_rng.shuffle(order)
         joiner = ProtocolJoin(engine, order, join_rng, config.seeds, config.join_interval, progress)
     else:
-        prefill = prefill_tables(engine, ids, config.fast_fill or config.k, config.seed, progress)
+        stagger = derive_rng(config.seed, "stagger") if config.staggered else None
+        prefill = prefill_tables(
+            engine, ids, config.fast_fill or config.k, config.seed, progress, stagger=stagger
+        )
         boots = config.fast_bootstraps or min(100, max(10, n // 100))
         sample = join_rng.sample(range(n), min(n, boots))
         in_sample = set(sample)

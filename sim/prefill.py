@@ -34,13 +34,16 @@ small (about chunk x levels x fill integers).
 
 Each node's buckets become Python lists of the engine's shared ``Contact`` instances (one slice per
 bucket, exactly sized) handed to ``RoutingTable.load`` — no per-contact Python call. Each node is then
-started (its periodic jobs armed, as after a first contact) and the engine arms its timer. The numpy part
+started (its periodic jobs armed, as after a first contact; with ``stagger``, at random phases within their
+intervals, so that the prefilled nodes' hourly refresh does not come all at once) and the engine arms its
+timer. The numpy part
 is O(N log N); the Python part is one list per (node, bucket) plus one pointer per contact.
 """
 
 from __future__ import annotations
 
 import gc
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -220,6 +223,7 @@ def prefill_tables(
     seed: int,
     progress: Progress | None = None,
     chunk: int = CHUNK,
+    stagger: random.Random | None = None,
 ) -> PrefillStats:
     """Give every node of ``engine`` its converged routing table (see the module docstring), then start it.
 
@@ -230,6 +234,9 @@ def prefill_tables(
         seed: seeds the sampling (the same seed gives the same tables).
         progress: ``progress("prefill", done, total)``.
         chunk: sorted positions handled at once.
+        stagger: when given, each node's first refresh / replication / republish is drawn from it, uniformly
+            over one interval (``dht.node.Node.stagger_jobs``), in node order: a network whose nodes have been
+            up for different times, not one whose 10^5 nodes all refresh in the same minute.
     Returns:
         What was built, with the wall and CPU time of each phase.
     Raises:
@@ -276,6 +283,8 @@ def prefill_tables(
     for i in range(n):
         node = nodes[i]
         node.add_contact(node.contact, now)  # starts the node (its jobs' timers) and adds nothing
+        if stagger is not None:
+            node.stagger_jobs(now, stagger)
         engine.flush(i)
     stats.add_time("start", t)
     return stats

@@ -417,3 +417,27 @@ def test_a_silent_first_contact_does_not_stretch_the_peer_deadlines_a_silent_kno
     node.handle_timer(T0 + 2 + before)  # a contact of our table stays silent: back off (RFC 6298)
     assert node.peer_timeout(True) == min(2 * before, node.config.rpc_timeout)
     assert node.rtt.known.backoffs == 1
+
+
+def test_stagger_jobs_draws_each_first_timer_within_one_interval():
+    cfg = DhtConfig()
+    node = lone_node(3)
+    node.stagger_jobs(T0, random.Random(11))
+    draws = random.Random(11)
+    u_refresh, u_replicate, u_republish = draws.random(), draws.random(), draws.random()
+    assert node.jobs.t_refresh == T0 + u_refresh * cfg.refresh_interval
+    assert node.next_timer() == node.jobs.t_refresh
+    # the first replication and republish, armed later, take their staggered phase ...
+    rec = record(ALICE)
+    node.handle_request(peer(1), PutRecords(1, key_of(rec), [rec]), T0 + 10)
+    assert node.jobs.t_replicate == T0 + 10 + u_replicate * cfg.replicate_interval
+    node.publish(record(BOB), T0 + 20)
+    assert node.jobs.t_republish == T0 + 20 + u_republish * cfg.republish_interval
+    # ... once: the next ones are the interval +-10% again
+    first = node.jobs.t_replicate
+    node.handle_timer(first)
+    assert 0.9 * cfg.replicate_interval <= node.jobs.t_replicate - first <= 1.1 * cfg.replicate_interval
+    # without stagger, every node's first refresh is the interval +-10% after its start
+    plain = lone_node(3)
+    plain.add_contact(plain.contact, T0)
+    assert 0.9 * cfg.refresh_interval <= plain.jobs.t_refresh - T0 <= 1.1 * cfg.refresh_interval
