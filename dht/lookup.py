@@ -623,7 +623,8 @@ class ClosestPeersIter:
             p.deadline = deadline
             if deadline < self._expiry:
                 self._expiry = deadline
-            self._invalidate()
+            # no state changed: the resume points stand (a deadline already passed is expired by the next
+            # ``next()`` before any path resumes, and that invalidates them)
 
     def next_deadline(self) -> float:
         """The earliest time something changes without input: a peer deadline or the lookup's."""
