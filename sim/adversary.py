@@ -20,16 +20,19 @@ Built-in attacks (``ATTACKS``; add one with ``register_attack``):
     closer to any target than honest nodes are, that nobody runs: dialing one fails as dialing a dead
     node does), GET with no records, and PUT with STORED while keeping nothing.
 ``eclipse``
-    Sybils ground next to target keys: ``per_key`` sybils per key (default 2k), each id closer to its key
-    than the k-th closest honest node (about N/k hashes each; the total is reported as the attacker's
-    cost). They answer GET with no records and FIND_NODE / GET with only their fellow sybils, closest
-    first; PUT gets STORED and nothing is kept. The workload then publishes and looks up intents at the
-    target keys only (``places``).
+    Sybils ground next to target keys: ``per_key`` sybils per key (default 2k). The attacker spends ``budget``
+    key generations per sybil (default 4 N / k) and keeps, per key, the ids closest to it among those that
+    carry ``puzzle_bits`` of puzzle work (S/Kademlia's static puzzle; default 0): the more bits, the fewer
+    sybils get near the key for the same budget (``EclipseAttack`` says how the outcome is sampled exactly).
+    They answer GET with no records and FIND_NODE / GET with only their fellow sybils, closest first; PUT gets
+    STORED and nothing is kept. The workload then publishes and looks up intents at the target keys only
+    (``places``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -238,48 +241,141 @@ class SybilNode(Node):
         return [c for c in ranked if c.pubkey != exclude][: self.config.k]
 
 
+#: A sybil whose best id ranks farther than FAR_RANKS * k honest nodes from its key is placed at random: it is
+#: no longer among the nodes a lookup of that key meets near its end, so where exactly it sits hardly matters.
+FAR_RANKS = 4
+#: Candidate keys hashed at once while placing sybils (``EclipseAttack._grind``).
+GRIND_BATCH = 20_000
+
+
+def _top64(pubkey: bytes) -> int:
+    return int.from_bytes(hashlib.sha256(pubkey).digest()[:8], "big")
+
+
 class EclipseAttack(Attack):
-    """Options: ``per_key`` (sybils per target key, default 2k)."""
+    """Sybils ground next to target keys, with a grinding budget and an id puzzle.
+
+    Options: ``per_key`` (sybils per target key, default 2k); ``budget`` (key generations the attacker spends
+    per sybil on grinding, default 4 N / k: enough at 0 puzzle bits to put every sybil among the few closest
+    honest nodes of its key); ``puzzle_bits`` (c: the network accepts only ids with c bits of puzzle work,
+    ``dht.keys.id_puzzle_bits``; default 0).
+
+    The outcome is sampled exactly instead of hashed ``budget * 2**c`` times (the hashing is the attacker's
+    cost, not the simulator's): a generated key has the puzzle work with probability 2**-c independently of
+    its id (two different hashes), so the usable ids of a key's ``H = budget * per_key`` generations are
+    ``M ~ Binomial(H, 2**-c)`` uniform ids. The attacker keeps the ``per_key`` closest to the key; their
+    distances are drawn as the first order statistics of M uniforms. What decides the attack is each sybil's
+    rank among the honest nodes (how many honest ids are closer to the key), so each sybil then gets a real
+    key ground into its rank's interval between two honest distances (about N hashes each, all keys at once);
+    a sybil ranked beyond ``FAR_RANKS * k`` (no usable id near enough) gets a random key. The simulated nodes
+    themselves do not carry the puzzle work (``DhtConfig.id_puzzle_bits`` stays 0 in the run): honest ids
+    with the work are uniform as well, so the run is the same.
+    """
 
     name = "eclipse"
 
     def __init__(self, ctx: AttackContext, options: dict[str, Any]) -> None:
         super().__init__(ctx, options)
         self.per_key = int(options.get("per_key") or 2 * ctx.k)
+        self.budget = int(options.get("budget") or 4 * ctx.nodes // max(1, ctx.k))
+        self.puzzle_bits = int(options.get("puzzle_bits") or 0)
+        if self.per_key < 1 or self.budget < 1 or not 0 <= self.puzzle_bits <= 64:
+            raise ValueError("eclipse needs per_key >= 1, budget >= 1 and 0 <= puzzle_bits <= 64")
         self._places: list[Place] = []
         self._group: list[int] = []  # group (target number) of each planned sybil
-        self.hashes = 0
+        self.hashes = 0  # keys the simulator hashed to place the sybils
+        self.near = 0  # sybils among the k closest to their key (honest and sybil ids together)
+        self.far = 0  # sybils without a usable id near their key (a random one)
 
-    def plan(self, count: int) -> list[bytes]:
+    def _targets(self, count: int) -> list[bytes]:
         ctx = self.ctx
         targets = max(1, count // self.per_key)
-        rng = ctx.rng
-        honest = ctx.honest_ids
         keys: list[bytes] = []
         for _ in range(50 * targets):  # distinct keys; a small key space gives fewer, more crowded ones
-            place = ctx.draw_place(rng)
+            place = ctx.draw_place(ctx.rng)
             key = ctx.place_key(place)
             if key not in keys:
                 keys.append(key)
                 self._places.append(place)
                 if len(keys) >= targets:
                     break
-        targets = len(keys)
+        return keys
+
+    def _ranks(self, want: int, honest: np.ndarray, gen: np.random.Generator) -> list[int]:
+        """The honest ranks of the ``want`` sybils of one key (-1: no usable id near it), closest first."""
+        usable = int(gen.binomial(self.budget * want, 2.0**-self.puzzle_bits))
+        limit = min(len(honest), FAR_RANKS * self.ctx.k)
+        ranks: list[int] = []
+        u = 0.0
+        for i in range(min(usable, want)):  # order statistics of ``usable`` uniforms, smallest first
+            u += (1.0 - u) * -math.expm1(math.log(1.0 - gen.random()) / (usable - i))
+            r = int(np.searchsorted(honest, np.uint64(min(int(u * 2.0**64), 2**64 - 1))))
+            if r >= limit:
+                break
+            ranks.append(r)
+        return ranks + [-1] * (want - len(ranks))
+
+    def plan(self, count: int) -> list[bytes]:
+        ctx = self.ctx
+        keys = self._targets(count)
+        gen = np.random.default_rng(ctx.rng.getrandbits(64))
+        tops = np.array([h >> 192 for h in ctx.honest_ids], dtype=np.uint64)
+        wants: list[dict[int, int]] = []
+        honest: list[np.ndarray] = []
         out: list[bytes] = []
         for t, key in enumerate(keys):
-            kint = id_int(key)
-            dists = sorted(h ^ kint for h in honest)
-            threshold = dists[min(ctx.k, len(dists)) - 1] if dists else 1 << 256
-            want = count // targets + (1 if t < count % targets else 0)
-            for _ in range(want):
-                while True:
-                    pk = rng.randbytes(32)
-                    self.hashes += 1
-                    if int.from_bytes(hashlib.sha256(pk).digest(), "big") ^ kint < threshold:
-                        break
-                out.append(pk)
-                self._group.append(t)
+            dists = np.sort(tops ^ np.uint64(int.from_bytes(key[:8], "big")))
+            honest.append(dists)
+            want = count // len(keys) + (1 if t < count % len(keys) else 0)
+            ranks = self._ranks(want, dists, gen)
+            wanted: dict[int, int] = {}
+            for r in ranks:
+                if r < 0:
+                    self.far += 1
+                    out.append(ctx.rng.randbytes(32))
+                    self._group.append(t)
+                else:
+                    wanted[r] = wanted.get(r, 0) + 1
+            wants.append(wanted)
+        for t, pk in self._grind(keys, honest, wants):
+            out.append(pk)
+            self._group.append(t)
+        for t, key in enumerate(keys):  # where the sybils really are (a random one may land near too)
+            k64 = int.from_bytes(key[:8], "big")
+            mine = sorted(_top64(pk) ^ k64 for pk, g in zip(out, self._group, strict=True) if g == t)
+            ranks = np.searchsorted(honest[t], np.array(mine, dtype=np.uint64)).tolist()
+            self.near += sum(1 for j, r in enumerate(ranks) if r + j < ctx.k)
         return out
+
+    def _grind(
+        self, keys: list[bytes], honest: list[np.ndarray], wants: list[dict[int, int]]
+    ) -> list[tuple[int, bytes]]:
+        """Real keys whose ids fall into the wanted rank intervals of each key: (target, key) pairs."""
+        rng = self.ctx.rng
+        kints = [np.uint64(int.from_bytes(key[:8], "big")) for key in keys]
+        got: list[tuple[int, bytes]] = []
+        while any(wants):
+            raw = rng.randbytes(32 * GRIND_BATCH)
+            cands = [raw[32 * i : 32 * i + 32] for i in range(GRIND_BATCH)]
+            ids = np.fromiter((_top64(pk) for pk in cands), np.uint64, GRIND_BATCH)
+            self.hashes += GRIND_BATCH
+            for t, wanted in enumerate(wants):
+                if not wanted:
+                    continue
+                dists = honest[t]
+                top = max(wanted)
+                bound = dists[top] if top < len(dists) else np.uint64(2**64 - 1)
+                d = ids ^ kints[t]
+                for j in np.flatnonzero(d < bound).tolist():
+                    r = int(np.searchsorted(dists, d[j]))
+                    if wanted.get(r):
+                        wanted[r] -= 1
+                        if not wanted[r]:
+                            del wanted[r]
+                        got.append((t, cands[j]))
+                        if not wanted:
+                            break
+        return got
 
     def make_node(self, pubkey: bytes, addrs: list[str], config: DhtConfig, rng: Rng) -> Node:
         node = SybilNode(pubkey, addrs, config, rng)
@@ -298,9 +394,19 @@ class EclipseAttack(Attack):
         return list(self._places)
 
     def statistics(self) -> dict[str, Any]:
+        sybils = len(self._group)
         return {
             "eclipse_keys": len(self._places),
             "eclipse_per_key": self.per_key,
+            "eclipse_puzzle_bits": self.puzzle_bits,
+            "eclipse_budget": self.budget,
+            # the attacker's modelled spend: key generations (each one also hashed for the puzzle)
+            "attacker_keygens": self.budget * sybils,
+            "eclipse_near_k": self.near,  # sybils among the k closest ids of their key
+            "eclipse_near_share": round(self.near / (len(self._places) * self.ctx.k), 4)
+            if self._places
+            else 0,
+            "eclipse_far": self.far,
             "grind_hashes": self.hashes,
         }
 

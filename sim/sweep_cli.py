@@ -4,9 +4,11 @@
   runs every configuration x repeat as a Ray task (a local Ray unless ``--ray-address``; ``--inline``
   runs them in this process) and prints one summary row per configuration; ``--out`` writes every run's
   row (CSV or Parquet), ``--plot`` a summary chart.
-* ``sim attack --shares 0.1,0.2,0.3 --attacks drop,liar,eclipse --disjoint 1,3`` is a sweep over
-  malicious share x attack x ``dht.disjoint_paths`` printed side by side: lookup success and record
-  availability for each disjoint-path setting ("default" leaves the core's own default).
+* ``sim attack --shares 0.1,0.2,0.3 --attacks drop,liar,eclipse --disjoint 1,3 [--puzzle-bits 0,8,16]`` is a
+  sweep over malicious share x attack x ``dht.disjoint_paths`` printed side by side: lookup success, record
+  availability and messages per lookup for each disjoint-path setting ("default" leaves the core's own
+  default); the eclipse rows are repeated for each id puzzle size (``attack.puzzle_bits``). Its join is
+  ``fast`` unless ``--join protocol`` is given (see ``cmd_attack``).
 
 The other options of ``sim run`` give the base values of every configuration.
 """
@@ -66,8 +68,9 @@ def register(sim_sub: Any) -> None:
     attack = sim_sub.add_parser(
         "attack",
         help="lookup success and record availability under attack, disjoint paths side by side",
-        description="Malicious share x attack x disjoint-path setting in one sweep; prints lookup success "
-        "and record availability for each setting side by side.",
+        description="Malicious share x attack x disjoint-path setting in one sweep; prints lookup success, "
+        "record availability and messages per lookup for each setting side by side. The join is the fast "
+        "one (prefilled routing tables) unless --join protocol is given.",
     )
     attack.add_argument(
         "--shares", default="0.1,0.2,0.3", help="malicious shares (default 0.1,0.2,0.3)", metavar="F1,F2"
@@ -80,9 +83,15 @@ def register(sim_sub: Any) -> None:
         default="1,3",
         help="values of dht.disjoint_paths to compare, first = off (default 1,3); 'default' = not set",
     )
+    attack.add_argument(
+        "--puzzle-bits",
+        default="0",
+        metavar="C1,C2",
+        help="id puzzle sizes for the eclipse rows (attack.puzzle_bits; default 0), e.g. 0,8,16",
+    )
     _add_execution(attack)
     add_run_arguments(attack)
-    attack.set_defaults(func=cmd_attack)
+    attack.set_defaults(func=cmd_attack, join="fast")
 
 
 def _base(args: argparse.Namespace) -> dict[str, Any]:
@@ -180,14 +189,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_attack(args: argparse.Namespace) -> int:
-    """Handler of ``metaspace sim attack``."""
+    """Handler of ``metaspace sim attack``.
+
+    The configurations of one invocation differ only in the attack, its share, the disjoint paths and the
+    puzzle size, so they share a seed; each run builds its own network (with ``--join fast``, the default
+    here, a converged network prefilled in about a second at 10k nodes: the cost of a run is its lookups).
+    """
     from sim.sweep import dht_value, parse_grid
 
     prog = "metaspace sim attack"
     disjoint = [v.strip() for v in args.disjoint.split(",") if v.strip()]
-    items = [f"malicious={args.shares}", f"attack={args.attacks}"]
     try:
-        axes = parse_grid(items)
+        axes = parse_grid([f"malicious={args.shares}", f"attack={args.attacks}"])
+        bits = parse_grid([f"attack.puzzle_bits={args.puzzle_bits}"])["attack.puzzle_bits"]
         if disjoint:
             axes["dht.disjoint_paths"] = [
                 None if v == "default" else dht_value("disjoint_paths", v) for v in disjoint
@@ -195,44 +209,72 @@ def cmd_attack(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    done = _execute(prog, args, {**axes, "dht.disjoint_paths": axes.get("dht.disjoint_paths", [None])})
-    if isinstance(done, int):
-        return done
-    rows, summary = done
-    if args.json:
-        print(json.dumps({"axes": axes, "rows": rows, "summary": summary}))
-        return 0
+    if any(not isinstance(b, int) or b < 0 for b in bits):
+        print(f"{prog}: error: --puzzle-bits takes integers >= 0", file=sys.stderr)
+        return 2
     settings = axes.get("dht.disjoint_paths", [None])
+    grids = []  # (label of the rows' attack column, axes)
+    for name in axes["attack"]:
+        sizes = bits if name == "eclipse" else [0]
+        for c in sizes:
+            grid: dict[str, list[Any]] = {"malicious": axes["malicious"], "attack": [name]}
+            if name == "eclipse":
+                grid["attack.puzzle_bits"] = [c]
+            grid["dht.disjoint_paths"] = settings
+            label = f"{name} c={c}" if name == "eclipse" and bits != [0] else name
+            grids.append((label, grid))
+    if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
+        print(f"{prog}: error: --out must end in .csv or .parquet", file=sys.stderr)
+        return 2
+    rows: list[dict[str, Any]] = []
+    summary: list[tuple[str, dict[str, Any]]] = []
+    out, args.out = args.out, None  # one file with every grid's rows, written below
+    try:
+        for label, grid in grids:
+            done = _execute(prog, args, grid)
+            if isinstance(done, int):
+                return done
+            rows += done[0]
+            summary += [(label, s) for s in done[1]]
+    finally:
+        args.out = out
+    if out is not None:
+        from sim.sweep import write_table
+
+        write_table(rows, ["malicious", "attack", "attack.puzzle_bits", "dht.disjoint_paths"], out)
+    if args.json:
+        print(json.dumps({"axes": {**axes, "attack.puzzle_bits": bits}, "rows": rows,
+                          "summary": [{**s, "label": label} for label, s in summary]}))  # fmt: skip
+        return 0
+    metrics = ("lookup_success", "record_availability", "msgs_per_lookup")
     table = []
-    for attack in axes["attack"]:
+    for label, _grid in grids:
         for share in axes["malicious"]:
-            line: list[Any] = [attack, share]
+            line: list[Any] = [label, share]
             for d in settings:
-                match = [
-                    s
-                    for s in summary
-                    if s["attack"] == attack and s["malicious"] == share and s["dht.disjoint_paths"] == d
-                ]
-                s = match[0] if match else {}
+                key = (label, share, d)
+                s = next(
+                    (s for lab, s in summary if (lab, s["malicious"], s["dht.disjoint_paths"]) == key), {}
+                )
                 if s.get("errors"):
-                    line += ["error", "error"]
+                    line += ["error"] * len(metrics)
                 else:
-                    line += [
-                        format_value("lookup_success", s.get("lookup_success")),
-                        format_value("record_availability", s.get("record_availability")),
-                    ]
+                    line += [format_value(m, s.get(m)) for m in metrics]
             table.append(line)
     headers = ["attack", "malicious"]
     for d in settings:
         label = "default" if d is None else f"d={d}"
-        headers += [f"success {label}", f"available {label}"]
-    print_table(table, headers, title=f"lookup success / records with an honest replica, {args.nodes} nodes")
-    for s in summary:
+        headers += [f"success {label}", f"available {label}", f"msgs {label}"]
+    print_table(
+        table,
+        headers,
+        title=f"lookup success / records with an honest replica / messages per lookup, {args.nodes} nodes "
+        f"({args.join} join)",
+    )
+    for label, s in summary:
         if s.get("error"):
-            print(
-                f"error in attack={s['attack']} malicious={s['malicious']} "
-                f"disjoint_paths={s['dht.disjoint_paths']}: {s['error']}"
-            )
+            where = f"{label} malicious={s['malicious']} disjoint_paths={s['dht.disjoint_paths']}"
+            print(f"error in {where}: {s['error']}")
     if args.out is not None:
         print(f"rows: {args.out}")
     return 0

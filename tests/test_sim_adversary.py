@@ -174,3 +174,63 @@ def test_cli_run_with_an_attack(capsys):
 
     figs = json.loads(capsys.readouterr().out)
     assert figs["attack"] == "liar" and figs["malicious_nodes"] == 24 and figs["liar_pool"] == 3000
+
+
+def _near(ranks: list[int], k: int) -> int:
+    """Sybils among the k closest ids of their key, given their honest ranks (closest first, -1: far)."""
+    return sum(1 for j, r in enumerate(ranks) if r >= 0 and r + j < k)
+
+
+def test_eclipse_sampling_matches_real_grinding_with_the_puzzle():
+    """The sampled outcome (binomial count of usable ids, order statistics, honest ranks) has the law of
+    really generating budget x per_key keys, keeping those with the puzzle work and the per_key closest."""
+    import numpy as np
+
+    from dht.keys import id_puzzle_bits
+
+    ctx = _ctx(honest=400, k=10, seed=7)
+    bits, budget, want, keys = 4, 200, 5, 300
+    attack = EclipseAttack(ctx, {"per_key": want, "budget": budget, "puzzle_bits": bits})
+    tops = np.array([h >> 192 for h in ctx.honest_ids], dtype=np.uint64)
+    rng = random.Random(8)
+    gen = np.random.default_rng(9)
+    sampled = brute = 0
+    for _ in range(keys):
+        key = rng.randbytes(32)
+        k64 = int.from_bytes(key[:8], "big")
+        honest = np.sort(tops ^ np.uint64(k64))
+        sampled += _near(attack._ranks(want, honest, gen), ctx.k)
+        usable = []
+        for _ in range(budget * want):
+            pk = rng.randbytes(32)
+            if id_puzzle_bits(pk) >= bits:
+                usable.append(int.from_bytes(hashlib.sha256(pk).digest()[:8], "big") ^ k64)
+        best = sorted(usable)[:want]
+        brute += _near([int(np.searchsorted(honest, np.uint64(d))) for d in best], ctx.k)
+    # ~1.5 sybils per key among the 10 closest either way; 300 keys: within a few standard errors
+    assert 300 < brute < 700
+    assert abs(sampled - brute) < 0.2 * brute
+
+
+def test_puzzle_bits_keep_sybils_away_from_their_key_for_the_same_budget():
+    ctx = _ctx(honest=400, k=10)
+    near = []
+    for bits in (0, 8, 64):
+        attack = EclipseAttack(ctx, {"per_key": 12, "budget": 160, "puzzle_bits": bits})
+        keys = attack.plan(36)
+        assert len(set(keys)) == 36
+        stats = attack.statistics()
+        assert stats["eclipse_puzzle_bits"] == bits and stats["attacker_keygens"] == 160 * 36
+        if bits == 64:  # no usable id at all: every sybil sits at a random place
+            assert stats["eclipse_far"] == 36
+        count = 0  # brute force: the sybils among the k closest of their key, honest and sybil ids together
+        for t, place in enumerate(attack.places()):
+            kint = id_int(ctx.place_key(place))
+            mine = [int.from_bytes(hashlib.sha256(pk).digest(), "big") ^ kint
+                    for pk, g in zip(keys, attack._group, strict=True) if g == t]  # fmt: skip
+            everyone = sorted([(h ^ kint, 0) for h in ctx.honest_ids] + [(d, 1) for d in mine])
+            count += sum(s for _, s in everyone[: ctx.k])
+        assert count == stats["eclipse_near_k"]
+        near.append(count)
+    # 0 bits: most of the 3 x 10 closest places are sybils; 8 bits (7.5 usable ids per key) or none: a few
+    assert near[0] >= 0.7 * 3 * ctx.k and near[1] <= 5 and near[2] <= 5

@@ -157,3 +157,35 @@ def test_cli_attack_side_by_side(capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "success d=4" in text
+
+
+def test_cli_attack_eclipse_rows_per_puzzle_size_in_one_file(capsys, tmp_path):
+    out = tmp_path / "attack.csv"
+    argv = ["sim", "attack", "--inline", "--shares", "0.2", "--attacks", "drop,eclipse", "--disjoint", "1"]
+    argv += [
+        "--puzzle-bits",
+        "0,16",
+        "--nodes",
+        "80",
+        "--publishes",
+        "8",
+        "--lookups",
+        "20",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "eclipse c=0" in text and "eclipse c=16" in text and "msgs d=1" in text and "fast join" in text
+    with out.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["attack"], r["attack.puzzle_bits"]) for r in rows] == [
+        ("drop", ""),
+        ("eclipse", "0"),
+        ("eclipse", "16"),
+    ]
+    assert {r["join"] for r in rows} == {"fast"}  # sim attack prefills unless told --join protocol
+    assert rows[2]["eclipse_puzzle_bits"] == "16" and int(rows[1]["eclipse_near_k"]) > int(
+        rows[2]["eclipse_near_k"]
+    )
+    assert main([*argv[:9], "--puzzle-bits", "-1"]) == 2
