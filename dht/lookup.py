@@ -484,12 +484,13 @@ class ClosestPeersIter:
         first = self._first[j]
         progress = self._known[j] < self.k
         target = self.target
+        gone = self._gone
         fresh: list[tuple[int, Contact]] = []
         for c in closer:
             pk = c.pubkey
             q = by_key.get(pk)
             if q is None:
-                if pk != exclude and pk not in self._gone:
+                if pk != exclude and pk not in gone:
                     cid = c.__dict__.get(ID_ATTR)  # contact_id(c), without a call when cached
                     fresh.append(((contact_id(c) if cid is None else cid) ^ target, c))
                 continue

@@ -202,7 +202,8 @@ class Node:
             reply = Pong(msg.rid)
         elif isinstance(msg, FindNode):
             n = min(self.config.k, MAX_PEERS_PER_REPLY)
-            reply = Nodes(msg.rid, self.table.closest(id_int(msg.target), n, exclude=sender.pubkey))
+            peers = self.table.closest(id_int(msg.target), n, sender.pubkey, contact_id(sender))
+            reply = Nodes(msg.rid, peers)
         elif isinstance(msg, PutRecords):
             if len(msg.records) > MAX_RECORDS_PER_PUT:
                 reply = Error(msg.rid, "too_many_records")
@@ -229,7 +230,7 @@ class Node:
         peers: list[Contact] = []
         if msg.cursor is None:  # the first page also serves the lookup
             n = min(self.config.k, MAX_PEERS_PER_REPLY)
-            peers = self.table.closest(id_int(msg.key), n, exclude=sender.pubkey)
+            peers = self.table.closest(id_int(msg.key), n, sender.pubkey, contact_id(sender))
         return Records(msg.rid, records, cursor, peers)
 
     def put_local(self, key: bytes, records: list[bytes], now: float) -> list[PutStatus]:

@@ -184,11 +184,20 @@ class RoutingTable:
                 if bj:
                     yield bj
 
-    def closest(self, target: int, n: int, exclude: bytes | None = None) -> list[Contact]:
+    def closest(
+        self, target: int, n: int, exclude: bytes | None = None, exclude_id: int | None = None
+    ) -> list[Contact]:
         """The ``n`` contacts closest to ``target`` by XOR distance, closest first.
 
         Buckets are visited in increasing distance to the target (``_walk``) and only those are sorted; the
-        walk stops once ``n`` are collected.
+        walk stops once ``n`` are collected (``n + 1`` when the excluded contact is among the first n).
+
+        Args:
+            target: the id.
+            n: how many.
+            exclude: a public key left out (the asker's).
+            exclude_id: its id, when the caller has it (it spares looking for it among the first n when it is
+                farther than the n-th).
         """
         out: list[Contact] = []
         if n <= 0 or not self._buckets:
@@ -200,7 +209,12 @@ class RoutingTable:
                 # ids in a table are distinct: no ties (sorting by a key is ~2x faster than sorting pairs)
                 out.extend(sorted(bj, key=lambda c: c.__dict__[ID_ATTR] ^ target))
             # the first n are the answer unless the excluded contact is among them: then one more is needed
-            if len(out) >= n and (exclude is None or len(out) > n or exclude not in [c.pubkey for c in out]):
+            if len(out) >= n and (
+                exclude is None
+                or len(out) > n
+                or (exclude_id is not None and exclude_id ^ target > out[-1].__dict__[ID_ATTR] ^ target)
+                or exclude not in [c.pubkey for c in out]
+            ):
                 break
         if exclude is not None:
             out = [c for c in out if c.pubkey != exclude]
