@@ -6,8 +6,11 @@ rendering, embedded together) and appends it to the partition of its (action, ta
 expiry, author, hard attributes, fine category) and its identifier tokens. ``search`` goes to the partitions
 of the inverse side (SELL and OFFER_SERVICE for a demand: the goods/service form follows each intent's own
 category, which may differ from ours) and the query's group (or the groups it is given: a query unsure of its
-category looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap, lets FAISS
-(``IDSelectorBitmap``) pick the nearest survivors by inner product, then rescores them: similarity, shared
+category looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap (the cheap
+comparisons first: a latitude/longitude box around the query, then the live, author, price and attribute
+columns; the great-circle distance last, on the survivors only, from each row's precomputed unit vector), lets
+FAISS (``IDSelectorBitmap`` over the partition's float16 scan copy, re-ranked on float32: ``partition.py``)
+pick the nearest survivors by inner product, then rescores them: similarity, shared
 identifiers, the query's probability for the candidate's fine category, soft-attribute agreement and
 conflicts (``score.combine_score``). The fine category is a ranking signal, and a filter only for the
 unrelated (``RELATED_MIN_P`` / ``RELATED_MIN_SIM``): two sides the classifier put in different but plausible
@@ -56,18 +59,48 @@ MIN_RESCORE = 40
 #: unrelated.
 RELATED_MIN_P = 0.01
 RELATED_MIN_SIM = 0.45
-#: Kilometres per degree of latitude (the geo filter's cheap latitude band).
-KM_PER_DEGREE = 2 * np.pi * EARTH_RADIUS_KM / 360
 #: Query feature cache entries (own intents are searched again at every watch round).
 MAX_QUERY_CACHE = 1024
 _DEMAND = ("BUY", "SEEK_SERVICE")
+_NO_IDS: frozenset[str] = frozenset()
 
 
-def _haversine_many(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    p1, l1 = np.radians(lat), np.radians(lon)
-    p2, l2 = np.radians(lats), np.radians(lons)
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))))
+def _unit(lat: float, lon: float) -> tuple[float, float, float]:
+    """The point at ``lat``, ``lon`` (degrees) as a unit vector (x, y, z)."""
+    p, la = np.radians(lat), np.radians(lon)
+    return float(np.cos(p) * np.cos(la)), float(np.cos(p) * np.sin(la)), float(np.sin(p))
+
+
+def _distances_km(part: Partition, rows: np.ndarray, q: tuple[float, float, float]) -> np.ndarray:
+    """Great-circle distances from the unit vector ``q`` to the cell centres of ``rows`` (the haversine
+    formula written with the rows' precomputed unit vectors: ``h = chord^2 / 4``, no trigonometry per row but
+    the final arcsine)."""
+    dx = part.x.view()[rows] - q[0]
+    dy = part.y.view()[rows] - q[1]
+    dz = part.z.view()[rows] - q[2]
+    chord = np.sqrt(dx * dx + dy * dy + dz * dz)
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / 2)))
+
+
+def _lon_reach(lat: float, reach: float) -> float | None:
+    """Degrees of longitude within ``reach`` radians of a point at ``lat`` (None when a pole is within reach:
+    every longitude then is). The exact bound of the great circle, ``asin(sin(reach) / cos(lat))``."""
+    phi = np.radians(lat)
+    if abs(phi) + reach >= np.pi / 2 - 1e-9:
+        return None
+    return float(np.degrees(np.arcsin(min(1.0, np.sin(reach) / np.cos(phi))))) + 1e-9
+
+
+def _lon_window(lon: float, dlon: float | None, lons: np.ndarray) -> np.ndarray | None:
+    """Rows within ``dlon`` degrees of longitude of ``lon`` (also across the antimeridian); None: all rows."""
+    if dlon is None or dlon >= 180.0:
+        return None
+    lo, hi = lon - dlon, lon + dlon
+    if lo < -180.0:
+        return (lons >= lo + 360.0) | (lons <= hi)
+    if hi > 180.0:
+        return (lons >= lo) | (lons <= hi - 360.0)
+    return (lons >= lo) & (lons <= hi)
 
 
 class LocalIndex:
@@ -80,7 +113,7 @@ class LocalIndex:
         self._parts: dict[tuple[str, str], Partition] = {}
         self._where: dict[bytes, tuple[tuple[str, str], int]] = {}
         self._interned: dict[str, int] = {}
-        self._cell_cache: dict[str, tuple[float, float, float]] = {}
+        self._cell_cache: dict[str, tuple[float, float, float, tuple[float, float, float]]] = {}
         self._ids: dict[bytes, frozenset[str]] = {}
         self._queries: dict[tuple[bytes, int, str], tuple[np.ndarray, dict[str, float]]] = {}
         self._stats = {
@@ -108,11 +141,12 @@ class LocalIndex:
             self._interned[value] = i
         return i
 
-    def _cell(self, cell: str) -> tuple[float, float, float]:
+    def _cell(self, cell: str) -> tuple[float, float, float, tuple[float, float, float]]:
+        """A cell's centre (lat, lon), radius in km and centre as a unit vector (cached)."""
         c = self._cell_cache.get(cell)
         if c is None:
             lat, lon = center(cell)
-            c = (lat, lon, cell_radius_km(cell))
+            c = (lat, lon, cell_radius_km(cell), _unit(lat, lon))
             if len(self._cell_cache) < 100_000:
                 self._cell_cache[cell] = c
         return c
@@ -123,6 +157,9 @@ class LocalIndex:
             "lat": np.array([c[0] for c in cells], dtype=np.float64),
             "lon": np.array([c[1] for c in cells], dtype=np.float64),
             "cell_r": np.array([c[2] for c in cells], dtype=np.float64),
+            "x": np.array([c[3][0] for c in cells], dtype=np.float64),
+            "y": np.array([c[3][1] for c in cells], dtype=np.float64),
+            "z": np.array([c[3][2] for c in cells], dtype=np.float64),
             "radius": np.array([i.radius_km for i in intents], dtype=np.float64),
             "expires": np.array([i.expires for i in intents], dtype=np.int64),
             "author": np.array([self._intern("a:" + i.author.hex()) for i in intents], dtype=np.int64),
@@ -258,33 +295,37 @@ class LocalIndex:
 
     # -- search --------------------------------------------------------------------------------------
     def _mask(self, part: Partition, q: Intent, now: float | None) -> np.ndarray:
-        mask = part.alive.view().copy()
+        """The rows of ``part`` that pass every hard filter for ``q``: the cheap, selective comparisons first
+        (a latitude/longitude box around the query), the great-circle distance last, on the survivors only."""
+        lat, lon, r, q_xyz = self._cell(q.cell)
+        reach = (float(q.radius_km) + r + part.max_cell_r) / EARTH_RADIUS_KM  # radians
+        lats = part.lat.view()
+        band = np.degrees(reach) + 1e-9
+        mask = (lats >= lat - band) & (lats <= lat + band)
+        window = _lon_window(lon, _lon_reach(lat, reach), part.lon.view())
+        if window is not None:
+            mask &= window
+        mask &= part.alive.view()
         if now is not None:
             mask &= part.expires.view() > now
         mask &= part.author.view() != self._interned.get("a:" + q.author.hex(), -2)
-        lat, lon, r = self._cell(q.cell)
-        # a latitude band first (cheap comparisons), then the great-circle distance of the rows inside it
-        lats, cell_r = part.lat.view(), part.cell_r.view()
-        reach = (float(q.radius_km) + r + float(cell_r.max(initial=0.0))) / KM_PER_DEGREE
-        mask &= np.abs(lats - lat) <= reach
-        rows = np.flatnonzero(mask)
-        if len(rows):
-            d = _haversine_many(lat, lon, lats[rows], part.lon.view()[rows]) - r - cell_r[rows]
-            mask[rows] = d <= np.minimum(float(q.radius_km), part.radius.view()[rows])
         qp = unit_price(q)
         if qp is not None:
             cur = self._interned.get("c:" + qp[1], -2)
             prices = part.price.view()
-            same = part.currency.view() == cur
             tol = 1.0 + self.config.price_tolerance
             with np.errstate(invalid="ignore"):
                 ok = prices <= qp[0] * tol if q.action.value in _DEMAND else qp[0] <= prices * tol
-            mask &= ~same | ok
+            mask &= ok | (part.currency.view() != cur)
         for k, col in part.attrs.items():
             if k in q.attributes:
                 want = self._interned.get(f"{k}:{q.attributes[k]}", -2)
                 v = col.view()
                 mask &= (v == -1) | (v == want)
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            d = _distances_km(part, rows, q_xyz) - r - part.cell_r.view()[rows]
+            mask[rows] = d <= np.minimum(float(q.radius_km), part.radius.view()[rows])
         return mask
 
     def query_features(self, intent: Intent) -> tuple[np.ndarray, dict[str, float]]:
@@ -342,13 +383,14 @@ class LocalIndex:
         if q.shape[1] != self.dim:
             raise EmbedderMismatchError(f"query vector dim {q.shape[1]} != index dim {self.dim}")
         faiss.omp_set_num_threads(1)
-        lat, lon, _ = self._cell(intent.cell)
+        q_xyz = self._cell(intent.cell)[3]
         q_ids = identifiers(intent.text)
+        q_attrs = intent.attributes
         scored: list[tuple[float, float, float, Intent]] = []
         for part, mask in masks:
             sims, rows = part.search(q, mask, min(MAX_SEARCH_K, max(MIN_RESCORE, 4 * k)))
             rows_i = rows.astype(np.int64)
-            dists = _haversine_many(lat, lon, part.lat.view()[rows_i], part.lon.view()[rows_i])
+            dists = _distances_km(part, rows_i, q_xyz)
             for sim, row, dist in zip(sims.tolist(), rows_i.tolist(), dists.tolist(), strict=True):
                 cand = part.intents[row]
                 if cand is None:
@@ -356,15 +398,17 @@ class LocalIndex:
                 p_cat = category_probs.get(cand.category, 0.0)
                 if cand.category != intent.category and p_cat < RELATED_MIN_P and sim < RELATED_MIN_SIM:
                     continue
+                c_attrs = cand.attributes
+                both = bool(q_attrs) and bool(c_attrs)  # no shared attribute: neutral agreement, nothing else
                 score = combine_score(
-                    float(sim),
-                    soft_agreement(intent.attributes, cand.attributes),
-                    coverage(q_ids, self._ids.get(cand.id, frozenset())),
+                    sim,
+                    soft_agreement(q_attrs, c_attrs) if both else 0.5,
+                    coverage(q_ids, self._ids.get(cand.id, _NO_IDS)) if q_ids else 0.0,
                     p_cat,
-                    len(conflicts(intent.attributes, cand.attributes)),
-                    key_matches(intent.attributes, cand.attributes),
+                    len(conflicts(q_attrs, c_attrs)) if both else 0,
+                    key_matches(q_attrs, c_attrs) if both else 0,
                 )
-                scored.append((score, float(sim), float(dist), cand))
+                scored.append((score, sim, dist, cand))
         scored.sort(key=lambda x: -x[0])
         keys = tuple(self.config.hard_keys)
         out = [

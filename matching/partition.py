@@ -1,11 +1,18 @@
 """One FAISS partition: the vectors and filter columns of the intents of one (action, category).
 
 Rows are appended and never renumbered until ``compact``; a removed or expired row is only marked dead
-(the filter bitmap leaves it out), and the partition is rebuilt when dead rows pass a fraction. Layout:
-exact ``IndexFlatIP`` below ``approx_threshold`` rows, then IVF-Flat (ids = rows) or HNSW (rows in order).
-Filters are numpy columns evaluated into a bitmap handed to FAISS as ``IDSelectorBitmap``; when the bitmap
-selects few rows of an approximate partition the search is exact over those rows instead (HNSW with a
-narrow filter unrelated to the text loses recall).
+(the filter bitmap leaves it out), and the partition is rebuilt when dead rows pass a fraction.
+
+Storage: every row's float32 vector (the master copy: exact similarities, persistence, rebuilds) and a
+*scan copy* FAISS reads through the filter bitmap (``IDSelectorBitmap``): float16 codes by default
+(``IndexScalarQuantizer`` QT_fp16, half the bytes: the filtered scan is bound by memory traffic), whose
+shortlist of ``SCAN_SHORTLIST_FACTOR * k + SCAN_SHORTLIST_EXTRA`` rows is re-ranked on the float32 vectors,
+so the similarities returned are exact and only a row whose float16 and float32 ranks differ by more than
+the shortlist's slack could be missed (recall@5 against the exact scan is measured in ``bench/matching.py``);
+``scan="exact"`` scans float32 (``IndexFlatIP``) instead. Above ``approx_threshold`` rows an approximate
+index is added: IVF-Flat (ids = rows, supports deletes) or HNSW (rows in order); a filter that selects at
+most ``exact_subset_max`` rows still uses the scan copy (HNSW with a narrow filter unrelated to the text
+loses recall).
 """
 
 from __future__ import annotations
@@ -22,6 +29,16 @@ from wire.intent import Intent
 FLAT = "flat"
 IVF = "ivf"
 HNSW = "hnsw"
+#: Scan copies: float16 codes re-ranked on float32 (default), or float32 itself.
+SCAN_FP16 = "fp16"
+SCAN_EXACT = "exact"
+#: A float16 scan hands this many times the wanted rows, plus this many, to the exact re-ranking.
+SCAN_SHORTLIST_FACTOR = 2
+SCAN_SHORTLIST_EXTRA = 16
+
+
+#: The filter columns ``add`` takes (computed by ``LocalIndex._columns``), and ``attr:<key>`` per hard key.
+_COLUMNS = ("lat", "lon", "cell_r", "x", "y", "z", "radius", "price", "currency", "expires", "author")
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,7 @@ class IndexConfig:
     hnsw_ef_search: int = 128
     ivf_nprobe: int = 32
     exact_subset_max: int = 20_000
+    scan: str = SCAN_FP16  # SCAN_FP16 or SCAN_EXACT: what the filtered scan reads
     compact_dead_fraction: float = 0.5
     compact_min_dead: int = 1024
     price_tolerance: float = 0.20
@@ -68,12 +86,22 @@ class Partition:
         self.dim = dim
         self.config = config
         self.layout = FLAT
-        self.index: Any = faiss.IndexFlatIP(dim)
-        self.vectors: _Column | None = None  # kept only for approximate layouts (rebuilds)
+        self.index: Any = None  # the approximate index, above approx_threshold rows
+        self.vectors = _Column(np.float32, 0.0)  # every row's vector, flattened (the master copy)
+        self.scan_index: Any = (
+            faiss.IndexFlatIP(dim)
+            if config.scan == SCAN_EXACT
+            else faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        )
+        #: The largest cell radius of any row ever added (a conservative bound for the geo band).
+        self.max_cell_r = 0.0
         self.intents: list[Intent | None] = []
         self.lat = _Column(np.float64, 0.0)
         self.lon = _Column(np.float64, 0.0)
         self.cell_r = _Column(np.float64, 0.0)
+        self.x = _Column(np.float64, 0.0)  # the cell centre as a unit vector (distances without trigonometry)
+        self.y = _Column(np.float64, 0.0)
+        self.z = _Column(np.float64, 0.0)
         self.radius = _Column(np.float64, 0.0)
         self.price = _Column(np.float64, np.nan)  # unit price, minor units
         self.currency = _Column(np.int32, -1)
@@ -92,15 +120,7 @@ class Partition:
         return self.size - self.dead
 
     def all_vectors(self) -> np.ndarray:
-        """Every row's vector (copy for flat, view for approximate layouts)."""
-        if self.layout == FLAT:
-            n = self.index.ntotal
-            if n == 0:
-                return np.zeros((0, self.dim), dtype=np.float32)
-            return np.array(faiss.rev_swig_ptr(self.index.get_xb(), n * self.dim), dtype=np.float32).reshape(
-                n, self.dim
-            )
-        assert self.vectors is not None
+        """Every row's float32 vector (a view: copy before keeping it across an ``add``)."""
         return self.vectors.view().reshape(-1, self.dim)
 
     def add(self, intents: list[Intent], vectors: np.ndarray, columns: dict[str, np.ndarray]) -> list[int]:
@@ -108,18 +128,19 @@ class Partition:
         first = self.size
         rows = list(range(first, first + len(intents)))
         self.intents.extend(intents)
-        for name in ("lat", "lon", "cell_r", "radius", "price", "currency", "expires", "author"):
+        for name in _COLUMNS:
             getattr(self, name).append(columns[name])
         self.alive.append(np.ones(len(intents), dtype=np.bool_))
         for k, col in self.attrs.items():
             col.append(columns["attr:" + k])
+        if len(intents):
+            self.max_cell_r = max(self.max_cell_r, float(np.max(columns["cell_r"])))
+        self.vectors.append(vectors.reshape(-1))
+        self.scan_index.add(vectors)
         if self.layout == FLAT:
-            self.index.add(vectors)
             if self.size > self.config.approx_threshold:
                 self._to_approx()
         else:
-            assert self.vectors is not None
-            self.vectors.append(vectors.reshape(-1))
             if self.layout == IVF:
                 self.index.add_with_ids(vectors, np.asarray(rows, dtype=np.int64))
             else:
@@ -144,8 +165,6 @@ class Partition:
 
     def _to_approx(self) -> None:
         vecs = self.all_vectors()
-        self.vectors = _Column(np.float32, 0.0)
-        self.vectors.append(vecs.reshape(-1))
         self.layout = self.config.approx_kind
         self.index = self._build_approx(vecs)
 
@@ -176,25 +195,32 @@ class Partition:
         if selected == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         k = min(k, selected)
-        if self.layout != FLAT and selected <= self.config.exact_subset_max:
-            rows = np.flatnonzero(mask)
-            assert self.vectors is not None
-            sims = self.vectors.view().reshape(-1, self.dim)[rows] @ query[0]
-            top = np.argsort(-sims)[:k]
-            return sims[top].astype(np.float32), rows[top].astype(np.int64)
         bitmap = np.packbits(mask, bitorder="little")
         sel = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
         params: Any
         fx: Any = faiss  # the SWIG stubs don't know the SearchParameters keyword constructors
-        if self.layout == FLAT:
-            params = fx.SearchParameters(sel=sel)
-        elif self.layout == IVF:
+        if self.layout == FLAT or selected <= self.config.exact_subset_max:
+            return self._scan(query, fx.SearchParameters(sel=sel), k, selected)
+        if self.layout == IVF:
             params = fx.SearchParametersIVF(sel=sel, nprobe=self.config.ivf_nprobe)
         else:
             params = fx.SearchParametersHNSW(sel=sel, efSearch=max(self.config.hnsw_ef_search, k))
         sims, ids = self.index.search(query, k, params=params)
         keep = ids[0] >= 0
         return sims[0][keep], ids[0][keep]
+
+    def _scan(self, query: np.ndarray, params: Any, k: int, selected: int) -> tuple[np.ndarray, np.ndarray]:
+        """The filtered scan of the scan copy; a float16 shortlist is re-ranked on the float32 vectors."""
+        if self.config.scan == SCAN_EXACT:
+            sims, ids = self.scan_index.search(query, k, params=params)
+            keep = ids[0] >= 0
+            return sims[0][keep], ids[0][keep]
+        short = min(selected, SCAN_SHORTLIST_FACTOR * k + SCAN_SHORTLIST_EXTRA)
+        _, ids = self.scan_index.search(query, short, params=params)
+        rows = ids[0][ids[0] >= 0]
+        exact = self.all_vectors()[rows] @ query[0]
+        top = np.argsort(-exact, kind="stable")[:k]
+        return exact[top].astype(np.float32), rows[top].astype(np.int64)
 
     def statistics(self) -> dict[str, Any]:
         return {"layout": self.layout, "rows": self.size, "live": self.live, "dead": self.dead}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from matching.embedder import l2_normalise
@@ -366,3 +366,75 @@ def test_identifiers_fold_accents() -> None:
     assert "bateria" in es and "bater" not in es and "72ah" in es
     assert coverage(identifiers("experiência Galaxy S23"), identifiers("Galaxy S23 experiencia")) == 1.0
     assert "bateria" in es & pt
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(-89.9, 89.9),
+    st.floats(-180.0, 179.99),
+    st.integers(0, 400),
+    st.lists(
+        st.tuples(st.floats(-3.0, 3.0), st.floats(-6.0, 6.0), st.integers(0, 400)),
+        min_size=1,
+        max_size=9,
+    ),
+)
+@example(10.0, 179.9, 60, [(0.0, 0.3, 60), (0.1, -0.4, 60), (0.0, 1.5, 60)])  # across the antimeridian
+@example(10.0, -179.9, 60, [(0.0, -0.3, 60), (0.1, 0.4, 60)])
+@example(89.5, 0.0, 200, [(0.2, 179.0, 200), (-0.3, 90.0, 200), (0.0, -120.0, 200)])  # over the pole
+@example(-60.0, 20.0, 300, [(0.0, 5.9, 300), (2.0, -5.0, 300), (-2.5, 4.0, 300)])  # high latitude, wide
+def test_geo_box_never_drops_a_row_within_reach(
+    lat: float, lon: float, radius: int, offsets: list[tuple[float, float, int]]
+) -> None:
+    """The latitude/longitude box is only a shortcut: near the poles and across the antimeridian the rows kept
+    are exactly those the great-circle rule keeps (cell centres, both radii)."""
+    from wire.geo import cell_radius_km, center, haversine_km
+
+    index = LocalIndex(HashEmbedder())
+    rows = []
+    for n, (dlat, dlon, r) in enumerate(offsets, start=1):
+        where = (max(-89.99, min(89.99, lat + dlat)), ((lon + dlon + 180.0) % 360.0) - 180.0)
+        rows.append(mk(n, where=where, radius=r))
+    vecs = l2_normalise(np.ones((len(rows), 64), dtype=np.float32))
+    index.add_many(rows, vecs, "hash-test")
+    q = mk(10_000, action=Action.BUY, where=(lat, lon), radius=radius)
+    got = {m.intent.id for m in index.search(q, k=50, vector=vecs[0], category_probs={"vehicles/tires": 1.0})}
+    qc = center(q.cell)
+    want = {
+        i.id
+        for i in rows
+        if haversine_km(qc, center(i.cell)) - cell_radius_km(q.cell) - cell_radius_km(i.cell)
+        <= min(q.radius_km, i.radius_km) - 1e-6
+    }
+    border = {
+        i.id
+        for i in rows
+        if abs(
+            haversine_km(qc, center(i.cell))
+            - cell_radius_km(q.cell)
+            - cell_radius_km(i.cell)
+            - min(q.radius_km, i.radius_km)
+        )
+        <= 1e-6
+    }
+    assert want <= got and got <= want | border
+
+
+def test_float16_scan_returns_what_the_exact_scan_returns() -> None:
+    from matching.partition import SCAN_EXACT
+
+    rng = np.random.default_rng(3)
+    n, dim = 3000, 64
+    vecs = l2_normalise(rng.standard_normal((n, dim)).astype(np.float32))
+    intents = [mk(i + 1, where=(40.0 + rng.random(), -4.0 + rng.random())) for i in range(n)]
+    fp16 = LocalIndex(HashEmbedder())
+    exact = LocalIndex(HashEmbedder(), IndexConfig(scan=SCAN_EXACT))
+    fp16.add_many(intents, vecs, "hash-test")
+    exact.add_many(intents, vecs, "hash-test")
+    for j in range(20):
+        qv = vecs[j * 17] + 0.3 * rng.standard_normal(dim).astype(np.float32)
+        q = mk(10_000 + j, action=Action.BUY, where=(40.5, -3.5))
+        a = fp16.search(q, k=10, vector=qv)
+        b = exact.search(q, k=10, vector=qv)
+        assert [m.intent.id for m in a] == [m.intent.id for m in b]
+        assert [m.similarity for m in a] == pytest.approx([m.similarity for m in b], abs=1e-6)
