@@ -202,21 +202,24 @@ class RoutingTable:
         out: list[Contact] = []
         if n <= 0 or not self._buckets:
             return out
+        complete = False  # the first n of ``out`` are the answer (``exclude`` is not among them)
         for bj in self._walk(target):
             if len(bj) == 1:
                 out.append(bj[0])
             else:
                 # ids in a table are distinct: no ties (sorting by a key is ~2x faster than sorting pairs)
                 out.extend(sorted(bj, key=lambda c: c.__dict__[ID_ATTR] ^ target))
-            # the first n are the answer unless the excluded contact is among them: then one more is needed
-            if len(out) >= n and (
-                exclude is None
-                or len(out) > n
-                or (exclude_id is not None and exclude_id ^ target > out[-1].__dict__[ID_ATTR] ^ target)
-                or exclude not in [c.pubkey for c in out]
-            ):
-                break
-        if exclude is not None:
+            if len(out) >= n:
+                if exclude is None:
+                    complete = True
+                    break
+                far = exclude_id is not None and exclude_id ^ target > out[n - 1].__dict__[ID_ATTR] ^ target
+                if far or exclude not in [c.pubkey for c in out]:
+                    complete = True
+                    break
+                if len(out) > n:
+                    break  # n others are here once ``exclude`` is dropped
+        if exclude is not None and not complete:
             out = [c for c in out if c.pubkey != exclude]
         del out[n:]
         return out

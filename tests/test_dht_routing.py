@@ -116,6 +116,18 @@ def test_closest_matches_brute_force_and_excludes():
             )[:10]
         )
     assert table.closest(SELF_ID, 5) == sorted(everyone, key=lambda c: contact_id(c) ^ SELF_ID)[:5]
+    # any excluded key (in the table or not, near the target or far), with or without its id, for any n
+    outsider = contact(10_000)
+    for _ in range(300):
+        target = rng.getrandbits(256) if rng.random() < 0.5 else SELF_ID ^ rng.getrandbits(rng.randint(1, 12))
+        ranked = sorted(everyone, key=lambda c: contact_id(c) ^ target)
+        n = rng.choice([1, 2, 7, 8, 9, 10, 20, len(everyone), len(everyone) + 5])
+        ex = rng.choice(
+            [ranked[0], ranked[min(n, len(ranked) - 1)], ranked[n // 2], rng.choice(ranked), outsider]
+        )
+        want = [c for c in ranked if c.pubkey != ex.pubkey][:n]
+        assert table.closest(target, n, exclude=ex.pubkey) == want
+        assert table.closest(target, n, ex.pubkey, contact_id(ex)) == want
 
 
 def test_export_import_and_find():
