@@ -11,7 +11,7 @@ state::
     NOT_CONTACTED --next()--> WAITING --on_success--> SUCCEEDED
          |                      |  \\--on_failure---> FAILED
          |                      \\--its peer deadline passed (next)--> UNRESPONSIVE --on_success--> SUCCEEDED
-         |                                                                 \\--on_failure--> FAILED
+         |                              \\--(an unproven suggestion)--> FAILED      \\--on_failure--> FAILED
          \\--its referrer was discredited--> DISCARDED --vouched for by another referrer--> NOT_CONTACTED
 
 **Paths.** ``paths`` (d) lookups run side by side over the one list. Every peer records which paths know it
@@ -45,10 +45,14 @@ them). The list keeps ``(CANDIDATES_PER_PATH + paths - 1) * k`` peers (``capacit
 FAILED or was DISCARDED makes room first (its key is remembered, so no later reply brings it back: a liar's
 dead fakes must not keep their places while the next liar's fakes push the honest peers not yet asked out),
 else the farthest peer not yet asked is dropped. Every peer remembers its *referrer* (the peer whose reply
-introduced it); an unproven referrer (none of its suggestions answered yet) has one suggestion asked at a
-time. A referrer whose suggestions failed or went unresponsive ``REFERRER_STRIKES`` times, more often than
-they answered, is discredited: its other suggestions that no second referrer vouched for are DISCARDED, so a
-liar's ground "closer" contacts can't hold the lookup's slots until it times out.
+introduced it) and its *voucher* (a second referrer that listed it too). A suggestion is *proven* when its
+referrer or voucher has had another suggestion answer (seeds are). Unproven suggestions of one referrer are
+asked one at a time, and one past its peer deadline is FAILED at once rather than UNRESPONSIVE: it is neither
+waited for as a straggler nor counted in flight (colluding liars list the same fakes, so a second listing
+alone proves nothing). A suggestion that failed or went unresponsive is a strike for its referrer and its
+voucher; one with ``REFERRER_STRIKES`` strikes, more than its suggestions that answered, is discredited: its
+suggestions whose other referrer is not in good standing are DISCARDED, so a liar's ground "closer" contacts
+can't hold the lookup's slots until it times out.
 
 Calls for unknown peers, or for peers that are not WAITING or UNRESPONSIVE, are ignored (return False).
 """
@@ -98,7 +102,7 @@ class _Peer:
         "path",
         "ref",
         "state",
-        "vouched",
+        "voucher",
     )
 
     def __init__(self, contact: Contact, dist: int, depth: int, known: int, ref: _Peer | None) -> None:
@@ -110,13 +114,20 @@ class _Peer:
         self.known = known  # bit j: path j knows this peer
         self.path = -1  # the path that contacted it
         self.ref = ref  # the peer whose reply introduced it (None: a seed)
-        self.vouched = False  # another referrer listed it too
+        self.voucher: _Peer | None = None  # a second referrer that listed it too
         self.good = 0  # as a referrer: suggestions that answered ...
         self.bad = 0  # ... and that failed or went unresponsive (-1: discredited)
         self.asked = 0  # ... and that are WAITING
 
 
 _first_item = itemgetter(0)
+
+
+def _proven(p: _Peer) -> bool:
+    """A seed, or a suggestion whose referrer or voucher has had another suggestion answer (colluding liars
+    vouch for each other's fakes: a second source counts only once it has proven itself)."""
+    ref, voucher = p.ref, p.voucher
+    return ref is None or ref.good > 0 or (voucher is not None and voucher.good > 0)
 
 
 class ClosestPeersIter:
@@ -212,7 +223,8 @@ class ClosestPeersIter:
         self._cap = (CANDIDATES_PER_PATH + paths - 1) * k if capacity is None else max(capacity, k)
         self._by_key: dict[bytes, _Peer] = {}
         self._dead = 0  # FAILED or DISCARDED peers in the list (the first to make room)
-        self._gone: dict[bytes, None] = {}  # keys of dead peers dropped from the list (bounded by _cap)
+        # keys of dead peers dropped from the list (a peer is asked once; at most what the replies listed)
+        self._gone: set[bytes] = set()
         self._exclude = exclude
         self._finished = False
         self._timed_out = False
@@ -298,10 +310,7 @@ class ClosestPeersIter:
                 del self._by_key[pk]
                 self._forget(p)
                 self._dead -= 1
-                gone = self._gone
-                gone[pk] = None
-                if len(gone) > self._cap:
-                    del gone[next(iter(gone))]
+                self._gone.add(pk)
                 return True
         self._dead = 0  # (recount: none left)
         return False
@@ -317,8 +326,15 @@ class ClosestPeersIter:
         else:
             self._resume = [None] * self.paths
 
+    def _blame(self, p: _Peer) -> None:
+        """``p`` failed or went unresponsive: a strike for its referrer and for its voucher."""
+        self._strike(p.ref)
+        if p.voucher is not None:
+            self._strike(p.voucher)
+
     def _strike(self, ref: _Peer | None) -> None:
-        """One of ``ref``'s suggestions failed or went unresponsive; discredit it past the limit."""
+        """One of ``ref``'s suggestions failed or went unresponsive; discredit it past the limit: its
+        suggestions go, unless the other of their referrer and voucher is in good standing."""
         if ref is None or ref.bad < 0:
             return
         ref.bad += 1
@@ -326,7 +342,10 @@ class ClosestPeersIter:
             ref.bad = -1
             self._discredited += 1
             for q in self._peers:
-                if q.ref is not ref or q.vouched:
+                if q.ref is ref:
+                    if q.voucher is not None and q.voucher.bad >= 0:
+                        continue
+                elif q.voucher is not ref or q.ref is None or q.ref.bad >= 0:
                     continue
                 if q.state == _NOT_CONTACTED:
                     q.state = _DISCARDED
@@ -350,10 +369,16 @@ class ClosestPeersIter:
         for p in self._peers:
             if p.state == _WAITING:
                 if now >= p.deadline:
-                    p.state = _UNRESPONSIVE
-                    self._slow[p.path] += 1
                     self._left_waiting(p)
-                    self._strike(p.ref)
+                    if not _proven(p):
+                        # an unproven suggestion (no other of its referrer's answered, nobody else listed it):
+                        # not waited for as a straggler nor counted in flight; a liar's fakes end here
+                        p.state = _FAILED
+                        self._dead += 1
+                    else:
+                        p.state = _UNRESPONSIVE
+                        self._slow[p.path] += 1
+                    self._blame(p)
                 elif p.deadline < earliest:
                     earliest = p.deadline
         self._expiry = earliest
@@ -425,7 +450,7 @@ class ClosestPeersIter:
                         waiting = True
             elif st == _NOT_CONTACTED:
                 ref = p.ref
-                if ref is not None and ref.asked and not ref.good and not p.vouched:
+                if ref is not None and ref.asked and not _proven(p):
                     counting = False  # an unproven referrer's suggestions are asked one at a time
                     waiting = True
                     continue
@@ -462,15 +487,17 @@ class ClosestPeersIter:
             self._left_waiting(p)
         elif p.state == _UNRESPONSIVE:
             self._slow[p.path] -= 1
-            ref = p.ref
-            if ref is not None and ref.bad > 0:
-                ref.bad -= 1  # it was not a bad suggestion after all
+            for ref in (p.ref, p.voucher):
+                if ref is not None and ref.bad > 0:
+                    ref.bad -= 1  # it was not a bad suggestion after all
         else:
             return False
         p.state = _SUCCEEDED
         self._invalidate()
         if p.ref is not None:
             p.ref.good += 1
+            if p.voucher is not None:
+                p.voucher.good += 1
         j = p.path
         if not self._done[j]:
             self._learn(p, j, closer)
@@ -494,8 +521,8 @@ class ClosestPeersIter:
                     cid = c.__dict__.get(ID_ATTR)  # contact_id(c), without a call when cached
                     fresh.append(((contact_id(c) if cid is None else cid) ^ target, c))
                 continue
-            if not q.vouched and q.ref is not None and q.ref is not p:
-                q.vouched = True
+            if q.voucher is None and q.ref is not None and q.ref is not p and p.bad >= 0:
+                q.voucher = p
                 if q.state == _DISCARDED:
                     q.state = _NOT_CONTACTED
                     self._discarded -= 1
@@ -557,7 +584,7 @@ class ClosestPeersIter:
         if p.state == _WAITING:
             self._left_waiting(p)
             if blame:
-                self._strike(p.ref)
+                self._blame(p)
         elif p.state == _UNRESPONSIVE:  # struck already
             self._slow[p.path] -= 1
         else:

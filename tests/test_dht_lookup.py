@@ -454,3 +454,29 @@ def test_dead_peers_make_room_before_honest_candidates_and_never_come_back():
             it.on_success(s.peer.pubkey, [f1, f2] if s.peer == h1 else [])
     assert asked[-2:] == [h1, h2] and f1 not in asked and f2 not in asked
     assert it.closest() == [liar1, liar2, h1, h2]  # (the liars did answer)
+
+
+def test_colluding_liars_vouching_for_each_others_fakes_prove_nothing():
+    """Regression (issue 10, liar): every liar lists the same ground fakes, so the second listing used to
+    'vouch' for them: asked all at once, waited for as stragglers (their requests time out only at the RPC
+    timeout) and brought back after their referrer was discredited. A second source counts once proven."""
+    everyone = peers(40, seed=23)
+    target = 777
+    best = oracle(everyone, target, 40)
+    liar1, liar2, h1 = best[0], best[1], best[20]
+    fakes = fakes_near(target, 3, seed=24)
+    it = ClosestPeersIter(target, [liar1, liar2, h1], 0.0, k=3, alpha=3, paths=1, peer_timeout=1.0, max_new=3)
+    assert {it.next(0.0).peer.pubkey for _ in range(3)} == {liar1.pubkey, liar2.pubkey, h1.pubkey}  # type: ignore[union-attr]
+    it.on_success(liar1.pubkey, fakes)
+    it.on_success(liar2.pubkey, fakes)  # the same fakes again: a voucher, not a proof
+    it.on_success(h1.pubkey, [])
+    first = it.next(0.0)
+    assert isinstance(first, Waiting) and first.peer in fakes
+    assert isinstance(it.next(0.0), AtCapacity)  # still one at a time
+    second = it.next(1.0)  # the first fake is past its deadline: failed, not a straggler to wait for
+    assert isinstance(second, Waiting) and second.peer in fakes
+    assert it.statistics()["unresponsive"] == 0 and it.statistics()["failed"] == 1
+    assert isinstance(it.next(2.0), Finished)  # the second fails too: both liars struck twice
+    stats = it.statistics()
+    assert stats["discredited"] == 2 and stats["discarded"] == 1 and stats["failed"] == 2
+    assert it.closest() == [liar1, liar2, h1]
