@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import socket
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 import multiaddr
@@ -154,6 +155,14 @@ def scope_of(maddr: multiaddr.Multiaddr) -> Scope:
     return Scope.UNUSABLE if ip is None else ip_scope(ip)
 
 
+#: Verdicts an ``AddrPolicy`` remembers, by address text (least recently used forgotten first). Parsing a
+#: multiaddr costs ~0.1 ms of pure Python and every FIND_NODE reply lists up to 20 peers' addresses, mostly
+#: the same few hundred a node keeps seeing; the cache bounds what a peer sending fresh addresses can make
+#: us hold (texts longer than ``MAX_CACHED_ADDR_LEN`` are judged but never kept).
+ADDR_VERDICT_CACHE = 4096
+MAX_CACHED_ADDR_LEN = 256
+
+
 class AddrPolicy:
     """Which claimed addresses we keep, given the scopes we run on ourselves (see the module docstring).
 
@@ -164,21 +173,36 @@ class AddrPolicy:
     def __init__(self, own: Iterable[multiaddr.Multiaddr]) -> None:
         scopes = {scope_of(m) for m in own}
         self.widest_local = min((s for s in scopes if s != Scope.UNUSABLE), default=Scope.PUBLIC)
+        self._verdicts: OrderedDict[str, bool] = OrderedDict()
 
     def allows(self, maddr: multiaddr.Multiaddr) -> bool:
         """True if a peer's claim of ``maddr`` is believable from here."""
         scope = scope_of(maddr)
         return scope != Scope.UNUSABLE and scope >= self.widest_local
 
+    def allows_text(self, text: str) -> bool:
+        """True if a peer's claim of the address ``text`` (with or without ``/p2p/``) is believable from
+        here; False for a malformed one. Verdicts are cached (``ADDR_VERDICT_CACHE``)."""
+        verdicts = self._verdicts
+        keep = verdicts.get(text)
+        if keep is not None:
+            verdicts.move_to_end(text)
+            return keep
+        try:
+            keep = self.allows(strip_p2p(multiaddr.Multiaddr(text)))
+        except Exception:  # malformed multiaddr text from a peer
+            keep = False
+        if len(text) <= MAX_CACHED_ADDR_LEN:
+            verdicts[text] = keep
+            if len(verdicts) > ADDR_VERDICT_CACHE:
+                verdicts.popitem(last=False)
+        return keep
+
     def filter(self, addrs: Iterable[str]) -> list[str]:
         """The believable ones of ``addrs`` (malformed ones dropped), in order, without duplicates."""
         out: list[str] = []
         for text in addrs:
-            try:
-                keep = self.allows(strip_p2p(multiaddr.Multiaddr(text)))
-            except Exception:  # malformed multiaddr text from a peer
-                continue
-            if keep and text not in out:
+            if text not in out and self.allows_text(text):
                 out.append(text)
         return out
 
@@ -289,6 +313,8 @@ def check_ports_free(maddrs: Sequence[multiaddr.Multiaddr]) -> None:
 
 
 __all__ = [
+    "ADDR_VERDICT_CACHE",
+    "MAX_CACHED_ADDR_LEN",
     "AddrPolicy",
     "Scope",
     "advertised_addrs",

@@ -29,6 +29,7 @@ so tests can run the driver under ``trio.testing.MockClock``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -130,37 +131,51 @@ class DriverStatistics:
     bytes_out: int = 0
 
 
+#: Address shapes ``usable_addrs`` remembers, by text (it parses every address of every request and reply;
+#: a multiaddr parse is ~0.1 ms of pure Python). Bounded: texts are at most ``MAX_ADDR_LEN`` long.
+ADDR_SHAPE_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=ADDR_SHAPE_CACHE)
+def _addr_shape(text: str) -> tuple[str | None, str] | None:
+    """What ``usable_addrs`` needs to know of one address text: None if it is never usable (not TCP over
+    IPv4/IPv6, malformed); else (the peer id it names or None, the text to store). A relay address is
+    stored without its target's suffix; a direct one without its ``/p2p/`` suffix."""
+    try:
+        maddr = multiaddr.Multiaddr(text)
+        names = [p.name for p in maddr.protocols()]
+    except Exception:  # multiaddr raises several types for garbage
+        return None
+    if len(names) < 2 or names[0] not in ("ip4", "ip6") or names[1] != "tcp":
+        return None
+    if "p2p-circuit" in names:  # a relay address (p2p.relay_client): kept without the peer's suffix
+        try:
+            _relay, _transport, target = parse_circuit(text)
+        except P2PError:
+            return None
+        return (None, text) if target is None else (target, text[: -len(f"/p2p/{target}")])
+    if "p2p" in names:
+        try:
+            pid, transport = split_peer_multiaddr(text)
+        except P2PError:
+            return None
+        return (pid, transport)
+    return (None, text)
+
+
 def usable_addrs(addrs: Sequence[str], peer_id: str) -> list[str]:
     """The claimed listen addresses we are willing to store for ``peer_id``: TCP over IPv4/IPv6, at most
     ``MAX_ADDRS_PER_PEER``, a ``/p2p/`` suffix (if any) naming that very peer; the rest is dropped."""
     out: list[str] = []
     for text in addrs[:MAX_ADDRS_PER_PEER]:
-        if len(text) > MAX_ADDR_LEN:
+        if not isinstance(text, str) or len(text) > MAX_ADDR_LEN:
             continue
-        try:
-            maddr = multiaddr.Multiaddr(text)
-            names = [p.name for p in maddr.protocols()]
-        except Exception:  # multiaddr raises several types for garbage
+        shape = _addr_shape(text)
+        if shape is None:
             continue
-        if len(names) < 2 or names[0] not in ("ip4", "ip6") or names[1] != "tcp":
-            continue
-        if "p2p-circuit" in names:  # a relay address (p2p.relay_client): kept without the peer's suffix
-            try:
-                _relay, _transport, target = parse_circuit(text)
-            except P2PError:
-                continue
-            if target is None or target == peer_id:
-                out.append(text if target is None else text[: -len(f"/p2p/{target}")])
-            continue
-        if "p2p" in names:
-            try:
-                pid, transport = split_peer_multiaddr(text)
-            except P2PError:
-                continue
-            if pid != peer_id:
-                continue
-            text = transport
-        out.append(text)
+        named, stored = shape
+        if named is None or named == peer_id:
+            out.append(stored)
     return out
 
 
@@ -279,8 +294,8 @@ class DhtDriver:
             )
             raw = answer.payload
             reply: Any = decode_message(raw)
-            if isinstance(reply, Nodes):  # claimed addresses: only those believable from here (p2p.addrs)
-                reply = self._believable_nodes(reply)
+            if isinstance(reply, Nodes | Records) and reply.peers:  # claimed addresses: only those
+                reply = self._believable_peers(reply)  # believable from here (p2p.addrs)
             if isinstance(reply, Error) and reply.rid == 0 and reply.code in SOFT_ERRORS:
                 reply = Error(msg.rid, reply.code, reply.detail)  # a server from before rids on soft errors
             expected = (_REPLY_OF[type(msg)], Error)
@@ -402,11 +417,12 @@ class DhtDriver:
         self._count("in", type(msg).__name__, "ok")
         return self._reply(reply, None)
 
-    def _believable_nodes(self, reply: Nodes) -> Nodes:
-        """``reply`` with each contact's claimed addresses filtered by ``host.believable_addrs`` (a peer
-        must not point us, and through us others, at loopback, unspecified or LAN addresses)."""
+    def _believable_peers(self, reply: Nodes | Records) -> Nodes | Records:
+        """``reply`` with each listed contact's claimed addresses filtered by ``host.believable_addrs`` (a
+        peer must not point us, and through us others, at loopback, unspecified or LAN addresses)."""
         believe = self.host.believable_addrs
-        return Nodes(reply.rid, [Contact(c.pubkey, believe(c.addrs)) for c in reply.peers])
+        peers = [Contact(c.pubkey, believe(c.addrs)) for c in reply.peers]
+        return dataclasses.replace(reply, peers=peers)
 
     def _reply(self, reply: Any, outcome: str | None) -> bytes:
         data = encode_message(reply)

@@ -21,7 +21,7 @@ import trio
 import trio.testing
 
 from dht.config import DhtConfig
-from dht.events import Closest, Found, Published
+from dht.events import Closest, Found, NotFound, Published
 from dht.keys import intent_key
 from dht.node import SOFT_FAILURE_BACKOFF_S, Node
 from p2p.dht_driver import KAD_MUX_PROTOCOL, KAD_PROTOCOL, DhtDriver
@@ -33,7 +33,18 @@ from p2p.ratelimit import RateLimiter
 from tests.net_helpers.raw import make_intent, sealed
 from wire.errors import RemoteProtocolError
 from wire.identity import Identity
-from wire.messages import Contact, Error, FindNode, Nodes, Ping, Pong, decode_message, encode_message
+from wire.messages import (
+    Contact,
+    Error,
+    FindNode,
+    GetRecords,
+    Nodes,
+    Ping,
+    Pong,
+    Records,
+    decode_message,
+    encode_message,
+)
 
 CONFIG = DhtConfig(k=4, alpha=3, rpc_timeout=2.0, lookup_timeout=10.0)
 #: Virtual Unix time the drivers start at (records are stamped with it).
@@ -388,5 +399,42 @@ def test_claimed_addresses_are_kept_only_if_believable_from_here() -> None:
             assert isinstance(found, Closest)
             told = [c for c in found.peers if c.pubkey == stranger.pubkey]
             assert told and told[0].addrs == believable, found.peers  # learnt from the liar's reply
+
+    run(main)
+
+
+def test_contacts_listed_in_get_replies_are_filtered_like_find_node_ones() -> None:
+    """The closer peers a GET_RECORDS reply lists pass ``transport.believable_addrs`` too (they feed the
+    lookup exactly as a Nodes reply's do)."""
+    lies = ["/ip4/127.0.0.1/tcp/1", "/ip4/0.0.0.0/tcp/2", "/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
+    believable = ["/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
+    liar, stranger = identity(7), identity(8)
+
+    async def main() -> None:
+        net = MemoryNetwork(latency=0.002)
+        async with AsyncExitStack() as stack:
+            _net, peers = await stack.enter_async_context(network(1, net=net))
+            node = peers[0]
+            transport = await stack.enter_async_context(net.open(liar.peer_id))
+            other = await stack.enter_async_context(net.open(stranger.peer_id))
+
+            async def answer(peer_id: str, request: bytes) -> bytes:
+                msg = decode_message(request)
+                if isinstance(msg, GetRecords):
+                    return encode_message(Records(msg.rid, [], None, [Contact(stranger.pubkey, lies)]))
+                return encode_message(Nodes(msg.rid, []))
+
+            async def nobody(peer_id: str, request: bytes) -> bytes:
+                msg = decode_message(request)
+                return encode_message(Records(msg.rid) if isinstance(msg, GetRecords) else Nodes(msg.rid, []))
+
+            serve_rpc(transport, KAD_PROTOCOL, answer)
+            serve_rpc(other, KAD_PROTOCOL, nobody)
+            ask = FindNode(1, bytes(32), addrs=["/ip4/10.1.1.1/tcp/9"])  # the liar enters the node's table
+            decode_message(await rpc(transport, node.identity.peer_id, KAD_PROTOCOL, encode_message(ask)))
+            found = await node.driver.get_records(stranger.pubkey)
+            assert isinstance(found, NotFound)
+            told = [c for c in found.closest if c.pubkey == stranger.pubkey]
+            assert told and told[0].addrs == believable, found.closest  # learnt from the liar's reply
 
     run(main)

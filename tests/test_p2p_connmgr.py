@@ -13,7 +13,15 @@ import trio
 from libp2p.identity.identify.identify import parse_identify_response
 from libp2p.network.stream.exceptions import StreamEOF
 
-from p2p.addrs import AddrPolicy, Scope, advertised_addrs, parse_announce, scope_of
+from p2p.addrs import (
+    ADDR_VERDICT_CACHE,
+    MAX_CACHED_ADDR_LEN,
+    AddrPolicy,
+    Scope,
+    advertised_addrs,
+    parse_announce,
+    scope_of,
+)
 from p2p.connmgr import INBOUND, OUTBOUND, ConnLimits, ConnManager, ip_key
 from p2p.errors import P2PError
 from p2p.fences import AGENT_VERSION
@@ -222,6 +230,20 @@ def test_claimed_addresses_are_believed_only_from_where_we_stand() -> None:
     assert private.filter(claims) == ["/ip4/10.1.2.3/tcp/1", "/ip4/8.8.8.8/tcp/1"]
     loopback = AddrPolicy([_m("/ip4/127.0.0.1/tcp/4001")])
     assert loopback.filter(claims) == ["/ip4/127.0.0.1/tcp/1", "/ip4/10.1.2.3/tcp/1", "/ip4/8.8.8.8/tcp/1"]
+    assert public.filter(claims) == ["/ip4/8.8.8.8/tcp/1"]  # again, from the verdict cache
+
+
+def test_the_address_verdict_cache_is_bounded() -> None:
+    """A peer sending ever new addresses cannot grow the cache past ``ADDR_VERDICT_CACHE``; an address
+    too long to be cached is still judged."""
+    policy = AddrPolicy([_m("/ip4/1.1.1.1/tcp/4001")])
+    claims = [f"/ip4/8.8.{i // 250}.{i % 250}/tcp/1" for i in range(ADDR_VERDICT_CACHE + 50)]
+    assert policy.filter(claims) == claims
+    assert len(policy._verdicts) == ADDR_VERDICT_CACHE
+    assert policy.filter(claims[:3]) == claims[:3]
+    long = "/dns4/" + ".".join(["a" * 62] * 4) + "/tcp/1"
+    assert len(long) > MAX_CACHED_ADDR_LEN
+    assert policy.filter([long]) == [long] and long not in policy._verdicts
 
 
 def test_we_never_advertise_unspecified_addresses() -> None:
