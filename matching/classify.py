@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 
 from matching.bank import phrases
@@ -42,6 +43,8 @@ W_SERVICE_HINT = 0.1
 #: Added for the categories a recognised brand usually belongs to (half each when it has several).
 W_BRAND = 0.15
 TEMPERATURE = 0.03
+#: Below this many rows the bank similarities use FAISS's per-row SIMD loop, from it on one BLAS product.
+SIMD_MAX_ROWS = 32
 #: attribute -> (category, boost) added to the score.
 _ATTR_BOOSTS: dict[str, list[tuple[str, float]]] = {
     "size:tire": [("vehicles/tires", 0.15)],
@@ -127,6 +130,27 @@ def _one_blas_thread(rows: int) -> Any:
     return _LIMIT(limits=1, user_api="blas")
 
 
+def similarities(vectors: np.ndarray, bank: np.ndarray) -> np.ndarray:
+    """(rows, phrases) inner products of ``vectors`` with the ``bank`` rows.
+
+    A few rows (one text being understood, one query) go through FAISS's SIMD inner-product loop, a pass over
+    the bank per row: OpenBLAS's matrix product with 2-8 rows took 5-9 ms where this takes ~1 ms (2 rows, 10k
+    phrases, one thread, load 5). Batches use the matrix product.
+    """
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    if len(x) >= SIMD_MAX_ROWS:
+        with _one_blas_thread(len(x)):
+            return np.asarray(x @ bank.T, dtype=np.float32)
+    y = np.ascontiguousarray(bank, dtype=np.float32)
+    out = np.empty((len(x), len(y)), dtype=np.float32)
+    fx: Any = faiss  # the SWIG stubs don't list the vector utilities
+    for r in range(len(x)):
+        fx.fvec_inner_products_ny(
+            faiss.swig_ptr(out[r]), faiss.swig_ptr(x[r]), faiss.swig_ptr(y), x.shape[1], len(y)
+        )
+    return out
+
+
 def _limiter() -> Any:
     try:
         from threadpoolctl import ThreadpoolController
@@ -191,8 +215,7 @@ class Classifier:
     def knn_scores(self, vectors: np.ndarray) -> np.ndarray:
         """(rows, categories): mean of the ``KNN_K`` best similarities to each category's phrases."""
         bank = self.bank()
-        with _one_blas_thread(len(vectors)):
-            sims = np.asarray(vectors, dtype=np.float32) @ bank.vectors.T  # (rows, phrases)
+        sims = similarities(vectors, bank.vectors)  # (rows, phrases)
         per_cat = sims[:, bank.slots]  # (rows, categories, widest)
         per_cat[:, bank.pad] = -2.0
         widest = per_cat.shape[2]

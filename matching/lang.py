@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from matching.lexicon import common, field, languages
 
@@ -28,6 +28,10 @@ _SCRIPT_LANG = {
     "arabic": "ar",
 }
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+#: Texts whose script counts and language votes are remembered: understanding one text asks about the same
+#: string several times (the input check, the detector, the mixed-language warning, the extractor, the
+#: published text's extractor).
+DETECT_CACHE = 256
 
 
 def supported() -> tuple[str, ...]:
@@ -71,6 +75,12 @@ def _script_of(ch: str) -> str | None:
 
 def script_report(text: str) -> ScriptReport:
     """Count the letters of ``text`` per writing system."""
+    rep = _script_report(text)
+    return ScriptReport(dict(rep.counts), dict(rep.unsupported))
+
+
+@lru_cache(maxsize=DETECT_CACHE)
+def _script_report(text: str) -> ScriptReport:
     counts = dict.fromkeys(("han", "kana", "hangul", "cyrillic", "arabic", "devanagari", "latin"), 0)
     names: dict[str, str] = common()["unsupported_scripts"]
     other: dict[str, int] = {}
@@ -122,24 +132,29 @@ def latin_scores(text: str) -> dict[str, float]:
 
 def detect_languages(text: str) -> list[tuple[str, float]]:
     """Candidate languages of ``text`` with their evidence, best first (empty when there is none)."""
-    rep = script_report(text)
+    return list(_detect_languages(text))
+
+
+@lru_cache(maxsize=DETECT_CACHE)
+def _detect_languages(text: str) -> tuple[tuple[str, float], ...]:
+    rep = _script_report(text)
     c = rep.counts
     for script in ("kana", "hangul"):
         if c[script] > 0:
-            return [(_SCRIPT_LANG[script], 10.0 + c[script])]
+            return ((_SCRIPT_LANG[script], 10.0 + c[script]),)
     scripted = [
         (_SCRIPT_LANG[s], float(c[s])) for s in ("han", "devanagari", "cyrillic", "arabic") if c[s] > 0
     ]
     if scripted and max(n for _, n in scripted) >= c["latin"] / 4:
-        return sorted(scripted, key=lambda x: -x[1])
+        return tuple(sorted(scripted, key=lambda x: -x[1]))
     if c["latin"] == 0:
-        return []
+        return ()
     scores = latin_scores(text)
     order = tuple(languages())
     ranked = sorted(
         ((lang, s) for lang, s in scores.items() if s > 0), key=lambda kv: (-kv[1], order.index(kv[0]))
     )
-    return ranked
+    return tuple(ranked)
 
 
 def detect_language(text: str) -> tuple[str | None, float]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from matching.extract import compound_numbers, extract
+from matching.extract import MAX_EXTRACT_CHARS, Extraction, compound_numbers, extract, normalise
+from matching.lang import detect_language
 from matching.lexicon import digit_table
 from wire.limits import MAX_TEXT_LEN
 
@@ -32,7 +33,11 @@ _EDGE_SEPARATORS = re.compile(r"^[\s,;:，；、،؛.-]+|[\s,;:，；、،؛-]+$
 
 
 def published_text(
-    text: str, *, private: Sequence[float] = (), default_currency: str | None = None
+    text: str,
+    *,
+    private: Sequence[float] = (),
+    default_currency: str | None = None,
+    reading: tuple[str | None, Extraction] | None = None,
 ) -> tuple[str | None, list[str]]:
     """The free text an intent may publish for ``text``, and warnings for the human.
 
@@ -41,6 +46,9 @@ def published_text(
         private: private amounts set beside the text (major units, e.g. a ``--limit``); they must not
             appear in the published text in any written form.
         default_currency: as for ``understand`` (what a bare "$" or a bare amount means).
+        reading: ``(lang, extract(text, default_currency, lang))`` when the caller has it (``understand``):
+            reused for the first pass when it is the very reading this function would make (the same text
+            after the digit rewriting, and ``lang`` the language the extractor detects in it), else ignored.
 
     Returns:
         ``(published, warnings)``: the text without price mentions, bound words and private amounts, at
@@ -52,8 +60,11 @@ def published_text(
     amounts = [float(a) for a in private]
     refused = "the text is not published (it names a price we could not take out safely); the intent "
     checked = ""  # the last text the extractor found no price in
-    for _ in range(MAX_PRICE_MENTIONS):
-        price = extract(out, default_currency).price
+    for n in range(MAX_PRICE_MENTIONS):
+        if n == 0 and reading is not None and _same_reading(out, text, reading[0]):
+            price = reading[1].price
+        else:
+            price = extract(out, default_currency).price
         if price is None:
             checked = out
             break
@@ -80,6 +91,12 @@ def published_text(
     if again or any(_amount_pattern(a).search(out) for a in amounts):
         return None, [refused + "carries its category and attributes only"]
     return out, warnings
+
+
+def _same_reading(out: str, text: str, lang: str | None) -> bool:
+    """Whether ``extract(out, c)`` reads what ``extract(text, c, lang)`` read: the same string, and ``lang``
+    the language ``extract`` would detect in it."""
+    return out == text and detect_language(normalise(out[:MAX_EXTRACT_CHARS]))[0] == lang
 
 
 def _without_price(text: str, found: str, default_currency: str | None) -> str | None:

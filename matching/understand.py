@@ -402,7 +402,9 @@ def _one(
         raise UnderstandError(f"radius_km must be in [0, {MAX_RADIUS_KM}]")
     now = int(defaults.get("now", 0))
     ttl = int(defaults.get("ttl_s", DEFAULT_TTL_S))
-    stored_text, text_warnings = published_text(p.text, default_currency=defaults.get("currency"))
+    stored_text, text_warnings = published_text(
+        p.text, default_currency=defaults.get("currency"), reading=(p.lang, p.ex)
+    )
     warnings += text_warnings
     author = defaults.get("author", bytes(32))
     intent_id = defaults.get("intent_id", hashlib.sha256(p.text.encode("utf-8")).digest()[:16])
