@@ -22,7 +22,8 @@ pipe round trip is not counted), one operation at a time.
 All processes of a side are started and have imported their libraries first (``processes_loaded_s``:
 py-libp2p costs ~1 s of CPU per process); then the clock of ``startup_s`` ("peers up") starts: peer 0
 starts, the others join through it at once (``join_s``), then each looks itself up once more so that
-early joiners learn late ones. ``*_rpcs_median``: requests one operation sent (ours).
+early joiners learn late ones (``startup_cpu_s``: the CPU our peer processes spent on it, all together).
+``*_rpcs_median``: requests one operation sent (ours).
 Prints ONE JSON line; progress goes to stderr.
 
     .venv/bin/python bench/net_loopback.py [--peers 20] [--ops 200] [--seed 1] [--single]
@@ -111,6 +112,7 @@ def run_ours(seed: int, use_mux: bool = True) -> None:
     identity = Identity(rng.randbytes(32))
     categories = sorted(category_codes())
     bootstrap = _await_start()
+    cpu_at_go = time.process_time()
 
     async def main() -> None:
         async with open_host(identity, ["/ip4/127.0.0.1/tcp/0"]) as host:  # loopback: no per-IP limit
@@ -122,7 +124,7 @@ def run_ours(seed: int, use_mux: bool = True) -> None:
                 await nursery.start(driver.run)
                 if bootstrap:
                     await driver.bootstrap([bootstrap])
-                _reply({"ready": host.addrs()[0]})
+                _reply({"ready": host.addrs()[0], "cpu": time.process_time() - cpu_at_go})
                 stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
                 buf = b""
                 while True:
@@ -140,7 +142,7 @@ def run_ours(seed: int, use_mux: bool = True) -> None:
         op = cmd["op"]
         if op == "refresh":
             await driver.find_node(driver.node.node_id)
-            return {"ok": True, "contacts": len(driver.node.table)}
+            return {"ok": True, "contacts": len(driver.node.table), "cpu": time.process_time() - cpu_at_go}
         if op == "put":
             i = int(cmd["i"])
             now = driver.now()
@@ -332,8 +334,9 @@ def run_side(side: str, peers: int, ops: int, seed: int) -> dict[str, Any]:
         for p in procs[1:]:
             p.addr = p.read(START_TIMEOUT)["ready"]
         joined = time.monotonic() - t0
+        startup_cpu = 0.0
         for p in procs:  # early joiners learn the late ones
-            p.call({"op": "refresh"})
+            startup_cpu += float(p.call({"op": "refresh"}).get("cpu", 0.0))
         startup = time.monotonic() - t0
         log(f"{side}: {peers} processes loaded in {loaded:.1f} s; peers up in {startup:.1f} s")
         published: list[tuple[int, dict[str, Any]]] = []
@@ -377,6 +380,7 @@ def run_side(side: str, peers: int, ops: int, seed: int) -> dict[str, Any]:
             "search_mean_ms": round(statistics.fmean(get_s) * ms, 2),
             "search_success": round(get_ok / ops, 4),
             "startup_s": round(startup, 1),
+            **({"startup_cpu_s": round(startup_cpu, 2)} if startup_cpu else {}),
             "join_s": round(joined, 1),
             "processes_loaded_s": round(loaded, 1),
             **(

@@ -163,6 +163,13 @@ def _addr_shape(text: str) -> tuple[str | None, str] | None:
     return (None, text)
 
 
+#: Peer ids whose text form (base58, ~20 us each way in pure Python) the driver remembers: every request
+#: names its peer by text and every served request its sender's key.
+PEER_ID_CACHE = 4096
+_peer_text = functools.lru_cache(maxsize=PEER_ID_CACHE)(pubkey_to_text)
+_peer_key = functools.lru_cache(maxsize=PEER_ID_CACHE)(pubkey_from_text)
+
+
 def usable_addrs(addrs: Sequence[str], peer_id: str) -> list[str]:
     """The claimed listen addresses we are willing to store for ``peer_id``: TCP over IPv4/IPv6, at most
     ``MAX_ADDRS_PER_PEER``, a ``/p2p/`` suffix (if any) naming that very peer; the rest is dropped."""
@@ -285,7 +292,7 @@ class DhtDriver:
         if hasattr(msg, "addrs") and not msg.addrs:
             msg = dataclasses.replace(msg, addrs=self.host.listen_addrs()[:MAX_ADDRS_PER_PEER])
         request = encode_message(msg)
-        peer_id = pubkey_to_text(peer.pubkey)
+        peer_id = _peer_text(peer.pubkey)
         self.stats.requests_out += 1
         try:
             addrs = usable_addrs(peer.addrs, peer_id)
@@ -404,7 +411,7 @@ class DhtDriver:
             self.stats.requests_refused += 1
             return self._reply(Error(rid=msg.rid, code="busy", detail="too many connections"), "refused")
         claimed = self.host.believable_addrs(usable_addrs(msg.addrs, peer_id))  # p2p.addrs: scoped claims
-        sender = Contact(pubkey_from_text(peer_id), claimed)
+        sender = Contact(_peer_key(peer_id), claimed)
         if self.serve_hook is None:
             reply = self.node.handle_request(sender, msg, now)
         else:  # p2p.storage.StorageGuard: sender quota, durable before the reply, service time
