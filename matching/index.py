@@ -10,12 +10,12 @@ category looks at up to three), evaluates the hard filters of ``score.py`` into 
 comparisons first: a latitude/longitude box around the query, then the live, author, price and attribute
 columns; the great-circle distance last, on the survivors only, from each row's precomputed unit vector), lets
 FAISS (``IDSelectorBitmap`` over the partition's float16 scan copy, re-ranked on float32: ``partition.py``)
-pick the nearest survivors by inner product, then rescores them: similarity, shared
-identifiers, the query's probability for the candidate's fine category, soft-attribute agreement and
-conflicts (``score.combine_score``). The fine category is a ranking signal, and a filter only for the
+pick the nearest survivors by inner product, then rescores them: similarity, shared identifiers, the query's
+probability for the candidate's fine category, soft-attribute agreement and conflicts, the gap between the
+two unit prices (``score.combine_score``). The fine category is a ranking signal, and a filter only for the
 unrelated (``RELATED_MIN_P`` / ``RELATED_MIN_SIM``): two sides the classifier put in different but plausible
-fine categories still meet. Intents are keyed by their 16-byte id; a higher
-``seq`` replaces, a lower or equal one is ignored; a withdrawn intent removes the old one. One OpenMP thread
+fine categories still meet. Intents are keyed by their 16-byte id; a higher ``seq`` replaces, a lower or
+equal one is ignored; a withdrawn intent removes the old one. One OpenMP thread
 is used for single queries.
 
 Every vector carries the embedder's ``model_id`` and ``dim``; vectors or saved indexes of another model are
@@ -41,7 +41,7 @@ from matching.embedder import Embedder, check_compatible, get_embedder
 from matching.errors import EmbedderMismatchError, IndexFormatError
 from matching.features import features
 from matching.partition import IndexConfig, Partition
-from matching.score import Match, combine_score, explain, soft_agreement, unit_price
+from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price
 from matching.signals import conflicts, coverage, identifiers, key_matches
 from wire import cbor
 from wire.codec import from_obj, to_obj
@@ -386,12 +386,19 @@ class LocalIndex:
         q_xyz = self._cell(intent.cell)[3]
         q_ids = identifiers(intent.text)
         q_attrs = intent.attributes
+        qp = unit_price(intent)
+        q_cur = -2 if qp is None else self._interned.get("c:" + qp[1], -2)
         scored: list[tuple[float, float, float, Intent]] = []
         for part, mask in masks:
             sims, rows = part.search(q, mask, min(MAX_SEARCH_K, max(MIN_RESCORE, 4 * k)))
             rows_i = rows.astype(np.int64)
             dists = _distances_km(part, rows_i, q_xyz)
-            for sim, row, dist in zip(sims.tolist(), rows_i.tolist(), dists.tolist(), strict=True):
+            if qp is None:
+                gaps = [0.0] * len(rows_i)
+            else:
+                same = part.currency.view()[rows_i] == q_cur
+                gaps = price_gaps(float(qp[0]), np.where(same, part.price.view()[rows_i], np.nan)).tolist()
+            for sim, row, dist, gap in zip(sims.tolist(), rows_i.tolist(), dists.tolist(), gaps, strict=True):
                 cand = part.intents[row]
                 if cand is None:
                     continue
@@ -407,6 +414,7 @@ class LocalIndex:
                     p_cat,
                     len(conflicts(q_attrs, c_attrs)) if both else 0,
                     key_matches(q_attrs, c_attrs) if both else 0,
+                    gap,
                 )
                 scored.append((score, sim, dist, cand))
         scored.sort(key=lambda x: -x[0])

@@ -438,3 +438,23 @@ def test_float16_scan_returns_what_the_exact_scan_returns() -> None:
         b = exact.search(q, k=10, vector=qv)
         assert [m.intent.id for m in a] == [m.intent.id for m in b]
         assert [m.similarity for m in a] == pytest.approx([m.similarity for m in b], abs=1e-6)
+
+
+def test_a_price_like_the_buyers_ranks_higher() -> None:
+    """Two sellers alike in every other way: the one asking about the buyer's figure comes first, a lesser
+    item of the same kind (a fraction of the price) second; another currency is not compared."""
+    from matching.score import MAX_PRICE_GAP, W_PRICE_GAP, price_gaps
+
+    index = LocalIndex(HashEmbedder())
+    v = l2_normalise(np.ones((3, 64), dtype=np.float32))
+    index.add_many(
+        [mk(1, price=usd(70)), mk(2, price=usd(120)), mk(3, price=Price(7000, "EUR"))], v, "hash-test"
+    )
+    q = mk(100, action=Action.BUY, price=usd(125))
+    qv = l2_normalise(np.r_[np.ones(32), np.zeros(32)].astype(np.float32))[0]  # cosine 0.71: no score clipped
+    res = index.search(q, k=3, vector=qv, category_probs={"vehicles/tires": 1.0})
+    assert [m.intent.id[-1] for m in res] == [3, 2, 1]  # EUR: no gap; 120: a small one; 70: a big one
+    assert res[0].score - res[2].score == pytest.approx(
+        W_PRICE_GAP * min(MAX_PRICE_GAP, np.log(125 / 70)), abs=1e-6
+    )
+    assert price_gaps(100.0, np.array([100.0, np.nan, 0.0, 300.0])) == pytest.approx([0, 0, 0, np.log(3)])
