@@ -200,7 +200,7 @@ def bench_layouts(n: int, n_queries: int, hnsw_max: int, rng: np.random.Generato
 def bench_local_index(n: int, n_queries: int, rng: np.random.Generator) -> dict[str, Any]:
     """End to end: LocalIndex.add_many (precomputed vectors) and search with every filter.
 
-    The default index (float16 scan copy, float32 re-ranking) is measured against an index that scans float32
+    The default index (int8 scan copy, float32 re-ranking) is measured against an index that scans float32
     (``scan="exact"``) on the same intents and queries: the p50 of each and recall@5 / recall@10 of the
     default's results against the exact one's.
     """

@@ -9,7 +9,7 @@ category, which may differ from ours) and the query's group (or the groups it is
 category looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap (the cheap
 comparisons first: a latitude/longitude box around the query, then the live, author, price and attribute
 columns; the great-circle distance last, on the survivors only, from each row's precomputed unit vector), lets
-FAISS (``IDSelectorBitmap`` over the partition's float16 scan copy, re-ranked on float32: ``partition.py``)
+FAISS (``IDSelectorBitmap`` over the partition's int8 scan copy, re-ranked on float32: ``partition.py``)
 pick the nearest survivors by inner product, then rescores them: similarity, shared identifiers, the query's
 probability for the candidate's fine category, soft-attribute agreement and conflicts, the gap between the
 two unit prices (``score.combine_score``). The fine category is a ranking signal, and a filter only for the

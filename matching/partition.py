@@ -4,12 +4,15 @@ Rows are appended and never renumbered until ``compact``; a removed or expired r
 (the filter bitmap leaves it out), and the partition is rebuilt when dead rows pass a fraction.
 
 Storage: every row's float32 vector (the master copy: exact similarities, persistence, rebuilds) and a
-*scan copy* FAISS reads through the filter bitmap (``IDSelectorBitmap``): float16 codes by default
-(``IndexScalarQuantizer`` QT_fp16, half the bytes: the filtered scan is bound by memory traffic), whose
-shortlist of ``SCAN_SHORTLIST_FACTOR * k + SCAN_SHORTLIST_EXTRA`` rows is re-ranked on the float32 vectors,
-so the similarities returned are exact and only a row whose float16 and float32 ranks differ by more than
-the shortlist's slack could be missed (recall@5 against the exact scan is measured in ``bench/matching.py``);
-``scan="exact"`` scans float32 (``IndexFlatIP``) instead. Above ``approx_threshold`` rows an approximate
+*scan copy* FAISS reads through the filter bitmap (``IDSelectorBitmap``): int8 codes by default (a quarter
+of the bytes: the filtered scan is bound by memory traffic on a busy machine). The codes are the components
+times ``INT8_SCALE`` rounded (``IndexScalarQuantizer`` QT_8bit_direct_signed: no training, so a partition of
+one row works as well as one of a million; unit vectors' components stay well inside +-0.5: use-m3's largest
+seen is 0.29, a larger one is clipped), or float16 (QT_fp16). The shortlist of ``SCAN_SHORTLIST_FACTOR * k +
+SCAN_SHORTLIST_EXTRA`` rows is re-ranked on the float32 vectors, so the similarities returned are exact and
+only a row whose coded and exact ranks differ by more than the shortlist's slack could be missed (recall@5
+against the exact scan is measured in ``bench/matching.py``); ``scan="exact"`` scans float32
+(``IndexFlatIP``). Above ``approx_threshold`` rows an approximate
 index is added: IVF-Flat (ids = rows, supports deletes) or HNSW (rows in order); a filter that selects at
 most ``exact_subset_max`` rows still uses the scan copy (HNSW with a narrow filter unrelated to the text
 loses recall).
@@ -29,9 +32,12 @@ from wire.intent import Intent
 FLAT = "flat"
 IVF = "ivf"
 HNSW = "hnsw"
-#: Scan copies: float16 codes re-ranked on float32 (default), or float32 itself.
+#: Scan copies: int8 codes (default) or float16 codes, both re-ranked on float32; or float32 itself.
+SCAN_INT8 = "int8"
 SCAN_FP16 = "fp16"
 SCAN_EXACT = "exact"
+#: int8 code = round(component * INT8_SCALE), clipped to [-128, 127]: components within +-0.5 are kept.
+INT8_SCALE = 254.0
 #: A float16 scan hands this many times the wanted rows, plus this many, to the exact re-ranking.
 SCAN_SHORTLIST_FACTOR = 2
 SCAN_SHORTLIST_EXTRA = 16
@@ -51,11 +57,33 @@ class IndexConfig:
     hnsw_ef_search: int = 128
     ivf_nprobe: int = 32
     exact_subset_max: int = 20_000
-    scan: str = SCAN_FP16  # SCAN_FP16 or SCAN_EXACT: what the filtered scan reads
+    scan: str = SCAN_INT8  # SCAN_INT8, SCAN_FP16 or SCAN_EXACT: what the filtered scan reads
     compact_dead_fraction: float = 0.5
     compact_min_dead: int = 1024
     price_tolerance: float = 0.20
     hard_keys: tuple[str, ...] = ("size", "model", "storage", "screen", "capacity")
+
+
+def _scan_index(dim: int, scan: str) -> Any:
+    """An empty scan copy of the ``scan`` kind (none needs training)."""
+    if scan == SCAN_EXACT:
+        return faiss.IndexFlatIP(dim)
+    if scan == SCAN_FP16:
+        return faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    if scan == SCAN_INT8:
+        index = faiss.IndexScalarQuantizer(
+            dim, faiss.ScalarQuantizer.QT_8bit_direct_signed, faiss.METRIC_INNER_PRODUCT
+        )
+        index.is_trained = True  # direct codes: nothing to learn
+        return index
+    raise ValueError(f"unknown scan copy {scan!r} (int8, fp16, exact)")
+
+
+def _scan_codes(vectors: np.ndarray, scan: str) -> np.ndarray:
+    """What the scan copy of ``scan`` is given for ``vectors`` (int8 codes as float32, for FAISS)."""
+    if scan != SCAN_INT8:
+        return vectors
+    return np.ascontiguousarray(np.clip(np.rint(vectors * INT8_SCALE), -128, 127), dtype=np.float32)
 
 
 class _Column:
@@ -88,11 +116,7 @@ class Partition:
         self.layout = FLAT
         self.index: Any = None  # the approximate index, above approx_threshold rows
         self.vectors = _Column(np.float32, 0.0)  # every row's vector, flattened (the master copy)
-        self.scan_index: Any = (
-            faiss.IndexFlatIP(dim)
-            if config.scan == SCAN_EXACT
-            else faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-        )
+        self.scan_index: Any = _scan_index(dim, config.scan)
         #: The largest cell radius of any row ever added (a conservative bound for the geo band).
         self.max_cell_r = 0.0
         self.intents: list[Intent | None] = []
@@ -136,7 +160,7 @@ class Partition:
         if len(intents):
             self.max_cell_r = max(self.max_cell_r, float(np.max(columns["cell_r"])))
         self.vectors.append(vectors.reshape(-1))
-        self.scan_index.add(vectors)
+        self.scan_index.add(_scan_codes(vectors, self.config.scan))
         if self.layout == FLAT:
             if self.size > self.config.approx_threshold:
                 self._to_approx()
@@ -210,13 +234,19 @@ class Partition:
         return sims[0][keep], ids[0][keep]
 
     def _scan(self, query: np.ndarray, params: Any, k: int, selected: int) -> tuple[np.ndarray, np.ndarray]:
-        """The filtered scan of the scan copy; a float16 shortlist is re-ranked on the float32 vectors."""
+        """The filtered scan of the scan copy; a coded shortlist is re-ranked on the float32 vectors."""
         if self.config.scan == SCAN_EXACT:
             sims, ids = self.scan_index.search(query, k, params=params)
             keep = ids[0] >= 0
             return sims[0][keep], ids[0][keep]
         short = min(selected, SCAN_SHORTLIST_FACTOR * k + SCAN_SHORTLIST_EXTRA)
-        _, ids = self.scan_index.search(query, short, params=params)
+        coded = query
+        if self.config.scan == SCAN_INT8:
+            # the query must fit the codes' range too (a component past 127 scrambled the ranking, measured):
+            # scaled so its largest component is 127, which leaves the ranking as it was
+            peak = float(np.abs(query).max())
+            coded = query * np.float32(127.0 / peak) if peak > 0 else query
+        _, ids = self.scan_index.search(coded, short, params=params)
         rows = ids[0][ids[0] >= 0]
         exact = self.all_vectors()[rows] @ query[0]
         top = np.argsort(-exact, kind="stable")[:k]

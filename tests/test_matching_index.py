@@ -420,21 +420,22 @@ def test_geo_box_never_drops_a_row_within_reach(
     assert want <= got and got <= want | border
 
 
-def test_float16_scan_returns_what_the_exact_scan_returns() -> None:
+@pytest.mark.parametrize("scan", ["int8", "fp16"])
+def test_coded_scan_returns_what_the_exact_scan_returns(scan: str) -> None:
     from matching.partition import SCAN_EXACT
 
     rng = np.random.default_rng(3)
     n, dim = 3000, 64
     vecs = l2_normalise(rng.standard_normal((n, dim)).astype(np.float32))
     intents = [mk(i + 1, where=(40.0 + rng.random(), -4.0 + rng.random())) for i in range(n)]
-    fp16 = LocalIndex(HashEmbedder())
+    coded = LocalIndex(HashEmbedder(), IndexConfig(scan=scan))
     exact = LocalIndex(HashEmbedder(), IndexConfig(scan=SCAN_EXACT))
-    fp16.add_many(intents, vecs, "hash-test")
+    coded.add_many(intents, vecs, "hash-test")
     exact.add_many(intents, vecs, "hash-test")
     for j in range(20):
         qv = vecs[j * 17] + 0.3 * rng.standard_normal(dim).astype(np.float32)
         q = mk(10_000 + j, action=Action.BUY, where=(40.5, -3.5))
-        a = fp16.search(q, k=10, vector=qv)
+        a = coded.search(q, k=10, vector=qv)
         b = exact.search(q, k=10, vector=qv)
         assert [m.intent.id for m in a] == [m.intent.id for m in b]
         assert [m.similarity for m in a] == pytest.approx([m.similarity for m in b], abs=1e-6)
