@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     from matching.evaluate_pairs import evaluate_pairs
 
     args = sys.argv[1:] if argv is None else argv
+    usage = "usage: python -m matching.evaluate [eval|tune|heldout]"
+    if len(args) > 1 or (args and args[0] not in ("eval", "tune", "heldout")):
+        stream = sys.stdout if args and args[0] in ("-h", "--help") else sys.stderr
+        print(usage, file=stream)
+        raise SystemExit(0 if stream is sys.stdout else 2)
     which = args[0] if args else "eval"
     result = evaluate() if which == "eval" else evaluate_pairs(which)
     print(json.dumps(result, ensure_ascii=False, indent=1))

@@ -64,3 +64,16 @@ def test_matching_floors(result: dict[str, Any]) -> None:
     assert m["corpus_en"]["non_en_top1"] >= 0.80, m
     for lang in LANGS:
         assert m["corpus_all"][lang]["top5"] >= 0.8, (lang, m)
+
+
+def test_the_command_line_refuses_an_unknown_split_with_its_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    from matching.evaluate import main
+
+    with pytest.raises(SystemExit) as bad:
+        main(["heldot"])
+    assert bad.value.code == 2
+    assert "usage: python -m matching.evaluate [eval|tune|heldout]" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as help_:
+        main(["--help"])
+    assert help_.value.code == 0
+    assert "usage:" in capsys.readouterr().out
