@@ -63,6 +63,17 @@ from bisect import bisect_right
 from operator import itemgetter
 
 from dht.keys import ID_ATTR, contact_id
+from dht.lookup_candidates import (
+    DISCARDED,
+    FAILED,
+    NOT_CONTACTED,
+    SUCCEEDED,
+    UNRESPONSIVE,
+    WAITING,
+    Candidate,
+    CandidateList,
+    proven,
+)
 from dht.lookup_states import AtCapacity, Finished, IterState, PeerState, Waiting
 from wire.messages import Contact
 
@@ -83,74 +94,24 @@ SLOW_EXTRA = 2
 
 
 AT_CAPACITY = AtCapacity()
-# PeerState as plain ints on the hot path
-_NOT_CONTACTED, _WAITING, _SUCCEEDED, _FAILED, _UNRESPONSIVE, _DISCARDED = (int(s) for s in PeerState)
-_FAR = 1 << 256  # farther than any distance
 _NEVER = float("inf")
-
-
-class _Peer:
-    __slots__ = (
-        "asked",
-        "bad",
-        "contact",
-        "deadline",
-        "depth",
-        "dist",
-        "good",
-        "known",
-        "path",
-        "ref",
-        "state",
-        "voucher",
-    )
-
-    def __init__(self, contact: Contact, dist: int, depth: int, known: int, ref: _Peer | None) -> None:
-        self.contact = contact
-        self.dist = dist
-        self.depth = depth
-        self.state = _NOT_CONTACTED
-        self.deadline = 0.0
-        self.known = known  # bit j: path j knows this peer
-        self.path = -1  # the path that contacted it
-        self.ref = ref  # the peer whose reply introduced it (None: a seed)
-        self.voucher: _Peer | None = None  # a second referrer that listed it too
-        self.good = 0  # as a referrer: suggestions that answered ...
-        self.bad = 0  # ... and that failed or went unresponsive (-1: discredited)
-        self.asked = 0  # ... and that are WAITING
 
 
 _first_item = itemgetter(0)
 
 
-def _proven(p: _Peer) -> bool:
-    """A seed, or a suggestion whose referrer or voucher has had another suggestion answer (colluding liars
-    vouch for each other's fakes: a second source counts only once it has proven itself)."""
-    ref, voucher = p.ref, p.voucher
-    return ref is None or ref.good > 0 or (voucher is not None and voucher.good > 0)
-
-
-class ClosestPeersIter:
+class ClosestPeersIter(CandidateList):
     """Iterates towards the ``k`` peers closest to ``target`` (an int) over ``paths`` disjoint paths."""
 
     __slots__ = (
-        "_by_key",
-        "_cap",
-        "_dead",
         "_discarded",
         "_discredited",
-        "_dists",
         "_done",
         "_exclude",
         "_expiry",
         "_finished",
-        "_first",
-        "_gone",
         "_inflight",
-        "_known",
         "_no_progress",
-        "_peers",
-        "_resume",
         "_slow",
         "_stalls",
         "_timed_out",
@@ -160,7 +121,6 @@ class ClosestPeersIter:
         "k",
         "max_new",
         "max_stragglers",
-        "paths",
         "peer_timeout",
         "started",
         "target",
@@ -211,20 +171,15 @@ class ClosestPeersIter:
         self.target = target
         self.k = k
         self.alpha = alpha
-        self.paths = paths
         self.peer_timeout = rpc_timeout if peer_timeout is None else peer_timeout
         self.max_new = k if max_new is None else max(1, max_new)
         self.widen = widen
         self.max_stragglers = k // STRAGGLER_SHARE if max_stragglers is None else max(0, max_stragglers)
         self.started = now
         self.deadline = now + lookup_timeout
-        self._peers: list[_Peer] = []
-        self._dists: list[int] = []  # the peers' distances, in the same order (bisected without a key)
-        self._cap = (CANDIDATES_PER_PATH + paths - 1) * k if capacity is None else max(capacity, k)
-        self._by_key: dict[bytes, _Peer] = {}
-        self._dead = 0  # FAILED or DISCARDED peers in the list (the first to make room)
-        # keys of dead peers dropped from the list (a peer is asked once; at most what the replies listed)
-        self._gone: set[bytes] = set()
+        super().__init__(
+            paths, (CANDIDATES_PER_PATH + paths - 1) * k if capacity is None else max(capacity, k)
+        )
         self._exclude = exclude
         self._finished = False
         self._timed_out = False
@@ -233,12 +188,7 @@ class ClosestPeersIter:
         self._inflight = [0] * paths  # WAITING peers each path contacted
         self._slow = [0] * paths  # UNRESPONSIVE peers each path contacted (their requests may still run)
         self._no_progress = [0] * paths  # replies in a row that brought no closer peer
-        self._known = [0] * paths  # peers each path knows
-        self._first = [_FAR] * paths  # distance of the closest peer each path knows
         self._done = [False] * paths
-        # per path, where its last next() left off after handing out a peer: (now, index, peers ahead) —
-        # valid until any peer changes state or joins, so the usual next(), next() pair scans the list once
-        self._resume: list[tuple[float, int, int] | None] = [None] * paths
         self._stalls = 0
         self._discarded = 0
         self._discredited = 0
@@ -249,90 +199,13 @@ class ClosestPeersIter:
 
     # ------------------------------------------------------------------------------------------ helpers
 
-    def _insert(self, contact: Contact, dist: int, depth: int, known: int, ref: _Peer | None) -> _Peer | None:
-        """Add a peer the lookup did not know (the caller checked) at ``dist`` from the target. Returns it, or
-        None when it is farther than everything kept in a full list. The caller invalidates the resume
-        points."""
-        peers = self._peers
-        dists = self._dists
-        if len(peers) >= self._cap and not self._make_room(dist):
-            return None
-        p = _Peer(contact, dist, depth, known, ref)
-        self._by_key[contact.pubkey] = p
-        i = bisect_right(dists, dist)  # as insort(peers, p, key=dist): after equal distances
-        peers.insert(i, p)
-        dists.insert(i, dist)
-        if known & (known - 1) == 0:  # one path (a reply's peers): its index is the bit's
-            j = known.bit_length() - 1
-            self._known[j] += 1
-            if dist < self._first[j]:
-                self._first[j] = dist
-        else:
-            for j in range(self.paths):
-                if known >> j & 1:
-                    self._known[j] += 1
-                    if dist < self._first[j]:
-                        self._first[j] = dist
-        return p
-
-    def _make_room(self, dist: int) -> bool:
-        """The list is full: drop a dead peer (``_drop_dead``), else the farthest peer not yet asked, to make
-        room for one at ``dist``.
-
-        Returns:
-            False when a peer at ``dist`` would be farther than everything kept (it would never be asked).
-        """
-        if self._dead and self._drop_dead():
-            return True
-        peers = self._peers
-        for i in range(len(peers) - 1, -1, -1):
-            last = peers[i]
-            if last.dist < dist:
-                return i != len(peers) - 1
-            if last.state == _NOT_CONTACTED:
-                del peers[i]
-                del self._dists[i]
-                del self._by_key[last.contact.pubkey]
-                self._forget(last)
-                return True
-        return True
-
-    def _drop_dead(self) -> bool:
-        """Remove the farthest FAILED or DISCARDED peer from the list (it will never count), remembering its
-        key in ``_gone`` so that another reply can't bring it back. Returns False if there is none."""
-        peers = self._peers
-        for i in range(len(peers) - 1, -1, -1):
-            p = peers[i]
-            if p.state == _FAILED or p.state == _DISCARDED:
-                del peers[i]
-                del self._dists[i]
-                pk = p.contact.pubkey
-                del self._by_key[pk]
-                self._forget(p)
-                self._dead -= 1
-                self._gone.add(pk)
-                return True
-        self._dead = 0  # (recount: none left)
-        return False
-
-    def _forget(self, p: _Peer) -> None:
-        for j in range(self.paths):
-            if p.known >> j & 1:
-                self._known[j] -= 1
-
-    def _invalidate(self) -> None:
-        if self.paths == 1:
-            self._resume[0] = None
-        else:
-            self._resume = [None] * self.paths
-
-    def _blame(self, p: _Peer) -> None:
+    def _blame(self, p: Candidate) -> None:
         """``p`` failed or went unresponsive: a strike for its referrer and for its voucher."""
         self._strike(p.ref)
         if p.voucher is not None:
             self._strike(p.voucher)
 
-    def _strike(self, ref: _Peer | None) -> None:
+    def _strike(self, ref: Candidate | None) -> None:
         """One of ``ref``'s suggestions failed or went unresponsive; discredit it past the limit: its
         suggestions go, unless the other of their referrer and voucher is in good standing."""
         if ref is None or ref.bad < 0:
@@ -347,17 +220,17 @@ class ClosestPeersIter:
                         continue
                 elif q.voucher is not ref or q.ref is None or q.ref.bad >= 0:
                     continue
-                if q.state == _NOT_CONTACTED:
-                    q.state = _DISCARDED
+                if q.state == NOT_CONTACTED:
+                    q.state = DISCARDED
                     self._discarded += 1
                     self._dead += 1
-                elif q.state == _UNRESPONSIVE:  # a fake is not waited for, nor does it hold a slot
-                    q.state = _FAILED
+                elif q.state == UNRESPONSIVE:  # a fake is not waited for, nor does it hold a slot
+                    q.state = FAILED
                     self._slow[q.path] -= 1
                     self._dead += 1
             self._invalidate()
 
-    def _left_waiting(self, p: _Peer) -> None:
+    def _left_waiting(self, p: Candidate) -> None:
         self._inflight[p.path] -= 1
         if p.ref is not None:
             p.ref.asked -= 1
@@ -367,16 +240,16 @@ class ClosestPeersIter:
         """WAITING peers past their deadline become UNRESPONSIVE (before any path decides anything)."""
         earliest = _NEVER
         for p in self._peers:
-            if p.state == _WAITING:
+            if p.state == WAITING:
                 if now >= p.deadline:
                     self._left_waiting(p)
-                    if not _proven(p):
+                    if not proven(p):
                         # an unproven suggestion (no other of its referrer's answered, nobody else listed it):
                         # not waited for as a straggler nor counted in flight; a liar's fakes end here
-                        p.state = _FAILED
+                        p.state = FAILED
                         self._dead += 1
                     else:
-                        p.state = _UNRESPONSIVE
+                        p.state = UNRESPONSIVE
                         self._slow[p.path] += 1
                     self._blame(p)
                 elif p.deadline < earliest:
@@ -431,26 +304,26 @@ class ClosestPeersIter:
             if not p.known & bit:
                 continue
             st = p.state
-            if st == _SUCCEEDED:
+            if st == SUCCEEDED:
                 ahead += 1
                 if counting:
                     counted += 1
                     if counted >= k:
                         self._done[j] = True
                         return None
-            elif st == _WAITING:
+            elif st == WAITING:
                 ahead += 1
                 counting = False
                 waiting = True
-            elif st == _UNRESPONSIVE:
+            elif st == UNRESPONSIVE:
                 if counting:
                     stragglers += 1
                     if stragglers > self.max_stragglers:  # too many of the k closest are slow: wait
                         counting = False
                         waiting = True
-            elif st == _NOT_CONTACTED:
+            elif st == NOT_CONTACTED:
                 ref = p.ref
-                if ref is not None and ref.asked and not _proven(p):
+                if ref is not None and ref.asked and not proven(p):
                     counting = False  # an unproven referrer's suggestions are asked one at a time
                     waiting = True
                     continue
@@ -459,7 +332,7 @@ class ClosestPeersIter:
                 # unresponsive requests may still be in flight: at most SLOW_EXTRA more ride on top of them
                 if busy >= limit or busy + self._slow[j] >= limit + SLOW_EXTRA or (stalled and ahead >= k):
                     return None
-                p.state = _WAITING
+                p.state = WAITING
                 p.path = j
                 p.deadline = now + self.peer_timeout
                 if p.deadline < self._expiry:
@@ -483,16 +356,16 @@ class ClosestPeersIter:
         p = self._by_key.get(pubkey)
         if p is None or self._finished:
             return False
-        if p.state == _WAITING:
+        if p.state == WAITING:
             self._left_waiting(p)
-        elif p.state == _UNRESPONSIVE:
+        elif p.state == UNRESPONSIVE:
             self._slow[p.path] -= 1
             for ref in (p.ref, p.voucher):
                 if ref is not None and ref.bad > 0:
                     ref.bad -= 1  # it was not a bad suggestion after all
         else:
             return False
-        p.state = _SUCCEEDED
+        p.state = SUCCEEDED
         self._invalidate()
         if p.ref is not None:
             p.ref.good += 1
@@ -503,7 +376,7 @@ class ClosestPeersIter:
             self._learn(p, j, closer)
         return True
 
-    def _learn(self, p: _Peer, j: int, closer: list[Contact]) -> None:
+    def _learn(self, p: Candidate, j: int, closer: list[Contact]) -> None:
         """Path ``j`` learns the peers ``p`` listed (at most ``max_new`` of them new to the lookup)."""
         bit = 1 << j
         by_key = self._by_key
@@ -523,8 +396,8 @@ class ClosestPeersIter:
                 continue
             if q.voucher is None and q.ref is not None and q.ref is not p and p.bad >= 0:
                 q.voucher = p
-                if q.state == _DISCARDED:
-                    q.state = _NOT_CONTACTED
+                if q.state == DISCARDED:
+                    q.state = NOT_CONTACTED
                     self._discarded -= 1
                     self._dead -= 1
             if not q.known & bit:
@@ -550,7 +423,7 @@ class ClosestPeersIter:
                     continue  # listed twice in one reply
                 if len(peers) >= cap and not self._make_room(dist):
                     continue  # farther than everything kept: it would never be asked
-                q = _Peer(c, dist, depth, bit, p)
+                q = Candidate(c, dist, depth, bit, p)
                 by_key[pk] = q
                 i = bisect_right(dists, dist)  # after equal distances, as insort
                 peers.insert(i, q)
@@ -581,15 +454,15 @@ class ClosestPeersIter:
         p = self._by_key.get(pubkey)
         if p is None:
             return False
-        if p.state == _WAITING:
+        if p.state == WAITING:
             self._left_waiting(p)
             if blame:
                 self._blame(p)
-        elif p.state == _UNRESPONSIVE:  # struck already
+        elif p.state == UNRESPONSIVE:  # struck already
             self._slow[p.path] -= 1
         else:
             return False
-        p.state = _FAILED
+        p.state = FAILED
         self._dead += 1
         self._invalidate()
         return True
@@ -611,7 +484,7 @@ class ClosestPeersIter:
     def is_waiting(self, pubkey: bytes) -> bool:
         """Whether a request to ``pubkey`` is still awaited (WAITING, or UNRESPONSIVE but not failed)."""
         p = self._by_key.get(pubkey)
-        return p is not None and (p.state == _WAITING or p.state == _UNRESPONSIVE)
+        return p is not None and (p.state == WAITING or p.state == UNRESPONSIVE)
 
     def closest(self, n: int | None = None, unresponsive: bool = False) -> list[Contact]:
         """The closest peers that answered, on any path, closest first (at most ``n``, default k).
@@ -625,7 +498,7 @@ class ClosestPeersIter:
         n = self.k if n is None else n
         out: list[Contact] = []
         for p in self._peers:
-            if p.state == _SUCCEEDED or (unresponsive and p.state == _UNRESPONSIVE):
+            if p.state == SUCCEEDED or (unresponsive and p.state == UNRESPONSIVE):
                 out.append(p.contact)
                 if len(out) >= n:
                     break
@@ -633,7 +506,7 @@ class ClosestPeersIter:
 
     def hops(self) -> int:
         """The deepest round of a peer that answered (the seeds are round 1); 0 if nobody answered."""
-        return max((p.depth for p in self._peers if p.state == _SUCCEEDED), default=0)
+        return max((p.depth for p in self._peers if p.state == SUCCEEDED), default=0)
 
     def depth_of(self, pubkey: bytes) -> int:
         p = self._by_key.get(pubkey)
@@ -647,7 +520,7 @@ class ClosestPeersIter:
     def set_deadline(self, pubkey: bytes, deadline: float) -> None:
         """Change the peer deadline of WAITING ``pubkey`` (e.g. a first contact: it must be dialed too)."""
         p = self._by_key.get(pubkey)
-        if p is not None and p.state == _WAITING:
+        if p is not None and p.state == WAITING:
             p.deadline = deadline
             if deadline < self._expiry:
                 self._expiry = deadline
@@ -658,7 +531,7 @@ class ClosestPeersIter:
         """The earliest time something changes without input: a peer deadline or the lookup's."""
         t = self.deadline
         for p in self._peers:
-            if p.state == _WAITING and p.deadline < t:
+            if p.state == WAITING and p.deadline < t:
                 t = p.deadline
         self._expiry = t
         return t
