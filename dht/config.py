@@ -67,7 +67,8 @@ class DhtConfig:
             contacts is refreshed until it holds this many (0: to k, with a full lookup per bucket). Buckets
             fill further as peers contact us and at each ``refresh_interval``.
         id_puzzle_bits: contacts whose id lacks this many bits of puzzle work (``keys.id_puzzle_bits``) are
-            refused by the routing table (0: no puzzle; every node of a network must agree on it).
+            refused by the routing table and not followed from lookup replies (0: no puzzle; every node of a
+            network must agree on it).
     """
 
     k: int = 20

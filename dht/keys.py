@@ -163,6 +163,14 @@ def id_puzzle_bits(pubkey: bytes) -> int:
     return ID_BITS - value.bit_length()
 
 
+def with_id_work(contacts: list[Contact], bits: int) -> list[Contact]:
+    """The contacts whose identity carries ``bits`` of puzzle work (all of them when ``bits`` is 0). A lookup
+    follows only these from a reply, so each fake contact a liar lists costs it what an identity costs."""
+    if bits <= 0:
+        return contacts
+    return [c for c in contacts if id_puzzle_bits(c.pubkey) >= bits]
+
+
 def _parse_group(addrs: list[str]) -> bytes:
     for addr in addrs:
         parts = addr.split("/")

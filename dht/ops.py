@@ -65,7 +65,7 @@ import heapq
 from typing import TYPE_CHECKING, Any
 
 from dht.events import Closest, Found, NotFound, Published, Result, Timeout
-from dht.keys import contact_id, id_int, key_for_record
+from dht.keys import contact_id, id_int, key_for_record, with_id_work
 from dht.lookup import CANDIDATES_PER_PATH, STRAGGLER_SHARE, ClosestPeersIter
 from dht.lookup_states import AtCapacity, Waiting
 from dht.requests import (
@@ -361,7 +361,7 @@ class Operations:
             op.side -= 1
         if kind == FIND:
             assert op.it is not None and isinstance(msg, Nodes)
-            op.it.on_success(req.peer.pubkey, msg.peers)
+            op.it.on_success(req.peer.pubkey, with_id_work(msg.peers, self._node.config.id_puzzle_bits))
             fill = op.fill
             if fill is not None and (
                 self._node.table.bucket_size(fill[0]) >= fill[1] or op.messages >= FILL_BUDGET * fill[1]
@@ -432,7 +432,7 @@ class Operations:
                 if op.chains is None:
                     op.chains = {}
                 op.chains[peer] = PageChain(req.peer, msg.cursor)
-            op.it.on_success(peer, msg.peers)
+            op.it.on_success(peer, with_id_work(msg.peers, cfg.id_puzzle_bits))
             if cfg.get_quorum and op.responders >= cfg.get_quorum:
                 op.it.finish()
             self.drive(op, now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 from dht import Closest, DhtConfig, Node, SendRequest, contact_id
-from dht.keys import ID_ATTR
+from dht.keys import ID_ATTR, id_puzzle_bits
 from dht.testing import InProcessNetwork, roundtrip_until_done
 from tests.test_dht_helpers import T0
 from wire.messages import Contact, FindNode, Nodes, Ping, Pong
@@ -169,3 +169,57 @@ def test_pings_and_loopback_observed_address():
     for s in senders:
         assert isinstance(node.handle_request(s, Ping(1), T0, observed_ip="127.0.0.1"), Pong)
     assert 0 < len(node.table) <= 2 * len(node.table.nonempty_buckets())
+
+
+def _key_with_work(rng: random.Random, bits: int, has: bool) -> bytes:
+    """A random public key whose id carries ``bits`` of puzzle work (``has``) or fewer (not ``has``)."""
+    while True:
+        pk = rng.randbytes(32)
+        if (id_puzzle_bits(pk) >= bits) == has:
+            return pk
+
+
+def _fakes_asked(required: int, bits: int) -> int:
+    """Requests that went to a liar's fake contacts (ids without ``bits`` of work) over 5 lookups, in a
+    network of 60 nodes whose ids carry the work (6 of them liars) that requires ``required`` bits."""
+    cfg = DhtConfig(refresh_on_bootstrap=False, id_puzzle_bits=required)
+    rng = random.Random(9)
+    net = _FakeNet(cfg, rng, now=T0)
+    nodes = [net.add_node(_key_with_work(rng, bits, True)) for _ in range(60)]
+    net.bootstrap_all([nodes[0].contact])
+    liars = {n.pubkey for n in rng.sample(nodes[1:], 6)}
+    fake_keys = {_key_with_work(random.Random(10 + i), bits, False) for i in range(20)}
+    fakes = [Contact(pk, [f"/ip4/100.64.{i}.1/tcp/1"]) for i, pk in enumerate(sorted(fake_keys))]
+    sent: list[bytes] = []
+    send = net._send
+
+    def record(node: Node, out: SendRequest) -> None:
+        sent.append(out.peer.pubkey)
+        send(node, out)
+
+    def tamper(sender: bytes, target: bytes, msg: object, reply: object) -> object:
+        if target in liars and isinstance(msg, FindNode) and isinstance(reply, Nodes):
+            return Nodes(reply.rid, fakes)
+        return reply
+
+    net._send = record  # type: ignore[method-assign]
+    net.tamper = tamper
+    honest = [n for n in nodes if n.pubkey not in liars]
+    for trial in range(5):
+        asker = honest[trial]
+        tint = rng.getrandbits(256)
+        res = roundtrip_until_done(net, asker, asker.find_node(tint.to_bytes(32, "big"), net.now))
+        assert isinstance(res, Closest), trial
+        others = [n.contact for n in honest if n is not asker]
+        want = [c.pubkey for c in sorted(others, key=lambda c: contact_id(c) ^ tint)[:3]]
+        assert want == [c.pubkey for c in res.peers if c.pubkey not in liars][:3], trial
+        net.advance(net.now + cfg.rpc_timeout)
+    return sum(pk in fake_keys for pk in sent)
+
+
+def test_with_an_id_puzzle_reply_contacts_without_the_work_are_never_followed():
+    """When the network requires puzzle work (``id_puzzle_bits``), a liar's fake contacts without it are not
+    followed: no request ever goes to one, and the lookups still end with the honest closest peers. Without
+    the rule the same fakes are asked (the control run)."""
+    assert _fakes_asked(3, 3) == 0
+    assert _fakes_asked(0, 3) > 0  # the control: without the puzzle rule the fakes are followed

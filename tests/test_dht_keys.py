@@ -10,7 +10,7 @@ import h3
 import pytest
 
 from dht import bucket_of, cells_within, intent_key
-from dht.keys import LOOPBACK_GROUP, NO_IP_GROUP, id_puzzle_bits, ip_group, subnet_group
+from dht.keys import LOOPBACK_GROUP, NO_IP_GROUP, id_puzzle_bits, ip_group, subnet_group, with_id_work
 from wire.errors import LocalProtocolError
 from wire.geo import EARTH_RADIUS_KM, cell_at, haversine_km
 from wire.messages import Contact
@@ -150,3 +150,12 @@ def test_id_puzzle_bits_counts_leading_zero_bits_of_the_hashed_id():
         seen.append(bits)
     # about half the keys have 0 bits, a quarter 1, ...: each bit doubles the work
     assert 800 < seen.count(0) < 1200 and 350 < seen.count(1) < 650
+
+
+def test_with_id_work_keeps_only_contacts_whose_id_carries_the_work():
+    rng = random.Random(3)
+    cs = [Contact(rng.randbytes(32), ["/ip4/10.0.0.1/tcp/1"]) for _ in range(200)]
+    assert with_id_work(cs, 0) is cs
+    kept = with_id_work(cs, 2)
+    assert kept == [c for c in cs if id_puzzle_bits(c.pubkey) >= 2]
+    assert 0 < len(kept) < len(cs)
