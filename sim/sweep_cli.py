@@ -104,9 +104,9 @@ def _base(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _execute(
-    prog: str, args: argparse.Namespace, axes: dict[str, list[Any]]
+    prog: str, args: argparse.Namespace, axes: dict[str, list[Any]], out: Path | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | int:
-    """Expand, check, run; returns (rows, summary) or an exit code."""
+    """Expand, check, run, write the rows to ``out`` (if given); returns (rows, summary) or an exit code."""
     from sim.sweep import config_for, expand, run_sweep, summarize, write_table
 
     try:
@@ -114,8 +114,7 @@ def _execute(
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
-        print(f"{prog}: error: --out must end in .csv or .parquet", file=sys.stderr)
+    if out is not None and not _out_ok(prog, out):
         return 2
     errors = []
     for task in tasks:  # fail fast when nothing could run; a few bad configurations become error rows
@@ -135,9 +134,17 @@ def _execute(
     except RuntimeError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
-    if args.out is not None:
-        write_table(rows, list(axes), args.out)
+    if out is not None:
+        write_table(rows, list(axes), out)
     return rows, summarize(rows, list(axes))
+
+
+def _out_ok(prog: str, out: Path) -> bool:
+    """True if ``--out`` names a table format we write; else says so on stderr."""
+    if out.suffix.lower() in (".csv", ".parquet"):
+        return True
+    print(f"{prog}: error: --out must end in .csv or .parquet", file=sys.stderr)
+    return False
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -153,7 +160,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.plot is not None and not args.plot.parent.exists():
         print(f"{prog}: error: no such directory: {args.plot.parent}", file=sys.stderr)
         return 2
-    done = _execute(prog, args, axes)
+    done = _execute(prog, args, axes, args.out)
     if isinstance(done, int):
         return done
     rows, summary = done
@@ -223,21 +230,17 @@ def cmd_attack(args: argparse.Namespace) -> int:
             grid["dht.disjoint_paths"] = settings
             label = f"{name} c={c}" if name == "eclipse" and bits != [0] else name
             grids.append((label, grid))
-    if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
-        print(f"{prog}: error: --out must end in .csv or .parquet", file=sys.stderr)
+    out = args.out
+    if out is not None and not _out_ok(prog, out):
         return 2
     rows: list[dict[str, Any]] = []
     summary: list[tuple[str, dict[str, Any]]] = []
-    out, args.out = args.out, None  # one file with every grid's rows, written below
-    try:
-        for label, grid in grids:
-            done = _execute(prog, args, grid)
-            if isinstance(done, int):
-                return done
-            rows += done[0]
-            summary += [(label, s) for s in done[1]]
-    finally:
-        args.out = out
+    for label, grid in grids:
+        done = _execute(prog, args, grid, None)  # one file with every grid's rows, written below
+        if isinstance(done, int):
+            return done
+        rows += done[0]
+        summary += [(label, s) for s in done[1]]
     if out is not None:
         from sim.sweep import write_table
 
