@@ -91,7 +91,7 @@ class Jobs:
         self._handoff_busy = 0  # hand-off PUT requests in flight
         self.own: dict[bytes, bytes] | None = None  # author + intent id -> our newest record
         # ``stagger``: fractions of an interval for the first replication / republish timer (None: jitter)
-        self._phase: tuple[float | None, float | None] | None = None
+        self._phase: list[float | None] | None = None
         self.t_refresh = NEVER
         self.t_replicate = NEVER
         self.t_republish = NEVER
@@ -121,7 +121,7 @@ class Jobs:
         u_refresh, u_replicate, u_republish = rng.random(), rng.random(), rng.random()
         if self.t_refresh != NEVER and cfg.refresh_interval > 0:
             self.t_refresh = now + u_refresh * cfg.refresh_interval
-        self._phase = (u_replicate, u_republish)
+        self._phase = [u_replicate, u_republish]
         if self.t_replicate != NEVER and cfg.replicate_interval > 0:
             self.t_replicate = now + self._first(0, cfg.replicate_interval)
         if self.t_republish != NEVER and cfg.republish_interval > 0:
@@ -131,11 +131,10 @@ class Jobs:
         """The delay of a timer armed now (``which``: 0 replication, 1 republish): its staggered phase the
         first time after ``stagger``, else the interval +-10%."""
         phase = self._phase
-        u = phase[which] if phase is not None else None
+        u = None if phase is None else phase[which]
         if phase is None or u is None:
             return self.jitter(interval)
-        rest = (None, phase[1]) if which == 0 else (phase[0], None)
-        self._phase = None if rest == (None, None) else rest
+        phase[which] = None
         return u * interval
 
     def stored(self, now: float) -> None:
