@@ -38,7 +38,7 @@ SCAN_FP16 = "fp16"
 SCAN_EXACT = "exact"
 #: int8 code = round(component * INT8_SCALE), clipped to [-128, 127]: components within +-0.5 are kept.
 INT8_SCALE = 254.0
-#: A float16 scan hands this many times the wanted rows, plus this many, to the exact re-ranking.
+#: A coded (int8 or float16) scan hands this many times the wanted rows, plus this many, to the re-ranking.
 SCAN_SHORTLIST_FACTOR = 2
 SCAN_SHORTLIST_EXTRA = 16
 

@@ -116,7 +116,7 @@ def combine_score(
     n_key_matches: int = 0,
     price_gap: float = 0.0,
 ) -> float:
-    """The match score in [0, 1] (see the module docstring; ``price_gap`` is ``price_gap``'s result)."""
+    """The match score in [0, 1] (see the module docstring; ``price_gap`` is one of ``price_gaps``)."""
     raw = (
         W_SIM * max(0.0, similarity)
         + W_KEY_MATCH * min(n_key_matches, MAX_KEY_MATCHES)
