@@ -366,39 +366,47 @@ def test_the_timer_loop_runs_the_cores_periodic_jobs_while_rpcs_flow() -> None:
     run(main)
 
 
+#: What a liar claims for itself or for another peer, and the part of it believable from a private address.
+LIES = ["/ip4/127.0.0.1/tcp/1", "/ip4/0.0.0.0/tcp/2", "/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
+BELIEVABLE = ["/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
+LIAR, STRANGER = identity(7), identity(8)
+
+
+async def _node_liar_and_stranger(stack: AsyncExitStack) -> tuple[Any, Any, Any]:
+    """One driver node on a memory network, and the transports of a liar and of the stranger it lies about."""
+    net = MemoryNetwork(latency=0.002)
+    _net, peers = await stack.enter_async_context(network(1, net=net))
+    liar = await stack.enter_async_context(net.open(LIAR.peer_id))
+    stranger = await stack.enter_async_context(net.open(STRANGER.peer_id))
+    return peers[0], liar, stranger
+
+
 def test_claimed_addresses_are_kept_only_if_believable_from_here() -> None:
     """A peer's own addresses (in its requests) and the contacts it hands out (in Nodes replies) pass
     ``transport.believable_addrs``: from a node on a private address, loopback and unspecified claims are
     dropped (they would point us, and through us others, at our own machine)."""
-    lies = ["/ip4/127.0.0.1/tcp/1", "/ip4/0.0.0.0/tcp/2", "/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
-    believable = ["/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
-    liar, stranger = identity(7), identity(8)
 
     async def main() -> None:
-        net = MemoryNetwork(latency=0.002)
         async with AsyncExitStack() as stack:
-            _net, peers = await stack.enter_async_context(network(1, net=net))
-            node = peers[0]
-            transport = await stack.enter_async_context(net.open(liar.peer_id))
-            other = await stack.enter_async_context(net.open(stranger.peer_id))
+            node, transport, other = await _node_liar_and_stranger(stack)
 
             async def answer(peer_id: str, request: bytes) -> bytes:
                 msg = decode_message(request)
-                return encode_message(Nodes(msg.rid, [Contact(stranger.pubkey, lies)]))
+                return encode_message(Nodes(msg.rid, [Contact(STRANGER.pubkey, LIES)]))
 
             async def nobody(peer_id: str, request: bytes) -> bytes:
                 return encode_message(Nodes(decode_message(request).rid, []))
 
             serve_rpc(transport, KAD_PROTOCOL, answer)
             serve_rpc(other, KAD_PROTOCOL, nobody)
-            ask = FindNode(1, bytes(32), addrs=lies)
+            ask = FindNode(1, bytes(32), addrs=LIES)
             decode_message(await rpc(transport, node.identity.peer_id, KAD_PROTOCOL, encode_message(ask)))
-            contact = node.node.table.find(liar.pubkey)
-            assert contact is not None and contact.addrs == believable
-            found = await node.driver.find_node(stranger.pubkey)
+            contact = node.node.table.find(LIAR.pubkey)
+            assert contact is not None and contact.addrs == BELIEVABLE
+            found = await node.driver.find_node(STRANGER.pubkey)
             assert isinstance(found, Closest)
-            told = [c for c in found.peers if c.pubkey == stranger.pubkey]
-            assert told and told[0].addrs == believable, found.peers  # learnt from the liar's reply
+            told = [c for c in found.peers if c.pubkey == STRANGER.pubkey]
+            assert told and told[0].addrs == BELIEVABLE, found.peers  # learnt from the liar's reply
 
     run(main)
 
@@ -406,22 +414,15 @@ def test_claimed_addresses_are_kept_only_if_believable_from_here() -> None:
 def test_contacts_listed_in_get_replies_are_filtered_like_find_node_ones() -> None:
     """The closer peers a GET_RECORDS reply lists pass ``transport.believable_addrs`` too (they feed the
     lookup exactly as a Nodes reply's do)."""
-    lies = ["/ip4/127.0.0.1/tcp/1", "/ip4/0.0.0.0/tcp/2", "/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
-    believable = ["/ip4/10.9.9.9/tcp/3", "/ip4/8.8.8.8/tcp/4"]
-    liar, stranger = identity(7), identity(8)
 
     async def main() -> None:
-        net = MemoryNetwork(latency=0.002)
         async with AsyncExitStack() as stack:
-            _net, peers = await stack.enter_async_context(network(1, net=net))
-            node = peers[0]
-            transport = await stack.enter_async_context(net.open(liar.peer_id))
-            other = await stack.enter_async_context(net.open(stranger.peer_id))
+            node, transport, other = await _node_liar_and_stranger(stack)
 
             async def answer(peer_id: str, request: bytes) -> bytes:
                 msg = decode_message(request)
                 if isinstance(msg, GetRecords):
-                    return encode_message(Records(msg.rid, [], None, [Contact(stranger.pubkey, lies)]))
+                    return encode_message(Records(msg.rid, [], None, [Contact(STRANGER.pubkey, LIES)]))
                 return encode_message(Nodes(msg.rid, []))
 
             async def nobody(peer_id: str, request: bytes) -> bytes:
@@ -432,9 +433,9 @@ def test_contacts_listed_in_get_replies_are_filtered_like_find_node_ones() -> No
             serve_rpc(other, KAD_PROTOCOL, nobody)
             ask = FindNode(1, bytes(32), addrs=["/ip4/10.1.1.1/tcp/9"])  # the liar enters the node's table
             decode_message(await rpc(transport, node.identity.peer_id, KAD_PROTOCOL, encode_message(ask)))
-            found = await node.driver.get_records(stranger.pubkey)
+            found = await node.driver.get_records(STRANGER.pubkey)
             assert isinstance(found, NotFound)
-            told = [c for c in found.closest if c.pubkey == stranger.pubkey]
-            assert told and told[0].addrs == believable, found.closest  # learnt from the liar's reply
+            told = [c for c in found.closest if c.pubkey == STRANGER.pubkey]
+            assert told and told[0].addrs == BELIEVABLE, found.closest  # learnt from the liar's reply
 
     run(main)
