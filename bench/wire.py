@@ -2,7 +2,10 @@
 
 Measures, per second: ed25519 sign and verify of the envelope's signed bytes, canonical encoding and
 strict decoding of the intent body, and the full ``seal_intent`` (encode + sign + frame) and
-``open_intent`` (strict decode + verify + typed body) of a DHT record.
+``open_intent`` (strict decode + verify + typed body) of a DHT record. Then, per DHT message of a search
+(a GET_RECORDS request and its RECORDS reply: that record and 19 contacts, as a 20-node network answers),
+the CPU microseconds of ``encode_message`` / ``decode_message`` (``wire.fastcodec``) and of the strict
+codec alone (``*_strict``), for the per-RPC cost of the wire layer.
 
 Usage: ``.venv/bin/python bench/wire.py [--seconds 0.5]``. Prints ONE JSON line on stdout.
 """
@@ -10,6 +13,7 @@ Usage: ``.venv/bin/python bench/wire.py [--seconds 0.5]``. Prints ONE JSON line 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -24,7 +28,18 @@ from wire import geo
 from wire.envelope import ENVELOPE_VERSION, _signed_bytes, open_intent, seal_intent
 from wire.identity import Identity, verify
 from wire.intent import Action, Intent, Price
-from wire.messages import MsgType, decode_body, encode_body
+from wire.messages import (
+    Contact,
+    GetRecords,
+    MsgType,
+    Records,
+    decode_body,
+    decode_message,
+    decode_message_strict,
+    encode_body,
+    encode_message,
+    encode_message_strict,
+)
 
 
 def tire_intent(identity: Identity) -> Intent:
@@ -100,6 +115,25 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn in cases:
         print(f"measuring {name} ...", file=sys.stderr)
         figures[name] = round(rate(fn, args.seconds))
+    addrs = ["/ip4/127.0.0.1/tcp/40000"]
+    peers = [Contact(bytes([i]) * 32, [f"/ip4/127.0.0.1/tcp/{40001 + i}"]) for i in range(19)]
+    search = {
+        "get_records": GetRecords(rid=2**62 + 1, key=bytes(32), action=Action.SELL, addrs=addrs),
+        "records": Records(rid=2**62 + 1, records=[record], peers=peers),
+    }
+    for kind, msg in search.items():
+        raw = encode_message(msg)
+        assert raw == encode_message_strict(msg) and decode_message(raw) == msg == decode_message_strict(raw)
+        figures[f"{kind}_bytes"] = len(raw)
+        for name, fn, arg in [
+            ("encode_us", encode_message, msg),
+            ("decode_us", decode_message, raw),
+            ("encode_strict_us", encode_message_strict, msg),
+            ("decode_strict_us", decode_message_strict, raw),
+        ]:
+            print(f"measuring {kind}_{name} ...", file=sys.stderr)
+            figures[f"{kind}_{name}"] = round(1e6 / rate(functools.partial(fn, arg), args.seconds), 1)
+    figures["loadavg_1m"] = round(os.getloadavg()[0], 2)
     figures["python"] = platform.python_version()
     print(json.dumps(figures))
     return 0

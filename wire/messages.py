@@ -17,7 +17,7 @@ import re
 from dataclasses import field
 from typing import Any
 
-from wire import cbor
+from wire import cbor, fastcodec
 from wire.codec import bounded, from_obj, message, to_obj
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.handover import HandoverConfirm, HandoverDecline, HandoverPropose
@@ -515,25 +515,44 @@ def type_of(msg: Message) -> MsgType:
 
 def encode_body(msg: Message) -> bytes:
     """Canonical CBOR of a message's fields (what an envelope signs and carries)."""
-    return cbor.encode(to_obj(msg))
+    fast = fastcodec.encode_map(msg)
+    return fast if fast is not None else cbor.encode(to_obj(msg))
 
 
 def decode_body(mtype: MsgType, body: bytes, max_bytes: int = MAX_ENVELOPE_BYTES) -> Message:
     """Decode a message body of a known type. Raises RemoteProtocolError."""
-    return from_obj(MESSAGE_CLASSES[mtype], cbor.decode(body, max_bytes))
+    cls = MESSAGE_CLASSES[mtype]
+    fast = fastcodec.decode_map(cls, body) if type(body) is bytes and len(body) <= max_bytes else None
+    return fast if fast is not None else from_obj(cls, cbor.decode(body, max_bytes))
 
 
 def encode_message(msg: Message) -> bytes:
-    """A self-describing frame: canonical CBOR ``[type, body-map]``."""
+    """A self-describing frame: canonical CBOR ``[type, body-map]`` (``wire.fastcodec`` when it can)."""
+    fast = fastcodec.encode_frame(int(type_of(msg)), msg)
+    return fast if fast is not None else encode_message_strict(msg)
+
+
+def encode_message_strict(msg: Message) -> bytes:
+    """:func:`encode_message` by the generic codec only (the reference the fast path is tested against)."""
     return cbor.encode([int(type_of(msg)), to_obj(msg)])
 
 
 def decode_message(data: bytes, max_bytes: int = MAX_FRAME_BYTES) -> Message:
-    """Decode an untrusted frame into a typed message.
+    """Decode an untrusted frame into a typed message (``wire.fastcodec`` first; whatever it does not take
+    exactly goes through the strict path, which accepts it or raises its own error).
 
     Raises:
         RemoteProtocolError: oversized, malformed, non-canonical, unknown type, wrong field types or bounds.
     """
+    if type(data) is bytes and len(data) <= max_bytes:
+        fast = fastcodec.decode_frame(MESSAGE_CLASSES, data)
+        if fast is not None:
+            return fast
+    return decode_message_strict(data, max_bytes)
+
+
+def decode_message_strict(data: bytes, max_bytes: int = MAX_FRAME_BYTES) -> Message:
+    """:func:`decode_message` by the generic codec only (same errors)."""
     value = cbor.decode(data, max_bytes)
     if (
         not isinstance(value, list)
