@@ -61,6 +61,9 @@ RPC_STATS = (
 #: If set to a folder, each of our peer processes runs under cProfile and writes ``ours-<seed>.prof`` there
 #: (CPU per function, for finding where an RPC's time goes; the figures are then slower than normal).
 PROFILE_ENV = "NET_LOOPBACK_PROFILE"
+#: With ``NET_LOOPBACK_PROFILE``: ``search`` profiles the search phase only (every peer, from the moment the
+#: publishes are done: the searcher's side and the serving side of each search); ``all`` (default) everything.
+PROFILE_PHASE_ENV = "NET_LOOPBACK_PROFILE_PHASE"
 
 
 def log(msg: str) -> None:
@@ -108,6 +111,11 @@ def run_ours(seed: int, use_mux: bool = True) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     profile_dir = os.environ.get(PROFILE_ENV)
     profiling = bool(profile_dir)
+    profiler: Any = None
+    if profiling:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)  # CPU time: 20 processes share the cores
     rng = random.Random(seed)
     identity = Identity(rng.randbytes(32))
     categories = sorted(category_codes())
@@ -173,15 +181,17 @@ def run_ours(seed: int, use_mux: bool = True) -> None:
             return {"ok": ok, "s": dt, "rpcs": getattr(found, "messages", 0)}
         if op == "stats":
             return {"ok": True, "stats": driver.statistics()}
+        if op == "profile":
+            if profiler is not None:
+                profiler.enable()
+            return {"ok": True}
         return {"ok": False, "error": f"unknown op {op}"}
 
-    if not profile_dir:
+    if profiler is None:
         trio.run(main)
         return
-    import cProfile
-
-    profiler = cProfile.Profile(time.process_time)  # CPU time: 20 processes share the cores
-    profiler.enable()
+    if os.environ.get(PROFILE_PHASE_ENV, "all") != "search":
+        profiler.enable()
     try:
         trio.run(main)
     finally:
@@ -351,6 +361,9 @@ def run_side(side: str, peers: int, ops: int, seed: int) -> dict[str, Any]:
             put_ok += bool(r["ok"])
             published.append((who, r))
         log(f"{side}: {ops} publishes done")
+        if side != "kademlia" and os.environ.get(PROFILE_PHASE_ENV) == "search":
+            for p in procs:  # a peer that is not profiling just says ok
+                p.call({"op": "profile"})
         get_s: list[float] = []
         get_rpcs: list[int] = []
         get_ok = 0
