@@ -103,8 +103,8 @@ def id_int(data: bytes) -> int:
 def contact_id(contact: Contact) -> int:
     """The DHT id of a contact as an int, computed once and cached on the (shared) Contact instance."""
     try:
-        return contact.__dict__[ID_ATTR]  # type: ignore[no-any-return]
-    except KeyError:
+        return contact._dht_id  # ID_ATTR
+    except AttributeError:
         value = int.from_bytes(hashlib.sha256(contact.pubkey).digest(), "big")
         object.__setattr__(contact, ID_ATTR, value)  # a cache: not a field, not part of equality
         return value
@@ -128,8 +128,8 @@ def subnet_group(contact: Contact) -> bytes:
     give ``NO_IP_GROUP``. Cached on the Contact instance.
     """
     try:
-        return contact.__dict__[NET_ATTR]  # type: ignore[no-any-return]
-    except KeyError:
+        return contact._dht_net  # NET_ATTR
+    except AttributeError:
         value = _parse_group(contact.addrs)
         object.__setattr__(contact, NET_ATTR, value)
         return value

@@ -62,7 +62,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from operator import itemgetter
 
-from dht.keys import ID_ATTR, contact_id
+from dht.keys import contact_id
 from dht.lookup_candidates import (
     DISCARDED,
     FAILED,
@@ -391,8 +391,11 @@ class ClosestPeersIter(CandidateList):
             q = by_key.get(pk)
             if q is None:
                 if pk != exclude and pk not in gone:
-                    cid = c.__dict__.get(ID_ATTR)  # contact_id(c), without a call when cached
-                    fresh.append(((contact_id(c) if cid is None else cid) ^ target, c))
+                    try:
+                        cid = c._dht_id  # contact_id(c), without a call when cached
+                    except AttributeError:
+                        cid = contact_id(c)
+                    fresh.append((cid ^ target, c))
                 continue
             if q.voucher is None and q.ref is not None and q.ref is not p and p.bad >= 0:
                 q.voucher = p

@@ -39,7 +39,7 @@ from array import array
 from collections.abc import Iterator
 
 from dht.config import DhtConfig, Rng
-from dht.keys import ID_ATTR, LOOPBACK_GROUP, NET_ATTR, bucket_of, contact_id, id_puzzle_bits, subnet_group
+from dht.keys import LOOPBACK_GROUP, NET_ATTR, bucket_of, contact_id, id_puzzle_bits, subnet_group
 from wire.messages import Contact
 
 NUM_BUCKETS = 256
@@ -208,12 +208,12 @@ class RoutingTable:
                 out.append(bj[0])
             else:
                 # ids in a table are distinct: no ties (sorting by a key is ~2x faster than sorting pairs)
-                out.extend(sorted(bj, key=lambda c: c.__dict__[ID_ATTR] ^ target))
+                out.extend(sorted(bj, key=lambda c: c._dht_id ^ target))
             if len(out) >= n:
                 if exclude is None:
                     complete = True
                     break
-                far = exclude_id is not None and exclude_id ^ target > out[n - 1].__dict__[ID_ATTR] ^ target
+                far = exclude_id is not None and exclude_id ^ target > out[n - 1]._dht_id ^ target
                 if far or exclude not in [c.pubkey for c in out]:
                     complete = True
                     break
@@ -234,7 +234,7 @@ class RoutingTable:
         for bj in self._walk(target):
             m = 0
             for c in bj:
-                if c.__dict__[ID_ATTR] ^ target < distance:
+                if c._dht_id ^ target < distance:
                     m += 1
             n += m
             if n >= cap or m < len(bj):  # this bucket reaches past ``distance``: every later one is farther
@@ -282,7 +282,7 @@ class RoutingTable:
             if pk in keys:
                 pos = keys.index(pk)
                 old = b[pos]
-                was = old.__dict__.get(NET_ATTR)
+                was = getattr(old, NET_ATTR, None)
                 if group is None:
                     group = was  # the group it was admitted with stays its group
                 del b[pos]
@@ -404,7 +404,7 @@ class RoutingTable:
             return True
         if len(bucket) < cap:
             return True
-        groups = [c.__dict__.get(NET_ATTR) for c in bucket]  # cached on every contact the table checked
+        groups = [getattr(c, NET_ATTR, None) for c in bucket]  # cached on every contact the table checked
         if None in groups:
             groups = [subnet_group(c) for c in bucket]
         return groups.count(group) < cap

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any
 
 from wire import cbor, fastcodec
@@ -92,8 +92,18 @@ DIGEST_LEN = 32
 # ---------------------------------------------------------------------------------------------- DHT
 
 
-@message
-class Contact:
+class _DhtCaches:
+    """Room for what a DHT core caches on a shared ``Contact`` instance (``dht.keys``: its node id as an int,
+    its subnet group): slots, not fields (never encoded, compared or hashed), and no dict per instance (a
+    simulator holds 10^6 contacts, and reads them at random)."""
+
+    __slots__ = ("_dht_id", "_dht_net")
+    _dht_id: int
+    _dht_net: bytes
+
+
+@dataclass(frozen=True, slots=True)  # a ``message`` with slots
+class Contact(_DhtCaches):
     """A peer as DHT messages name it: its public key and the multiaddrs it listens on."""
 
     pubkey: bytes = bounded(len=32)
