@@ -192,10 +192,7 @@ class ClosestPeersIter(CandidateList):
         self._stalls = 0
         self._discarded = 0
         self._discredited = 0
-        everyone = (1 << paths) - 1
-        for c in seeds:
-            if c.pubkey != exclude and c.pubkey not in self._by_key:
-                self._insert(c, contact_id(c) ^ target, 1, everyone, None)
+        self._seed(seeds, target, exclude)
 
     # ------------------------------------------------------------------------------------------ helpers
 

@@ -11,13 +11,17 @@ kept here too, and the per-path resume points of ``next()`` (cleared by ``_inval
 from __future__ import annotations
 
 from bisect import bisect_right
+from operator import attrgetter
 
+from dht.keys import contact_id
 from dht.lookup_states import PeerState
 from wire.messages import Contact
 
 # PeerState as plain ints on the hot path (dht.lookup uses them too)
 NOT_CONTACTED, WAITING, SUCCEEDED, FAILED, UNRESPONSIVE, DISCARDED = (int(s) for s in PeerState)
 FAR = 1 << 256  # farther than any distance
+
+_dist = attrgetter("dist")
 
 
 class Candidate:
@@ -92,6 +96,31 @@ class CandidateList:
         # per path, where its last next() left off after handing out a peer: (now, index, peers ahead) —
         # valid until any peer changes state or joins, so the usual next(), next() pair scans the list once
         self._resume: list[tuple[float, int, int] | None] = [None] * paths
+
+    def _seed(self, seeds: list[Contact], target: int, exclude: bytes | None) -> None:
+        """Fill the empty list with ``seeds`` (every path knows them; ``exclude`` and repeats left out): what
+        ``_insert`` one seed after another gives, in one stable sort (equal distances keep their order)."""
+        if len(seeds) > self._cap:  # some would make room for others: one by one
+            everyone = (1 << self.paths) - 1
+            for c in seeds:
+                if c.pubkey != exclude and c.pubkey not in self._by_key:
+                    self._insert(c, contact_id(c) ^ target, 1, everyone, None)
+            return
+        by_key = self._by_key
+        everyone = (1 << self.paths) - 1
+        peers: list[Candidate] = []
+        for c in seeds:
+            pk = c.pubkey
+            if pk != exclude and pk not in by_key:
+                p = by_key[pk] = Candidate(c, contact_id(c) ^ target, 1, everyone, None)
+                peers.append(p)
+        if not peers:
+            return
+        peers.sort(key=_dist)
+        self._peers = peers
+        self._dists = [p.dist for p in peers]
+        self._known = [len(peers)] * self.paths
+        self._first = [peers[0].dist] * self.paths
 
     def _insert(
         self, contact: Contact, dist: int, depth: int, known: int, ref: Candidate | None

@@ -480,3 +480,31 @@ def test_colluding_liars_vouching_for_each_others_fakes_prove_nothing():
     stats = it.statistics()
     assert stats["discredited"] == 2 and stats["discarded"] == 1 and stats["failed"] == 2
     assert it.closest() == [liar1, liar2, h1]
+
+
+def test_seeds_enter_as_one_insertion_after_another_would_put_them():
+    """The seeds are sorted at once (ties keep their order, repeats and ``exclude`` left out): the list, the
+    per-path counts and closest distances are those of inserting them one by one."""
+    everyone = peers(30, seed=7)
+    target = contact_id(everyone[0]) ^ 0xFFFF  # everyone[0] and a twin at the same distance would tie
+    twin = Contact(everyone[0].pubkey, ["/ip4/10.9.9.9/tcp/1"])  # the same key again: left out
+    seeds = [*reversed(everyone[1:]), twin, everyone[0], everyone[3]]
+    me = everyone[5].pubkey
+    it = ClosestPeersIter(target, seeds, 0.0, k=8, paths=2, exclude=me, capacity=40)
+    one_by_one = ClosestPeersIter(target, [], 0.0, k=8, paths=2, exclude=me, capacity=40)
+    for c in seeds:
+        if c.pubkey != me and c.pubkey not in one_by_one._by_key:
+            one_by_one._insert(c, contact_id(c) ^ target, 1, 0b11, None)
+    assert [p.contact for p in it._peers] == [p.contact for p in one_by_one._peers]
+    assert it._peers[0].contact is twin  # the first of the two listings of that key
+    assert it._dists == one_by_one._dists == sorted(it._dists)
+    assert it._known == one_by_one._known == [29, 29]
+    assert it._first == one_by_one._first
+    assert me not in it._by_key and len(it._by_key) == 29
+
+
+def test_more_seeds_than_room_keep_the_closest():
+    everyone = peers(12, seed=3)
+    target = 12345
+    it = ClosestPeersIter(target, everyone, 0.0, k=4, capacity=4)  # room for max(capacity, k) = 4
+    assert [p.contact for p in it._peers] == oracle(everyone, target, 4)
