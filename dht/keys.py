@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+from functools import lru_cache
 
 import h3
 
@@ -79,6 +80,11 @@ def reputation_key(agent: bytes) -> bytes:
     return hashlib.sha256(REPUTATION_PREFIX + agent).digest()
 
 
+#: ``intent_key`` behind a bounded memo for ``key_for_record``: every node that stores or reads a record
+#: checks its key, and the same few (category, cell) pairs recur (an error is raised again, never cached).
+_intent_key_memo = lru_cache(maxsize=4096)(intent_key)
+
+
 def key_for_record(view: RecordView, key_res: int = KEY_RES) -> bytes:
     """The one key a verified record belongs under (a record PUT under any other key is invalid).
 
@@ -87,7 +93,7 @@ def key_for_record(view: RecordView, key_res: int = KEY_RES) -> bytes:
     """
     msg = view.message
     if isinstance(msg, Intent):
-        return intent_key(msg.category, msg.cell, key_res)
+        return _intent_key_memo(msg.category, msg.cell, key_res)
     if isinstance(msg, AgentProfile):
         return profile_key(view.author)
     if isinstance(msg, ReputationShare):
