@@ -2,9 +2,13 @@
 
 Theory of operation
 -------------------
-The engine owns a virtual clock and one heap of events ``(time, seq, kind, a, b, c)``; ``seq`` is a
-global counter, so events at the same instant run in the order they were scheduled and a run is
-reproducible bit for bit from its seeds. The wall clock is never read here.
+The engine owns a virtual clock and events ``(time, seq, kind, a, b, c)``; ``seq`` is a global counter,
+so events at the same instant run in the order they were scheduled and a run is reproducible bit for bit
+from its seeds. The wall clock is never read here. Events up to a *horizon* (``HORIZON_S`` past the
+earliest far event when it was set) sit in one heap, later ones (the hourly jobs of every node, workload
+steps scheduled ahead) in a second heap; when the first runs dry the horizon moves on and the far events
+it now covers move over, in order. Every near event precedes every far one, so the order is the one heap's,
+and the heap each event passes through stays small (the messages in flight and the near timers).
 
 Nodes are numbered 0..n-1. Per-node state is kept in flat arrays (alive flag, armed timer time); the
 node objects themselves are the real ``dht.node.Node`` cores (or anything with the same methods).
@@ -51,6 +55,8 @@ TIMER = 3
 ACTION = 4
 
 INF = math.inf
+#: Virtual seconds of events kept in the near heap (a few RPC timeouts: requests, replies and their timers).
+HORIZON_S = 30.0
 
 OpCallback = Callable[[int, Any, float], None]  # (node index, result, start time)
 
@@ -128,7 +134,9 @@ class Engine:
         self.index: dict[bytes, int] = {}  # pubkey -> node number
         self.alive = bytearray()
         self.armed = array("d")
-        self._heap: list[tuple[Any, ...]] = []
+        self._heap: list[tuple[Any, ...]] = []  # events at or before ``_horizon``
+        self._far: list[tuple[Any, ...]] = []  # events after it
+        self._horizon = start_time + HORIZON_S
         self._seq = 0
         # node -> {op id -> (callback, start time)}: the operations a workload waits for
         self._ops: dict[int, dict[int, tuple[OpCallback, float]]] = {}
@@ -250,7 +258,10 @@ class Engine:
         heap = self._heap
         pop = heapq.heappop
         n = 0
-        while heap:
+        far = self._far
+        while heap or far:
+            if not heap:
+                self._advance()
             if heap[0][0] > until:
                 break
             t, _seq, kind, a, b, c = pop(heap)
@@ -288,7 +299,17 @@ class Engine:
 
     def _push(self, t: float, kind: int, a: Any, b: Any, c: Any) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (t, self._seq, kind, a, b, c))
+        heapq.heappush(self._heap if t <= self._horizon else self._far, (t, self._seq, kind, a, b, c))
+
+    def _advance(self) -> None:
+        """The near heap ran dry: move the horizon ``HORIZON_S`` past the earliest far event and the far
+        events it now covers to the near heap (popped in order, so the list they form is a heap)."""
+        far = self._far
+        heap = self._heap
+        pop = heapq.heappop
+        self._horizon = horizon = far[0][0] + HORIZON_S
+        while far and far[0][0] <= horizon:
+            heap.append(pop(far))
 
     def _drain(self, i: int) -> None:
         node = self.nodes[i]
@@ -329,9 +350,9 @@ class Engine:
             self.lost += 1
             return
         self._seq += 1
-        heapq.heappush(
-            self._heap, (self.now + self.latency.one_way(src, dst), self._seq, REQUEST, src, dst, msg)
-        )
+        t = self.now + self.latency.one_way(src, dst)
+        queue = self._heap if t <= self._horizon else self._far
+        heapq.heappush(queue, (t, self._seq, REQUEST, src, dst, msg))
 
     def _on_request(self, src: int, dst: int, msg: Any) -> None:
         if not self.alive[dst]:
@@ -357,9 +378,10 @@ class Engine:
             self.lost += 1
             return
         self._seq += 1
+        t = self.now + self.latency.one_way(dst, src)
         heapq.heappush(
-            self._heap,
-            (self.now + self.latency.one_way(dst, src), self._seq, REPLY, src, server.contact.pubkey, reply),
+            self._heap if t <= self._horizon else self._far,
+            (t, self._seq, REPLY, src, server.contact.pubkey, reply),
         )
 
     @property
@@ -379,7 +401,7 @@ class Engine:
             "abandoned": self.abandoned,
             "timers_fired": self.timers_fired,
             "stale_timers": self.stale_timers,
-            "queued": len(self._heap),
+            "queued": len(self._heap) + len(self._far),
             "by_type": self.by_type,
             "virtual_s": self.now - self.start_time,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import random
 from dataclasses import dataclass, field
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.engine import Engine
+from sim.engine import HORIZON_S, Engine
 from sim.latency import LatencyModel
 from sim.metrics import percentile
 from sim.network import LightRng, node_addrs
@@ -231,3 +232,38 @@ def test_light_rng_getrandbits_bounds(seed, k):
     for _ in range(5):
         assert 0 <= rng.getrandbits(k) < 2**k
         assert 0 <= rng.randrange(k) < k
+
+
+def test_events_across_the_horizon_run_in_time_then_schedule_order():
+    """Near and far events (past ``HORIZON_S``), ties at one instant included, run as one heap would run them:
+    by time, then in the order they were scheduled; ``run(until)`` stops between them."""
+    eng = _engine(1)
+    rng = random.Random(3)
+    times = [100.0 + rng.choice([0.5, 1.0, HORIZON_S, HORIZON_S + 1.0, 3 * HORIZON_S]) for _ in range(40)]
+    times += [100.0 + rng.uniform(0.0, 10 * HORIZON_S) for _ in range(60)]
+    seen: list[int] = []
+
+    def later(i: int) -> None:  # an event scheduled while running, near and far from it
+        seen.append(i)
+        if i < 5:
+            eng.schedule(eng.now + (i + 1) * HORIZON_S / 2, later, 1000 + i)
+
+    for i, t in enumerate(times):
+        eng.schedule(t, later, i)
+    eng.run(until=100.0 + 2 * HORIZON_S)
+    assert eng.now == 100.0 + 2 * HORIZON_S
+    eng.run()
+    # one plain heap, as the engine had before its horizon
+    heap = [(t, i, i) for i, t in enumerate(times)]
+    heapq.heapify(heap)
+    seq = len(times)
+    expected: list[int] = []
+    while heap:
+        t, _, i = heapq.heappop(heap)
+        expected.append(i)
+        if i < 5:
+            heapq.heappush(heap, (t + (i + 1) * HORIZON_S / 2, seq, 1000 + i))
+            seq += 1
+    assert seen == expected
+    assert expected[: len(times)] != sorted(expected[: len(times)])  # the times really were out of order
+    assert eng.statistics()["queued"] == 0
