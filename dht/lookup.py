@@ -296,8 +296,7 @@ class ClosestPeersIter(CandidateList):
         k = self.k
         stalled = self.widen and self._no_progress[j] >= self.alpha
         # ``ahead``: peers before this one that answered or may still answer (a stalled path asks the k first)
-        for idx in range(start, len(peers)):
-            p = peers[idx]
+        for idx, p in enumerate(peers[start:] if start else peers, start):
             if not p.known & bit:
                 continue
             st = p.state
@@ -320,7 +319,12 @@ class ClosestPeersIter(CandidateList):
                         waiting = True
             elif st == NOT_CONTACTED:
                 ref = p.ref
-                if ref is not None and ref.asked and not proven(p):
+                if (
+                    ref is not None
+                    and ref.asked
+                    and ref.good <= 0
+                    and (p.voucher is None or p.voucher.good <= 0)  # not proven(p), inlined
+                ):
                     counting = False  # an unproven referrer's suggestions are asked one at a time
                     waiting = True
                     continue

@@ -192,13 +192,16 @@ class Node:
         Returns:
             Pong | Nodes | PutResult | Records | Error.
         """
-        self._start(now)
+        if not self._started:
+            self._start(now)
+        self._timer = None
         self._stats[S_REQ_IN] += 1
+        ping = isinstance(msg, Ping)
         if sender.addrs and sender.pubkey != self.pubkey:
             group = ip_group(observed_ip) if observed_ip else None
-            self._add(sender, now, not isinstance(msg, Ping), group)  # a probe never causes another probe
+            self._add(sender, now, not ping, group)  # a probe never causes another probe
         reply: Any
-        if isinstance(msg, Ping):
+        if ping:
             reply = Pong(msg.rid)
         elif isinstance(msg, FindNode):
             n = min(self.config.k, MAX_PEERS_PER_REPLY)
@@ -257,10 +260,17 @@ class Node:
         if req is None or req.peer.pubkey != peer:
             self._stats[S_IGNORED] += 1
             return
-        self._pop_req(rid)  # type: ignore[arg-type]
+        inflight = self._inflight
+        del inflight[rid]  # type: ignore[arg-type]  # as _pop_req
+        if not inflight:
+            self._inflight = {}
+        self._timer = None
         self._stats[S_RESP] += 1
-        known = self.table.get(req.peer)
-        self.rtt.observe(now - (req.deadline - self.config.rpc_timeout), known is not None)
+        table = self.table
+        known = table.get(req.peer)
+        rtt = self.rtt
+        sample = now - (req.deadline - self.config.rpc_timeout)
+        (rtt.known if known is not None else rtt.first).observe(sample)  # rtt.observe(sample, known), inlined
         if isinstance(msg, Error):
             self._stats[S_ERRORS] += 1
             soft = msg.code in SOFT_ERROR_CODES
@@ -288,7 +298,10 @@ class Node:
             self._fail(req, now)
             return
         # a known peer keeps the addresses it gave us (a third party may have listed others for it)
-        self._add(known or req.peer, now, True, ip_group(observed_ip) if observed_ip else None)
+        if known is not None and not observed_ip:
+            table.touch(known)  # what ``_add`` does to it (UPDATED), without comparing keys
+        else:
+            self._add(known or req.peer, now, True, ip_group(observed_ip) if observed_ip else None)
         if kind == PROBE:
             self.table.probe_ok(peer)
         elif kind == HANDOFF:
@@ -455,7 +468,15 @@ class Node:
         if t is None:
             t = self.jobs.next_due()
             heap = self._deadlines
-            while heap and not self._live_deadline(heap[0]):
+            inflight = self._inflight
+            while heap:
+                entry = heap[0]
+                if entry[1] == 0:  # ``_live_deadline`` of a request's deadline, inlined
+                    req = inflight.get(entry[2])
+                    if req is not None and req.deadline == entry[0]:
+                        break
+                elif self._live_deadline(entry):
+                    break
                 heapq.heappop(heap)
             if heap and heap[0][0] < t:
                 t = heap[0][0]

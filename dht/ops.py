@@ -326,7 +326,7 @@ class Operations:
         while True:
             st = it.next(now)
             if isinstance(st, Waiting):
-                if node.backed_off(st.peer.pubkey, now):
+                if node._backoff and node.backed_off(st.peer.pubkey, now):
                     node._stats[S_BACKOFF_SKIPS] += 1
                     op.skipped += 1
                     it.on_failure(

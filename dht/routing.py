@@ -156,6 +156,22 @@ class RoutingTable:
                     return c
         return None
 
+    def touch(self, contact: Contact) -> None:
+        """Move ``contact``, the table's own instance (as ``get`` returned it, still in the table), to the
+        tail of its bucket: what ``add(contact)`` does to a known contact (UPDATED), found by identity."""
+        d = contact_id(contact) ^ self.self_id
+        j = NUM_BUCKETS - d.bit_length()
+        b = self._buckets[j] if 0 <= j < len(self._buckets) else None
+        if b:
+            if b[-1] is contact:
+                return
+            for pos, c in enumerate(b):
+                if c is contact:
+                    del b[pos]
+                    b.append(contact)
+                    return
+        raise ValueError("touch() takes a contact the table holds")
+
     def _walk(self, target: int) -> Iterator[list[Contact]]:
         """The non-empty buckets in increasing distance to ``target`` (lazily: callers stop early).
 

@@ -269,3 +269,21 @@ def test_subnet_cap_holds_for_observed_groups(ops):
     for index in table.nonempty_buckets():
         groups = [subnet_group(c) for c in table.bucket(index)]
         assert all(groups.count(g) <= 2 for g in groups)
+
+
+def test_touch_moves_the_tables_own_contact_to_the_tail_as_add_does():
+    table = RoutingTable(SELF_ID, DhtConfig())
+    twin = RoutingTable(SELF_ID, DhtConfig())
+    cs = contacts_in_bucket(255, 4)
+    for c in cs:
+        table.add(c)
+        twin.add(c)
+    for c in (cs[1], cs[3], cs[0]):
+        table.touch(c)
+        assert twin.add(c) == (AddResult.UPDATED, None)
+        assert table.bucket(255) == twin.bucket(255) and table.bucket(255)[-1] is c
+    assert len(table) == 4
+    with pytest.raises(ValueError):
+        table.touch(Contact(cs[2].pubkey, ["/ip4/10.200.0.1/tcp/9"]))  # not the table's own instance
+    with pytest.raises(ValueError):
+        table.touch(contacts_in_bucket(254, 1)[0])  # not in the table
