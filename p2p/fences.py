@@ -22,6 +22,11 @@ Process-wide fences:
   read (a WINDOW_UPDATE frame: one more Noise message and TCP write each time): 11.7 of the 21.7 Noise
   messages of one request/reply on a stream of its own. We credit it as go-yamux does, once half of the
   window was consumed.
+- ``buffer_tcp_reads``: py-libp2p reads each Noise message from TCP in two reads of exactly the size it
+  needs (the 2-byte length, then the body): two syscalls and four scheduler round trips (the connection's
+  read lock, the receive) per message, however many messages arrived together. We read what the kernel
+  has (up to ``TCP_READ_CHUNK``) and serve the connection's next reads from the rest: same bytes, same
+  order, never more than a read asked for.
 - ``capture_plaintext`` (tests only, off unless ``METASPACE_CAPTURE_PLAINTEXT`` is set): every Noise
   transport write is copied, before encryption, to a file (:mod:`p2p.capture`), so the byte-level
   privacy test can read everything an agent sends.
@@ -63,6 +68,7 @@ from typing import Any, Protocol
 import trio
 from libp2p.abc import IMuxedConn
 from libp2p.identity.identify import identify as _identify_module
+from libp2p.io import trio as _trio_io
 from libp2p.io.abc import ReadWriteCloser
 from libp2p.io.exceptions import ConnectionClosedError
 from libp2p.network import swarm as _swarm_module
@@ -87,6 +93,9 @@ NOISE_CLOSE_TIMEOUT = 1.0
 #: Once a connection is shutting down, how long its close may take before the inbound task ends anyway
 #: (ending the task closes the socket: trio's listener closes it when the handler returns).
 INBOUND_CLOSE_GRACE = 5.0
+#: The most one TCP read asks the kernel for (``buffer_tcp_reads``); what is left over waits in the
+#: connection's buffer for its next reads, so a connection buffers at most this much.
+TCP_READ_CHUNK = 64 * 1024
 #: The library's own connection caps, lifted so that ``p2p.connmgr``'s limits are the ones that apply.
 LIBRARY_MAX_CONNECTIONS = 1_000_000
 
@@ -317,6 +326,44 @@ def batch_window_updates() -> None:
     setattr(YamuxStream, "_metaspace_batched_updates", True)  # noqa: B010
 
 
+def buffer_tcp_reads() -> None:
+    """Serve a TCP connection's small reads from one larger read (see the module docstring). Idempotent.
+
+    ``TrioTCPStream.read(n)`` returns at most ``n`` bytes, as before; it asks the socket for up to
+    ``TCP_READ_CHUNK`` and keeps the surplus for the next calls, which return it without a syscall. The
+    one reader of a connection (the upgrade, then the muxer's read loop) sees the same byte stream. Should
+    two reads ever wait at once, bytes left over by the first come before those the second received.
+    """
+    cls = _trio_io.TrioTCPStream
+    if getattr(cls, "_metaspace_buffered_reads", False):
+        return
+    original = cls.read
+
+    async def read(self: _trio_io.TrioTCPStream, n: int | None = None) -> bytes:
+        if n == 0:
+            return b""
+        buf: bytearray | None = self.__dict__.get("_metaspace_rbuf")
+        if not buf:
+            data = await original(self, TCP_READ_CHUNK if n is None else max(n, TCP_READ_CHUNK))
+            buf = self.__dict__.get("_metaspace_rbuf")
+            if not buf:  # the usual case: nothing was left over while we waited
+                if n is None or len(data) <= n:
+                    return data
+                self.__dict__["_metaspace_rbuf"] = bytearray(data[n:])
+                return data[:n]
+            buf += data  # another read left bytes while we waited: they come first
+        if n is None or n >= len(buf):
+            out = bytes(buf)
+            buf.clear()
+        else:
+            out = bytes(buf[:n])
+            del buf[:n]
+        return out
+
+    setattr(cls, "read", read)  # noqa: B010 - patching a library class on purpose
+    setattr(cls, "_metaspace_buffered_reads", True)  # noqa: B010
+
+
 def apply_process_fences() -> None:
     """Apply every process-wide fence (idempotent; done when this module is imported)."""
     no_dial_delay()
@@ -324,6 +371,7 @@ def apply_process_fences() -> None:
     return_inbound_slots()
     our_agent_version()
     batch_window_updates()
+    buffer_tcp_reads()
 
 
 # ------------------------------------------------------------------------------ per-swarm fences
@@ -367,6 +415,7 @@ __all__ = [
     "AGENT_VERSION",
     "INBOUND_CLOSE_GRACE",
     "NOISE_WRITE_TIMEOUT",
+    "TCP_READ_CHUNK",
     "InboundAdmission",
     "InboundTicket",
     "apply_process_fences",

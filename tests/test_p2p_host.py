@@ -24,6 +24,7 @@ from typing import IO, Any, cast
 import multiaddr
 import pytest
 import trio
+import trio.testing
 from libp2p import new_host
 from libp2p.abc import INetStream
 from libp2p.custom_types import TProtocol
@@ -410,6 +411,48 @@ def test_yamux_credits_windows_in_batches_and_flow_control_still_works(
                 assert await stream.read(64) == str(big).encode()
                 await stream.close()
             assert 8 <= len(updates) <= 40, updates  # about one per half window, not one per read
+
+    trio.run(main)
+
+
+def test_tcp_reads_are_served_from_one_larger_read() -> None:
+    """buffer_tcp_reads: Noise's small exact reads (2-byte length, then body) of messages that arrived
+    together take one socket read; every read returns at most what it asked, in order, then EOF."""
+    import random
+
+    from libp2p.io.trio import TrioTCPStream
+
+    import p2p.fences
+
+    class Counted:
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.calls = inner, 0
+
+        async def receive_some(self, n: int | None = None) -> bytes:
+            self.calls += 1
+            return cast(bytes, await self.inner.receive_some(n))
+
+    async def main() -> None:
+        left, right = trio.testing.memory_stream_pair()
+        counted = Counted(right)
+        tcp = TrioTCPStream(cast(Any, counted))
+        await left.send_all(b"\x00\x05hello\x00\x03abc")
+        assert [await tcp.read(n) for n in (2, 5, 2, 3)] == [b"\x00\x05", b"hello", b"\x00\x03", b"abc"]
+        assert counted.calls == 1
+        rng = random.Random(5)
+        data = rng.randbytes(3 * p2p.fences.TCP_READ_CHUNK + 123)
+        await left.send_all(data)
+        await left.aclose()
+        got = b""
+        while True:
+            n = rng.choice([None, 1, 2, 12, 1000, 70_000])
+            chunk = await tcp.read(n)
+            if not chunk:
+                break
+            assert n is None or len(chunk) <= n
+            got += chunk
+        assert got == data
+        assert await tcp.read(2) == b""
 
     trio.run(main)
 
