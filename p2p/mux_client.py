@@ -180,11 +180,18 @@ class MuxClient:
         raise PeerTimeout(f"{self.protocol} call to {peer_id} took longer than {timeout} s")
 
     async def _call_on(self, session: _Session, frame: bytes) -> _Call:
+        # This checkpoint stays even when the session is open: a reset that reached the session's reader
+        # breaks the session before our frame is queued (so the call is retried on a new one, not failed
+        # as sent). A free slot is taken without another scheduler round trip.
         await session.ready.wait()
         if session.open_error is not None:
             raise _copy_error(session.open_error)
         call = _Call(b"")
-        async with session.slots:
+        try:
+            session.slots.acquire_nowait()
+        except trio.WouldBlock:
+            await session.slots.acquire()
+        try:
             if session.broken is not None:
                 call.error = P2PError(f"mux stream to {session.peer_id} broke: {session.broken}")
                 return call
@@ -206,6 +213,8 @@ class MuxClient:
                     if not call.written:
                         with contextlib.suppress(ValueError):
                             session.queue.remove(rid)
+        finally:
+            session.slots.release()
         return call
 
     def _session_for(self, peer_id: str, addrs: Sequence[str] | None, open_timeout: float) -> _Session:

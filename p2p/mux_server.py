@@ -164,7 +164,10 @@ class MuxServer:
             except RemoteProtocolError as exc:
                 self._fail_stream(served, exc, nursery)
                 return
-            await slots.acquire()  # back-pressure: no more reading while max_inflight are handled
+            try:  # back-pressure: no more reading while max_inflight are handled
+                slots.acquire_nowait()  # (a free slot costs no scheduler round trip)
+            except trio.WouldBlock:
+                await slots.acquire()
             served.inflight += 1
             self.stats.requests += 1
             nursery.start_soon(self._handle_one, caller, rid, payload, served, slots)
