@@ -27,6 +27,11 @@ Process-wide fences:
   read lock, the receive) per message, however many messages arrived together. We read what the kernel
   has (up to ``TCP_READ_CHUNK``) and serve the connection's next reads from the rest: same bytes, same
   order, never more than a read asked for.
+- ``lean_frame_writes``: every yamux frame goes through three locks (the stream's writer lock, the
+  connection's frame lock, the TCP stream's lock) and a checkpoint after it, each one scheduler round trip
+  even when nothing waits, and formats a debug line (flag names, f-string) that is never printed. A free
+  lock is now taken at once (a waiter still queues fairly), the trailing checkpoint and the unprinted
+  formatting are gone; the socket send still checkpoints. The TCP stream's read lock likewise.
 - ``capture_plaintext`` (tests only, off unless ``METASPACE_CAPTURE_PLAINTEXT`` is set): every Noise
   transport write is copied, before encryption, to a file (:mod:`p2p.capture`), so the byte-level
   privacy test can read everything an agent sends.
@@ -76,7 +81,8 @@ from libp2p.network.config import RetryConfig
 from libp2p.network.connection.raw_connection import RawConnection
 from libp2p.network.swarm import Swarm
 from libp2p.security.noise import io as _noise_io
-from libp2p.stream_muxer.yamux.yamux import YamuxStream
+from libp2p.stream_muxer.rw_lock import ReadWriteLock
+from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 from multiaddr import Multiaddr
 
 from p2p import capture as _capture
@@ -326,6 +332,30 @@ def batch_window_updates() -> None:
     setattr(YamuxStream, "_metaspace_batched_updates", True)  # noqa: B010
 
 
+async def _take(lock: trio.Lock | trio.Semaphore) -> None:
+    """Acquire ``lock``: at once if it is free and nobody waits (trio's ``acquire`` always adds a scheduler
+    round trip), else by queueing as usual."""
+    try:
+        lock.acquire_nowait()
+    except trio.WouldBlock:
+        await lock.acquire()
+
+
+async def _tcp_receive(stream: _trio_io.TrioTCPStream, n: int) -> bytes:
+    """``TrioTCPStream.read``'s receive (its errors mapped the same way), taking a free read lock at once."""
+    await _take(stream.read_lock)
+    try:
+        return await stream.stream.receive_some(n)
+    except trio.BrokenResourceError as error:  # the remote reset the connection
+        raise ConnectionClosedError(
+            f"TCP connection reset by remote peer: {error}", transport="tcp"
+        ) from error
+    except trio.ClosedResourceError:  # closed locally: EOF for the layers above
+        return b""
+    finally:
+        stream.read_lock.release()
+
+
 def buffer_tcp_reads() -> None:
     """Serve a TCP connection's small reads from one larger read (see the module docstring). Idempotent.
 
@@ -337,14 +367,13 @@ def buffer_tcp_reads() -> None:
     cls = _trio_io.TrioTCPStream
     if getattr(cls, "_metaspace_buffered_reads", False):
         return
-    original = cls.read
 
     async def read(self: _trio_io.TrioTCPStream, n: int | None = None) -> bytes:
         if n == 0:
             return b""
         buf: bytearray | None = self.__dict__.get("_metaspace_rbuf")
         if not buf:
-            data = await original(self, TCP_READ_CHUNK if n is None else max(n, TCP_READ_CHUNK))
+            data = await _tcp_receive(self, TCP_READ_CHUNK if n is None else max(n, TCP_READ_CHUNK))
             buf = self.__dict__.get("_metaspace_rbuf")
             if not buf:  # the usual case: nothing was left over while we waited
                 if n is None or len(data) <= n:
@@ -364,6 +393,56 @@ def buffer_tcp_reads() -> None:
     setattr(cls, "_metaspace_buffered_reads", True)  # noqa: B010
 
 
+class _WriterLock:
+    """``ReadWriteLock.write_lock()`` as a plain async context manager over its semaphore."""
+
+    __slots__ = ("_sem",)
+
+    def __init__(self, sem: trio.Semaphore) -> None:
+        self._sem = sem
+
+    async def __aenter__(self) -> None:
+        await _take(self._sem)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._sem.release()
+
+
+def lean_frame_writes() -> None:
+    """Take a frame write's free locks at once, without the unprinted debug formatting (see the module
+    docstring). Idempotent."""
+    if getattr(Yamux, "_metaspace_lean_writes", False):
+        return
+
+    async def _write_frame(self: Yamux, data: bytes) -> None:
+        await _take(self._write_lock)
+        try:
+            await self.secured_conn.write(data)
+        finally:
+            self._write_lock.release()
+
+    async def write(self: _trio_io.TrioTCPStream, data: bytes) -> None:
+        await _take(self.write_lock)
+        try:
+            await self.stream.send_all(data)
+        except trio.BrokenResourceError as error:  # the remote reset the connection
+            raise ConnectionClosedError(
+                f"TCP connection reset by remote peer: {error}", transport="tcp"
+            ) from error
+        except trio.ClosedResourceError:  # closed locally: the library ignores the write
+            return
+        finally:
+            self.write_lock.release()
+
+    def write_lock(self: ReadWriteLock) -> _WriterLock:
+        return _WriterLock(self._writer_lock)
+
+    setattr(Yamux, "_write_frame", _write_frame)  # noqa: B010 - patching library classes on purpose
+    setattr(_trio_io.TrioTCPStream, "write", write)  # noqa: B010
+    setattr(ReadWriteLock, "write_lock", write_lock)  # noqa: B010
+    setattr(Yamux, "_metaspace_lean_writes", True)  # noqa: B010
+
+
 def apply_process_fences() -> None:
     """Apply every process-wide fence (idempotent; done when this module is imported)."""
     no_dial_delay()
@@ -372,6 +451,7 @@ def apply_process_fences() -> None:
     our_agent_version()
     batch_window_updates()
     buffer_tcp_reads()
+    lean_frame_writes()
 
 
 # ------------------------------------------------------------------------------ per-swarm fences

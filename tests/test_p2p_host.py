@@ -457,6 +457,32 @@ def test_tcp_reads_are_served_from_one_larger_read() -> None:
     trio.run(main)
 
 
+def test_free_frame_locks_are_taken_at_once_and_held_ones_still_queue() -> None:
+    """lean_frame_writes: a free lock costs no scheduler round trip; a held one is still waited for."""
+    from p2p.fences import _take
+
+    async def main() -> None:
+        lock = trio.Lock()
+        await _take(lock)  # free: taken without yielding, so nothing else ran meanwhile
+        assert lock.locked()
+        order: list[int] = []
+
+        async def waiter(i: int) -> None:
+            await _take(lock)
+            order.append(i)
+            lock.release()
+
+        async with trio.open_nursery() as nursery:
+            for i in range(3):
+                nursery.start_soon(waiter, i)
+            await trio.testing.wait_all_tasks_blocked()
+            assert order == []  # all three queue behind the holder
+            lock.release()
+        assert sorted(order) == [0, 1, 2]  # each got it in turn (trio may start them in any order)
+
+    trio.run(main)
+
+
 async def _echo(peer_id: str, request: bytes) -> bytes:
     return request
 
