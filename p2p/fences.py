@@ -31,7 +31,10 @@ Process-wide fences:
   connection's frame lock, the TCP stream's lock) and a checkpoint after it, each one scheduler round trip
   even when nothing waits, and formats a debug line (flag names, f-string) that is never printed. A free
   lock is now taken at once (a waiter still queues fairly), the trailing checkpoint and the unprinted
-  formatting are gone; the socket send still checkpoints. The TCP stream's read lock likewise.
+  formatting are gone; the socket send still checkpoints. The TCP stream's read lock likewise. The
+  other locks every stream read or write passes (the net stream's state lock, the yamux stream's window
+  lock, the connection's stream table lock) become :class:`QuickLock`: the same lock, taken at once
+  when free.
 - ``capture_plaintext`` (tests only, off unless ``METASPACE_CAPTURE_PLAINTEXT`` is set): every Noise
   transport write is copied, before encryption, to a file (:mod:`p2p.capture`), so the byte-level
   privacy test can read everything an agent sends.
@@ -79,6 +82,7 @@ from libp2p.io.exceptions import ConnectionClosedError
 from libp2p.network import swarm as _swarm_module
 from libp2p.network.config import RetryConfig
 from libp2p.network.connection.raw_connection import RawConnection
+from libp2p.network.stream.net_stream import NetStream
 from libp2p.network.swarm import Swarm
 from libp2p.security.noise import io as _noise_io
 from libp2p.stream_muxer.rw_lock import ReadWriteLock
@@ -408,6 +412,48 @@ class _WriterLock:
         self._sem.release()
 
 
+class QuickLock:
+    """A ``trio.Lock`` whose ``async with`` takes it at once when it is free (see ``_take``); held, it is
+    waited for as before. Only what the library does with these locks: ``async with``, and the rest of
+    the lock's interface for safety."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = trio.Lock()
+
+    async def __aenter__(self) -> None:
+        await _take(self._lock)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    async def acquire(self) -> None:
+        await _take(self._lock)
+
+    def acquire_nowait(self) -> None:
+        self._lock.acquire_nowait()
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def statistics(self) -> Any:
+        return self._lock.statistics()
+
+
+def _quick_lock_after_init(cls: type, attr: str) -> None:
+    init = cls.__init__  # type: ignore[misc]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        setattr(self, attr, QuickLock())
+
+    setattr(cls, "__init__", __init__)  # noqa: B010 - patching library classes on purpose
+
+
 def lean_frame_writes() -> None:
     """Take a frame write's free locks at once, without the unprinted debug formatting (see the module
     docstring). Idempotent."""
@@ -437,6 +483,9 @@ def lean_frame_writes() -> None:
     def write_lock(self: ReadWriteLock) -> _WriterLock:
         return _WriterLock(self._writer_lock)
 
+    _quick_lock_after_init(NetStream, "_state_lock")
+    _quick_lock_after_init(YamuxStream, "window_lock")
+    _quick_lock_after_init(Yamux, "streams_lock")
     setattr(Yamux, "_write_frame", _write_frame)  # noqa: B010 - patching library classes on purpose
     setattr(_trio_io.TrioTCPStream, "write", write)  # noqa: B010
     setattr(ReadWriteLock, "write_lock", write_lock)  # noqa: B010

@@ -410,7 +410,10 @@ def test_yamux_credits_windows_in_batches_and_flow_control_still_works(
                     await stream.write(b"y" * 65536)
                 assert await stream.read(64) == str(big).encode()
                 await stream.close()
-            assert 8 <= len(updates) <= 40, updates  # about one per half window, not one per read
+            # At least one credit (4 MiB is 16 initial windows), about one per half window, not one per read;
+            # how few depends on how fast the library's auto-tuning grows the window (up to several MiB
+            # when the reader keeps up), so only the upper bound is tight.
+            assert 1 <= len(updates) <= 40, updates
 
     trio.run(main)
 
