@@ -176,6 +176,19 @@ def _compile_class(cls: type) -> tuple[_Codec, int]:
             out.append(key)
             enc(v, out)
 
+    head = _head_bytes(5, count)
+    steps = tuple((key, name, enc) for key, name, _optional, enc, _dec in fields)
+
+    def encode_all(value: Any, out: list[bytes]) -> None:  # a class without optional fields: every key
+        if type(value) is not cls:
+            raise _GIVE_UP
+        out.append(head)
+        for key, name, enc in steps:
+            out.append(key)
+            enc(getattr(value, name), out)
+
+    if not any(optional for _key, _name, optional, _enc, _dec in fields):
+        encode = encode_all
     return _Codec(encode, decode), depth + 1
 
 
