@@ -169,6 +169,7 @@ class P2PHost:
             raise P2PError("no listen address given")
         self._announce = parse_announce(announce)
         self._advertised: list[multiaddr.Multiaddr] = []
+        self._advertised_text: tuple[list[multiaddr.Multiaddr], list[str]] = ([], [])
         self._addr_hook: Callable[[list[str]], list[str]] | None = None  # p2p.nat (set_nat_hooks)
         self._bound: list[multiaddr.Multiaddr] = []
         self.addr_policy = AddrPolicy(self._announce or self._listen)
@@ -359,8 +360,10 @@ class P2PHost:
         """Our advertised addresses without the ``/p2p/`` suffix (what a peer record carries)."""
         if not self._advertised:
             base = [str(a) for a in advertised_addrs(self._host.get_transport_addrs(), self._announce)]
-        else:
-            base = [str(a) for a in self._advertised]
+        else:  # fixed once the host started: its text form is made once (a multiaddr prints slowly),
+            if self._advertised_text[0] is not self._advertised:  # and every request carries it
+                self._advertised_text = (self._advertised, [str(a) for a in self._advertised])
+            base = list(self._advertised_text[1])
         return base if self._addr_hook is None else self._addr_hook(base)
 
     def bound_addrs(self) -> list[str]:
