@@ -5,7 +5,9 @@ FIND_NODE replies are full-sized). This process is the *client*: its own host an
 FIND_NODE requests through ``driver.rpc`` (the path every DHT request takes), first each on its own stream
 (``/metaspace/kad/1.0.0``: stream open + multistream-select per request), then all on one multiplexed stream
 (``/metaspace/kad-mux/1.0.0``), one at a time, then ``--parallel`` at a time. CPU time is the process's own
-(``time.process_time``, both sides), so the figures hold on a loaded machine; the latencies do not.
+(``time.process_time``, both sides), so the figures hold on a loaded machine; the latencies do not. The
+client also counts trio's task steps and scheduler batches (event-loop passes) per RPC: the round trips
+through the scheduler that py-libp2p's locks and checkpoints cost (``p2p.fences``), independent of load.
 
 Prints ONE JSON line: per mode, CPU microseconds per RPC on each side, and the latency p50/p95.
 
@@ -37,6 +39,21 @@ from p2p.dht_driver import DhtDriver  # noqa: E402
 from p2p.host import ConnLimits, open_host, split_peer_multiaddr  # noqa: E402
 from wire.identity import Identity  # noqa: E402
 from wire.messages import Contact, FindNode, Nodes, decode_message, encode_message  # noqa: E402
+
+
+class _SchedulerCount(trio.abc.Instrument):
+    """Task steps and event-loop passes of this process while installed."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.batches = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps += 1
+
+    def before_io_wait(self, timeout: float) -> None:
+        self.batches += 1
+
 
 SERVER_SEED = bytes([0x71]) * 32
 CLIENT_SEED = bytes([0x72]) * 32
@@ -120,10 +137,13 @@ async def measure(server: Server, mode: str, rpcs: int, parallel: int) -> dict[s
             await one()  # connect (and open the mux stream) outside the measurement
             latencies.clear()
             server_cpu0, client_cpu0, wall0 = server.cpu(), time.process_time(), time.perf_counter()
+            counter = _SchedulerCount()
+            trio.lowlevel.add_instrument(counter)
             for _ in range(rpcs // parallel):
                 async with trio.open_nursery() as batch:
                     for _ in range(parallel):
                         batch.start_soon(one)
+            trio.lowlevel.remove_instrument(counter)
             wall = time.perf_counter() - wall0
             client_cpu, server_cpu = time.process_time() - client_cpu0, server.cpu() - server_cpu0
             n = len(latencies)
@@ -135,6 +155,8 @@ async def measure(server: Server, mode: str, rpcs: int, parallel: int) -> dict[s
         "parallel": parallel,
         "client_cpu_us_per_rpc": round(client_cpu / n * 1e6, 1),
         "server_cpu_us_per_rpc": round(server_cpu / n * 1e6, 1),
+        "client_task_steps_per_rpc": round(counter.steps / n, 1),
+        "client_loop_passes_per_rpc": round(counter.batches / n, 1),
         "latency_p50_ms": round(statistics.median(ordered) * 1000, 3),
         "latency_p95_ms": round(ordered[int(0.95 * (n - 1))] * 1000, 3),
         "rpcs_per_s": round(n / wall, 1),
