@@ -60,6 +60,7 @@ import hashlib
 import heapq
 from typing import Any
 
+from dht.backoff import BackOff
 from dht.config import DhtConfig, Rng
 from dht.events import OpDone, Output, Result, SendRequest
 from dht.jobs import Jobs
@@ -107,10 +108,6 @@ from wire.messages import (
 
 #: Error codes of a loaded but live peer: the request ends, the peer stays, and we back off from it.
 SOFT_ERROR_CODES = frozenset({"rate_limited", "busy"})
-#: How long no request goes to a peer after it answered ``rate_limited`` or ``busy``.
-SOFT_FAILURE_BACKOFF_S = 30.0
-#: Peers we remember backing off from (beyond it, expired entries go first, then the oldest).
-MAX_BACKOFF_PEERS = 1024
 
 
 class Node:
@@ -169,7 +166,7 @@ class Node:
         self._started = False
         self._timer: float | None = None
         self._stats = [0] * len(STAT_NAMES)
-        self._backoff: dict[bytes, float] | None = None  # peer -> back off until (soft failures)
+        self._backoff: BackOff | None = None  # peers we back off from (soft failures); None while empty
 
     @property
     def store(self) -> RecordStore:
@@ -260,11 +257,7 @@ class Node:
         if req is None or req.peer.pubkey != peer:
             self._stats[S_IGNORED] += 1
             return
-        inflight = self._inflight
-        del inflight[rid]  # type: ignore[arg-type]  # as _pop_req
-        if not inflight:
-            self._inflight = {}
-        self._timer = None
+        self._pop_req(rid)  # type: ignore[arg-type]
         self._stats[S_RESP] += 1
         table = self.table
         known = table.get(req.peer)
@@ -338,31 +331,20 @@ class Node:
         self._timer = None
 
     def _back_off(self, peer: bytes, now: float) -> None:
-        backoff = self._backoff
-        if backoff is None:
-            backoff = self._backoff = {}
-        backoff.pop(peer, None)  # re-inserted last: the dict stays in order of back-off start
-        if len(backoff) >= MAX_BACKOFF_PEERS:
-            for pk in [pk for pk, until in backoff.items() if until <= now]:
-                del backoff[pk]
-            if len(backoff) >= MAX_BACKOFF_PEERS:
-                del backoff[next(iter(backoff))]
-        backoff[peer] = now + SOFT_FAILURE_BACKOFF_S
+        if self._backoff is None:
+            self._backoff = BackOff()
+        self._backoff.start(peer, now)
 
     def backed_off(self, peer: bytes, now: float) -> bool:
         """Whether we are backing off from ``peer`` (it answered rate_limited or busy lately)."""
         backoff = self._backoff
         if not backoff:
             return False
-        until = backoff.get(peer)
-        if until is None:
-            return False
-        if until <= now:
-            del backoff[peer]
-            if not backoff:
-                self._backoff = None
-            return False
-        return True
+        if backoff.active(peer, now):
+            return True
+        if not backoff:
+            self._backoff = None  # the last back-off ended: drop the table
+        return False
 
     # ======================================================================================== operations
 

@@ -48,7 +48,7 @@ failed page request or a backed-off peer cut one of the final q short (what was 
 
 **Soft failures.** A request refused with an ``Error`` of code ``rate_limited`` or ``busy`` ends for its
 operation (the iterator counts the peer as failed, a PUT counts ``BUSY``) but the node keeps the contact and
-backs off from it (``dht.node.SOFT_FAILURE_BACKOFF_S``); while it backs off, lookups skip the peer (as
+backs off from it (``dht.backoff.SOFT_FAILURE_BACKOFF_S``); while it backs off, lookups skip the peer (as
 failed, without a request), publishes don't PUT to it (``BUSY``) and gets don't page it.
 
 The node (``dht.node``) owns the requests in flight and the deadlines; it calls ``on_reply`` with a reply

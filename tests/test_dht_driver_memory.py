@@ -20,10 +20,11 @@ import pytest
 import trio
 import trio.testing
 
+from dht.backoff import SOFT_FAILURE_BACKOFF_S
 from dht.config import DhtConfig
 from dht.events import Closest, Found, NotFound, Published
 from dht.keys import intent_key
-from dht.node import SOFT_FAILURE_BACKOFF_S, Node
+from dht.node import Node
 from p2p.dht_driver import KAD_MUX_PROTOCOL, KAD_PROTOCOL, DhtDriver
 from p2p.framing import rpc, serve_rpc
 from p2p.host import P2PError

@@ -8,8 +8,8 @@ import random
 import pytest
 
 from dht import Closest, DhtConfig, Found, Node, OpDone, Published, SendRequest, Timeout, intent_key
+from dht.backoff import SOFT_FAILURE_BACKOFF_S
 from dht.jobs import MAX_HANDOFF_INFLIGHT, MAX_JOB_OPS
-from dht.node import SOFT_FAILURE_BACKOFF_S
 from dht.ops import FAMILY, TRANSITIONS, Event, Phase
 from dht.testing import InProcessNetwork, roundtrip_until_done
 from tests.test_dht_helpers import T0, identity, record, shared_network_200
