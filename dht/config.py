@@ -58,6 +58,11 @@ class DhtConfig:
         disjoint_paths: d, the disjoint paths of every lookup (S/Kademlia; 1 = one plain Kademlia lookup;
             capped at k). A peer's reply feeds only the path that asked it; the paths share ``alpha`` (each
             asks ceil(alpha / d) peers at a time), so d costs few extra messages.
+        refresh_paths: the disjoint paths of the periodic bucket refresh (1..``disjoint_paths``; default 1, a
+            plain Kademlia lookup). A refresh's result is thrown away: it exists to meet live peers of one
+            bucket, and a peer enters the routing table only by answering us itself, so the liars that
+            disjoint paths guard a lookup's result against cannot put anyone in a bucket through it. Each
+            further path costs about one more lookup's worth of requests every hour in every bucket.
         adaptive_timeouts: a lookup stops waiting for a peer (it may ask another; a late reply still counts)
             after a deadline computed from the measured round-trip times (SRTT + 4 RTTVAR, as TCP), between
             ``min_peer_timeout`` and ``rpc_timeout``; False: after ``rpc_timeout``.
@@ -96,6 +101,7 @@ class DhtConfig:
     publish_quorum: int = 15
     max_records_per_author: int = 256
     disjoint_paths: int = 3
+    refresh_paths: int = 1
     adaptive_timeouts: bool = True
     min_peer_timeout: float = 0.2
     max_new_per_reply: int = 10
@@ -124,6 +130,8 @@ class DhtConfig:
             raise ValueError("get_page_budget, max_get_pages, get_quorum and publish_quorum must be >= 0")
         if not 1 <= self.disjoint_paths <= MAX_PATHS:
             raise ValueError(f"disjoint_paths must be in [1, {MAX_PATHS}]")
+        if not 1 <= self.refresh_paths <= self.disjoint_paths:
+            raise ValueError("refresh_paths must be in [1, disjoint_paths]")
         if not 0 < self.min_peer_timeout <= self.rpc_timeout:
             raise ValueError("need 0 < min_peer_timeout <= rpc_timeout")
         if not 1 <= self.max_new_per_reply <= MAX_PEERS_PER_REPLY:

@@ -278,7 +278,8 @@ class Operations:
         seeds = node.table.closest(tint, cfg.k)
         if extra:
             seeds = seeds + extra
-        op.it = self._new_iter(tint, seeds, now, k, fill is None, stragglers)
+        paths = cfg.refresh_paths if kind == K_REFRESH else cfg.disjoint_paths
+        op.it = self._new_iter(tint, seeds, now, k, fill is None, stragglers, paths)
         heapq.heappush(node._deadlines, (op.it.deadline, 1, op.id))
         self.drive(op, now)
         return op.id
@@ -291,13 +292,15 @@ class Operations:
         k: int,
         urgent: bool,
         stragglers: int | None = None,
+        paths: int = 1,
     ) -> ClosestPeersIter:
-        """The lookup of an op: ``disjoint_paths`` paths sharing ``alpha`` requests in flight, widening when
-        stalled, or (a join's bucket refresh, not ``urgent``: every request adds at most one contact, so none
-        is sent ahead) one request at a time. ``stragglers``: unresponsive peers among the k closest a path
-        may finish without (None: the iterator's default)."""
+        """The lookup of an op: ``paths`` disjoint paths (a refresh's ``refresh_paths``, else
+        ``disjoint_paths``) sharing ``alpha`` requests in flight, widening when stalled, or (a join's bucket
+        refresh, not ``urgent``: every request adds at most one contact, so none is sent ahead) one request at
+        a time. ``stragglers``: unresponsive peers among the k closest a path may finish without (None: the
+        iterator's default)."""
         cfg = self._node.config
-        paths = min(cfg.disjoint_paths, k) if urgent else 1
+        paths = min(paths, k) if urgent else 1
         return ClosestPeersIter(
             tint,
             seeds,

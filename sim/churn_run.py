@@ -24,6 +24,10 @@ Metrics are kept per window of ``sample_min`` minutes. An operation belongs to t
   is the share of those samples with at least one such replica;
 * ``msgs_per_node_h`` — requests sent in the window / mean live nodes / window length in hours;
 * live nodes, departures and arrivals in the window.
+
+A window's row is complete once its last operation can have ended (one lookup timeout plus one RPC
+timeout after the window); ``on_window`` receives each row at that moment, so a long run's curve is
+written as it goes (``metaspace sim run --windows-out``) and survives a run stopped before its end.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from sim.workload import IntentFactory, PublishedIntent
 from wire.errors import LocalProtocolError
 
 Progress = Callable[[str, int, int], None]
+WindowSink = Callable[[dict[str, Any]], None]
 
 #: The latency targets of issue 12 (virtual ms) and success floor.
 TARGET_LOOKUP_P90_MS = 1000.0
@@ -181,13 +186,17 @@ def _ignore(_i: int, _result: Any, _started: float) -> None:
     return None
 
 
-def run_churn(config: SimConfig, progress: Progress | None, start_time: float) -> Any:
+def run_churn(
+    config: SimConfig, progress: Progress | None, start_time: float, on_window: WindowSink | None = None
+) -> Any:
     """Run ``config`` (with churn) and return its ``SimResult`` (figures + one dict per window).
 
     Args:
         config: a validated configuration whose ``churn`` is not "none".
         progress: ``progress(phase, done, total)``.
         start_time: the virtual clock's origin.
+        on_window: called with each window's complete row (as in ``series``, plus ``window``, its index)
+            as soon as the window's operations have all ended, in window order.
     """
     from sim.runner import SimResult
 
@@ -235,6 +244,19 @@ def run_churn(config: SimConfig, progress: Progress | None, start_time: float) -
     live_before = sum(engine.alive)
     churn_before = churn.statistics()
     replicas_all: list[int] = []
+    drain = pop.dht_config.lookup_timeout + pop.dht_config.rpc_timeout
+    sent_rows = 0
+
+    def flush(until: float) -> None:  # hand out the rows whose operations have all ended by ``until``
+        nonlocal sent_rows
+        while on_window is not None and sent_rows < len(series):
+            if t0 + (sent_rows + 1) * window + drain > until:
+                return
+            row = {"window": sent_rows, **series[sent_rows]}
+            _fill_row(row, sent_rows, workload)
+            on_window(row)
+            sent_rows += 1
+
     for w in range(windows):
         engine.run(until=t0 + (w + 1) * window)
         live_now = sum(engine.alive)
@@ -268,10 +290,11 @@ def run_churn(config: SimConfig, progress: Progress | None, start_time: float) -
             }
         )
         msgs_before, live_before, churn_before = engine.requests_sent, live_now, stats
+        flush(engine.now)
         if progress is not None:
             progress("churn", w + 1, windows)
-    drain = pop.dht_config.lookup_timeout + pop.dht_config.rpc_timeout
     engine.run(until=t_end + drain)  # let the last operations end (they belong to their start window)
+    flush(engine.now)
     _fill_windows(series, workload)
 
     found = [x for x in workload.lookup_log if x[2]]
@@ -373,10 +396,21 @@ def _fill_windows(series: list[dict[str, Any]], workload: ChurnWorkload) -> None
     for w, ms, _replicas in workload.publish_log:
         pubs[w].append(ms)
     for row, ls, ps in zip(series, looks, pubs, strict=True):
-        lat = [ms for ms, _ in ls]
-        row["lookups"] = len(ls)
-        row["availability"] = rounded(sum(1 for _, f in ls if f) / len(ls), 6) if ls else None
-        row["lookup_ms_p50"] = rounded(percentile(lat, 50))
-        row["lookup_ms_p90"] = rounded(percentile(lat, 90))
-        row["publish_ms_p50"] = rounded(percentile(ps, 50))
-        row["publish_ms_p90"] = rounded(percentile(ps, 90))
+        _window_figures(row, ls, ps)
+
+
+def _fill_row(row: dict[str, Any], w: int, workload: ChurnWorkload) -> None:
+    """Add window ``w``'s lookup and publish figures to ``row`` (as ``_fill_windows`` does for all)."""
+    looks = [(ms, found) for v, ms, found, _hops, _msgs in workload.lookup_log if v == w]
+    pubs = [ms for v, ms, _replicas in workload.publish_log if v == w]
+    _window_figures(row, looks, pubs)
+
+
+def _window_figures(row: dict[str, Any], ls: list[tuple[float, bool]], ps: list[float]) -> None:
+    lat = [ms for ms, _ in ls]
+    row["lookups"] = len(ls)
+    row["availability"] = rounded(sum(1 for _, f in ls if f) / len(ls), 6) if ls else None
+    row["lookup_ms_p50"] = rounded(percentile(lat, 50))
+    row["lookup_ms_p90"] = rounded(percentile(lat, 90))
+    row["publish_ms_p50"] = rounded(percentile(ps, 50))
+    row["publish_ms_p90"] = rounded(percentile(ps, 90))

@@ -16,6 +16,7 @@ any work starts (exit 2, one line).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -256,6 +257,13 @@ def register(subparsers: Any) -> None:
     run.add_argument(
         "--plot", metavar="FILE.png", type=Path, help="draw the run's distributions / time series"
     )
+    run.add_argument(
+        "--windows-out",
+        metavar="FILE.jsonl",
+        type=Path,
+        help="with --churn: write each window's row to FILE as one JSON line as soon as its operations "
+        "have ended (a long run's curve survives a stopped run)",
+    )
     run.set_defaults(func=cmd_run)
     sweep_cli.register(sim_sub)
     watch_cli.register(sim_sub)
@@ -305,11 +313,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.plot is not None and not args.plot.parent.exists():
         print(f"metaspace sim run: error: no such directory: {args.plot.parent}", file=sys.stderr)
         return 2
-    if args.json and not sys.stderr.isatty():  # a pipe or a log file: no bars, just the object
-        result = run_simulation(config)
-    else:
-        with PhaseProgress() as bar:
-            result = run_simulation(config, progress=bar)
+    windows_out = getattr(args, "windows_out", None)
+    if windows_out is not None and not config.session_model.enabled:
+        print("metaspace sim run: error: --windows-out needs a churn run (--churn)", file=sys.stderr)
+        return 2
+    if windows_out is not None and not windows_out.parent.exists():
+        print(f"metaspace sim run: error: no such directory: {windows_out.parent}", file=sys.stderr)
+        return 2
+    with contextlib.ExitStack() as stack:
+        on_window = None
+        if windows_out is not None:
+            sink = stack.enter_context(windows_out.open("w", encoding="utf-8"))
+
+            def on_window(row: dict[str, Any]) -> None:
+                sink.write(json.dumps(row) + "\n")
+                sink.flush()
+
+        if args.json and not sys.stderr.isatty():  # a pipe or a log file: no bars, just the object
+            result = run_simulation(config, on_window=on_window)
+        else:
+            with PhaseProgress() as bar:
+                result = run_simulation(config, progress=bar, on_window=on_window)
     figures = result.to_dict()
     if args.plot is not None:
         from sim.plot import plot_result

@@ -65,12 +65,17 @@ class SimResult:
         return out
 
 
-def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimResult:
+def run_simulation(
+    config: SimConfig,
+    progress: Progress | None = None,
+    on_window: Callable[[dict[str, Any]], None] | None = None,
+) -> SimResult:
     """Run one simulation (see the module docstring).
 
     Args:
         config: the run's parameters.
         progress: optional ``progress(phase, done, total)`` callback.
+        on_window: a churn run's sink of window rows, each as soon as it is complete (``sim.churn_run``).
 
     Returns:
         The run's figures and distributions.
@@ -82,7 +87,7 @@ def run_simulation(config: SimConfig, progress: Progress | None = None) -> SimRe
     if config.session_model.enabled:
         from sim.churn_run import run_churn
 
-        return run_churn(config, progress, START_TIME)
+        return run_churn(config, progress, START_TIME, on_window)
     wall0 = time.perf_counter()
     cpu0 = time.process_time()
     rss0 = rss_bytes()

@@ -21,6 +21,7 @@ from dht import (
     Timeout,
     intent_key,
 )
+from dht.ops import K_FIND, K_REFRESH
 from dht.testing import InProcessNetwork, roundtrip_until_done
 from tests.test_dht_helpers import T0, identity, make_intent, network, record, shared_network_200
 from wire import Action, cbor, open_intent
@@ -318,6 +319,24 @@ def test_bootstrap_with_refresh_fills_buckets_and_next_timer_is_consistent():
     # a refresh round runs lookups and comes back with the next one scheduled
     net.advance(T0 + 1.2 * 3600)
     assert all((n.next_timer() or 0) > T0 + 1.2 * 3600 for n in nodes)
+
+
+@pytest.mark.parametrize("refresh_paths", [1, 3])
+def test_periodic_refresh_runs_on_refresh_paths_and_lookups_on_disjoint_paths(refresh_paths):
+    config = DhtConfig(refresh_on_bootstrap=False, disjoint_paths=3, refresh_paths=refresh_paths)
+    net = InProcessNetwork(config, random.Random(3), now=T0)
+    nodes = [net.add_node() for _ in range(30)]
+    net.bootstrap_all([nodes[0].contact])
+    node = nodes[5]
+    before = set(node.ops.ops)
+    node.jobs.refresh(T0 + 10, full_too=True)
+    refreshes = [op for i, op in node.ops.ops.items() if i not in before]
+    assert refreshes and all(op.kind == K_REFRESH and op.it.paths == refresh_paths for op in refreshes)
+    node.find_node(b"\x07" * 32, T0 + 10)
+    (find,) = [op for op in node.ops.ops.values() if op.kind == K_FIND]
+    assert find.it.paths == 3
+    with pytest.raises(ValueError, match="refresh_paths"):
+        DhtConfig(disjoint_paths=2, refresh_paths=3)
 
 
 def test_expired_records_vanish_at_handle_timer():

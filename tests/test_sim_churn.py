@@ -185,3 +185,41 @@ def test_cli_churn_tables(capsys):
     captured = capsys.readouterr()
     assert "availability" in captured.out and "per window" in captured.out
     assert "churn" in captured.err and "100%" in captured.err
+
+
+def test_windows_out_writes_each_complete_row_as_the_run_goes(capsys, tmp_path):
+    events: list[str] = []
+    rows: list[dict] = []
+    small = dataclasses.replace(CHURN, nodes=100, lookups=80, duration_h=0.25, sample_min=5)
+
+    def on_window(row: dict) -> None:
+        events.append(f"row{row['window']}")
+        rows.append(row)
+
+    res = run_simulation(
+        small, progress=lambda phase, done, _total: events.append(f"{phase}{done}"), on_window=on_window
+    )
+    # row 0 is complete (its operations ended) before the last window has run
+    assert events.index("row0") < events.index("churn3")
+    assert [r.pop("window") for r in rows] == [0, 1, 2]
+    assert rows == res.to_dict()["series"]
+    # the CLI writes the same rows, one JSON line each; without churn the option is refused
+    out = tmp_path / "windows.jsonl"
+    argv = ["sim", "run", "--nodes", "80", "--publishes", "8", "--lookups", "30", "--join", "fast"]
+    argv += [
+        "--churn",
+        "exp:1h",
+        "--duration-h",
+        "0.2",
+        "--sample-min",
+        "4",
+        "--json",
+        "--windows-out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    series = json.loads(capsys.readouterr().out)["series"]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line.pop("window") for line in lines] == [0, 1, 2] and lines == series
+    assert main(["sim", "run", "--nodes", "50", "--windows-out", str(out)]) == 2
+    assert "needs a churn run" in capsys.readouterr().err
