@@ -258,7 +258,14 @@ def run_churn(
             sent_rows += 1
 
     for w in range(windows):
-        engine.run(until=t0 + (w + 1) * window)
+        end = t0 + (w + 1) * window
+        while on_window is not None and sent_rows < len(series):  # a row due before this window's end
+            ready = t0 + (sent_rows + 1) * window + drain
+            if ready >= end:
+                break
+            engine.run(until=ready)  # the same events in the same order: only the loop pauses
+            flush(engine.now)
+        engine.run(until=end)
         live_now = sum(engine.alive)
         stats = churn.statistics()
         replicas: list[int] = []
