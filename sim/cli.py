@@ -323,7 +323,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         on_window = None
         if windows_out is not None:
-            sink = stack.enter_context(windows_out.open("w", encoding="utf-8"))
+            try:
+                sink = stack.enter_context(windows_out.open("w", encoding="utf-8"))
+            except OSError as exc:
+                print(f"metaspace sim run: error: cannot write {windows_out}: {exc.strerror}", file=sys.stderr)
+                return 2
 
             def on_window(row: dict[str, Any]) -> None:
                 sink.write(json.dumps(row) + "\n")

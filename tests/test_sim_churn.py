@@ -226,3 +226,6 @@ def test_windows_out_writes_each_complete_row_as_the_run_goes(capsys, tmp_path):
     assert [line.pop("window") for line in lines] == [0, 1, 2] and lines == series
     assert main(["sim", "run", "--nodes", "50", "--windows-out", str(out)]) == 2
     assert "needs a churn run" in capsys.readouterr().err
+    assert main([*argv[:-1], str(tmp_path)]) == 2  # a directory: no file can be written there
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err
