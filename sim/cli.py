@@ -326,7 +326,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             try:
                 sink = stack.enter_context(windows_out.open("w", encoding="utf-8"))
             except OSError as exc:
-                print(f"metaspace sim run: error: cannot write {windows_out}: {exc.strerror}", file=sys.stderr)
+                why = f"cannot write {windows_out}: {exc.strerror}"
+                print(f"metaspace sim run: error: {why}", file=sys.stderr)
                 return 2
 
             def on_window(row: dict[str, Any]) -> None:
