@@ -291,8 +291,8 @@ class Operations:
         now: float,
         k: int,
         urgent: bool,
-        stragglers: int | None = None,
-        paths: int = 1,
+        stragglers: int | None,
+        paths: int,
     ) -> ClosestPeersIter:
         """The lookup of an op: ``paths`` disjoint paths (a refresh's ``refresh_paths``, else
         ``disjoint_paths``) sharing ``alpha`` requests in flight, widening when stalled, or (a join's bucket

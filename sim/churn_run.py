@@ -245,26 +245,21 @@ def run_churn(
     churn_before = churn.statistics()
     replicas_all: list[int] = []
     drain = pop.dht_config.lookup_timeout + pop.dht_config.rpc_timeout
-    sent_rows = 0
+    sent_rows = 0  # rows handed to ``on_window``; row i is complete at t0 + (i + 1) * window + drain
 
-    def flush(until: float) -> None:  # hand out the rows whose operations have all ended by ``until``
+    def flush(sink: WindowSink) -> None:  # hand out the rows whose operations have all ended by now
         nonlocal sent_rows
-        while on_window is not None and sent_rows < len(series):
-            if t0 + (sent_rows + 1) * window + drain > until:
-                return
+        while sent_rows < len(series) and t0 + (sent_rows + 1) * window + drain <= engine.now:
             row = {"window": sent_rows, **series[sent_rows]}
             _fill_row(row, sent_rows, workload)
-            on_window(row)
+            sink(row)
             sent_rows += 1
 
     for w in range(windows):
         end = t0 + (w + 1) * window
-        while on_window is not None and sent_rows < len(series):  # a row due before this window's end
-            ready = t0 + (sent_rows + 1) * window + drain
-            if ready >= end:
-                break
-            engine.run(until=ready)  # the same events in the same order: only the loop pauses
-            flush(engine.now)
+        if on_window is not None and sent_rows < w:  # the previous row completes within this window
+            engine.run(until=min(end, t0 + w * window + drain))  # same events, same order: a pause only
+            flush(on_window)
         engine.run(until=end)
         live_now = sum(engine.alive)
         stats = churn.statistics()
@@ -297,11 +292,13 @@ def run_churn(
             }
         )
         msgs_before, live_before, churn_before = engine.requests_sent, live_now, stats
-        flush(engine.now)
+        if on_window is not None:
+            flush(on_window)
         if progress is not None:
             progress("churn", w + 1, windows)
     engine.run(until=t_end + drain)  # let the last operations end (they belong to their start window)
-    flush(engine.now)
+    if on_window is not None:
+        flush(on_window)
     _fill_windows(series, workload)
 
     found = [x for x in workload.lookup_log if x[2]]
@@ -396,28 +393,18 @@ def run_churn(
 
 def _fill_windows(series: list[dict[str, Any]], workload: ChurnWorkload) -> None:
     """Add each window's lookup and publish figures (operations grouped by their start window)."""
-    looks: list[list[tuple[float, bool]]] = [[] for _ in series]
-    pubs: list[list[float]] = [[] for _ in series]
-    for w, ms, found, _hops, _msgs in workload.lookup_log:
-        looks[w].append((ms, found))
-    for w, ms, _replicas in workload.publish_log:
-        pubs[w].append(ms)
-    for row, ls, ps in zip(series, looks, pubs, strict=True):
-        _window_figures(row, ls, ps)
+    for w, row in enumerate(series):
+        _fill_row(row, w, workload)
 
 
 def _fill_row(row: dict[str, Any], w: int, workload: ChurnWorkload) -> None:
-    """Add window ``w``'s lookup and publish figures to ``row`` (as ``_fill_windows`` does for all)."""
+    """Add window ``w``'s lookup and publish figures to ``row``."""
     looks = [(ms, found) for v, ms, found, _hops, _msgs in workload.lookup_log if v == w]
     pubs = [ms for v, ms, _replicas in workload.publish_log if v == w]
-    _window_figures(row, looks, pubs)
-
-
-def _window_figures(row: dict[str, Any], ls: list[tuple[float, bool]], ps: list[float]) -> None:
-    lat = [ms for ms, _ in ls]
-    row["lookups"] = len(ls)
-    row["availability"] = rounded(sum(1 for _, f in ls if f) / len(ls), 6) if ls else None
+    lat = [ms for ms, _ in looks]
+    row["lookups"] = len(looks)
+    row["availability"] = rounded(sum(1 for _, f in looks if f) / len(looks), 6) if looks else None
     row["lookup_ms_p50"] = rounded(percentile(lat, 50))
     row["lookup_ms_p90"] = rounded(percentile(lat, 90))
-    row["publish_ms_p50"] = rounded(percentile(ps, 50))
-    row["publish_ms_p90"] = rounded(percentile(ps, 90))
+    row["publish_ms_p50"] = rounded(percentile(pubs, 50))
+    row["publish_ms_p90"] = rounded(percentile(pubs, 90))

@@ -313,12 +313,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.plot is not None and not args.plot.parent.exists():
         print(f"metaspace sim run: error: no such directory: {args.plot.parent}", file=sys.stderr)
         return 2
-    windows_out = getattr(args, "windows_out", None)
+    windows_out = args.windows_out
     if windows_out is not None and not config.session_model.enabled:
         print("metaspace sim run: error: --windows-out needs a churn run (--churn)", file=sys.stderr)
-        return 2
-    if windows_out is not None and not windows_out.parent.exists():
-        print(f"metaspace sim run: error: no such directory: {windows_out.parent}", file=sys.stderr)
         return 2
     with contextlib.ExitStack() as stack:
         on_window = None
