@@ -55,14 +55,23 @@ class BankFormatError(ValueError):
 
 @cache
 def concepts() -> tuple[Concept, ...]:
-    """Every concept of the bank, in file order.
+    """Every concept of the bank (``data/bank``), in file order.
+
+    Raises:
+        BankFormatError: a malformed line.
+    """
+    return read_concepts("data/bank")
+
+
+def read_concepts(folder: str) -> tuple[Concept, ...]:
+    """The concepts of every ``*.txt`` file of the package folder ``folder``, in file order.
 
     Raises:
         BankFormatError: a malformed line.
     """
     from wire.taxonomy import category_codes
 
-    root = resources.files("matching").joinpath("data/bank")
+    root = resources.files("matching").joinpath(folder)
     out: list[Concept] = []
     for path in sorted((p for p in root.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

@@ -131,6 +131,7 @@ class ItemView:
     rendering: str
     gloss_categories: list[str]
     service_hint: bool
+    langs: tuple[str, ...] | None = None  # the languages the text was read in (``lexicon.scope``)
 
 
 def item_view(intent: Intent) -> ItemView:
@@ -144,4 +145,5 @@ def item_view(intent: Intent) -> ItemView:
         item_rendering(intent.attributes, item_words(intent.text, ex), gloss),
         [g.category for g in found],
         service_hint(intent.text.lower(), ex.langs),
+        ex.langs,
     )

@@ -19,6 +19,8 @@ import hashlib
 import json
 import os
 import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,13 +29,16 @@ from typing import Any
 import faiss
 import numpy as np
 
-from matching.bank import phrases
+from matching.bank import BANK_LANGS, phrases
 from matching.embedder import Embedder
 from matching.lexicon import field, languages
 from wire.taxonomy import taxonomy
 
 #: Neighbours per category in the kNN vote.
 KNN_K = 3
+#: Language-scoped views of the bank kept per classifier (least recently used first out): one per set of
+#: languages seen, each a contiguous copy of those languages' phrase vectors (~10 MB for one language + en).
+MAX_LANG_BANKS = 24
 #: Weights of the item-word and whole-text kNN scores, of a lexical bank hit, and the softmax temperature.
 W_ITEM = 0.6
 W_TEXT = 0.6
@@ -79,13 +84,45 @@ class CategoryResult:
 
 
 @dataclass(frozen=True)
+class PhraseBlock:
+    """Phrase vectors and, per category, which of them are its phrases (the kNN vote's operands)."""
+
+    vectors: np.ndarray  # (phrases, dim) bank phrase vectors
+    slots: np.ndarray  # (categories, widest) row of ``vectors`` for each category's phrases, padded with 0
+    pad: np.ndarray  # (categories, widest) True where ``slots`` is padding
+
+
+@dataclass(frozen=True)
 class BankVectors:
     codes: tuple[str, ...]  # category codes, the order of every score row
-    vectors: np.ndarray  # (phrases, dim) bank phrase vectors
+    vectors: np.ndarray  # (phrases, dim) every distinct bank phrase's vector
     slots: np.ndarray  # (len(codes), widest) row of ``vectors`` for each category's phrases, padded with 0
     pad: np.ndarray  # (len(codes), widest) True where ``slots`` is padding
     demand: np.ndarray
     supply: np.ndarray
+    rows_by_lang: dict[str, np.ndarray]  # language -> rows of ``vectors`` holding a phrase of that language
+
+    def block(self, rows: np.ndarray | None = None) -> PhraseBlock:
+        """The whole bank (``rows`` None), or the phrases of ``rows`` only (a contiguous copy)."""
+        if rows is None:
+            return PhraseBlock(self.vectors, self.slots, self.pad)
+        new = np.full(len(self.vectors), -1, dtype=np.int64)
+        new[rows] = np.arange(len(rows))
+        per_cat = [new[s[~p]] for s, p in zip(self.slots, self.pad, strict=True)]
+        per_cat = [r[r >= 0] for r in per_cat]
+        return PhraseBlock(np.ascontiguousarray(self.vectors[rows]), *_slot_table(per_cat))
+
+
+def _slot_table(per_cat: Sequence[Sequence[int] | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``slots`` and ``pad`` of a PhraseBlock from each category's rows (a category with none gets one padded
+    slot: its vote is the padding value)."""
+    widest = max(1, max(len(r) for r in per_cat))
+    slots = np.zeros((len(per_cat), widest), dtype=np.int64)
+    pad = np.ones((len(per_cat), widest), dtype=bool)
+    for ci, r in enumerate(per_cat):
+        slots[ci, : len(r)] = r
+        pad[ci, : len(r)] = False
+    return slots, pad
 
 
 def vector_cache(model_id: str, texts: list[str]) -> Path | None:
@@ -178,6 +215,7 @@ class Classifier:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self._bank: BankVectors | None = None
+        self._blocks: OrderedDict[tuple[str, ...], PhraseBlock] = OrderedDict()
         self._lock = threading.Lock()
 
     def bank(self) -> BankVectors:
@@ -191,17 +229,13 @@ class Classifier:
                 demand, supply = action_examples()
                 vecs = _embed_cached(self.embedder, texts + demand + supply).astype(np.float32)
                 n = len(texts)
-                per_cat: list[list[int]] = [[] for _ in codes]
+                per_cat: list[dict[int, None]] = [{} for _ in codes]
+                by_lang: dict[str, dict[int, None]] = {lang: {} for lang in BANK_LANGS}
                 for p in ordered:
                     row = where[p.text]
-                    if row not in per_cat[col[p.category]]:
-                        per_cat[col[p.category]].append(row)
-                widest = max(len(r) for r in per_cat)
-                slots = np.zeros((len(codes), widest), dtype=np.int64)
-                pad = np.ones((len(codes), widest), dtype=bool)
-                for ci, r in enumerate(per_cat):
-                    slots[ci, : len(r)] = r
-                    pad[ci, : len(r)] = False
+                    per_cat[col[p.category]][row] = None
+                    by_lang[p.lang][row] = None
+                slots, pad = _slot_table([list(r) for r in per_cat])
                 self._bank = BankVectors(
                     codes,
                     np.ascontiguousarray(vecs[:n]),
@@ -209,21 +243,64 @@ class Classifier:
                     pad,
                     vecs[n : n + len(demand)],
                     vecs[n + len(demand) :],
+                    {lang: np.array(sorted(r), dtype=np.int64) for lang, r in by_lang.items()},
                 )
             return self._bank
 
-    def knn_scores(self, vectors: np.ndarray) -> np.ndarray:
-        """(rows, categories): mean of the ``KNN_K`` best similarities to each category's phrases."""
+    def block(self, langs: tuple[str, ...] | None) -> PhraseBlock:
+        """The phrases a text in ``langs`` is compared with: those of its languages (its detected language and
+        English, ``lexicon.scope``), or the whole bank when the languages are unknown or cover every bank
+        language. Cross-language similarity of a sentence to a short phrase is the noisiest part of the vote,
+        and the scoped scan reads ~2/15 of the bank. On eval2's tune split (non-English mean), scoped against
+        the whole bank: category agreement .850 / .862, top-1 .847 / .839, top-5 .949 / .941."""
         bank = self.bank()
-        sims = similarities(vectors, bank.vectors)  # (rows, phrases)
-        per_cat = sims[:, bank.slots]  # (rows, categories, widest)
-        per_cat[:, bank.pad] = -2.0
-        widest = per_cat.shape[2]
-        top = np.partition(per_cat, widest - KNN_K, axis=2)[:, :, widest - KNN_K :]
-        return np.asarray(top.mean(axis=2), dtype=np.float32)
+        key = tuple(sorted({lang for lang in langs or () if lang in bank.rows_by_lang}))
+        if not key or len(key) == len(bank.rows_by_lang):
+            return bank.block()
+        with self._lock:
+            found = self._blocks.get(key)
+            if found is not None:
+                self._blocks.move_to_end(key)
+                return found
+        rows = np.unique(np.concatenate([bank.rows_by_lang[lang] for lang in key]))
+        made = bank.block(rows)
+        with self._lock:
+            self._blocks[key] = made
+            while len(self._blocks) > MAX_LANG_BANKS:
+                self._blocks.popitem(last=False)
+        return made
+
+    def knn_scores(
+        self, vectors: np.ndarray, langs: Sequence[tuple[str, ...] | None] | None = None
+    ) -> np.ndarray:
+        """(rows, categories): mean of the ``KNN_K`` best similarities to each category's phrases.
+
+        Args:
+            vectors: one row per text.
+            langs: per row, the text's languages (``block``); None: every row against the whole bank.
+        """
+        keys = list(langs) if langs is not None else [None] * len(vectors)
+        out = np.empty((len(vectors), len(self.bank().codes)), dtype=np.float32)
+        groups: dict[tuple[str, ...] | None, list[int]] = {}
+        for r, key in enumerate(keys):
+            groups.setdefault(key, []).append(r)
+        for key, rows in groups.items():
+            block = self.block(key)
+            sims = similarities(vectors[rows], block.vectors)  # (rows, phrases)
+            per_cat = sims[:, block.slots]  # (rows, categories, widest)
+            per_cat[:, block.pad] = -2.0
+            widest = per_cat.shape[2]
+            k = min(KNN_K, widest)
+            top = np.partition(per_cat, widest - k, axis=2)[:, :, widest - k :]
+            out[rows] = top.mean(axis=2)
+        return out
 
     def probabilities(
-        self, item_vectors: np.ndarray, text_vectors: np.ndarray, boosts: list[dict[str, float]]
+        self,
+        item_vectors: np.ndarray,
+        text_vectors: np.ndarray,
+        boosts: list[dict[str, float]],
+        langs: Sequence[tuple[str, ...] | None] | None = None,
     ) -> np.ndarray:
         """(rows, categories): the calibrated category distribution of each text (columns: ``bank().codes``).
 
@@ -231,9 +308,10 @@ class Classifier:
             item_vectors: embeddings of the item renderings (one row per text).
             text_vectors: embeddings of the whole texts.
             boosts: per text, category -> amount added to the score (lexical hits, attributes, hints).
+            langs: per text, its languages (``block``); None: the whole bank for every text.
         """
         bank = self.bank()
-        scores = W_ITEM * self.knn_scores(item_vectors) + W_TEXT * self.knn_scores(text_vectors)
+        scores = W_ITEM * self.knn_scores(item_vectors, langs) + W_TEXT * self.knn_scores(text_vectors, langs)
         col = {c: i for i, c in enumerate(bank.codes)}
         for r, b in enumerate(boosts):
             for code, amount in b.items():
@@ -249,10 +327,11 @@ class Classifier:
         item_vectors: np.ndarray,
         text_vectors: np.ndarray,
         boosts: list[dict[str, float]],
+        langs: Sequence[tuple[str, ...] | None] | None = None,
     ) -> list[CategoryResult]:
         """Per text: the best three categories of ``probabilities`` (same arguments)."""
         bank = self.bank()
-        probs = self.probabilities(item_vectors, text_vectors, boosts)
+        probs = self.probabilities(item_vectors, text_vectors, boosts, langs)
         out: list[CategoryResult] = []
         for r in range(probs.shape[0]):
             order = np.argsort(-probs[r])[:3]

@@ -65,7 +65,7 @@ def features(intents: Sequence[Intent], embedder: Embedder, *, probs: bool = Tru
         text_boosts(i.attributes, v.gloss_categories, v.service_hint)
         for i, v in zip(intents, views, strict=True)
     ]
-    dist = clf.probabilities(item_v, raw_v, boosts)
+    dist = clf.probabilities(item_v, raw_v, boosts, [v.langs for v in views])
     col = {c: n for n, c in enumerate(codes)}
     for r, it in enumerate(intents):
         if it.category in col:

@@ -1,0 +1,81 @@
+"""The bank classifier's kNN vote scoped to a text's languages (real use-m3 vectors of the real bank)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matching.classify as classify
+from matching.bank import BANK_LANGS
+from matching.classify import KNN_K, Classifier, classifier_for
+from matching.embedder import get_embedder
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return classifier_for(get_embedder())
+
+
+def _masked_scores(clf: Classifier, vectors: np.ndarray, langs: tuple[str, ...]) -> np.ndarray:
+    """The vote computed the slow way: the whole bank, phrases of other languages left out."""
+    bank = clf.bank()
+    keep = np.zeros(len(bank.vectors), dtype=bool)
+    for lang in langs:
+        keep[bank.rows_by_lang[lang]] = True
+    sims = vectors @ bank.vectors.T
+    sims[:, ~keep] = -2.0
+    per_cat = sims[:, bank.slots]
+    per_cat[:, bank.pad] = -2.0
+    return np.sort(per_cat, axis=2)[:, :, -KNN_K:].mean(axis=2)
+
+
+def test_scoped_vote_is_the_vote_over_that_languages_phrases(clf: Classifier) -> None:
+    texts = ["cần mua xe máy cũ", "ищу детскую коляску", "selling my old sofa"]
+    langs = [("vi", "en"), ("ru", "en"), ("en",)]
+    vectors = clf.embedder.embed(texts)
+    got = clf.knn_scores(vectors, langs)  # one batch, three language groups
+    for r, scope in enumerate(langs):
+        want = _masked_scores(clf, vectors[r : r + 1], scope)
+        np.testing.assert_allclose(got[r : r + 1], want, atol=1e-5)
+        alone = clf.knn_scores(vectors[r : r + 1], [scope])
+        np.testing.assert_allclose(got[r : r + 1], alone, atol=1e-6)
+
+
+def test_unknown_or_every_language_uses_the_whole_bank(clf: Classifier) -> None:
+    vectors = clf.embedder.embed(["bicicleta de montaña"])
+    whole = clf.knn_scores(vectors)
+    for scope in (None, (), ("xx",), tuple(BANK_LANGS)):
+        np.testing.assert_allclose(clf.knn_scores(vectors, [scope]), whole, atol=1e-6)
+    assert clf.block(None).vectors is clf.bank().vectors
+    scoped = clf.block(("es", "en"))
+    assert len(scoped.vectors) < len(clf.bank().vectors) / 3
+
+
+def test_scoped_views_are_capped_and_reused(clf: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(classify, "MAX_LANG_BANKS", 2)
+    clf._blocks.clear()
+    first = clf.block(("de", "en"))
+    assert clf.block(("en", "de")) is first  # the same set of languages, in any order
+    clf.block(("fr", "en"))
+    clf.block(("ja", "en"))
+    assert len(clf._blocks) == 2 and ("de", "en") not in clf._blocks
+    assert clf.block(("de", "en")) is not first  # built again after it was given back
+
+
+def test_understanding_scopes_by_the_detected_language(
+    clf: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matching.understand import understand
+
+    seen: list[tuple[str, ...] | None] = []
+    block = Classifier.block
+
+    def spy(self: Classifier, langs: tuple[str, ...] | None) -> classify.PhraseBlock:
+        seen.append(langs)
+        return block(self, langs)
+
+    monkeypatch.setattr(Classifier, "block", spy)
+    u = understand("Bán tủ lạnh cũ còn chạy tốt")
+    assert u.lang == "vi"
+    assert u.intent.category == "home/appliances"
+    assert seen and all(s is not None and set(s) == {"vi", "en"} for s in seen)
