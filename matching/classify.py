@@ -2,11 +2,13 @@
 
 Theory of operation: every phrase of ``data/bank`` is embedded once (cached on disk, see ``vector_cache``). A
 text's category score is a k-nearest-neighbour vote: for each category, the mean of the ``KNN_K`` best cosine
-similarities between the category's phrases and (a) the text's item words, (b) the whole text. Lexical hits
-(a bank phrase found verbatim in the text, ``bank.glosses``) and extracted attributes (a tire size points at
-``vehicles/tires``) add fixed amounts. A softmax with temperature ``TEMPERATURE`` turns the scores into
-probabilities; the weights and the temperature were fitted on the ``tune`` split of ``data/eval2`` and the old
-``data/eval.jsonl`` (never on ``heldout``) so that a probability of 0.8 is right about 80% of the time.
+similarities between the category's phrases in the text's own languages (its detected language and English,
+``Classifier.block``; all of them when the language is unknown) and (a) the text's item words, (b) the whole
+text. Lexical hits (a bank phrase found verbatim in the text, ``bank.glosses``) and extracted attributes (a
+tire size points at ``vehicles/tires``) add fixed amounts. A softmax with temperature ``TEMPERATURE`` turns
+the scores into probabilities; the weights and the temperature were fitted on the ``tune`` split of
+``data/eval2`` and the old ``data/eval.jsonl`` (never on ``heldout``) so that a probability of 0.8 is right
+about 80% of the time.
 
 Action: lexical cues decide when they agree; otherwise the margin between the text's similarity to demand
 and supply example phrases (from the language tables) decides, and a small margin is reported as uncertain.
