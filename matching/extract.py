@@ -389,13 +389,16 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
             break
 
 
-def extract(text: str, default_currency: str | None = None, lang: str | None = None) -> Extraction:
+def extract(
+    text: str, default_currency: str | None = None, lang: str | None = None, also: tuple[str, ...] = ()
+) -> Extraction:
     """Run every extractor on ``text``.
 
     Args:
         text: the user's text (any language); at most ``MAX_EXTRACT_CHARS`` characters are read.
         default_currency: ISO code used for a bare "$" (if a dollar currency) or a price without currency.
         lang: the text's language (detected when None); decides which language tables apply.
+        also: further languages whose tables apply (the other languages of a mixed text).
 
     Returns:
         An ``Extraction``; ``rest`` is the normalised text with consumed spans blanked.
@@ -404,7 +407,7 @@ def extract(text: str, default_currency: str | None = None, lang: str | None = N
     t = normalise(text[:MAX_EXTRACT_CHARS])
     if lang is None:
         lang = detect_language(t)[0]
-    langs = scope(lang)
+    langs = scope(lang, also)
     ex.langs = langs
     rx = compiled(langs)
     for m in _TIRE_SIZE.finditer(t):

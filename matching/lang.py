@@ -178,10 +178,27 @@ def detect_language(text: str) -> tuple[str | None, float]:
     return best, confidence
 
 
+#: Evidence (``latin_scores``: words of a language's table, its letters) a language needs to count as one of
+#: the languages of a mixed text: two of its words. A brand in Latin letters inside a Russian or Hindi text
+#: ("iPhone 13 Pro Max продаю") has less and leaves the text in one language.
+MIXED_MIN_EVIDENCE = 2.0
+
+
 def mixed_languages(text: str) -> list[str]:
-    """Two or more languages with real evidence each (a Spanish sentence with an English one), else []."""
+    """Two or more languages with real evidence each, else []: a Spanish sentence with an English one, or a
+    text in another script with Latin-script words of a language ("Verkaufe mein Fahrrad для ребёнка")."""
     ranked = detect_languages(text)
+    if not ranked:
+        return []
+    if ranked[0][0] in _SCRIPT_LANG.values():  # the script decided; Latin words may still be a language
+        scores = latin_scores(text) if _script_report(text).counts["latin"] else {}
+        latin = max(scores.items(), key=lambda kv: kv[1], default=("", 0.0))
+        return [ranked[0][0], latin[0]] if latin[1] >= MIXED_MIN_EVIDENCE else []
     if len(ranked) < 2:
         return []
     best = ranked[0][1]
-    return [lang for lang, s in ranked if s >= 2.0 and s >= 0.6 * best][:3] if ranked[1][1] >= 2.0 else []
+    return (
+        [lang for lang, s in ranked if s >= MIXED_MIN_EVIDENCE and s >= 0.6 * best][:3]
+        if ranked[1][1] >= MIXED_MIN_EVIDENCE
+        else []
+    )

@@ -246,17 +246,20 @@ class _Parsed:
     ex: Extraction
     item: str
     glosses: list[Gloss]
+    mixed: list[str]  # the languages of a mixed text (``mixed_languages``), else []
 
 
 def _parse(text: str, lang: str | None, default_currency: str | None) -> _Parsed:
+    mixed = mixed_languages(text)
     if lang is not None:
         code: str | None = lang.lower()
         conf = 1.0
     else:
         code, conf = detect_language(text)
-    ex = extract(text, default_currency, code)
+    # every language of a mixed text lends its cues and phrases ("Verkaufe ..." in a Russian text is a sale)
+    ex = extract(text, default_currency, code, tuple(m for m in mixed if m != code))
     found = glosses(ex.rest, ex.langs)
-    return _Parsed(text, code, conf, ex, item_words(text, ex), found)
+    return _Parsed(text, code, conf, ex, item_words(text, ex), found, mixed)
 
 
 def understand_many(
@@ -352,9 +355,8 @@ def _one(
         warnings.append("language not recognised; understood from shared vocabulary only")
     else:
         detected = p.lang
-        mixed = mixed_languages(p.text)
-        if len(mixed) > 1:
-            warnings.append(f"mixed languages ({', '.join(mixed)}); read as {detected}")
+        if len(p.mixed) > 1:
+            warnings.append(f"mixed languages ({', '.join(p.mixed)}); read as {detected}")
     demand_side, act_conf, cues = _action(p, margin, warnings, missing)
     category = cat.code
     needs_choice = cat.probability < CATEGORY_MIN_PROB or cat.margin < CHOICE_MARGIN

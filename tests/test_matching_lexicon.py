@@ -144,5 +144,10 @@ def test_mixed_and_unsupported_scripts() -> None:
     mixed = "Vendo mi sofá, está muy bien y es muy cómodo. It is in great condition and the cushions are new"
     assert set(mixed_languages(mixed)) == {"en", "es"}
     assert mixed_languages("Vendo mi sofá, está muy bien y es muy cómodo") == []
+    # another script with Latin-script words of a language; a brand or model in Latin letters is not one
+    assert mixed_languages("Verkaufe mein Fahrrad для ребёнка 80 EUR") == ["ru", "de"]
+    assert mixed_languages("продаю велосипед, good condition, pickup only") == ["ru", "en"]
+    assert mixed_languages("iPhone 13 Pro Max продаю срочно") == []
+    assert mixed_languages("AirPods Pro 2 चाहिए, ओरिजिनल") == []
     rep = script_report("ขายจักรยานมือสอง")
     assert rep.unsupported and "Thai" in rep.unsupported

@@ -223,6 +223,11 @@ def test_ambiguous_input_is_reported_never_guessed() -> None:
         location=MADRID,
     )
     assert any("mixed languages" in w for w in mixed.warnings)
+    # read as Russian (its script), yet the German words count: "Verkaufe" makes it a sale
+    scripts = understand("Verkaufe mein Fahrrad для ребёнка 80 EUR", location=MADRID)
+    assert scripts.lang == "ru"
+    assert scripts.intent.action == Action.SELL and "action" not in scripts.missing
+    assert any("mixed languages (ru, de)" in w for w in scripts.warnings)
 
 
 def test_unsure_category_offers_three_candidates() -> None:
