@@ -190,15 +190,13 @@ def mixed_languages(text: str) -> list[str]:
     ranked = detect_languages(text)
     if not ranked:
         return []
-    if ranked[0][0] in _SCRIPT_LANG.values():  # the script decided; Latin words may still be a language
+    best = ranked[0][1]
+    out = [ranked[0][0]]
+    if len(ranked) > 1 and ranked[1][1] >= MIXED_MIN_EVIDENCE:
+        out = [lang for lang, s in ranked if s >= MIXED_MIN_EVIDENCE and s >= 0.6 * best][:3]
+    if ranked[0][0] in _SCRIPT_LANG.values() and len(out) < 3:  # scripts decided; Latin words may add one
         scores = latin_scores(text) if _script_report(text).counts["latin"] else {}
         latin = max(scores.items(), key=lambda kv: kv[1], default=("", 0.0))
-        return [ranked[0][0], latin[0]] if latin[1] >= MIXED_MIN_EVIDENCE else []
-    if len(ranked) < 2:
-        return []
-    best = ranked[0][1]
-    return (
-        [lang for lang, s in ranked if s >= MIXED_MIN_EVIDENCE and s >= 0.6 * best][:3]
-        if ranked[1][1] >= MIXED_MIN_EVIDENCE
-        else []
-    )
+        if latin[1] >= MIXED_MIN_EVIDENCE:
+            out.append(latin[0])
+    return out if len(out) > 1 else []

@@ -149,5 +149,6 @@ def test_mixed_and_unsupported_scripts() -> None:
     assert mixed_languages("продаю велосипед, good condition, pickup only") == ["ru", "en"]
     assert mixed_languages("iPhone 13 Pro Max продаю срочно") == []
     assert mixed_languages("AirPods Pro 2 चाहिए, ओरिजिनल") == []
+    assert mixed_languages("出售二手自行车九成新 продаю велосипед") == ["ru", "zh"]  # two scripts, as before
     rep = script_report("ขายจักรยานมือสอง")
     assert rep.unsupported and "Thai" in rep.unsupported
