@@ -39,7 +39,7 @@ from wire.taxonomy import taxonomy
 #: Neighbours per category in the kNN vote.
 KNN_K = 3
 #: Language-scoped views of the bank kept per classifier (least recently used first out): one per set of
-#: languages seen, each a contiguous copy of those languages' phrase vectors (~10 MB for one language + en).
+#: languages seen, each a contiguous copy of those languages' phrase vectors (3 MB for one language + en).
 MAX_LANG_BANKS = 24
 #: Weights of the item-word and whole-text kNN scores, of a lexical bank hit, and the softmax temperature.
 W_ITEM = 0.6
