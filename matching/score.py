@@ -15,17 +15,17 @@ Hard filters (a candidate failing any is never returned):
 Score in [0, 1]: ``W_SIM * max(0, cosine) + W_IDS * identifier coverage + W_CATEGORY * p(candidate's category)
 + W_SOFT * (agreement - 0.5) - W_CONFLICT * conflicts + W_KEY_MATCH * min(key matches, MAX_KEY_MATCHES)
 - W_PRICE_GAP * min(price gap, MAX_PRICE_GAP)``
-where agreement is the fraction of soft attributes both sides state that are equal (0.5 when none are
-shared), identifier coverage the share of the query's brand/model tokens the candidate has (``signals``), p
-the query's calibrated category distribution, conflicts the count of colour/dimension/weight disagreements,
-and key matches the precise attributes (size, model, capacity, dimensions, ...) both sides state alike
-(``signals.key_matches``): a buyer's "225/65R17" found in a long ad is worth more than a closer wording of
-another item (rims). The price gap is ``|ln(ask / offer)|`` when both sides state a unit price in the same
-currency (0 otherwise): the same item tends to be priced alike, and a counterpart asking a fraction of the
-buyer's figure is often a lesser item of the same kind (the earbuds of the older generation, the base without
-the seat). The weights were chosen on the ``tune`` split of eval2 (W_KEY_MATCH on both halves of its concepts:
-0.05 / 0.1 / 0.15 gave tune top-1 .814 / .824 / .827; W_PRICE_GAP: non-en top-1 .839 -> .847, flat from 0.04
-to 0.1, one half of the concepts +.015, the other unchanged; 58 of 420 buyers state a price).
+where agreement is the fraction of soft attributes both sides state that are equal (0.5 when none are shared),
+identifier coverage the rarity-weighted share of the query's brand/model tokens the candidate has
+(``signals``), p the query's calibrated category distribution, conflicts the count of colour/dimension/weight
+disagreements, and key matches the precise attributes (size, model, capacity, dimensions, ...) both sides
+state alike (``signals.key_matches``): a buyer's "225/65R17" found in a long ad is worth more than a closer
+wording of another item (rims). The price gap is ``|ln(ask / offer)|`` when both sides state a unit price in
+the same currency (0 otherwise): the same item tends to be priced alike, and a counterpart asking a fraction
+of the buyer's figure is often a lesser item of the same kind (the earbuds of the older generation, the base
+without the seat). The weights were chosen on the ``tune`` split of eval2 (W_KEY_MATCH on both halves of its
+concepts: 0.05 / 0.1 / 0.15 gave tune top-1 .814 / .824 / .827; W_PRICE_GAP: non-en top-1 .839 -> .847, flat
+from 0.04 to 0.1, one half of the concepts +.015, the other unchanged; 58 of 420 buyers state a price).
 
 Explanations are structured (``Reason(code, params)``) plus an English sentence built from them, so an agent
 can re-render them in the user's language.

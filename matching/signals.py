@@ -1,14 +1,14 @@
 """Language-neutral match signals beside the embedding: identifier tokens and soft attribute conflicts.
 
 * **Identifiers**: brand and model tokens survive translation ("Bowflex 552", "GA-2100", "S23 256GB" read the
-same
-  in a Hindi, Japanese or Spanish text). ``identifiers(text)`` keeps every Latin-script token that carries a
-  digit (split at letter/digit boundaries, so "552s" gives "552") and every Latin word of three letters or
-  more that is not a stopword of any language. ``coverage(query, candidate)`` is the share of the query's
-  identifiers the candidate also has: a long ad is not penalised for saying more.
-* **Soft conflicts**: both sides state a colour, dimensions, a weight or a length, and they differ ("black" vs
-"white",
-  "200x300" vs "80x150"): the candidate stays (a human may not care) but ranks lower.
+  same in a Hindi, Japanese or Spanish text). ``identifiers(text)`` keeps every Latin-script token that
+  carries a digit (split at letter/digit boundaries, so "552s" gives "552") and every Latin word of three
+  letters or more that is not a stopword of any language. ``coverage(query, candidate, weights)`` is the
+  weighted share of the query's identifiers the candidate also has: a long ad is not penalised for saying
+  more. The index gives the weights (``LocalIndex._id_weights``): only identifiers some indexed intent has,
+  each by its rarity.
+* **Soft conflicts**: both sides state a colour, dimensions, a weight or a length, and they differ ("black"
+  vs "white", "200x300" vs "80x150"): the candidate stays (a human may not care) but ranks lower.
 """
 
 from __future__ import annotations
@@ -59,11 +59,19 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
-def coverage(query: frozenset[str], candidate: frozenset[str]) -> float:
-    """Share of the query's identifiers found in the candidate's (0 when the query has none)."""
-    if not query:
+def coverage(
+    query: frozenset[str], candidate: frozenset[str], weights: dict[str, float] | None = None
+) -> float:
+    """Share of the query's identifiers found in the candidate's (0 when the query has none); with
+    ``weights``, only the weighted identifiers count, each by its weight."""
+    if weights is None:
+        if not query:
+            return 0.0
+        return len(query & candidate) / len(query)
+    total = sum(weights.values())
+    if total <= 0:
         return 0.0
-    return len(query & candidate) / len(query)
+    return sum(w for t, w in weights.items() if t in candidate) / total
 
 
 def conflicts(a: dict[str, str], b: dict[str, str]) -> list[str]:

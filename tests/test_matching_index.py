@@ -368,6 +368,34 @@ def test_identifiers_fold_accents() -> None:
     assert "bateria" in es & pt
 
 
+def test_identifier_weights_count_what_the_index_holds_by_rarity() -> None:
+    import math
+
+    from matching.signals import coverage, identifiers
+
+    index = LocalIndex(HashEmbedder())
+    ads = ["global santoku knife tokyo", "kai santoku tokyo", "rice cooker tokyo", "desk lamp tokyo"]
+    index.add_many([mk(i + 1, category="home/kitchen", text=t) for i, t in enumerate(ads)])
+    q = identifiers("mutfak global santoku tokyo")
+    w = index._id_weights(q)
+    assert "mutfak" in q and "mutfak" not in w  # in no ad: cannot tell two ads apart, left out
+    assert w["global"] == pytest.approx(math.log(5 / 1))
+    assert w["santoku"] == pytest.approx(math.log(5 / 2))
+    assert w["tokyo"] == pytest.approx(math.log(5 / 4))
+    # the rare shared word counts most: the Global ad covers far more of the query than the Kai one
+    assert coverage(q, identifiers(ads[0]), w) > 2 * coverage(q, identifiers(ads[1]), w)
+    assert coverage(q, identifiers(ads[0]), w) == pytest.approx(1.0)
+    assert coverage(q, identifiers("nothing shared"), w) == 0.0
+    assert coverage(q, identifiers(ads[0]), {}) == 0.0
+    # the counts follow removals, expiry and replacement, and are given back
+    index.remove((1).to_bytes(16, "big"))
+    assert "global" not in index._id_weights(q) and index._df["santoku"] == 1
+    index.add_many([mk(2, category="home/kitchen", text="kai gyuto", seq=1)])  # a newer version of ad 2
+    assert "santoku" not in index._df and index._df["gyuto"] == 1
+    index.expire(NOW + 10**6)
+    assert index._df == {} and index._id_weights(q) == {}
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.floats(-89.9, 89.9),
