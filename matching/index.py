@@ -401,7 +401,7 @@ class LocalIndex:
         faiss.omp_set_num_threads(1)
         q_xyz = self._cell(intent.cell)[3]
         q_ids = identifiers(intent.text)
-        q_weights = self._id_weights(q_ids)
+        q_weights = self._id_weights(q_ids, self._ids.get(intent.id, _NO_IDS))
         q_attrs = intent.attributes
         qp = unit_price(intent)
         q_cur = -2 if qp is None else self._interned.get("c:" + qp[1], -2)
@@ -443,14 +443,21 @@ class LocalIndex:
         self._search_s += time.perf_counter() - t0
         return out
 
-    def _id_weights(self, ids: frozenset[str]) -> dict[str, float]:
+    def _id_weights(self, ids: frozenset[str], own: frozenset[str] = _NO_IDS) -> dict[str, float]:
         """The weights of a query's identifiers in ``signals.coverage``: only those some indexed intent has
         count (a word of the buyer's own language that no ad contains cannot tell two ads apart, and diluted
         the share), each by its rarity, ``ln((N + 1) / df)`` over the N indexed intents ("santoku" or
-        "global" in three ads outweighs the city name in three hundred). On eval2's tune split (non-English
-        top-1): plain share .844, only the identifiers some ad has .852, weighted by rarity .855."""
-        n = len(self._ids)
-        return {t: math.log((n + 1) / df) for t in ids if (df := self._df.get(t, 0))}
+        "global" in three ads outweighs the city name in three hundred). ``own``: the identifiers of the
+        query's own intent when it is indexed too (an agent indexes its own), which must not count as an ad
+        having them. On eval2's tune split (non-English top-1): plain share .844, only the identifiers some ad
+        has .852, weighted by rarity .855."""
+        n = len(self._ids) - (1 if own else 0)
+        out: dict[str, float] = {}
+        for t in ids:
+            df = self._df.get(t, 0) - (t in own)
+            if df > 0:
+                out[t] = math.log((n + 1) / df)
+        return out
 
     def get(self, intent_id: bytes) -> Intent | None:
         where = self._where.get(intent_id)

@@ -387,6 +387,12 @@ def test_identifier_weights_count_what_the_index_holds_by_rarity() -> None:
     assert coverage(q, identifiers(ads[0]), w) == pytest.approx(1.0)
     assert coverage(q, identifiers("nothing shared"), w) == 0.0
     assert coverage(q, identifiers(ads[0]), {}) == 0.0
+    # the query's own intent, indexed too (an agent indexes its own), is not an ad having its words
+    own = mk(9, action=Action.BUY, category="home/kitchen", text="mutfak global santoku tokyo")
+    index.add_many([own])
+    assert index._id_weights(q, index._ids[own.id]) == pytest.approx(w)
+    assert "mutfak" in index._id_weights(q)  # without saying whose intent it is, it would count
+    index.remove(own.id)
     # the counts follow removals, expiry and replacement, and are given back
     index.remove((1).to_bytes(16, "big"))
     assert "global" not in index._id_weights(q) and index._df["santoku"] == 1
