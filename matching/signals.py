@@ -62,16 +62,12 @@ def _fold(text: str) -> str:
 def coverage(
     query: frozenset[str], candidate: frozenset[str], weights: dict[str, float] | None = None
 ) -> float:
-    """Share of the query's identifiers found in the candidate's (0 when the query has none); with
-    ``weights``, only the weighted identifiers count, each by its weight."""
-    if weights is None:
-        if not query:
-            return 0.0
-        return len(query & candidate) / len(query)
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    return sum(w for t, w in weights.items() if t in candidate) / total
+    """Weighted share of the query's identifiers found in the candidate's (0 when none counts). ``weights``:
+    the identifiers that count and their weights (the index's ``_id_weights``); None: every identifier of
+    ``query``, alike."""
+    counted = weights if weights is not None else dict.fromkeys(query, 1.0)
+    total = sum(counted.values())
+    return sum(w for t, w in counted.items() if t in candidate) / total if total > 0 else 0.0
 
 
 def conflicts(a: dict[str, str], b: dict[str, str]) -> list[str]:
