@@ -97,22 +97,19 @@ class PhraseBlock:
 @dataclass(frozen=True)
 class BankVectors:
     codes: tuple[str, ...]  # category codes, the order of every score row
-    vectors: np.ndarray  # (phrases, dim) every distinct bank phrase's vector
-    slots: np.ndarray  # (len(codes), widest) row of ``vectors`` for each category's phrases, padded with 0
-    pad: np.ndarray  # (len(codes), widest) True where ``slots`` is padding
+    whole: PhraseBlock  # every distinct bank phrase, columns of ``slots`` in ``codes`` order
     demand: np.ndarray
     supply: np.ndarray
-    rows_by_lang: dict[str, np.ndarray]  # language -> rows of ``vectors`` holding a phrase of that language
+    rows_by_lang: dict[str, np.ndarray]  # language -> rows of ``whole.vectors`` holding a phrase of it
 
-    def block(self, rows: np.ndarray | None = None) -> PhraseBlock:
-        """The whole bank (``rows`` None), or the phrases of ``rows`` only (a contiguous copy)."""
-        if rows is None:
-            return PhraseBlock(self.vectors, self.slots, self.pad)
-        new = np.full(len(self.vectors), -1, dtype=np.int64)
+    def subset(self, rows: np.ndarray) -> PhraseBlock:
+        """The phrases of ``rows`` only: a contiguous copy of their vectors, the category slots renumbered."""
+        whole = self.whole
+        new = np.full(len(whole.vectors), -1, dtype=np.int64)
         new[rows] = np.arange(len(rows))
-        per_cat = [new[s[~p]] for s, p in zip(self.slots, self.pad, strict=True)]
+        per_cat = [new[s[~p]] for s, p in zip(whole.slots, whole.pad, strict=True)]
         per_cat = [r[r >= 0] for r in per_cat]
-        return PhraseBlock(np.ascontiguousarray(self.vectors[rows]), *_slot_table(per_cat))
+        return PhraseBlock(np.ascontiguousarray(whole.vectors[rows]), *_slot_table(per_cat))
 
 
 def _slot_table(per_cat: Sequence[Sequence[int] | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -237,12 +234,9 @@ class Classifier:
                     row = where[p.text]
                     per_cat[col[p.category]][row] = None
                     by_lang[p.lang][row] = None
-                slots, pad = _slot_table([list(r) for r in per_cat])
                 self._bank = BankVectors(
                     codes,
-                    np.ascontiguousarray(vecs[:n]),
-                    slots,
-                    pad,
+                    PhraseBlock(np.ascontiguousarray(vecs[:n]), *_slot_table([list(r) for r in per_cat])),
                     vecs[n : n + len(demand)],
                     vecs[n + len(demand) :],
                     {lang: np.array(sorted(r), dtype=np.int64) for lang, r in by_lang.items()},
@@ -258,14 +252,14 @@ class Classifier:
         bank = self.bank()
         key = tuple(sorted({lang for lang in langs or () if lang in bank.rows_by_lang}))
         if not key or len(key) == len(bank.rows_by_lang):
-            return bank.block()
+            return bank.whole
         with self._lock:
             found = self._blocks.get(key)
             if found is not None:
                 self._blocks.move_to_end(key)
                 return found
         rows = np.unique(np.concatenate([bank.rows_by_lang[lang] for lang in key]))
-        made = bank.block(rows)
+        made = bank.subset(rows)
         with self._lock:
             self._blocks[key] = made
             while len(self._blocks) > MAX_LANG_BANKS:

@@ -18,10 +18,10 @@ def clf() -> Classifier:
 
 def _masked_scores(clf: Classifier, vectors: np.ndarray, langs: tuple[str, ...]) -> np.ndarray:
     """The vote computed the slow way: the whole bank, phrases of other languages left out."""
-    bank = clf.bank()
+    bank = clf.bank().whole
     keep = np.zeros(len(bank.vectors), dtype=bool)
     for lang in langs:
-        keep[bank.rows_by_lang[lang]] = True
+        keep[clf.bank().rows_by_lang[lang]] = True
     sims = vectors @ bank.vectors.T
     sims[:, ~keep] = -2.0
     per_cat = sims[:, bank.slots]
@@ -46,9 +46,9 @@ def test_unknown_or_every_language_uses_the_whole_bank(clf: Classifier) -> None:
     whole = clf.knn_scores(vectors)
     for scope in (None, (), ("xx",), tuple(BANK_LANGS)):
         np.testing.assert_allclose(clf.knn_scores(vectors, [scope]), whole, atol=1e-6)
-    assert clf.block(None).vectors is clf.bank().vectors
+    assert clf.block(None).vectors is clf.bank().whole.vectors
     scoped = clf.block(("es", "en"))
-    assert len(scoped.vectors) < len(clf.bank().vectors) / 3
+    assert len(scoped.vectors) < len(clf.bank().whole.vectors) / 3
 
 
 def test_scoped_views_are_capped_and_reused(clf: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
