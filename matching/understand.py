@@ -257,7 +257,7 @@ def _parse(text: str, lang: str | None, default_currency: str | None) -> _Parsed
     else:
         code, conf = detect_language(text)
     # every language of a mixed text lends its cues and phrases ("Verkaufe ..." in a Russian text is a sale)
-    ex = extract(text, default_currency, code, tuple(m for m in mixed if m != code))
+    ex = extract(text, default_currency, code, tuple(mixed))  # scope() keeps each language once
     found = glosses(ex.rest, ex.langs)
     return _Parsed(text, code, conf, ex, item_words(text, ex), found, mixed)
 
