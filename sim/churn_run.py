@@ -250,9 +250,8 @@ def run_churn(
     def flush(sink: WindowSink) -> None:  # hand out the rows whose operations have all ended by now
         nonlocal sent_rows
         while sent_rows < len(series) and t0 + (sent_rows + 1) * window + drain <= engine.now:
-            row = {"window": sent_rows, **series[sent_rows]}
-            _fill_row(row, sent_rows, workload)
-            sink(row)
+            _fill_row(series[sent_rows], sent_rows, workload)  # complete: filled once, here
+            sink({"window": sent_rows, **series[sent_rows]})
             sent_rows += 1
 
     for w in range(windows):
@@ -299,7 +298,8 @@ def run_churn(
     engine.run(until=t_end + drain)  # let the last operations end (they belong to their start window)
     if on_window is not None:
         flush(on_window)
-    _fill_windows(series, workload)
+    for w in range(sent_rows, len(series)):  # the rows no sink was handed
+        _fill_row(series[w], w, workload)
 
     found = [x for x in workload.lookup_log if x[2]]
     looks = len(workload.lookup_log)
@@ -389,12 +389,6 @@ def run_churn(
         publish_replicas=pub_rep,
         series=series,
     )
-
-
-def _fill_windows(series: list[dict[str, Any]], workload: ChurnWorkload) -> None:
-    """Add each window's lookup and publish figures (operations grouped by their start window)."""
-    for w, row in enumerate(series):
-        _fill_row(row, w, workload)
 
 
 def _fill_row(row: dict[str, Any], w: int, workload: ChurnWorkload) -> None:

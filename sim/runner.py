@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.config import JOIN_NOTES, SimConfig, config_from_dict
 from sim.engine import Engine
@@ -33,6 +33,9 @@ from sim.metrics import mean, peak_rss_bytes, percentile, rounded, rss_bytes
 from sim.network import derive_rng, join_network
 from sim.population import Oracle, Population
 from sim.workload import IntentFactory, Looker, Publisher
+
+if TYPE_CHECKING:
+    from sim.churn_run import WindowSink
 
 __all__ = ["START_TIME", "SimConfig", "SimResult", "config_from_dict", "run_simulation"]
 
@@ -68,7 +71,7 @@ class SimResult:
 def run_simulation(
     config: SimConfig,
     progress: Progress | None = None,
-    on_window: Callable[[dict[str, Any]], None] | None = None,
+    on_window: WindowSink | None = None,
 ) -> SimResult:
     """Run one simulation (see the module docstring).
 
