@@ -227,12 +227,18 @@ def bench_layouts(n: int, n_queries: int, hnsw_max: int, rng: np.random.Generato
     return res
 
 
-def bench_local_index(n: int, n_queries: int, rng: np.random.Generator) -> dict[str, Any]:
+def bench_local_index(n: int, n_queries: int, rng: np.random.Generator, rounds: int = 5) -> dict[str, Any]:
     """End to end: LocalIndex.add_many (precomputed vectors) and search with every filter.
 
-    The default index (int8 scan copy, float32 re-ranking) is measured against an index that scans float32
-    (``scan="exact"``) on the same intents and queries: the p50 of each and recall@5 / recall@10 of the
-    default's results against the exact one's.
+    Four indexes of the same intents answer the same queries, in ``rounds`` interleaved rounds (each round
+    times every index on every query; a figure is the median over rounds of each round's p50, so a busy
+    moment of the shared machine touches every index alike):
+    - the default: int8 scan copy re-ranked on float32, rows in place order (all added in one batch);
+    - ``arrival_order_``: the same, rows kept in arrival order (the layout before place order: the baseline);
+    - ``exact_scan_``: place order, float32 scan (recall@5 / @10 of the default's results against it);
+    - ``tail_``: the default after 80% of the intents came in one batch and the other 20% in batches of 500,
+      so a fifth of every partition is an unordered tail (just below ``REORDER_TAIL_FRACTION``): the worst
+      a partition gets between two reorderings.
     """
     from matching.embedder import get_embedder
     from matching.index import LocalIndex
@@ -285,34 +291,55 @@ def bench_local_index(n: int, n_queries: int, rng: np.random.Generator) -> dict[
     ]
     qv = clustered(n_queries, DIM, rng)
     probs = {"vehicles/tires": 0.9, "vehicles/bicycles": 0.1}  # a query's category distribution
-    out: dict[str, Any] = {"n": n, "make_intents_s": round(make_s, 2)}
-    results: dict[str, list[list[bytes]]] = {}
-    for label, config in (("", IndexConfig()), ("exact_scan_", IndexConfig(scan=SCAN_EXACT))):
+    out: dict[str, Any] = {"n": n, "make_intents_s": round(make_s, 2), "rounds": rounds}
+    variants = {
+        "": IndexConfig(),
+        "arrival_order_": IndexConfig(place_ordered=False),
+        "exact_scan_": IndexConfig(scan=SCAN_EXACT),
+        "tail_": IndexConfig(),
+    }
+    indexes: dict[str, LocalIndex] = {}
+    for label, config in variants.items():
         index = LocalIndex(emb, config)
         base = rss_mb()
         t = time.perf_counter()
-        index.add_many(intents, xb, emb.model_id)
+        if label == "tail_":
+            head = int(0.8 * n)
+            index.add_many(intents[:head], xb[:head], emb.model_id)
+            for s in range(head, n, 500):
+                index.add_many(intents[s : s + 500], xb[s : s + 500], emb.model_id)
+            out["tail_reorders"] = index.statistics()["reorders"]
+        else:
+            index.add_many(intents, xb, emb.model_id)
         out[label + "add_s"] = round(time.perf_counter() - t, 2)
         out[label + "mem_mb"] = round(rss_mb() - base, 1)
-        times = []
-        got: list[list[bytes]] = []
-        for q, v in zip(queries, qv, strict=True):
-            t = time.perf_counter()
-            matches = index.search(q, k=10, now=1, vector=v, category_probs=probs)
-            times.append(time.perf_counter() - t)
-            got.append([m.intent.id for m in matches])
-        arr = np.array(times) * 1000
-        out[label + "search_p50_ms"] = round(float(np.percentile(arr, 50)), 3)
-        out[label + "search_p99_ms"] = round(float(np.percentile(arr, 99)), 3)
-        out[label + "mean_matches"] = round(sum(map(len, got)) / n_queries, 2)
-        results[label] = got
-        del index
+        indexes[label] = index
+    p50s: dict[str, list[float]] = {label: [] for label in variants}
+    results: dict[str, list[list[bytes]]] = {}
+    for _ in range(rounds):
+        for label, index in indexes.items():
+            times = []
+            got: list[list[bytes]] = []
+            for q, v in zip(queries, qv, strict=True):
+                t = time.perf_counter()
+                matches = index.search(q, k=10, now=1, vector=v, category_probs=probs)
+                times.append(time.perf_counter() - t)
+                got.append([m.intent.id for m in matches])
+            p50s[label].append(float(np.percentile(np.array(times) * 1000, 50)))
+            results.setdefault(label, got)
+            out.setdefault(label + "mean_matches", round(sum(map(len, got)) / n_queries, 2))
+    for label, values in p50s.items():
+        out[label + "search_p50_ms"] = round(float(np.median(values)), 3)
+        out[label + "search_p50_ms_rounds"] = [round(v, 3) for v in values]
+    for label in ("arrival_order_", "exact_scan_", "tail_"):
+        out[f"search_p50_vs_{label}ratio"] = round(out["search_p50_ms"] / out[label + "search_p50_ms"], 3)
     for at in (5, 10):
-        hits = [
-            len(set(a[:at]) & set(b[:at])) / max(1, len(b[:at]))
-            for a, b in zip(results[""], results["exact_scan_"], strict=True)
-        ]
-        out[f"recall{at}_vs_exact_scan"] = round(float(np.mean(hits)), 4)
+        for label in ("exact_scan_", "arrival_order_"):
+            hits = [
+                len(set(a[:at]) & set(b[:at])) / max(1, len(b[:at]))
+                for a, b in zip(results[""], results[label], strict=True)
+            ]
+            out[f"recall{at}_vs_{label.rstrip('_')}"] = round(float(np.mean(hits)), 4)
     return out
 
 

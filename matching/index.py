@@ -6,9 +6,10 @@ rendering, embedded together) and appends it to the partition of its (action, ta
 expiry, author, hard attributes, fine category) and its identifier tokens. ``search`` goes to the partitions
 of the inverse side (SELL and OFFER_SERVICE for a demand: the goods/service form follows each intent's own
 category, which may differ from ours) and the query's group (or the groups it is given: a query unsure of its
-category looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap (the cheap
-comparisons first: a latitude/longitude box around the query, then the live, author, price and attribute
-columns; the great-circle distance last, on the survivors only, from each row's precomputed unit vector), lets
+category looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap (on the rows of the
+latitude/longitude box around the query only: the partition keeps its rows in place order, ``place.py``, so
+the box is a few contiguous runs; the live, author, price and attribute columns there; the great-circle
+distance last, on the survivors only, from each row's precomputed unit vector), lets
 FAISS (``IDSelectorBitmap`` over the partition's int8 scan copy, re-ranked on float32: ``partition.py``)
 pick the nearest survivors by inner product, then rescores them: similarity, shared identifiers, the query's
 probability for the candidate's fine category, soft-attribute agreement and conflicts, the gap between the
@@ -42,6 +43,7 @@ from matching.embedder import Embedder, check_compatible, get_embedder
 from matching.errors import EmbedderMismatchError, IndexFormatError
 from matching.features import features
 from matching.partition import IndexConfig, Partition
+from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
 from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price
 from matching.signals import conflicts, coverage, identifiers, key_matches
 from wire import cbor
@@ -66,44 +68,6 @@ _DEMAND = ("BUY", "SEEK_SERVICE")
 _NO_IDS: frozenset[str] = frozenset()
 
 
-def _unit(lat: float, lon: float) -> tuple[float, float, float]:
-    """The point at ``lat``, ``lon`` (degrees) as a unit vector (x, y, z)."""
-    p, la = np.radians(lat), np.radians(lon)
-    return float(np.cos(p) * np.cos(la)), float(np.cos(p) * np.sin(la)), float(np.sin(p))
-
-
-def _distances_km(part: Partition, rows: np.ndarray, q: tuple[float, float, float]) -> np.ndarray:
-    """Great-circle distances from the unit vector ``q`` to the cell centres of ``rows`` (the haversine
-    formula written with the rows' precomputed unit vectors: ``h = chord^2 / 4``, no trigonometry per row but
-    the final arcsine)."""
-    dx = part.x.view()[rows] - q[0]
-    dy = part.y.view()[rows] - q[1]
-    dz = part.z.view()[rows] - q[2]
-    chord = np.sqrt(dx * dx + dy * dy + dz * dz)
-    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / 2)))
-
-
-def _lon_reach(lat: float, reach: float) -> float | None:
-    """Degrees of longitude within ``reach`` radians of a point at ``lat`` (None when a pole is within reach:
-    every longitude then is). The exact bound of the great circle, ``asin(sin(reach) / cos(lat))``."""
-    phi = np.radians(lat)
-    if abs(phi) + reach >= np.pi / 2 - 1e-9:
-        return None
-    return float(np.degrees(np.arcsin(min(1.0, np.sin(reach) / np.cos(phi))))) + 1e-9
-
-
-def _lon_window(lon: float, dlon: float | None, lons: np.ndarray) -> np.ndarray | None:
-    """Rows within ``dlon`` degrees of longitude of ``lon`` (also across the antimeridian); None: all rows."""
-    if dlon is None or dlon >= 180.0:
-        return None
-    lo, hi = lon - dlon, lon + dlon
-    if lo < -180.0:
-        return (lons >= lo + 360.0) | (lons <= hi)
-    if hi > 180.0:
-        return (lons >= lo) | (lons <= hi - 360.0)
-    return (lons >= lo) & (lons <= hi)
-
-
 class LocalIndex:
     """Intents of other peers (and one's own), searchable for inverse matches."""
 
@@ -126,6 +90,7 @@ class LocalIndex:
             "expired": 0,
             "searches": 0,
             "compactions": 0,
+            "reorders": 0,
         }
         self._search_s = 0.0
 
@@ -148,7 +113,7 @@ class LocalIndex:
         c = self._cell_cache.get(cell)
         if c is None:
             lat, lon = center(cell)
-            c = (lat, lon, cell_radius_km(cell), _unit(lat, lon))
+            c = (lat, lon, cell_radius_km(cell), unit(lat, lon))
             if len(self._cell_cache) < 100_000:
                 self._cell_cache[cell] = c
         return c
@@ -240,6 +205,8 @@ class LocalIndex:
             rows = part.add(batch, np.ascontiguousarray(vecs[js]), self._columns(batch))
             for it, row in zip(batch, rows, strict=True):
                 self._where[it.id] = (key, row)
+            if part.needs_reorder():
+                self._rebuild(key, "reorders")
         for n in todo:
             results[n] = True
         self._stats["added"] += len(todo)
@@ -267,7 +234,7 @@ class LocalIndex:
         part = self._parts[where[0]]
         intent = part.kill(where[1])
         if part.needs_compaction():
-            self._compact(where[0])
+            self._rebuild(where[0], "compactions")
         return intent
 
     def remove(self, intent_id: bytes) -> bool:
@@ -291,11 +258,13 @@ class LocalIndex:
                     part.kill(int(row))
                     count += 1
             if part.needs_compaction():
-                self._compact(key)
+                self._rebuild(key, "compactions")
         self._stats["expired"] += count
         return count
 
-    def _compact(self, key: tuple[str, str]) -> None:
+    def _rebuild(self, key: tuple[str, str], why: str) -> None:
+        """Rebuild a partition from its live rows, in place order: when dead rows pass a fraction
+        (``why`` = "compactions") or its unordered tail does (``why`` = "reorders")."""
         part = self._parts[key]
         keep = part.keep_rows()
         vecs = part.all_vectors()[keep]
@@ -307,42 +276,55 @@ class LocalIndex:
             rows = fresh.add(live, np.ascontiguousarray(vecs), self._columns(live))
             for it, row in zip(live, rows, strict=True):
                 self._where[it.id] = (key, row)
-        self._stats["compactions"] += 1
+        self._stats[why] += 1
 
     # -- search --------------------------------------------------------------------------------------
     def _mask(self, part: Partition, q: Intent, now: float | None) -> np.ndarray:
-        """The rows of ``part`` that pass every hard filter for ``q``: the cheap, selective comparisons first
-        (a latitude/longitude box around the query), the great-circle distance last, on the survivors only."""
+        """The rows of ``part`` that pass every hard filter for ``q``, evaluated on the partition's runs in
+        the latitude/longitude box around the query only (``Partition.runs``): the box, live, expiry, author,
+        price and attribute columns, then the great-circle distance on the survivors."""
         lat, lon, r, q_xyz = self._cell(q.cell)
         reach = (float(q.radius_km) + r + part.max_cell_r) / EARTH_RADIUS_KM  # radians
-        lats = part.lat.view()
         band = np.degrees(reach) + 1e-9
-        mask = (lats >= lat - band) & (lats <= lat + band)
-        window = _lon_window(lon, _lon_reach(lat, reach), part.lon.view())
-        if window is not None:
-            mask &= window
-        mask &= part.alive.view()
-        if now is not None:
-            mask &= part.expires.view() > now
-        mask &= part.author.view() != self._interned.get("a:" + q.author.hex(), -2)
+        ranges = lon_ranges(lon, lon_reach(lat, reach))
+        author = self._interned.get("a:" + q.author.hex(), -2)
         qp = unit_price(q)
-        if qp is not None:
-            cur = self._interned.get("c:" + qp[1], -2)
-            prices = part.price.view()
-            tol = 1.0 + self.config.price_tolerance
-            with np.errstate(invalid="ignore"):
-                ok = prices <= qp[0] * tol if q.action.value in _DEMAND else qp[0] <= prices * tol
-            mask &= ok | (part.currency.view() != cur)
-        for k, col in part.attrs.items():
-            if k in q.attributes:
-                want = self._interned.get(f"{k}:{q.attributes[k]}", -2)
-                v = col.view()
-                mask &= (v == -1) | (v == want)
+        cur = -2 if qp is None else self._interned.get("c:" + qp[1], -2)
+        tol = 1.0 + self.config.price_tolerance
+        demand = q.action.value in _DEMAND
+        wants = [
+            (col.view(), self._interned.get(f"{k}:{q.attributes[k]}", -2))
+            for k, col in part.attrs.items()
+            if k in q.attributes
+        ]
+        lats, lons, alive, expires = part.lat.view(), part.lon.view(), part.alive.view(), part.expires.view()
+        authors, prices, currencies = part.author.view(), part.price.view(), part.currency.view()
+        mask = np.zeros(part.size, dtype=np.bool_)
+        for s, e, inside in part.runs(lat - band, lat + band, ranges):
+            m = alive[s:e].copy()
+            if not inside:
+                m &= (lats[s:e] >= lat - band) & (lats[s:e] <= lat + band)
+                if ranges is not None:
+                    m &= in_lon_ranges(lons[s:e], ranges)
+            if now is not None:
+                m &= expires[s:e] > now
+            m &= authors[s:e] != author
+            if qp is not None:
+                with np.errstate(invalid="ignore"):
+                    ok = prices[s:e] <= qp[0] * tol if demand else qp[0] <= prices[s:e] * tol
+                m &= ok | (currencies[s:e] != cur)
+            for v, want in wants:
+                m &= (v[s:e] == -1) | (v[s:e] == want)
+            mask[s:e] = m
         rows = np.flatnonzero(mask)
         if len(rows):
-            d = _distances_km(part, rows, q_xyz) - r - part.cell_r.view()[rows]
+            d = self._distances(part, rows, q_xyz) - r - part.cell_r.view()[rows]
             mask[rows] = d <= np.minimum(float(q.radius_km), part.radius.view()[rows])
         return mask
+
+    @staticmethod
+    def _distances(part: Partition, rows: np.ndarray, q: tuple[float, float, float]) -> np.ndarray:
+        return distances_km(part.x.view()[rows], part.y.view()[rows], part.z.view()[rows], q)
 
     def query_features(self, intent: Intent) -> tuple[np.ndarray, dict[str, float]]:
         """The query's match vector and category distribution (cached per intent id, seq and category)."""
@@ -409,7 +391,7 @@ class LocalIndex:
         for part, mask in masks:
             sims, rows = part.search(q, mask, min(MAX_SEARCH_K, max(MIN_RESCORE, 4 * k)))
             rows_i = rows.astype(np.int64)
-            dists = _distances_km(part, rows_i, q_xyz)
+            dists = self._distances(part, rows_i, q_xyz)
             if qp is None:
                 gaps = [0.0] * len(rows_i)
             else:

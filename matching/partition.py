@@ -1,7 +1,12 @@
 """One FAISS partition: the vectors and filter columns of the intents of one (action, category).
 
-Rows are appended and never renumbered until ``compact``; a removed or expired row is only marked dead
-(the filter bitmap leaves it out), and the partition is rebuilt when dead rows pass a fraction.
+Rows are appended and never renumbered until the partition is rebuilt; a removed or expired row is only
+marked dead (the filter bitmap leaves it out). The rows an empty partition is given are put in *place order*
+(``place.py``: latitude band, then longitude), so the rows around a query are a few contiguous runs; rows
+appended later form an unordered tail that every query scans whole. The index rebuilds a partition from its
+live rows, in place order, when dead rows pass a fraction (compaction) or the tail does (``needs_reorder``:
+``REORDER_MIN_TAIL`` rows and ``REORDER_TAIL_FRACTION`` of the partition, so the rows copied by all the
+reorderings of a growing partition stay within a few times its size).
 
 Storage: every row's float32 vector (the master copy: exact similarities, persistence, rebuilds) and a
 *scan copy* FAISS reads through the filter bitmap (``IDSelectorBitmap``): int8 codes by default (a quarter
@@ -27,6 +32,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from matching.place import Bands, LonRanges, Runs, place_order
 from wire.intent import Intent
 
 FLAT = "flat"
@@ -41,6 +47,10 @@ INT8_SCALE = 254.0
 #: A coded (int8 or float16) scan hands this many times the wanted rows, plus this many, to the re-ranking.
 SCAN_SHORTLIST_FACTOR = 2
 SCAN_SHORTLIST_EXTRA = 16
+#: A partition's rows appended since it was last put in place order (its tail, scanned whole by every query)
+#: are put in order (the partition rebuilt) once they are this many and this fraction of its rows.
+REORDER_MIN_TAIL = 4096
+REORDER_TAIL_FRACTION = 0.25
 
 
 #: The filter columns ``add`` takes (computed by ``LocalIndex._columns``), and ``attr:<key>`` per hard key.
@@ -62,6 +72,8 @@ class IndexConfig:
     compact_min_dead: int = 1024
     price_tolerance: float = 0.20
     hard_keys: tuple[str, ...] = ("size", "model", "storage", "screen", "capacity")
+    #: Rows kept in place order (``place.py``); False keeps them in arrival order (the benchmark's baseline).
+    place_ordered: bool = True
 
 
 def _scan_index(dim: int, scan: str) -> Any:
@@ -134,6 +146,9 @@ class Partition:
         self.author = _Column(np.int64, -1)
         self.attrs: dict[str, _Column] = {k: _Column(np.int32, -1) for k in config.hard_keys}
         self.dead = 0
+        #: Rows [0, ordered) are in place order (``place.py``, ``bands``: their bounds); the rest is the tail.
+        self.ordered = 0
+        self.bands: Bands | None = None
 
     @property
     def size(self) -> int:
@@ -148,7 +163,26 @@ class Partition:
         return self.vectors.view().reshape(-1, self.dim)
 
     def add(self, intents: list[Intent], vectors: np.ndarray, columns: dict[str, np.ndarray]) -> list[int]:
-        """Append rows; returns their row numbers. ``columns`` holds the precomputed filter values."""
+        """Append rows; returns their row numbers. ``columns`` holds the precomputed filter values. The rows
+        given to an empty partition are put in place order; later ones are its tail."""
+        if self.size or not intents or not self.config.place_ordered:
+            return self._append(intents, vectors, columns)
+        order = place_order(columns["lat"], columns["lon"])
+        rows = self._append(
+            [intents[i] for i in order.tolist()],
+            np.ascontiguousarray(vectors[order]),
+            {name: col[order] for name, col in columns.items()},
+        )
+        self.ordered = self.size
+        self.bands = Bands(self.lat.view(), self.lon.view())
+        back = [0] * len(rows)
+        for row, i in zip(rows, order.tolist(), strict=True):
+            back[i] = row
+        return back
+
+    def _append(
+        self, intents: list[Intent], vectors: np.ndarray, columns: dict[str, np.ndarray]
+    ) -> list[int]:
         first = self.size
         rows = list(range(first, first + len(intents)))
         self.intents.extend(intents)
@@ -209,6 +243,20 @@ class Partition:
             self.dead >= self.config.compact_min_dead
             and self.dead > self.config.compact_dead_fraction * self.size
         )
+
+    def needs_reorder(self) -> bool:
+        tail = self.size - self.ordered
+        if not self.config.place_ordered:
+            return False
+        return tail >= REORDER_MIN_TAIL and tail > REORDER_TAIL_FRACTION * self.size
+
+    def runs(self, lat_lo: float, lat_hi: float, ranges: LonRanges | None) -> Runs:
+        """Row ranges holding every row in the box (latitudes ``[lat_lo, lat_hi]``, longitudes in ``ranges``,
+        None: any): the place-ordered rows' runs in the box (``Bands.runs``), and the tail whole."""
+        out = self.bands.runs(lat_lo, lat_hi, ranges) if self.bands is not None else []
+        if self.size > self.ordered:
+            out.append((self.ordered, self.size, False))
+        return out
 
     def keep_rows(self) -> np.ndarray:
         return np.flatnonzero(self.alive.view())

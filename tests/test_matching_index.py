@@ -420,8 +420,9 @@ def test_identifier_weights_count_what_the_index_holds_by_rarity() -> None:
 def test_geo_box_never_drops_a_row_within_reach(
     lat: float, lon: float, radius: int, offsets: list[tuple[float, float, int]]
 ) -> None:
-    """The latitude/longitude box is only a shortcut: near the poles and across the antimeridian the rows kept
-    are exactly those the great-circle rule keeps (cell centres, both radii)."""
+    """The latitude/longitude box (the place-ordered runs and the tail) is only a shortcut: near the poles and
+    across the antimeridian the rows kept are exactly those the great-circle rule keeps (cell centres, both
+    radii)."""
     from wire.geo import cell_radius_km, center, haversine_km
 
     index = LocalIndex(HashEmbedder())
@@ -430,7 +431,9 @@ def test_geo_box_never_drops_a_row_within_reach(
         where = (max(-89.99, min(89.99, lat + dlat)), ((lon + dlon + 180.0) % 360.0) - 180.0)
         rows.append(mk(n, where=where, radius=r))
     vecs = l2_normalise(np.ones((len(rows), 64), dtype=np.float32))
-    index.add_many(rows, vecs, "hash-test")
+    half = len(rows) // 2 + 1
+    index.add_many(rows[:half], vecs[:half], "hash-test")  # in place order (``place.py``)
+    index.add_many(rows[half:], vecs[half:], "hash-test")  # the partition's unordered tail
     q = mk(10_000, action=Action.BUY, where=(lat, lon), radius=radius)
     got = {m.intent.id for m in index.search(q, k=50, vector=vecs[0], category_probs={"vehicles/tires": 1.0})}
     qc = center(q.cell)
