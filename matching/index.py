@@ -266,14 +266,19 @@ class LocalIndex:
         """Rebuild a partition from its live rows, in place order: when dead rows pass a fraction
         (``why`` = "compactions") or its unordered tail does (``why`` = "reorders")."""
         part = self._parts[key]
-        keep = part.keep_rows()
-        vecs = part.all_vectors()[keep]
-        intents = [part.intents[int(r)] for r in keep]
+        kept: list[int] = []
+        live: list[Intent] = []
+        for r in part.keep_rows().tolist():
+            intent = part.intents[r]
+            if intent is not None:
+                kept.append(r)
+                live.append(intent)
+        keep = np.asarray(kept, dtype=np.int64)
         fresh = Partition(self.dim, self.config)
         self._parts[key] = fresh
-        live = [i for i in intents if i is not None]
         if live:
-            rows = fresh.add(live, np.ascontiguousarray(vecs), self._columns(live))
+            vecs = np.ascontiguousarray(part.all_vectors()[keep])
+            rows = fresh.add(live, vecs, part.columns_of(keep))
             for it, row in zip(live, rows, strict=True):
                 self._where[it.id] = (key, row)
         self._stats[why] += 1

@@ -258,6 +258,12 @@ class Partition:
             out.append((self.ordered, self.size, False))
         return out
 
+    def columns_of(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The filter columns of ``rows`` as ``add`` takes them (a rebuild copies them: no recomputing)."""
+        out = {name: getattr(self, name).view()[rows] for name in _COLUMNS}
+        out.update({"attr:" + k: col.view()[rows] for k, col in self.attrs.items()})
+        return out
+
     def keep_rows(self) -> np.ndarray:
         return np.flatnonzero(self.alive.view())
 
