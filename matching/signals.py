@@ -3,7 +3,10 @@
 * **Identifiers**: brand and model tokens survive translation ("Bowflex 552", "GA-2100", "S23 256GB" read the
   same in a Hindi, Japanese or Spanish text). ``identifiers(text)`` keeps every Latin-script token that
   carries a digit (split at letter/digit boundaries, so "552s" gives "552") and every Latin word of three
-  letters or more that is not a stopword of any language. ``coverage(query, candidate, weights)`` is the
+  letters or more that is not a stopword of any language, and a word and a number written next to each other
+  joined ("AirPods Pro 2" has "pro2", as "Pro2" has; "256 GB" has "256gb"): a model designator reads the same
+  written apart or together, and a short word of it ("pro", a stopword in Portuguese) still tells "Pro 2"
+  from "3rd gen". ``coverage(query, candidate, weights)`` is the
   weighted share of the query's identifiers the candidate also has: a long ad is not penalised for saying
   more. The index gives the weights (``LocalIndex._id_weights``): only identifiers some indexed intent has,
   each by its rarity.
@@ -26,6 +29,8 @@ SOFT_CONFLICT_KEYS = ("color", "dimensions", "weight", "length")
 MAX_IDENTIFIERS = 48
 _WORD = re.compile(r"[a-z0-9]+")
 _PARTS = re.compile(r"[a-z]+|\d+")
+#: What may stand between a word and a number that are read as one identifier too ("GA-2100", "RTX 3080").
+_JOINERS = (" ", "-")
 
 
 @cache
@@ -39,7 +44,15 @@ def identifiers(text: str | None) -> frozenset[str]:
         return frozenset()
     stop = _stop()
     out: dict[str, None] = {}
-    for w in _WORD.findall(_fold(normalise(text))):
+    folded = _fold(normalise(text))
+    prev: re.Match[str] | None = None
+    for m in _WORD.finditer(folded):
+        w = m.group(0)
+        if prev is not None and folded[prev.end() : m.start()] in _JOINERS:
+            a = prev.group(0)
+            if (a.isalpha() and w.isdigit()) or (a.isdigit() and w.isalpha()):
+                out[a + w] = None  # "Pro 2" -> "pro2", "256 GB" -> "256gb": written apart or together alike
+        prev = m
         parts = _PARTS.findall(w)
         for p in parts:
             if p.isdigit():

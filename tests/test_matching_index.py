@@ -368,6 +368,17 @@ def test_identifiers_fold_accents() -> None:
     assert "bateria" in es & pt
 
 
+def test_identifiers_join_a_word_and_a_number_written_apart() -> None:
+    from matching.signals import identifiers
+
+    assert "pro2" in identifiers("Suche AirPods Pro 2, bitte original") & identifiers("AirPods Pro2 (USB-C)")
+    assert "pro2" not in identifiers("AirPods 3rd gen, Pro case")
+    assert {"256gb", "ga2100", "rtx3080"} <= identifiers("256 GB, GA-2100, RTX 3080")
+    assert identifiers("256 GB") & identifiers("256GB") == {"256", "256gb"}
+    # only a word and a number side by side: not across a comma or a full stop, not two words or numbers
+    assert not {"pro2", "size42", "2025"} & identifiers("Pro, 2 left. Size. 42 20 25")
+
+
 def test_identifier_weights_count_what_the_index_holds_by_rarity() -> None:
     import math
 
