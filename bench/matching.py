@@ -7,7 +7,9 @@ languages against the whole bank (its baseline), interleaved in the same run. Th
 clustered unit vectors (a mixture of random directions plus noise, closer to real text embeddings than uniform
 noise, on which every approximate index degrades). Recall@10 of IVF-Flat and HNSW (M=32, efSearch 64/128) is
 measured against exact search on the same vectors. The baseline is the exact ``IndexFlatIP`` (recall 1.0 by
-definition).
+definition). LocalIndex end to end (every filter, the rescoring, the explanations): the default (rows in place
+order, int8 scan) against rows in arrival order, a float32 scan and a fifth of the rows in an unordered tail,
+in interleaved rounds on the same intents and queries (``bench_local_index``).
 
 DHT cost of issue 11's design (keys per taxonomy group, ``dht.keys.intent_key``): keys per publish (1),
 lookups per search (groups searched, 1 / 2 / up to 5 by the query's doubt, x key cells within the radius),
