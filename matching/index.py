@@ -155,7 +155,8 @@ class LocalIndex:
         """Add intents (embedding their canonical renderings in one batch unless ``vectors`` are given).
 
         Args:
-            intents: intents; a withdrawn one removes its earlier version; an equal or lower seq is ignored.
+            intents: intents; a withdrawn one removes its earlier version; an equal or lower seq is ignored
+                (also within the batch).
             vectors: optional precomputed (n, dim) float32 unit vectors, in the same order.
             model_id: the model that made ``vectors`` (required with them).
 
@@ -174,7 +175,14 @@ class LocalIndex:
                 raise ValueError("one vector per intent")
         results = [False] * len(items)
         todo: list[int] = []
+        latest: dict[bytes, int] = {}  # one intent twice in a batch: the higher seq wins (the first on a tie)
         for n, it in enumerate(items):
+            if (m := latest.get(it.id)) is None or it.seq > items[m].seq:
+                latest[it.id] = n
+        for n, it in enumerate(items):
+            if latest[it.id] != n:
+                self._stats["stale"] += 1
+                continue
             old = self._where.get(it.id)
             if old is not None:
                 old_intent = self._parts[old[0]].intents[old[1]]
@@ -363,7 +371,8 @@ class LocalIndex:
             category_probs: the query's category distribution; computed from its text when None.
 
         Returns:
-            Up to ``k`` ``Match`` objects, highest score first.
+            Up to ``k`` ``Match`` objects, highest score first (equal scores: the more similar, then the
+            nearer, then the lower id first, so that the order never depends on where rows are stored).
         """
         t0 = time.perf_counter()
         self._stats["searches"] += 1
@@ -421,7 +430,7 @@ class LocalIndex:
                     gap,
                 )
                 scored.append((score, sim, dist, cand))
-        scored.sort(key=lambda x: -x[0])
+        scored.sort(key=lambda x: (-x[0], -x[1], x[2], x[3].id))  # ties: more similar, nearer, lower id
         keys = tuple(self.config.hard_keys)
         out = [
             Match(cand, score, sim, dist, explain(intent, cand, dist, keys, self.config.price_tolerance))

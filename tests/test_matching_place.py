@@ -155,3 +155,28 @@ def test_reordering_is_bounded_by_the_tail_fraction(monkeypatch: pytest.MonkeyPa
         part_size_before = index._parts[("SELL", "vehicles")].size
     assert index.statistics()["reorders"] <= 25
     assert copied <= 6 * 2000
+
+
+def test_equal_scores_keep_one_order_whatever_the_layout() -> None:
+    """Scores are capped at 1.0, so strong matches tie: the order among them is similarity, distance, id —
+    never where the rows happen to be stored."""
+    emb = HashEmbedder()
+    v = emb.embed(["tires"])[0]
+    ads = [mk(i + 1, where=(40.9 - 0.1 * i, -3.7), price=Price(5000, "USD")) for i in range(8)]  # north first
+    q = mk(99, action=Action.BUY, where=(40.5, -3.7), radius=100)
+    got = []
+    for config in (IndexConfig(place_ordered=False), IndexConfig()):
+        index = LocalIndex(HashEmbedder(), config)
+        index.add_many(ads, np.tile(v, (len(ads), 1)), "hash-test")
+        got.append([m.intent.id for m in index.search(q, 3, None, v, category_probs={"vehicles/tires": 1.0})])
+    assert got[0] == got[1] == [ads[4].id, ads[3].id, ads[5].id]  # the nearest three, nearest first
+
+
+def test_one_intent_twice_in_a_batch_is_stored_once() -> None:
+    index = LocalIndex(HashEmbedder(), IndexConfig())
+    old, new, older = mk(1, seq=1, text="tires old"), mk(1, seq=2, text="tires new"), mk(1, seq=0)
+    vecs = l2_normalise(np.random.default_rng(9).standard_normal((4, 64)).astype(np.float32))
+    assert index.add_many([old, new, older, mk(2)], vecs, "hash-test") == [False, True, False, True]
+    assert len(index) == 2 and index.get(old.id) == new
+    index._rebuild(("SELL", "vehicles"), "compactions")  # a rebuild writes back every live row: one each
+    assert len(index) == 2 and index.get(old.id) == new and index.statistics()["stale"] == 2
