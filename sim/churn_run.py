@@ -246,11 +246,12 @@ def run_churn(
     replicas_all: list[int] = []
     drain = pop.dht_config.lookup_timeout + pop.dht_config.rpc_timeout
     sent_rows = 0  # rows handed to ``on_window``; row i is complete at t0 + (i + 1) * window + drain
+    by_window = _ByWindow(workload)
 
     def flush(sink: WindowSink) -> None:  # hand out the rows whose operations have all ended by now
         nonlocal sent_rows
         while sent_rows < len(series) and t0 + (sent_rows + 1) * window + drain <= engine.now:
-            _fill_row(series[sent_rows], sent_rows, workload)  # complete: filled once, here
+            _fill_row(series[sent_rows], *by_window.take(sent_rows))  # complete: filled once, here
             sink({"window": sent_rows, **series[sent_rows]})
             sent_rows += 1
 
@@ -299,7 +300,7 @@ def run_churn(
     if on_window is not None:
         flush(on_window)
     for w in range(sent_rows, len(series)):  # the rows no sink was handed
-        _fill_row(series[w], w, workload)
+        _fill_row(series[w], *by_window.take(w))
 
     found = [x for x in workload.lookup_log if x[2]]
     looks = len(workload.lookup_log)
@@ -391,10 +392,29 @@ def run_churn(
     )
 
 
-def _fill_row(row: dict[str, Any], w: int, workload: ChurnWorkload) -> None:
-    """Add window ``w``'s lookup and publish figures to ``row``."""
-    looks = [(ms, found) for v, ms, found, _hops, _msgs in workload.lookup_log if v == w]
-    pubs = [ms for v, ms, _replicas in workload.publish_log if v == w]
+class _ByWindow:
+    """The workload's lookup and publish logs grouped by start window, each entry read once as the logs grow
+    (a row's figures used to rescan both whole logs: quadratic in a long run)."""
+
+    def __init__(self, workload: ChurnWorkload) -> None:
+        self._workload = workload
+        self._read = (0, 0)  # entries of (lookup_log, publish_log) already grouped
+        self._looks: dict[int, list[tuple[float, bool]]] = {}
+        self._pubs: dict[int, list[float]] = {}
+
+    def take(self, w: int) -> tuple[list[tuple[float, bool]], list[float]]:
+        """Window ``w``'s (lookup latency, found) pairs and publish latencies, handed out once."""
+        looks, pubs = self._workload.lookup_log, self._workload.publish_log
+        for v, ms, found, _hops, _msgs in looks[self._read[0] :]:
+            self._looks.setdefault(v, []).append((ms, found))
+        for v, ms, _replicas in pubs[self._read[1] :]:
+            self._pubs.setdefault(v, []).append(ms)
+        self._read = (len(looks), len(pubs))
+        return self._looks.pop(w, []), self._pubs.pop(w, [])
+
+
+def _fill_row(row: dict[str, Any], looks: list[tuple[float, bool]], pubs: list[float]) -> None:
+    """Add a window's lookup and publish figures to ``row`` (``_ByWindow.take``)."""
     lat = [ms for ms, _ in looks]
     row["lookups"] = len(looks)
     row["availability"] = rounded(sum(1 for _, f in looks if f) / len(looks), 6) if looks else None
