@@ -146,9 +146,13 @@ class Partition:
         self.author = _Column(np.int64, -1)
         self.attrs: dict[str, _Column] = {k: _Column(np.int32, -1) for k in config.hard_keys}
         self.dead = 0
-        #: Rows [0, ordered) are in place order (``place.py``, ``bands``: their bounds); the rest is the tail.
-        self.ordered = 0
+        #: The band bounds of the rows in place order, [0, ``ordered``) (``place.py``); None: no row is.
         self.bands: Bands | None = None
+
+    @property
+    def ordered(self) -> int:
+        """Rows [0, ordered) are in place order; the rest is the tail."""
+        return self.bands.n if self.bands is not None else 0
 
     @property
     def size(self) -> int:
@@ -168,17 +172,15 @@ class Partition:
         if self.size or not intents or not self.config.place_ordered:
             return self._append(intents, vectors, columns)
         order = place_order(columns["lat"], columns["lon"])
-        rows = self._append(
+        self._append(
             [intents[i] for i in order.tolist()],
             np.ascontiguousarray(vectors[order]),
             {name: col[order] for name, col in columns.items()},
         )
-        self.ordered = self.size
         self.bands = Bands(self.lat.view(), self.lon.view())
-        back = [0] * len(rows)
-        for row, i in zip(rows, order.tolist(), strict=True):
-            back[i] = row
-        return back
+        rows = np.empty(len(order), dtype=np.int64)
+        rows[order] = np.arange(len(order))  # the partition was empty: the i-th row in place order is row i
+        return rows.tolist()
 
     def _append(
         self, intents: list[Intent], vectors: np.ndarray, columns: dict[str, np.ndarray]

@@ -85,7 +85,7 @@ class Bands:
     def __init__(self, lats: np.ndarray, lons: np.ndarray) -> None:
         """``lats``, ``lons``: the rows' coordinates, already in place order."""
         band = band_of(lats)
-        self.n = len(band)
+        self.n = len(band)  # the rows [0, n) these bands describe
         starts = np.flatnonzero(np.diff(band, prepend=band[0] - 1)) if self.n else np.zeros(0, np.int64)
         self.bands = band[starts]
         self.bounds = np.append(starts, self.n).astype(np.int64)
