@@ -16,7 +16,8 @@ up for different lengths of time):
   its live records are PUT to its current k closest, unless another node pushed that key within the
   interval (it did the job for us);
 * **republish** every ``republish_interval`` while we have own records: each key's own records are
-  published again until they expire or ``untrack``.
+  published again until they expire or ``untrack`` (an intent with ``extra_groups`` to each of its keys,
+  ``keys_for_record``).
 
 **Hand-off** runs on an event, not a timer: when a new contact enters the routing table and both it and we
 are among the k closest (of us and our table) to a stored key, that key's records are PUT to it directly.
@@ -36,7 +37,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from dht.config import Rng
-from dht.keys import contact_id, id_int, key_for_record
+from dht.keys import contact_id, id_int, keys_for_record
 from dht.ops import K_PUBLISH, K_REFRESH, K_REPLICATE
 from dht.requests import (
     HANDOFF,
@@ -231,7 +232,7 @@ class Jobs:
         self._pump(now)
 
     def _own_by_key(self, now: float) -> dict[bytes, list[bytes]]:
-        """Our live records by key (the expired ones are forgotten)."""
+        """Our live records by key, each under every key it belongs under (the expired ones are forgotten)."""
         key_res = self._node.config.key_res
         by_key: dict[bytes, list[bytes]] = {}
         own = self.own or {}
@@ -240,8 +241,8 @@ class Jobs:
             if intent.expires <= now:
                 del own[record_key]
                 continue
-            key = key_for_record(intent, key_res)
-            by_key.setdefault(key, []).append(record)
+            for key in keys_for_record(intent, key_res):
+                by_key.setdefault(key, []).append(record)
         return by_key
 
     def _enqueue(self, kind: int, key: bytes) -> None:

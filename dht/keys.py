@@ -6,11 +6,14 @@
   two sides whose fine categories differ (a sofa filed under kids/strollers by one, home/furniture by the
   other) still share keys when their groups agree; the fine category ranks results locally (issue 11). A
   cell already coarser than the key resolution is used as it is (such an intent is found only by a query for
-  that exact cell).
+  that exact cell). An intent naming ``extra_groups`` (an author unsure of its category) is stored under the
+  key of each of its ``groups`` as well: ``keys_for_record`` lists them, its own group's (the primary key,
+  ``key_for_record``) first; a store or a reader accepts it under any of them.
 * ``profile_key(agent)`` = sha256("metaspace/v1/profiles/" + agent public key) holds that agent's profile,
   and ``reputation_key(agent)`` = sha256("metaspace/v1/reputation/" + agent public key) the ratings *about*
   it, each signed by its rater: separate namespaces, never sharing a key with intents. ``key_for_record``
-  names the key any record belongs under.
+  names the primary key of any record, ``keys_for_record`` every key it belongs under (one but for an
+  intent with ``extra_groups``).
 * ``cells_within(where, radius_km)`` lists every key cell that any point within ``radius_km`` of ``where``
   falls in: a search near a cell border finds the intents across it.
 * Node ids are sha256(pubkey); the core keeps them as Python ints and caches the int on the shared ``Contact``
@@ -80,13 +83,14 @@ def reputation_key(agent: bytes) -> bytes:
     return hashlib.sha256(REPUTATION_PREFIX + agent).digest()
 
 
-#: ``intent_key`` behind a bounded memo for ``key_for_record``: every node that stores or reads a record
+#: ``intent_key`` behind a bounded memo for ``key(s)_for_record``: every node that stores or reads a record
 #: checks its key, and the same few (category, cell) pairs recur (an error is raised again, never cached).
 _intent_key_memo = lru_cache(maxsize=4096)(intent_key)
 
 
 def key_for_record(view: RecordView, key_res: int = KEY_RES) -> bytes:
-    """The one key a verified record belongs under (a record PUT under any other key is invalid).
+    """The primary key of a verified record: the one key it belongs under, or for an intent with
+    ``extra_groups`` the key of its category's own group (``keys_for_record`` lists them all).
 
     Raises:
         LocalProtocolError: an intent whose cell is not an H3 cell.
@@ -99,6 +103,20 @@ def key_for_record(view: RecordView, key_res: int = KEY_RES) -> bytes:
     if isinstance(msg, ReputationShare):
         return reputation_key(msg.subject)
     raise LocalProtocolError(f"not a DHT record: {type(msg).__name__}")
+
+
+def keys_for_record(view: RecordView, key_res: int = KEY_RES) -> tuple[bytes, ...]:
+    """Every key a verified record belongs under, the primary key (``key_for_record``) first: for an intent,
+    the key of each of its ``groups`` (its category's group, then its ``extra_groups``) in its cell; for
+    any other record, its one key. A record PUT under a key not listed here is invalid.
+
+    Raises:
+        LocalProtocolError: an intent whose cell is not an H3 cell; a record of no DHT type.
+    """
+    msg = view.message
+    if isinstance(msg, Intent) and msg.extra_groups:
+        return tuple(_intent_key_memo(group, msg.cell, key_res) for group in msg.groups)
+    return (key_for_record(view, key_res),)
 
 
 def id_int(data: bytes) -> int:

@@ -64,7 +64,7 @@ from dht.backoff import BackOff
 from dht.config import DhtConfig, Rng
 from dht.events import OpDone, Output, Result, SendRequest
 from dht.jobs import Jobs
-from dht.keys import contact_id, id_int, ip_group, key_for_record, loopback_only
+from dht.keys import contact_id, id_int, ip_group, keys_for_record, loopback_only
 from dht.ops import K_BOOT, K_FIND, K_GET, K_PUBLISH, Operations
 from dht.requests import (
     FIND,
@@ -371,8 +371,13 @@ class Node:
         """Store our signed ``record`` (an intent, our profile, or a rating we made) at the k closest nodes to
         its key; republish it until it expires.
 
+        An intent with ``extra_groups`` belongs under several keys (``keys_for_record``): one publish op is
+        started per key, all at once. The primary key's op (the category's own group) is the one returned
+        and reported; the extra keys' ops run alongside without reporting (their outcome is not waited for;
+        a key they missed is covered by the next republish, which goes to every key).
+
         Returns:
-            The op id (``Published`` or ``Timeout``).
+            The op id of the primary key's publish (``Published`` or ``Timeout``).
         Raises:
             LocalProtocolError: the record does not verify or has expired.
         """
@@ -383,9 +388,12 @@ class Node:
         if intent.expires <= now:
             raise LocalProtocolError("cannot publish an expired record")
         self._start(now)
-        key = key_for_record(intent, self.config.key_res)
+        key, *extra = keys_for_record(intent, self.config.key_res)
         self.jobs.track(intent.author + intent.id, record, intent.seq, now)
-        return self._run(self.ops.start(K_PUBLISH, key, now, report=True, records=[record]))
+        op_id = self.ops.start(K_PUBLISH, key, now, report=True, records=[record])
+        for other in extra:
+            self.ops.start(K_PUBLISH, other, now, report=False, records=[record])
+        return self._run(op_id)
 
     def unpublish(self, author: bytes, intent_id: bytes) -> None:
         """Stop republishing (author, intent_id). To withdraw, ``publish`` the withdrawn version first."""

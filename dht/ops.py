@@ -37,8 +37,8 @@ replicas, and a record that missed some replicas (a node that joined after the p
 hand-off) is found as long as one of the q closest holds it. Records are merged by (author, intent id),
 highest seq wins, *tombstones included* (servers send them to plain gets too), and only then are withdrawn
 intents dropped from a plain get's result: a stale replica can't bring a withdrawn intent back. Records that
-don't verify, have expired, were created more than ``max_clock_skew`` in the future, don't match the action
-filter or belong to another key are ignored, as the store does.
+don't verify, have expired, were created more than ``max_clock_skew`` in the future, are on the other side
+of the action filter or are not under the key (any of ``keys_for_record``) are ignored, as the store does.
 
 Pages: each peer's cursor is followed while that peer is among the q closest that answered (from its first
 reply, alongside the lookup; after the lookup, only for the final q), at most ``max_get_pages`` pages per
@@ -65,7 +65,7 @@ import heapq
 from typing import TYPE_CHECKING, Any
 
 from dht.events import Closest, Found, NotFound, Published, Result, Timeout
-from dht.keys import contact_id, id_int, key_for_record, with_id_work
+from dht.keys import contact_id, id_int, keys_for_record, with_id_work
 from dht.lookup import CANDIDATES_PER_PATH, STRAGGLER_SHARE, ClosestPeersIter
 from dht.lookup_states import AtCapacity, Waiting
 from dht.requests import (
@@ -85,7 +85,7 @@ from dht.requests import (
     put_batches,
     put_factory,
 )
-from dht.store import open_record
+from dht.store import on_side, open_record
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.intent import Action
 from wire.messages import Contact, Nodes, PutResult, PutStatus, Records
@@ -416,13 +416,13 @@ class Operations:
         for record in msg.records:
             try:
                 _, intent = open_record(record)
-                if key_for_record(intent, cfg.key_res) != key:
+                if key not in keys_for_record(intent, cfg.key_res):
                     continue
             except (RemoteProtocolError, LocalProtocolError):
                 continue
             if intent.expires <= now or intent.created > now + cfg.max_clock_skew:
                 continue  # the store's checks: expired, or created in the future
-            if op.action is not None and intent.action != op.action:
+            if not on_side(intent.action, op.action):  # a side filter, as the store's
                 continue
             record_key = intent.author + intent.id
             prev = found.get(record_key)

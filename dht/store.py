@@ -7,8 +7,10 @@ indexed the same way, as a ``RecordView`` with an author, a 16-byte id, a seq an
 below means that record id). ``put(key, record, now)`` answers one ``PutStatus``, checking in this order:
 
 1. INVALID: the signature, shape or evidence doesn't verify (``wire.records.open_record``),
-   ``key != key_for_record(record)`` (``intent_key(category, cell)`` for an intent), the record has expired
-   (``expires <= now``), or it was created more than ``max_clock_skew`` in the future.
+   ``key`` is not among ``keys_for_record(record)`` (``intent_key(group, cell)`` for each of an intent's
+   ``groups``: its category's, then its ``extra_groups``), the record has expired (``expires <= now``), or it
+   was created more than ``max_clock_skew`` in the future. An intent with ``extra_groups`` is stored under
+   each of its keys independently (each copy counts against the caps).
 2. STALE: a record of the same (author, intent id) with an equal or higher seq is stored.
 3. REPLACED: a lower seq of the same (author, intent id) is stored: the new version takes its place
    (allowed even when the author is at its cap), unless the node's byte cap would be passed (OVER_QUOTA).
@@ -32,12 +34,18 @@ A withdrawn intent (``withdrawn=True``) is stored like any record, as a *tombsto
 so an older seq can't bring the intent back. Expired records leave at ``expire(now)`` (``Node.handle_timer``).
 
 Every accepted version gets a ``stamp`` from a store-wide counter and ``stored_at = now``. ``get`` returns
-a key's records in stamp order (a replaced record moves to the end), filtered by action and by ``since``:
+a key's records in stamp order (a replaced record moves to the end), filtered by side (below) and ``since``:
 
 * ``since == 0``: every live record, tombstones included (a reader merges versions by seq over several
   replicas, then drops the withdrawn: without the tombstone a stale replica's older version would win);
 * ``since > 0``: the records (tombstones included) with ``stored_at >= since`` — a watcher polls with the
   time of its previous poll (in this node's clock, minus a margin) and dedups by (author, id, seq).
+
+The action filter is a *side* filter (``on_side``): a get for action A returns the records whose action is on
+A's side (``Action.demand``: BUY and SEEK_SERVICE are demand, SELL and OFFER_SERVICE supply), because an
+intent's goods/service form follows its own category: a courier's OFFER_SERVICE filed also under the goods
+group "food" is a seller to a buyer asking that key for SELL. Profiles and ratings (no action) pass only a
+get without an action.
 
 Pages hold at most ``limit`` (<= 64) records and ``PAGE_BYTES`` bytes of records; the cursor is the 8-byte
 stamp of the page's last record (opaque to clients, bounded by MAX_CURSOR_BYTES).
@@ -56,7 +64,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from dht.config import DhtConfig
-from dht.keys import key_for_record
+from dht.keys import keys_for_record
 from wire.envelope import Envelope
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.intent import Action
@@ -96,6 +104,12 @@ class StoreBackend(Protocol):
     def load(self) -> Iterable[tuple[bytes, bytes, float]]:
         """Every persisted (key, record, stored_at)."""
         ...
+
+
+def on_side(action: Action | None, wanted: Action | None) -> bool:
+    """Whether a record of ``action`` passes a GET's action filter ``wanted``: any record when ``wanted`` is
+    None, else an intent on the same side (``Action.demand``) as ``wanted`` (never a profile or a rating)."""
+    return wanted is None or (action is not None and action.demand == wanted.demand)
 
 
 @lru_cache(maxsize=4096)
@@ -203,7 +217,7 @@ class RecordStore:
         if intent.expires <= now or intent.created > now + cfg.max_clock_skew:
             return PutStatus.INVALID
         try:
-            if key_for_record(intent, cfg.key_res) != key:
+            if key not in keys_for_record(intent, cfg.key_res):
                 return PutStatus.INVALID
         except LocalProtocolError:
             return PutStatus.INVALID
@@ -355,7 +369,7 @@ class RecordStore:
         Args:
             key: the key.
             now: current time (records already expired are skipped).
-            action: only records of this action (None: all).
+            action: only records on this action's side (``on_side``; None: all).
             since: 0 for every live record; > 0 for records stored at or after ``since`` (tombstones are
                 included either way).
             cursor: the cursor of the previous page, or None for the first.
@@ -380,7 +394,7 @@ class RecordStore:
         for rec in entry.recs.values():
             if rec.stamp <= after or rec.expires <= now:
                 continue
-            if action is not None and rec.action != action:
+            if action is not None and not on_side(rec.action, action):
                 continue
             if since > 0 and rec.stored_at < since:
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 
@@ -47,6 +48,15 @@ def make_intent(
 def record(ident: Identity, n: int = 1, **kw: object) -> bytes:
     """A signed intent record (see ``make_intent`` for the keywords)."""
     return seal_intent(ident, make_intent(ident, n, **kw))  # type: ignore[arg-type]
+
+
+def multi_record(
+    ident: Identity, n: int = 1, extra_groups: tuple[str, ...] = ("home",), **kw: object
+) -> bytes:
+    """A signed intent record filed under ``extra_groups`` too (``Intent.extra_groups``; the default category
+    "vehicles/tires" is of the group "vehicles")."""
+    intent = make_intent(ident, n, **kw)  # type: ignore[arg-type]
+    return seal_intent(ident, dataclasses.replace(intent, extra_groups=list(extra_groups)))
 
 
 @functools.cache

@@ -10,10 +10,24 @@ import h3
 import pytest
 
 from dht import bucket_of, cells_within, intent_key
-from dht.keys import LOOPBACK_GROUP, NO_IP_GROUP, id_puzzle_bits, ip_group, subnet_group, with_id_work
+from dht.keys import (
+    LOOPBACK_GROUP,
+    NO_IP_GROUP,
+    id_puzzle_bits,
+    ip_group,
+    key_for_record,
+    keys_for_record,
+    profile_key,
+    reputation_key,
+    subnet_group,
+    with_id_work,
+)
+from tests.test_dht_helpers import identity, multi_record, record
+from tests.test_dht_trust_records import profile_record, rating_record
 from wire.errors import LocalProtocolError
 from wire.geo import EARTH_RADIUS_KM, cell_at, haversine_km
 from wire.messages import Contact
+from wire.records import open_record
 
 
 def test_intent_key_is_sha256_of_versioned_prefix_group_and_key_cell():
@@ -28,6 +42,25 @@ def test_intent_key_is_sha256_of_versioned_prefix_group_and_key_cell():
     assert intent_key("vehicles/tires", cell7, key_res=5) != expected
     with pytest.raises(LocalProtocolError):
         intent_key("vehicles/tires", "not-a-cell")
+
+
+def test_keys_for_record_lists_the_key_of_each_group_primary_first():
+    author = identity(1)
+    _, view = open_record(record(author))  # vehicles/tires, no extra groups: its one key
+    cell = view.message.cell  # type: ignore[union-attr]
+    assert keys_for_record(view) == (key_for_record(view),) == (intent_key("vehicles", cell),)
+    _, view = open_record(multi_record(author, 2, extra_groups=("home", "food")))
+    own, home, food = (intent_key(g, cell) for g in ("vehicles", "home", "food"))
+    assert keys_for_record(view) == (own, home, food)  # the category's group first, then extra_groups
+    assert key_for_record(view) == own  # the primary key is the one it always had
+    assert keys_for_record(view, key_res=3) == tuple(
+        intent_key(g, cell, 3) for g in ("vehicles", "home", "food")
+    )
+    # profiles and ratings: their one key
+    _, view = open_record(profile_record(author))
+    assert keys_for_record(view) == (profile_key(author.pubkey),)
+    _, view = open_record(rating_record(author, identity(2)))
+    assert keys_for_record(view) == (reputation_key(identity(2).pubkey),)
 
 
 def test_bucket_of():

@@ -23,7 +23,15 @@ from dht import (
 )
 from dht.ops import K_FIND, K_REFRESH
 from dht.testing import InProcessNetwork, roundtrip_until_done
-from tests.test_dht_helpers import T0, identity, make_intent, network, record, shared_network_200
+from tests.test_dht_helpers import (
+    T0,
+    identity,
+    make_intent,
+    multi_record,
+    network,
+    record,
+    shared_network_200,
+)
 from wire import Action, cbor, open_intent
 from wire.errors import LocalProtocolError, RemoteProtocolError
 from wire.messages import (
@@ -215,6 +223,36 @@ def test_publish_then_get_from_another_node(net200):
     assert isinstance(res, Found) and res.records == [gone]
 
 
+def test_an_intent_with_extra_groups_is_published_and_found_under_each_of_its_keys(net200):
+    nodes = list(net200.nodes.values())
+    author = identity(81)
+    paris = (48.85, 2.35)
+    rec = multi_record(author, 1, extra_groups=("home", "food"), where=paris)
+    _, intent = open_intent(rec)
+    keys = [intent_key(g, intent.cell) for g in ("vehicles", "home", "food")]
+    pub = nodes[12]
+    started = pub.statistics()["ops_started"]
+    res = roundtrip_until_done(net200, pub, pub.publish(rec, net200.now))
+    # one op per key; the primary key's is the one reported (the others ran alongside, unreported)
+    assert isinstance(res, Published) and res.key == keys[0] and res.replicas >= 15
+    assert pub.statistics()["ops_started"] - started == 3 and len(pub.ops) == 0
+    asker = nodes[160]
+    for key in keys:
+        holders = [n for n in nodes if n._store is not None and n._store.records(key)]
+        assert len(holders) >= 20
+        found = roundtrip_until_done(net200, asker, asker.get_records(key, net200.now))
+        assert isinstance(found, Found) and found.records == [rec]
+    # a key of a group it does not name holds nothing of it
+    res = roundtrip_until_done(net200, asker, asker.get_records(intent_key("pets", intent.cell), net200.now))
+    assert isinstance(res, NotFound)
+    # the withdrawn version goes to every key too
+    gone = multi_record(author, 1, seq=2, withdrawn=True, extra_groups=("home", "food"), where=paris)
+    roundtrip_until_done(net200, pub, pub.publish(gone, net200.now))
+    pub.unpublish(author.pubkey, (1).to_bytes(16, "big"))
+    for key in keys:
+        assert isinstance(roundtrip_until_done(net200, asker, asker.get_records(key, net200.now)), NotFound)
+
+
 def test_get_follows_pages(net200):
     nodes = list(net200.nodes.values())
     author = identity(77)
@@ -289,6 +327,23 @@ def test_republish_until_expiry_and_unpublish_stops_it():
     sent = pub.statistics()["requests_sent"]
     net.advance(net.now + 700)
     assert pub.statistics()["requests_sent"] == sent
+
+
+def test_republish_goes_to_every_key_of_an_intent_with_extra_groups():
+    net = network(25, seed=6, republish_interval=600.0, replicate_interval=0.0, refresh_interval=0.0)
+    nodes = list(net.nodes.values())
+    pub = nodes[4]
+    rec = multi_record(ALICE, 9, extra_groups=("home",), ttl=5000)
+    _, intent = open_intent(rec)
+    keys = [intent_key(g, intent.cell) for g in ("vehicles", "home")]
+    roundtrip_until_done(net, pub, pub.publish(rec, net.now))
+    assert pub.jobs._own_by_key(net.now) == {keys[0]: [rec], keys[1]: [rec]}
+    for n in nodes:
+        n._store = None  # every copy is lost: only the republish can bring them back
+    net.advance(net.now + 700)
+    for key in keys:
+        holders = [n for n in nodes if n._store is not None and n._store.records(key)]
+        assert len(holders) >= 20, key
 
 
 def test_replication_pushes_stored_records_to_current_closest():

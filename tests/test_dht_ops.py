@@ -12,8 +12,8 @@ from dht.backoff import SOFT_FAILURE_BACKOFF_S
 from dht.jobs import MAX_HANDOFF_INFLIGHT, MAX_JOB_OPS
 from dht.ops import FAMILY, TRANSITIONS, Event, Phase
 from dht.testing import InProcessNetwork, roundtrip_until_done
-from tests.test_dht_helpers import T0, identity, record, shared_network_200
-from wire import open_intent
+from tests.test_dht_helpers import T0, identity, multi_record, record, shared_network_200
+from wire import Action, open_intent
 from wire.errors import LocalProtocolError
 from wire.messages import Contact, Error, FindNode, Nodes, PutRecords, PutResult, PutStatus, Records
 
@@ -221,6 +221,43 @@ def test_the_reader_applies_the_stores_created_skew_check(net200):
     finally:
         net200.tamper = None
     assert isinstance(found, Found) and found.records == [honest]
+
+
+def test_the_reader_takes_records_of_any_of_their_keys_on_the_asked_side(net200):
+    """A get for SELL under the "food" key keeps a courier's OFFER_SERVICE filed also under "food" (the same
+    side as SELL), and drops what a replica sends beyond the store's rules: a BUY (the other side) and an
+    intent not filed under that key."""
+    nodes = list(net200.nodes.values())
+    lyon = (45.76, 4.84)
+    courier = multi_record(
+        identity(970),
+        1,
+        extra_groups=("food",),
+        action=Action.OFFER_SERVICE,
+        category="services/moving",
+        where=lyon,
+    )
+    seller = record(identity(971), 1, action=Action.SELL, category="food/meals", where=lyon)
+    buyer = record(identity(972), 1, action=Action.BUY, category="food/meals", where=lyon)
+    stranger = record(identity(973), 1, action=Action.SELL, where=lyon)  # vehicles/tires only
+    key = key_of(seller)
+    for holder in closest_nodes(net200, key):
+        for r in (courier, seller, buyer):
+            assert holder.store.put(key, r, net200.now) is PutStatus.STORED
+
+    def tamper(sender, target, request, reply):
+        if isinstance(reply, Records) and request.key == key:  # a replica ignoring the filter and the key
+            return Records(reply.rid, [courier, seller, buyer, stranger], reply.cursor, reply.peers)
+        return reply
+
+    net200.tamper = tamper
+    try:
+        found = roundtrip_until_done(net200, nodes[45], nodes[45].get_records(key, net200.now, Action.SELL))
+    finally:
+        net200.tamper = None
+    assert isinstance(found, Found) and sorted(found.records) == sorted([courier, seller])
+    honest = roundtrip_until_done(net200, nodes[45], nodes[45].get_records(key, net200.now, Action.BUY))
+    assert isinstance(honest, Found) and honest.records == [buyer]
 
 
 # ------------------------------------------------------------------------------------- soft failures

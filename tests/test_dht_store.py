@@ -8,7 +8,7 @@ import pytest
 
 from dht import DhtConfig, RecordStore, intent_key
 from dht.store import PAGE_BYTES, RENEWAL_MIN_AGE_S
-from tests.test_dht_helpers import T0, identity, make_intent, record
+from tests.test_dht_helpers import T0, identity, make_intent, multi_record, record
 from wire import Action, open_intent, seal_intent
 from wire.cbor import decode, encode
 from wire.errors import LocalProtocolError, RemoteProtocolError
@@ -60,6 +60,24 @@ def test_expired_future_and_wrong_key_are_invalid():
     other = record(ALICE, 3, category="electronics/phones")
     assert store.put(key_of(rec), other, T0) is PutStatus.INVALID  # key != intent_key(category, cell)
     assert store.put(key_of(rec), record(ALICE, 4, where=(40.4, -3.7)), T0) is PutStatus.INVALID
+
+
+def test_an_intent_with_extra_groups_is_stored_under_the_key_of_each_of_its_groups_only():
+    store = RecordStore()
+    rec = multi_record(ALICE)  # vehicles/tires, also filed under "home"
+    _, intent = open_intent(rec)
+    own, home = intent_key("vehicles", intent.cell), intent_key("home", intent.cell)
+    assert store.put(home, rec, T0) is PutStatus.STORED
+    assert store.put(own, rec, T0) is PutStatus.STORED
+    assert store.get(home, T0) == ([rec], None) and store.get(own, T0) == ([rec], None)
+    assert len(store) == 2  # one copy per key, each under the caps
+    assert store.put(intent_key("food", intent.cell), rec, T0) is PutStatus.INVALID  # a group it doesn't name
+    madrid = make_intent(ALICE, where=(40.4, -3.7)).cell
+    assert store.put(intent_key("home", madrid), rec, T0) is PutStatus.INVALID  # its group, another cell
+    assert store.put(home, record(BOB), T0) is PutStatus.INVALID  # without extra_groups: its own key only
+    newer = multi_record(ALICE, seq=2)
+    assert store.put(home, newer, T0) is PutStatus.REPLACED  # versions are replaced per key
+    assert store.get(home, T0)[0] == [newer] and store.get(own, T0)[0] == [rec]
 
 
 def test_replace_semantics_by_author_and_id():
@@ -190,6 +208,7 @@ def test_tombstones_block_resurrection_and_are_served_for_the_merge():
 
 
 def test_since_and_action_filters():
+    # the action filter is a side filter (SELL and BUY are on opposite sides: see the test below)
     store = RecordStore()
     sell = record(ALICE, 1, action=Action.SELL)
     buy = record(BOB, 2, action=Action.BUY)
@@ -210,6 +229,27 @@ def test_since_and_action_filters():
     assert store.get(key, T0 + 300)[0] == [buy, later, sell2]
     assert store.get(key, T0 + 300, since=int(T0) + 201)[0] == [sell2]
     assert store.get(b"\0" * 32, T0) == ([], None)
+
+
+def test_the_action_filter_returns_the_records_on_the_asked_sides():
+    """A GET for SELL returns the supply side (SELL and OFFER_SERVICE), for BUY the demand side: a courier's
+    OFFER_SERVICE filed also under the goods group "food" is a seller to a buyer asking that key."""
+    store = RecordStore()
+    courier = multi_record(
+        ALICE, 1, extra_groups=("food",), action=Action.OFFER_SERVICE, category="services/moving"
+    )
+    seller = record(BOB, 2, action=Action.SELL, category="food/meals")
+    buyer = record(identity(3), 3, action=Action.BUY, category="food/meals")
+    seeker = record(identity(4), 4, action=Action.SEEK_SERVICE, category="food/meals")
+    key = key_of(seller)
+    for rec in (courier, seller, buyer, seeker):
+        assert store.put(key, rec, T0) is PutStatus.STORED
+    supply, demand = [courier, seller], [buyer, seeker]
+    assert store.get(key, T0, action=Action.SELL)[0] == supply
+    assert store.get(key, T0, action=Action.OFFER_SERVICE)[0] == supply
+    assert store.get(key, T0, action=Action.BUY)[0] == demand
+    assert store.get(key, T0, action=Action.SEEK_SERVICE)[0] == demand
+    assert store.get(key, T0)[0] == [courier, seller, buyer, seeker]
 
 
 def test_paging_with_cursor_covers_everything_once():

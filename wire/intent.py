@@ -9,6 +9,11 @@ publishing it again with a higher seq and ``withdrawn=True``.
 transport multiaddrs (no ``/p2p/``: the author key is the peer id to expect there). An agent whose human
 shares nothing signs each intent with a key of its own and serves it at an address of its own, so the
 intents can't be linked to each other or to the agent's DHT node (see ``metaspace.peer.personas``).
+
+``extra_groups`` (optional, at most ``MAX_EXTRA_GROUPS``) names other taxonomy groups that an agent unsure
+of the category also files the intent under: it is stored under the DHT key of each of its ``groups`` and
+indexed in each group's partition, so a counterpart whose text was read into the runner-up group still meets
+it (issue 11's "publish a low-confidence intent under its top candidates"). It is signed like every field.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ from wire.limits import (
     MAX_ATTR_VALUE_LEN,
     MAX_ATTRIBUTES,
     MAX_CATEGORY_LEN,
+    MAX_EXTRA_GROUPS,
     MAX_INTENT_TTL_S,
     MAX_QUANTITY,
     MAX_RADIUS_KM,
     MAX_TEXT_LEN,
 )
-from wire.taxonomy import category_codes
+from wire.taxonomy import category_codes, group_names
 
 INTENT_ID_LEN = 16
 # Used with fullmatch: "$" would also match before a trailing newline ("size\n").
@@ -110,6 +116,9 @@ class Intent:
     contact: list[str] | None = bounded(
         default=None, metadata={"max": MAX_ADDRS_PER_PEER, "item": {"max": MAX_ADDR_LEN}}
     )
+    extra_groups: list[str] | None = bounded(
+        default=None, metadata={"max": MAX_EXTRA_GROUPS, "item": {"max": MAX_CATEGORY_LEN}}
+    )
 
     def __post_init__(self) -> None:
         if len(self.id) != INTENT_ID_LEN or len(self.author) != 32:
@@ -144,6 +153,19 @@ class Intent:
                 raise LocalProtocolError(f"contact lists 1..{MAX_ADDRS_PER_PEER} addresses")
             if any(not a.startswith("/") or len(a) > MAX_ADDR_LEN for a in self.contact):
                 raise LocalProtocolError("a contact address is not a multiaddr of at most MAX_ADDR_LEN")
+        if self.extra_groups is not None:
+            if not 1 <= len(self.extra_groups) <= MAX_EXTRA_GROUPS:
+                raise LocalProtocolError(f"extra_groups lists 1..{MAX_EXTRA_GROUPS} groups")
+            own = self.category.split("/", 1)[0]
+            if any(g not in group_names() for g in self.extra_groups):
+                raise LocalProtocolError(f"extra_groups names an unknown group: {self.extra_groups!r}")
+            if own in self.extra_groups or len(set(self.extra_groups)) != len(self.extra_groups):
+                raise LocalProtocolError("extra_groups repeats a group (or the category's own)")
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The taxonomy groups this intent is filed under: its category's first, then ``extra_groups``."""
+        return (self.category.split("/", 1)[0], *(self.extra_groups or ()))
 
     @property
     def key(self) -> tuple[bytes, bytes]:

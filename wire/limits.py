@@ -33,6 +33,9 @@ MAX_ATTR_VALUE_LEN = 64
 MAX_TEXT_LEN = 600
 #: Category codes ("vehicles/tires").
 MAX_CATEGORY_LEN = 64
+#: Other taxonomy groups an intent unsure of its category is also filed under (``Intent.extra_groups``): at
+#: most this many, so one publish costs at most 1 + MAX_EXTRA_GROUPS DHT keys (issue 11 allows 3).
+MAX_EXTRA_GROUPS = 2
 #: Short reason codes and free strings in negotiation and query messages.
 MAX_SHORT_STR = 64
 MAX_QUERY_BYTES = 1024

@@ -179,7 +179,7 @@ class GetRecords:
     TYPE = MsgType.GET_RECORDS
     rid: int = bounded(min=0, max=2**64 - 1)
     key: bytes = bounded(len=KEY_LEN)
-    action: Action | None = None
+    action: Action | None = None  # a side filter: intents on this action's side (``Action.demand``), None all
     since: int = bounded(min=0, max=2**40, default=0)
     cursor: bytes | None = bounded(max=MAX_CURSOR_BYTES, default=None)
     limit: int = bounded(min=1, max=MAX_RECORDS_PER_PAGE, default=MAX_RECORDS_PER_PAGE)

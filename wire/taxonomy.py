@@ -45,3 +45,9 @@ def taxonomy() -> Taxonomy:
 @cache
 def category_codes() -> frozenset[str]:
     return taxonomy().codes
+
+
+@cache
+def group_names() -> frozenset[str]:
+    """The taxonomy's top level ("vehicles" of "vehicles/tires"): what DHT keys and index partitions use."""
+    return frozenset(code.split("/", 1)[0] for code in category_codes())
