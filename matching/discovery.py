@@ -6,26 +6,30 @@ group, "vehicles", never "vehicles/tires"), so a fine-category mistake on either
 sides still store and look up the same key, and the local index ranks by fine category instead of filtering.
 A query whose own group holds less than ``CONFIDENT_GROUP_MASS`` of its category distribution
 also looks in the next group by mass, and one that holds less than ``LOST_GROUP_MASS`` (the classifier has
-little idea) in the next ones up to ``MAX_SEARCH_GROUPS``. Publishing always uses one key.
+little idea) in the next ones up to ``MAX_SEARCH_GROUPS``. Publishing is the mirror image: an intent whose own
+group holds less than ``PUBLISH_CONFIDENT_MASS`` is also filed under the next group by mass
+(``extra_groups``, signed in ``Intent.extra_groups``: stored under that group's DHT key too and indexed in
+that group's partitions), so two sides meet when either of them is unsure, not only when the searcher is.
 The goods/service form of an action follows the intent's category, so a search looks for both forms of the
-other side where a group holds them (``side_actions``): a wrong category never turns a SELL into an unseen
-OFFER_SERVICE.
+other side in every group (``SIDES``): a wrong category never turns a SELL into an unseen OFFER_SERVICE.
 
-Cost: one key per publish (as before); per search, the key cells within the radius times the groups (1 for
-a confident query, 2 when unsure, up to 5 when lost: 1.67 on average on eval2's tune split), one GET each
-(two for a group holding goods and services, transport); a key holds the records of every category of its
-group (records per key and bytes per lookup grow with the group's share of the traffic: measured in
-``bench/matching.py``).
+Cost: per publish, 1 key for a confident intent, 2 for an unsure one (1.33 on average over eval2's tune
+sellers and hard negatives; at most 1 + ``wire.limits.MAX_EXTRA_GROUPS`` accepted on the wire); per search,
+the key cells within the radius times the groups (1 for a confident query, 2 when unsure, up to 5 when lost:
+1.67 on average on eval2's tune split), one GET each (a GET's action filter is a side filter: both forms in
+one reply); a key holds the records of every category of its group and the unsure intents filed there too
+(records per key and bytes per lookup grow with the group's share of the traffic: measured in
+``bench/matching.py``). Chosen on eval2's tune split (non-English top-1 / top-5 / keys per publish): no extra
+group .867 / .949 / 1.00; own group < .90 -> one more .890 / .972 / 1.14; < .99 -> one more (this rule, the
+searching side's threshold) .893 / .975 / 1.33; < .999 -> one more .893 / .975 / 1.54; < .99 -> two more
+.898 / .980 / 1.65.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 
-from matching.cues import is_service_category
 from wire.intent import Action, Intent
-from wire.taxonomy import taxonomy
 
 #: At most this many groups per search (a query that has no idea what its item is).
 MAX_SEARCH_GROUPS = 5
@@ -37,6 +41,10 @@ MAX_SEARCH_GROUPS = 5
 CONFIDENT_GROUP_MASS = 0.99
 UNSURE_GROUPS = 2
 LOST_GROUP_MASS = 0.7
+#: An intent whose own group holds less than this much of its mass is also filed under the next group
+#: (``extra_groups``), at most ``MAX_EXTRA_PUBLISH`` more (the wire allows ``MAX_EXTRA_GROUPS``).
+PUBLISH_CONFIDENT_MASS = 0.99
+MAX_EXTRA_PUBLISH = 1
 
 
 def group_of(code: str) -> str:
@@ -44,36 +52,46 @@ def group_of(code: str) -> str:
     return code.split("/", 1)[0]
 
 
-@cache
-def _group_kinds(group: str) -> tuple[bool, ...]:
-    """Whether each category of ``group`` is a service (a group may hold both kinds: transport)."""
-    kinds = {is_service_category(c.code) for c in taxonomy().categories if group_of(c.code) == group}
-    return tuple(sorted(kinds)) or (False,)
+#: Both forms of each side, demand (True) and supply (False): the goods/service form of an action follows its
+#: intent's own category, so a counterpart filed under another group than ours (a courier's OFFER_SERVICE
+#: also filed under "food"; a buyer whose text was read as ``services/childcare``, SEEK_SERVICE, meeting the
+#: SELL intents of ``kids/school``) may carry either form. A search looks for both in every group it
+#: searches (one DHT GET per key: a GET's action filter is a side filter, ``dht.store.RecordStore.get``).
+SIDES: dict[bool, tuple[Action, Action]] = {
+    True: (Action.BUY, Action.SEEK_SERVICE),
+    False: (Action.SELL, Action.OFFER_SERVICE),
+}
 
 
-def side_actions(action: Action, group: str) -> list[Action]:
-    """The actions on ``action``'s side (demand or supply) that intents of ``group`` carry.
+def extra_groups(category: str, probs: Mapping[str, float]) -> list[str]:
+    """The other groups an intent is also filed under when its own holds too little of its mass.
 
-    The goods/service form of an action follows its intent's category, so a counterpart filed under another
-    group than ours may carry the other form: a buyer whose text was read as ``services/childcare``
-    (SEEK_SERVICE) must still meet the SELL intents of ``kids/school``. Search the inverse side with
-    ``side_actions(intent.action.inverse, group)``.
+    Publishing under the runner-up group too (``Intent.extra_groups``: one more DHT key, one more index row)
+    lets a counterpart whose text was read into that group meet the intent, where that counterpart's search
+    of its own groups would not look in ours.
 
     Args:
-        action: any action of the wanted side.
-        group: a taxonomy group (or a category code: its group is used).
+        category: the intent's (published) category.
+        probs: the intent's category distribution (``LocalIndex.query_features``: its own category already
+            holds ``features.CONFIRMED_SHARE``, as on the searching side).
 
     Returns:
-        One action, or two for a group holding goods and services (``transport``).
+        No group when ``category``'s group holds at least ``PUBLISH_CONFIDENT_MASS`` of the mass, else the
+        ``MAX_EXTRA_PUBLISH`` heaviest others.
     """
-    demand = action in (Action.BUY, Action.SEEK_SERVICE)
-    out = []
-    for service in _group_kinds(group_of(group)):
-        if service:
-            out.append(Action.SEEK_SERVICE if demand else Action.OFFER_SERVICE)
-        else:
-            out.append(Action.BUY if demand else Action.SELL)
-    return out
+    mass = _group_mass(probs)
+    own = group_of(category)
+    if mass.get(own, 0.0) >= PUBLISH_CONFIDENT_MASS:
+        return []
+    others = sorted((g for g, m in mass.items() if g != own and m > 0.0), key=lambda g: -mass[g])
+    return others[:MAX_EXTRA_PUBLISH]
+
+
+def _group_mass(probs: Mapping[str, float]) -> dict[str, float]:
+    mass: dict[str, float] = {}
+    for code, p in probs.items():
+        mass[group_of(code)] = mass.get(group_of(code), 0.0) + float(p)
+    return mass
 
 
 def search_groups(intent: Intent, probs: Mapping[str, float]) -> list[str]:
@@ -86,9 +104,7 @@ def search_groups(intent: Intent, probs: Mapping[str, float]) -> list[str]:
     Returns:
         1 to ``MAX_SEARCH_GROUPS`` group names.
     """
-    mass: dict[str, float] = {}
-    for code, p in probs.items():
-        mass[group_of(code)] = mass.get(group_of(code), 0.0) + float(p)
+    mass = _group_mass(probs)
     out = [group_of(intent.category)]
     own = mass.get(out[0], 0.0)
     if own >= CONFIDENT_GROUP_MASS:

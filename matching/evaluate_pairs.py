@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
-from matching.discovery import search_groups
+from matching.discovery import extra_groups, search_groups
 from matching.embedder import Embedder, get_embedder
+from matching.features import features
 from matching.index import LocalIndex
 from matching.understand import Understanding, understand_many
 from wire.geo import cell_at, haversine_km
@@ -139,8 +140,19 @@ def _human_pick(u: Understanding, gold: str) -> str:
     return u.intent.category
 
 
+def _with_extra_groups(intents: list[Intent], emb: Embedder) -> list[Intent]:
+    """The intents as their agents publish them: filed under a second group when unsure of their own
+    (``discovery.extra_groups`` on the distribution the index computes, as ``Matchmaker`` does)."""
+    f = features(intents, emb)
+    out = []
+    for it, row in zip(intents, f.probs, strict=True):
+        extra = extra_groups(it.category, dict(zip(f.codes, row.tolist(), strict=True)))
+        out.append(replace(it, extra_groups=extra or None))
+    return out
+
+
 def evaluate_pairs(
-    split: str = "tune", embedder: Embedder | None = None, distractors: bool = True
+    split: str = "tune", embedder: Embedder | None = None, distractors: bool = True, file_extra: bool = True
 ) -> dict[str, Any]:
     """Run the eval2 protocol on one split.
 
@@ -172,6 +184,8 @@ def evaluate_pairs(
     s_intents = [
         _intent(u, side, n + 1, False) for n, (u, side) in enumerate(zip(s_und, s_sides, strict=True))
     ]
+    if file_extra:
+        s_intents = _with_extra_groups(s_intents, emb)
     by_intent = {it.id: sid for it, sid in zip(s_intents, sids, strict=True)}
     seller_cat = dict(zip(sids, (u.intent.category for u in s_und), strict=True))
     index = LocalIndex(emb)
@@ -181,6 +195,8 @@ def evaluate_pairs(
         _intent(u, side, n + 1, False, _human_pick(u, sellers[sid][1]))
         for n, (u, side, sid) in enumerate(zip(s_und, s_sides, sids, strict=True))
     ]
+    if file_extra:
+        h_intents = _with_extra_groups(h_intents, emb)
     h_index = LocalIndex(emb)
     h_index.add_many(h_intents)
     b_sides = [p.buy for p in pairs]
@@ -232,6 +248,7 @@ def evaluate_pairs(
         "overall": _summary(_sum(per.values())),
         "non_en": _mean_langs({k: _summary(c) for k, c in per.items() if k != "en"}),
         "sellers": _seller_summary(s_und, [sellers[s][1] for s in sids], s_sides),
+        "keys_per_publish": round(float(np.mean([len(it.groups) for it in s_intents])), 4) if sids else 0.0,
     }
     if split == "tune":
         result["errors"] = errors

@@ -3,21 +3,21 @@
 Theory of operation: ``add`` computes each intent's match vector (``features``: its raw text and its item
 rendering, embedded together) and appends it to the partition of its (action, taxonomy group, e.g.
 "vehicles") together with its filter columns (cell centre and radius, search radius, unit price and currency,
-expiry, author, hard attributes, fine category) and its identifier tokens. ``search`` goes to the partitions
-of the inverse side (SELL and OFFER_SERVICE for a demand: the goods/service form follows each intent's own
-category, which may differ from ours) and the query's group (or the groups it is given: a query unsure of its
-category looks at up to three), evaluates the hard filters of ``score.py`` into a bitmap (on the rows of the
-latitude/longitude box around the query only: the partition keeps its rows in place order, ``place.py``, so
-the box is a few contiguous runs; the live, author, price and attribute columns there; the great-circle
-distance last, on the survivors only, from each row's precomputed unit vector), lets
-FAISS (``IDSelectorBitmap`` over the partition's int8 scan copy, re-ranked on float32: ``partition.py``)
-pick the nearest survivors by inner product, then rescores them: similarity, shared identifiers, the query's
+expiry, author, hard attributes, fine category) and its identifier tokens; an intent with ``extra_groups``
+gets a row in each of its groups' partitions (a search that reaches two of them returns it once). ``search``
+goes to the partitions of the inverse side (SELL and OFFER_SERVICE for a demand: the goods/service form
+follows each intent's own category, which may differ from ours) and the query's group (or the groups it is
+given: a query unsure of its category looks at up to five), evaluates the hard filters of ``score.py`` into a
+bitmap (on the rows of the latitude/longitude box around the query only: the partition keeps its rows in
+place order, ``place.py``, so the box is a few contiguous runs; the live, author, price and attribute columns
+there; the great-circle distance last, on the survivors only, from each row's precomputed unit vector), lets
+FAISS (``IDSelectorBitmap`` over the partition's int8 scan copy, re-ranked on float32: ``partition.py``) pick
+the nearest survivors by inner product, then rescores them: similarity, shared identifiers, the query's
 probability for the candidate's fine category, soft-attribute agreement and conflicts, the gap between the
 two unit prices (``score.combine_score``). The fine category is a ranking signal, and a filter only for the
 unrelated (``RELATED_MIN_P`` / ``RELATED_MIN_SIM``): two sides the classifier put in different but plausible
 fine categories still meet. Intents are keyed by their 16-byte id; a higher ``seq`` replaces, a lower or
-equal one is ignored; a withdrawn intent removes the old one. One OpenMP thread
-is used for single queries.
+equal one is ignored; a withdrawn intent removes the old one. One OpenMP thread is used for single queries.
 
 Every vector carries the embedder's ``model_id`` and ``dim``; vectors or saved indexes of another model are
 refused with ``EmbedderMismatchError``. ``save(dir)`` writes generation-numbered files, fsyncs them, then
@@ -38,7 +38,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from matching.discovery import MAX_SEARCH_GROUPS, group_of, side_actions
+from matching.discovery import MAX_SEARCH_GROUPS, SIDES, group_of
 from matching.embedder import Embedder, check_compatible, get_embedder
 from matching.errors import EmbedderMismatchError, IndexFormatError
 from matching.features import features
@@ -76,7 +76,7 @@ class LocalIndex:
         self.config = config or IndexConfig()
         self._dim: int | None = None
         self._parts: dict[tuple[str, str], Partition] = {}
-        self._where: dict[bytes, tuple[tuple[str, str], int]] = {}
+        self._where: dict[bytes, list[tuple[tuple[str, str], int]]] = {}  # id -> (partition, row) per group
         self._interned: dict[str, int] = {}
         self._cell_cache: dict[str, tuple[float, float, float, tuple[float, float, float]]] = {}
         self._ids: dict[bytes, frozenset[str]] = {}
@@ -185,7 +185,7 @@ class LocalIndex:
                 continue
             old = self._where.get(it.id)
             if old is not None:
-                old_intent = self._parts[old[0]].intents[old[1]]
+                old_intent = self._parts[old[0][0]].intents[old[0][1]]
                 if old_intent is not None and it.seq <= old_intent.seq:
                     self._stats["stale"] += 1
                     continue
@@ -203,7 +203,8 @@ class LocalIndex:
             vecs = np.ascontiguousarray(vectors[todo], dtype=np.float32)
         groups: dict[tuple[str, str], list[int]] = {}
         for j, n in enumerate(todo):
-            groups.setdefault((items[n].action.value, group_of(items[n].category)), []).append(j)
+            for g in items[n].groups:  # its category's group, then any extra_groups: one row in each
+                groups.setdefault((items[n].action.value, g), []).append(j)
             self._set_ids(items[n].id, identifiers(items[n].text))
         for key, js in groups.items():
             part = self._parts.get(key)
@@ -212,7 +213,7 @@ class LocalIndex:
             batch = [items[todo[j]] for j in js]
             rows = part.add(batch, np.ascontiguousarray(vecs[js]), self._columns(batch))
             for it, row in zip(batch, rows, strict=True):
-                self._where[it.id] = (key, row)
+                self._where.setdefault(it.id, []).append((key, row))
             if part.needs_reorder():
                 self._rebuild(key, "reorders")
         for n in todo:
@@ -236,14 +237,19 @@ class LocalIndex:
 
     def _kill(self, intent_id: bytes) -> Intent | None:
         self._drop_ids(intent_id)
-        where = self._where.pop(intent_id, None)
-        if where is None:
-            return None
-        part = self._parts[where[0]]
-        intent = part.kill(where[1])
-        if part.needs_compaction():
-            self._rebuild(where[0], "compactions")
+        intent = None
+        for key, row in self._where.pop(intent_id, ()):
+            part = self._parts[key]
+            intent = part.kill(row) or intent
+            if part.needs_compaction():
+                self._rebuild(key, "compactions")
         return intent
+
+    def _moved(self, intent_id: bytes, key: tuple[str, str], row: int) -> None:
+        """Record that ``intent_id``'s row in partition ``key`` is now ``row`` (after a rebuild)."""
+        locs = self._where.get(intent_id)
+        if locs is not None:
+            self._where[intent_id] = [(k, row if k == key else r) for k, r in locs]
 
     def remove(self, intent_id: bytes) -> bool:
         """Remove an intent by id; True if it was present."""
@@ -261,10 +267,10 @@ class LocalIndex:
             for row in rows:
                 intent = part.intents[int(row)]
                 if intent is not None:
-                    self._where.pop(intent.id, None)
-                    self._drop_ids(intent.id)
-                    part.kill(int(row))
-                    count += 1
+                    part.kill(int(row))  # its rows in other groups' partitions go in their own turn
+                    if self._where.pop(intent.id, None) is not None:
+                        self._drop_ids(intent.id)
+                        count += 1
             if part.needs_compaction():
                 self._rebuild(key, "compactions")
         self._stats["expired"] += count
@@ -288,7 +294,7 @@ class LocalIndex:
             vecs = np.ascontiguousarray(part.all_vectors()[keep])
             rows = fresh.add(live, vecs, part.columns_of(keep))
             for it, row in zip(live, rows, strict=True):
-                self._where[it.id] = (key, row)
+                self._moved(it.id, key, row)
         self._stats[why] += 1
 
     # -- search --------------------------------------------------------------------------------------
@@ -381,7 +387,7 @@ class LocalIndex:
         parts = [
             p
             for g in wanted
-            for a in side_actions(intent.action.inverse, g)
+            for a in SIDES[not intent.action.demand]
             if (p := self._parts.get((a.value, g))) is not None and p.live > 0
         ]
         masks = [(p, m) for p in parts if (m := self._mask(p, intent, now)).any()]
@@ -401,7 +407,7 @@ class LocalIndex:
         q_attrs = intent.attributes
         qp = unit_price(intent)
         q_cur = -2 if qp is None else self._interned.get("c:" + qp[1], -2)
-        scored: list[tuple[float, float, float, Intent]] = []
+        scored: dict[bytes, tuple[float, float, float, Intent]] = {}  # one per intent filed in two groups
         for part, mask in masks:
             sims, rows = part.search(q, mask, min(MAX_SEARCH_K, max(MIN_RESCORE, 4 * k)))
             rows_i = rows.astype(np.int64)
@@ -429,12 +435,14 @@ class LocalIndex:
                     key_matches(q_attrs, c_attrs) if both else 0,
                     gap,
                 )
-                scored.append((score, sim, dist, cand))
-        scored.sort(key=lambda x: (-x[0], -x[1], x[2], x[3].id))  # ties: more similar, nearer, lower id
+                if (seen := scored.get(cand.id)) is None or seen[0] < score:
+                    scored[cand.id] = (score, sim, dist, cand)
+        # ties: the more similar, then the nearer, then the lower id
+        ranked = sorted(scored.values(), key=lambda x: (-x[0], -x[1], x[2], x[3].id))
         keys = tuple(self.config.hard_keys)
         out = [
             Match(cand, score, sim, dist, explain(intent, cand, dist, keys, self.config.price_tolerance))
-            for score, sim, dist, cand in scored[:k]
+            for score, sim, dist, cand in ranked[:k]
         ]
         self._search_s += time.perf_counter() - t0
         return out
@@ -457,7 +465,7 @@ class LocalIndex:
 
     def get(self, intent_id: bytes) -> Intent | None:
         where = self._where.get(intent_id)
-        return None if where is None else self._parts[where[0]].intents[where[1]]
+        return None if not where else self._parts[where[0][0]].intents[where[0][1]]
 
     def __len__(self) -> int:
         return len(self._where)
@@ -471,12 +479,17 @@ class LocalIndex:
         gen = (int(old["generation"]) + 1) if old else 1
         intents: list[Intent] = []
         vec_parts: list[np.ndarray] = []
+        seen: set[bytes] = set()  # an intent filed in two groups is saved once
         for part in self._parts.values():
-            keep = part.keep_rows()
-            if len(keep) == 0:
-                continue
-            vec_parts.append(part.all_vectors()[keep])
-            intents.extend(i for i in (part.intents[int(r)] for r in keep) if i is not None)
+            rows = []
+            for r in part.keep_rows().tolist():
+                intent = part.intents[r]
+                if intent is not None and intent.id not in seen:
+                    seen.add(intent.id)
+                    rows.append(r)
+                    intents.append(intent)
+            if rows:
+                vec_parts.append(part.all_vectors()[np.asarray(rows, dtype=np.int64)])
         vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, self.dim), dtype=np.float32)
         vname, iname = f"vectors-{gen}.npy", f"intents-{gen}.cbor"
         _write_atomic(d / vname, _npy_bytes(vecs))

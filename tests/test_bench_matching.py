@@ -17,3 +17,16 @@ def test_local_index_bench_variants_answer_alike() -> None:
     assert out["recall5_vs_arrival_order"] == out["recall10_vs_arrival_order"] == 1.0
     assert out["recall10_vs_exact_scan"] >= 0.99
     assert out["tail_reorders"] == 0  # the tail stays below the reorder thresholds: it is measured as a tail
+
+
+def test_dht_cost_counts_the_second_copies_of_unsure_intents() -> None:
+    from bench.matching import bench_dht_cost
+
+    none = bench_dht_cost(4000, np.random.default_rng(3), extra_share=0.0)
+    some = bench_dht_cost(4000, np.random.default_rng(3), extra_share=0.4)
+    assert none["keys_per_publish"] == 1.0
+    assert none["by_group"] == none["by_group_with_extra_groups"]
+    assert 1.3 < some["keys_per_publish"] < 1.5
+    filed = some["by_group_with_extra_groups"]
+    total = filed["mean_records_per_key"] * filed["keys"]
+    assert abs(total - 4000 * some["keys_per_publish"]) < 0.01 * total  # every copy is under some key

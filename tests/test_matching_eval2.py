@@ -7,10 +7,11 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   landed: top-1 0.569, top-5 0.83, category agreement 0.75, action 0.95; after the discovery and ranking fixes
   of 1 Dec 2026, measured once: top-1 0.628, top-5 0.879, agreement 0.749, action 0.952; with the kNN vote
   scoped to the text's languages, 1 Dec 2026 (seventh session): top-1 0.615, top-5 0.862, agreement 0.764,
-  action 0.956; and with identifier coverage weighted by rarity (ce67635): top-1 0.644, top-5 0.862, agreement
-  0.765, action 0.956): a change that makes matching worse fails here. Top-1 must also stay above the raw
-  embedder's (0.517): the pipeline is not worse than its own model at top-1 (at top-5 it still is: 0.862 vs
-  0.925).
+  action 0.956; with identifier coverage weighted by rarity (ce67635): top-1 0.644, top-5 0.862, agreement
+  0.765, action 0.956; and with unsure intents filed under their runner-up group too (``Intent.extra_groups``,
+  ninth session): top-1 0.667, top-5 0.902, agreement 0.765, action 0.956, 1.45 DHT keys per publish): a
+  change that makes matching worse fails here. Top-1 must also stay above the raw embedder's (0.517): the
+  pipeline is not worse than its own model at top-1 (at top-5 it still is, a little: 0.902 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
   honestly; they stay here as a strict expected failure, so the day they pass the marker has to go.
 """
@@ -21,13 +22,14 @@ from typing import Any
 
 import pytest
 
+from matching.discovery import MAX_EXTRA_PUBLISH
 from matching.evaluate_pairs import evaluate_pairs
 
 pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or two on 2 cores)
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.62, "top5": 0.85, "category_agreement": 0.72, "action": 0.92}
+REGRESSION = {"top1": 0.64, "top5": 0.88, "category_agreement": 0.72, "action": 0.92}
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,8 @@ def test_heldout_report_is_aggregate_only(heldout: dict[str, Any]) -> None:
     assert heldout["n_pairs"] >= 600 and len(heldout["per_lang"]) >= 12
     for row in heldout["per_lang"].values():
         assert set(row) >= {"action", "category_agreement", "top1", "top5"}
+    # the DHT cost of filing unsure intents twice: reported, and within the publishing rule's bound
+    assert 1.0 < heldout["keys_per_publish"] <= 1 + MAX_EXTRA_PUBLISH
 
 
 def test_heldout_regression_floors(heldout: dict[str, Any]) -> None:

@@ -181,7 +181,8 @@ def test_services_and_own_intents(index: LocalIndex) -> None:
     index.add(mk(2, action=Action.SELL, category="services/moving", text="moving van"))
     index.add(mk(3, action=Action.OFFER_SERVICE, category="services/moving", text="moving van", author=100))
     res = index.search(mk(100, action=Action.SEEK_SERVICE, category="services/moving", text="moving"))
-    assert [m.intent.id[-1] for m in res] == [1]
+    # counterparts are the other side in either form (a SELL is supply too); never our own intent (3)
+    assert sorted(m.intent.id[-1] for m in res) == [1, 2]
 
 
 def test_a_counterpart_of_the_other_goods_service_form_is_found(index: LocalIndex) -> None:
@@ -201,14 +202,12 @@ def test_a_counterpart_of_the_other_goods_service_form_is_found(index: LocalInde
     assert [m.intent.id[-1] for m in index.search(sup, now=NOW, groups=["services", "home"])] == [3]
 
 
-def test_side_actions_follow_the_group() -> None:
-    from matching.discovery import side_actions
+def test_sides_hold_both_forms() -> None:
+    from matching.discovery import SIDES
 
-    assert side_actions(Action.SELL, "kids") == [Action.SELL]
-    assert side_actions(Action.OFFER_SERVICE, "kids/school") == [Action.SELL]
-    assert side_actions(Action.SELL, "services") == [Action.OFFER_SERVICE]
-    assert side_actions(Action.BUY, "jobs") == [Action.SEEK_SERVICE]
-    assert sorted(side_actions(Action.SEEK_SERVICE, "transport")) == [Action.BUY, Action.SEEK_SERVICE]
+    assert SIDES[True] == (Action.BUY, Action.SEEK_SERVICE)
+    assert SIDES[False] == (Action.SELL, Action.OFFER_SERVICE)
+    assert all(a.demand for a in SIDES[True]) and not any(a.demand for a in SIDES[False])
     assert Action.BUY.demand and Action.SEEK_SERVICE.demand
     assert not Action.SELL.demand and not Action.OFFER_SERVICE.demand
 

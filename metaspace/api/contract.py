@@ -28,7 +28,7 @@ sellers, search ``SELL``), plus ``category``, a location, ``radius_km``, ``limit
 
 Views the service returns (the CLI shows whatever keys are present; these are the ones it knows):
 intent ``{"id", "action", "category", "attributes", "price", "quantity", "cell", "radius_km",
-"created", "expires", "text", "lang", "withdrawn", "author"}``; search result = intent view +
+"created", "expires", "text", "lang", "withdrawn", "author", "extra_groups"}``; search result = intent view +
 ``"distance_km"``, ``"score"``; match ``{"id", "intent_id", "other": intent view, "score",
 "distance_km", "state"}``; deal ``{"id", "match_id", "state", "price", "quantity", "counterparty",
 "needs_approval", "reason"}``; ``understand`` returns a publish-parameters draft (keys above, missing

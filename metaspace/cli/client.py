@@ -317,8 +317,8 @@ def cmd_sell_buy(args: argparse.Namespace) -> int:
 
 #: The fields of an intent shown before publishing, in this order.
 PREVIEW_KEYS = (
-    "action", "category", "attributes", "price", "quantity", "cell", "radius_km", "text", "lang", "author",
-    "contact",
+    "action", "category", "extra_groups", "attributes", "price", "quantity", "cell", "radius_km", "text",
+    "lang", "author", "contact",
 )  # fmt: skip
 
 
@@ -329,6 +329,8 @@ def render_preview(preview: dict[str, Any], confidence: object = None) -> str:
 
     published = preview["published"]
     shown: dict[str, Any] = {k: published.get(k) for k in PREVIEW_KEYS if k in published}
+    if not shown.get("extra_groups"):  # filed under its category's group only
+        shown.pop("extra_groups", None)
     if shown.get("text") is None:
         shown["text"] = "(no free text)"
     lines = ["Will be published (anyone on the network can read this):", render_mapping(shown, indent=2)]

@@ -300,11 +300,14 @@ class Agent(TrustEndpoints, HandoverEndpoints):
     # ------------------------------------------------------------------------------------- publish
 
     async def _plan(self, params: PublishParams, intent_id: bytes, author: bytes) -> Plan:
-        """The plan of an intent (its text is cleaned in a worker thread: regex work on the user's text)."""
+        """The plan of an intent (its text is cleaned in a worker thread: regex work on the user's text),
+        filed under a second taxonomy group too when its own is uncertain (``Matchmaker.filed_groups``)."""
         now = self.now()
-        return await trio.to_thread.run_sync(
+        plan = await trio.to_thread.run_sync(
             lambda: plan_intent(params, self.config, author=author, intent_id=intent_id, now=now)
         )
+        extra = await self.matcher.filed_groups(plan.intent)
+        return replace(plan, intent=replace(plan.intent, extra_groups=extra or None)) if extra else plan
 
     def _private_publishing(self) -> bool:
         """``share: nothing``: every intent gets a persona."""

@@ -33,7 +33,7 @@ import trio
 from dht.events import Found
 from dht.keys import cells_within, intent_key
 from matching import LocalIndex, Match
-from matching.discovery import search_groups, side_actions
+from matching.discovery import extra_groups, search_groups
 from metaspace.api.contract import BadRequest, SearchParams, ServiceError
 from metaspace.peer.db import MatchRow
 from metaspace.peer.notices import NoticeGate
@@ -66,7 +66,7 @@ MIN_MATCH_SCORE = 0.30
 NOTICE_TIMEOUT_S = 10.0
 #: Key cells one intent may watch (a 500 km radius at res 4 is ~200 cells; bound the work).
 MAX_WATCH_CELLS = 256
-#: GETs one watch round or search may run for one intent (groups x actions x cells, own group first).
+#: GETs one watch round or search may run for one intent (groups x cells, own group first).
 MAX_WATCH_GETS = 512
 
 
@@ -119,6 +119,16 @@ class Matchmaker:
         async with self._index_lock:
             return await trio.to_thread.run_sync(work)
 
+    async def filed_groups(self, mine: Intent) -> list[str]:
+        """The other groups ``mine`` is also filed under when unsure of its own (``Intent.extra_groups``:
+        ``matching.discovery.extra_groups`` on the distribution its searches use)."""
+
+        def work() -> list[str]:
+            return extra_groups(mine.category, self.index.query_features(mine)[1])
+
+        async with self._index_lock:
+            return await trio.to_thread.run_sync(work)
+
     async def _rank(
         self,
         mine: Intent,
@@ -161,15 +171,11 @@ class Matchmaker:
     ) -> tuple[list[Held], list[bytes]]:
         """Verified, live intents of ``action``'s side in every key (taxonomy group x key cell within
         ``radius_km`` of ``cell``; ``groups`` are groups or category codes: keys hash the group only), now
-        held; and the index ids the caller must drop (evicted or withdrawn meanwhile). Per group, the side's
-        goods or service form its categories carry (``matching.discovery.side_actions``): one GET per key,
-        two for a group holding both (transport)."""
+        held; and the index ids the caller must drop (evicted or withdrawn meanwhile). One GET per key: its
+        action filter is a side filter (goods and service forms alike: a key may hold both, as an intent is
+        filed under its ``extra_groups`` too)."""
         cells = cells_within(cell, radius_km)[:MAX_WATCH_CELLS]
-        gets = list(
-            dict.fromkeys(
-                (intent_key(g, c), a) for g in groups for a in side_actions(action, g) for c in cells
-            )
-        )[:MAX_WATCH_GETS]
+        gets = list(dict.fromkeys((intent_key(g, c), action) for g in groups for c in cells))[:MAX_WATCH_GETS]
         found: dict[tuple[bytes, bytes], tuple[Intent, bytes]] = {}
 
         async def one(key: bytes, wanted: Action) -> None:

@@ -36,5 +36,6 @@ def intent_view(intent: Intent, **extra: Any) -> dict[str, Any]:
         "lang": intent.lang,
         "withdrawn": intent.withdrawn,
         "contact": list(intent.contact) if intent.contact else None,
+        "extra_groups": list(intent.extra_groups) if intent.extra_groups else None,
         **extra,
     }

@@ -31,8 +31,8 @@
   let draftLocation = {};
   let reviewed = null; // the publish body (as JSON) whose preview is on screen
   // The published fields shown in the review, in this order.
-  const PREVIEW_KEYS = ['action', 'category', 'attributes', 'price', 'quantity', 'cell', 'radius_km', 'text', 'lang',
-    'author', 'contact'];
+  const PREVIEW_KEYS = ['action', 'category', 'extra_groups', 'attributes', 'price', 'quantity', 'cell', 'radius_km',
+    'text', 'lang', 'author', 'contact'];
   let categoryChosen = true;
   let events = null;
   let live = false;
@@ -168,6 +168,7 @@
     const pub = (preview && preview.published) || {};
     const shown = {};
     for (const k of PREVIEW_KEYS) if (k in pub) shown[k] = pub[k];
+    if (!shown.extra_groups) delete shown.extra_groups; // filed under its category's group only
     if (shown.text === null || shown.text === undefined) shown.text = t('no_free_text');
     kvList($('preview-published'), shown);
     const priv = (preview && preview.private) || {};
