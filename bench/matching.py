@@ -406,7 +406,7 @@ def bench_dht_cost(n: int, rng: np.random.Generator, extra_share: float = 0.33) 
         "extra_share": extra_share,
         "key_cells_per_50km_search": round(mean_cells, 2),
         # GETs per 50 km search: key cells x groups searched (matching.discovery; one GET per key: its action
-        # filter is a side filter); eval2 tune searched 1.67 groups on average
+        # filter is a side filter); eval2 tune searches 1.58 groups on average
         "lookups_per_50km_search": {
             "confident_1_group": round(mean_cells, 1),
             "unsure_groups": round(UNSURE_GROUPS * mean_cells, 1),
