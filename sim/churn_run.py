@@ -101,6 +101,7 @@ class ChurnWorkload:
         self.abandoned_lookups = 0
         self.abandoned_publishes = 0
         self.skipped_publishes = 0
+        self.keys_published = 0  # keys of the intents handed to node.publish (> 1 each with extra_groups)
 
     def start(self) -> None:
         end = self.t0 + self.window * self.windows
@@ -129,8 +130,9 @@ class ChurnWorkload:
         if author < 0:
             self.skipped_publishes += 1
             return
-        intent, record, key = self.factory.make(identities[author], engine.now)
-        item = PublishedIntent(key, record, intent.action, author)
+        item = self.factory.make_published(identities[author], author, engine.now)
+        record = item.record
+        self.keys_published += len(item.all_keys)
         w = self._window(engine.now)
 
         def on_done(_node: int, result: Any, started: float) -> None:
@@ -151,6 +153,7 @@ class ChurnWorkload:
         engine = self.engine
         target = self.intents[self.rng.randrange(len(self.intents))]
         searcher = self.live.pick(self.rng)
+        key = target.lookup_key(self.rng)
         w = self._window(engine.now)
 
         def on_done(_node: int, result: Any, started: float) -> None:
@@ -163,9 +166,7 @@ class ChurnWorkload:
             msgs = int(getattr(result, "messages", 0))
             self.lookup_log.append((w, (engine.now - started) * 1000.0, found, hops, msgs))
 
-        engine.start_op(
-            searcher, lambda node, now: node.get_records(target.key, now, action=target.action), on_done
-        )
+        engine.start_op(searcher, lambda node, now: node.get_records(key, now, action=target.action), on_done)
 
     def on_joined(self, i: int, returning: bool) -> None:
         """A node finished joining: an author back with its old identity republishes its live intents."""
@@ -209,7 +210,7 @@ def run_churn(
         latency, derive_rng(seed, "net"), config.loss, config.dead_mode, start_time, config.unreachable
     )
     work_rng = derive_rng(seed, "workload")
-    factory = IntentFactory(work_rng, config.region)
+    factory = IntentFactory(work_rng, config.region, extra_share=config.extra_share)
     pop = Population.build(config, engine, factory, progress)
     joiner, _fill = join_network(config, engine, pop.ids, progress)
     join_msgs = engine.requests_sent
@@ -311,6 +312,7 @@ def run_churn(
     success = len(found) / looks if looks else None
     lat_p90 = percentile(lat, 90)
     pub_p50 = percentile(pub_lat, 50)
+    started = config.publishes - workload.skipped_publishes
     wall = time.perf_counter() - wall0
     figures: dict[str, Any] = {
         "nodes": config.nodes,
@@ -333,6 +335,7 @@ def run_churn(
         "same_id": config.same_id,
         "malicious": config.malicious,
         "attack": config.attack,
+        "extra_share": config.extra_share,
         "disjoint_paths": config.dht.get("disjoint_paths"),
         **pop.statistics(),
         **churn.statistics(),
@@ -351,6 +354,7 @@ def run_churn(
         "publish_latency_ms_p90": rounded(percentile(pub_lat, 90)),
         "publish_replicas_p50": percentile(pub_rep, 50),
         "publishes_abandoned": workload.abandoned_publishes,
+        "keys_per_publish": rounded(workload.keys_published / started, 4) if started else None,
         "msgs_per_lookup": rounded(mean([x[4] for x in workload.lookup_log])),
         "record_availability": rounded(sum(1 for r in replicas_all if r) / len(replicas_all), 6)
         if replicas_all

@@ -33,6 +33,8 @@ RESULT_ROWS: list[tuple[str, str]] = [
     ("honest_replicas_p50", "honest replicas per record, p50"),
     ("publish_ok", "publishes with >= 1 replica"),
     ("publish_replicas_p50", "replicas per publish, p50"),
+    ("keys_per_publish", "keys per publish (extra groups)"),
+    ("publish_msgs_per_publish", "messages per publish"),
     ("hops_p50", "hops p50"),
     ("hops_p95", "hops p95"),
     ("msgs_per_lookup", "messages per lookup"),
@@ -109,6 +111,7 @@ def _number(kind: type, low: float | None = None, high: float | None = None, hig
 
 _count = _number(int, 0)
 _fraction = _number(float, 0.0, 1.0, high_open=True)
+_share = _number(float, 0.0, 1.0)  # a closed [0, 1]: 1 is a meaningful share
 _nonneg = _number(float, 0.0)
 
 
@@ -176,9 +179,16 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--same-id",
-        type=_number(float, 0.0, 1.0),
+        type=_share,
         default=0.5,
         help="share of arrivals that are departed nodes coming back with their identity (default 0.5)",
+    )
+    p.add_argument(
+        "--extra-share",
+        type=_share,
+        default=0.0,
+        help="share of intents also filed under a second taxonomy group (extra_groups: an agent unsure of "
+        "the category), so stored under two DHT keys; lookups ask either key (default 0)",
     )
     p.add_argument(
         "--malicious", type=_fraction, default=0.0, help="share of nodes run by the attacker (default 0)"
@@ -232,6 +242,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         attack=args.attack,
         attack_options=dict(args.attack_option),
         stagger_jobs=args.stagger_jobs,
+        extra_share=args.extra_share,
     )
 
 

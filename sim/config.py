@@ -46,6 +46,9 @@ class SimConfig:
         unreachable: a dial to a contact nobody runs or to bogus addresses (a liar's): "silent" (the core's
             timeout: the attacker chose addresses that black-hole it) or "refused" (after one median RTT).
         use_action: lookups ask with the intent's action as the server-side filter.
+        extra_share: share of the intents that name one ``extra_groups`` entry (an agent unsure of the
+            category files it under a second, random group too): the DHT stores each such intent under two
+            keys, and a lookup of it asks one of them, drawn uniformly. 0 (default) draws nothing.
         dht: extra ``DhtConfig`` fields (e.g. {"get_quorum": 3}).
         region: (lat_min, lon_min, lat_max, lon_max) of the intents.
         churn: session model (``sim.churn.parse_churn``: none, ipfs, exp[:MEDIAN], weibull:SHAPE[:MEDIAN]).
@@ -83,6 +86,7 @@ class SimConfig:
     dead_mode: str = "refused"
     unreachable: str = "silent"
     use_action: bool = True
+    extra_share: float = 0.0
     dht: dict[str, Any] = field(default_factory=dict)
     region: tuple[float, float, float, float] = DEFAULT_REGION
     churn: str = "none"
@@ -151,6 +155,8 @@ class SimConfig:
             raise ValueError("--loss must be in [0, 1)")
         if not 0.0 <= self.fail_fraction < 1.0:
             raise ValueError("--fail-fraction must be in [0, 1)")
+        if not 0.0 <= self.extra_share <= 1.0:
+            raise ValueError("--extra-share must be in [0, 1]")
         if not (self.rtt_ms >= 0 and math.isfinite(self.rtt_ms)):
             raise ValueError("--rtt-ms must be >= 0")
         if not self.jitter >= 0:

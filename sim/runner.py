@@ -9,7 +9,9 @@ metrics per window); any other run goes through five phases on one ``Engine`` (o
    and the attacker's hostile cores when ``malicious > 0`` (``sim.population``, ``sim.adversary``);
 2. **join** — ``protocol`` (every node runs the real bootstrap through random joined nodes, staggered)
    or ``fast`` (converged routing tables from ``sim.prefill``, then a sample of nodes bootstraps);
-3. **publish** — P real signed intents from random honest publisher nodes (``node.publish``);
+3. **publish** — P real signed intents from random honest publisher nodes (``node.publish``); with
+   ``extra_share`` that share of them also names an extra taxonomy group and is stored under two keys
+   (``keys_per_publish``, ``publish_msgs_per_publish`` measure the cost);
 4. **failures** — ``fail_fraction`` of all nodes die (they never answer again; their replicas are lost);
 5. **lookups** — L ``get_records`` of published keys from random live honest nodes; success = the ``Found``
    records contain the looked-up record. Then the oracle counts, for every published record, the live
@@ -103,7 +105,7 @@ def run_simulation(
         latency, derive_rng(seed, "net"), config.loss, config.dead_mode, START_TIME, config.unreachable
     )
     work_rng = derive_rng(seed, "workload")
-    factory = IntentFactory(work_rng, config.region)
+    factory = IntentFactory(work_rng, config.region, extra_share=config.extra_share)
     pop = Population.build(config, engine, factory, progress)
     ids = pop.ids
     setup_wall = time.perf_counter() - wall0
@@ -128,6 +130,8 @@ def run_simulation(
     )
     publisher.start()
     engine.run(stop=publisher.finished)
+    if config.extra_share:  # the extra keys' publishes are not reported: count their last messages here
+        engine.run(until=engine.now + pop.dht_config.lookup_timeout, stop=publisher.settled)
     publish_wall = time.perf_counter() - t_pub
     publish_cpu = time.process_time() - c_pub
     rss_at["publish"] = rss_bytes()
@@ -185,6 +189,7 @@ def run_simulation(
         "killed": killed,
         "malicious": config.malicious,
         "attack": config.attack,
+        "extra_share": config.extra_share,
         "disjoint_paths": config.dht.get("disjoint_paths"),
         **pop.statistics(),
         "lookup_success": rounded(stats.found / looks, 6) if looks else None,
@@ -211,6 +216,10 @@ def run_simulation(
         "join_virtual_s": rounded(join_virtual),
         **(prefill.to_dict() if prefill is not None else {}),
         "publish_msgs": publish_msgs,
+        "keys_per_publish": rounded(publisher.keys_published / config.publishes, 4)
+        if config.publishes
+        else None,
+        "publish_msgs_per_publish": rounded(publish_msgs / config.publishes) if config.publishes else None,
         "routing_table_p50": percentile(table_sizes, 50),
         "routing_table_min": min(table_sizes) if table_sizes else None,
         "messages": engine.requests_sent,

@@ -5,12 +5,16 @@ Theory of operation
 ``IntentFactory`` makes one random, valid intent per call (random taxonomy category, random action,
 random point in the region at H3 res 5..7, price, quantity, a 3-day expiry from the virtual ``now``),
 signs it with the publisher's ``Identity`` (``wire.envelope.seal_intent``) and returns it with its DHT
-key (``dht.keys.intent_key``).
+key (``dht.keys.intent_key``). With ``extra_share`` > 0, that share of the intents (one draw each) also
+names one ``extra_groups`` entry, a random other group: an agent unsure of the category files the intent
+under the runner-up group too, and the DHT stores it under the key of each group (``keys_for_record``).
+With ``extra_share`` = 0 no draw is made, so a seed gives the same run as before the option existed.
 
 ``Publisher`` and ``Looker`` schedule one operation every ``interval`` virtual seconds through the engine
 and collect typed results: replicas per publish; per lookup whether the ``Found`` records contain the
 looked-up record, its hops, messages and virtual latency. Lookups ask with the intent's action as the
-server-side filter (a buyer asking for SELL intents does the same).
+server-side filter (a buyer asking for SELL intents does the same); a lookup of an intent filed under
+several keys asks one of them, drawn uniformly (a counterpart reads one group's key).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from wire.envelope import seal_intent
 from wire.geo import cell_at
 from wire.identity import Identity
 from wire.intent import Action, Intent, Price
-from wire.taxonomy import category_codes
+from wire.taxonomy import category_codes, group_names
 
 #: Default region: a 1 x 1 degree box (about 110 x 85 km) south-west of New York City.
 DEFAULT_REGION = (40.2, -74.5, 41.2, -73.5)
@@ -35,12 +39,27 @@ INTENT_TTL_S = 3 * 24 * 3600
 
 @dataclass(frozen=True, slots=True)
 class PublishedIntent:
-    """One published record and what identifies it."""
+    """One published record and what identifies it.
+
+    ``keys`` lists every key the record is stored under, ``key`` (the primary one) first, when it has
+    ``extra_groups``; empty means ``key`` alone.
+    """
 
     key: bytes
     record: bytes
     action: Action
     publisher: int  # node number
+    keys: tuple[bytes, ...] = ()
+
+    @property
+    def all_keys(self) -> tuple[bytes, ...]:
+        """Every key the record is stored under, the primary one first."""
+        return self.keys or (self.key,)
+
+    def lookup_key(self, rng: random.Random) -> bytes:
+        """The key a lookup asks: one of ``all_keys`` drawn uniformly (no draw when there is one)."""
+        keys = self.keys
+        return keys[rng.randrange(len(keys))] if len(keys) > 1 else self.key
 
 
 class IntentFactory:
@@ -51,6 +70,9 @@ class IntentFactory:
         region: (lat_min, lon_min, lat_max, lon_max) in degrees.
         categories: category codes to draw from (default: the whole taxonomy, sorted).
         places: if given, every intent is at one of these (category, cell) places.
+        extra_share: probability that an intent also names one ``extra_groups`` entry (a random group other
+            than its category's, among the groups of ``categories``, or of the whole taxonomy if those are
+            all one group).
     """
 
     def __init__(
@@ -59,12 +81,26 @@ class IntentFactory:
         region: tuple[float, float, float, float] = DEFAULT_REGION,
         categories: list[str] | None = None,
         places: list[tuple[str, str]] | None = None,
+        extra_share: float = 0.0,
     ) -> None:
+        if not 0.0 <= extra_share <= 1.0:
+            raise ValueError(f"extra_share must be in [0, 1] (got {extra_share})")
         self.rng = rng
         self.region = region
         self.categories = categories or sorted(category_codes())
         self.actions = list(Action)
         self.places = places or None
+        self.extra_share = extra_share
+        groups = sorted({c.split("/", 1)[0] for c in self.categories})
+        self.groups = groups if len(groups) > 1 else sorted(group_names())
+
+    def _extra_groups(self, category: str) -> list[str] | None:
+        """With probability ``extra_share``, one random group other than ``category``'s (else None)."""
+        if not self.extra_share or self.rng.random() >= self.extra_share:
+            return None
+        own = category.split("/", 1)[0]
+        others = [g for g in self.groups if g != own]
+        return [others[self.rng.randrange(len(others))]] if others else None
 
     def draw_place(self, rng: random.Random) -> tuple[str, str]:
         """A random (category, res-6 cell) of the region and taxonomy, drawn from ``rng``."""
@@ -76,7 +112,8 @@ class IntentFactory:
         """A new intent by ``identity`` created at ``now``.
 
         Returns:
-            (intent, signed record bytes, DHT key).
+            (intent, signed record bytes, primary DHT key: its category's group's); ``make_published``
+            also lists the keys of its ``extra_groups``.
         """
         rng = self.rng
         if self.places is not None:  # only the given places (e.g. the keys an attack targets)
@@ -101,8 +138,15 @@ class IntentFactory:
             radius_km=rng.choice([5, 10, 25, 50]),
             created=created,
             expires=created + INTENT_TTL_S,
+            extra_groups=self._extra_groups(category),
         )
         return intent, seal_intent(identity, intent), intent_key(category, cell)
+
+    def make_published(self, identity: Identity, publisher: int, now: float) -> PublishedIntent:
+        """``make``, as the ``PublishedIntent`` of node ``publisher`` (with every key of the intent)."""
+        intent, record, key = self.make(identity, now)
+        keys = tuple(intent_key(g, intent.cell) for g in intent.groups) if intent.extra_groups else ()
+        return PublishedIntent(key, record, intent.action, publisher, keys)
 
 
 @dataclass
@@ -155,6 +199,8 @@ class Publisher:
         self.messages: list[int] = []
         self.latency_ms: list[float] = []
         self.failed = 0  # publishes that reached no replica at all
+        self.keys_published = 0  # keys of the intents handed to node.publish (> 1 each with extra_groups)
+        self._busy: set[int] = set()  # nodes that published and may still run an op (``settled``)
 
     def start(self) -> None:
         t0 = self.engine.now
@@ -164,6 +210,13 @@ class Publisher:
     def finished(self) -> bool:
         return self.done >= self.count
 
+    def settled(self) -> bool:
+        """No node that published has an operation running (the extra keys' publishes, never reported,
+        ended). Checked after every event: only the nodes still busy are looked at again."""
+        nodes = self.engine.nodes
+        self._busy = {i for i in self._busy if len(getattr(nodes[i], "ops", ()))}
+        return not self._busy
+
     def _publish(self, _arg: Any) -> None:
         engine = self.engine
         i = self.publishers[self.rng.randrange(len(self.publishers))]
@@ -171,8 +224,10 @@ class Publisher:
             if engine.alive[i]:
                 break
             i = self.publishers[self.rng.randrange(len(self.publishers))]
-        intent, record, key = self.factory.make(self.identities[i], engine.now)
-        item = PublishedIntent(key, record, intent.action, i)
+        item = self.factory.make_published(self.identities[i], i, engine.now)
+        record = item.record
+        self.keys_published += len(item.all_keys)
+        self._busy.add(i)
 
         def on_done(_node: int, result: Any, started: float) -> None:
             replicas = int(getattr(result, "replicas", 0) or 0)
@@ -196,7 +251,7 @@ class Looker:
 
     Args:
         engine: the engine.
-        targets: the published intents to look up (one drawn uniformly per lookup).
+        targets: the published intents to look up (one drawn uniformly per lookup; one of its keys too).
         live: node numbers that may start a lookup.
         count: lookups to run.
         rng: the workload RNG.
@@ -237,6 +292,7 @@ class Looker:
     def _lookup(self, _arg: Any) -> None:
         target = self.targets[self.rng.randrange(len(self.targets))]
         i = self.live[self.rng.randrange(len(self.live))]
+        key = target.lookup_key(self.rng)
         action = target.action if self.use_action else None
         stats = self.stats
 
@@ -253,4 +309,4 @@ class Looker:
             if self.progress is not None:
                 self.progress("lookup", stats.done, self.count)
 
-        self.engine.start_op(i, lambda node, now: node.get_records(target.key, now, action=action), on_done)
+        self.engine.start_op(i, lambda node, now: node.get_records(key, now, action=action), on_done)
