@@ -32,6 +32,7 @@ import math
 import os
 import time
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -319,22 +320,22 @@ class LocalIndex:
         lats, lons, alive, expires = part.lat.view(), part.lon.view(), part.alive.view(), part.expires.view()
         authors, prices, currencies = part.author.view(), part.price.view(), part.currency.view()
         mask = np.zeros(part.size, dtype=np.bool_)
-        for s, e, inside in part.runs(lat - band, lat + band, ranges):
-            m = alive[s:e].copy()
-            if not inside:
-                m &= (lats[s:e] >= lat - band) & (lats[s:e] <= lat + band)
-                if ranges is not None:
-                    m &= in_lon_ranges(lons[s:e], ranges)
-            if now is not None:
-                m &= expires[s:e] > now
-            m &= authors[s:e] != author
-            if qp is not None:
-                with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):  # a row without a price holds NaN: compared False, silently
+            for s, e, inside in part.runs(lat - band, lat + band, ranges):
+                m = alive[s:e].copy()
+                if not inside:
+                    m &= (lats[s:e] >= lat - band) & (lats[s:e] <= lat + band)
+                    if ranges is not None:
+                        m &= in_lon_ranges(lons[s:e], ranges)
+                if now is not None:
+                    m &= expires[s:e] > now
+                m &= authors[s:e] != author
+                if qp is not None:
                     ok = prices[s:e] <= qp[0] * tol if demand else qp[0] <= prices[s:e] * tol
-                m &= ok | (currencies[s:e] != cur)
-            for v, want in wants:
-                m &= (v[s:e] == -1) | (v[s:e] == want)
-            mask[s:e] = m
+                    m &= ok | (currencies[s:e] != cur)
+                for v, want in wants:
+                    m &= (v[s:e] == -1) | (v[s:e] == want)
+                mask[s:e] = m
         rows = np.flatnonzero(mask)
         if len(rows):
             d = self._distances(part, rows, q_xyz) - r - part.cell_r.view()[rows]
@@ -439,9 +440,9 @@ class LocalIndex:
                     scored[cand.id] = (score, sim, dist, cand)
         # ties: the more similar, then the nearer, then the lower id
         ranked = sorted(scored.values(), key=lambda x: (-x[0], -x[1], x[2], x[3].id))
-        keys = tuple(self.config.hard_keys)
-        out = [
-            Match(cand, score, sim, dist, explain(intent, cand, dist, keys, self.config.price_tolerance))
+        keys, tol = tuple(self.config.hard_keys), self.config.price_tolerance
+        out = [  # each explanation is built when first read
+            Match(cand, score, sim, dist, partial(explain, intent, cand, dist, keys, tol))
             for score, sim, dist, cand in ranked[:k]
         ]
         self._search_s += time.perf_counter() - t0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -506,3 +507,23 @@ def test_a_price_like_the_buyers_ranks_higher() -> None:
         W_PRICE_GAP * min(MAX_PRICE_GAP, np.log(125 / 70)), abs=1e-6
     )
     assert price_gaps(100.0, np.array([100.0, np.nan, 0.0, 300.0])) == pytest.approx([0, 0, 0, np.log(3)])
+
+
+def test_explanations_are_built_when_read_and_kept(
+    index: LocalIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matching.index as index_module
+
+    calls: list[int] = []
+    real = index_module.explain
+
+    def counting(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(index_module, "explain", counting)
+    index.add(mk(1, attrs={"size": "225/65R17"}, price=usd(80)))
+    (m,) = index.search(mk(100, action=Action.BUY, attrs={"size": "225/65R17"}), now=NOW)
+    assert calls == []  # ranking built no explanation
+    first = m.explanation
+    assert "attribute_match" in first.codes() and m.explanation is first and calls == [1]
