@@ -28,7 +28,10 @@ the one that first arrived here most recently. A record is renewed when its auth
 (the same or a newer seq, ``origin == author``) at least ``RENEWAL_MIN_AGE_S`` after it first arrived: a
 republish. Expiry plays no part, so records created with the maximum TTL win nothing; Sybil authors with one
 record each can't evict an author's last record, and a flood by a few authors gives way to every newcomer
-with fewer records. (Renewal marks live in memory; restored records start unrenewed.)
+with fewer records. (Renewal marks live in memory; restored records start unrenewed.) An intent's copy under
+the key of one of its ``extra_groups`` (not its category's own group) yields to the key's own intents: when
+this rule would refuse a newcomer filed under its own group, the least established extra copy is evicted
+instead (that intent still lives under its own group's key); an extra copy never evicts by this second rule.
 
 A withdrawn intent (``withdrawn=True``) is stored like any record, as a *tombstone*, until its own expiry,
 so an older seq can't bring the intent back. Expired records leave at ``expire(now)`` (``Node.handle_timer``).
@@ -112,6 +115,11 @@ def on_side(action: Action | None, wanted: Action | None) -> bool:
     return wanted is None or (action is not None and action.demand == wanted.demand)
 
 
+def _least_established(r: StoredRecord) -> tuple[bool, float, int]:
+    """Eviction order: never renewed first, then the most recently arrived."""
+    return (r.renewed, -r.first_stored, -r.stamp)
+
+
 @lru_cache(maxsize=4096)
 def _open_cached(record: bytes) -> tuple[Envelope, RecordView]:
     return _open_record(record)
@@ -143,6 +151,7 @@ class StoredRecord:
     stamp: int
     first_stored: float = 0.0  # when this (author, intent id) first arrived here (kept across versions)
     renewed: bool = False  # its author's node PUT it again later (see RENEWAL_MIN_AGE_S)
+    extra: bool = False  # stored under one of its extra_groups' keys, not its own group's (yields first)
 
 
 class _KeyRecords:
@@ -217,10 +226,12 @@ class RecordStore:
         if intent.expires <= now or intent.created > now + cfg.max_clock_skew:
             return PutStatus.INVALID
         try:
-            if key not in keys_for_record(intent, cfg.key_res):
-                return PutStatus.INVALID
+            keys = keys_for_record(intent, cfg.key_res)
         except LocalProtocolError:
             return PutStatus.INVALID
+        if key not in keys:
+            return PutStatus.INVALID
+        extra = key != keys[0]
         entry = self._keys.get(key)
         record_key = intent.author + intent.id
         old = entry.recs.get(record_key) if entry is not None else None
@@ -243,7 +254,7 @@ class RecordStore:
                 if mine >= cfg.max_records_per_author_per_key:
                     return PutStatus.OVER_QUOTA
                 if len(entry.recs) >= cfg.max_records_per_key:
-                    victim = self._victim(entry, mine)
+                    victim = self._victim(entry, mine, extra)
                     if victim is None:
                         return PutStatus.OVER_QUOTA
             if victim is None and self._count >= cfg.max_records:
@@ -268,7 +279,7 @@ class RecordStore:
         rec = StoredRecord(
             key, record, intent.author, intent.id, intent.seq, intent.expires, intent.action,
             intent.withdrawn, now, self._stamp,
-            old.first_stored if old is not None else now, old is not None and (renews or old.renewed),
+            old.first_stored if old is not None else now, old is not None and (renews or old.renewed), extra,
         )  # fmt: skip
         entry.recs[record_key] = rec
         entry.per_author[intent.author] = entry.per_author.get(intent.author, 0) + 1
@@ -283,15 +294,19 @@ class RecordStore:
         return PutStatus.REPLACED if old is not None else PutStatus.STORED
 
     @staticmethod
-    def _victim(entry: _KeyRecords, mine: int) -> StoredRecord | None:
-        """The record to evict from a full key for a newcomer whose author holds ``mine`` records there
-        (None: refuse the newcomer). See "Fair eviction" in the module docstring."""
+    def _victim(entry: _KeyRecords, mine: int, extra: bool) -> StoredRecord | None:
+        """The record to evict from a full key for a newcomer whose author holds ``mine`` records there and
+        that is (``extra``) or is not an extra copy (None: refuse the newcomer). See "Fair eviction" in the
+        module docstring."""
         per_author = entry.per_author
         heaviest = max(per_author.values())
-        if heaviest < mine + 2:
-            return None
-        candidates = (r for r in entry.recs.values() if per_author[r.author] == heaviest)
-        return min(candidates, key=lambda r: (r.renewed, -r.first_stored, -r.stamp))
+        if heaviest >= mine + 2:
+            candidates = [r for r in entry.recs.values() if per_author[r.author] == heaviest]
+        elif not extra:
+            candidates = [r for r in entry.recs.values() if r.extra]
+        else:
+            candidates = []
+        return min(candidates, key=_least_established) if candidates else None
 
     def _drop(self, entry: _KeyRecords, rec: StoredRecord, delete: bool) -> None:
         del entry.recs[rec.author + rec.intent_id]

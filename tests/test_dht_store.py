@@ -142,6 +142,33 @@ def test_newcomer_evicts_from_the_heaviest_author_and_equal_shares_are_first_com
     )
 
 
+def test_extra_copies_yield_to_the_keys_own_intents():
+    """A full key of the "home" group: the copies filed there as an extra group (tire ads unsure of their
+    group) give way to a home intent the fair rule alone would refuse; another extra copy is refused."""
+    store = RecordStore(config=DhtConfig(max_records_per_key=4))
+    home = dict(category="home/furniture")
+    extras = [multi_record(identity(10 + n), 1, extra_groups=("home",)) for n in range(2)]
+    owns = [record(identity(20 + n), 1, **home) for n in range(2)]
+    key = key_of(owns[0])
+    for t, rec in enumerate(extras + owns):
+        assert store.put(key, rec, T0 + t) is PutStatus.STORED
+    assert [r.extra for r in store.records(key)] == [True, True, False, False]
+    # one record per author: the fair rule refuses a fifth author, but an extra copy makes way
+    newcomer = record(identity(30), 1, **home)
+    assert store.put(key, newcomer, T0 + 10) is PutStatus.STORED
+    assert [r.record for r in store.records(key)] == [extras[0], *owns, newcomer]  # the later extra went
+    # an extra copy never evicts by that rule
+    late_extra = multi_record(identity(40), 1, extra_groups=("home",))
+    assert store.put(key, late_extra, T0 + 11) is PutStatus.OVER_QUOTA
+    # the last extra copy goes for the next home intent, then the fair rule alone decides
+    assert store.put(key, record(identity(31), 1, **home), T0 + 12) is PutStatus.STORED
+    assert not any(r.extra for r in store.records(key))
+    assert store.put(key, record(identity(32), 1, **home), T0 + 13) is PutStatus.OVER_QUOTA
+    # an evicted copy's intent lives on under its own group's key, which this rule never touches
+    primary = key_of(extras[1])
+    assert primary != key and store.put(primary, extras[1], T0 + 14) is PutStatus.STORED
+
+
 def test_renewed_records_are_evicted_last():
     store = RecordStore(config=DhtConfig(max_records_per_key=3))
     a1, a2 = record(ALICE, 1), record(ALICE, 2)
