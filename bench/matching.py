@@ -364,6 +364,7 @@ def bench_dht_cost(n: int, rng: np.random.Generator, extra_share: float = 0.33) 
     cities = [(float(rng.uniform(-40, 60)), float(rng.uniform(-120, 140))) for _ in range(20)]
     by_group: dict[bytes, int] = {}
     by_group_filed: dict[bytes, int] = {}  # with the second copies of the unsure intents
+    extra_at: dict[bytes, int] = {}  # the second copies per key
     by_category: dict[bytes, int] = {}
     copies = 0
     for _ in range(n):
@@ -379,10 +380,12 @@ def bench_dht_cost(n: int, rng: np.random.Generator, extra_share: float = 0.33) 
                 other = codes[int(order[int(rng.choice(len(codes), p=weights))])]
             g2 = intent_key(other, cell)
             by_group_filed[g2] = by_group_filed.get(g2, 0) + 1
+            extra_at[g2] = extra_at.get(g2, 0) + 1
             copies += 1
         old = hashlib.sha256(f"metaspace/v1/intents/{code}/{coarsen(cell, KEY_RES)}".encode()).digest()
         by_category[old] = by_category.get(old, 0) + 1
     cap = DhtConfig().max_records_per_key
+    dropped = sum(min(e, max(0, by_group.get(k, 0) + e - cap)) for k, e in extra_at.items())
 
     def stats(d: dict[bytes, int]) -> dict[str, Any]:
         v = np.array(sorted(d.values()))
@@ -414,6 +417,11 @@ def bench_dht_cost(n: int, rng: np.random.Generator, extra_share: float = 0.33) 
         },
         "by_group": stats(by_group),
         "by_group_with_extra_groups": stats(by_group_filed),
+        # a full key's extra copies yield to its own intents (dht.store): the copies a store at the cap drops,
+        # and the key's own intents it then still refuses (the same as without any second copy)
+        "extra_copies_dropped_at_cap": dropped,
+        "extra_copies_dropped_share": round(dropped / copies, 4) if copies else 0.0,
+        "own_intents_over_cap": sum(max(0, v - cap) for v in by_group.values()),
         "by_fine_category": stats(by_category),
         "hot_key_ratio": round(max(by_group.values()) / max(by_category.values()), 2),
     }

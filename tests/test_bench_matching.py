@@ -30,3 +30,5 @@ def test_dht_cost_counts_the_second_copies_of_unsure_intents() -> None:
     filed = some["by_group_with_extra_groups"]
     total = filed["mean_records_per_key"] * filed["keys"]
     assert abs(total - 4000 * some["keys_per_publish"]) < 0.01 * total  # every copy is under some key
+    assert none["extra_copies_dropped_at_cap"] == 0
+    assert 0 <= some["extra_copies_dropped_share"] <= 1
