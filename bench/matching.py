@@ -355,7 +355,7 @@ def bench_dht_cost(n: int, rng: np.random.Generator, extra_share: float = 0.33) 
     from dht.config import DhtConfig
     from dht.keys import cells_within, intent_key
     from wire.geo import KEY_RES, cell_at, coarsen
-    from wire.taxonomy import category_codes
+    from wire.taxonomy import category_codes, group_of
 
     codes = sorted(category_codes())
     weights = 1.0 / np.arange(1, len(codes) + 1) ** 1.1  # Zipf popularity of categories
@@ -376,7 +376,7 @@ def bench_dht_cost(n: int, rng: np.random.Generator, extra_share: float = 0.33) 
         by_group_filed[g] = by_group_filed.get(g, 0) + 1
         if rng.random() < extra_share:
             other = code
-            while other.split("/")[0] == code.split("/")[0]:
+            while group_of(other) == group_of(code):
                 other = codes[int(order[int(rng.choice(len(codes), p=weights))])]
             g2 = intent_key(other, cell)
             by_group_filed[g2] = by_group_filed.get(g2, 0) + 1

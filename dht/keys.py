@@ -41,6 +41,7 @@ from wire.geo import EARTH_RADIUS_KM, KEY_RES, cell_at, cell_radius_km, center, 
 from wire.intent import Intent
 from wire.messages import AgentProfile, Contact, ReputationShare
 from wire.records import RecordView
+from wire.taxonomy import group_of
 
 KEY_PREFIX = "metaspace/v2/intents/"
 PROFILE_PREFIX = b"metaspace/v1/profiles/"
@@ -69,8 +70,7 @@ def intent_key(category: str, cell: str, key_res: int = KEY_RES) -> bytes:
     """
     if not is_cell(cell):
         raise LocalProtocolError(f"not an H3 cell: {cell!r}")
-    group = category.split("/", 1)[0]
-    return hashlib.sha256((KEY_PREFIX + group + "/" + coarsen(cell, key_res)).encode()).digest()
+    return hashlib.sha256((KEY_PREFIX + group_of(category) + "/" + coarsen(cell, key_res)).encode()).digest()
 
 
 def profile_key(agent: bytes) -> bytes:
@@ -115,8 +115,17 @@ def keys_for_record(view: RecordView, key_res: int = KEY_RES) -> tuple[bytes, ..
     """
     msg = view.message
     if isinstance(msg, Intent) and msg.extra_groups:
-        return tuple(_intent_key_memo(group, msg.cell, key_res) for group in msg.groups)
+        return intent_keys(msg, key_res)
     return (key_for_record(view, key_res),)
+
+
+def intent_keys(intent: Intent, key_res: int = KEY_RES) -> tuple[bytes, ...]:
+    """The keys of ``intent``: its category's group's, then each of its ``extra_groups``' (in its cell).
+
+    Raises:
+        LocalProtocolError: the intent's cell is not an H3 cell.
+    """
+    return tuple(_intent_key_memo(group, intent.cell, key_res) for group in intent.groups)
 
 
 def id_int(data: bytes) -> int:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wire.intent import Action, Intent
+from wire.taxonomy import group_of
 
 #: At most this many groups per search (a query that has no idea what its item is).
 MAX_SEARCH_GROUPS = 5
@@ -47,11 +48,6 @@ LOST_GROUP_MASS = 0.7
 #: (``extra_groups``), at most ``MAX_EXTRA_PUBLISH`` more (the wire allows ``MAX_EXTRA_GROUPS``).
 PUBLISH_CONFIDENT_MASS = 0.99
 MAX_EXTRA_PUBLISH = 1
-
-
-def group_of(code: str) -> str:
-    """The taxonomy's top level of a category code ("vehicles/tires" -> "vehicles")."""
-    return code.split("/", 1)[0]
 
 
 #: Both forms of each side, demand (True) and supply (False): the goods/service form of an action follows its

@@ -140,15 +140,21 @@ def _human_pick(u: Understanding, gold: str) -> str:
     return u.intent.category
 
 
-def _with_extra_groups(intents: list[Intent], emb: Embedder) -> list[Intent]:
-    """The intents as their agents publish them: filed under a second group when unsure of their own
-    (``discovery.extra_groups`` on the distribution the index computes, as ``Matchmaker`` does)."""
+def _indexed(intents: list[Intent], emb: Embedder, file_extra: bool) -> tuple[list[Intent], LocalIndex]:
+    """The intents as their agents publish them — with ``file_extra``, filed under a second group when unsure
+    of their own (``discovery.extra_groups`` on the distribution the index computes, as ``Matchmaker`` does) —
+    and an index holding them (their match vectors computed once, with that distribution)."""
+    index = LocalIndex(emb)
+    if not file_extra:
+        index.add_many(intents)
+        return intents, index
     f = features(intents, emb)
     out = []
     for it, row in zip(intents, f.probs, strict=True):
         extra = extra_groups(it.category, dict(zip(f.codes, row.tolist(), strict=True)))
         out.append(replace(it, extra_groups=extra or None))
-    return out
+    index.add_many(out, f.vectors, emb.model_id)
+    return out, index
 
 
 def evaluate_pairs(
@@ -184,21 +190,15 @@ def evaluate_pairs(
     s_intents = [
         _intent(u, side, n + 1, False) for n, (u, side) in enumerate(zip(s_und, s_sides, strict=True))
     ]
-    if file_extra:
-        s_intents = _with_extra_groups(s_intents, emb)
+    s_intents, index = _indexed(s_intents, emb, file_extra)
     by_intent = {it.id: sid for it, sid in zip(s_intents, sids, strict=True)}
     seller_cat = dict(zip(sids, (u.intent.category for u in s_und), strict=True))
-    index = LocalIndex(emb)
-    index.add_many(s_intents)
     # the same, had each unsure author picked among the three categories the agent offered
     h_intents = [
         _intent(u, side, n + 1, False, _human_pick(u, sellers[sid][1]))
         for n, (u, side, sid) in enumerate(zip(s_und, s_sides, sids, strict=True))
     ]
-    if file_extra:
-        h_intents = _with_extra_groups(h_intents, emb)
-    h_index = LocalIndex(emb)
-    h_index.add_many(h_intents)
+    h_intents, h_index = _indexed(h_intents, emb, file_extra)
     b_sides = [p.buy for p in pairs]
     b_und = _understand_at(b_sides, emb)
     raw_s = emb.embed([s.text for s in s_sides])

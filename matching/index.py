@@ -39,7 +39,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from matching.discovery import MAX_SEARCH_GROUPS, SIDES, group_of
+from matching.discovery import MAX_SEARCH_GROUPS, SIDES
 from matching.embedder import Embedder, check_compatible, get_embedder
 from matching.errors import EmbedderMismatchError, IndexFormatError
 from matching.features import features
@@ -52,6 +52,7 @@ from wire.codec import from_obj, to_obj
 from wire.errors import RemoteProtocolError
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
+from wire.taxonomy import group_of
 
 FORMAT_VERSION = 2
 MAX_SEARCH_K = 1000

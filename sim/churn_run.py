@@ -40,9 +40,8 @@ from typing import Any
 from sim.churn import HOUR, ChurnProcess, LiveSet
 from sim.config import JOIN_NOTES, SimConfig
 from sim.engine import ABANDONED, Engine
-from sim.latency import LatencyModel
 from sim.metrics import mean, percentile, rounded, rss_bytes
-from sim.network import derive_rng, join_network
+from sim.network import derive_rng, engine_for, join_network
 from sim.population import Oracle, Population
 from sim.workload import IntentFactory, PublishedIntent
 from wire.errors import LocalProtocolError
@@ -205,10 +204,7 @@ def run_churn(
     cpu0 = time.process_time()
     seed = config.seed
     model = config.session_model
-    latency = LatencyModel(derive_rng(seed, "latency"), config.rtt_ms, config.jitter)
-    engine = Engine(
-        latency, derive_rng(seed, "net"), config.loss, config.dead_mode, start_time, config.unreachable
-    )
+    engine = engine_for(config, start_time)
     work_rng = derive_rng(seed, "workload")
     factory = IntentFactory(work_rng, config.region, extra_share=config.extra_share)
     pop = Population.build(config, engine, factory, progress)

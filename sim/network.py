@@ -21,10 +21,14 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.engine import Engine
+from sim.latency import LatencyModel
 from sim.prefill import PrefillStats, prefill_tables
+
+if TYPE_CHECKING:
+    from sim.config import SimConfig
 
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -79,6 +83,14 @@ class LightRng:
 def derive_rng(seed: int, purpose: str) -> random.Random:
     """A ``random.Random`` for one purpose of a run, derived from the run's seed (stable across processes)."""
     return random.Random(f"metaspace-sim/{seed}/{purpose}")
+
+
+def engine_for(config: SimConfig, start_time: float, cls: type[Engine] = Engine) -> Engine:
+    """The run's simulated network: ``config``'s latency model, loss, dead and unreachable modes, with the
+    latency and network RNGs derived from its seed; ``cls`` an ``Engine`` subclass (one that counts, say)."""
+    latency = LatencyModel(derive_rng(config.seed, "latency"), config.rtt_ms, config.jitter)
+    net_rng = derive_rng(config.seed, "net")
+    return cls(latency, net_rng, config.loss, config.dead_mode, start_time, config.unreachable)
 
 
 def node_seed(seed: int, i: int) -> int:

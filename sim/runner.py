@@ -30,9 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from sim.config import JOIN_NOTES, SimConfig, config_from_dict
 from sim.engine import Engine
-from sim.latency import LatencyModel
 from sim.metrics import mean, peak_rss_bytes, percentile, rounded, rss_bytes
-from sim.network import derive_rng, join_network
+from sim.network import derive_rng, engine_for, join_network
 from sim.population import Oracle, Population
 from sim.workload import IntentFactory, Looker, Publisher
 
@@ -100,10 +99,7 @@ def run_simulation(
     n = config.nodes
 
     # ------------------------------------------------------------------------------------- setup
-    latency = LatencyModel(derive_rng(seed, "latency"), config.rtt_ms, config.jitter)
-    engine = Engine(
-        latency, derive_rng(seed, "net"), config.loss, config.dead_mode, START_TIME, config.unreachable
-    )
+    engine = engine_for(config, START_TIME)
     work_rng = derive_rng(seed, "workload")
     factory = IntentFactory(work_rng, config.region, extra_share=config.extra_share)
     pop = Population.build(config, engine, factory, progress)

@@ -51,7 +51,7 @@ import hashlib
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -152,8 +152,7 @@ def calibrate(config: WatchConfig, progress: Any = None) -> Calibration:
     """
     from sim.config import SimConfig
     from sim.engine import Engine
-    from sim.latency import LatencyModel
-    from sim.network import derive_rng, join_network
+    from sim.network import derive_rng, engine_for, join_network
     from sim.population import Oracle, Population
     from sim.runner import START_TIME
     from sim.workload import IntentFactory, Publisher
@@ -171,14 +170,7 @@ def calibrate(config: WatchConfig, progress: Any = None) -> Calibration:
         nodes=config.calib_nodes, publishes=50, lookups=1, seed=config.seed, join="fast", k=config.k
     )
     sim.validate()
-    engine = CountingEngine(
-        LatencyModel(derive_rng(sim.seed, "latency"), sim.rtt_ms, sim.jitter),
-        derive_rng(sim.seed, "net"),
-        0.0,
-        sim.dead_mode,
-        START_TIME,
-        sim.unreachable,
-    )
+    engine = cast(CountingEngine, engine_for(sim, START_TIME, CountingEngine))  # loss 0: the default
     engine.received = {}
     factory = IntentFactory(derive_rng(sim.seed, "workload"), sim.region)
     pop = Population.build(sim, engine, factory)

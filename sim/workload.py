@@ -24,13 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dht.keys import intent_key
+from dht.keys import intent_key, intent_keys
 from sim.engine import Engine
 from wire.envelope import seal_intent
 from wire.geo import cell_at
 from wire.identity import Identity
 from wire.intent import Action, Intent, Price
-from wire.taxonomy import category_codes, group_names
+from wire.taxonomy import category_codes, group_names, group_of
 
 #: Default region: a 1 x 1 degree box (about 110 x 85 km) south-west of New York City.
 DEFAULT_REGION = (40.2, -74.5, 41.2, -73.5)
@@ -91,14 +91,14 @@ class IntentFactory:
         self.actions = list(Action)
         self.places = places or None
         self.extra_share = extra_share
-        groups = sorted({c.split("/", 1)[0] for c in self.categories})
+        groups = sorted({group_of(c) for c in self.categories})
         self.groups = groups if len(groups) > 1 else sorted(group_names())
 
     def _extra_groups(self, category: str) -> list[str] | None:
         """With probability ``extra_share``, one random group other than ``category``'s (else None)."""
         if not self.extra_share or self.rng.random() >= self.extra_share:
             return None
-        own = category.split("/", 1)[0]
+        own = group_of(category)
         others = [g for g in self.groups if g != own]
         return [others[self.rng.randrange(len(others))]] if others else None
 
@@ -145,7 +145,7 @@ class IntentFactory:
     def make_published(self, identity: Identity, publisher: int, now: float) -> PublishedIntent:
         """``make``, as the ``PublishedIntent`` of node ``publisher`` (with every key of the intent)."""
         intent, record, key = self.make(identity, now)
-        keys = tuple(intent_key(g, intent.cell) for g in intent.groups) if intent.extra_groups else ()
+        keys = intent_keys(intent) if intent.extra_groups else ()
         return PublishedIntent(key, record, intent.action, publisher, keys)
 
 

@@ -12,10 +12,8 @@ import pytest
 from dht.keys import intent_key, keys_for_record
 from sim import SimConfig, run_simulation
 from sim.cli import main
-from sim.engine import Engine
-from sim.latency import LatencyModel
 from sim.metrics import MACHINE_KEYS
-from sim.network import derive_rng, join_network
+from sim.network import derive_rng, engine_for, join_network
 from sim.population import Population
 from sim.runner import START_TIME
 from sim.workload import IntentFactory, PublishedIntent, Publisher
@@ -100,14 +98,7 @@ def test_a_lookup_asks_one_key_drawn_uniformly():
 def test_every_record_is_found_through_each_of_its_keys():
     config = dataclasses.replace(BASE, publishes=20, extra_share=1.0)
     config.validate()
-    engine = Engine(
-        LatencyModel(derive_rng(config.seed, "latency"), config.rtt_ms, config.jitter),
-        derive_rng(config.seed, "net"),
-        0.0,
-        config.dead_mode,
-        START_TIME,
-        config.unreachable,
-    )
+    engine = engine_for(config, START_TIME)  # BASE has no loss
     factory = IntentFactory(derive_rng(config.seed, "workload"), config.region, extra_share=1.0)
     pop = Population.build(config, engine, factory)
     join_network(config, engine, pop.ids)

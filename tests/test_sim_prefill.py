@@ -13,7 +13,7 @@ from dht.routing import RoutingTable
 from sim import SimConfig
 from sim.engine import Engine
 from sim.latency import LatencyModel
-from sim.network import derive_rng, join_network
+from sim.network import derive_rng, engine_for, join_network
 from sim.population import Population
 from sim.prefill import chunk_buckets, prefill_tables, top64
 from sim.runner import START_TIME
@@ -23,14 +23,7 @@ from sim.workload import IntentFactory, Looker, Publisher
 def _network(config: SimConfig) -> tuple[Engine, Population, IntentFactory]:
     """The nodes of ``config`` joined as ``config.join`` says (the runner's set-up, without the workload)."""
     config.validate()
-    engine = Engine(
-        LatencyModel(derive_rng(config.seed, "latency"), config.rtt_ms, config.jitter),
-        derive_rng(config.seed, "net"),
-        config.loss,
-        config.dead_mode,
-        START_TIME,
-        config.unreachable,
-    )
+    engine = engine_for(config, START_TIME)
     factory = IntentFactory(derive_rng(config.seed, "workload"), config.region)
     pop = Population.build(config, engine, factory)
     join_network(config, engine, pop.ids)

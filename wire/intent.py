@@ -40,7 +40,7 @@ from wire.limits import (
     MAX_RADIUS_KM,
     MAX_TEXT_LEN,
 )
-from wire.taxonomy import category_codes, group_names
+from wire.taxonomy import category_codes, group_names, group_of
 
 INTENT_ID_LEN = 16
 # Used with fullmatch: "$" would also match before a trailing newline ("size\n").
@@ -156,16 +156,17 @@ class Intent:
         if self.extra_groups is not None:
             if not 1 <= len(self.extra_groups) <= MAX_EXTRA_GROUPS:
                 raise LocalProtocolError(f"extra_groups lists 1..{MAX_EXTRA_GROUPS} groups")
-            own = self.category.split("/", 1)[0]
             if any(g not in group_names() for g in self.extra_groups):
                 raise LocalProtocolError(f"extra_groups names an unknown group: {self.extra_groups!r}")
-            if own in self.extra_groups or len(set(self.extra_groups)) != len(self.extra_groups):
+            if group_of(self.category) in self.extra_groups or len(set(self.extra_groups)) != len(
+                self.extra_groups
+            ):
                 raise LocalProtocolError("extra_groups repeats a group (or the category's own)")
 
     @property
     def groups(self) -> tuple[str, ...]:
         """The taxonomy groups this intent is filed under: its category's first, then ``extra_groups``."""
-        return (self.category.split("/", 1)[0], *(self.extra_groups or ()))
+        return (group_of(self.category), *(self.extra_groups or ()))
 
     @property
     def key(self) -> tuple[bytes, bytes]:

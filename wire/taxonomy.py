@@ -47,7 +47,12 @@ def category_codes() -> frozenset[str]:
     return taxonomy().codes
 
 
+def group_of(code: str) -> str:
+    """The taxonomy's top level of a category code ("vehicles/tires" -> "vehicles"; a group is its own)."""
+    return code.split("/", 1)[0]
+
+
 @cache
 def group_names() -> frozenset[str]:
     """The taxonomy's top level ("vehicles" of "vehicles/tires"): what DHT keys and index partitions use."""
-    return frozenset(code.split("/", 1)[0] for code in category_codes())
+    return frozenset(group_of(code) for code in category_codes())

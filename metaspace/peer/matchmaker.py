@@ -109,25 +109,21 @@ class Matchmaker:
         await self.drop_from_index(gone)
         return len(gone)
 
+    async def _category_probs(self, mine: Intent) -> dict[str, float]:
+        """``mine``'s category distribution (``LocalIndex.query_features``: cached per id, seq and category;
+        computed in a worker thread, as embedding is CPU work)."""
+        async with self._index_lock:
+            return await trio.to_thread.run_sync(lambda: self.index.query_features(mine)[1])
+
     async def _groups(self, mine: Intent) -> list[str]:
         """The taxonomy groups ``mine`` is searched in (DHT keys are per group; an unsure category adds the
         groups of its next candidates, at most 5): see ``matching.discovery``."""
-
-        def work() -> list[str]:
-            return search_groups(mine, self.index.query_features(mine)[1])
-
-        async with self._index_lock:
-            return await trio.to_thread.run_sync(work)
+        return search_groups(mine, await self._category_probs(mine))
 
     async def filed_groups(self, mine: Intent) -> list[str]:
         """The other groups ``mine`` is also filed under when unsure of its own (``Intent.extra_groups``:
         ``matching.discovery.extra_groups`` on the distribution its searches use)."""
-
-        def work() -> list[str]:
-            return extra_groups(mine.category, self.index.query_features(mine)[1])
-
-        async with self._index_lock:
-            return await trio.to_thread.run_sync(work)
+        return extra_groups(mine.category, await self._category_probs(mine))
 
     async def _rank(
         self,
