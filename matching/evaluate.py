@@ -141,15 +141,15 @@ def _match(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print an evaluation as JSON: ``eval`` (default, this module's set), ``tune`` or ``heldout`` (eval2;
-    held-out figures are aggregates only)."""
+    """Print an evaluation as JSON: ``eval`` (default, this module's set), ``tune``, ``tune2`` or ``heldout``
+    (eval2 and eval3; held-out figures are aggregates only)."""
     import sys
 
     from matching.evaluate_pairs import evaluate_pairs
 
     args = sys.argv[1:] if argv is None else argv
-    usage = "usage: python -m matching.evaluate [eval|tune|heldout]"
-    if len(args) > 1 or (args and args[0] not in ("eval", "tune", "heldout")):
+    usage = "usage: python -m matching.evaluate [eval|tune|tune2|heldout]"
+    if len(args) > 1 or (args and args[0] not in ("eval", "tune", "tune2", "heldout")):
         stream = sys.stdout if args and args[0] in ("-h", "--help") else sys.stderr
         print(usage, file=stream)
         raise SystemExit(0 if stream is sys.stdout else 2)

@@ -1,8 +1,9 @@
 """Evaluation on the independent buy/sell pair set ``data/eval2`` (its README documents the format).
 
-The set is split by concept into ``tune`` and ``heldout``. Rule: only ``tune`` may be looked at, printed or
-tuned on. ``evaluate_pairs("heldout")`` reads the held-out records, runs the whole pipeline on them and
-returns **aggregate numbers only**: no text, no per-record errors leave this module for that split.
+The set is split by concept into ``tune`` and ``heldout``; ``tune2`` is a second tuning set (``data/eval3``,
+same format, other authors, other cities and items). Rule: only ``tune`` and ``tune2`` may be looked at,
+printed or tuned on. ``evaluate_pairs("heldout")`` reads the held-out records, runs the whole pipeline on
+them and returns **aggregate numbers only**: no text, no per-record errors leave this module for that split.
 
 Protocol (README "How to evaluate"): the side of each text is the one its author chose (``metaspace sell``
 or ``buy``, the web page's buttons), as in the product; action accuracy measures the text-only guess. Every
@@ -35,7 +36,9 @@ from matching.understand import Understanding, understand_many
 from wire.geo import cell_at, haversine_km
 from wire.intent import Intent
 
-SPLITS = ("tune", "heldout")
+#: Split name -> (data folder, the records' ``split``): ``tune2`` is the second tuning set ``data/eval3``,
+#: written later by other authors in the same format (its README says why), every record of it ``tune``.
+SPLITS = {"tune": ("eval2", "tune"), "heldout": ("eval2", "heldout"), "tune2": ("eval3", "tune")}
 EVAL_NOW = 1_750_000_000
 RADIUS_KM = 50
 TOP_K = 5
@@ -76,8 +79,8 @@ def _side(d: dict[str, Any], default_id: str) -> Side:
     )
 
 
-def _records(name: str) -> Iterable[dict[str, Any]]:
-    raw = resources.files("matching").joinpath(f"data/eval2/{name}").read_text(encoding="utf-8")
+def _records(folder: str, name: str) -> Iterable[dict[str, Any]]:
+    raw = resources.files("matching").joinpath(f"data/{folder}/{name}").read_text(encoding="utf-8")
     for line in raw.splitlines():
         if line.strip():
             yield json.loads(line)
@@ -90,7 +93,8 @@ def load_split(split: str) -> tuple[list[Pair], list[tuple[str, str, Side]]]:
         ValueError: unknown split.
     """
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}")
+        raise ValueError(f"split must be one of {tuple(SPLITS)}")
+    folder, field_value = SPLITS[split]
     pairs = [
         Pair(
             str(r["id"]),
@@ -100,13 +104,13 @@ def load_split(split: str) -> tuple[list[Pair], list[tuple[str, str, Side]]]:
             _side(r["sell"], ""),
             _side(r["buy"], ""),
         )
-        for r in _records("pairs.jsonl")
-        if r.get("split") == split
+        for r in _records(folder, "pairs.jsonl")
+        if r.get("split") == field_value
     ]
     negs = [
         (str(r["concept"]), str(r["category"]), _side(r["sell"], str(r["id"])))
-        for r in _records("negatives.jsonl")
-        if r.get("split") == split
+        for r in _records(folder, "negatives.jsonl")
+        if r.get("split") == field_value
     ]
     return pairs, negs
 
@@ -160,16 +164,16 @@ def _indexed(intents: list[Intent], emb: Embedder, file_extra: bool) -> tuple[li
 def evaluate_pairs(
     split: str = "tune", embedder: Embedder | None = None, distractors: bool = True, file_extra: bool = True
 ) -> dict[str, Any]:
-    """Run the eval2 protocol on one split.
+    """Run the eval2 protocol on one split (``SPLITS``).
 
     Args:
-        split: ``tune`` (figures and the list of errors) or ``heldout`` (aggregate figures only).
+        split: ``tune`` or ``tune2`` (figures and the list of errors), ``heldout`` (aggregate figures only).
         embedder: defaults to ``use-m3``.
         distractors: for ``heldout``, also index the ``tune`` sellers and negatives.
 
     Returns:
         ``{"split", "n_pairs", "n_sellers", "per_lang": {lang: {...}}, "overall": {...}, "non_en": {...},
-        "baseline_raw": {lang: {top1, top5}}, "sellers": {...}, "errors": [...] (tune only)}``.
+        "baseline_raw": {lang: {top1, top5}}, "sellers": {...}, "errors": [...] (not for heldout)}``.
     """
     emb = embedder if embedder is not None else get_embedder()
     pairs, negs = load_split(split)
@@ -235,7 +239,7 @@ def evaluate_pairs(
         h_found = [by_intent[m.intent.id] for m in h_index.search(hq, k=TOP_K, now=EVAL_NOW, groups=h_groups)]
         c["top1_h"] += bool(h_found) and h_found[0] == p.sell.id
         c["top5_h"] += p.sell.id in h_found
-        if split == "tune" and (not found or found[0] != p.sell.id or u.intent.category != p.category):
+        if split != "heldout" and (not found or found[0] != p.sell.id or u.intent.category != p.category):
             errors.append({
                 "id": p.id, "text": p.buy.text, "gold": p.category, "got": u.intent.category,
                 "seller_got": seller_cat[p.sell.id], "found": found[:3], "candidates": u.candidates,
@@ -250,7 +254,7 @@ def evaluate_pairs(
         "sellers": _seller_summary(s_und, [sellers[s][1] for s in sids], s_sides),
         "keys_per_publish": round(float(np.mean([len(it.groups) for it in s_intents])), 4) if sids else 0.0,
     }
-    if split == "tune":
+    if split != "heldout":
         result["errors"] = errors
     return result
 
@@ -312,11 +316,14 @@ def _seller_summary(unders: list[Understanding], gold_cats: list[str], sides: li
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m matching.evaluate_pairs [tune|heldout]``: print the figures as JSON."""
+    """``python -m matching.evaluate_pairs [tune|tune2|heldout]``: print the figures as JSON."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
     split = args[0] if args else "tune"
+    if len(args) > 1 or split not in SPLITS:
+        print(f"usage: python -m matching.evaluate_pairs [{'|'.join(SPLITS)}]", file=sys.stderr)
+        raise SystemExit(2)
     print(json.dumps(evaluate_pairs(split), ensure_ascii=False, indent=1))
 
 

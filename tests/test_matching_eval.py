@@ -72,7 +72,7 @@ def test_the_command_line_refuses_an_unknown_split_with_its_usage(capsys: pytest
     with pytest.raises(SystemExit) as bad:
         main(["heldot"])
     assert bad.value.code == 2
-    assert "usage: python -m matching.evaluate [eval|tune|heldout]" in capsys.readouterr().err
+    assert "usage: python -m matching.evaluate [eval|tune|tune2|heldout]" in capsys.readouterr().err
     with pytest.raises(SystemExit) as help_:
         main(["--help"])
     assert help_.value.code == 0
