@@ -1,11 +1,13 @@
 """Category and action by similarity to the labelled phrase bank, with a calibrated probability per category.
 
-Theory of operation: every phrase of ``data/bank`` is embedded once (cached on disk, see ``vector_cache``). A
-text's category score is a k-nearest-neighbour vote: for each category, the mean of the ``KNN_K`` best cosine
-similarities between the category's phrases in the text's own languages (its detected language and English,
-``Classifier.block``; all of them when the language is unknown) and (a) the text's item words, (b) the whole
-text. Lexical hits (a bank phrase found verbatim in the text, ``bank.glosses``) and extracted attributes (a
-tire size points at ``vehicles/tires``) add fixed amounts. A softmax with temperature ``TEMPERATURE`` turns
+Theory of operation: every phrase of ``data/bank`` is embedded once (cached on disk, see ``vector_cache``)
+and, like every text judged, mapped by the bank-fitted ``matching.adapter`` (which shrinks the directions in
+which one concept's phrases in different languages scatter). A text's category score is a k-nearest-neighbour
+vote: for each category, the mean of the ``KNN_K`` best cosine similarities between the category's phrases
+in the text's own languages (its detected language and English, ``Classifier.block``; all of them when
+the language is unknown) and (a) the text's item words, (b) the whole text. Lexical hits (a bank phrase
+found verbatim in the text, ``bank.glosses``) and extracted attributes (a tire size points at
+``vehicles/tires``) add fixed amounts. A softmax with temperature ``TEMPERATURE`` turns
 the scores into probabilities; the weights and the temperature were fitted on the ``tune`` split of
 ``data/eval2`` and the old ``data/eval.jsonl`` (never on ``heldout``) so that a probability of 0.8 is right
 about 80% of the time.
@@ -32,7 +34,7 @@ import faiss
 import numpy as np
 
 from matching.bank import BANK_LANGS, phrases
-from matching.embedder import Embedder
+from matching.embedder import Embedder, l2_normalise
 from matching.lexicon import field, languages
 from wire.taxonomy import taxonomy
 
@@ -137,7 +139,8 @@ def vector_cache(model_id: str, texts: list[str]) -> Path | None:
     return d / f"bank-{model_id.replace('/', '_').replace(':', '_')}-{digest}.npy"
 
 
-def _embed_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
+def embed_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """The vectors of ``texts`` by ``embedder``, from the disk cache when there (``vector_cache``)."""
     # Vectors are kept at float16 precision whether computed now or loaded: every run sees the same numbers.
     path = vector_cache(embedder.model_id, texts)
     if path is not None and path.exists():
@@ -213,11 +216,21 @@ class Classifier:
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
+        from matching.adapter import adapter_for  # not at import: ``python -m matching.adapter`` runs it
+
+        self._map = adapter_for(embedder)
         self._bank: BankVectors | None = None
         self._blocks: OrderedDict[tuple[str, ...], PhraseBlock] = OrderedDict()
         self._lock = threading.Lock()
 
+    def adapt(self, vectors: np.ndarray) -> np.ndarray:
+        """Embedder vectors mapped into the space the vote compares in (``matching.adapter``)."""
+        if self._map is None:
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+        return l2_normalise(np.asarray(vectors, dtype=np.float32) @ self._map)
+
     def bank(self) -> BankVectors:
+        """The bank phrases' and action examples' vectors, in the vote's space (computed once)."""
         with self._lock:
             if self._bank is None:
                 codes = tuple(c.code for c in taxonomy().categories)
@@ -226,7 +239,7 @@ class Classifier:
                 texts = sorted({p.text for p in ordered})
                 where = {t: i for i, t in enumerate(texts)}
                 demand, supply = action_examples()
-                vecs = _embed_cached(self.embedder, texts + demand + supply).astype(np.float32)
+                vecs = self.adapt(embed_cached(self.embedder, texts + demand + supply))
                 n = len(texts)
                 per_cat: list[dict[int, None]] = [{} for _ in codes]
                 by_lang: dict[str, dict[int, None]] = {lang: {} for lang in BANK_LANGS}
@@ -272,9 +285,10 @@ class Classifier:
         """(rows, categories): mean of the ``KNN_K`` best similarities to each category's phrases.
 
         Args:
-            vectors: one row per text.
+            vectors: one row per text (the embedder's vectors; ``adapt`` maps them).
             langs: per row, the text's languages (``block``); None: every row against the whole bank.
         """
+        vectors = self.adapt(vectors)
         keys = list(langs) if langs is not None else [None] * len(vectors)
         out = np.empty((len(vectors), len(self.bank().codes)), dtype=np.float32)
         groups: dict[tuple[str, ...] | None, list[int]] = {}
@@ -338,6 +352,7 @@ class Classifier:
     def action_margin(self, vectors: np.ndarray) -> np.ndarray:
         """Per row: mean top-3 similarity to demand examples minus the same for supply (> 0 = demand)."""
         bank = self.bank()
+        vectors = self.adapt(vectors)
         d = np.sort(vectors @ bank.demand.T, axis=1)[:, -3:].mean(axis=1)
         s = np.sort(vectors @ bank.supply.T, axis=1)[:, -3:].mean(axis=1)
         return np.asarray(d - s, dtype=np.float32)

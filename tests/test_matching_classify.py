@@ -17,7 +17,9 @@ def clf() -> Classifier:
 
 
 def _masked_scores(clf: Classifier, vectors: np.ndarray, langs: tuple[str, ...]) -> np.ndarray:
-    """The vote computed the slow way: the whole bank, phrases of other languages left out."""
+    """The vote computed the slow way: the whole bank, phrases of other languages left out (``vectors`` as
+    the embedder gives them; the classifier's adapter maps them first)."""
+    vectors = clf.adapt(vectors)
     bank = clf.bank().whole
     keep = np.zeros(len(bank.vectors), dtype=bool)
     for lang in langs:
