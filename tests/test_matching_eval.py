@@ -77,3 +77,18 @@ def test_the_command_line_refuses_an_unknown_split_with_its_usage(capsys: pytest
         main(["--help"])
     assert help_.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+def test_the_pair_evaluation_reads_each_split_from_its_set(capsys: pytest.CaptureFixture[str]) -> None:
+    from matching.evaluate_pairs import load_split, main
+
+    tune, tune_negs = load_split("tune")
+    tune2, tune2_negs = load_split("tune2")  # data/eval3: its records say "tune", the split is its own
+    assert len(tune2) > len(tune) > 0 and tune2_negs and tune_negs
+    assert {p.concept for p in tune}.isdisjoint(p.concept for p in tune2)
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_split("eval3")
+    with pytest.raises(SystemExit) as bad:
+        main(["tune3"])
+    assert bad.value.code == 2
+    assert "usage: python -m matching.evaluate_pairs [tune|heldout|tune2]" in capsys.readouterr().err
