@@ -32,11 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from matching.bank import BANK_LANGS, read_concepts
+from matching.bank import BANK_FOLDERS, BANK_LANGS, all_concepts
 from matching.embedder import USE_M3_DIM, USE_M3_ID, Embedder
 
-#: Bank folders the adapter is fitted on, in this order.
-BANK_FOLDERS = ("data/bank", "data/bank_wide")
 #: The file holding the fitted map of the default embedder.
 ADAPTER_FILE = "data/adapter-use-m3.npz"
 #: Ridge added to the within-concept covariance, as a multiple of its mean eigenvalue.
@@ -48,7 +46,8 @@ class AdapterError(ValueError):
 
 
 def bank_digest() -> str:
-    """sha256 of the bank files the adapter is fitted on (names and contents, in a fixed order)."""
+    """sha256 of the bank files the adapter is fitted on (``bank.BANK_FOLDERS``: names and contents, in a
+    fixed order)."""
     h = hashlib.sha256()
     root = resources.files("matching")
     for folder in BANK_FOLDERS:
@@ -60,18 +59,10 @@ def bank_digest() -> str:
 
 
 def bank_phrases() -> tuple[list[str], np.ndarray]:
-    """Every phrase of the banks (a phrase in several concepts once per concept) and its concept number."""
-    texts: list[str] = []
-    ids: list[int] = []
-    n = 0
-    for folder in BANK_FOLDERS:
-        for c in read_concepts(folder):
-            for lang in BANK_LANGS:
-                for p in c.phrases[lang]:
-                    texts.append(p)
-                    ids.append(n)
-            n += 1
-    return texts, np.asarray(ids, dtype=np.int64)
+    """Every phrase of the banks (``bank.all_concepts``; a phrase of several concepts once per concept) and
+    the number of its concept."""
+    pairs = [(p, n) for n, c in enumerate(all_concepts()) for lang in BANK_LANGS for p in c.phrases[lang]]
+    return [p for p, _ in pairs], np.asarray([n for _, n in pairs], dtype=np.int64)
 
 
 def fit(vectors: np.ndarray, concept: np.ndarray, lam: float = LAM) -> np.ndarray:

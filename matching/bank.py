@@ -25,6 +25,9 @@ from importlib import resources
 
 from matching.lexicon import LETTER, languages
 
+#: The bank folders: the classifier's examples (``concepts``), then the wider bank that the glossary and the
+#: classifier's adapter read too (``all_concepts``).
+BANK_FOLDERS = ("data/bank", "data/bank_wide")
 #: Column order of the bank files after ``category|concept-id``.
 BANK_LANGS = ("en", "es", "zh", "fr", "de", "pt", "ar", "hi", "vi", "ja", "ru", "ko", "it", "tr", "id")
 
@@ -65,7 +68,7 @@ def concepts() -> tuple[Concept, ...]:
     Raises:
         BankFormatError: a malformed line.
     """
-    return read_concepts("data/bank")
+    return read_concepts(BANK_FOLDERS[0])
 
 
 def read_concepts(folder: str) -> tuple[Concept, ...]:
@@ -99,9 +102,10 @@ def read_concepts(folder: str) -> tuple[Concept, ...]:
 
 
 @cache
-def glossary_concepts() -> tuple[Concept, ...]:
-    """The concepts the glossary knows: ``data/bank``'s, then ``data/bank_wide``'s."""
-    return concepts() + read_concepts("data/bank_wide")
+def all_concepts() -> tuple[Concept, ...]:
+    """The concepts of every bank folder (``data/bank``'s, then ``data/bank_wide``'s): the glossary's and the
+    adapter's."""
+    return concepts() + tuple(c for folder in BANK_FOLDERS[1:] for c in read_concepts(folder))
 
 
 @cache
@@ -168,7 +172,7 @@ def _key(s: str) -> str:
 @cache
 def _index(langs: tuple[str, ...]) -> _Index:
     buckets: dict[str, list[tuple[str, str, int]]] = {}
-    for ci, c in enumerate(glossary_concepts()):
+    for ci, c in enumerate(all_concepts()):
         for lang in langs:
             for p in c.phrases.get(lang, ()):
                 if lang == "ko" and len(p) < 2:
@@ -189,7 +193,7 @@ def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
     """
     langs = tuple(lang for lang in (langs or languages()) if lang in BANK_LANGS) or BANK_LANGS
     index = _index(langs).by_key
-    cs = glossary_concepts()
+    cs = all_concepts()
     found: list[Gloss] = []
     word_starts = {m.start() for m in _WORD_START.finditer(text)}
     starts = sorted(word_starts | {i for i, ch in enumerate(text) if _CJK.match(ch)})
