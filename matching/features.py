@@ -1,19 +1,30 @@
 """What the index compares: one match vector and one category distribution per intent.
 
-The match vector is ``normalise(W_RAW * embed(text) + W_ITEM * embed(item rendering))``: the item rendering
-(English glosses, item words, attributes; no category label) carries the item across languages, the raw text
-is the safety net when the rendering misses something. One 512-dim vector per intent, so the index costs what
-it cost before. The weights were chosen on the ``tune`` split of ``data/eval2`` (raw alone 0.60 top-1 there,
+The match vector is ``normalise(W_RAW * raw + W_ITEM * item + W_LEAD * lead)``, the embeddings of the raw
+text, of its item rendering (English glosses, item words, attributes; no category label) and of its lead
+(``lead_text``: the first clause, at least ``LEAD_MIN_CHARS`` long). The rendering carries the item across
+languages, the raw text is the safety net when the rendering misses something, and the lead keeps a long ad's
+item from being diluted by its terms of sale. One 512-dim vector per intent, so the index costs what it cost
+before. The weights were chosen on the ``tune`` split of ``data/eval2`` (raw alone 0.60 top-1 there,
 rendering alone 0.61, the sum with identifier and conflict signals 0.81); with the key-attribute signal
 (``score.W_KEY_MATCH``) the raw text's share was raised from 0.3 to 0.5 (non-en top-1 on tune: 0.2 -> .809,
 0.3 -> .834, 0.4 -> .850, 0.5 -> .847, 0.65 -> .847; both halves of its concepts agree).
 
 The category distribution comes from the bank classifier on the same two embeddings; for an intent whose
-category a human confirmed, half of the mass goes to that category.
+category a human confirmed, ``CONFIRMED_SHARE`` of the mass goes to that category.
+
+The lead: an ad names its item first and then adds condition, price, place and terms ("Durian montong asli,
+daging tebal kuning, ... Harga 65rb/kg, ... Lapak di Wonokromo"), while a buyer's text and a short ad are
+mostly the item. Whole-text similarity therefore favoured short ads of a neighbouring item (musang king at
+180rb/kg) over the long ad of the right one. Chosen on ``tune`` and ``tune2`` (non-English top-1, W_LEAD 0 /
+0.3 / 0.6 / 1.0: tune .890 / .906 / .898 / .895, tune2 .649 / .700 / .713 / .727; a lead of at least 20 or 30
+characters instead of 12: .906 / .895 and .706 / .694; mixing the lead into the raw share instead of adding
+it: tune .888, tune2 .698). A text that is one clause is its own lead and is embedded once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,8 +35,16 @@ from matching.classify import classifier_for, text_boosts
 from matching.embedder import Embedder, l2_normalise
 from wire.intent import Intent
 
+#: The match vector's formula: a saved index of another version has its vectors recomputed on load.
+FEATURES_VERSION = 2
 W_RAW = 0.5
 W_ITEM = 0.5
+W_LEAD = 0.6
+#: The lead is the text's first clauses up to at least this many characters (all of it if shorter).
+LEAD_MIN_CHARS = 12
+#: Where a clause ends: a sentence mark or comma followed by a space (not "1.500" or "2,5jt"), CJK marks,
+#: a line break, or a spaced dash/bar/slash.
+_CLAUSE_END = re.compile(r"[.!?;:](?:\s|$)|,\s|[。！？；，、\n]|\s[-–—|/]\s")
 #: Share of the query's category mass given to the category its human confirmed.
 CONFIRMED_SHARE = 0.3
 
@@ -37,11 +56,23 @@ class Features:
     codes: tuple[str, ...]
 
 
-def combine(raw: np.ndarray, item: np.ndarray) -> np.ndarray:
-    """Match vectors from raw-text and item-rendering embeddings (rows aligned)."""
-    return l2_normalise(
-        W_RAW * np.asarray(raw, dtype=np.float32) + W_ITEM * np.asarray(item, dtype=np.float32)
-    )
+def lead_text(text: str) -> str:
+    """The first clauses of ``text``, joined up to at least ``LEAD_MIN_CHARS`` characters (or all of it)."""
+    out = ""
+    for part in _CLAUSE_END.split(text):
+        part = part.strip()
+        if part:
+            out = f"{out} {part}" if out else part
+            if len(out) >= LEAD_MIN_CHARS:
+                break
+    return out or text
+
+
+def combine(raw: np.ndarray, item: np.ndarray, lead: np.ndarray | None = None) -> np.ndarray:
+    """Match vectors from the raw-text, item-rendering and lead embeddings (rows aligned; no lead: raw)."""
+    raw = np.asarray(raw, dtype=np.float32)
+    lead = raw if lead is None else np.asarray(lead, dtype=np.float32)
+    return l2_normalise(W_RAW * raw + W_ITEM * np.asarray(item, dtype=np.float32) + W_LEAD * lead)
 
 
 def features(intents: Sequence[Intent], embedder: Embedder, *, probs: bool = True) -> Features:
@@ -56,11 +87,17 @@ def features(intents: Sequence[Intent], embedder: Embedder, *, probs: bool = Tru
     views = [item_view(i) for i in intents]
     items = [v.rendering for v in views]
     raws = [i.text or r for i, r in zip(intents, items, strict=True)]
-    vecs = embedder.embed(raws + items)
-    raw_v, item_v = vecs[: len(intents)], vecs[len(intents) :]
+    leads = [lead_text(r) for r in raws]
+    longer = [n for n, (r, lead) in enumerate(zip(raws, leads, strict=True)) if lead != r]
+    n = len(intents)
+    vecs = embedder.embed(raws + items + [leads[k] for k in longer])
+    raw_v, item_v = vecs[:n], vecs[n : 2 * n]
+    lead_v = raw_v.copy()
+    lead_v[longer] = vecs[2 * n :]
+    match = combine(raw_v, item_v, lead_v)
     codes = clf.bank().codes
     if not probs:
-        return Features(combine(raw_v, item_v), np.zeros((len(intents), 0), dtype=np.float32), codes)
+        return Features(match, np.zeros((n, 0), dtype=np.float32), codes)
     boosts = [
         text_boosts(i.attributes, v.gloss_categories, v.service_hint)
         for i, v in zip(intents, views, strict=True)
@@ -71,4 +108,4 @@ def features(intents: Sequence[Intent], embedder: Embedder, *, probs: bool = Tru
         if it.category in col:
             dist[r] *= 1.0 - CONFIRMED_SHARE
             dist[r, col[it.category]] += CONFIRMED_SHARE
-    return Features(combine(raw_v, item_v), dist, codes)
+    return Features(match, dist, codes)

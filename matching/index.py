@@ -42,7 +42,7 @@ import numpy as np
 from matching.discovery import MAX_SEARCH_GROUPS, SIDES
 from matching.embedder import Embedder, check_compatible, get_embedder
 from matching.errors import EmbedderMismatchError, IndexFormatError
-from matching.features import features
+from matching.features import FEATURES_VERSION, features
 from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
 from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price
@@ -502,6 +502,7 @@ class LocalIndex:
             "format": FORMAT_VERSION,
             "generation": gen,
             "model_id": self.embedder.model_id,
+            "features": FEATURES_VERSION,
             "dim": self.dim,
             "count": len(intents),
             "vectors": vname,
@@ -517,7 +518,7 @@ class LocalIndex:
     def load(
         cls, directory: str | Path, embedder: Embedder | None = None, config: IndexConfig | None = None
     ) -> LocalIndex:
-        """Load an index saved by ``save``.
+        """Load an index saved by ``save`` (match vectors of another ``FEATURES_VERSION`` are recomputed).
 
         Raises:
             IndexFormatError: missing or corrupt files, unknown format.
@@ -536,8 +537,9 @@ class LocalIndex:
             raise IndexFormatError(f"corrupt index in {d}: {e}") from e
         if len(intents) != len(vecs) or len(intents) != int(manifest["count"]):
             raise IndexFormatError(f"corrupt index in {d}: counts differ")
-        if intents:
-            index.add_many(intents, vecs.astype(np.float32), str(manifest["model_id"]))
+        if intents:  # vectors of another match-vector formula (or none stated) are recomputed
+            stale = manifest.get("features") != FEATURES_VERSION
+            index.add_many(intents, None if stale else vecs.astype(np.float32), str(manifest["model_id"]))
         return index
 
     def statistics(self) -> dict[str, Any]:
