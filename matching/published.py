@@ -29,6 +29,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 _CLAUSE_END = re.compile(r"[,;.!?¿¡:，。；！？、\n]")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;.!?:，。；！？、،؛])")
 _REPEATED_SEPARATORS = re.compile(r"([,;:，；、،؛])(?:\s*[,;:，；、،؛])+")
+#: A comma or the like next to a sentence end, left where a price was cut out ("bakımlı., Çankaya").
+_SEPARATOR_AT_END = re.compile(r"[,;:，；、،؛]\s*([.!?。！？])|([.!?。！？])\s*[,;:，；、،؛]")
 _EDGE_SEPARATORS = re.compile(r"^[\s,;:，；、،؛.-]+|[\s,;:，；、،؛-]+$")
 
 
@@ -102,23 +104,24 @@ def _same_reading(out: str, text: str, lang: str | None) -> bool:
 def _without_price(text: str, found: str, default_currency: str | None) -> str | None:
     """``text`` without one price mention (``found``, as the extractor reports it, lower case), its bound
     words and its short basis words; None if the mention can't be located."""
-    low = text.lower()
-    if len(low) != len(text):  # a case mapping changed lengths: positions can't be mapped back
+    low, back = _lowered(text)
+    at = low.find(found) if found else -1
+    if at < 0:
         return None
-    start = low.find(found)
-    if start < 0:
-        return None
-    end = start + len(found)
+    start, end = back[at], back[at + len(found) - 1] + 1
     before = text[:start]
+    # the cue words are read in the languages of the whole text: a few words alone ("autour de",
+    # "budget maks") are too short to tell their language
+    langs = extract(text, default_currency).langs
     # The bound cue: the fewest last words before the price that the extractor reads as a bound on
     # their own, and without which it reads none.
     words = list(_WORD.finditer(before))[-MAX_CUE_WORDS:]
     cut_from = start
     probe = f" 1 {default_currency or 'USD'}"
-    if _bound(before + probe, default_currency) is not None:
+    if _bound(before + probe, default_currency, langs) is not None:
         for w in reversed(words):
-            cue_alone = _bound(text[w.start() : start] + probe, default_currency) is not None
-            if cue_alone and _bound(text[: w.start()] + probe, default_currency) is None:
+            cue_alone = _bound(text[w.start() : start] + probe, default_currency, langs) is not None
+            if cue_alone and _bound(text[: w.start()] + probe, default_currency, langs) is None:
                 cut_from = w.start()
                 break
         else:
@@ -136,15 +139,26 @@ def _without_price(text: str, found: str, default_currency: str | None) -> str |
     return text[:cut_from] + " " + text[end:]
 
 
-def _bound(text: str, default_currency: str | None) -> str | None:
-    price = extract(text, default_currency).price
+def _bound(text: str, default_currency: str | None, langs: tuple[str, ...]) -> str | None:
+    price = extract(text, default_currency, langs[0] if langs else None, langs[1:]).price
     return None if price is None else price.bound
+
+
+def _lowered(text: str) -> tuple[str, list[int]]:
+    """``text`` in lower case, and for each of its characters the position it came from in ``text`` (a
+    case mapping can change lengths: Turkish "İ" lowers to two code points)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low, list(range(len(text)))
+    parts = [ch.lower() for ch in text]
+    return "".join(parts), [i for i, part in enumerate(parts) for _ in part]
 
 
 def _tidy(text: str) -> str:
     t = " ".join(text.split())
     t = _SPACE_BEFORE_PUNCT.sub(r"\1", t)
     t = _REPEATED_SEPARATORS.sub(r"\1", t)
+    t = _SEPARATOR_AT_END.sub(lambda m: m.group(1) or m.group(2), t)
     return _EDGE_SEPARATORS.sub("", t)
 
 

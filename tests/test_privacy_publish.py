@@ -46,6 +46,18 @@ def run(fn: Callable[[], Awaitable[None]]) -> None:
         # digits of other scripts: the mention is found and taken out (the text used to be lost whole)
         ("صيانة كمبيوتر ولابتوب في إسطنبول، ٧٥٠ ليرة", "صيانة كمبيوتر ولابتوب في إسطنبول"),
         ("लैपटॉप चाहिए, ५००० रुपये तक", "लैपटॉप चाहिए"),
+        # a capital that lowers to two code points (Turkish "İ") no longer costs the text its mention's place
+        ("İki sezon kullanıldı, 9.500 TL, Çankaya'da", "İki sezon kullanıldı, Çankaya'da"),
+        ("İtalyan zeytinyağı arıyorum, 55 euro civarı.", "İtalyan zeytinyağı arıyorum."),
+        # short bound cues are read in the whole text's languages ("autour de" alone is no known language)
+        (
+            "Cherche Dell XPS 13 d'occasion pour mes études, SSD 512 Go, autour de 550 €",
+            "Cherche Dell XPS 13 d'occasion pour mes études, SSD 512 Go",
+        ),
+        (
+            "Cari grill BBQ Weber Spirit II E-310 propana, bekas gpp, budget maks $400",
+            "Cari grill BBQ Weber Spirit II E-310 propana, bekas gpp",
+        ),
     ],
 )
 def test_price_mentions_and_their_bound_words_are_taken_out(text: str, published: str) -> None:
