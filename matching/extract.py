@@ -54,9 +54,14 @@ _LENGTH = re.compile(
 )
 _STORAGE = re.compile(
     r"(?<![\d.])(\d{1,4})\s?(gb|go|g|tb|to|гб|тб|기가)(?![a-zа-я])"
-    r"(?P<ram>\s?(?:de\s|of\s)?(?:ram|memoria ram|arbeitsspeicher|оперативн\w*))?"
+    r"(?P<ram>\s?(?:de\s|di\s|of\s)?(?:ram|memoria ram|arbeitsspeicher|оперативн\w*))?"
 )
 _STORAGE_OK = {"gb": {8, 16, 32, 64, 128, 256, 512, 1024}, "tb": {1, 2, 4, 8}}
+#: A phone's memory and storage written as one pair: "16GB/256GB", "8/128 GB", "12+256G" (RAM first).
+_RAM_STORAGE = re.compile(
+    r"(?<![\d.])(\d{1,2})\s?(?:gb|go|g|гб)?\s?[/+]\s?(\d{1,4})\s?(gb|go|g|tb|to|гб|тб)(?![a-zа-я])"
+)
+_RAM_OK = {2, 3, 4, 6, 8, 12, 16, 18, 24, 32, 64}
 
 _MODELS: list[tuple[re.Pattern[str], str, str]] = [
     (
@@ -437,6 +442,13 @@ def extract(
     for m in _CAPACITY.finditer(t):
         _set_attr(ex, "capacity", f"{int(m.group(1))}Ah")
         t = _blank(t, m.start(), m.end())
+    for m in _RAM_STORAGE.finditer(t):
+        unit = "tb" if m.group(3) in ("tb", "to", "тб") else "gb"
+        ram, storage = int(m.group(1)), int(m.group(2))
+        if ram in _RAM_OK and storage in _STORAGE_OK[unit] and (unit == "tb" or storage > ram):
+            _set_attr(ex, "ram", f"{ram}GB")
+            _set_attr(ex, "storage", f"{storage}{unit.upper()}")
+            t = _blank(t, m.start(), m.end())
     for m in _STORAGE.finditer(t):
         unit = "tb" if m.group(2) in ("tb", "to", "тб") else "gb"
         value = int(m.group(1))

@@ -73,6 +73,12 @@ def test_price_without_currency_is_kept_without_currency() -> None:
         ("iPhone 12 128 Go", "storage", "128GB"),
         ("laptop 1TB", "storage", "1TB"),
         ("MacBook 8GB RAM", "ram", "8GB"),
+        ("OnePlus 12R 16GB/256GB, Iron Gray", "storage", "256GB"),  # memory/storage: the second is storage
+        ("OnePlus 12R 16GB/256GB, Iron Gray", "ram", "16GB"),
+        ("小米14 12+256G 黑色", "storage", "256GB"),
+        ("laptop 16GB/1TB SSD", "storage", "1TB"),
+        ("Galaxy S23 8/128 GB", "storage", "128GB"),
+        ("tires 225/65R17 2/16 GB", "size", "225/65R17"),
         ("Samsung 55 inch TV", "screen", "55in"),
         ("televisor de 55 pulgadas", "screen", "55in"),
         ("三星55英寸电视", "screen", "55in"),
