@@ -64,15 +64,16 @@ def published_text(
     checked = ""  # the last text the extractor found no price in
     for n in range(MAX_PRICE_MENTIONS):
         if n == 0 and reading is not None and _same_reading(out, text, reading[0]):
-            price = reading[1].price
+            read = reading[1]
         else:
-            price = extract(out, default_currency).price
+            read = extract(out, default_currency)
+        price = read.price
         if price is None:
             checked = out
             break
         if price.bound is not None:
             amounts.append(price.amount)
-        cut = _without_price(out, price.text, default_currency)
+        cut = _without_price(out, price.text, default_currency, read.langs)
         if cut is None:
             return None, [refused + "carries its category and attributes only"]
         out = _tidy(cut)
@@ -101,18 +102,17 @@ def _same_reading(out: str, text: str, lang: str | None) -> bool:
     return out == text and detect_language(normalise(out[:MAX_EXTRACT_CHARS]))[0] == lang
 
 
-def _without_price(text: str, found: str, default_currency: str | None) -> str | None:
+def _without_price(text: str, found: str, default_currency: str | None, langs: tuple[str, ...]) -> str | None:
     """``text`` without one price mention (``found``, as the extractor reports it, lower case), its bound
-    words and its short basis words; None if the mention can't be located."""
+    words and its short basis words; None if the mention can't be located. ``langs``: the languages the
+    extractor read ``text`` in; the cue words are read in them (a few words alone, "autour de" or "budget
+    maks", are too short to tell their language)."""
     low, back = _lowered(text)
     at = low.find(found) if found else -1
     if at < 0:
         return None
     start, end = back[at], back[at + len(found) - 1] + 1
     before = text[:start]
-    # the cue words are read in the languages of the whole text: a few words alone ("autour de",
-    # "budget maks") are too short to tell their language
-    langs = extract(text, default_currency).langs
     # The bound cue: the fewest last words before the price that the extractor reads as a bound on
     # their own, and without which it reads none.
     words = list(_WORD.finditer(before))[-MAX_CUE_WORDS:]
