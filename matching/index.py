@@ -59,11 +59,11 @@ MAX_SEARCH_K = 1000
 #: Candidates FAISS hands to the exact rescoring, per partition: at least this many, or 4 * k.
 MIN_RESCORE = 40
 #: A candidate of another fine category than the query's is kept only if the query gives that category this
-#: much probability, or if the two texts are this similar: "related", not merely in the same group (a bicycle
-#: is not a match for tires, though both are "vehicles"). Mostly a ranking signal; this cut only drops the
-#: unrelated. On eval2's tune split, with unsure intents filed twice (non-en top-1 / top-5): p < .01 cut
-#: .893 / .975, p < .001 (this) .901 / .982, no cut at all .903 / .985: the cut is kept for what the query is
-#: sure it is not (a buyer certain of tires never sees a bicycle), loosened for the merely improbable.
+#: much probability, or if the two texts are this similar, or if it is filed here as its second group (its
+#: author was unsure of its category; tune2 top-5 .897 -> .917): "related", not merely in the same group (a
+#: bicycle is not a match for tires). Mostly a ranking signal; this cut only drops the unrelated. On eval2's
+#: tune split, unsure intents filed twice (non-en top-1 / top-5): p < .01 cut .893 / .975, p < .001 (this)
+#: .901 / .982, no cut .903 / .985: kept for what the query is sure it is not, loosened for the improbable.
 RELATED_MIN_P = 0.001
 RELATED_MIN_SIM = 0.45
 #: Query feature cache entries (own intents are searched again at every watch round).
@@ -389,12 +389,12 @@ class LocalIndex:
         k = max(1, min(int(k), MAX_SEARCH_K))
         wanted = list(dict.fromkeys(groups or [group_of(intent.category)]))[:MAX_SEARCH_GROUPS]
         parts = [
-            p
+            (g, p)
             for g in wanted
             for a in SIDES[not intent.action.demand]
             if (p := self._parts.get((a.value, g))) is not None and p.live > 0
         ]
-        masks = [(p, m) for p in parts if (m := self._mask(p, intent, now)).any()]
+        masks = [(g, p, m) for g, p in parts if (m := self._mask(p, intent, now)).any()]
         if not masks:
             return []
         if vector is None or category_probs is None:
@@ -412,7 +412,7 @@ class LocalIndex:
         qp = unit_price(intent)
         q_cur = -2 if qp is None else self._interned.get("c:" + qp[1], -2)
         scored: dict[bytes, tuple[float, float, float, Intent]] = {}  # one per intent filed in two groups
-        for part, mask in masks:
+        for group, part, mask in masks:
             sims, rows = part.search(q, mask, min(MAX_SEARCH_K, max(MIN_RESCORE, 4 * k)))
             rows_i = rows.astype(np.int64)
             dists = self._distances(part, rows_i, q_xyz)
@@ -426,7 +426,8 @@ class LocalIndex:
                 if cand is None:
                     continue
                 p_cat = category_probs.get(cand.category, 0.0)
-                if cand.category != intent.category and p_cat < RELATED_MIN_P and sim < RELATED_MIN_SIM:
+                unrelated = p_cat < RELATED_MIN_P and sim < RELATED_MIN_SIM  # unless filed here second
+                if unrelated and cand.category != intent.category and group_of(cand.category) == group:
                     continue
                 c_attrs = cand.attributes
                 both = bool(q_attrs) and bool(c_attrs)  # no shared attribute: neutral agreement, nothing else

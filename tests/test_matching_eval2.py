@@ -13,9 +13,10 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   with the "related" cut loosened to p < .001: top-1 0.671, top-5 0.921; with the classifier's bank-fitted
   adapter and the glossary of both banks (tenth session, decided on tune and tune2): top-1 0.695, top-5 0.940,
   agreement 0.779, action 0.952; with the lead clause in the match vectors (eleventh session, decided on tune
-  and tune2): top-1 0.765, top-5 0.943, agreement 0.779, action 0.952): a change that makes matching worse
-  fails here. Top-1 must also stay above the raw embedder's (0.517): the pipeline is not worse than its own
-  model (at top-5 it is now above it: 0.943 vs 0.925).
+  and tune2): top-1 0.765, top-5 0.943, agreement 0.779, action 0.952; with the published-text and extraction
+  fixes and a second filing no longer cut as unrelated: top-1 0.774, top-5 0.958, agreement 0.781, action
+  0.952): a change that makes matching worse fails here. Top-1 must also stay above the raw embedder's
+  (0.517): the pipeline is not worse than its own model (at top-5 it is now above it: 0.958 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
   honestly; they stay here as a strict expected failure, so the day they pass the marker has to go.
 """
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.74, "top5": 0.92, "category_agreement": 0.75, "action": 0.92}
+REGRESSION = {"top1": 0.75, "top5": 0.94, "category_agreement": 0.75, "action": 0.92}
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -527,3 +528,18 @@ def test_explanations_are_built_when_read_and_kept(
     assert calls == []  # ranking built no explanation
     first = m.explanation
     assert "attribute_match" in first.codes() and m.explanation is first and calls == [1]
+
+
+def test_a_second_filing_is_not_cut_as_unrelated() -> None:
+    """A seller unsure of its category files under a second group too (``extra_groups``); a buyer searching
+    that group meets it even when the buyer's classifier gives the seller's own category no mass."""
+    index = LocalIndex(HashEmbedder())
+    bed = mk(1, category="vehicles/cars", text="springbed 160x200 divan sandaran")
+    bed = replace(bed, extra_groups=("home",))
+    chair = mk(2, category="home/kitchen", text="bar stools pair oak")
+    index.add_many([bed, chair])
+    q = mk(3, action=Action.BUY, category="home/furniture", text="spring mattress with base wanted")
+    probs = {"home/furniture": 1.0}
+    found = [m.intent.id for m in index.search(q, now=NOW, groups=["home"], category_probs=probs)]
+    assert bed.id in found  # filed here second: kept, ranked by its similarity and (zero) category mass
+    assert chair.id not in found  # filed here first, another fine category, unrelated: cut as before
