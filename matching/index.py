@@ -20,16 +20,14 @@ fine categories still meet. Intents are keyed by their 16-byte id; a higher ``se
 equal one is ignored; a withdrawn intent removes the old one. One OpenMP thread is used for single queries.
 
 Every vector carries the embedder's ``model_id`` and ``dim``; vectors or saved indexes of another model are
-refused with ``EmbedderMismatchError``. ``save(dir)`` writes generation-numbered files, fsyncs them, then
-atomically replaces ``manifest.json``; ``load(dir)`` reads the manifest and rebuilds the partitions
-without re-embedding.
+refused with ``EmbedderMismatchError``. ``save(dir)`` and ``load(dir)`` go through ``index_files`` (atomic,
+generation-numbered files); ``load`` rebuilds the partitions without re-embedding unless the saved vectors
+were made by another match-vector formula.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -41,20 +39,17 @@ import numpy as np
 
 from matching.discovery import MAX_SEARCH_GROUPS, SIDES
 from matching.embedder import Embedder, check_compatible, get_embedder
-from matching.errors import EmbedderMismatchError, IndexFormatError
+from matching.errors import EmbedderMismatchError
 from matching.features import FEATURES_VERSION, features
+from matching.index_files import read_index, read_manifest, write_index
 from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
 from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price
 from matching.signals import conflicts, coverage, identifiers, key_matches
-from wire import cbor
-from wire.codec import from_obj, to_obj
-from wire.errors import RemoteProtocolError
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
 from wire.taxonomy import group_of
 
-FORMAT_VERSION = 2
 MAX_SEARCH_K = 1000
 #: Candidates FAISS hands to the exact rescoring, per partition: at least this many, or 4 * k.
 MIN_RESCORE = 40
@@ -477,11 +472,7 @@ class LocalIndex:
 
     # -- persistence ---------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:
-        """Write the index to ``directory`` atomically (readers see the old or the new one, never a mix)."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        old = _read_manifest(d) if (d / "manifest.json").exists() else None
-        gen = (int(old["generation"]) + 1) if old else 1
+        """Write the index to ``directory`` atomically (``index_files.write_index``)."""
         intents: list[Intent] = []
         vec_parts: list[np.ndarray] = []
         seen: set[bytes] = set()  # an intent filed in two groups is saved once
@@ -496,24 +487,7 @@ class LocalIndex:
             if rows:
                 vec_parts.append(part.all_vectors()[np.asarray(rows, dtype=np.int64)])
         vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, self.dim), dtype=np.float32)
-        vname, iname = f"vectors-{gen}.npy", f"intents-{gen}.cbor"
-        _write_atomic(d / vname, _npy_bytes(vecs))
-        _write_atomic(d / iname, cbor.encode([to_obj(i) for i in intents]))
-        manifest = {
-            "format": FORMAT_VERSION,
-            "generation": gen,
-            "model_id": self.embedder.model_id,
-            "features": FEATURES_VERSION,
-            "dim": self.dim,
-            "count": len(intents),
-            "vectors": vname,
-            "intents": iname,
-        }
-        _write_atomic(d / "manifest.json", json.dumps(manifest, indent=1).encode())
-        if old:
-            for key in ("vectors", "intents"):
-                if old.get(key) not in (vname, iname):
-                    (d / str(old[key])).unlink(missing_ok=True)
+        write_index(directory, intents, vecs, self.embedder.model_id, FEATURES_VERSION)
 
     @classmethod
     def load(
@@ -525,22 +499,13 @@ class LocalIndex:
             IndexFormatError: missing or corrupt files, unknown format.
             EmbedderMismatchError: saved with another model or dimension than ``embedder``.
         """
-        d = Path(directory)
-        manifest = _read_manifest(d)
         index = cls(embedder, config)
+        manifest = read_manifest(directory)  # the model is checked before the files are read
         check_compatible(str(manifest["model_id"]), int(manifest["dim"]), index.embedder)
-        try:
-            vecs = np.load(d / str(manifest["vectors"]), allow_pickle=False)
-            raw = (d / str(manifest["intents"])).read_bytes()
-            objs = cbor.decode(raw, max_bytes=len(raw))
-            intents = [from_obj(Intent, o) for o in objs]
-        except (OSError, ValueError, RemoteProtocolError) as e:
-            raise IndexFormatError(f"corrupt index in {d}: {e}") from e
-        if len(intents) != len(vecs) or len(intents) != int(manifest["count"]):
-            raise IndexFormatError(f"corrupt index in {d}: counts differ")
-        if intents:  # vectors of another match-vector formula (or none stated) are recomputed
-            stale = manifest.get("features") != FEATURES_VERSION
-            index.add_many(intents, None if stale else vecs.astype(np.float32), str(manifest["model_id"]))
+        saved = read_index(directory)
+        if saved.intents:  # vectors of another match-vector formula (or none stated) are recomputed
+            stale = saved.features != FEATURES_VERSION
+            index.add_many(saved.intents, None if stale else saved.vectors, saved.model_id)
         return index
 
     def statistics(self) -> dict[str, Any]:
@@ -561,41 +526,3 @@ class LocalIndex:
             **self._stats,
             "mean_search_ms": round(1000 * self._search_s / searches, 3) if searches else 0.0,
         }
-
-
-def _npy_bytes(a: np.ndarray) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, a, allow_pickle=False)
-    return buf.getvalue()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _read_manifest(d: Path) -> dict[str, Any]:
-    try:
-        m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise IndexFormatError(f"no readable index manifest in {d}: {e}") from e
-    if not isinstance(m, dict) or m.get("format") != FORMAT_VERSION:
-        raise IndexFormatError(f"unknown index format in {d}")
-    for key in ("generation", "model_id", "dim", "count", "vectors", "intents"):
-        if key not in m:
-            raise IndexFormatError(f"index manifest in {d} lacks {key!r}")
-    return m
