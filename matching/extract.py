@@ -62,6 +62,7 @@ _RAM_STORAGE = re.compile(
     r"(?<![\d.])(\d{1,2})\s?(?:gb|go|g|гб)?\s?[/+]\s?(\d{1,4})\s?(gb|go|g|tb|to|гб|тб)(?![a-zа-я])"
 )
 _RAM_OK = {2, 3, 4, 6, 8, 12, 16, 18, 24, 32, 64}
+_TERABYTES = ("tb", "to", "тб")
 
 _MODELS: list[tuple[re.Pattern[str], str, str]] = [
     (
@@ -443,14 +444,14 @@ def extract(
         _set_attr(ex, "capacity", f"{int(m.group(1))}Ah")
         t = _blank(t, m.start(), m.end())
     for m in _RAM_STORAGE.finditer(t):
-        unit = "tb" if m.group(3) in ("tb", "to", "тб") else "gb"
+        unit = "tb" if m.group(3) in _TERABYTES else "gb"
         ram, storage = int(m.group(1)), int(m.group(2))
         if ram in _RAM_OK and storage in _STORAGE_OK[unit] and (unit == "tb" or storage > ram):
             _set_attr(ex, "ram", f"{ram}GB")
             _set_attr(ex, "storage", f"{storage}{unit.upper()}")
             t = _blank(t, m.start(), m.end())
     for m in _STORAGE.finditer(t):
-        unit = "tb" if m.group(2) in ("tb", "to", "тб") else "gb"
+        unit = "tb" if m.group(2) in _TERABYTES else "gb"
         value = int(m.group(1))
         if value not in _STORAGE_OK[unit]:
             continue
