@@ -1,9 +1,10 @@
 """Evaluation on the independent buy/sell pair set ``data/eval2`` (its README documents the format).
 
-The set is split by concept into ``tune`` and ``heldout``; ``tune2`` is a second tuning set (``data/eval3``,
-same format, other authors, other cities and items). Rule: only ``tune`` and ``tune2`` may be looked at,
-printed or tuned on. ``evaluate_pairs("heldout")`` reads the held-out records, runs the whole pipeline on
-them and returns **aggregate numbers only**: no text, no per-record errors leave this module for that split.
+The set is split by concept into ``tune`` and ``heldout``; ``tune2`` and ``tune3`` are further tuning sets
+(``data/eval3``, ``data/eval4``: same format, other authors, other cities and items). Rule: only the tuning
+sets may be looked at, printed or tuned on. ``evaluate_pairs("heldout")`` reads the held-out records, runs
+the whole pipeline on them and returns **aggregate numbers only**: no text, no per-record errors leave this
+module for that split.
 
 Protocol (README "How to evaluate"): the side of each text is the one its author chose (``metaspace sell``
 or ``buy``, the web page's buttons), as in the product; action accuracy measures the text-only guess. Every
@@ -36,9 +37,15 @@ from matching.understand import Understanding, understand_many
 from wire.geo import cell_at, haversine_km
 from wire.intent import Intent
 
-#: Split name -> (data folder, the records' ``split``): ``tune2`` is the second tuning set ``data/eval3``,
-#: written later by other authors in the same format (its README says why), every record of it ``tune``.
-SPLITS = {"tune": ("eval2", "tune"), "heldout": ("eval2", "heldout"), "tune2": ("eval3", "tune")}
+#: Split name -> (data folder, the records' ``split``): ``tune2`` and ``tune3`` are the tuning sets
+#: ``data/eval3`` and ``data/eval4``, written later by other authors in the same format (their READMEs say
+#: why), every record of them ``tune``.
+SPLITS = {
+    "tune": ("eval2", "tune"),
+    "heldout": ("eval2", "heldout"),
+    "tune2": ("eval3", "tune"),
+    "tune3": ("eval4", "tune"),
+}
 EVAL_NOW = 1_750_000_000
 RADIUS_KM = 50
 TOP_K = 5
@@ -167,7 +174,8 @@ def evaluate_pairs(
     """Run the eval2 protocol on one split (``SPLITS``).
 
     Args:
-        split: ``tune`` or ``tune2`` (figures and the list of errors), ``heldout`` (aggregate figures only).
+        split: ``tune``, ``tune2`` or ``tune3`` (figures and the list of errors), ``heldout`` (aggregate
+            figures only).
         embedder: defaults to ``use-m3``.
         distractors: for ``heldout``, also index the ``tune`` sellers and negatives.
 
@@ -316,7 +324,7 @@ def _seller_summary(unders: list[Understanding], gold_cats: list[str], sides: li
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m matching.evaluate_pairs [tune|tune2|heldout]``: print the figures as JSON."""
+    """``python -m matching.evaluate_pairs [tune|tune2|tune3|heldout]``: print the figures as JSON."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv

@@ -1,8 +1,9 @@
 """The labelled phrase bank and the language tables: shape, coverage, and no overlap with any evaluation set.
 
 Overlap rule (issue 11): the bank must not contain the evaluation items or phrasings. Checked here against the
-old set (``data/eval.jsonl``), both splits of ``data/eval2`` (``tune`` and ``heldout``) and ``data/eval3``
-(``tune2``), without printing any evaluation text: a failure names bank phrases only.
+old set (``data/eval.jsonl``), both splits of ``data/eval2`` (``tune`` and ``heldout``), ``data/eval3``
+(``tune2``) and ``data/eval4`` (``tune3``), without printing any evaluation text: a failure names bank
+phrases only.
 
 * no bank phrase equals an evaluation text or makes up most of one (a phrasing copied): a bank phrase found
   inside an evaluation text must be less than half of it (generic nouns such as "washing machine" are
@@ -14,6 +15,7 @@ old set (``data/eval.jsonl``), both splits of ``data/eval2`` (``tune`` and ``hel
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import unicodedata
@@ -27,9 +29,11 @@ from wire.taxonomy import category_codes
 
 DATA = Path(__file__).resolve().parent.parent / "matching" / "data"
 ISSUE_LANGS = {"en", "es", "zh", "fr", "de", "pt", "ar", "hi", "vi", "ja", "ru", "ko", "it", "tr"}
-#: Evaluation brands that are everyday words ("Golden" dog food, "Central" mattresses): a bank phrase such as
-#: "golden retriever" or "central asian shepherd" uses the word, not the brand.
-COMMON_WORD_BRANDS = frozenset({"golden", "central"})
+#: Evaluation brands and models that are everyday words ("Golden" dog food, "Central" mattresses; in eval4
+#: an "Oxford" bicycle, the ergobag "Pack", a "Grande" scooter, a "Coco" dog stroller, "Kova" paint): a bank
+#: phrase such as "golden retriever", "oxford shoes", "noix de coco" or "kova çanta" uses the word, not the
+#: brand.
+COMMON_WORD_BRANDS = frozenset({"golden", "central", "oxford", "pack", "grande", "coco", "kova"})
 TABLE_KEYS = {"lang", "name", "boundary", "stopwords", "demand", "supply", "currency", "numbers", "price"}
 
 
@@ -38,14 +42,16 @@ def _norm(text: str) -> str:
 
 
 def _eval_records() -> list[dict]:
-    """Every record of ``data/eval2`` and of ``data/eval3`` (whose records are given the split ``tune2``)."""
+    """Every record of ``data/eval2``, ``data/eval3`` and ``data/eval4`` (whose records are given the splits
+    ``tune2`` and ``tune3``)."""
     out = []
-    for folder in ("eval2", "eval3"):
+    renamed = {"eval3": "tune2", "eval4": "tune3"}
+    for folder in ("eval2", "eval3", "eval4"):
         for name in ("pairs.jsonl", "negatives.jsonl"):
             for line in (DATA / folder / name).read_text(encoding="utf-8").splitlines():
                 if line.strip():
                     rec = json.loads(line)
-                    out.append(rec if folder == "eval2" else {**rec, "split": "tune2"})
+                    out.append({**rec, "split": renamed[folder]} if folder in renamed else rec)
     return out
 
 
@@ -117,9 +123,9 @@ def test_the_wide_bank_is_well_formed_and_apart() -> None:
 
 
 def test_evaluation_splits_are_disjoint() -> None:
-    # eval2's tune and heldout, and eval3 (tune2): no concept and no text in two of them
+    # eval2's tune and heldout, eval3 (tune2) and eval4 (tune3): no concept and no text in two of them
     recs = _eval_records()
-    splits = ("tune", "heldout", "tune2")
+    splits = ("tune", "heldout", "tune2", "tune3")
     concepts_by_split: dict[str, set[str]] = {s: set() for s in splits}
     texts_by_split: dict[str, set[str]] = {s: set() for s in splits}
     for r in recs:
@@ -127,7 +133,7 @@ def test_evaluation_splits_are_disjoint() -> None:
         for side in (r.get("sell"), r.get("buy")):
             if side:
                 texts_by_split[r["split"]].add(_norm(side["text"]))
-    for a, b in (("tune", "heldout"), ("tune", "tune2"), ("heldout", "tune2")):
+    for a, b in itertools.combinations(splits, 2):
         assert not concepts_by_split[a] & concepts_by_split[b], (a, b)
         assert not texts_by_split[a] & texts_by_split[b], (a, b)
 
