@@ -84,11 +84,13 @@ def test_the_pair_evaluation_reads_each_split_from_its_set(capsys: pytest.Captur
 
     tune, tune_negs = load_split("tune")
     tune2, tune2_negs = load_split("tune2")  # data/eval3: its records say "tune", the split is its own
-    assert len(tune2) > len(tune) > 0 and tune2_negs and tune_negs
-    assert {p.concept for p in tune}.isdisjoint(p.concept for p in tune2)
+    tune3, tune3_negs = load_split("tune3")  # data/eval4, likewise
+    assert len(tune2) > len(tune3) > len(tune) > 0 and tune2_negs and tune3_negs and tune_negs
+    concepts = [{p.concept for p in split} for split in (tune, tune2, tune3)]
+    assert sum(map(len, concepts)) == len(set().union(*concepts))
     with pytest.raises(ValueError, match="split must be one of"):
         load_split("eval3")
     with pytest.raises(SystemExit) as bad:
-        main(["tune3"])
+        main(["tune4"])
     assert bad.value.code == 2
-    assert "usage: python -m matching.evaluate_pairs [tune|heldout|tune2]" in capsys.readouterr().err
+    assert "usage: python -m matching.evaluate_pairs [tune|heldout|tune2|tune3]" in capsys.readouterr().err
