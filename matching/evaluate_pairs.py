@@ -49,6 +49,9 @@ SPLITS = {
 EVAL_NOW = 1_750_000_000
 RADIUS_KM = 50
 TOP_K = 5
+#: Resamples of the concept bootstrap (``_concept_interval``) and its fixed seed (a reproducible interval).
+BOOTSTRAP_ROUNDS = 1000
+BOOTSTRAP_SEED = 0
 _COUNTERS = (
     "n", "action_n", "action", "agree", "category", "top1", "top5", "asked", "groups", "raw1", "raw5",
     "top1_h", "top5_h",
@@ -216,6 +219,7 @@ def evaluate_pairs(
     raw_s = emb.embed([s.text for s in s_sides])
     raw_b = emb.embed([s.text for s in b_sides])
     per: dict[str, dict[str, float]] = {}
+    by_concept: dict[str, list[float]] = {}  # concept -> non-English [buyers, top-1 hits, agreements]
     errors: list[dict[str, Any]] = []
     for n, (p, u) in enumerate(zip(pairs, b_und, strict=True)):
         q = _intent(u, p.buy, 10**6 + n, True)
@@ -229,19 +233,26 @@ def evaluate_pairs(
         order = sorted(near, key=lambda i: -float(raw_b[n] @ raw_s[i]))
         raw_top = [sids[i] for i in order[:TOP_K]]
         c = per.setdefault(p.buy.lang, dict.fromkeys(_COUNTERS, 0.0))
+        hit = bool(found) and found[0] == p.sell.id
+        agree = u.intent.category == seller_cat[p.sell.id]
         c["n"] += 1
         gold_action = p.buy.gold.get("action")
         if gold_action:
             c["action_n"] += 1
             c["action"] += u.intent.action.value == gold_action
-        c["agree"] += u.intent.category == seller_cat[p.sell.id]
+        c["agree"] += agree
         c["category"] += u.intent.category == p.category
-        c["top1"] += bool(found) and found[0] == p.sell.id
+        c["top1"] += hit
         c["top5"] += p.sell.id in found
         c["asked"] += u.needs_choice
         c["groups"] += len(groups)
         c["raw1"] += bool(raw_top) and raw_top[0] == p.sell.id
         c["raw5"] += p.sell.id in raw_top
+        if p.buy.lang != "en":
+            t = by_concept.setdefault(p.concept, [0.0, 0.0, 0.0])
+            t[0] += 1
+            t[1] += hit
+            t[2] += agree
         hq = _intent(u, p.buy, 10**6 + n, True, _human_pick(u, p.category))
         h_groups = search_groups(hq, h_index.query_features(hq)[1])
         h_found = [by_intent[m.intent.id] for m in h_index.search(hq, k=TOP_K, now=EVAL_NOW, groups=h_groups)]
@@ -259,6 +270,7 @@ def evaluate_pairs(
         "per_lang": {lang: _summary(c) for lang, c in sorted(per.items())},
         "overall": _summary(_sum(per.values())),
         "non_en": _mean_langs({k: _summary(c) for k, c in per.items() if k != "en"}),
+        "non_en_interval": _concept_interval(list(by_concept.values())),
         "sellers": _seller_summary(s_und, [sellers[s][1] for s in sids], s_sides),
         "keys_per_publish": round(float(np.mean([len(it.groups) for it in s_intents])), 4) if sids else 0.0,
     }
@@ -291,6 +303,26 @@ def _summary(c: dict[str, float]) -> dict[str, float]:
         "top1_if_asked": _ratio(c["top1_h"], n),
         "top5_if_asked": _ratio(c["top5_h"], n),
     }
+
+
+def _concept_interval(tallies: list[list[float]]) -> dict[str, Any]:
+    """95% intervals of the non-English top-1 and category agreement, resampling whole concepts.
+
+    A concept's buyers succeed or fail together (one seller, one set of negatives), so the unit of chance is
+    the concept, not the pair: on ~60 concepts one concept is ~1.7 points. Every concept has one buyer per
+    language, so the pooled share equals the mean over languages (``non_en``).
+    """
+    if not tallies:
+        return {"concepts": 0}
+    arr = np.asarray(tallies, dtype=np.float64)
+    picks = np.random.default_rng(BOOTSTRAP_SEED).integers(0, len(arr), size=(BOOTSTRAP_ROUNDS, len(arr)))
+    sums = arr[picks].sum(axis=1)  # (rounds, 3)
+    out: dict[str, Any] = {"concepts": len(arr)}
+    for col, name in ((1, "top1"), (2, "category_agreement")):
+        shares = np.sort(sums[:, col] / sums[:, 0])
+        lo, hi = shares[int(0.025 * len(shares))], shares[int(0.975 * len(shares)) - 1]
+        out[name] = [round(float(lo), 4), round(float(hi), 4)]
+    return out
 
 
 def _mean_langs(rows: dict[str, dict[str, float]]) -> dict[str, float]:

@@ -94,3 +94,18 @@ def test_the_pair_evaluation_reads_each_split_from_its_set(capsys: pytest.Captur
         main(["tune4"])
     assert bad.value.code == 2
     assert "usage: python -m matching.evaluate_pairs [tune|heldout|tune2|tune3]" in capsys.readouterr().err
+
+
+def test_the_concept_interval_resamples_whole_concepts() -> None:
+    from matching.evaluate_pairs import _concept_interval
+
+    # every concept alike: no spread; [buyers, top-1 hits, agreements] per concept
+    assert _concept_interval([[14.0, 7.0, 14.0]] * 40) == {
+        "concepts": 40, "top1": [0.5, 0.5], "category_agreement": [1.0, 1.0],
+    }  # fmt: skip
+    # half the concepts all right, half all wrong: the interval holds .5 and is wide (one concept = 1/40)
+    mixed = [[14.0, 14.0, 14.0]] * 20 + [[14.0, 0.0, 0.0]] * 20
+    iv = _concept_interval(mixed)
+    assert iv["top1"][0] < 0.5 < iv["top1"][1] and iv["top1"][1] - iv["top1"][0] > 0.2
+    assert iv == _concept_interval(mixed), "seeded: the same interval every run"
+    assert _concept_interval([]) == {"concepts": 0}

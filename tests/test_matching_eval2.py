@@ -49,6 +49,12 @@ def test_heldout_report_is_aggregate_only(heldout: dict[str, Any]) -> None:
         assert set(row) >= {"action", "category_agreement", "top1", "top5"}
     # the DHT cost of filing unsure intents twice: reported, and within the publishing rule's bound
     assert 1.0 < heldout["keys_per_publish"] <= 1 + MAX_EXTRA_PUBLISH
+    # the concept bootstrap's interval (an aggregate too) holds the figure it is about
+    interval = heldout["non_en_interval"]
+    assert interval["concepts"] * 15 == heldout["n_pairs"]
+    for key in ("top1", "category_agreement"):
+        lo, hi = interval[key]
+        assert lo <= heldout["non_en"][key] <= hi and hi - lo < 0.3, (key, interval)
 
 
 def test_heldout_regression_floors(heldout: dict[str, Any]) -> None:
