@@ -16,10 +16,13 @@ category a human confirmed, ``CONFIRMED_SHARE`` of the mass goes to that categor
 The lead: an ad names its item first and then adds condition, price, place and terms ("Durian montong asli,
 daging tebal kuning, ... Harga 65rb/kg, ... Lapak di Wonokromo"), while a buyer's text and a short ad are
 mostly the item. Whole-text similarity therefore favoured short ads of a neighbouring item (musang king at
-180rb/kg) over the long ad of the right one. Chosen on ``tune`` and ``tune2`` (non-English top-1, W_LEAD 0 /
-0.3 / 0.6 / 1.0: tune .890 / .906 / .898 / .895, tune2 .649 / .700 / .713 / .727; a lead of at least 20 or 30
-characters instead of 12: .906 / .895 and .706 / .694; mixing the lead into the raw share instead of adding
-it: tune .888, tune2 .698). A text that is one clause is its own lead and is embedded once.
+180rb/kg) over the long ad of the right one. Chosen first on ``tune`` and ``tune2`` (non-English top-1, W_LEAD
+0 / 0.3 / 0.6 / 1.0: tune .890 / .906 / .898 / .895, tune2 .649 / .700 / .713 / .727; a lead of at least 20 or
+30 characters instead of 12: .906 / .895 and .706 / .694; mixing the lead into the raw share instead of adding
+it: tune .888, tune2 .698), at 0.6, the middle. The fresh set ``tune3`` then leant the same way as ``tune2``
+(W_LEAD 0.3 / 0.6 / 1.0 / 1.5: .706 / .736 / .748 / .754; tune2 at 0.6 / 1.0 with the later code: .740 / .749;
+tune .898 at both), so it is 1.0, short of the edge. A text that is one clause is its own lead and is embedded
+once.
 """
 
 from __future__ import annotations
@@ -36,10 +39,10 @@ from matching.embedder import Embedder, l2_normalise
 from wire.intent import Intent
 
 #: The match vector's formula: a saved index of another version has its vectors recomputed on load.
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 W_RAW = 0.5
 W_ITEM = 0.5
-W_LEAD = 0.6
+W_LEAD = 1.0
 #: The lead is the text's first clauses up to at least this many characters (all of it if shorter).
 LEAD_MIN_CHARS = 12
 #: Where a clause ends: a sentence mark or comma followed by a space (not "1.500" or "2,5jt"), CJK marks,
