@@ -502,7 +502,7 @@ class LocalIndex:
         index = cls(embedder, config)
         manifest = read_manifest(directory)  # the model is checked before the files are read
         check_compatible(str(manifest["model_id"]), int(manifest["dim"]), index.embedder)
-        saved = read_index(directory)
+        saved = read_index(directory, manifest)
         if saved.intents:  # vectors of another match-vector formula (or none stated) are recomputed
             stale = saved.features != FEATURES_VERSION
             index.add_many(saved.intents, None if stale else saved.vectors, saved.model_id)

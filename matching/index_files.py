@@ -2,7 +2,8 @@
 
 ``write_index`` writes generation-numbered files (the vectors as ``.npy``, the intents as CBOR), fsyncs them,
 then atomically replaces ``manifest.json`` and removes the previous generation's files, so a reader sees the
-old index or the new one, never a mix. ``read_index`` checks the manifest and the files and returns them.
+old index or the new one, never a mix. ``read_manifest`` reads and checks the manifest (the caller checks its
+model before anything large is read); ``read_index`` reads the files it names.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ class SavedIndex:
     intents: list[Intent]
     vectors: np.ndarray  # (n, dim) float32, rows aligned with ``intents``
     model_id: str
-    dim: int
     features: int | None  # the match-vector formula (``features.FEATURES_VERSION``); None if not recorded
 
 
@@ -40,7 +40,7 @@ def write_index(
     """Write ``intents`` and their ``vectors`` (same order) to ``directory`` atomically."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    old = _read_manifest(d) if (d / "manifest.json").exists() else None
+    old = read_manifest(d) if (d / "manifest.json").exists() else None
     gen = (int(old["generation"]) + 1) if old else 1
     vname, iname = f"vectors-{gen}.npy", f"intents-{gen}.cbor"
     _write_atomic(d / vname, _npy_bytes(vectors))
@@ -68,17 +68,26 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     Raises:
         IndexFormatError: missing, unreadable, of another format, or lacking a key.
     """
-    return _read_manifest(Path(directory))
+    d = Path(directory)
+    try:
+        m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexFormatError(f"no readable index manifest in {d}: {e}") from e
+    if not isinstance(m, dict) or m.get("format") != FORMAT_VERSION:
+        raise IndexFormatError(f"unknown index format in {d}")
+    for key in ("generation", "model_id", "dim", "count", "vectors", "intents"):
+        if key not in m:
+            raise IndexFormatError(f"index manifest in {d} lacks {key!r}")
+    return m
 
 
-def read_index(directory: str | Path) -> SavedIndex:
-    """The index saved in ``directory`` by ``write_index``.
+def read_index(directory: str | Path, manifest: dict[str, Any]) -> SavedIndex:
+    """The index saved in ``directory`` by ``write_index``, whose ``read_manifest`` is ``manifest``.
 
     Raises:
-        IndexFormatError: missing or corrupt files, unknown format, counts that differ.
+        IndexFormatError: missing or corrupt files, counts that differ.
     """
     d = Path(directory)
-    manifest = _read_manifest(d)
     try:
         vecs = np.load(d / str(manifest["vectors"]), allow_pickle=False)
         raw = (d / str(manifest["intents"])).read_bytes()
@@ -93,7 +102,6 @@ def read_index(directory: str | Path) -> SavedIndex:
         intents,
         vecs.astype(np.float32),
         str(manifest["model_id"]),
-        int(manifest["dim"]),
         features if isinstance(features, int) else None,
     )
 
@@ -119,16 +127,3 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _read_manifest(d: Path) -> dict[str, Any]:
-    try:
-        m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise IndexFormatError(f"no readable index manifest in {d}: {e}") from e
-    if not isinstance(m, dict) or m.get("format") != FORMAT_VERSION:
-        raise IndexFormatError(f"unknown index format in {d}")
-    for key in ("generation", "model_id", "dim", "count", "vectors", "intents"):
-        if key not in m:
-            raise IndexFormatError(f"index manifest in {d} lacks {key!r}")
-    return m
