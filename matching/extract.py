@@ -52,15 +52,16 @@ _CAPACITY = re.compile(r"(?<![\d.,])(\d{2,3})\s?(ah|а·?ч|amperes?|amper|ам�
 _LENGTH = re.compile(
     r"(?<![\d.,])(\d{1,2}[.,]\d{1,2})\s?(?:m|м|metros?|metres?|meters?|metri|metre|метр\w*|米|メートル|미터|मीटर|متر)(?![a-zа-я])"
 )
+#: Storage units ("go"/"to": French; "기가": Korean for giga), in ``_STORAGE`` and ``_RAM_STORAGE``.
+_STORAGE_UNIT = r"(gb|go|g|tb|to|гб|тб|기가)(?![a-zа-я])"
 _STORAGE = re.compile(
-    r"(?<![\d.])(\d{1,4})\s?(gb|go|g|tb|to|гб|тб|기가)(?![a-zа-я])"
-    r"(?P<ram>\s?(?:de\s|di\s|of\s)?(?:ram|memoria ram|arbeitsspeicher|оперативн\w*))?"
+    r"(?<![\d.])(\d{1,4})\s?"
+    + _STORAGE_UNIT
+    + r"(?P<ram>\s?(?:de\s|di\s|of\s)?(?:ram|memoria ram|arbeitsspeicher|оперативн\w*))?"
 )
 _STORAGE_OK = {"gb": {8, 16, 32, 64, 128, 256, 512, 1024}, "tb": {1, 2, 4, 8}}
 #: A phone's memory and storage written as one pair: "16GB/256GB", "8/128 GB", "12+256G" (RAM first).
-_RAM_STORAGE = re.compile(
-    r"(?<![\d.])(\d{1,2})\s?(?:gb|go|g|гб)?\s?[/+]\s?(\d{1,4})\s?(gb|go|g|tb|to|гб|тб)(?![a-zа-я])"
-)
+_RAM_STORAGE = re.compile(r"(?<![\d.])(\d{1,2})\s?(?:gb|go|g|гб)?\s?[/+]\s?(\d{1,4})\s?" + _STORAGE_UNIT)
 _RAM_OK = {2, 3, 4, 6, 8, 12, 16, 18, 24, 32, 64}
 _TERABYTES = ("tb", "to", "тб")
 
