@@ -27,11 +27,14 @@ MAX_CUE_WORDS = 4
 MAX_TAIL_CHARS = 24
 _WORD = re.compile(r"[^\W\d_]+")
 _CLAUSE_END = re.compile(r"[,;.!?¿¡:，。；！？、\n]")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;.!?:，。；！？、،؛])")
-_REPEATED_SEPARATORS = re.compile(r"([,;:，；、،؛])(?:\s*[,;:，；、،؛])+")
+#: Separators inside a sentence, and sentence ends (Latin, CJK, Arabic), for the tidying below.
+_SEP = ",;:，；、،؛"
+_END = ".!?。！？"
+_SPACE_BEFORE_PUNCT = re.compile(rf"\s+([{_SEP}{_END}])")
+_REPEATED_SEPARATORS = re.compile(rf"([{_SEP}])(?:\s*[{_SEP}])+")
 #: A comma or the like next to a sentence end, left where a price was cut out ("bakımlı., Çankaya").
-_SEPARATOR_AT_END = re.compile(r"[,;:，；、،؛]\s*([.!?。！？])|([.!?。！？])\s*[,;:，；、،؛]")
-_EDGE_SEPARATORS = re.compile(r"^[\s,;:，；、،؛.-]+|[\s,;:，；、،؛-]+$")
+_SEPARATOR_AT_END = re.compile(rf"[{_SEP}]\s*([{_END}])|([{_END}])\s*[{_SEP}]")
+_EDGE_SEPARATORS = re.compile(rf"^[\s{_SEP}.-]+|[\s{_SEP}-]+$")
 
 
 def published_text(
