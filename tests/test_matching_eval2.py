@@ -15,8 +15,11 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   agreement 0.779, action 0.952; with the lead clause in the match vectors (eleventh session, decided on tune
   and tune2): top-1 0.765, top-5 0.943, agreement 0.779, action 0.952; with the published-text and extraction
   fixes and a second filing no longer cut as unrelated: top-1 0.774, top-5 0.958, agreement 0.781, action
-  0.952): a change that makes matching worse fails here. Top-1 must also stay above the raw embedder's
-  (0.517): the pipeline is not worse than its own model (at top-5 it is now above it: 0.958 vs 0.925).
+  0.952; a batch decided on tune2 (brand categories, hyphened model names, a gender attribute, Japanese era
+  years; twelfth session) measured top-1 0.763, agreement 0.765 and was reverted; with the lead weighing 1.0,
+  decided on tune, tune2 and tune3: top-1 0.774, top-5 0.960): a change that makes matching worse fails
+  here. Top-1 must also stay above the raw embedder's (0.517): the pipeline is not worse than its own model
+  (at top-5 it is now above it: 0.960 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
   honestly; they stay here as a strict expected failure, so the day they pass the marker has to go.
 """
@@ -51,7 +54,7 @@ def test_heldout_report_is_aggregate_only(heldout: dict[str, Any]) -> None:
     assert 1.0 < heldout["keys_per_publish"] <= 1 + MAX_EXTRA_PUBLISH
     # the concept bootstrap's interval (an aggregate too) holds the figure it is about
     interval = heldout["non_en_interval"]
-    assert interval["concepts"] * 15 == heldout["n_pairs"]
+    assert interval["concepts"] * len(heldout["per_lang"]) == heldout["n_pairs"]  # one buyer per language
     for key in ("top1", "category_agreement"):
         lo, hi = interval[key]
         assert lo <= heldout["non_en"][key] <= hi and hi - lo < 0.3, (key, interval)
