@@ -76,7 +76,7 @@ def test_price_without_currency_is_kept_without_currency() -> None:
         ("OnePlus 12R 16GB/256GB, Iron Gray", "storage", "256GB"),  # memory/storage: the second is storage
         ("OnePlus 12R 16GB/256GB, Iron Gray", "ram", "16GB"),
         ("小米14 12+256G 黑色", "storage", "256GB"),
-        ("갤럭시 S24 8/256기가 팝니다", "storage", "256GB"),  # the pair reads every storage unit _STORAGE does
+        ("갤럭시 S24 8/256기가 팝니다", "storage", "256GB"),  # every storage unit _STORAGE reads
         ("갤럭시 S24 8/256기가 팝니다", "ram", "8GB"),
         ("laptop 16GB/1TB SSD", "storage", "1TB"),
         ("Galaxy S23 8/128 GB", "storage", "128GB"),
