@@ -22,14 +22,16 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from matching.cpu import SpareCores
 from matching.errors import EmbedderMismatchError, EmbedderUnavailableError
 
 USE_M3_ID = "use-m3"
 USE_M3_DIM = 512
 #: Largest batch handed to a backend at once (bounds peak memory of the forward pass).
 MAX_EMBED_BATCH = 1024
-#: Batches of at least this many texts use up to MAX_BATCH_THREADS BLAS threads; smaller ones use one (for a
-#: handful of short texts the threads cost more than they save, and one thread is fair to other processes).
+#: Batches of at least this many texts use up to MAX_BATCH_THREADS BLAS threads, as many as other processes
+#: leave cores idle (``cpu.SpareCores``); smaller ones use one (for a handful of short texts the threads cost
+#: more than they save, and one thread is fair to other processes).
 PARALLEL_MIN_TEXTS = 64
 MAX_BATCH_THREADS = 2
 #: The machine's CPUs, read once (``os.cpu_count`` reads /sys: ~0.1 ms a call on a loaded machine, per embed).
@@ -77,8 +79,8 @@ class UseM3Embedder:
 
     Throughput: the model's own forward pass is already batched and L2-normalised; what the wrapper adds is
     the BLAS thread count. One thread for small batches or a busy machine, up to ``MAX_BATCH_THREADS`` for
-    large batches on idle cores (1,200 texts: ~1,330 texts/s on one thread, ~2,100 on two, at load 0.6).
-    ``threads`` fixes the count.
+    large batches on cores other processes leave idle (1,200 texts: ~1,330 texts/s on one thread, ~2,100 on
+    two, at load 0.6). ``threads`` fixes the count.
     """
 
     def __init__(self, threads: int | None = None) -> None:
@@ -86,6 +88,7 @@ class UseM3Embedder:
         self._model: Any = None
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()
+        self._spare = SpareCores(_CPUS)
         self.texts_embedded = 0
 
     @property
@@ -109,15 +112,15 @@ class UseM3Embedder:
             return self._model
 
     def _threads_for(self, n: int) -> int:
-        """BLAS threads for a batch of ``n``: more than one only for big batches on a machine with idle cores
-        (on a busy one extra threads only wait for each other: 2 threads ran 6x slower than 1 at load 15)."""
+        """BLAS threads for a batch of ``n``: more than one only for big batches, and only as many as the
+        cores other processes leave idle, rounded (on a busy machine extra threads only wait for each other:
+        2 threads ran 6x slower than 1 at load 15). This process's own use does not count: the load average
+        did, so a process embedding on two threads soon read its own work as a busy machine."""
         if self._threads:
             return self._threads
         if n < PARALLEL_MIN_TEXTS or _CPUS < 2:
             return 1
-        if os.getloadavg()[0] > _CPUS - 1:
-            return 1
-        return min(MAX_BATCH_THREADS, _CPUS)
+        return max(1, min(MAX_BATCH_THREADS, _CPUS, round(self._spare.idle())))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed ``texts``.
