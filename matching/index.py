@@ -61,6 +61,10 @@ MIN_RESCORE = 40
 #: .901 / .982, no cut .903 / .985: kept for what the query is sure it is not, loosened for the improbable.
 RELATED_MIN_P = 0.001
 RELATED_MIN_SIM = 0.45
+#: The spherical caps of ``_mask`` (unit vectors' dot product against cos(reach)) are this much wider (the
+#: outer one) and narrower (the inner one, whose rows skip the great-circle test) than the exact reach, so
+#: rounding never decides a row: one near either edge gets the exact test.
+CAP_SLACK = 1e-9
 #: Query feature cache entries (own intents are searched again at every watch round).
 MAX_QUERY_CACHE = 1024
 _DEMAND = ("BUY", "SEEK_SERVICE")
@@ -299,10 +303,14 @@ class LocalIndex:
     # -- search --------------------------------------------------------------------------------------
     def _mask(self, part: Partition, q: Intent, now: float | None) -> np.ndarray:
         """The rows of ``part`` that pass every hard filter for ``q``, evaluated on the partition's runs in
-        the latitude/longitude box around the query only (``Partition.runs``): the box, live, expiry, author,
-        price and attribute columns, then the great-circle distance on the survivors."""
+        the latitude/longitude box around the query only (``Partition.runs``): the box, the spherical cap
+        every row within reach lies in (the unit vectors' dot product), live, expiry, author, price and
+        attribute columns, then the great-circle distance to each survivor against its own limit, except for
+        those in the inner cap that even the nearest limit of the partition reaches (they pass for sure: with
+        one search radius, most survivors)."""
         lat, lon, r, q_xyz = self._cell(q.cell)
         reach = (float(q.radius_km) + r + part.max_cell_r) / EARTH_RADIUS_KM  # radians
+        sure_reach = (min(float(q.radius_km), part.min_radius) + r + part.min_cell_r) / EARTH_RADIUS_KM
         band = np.degrees(reach) + 1e-9
         ranges = lon_ranges(lon, lon_reach(lat, reach))
         author = self._interned.get("a:" + q.author.hex(), -2)
@@ -317,7 +325,11 @@ class LocalIndex:
         ]
         lats, lons, alive, expires = part.lat.view(), part.lon.view(), part.alive.view(), part.expires.view()
         authors, prices, currencies = part.author.view(), part.price.view(), part.currency.view()
+        xs, ys, zs = part.x.view(), part.y.view(), part.z.view()
+        cap = math.cos(reach) - CAP_SLACK if reach < math.pi else -2.0
+        sure = math.cos(sure_reach) + CAP_SLACK if sure_reach < math.pi else 2.0
         mask = np.zeros(part.size, dtype=np.bool_)
+        unsure: list[np.ndarray] = []  # the survivors in the annulus between the two caps, per run
         with np.errstate(invalid="ignore"):  # a row without a price holds NaN: compared False, silently
             for s, e, inside in part.runs(lat - band, lat + band, ranges):
                 m = alive[s:e].copy()
@@ -325,6 +337,8 @@ class LocalIndex:
                     m &= (lats[s:e] >= lat - band) & (lats[s:e] <= lat + band)
                     if ranges is not None:
                         m &= in_lon_ranges(lons[s:e], ranges)
+                dot = xs[s:e] * q_xyz[0] + ys[s:e] * q_xyz[1] + zs[s:e] * q_xyz[2]
+                m &= dot >= cap
                 if now is not None:
                     m &= expires[s:e] > now
                 m &= authors[s:e] != author
@@ -334,7 +348,8 @@ class LocalIndex:
                 for v, want in wants:
                     m &= (v[s:e] == -1) | (v[s:e] == want)
                 mask[s:e] = m
-        rows = np.flatnonzero(mask)
+                unsure.append(np.flatnonzero(m & (dot < sure)) + s)
+        rows = np.concatenate(unsure) if unsure else np.zeros(0, dtype=np.int64)
         if len(rows):
             d = self._distances(part, rows, q_xyz) - r - part.cell_r.view()[rows]
             mask[rows] = d <= np.minimum(float(q.radius_km), part.radius.view()[rows])

@@ -129,8 +129,11 @@ class Partition:
         self.index: Any = None  # the approximate index, above approx_threshold rows
         self.vectors = _Column(np.float32, 0.0)  # every row's vector, flattened (the master copy)
         self.scan_index: Any = _scan_index(dim, config.scan)
-        #: The largest cell radius of any row ever added (a conservative bound for the geo band).
+        #: The largest cell radius of any row ever added (a conservative bound for the geo band), and the
+        #: smallest cell radius and search radius (the bounds of the cap every row within reaches).
         self.max_cell_r = 0.0
+        self.min_cell_r = math.inf
+        self.min_radius = math.inf
         self.intents: list[Intent | None] = []
         self.lat = _Column(np.float64, 0.0)
         self.lon = _Column(np.float64, 0.0)
@@ -195,6 +198,8 @@ class Partition:
             col.append(columns["attr:" + k])
         if len(intents):
             self.max_cell_r = max(self.max_cell_r, float(np.max(columns["cell_r"])))
+            self.min_cell_r = min(self.min_cell_r, float(np.min(columns["cell_r"])))
+            self.min_radius = min(self.min_radius, float(np.min(columns["radius"])))
         self.vectors.append(vectors.reshape(-1))
         self.scan_index.add(_scan_codes(vectors, self.config.scan))
         if self.layout == FLAT:

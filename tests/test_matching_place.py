@@ -3,6 +3,8 @@ and the reordering — an index in place order answers exactly what one in arriv
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -14,6 +16,7 @@ from matching.index import LocalIndex
 from matching.partition import IndexConfig
 from matching.place import BAND_DEG, Bands, in_lon_ranges, lon_ranges, place_order
 from tests.test_matching_index import NOW, HashEmbedder, mk
+from wire.geo import cell_at, cell_radius_km, center, haversine_km
 from wire.intent import Action, Price
 
 _points = st.lists(st.tuples(st.floats(-89.9, 89.9), st.floats(-180.0, 180.0)), min_size=1, max_size=60)
@@ -180,3 +183,60 @@ def test_one_intent_twice_in_a_batch_is_stored_once() -> None:
     assert len(index) == 2 and index.get(old.id) == new
     index._rebuild(("SELL", "vehicles"), "compactions")  # a rebuild writes back every live row: one each
     assert len(index) == 2 and index.get(old.id) == new and index.statistics()["stale"] == 2
+
+
+_sellers = st.lists(
+    st.tuples(
+        st.floats(-1.5, 1.5),  # degrees of latitude from the query
+        st.floats(-1.5, 1.5),  # of longitude
+        st.integers(1, 300),  # search radius, km
+        st.integers(3, 7),  # cell resolution
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_sellers, st.floats(-70.0, 70.0), st.floats(-179.0, 179.0), st.integers(1, 300), st.integers(3, 7))
+@example([(0.3, 0.0, 50, 7), (0.5, 0.0, 50, 7), (0.9, 0.0, 50, 7)], 40.0, -3.7, 50, 7)  # one radius
+def test_the_distance_filter_is_the_great_circle_rule(
+    sellers: list[tuple[float, float, int, int]], lat: float, lon: float, radius: int, res: int
+) -> None:
+    """A row passes when the great-circle distance between the two cells' centres, less both cells' radii,
+    is within both search radii: the caps of ``_mask`` (the rows certainly out, and those certainly in, whose
+    exact test is skipped) decide exactly what the exact test would."""
+    intents = [
+        replace(mk(i + 1, radius=r), cell=cell_at(lat + dlat, ((lon + dlon + 180) % 360) - 180, cres))
+        for i, (dlat, dlon, r, cres) in enumerate(sellers)
+    ]
+    q = replace(mk(999, action=Action.BUY, radius=radius), cell=cell_at(lat, lon, res))
+    index = LocalIndex(HashEmbedder(), IndexConfig())
+    index.add_many(intents, l2_normalise(np.ones((len(intents), 64), dtype=np.float32)), "hash-test")
+    part = index._parts[("SELL", "vehicles")]
+    got = {it.id: ok for it, ok in zip(part.intents, index._mask(part, q, None).tolist(), strict=True) if it}
+    qc = center(q.cell)
+    for it in intents:
+        margin = haversine_km(qc, center(it.cell)) - cell_radius_km(q.cell) - cell_radius_km(it.cell)
+        limit = min(radius, it.radius_km)
+        if abs(margin - limit) > 1e-6:  # not on the edge itself, where two formulas may round apart
+            assert got[it.id] == (margin <= limit), (it.cell, it.radius_km, margin, limit)
+
+
+def test_rows_surely_within_reach_skip_the_exact_distance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one search radius and one cell size, only rows near the edge of the reach get the exact test."""
+    measured: list[int] = []
+    exact = LocalIndex._distances
+
+    def counted(part: partition.Partition, rows: np.ndarray, q: tuple[float, float, float]) -> np.ndarray:
+        measured.append(len(rows))
+        return exact(part, rows, q)
+
+    monkeypatch.setattr(LocalIndex, "_distances", staticmethod(counted))
+    ads = [mk(i + 1, where=(40.0 + 0.01 * i, -3.7)) for i in range(100)]  # 0 to 110 km north of the query
+    index = LocalIndex(HashEmbedder(), IndexConfig())
+    index.add_many(ads, l2_normalise(np.ones((len(ads), 64), dtype=np.float32)), "hash-test")
+    part = index._parts[("SELL", "vehicles")]
+    mask = index._mask(part, mk(999, action=Action.BUY, where=(40.0, -3.7)), None)
+    assert 40 < int(mask.sum()) < 60  # 50 km and the two cells' radii
+    assert sum(measured) < 5  # none at all when no row is near the edge
