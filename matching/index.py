@@ -341,8 +341,9 @@ class LocalIndex:
                 m &= dot >= cap
                 if now is not None:
                     m &= expires[s:e] > now
-                m &= authors[s:e] != author
-                if qp is not None:
+                if author != -2:  # a query whose author has no row here excludes none
+                    m &= authors[s:e] != author
+                if qp is not None and cur != -2:  # no row in the query's currency: no price to compare
                     ok = prices[s:e] <= qp[0] * tol if demand else qp[0] <= prices[s:e] * tol
                     m &= ok | (currencies[s:e] != cur)
                 for v, want in wants:

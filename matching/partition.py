@@ -276,7 +276,7 @@ class Partition:
 
     def search(self, query: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` rows among ``mask`` by inner product with ``query`` (1, dim). Returns (sims, rows)."""
-        selected = int(mask.sum())
+        selected = int(np.count_nonzero(mask))
         if selected == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         k = min(k, selected)
