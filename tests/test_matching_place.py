@@ -4,13 +4,14 @@ and the reordering — an index in place order answers exactly what one in arriv
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from matching import partition
+from matching import partition, place
 from matching.embedder import l2_normalise
 from matching.index import LocalIndex
 from matching.partition import IndexConfig
@@ -41,16 +42,34 @@ def test_runs_hold_every_row_in_the_box(
     assert all(np.diff(bands) >= 0)
     assert all(np.diff(lons)[np.diff(bands) == 0] >= 0)
     ranges = lon_ranges(lon, dlon)
-    runs = Bands(lats, lons).runs(lat - half, lat + half, ranges)
-    covered: set[int] = set()
-    for s, e, inside in runs:
-        assert 0 <= s < e <= len(lats)
-        assert not covered & set(range(s, e))  # runs do not overlap
-        covered |= set(range(s, e))
-        if inside:
-            assert all(_in_box(lats[r], lons[r], lat - half, lat + half, ranges) for r in range(s, e))
     want = {r for r in range(len(lats)) if _in_box(lats[r], lons[r], lat - half, lat + half, ranges)}
-    assert want <= covered
+    for gap in (0, 3, place.RUN_MERGE_GAP):  # runs apart, some merged, all merged (at most 60 rows here)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(place, "RUN_MERGE_GAP", gap)
+            runs = Bands(lats, lons).runs(lat - half, lat + half, ranges)
+        covered: set[int] = set()
+        for s, e, inside in runs:
+            assert 0 <= s < e <= len(lats)
+            assert not covered & set(range(s, e))  # runs do not overlap
+            covered |= set(range(s, e))
+            if inside:
+                assert all(_in_box(lats[r], lons[r], lat - half, lat + half, ranges) for r in range(s, e))
+        assert want <= covered
+        assert all(b[0] - a[1] > gap for a, b in pairwise(runs))
+
+
+def test_runs_close_together_are_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four bands, each with rows east and west of a narrow box: one run per band, or one run for all when
+    the rows between are few (then not ``inside``: they are outside the box)."""
+    lats = np.repeat(np.arange(4) * BAND_DEG + BAND_DEG / 2, 30)
+    lons = np.tile(np.linspace(-1.0, 1.0, 30), 4)
+    bands = Bands(lats, lons)
+    box = (0.0, 4 * BAND_DEG, [(-0.1, 0.1)])
+    monkeypatch.setattr(place, "RUN_MERGE_GAP", 0)
+    apart = bands.runs(*box)
+    assert len(apart) == 4 and all(inside for _, _, inside in apart)
+    monkeypatch.setattr(place, "RUN_MERGE_GAP", 30)
+    assert bands.runs(*box) == [(apart[0][0], apart[-1][1], False)]
 
 
 def _world(n: int, rng: np.random.Generator) -> tuple[list, np.ndarray]:
