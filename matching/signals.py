@@ -6,7 +6,8 @@
   letters or more that is not a stopword of any language, and a word and a number written next to each other
   joined ("AirPods Pro 2" has "pro2", as "Pro2" has; "256 GB" has "256gb"): a model designator reads the same
   written apart or together, and a short word of it ("pro", a stopword in Portuguese) still tells "Pro 2"
-  from "3rd gen". ``coverage(query, candidate, weights)`` is the
+  from "3rd gen". A Japanese era year ("H30年式") gives its Gregorian year ("2018") too.
+  ``coverage(query, candidate, weights)`` is the
   weighted share of the query's identifiers the candidate also has: a long ad is not penalised for saying
   more. The index gives the weights (``LocalIndex._id_weights``): only identifiers some indexed intent has,
   each by its rarity.
@@ -31,6 +32,10 @@ _WORD = re.compile(r"[a-z0-9]+")
 _PARTS = re.compile(r"[a-z]+|\d+")
 #: What may stand between a word and a number that are read as one identifier too ("GA-2100", "RTX 3080").
 _JOINERS = (" ", "-")
+#: A Japanese era year ("H30年式", "平成30年", "令和元年": 2018, 2018, 2019), read as the Gregorian year
+#: too, so that "2018" in another language finds it. Era -> the year before its first.
+_ERAS = {"s": 1925, "昭和": 1925, "h": 1988, "平成": 1988, "r": 2018, "令和": 2018}
+_ERA_YEAR = re.compile(r"(?<![a-z0-9])([shr])(\d{1,2})年|(昭和|平成|令和)\s?(\d{1,2}|元)\s?年")
 
 
 @cache
@@ -64,6 +69,11 @@ def identifiers(text: str | None) -> frozenset[str]:
             out[w] = None
         if len(out) >= MAX_IDENTIFIERS:
             break
+    for era in _ERA_YEAR.finditer(folded):
+        if len(out) >= MAX_IDENTIFIERS:
+            break
+        name, n = (era.group(1), era.group(2)) if era.group(1) else (era.group(3), era.group(4))
+        out[str(_ERAS[name] + (1 if n == "元" else int(n)))] = None
     return frozenset(out)
 
 

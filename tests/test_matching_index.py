@@ -380,6 +380,16 @@ def test_identifiers_join_a_word_and_a_number_written_apart() -> None:
     assert not {"pro2", "size42", "2025"} & identifiers("Pro, 2 left. Size. 42 20 25")
 
 
+def test_identifiers_read_a_japanese_era_year_as_the_gregorian_year() -> None:
+    from matching.signals import identifiers
+
+    assert "2018" in identifiers("H30年式 ホンダ N-BOX 走行4.2万km") & identifiers("Honda N-BOX del 2018")
+    assert "2018" not in identifiers("H26年式 ホンダ N-BOX G") and "2014" in identifiers("H26年式 N-BOX")
+    assert {"2019", "1990", "2026"} <= identifiers("令和元年 / 平成 2 年 / 車検R8年3月")
+    # a letter glued to something else before it is no era
+    assert "1930" not in identifiers("5s5年") and "1930" not in identifiers("s 5年")
+
+
 def test_identifier_weights_count_what_the_index_holds_by_rarity() -> None:
     import math
 
