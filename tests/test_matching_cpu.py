@@ -26,6 +26,12 @@ class Readings:
             load=lambda: self.load,
         )
 
+    def looked(self) -> SpareCores:
+        """A ``SpareCores`` over these counters that has had its first look (the load average's)."""
+        spare = self.spare()
+        spare.idle()
+        return spare
+
     def run(self, seconds: float, own_cores: float, other_cores: float) -> None:
         self.now += seconds
         self.own += own_cores * seconds
@@ -34,16 +40,14 @@ class Readings:
 
 def test_own_work_is_not_read_as_a_busy_machine() -> None:
     r = Readings(load=1.8)  # the load average still remembers this process's own batches
-    spare = r.spare()
-    spare.idle()
+    spare = r.looked()
     r.run(2.0, own_cores=2.0, other_cores=0.0)
     assert spare.idle() == pytest.approx(2.0)
 
 
 def test_another_process_on_one_core_leaves_one() -> None:
     r = Readings()
-    spare = r.spare()
-    spare.idle()
+    spare = r.looked()
     r.run(1.0, own_cores=0.5, other_cores=1.0)
     assert spare.idle() == pytest.approx(1.0)
     r.run(1.0, own_cores=0.0, other_cores=3.0)  # more than the machine has: nothing idle, never negative
@@ -59,8 +63,7 @@ def test_the_first_look_reads_the_load_average() -> None:
 
 def test_a_look_too_soon_reuses_the_answer_and_keeps_measuring_from_the_previous_one() -> None:
     r = Readings()
-    spare = r.spare()
-    spare.idle()
+    spare = r.looked()
     r.run(1.0, own_cores=0.0, other_cores=1.0)
     assert spare.idle() == pytest.approx(1.0)
     r.run(MIN_WINDOW_S / 4, own_cores=0.0, other_cores=0.0)
