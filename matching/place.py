@@ -120,10 +120,9 @@ class Bands:
             for a, z in spans:
                 if z <= a:
                     continue
-                if out and out[-1][1] == a and out[-1][2] == inside:
-                    out[-1] = (out[-1][0], z, inside)
-                elif out and a - out[-1][1] <= RUN_MERGE_GAP:  # the rows between may lie outside the box
-                    out[-1] = (out[-1][0], z, False)
+                if out and a - out[-1][1] <= RUN_MERGE_GAP:
+                    start, end, was_inside = out[-1]  # inside only if both are and no row lies between
+                    out[-1] = (start, z, was_inside and inside and end == a)
                 else:
                     out.append((a, z, inside))
         return out
