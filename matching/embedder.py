@@ -120,7 +120,7 @@ class UseM3Embedder:
             return self._threads
         if n < PARALLEL_MIN_TEXTS or _CPUS < 2:
             return 1
-        return max(1, min(MAX_BATCH_THREADS, _CPUS, round(self._spare.idle())))
+        return max(1, min(MAX_BATCH_THREADS, round(self._spare.idle())))  # idle() is at most _CPUS
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed ``texts``.
