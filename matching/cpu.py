@@ -3,9 +3,9 @@
 The embedder asks this before a large batch, to choose its BLAS thread count. The 1-minute load average it
 used before counts this process's own work: after a few seconds of embedding on two threads it read "busy"
 and the next batch ran on one thread (the benchmark's wrapper/raw ratio swung between 0.69 and 0.97 so).
-Here the busy time of the whole machine (``/proc/stat``: every state but idle and iowait, steal included: a
-core the hypervisor takes is not ours either) over the interval since the previous look, minus this
-process's CPU time over the same interval (``os.times``, all its threads), is what the others used.
+Here the busy time of the whole machine (``psutil.cpu_times``: every state but idle and iowait, steal
+included: a core the hypervisor takes is not ours either) over the interval since the previous look, minus
+this process's CPU time over the same interval (``os.times``, all its threads), is what the others used.
 """
 
 from __future__ import annotations
@@ -14,25 +14,22 @@ import os
 import time
 from collections.abc import Callable
 
+import psutil
+
 #: A look this soon after the previous one reuses its answer, and the next look measures from the previous
 #: one: the counters tick at 100 Hz, so a shorter interval would misread the others' use by 0.1 core or more.
 MIN_WINDOW_S = 0.2
-#: /proc/stat's first line: user nice system idle iowait irq softirq steal (guest time is inside user).
-_IDLE_FIELDS = (3, 4)
-_STAT_FIELDS = 8
-_TICKS_PER_S = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+#: The busy states of ``psutil.cpu_times`` (each where the platform has it; guest time is inside user).
+_BUSY = ("user", "nice", "system", "irq", "softirq", "steal")
 
 
 def machine_busy_s() -> float | None:
-    """CPU-seconds all cores spent busy since boot (``/proc/stat``), or None where there is no such file."""
+    """CPU-seconds all cores spent busy since boot (``psutil.cpu_times``), or None where it can't be read."""
     try:
-        with open("/proc/stat", "rb") as f:
-            fields = f.readline().split()[1 : 1 + _STAT_FIELDS]
-    except OSError:
+        t = psutil.cpu_times()
+    except (OSError, psutil.Error):
         return None
-    ticks = [int(x) for x in fields]
-    busy = sum(ticks) - sum(ticks[i] for i in _IDLE_FIELDS)
-    return busy / _TICKS_PER_S
+    return float(sum(getattr(t, name, 0.0) for name in _BUSY))
 
 
 def own_busy_s() -> float:
@@ -46,7 +43,7 @@ class SpareCores:
 
     The interval is the whole time since the previous look, however long: a process that embeds once a
     minute reads the others' mean use over that minute. The first look, and every look where the machine's
-    busy time is unknown (no ``/proc/stat``), reads the 1-minute load average instead. The readings are
+    busy time can't be read, reads the 1-minute load average instead. The readings are
     injectable (tests).
     """
 
