@@ -24,6 +24,8 @@ from typing import Any
 
 #: A letter of any supported script, including combining marks (Devanagari vowel signs, Arabic harakat).
 LETTER = r"[^\W\d_]|[\u0300-\u036f\u0900-\u0963\u0971-\u097f\u064b-\u065f\u0670]"
+#: A word: letters with their combining marks (``[^\W\d_]+`` alone cuts "किताबें" at its vowel signs).
+WORD = re.compile(rf"(?:{LETTER})+")
 _BOUNDARIES = {
     "word": (rf"(?<!{LETTER})", rf"(?!{LETTER})"),
     "left": (rf"(?<!{LETTER})", ""),

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from matching.extract import MAX_EXTRACT_CHARS, Extraction, compound_numbers, extract, normalise
 from matching.lang import detect_language
-from matching.lexicon import digit_table
+from matching.lexicon import WORD, digit_table
 from wire.limits import MAX_TEXT_LEN
 
 #: Price mentions removed from one text; a text with more is not published as free text.
@@ -25,7 +25,6 @@ MAX_PRICE_MENTIONS = 8
 MAX_CUE_WORDS = 4
 #: What follows a price in its clause and is dropped with it when this short ("each", "cada una").
 MAX_TAIL_CHARS = 24
-_WORD = re.compile(r"[^\W\d_]+")
 _CLAUSE_END = re.compile(r"[,;.!?¿¡:，。；！？、\n]")
 #: Separators inside a sentence, and sentence ends (Latin, CJK, Arabic), for the tidying below.
 _SEP = ",;:，；、،؛"
@@ -118,7 +117,7 @@ def _without_price(text: str, found: str, default_currency: str | None, langs: t
     before = text[:start]
     # The bound cue: the fewest last words before the price that the extractor reads as a bound on
     # their own, and without which it reads none.
-    words = list(_WORD.finditer(before))[-MAX_CUE_WORDS:]
+    words = list(WORD.finditer(before))[-MAX_CUE_WORDS:]
     cut_from = start
     probe = f" 1 {default_currency or 'USD'}"
     if _bound(before + probe, default_currency, langs) is not None:
@@ -137,7 +136,7 @@ def _without_price(text: str, found: str, default_currency: str | None, langs: t
     # A lone label before the price in a later clause ("precio:", "价格") goes with it.
     clause_start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, cut_from)), default=0)
     head = text[clause_start:cut_from]
-    if clause_start > 0 and len(_WORD.findall(head)) <= 1 and len(head.strip()) <= 12:
+    if clause_start > 0 and len(WORD.findall(head)) <= 1 and len(head.strip()) <= 12:
         cut_from = clause_start
     return text[:cut_from] + " " + text[end:]
 
