@@ -44,8 +44,9 @@ from matching.features import FEATURES_VERSION, features
 from matching.index_files import read_index, read_manifest, write_index
 from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
-from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price
+from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price, with_words
 from matching.signals import conflicts, coverage, identifiers, key_matches
+from matching.words import WordVectors, recall, units
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
 from wire.taxonomy import group_of
@@ -65,6 +66,8 @@ RELATED_MIN_SIM = 0.45
 #: outer one) and narrower (the inner one, whose rows skip the great-circle test) than the exact reach, so
 #: rounding never decides a row: one near either edge gets the exact test.
 CAP_SLACK = 1e-9
+#: Candidates (the best by the score without words) whose words are compared with the query's (``words``).
+RERANK_K = 10
 #: Query feature cache entries (own intents are searched again at every watch round).
 MAX_QUERY_CACHE = 1024
 _DEMAND = ("BUY", "SEEK_SERVICE")
@@ -85,6 +88,7 @@ class LocalIndex:
         self._ids: dict[bytes, frozenset[str]] = {}
         self._df: dict[str, int] = {}  # identifier -> how many indexed intents have it
         self._queries: dict[tuple[bytes, int, str], tuple[np.ndarray, dict[str, float]]] = {}
+        self._words = WordVectors(self.embedder)
         self._stats = {
             "added": 0,
             "replaced": 0,
@@ -454,7 +458,9 @@ class LocalIndex:
                 if (seen := scored.get(cand.id)) is None or seen[0] < score:
                     scored[cand.id] = (score, sim, dist, cand)
         # ties: the more similar, then the nearer, then the lower id
-        ranked = sorted(scored.values(), key=lambda x: (-x[0], -x[1], x[2], x[3].id))
+        ranked = sorted(scored.values(), key=_rank)
+        if q_units := units(intent.text):
+            ranked = self._by_words(q_units, ranked)
         keys, tol = tuple(self.config.hard_keys), self.config.price_tolerance
         out = [  # each explanation is built when first read
             Match(cand, score, sim, dist, partial(explain, intent, cand, dist, keys, tol))
@@ -462,6 +468,20 @@ class LocalIndex:
         ]
         self._search_s += time.perf_counter() - t0
         return out
+
+    def _by_words(
+        self, q_units: tuple[str, ...], ranked: list[tuple[float, float, float, Intent]]
+    ) -> list[tuple[float, float, float, Intent]]:
+        """``ranked`` rescored with the word alignment (``score.with_words``), best first again: the first
+        ``RERANK_K`` by how well their words cover the query's (``words.recall``; a candidate without words by
+        its similarity instead), the others with no word credit, so that they stay behind those."""
+        head = ranked[:RERANK_K]
+        q, *cands = self._words.matrices([q_units] + [units(c.text) for *_, c in head])
+        out = []
+        for i, (score, sim, dist, cand) in enumerate(ranked):
+            words = (sim if (r := recall(q, cands[i])) is None else r) if i < len(head) else 0.0
+            out.append((with_words(score, words), sim, dist, cand))
+        return sorted(out, key=_rank)
 
     def _id_weights(self, ids: frozenset[str], own: frozenset[str] = _NO_IDS) -> dict[str, float]:
         """The weights of a query's identifiers in ``signals.coverage``: only those some indexed intent has
@@ -542,3 +562,8 @@ class LocalIndex:
             **self._stats,
             "mean_search_ms": round(1000 * self._search_s / searches, 3) if searches else 0.0,
         }
+
+
+def _rank(x: tuple[float, float, float, Intent]) -> tuple[float, float, float, bytes]:
+    """Best first: the higher score, then the more similar, then the nearer, then the lower id."""
+    return (-x[0], -x[1], x[2], x[3].id)

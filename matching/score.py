@@ -27,6 +27,9 @@ without the seat). The weights were chosen on the ``tune`` split of eval2 (W_KEY
 concepts: 0.05 / 0.1 / 0.15 gave tune top-1 .814 / .824 / .827; W_PRICE_GAP: non-en top-1 .839 -> .847, flat
 from 0.04 to 0.1, one half of the concepts +.015, the other unchanged; 58 of 420 buyers state a price).
 
+When the query has words, the index then compares them with those of its first candidates (``words``) and the
+score becomes ``with_words(score, recall)``: ``(score + W_WORDS * recall) / (1 + W_WORDS)``, still in [0, 1].
+
 Explanations are structured (``Reason(code, params)``) plus an English sentence built from them, so an agent
 can re-render them in the user's language.
 """
@@ -56,6 +59,8 @@ MAX_KEY_MATCHES = 2
 #: Taken per unit of ``|ln(ask / offer)|`` (unit prices, same currency), counted up to MAX_PRICE_GAP.
 W_PRICE_GAP = 0.05
 MAX_PRICE_GAP = 1.0
+#: The word alignment (``words.recall``) against all of the above, for candidates whose words are compared.
+W_WORDS = 1.0
 DEFAULT_PRICE_TOLERANCE = 0.20
 SOFT_KEYS = ("condition", "brand", "season", "ram")
 _DEMAND = (Action.BUY, Action.SEEK_SERVICE)
@@ -138,6 +143,12 @@ def combine_score(
         - W_PRICE_GAP * min(price_gap, MAX_PRICE_GAP)
     )
     return float(min(1.0, max(0.0, raw)))
+
+
+def with_words(score: float, words: float) -> float:
+    """The match score with the word alignment ``words`` (``words.recall``; 0 where not compared), in [0, 1]:
+    ``(score + W_WORDS * max(0, words)) / (1 + W_WORDS)``."""
+    return float(min(1.0, max(0.0, (score + W_WORDS * max(0.0, words)) / (1.0 + W_WORDS))))
 
 
 def price_gaps(offer: float, asks: np.ndarray) -> np.ndarray:

@@ -18,9 +18,11 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   0.952; a batch decided on tune2 (brand categories, hyphened model names, a gender attribute, Japanese era
   years; twelfth session) measured top-1 0.763, agreement 0.765 and was reverted; with the lead weighing 1.0,
   decided on tune, tune2 and tune3: top-1 0.774, top-5 0.960; with Japanese era years read as Gregorian
-  identifiers alone, decided on the three (thirteenth session): unchanged): a change that makes matching
-  worse fails here. Top-1 must also stay above the raw embedder's (0.517): the pipeline is not worse than
-  its own model (at top-5 it is now above it: 0.960 vs 0.925).
+  identifiers alone, decided on the three (thirteenth session): unchanged; with the word alignment of the
+  first ten candidates (``matching.words``, fourteenth session, decided on the three): top-1 0.843 [0.783,
+  0.895], top-5 0.960, agreement 0.781, action 0.952): a change that makes matching worse fails here.
+  Top-1 must also stay above the raw embedder's (0.517): the pipeline is not worse than its own model (at
+  top-5 it is now above it: 0.960 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
   honestly; they stay here as a strict expected failure, so the day they pass the marker has to go.
 """
@@ -38,7 +40,7 @@ pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.75, "top5": 0.94, "category_agreement": 0.75, "action": 0.92}
+REGRESSION = {"top1": 0.82, "top5": 0.94, "category_agreement": 0.75, "action": 0.92}
 
 
 @pytest.fixture(scope="module")

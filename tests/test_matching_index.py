@@ -252,7 +252,8 @@ def test_save_load_roundtrip(index: LocalIndex, tmp_path: Path) -> None:
     loaded.remove((40).to_bytes(16, "big"))
     after = [(m.intent.id, round(m.score, 5)) for m in loaded.search(q, k=5)]
     assert after == before
-    assert emb.calls == calls + 1  # only the query was embedded, never the stored intents
+    # the query, then its words and its first candidates' in one batch (matching.words); never stored intents
+    assert emb.calls == calls + 2
 
 
 def test_load_refuses_other_model_and_corruption(index: LocalIndex, tmp_path: Path) -> None:
@@ -503,7 +504,7 @@ def test_coded_scan_returns_what_the_exact_scan_returns(scan: str) -> None:
 def test_a_price_like_the_buyers_ranks_higher() -> None:
     """Two sellers alike in every other way: the one asking about the buyer's figure comes first, a lesser
     item of the same kind (a fraction of the price) second; another currency is not compared."""
-    from matching.score import MAX_PRICE_GAP, W_PRICE_GAP, price_gaps
+    from matching.score import MAX_PRICE_GAP, W_PRICE_GAP, W_WORDS, price_gaps
 
     index = LocalIndex(HashEmbedder())
     v = l2_normalise(np.ones((3, 64), dtype=np.float32))
@@ -514,8 +515,9 @@ def test_a_price_like_the_buyers_ranks_higher() -> None:
     qv = l2_normalise(np.r_[np.ones(32), np.zeros(32)].astype(np.float32))[0]  # cosine 0.71: no score clipped
     res = index.search(q, k=3, vector=qv, category_probs={"vehicles/tires": 1.0})
     assert [m.intent.id[-1] for m in res] == [3, 2, 1]  # EUR: no gap; 120: a small one; 70: a big one
+    # the same words on every side: the word alignment moves all three alike (``score.with_words``)
     assert res[0].score - res[2].score == pytest.approx(
-        W_PRICE_GAP * min(MAX_PRICE_GAP, np.log(125 / 70)), abs=1e-6
+        W_PRICE_GAP * min(MAX_PRICE_GAP, np.log(125 / 70)) / (1 + W_WORDS), abs=1e-6
     )
     assert price_gaps(100.0, np.array([100.0, np.nan, 0.0, 300.0])) == pytest.approx([0, 0, 0, np.log(3)])
 

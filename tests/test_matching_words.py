@@ -1,0 +1,154 @@
+"""Word alignment (matching.words) and its use in LocalIndex.search: units, recall, vector cache, rerank."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matching.index as index_module
+from matching.embedder import l2_normalise
+from matching.index import RERANK_K, LocalIndex
+from matching.score import with_words
+from matching.words import MAX_UNITS, WordVectors, recall, units
+from tests.test_matching_index import NOW, HashEmbedder, mk
+from wire.intent import Action
+
+
+class Counting(HashEmbedder):
+    """HashEmbedder that records every text it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        return super().embed(texts)
+
+
+def test_units_keep_a_devanagari_word_whole_with_its_vowel_signs() -> None:
+    # [^\W\d_]+ alone cuts at the vowel signs (marks, not letters): "किताबें" would be five pieces
+    assert units("पुरानी किताबें सप्ताहांत") == ("पुरानी", "किताबें", "सप्ताहांत")
+
+
+def test_units_drop_stopwords_short_words_and_numbers() -> None:
+    # "sell" and "vendo" are action cues, stopwords of the identifiers and of the units alike
+    assert units("I sell the red sofa, 2 seats, 300 EUR") == ("red", "sofa", "seats", "eur")
+    assert units("Vendo el sofá de cuero") == ("sofá", "cuero")
+
+
+def test_units_read_unspaced_scripts_as_bigrams_and_short_runs_whole() -> None:
+    assert units("周末兼职") == ("周末", "末兼", "兼职")
+    assert units("求 沙发") == ("求", "沙发")
+    assert units("주말 알바구합니다") == ("주말", "알바", "바구", "구합", "합니", "니다")
+
+
+def test_units_are_bounded_and_empty_for_nothing() -> None:
+    assert units(None) == () and units("") == () and units("12 34 !!") == ()
+    long = " ".join(f"word{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(200))
+    assert len(units(long)) == MAX_UNITS
+    assert len(units("字" * 5000)) == 1  # one repeated bigram
+
+
+def test_recall_is_the_mean_best_cosine_of_the_query_units() -> None:
+    a, b, c = np.eye(3, dtype=np.float32)
+    q = np.stack([a, b])
+    assert recall(q, np.stack([a, b, c])) == pytest.approx(1.0)
+    assert recall(q, np.stack([a, c])) == pytest.approx(0.5)  # b has no counterpart
+    assert recall(q, np.stack([c])) == pytest.approx(0.0)
+    half = l2_normalise(np.array([[1.0, 1.0, 0.0]]))
+    assert recall(np.stack([a]), half) == pytest.approx(2**-0.5)
+    assert recall(q, np.zeros((0, 3), dtype=np.float32)) is None
+    assert recall(np.zeros((0, 3), dtype=np.float32), q) is None
+
+
+def test_word_vectors_embed_each_unit_once_and_forget_the_least_recent() -> None:
+    emb = Counting()
+    wv = WordVectors(emb, capacity=MAX_UNITS)
+    first = wv.matrices([("sofa", "red"), ("red", "chair")])
+    assert emb.seen == ["sofa", "red", "chair"]  # one batch, each unit once
+    assert [m.shape for m in first] == [(2, emb.dim), (2, emb.dim)]
+    assert first[0].dtype == np.float32
+    np.testing.assert_allclose(first[0][1], first[1][0])
+    again = wv.matrices([("sofa",)])
+    assert emb.seen == ["sofa", "red", "chair"]  # kept: not embedded again
+    np.testing.assert_allclose(again[0][0], first[0][0], atol=1e-3)  # stored as float16
+    filler = tuple(f"w{i}" for i in range(MAX_UNITS - 1))
+    wv.matrices([filler])
+    assert len(wv) == MAX_UNITS  # "sofa" was used last of the three: "red" and "chair" went first
+    wv.matrices([("sofa", "red")])
+    assert emb.seen[-1] == "red"
+    assert wv.matrices([()])[0].shape == (0, emb.dim)
+    with pytest.raises(ValueError):
+        WordVectors(emb, capacity=1)
+
+
+def test_with_words_stays_in_the_unit_interval() -> None:
+    assert with_words(0.6, 0.8) == pytest.approx(0.7)
+    assert with_words(0.6, -0.3) == pytest.approx(0.3)  # a negative recall gives no credit, takes none
+    assert with_words(1.0, 1.0) == 1.0 and with_words(0.0, 0.0) == 0.0
+
+
+class Topic(Counting):
+    """Every text of more than one word gets the same vector (the sentence level can't tell ads apart);
+    a single word gets its own, as with HashEmbedder."""
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        return HashEmbedder.embed(self, [t if len(t.split()) == 1 else "topic" for t in texts])
+
+
+def _twins() -> tuple[LocalIndex, Counting]:
+    emb = Topic()
+    idx = LocalIndex(emb)
+    # two ads of the same item whose sentence vectors tie with the query's: only one names its weekends
+    # (Cyrillic: no identifier tokens, which would tell them apart on their own)
+    idx.add(mk(1, text="уборщица будни вечер кафе", category="services/cleaning",
+               action=Action.OFFER_SERVICE))  # fmt: skip
+    idx.add(mk(2, text="уборщица выходные кафе вечер", category="services/cleaning",
+               action=Action.OFFER_SERVICE))  # fmt: skip
+    return idx, emb
+
+
+def test_search_ranks_first_the_ad_whose_words_cover_the_query() -> None:
+    idx, _ = _twins()
+    q = mk(10, action=Action.SEEK_SERVICE, category="services/cleaning", text="уборщица выходные")
+    got = idx.search(q, k=2, now=NOW)
+    assert [m.intent.id[-1] for m in got] == [2, 1]
+    assert got[0].score > got[1].score
+    assert all(0.0 <= m.score <= 1.0 for m in got)
+
+
+def test_search_without_the_word_term_would_rank_the_other_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the test above depends on the words: with no query units the sentence score puts the twin first
+    monkeypatch.setattr(index_module, "units", lambda text: ())
+    idx, _ = _twins()
+    q = mk(10, action=Action.SEEK_SERVICE, category="services/cleaning", text="уборщица выходные")
+    assert [m.intent.id[-1] for m in idx.search(q, k=2, now=NOW)] == [1, 2]
+
+
+def test_only_the_first_candidates_words_are_compared_and_the_rest_stay_behind() -> None:
+    emb = Counting()
+    idx = LocalIndex(emb)
+    n = RERANK_K + 5
+    names = [f"set{chr(97 + i)}" for i in range(n)]
+    for i, name in enumerate(names):
+        idx.add(mk(i + 1, text=f"tires winter {name}"))
+    emb.seen.clear()
+    q = mk(100, action=Action.BUY, text="winter tires")
+    got = idx.search(q, k=n, now=NOW)
+    assert len(got) == n
+    compared = {t for t in emb.seen if t in names}
+    assert len(compared) == RERANK_K  # the others' words were never embedded
+    scores = [m.score for m in got]
+    assert scores == sorted(scores, reverse=True)
+    assert {names[m.intent.id[-1] - 1] for m in got[:RERANK_K]} == compared
+
+
+def test_a_query_without_words_keeps_the_plain_score() -> None:
+    idx, emb = _twins()
+    q = mk(10, action=Action.SEEK_SERVICE, category="services/cleaning", text="12 34")
+    before = len(emb.seen)
+    got = idx.search(q, k=2, now=NOW)
+    assert len(got) == 2
+    assert not [t for t in emb.seen[before:] if t in ("уборщица", "выходные", "будни")]
