@@ -46,7 +46,7 @@ from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
 from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price, with_words
 from matching.signals import conflicts, coverage, identifiers, key_matches
-from matching.words import WordVectors, recall, units
+from matching.words import WordVectors, recalls, units
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
 from wire.taxonomy import group_of
@@ -460,7 +460,7 @@ class LocalIndex:
         # ties: the more similar, then the nearer, then the lower id
         ranked = sorted(scored.values(), key=_rank)
         if q_units := units(intent.text):
-            ranked = self._by_words(q_units, ranked)
+            ranked = self._by_words(q_units, ranked, k)
         keys, tol = tuple(self.config.hard_keys), self.config.price_tolerance
         out = [  # each explanation is built when first read
             Match(cand, score, sim, dist, partial(explain, intent, cand, dist, keys, tol))
@@ -470,17 +470,20 @@ class LocalIndex:
         return out
 
     def _by_words(
-        self, q_units: tuple[str, ...], ranked: list[tuple[float, float, float, Intent]]
+        self, q_units: tuple[str, ...], ranked: list[tuple[float, float, float, Intent]], k: int
     ) -> list[tuple[float, float, float, Intent]]:
-        """``ranked`` rescored with the word alignment (``score.with_words``), best first again: the first
-        ``RERANK_K`` by how well their words cover the query's (``words.recall``; a candidate without words by
-        its similarity instead), the others with no word credit, so that they stay behind those."""
+        """The first ``k`` of ``ranked`` rescored with the word alignment (``score.with_words``), best first
+        again: the first ``RERANK_K`` by how well their words cover the query's (``words.recall``; one without
+        words by its similarity instead), the others with no word credit, so that they stay behind those."""
         head = ranked[:RERANK_K]
-        q, *cands = self._words.matrices([q_units] + [units(c.text) for *_, c in head])
-        out = []
-        for i, (score, sim, dist, cand) in enumerate(ranked):
-            words = (sim if (r := recall(q, cands[i])) is None else r) if i < len(head) else 0.0
-            out.append((with_words(score, words), sim, dist, cand))
+        c_units = [units(c.text) for *_, c in head]
+        rows = self._words.stacked([q_units, *c_units])
+        got = recalls(rows[: len(q_units)], rows[len(q_units) :], [len(us) for us in c_units])
+        out = [
+            (with_words(score, sim if r is None else r), sim, dist, cand)
+            for (score, sim, dist, cand), r in zip(head, got, strict=True)
+        ]
+        out += [(with_words(score, 0.0), sim, dist, cand) for score, sim, dist, cand in ranked[RERANK_K:k]]
         return sorted(out, key=_rank)
 
     def _id_weights(self, ids: frozenset[str], own: frozenset[str] = _NO_IDS) -> dict[str, float]:

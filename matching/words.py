@@ -78,6 +78,21 @@ def recall(query: np.ndarray, candidate: np.ndarray) -> float | None:
     return float((query @ candidate.T).max(axis=1).mean())
 
 
+def recalls(query: np.ndarray, candidates: np.ndarray, lengths: list[int]) -> list[float | None]:
+    """``recall`` of ``query`` against each of several candidates at once: their unit rows stacked in
+    ``candidates``, ``lengths[i]`` rows for the i-th, in order (one product for all)."""
+    out: list[float | None] = [None] * len(lengths)
+    filled = [i for i, n in enumerate(lengths) if n]
+    if len(query) == 0 or not filled:
+        return out
+    # each filled candidate's first column; an empty one has no column, so the next start ends the segment
+    starts = np.cumsum([0, *lengths[:-1]])[filled]
+    best = np.maximum.reduceat(query @ candidates.T, starts, axis=1)
+    for i, mean in zip(filled, best.mean(axis=0).tolist(), strict=True):
+        out[i] = mean
+    return out
+
+
 class WordVectors:
     """Unit -> unit vector of one embedder, embedding each unit once while it is kept (``MAX_WORDS``)."""
 
@@ -91,24 +106,20 @@ class WordVectors:
     def __len__(self) -> int:
         return len(self._vectors)
 
-    def matrices(self, texts: list[tuple[str, ...]]) -> list[np.ndarray]:
-        """One float32 matrix (units x dim) per unit tuple, the units not kept embedded in one batch.
-
-        Each tuple holds at most ``MAX_UNITS`` units (``units``)."""
+    def stacked(self, texts: list[tuple[str, ...]]) -> np.ndarray:
+        """The vectors of every unit of ``texts`` (tuples of at most ``MAX_UNITS``, from ``units``), one
+        float32 row each, tuple after tuple; the units not kept are embedded in one batch."""
         missing = list(dict.fromkeys(u for us in texts for u in us if u not in self._vectors))
-        fresh = dict(zip(missing, self.embedder.embed(missing), strict=True)) if missing else {}
-        out = []
+        if missing:
+            for u, v in zip(missing, self.embedder.embed(missing), strict=True):
+                self._vectors[u] = v.astype(np.float16)
+        rows = []
         for us in texts:
-            rows = []
             for u in us:
-                v = fresh.get(u)
-                if v is None:
-                    v = self._vectors[u]
-                    self._vectors.move_to_end(u)
-                else:
-                    self._vectors[u] = v.astype(np.float16)
-                rows.append(np.asarray(v, dtype=np.float32))
-            out.append(np.stack(rows) if rows else np.zeros((0, self.embedder.dim), dtype=np.float32))
+                rows.append(self._vectors[u])
+                self._vectors.move_to_end(u)
         while len(self._vectors) > self.capacity:
             self._vectors.popitem(last=False)
-        return out
+        if not rows:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.stack(rows).astype(np.float32)

@@ -9,7 +9,7 @@ import matching.index as index_module
 from matching.embedder import l2_normalise
 from matching.index import RERANK_K, LocalIndex
 from matching.score import with_words
-from matching.words import MAX_UNITS, WordVectors, recall, units
+from matching.words import MAX_UNITS, WordVectors, recall, recalls, units
 from tests.test_matching_index import NOW, HashEmbedder, mk
 from wire.intent import Action
 
@@ -62,23 +62,38 @@ def test_recall_is_the_mean_best_cosine_of_the_query_units() -> None:
     assert recall(np.zeros((0, 3), dtype=np.float32), q) is None
 
 
+def test_recalls_equal_recall_per_candidate_including_empty_ones() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        q = l2_normalise(rng.standard_normal((int(rng.integers(0, 5)), 8)))[: int(rng.integers(0, 5))]
+        cands = [l2_normalise(rng.standard_normal((int(rng.integers(0, 4)), 8))) for _ in range(6)]
+        cands = [c[: int(rng.integers(0, len(c) + 1))] for c in cands]  # some candidates have no rows
+        stacked = np.concatenate(cands) if any(len(c) for c in cands) else np.zeros((0, 8), np.float32)
+        got = recalls(q, stacked, [len(c) for c in cands])
+        want = [recall(q, c) for c in cands]
+        assert [g is None for g in got] == [w is None for w in want]
+        filled = [w for w in want if w is not None]
+        assert [g for g in got if g is not None] == pytest.approx(filled, abs=1e-6)
+
+
 def test_word_vectors_embed_each_unit_once_and_forget_the_least_recent() -> None:
     emb = Counting()
     wv = WordVectors(emb, capacity=MAX_UNITS)
-    first = wv.matrices([("sofa", "red"), ("red", "chair")])
+    first = wv.stacked([("sofa", "red"), ("red", "chair")])
     assert emb.seen == ["sofa", "red", "chair"]  # one batch, each unit once
-    assert [m.shape for m in first] == [(2, emb.dim), (2, emb.dim)]
-    assert first[0].dtype == np.float32
-    np.testing.assert_allclose(first[0][1], first[1][0])
-    again = wv.matrices([("sofa",)])
+    assert first.shape == (4, emb.dim) and first.dtype == np.float32
+    np.testing.assert_allclose(first[1], first[2])  # "red" twice, the same vector
+    again = wv.stacked([("sofa",)])
     assert emb.seen == ["sofa", "red", "chair"]  # kept: not embedded again
-    np.testing.assert_allclose(again[0][0], first[0][0], atol=1e-3)  # stored as float16
+    np.testing.assert_allclose(again[0], first[0], atol=1e-3)  # stored as float16
+    np.testing.assert_allclose(again[0], emb.embed(["sofa"])[0], atol=1e-3)
     filler = tuple(f"w{i}" for i in range(MAX_UNITS - 1))
-    wv.matrices([filler])
+    wv.stacked([filler])
     assert len(wv) == MAX_UNITS  # "sofa" was used last of the three: "red" and "chair" went first
-    wv.matrices([("sofa", "red")])
-    assert emb.seen[-1] == "red"
-    assert wv.matrices([()])[0].shape == (0, emb.dim)
+    seen = len(emb.seen)
+    wv.stacked([("sofa", "red")])
+    assert emb.seen[seen:] == ["red"]
+    assert wv.stacked([()]).shape == (0, emb.dim)
     with pytest.raises(ValueError):
         WordVectors(emb, capacity=1)
 
