@@ -29,6 +29,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -347,6 +348,83 @@ def bench_local_index(n: int, n_queries: int, rng: np.random.Generator, rounds: 
     return out
 
 
+def bench_words(n: int, n_queries: int, rng: np.random.Generator, rounds: int = 5) -> dict[str, Any]:
+    """What the word alignment (``matching.words``) adds to a search whose query has text.
+
+    ``n`` intents of four categories carry texts made of two phrases of the bank (12 languages) and synthetic
+    vectors; the queries are buyer texts of eval2's ``tune`` split (vectors synthetic too: the cost of the
+    word step does not depend on which candidates come first), in two disjoint sets A and B of up to
+    ``n_queries``.
+    - cold: A, with an empty word cache (every unit of the query and of its first ``RERANK_K`` candidates is
+      embedded then);
+    - new query: B once, after A (the cache holds A's words and their candidates'; B's own texts are new);
+    - warm: B again in ``rounds`` rounds, interleaved with the same queries without text (no word step, no
+      identifiers): the median of the rounds' p50 and their ratio.
+    """
+    from matching.bank import phrases
+    from matching.embedder import get_embedder
+    from matching.evaluate_pairs import load_split
+    from matching.index import LocalIndex
+    from wire.geo import cell_at
+    from wire.intent import Action, Intent
+
+    emb = get_embedder()
+    pool = [p.text for p in phrases()]
+    cats = ["vehicles/tires", "electronics/phones", "home/furniture", "vehicles/bicycles"]
+    lats, lons = 40.0 + rng.random(n) * 2.0, -4.5 + rng.random(n) * 2.0
+
+    def intent(i: int, action: Action, text: str | None, lat: float, lon: float) -> Intent:
+        return Intent(
+            id=i.to_bytes(16, "big"), author=i.to_bytes(32, "big"), seq=0, action=action,
+            category=cats[i % len(cats)], attributes={}, price=None, quantity=1, cell=cell_at(lat, lon, 7),
+            radius_km=50, created=0, expires=3600, text=text, lang="en",
+        )  # fmt: skip
+
+    picks = rng.integers(0, len(pool), size=(n, 2))
+    intents = [
+        intent(i, Action.SELL, f"{pool[a]}, {pool[b]}", float(lats[i]), float(lons[i]))
+        for i, (a, b) in enumerate(picks)
+    ]
+    index = LocalIndex(emb)
+    index.add_many(intents, clustered(n, DIM, rng), emb.model_id)
+    buyers = [p.buy.text for p in load_split("tune")[0]]
+    half = min(n_queries, len(buyers) // 2)
+    qs = [intent(10**9 + j, Action.BUY, t, 41.0, -3.5) for j, t in enumerate(buyers[: 2 * half])]
+    qv = clustered(len(qs), DIM, rng)
+    probs = {c: 1.0 / len(cats) for c in cats}
+    groups = ["vehicles", "electronics", "home"]
+
+    def p50(queries: list[Intent], vectors: np.ndarray) -> float:
+        times = []
+        for q, v in zip(queries, vectors, strict=True):
+            t = time.perf_counter()
+            index.search(q, k=10, now=1, vector=v, category_probs=probs, groups=groups)
+            times.append(time.perf_counter() - t)
+        return float(np.percentile(np.array(times) * 1000, 50))
+
+    a, b = qs[:half], qs[half:]
+    cold = p50(a, qv[:half])
+    new = p50(b, qv[half:])
+    without = [replace(q, text=None) for q in b]
+    warm, plain = [], []
+    for _ in range(rounds):
+        warm.append(p50(b, qv[half:]))
+        plain.append(p50(without, qv[half:]))
+    w, p = float(np.median(warm)), float(np.median(plain))
+    return {
+        "n": n,
+        "queries_per_set": half,
+        "rounds": rounds,
+        "cold_p50_ms": round(cold, 3),
+        "new_query_p50_ms": round(new, 3),
+        "warm_p50_ms": round(w, 3),
+        "without_text_p50_ms": round(p, 3),
+        "new_query_vs_without_text_ratio": round(new / p, 3) if p else None,
+        "warm_vs_without_text_ratio": round(w / p, 3) if p else None,
+        "words_cached": len(index._words),
+    }
+
+
 def bench_dht_cost(n: int, rng: np.random.Generator, extra_share: float = 0.33) -> dict[str, Any]:
     """Records per DHT key when keys use the taxonomy group (now) vs the fine category (before); a share
     ``extra_share`` of the intents is filed under a second group too (the runner-up: drawn by popularity)."""
@@ -445,6 +523,7 @@ def main() -> None:
         default=0.33,
         help="share of intents filed under a second group (eval2 tune sellers: 0.33, held-out run: 0.45)",
     )
+    ap.add_argument("--words-intents", type=int, default=10_000, help="intents with text (word figures)")
     ap.add_argument("--skip-layouts", action="store_true", help="only embedding, LocalIndex and DHT figures")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -468,6 +547,8 @@ def main() -> None:
         if n <= args.local_max:
             log(f"LocalIndex at {n} ...")
             out["local_index"].append(bench_local_index(n, args.queries, rng))
+    log("word alignment ...")
+    out["words"] = bench_words(args.words_intents, args.queries, rng)
     log("DHT key load ...")
     out["dht_cost"] = bench_dht_cost(args.dht_intents, rng, args.extra_share)
     out["load_average"] = [round(x, 2) for x in os.getloadavg()]
