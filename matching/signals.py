@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
 
 from matching.cues import stopwords
 from matching.extract import normalise
@@ -38,16 +37,11 @@ _ERAS = {"s": 1925, "昭和": 1925, "h": 1988, "平成": 1988, "r": 2018, "令�
 _ERA_YEAR = re.compile(r"(?<![a-z0-9])([shr])(\d{1,2})年|(昭和|平成|令和)\s?(\d{1,2}|元)\s?年")
 
 
-@cache
-def _stop() -> frozenset[str]:
-    return stopwords()
-
-
 def identifiers(text: str | None) -> frozenset[str]:
     """Brand/model-like tokens of ``text`` (see the module docstring); empty for None."""
     if not text:
         return frozenset()
-    stop = _stop()
+    stop = stopwords()
     out: dict[str, None] = {}
     folded = _fold(normalise(text))
     prev: re.Match[str] | None = None
