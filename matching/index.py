@@ -46,7 +46,7 @@ from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
 from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price, with_words
 from matching.signals import conflicts, coverage, identifiers, key_matches
-from matching.words import WordVectors, recalls, units
+from matching.words import WordVectors, recalls, shared, units
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
 from wire.taxonomy import group_of
@@ -459,11 +459,13 @@ class LocalIndex:
                     scored[cand.id] = (score, sim, dist, cand)
         # ties: the more similar, then the nearer, then the lower id
         ranked = sorted(scored.values(), key=_rank)
+        pairs: dict[bytes, tuple[tuple[str, str], ...]] = {}  # the words in common, for the explanations
         if q_units := units(intent.text):
-            ranked = self._by_words(q_units, ranked, k)
+            ranked, pairs = self._by_words(q_units, ranked, k)
         keys, tol = tuple(self.config.hard_keys), self.config.price_tolerance
+        why = partial(explain, intent, hard_keys=keys, tolerance=tol)
         out = [  # each explanation is built when first read
-            Match(cand, score, sim, dist, partial(explain, intent, cand, dist, keys, tol))
+            Match(cand, score, sim, dist, partial(why, cand, dist, shared_words=pairs.get(cand.id, ())))
             for score, sim, dist, cand in ranked[:k]
         ]
         self._search_s += time.perf_counter() - t0
@@ -471,20 +473,30 @@ class LocalIndex:
 
     def _by_words(
         self, q_units: tuple[str, ...], ranked: list[tuple[float, float, float, Intent]], k: int
-    ) -> list[tuple[float, float, float, Intent]]:
+    ) -> tuple[list[tuple[float, float, float, Intent]], dict[bytes, tuple[tuple[str, str], ...]]]:
         """The first ``k`` of ``ranked`` rescored with the word alignment (``score.with_words``), best first
         again: the first ``RERANK_K`` by how well their words cover the query's (``words.recall``; one without
-        words by its similarity instead), the others with no word credit, so that they stay behind those."""
+        words by its similarity instead), the others with no word credit, so that they stay behind those.
+        Also the words in common (``words.shared``) of those returned, by intent id."""
         head = ranked[:RERANK_K]
         c_units = [units(c.text) for *_, c in head]
         rows = self._words.stacked([q_units, *c_units])
-        got = recalls(rows[: len(q_units)], rows[len(q_units) :], [len(us) for us in c_units])
+        q, c_rows = rows[: len(q_units)], rows[len(q_units) :]
+        got = recalls(q, c_rows, [len(us) for us in c_units])
         out = [
             (with_words(score, sim if r is None else r), sim, dist, cand)
             for (score, sim, dist, cand), r in zip(head, got, strict=True)
         ]
         out += [(with_words(score, 0.0), sim, dist, cand) for score, sim, dist, cand in ranked[RERANK_K:k]]
-        return sorted(out, key=_rank)
+        out.sort(key=_rank)
+        kept = {cand.id for *_, cand in out[:k]}
+        ends = np.cumsum([0, *map(len, c_units)]).tolist()
+        pairs = {
+            cand.id: shared(q_units, q, us, c_rows[a:b])
+            for (*_, cand), us, a, b in zip(head, c_units, ends[:-1], ends[1:], strict=True)
+            if cand.id in kept
+        }
+        return out, pairs
 
     def _id_weights(self, ids: frozenset[str], own: frozenset[str] = _NO_IDS) -> dict[str, float]:
         """The weights of a query's identifiers in ``signals.coverage``: only those some indexed intent has

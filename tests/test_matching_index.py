@@ -530,9 +530,9 @@ def test_explanations_are_built_when_read_and_kept(
     calls: list[int] = []
     real = index_module.explain
 
-    def counting(*args: Any) -> Any:
+    def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(index_module, "explain", counting)
     index.add(mk(1, attrs={"size": "225/65R17"}, price=usd(80)))

@@ -9,7 +9,16 @@ import matching.index as index_module
 from matching.embedder import l2_normalise
 from matching.index import RERANK_K, LocalIndex
 from matching.score import with_words
-from matching.words import MAX_UNITS, WordVectors, recall, recalls, units
+from matching.words import (
+    MAX_SHARED,
+    MAX_UNITS,
+    SHARED_MIN_COSINE,
+    WordVectors,
+    recall,
+    recalls,
+    shared,
+    units,
+)
 from tests.test_matching_index import NOW, HashEmbedder, mk
 from wire.intent import Action
 
@@ -76,6 +85,20 @@ def test_recalls_equal_recall_per_candidate_including_empty_ones() -> None:
         assert [g for g in got if g is not None] == pytest.approx(filled, abs=1e-6)
 
 
+def test_shared_tells_the_close_pairs_closest_first() -> None:
+    a, b, c = np.eye(3, dtype=np.float32)
+    near_a = l2_normalise(np.array([[0.9, 0.1, 0.0]]))[0]  # cosine .994 with a
+    far = l2_normalise(np.array([[1.0, 1.0, 1.0]]))[0]  # .577 with each: under SHARED_MIN_COSINE
+    assert far @ a < SHARED_MIN_COSINE
+    q = np.stack([a, b, c])
+    got = shared(("uno", "dos", "tres"), q, ("one", "two", "x"), np.stack([near_a, b, far]))
+    assert got == (("dos", "two"), ("uno", "one"))  # b: cosine 1, a: .994; c has nothing close
+    assert shared(("uno",), q[:1], (), np.zeros((0, 3), np.float32)) == ()
+    many = tuple(f"w{i}" for i in range(MAX_SHARED + 3))
+    rows = l2_normalise(np.random.default_rng(0).standard_normal((len(many), 16)))
+    assert len(shared(many, rows, many, rows)) == MAX_SHARED
+
+
 def test_word_vectors_embed_each_unit_once_and_forget_the_least_recent() -> None:
     emb = Counting()
     wv = WordVectors(emb, capacity=MAX_UNITS)
@@ -132,6 +155,20 @@ def test_search_ranks_first_the_ad_whose_words_cover_the_query() -> None:
     assert [m.intent.id[-1] for m in got] == [2, 1]
     assert got[0].score > got[1].score
     assert all(0.0 <= m.score <= 1.0 for m in got)
+
+
+def test_the_explanation_tells_the_words_in_common() -> None:
+    idx, _ = _twins()
+    q = mk(10, action=Action.SEEK_SERVICE, category="services/cleaning", text="уборщица выходные")
+    best, other = idx.search(q, k=2, now=NOW)
+    reason = [r for r in best.explanation.reasons if r.code == "shared_words"]
+    # the same words on both sides (the order of equal cosines is left to float16 rounding)
+    same = [["выходные", "выходные"], ["уборщица", "уборщица"]]
+    assert reason and sorted(reason[0].params["pairs"]) == same
+    assert "words in common: " in best.explanation.text and "выходные" in best.explanation.text
+    assert [r.params["pairs"] for r in other.explanation.reasons if r.code == "shared_words"] == [
+        [["уборщица", "уборщица"]]
+    ]
 
 
 def test_search_without_the_word_term_would_rank_the_other_way(monkeypatch: pytest.MonkeyPatch) -> None:
