@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ RERANK_K = 10
 #: Query feature cache entries (own intents are searched again at every watch round).
 MAX_QUERY_CACHE = 1024
 _DEMAND = ("BUY", "SEEK_SERVICE")
+_Pairs = Callable[[], tuple[tuple[str, str], ...]]
 _NO_IDS: frozenset[str] = frozenset()
 
 
@@ -459,13 +460,13 @@ class LocalIndex:
                     scored[cand.id] = (score, sim, dist, cand)
         # ties: the more similar, then the nearer, then the lower id
         ranked = sorted(scored.values(), key=_rank)
-        pairs: dict[bytes, tuple[tuple[str, str], ...]] = {}  # the words in common, for the explanations
+        pairs: dict[bytes, _Pairs] = {}  # the words in common, found when an explanation is read
         if q_units := units(intent.text):
             ranked, pairs = self._by_words(q_units, ranked, k)
         keys, tol = tuple(self.config.hard_keys), self.config.price_tolerance
         why = partial(explain, intent, hard_keys=keys, tolerance=tol)
         out = [  # each explanation is built when first read
-            Match(cand, score, sim, dist, partial(why, cand, dist, shared_words=pairs.get(cand.id, ())))
+            Match(cand, score, sim, dist, partial(why, cand, dist, shared_words=pairs.get(cand.id)))
             for score, sim, dist, cand in ranked[:k]
         ]
         self._search_s += time.perf_counter() - t0
@@ -473,11 +474,11 @@ class LocalIndex:
 
     def _by_words(
         self, q_units: tuple[str, ...], ranked: list[tuple[float, float, float, Intent]], k: int
-    ) -> tuple[list[tuple[float, float, float, Intent]], dict[bytes, tuple[tuple[str, str], ...]]]:
+    ) -> tuple[list[tuple[float, float, float, Intent]], dict[bytes, _Pairs]]:
         """The first ``k`` of ``ranked`` rescored with the word alignment (``score.with_words``), best first
         again: the first ``RERANK_K`` by how well their words cover the query's (``words.recall``; one without
         words by its similarity instead), the others with no word credit, so that they stay behind those.
-        Also the words in common (``words.shared``) of those returned, by intent id."""
+        Also, by intent id, how to find the words in common (``words.shared``) of those returned."""
         head = ranked[:RERANK_K]
         c_units = [units(c.text) for *_, c in head]
         rows = self._words.stacked([q_units, *c_units])
@@ -491,8 +492,8 @@ class LocalIndex:
         out.sort(key=_rank)
         kept = {cand.id for *_, cand in out[:k]}
         ends = np.cumsum([0, *map(len, c_units)]).tolist()
-        pairs = {
-            cand.id: shared(q_units, q, us, c_rows[a:b])
+        pairs: dict[bytes, _Pairs] = {
+            cand.id: partial(shared, q_units, q, us, c_rows[a:b])
             for (*_, cand), us, a, b in zip(head, c_units, ends[:-1], ends[1:], strict=True)
             if cand.id in kept
         }

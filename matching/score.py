@@ -205,10 +205,10 @@ def explain(
     distance_km: float,
     hard_keys: tuple[str, ...],
     tolerance: float,
-    shared_words: tuple[tuple[str, str], ...] = (),
+    shared_words: Callable[[], tuple[tuple[str, str], ...]] | None = None,
 ) -> Explanation:
-    """Why ``cand`` matches ``query`` and what differs, from the query's point of view. ``shared_words``: the
-    query's words and the candidate's closest ones (``words.shared``), told as words in common."""
+    """Why ``cand`` matches ``query`` and what differs, from the query's point of view. ``shared_words``:
+    finds the query's words and the candidate's closest ones (``words.shared``), told as words in common."""
     same = cand.category == query.category
     reasons: list[Reason] = [
         Reason(
@@ -221,9 +221,9 @@ def explain(
     ]
     reasons.append(Reason("distance", {"km": round(distance_km, 1)}))
     words.append(f"about {distance_km:.0f} km away")
-    if shared_words:
-        reasons.append(Reason("shared_words", {"pairs": [list(p) for p in shared_words]}))
-        words.append("words in common: " + ", ".join(a if a == b else f"{a} ≈ {b}" for a, b in shared_words))
+    if pairs := (shared_words() if shared_words is not None else ()):
+        reasons.append(Reason("shared_words", {"pairs": [list(p) for p in pairs]}))
+        words.append("words in common: " + ", ".join(a if a == b else f"{a} ≈ {b}" for a, b in pairs))
     for k in hard_keys:
         if k in query.attributes and k in cand.attributes:
             reasons.append(Reason("attribute_match", {"key": k, "value": cand.attributes[k]}))
