@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from matching.lexicon import LETTER, languages
+from matching.lexicon import CJK, LETTER, languages
 
 #: The bank folders: the classifier's examples (``concepts``), then the wider bank that the glossary and the
 #: classifier's adapter read too (``all_concepts``).
@@ -155,7 +155,6 @@ def _phrase_rx(phrase: str, lang: str) -> re.Pattern[str]:
 #: Arabic clitics a word may carry in front of a bank phrase (looked past when indexing).
 _AR_PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب", "ل")
 _WORD_START = re.compile(rf"(?<!{LETTER})(?={LETTER})")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,7 @@ class _Index:
 
 
 def _key(s: str) -> str:
-    return s[:1] if _CJK.match(s[:1]) else s[:2]
+    return s[:1] if CJK.match(s[:1]) else s[:2]
 
 
 @cache
@@ -196,7 +195,7 @@ def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
     cs = all_concepts()
     found: list[Gloss] = []
     word_starts = {m.start() for m in _WORD_START.finditer(text)}
-    starts = sorted(word_starts | {i for i, ch in enumerate(text) if _CJK.match(ch)})
+    starts = sorted(word_starts | {i for i, ch in enumerate(text) if CJK.match(ch)})
     end = 0
     for pos in starts:
         if pos < end:

@@ -26,6 +26,9 @@ from typing import Any
 LETTER = r"[^\W\d_]|[\u0300-\u036f\u0900-\u0963\u0971-\u097f\u064b-\u065f\u0670]"
 #: A word: letters with their combining marks (``[^\W\d_]+`` alone cuts "किताबें" at its vowel signs).
 WORD = re.compile(rf"(?:{LETTER})+")
+#: A kana, Han or Hangul character: scripts whose words are not delimited as Latin ones are (Chinese and
+#: Japanese have no spaces; Korean glues endings on).
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _BOUNDARIES = {
     "word": (rf"(?<!{LETTER})", rf"(?!{LETTER})"),
     "left": (rf"(?<!{LETTER})", ""),

@@ -10,9 +10,9 @@ and a unit the query shares with every candidate moves them all alike.
 
 Units (``units``): the words of the normalised text (``lexicon.WORD``: letters with their combining marks, so
 a Devanagari vowel sign stays inside its word) that are not stopwords of any language and have three
-characters or more; a run of Han, kana or Hangul longer than two characters (Chinese and Japanese don't
-separate words, Korean glues endings on) gives its character bigrams instead. At most ``MAX_UNITS`` per text,
-in order of appearance.
+characters or more; a run of Han, kana or Hangul (``lexicon.CJK``) longer than two characters gives its
+character bigrams instead (Chinese and Japanese don't separate words, Korean glues endings on). At most
+``MAX_UNITS`` per text, in order of appearance; the units of the last ``UNITS_CACHE`` texts are remembered.
 
 Vectors (``WordVectors``): the units not seen before are embedded in one batch; up to ``MAX_WORDS`` are kept
 (least recently used dropped first), as float16 (1 KB each at 512 dimensions). One search embeds at most
@@ -29,15 +29,15 @@ vowel signs, tune's Hindi top-1 fell from .86 to .79.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 
 from matching.cues import stopwords
 from matching.embedder import Embedder
 from matching.extract import normalise
-from matching.lexicon import WORD
+from matching.lexicon import CJK, WORD
 
 #: Units read from one text (bounds the embedding and the comparison per candidate).
 MAX_UNITS = 32
@@ -49,12 +49,13 @@ MAX_WORDS = 20_000
 SHARED_MIN_COSINE = 0.75
 #: Word pairs told per candidate.
 MAX_SHARED = 5
-#: Han and kana (written without spaces between words) and Hangul (whose words glue on their endings): a run
-#: of these is read as character bigrams.
-_BIGRAMS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+#: Texts whose units are remembered: a search reads the units of its first candidates, the same ads again
+#: at every watch round.
+UNITS_CACHE = 4096
 _MIN_LETTERS = 3
 
 
+@lru_cache(maxsize=UNITS_CACHE)
 def units(text: str | None) -> tuple[str, ...]:
     """The comparable units of ``text`` (see the module docstring); empty for None or no words."""
     if not text:
@@ -62,7 +63,7 @@ def units(text: str | None) -> tuple[str, ...]:
     stop = stopwords()
     out: dict[str, None] = {}
     for w in WORD.findall(normalise(text)):
-        if _BIGRAMS.search(w):
+        if CJK.search(w):
             grams = [w] if len(w) <= 2 else [w[i : i + 2] for i in range(len(w) - 1)]
             out.update(dict.fromkeys(grams))
         elif len(w) >= _MIN_LETTERS and w not in stop:
