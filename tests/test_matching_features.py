@@ -11,7 +11,7 @@ import pytest
 from matching.canonical import item_view
 from matching.features import FEATURES_VERSION, W_ITEM, W_LEAD, W_RAW, combine, features, lead_text
 from matching.index import LocalIndex
-from tests.test_matching_index import HashEmbedder, mk
+from tests.test_matching_index import HashEmbedder, Recording, mk
 
 
 @pytest.mark.parametrize(
@@ -30,16 +30,6 @@ from tests.test_matching_index import HashEmbedder, mk
 )
 def test_lead_text(text: str, lead: str) -> None:
     assert lead_text(text) == lead
-
-
-class Recording(HashEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.texts += texts
-        return super().embed(texts)
 
 
 def test_the_lead_is_embedded_only_when_it_is_not_the_whole_text() -> None:

@@ -50,6 +50,18 @@ class HashEmbedder:
         return l2_normalise(out + 1e-6)
 
 
+class Recording(HashEmbedder):
+    """HashEmbedder that records every text it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.texts += texts
+        return super().embed(texts)
+
+
 def mk(
     n: int,
     action: Action = Action.SELL,

@@ -19,20 +19,8 @@ from matching.words import (
     shared,
     units,
 )
-from tests.test_matching_index import NOW, HashEmbedder, mk
+from tests.test_matching_index import NOW, HashEmbedder, Recording, mk
 from wire.intent import Action
-
-
-class Counting(HashEmbedder):
-    """HashEmbedder that records every text it embeds."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[str] = []
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.seen.extend(texts)
-        return super().embed(texts)
 
 
 def test_units_keep_a_devanagari_word_whole_with_its_vowel_signs() -> None:
@@ -100,22 +88,22 @@ def test_shared_tells_the_close_pairs_closest_first() -> None:
 
 
 def test_word_vectors_embed_each_unit_once_and_forget_the_least_recent() -> None:
-    emb = Counting()
+    emb = Recording()
     wv = WordVectors(emb, capacity=MAX_UNITS)
     first = wv.stacked([("sofa", "red"), ("red", "chair")])
-    assert emb.seen == ["sofa", "red", "chair"]  # one batch, each unit once
+    assert emb.texts == ["sofa", "red", "chair"]  # one batch, each unit once
     assert first.shape == (4, emb.dim) and first.dtype == np.float32
     np.testing.assert_allclose(first[1], first[2])  # "red" twice, the same vector
     again = wv.stacked([("sofa",)])
-    assert emb.seen == ["sofa", "red", "chair"]  # kept: not embedded again
+    assert emb.texts == ["sofa", "red", "chair"]  # kept: not embedded again
     np.testing.assert_allclose(again[0], first[0], atol=1e-3)  # stored as float16
     np.testing.assert_allclose(again[0], emb.embed(["sofa"])[0], atol=1e-3)
     filler = tuple(f"w{i}" for i in range(MAX_UNITS - 1))
     wv.stacked([filler])
     assert len(wv) == MAX_UNITS  # "sofa" was used last of the three: "red" and "chair" went first
-    seen = len(emb.seen)
+    seen = len(emb.texts)
     wv.stacked([("sofa", "red")])
-    assert emb.seen[seen:] == ["red"]
+    assert emb.texts[seen:] == ["red"]
     assert wv.stacked([()]).shape == (0, emb.dim)
     with pytest.raises(ValueError):
         WordVectors(emb, capacity=1)
@@ -127,16 +115,16 @@ def test_with_words_stays_in_the_unit_interval() -> None:
     assert with_words(1.0, 1.0) == 1.0 and with_words(0.0, 0.0) == 0.0
 
 
-class Topic(Counting):
+class Topic(Recording):
     """Every text of more than one word gets the same vector (the sentence level can't tell ads apart);
     a single word gets its own, as with HashEmbedder."""
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        self.seen.extend(texts)
+        self.texts += texts
         return HashEmbedder.embed(self, [t if len(t.split()) == 1 else "topic" for t in texts])
 
 
-def _twins() -> tuple[LocalIndex, Counting]:
+def _twins() -> tuple[LocalIndex, Recording]:
     emb = Topic()
     idx = LocalIndex(emb)
     # two ads of the same item whose sentence vectors tie with the query's: only one names its weekends
@@ -180,17 +168,17 @@ def test_search_without_the_word_term_would_rank_the_other_way(monkeypatch: pyte
 
 
 def test_only_the_first_candidates_words_are_compared_and_the_rest_stay_behind() -> None:
-    emb = Counting()
+    emb = Recording()
     idx = LocalIndex(emb)
     n = RERANK_K + 5
     names = [f"set{chr(97 + i)}" for i in range(n)]
     for i, name in enumerate(names):
         idx.add(mk(i + 1, text=f"tires winter {name}"))
-    emb.seen.clear()
+    emb.texts.clear()
     q = mk(100, action=Action.BUY, text="winter tires")
     got = idx.search(q, k=n, now=NOW)
     assert len(got) == n
-    compared = {t for t in emb.seen if t in names}
+    compared = {t for t in emb.texts if t in names}
     assert len(compared) == RERANK_K  # the others' words were never embedded
     scores = [m.score for m in got]
     assert scores == sorted(scores, reverse=True)
@@ -200,7 +188,7 @@ def test_only_the_first_candidates_words_are_compared_and_the_rest_stay_behind()
 def test_a_query_without_words_keeps_the_plain_score() -> None:
     idx, emb = _twins()
     q = mk(10, action=Action.SEEK_SERVICE, category="services/cleaning", text="12 34")
-    before = len(emb.seen)
+    before = len(emb.texts)
     got = idx.search(q, k=2, now=NOW)
     assert len(got) == 2
-    assert not [t for t in emb.seen[before:] if t in ("уборщица", "выходные", "будни")]
+    assert not [t for t in emb.texts[before:] if t in ("уборщица", "выходные", "будни")]
