@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import matching.index as index_module
-from matching.embedder import l2_normalise
+from matching.classify import Classifier
+from matching.embedder import get_embedder, l2_normalise
 from matching.index import RERANK_K, LocalIndex
 from matching.score import with_words
 from matching.words import (
@@ -107,6 +108,24 @@ def test_word_vectors_embed_each_unit_once_and_forget_the_least_recent() -> None
     assert wv.stacked([()]).shape == (0, emb.dim)
     with pytest.raises(ValueError):
         WordVectors(emb, capacity=1)
+
+
+def test_use_m3_word_vectors_are_adapted_and_tell_a_translation_from_an_opposite_better() -> None:
+    emb = get_embedder()
+    raw = emb.embed(["delantero", "front", "rear"])
+    got = WordVectors(emb).stacked([("delantero", "front", "rear")])
+    # the classifier's map, then unit length (float16 storage)
+    np.testing.assert_allclose(got, Classifier(emb).adapt(raw), atol=2e-3)
+    assert not np.allclose(got, raw, atol=0.05)
+
+    def margin(v: np.ndarray) -> float:  # "delantero" to "front" minus "delantero" to "rear"
+        return float(v[0] @ v[1] - v[0] @ v[2])
+
+    assert margin(raw) > 0 and margin(got) > margin(raw) + 0.02
+    # the explanation's cut in that space: a translation is told as a word in common, an opposite is not
+    w = WordVectors(emb).stacked([("niñas", "girls", "boys")])
+    assert shared(("niñas",), w[:1], ("girls",), w[1:2]) == (("niñas", "girls"),)
+    assert shared(("niñas",), w[:1], ("boys",), w[2:]) == ()
 
 
 def test_with_words_stays_in_the_unit_interval() -> None:
