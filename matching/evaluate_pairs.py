@@ -15,7 +15,9 @@ candidates' when unsure). Per buyer language: action accuracy (against gold wher
 agreement (the buyer's category equals the right seller's), category accuracy (against gold), top-1,
 top-5, how often the agent would have asked the human to pick the category, and groups searched.
 ``top1_if_asked``/``top5_if_asked`` replay the product's question: an author the agent asked
-(``needs_choice``) picks the right category when it is among the three offered. The raw-embedder baseline
+(``needs_choice``) picks the right category when it is among the three offered;
+``category_agreement_if_asked`` is the agreement of the categories published so, on both sides (what the
+network sees; ``category_agreement`` is the agent's own guess on both sides). The raw-embedder baseline
 ranks every seller within the radius by the cosine of the raw texts alone (no understanding, no filters).
 """
 
@@ -54,7 +56,7 @@ BOOTSTRAP_ROUNDS = 1000
 BOOTSTRAP_SEED = 0
 _COUNTERS = (
     "n", "action_n", "action", "agree", "category", "top1", "top5", "asked", "groups", "raw1", "raw5",
-    "top1_h", "top5_h",
+    "top1_h", "top5_h", "agree_h",
 )  # fmt: skip
 
 
@@ -208,6 +210,7 @@ def evaluate_pairs(
     s_intents, index = _indexed(s_intents, emb, file_extra)
     by_intent = {it.id: sid for it, sid in zip(s_intents, sids, strict=True)}
     seller_cat = dict(zip(sids, (u.intent.category for u in s_und), strict=True))
+    seller_pick = {sid: _human_pick(u, sellers[sid][1]) for sid, u in zip(sids, s_und, strict=True)}
     # the same, had each unsure author picked among the three categories the agent offered
     h_intents = [
         _intent(u, side, n + 1, False, _human_pick(u, sellers[sid][1]))
@@ -258,6 +261,7 @@ def evaluate_pairs(
         h_found = [by_intent[m.intent.id] for m in h_index.search(hq, k=TOP_K, now=EVAL_NOW, groups=h_groups)]
         c["top1_h"] += bool(h_found) and h_found[0] == p.sell.id
         c["top5_h"] += p.sell.id in h_found
+        c["agree_h"] += hq.category == seller_pick[p.sell.id]
         if split != "heldout" and (not found or found[0] != p.sell.id or u.intent.category != p.category):
             errors.append({
                 "id": p.id, "text": p.buy.text, "gold": p.category, "got": u.intent.category,
@@ -302,6 +306,7 @@ def _summary(c: dict[str, float]) -> dict[str, float]:
         "raw_top5": _ratio(c["raw5"], n),
         "top1_if_asked": _ratio(c["top1_h"], n),
         "top5_if_asked": _ratio(c["top5_h"], n),
+        "category_agreement_if_asked": _ratio(c["agree_h"], n),
     }
 
 
@@ -328,7 +333,7 @@ def _concept_interval(tallies: list[list[float]]) -> dict[str, Any]:
 def _mean_langs(rows: dict[str, dict[str, float]]) -> dict[str, float]:
     keys = (
         "action", "category_agreement", "category", "top1", "top5", "raw_top1", "raw_top5", "asked",
-        "top1_if_asked", "top5_if_asked",
+        "top1_if_asked", "top5_if_asked", "category_agreement_if_asked",
     )  # fmt: skip
     return {k: round(float(np.mean([r[k] for r in rows.values()])), 4) if rows else 0.0 for k in keys}
 
