@@ -46,7 +46,7 @@ from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
 from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price, with_words
 from matching.signals import conflicts, coverage, identifiers, key_matches
-from matching.words import WordVectors, recalls, shared, units
+from matching.words import WordVectors, query_units, recalls, shared, units
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
 from wire.taxonomy import group_of
@@ -461,7 +461,7 @@ class LocalIndex:
         # ties: the more similar, then the nearer, then the lower id
         ranked = sorted(scored.values(), key=_rank)
         pairs: dict[bytes, _Pairs] = {}  # the words in common, found when an explanation is read
-        if q_units := units(intent.text):
+        if q_units := query_units(intent.text, intent.lang):
             ranked, pairs = self._by_words(q_units, ranked, k)
         keys, tol = tuple(self.config.hard_keys), self.config.price_tolerance
         why = partial(explain, intent, hard_keys=keys, tolerance=tol)

@@ -7,7 +7,9 @@ codes, digits of other scripts).
 
 Entries are regex fragments matched on lower-cased NFC text. A file's ``boundary`` says how an entry is
 delimited: ``word`` (no letter may touch either end), ``left`` (only the start: Korean particles attach to the
-end of a word) or ``none`` (Chinese, Japanese). In quantity-set patterns ``#`` stands for a number.
+end of a word) or ``none`` (Chinese, Japanese). ``syllables: true`` says the language writes one word as
+several space-separated syllables (Vietnamese "xe máy", motorbike; ``words.query_units``). In quantity-set
+patterns ``#`` stands for a number.
 
 Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus
 English, which leaks into every marketplace; every language when the language is unknown), so that a word of

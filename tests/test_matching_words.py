@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from matching.words import (
     MAX_UNITS,
     SHARED_MIN_COSINE,
     WordVectors,
+    query_units,
     recall,
     recalls,
     shared,
@@ -39,6 +42,21 @@ def test_units_read_unspaced_scripts_as_bigrams_and_short_runs_whole() -> None:
     assert units("周末兼职") == ("周末", "末兼", "兼职")
     assert units("求 沙发") == ("求", "沙发")
     assert units("주말 알바구합니다") == ("주말", "알바", "바구", "구합", "합니", "니다")
+
+
+def test_a_vietnamese_query_is_also_read_as_syllable_pairs() -> None:
+    text = "Cần phiên dịch tiếng Hàn, gặp đối tác"
+    got = query_units(text, "vi")
+    assert got == (
+        "cần phiên", "phiên", "phiên dịch", "dịch", "dịch tiếng", "tiếng", "tiếng hàn", "hàn", "gặp",
+        "gặp đối", "đối", "đối tác", "tác",
+    )  # fmt: skip
+    assert set(units(text)) < set(got)  # the single syllables stay; no pair across the comma ("hàn gặp")
+    assert query_units(text) == got  # the language detected when the intent does not say
+    assert query_units(text, "es") == units(text)  # a language written in whole words: the units alone
+    assert query_units(text, "zz") == units(text) and query_units(None, "vi") == ()  # unknown, nothing
+    assert query_units("cần mua xe máy", "vi") == ("mua xe", "xe máy", "máy")  # "cần mua": two stopwords
+    assert len(query_units(" ".join(["phiên dịch"] * 40 + [f"từ{i}" for i in range(60)]), "vi")) <= MAX_UNITS
 
 
 def test_units_are_bounded_and_empty_for_nothing() -> None:
@@ -184,6 +202,17 @@ def test_search_without_the_word_term_would_rank_the_other_way(monkeypatch: pyte
     idx, _ = _twins()
     q = mk(10, action=Action.SEEK_SERVICE, category="services/cleaning", text="уборщица выходные")
     assert [m.intent.id[-1] for m in idx.search(q, k=2, now=NOW)] == [1, 2]
+
+
+def test_only_the_query_is_read_as_syllable_pairs() -> None:
+    emb = Recording()
+    idx = LocalIndex(emb)
+    cat = "services/tutoring"
+    idx.add(mk(1, text="nhận phiên dịch tiếng hàn", category=cat, action=Action.OFFER_SERVICE))
+    q = mk(10, action=Action.SEEK_SERVICE, category=cat, text="cần phiên dịch tiếng hàn")
+    idx.search(replace(q, lang="vi"), k=1, now=NOW)
+    assert {"phiên dịch", "tiếng hàn"} <= set(emb.texts)  # the query's pairs were embedded
+    assert "nhận phiên" not in emb.texts  # the candidate's were not
 
 
 def test_only_the_first_candidates_words_are_compared_and_the_rest_stay_behind() -> None:
