@@ -93,7 +93,8 @@ def query_units(text: str | None, lang: str | None = None) -> tuple[str, ...]:
     not, and a query's pair finds its meaning among a candidate's words in any language. Decided on the three
     tuning sets (non-English top-1, after the adapter): tune .913 -> .913, tune2 .801 -> .803 (Vietnamese
     .644 -> .671), tune3 .820 -> .823 (.850 -> .883); giving candidates the pairs too lost tune3 a pair
-    (.819).
+    (.819), giving every language's query its word pairs lost tune (.908) and tune2 (.800). Held-out,
+    measured once with the adapter (``WordVectors``): Vietnamese .75 -> .80.
     """
     if not text:
         return ()
@@ -159,7 +160,8 @@ class WordVectors:
     scatter, and an opposite falls further than a translation ("delantero": "front" .76 -> .64, "rear" .65 ->
     .49, a margin of .11 -> .15; "girls": "niñas" .88 -> .83, "boys" .71 -> .63, .17 -> .20). Decided on the
     three tuning sets (non-English top-1, word alignment in the embedder's own space -> adapted): tune .913 ->
-    .913, tune2 .797 -> .801, tune3 .819 -> .820.
+    .913, tune2 .797 -> .801, tune3 .819 -> .820. Held-out, measured once with ``query_units``: .843 -> .843
+    (languages moved both ways by a pair or two; Vietnamese .75 -> .80, Hindi .75 -> .71).
     """
 
     def __init__(self, embedder: Embedder, capacity: int = MAX_WORDS) -> None:
