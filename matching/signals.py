@@ -6,7 +6,8 @@
   letters or more that is not a stopword of any language, and a word and a number written next to each other
   joined ("AirPods Pro 2" has "pro2", as "Pro2" has; "256 GB" has "256gb"): a model designator reads the same
   written apart or together, and a short word of it ("pro", a stopword in Portuguese) still tells "Pro 2"
-  from "3rd gen". A Japanese era year ("H30年式") gives its Gregorian year ("2018") too.
+  from "3rd gen". Two Latin words joined by a hyphen, one of them shorter than three letters, are joined too
+  ("FZ-S" has "fzs", "CR-V" "crv"). A Japanese era year ("H30年式") gives its Gregorian year ("2018") too.
   ``coverage(query, candidate, weights)`` is the
   weighted share of the query's identifiers the candidate also has: a long ad is not penalised for saying
   more. The index gives the weights (``LocalIndex._id_weights``): only identifiers some indexed intent has,
@@ -31,6 +32,10 @@ _WORD = re.compile(r"[a-z0-9]+")
 _PARTS = re.compile(r"[a-z]+|\d+")
 #: What may stand between a word and a number that are read as one identifier too ("GA-2100", "RTX 3080").
 _JOINERS = (" ", "-")
+#: A Latin word is an identifier alone from this many letters; a shorter one only joined to its neighbour by a
+#: hyphen ("FZ-S", "CR-V", "N-BOX"). Decided on the three tuning sets (non-English top-1, with the hyphen
+#: names): tune .913 -> .913, tune2 .803 -> .806, tune3 .823 -> .823.
+_MIN_WORD = 3
 #: A Japanese era year ("H30年式", "平成30年", "令和元年": 2018, 2018, 2019), read as the Gregorian year
 #: too, so that "2018" in another language finds it. Era -> the year before its first.
 _ERAS = {"s": 1925, "昭和": 1925, "h": 1988, "平成": 1988, "r": 2018, "令和": 2018}
@@ -47,17 +52,19 @@ def identifiers(text: str | None) -> frozenset[str]:
     prev: re.Match[str] | None = None
     for m in _WORD.finditer(folded):
         w = m.group(0)
-        if prev is not None and folded[prev.end() : m.start()] in _JOINERS:
+        if prev is not None and (sep := folded[prev.end() : m.start()]) in _JOINERS:
             a = prev.group(0)
             if (a.isalpha() and w.isdigit()) or (a.isdigit() and w.isalpha()):
                 out[a + w] = None  # "Pro 2" -> "pro2", "256 GB" -> "256gb": written apart or together alike
+            elif sep == "-" and a.isalpha() and w.isalpha() and min(len(a), len(w)) < _MIN_WORD:
+                out[a + w] = None  # "FZ-S" -> "fzs", "CR-V" -> "crv": a name whose parts are too short alone
         prev = m
         parts = _PARTS.findall(w)
         for p in parts:
             if p.isdigit():
                 if len(p) >= 2 or len(parts) > 1:
                     out[p] = None
-            elif len(p) >= 3 and p not in stop:
+            elif len(p) >= _MIN_WORD and p not in stop:
                 out[p] = None
         if len(parts) > 1:
             out[w] = None

@@ -393,6 +393,15 @@ def test_identifiers_join_a_word_and_a_number_written_apart() -> None:
     assert not {"pro2", "size42", "2025"} & identifiers("Pro, 2 left. Size. 42 20 25")
 
 
+def test_identifiers_join_a_hyphened_name_whose_parts_are_too_short_alone() -> None:
+    from matching.signals import identifiers
+
+    assert "fzs" in identifiers("Vendo Yamaha FZ-S modelo 2021") & identifiers("求购雅马哈FZ-S，2021年款")
+    assert "fzs" not in identifiers("Yamaha FZ 2021, S size")  # only across a hyphen
+    assert {"crv", "nbox"} <= identifiers("Honda CR-V, ホンダ N-BOX")
+    assert "wellknown" not in identifiers("a well-known brand")  # both parts are words of their own
+
+
 def test_identifiers_read_a_japanese_era_year_as_the_gregorian_year() -> None:
     from matching.signals import identifiers
 
