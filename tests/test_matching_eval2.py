@@ -23,7 +23,8 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   0.895], top-5 0.960, agreement 0.781, action 0.952; with the word vectors through the bank adapter and a
   Vietnamese query's syllable pairs (fifteenth session, decided on the three): top-1 0.843 [0.782, 0.894]
   (Vietnamese 0.75 -> 0.80, Hindi 0.75 -> 0.71), top-5 0.960, agreement 0.781 (0.819 when each unsure author
-  picks among the three offered)): a change that makes matching worse fails here.
+  picks among the three offered); with hyphened short names as identifiers ("FZ-S"), decided on the three:
+  unchanged): a change that makes matching worse fails here.
   Top-1 must also stay above the raw embedder's (0.517): the pipeline is not worse than its own model (at
   top-5 it is now above it: 0.960 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
