@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from functools import lru_cache
+from itertools import zip_longest
 
 import numpy as np
 
@@ -63,15 +64,7 @@ _MIN_LETTERS = 3
 @lru_cache(maxsize=UNITS_CACHE)
 def units(text: str | None) -> tuple[str, ...]:
     """The comparable units of ``text`` (see the module docstring); empty for None or no words."""
-    if not text:
-        return ()
-    stop = stopwords()
-    out: dict[str, None] = {}
-    for w in WORD.findall(normalise(text)):
-        out.update(dict.fromkeys(_word_units(w, stop)))
-        if len(out) >= MAX_UNITS:
-            break
-    return tuple(out)[:MAX_UNITS]
+    return _read(text, pairs=False) if text else ()
 
 
 def _word_units(word: str, stop: frozenset[str]) -> list[str]:
@@ -99,15 +92,19 @@ def query_units(text: str | None, lang: str | None = None) -> tuple[str, ...]:
     if not text:
         return ()
     code = lang or detect_language(text)[0]
-    if code not in languages() or not table(code).get("syllables"):
-        return units(text)
+    return _read(text, pairs=code in languages() and bool(table(code).get("syllables")))
+
+
+def _read(text: str, pairs: bool) -> tuple[str, ...]:
+    """The units of ``text`` in order of appearance, with ``pairs`` each two adjacent words separated by one
+    space (unless both are stopwords) after the first of them; at most ``MAX_UNITS``."""
     stop = stopwords()
     norm = normalise(text)
     words = list(WORD.finditer(norm))
     out: dict[str, None] = {}
-    for a, b in zip(words, [*words[1:], None], strict=True):
+    for a, b in zip_longest(words, words[1:]):
         out.update(dict.fromkeys(_word_units(a.group(), stop)))
-        spaced = b is not None and norm[a.end() : b.start()] == " "
+        spaced = pairs and b is not None and norm[a.end() : b.start()] == " "
         if spaced and b is not None and not (a.group() in stop and b.group() in stop):
             out[f"{a.group()} {b.group()}"] = None
         if len(out) >= MAX_UNITS:
