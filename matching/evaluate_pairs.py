@@ -210,10 +210,10 @@ def evaluate_pairs(
     s_intents, index = _indexed(s_intents, emb, file_extra)
     by_intent = {it.id: sid for it, sid in zip(s_intents, sids, strict=True)}
     seller_cat = dict(zip(sids, (u.intent.category for u in s_und), strict=True))
-    seller_pick = {sid: _human_pick(u, sellers[sid][1]) for sid, u in zip(sids, s_und, strict=True)}
     # the same, had each unsure author picked among the three categories the agent offered
+    seller_pick = {sid: _human_pick(u, sellers[sid][1]) for sid, u in zip(sids, s_und, strict=True)}
     h_intents = [
-        _intent(u, side, n + 1, False, _human_pick(u, sellers[sid][1]))
+        _intent(u, side, n + 1, False, seller_pick[sid])
         for n, (u, side, sid) in enumerate(zip(s_und, s_sides, sids, strict=True))
     ]
     h_intents, h_index = _indexed(h_intents, emb, file_extra)
