@@ -55,6 +55,7 @@ def test_a_vietnamese_query_is_also_read_as_syllable_pairs() -> None:
     assert query_units(text) == got  # the language detected when the intent does not say
     assert query_units(text, "es") == units(text)  # a language written in whole words: the units alone
     assert query_units(text, "zz") == units(text) and query_units(None, "vi") == ()  # unknown, nothing
+    assert query_units("12 34 !!", "vi") == ()  # no word at all (this raised ValueError before 13b2648's fix)
     assert query_units("cần mua xe máy", "vi") == ("mua xe", "xe máy", "máy")  # "cần mua": two stopwords
     assert len(query_units(" ".join(["phiên dịch"] * 40 + [f"từ{i}" for i in range(60)]), "vi")) <= MAX_UNITS
 
