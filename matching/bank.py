@@ -11,6 +11,11 @@ how). Three uses:
   agreement .621 -> .631; tune unchanged).
 * **The classifier's adapter** is fitted on both (``matching.adapter``).
 
+``data/examples/*.txt`` holds a different kind of labelled data: whole ads and requests as people type them
+("Dijual kasur busa single, masih layak, ambil sendiri"), four per category and language (two offering, two
+seeking), ``examples()``. The classifier's kNN vote compares a text with them too: a whole ad is a closer
+neighbour of another whole ad than of a short phrase (``classify``; ``data/examples/README.md``).
+
 Matching is lexical with a light, per-language tolerance for inflection: English/Romance plurals, German
 endings, Russian and Turkish case endings, Arabic clitics (al-, wa-, bi-), Indonesian -nya, Korean particles.
 Longest matches win and never overlap.
@@ -28,6 +33,9 @@ from matching.lexicon import CJK, LETTER, languages
 #: The bank folders: the classifier's examples (``concepts``), then the wider bank that the glossary and the
 #: classifier's adapter read too (``all_concepts``).
 BANK_FOLDERS = ("data/bank", "data/bank_wide")
+#: The labelled whole-text examples (``examples``), one line ``category|lang|side|text`` each.
+EXAMPLES_FOLDER = "data/examples"
+EXAMPLE_SIDES = ("offer", "seek")
 #: Column order of the bank files after ``category|concept-id``.
 BANK_LANGS = ("en", "es", "zh", "fr", "de", "pt", "ar", "hi", "vi", "ja", "ru", "ko", "it", "tr", "id")
 
@@ -57,6 +65,14 @@ class Gloss:
     end: int
 
 
+@dataclass(frozen=True)
+class Example:
+    category: str
+    lang: str
+    side: str  # "offer" or "seek"
+    text: str
+
+
 class BankFormatError(ValueError):
     """A bank file line is malformed (wrong number of cells, unknown category)."""
 
@@ -79,25 +95,21 @@ def read_concepts(folder: str) -> tuple[Concept, ...]:
     """
     from wire.taxonomy import category_codes
 
-    root = resources.files("matching").joinpath(folder)
     out: list[Concept] = []
-    for path in sorted((p for p in root.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            cells = line.split("|")
-            if len(cells) != 2 + len(BANK_LANGS):
-                raise BankFormatError(f"{path.name}:{n}: {len(cells)} cells, want {2 + len(BANK_LANGS)}")
-            category, cid = cells[0].strip(), cells[1].strip()
-            if category not in category_codes():
-                raise BankFormatError(f"{path.name}:{n}: unknown category {category!r}")
-            phrases = {
-                lang: tuple(p.strip() for p in cell.split(";") if p.strip())
-                for lang, cell in zip(BANK_LANGS, cells[2:], strict=True)
-            }
-            if not phrases["en"]:
-                raise BankFormatError(f"{path.name}:{n}: no English phrase")
-            out.append(Concept(cid, category, phrases["en"][0], phrases))
+    for path, n, line in _lines(folder):
+        cells = line.split("|")
+        if len(cells) != 2 + len(BANK_LANGS):
+            raise BankFormatError(f"{path}:{n}: {len(cells)} cells, want {2 + len(BANK_LANGS)}")
+        category, cid = cells[0].strip(), cells[1].strip()
+        if category not in category_codes():
+            raise BankFormatError(f"{path}:{n}: unknown category {category!r}")
+        phrases = {
+            lang: tuple(p.strip() for p in cell.split(";") if p.strip())
+            for lang, cell in zip(BANK_LANGS, cells[2:], strict=True)
+        }
+        if not phrases["en"]:
+            raise BankFormatError(f"{path}:{n}: no English phrase")
+        out.append(Concept(cid, category, phrases["en"][0], phrases))
     return tuple(out)
 
 
@@ -106,6 +118,46 @@ def all_concepts() -> tuple[Concept, ...]:
     """The concepts of every bank folder (``data/bank``'s, then ``data/bank_wide``'s): the glossary's and the
     adapter's."""
     return concepts() + tuple(c for folder in BANK_FOLDERS[1:] for c in read_concepts(folder))
+
+
+@cache
+def examples() -> tuple[Example, ...]:
+    """The labelled ads and requests of ``data/examples``, in file order.
+
+    Raises:
+        BankFormatError: a malformed line (cells, category, language or side unknown, empty text).
+    """
+    return read_examples(EXAMPLES_FOLDER)
+
+
+def read_examples(folder: str) -> tuple[Example, ...]:
+    """The examples of every ``*.txt`` file of the package folder ``folder`` (see ``examples``)."""
+    from wire.taxonomy import category_codes
+
+    out: list[Example] = []
+    for path, n, line in _lines(folder):
+        cells = line.split("|")
+        if len(cells) != 4:
+            raise BankFormatError(f"{path}:{n}: {len(cells)} cells, want 4 (category|lang|side|text)")
+        category, lang, side, text = (c.strip() for c in cells)
+        if category not in category_codes():
+            raise BankFormatError(f"{path}:{n}: unknown category {category!r}")
+        if lang not in BANK_LANGS or side not in EXAMPLE_SIDES or not text:
+            raise BankFormatError(f"{path}:{n}: language {lang!r}, side {side!r} or empty text")
+        out.append(Example(category, lang, side, text))
+    return tuple(out)
+
+
+def _lines(folder: str) -> list[tuple[str, int, str]]:
+    """(file name, line number, line) of every line of the folder's ``*.txt`` files that is not empty or a
+    ``#`` comment, files in name order."""
+    root = resources.files("matching").joinpath(folder)
+    return [
+        (path.name, n, line)
+        for path in sorted((p for p in root.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name)
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 @cache
