@@ -60,9 +60,11 @@ def test_scoped_views_are_capped_and_reused(clf: Classifier, monkeypatch: pytest
     assert clf.block(("en", "de")) is first  # the same set of languages, in any order
     clf.block(("fr", "en"))
     clf.block(("ja", "en"))
-    assert len(clf._blocks) == 2 and ("de", "en") not in clf._blocks
+    assert len(clf._blocks) == 2 and (False, ("de", "en")) not in clf._blocks
     assert clf.block(("de", "en")) is not first  # built again after it was given back
-
+    ads = clf.block(("de", "en"), ads=True)  # the labelled ads' views share the cap
+    assert clf.block(("en", "de"), ads=True) is ads and len(clf._blocks) == 2
+    assert (False, ("fr", "en")) not in clf._blocks
 
 def test_understanding_scopes_by_the_detected_language(
     clf: Classifier, monkeypatch: pytest.MonkeyPatch
@@ -70,14 +72,17 @@ def test_understanding_scopes_by_the_detected_language(
     from matching.understand import understand
 
     seen: list[tuple[str, ...] | None] = []
+    kinds: set[bool] = set()
     block = Classifier.block
 
-    def spy(self: Classifier, langs: tuple[str, ...] | None) -> classify.PhraseBlock:
+    def spy(self: Classifier, langs: tuple[str, ...] | None, ads: bool = False) -> classify.PhraseBlock:
         seen.append(langs)
-        return block(self, langs)
+        kinds.add(ads)
+        return block(self, langs, ads)
 
     monkeypatch.setattr(Classifier, "block", spy)
     u = understand("Bán tủ lạnh cũ còn chạy tốt")
     assert u.lang == "vi"
     assert u.intent.category == "home/appliances"
     assert seen and all(s is not None and set(s) == {"vi", "en"} for s in seen)
+    assert kinds == {False, True}  # the phrases and the labelled ads, both scoped
