@@ -66,6 +66,7 @@ def test_scoped_views_are_capped_and_reused(clf: Classifier, monkeypatch: pytest
     assert clf.block(("en", "de"), ads=True) is ads and len(clf._blocks) == 2
     assert (False, ("fr", "en")) not in clf._blocks
 
+
 def test_understanding_scopes_by_the_detected_language(
     clf: Classifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
