@@ -319,7 +319,12 @@ class Classifier:
             langs: per row, the text's languages (``block``); None: every row against the whole bank.
             ads: compare with the labelled ads and requests (``bank.examples``) instead of the phrases.
         """
-        vectors = self.adapt(vectors)
+        return self._vote(self.adapt(vectors), langs, ads)
+
+    def _vote(
+        self, vectors: np.ndarray, langs: Sequence[tuple[str, ...] | None] | None, ads: bool
+    ) -> np.ndarray:
+        """``knn_scores`` of vectors already mapped by ``adapt``."""
         keys = list(langs) if langs is not None else [None] * len(vectors)
         out = np.empty((len(vectors), len(self.bank().codes)), dtype=np.float32)
         groups: dict[tuple[str, ...] | None, list[int]] = {}
@@ -352,10 +357,11 @@ class Classifier:
             langs: per text, its languages (``block``); None: the whole bank for every text.
         """
         bank = self.bank()
+        text = self.adapt(text_vectors)  # once for both of the whole text's votes
         scores = (
             W_ITEM * self.knn_scores(item_vectors, langs)
-            + W_TEXT * self.knn_scores(text_vectors, langs)
-            + W_EXAMPLES * self.knn_scores(text_vectors, langs, ads=True)
+            + W_TEXT * self._vote(text, langs, ads=False)
+            + W_EXAMPLES * self._vote(text, langs, ads=True)
         )
         col = {c: i for i, c in enumerate(bank.codes)}
         for r, b in enumerate(boosts):

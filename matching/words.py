@@ -37,9 +37,9 @@ from itertools import zip_longest
 
 import numpy as np
 
-from matching.adapter import adapter_for
+from matching.classify import classifier_for
 from matching.cues import stopwords
-from matching.embedder import Embedder, l2_normalise
+from matching.embedder import Embedder
 from matching.extract import normalise
 from matching.lang import detect_language
 from matching.lexicon import CJK, WORD, languages, table
@@ -105,7 +105,7 @@ def _read(text: str, pairs: bool) -> tuple[str, ...]:
     for a, b in zip_longest(words, words[1:]):
         out.update(dict.fromkeys(_word_units(a.group(), stop)))
         spaced = pairs and b is not None and norm[a.end() : b.start()] == " "
-        if spaced and b is not None and not (a.group() in stop and b.group() in stop):
+        if spaced and not (a.group() in stop and b.group() in stop):
             out[f"{a.group()} {b.group()}"] = None
         if len(out) >= MAX_UNITS:
             break
@@ -166,13 +166,8 @@ class WordVectors:
             raise ValueError(f"capacity must be at least {MAX_UNITS}")
         self.embedder = embedder
         self.capacity = capacity
-        shipped = adapter_for(embedder)
-        self._map = None if shipped is None else np.asarray(shipped, dtype=np.float32)
+        self._adapt = classifier_for(embedder).adapt
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        vecs = self.embedder.embed(texts)
-        return vecs if self._map is None else l2_normalise(np.asarray(vecs, dtype=np.float32) @ self._map)
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -182,7 +177,7 @@ class WordVectors:
         float32 row each, tuple after tuple; the units not kept are embedded in one batch."""
         missing = list(dict.fromkeys(u for us in texts for u in us if u not in self._vectors))
         if missing:
-            for u, v in zip(missing, self._embed(missing), strict=True):
+            for u, v in zip(missing, self._adapt(self.embedder.embed(missing)), strict=True):
                 self._vectors[u] = v.astype(np.float16)
         rows = []
         for us in texts:
