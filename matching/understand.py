@@ -287,7 +287,9 @@ def understand_many(
     vecs = emb.embed(item_texts + [p.text for p in parsed])
     item_vecs, full_vecs = vecs[: len(parsed)], vecs[len(parsed) :]
     boosts = [_boosts(p) for p in parsed]
-    cats = clf.categories(item_vecs, full_vecs, boosts, [p.ex.langs for p in parsed])
+    cats = clf.categories(
+        item_vecs, full_vecs, boosts, [p.ex.langs for p in parsed], [p.text for p in parsed]
+    )
     margins = clf.action_margin(full_vecs)
     return [_one(p, defaults, cell, cats[i], float(margins[i])) for i, p in enumerate(parsed)]
 
