@@ -26,9 +26,12 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   picks among the three offered); with hyphened short names as identifiers ("FZ-S"), decided on the three:
   unchanged; with the classifier's vote against 3,768 labelled ads (``data/examples``, sixteenth session,
   decided on the three): top-1 0.843 [0.784, 0.894], top-5 0.969, agreement 0.791 (0.861 if asked), category
-  = gold 0.843, action 0.959): a change that makes matching worse fails here.
+  = gold 0.843, action 0.959); with the character n-gram vote against the same ads in the text's own language
+  (``matching.ngrams``, seventeenth session, decided on the three): top-1 0.858 [0.804, 0.906], top-5 0.985,
+  agreement 0.866 [0.799, 0.924] (0.908 if asked), category = gold 0.881, action 0.965, asked 0.101): a
+  change that makes matching worse fails here.
   Top-1 must also stay above the raw embedder's (0.517): the pipeline is not worse than its own model (at
-  top-5 it is now above it: 0.969 vs 0.925).
+  top-5 it is now above it: 0.985 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
   honestly; they stay here as a strict expected failure, so the day they pass the marker has to go.
 """
@@ -46,7 +49,7 @@ pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.82, "top5": 0.94, "category_agreement": 0.75, "action": 0.92}
+REGRESSION = {"top1": 0.83, "top5": 0.96, "category_agreement": 0.83, "action": 0.94}
 
 
 @pytest.fixture(scope="module")
