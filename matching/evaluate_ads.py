@@ -1,0 +1,71 @@
+"""The classifier on ``data/eval_ads``: 3,771 labelled ads and requests that nothing was fitted or decided on.
+
+Each text is understood alone (no location, the language detected); per language, the share whose category
+equals its label and the share whose side (demand or supply) equals its label. The set's README says how it
+was written and what it is (and is not) evidence of. ``python -m matching.evaluate_ads`` prints the figures as
+JSON, with progress on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from typing import Any
+
+from matching.bank import read_examples
+from matching.embedder import Embedder, get_embedder
+from matching.understand import understand_many
+
+FOLDER = "data/eval_ads"
+#: Texts understood per batched call.
+BATCH = 256
+EVAL_NOW = 1_750_000_000
+
+
+def evaluate_ads(embedder: Embedder | None = None, progress: bool = False) -> dict[str, Any]:
+    """``{"n", "per_lang": {lang: {"n", "category", "side"}}, "overall": {...}, "non_en": {...}}``."""
+    ads = read_examples(FOLDER)
+    emb = embedder if embedder is not None else get_embedder()
+    n: Counter[str] = Counter()
+    cat: Counter[str] = Counter()
+    side: Counter[str] = Counter()
+    for start in range(0, len(ads), BATCH):
+        chunk = ads[start : start + BATCH]
+        for e, u in zip(
+            chunk,
+            understand_many([e.text for e in chunk], defaults={"now": EVAL_NOW}, embedder=emb),
+            strict=True,
+        ):
+            n[e.lang] += 1
+            cat[e.lang] += u.intent.category == e.category
+            side[e.lang] += u.intent.action.demand == (e.side == "seek")
+        if progress:
+            print(f"\r{min(start + BATCH, len(ads))}/{len(ads)} texts", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    per = {
+        lang: {"n": n[lang], "category": _share(cat[lang], n[lang]), "side": _share(side[lang], n[lang])}
+        for lang in sorted(n)
+    }
+    others = [r for lang, r in per.items() if lang != "en"]
+    total = sum(n.values())
+    return {
+        "n": total,
+        "per_lang": per,
+        "overall": {"category": _share(sum(cat.values()), total), "side": _share(sum(side.values()), total)},
+        "non_en": {k: round(sum(r[k] for r in others) / len(others), 4) for k in ("category", "side")},
+    }
+
+
+def _share(hits: int, total: int) -> float:
+    return round(hits / total, 4) if total else 0.0
+
+
+def main() -> None:
+    """``python -m matching.evaluate_ads``: print the figures as JSON."""
+    print(json.dumps(evaluate_ads(progress=True), indent=1))
+
+
+if __name__ == "__main__":
+    main()
