@@ -9,8 +9,9 @@ common text toolkits), fitted per language on ``bank.examples``. A text's score 
 of the ``NGRAM_K`` best cosine similarities between the text and that category's examples in the text's
 language; ``classify`` adds it with weight ``W_NGRAMS``.
 
-Pure numpy and the standard library: one vocabulary and one inverted list per language, built once per process
-(about a second for all 15 languages); a query is a few hundred dictionary lookups and one ``bincount``.
+Pure numpy and the standard library: one vocabulary and one inverted list per language, built on the first
+text in that language (about 0.15 s and 2 MB a language, measured on this 2-core machine); a text then costs
+a few hundred dictionary lookups and one ``bincount`` (about 0.3 ms).
 """
 
 from __future__ import annotations
@@ -51,12 +52,15 @@ def ngrams(text: str) -> Counter[str]:
 
 @dataclass(frozen=True)
 class _Model:
-    """One language's examples: vocabulary, IDF, the inverted lists (n-gram -> rows and weights)."""
+    """One language's examples: vocabulary, IDF, and the inverted lists in one compressed-row layout (the
+    rows holding term ``t`` are ``rows[starts[t]:starts[t + 1]]``, its weight in each at the same places of
+    ``weights``)."""
 
     vocab: dict[str, int]
     idf: np.ndarray  # (terms,)
-    rows: list[np.ndarray]  # per term: the example rows holding it
-    weights: list[np.ndarray]  # per term: the (normalised) weight of the term in each of those rows
+    starts: np.ndarray  # (terms + 1,) offsets into rows and weights
+    rows: np.ndarray  # example row of each posting, grouped by term
+    weights: np.ndarray  # the term's weight in that row (rows of unit length)
     slots: np.ndarray  # (categories, widest) example rows per category, padded with -1
     n_rows: int
 
@@ -70,12 +74,19 @@ def _fit(texts: list[str], cats: list[int], n_cats: int) -> _Model:
             df[vocab.setdefault(g, len(vocab))] += 1
     n = len(texts)
     idf = np.array([math.log((1 + n) / (1 + df[i])) + 1.0 for i in range(len(vocab))], dtype=np.float64)
-    postings: list[list[tuple[int, float]]] = [[] for _ in vocab]
+    terms: list[int] = []
+    rows: list[int] = []
+    weights: list[float] = []
     for row, c in enumerate(counts):
         w = {vocab[g]: (1.0 + math.log(k)) * idf[vocab[g]] for g, k in c.items()}
         norm = math.sqrt(sum(x * x for x in w.values())) or 1.0
         for term, x in w.items():
-            postings[term].append((row, x / norm))
+            terms.append(term)
+            rows.append(row)
+            weights.append(x / norm)
+    order = np.argsort(np.array(terms, dtype=np.int64), kind="stable")
+    starts = np.zeros(len(vocab) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(np.array(terms, dtype=np.int64), minlength=len(vocab)), out=starts[1:])
     per_cat: list[list[int]] = [[] for _ in range(n_cats)]
     for row, cat in enumerate(cats):
         per_cat[cat].append(row)
@@ -86,8 +97,9 @@ def _fit(texts: list[str], cats: list[int], n_cats: int) -> _Model:
     return _Model(
         vocab,
         idf,
-        [np.array([r for r, _ in p], dtype=np.int64) for p in postings],
-        [np.array([x for _, x in p], dtype=np.float64) for p in postings],
+        starts,
+        np.array(rows, dtype=np.int32)[order],
+        np.array(weights, dtype=np.float64)[order],
         slots,
         n,
     )
@@ -119,11 +131,16 @@ class NgramVote:
         out = np.zeros(len(self.codes), dtype=np.float32)
         if not terms:
             return out
-        q = np.array([(1.0 + math.log(k)) * m.idf[t] for t, k in terms])
+        ids = np.array([t for t, _ in terms], dtype=np.int64)
+        q = np.log(np.array([k for _, k in terms], dtype=np.float64)) + 1.0
+        q *= m.idf[ids]
         q /= np.linalg.norm(q)
-        rows = np.concatenate([m.rows[t] for t, _ in terms])
-        weights = np.concatenate([m.weights[t] * x for (t, _), x in zip(terms, q, strict=True)])
-        sims = np.append(np.bincount(rows, weights=weights, minlength=m.n_rows), -np.inf)  # row -1: padding
+        # every posting of the text's terms at once: each term's run of positions, laid end to end
+        first, lengths = m.starts[ids], m.starts[ids + 1] - m.starts[ids]
+        ends = np.cumsum(lengths)
+        at = np.arange(ends[-1]) + np.repeat(first - (ends - lengths), lengths)
+        weights = m.weights[at] * np.repeat(q, lengths)
+        sims = np.append(np.bincount(m.rows[at], weights=weights, minlength=m.n_rows), -np.inf)  # -1: padding
         best = np.sort(sims[m.slots], axis=1)[:, -NGRAM_K:]  # padding first: -inf sorts low
         real = np.isfinite(best)
         out[:] = np.where(real, best, 0.0).sum(axis=1) / np.maximum(real.sum(axis=1), 1)
