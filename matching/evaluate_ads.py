@@ -23,9 +23,24 @@ BATCH = 256
 EVAL_NOW = 1_750_000_000
 
 
-def evaluate_ads(embedder: Embedder | None = None, progress: bool = False) -> dict[str, Any]:
-    """``{"n", "per_lang": {lang: {"n", "category", "side"}}, "overall": {...}, "non_en": {...}}``."""
+def evaluate_ads(
+    embedder: Embedder | None = None, progress: bool = False, per_cell: int | None = None
+) -> dict[str, Any]:
+    """``{"n", "per_lang": {lang: {"n", "category", "side"}}, "overall": {...}, "non_en": {...}}``.
+
+    Args:
+        per_cell: at most this many texts (the first, in file order) per category, language and side; None:
+            all of them.
+    """
     ads = read_examples(FOLDER)
+    if per_cell is not None:
+        seen: Counter[tuple[str, str, str]] = Counter()
+        kept = []
+        for e in ads:
+            seen[(e.category, e.lang, e.side)] += 1
+            if seen[(e.category, e.lang, e.side)] <= per_cell:
+                kept.append(e)
+        ads = tuple(kept)
     emb = embedder if embedder is not None else get_embedder()
     n: Counter[str] = Counter()
     cat: Counter[str] = Counter()
