@@ -15,12 +15,12 @@ from typing import Any
 
 from matching.bank import read_examples
 from matching.embedder import Embedder, get_embedder
+from matching.evaluate_pairs import EVAL_NOW, _ratio
 from matching.understand import understand_many
 
 FOLDER = "data/eval_ads"
 #: Texts understood per batched call.
 BATCH = 256
-EVAL_NOW = 1_750_000_000
 
 
 def evaluate_ads(
@@ -60,7 +60,7 @@ def evaluate_ads(
     if progress:
         print(file=sys.stderr)
     per = {
-        lang: {"n": n[lang], "category": _share(cat[lang], n[lang]), "side": _share(side[lang], n[lang])}
+        lang: {"n": n[lang], "category": _ratio(cat[lang], n[lang]), "side": _ratio(side[lang], n[lang])}
         for lang in sorted(n)
     }
     others = [r for lang, r in per.items() if lang != "en"]
@@ -68,13 +68,9 @@ def evaluate_ads(
     return {
         "n": total,
         "per_lang": per,
-        "overall": {"category": _share(sum(cat.values()), total), "side": _share(sum(side.values()), total)},
+        "overall": {"category": _ratio(sum(cat.values()), total), "side": _ratio(sum(side.values()), total)},
         "non_en": {k: round(sum(r[k] for r in others) / len(others), 4) for k in ("category", "side")},
     }
-
-
-def _share(hits: int, total: int) -> float:
-    return round(hits / total, 4) if total else 0.0
 
 
 def main() -> None:

@@ -61,7 +61,8 @@ class _Model:
     starts: np.ndarray  # (terms + 1,) offsets into rows and weights
     rows: np.ndarray  # example row of each posting, grouped by term
     weights: np.ndarray  # the term's weight in that row (rows of unit length)
-    slots: np.ndarray  # (categories, widest) example rows per category, padded with -1
+    slots: np.ndarray  # (categories, widest) example rows per category (``classify._slot_table``)
+    pad: np.ndarray  # (categories, widest) True where ``slots`` is padding
     n_rows: int
 
 
@@ -87,13 +88,12 @@ def _fit(texts: list[str], cats: list[int], n_cats: int) -> _Model:
     order = np.argsort(np.array(terms, dtype=np.int64), kind="stable")
     starts = np.zeros(len(vocab) + 1, dtype=np.int64)
     np.cumsum(np.bincount(np.array(terms, dtype=np.int64), minlength=len(vocab)), out=starts[1:])
+    from matching.classify import _slot_table  # not at import: classify imports this module
+
     per_cat: list[list[int]] = [[] for _ in range(n_cats)]
     for row, cat in enumerate(cats):
         per_cat[cat].append(row)
-    widest = max((len(r) for r in per_cat), default=0) or 1
-    slots = np.full((n_cats, widest), -1, dtype=np.int64)
-    for cat, r in enumerate(per_cat):
-        slots[cat, : len(r)] = r
+    slots, pad = _slot_table(per_cat)
     return _Model(
         vocab,
         idf,
@@ -101,6 +101,7 @@ def _fit(texts: list[str], cats: list[int], n_cats: int) -> _Model:
         np.array(rows, dtype=np.int32)[order],
         np.array(weights, dtype=np.float64)[order],
         slots,
+        pad,
         n,
     )
 
@@ -140,8 +141,8 @@ class NgramVote:
         ends = np.cumsum(lengths)
         at = np.arange(ends[-1]) + np.repeat(first - (ends - lengths), lengths)
         weights = m.weights[at] * np.repeat(q, lengths)
-        sims = np.append(np.bincount(m.rows[at], weights=weights, minlength=m.n_rows), -np.inf)  # -1: padding
-        best = np.sort(sims[m.slots], axis=1)[:, -NGRAM_K:]  # padding first: -inf sorts low
+        sims = np.bincount(m.rows[at], weights=weights, minlength=m.n_rows)
+        best = np.sort(np.where(m.pad, -np.inf, sims[m.slots]), axis=1)[:, -NGRAM_K:]  # padding sorts first
         real = np.isfinite(best)
         out[:] = np.where(real, best, 0.0).sum(axis=1) / np.maximum(real.sum(axis=1), 1)
         return out
