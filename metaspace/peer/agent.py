@@ -419,7 +419,9 @@ class Agent(TrustEndpoints, HandoverEndpoints):
     async def understand(self, text: str, lat: float | None, lon: float | None) -> dict[str, Any]:
         try:
             location = None if lat is None or lon is None else (lat, lon)
-            u = await trio.to_thread.run_sync(lambda: understand(text, location=location))
+            # the human's own currency: what a bare "$" or an amount without a unit means to them
+            defaults = {"currency": self.config.currency}
+            u = await trio.to_thread.run_sync(lambda: understand(text, location=location, defaults=defaults))
         except UnderstandError as exc:
             raise BadRequest(str(exc)) from None
         draft = u.summary()
