@@ -301,6 +301,35 @@ def test_optional_command_modules(monkeypatch, tmp_path: Path, capsys):
         cli.build_parser()
 
 
+def test_a_built_in_command_does_not_load_the_optional_packages() -> None:
+    """``metaspace deals`` or ``rate`` parse without importing ``sim`` and ``matching`` (their option lists
+    took 0.9 s of every such command); ``--help``, no command or an optional command still register all."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from metaspace.cli.main import build_parser; p = build_parser(sys.argv[1:]); "
+        "cmds = p._subparsers._group_actions[0].choices; "
+        "print(sorted(m for m in ('sim.cli', 'matching.cli', 'matching.index') if m in sys.modules), "
+        "'sim' in cmds, 'understand' in cmds)"
+    )
+
+    def loaded(*argv: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert loaded("deals") == "[] False False"
+    assert loaded("--home", "sim", "rate", "ab", "5") == "[] False False"  # "sim" here is --home's value
+    everything = "['matching.cli', 'matching.index', 'sim.cli'] True True"
+    assert loaded("sim", "run") == everything
+    assert loaded("--help") == everything
+    assert loaded() == everything
+    assert loaded("no-such-command") == everything  # argparse then lists every command
+
+
 def test_reconfigure_keeps_birth_date_and_coarsens_home_cell(tmp_path: Path, capsys):
     home = tmp_path / "a"
     flags = ["--yes", "--location", "precise", "--lat", "19.43", "--lon", "-99.13"]

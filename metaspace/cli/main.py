@@ -179,8 +179,15 @@ def _add_operator_commands(sub: Any, parent: argparse.ArgumentParser) -> None:
     d.set_defaults(func=_lazy("metaspace.cli.demo", "run", "the demo"))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``metaspace`` argument parser with every subcommand (optional packages when installed)."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``metaspace`` argument parser with every subcommand (optional packages when installed).
+
+    Args:
+        argv: the command line about to be parsed, if known: when it names one of the built-in commands,
+            the optional packages are not registered (importing them, for their option lists, took about
+            0.9 s of every ``metaspace deals`` or ``metaspace rate``); ``--help``, no command or another
+            command register everything.
+    """
     from metaspace.cli import client as client_cmds
     from metaspace.cli import listing as listing_cmds
     from metaspace.cli import trust as trust_cmds
@@ -201,9 +208,23 @@ def build_parser() -> argparse.ArgumentParser:
     trust_cmds.register(sub, parent)
     listing_cmds.register(sub, parent)
     _add_operator_commands(sub, parent)
-    for module in OPTIONAL_COMMAND_MODULES:
-        _register_optional(sub, module)
+    if argv is None or _command_word(argv) not in sub.choices:
+        for module in OPTIONAL_COMMAND_MODULES:
+            _register_optional(sub, module)
     return parser
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is neither an option nor ``--home``'s value."""
+    value_next = False
+    for word in argv:
+        if value_next:
+            value_next = False
+        elif word == "--home":
+            value_next = True
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def _register_optional(sub: Any, module: str) -> None:
@@ -245,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code (see the module docstring).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already printed by argparse)
