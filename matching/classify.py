@@ -59,6 +59,7 @@ from matching.bank import BANK_LANGS, examples, phrases
 from matching.embedder import Embedder, l2_normalise
 from matching.lexicon import field, languages
 from matching.ngrams import ngram_vote
+from matching.tokenizer_cache import cache_dir
 from wire.taxonomy import taxonomy
 
 #: Neighbours per category in the kNN vote.
@@ -157,14 +158,10 @@ def _slot_table(per_cat: Sequence[Sequence[int] | np.ndarray]) -> tuple[np.ndarr
 
 def vector_cache(model_id: str, texts: list[str]) -> Path | None:
     """Where the vectors of ``texts`` by ``model_id`` are cached (None when no cache directory is usable)."""
-    base = os.environ.get("METASPACE_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else Path.home() / ".cache"
-    digest = hashlib.sha256(("\n".join([model_id, *texts])).encode()).hexdigest()[:24]
-    try:
-        d = root / "metaspace"
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    d = cache_dir()
+    if d is None:
         return None
+    digest = hashlib.sha256(("\n".join([model_id, *texts])).encode()).hexdigest()[:24]
     return d / f"bank-{model_id.replace('/', '_').replace(':', '_')}-{digest}.npy"
 
 
