@@ -226,8 +226,10 @@ def evaluate_pairs(
     errors: list[dict[str, Any]] = []
     for n, (p, u) in enumerate(zip(pairs, b_und, strict=True)):
         q = _intent(u, p.buy, 10**6 + n, True)
-        groups = search_groups(q, index.query_features(q)[1])
-        found = [by_intent[m.intent.id] for m in index.search(q, k=TOP_K, now=EVAL_NOW, groups=groups)]
+        vector, probs = index.query_features(q)
+        groups = search_groups(q, probs)
+        matches = index.search(q, k=TOP_K, now=EVAL_NOW, groups=groups, vector=vector, category_probs=probs)
+        found = [by_intent[m.intent.id] for m in matches]
         near = [
             i
             for i, s in enumerate(s_sides)
@@ -257,8 +259,15 @@ def evaluate_pairs(
             t[1] += hit
             t[2] += agree
         hq = _intent(u, p.buy, 10**6 + n, True, _human_pick(u, p.category))
-        h_groups = search_groups(hq, h_index.query_features(hq)[1])
-        h_found = [by_intent[m.intent.id] for m in h_index.search(hq, k=TOP_K, now=EVAL_NOW, groups=h_groups)]
+        # the same query unless the human picked another category: its features are computed once
+        h_vector, h_probs = (vector, probs) if hq == q else h_index.query_features(hq)
+        h_groups = search_groups(hq, h_probs)
+        h_found = [
+            by_intent[m.intent.id]
+            for m in h_index.search(
+                hq, k=TOP_K, now=EVAL_NOW, groups=h_groups, vector=h_vector, category_probs=h_probs
+            )
+        ]
         c["top1_h"] += bool(h_found) and h_found[0] == p.sell.id
         c["top5_h"] += p.sell.id in h_found
         c["agree_h"] += hq.category == seller_pick[p.sell.id]
