@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from matching.bank import BANK_FOLDERS, BANK_LANGS, all_concepts
+from matching.cache import embed_cached
 from matching.embedder import USE_M3_DIM, USE_M3_ID, Embedder
 
 #: The file holding the fitted map of the default embedder.
@@ -129,8 +130,6 @@ def adapter_for(embedder: Embedder) -> np.ndarray | None:
 
 def build(embedder: Embedder, out: Path, lam: float = LAM) -> dict[str, float | int | str]:
     """Fit the map on the banks with ``embedder`` and write it to ``out``; returns what was done."""
-    from matching.classify import embed_cached
-
     t0 = time.perf_counter()
     texts, ids = bank_phrases()
     distinct = sorted(set(texts))

@@ -1,6 +1,6 @@
 """Category and action by similarity to the labelled phrase bank, with a calibrated probability per category.
 
-Theory of operation: every phrase of ``data/bank`` is embedded once (cached on disk, see ``vector_cache``)
+Theory of operation: every phrase of ``data/bank`` is embedded once (on disk: ``cache.embed_cached``)
 and, like every text judged, mapped by the bank-fitted ``matching.adapter`` (which shrinks the directions in
 which one concept's phrases in different languages scatter). A text's category score is a k-nearest-neighbour
 vote: for each category, the mean of the ``KNN_K`` best cosine similarities between the category's phrases
@@ -41,25 +41,22 @@ and supply example phrases (from the language tables) decides, and a small margi
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
 from matching.bank import BANK_LANGS, examples, phrases
+from matching.cache import embed_cached
 from matching.embedder import Embedder, l2_normalise
 from matching.lexicon import field, languages
 from matching.ngrams import ngram_vote
-from matching.tokenizer_cache import cache_dir
 from wire.taxonomy import taxonomy
 
 #: Neighbours per category in the kNN vote.
@@ -154,38 +151,6 @@ def _slot_table(per_cat: Sequence[Sequence[int] | np.ndarray]) -> tuple[np.ndarr
         slots[ci, : len(r)] = r
         pad[ci, : len(r)] = False
     return slots, pad
-
-
-def vector_cache(model_id: str, texts: list[str]) -> Path | None:
-    """Where the vectors of ``texts`` by ``model_id`` are cached (None when no cache directory is usable)."""
-    d = cache_dir()
-    if d is None:
-        return None
-    digest = hashlib.sha256(("\n".join([model_id, *texts])).encode()).hexdigest()[:24]
-    return d / f"bank-{model_id.replace('/', '_').replace(':', '_')}-{digest}.npy"
-
-
-def embed_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    """The vectors of ``texts`` by ``embedder``, from the disk cache when there (``vector_cache``)."""
-    # Vectors are kept at float16 precision whether computed now or loaded: every run sees the same numbers.
-    path = vector_cache(embedder.model_id, texts)
-    if path is not None and path.exists():
-        try:
-            vecs = np.load(path, allow_pickle=False)
-            if vecs.shape == (len(texts), embedder.dim):
-                return np.ascontiguousarray(vecs, dtype=np.float32)
-        except (OSError, ValueError):
-            pass
-    vecs = embedder.embed(texts).astype(np.float16).astype(np.float32)
-    if path is not None:
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.save(f, vecs.astype(np.float16), allow_pickle=False)
-            os.replace(tmp, path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-    return vecs
 
 
 def _one_blas_thread(rows: int) -> Any:

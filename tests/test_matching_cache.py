@@ -1,4 +1,4 @@
-"""use-m3's tokenizer kept on disk (``matching.tokenizer_cache``): the same tokens, a bad file rebuilt, no
+"""use-m3's tokenizer kept on disk (``matching.cache``): the same tokens, a bad file rebuilt, no
 cache directory no failure."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from matching.cache import load_tokenizer
 from matching.embedder import UseM3Embedder
-from matching.tokenizer_cache import load_tokenizer
 
 TEXTS = [
     "selling 4 tires 225/65R17, $80 each",
