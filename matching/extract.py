@@ -20,7 +20,11 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
+
+from babel import UnknownLocaleError
+from babel.dates import get_month_names
 
 from matching.lang import detect_language
 from matching.lexicon import (
@@ -40,7 +44,12 @@ PESO_CURRENCIES = frozenset(common()["peso_currencies"])
 
 
 _TIRE_SIZE = re.compile(r"(?<!\d)(\d{3})\s?/\s?(\d{2})\s?(z?r|-)\s?(\d{2})(?!\d)")
-_DIMENSIONS = re.compile(r"(?<![\d/.,])(\d{1,4}(?:[.,]\d)?)\s?[x*х]\s?(\d{1,4}(?:[.,]\d)?)(?![\d/])")
+#: "160x200", "160 x 200 cm", "160х200см"; not a model name that has "x" between digits ("7800X3D", "1080p"):
+#: the second number may be followed by a unit or a third dimension, not by another letter or a decimal.
+_DIMENSIONS = re.compile(
+    r"(?<![\d/.,])(\d{1,4}(?:[.,]\d)?)\s?[x*х]\s?(\d{1,4}(?:[.,]\d)?)(?![\d/]|[.,]\d)"
+    r"(?!(?!cm|mm|m(?![a-z])|in(?![a-z])|ft(?![a-z])|[xх]\s?\d|см|мм|м(?![а-я]))[a-zа-я])"
+)
 _WEIGHT = re.compile(
     r"(?<![\d.,])(\d{1,4}(?:[.,]\d)?)\s?-?(?:"
     + "|".join(sorted(common()["weight_units"], key=len, reverse=True))
@@ -299,7 +308,42 @@ def _int(rx: Patterns, raw: str) -> int:
     return int(raw) if raw.isdigit() else rx.numbers.get(raw, 0)
 
 
-def _extract_quantity(rx: Patterns, text: str, ex: Extraction) -> str:
+@cache
+def month_names(langs: tuple[str, ...]) -> frozenset[str]:
+    """Month names of ``langs``, lower case, whole and abbreviated (CLDR through babel): "12 Dec", "12
+    दिसंबर", "12 Aralık" are dates, not twelve of something."""
+    out: set[str] = set()
+    for lang in langs:
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                try:
+                    names = [str(v) for v in get_month_names(width, context, locale=lang).values()]
+                except (UnknownLocaleError, ValueError):  # a language babel does not know: none
+                    names = []
+                out |= {v.lower().rstrip(".") for v in names}
+    return frozenset(out)
+
+
+#: The Latin word right before a number, and what precedes it: "Hero 11", "XPS 13", "PartyBox 110".
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z\d]*)[ \-]$")
+
+
+def _after_name(cased: str, at: int) -> bool:
+    """True if the number at ``at`` of ``cased`` (the text before lower-casing) follows a name: a Latin word
+    with a capital inside ("PartyBox", "XPS"), or a capitalised one that does not begin the text or a
+    sentence ("GoPro Hero 11", not "Vendo 4 llantas" or "Hi! Selling 4 tires"): a model number, not a
+    count."""
+    m = _WORD_BEFORE.search(cased, max(0, at - 40), at)
+    if m is None:
+        return False
+    word = m.group(1)
+    if any(c.isupper() for c in word[1:]):
+        return True
+    before = cased[: m.start()].rstrip()
+    return word[0].isupper() and before != "" and before[-1] not in ".!?:;\n"
+
+
+def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None = None) -> str:
     if rx.qty_set is not None:
         m = rx.qty_set.search(text)
         if m:
@@ -320,7 +364,11 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction) -> str:
             return _blank(text, m3.start(), m3.end())
     for m4 in list(rx.qty_word.finditer(text))[:MAX_NUMBERS]:
         raw = m4.group("n")
-        if rx.unit.match(text, m4.end("n")):
+        if rx.unit.match(text, m4.end("n")) or (len(raw) > 1 and raw.startswith("0")):
+            continue  # "14.000 km"; "08 firmado" (a form's number: nobody counts "08 bikes")
+        if cased is not None and _after_name(cased, m4.start("n")):
+            continue
+        if m4.group("w") in month_names(ex.langs or ()):
             continue
         value = _int(rx, raw)
         if not 1 <= value <= 999:
@@ -475,7 +523,8 @@ def extract(
         if neg:
             ex.attributes["negotiable"] = "yes"
             t = _blank(t, neg.start(), neg.end())
-    t = _extract_quantity(rx, t, ex)
+    head = text[:MAX_EXTRACT_CHARS]
+    t = _extract_quantity(rx, t, ex, head if len(head) == len(t) else None)  # same places: case is known
     conditions: list[str] = []
     for cond, crx in rx.conditions:
         for cm in crx.finditer(t):

@@ -107,6 +107,25 @@ def test_attributes(text: str, key: str, value: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "dims"),
+    [
+        ("springbed 160x200 lengkap divan", "160x200"),
+        ("cama 160 x 200 cm", "160x200"),
+        ("кровать 160х200см", "160x200"),
+        ("160×200のスプリングベッド", "160x200"),
+        ("alfombra 2,5x3m", "2.5x3"),
+        ("mesa 120x60x75 cm", "60x120"),  # the first two of three
+        ("IKEA MALM dresser, 160x78 cm", "78x160"),
+        ("AMD Ryzen 7 7800X3D tray", None),  # a model name, not 3 x 7800
+        ("monitor 1920x1080p", None),
+        ("2 crates (20 x 0.5L each)", None),  # a count times a volume
+    ],
+)
+def test_dimensions(text: str, dims: str | None) -> None:
+    assert extract(text).attributes.get("dimensions") == dims
+
+
+@pytest.mark.parametrize(
     ("text", "qty"),
     [
         ("selling 4 used tires", 4),
@@ -119,6 +138,20 @@ def test_attributes(text: str, key: str, value: str) -> None:
         ("tent for 4 people", None),
         ("iPhone 12", None),
         ("Corolla 2015, 120,000 km", None),
+        ("Vendo Yamaha FZ-S modelo 2021, 14.000 km, 08 firmado", None),
+        ("vendo 08 bicis", None),
+        # a number after a name is its model, not a count
+        ("GoPro Hero 11 Black, pago hasta 230 dólares", None),
+        ("Dell XPS 13 with 16GB RAM", None),
+        ("JBL PartyBox 110 स्पीकर बेचना है", None),
+        ("Hi! Selling 4 tires", 4),  # a capital after a sentence's end is not a name
+        ("Ich suche 4 Winterreifen", 4),
+        ("Would take 2 bags", 2),
+        # a number before a month is a date
+        ("Anyone driving to Mysore on Saturday 12 Dec?", None),
+        ("12 दिसंबर शनिवार को मैसूर जाना है", None),
+        ("Ищу попутку в субботу, 12 декабря", None),
+        ("12 Aralık Cumartesi Mysore'a giden var mı?", None),
     ],
 )
 def test_quantity(text: str, qty: int | None) -> None:
