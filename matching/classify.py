@@ -9,7 +9,9 @@ the language is unknown) and (a) the text's item words, (b) the whole text; and 
 whole text against the labelled ads and requests of ``data/examples`` (``bank.examples``, scoped the same
 way): a whole ad is a closer neighbour of another whole ad than of a short phrase; and (d) the text's
 character n-grams against the same ads in its own language (``matching.ngrams``), given the texts
-(``understand`` does; ``features``, whose distribution also widens a query's search, does not). Lexical
+(``understand`` does; ``features``, whose distribution also widens a query's search, does not); and (e), given
+the texts too, a linear model fitted on the same ads (``matching.linear``, ``W_LINEAR`` times its
+log-probabilities; the softmax then runs at ``TEMPERATURE_TEXTS``). Lexical
 hits (a bank phrase found verbatim in the text, ``bank.glosses``) and extracted attributes (a tire size
 points at ``vehicles/tires``) add fixed amounts. A softmax with temperature ``TEMPERATURE`` turns
 the scores into probabilities; the weights and the temperature were fitted on the tuning sets (never on
@@ -78,6 +80,10 @@ W_SERVICE_HINT = 0.1
 #: Added for the categories a recognised brand usually belongs to (half each when it has several).
 W_BRAND = 0.15
 TEMPERATURE = 0.03
+#: The temperature when the texts are given (``understand``: the n-gram and linear votes widen the gaps).
+TEMPERATURE_TEXTS = 0.04
+#: Weight of the linear model's log-probabilities (``matching.linear``), when the texts are given.
+W_LINEAR = 0.04
 #: Below this many rows the bank similarities use FAISS's per-row SIMD loop, from it on one BLAS product.
 SIMD_MAX_ROWS = 32
 #: attribute -> (category, boost) added to the score.
@@ -211,6 +217,7 @@ class Classifier:
 
         self._map = adapter_for(embedder)
         self._bank: BankVectors | None = None
+        self._linear: tuple[tuple[np.ndarray, np.ndarray] | None] | None = None
         self._blocks: OrderedDict[tuple[bool, tuple[str, ...]], PhraseBlock] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -219,6 +226,14 @@ class Classifier:
         if self._map is None:
             return np.ascontiguousarray(vectors, dtype=np.float32)
         return l2_normalise(np.asarray(vectors, dtype=np.float32) @ self._map)
+
+    def linear(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The linear model's ``(W, b)`` for this embedder, columns in ``bank().codes`` order, or None."""
+        if self._linear is None:
+            from matching.linear import linear_for  # not at import: ``python -m matching.linear`` runs it
+
+            self._linear = (linear_for(self.embedder, self.bank().codes),)
+        return self._linear[0]
 
     def bank(self) -> BankVectors:
         """The bank phrases' and action examples' vectors, in the vote's space (computed once)."""
@@ -339,19 +354,25 @@ class Classifier:
         """
         bank = self.bank()
         text = self.adapt(text_vectors)  # once for both of the whole text's votes
+        item = self.adapt(item_vectors)
         scores = (
-            W_ITEM * self.knn_scores(item_vectors, langs)
+            W_ITEM * self._vote(item, langs, ads=False)
             + W_TEXT * self._vote(text, langs, ads=False)
             + W_EXAMPLES * self._vote(text, langs, ads=True)
         )
         if texts is not None and langs is not None:
             scores += W_NGRAMS * ngram_vote().scores(texts, langs)
+        if texts is not None and (model := self.linear()) is not None:
+            from matching.linear import log_probabilities
+
+            weights, bias = model
+            scores += W_LINEAR * log_probabilities(0.5 * ((text + item) @ weights) + bias)
         col = {c: i for i, c in enumerate(bank.codes)}
         for r, b in enumerate(boosts):
             for code, amount in b.items():
                 if code in col:
                     scores[r, col[code]] += amount
-        logits = scores / TEMPERATURE
+        logits = scores / (TEMPERATURE if texts is None else TEMPERATURE_TEXTS)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         return np.asarray(probs / probs.sum(axis=1, keepdims=True), dtype=np.float32)

@@ -14,6 +14,7 @@ import matching.ngrams as ngrams_module
 from matching.bank import Example, examples
 from matching.classify import classifier_for
 from matching.embedder import get_embedder
+from matching.linear import log_probabilities
 from matching.ngrams import MAX_NGRAM_CHARS, NGRAM_K, NgramVote, ngrams
 
 
@@ -84,8 +85,9 @@ def test_the_category_sharing_word_pieces_wins_and_unknown_input_scores_nothing(
 
 
 def test_the_ngram_vote_counts_in_the_category(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the texts given, the distribution is the softmax of the four weighted votes; without them (or
-    with ``W_NGRAMS`` 0) the n-gram vote is not in it."""
+    """With the texts given, the distribution is the softmax (at ``TEMPERATURE_TEXTS``) of the four weighted
+    votes and the linear model's log-probabilities; without them (or with both weights 0 and one temperature)
+    neither the n-gram vote nor the linear model is in it."""
     clf = classifier_for(get_embedder())
     raw = "Dijual kasur busa single, masih layak, ambil sendiri"
     item, text = clf.embedder.embed(["bed", raw])
@@ -94,14 +96,21 @@ def test_the_ngram_vote_counts_in_the_category(monkeypatch: pytest.MonkeyPatch) 
     without = clf.probabilities(item[None], text[None], [{}], langs)
     assert not np.allclose(with_ngrams, without, atol=1e-4)
     monkeypatch.setattr(classify, "W_NGRAMS", 0.0)
+    monkeypatch.setattr(classify, "W_LINEAR", 0.0)
+    monkeypatch.setattr(classify, "TEMPERATURE_TEXTS", classify.TEMPERATURE)
     np.testing.assert_allclose(clf.probabilities(item[None], text[None], [{}], langs, [raw]), without)
     monkeypatch.undo()
+    model = clf.linear()
+    assert model is not None
+    weights, bias = model
+    mapped_item, mapped_text = clf.adapt(item[None]), clf.adapt(text[None])
     scores = (
         classify.W_ITEM * clf.knn_scores(item[None], langs)
         + classify.W_TEXT * clf.knn_scores(text[None], langs)
         + classify.W_EXAMPLES * clf.knn_scores(text[None], langs, ads=True)
         + classify.W_NGRAMS * ngrams_module.ngram_vote().scores([raw], langs)
+        + classify.W_LINEAR * log_probabilities(0.5 * ((mapped_item + mapped_text) @ weights) + bias)
     )
-    logits = scores / classify.TEMPERATURE
+    logits = scores / classify.TEMPERATURE_TEXTS
     want = np.exp(logits - logits.max())
     np.testing.assert_allclose(with_ngrams, want / want.sum(), atol=1e-4)
