@@ -152,6 +152,15 @@ def test_dimensions(text: str, dims: str | None) -> None:
         ("12 दिसंबर शनिवार को मैसूर जाना है", None),
         ("Ищу попутку в субботу, 12 декабря", None),
         ("12 Aralık Cumartesi Mysore'a giden var mı?", None),
+        # a number before a unit of the text's language is a measure
+        ("Deuter 65 lt sırt çantası alınır", None),
+        ("Suche Trekkingrucksack mit 65 Litern", None),
+        ("12 litrelik çelik tencere arıyorum", None),
+        ("20 jant katlanır bisiklet arıyorum", None),
+        ("Куплю бруснику, ведро 10 литров", None),
+        ("80 सेमी का गोल आईना चाहिए", None),
+        ("أبحث عن جهاز Steam Deck OLED سعة 512 جيجا", None),
+        ("2 kasa Club-Mate arıyorum", 2),
     ],
 )
 def test_quantity(text: str, qty: int | None) -> None:

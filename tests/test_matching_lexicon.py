@@ -39,6 +39,16 @@ from matching.lexicon import scope
         ("vends vélo 120 €", 120, "EUR"),
         ("vendo bicicleta por R$ 1.200", 1_200, "BRL"),
         ("selling my bike for $80", 80, "USD"),
+        # Peruvian soles in any language, and Turkish case endings on a currency
+        ("Vendo bicicleta estática, S/ 550, recojo en Lince", 550, "PEN"),
+        ("Busco bici plegable, hasta 350 soles", 350, "PEN"),
+        ("Cherche radiateur pour Toyota Yaris, environ 250 soles", 250, "PEN"),
+        ("Cần mua xe đạp gấp, giá khoảng 650 sol", 650, "PEN"),
+        ("Butuh kurir motor dalam kota Lima, ongkir sekitar 15 sol", 15, "PEN"),
+        ("फोल्डिंग साइकिल चाहिए, 700 सोल तक", 700, "PEN"),
+        ("Looking for a folding bike in Lima, 600 soles max", 600, "PEN"),
+        ("Napoli'de oda arıyorum, aylık 380 euroya kadar", 380, "EUR"),
+        ("Xbox Series X arıyorum, 500 dolara kadar öderim", 500, "USD"),
     ],
 )
 def test_prices_per_language(text: str, amount: float, currency: str | None) -> None:
