@@ -324,7 +324,7 @@ def month_names(langs: tuple[str, ...]) -> frozenset[str]:
     return frozenset(out)
 
 
-#: The Latin word right before a number, and what precedes it: "Hero 11", "XPS 13", "PartyBox 110".
+#: The Latin word right before a number ("Hero 11", "XPS 13", "PartyBox 110"), one space or hyphen between.
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z\d]*)[ \-]$")
 
 
