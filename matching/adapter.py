@@ -22,9 +22,7 @@ classifier's disk cache when present), ``check`` tells whether it is current (a 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sys
 import time
 from functools import cache
 from importlib import resources
@@ -35,6 +33,7 @@ import numpy as np
 from matching.bank import BANK_FOLDERS, BANK_LANGS, all_concepts
 from matching.cache import embed_cached
 from matching.embedder import USE_M3_DIM, USE_M3_ID, Embedder
+from matching.shipped import command, files_digest, write_npz
 
 #: The file holding the fitted map of the default embedder.
 ADAPTER_FILE = "data/adapter-use-m3.npz"
@@ -49,14 +48,7 @@ class AdapterError(ValueError):
 def bank_digest() -> str:
     """sha256 of the bank files the adapter is fitted on (``bank.BANK_FOLDERS``: names and contents, in a
     fixed order)."""
-    h = hashlib.sha256()
-    root = resources.files("matching")
-    for folder in BANK_FOLDERS:
-        d = root.joinpath(folder)
-        for path in sorted((p for p in d.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name):
-            h.update(f"{folder}/{path.name}\n".encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    return files_digest(BANK_FOLDERS)
 
 
 def bank_phrases() -> tuple[list[str], np.ndarray]:
@@ -137,10 +129,7 @@ def build(embedder: Embedder, out: Path, lam: float = LAM) -> dict[str, float | 
     row = {t: i for i, t in enumerate(distinct)}
     w = fit(vecs[[row[t] for t in texts]], ids, lam)
     meta = {"model_id": embedder.model_id, "bank_digest": bank_digest(), "lam": str(lam)}
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, w=w.astype(np.float16), meta=np.array(json.dumps(meta)))
-    tmp.replace(out)
+    write_npz(out, meta, w=w.astype(np.float16))
     seconds = round(time.perf_counter() - t0, 1)
     return {"phrases": len(texts), "concepts": int(ids.max()) + 1, "seconds": seconds, "file": str(out)}
 
@@ -149,18 +138,15 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m matching.adapter build|check``: refit the shipped map, or tell whether it is current."""
     from matching.embedder import get_embedder
 
-    args = sys.argv[1:] if argv is None else argv
-    if args not in (["build"], ["check"]):
-        print("usage: python -m matching.adapter build|check", file=sys.stderr)
-        raise SystemExit(2)
-    target = Path(str(resources.files("matching").joinpath(ADAPTER_FILE)))
-    if args == ["build"]:
-        print(json.dumps(build(get_embedder(), target)))
-        return
-    _w, meta = read()
-    current = meta.get("bank_digest") == bank_digest()
-    print(json.dumps({"current": current, **meta}))
-    raise SystemExit(0 if current else 1)
+    command(
+        "matching.adapter",
+        argv,
+        ADAPTER_FILE,
+        lambda out: build(get_embedder(), out),
+        lambda: read()[1],
+        "bank_digest",
+        bank_digest,
+    )
 
 
 if __name__ == "__main__":

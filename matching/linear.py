@@ -32,9 +32,7 @@ are current (a test runs the same check). Another embedder (the tests' hash embe
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sys
 import time
 from functools import cache
 from importlib import resources
@@ -44,6 +42,7 @@ import numpy as np
 
 from matching.bank import EXAMPLES_FOLDER
 from matching.embedder import USE_M3_DIM, USE_M3_ID, Embedder
+from matching.shipped import command, files_digest, write_npz
 
 #: The file holding the fitted model of the default embedder.
 LINEAR_FILE = "data/linear-use-m3.npz"
@@ -62,14 +61,7 @@ def examples_digest() -> str:
     through it)."""
     from matching.adapter import ADAPTER_FILE
 
-    h = hashlib.sha256()
-    root = resources.files("matching")
-    d = root.joinpath(EXAMPLES_FOLDER)
-    for path in sorted((p for p in d.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name):
-        h.update(f"{EXAMPLES_FOLDER}/{path.name}\n".encode())
-        h.update(path.read_bytes())
-    h.update(root.joinpath(ADAPTER_FILE).read_bytes())
-    return h.hexdigest()
+    return files_digest([EXAMPLES_FOLDER], [ADAPTER_FILE])
 
 
 def fit(
@@ -170,11 +162,7 @@ def build(embedder: Embedder, out: Path, lam: float = LAM) -> dict[str, float | 
         labels[slots[~pad]] = ci
     w, b = fit(bank.examples.vectors, labels, len(bank.codes), lam)
     meta = {"model_id": embedder.model_id, "examples_digest": examples_digest(), "lam": str(lam)}
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "wb") as f:
-        codes = np.array(json.dumps(list(bank.codes)))
-        np.savez_compressed(f, w=w, b=b, codes=codes, meta=np.array(json.dumps(meta)))
-    tmp.replace(out)
+    write_npz(out, meta, w=w, b=b, codes=np.array(json.dumps(list(bank.codes))))
     seconds = round(time.perf_counter() - t0, 1)
     return {"examples": len(labels), "categories": len(bank.codes), "seconds": seconds, "file": str(out)}
 
@@ -183,18 +171,15 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m matching.linear build|check``: refit the shipped model, or tell whether it is current."""
     from matching.embedder import get_embedder
 
-    args = sys.argv[1:] if argv is None else argv
-    if args not in (["build"], ["check"]):
-        print("usage: python -m matching.linear build|check", file=sys.stderr)
-        raise SystemExit(2)
-    target = Path(str(resources.files("matching").joinpath(LINEAR_FILE)))
-    if args == ["build"]:
-        print(json.dumps(build(get_embedder(), target)))
-        return
-    *_, meta = read()
-    current = meta.get("examples_digest") == examples_digest()
-    print(json.dumps({"current": current, **meta}))
-    raise SystemExit(0 if current else 1)
+    command(
+        "matching.linear",
+        argv,
+        LINEAR_FILE,
+        lambda out: build(get_embedder(), out),
+        lambda: read()[3],
+        "examples_digest",
+        examples_digest,
+    )
 
 
 if __name__ == "__main__":
