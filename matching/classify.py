@@ -49,7 +49,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
@@ -60,6 +60,9 @@ from matching.embedder import Embedder, l2_normalise
 from matching.lexicon import field, languages
 from matching.ngrams import ngram_vote
 from wire.taxonomy import taxonomy
+
+if TYPE_CHECKING:
+    from matching.linear import LinearModel
 
 #: Neighbours per category in the kNN vote.
 KNN_K = 3
@@ -145,6 +148,8 @@ class BankVectors:
     rows_by_lang: dict[str, np.ndarray]  # language -> rows of ``whole.vectors`` holding a phrase of it
     examples: PhraseBlock  # every labelled ad and request (``bank.examples``), the same way
     example_rows_by_lang: dict[str, np.ndarray]  # language -> rows of ``examples.vectors`` in it
+    example_labels: np.ndarray  # the column in ``codes`` of each row of ``examples.vectors``
+    linear: LinearModel | None  # the linear model of the ads for this embedder (``matching.linear``)
 
 
 def _slot_table(per_cat: Sequence[Sequence[int] | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +222,6 @@ class Classifier:
 
         self._map = adapter_for(embedder)
         self._bank: BankVectors | None = None
-        self._linear: tuple[tuple[np.ndarray, np.ndarray] | None] | None = None
         self._blocks: OrderedDict[tuple[bool, tuple[str, ...]], PhraseBlock] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -227,13 +231,9 @@ class Classifier:
             return np.ascontiguousarray(vectors, dtype=np.float32)
         return l2_normalise(np.asarray(vectors, dtype=np.float32) @ self._map)
 
-    def linear(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """The linear model's ``(W, b)`` for this embedder, columns in ``bank().codes`` order, or None."""
-        if self._linear is None:
-            from matching.linear import linear_for  # not at import: ``python -m matching.linear`` runs it
-
-            self._linear = (linear_for(self.embedder, self.bank().codes),)
-        return self._linear[0]
+    def linear(self) -> LinearModel | None:
+        """The linear model of the ads for this embedder, columns in ``bank().codes`` order, or None."""
+        return self.bank().linear
 
     def bank(self) -> BankVectors:
         """The bank phrases' and action examples' vectors, in the vote's space (computed once)."""
@@ -260,6 +260,8 @@ class Classifier:
                     ex_cat[col[e.category]].append(row)
                     ex_lang[e.lang].append(row)
                 ex_vecs = self.adapt(embed_cached(self.embedder, [e.text for e in ads]))
+                from matching.linear import linear_for  # not at import: ``python -m matching.linear`` runs it
+
                 self._bank = BankVectors(
                     codes,
                     PhraseBlock(np.ascontiguousarray(vecs[:n]), *_slot_table([list(r) for r in per_cat])),
@@ -268,6 +270,8 @@ class Classifier:
                     {lang: np.array(sorted(r), dtype=np.int64) for lang, r in by_lang.items()},
                     PhraseBlock(ex_vecs, *_slot_table(ex_cat)),
                     {lang: np.array(r, dtype=np.int64) for lang, r in ex_lang.items()},
+                    np.array([col[e.category] for e in ads], dtype=np.int64),
+                    linear_for(self.embedder, codes),
                 )
             return self._bank
 
@@ -362,11 +366,8 @@ class Classifier:
         )
         if texts is not None and langs is not None:
             scores += W_NGRAMS * ngram_vote().scores(texts, langs)
-        if texts is not None and (model := self.linear()) is not None:
-            from matching.linear import log_probabilities
-
-            weights, bias = model
-            scores += W_LINEAR * log_probabilities(0.5 * ((text + item) @ weights) + bias)
+        if texts is not None and bank.linear is not None:
+            scores += W_LINEAR * bank.linear.log_probabilities(0.5 * (text + item))
         col = {c: i for i, c in enumerate(bank.codes)}
         for r, b in enumerate(boosts):
             for code, amount in b.items():

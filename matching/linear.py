@@ -37,6 +37,7 @@ import time
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -113,6 +114,17 @@ def log_probabilities(logits: np.ndarray) -> np.ndarray:
     return np.asarray(z - np.log(np.exp(z).sum(axis=1, keepdims=True)), dtype=np.float32)
 
 
+class LinearModel(NamedTuple):
+    """Weights (dim, categories) and biases, columns in the order the classifier asked for."""
+
+    w: np.ndarray
+    b: np.ndarray
+
+    def log_probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        """(rows, categories): the model's log-probabilities of ``vectors`` (the classifier's space)."""
+        return log_probabilities(vectors @ self.w + self.b)
+
+
 def read(path: Path | None = None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], dict[str, str]]:
     """The shipped weights, biases, category codes (columns) and metadata.
 
@@ -139,8 +151,8 @@ def _shipped() -> tuple[np.ndarray, np.ndarray, tuple[str, ...], dict[str, str]]
     return read()
 
 
-def linear_for(embedder: Embedder, codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The shipped ``(W, b)`` for ``embedder`` with columns in ``codes`` order, or None (another model, or a
+def linear_for(embedder: Embedder, codes: tuple[str, ...]) -> LinearModel | None:
+    """The shipped model for ``embedder`` with columns in ``codes`` order, or None (another model, or a
     taxonomy the model was not fitted on)."""
     if embedder.model_id != USE_M3_ID or embedder.dim != USE_M3_DIM:
         return None
@@ -148,7 +160,7 @@ def linear_for(embedder: Embedder, codes: tuple[str, ...]) -> tuple[np.ndarray, 
     if meta.get("model_id") != USE_M3_ID or set(fitted) != set(codes):
         return None
     order = [fitted.index(c) for c in codes]
-    return np.ascontiguousarray(w[:, order]), b[order]
+    return LinearModel(np.ascontiguousarray(w[:, order]), b[order])
 
 
 def build(embedder: Embedder, out: Path, lam: float = LAM) -> dict[str, float | int | str]:
@@ -157,9 +169,7 @@ def build(embedder: Embedder, out: Path, lam: float = LAM) -> dict[str, float | 
 
     t0 = time.perf_counter()
     bank = classifier_for(embedder).bank()
-    labels = np.full(len(bank.examples.vectors), -1, dtype=np.int64)
-    for ci, (slots, pad) in enumerate(zip(bank.examples.slots, bank.examples.pad, strict=True)):
-        labels[slots[~pad]] = ci
+    labels = bank.example_labels
     w, b = fit(bank.examples.vectors, labels, len(bank.codes), lam)
     meta = {"model_id": embedder.model_id, "examples_digest": examples_digest(), "lam": str(lam)}
     write_npz(out, meta, w=w, b=b, codes=np.array(json.dumps(list(bank.codes))))
