@@ -459,7 +459,9 @@ def extract(
         An ``Extraction``; ``rest`` is the normalised text with consumed spans blanked.
     """
     ex = Extraction()
-    t = normalise(text[:MAX_EXTRACT_CHARS])
+    head = text[:MAX_EXTRACT_CHARS]
+    t = normalise(head)
+    cased = head if len(t) == len(head) else None  # every character in place: a word's case is known
     if lang is None:
         lang = detect_language(t)[0]
     langs = scope(lang, also)
@@ -523,8 +525,7 @@ def extract(
         if neg:
             ex.attributes["negotiable"] = "yes"
             t = _blank(t, neg.start(), neg.end())
-    head = text[:MAX_EXTRACT_CHARS]
-    t = _extract_quantity(rx, t, ex, head if len(head) == len(t) else None)  # same places: case is known
+    t = _extract_quantity(rx, t, ex, cased)
     conditions: list[str] = []
     for cond, crx in rx.conditions:
         for cm in crx.finditer(t):
