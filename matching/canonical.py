@@ -25,7 +25,7 @@ RENDERED_KEYS = ("model", "brand", "season")
 #: Attributes shown to the human in the canonical rendering.
 DISPLAY_KEYS = (
     "model", "brand", "size", "capacity", "storage", "ram", "screen", "dimensions", "weight", "length",
-    "color",
+    "volume", "color",
     "season", "condition",
 )  # fmt: skip
 MAX_ITEM_CHARS = 64

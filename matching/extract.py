@@ -1,17 +1,16 @@
-"""Attribute extractors: sizes, capacity, storage, screen, model, prices with currency, quantities, condition,
-brand.
+"""Attribute extractors: sizes, measures (dimensions, weight, length, volume), capacity, storage, screen,
+model, prices with currency, quantities, condition, brand.
 
 Each extractor finds spans in the normalised text (NFC, lower case, digits of every script made ASCII),
-records a
-canonical English value, and blanks the span so that later extractors (and the item-word normaliser) don't
-read
-the same characters twice. Order: tire size, labelled size, capacity, storage/RAM, screen, model, price,
+records a canonical English value, and blanks the span so that later extractors (and the item-word normaliser)
+don't read the same characters twice. Order: tire size, labelled size, dimensions, weight, length (metres,
+then centimetres), volume (litres; millilitres read as litres), capacity, storage/RAM, screen, model, price,
 quantity, condition, season, brand. The words come from the language tables (``matching.lexicon``), scoped to
 the text's language: "8 triệu đồng" is a price of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
 
 Contradictions (two tire sizes, "new" and "used", two different prices) become warnings, never a silent
-choice; a
-currency without an amount, or a bare number that could be a price or a quantity, is reported as uncertain.
+choice; a currency without an amount, or a bare number that could be a price or a quantity, is reported as
+uncertain.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from babel.dates import get_month_names
 
 from matching.lang import detect_language
 from matching.lexicon import (
+    LETTER,
     common,
     digit_table,
     scope,
@@ -61,6 +61,31 @@ _CAPACITY = re.compile(r"(?<![\d.,])(\d{2,3})\s?(ah|а·?ч|amperes?|amper|ам�
 _LENGTH = re.compile(
     r"(?<![\d.,])(\d{1,2}[.,]\d{1,2})\s?(?:m|м|metros?|metres?|meters?|metri|metre|метр\w*|米|メートル|미터|मीटर|متر)(?![a-zа-я])"
 )
+
+
+def _unit_alternation(units: list[str]) -> str:
+    """Unit words as one alternation, longest first; a unit in a script that writes words apart must end its
+    word ("5 l" but not "5 lbs"), one in Han, kana or Hangul need not ("5升的油")."""
+    parts = [u if re.match(r"[\u3040-\u9fff\uac00-\ud7af]", u) else rf"(?:{u})(?!{LETTER})" for u in units]
+    return "|".join(sorted(parts, key=len, reverse=True))
+
+
+_VOLUME_UNITS = common()["volume_units"]
+#: A volume ("5 L", "12 litres", "0,5л", "١٢ لتر", "5升", "500 ml"): kept in litres for the conflict check.
+_VOLUME = re.compile(
+    r"(?<![\d.,])(\d{1,4}(?:[.,]\d{1,3})?)\s?-?(?:(?P<l>"
+    + _unit_alternation(_VOLUME_UNITS["l"])
+    + r")|(?P<ml>"
+    + _unit_alternation(_VOLUME_UNITS["ml"])
+    + "))"
+)
+#: A length in centimetres ("7 cm", "12 см", "30厘米"), for the same check as ``_LENGTH``.
+_LENGTH_CM = re.compile(
+    r"(?<![\d.,])(\d{1,3}(?:[.,]\d)?)\s?(?:" + _unit_alternation(common()["length_cm_units"]) + ")"
+)
+#: At most this many volumes are kept per text ("2 x 5 L and a 1 L bottle": two).
+MAX_VOLUMES = 3
+
 #: Storage units ("go"/"to": French; "기가": Korean for giga), in ``_STORAGE`` and ``_RAM_STORAGE``.
 _STORAGE_UNIT = r"(gb|go|g|tb|to|гб|тб|기가)(?![a-zа-я])"
 _STORAGE = re.compile(
@@ -491,6 +516,17 @@ def extract(
     for m in _LENGTH.finditer(t):
         _set_attr(ex, "length", f"{round(float(m.group(1).replace(',', '.')) * 100)}cm")
         t = _blank(t, m.start(), m.end())
+    for m in _LENGTH_CM.finditer(t):
+        _set_attr(ex, "length", f"{round(float(m.group(1).replace(',', '.')))}cm")
+        t = _blank(t, m.start(), m.end())
+    volumes: list[str] = []
+    for m in _VOLUME.finditer(t):
+        litres = float(m.group(1).replace(",", ".")) / (1000 if m.group("ml") else 1)
+        if f"{litres:g}l" not in volumes and len(volumes) < MAX_VOLUMES and litres > 0:
+            volumes.append(f"{litres:g}l")
+        t = _blank(t, m.start(), m.end())
+    if volumes:
+        ex.attributes["volume"] = ",".join(volumes)
     for m in _CAPACITY.finditer(t):
         _set_attr(ex, "capacity", f"{int(m.group(1))}Ah")
         t = _blank(t, m.start(), m.end())

@@ -45,7 +45,7 @@ from matching.index_files import read_index, read_manifest, write_index
 from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
 from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price, with_words
-from matching.signals import conflicts, coverage, identifiers, key_matches
+from matching.signals import conflicts, coverage, designator_conflict, designators, identifiers, key_matches
 from matching.words import WordVectors, query_units, recalls, shared, units
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
@@ -424,6 +424,7 @@ class LocalIndex:
         q_xyz = self._cell(intent.cell)[3]
         q_ids = identifiers(intent.text)
         q_weights = self._id_weights(q_ids, self._ids.get(intent.id, _NO_IDS))
+        q_models = designators(q_ids)
         q_attrs = intent.attributes
         qp = unit_price(intent)
         q_cur = -2 if qp is None else self._interned.get("c:" + qp[1], -2)
@@ -447,12 +448,14 @@ class LocalIndex:
                     continue
                 c_attrs = cand.attributes
                 both = bool(q_attrs) and bool(c_attrs)  # no shared attribute: neutral agreement, nothing else
+                c_ids = self._ids.get(cand.id, _NO_IDS)
                 score = combine_score(
                     sim,
                     soft_agreement(q_attrs, c_attrs) if both else 0.5,
-                    coverage(q_ids, self._ids.get(cand.id, _NO_IDS), q_weights) if q_weights else 0.0,
+                    coverage(q_ids, c_ids, q_weights) if q_weights else 0.0,
                     p_cat,
-                    len(conflicts(q_attrs, c_attrs)) if both else 0,
+                    (len(conflicts(q_attrs, c_attrs)) if both else 0)
+                    + (designator_conflict(q_models, c_ids) if q_models else 0),
                     key_matches(q_attrs, c_attrs) if both else 0,
                     gap,
                 )

@@ -126,6 +126,43 @@ def test_dimensions(text: str, dims: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "volume"),
+    [
+        ("Looking for a 12L stainless steel couscoussier", "12l"),
+        ("Couscoussier alu 8 litres, bon état", "8l"),
+        ("للبيع كسكاس ستانلس ١٢ لتر", "12l"),
+        ("Kiste Club-Mate 24 x 0,33 l, ungeöffnet", "0.33l"),
+        ("2 crates (20 x 0.5L each)", "0.5l"),
+        ("канистра 20 л, мотор 150 л.с.", "20l"),  # horsepower (л.с.) is no litre
+        ("5升的花生油", "5l"),
+        ("bidon d'huile 5 L et une bouteille de 500 ml", "5l,0.5l"),
+        ("bình 3 lít", "3l"),
+        ("तेल 5 लीटर", "5l"),
+        ("5 lbs, 5 lei", None),  # a unit word must end where the litre sign ends
+        ("مل 5 ملابس", None),
+    ],
+)
+def test_volume(text: str, volume: str | None) -> None:
+    assert extract(text).attributes.get("volume") == volume
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [
+        ("Lot de 12 santons de Provence 7 cm", "7cm"),
+        ("Santons 12 cm, lot de 8", "12cm"),
+        ("ブーツ 27cm", "27cm"),
+        ("игрушка 30 см", "30cm"),
+        ("雕像 15厘米", "15cm"),
+        ("kayak 3,2 m", "320cm"),
+        ("cama 160 x 200 cm", None),  # dimensions, not a length
+    ],
+)
+def test_length(text: str, length: str | None) -> None:
+    assert extract(text).attributes.get("length") == length
+
+
+@pytest.mark.parametrize(
     ("text", "qty"),
     [
         ("selling 4 used tires", 4),

@@ -393,6 +393,43 @@ def test_identifiers_join_a_word_and_a_number_written_apart() -> None:
     assert not {"pro2", "size42", "2025"} & identifiers("Pro, 2 left. Size. 42 20 25")
 
 
+def test_a_model_designator_with_another_number_conflicts() -> None:
+    from matching.signals import designator_conflict, designators, identifiers
+
+    pad6 = designators(identifiers("Anyone selling a Xiaomi Pad 6? 128GB, up to 230"))
+    assert pad6 == {"pad": "6"}  # not "to" (a stopword) nor "128gb" (a number before its unit)
+    assert designator_conflict(pad6, identifiers("Xiaomi Pad 5 de 128 GB, 150 €"))
+    assert not designator_conflict(pad6, identifiers("Vendo Xiaomi Pad 6 de 128 GB"))
+    assert not designator_conflict(pad6, identifiers("Funda para Xiaomi Pad 5 / Pad 6"))  # names both
+    assert not designator_conflict(pad6, identifiers("Xiaomi tablet"))  # says nothing of it
+    assert designators(identifiers("JLPT N2 books, Dr Martens UK 8")) == {"n": "2", "uk": "8"}
+    assert designators(identifiers("pago Rs 450, USD 20, de 128, up to 230")) == {}  # prices, quantities
+
+
+def test_a_measure_compares_within_a_tolerance() -> None:
+    from matching.signals import conflicts, key_matches
+
+    assert conflicts({"volume": "12l"}, {"volume": "8l"}) == ["volume"]
+    assert conflicts({"volume": "0.5l"}, {"volume": "0.33l"}) == ["volume"]
+    assert key_matches({"volume": "5l"}, {"volume": "5.2l,1l"}) == 1
+    assert conflicts({"length": "7cm"}, {"length": "12cm"}) == ["length"]
+    assert conflicts({"length": "320cm"}, {"length": "330cm"}) == []
+
+
+def test_search_lowers_the_other_generation_of_the_designated_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matching.index
+
+    def pad5_score() -> float:
+        index = LocalIndex(HashEmbedder())
+        index.add(mk(1, category="electronics/tablets", text="Xiaomi Pad 5 tablet, 128 GB"))
+        q = mk(3, action=Action.BUY, category="electronics/tablets", text="Xiaomi Pad 6 tablet, 128 GB")
+        return index.search(q, k=1)[0].score
+
+    told = pad5_score()
+    monkeypatch.setattr(matching.index, "designators", lambda ids: {})
+    assert told < pad5_score() - 0.05  # a conflict's weight, halved by the word alignment
+
+
 def test_identifiers_join_a_hyphened_name_whose_parts_are_too_short_alone() -> None:
     from matching.signals import identifiers
 
