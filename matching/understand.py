@@ -29,8 +29,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from matching.bank import Gloss, glosses
-from matching.canonical import MAX_GLOSSES, category_label, item_rendering, item_words, render
+from matching.bank import Gloss
+from matching.canonical import MAX_GLOSSES, category_label, find_glosses, item_rendering, item_words, render
 from matching.classify import CategoryResult, classifier_for, text_boosts
 from matching.cues import cue_matches, is_service_category, job_seeker, service_hint
 from matching.embedder import Embedder, get_embedder
@@ -258,8 +258,7 @@ def _parse(text: str, lang: str | None, default_currency: str | None) -> _Parsed
         code, conf = detect_language(text)
     # every language of a mixed text lends its cues and phrases ("Verkaufe ..." in a Russian text is a sale)
     ex = extract(text, default_currency, code, tuple(mixed))  # scope() keeps each language once
-    found = glosses(ex.rest, ex.langs)
-    return _Parsed(text, code, conf, ex, item_words(text, ex), found, mixed)
+    return _Parsed(text, code, conf, ex, item_words(text, ex), find_glosses(ex), mixed)
 
 
 def understand_many(
