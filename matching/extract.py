@@ -86,6 +86,14 @@ _LENGTH_CM = re.compile(
 #: At most this many volumes are kept per text ("2 x 5 L and a 1 L bottle": two).
 MAX_VOLUMES = 3
 
+
+def _measure(number: str) -> float:
+    """A measure's number: a separator before exactly three digits groups thousands ("1.500 ml"), any other
+    one is the decimal mark ("0,5 l", "1.25 l")."""
+    head, sep, tail = number.replace(",", ".").partition(".")
+    return float(head + tail) if sep and len(tail) == 3 else float(number.replace(",", "."))
+
+
 #: Storage units ("go"/"to": French; "기가": Korean for giga), in ``_STORAGE`` and ``_RAM_STORAGE``.
 _STORAGE_UNIT = r"(gb|go|g|tb|to|гб|тб|기가)(?![a-zа-я])"
 _STORAGE = re.compile(
@@ -516,12 +524,12 @@ def extract(
     for m in _LENGTH.finditer(t):
         _set_attr(ex, "length", f"{round(float(m.group(1).replace(',', '.')) * 100)}cm")
         t = _blank(t, m.start(), m.end())
-    for m in _LENGTH_CM.finditer(t):
-        _set_attr(ex, "length", f"{round(float(m.group(1).replace(',', '.')))}cm")
+    for m in _LENGTH_CM.finditer(t):  # the first one; an object's other sides are no contradiction
+        ex.attributes.setdefault("length", f"{round(float(m.group(1).replace(',', '.')))}cm")
         t = _blank(t, m.start(), m.end())
     volumes: list[str] = []
     for m in _VOLUME.finditer(t):
-        litres = float(m.group(1).replace(",", ".")) / (1000 if m.group("ml") else 1)
+        litres = _measure(m.group(1)) / (1000 if m.group("ml") else 1)
         if f"{litres:g}l" not in volumes and len(volumes) < MAX_VOLUMES and litres > 0:
             volumes.append(f"{litres:g}l")
         t = _blank(t, m.start(), m.end())

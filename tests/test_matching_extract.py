@@ -138,6 +138,8 @@ def test_dimensions(text: str, dims: str | None) -> None:
         ("bidon d'huile 5 L et une bouteille de 500 ml", "5l,0.5l"),
         ("bình 3 lít", "3l"),
         ("तेल 5 लीटर", "5l"),
+        ("Olivenöl, 1.500 ml Flasche", "1.5l"),  # a thousands separator, not 1.5 ml
+        ("botella de 1,25 l", "1.25l"),
         ("5 lbs, 5 lei", None),  # a unit word must end where the litre sign ends
         ("مل 5 ملابس", None),
     ],
@@ -156,10 +158,13 @@ def test_volume(text: str, volume: str | None) -> None:
         ("雕像 15厘米", "15cm"),
         ("kayak 3,2 m", "320cm"),
         ("cama 160 x 200 cm", None),  # dimensions, not a length
+        ("mesa 120 cm de largo y 60 cm de ancho", "120cm"),  # the first; the other side is no contradiction
     ],
 )
 def test_length(text: str, length: str | None) -> None:
-    assert extract(text).attributes.get("length") == length
+    ex = extract(text)
+    assert ex.attributes.get("length") == length
+    assert "length" not in ex.uncertain
 
 
 @pytest.mark.parametrize(
