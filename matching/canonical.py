@@ -97,6 +97,8 @@ def find_glosses(ex: Extraction) -> list[Gloss]:
     """The bank phrases a text mentions (``bank.glosses`` on its extraction's rest), and those its English
     loanwords in Devanagari form (``loans.loan_glosses``) where no phrase was found, in text order."""
     found = glosses(ex.rest, ex.langs)
+    if not DEVANAGARI.search(ex.rest):
+        return found
     rest = strip_cues(ex.rest, ex.langs)
     extra = loan_glosses(rest, loans(rest, stopwords(ex.langs)))
     if not extra:
