@@ -31,9 +31,12 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   agreement 0.866 [0.799, 0.924] (0.908 if asked), category = gold 0.881, action 0.965, asked 0.101; with a
   linear model of the same ads as a fifth vote (``matching.linear``, nineteenth session, decided on the
   three): top-1 0.858 [0.805, 0.906], top-5 0.985, agreement 0.869 [0.795, 0.934] (0.897 if asked), category
-  = gold 0.902, action 0.968, asked 0.098): a change that makes matching worse fails here.
-  Top-1 must also stay above the raw embedder's (0.517): the pipeline is not worse than its own model (at
-  top-5 it is now above it: 0.985 vs 0.925).
+  = gold 0.902, action 0.968, asked 0.098; with volumes and lengths in centimetres as measures, model
+  designators named with another number as a conflict, and Hindi loanwords read as their English words
+  (``matching.loans``, twentieth session, decided on the three): top-1 0.870 [0.814, 0.916], top-5 0.990,
+  agreement 0.875 [0.804, 0.938] (0.912 if asked), category = gold 0.904, action 0.968, asked 0.094): a
+  change that makes matching worse fails here. Top-1 must also stay above the raw embedder's (0.517): the
+  pipeline is not worse than its own model (at top-5 it is now above it: 0.990 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
   honestly; they stay here as a strict expected failure, so the day they pass the marker has to go.
 """
@@ -51,7 +54,7 @@ pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.83, "top5": 0.96, "category_agreement": 0.83, "action": 0.94}
+REGRESSION = {"top1": 0.85, "top5": 0.97, "category_agreement": 0.85, "action": 0.94}
 
 
 @pytest.fixture(scope="module")
