@@ -45,7 +45,16 @@ from matching.index_files import read_index, read_manifest, write_index
 from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
 from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price, with_words
-from matching.signals import conflicts, coverage, designator_conflict, designators, identifiers, key_matches
+from matching.signals import (
+    accessory_conflict,
+    conflicts,
+    coverage,
+    designator_conflict,
+    designators,
+    identifiers,
+    key_matches,
+    main_identifiers,
+)
 from matching.words import WordVectors, query_units, recalls, shared, units
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
@@ -455,7 +464,8 @@ class LocalIndex:
                     coverage(q_ids, c_ids, q_weights) if q_weights else 0.0,
                     p_cat,
                     (len(conflicts(q_attrs, c_attrs)) if both else 0)
-                    + (designator_conflict(q_models, c_ids) if q_models else 0),
+                    + (designator_conflict(q_models, c_ids) if q_models else 0)
+                    + (accessory_conflict(q_models, c_ids, main_identifiers(cand.text)) if q_models else 0),
                     key_matches(q_attrs, c_attrs) if both else 0,
                     gap,
                 )

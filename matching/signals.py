@@ -18,6 +18,10 @@
   (``designator_conflict``). Decided on the three tuning sets (non-English top-1, with the volumes below):
   tune .918 -> .918, tune2 .851 -> .852, tune3 .845 -> .852 (the Xiaomi Pad 6 against the Pad 5, JLPT N2
   against N3, New Balance 550 against 530); no buyer lost its match.
+* **Accessories**: a candidate that names the query's designator only in what its item is for ("Étui pour
+  casque Bose QC45", "Funda para Xiaomi Pad 6", "Dock ... perfetto per XPS") is an accessory of the thing the
+  query wants, and counts as one conflict too (``accessory_conflict``, ``main_identifiers``). Tuning sets
+  (non-English top-1): tune .918 -> .918, tune2 .860 -> .860, tune3 .856 -> .861; no buyer lost its match.
 * **Soft conflicts**: both sides state a colour, dimensions, a weight, a length or a volume, and they differ
   ("black" vs "white", "200x300" vs "80x150", "12 L" vs "8 litres"; a length or a volume within
   ``MEASURE_TOLERANCE``): the candidate stays (a human may not care) but ranks lower. Volumes and lengths in
@@ -33,7 +37,7 @@ from functools import lru_cache
 
 from matching.cues import stopwords
 from matching.extract import normalise
-from matching.lexicon import languages
+from matching.lexicon import common, languages
 from matching.patterns import compiled
 
 #: Attributes whose disagreement lowers a candidate's score (each one counts once).
@@ -116,6 +120,44 @@ def designator_conflict(query: dict[str, str], candidate: frozenset[str]) -> boo
         for t in candidate:
             if t.startswith(name) and t[len(name) :].isdigit():
                 return True
+    return False
+
+
+#: Words after which a text names what its item is for ("case for Bose QC45", "funda para Xiaomi Pad 6";
+#: ``accessory_for`` of the common table, accents folded): prepositions only (a postposition, "XPS用", "için",
+#: "के लिए", names the thing before it).
+_FOR = re.compile(r"(?<![a-zа-я])(?:" + "|".join(common()["accessory_for"]) + r")(?![a-zа-я])")
+_CLAUSE_END = re.compile(r"[.,;:!?()\n/]|$")
+
+
+@lru_cache(maxsize=4096)
+def main_identifiers(text: str | None) -> frozenset[str]:
+    """``identifiers`` of ``text`` without what it says its item is for (from a "for" word to the end of the
+    clause): a case "pour casque Bose QC45" is not a Bose QC45."""
+    if not text:
+        return frozenset()
+    folded = _fold(normalise(text))
+    kept, pos = [], 0
+    for m in _FOR.finditer(folded):
+        if m.start() < pos:
+            continue
+        end = _CLAUSE_END.search(folded, m.end())
+        kept.append(folded[pos : m.start()])
+        pos = end.start() if end else len(folded)
+    if not kept:
+        return identifiers(text)
+    kept.append(folded[pos:])
+    return identifiers(" . ".join(kept))
+
+
+def accessory_conflict(query: dict[str, str], candidate: frozenset[str], main: frozenset[str]) -> bool:
+    """True when the candidate names one of the query's designators only as what its item is for ("Étui pour
+    casque Bose QC45" for a buyer of the headphones). ``candidate``: its ``identifiers``; ``main``: its
+    ``main_identifiers``."""
+    for name, number in query.items():
+        said = {name, name + number}
+        if said & candidate and not said & main:
+            return True
     return False
 
 

@@ -613,3 +613,18 @@ def test_a_second_filing_is_not_cut_as_unrelated() -> None:
     found = [m.intent.id for m in index.search(q, now=NOW, groups=["home"], category_probs=probs)]
     assert bed.id in found  # filed here second: kept, ranked by its similarity and (zero) category mass
     assert chair.id not in found  # filed here first, another fine category, unrelated: cut as before
+
+
+def test_an_accessory_for_the_designated_model_conflicts() -> None:
+    from matching.signals import accessory_conflict, designators, identifiers, main_identifiers
+
+    def conflict(query: str, cand: str) -> bool:
+        return accessory_conflict(designators(identifiers(query)), identifiers(cand), main_identifiers(cand))
+
+    assert conflict("Bose QC45 हेडफ़ोन चाहिए", "Étui rigide pour casque Bose QC45, neuf")
+    assert conflict("Busco Xiaomi Pad 6", "Funda con teclado para Xiaomi Pad 6")
+    assert conflict("Cần mua laptop Dell XPS 13", "Dock Dell WD19S, perfetto per XPS. 60 €")
+    # the thing itself, even when it also names what comes with it
+    assert not conflict("Busco Xiaomi Pad 6", "Vendo Xiaomi Pad 6, con funda para Pad 6")
+    assert not conflict("Bose QC45", "Bose QC45 headphones for travel")
+    assert main_identifiers("Étui pour casque Bose QC45. Neuf") == identifiers("Étui. Neuf")
