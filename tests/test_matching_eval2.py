@@ -34,9 +34,11 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   = gold 0.902, action 0.968, asked 0.098; with volumes and lengths in centimetres as measures, model
   designators named with another number as a conflict, and Hindi loanwords read as their English words
   (``matching.loans``, twentieth session, decided on the three): top-1 0.870 [0.814, 0.916], top-5 0.990,
-  agreement 0.875 [0.804, 0.938] (0.912 if asked), category = gold 0.904, action 0.968, asked 0.094): a
-  change that makes matching worse fails here. Top-1 must also stay above the raw embedder's (0.517): the
-  pipeline is not worse than its own model (at top-5 it is now above it: 0.990 vs 0.925).
+  agreement 0.875 [0.804, 0.938] (0.912 if asked), category = gold 0.904, action 0.968, asked 0.094; with an
+  accessory for the query's model as a conflict (same session, decided on the three): top-1 0.869 [0.813,
+  0.916], the rest unchanged): a change that makes matching worse fails here. Top-1 must also stay above
+  the raw embedder's (0.517): the pipeline is not worse than its own model (at top-5 it is now above it:
+  0.990 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
   honestly; they stay here as a strict expected failure, so the day they pass the marker has to go.
 """
