@@ -53,7 +53,6 @@ from matching.signals import (
     designators,
     identifiers,
     key_matches,
-    main_identifiers,
 )
 from matching.words import WordVectors, query_units, recalls, shared, units
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
@@ -465,7 +464,7 @@ class LocalIndex:
                     p_cat,
                     (len(conflicts(q_attrs, c_attrs)) if both else 0)
                     + (designator_conflict(q_models, c_ids) if q_models else 0)
-                    + (accessory_conflict(q_models, c_ids, main_identifiers(cand.text)) if q_models else 0),
+                    + (accessory_conflict(q_models, c_ids, cand.text) if q_models else 0),
                     key_matches(q_attrs, c_attrs) if both else 0,
                     gap,
                 )

@@ -150,13 +150,13 @@ def main_identifiers(text: str | None) -> frozenset[str]:
     return identifiers(" . ".join(kept))
 
 
-def accessory_conflict(query: dict[str, str], candidate: frozenset[str], main: frozenset[str]) -> bool:
+def accessory_conflict(query: dict[str, str], candidate: frozenset[str], text: str | None) -> bool:
     """True when the candidate names one of the query's designators only as what its item is for ("Étui pour
-    casque Bose QC45" for a buyer of the headphones). ``candidate``: its ``identifiers``; ``main``: its
-    ``main_identifiers``."""
+    casque Bose QC45" for a buyer of the headphones). ``candidate``: its ``identifiers``; ``text``: its text,
+    read again (``main_identifiers``) only when it names a designator at all."""
     for name, number in query.items():
         said = {name, name + number}
-        if said & candidate and not said & main:
+        if said & candidate and not said & main_identifiers(text):
             return True
     return False
 

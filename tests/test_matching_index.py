@@ -619,7 +619,7 @@ def test_an_accessory_for_the_designated_model_conflicts() -> None:
     from matching.signals import accessory_conflict, designators, identifiers, main_identifiers
 
     def conflict(query: str, cand: str) -> bool:
-        return accessory_conflict(designators(identifiers(query)), identifiers(cand), main_identifiers(cand))
+        return accessory_conflict(designators(identifiers(query)), identifiers(cand), cand)
 
     assert conflict("Bose QC45 हेडफ़ोन चाहिए", "Étui rigide pour casque Bose QC45, neuf")
     assert conflict("Busco Xiaomi Pad 6", "Funda con teclado para Xiaomi Pad 6")
