@@ -3,10 +3,11 @@ model, prices with currency, quantities, condition, brand.
 
 Each extractor finds spans in the normalised text (NFC, lower case, digits of every script made ASCII),
 records a canonical English value, and blanks the span so that later extractors (and the item-word normaliser)
-don't read the same characters twice. Order: tire size, labelled size, dimensions, weight, length (metres,
-then centimetres), volume (litres; millilitres read as litres), capacity, storage/RAM, screen, model, price,
-quantity, condition, season, brand. The words come from the language tables (``matching.lexicon``), scoped to
-the text's language: "8 triệu đồng" is a price of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
+don't read the same characters twice. Order: tire size, labelled size (a label before or after it, or a
+capital letter size alone), dimensions, weight, length (metres, then centimetres), volume (litres; millilitres
+read as litres), capacity, storage/RAM, screen, model, price, quantity, condition, season, brand. The words
+come from the language tables (``matching.lexicon``), scoped to the text's language: "8 triệu đồng" is a price
+of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
 
 Contradictions (two tire sizes, "new" and "used", two different prices) become warnings, never a silent
 choice; a currency without an amount, or a bare number that could be a price or a quantity, is reported as
@@ -55,7 +56,23 @@ _WEIGHT = re.compile(
     + "|".join(sorted(common()["weight_units"], key=len, reverse=True))
     + r")(?![a-zа-я])"
 )
-_SIZE_SUFFIX_CJK = re.compile(r"(?<!\d)(\d{2})\s?(?:码|號|号)")
+_SIZE_SUFFIX_CJK = re.compile(r"(?<![\d月/])(\d{2})\s?(?:码|號|号)(?![线線楼樓])")
+#: A letter size that needs no label: written in capitals, alone ("puffer jacket in XL", "Motion XT XL").
+_BARE_SIZE = re.compile(r"(?<![\w\-/.])(XXS|XS|XL|XXL|XXXL|2XL|3XL)(?![\w\-/])")
+#: A Korean shoe size in millimetres ("265 사이즈") within these bounds is read as its European size (42).
+_MM_SHOE = (215, 320)
+
+
+def _size_value(raw: str) -> str | None:
+    """A labelled size as kept: letters in capitals, "8,5" as "8.5", a shoe size in millimetres as its
+    European size (``1.5 * (cm + 1.5)``, rounded: 265 -> 42); another three-digit number is no size."""
+    value = raw.upper().replace(",", ".")
+    if len(value) == 3 and value.isdigit():
+        mm = int(value)
+        return f"{round(1.5 * (mm / 10 + 1.5))}" if _MM_SHOE[0] <= mm <= _MM_SHOE[1] else None
+    return value
+
+
 _CAPACITY = re.compile(r"(?<![\d.,])(\d{2,3})\s?(ah|а·?ч|amperes?|amper|ампер)(?![a-zа-я])")
 #: A length in metres ("3,2 m", "3.2米", "3.2メートル"): kept as centimetres for the conflict check.
 _LENGTH = re.compile(
@@ -504,12 +521,18 @@ def extract(
         rim = m.group(3).upper().replace("-", "R")
         _set_attr(ex, "size", f"{m.group(1)}/{m.group(2)}{rim}{m.group(4)}")
         t = _blank(t, m.start(), m.end())
-    for lrx in (rx.labelled_size, _SIZE_SUFFIX_CJK):
+    for lrx in (rx.labelled_size, rx.size_after, _SIZE_SUFFIX_CJK):
         if lrx is None:
             continue
         for m in lrx.finditer(t):
-            _set_attr(ex, "size", m.group(1).upper().replace(",", "."))
+            if (size := _size_value(m.group(1))) is not None:
+                _set_attr(ex, "size", size)
             t = _blank(t, m.start(), m.end())
+    if cased is not None:
+        for m in _BARE_SIZE.finditer(cased):
+            if t[m.start() : m.end()] == m.group(0).lower():  # not read as something else already
+                _set_attr(ex, "size", m.group(1))
+                t = _blank(t, m.start(), m.end())
     dims: list[str] = []
     for m in _DIMENSIONS.finditer(t):
         a, b = sorted(float(g.replace(",", ".")) for g in m.groups())

@@ -12,10 +12,14 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from matching.lexicon import LETTER, common, multipliers, number_words, pattern, table, tagged, wrap
+from matching.lexicon import LETTER, common, field, multipliers, number_words, pattern, table, tagged, wrap
 
 #: An amount: "1.500", "1,500.50", "8", "70,5".
 NUM = r"\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+#: A size is one value: "talla 12-18 meses" is an age range, not size 12.
+NOT_RANGE = r"(?!\s?[-–~]\s?\d)"
+#: A letter size ("M", "XL", "2XL").
+SIZE_LETTERS = r"xxs|xs|s|m|l|xl|xxl|xxxl|2xl|3xl"
 #: An amount starts a token: not after a letter, a digit or a joining mark.
 NOT_BEFORE_NUM = r"(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff/.,\-])"
 
@@ -35,6 +39,7 @@ class Patterns:
     mult: tuple[tuple[re.Pattern[str], float], ...]
     negotiable: re.Pattern[str] | None
     labelled_size: re.Pattern[str] | None
+    size_after: re.Pattern[str] | None
     screen: re.Pattern[str] | None
     qty_set: re.Pattern[str] | None
     qty_pair: re.Pattern[str] | None
@@ -106,8 +111,18 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     )
     labels = pattern("size_labels", langs)
     labelled = (
-        re.compile(rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|xxs|xs|s|m|l|xl|xxl|xxxl)(?![\w])")
+        re.compile(rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|{SIZE_LETTERS})(?![\w]){NOT_RANGE}")
         if labels
+        else None
+    )
+    # a size before its label ("Mサイズ", "M码", "42 numara", "265 사이즈": a Korean shoe size in
+    # millimetres); the label follows the size directly, so it is not wrapped as a word of its own
+    after_labels = _alt([str(w) for lang in langs for w in field(lang, "size_labels_after")])
+    size_after = (
+        re.compile(
+            rf"(?<![0-9a-zа-я/月])(?<!\d[.,])(\d{{2,3}}(?:[.,]5)?|{SIZE_LETTERS})\s?(?:{after_labels})(?![a-zа-я线線楼樓])"
+        )
+        if after_labels
         else None
     )
     inch = pattern("inch", langs)
@@ -160,6 +175,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         mult=tuple((re.compile(m), f) for m, f in mults),
         negotiable=pattern("price.negotiable", langs),
         labelled_size=labelled,
+        size_after=size_after,
         screen=screen,
         qty_set=qty_set,
         qty_pair=pairs,

@@ -54,6 +54,20 @@ def test_dollar_sign_follows_default_currency() -> None:
     assert p2 is not None and p2.currency == "USD"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pijamas de niña talla 12-18 meses",  # an age range
+        "坐3号线到10号线",  # metro lines
+        "12月24号到",  # a date
+        "Motion XT M, 0,5 L",  # a capital letter alone is a size only when it cannot be another word
+        "여아 내복 100사이즈",  # three digits outside a shoe's millimetres
+    ],
+)
+def test_what_is_not_a_size(text: str) -> None:
+    assert "size" not in extract(text).attributes
+
+
 def test_price_without_currency_is_kept_without_currency() -> None:
     p = extract("need a TV, up to 400").price
     assert p is not None and p.currency is None and p.bound == "max"
@@ -69,6 +83,15 @@ def test_price_without_currency_is_kept_without_currency() -> None:
         ("Reifen 205 / 55 ZR 16", "size", "205/55ZR16"),
         ("zapatillas talla 42", "size", "42"),
         ("跑步鞋 42码", "size", "42"),
+        # a size before its label, a Korean shoe size in millimetres, a capital letter size alone
+        ("北面羽绒服,M码,黑色", "size", "M"),
+        ("ノースフェイスのヌプシ、Mサイズの黒", "size", "M"),
+        ("에어버기 돔2 L사이즈 개모차", "size", "L"),
+        ("뉴발란스 550 265 사이즈 구해요", "size", "42"),
+        ("Burton Cartel bağlama, M beden", "size", "M"),
+        ("New Balance 550 42 numara arıyorum", "size", "42"),
+        ("кроссовки New Balance, 42 размер", "size", "42"),
+        ("puffer jacket in XL, black", "size", "XL"),
         ("iPhone 12 128GB", "storage", "128GB"),
         ("iPhone 12 128 Go", "storage", "128GB"),
         ("laptop 1TB", "storage", "1TB"),
