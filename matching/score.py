@@ -18,15 +18,15 @@ Score in [0, 1]: ``W_SIM * max(0, cosine) + W_IDS * identifier coverage + W_CATE
 where agreement is the fraction of soft attributes both sides state that are equal (0.5 when none are shared),
 identifier coverage the rarity-weighted share of the query's brand/model tokens the candidate has
 (``signals``), p the query's calibrated category distribution, conflicts the count of colour/dimension/weight/
-length/volume disagreements and of a model designator the candidate names with another number ("Pad 5" for a
-buyer of a "Pad 6", ``signals.designator_conflict``), and key matches the precise attributes (size, model,
-capacity, dimensions, ...) both sides state alike (``signals.key_matches``): a buyer's "225/65R17" found in a
-long ad is worth more than a closer wording of another item (rims). The price gap is ``|ln(ask / offer)|``
-when both sides state a unit price in the same currency (0 otherwise): the same item tends to be priced alike,
-and a counterpart asking a fraction of the buyer's figure is often a lesser item of the same kind (the earbuds
-of the older generation, the base without the seat). The weights were chosen on the ``tune`` split of eval2
-(W_KEY_MATCH on both halves of its concepts: 0.05 / 0.1 / 0.15 gave tune top-1 .814 / .824 / .827;
-W_PRICE_GAP: non-en top-1 .839 -> .847, flat from 0.04 to 0.1, one half of the concepts +.015, the other
+length/volume/route disagreements and of a model designator the candidate names with another number ("Pad 5"
+for a buyer of a "Pad 6", ``signals.designator_conflict``), and key matches the precise attributes (size,
+model, capacity, dimensions, ...) both sides state alike (``signals.key_matches``): a buyer's "225/65R17"
+found in a long ad is worth more than a closer wording of another item (rims). The price gap is ``|ln(ask /
+offer)|`` when both sides state a unit price in the same currency (0 otherwise): the same item tends to be
+priced alike, and a counterpart asking a fraction of the buyer's figure is often a lesser item of the same
+kind (the earbuds of the older generation, the base without the seat). The weights were chosen on the ``tune``
+split of eval2 (W_KEY_MATCH on both halves of its concepts: 0.05 / 0.1 / 0.15 gave tune top-1 .814 / .824 /
+.827; W_PRICE_GAP: non-en top-1 .839 -> .847, flat from 0.04 to 0.1, one half of the concepts +.015, the other
 unchanged; 58 of 420 buyers state a price).
 
 When the query has words, the index then compares them with those of its first candidates (``words``) and the

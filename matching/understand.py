@@ -36,12 +36,13 @@ from matching.cues import cue_matches, is_service_category, job_seeker, service_
 from matching.embedder import Embedder, get_embedder
 from matching.errors import UnderstandError
 from matching.extract import MAX_EXTRACT_CHARS, Extraction, extract
+from matching.gazetteer import ROUTE_CATEGORIES, route
 from matching.lang import detect_language, mixed_languages, script_report, supported
 from matching.lexicon import pattern
 from matching.published import published_text
 from wire.currency import is_currency, to_minor
 from wire.errors import LocalProtocolError
-from wire.geo import MAX_INTENT_RES, cell_at, coarsen, is_cell
+from wire.geo import MAX_INTENT_RES, cell_at, center, coarsen, is_cell
 from wire.intent import Action, Intent, Price
 from wire.limits import (
     MAX_AMOUNT_MINOR,
@@ -122,7 +123,9 @@ class Understanding:
             seq=seq,
             action=_action_for(side, chosen),
             category=chosen,
-            attributes=dict(self.intent.attributes),
+            attributes=with_route(
+                dict(self.intent.attributes), chosen, cell or self.intent.cell, self.intent.text
+            ),
             price=self.intent.price,
             quantity=self.intent.quantity,
             cell=cell if cell is not None else self.intent.cell,
@@ -192,6 +195,24 @@ def _check_text(text: object) -> str:
             f"write it in one of: {', '.join(supported())}"
         )
     return t
+
+
+def with_route(
+    attributes: dict[str, str], category: str, cell: str | None, text: str | None
+) -> dict[str, str]:
+    """``attributes`` with the ``route`` the text names near ``cell`` (``gazetteer.route``) when the category
+    is one of ``ROUTE_CATEGORIES`` and the place is known; any other ``route`` is dropped."""
+    attributes.pop("route", None)
+    if (
+        category in ROUTE_CATEGORIES
+        and cell is not None
+        and cell != PLACEHOLDER_CELL
+        and text
+        and len(attributes) < MAX_ATTRIBUTES
+        and (way := route(text, *center(cell))) is not None
+    ):
+        attributes["route"] = way
+    return attributes
 
 
 def _location_cell(location: object, defaults: Mapping[str, Any]) -> str | None:
@@ -378,7 +399,7 @@ def _one(
         demand_side = False
     action = _action_for(Action.BUY if demand_side else Action.SELL, category)
     ex = p.ex
-    attributes = dict(list(ex.attributes.items())[:MAX_ATTRIBUTES])
+    attributes = with_route(dict(list(ex.attributes.items())[:MAX_ATTRIBUTES]), category, cell, p.text)
     for key in KEY_ATTRIBUTES.get(category, ()):
         if key not in attributes:
             missing.append(key)

