@@ -29,6 +29,9 @@
   against 0.33 L, 7 cm figurines against 12 cm), tune and tune2 unchanged.
   A ride's route ("sydney>newcastle" against "sydney>canberra", ``gazetteer``) is one of them: tune3 .876 ->
   .887 (the buyers of a ride to Canberra had found one to Newcastle), tune and tune2 unchanged.
+  So is a vehicle's or a device's model year (``model_year``, ``YEAR_GROUPS``: "FZ-S modelo 2016" for a
+  buyer of a 2021 one, "拯救者Y9000P 2022款" for a 2023): tune .918 -> .918, tune2 .860 -> .862, tune3 .887 ->
+  .889; no buyer lost its match (the same with only cars, motorcycles, boats and laptops: tune3 .887).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from matching.lexicon import common, languages
 from matching.patterns import compiled
 
 #: Attributes whose disagreement lowers a candidate's score (each one counts once).
-SOFT_CONFLICT_KEYS = ("color", "dimensions", "weight", "length", "volume", "route")
+SOFT_CONFLICT_KEYS = ("color", "dimensions", "weight", "length", "volume", "route", "year")
 #: At most this many identifiers are kept per text (bounds the work on long texts).
 MAX_IDENTIFIERS = 48
 _WORD = re.compile(r"[a-z0-9]+")
@@ -94,6 +97,34 @@ def identifiers(text: str | None) -> frozenset[str]:
         name, n = (era.group(1), era.group(2)) if era.group(1) else (era.group(3), era.group(4))
         out[str(_ERAS[name] + (1 if n == "元" else int(n)))] = None
     return frozenset(out)
+
+
+#: A model year: 1980-2039 alone, not in a date ("08/2026", "12.12.2025", "2025-12-01"), a range
+#: ("2018-2023"), an open bound ("2018+"), a price or a distance ("2000 €", "$1999", "2000 km", "1999 TL").
+_NOT_YEAR_AFTER = (
+    r"[€$£¥₹₽₩₺₫]|km|cc|kg|tl|rs|rp|lei|dh|eur|euro|usd|aud|cad|gbp|inr|jpy|krw|vnd|idr|mxn|brl|ars|cop|"
+    r"sar|aed|egp|mad|jod|rub|yuan|руб|ريال|جنيه|درهم|دينار|元|円|원"
+)
+_YEAR = re.compile(
+    r"(?<![\d/.\-:€$£¥₹₽₩₺₫])(?<![€$£¥₹₽₩₺₫] )(19[89]\d|20[0-3]\d)"
+    rf"(?![\d/.:]|\s?[-–~]\s?\d|\s?\+|\s?(?:{_NOT_YEAR_AFTER}))"
+)
+#: The taxonomy groups whose intents carry a model year ("modelo 2016", "2023款", "2021 г.в."): a vehicle's or
+#: a device's year nearly always is its model's.
+YEAR_GROUPS = frozenset({"vehicles", "electronics"})
+
+
+def model_year(text: str | None) -> str | None:
+    """The one year ``text`` names (a Japanese era year as its Gregorian year), or None when it names none
+    or several ("bought in 2022, a 2021 model" is not read)."""
+    if not text:
+        return None
+    folded = _fold(normalise(text))
+    years = {m.group(1) for m in _YEAR.finditer(folded)}
+    for era in _ERA_YEAR.finditer(folded):
+        name, n = (era.group(1), era.group(2)) if era.group(1) else (era.group(3), era.group(4))
+        years.add(str(_ERAS[name] + (1 if n == "元" else int(n))))
+    return years.pop() if len(years) == 1 else None
 
 
 #: A model designator: a word and a number read as one identifier ("pad6", "xps13", "n2", "modelo2021").

@@ -40,6 +40,7 @@ from matching.gazetteer import ROUTE_CATEGORIES, route
 from matching.lang import detect_language, mixed_languages, script_report, supported
 from matching.lexicon import pattern
 from matching.published import published_text
+from matching.signals import YEAR_GROUPS, model_year
 from wire.currency import is_currency, to_minor
 from wire.errors import LocalProtocolError
 from wire.geo import MAX_INTENT_RES, cell_at, center, coarsen, is_cell
@@ -123,7 +124,7 @@ class Understanding:
             seq=seq,
             action=_action_for(side, chosen),
             category=chosen,
-            attributes=with_route(
+            attributes=with_category_attributes(
                 dict(self.intent.attributes), chosen, cell or self.intent.cell, self.intent.text
             ),
             price=self.intent.price,
@@ -197,12 +198,14 @@ def _check_text(text: object) -> str:
     return t
 
 
-def with_route(
+def with_category_attributes(
     attributes: dict[str, str], category: str, cell: str | None, text: str | None
 ) -> dict[str, str]:
-    """``attributes`` with the ``route`` the text names near ``cell`` (``gazetteer.route``) when the category
-    is one of ``ROUTE_CATEGORIES`` and the place is known; any other ``route`` is dropped."""
+    """``attributes`` with those that depend on the category and the place: the ``route`` the text names near
+    ``cell`` (``gazetteer.route``) in ``ROUTE_CATEGORIES``, the model ``year`` (``signals.model_year``) in
+    ``YEAR_GROUPS``. Either, from another category or place, is dropped."""
     attributes.pop("route", None)
+    attributes.pop("year", None)
     if (
         category in ROUTE_CATEGORIES
         and cell is not None
@@ -212,6 +215,9 @@ def with_route(
         and (way := route(text, *center(cell))) is not None
     ):
         attributes["route"] = way
+    in_group = category.split("/")[0] in YEAR_GROUPS
+    if in_group and len(attributes) < MAX_ATTRIBUTES and (year := model_year(text)) is not None:
+        attributes["year"] = year
     return attributes
 
 
@@ -399,7 +405,9 @@ def _one(
         demand_side = False
     action = _action_for(Action.BUY if demand_side else Action.SELL, category)
     ex = p.ex
-    attributes = with_route(dict(list(ex.attributes.items())[:MAX_ATTRIBUTES]), category, cell, p.text)
+    attributes = with_category_attributes(
+        dict(list(ex.attributes.items())[:MAX_ATTRIBUTES]), category, cell, p.text
+    )
     for key in KEY_ATTRIBUTES.get(category, ()):
         if key not in attributes:
             missing.append(key)

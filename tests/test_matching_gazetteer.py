@@ -1,4 +1,5 @@
-"""The place table and the routes of rides: names in every script, near the author, in the order named."""
+"""The place table and the routes of rides (names in every script, near the author, in the order named); the
+model year of vehicles and devices."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 
 from matching import LocalIndex, understand
 from matching import gazetteer as gz
-from matching.understand import PLACEHOLDER_CELL, with_route
+from matching.signals import model_year
+from matching.understand import PLACEHOLDER_CELL, with_category_attributes
 from wire.geo import cell_at
 
 BERLIN = (52.52, 13.405)
@@ -61,11 +63,13 @@ def test_long_and_odd_texts_are_bounded() -> None:
 def test_only_rides_couriers_and_moves_carry_a_route() -> None:
     cell = cell_at(*BERLIN, 7)
     text = "von Berlin nach Leipzig"
-    assert with_route({}, "transport/rideshare", cell, text) == {"route": "berlin>leipzig"}
-    assert with_route({}, "services/moving", cell, text) == {"route": "berlin>leipzig"}
-    assert with_route({"route": "x>y"}, "home/furniture", cell, text) == {}  # a stale route is dropped
-    assert with_route({}, "transport/rideshare", None, text) == {}
-    assert with_route({}, "transport/rideshare", PLACEHOLDER_CELL, text) == {}
+    assert with_category_attributes({}, "transport/rideshare", cell, text) == {"route": "berlin>leipzig"}
+    assert with_category_attributes({}, "services/moving", cell, text) == {"route": "berlin>leipzig"}
+    assert (
+        with_category_attributes({"route": "x>y"}, "home/furniture", cell, text) == {}
+    )  # a stale route is dropped
+    assert with_category_attributes({}, "transport/rideshare", None, text) == {}
+    assert with_category_attributes({}, "transport/rideshare", PLACEHOLDER_CELL, text) == {}
 
 
 def test_a_ride_the_other_way_ranks_below_the_right_one() -> None:
@@ -92,3 +96,30 @@ def test_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
         gz.main(["rebuild"])
     assert e.value.code == 2 and "usage: python -m matching.gazetteer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [
+        ("Vendo Yamaha FZ-S modelo 2016, 48.000 km", "2016"),
+        ("Ищу мотоцикл 2021 г.в.", "2021"),
+        ("拯救者Y9000P 2022款 3060显卡", "2022"),
+        ("H30年式 プリウス", "2018"),  # a Japanese era year
+        ("vendo moto 2000 €, del 2015", "2015"),  # a price is no year
+        ("2000 km driven, 2019 model", "2019"),
+        ("bumper, fits 2018-2023", None),  # a range
+        ("2018+ model", None),  # an open bound
+        ("best before 08/2026", None),  # a date
+        ("bought in 2022, a 2021 model", None),  # two years: not read
+        ("$1999", None),
+        ("", None),
+    ],
+)
+def test_model_year(text: str, year: str | None) -> None:
+    assert model_year(text) == year
+
+
+def test_the_year_is_kept_for_vehicles_and_devices_only() -> None:
+    assert with_category_attributes({}, "vehicles/motorcycles", None, "FZ-S 2021") == {"year": "2021"}
+    assert with_category_attributes({}, "electronics/laptops", None, "Legion 2023款") == {"year": "2023"}
+    assert with_category_attributes({"year": "2021"}, "home/furniture", None, "sofa 2021") == {}
