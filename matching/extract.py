@@ -594,8 +594,11 @@ def extract(
             t = _blank(t, neg.start(), neg.end())
     t = _extract_quantity(rx, t, ex, cased)
     conditions: list[str] = []
+    brands = [(m.start(), m.end()) for m in _BRAND_RE.finditer(t)]  # "New Balance" is not a condition
     for cond, crx in rx.conditions:
         for cm in crx.finditer(t):
+            if any(a < cm.end() and cm.start() < b for a, b in brands):
+                continue
             if cond not in conditions:
                 conditions.append(cond)
             t = _blank(t, cm.start(), cm.end())

@@ -68,6 +68,11 @@ def test_what_is_not_a_size(text: str) -> None:
     assert "size" not in extract(text).attributes
 
 
+def test_a_brand_is_not_a_condition() -> None:
+    assert "condition" not in extract("Procuro sapatilhas New Balance 550, até 80 euros").attributes
+    assert extract("brand new New Balance 550").attributes["condition"] == "new"
+
+
 def test_price_without_currency_is_kept_without_currency() -> None:
     p = extract("need a TV, up to 400").price
     assert p is not None and p.currency is None and p.bound == "max"
