@@ -594,10 +594,10 @@ def extract(
             t = _blank(t, neg.start(), neg.end())
     t = _extract_quantity(rx, t, ex, cased)
     conditions: list[str] = []
-    brands = [(m.start(), m.end()) for m in _BRAND_RE.finditer(t)]  # "New Balance" is not a condition
+    brands = list(_BRAND_RE.finditer(t))  # read once: "New Balance" is a brand, not a condition
     for cond, crx in rx.conditions:
         for cm in crx.finditer(t):
-            if any(a < cm.end() and cm.start() < b for a, b in brands):
+            if any(b.start() < cm.end() and cm.start() < b.end() for b in brands):
                 continue
             if cond not in conditions:
                 conditions.append(cond)
@@ -616,7 +616,7 @@ def extract(
     found_colors = {c for c, crx in rx.colors if crx.search(t)}
     if len(found_colors) == 1:
         ex.attributes["color"] = found_colors.pop()
-    for m in _BRAND_RE.finditer(t):
+    for m in brands:
         _set_attr(ex, "brand", BRANDS[m.group(0)])
     _check_leftovers(rx, t, ex)
     ex.rest = t
