@@ -4,6 +4,8 @@ model year of vehicles and devices."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matching import LocalIndex, understand
 from matching import gazetteer as gz
@@ -123,3 +125,12 @@ def test_the_year_is_kept_for_vehicles_and_devices_only() -> None:
     assert with_category_attributes({}, "vehicles/motorcycles", None, "FZ-S 2021") == {"year": "2021"}
     assert with_category_attributes({}, "electronics/laptops", None, "Legion 2023款") == {"year": "2023"}
     assert with_category_attributes({"year": "2021"}, "home/furniture", None, "sofa 2021") == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=600), st.floats(-90, 90), st.floats(-180, 180))
+def test_any_text_anywhere_gives_a_bounded_route_or_none(text: str, lat: float, lon: float) -> None:
+    named = gz.places(text, lat, lon)
+    assert len(named) == len(set(named))
+    way = gz.route(text, lat, lon)
+    assert way is None or (len(named) >= 2 and len(way) <= 2 * gz.MAX_NAME_CHARS + 1)
