@@ -122,6 +122,10 @@ _STORAGE_OK = {"gb": {8, 16, 32, 64, 128, 256, 512, 1024}, "tb": {1, 2, 4, 8}}
 #: A phone's memory and storage written as one pair: "16GB/256GB", "8/128 GB", "12+256G" (RAM first).
 _RAM_STORAGE = re.compile(r"(?<![\d.])(\d{1,2})\s?(?:gb|go|g|гб)?\s?[/+]\s?(\d{1,4})\s?" + _STORAGE_UNIT)
 _RAM_OK = {2, 3, 4, 6, 8, 12, 16, 18, 24, 32, 64}
+#: The same pair without a unit ("8/256", "bản 12/512"): only storage sizes no date or fraction has.
+#: Tuning sets (non-English top-1): tune .918 -> .918, tune2 .862 -> .865, tune3 .889 -> .891; no buyer lost
+#: its match.
+_RAM_STORAGE_BARE = re.compile(r"(?<![\d./,])(\d{1,2})\s?[/+]\s?(64|128|256|512)(?![\d/%]|[.,]\d)")
 _TERABYTES = ("tb", "to", "тб")
 
 _MODELS: list[tuple[re.Pattern[str], str, str]] = [
@@ -568,6 +572,13 @@ def extract(
             _set_attr(ex, "ram", f"{ram}GB")
             _set_attr(ex, "storage", f"{storage}{unit.upper()}")
             t = _blank(t, m.start(), m.end())
+    if "storage" not in ex.attributes:
+        for m in _RAM_STORAGE_BARE.finditer(t):
+            ram, storage = int(m.group(1)), int(m.group(2))
+            if ram in _RAM_OK and storage > ram:
+                _set_attr(ex, "ram", f"{ram}GB")
+                _set_attr(ex, "storage", f"{storage}GB")
+                t = _blank(t, m.start(), m.end())
     for m in _STORAGE.finditer(t):
         unit = "tb" if m.group(2) in _TERABYTES else "gb"
         value = int(m.group(1))

@@ -68,6 +68,11 @@ def test_what_is_not_a_size(text: str) -> None:
     assert "size" not in extract(text).attributes
 
 
+@pytest.mark.parametrize("text", ["meet on 12/12 at 5", "1/64 of the lot", "5/128 sold", "8/256.5 units"])
+def test_a_pair_without_a_unit_is_memory_and_storage_only_when_it_can_be(text: str) -> None:
+    assert "storage" not in extract(text).attributes
+
+
 def test_a_brand_is_not_a_condition() -> None:
     assert "condition" not in extract("Procuro sapatilhas New Balance 550, até 80 euros").attributes
     assert extract("brand new New Balance 550").attributes["condition"] == "new"
@@ -106,6 +111,8 @@ def test_price_without_currency_is_kept_without_currency() -> None:
         ("小米14 12+256G 黑色", "storage", "256GB"),
         ("갤럭시 S24 8/256기가 팝니다", "storage", "256GB"),  # every storage unit _STORAGE reads
         ("갤럭시 S24 8/256기가 팝니다", "ram", "8GB"),
+        ("Redmi Note 13 Pro 5G 8/256, under 15k", "storage", "256GB"),  # a pair without a unit
+        ("Huawei Mate 60 Pro bản 12/512, máy đẹp", "ram", "12GB"),
         ("laptop 16GB/1TB SSD", "storage", "1TB"),
         ("Galaxy S23 8/128 GB", "storage", "128GB"),
         ("tires 225/65R17 2/16 GB", "size", "225/65R17"),
