@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from matching.bank import Gloss, glosses
 from matching.cues import service_hint, stopwords, strip_cues
-from matching.extract import Extraction, extract
+from matching.extract import extract
+from matching.extraction import Extraction
 from matching.lexicon import LETTER, field
 from matching.loans import DEVANAGARI, loan_glosses, loans
 from wire.intent import Intent

@@ -1,5 +1,5 @@
-"""Attribute extractors: sizes, measures (dimensions, weight, length, volume), capacity, storage, screen,
-model, prices with currency, quantities, condition, brand.
+"""Attribute extractors: sizes and measures (``matching.measures``), model, prices with currency,
+quantities, condition, season, colour, brand.
 
 Each extractor finds spans in the normalised text (NFC, lower case, digits of every script made ASCII),
 records a canonical English value, and blanks the span so that later extractors (and the item-word normaliser)
@@ -19,20 +19,16 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
 from babel import UnknownLocaleError
 from babel.dates import get_month_names
 
+from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
-from matching.lexicon import (
-    LETTER,
-    common,
-    digit_table,
-    scope,
-)
+from matching.lexicon import common, digit_table, scope
+from matching.measures import read_measures
 from matching.patterns import Patterns, compiled
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
@@ -43,90 +39,6 @@ MAX_NUMBERS = 32
 DOLLAR_CURRENCIES = frozenset(common()["dollar_currencies"])
 PESO_CURRENCIES = frozenset(common()["peso_currencies"])
 
-
-_TIRE_SIZE = re.compile(r"(?<!\d)(\d{3})\s?/\s?(\d{2})\s?(z?r|-)\s?(\d{2})(?!\d)")
-#: "160x200", "160 x 200 cm", "160х200см"; not a model name that has "x" between digits ("7800X3D", "1080p"):
-#: the second number may be followed by a unit or a third dimension, not by another letter or a decimal.
-_DIMENSIONS = re.compile(
-    r"(?<![\d/.,])(\d{1,4}(?:[.,]\d)?)\s?[x*х]\s?(\d{1,4}(?:[.,]\d)?)(?![\d/]|[.,]\d)"
-    r"(?!(?!cm|mm|m(?![a-z])|in(?![a-z])|ft(?![a-z])|[xх]\s?\d|см|мм|м(?![а-я]))[a-zа-я])"
-)
-_WEIGHT = re.compile(
-    r"(?<![\d.,])(\d{1,4}(?:[.,]\d)?)\s?-?(?:"
-    + "|".join(sorted(common()["weight_units"], key=len, reverse=True))
-    + r")(?![a-zа-я])"
-)
-_SIZE_SUFFIX_CJK = re.compile(r"(?<![\d月/])(\d{2})\s?(?:码|號|号)(?![线線楼樓])")
-#: A letter size that needs no label: written in capitals, alone ("puffer jacket in XL", "Motion XT XL").
-_BARE_SIZE = re.compile(r"(?<![\w\-/.])(XXS|XS|XL|XXL|XXXL|2XL|3XL)(?![\w\-/])")
-#: A Korean shoe size in millimetres ("265 사이즈") within these bounds is read as its European size (42).
-_MM_SHOE = (215, 320)
-
-
-def _size_value(raw: str) -> str | None:
-    """A labelled size as kept: letters in capitals, "8,5" as "8.5", a shoe size in millimetres as its
-    European size (``1.5 * (cm + 1.5)``, rounded: 265 -> 42); another three-digit number is no size."""
-    value = raw.upper().replace(",", ".")
-    if len(value) == 3 and value.isdigit():
-        mm = int(value)
-        return f"{round(1.5 * (mm / 10 + 1.5))}" if _MM_SHOE[0] <= mm <= _MM_SHOE[1] else None
-    return value
-
-
-_CAPACITY = re.compile(r"(?<![\d.,])(\d{2,3})\s?(ah|а·?ч|amperes?|amper|ампер)(?![a-zа-я])")
-#: A length in metres ("3,2 m", "3.2米", "3.2メートル"): kept as centimetres for the conflict check.
-_LENGTH = re.compile(
-    r"(?<![\d.,])(\d{1,2}[.,]\d{1,2})\s?(?:m|м|metros?|metres?|meters?|metri|metre|метр\w*|米|メートル|미터|मीटर|متر)(?![a-zа-я])"
-)
-
-
-def _unit_alternation(units: list[str]) -> str:
-    """Unit words as one alternation, longest first; a unit in a script that writes words apart must end its
-    word ("5 l" but not "5 lbs"), one in Han, kana or Hangul need not ("5升的油")."""
-    parts = [u if re.match(r"[\u3040-\u9fff\uac00-\ud7af]", u) else rf"(?:{u})(?!{LETTER})" for u in units]
-    return "|".join(sorted(parts, key=len, reverse=True))
-
-
-_VOLUME_UNITS = common()["volume_units"]
-#: A volume ("5 L", "12 litres", "0,5л", "١٢ لتر", "5升", "500 ml"): kept in litres for the conflict check.
-_VOLUME = re.compile(
-    r"(?<![\d.,])(\d{1,4}(?:[.,]\d{1,3})?)\s?-?(?:(?P<l>"
-    + _unit_alternation(_VOLUME_UNITS["l"])
-    + r")|(?P<ml>"
-    + _unit_alternation(_VOLUME_UNITS["ml"])
-    + "))"
-)
-#: A length in centimetres ("7 cm", "12 см", "30厘米"), for the same check as ``_LENGTH``.
-_LENGTH_CM = re.compile(
-    r"(?<![\d.,])(\d{1,3}(?:[.,]\d)?)\s?(?:" + _unit_alternation(common()["length_cm_units"]) + ")"
-)
-#: At most this many volumes are kept per text ("2 x 5 L and a 1 L bottle": two).
-MAX_VOLUMES = 3
-
-
-def _measure(number: str) -> float:
-    """A measure's number: a separator before exactly three digits groups thousands ("1.500 ml"), any other
-    one is the decimal mark ("0,5 l", "1.25 l")."""
-    head, sep, tail = number.replace(",", ".").partition(".")
-    return float(head + tail) if sep and len(tail) == 3 else float(number.replace(",", "."))
-
-
-#: Storage units ("go"/"to": French; "기가": Korean for giga), in ``_STORAGE`` and ``_RAM_STORAGE``.
-_STORAGE_UNIT = r"(gb|go|g|tb|to|гб|тб|기가)(?![a-zа-я])"
-_STORAGE = re.compile(
-    r"(?<![\d.])(\d{1,4})\s?"
-    + _STORAGE_UNIT
-    + r"(?P<ram>\s?(?:de\s|di\s|of\s)?(?:ram|memoria ram|arbeitsspeicher|оперативн\w*))?"
-)
-_STORAGE_OK = {"gb": {8, 16, 32, 64, 128, 256, 512, 1024}, "tb": {1, 2, 4, 8}}
-#: A phone's memory and storage written as one pair: "16GB/256GB", "8/128 GB", "12+256G" (RAM first).
-_RAM_STORAGE = re.compile(r"(?<![\d.])(\d{1,2})\s?(?:gb|go|g|гб)?\s?[/+]\s?(\d{1,4})\s?" + _STORAGE_UNIT)
-_RAM_OK = {2, 3, 4, 6, 8, 12, 16, 18, 24, 32, 64}
-#: The same pair without a unit ("8/256", "bản 12/512"): only storage sizes no date or fraction has.
-#: Tuning sets (non-English top-1): tune .918 -> .918, tune2 .862 -> .865, tune3 .889 -> .891; no buyer lost
-#: its match.
-_RAM_STORAGE_BARE = re.compile(r"(?<![\d./,])(\d{1,2})\s?[/+]\s?(64|128|256|512)(?![\d/%]|[.,]\d)")
-_TERABYTES = ("tb", "to", "тб")
 
 _MODELS: list[tuple[re.Pattern[str], str, str]] = [
     (
@@ -156,30 +68,6 @@ _BRAND_RE = re.compile(
         for b in sorted(BRANDS, key=len, reverse=True)
     )
 )
-
-
-@dataclass
-class PriceInfo:
-    """A price found in text: major-unit amount, ISO currency (or None if only a number), basis and bound."""
-
-    amount: float
-    currency: str | None
-    per_unit: bool | None  # None: the text didn't say
-    bound: str | None  # "max", "min", "approx" or None
-    text: str
-
-
-@dataclass
-class Extraction:
-    """What the extractors found, plus the text with every consumed span blanked."""
-
-    attributes: dict[str, str] = field(default_factory=dict)
-    price: PriceInfo | None = None
-    quantity: int | None = None
-    warnings: list[str] = field(default_factory=list)
-    uncertain: list[str] = field(default_factory=list)
-    rest: str = ""
-    langs: tuple[str, ...] = ()
 
 
 #: A CJK/Korean numeral chain written with digits: "1万5千" (15,000), "3만 5천" (35,000), "1万5000" (15,000).
@@ -217,10 +105,6 @@ def parse_number(text: str) -> float | None:
     whole = re.sub(r"[.,]", "", m.group(1))
     frac = m.group(2) or "0"
     return float(f"{whole}.{frac}")
-
-
-def _blank(text: str, start: int, end: int) -> str:
-    return text[:start] + " " * (end - start) + text[end:]
 
 
 # -- prices
@@ -350,7 +234,7 @@ def _extract_price(
             ex.uncertain.append("price")
     ex.price = found[0][2]
     for s, e, _ in found:
-        text = _blank(text, s, e)
+        text = blank(text, s, e)
     return text
 
 
@@ -404,18 +288,18 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
             raw = next((g for g in m.groups() if g), None)
             if raw is not None and _int(rx, raw):
                 ex.quantity = _int(rx, raw)
-                return _blank(text, m.start(), m.end())
+                return blank(text, m.start(), m.end())
     if rx.qty_counter is not None:
         for m2 in rx.qty_counter.finditer(text):
             value = _int(rx, m2.group("n")) or _cjk_int(m2.group("n"))
             if 1 <= value <= 9999:
                 ex.quantity = value
-                return _blank(text, m2.start("n"), m2.end("n"))
+                return blank(text, m2.start("n"), m2.end("n"))
     if rx.qty_pair is not None:
         m3 = rx.qty_pair.search(text)
         if m3:
             ex.quantity = 2
-            return _blank(text, m3.start(), m3.end())
+            return blank(text, m3.start(), m3.end())
     for m4 in list(rx.qty_word.finditer(text))[:MAX_NUMBERS]:
         raw = m4.group("n")
         if rx.unit.match(text, m4.end("n")) or (len(raw) > 1 and raw.startswith("0")):
@@ -428,7 +312,7 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
         if not 1 <= value <= 999:
             continue
         ex.quantity = value
-        return _blank(text, m4.start("n"), m4.end("n"))
+        return blank(text, m4.start("n"), m4.end("n"))
     return text
 
 
@@ -461,16 +345,6 @@ def _cjk_int(raw: str) -> int:
     if len(raw) == 3 and raw[1] == "十":
         return 10 * _CJK_NUM[raw[0]] + _CJK_NUM[raw[2]]
     return 0
-
-
-def _set_attr(ex: Extraction, key: str, value: str) -> None:
-    old = ex.attributes.get(key)
-    if old is not None and old != value:
-        ex.warnings.append(f"contradictory {key}: {old} and {value}; kept {old}")
-        if key not in ex.uncertain:
-            ex.uncertain.append(key)
-        return
-    ex.attributes[key] = value
 
 
 def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
@@ -521,88 +395,19 @@ def extract(
     langs = scope(lang, also)
     ex.langs = langs
     rx = compiled(langs)
-    for m in _TIRE_SIZE.finditer(t):
-        rim = m.group(3).upper().replace("-", "R")
-        _set_attr(ex, "size", f"{m.group(1)}/{m.group(2)}{rim}{m.group(4)}")
-        t = _blank(t, m.start(), m.end())
-    for lrx in (rx.labelled_size, rx.size_after, _SIZE_SUFFIX_CJK):
-        if lrx is None:
-            continue
-        for m in lrx.finditer(t):
-            if (size := _size_value(m.group(1))) is not None:
-                _set_attr(ex, "size", size)
-            t = _blank(t, m.start(), m.end())
-    if cased is not None:
-        for m in _BARE_SIZE.finditer(cased):
-            if t[m.start() : m.end()] == m.group(0).lower():  # not read as something else already
-                _set_attr(ex, "size", m.group(1))
-                t = _blank(t, m.start(), m.end())
-    dims: list[str] = []
-    for m in _DIMENSIONS.finditer(t):
-        a, b = sorted(float(g.replace(",", ".")) for g in m.groups())
-        if f"{a:g}x{b:g}" not in dims and len(dims) < 3:
-            dims.append(f"{a:g}x{b:g}")
-        t = _blank(t, m.start(), m.end())
-    if dims:
-        ex.attributes["dimensions"] = ",".join(dims)
-    for m in _WEIGHT.finditer(t):
-        _set_attr(ex, "weight", f"{float(m.group(1).replace(',', '.')):g}kg")
-        t = _blank(t, m.start(), m.end())
-    for m in _LENGTH.finditer(t):
-        _set_attr(ex, "length", f"{round(float(m.group(1).replace(',', '.')) * 100)}cm")
-        t = _blank(t, m.start(), m.end())
-    for m in _LENGTH_CM.finditer(t):  # the first one; an object's other sides are no contradiction
-        ex.attributes.setdefault("length", f"{round(float(m.group(1).replace(',', '.')))}cm")
-        t = _blank(t, m.start(), m.end())
-    volumes: list[str] = []
-    for m in _VOLUME.finditer(t):
-        litres = _measure(m.group(1)) / (1000 if m.group("ml") else 1)
-        if f"{litres:g}l" not in volumes and len(volumes) < MAX_VOLUMES and litres > 0:
-            volumes.append(f"{litres:g}l")
-        t = _blank(t, m.start(), m.end())
-    if volumes:
-        ex.attributes["volume"] = ",".join(volumes)
-    for m in _CAPACITY.finditer(t):
-        _set_attr(ex, "capacity", f"{int(m.group(1))}Ah")
-        t = _blank(t, m.start(), m.end())
-    for m in _RAM_STORAGE.finditer(t):
-        unit = "tb" if m.group(3) in _TERABYTES else "gb"
-        ram, storage = int(m.group(1)), int(m.group(2))
-        if ram in _RAM_OK and storage in _STORAGE_OK[unit] and (unit == "tb" or storage > ram):
-            _set_attr(ex, "ram", f"{ram}GB")
-            _set_attr(ex, "storage", f"{storage}{unit.upper()}")
-            t = _blank(t, m.start(), m.end())
-    if "storage" not in ex.attributes:
-        for m in _RAM_STORAGE_BARE.finditer(t):
-            ram, storage = int(m.group(1)), int(m.group(2))
-            if ram in _RAM_OK and storage > ram:
-                _set_attr(ex, "ram", f"{ram}GB")
-                _set_attr(ex, "storage", f"{storage}GB")
-                t = _blank(t, m.start(), m.end())
-    for m in _STORAGE.finditer(t):
-        unit = "tb" if m.group(2) in _TERABYTES else "gb"
-        value = int(m.group(1))
-        if value not in _STORAGE_OK[unit]:
-            continue
-        key = "ram" if m.group("ram") else "storage"
-        _set_attr(ex, key, f"{value}{unit.upper()}")
-        t = _blank(t, m.start(), m.end())
-    if rx.screen is not None:
-        for m in rx.screen.finditer(t):
-            _set_attr(ex, "screen", f"{m.group(1)}in")
-            t = _blank(t, m.start(), m.end())
+    t = read_measures(t, cased, rx, ex)
     for mrx, family, brand in _MODELS:
         for m in mrx.finditer(t):
             parts = [family] + [g.replace(" ", "") for g in m.groups() if g]
-            _set_attr(ex, "model", " ".join(parts))
-            _set_attr(ex, "brand", brand)
-            t = _blank(t, m.start(), m.end())
+            ex.put("model", " ".join(parts))
+            ex.put("brand", brand)
+            t = blank(t, m.start(), m.end())
     t = _extract_price(rx, t, lang, default_currency, ex)
     if rx.negotiable is not None:
         neg = rx.negotiable.search(t)
         if neg:
             ex.attributes["negotiable"] = "yes"
-            t = _blank(t, neg.start(), neg.end())
+            t = blank(t, neg.start(), neg.end())
     t = _extract_quantity(rx, t, ex, cased)
     conditions: list[str] = []
     brands = list(_BRAND_RE.finditer(t))  # read once: "New Balance" is a brand, not a condition
@@ -612,7 +417,7 @@ def extract(
                 continue
             if cond not in conditions:
                 conditions.append(cond)
-            t = _blank(t, cm.start(), cm.end())
+            t = blank(t, cm.start(), cm.end())
     if conditions:
         ex.attributes["condition"] = conditions[0]
         if {"new", "used"} <= set(conditions):
@@ -621,14 +426,14 @@ def extract(
     for season, srx in rx.seasons:
         sm = srx.search(t)
         if sm:
-            _set_attr(ex, "season", season)
-            t = _blank(t, sm.start(), sm.end())
+            ex.put("season", season)
+            t = blank(t, sm.start(), sm.end())
             break
     found_colors = {c for c, crx in rx.colors if crx.search(t)}
     if len(found_colors) == 1:
         ex.attributes["color"] = found_colors.pop()
     for m in brands:
-        _set_attr(ex, "brand", BRANDS[m.group(0)])
+        ex.put("brand", BRANDS[m.group(0)])
     _check_leftovers(rx, t, ex)
     ex.rest = t
     return ex

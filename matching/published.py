@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from matching.extract import MAX_EXTRACT_CHARS, Extraction, compound_numbers, extract, normalise
+from matching.extract import MAX_EXTRACT_CHARS, compound_numbers, extract, normalise
+from matching.extraction import Extraction
 from matching.lang import detect_language
 from matching.lexicon import WORD, digit_table
 from wire.limits import MAX_TEXT_LEN

@@ -1,0 +1,46 @@
+"""What the extractors (``matching.extract``, ``matching.measures``) find in a text: the ``Extraction``
+record they fill, and ``blank``, which hides a span one of them has read from those that come after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class PriceInfo:
+    """A price found in text: major-unit amount, ISO currency (or None if only a number), basis and bound."""
+
+    amount: float
+    currency: str | None
+    per_unit: bool | None  # None: the text didn't say
+    bound: str | None  # "max", "min", "approx" or None
+    text: str
+
+
+@dataclass
+class Extraction:
+    """What the extractors found, plus the text with every consumed span blanked."""
+
+    attributes: dict[str, str] = field(default_factory=dict)
+    price: PriceInfo | None = None
+    quantity: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    uncertain: list[str] = field(default_factory=list)
+    rest: str = ""
+    langs: tuple[str, ...] = ()
+
+    def put(self, key: str, value: str) -> None:
+        """Set an attribute; a second, different value of it is a contradiction: warned, marked uncertain,
+        the first one kept."""
+        old = self.attributes.get(key)
+        if old is not None and old != value:
+            self.warnings.append(f"contradictory {key}: {old} and {value}; kept {old}")
+            if key not in self.uncertain:
+                self.uncertain.append(key)
+            return
+        self.attributes[key] = value
+
+
+def blank(text: str, start: int, end: int) -> str:
+    """``text`` with ``[start, end)`` replaced by spaces (positions kept)."""
+    return text[:start] + " " * (end - start) + text[end:]

@@ -1,0 +1,176 @@
+"""Sizes and measures: tire sizes, labelled clothing and shoe sizes, dimensions, weight, length, volume,
+battery capacity, memory and storage, screen size. Read by ``matching.extract`` first, before prices and
+quantities, so that "225/65R17", "160x200" or "8/256" are never read as amounts.
+
+Each value is kept canonical (sizes as written, "160x200", "15kg", "320cm", "0.5l", "72Ah", "256GB",
+"55in") for the conflict and key-match checks (``matching.signals``, ``matching.score``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from matching.extraction import Extraction, blank
+from matching.lexicon import LETTER, common
+from matching.patterns import Patterns
+
+_TIRE_SIZE = re.compile(r"(?<!\d)(\d{3})\s?/\s?(\d{2})\s?(z?r|-)\s?(\d{2})(?!\d)")
+#: "160x200", "160 x 200 cm", "160х200см"; not a model name that has "x" between digits ("7800X3D", "1080p"):
+#: the second number may be followed by a unit or a third dimension, not by another letter or a decimal.
+_DIMENSIONS = re.compile(
+    r"(?<![\d/.,])(\d{1,4}(?:[.,]\d)?)\s?[x*х]\s?(\d{1,4}(?:[.,]\d)?)(?![\d/]|[.,]\d)"
+    r"(?!(?!cm|mm|m(?![a-z])|in(?![a-z])|ft(?![a-z])|[xх]\s?\d|см|мм|м(?![а-я]))[a-zа-я])"
+)
+_WEIGHT = re.compile(
+    r"(?<![\d.,])(\d{1,4}(?:[.,]\d)?)\s?-?(?:"
+    + "|".join(sorted(common()["weight_units"], key=len, reverse=True))
+    + r")(?![a-zа-я])"
+)
+_SIZE_SUFFIX_CJK = re.compile(r"(?<![\d月/])(\d{2})\s?(?:码|號|号)(?![线線楼樓])")
+#: A letter size that needs no label: written in capitals, alone ("puffer jacket in XL", "Motion XT XL").
+_BARE_SIZE = re.compile(r"(?<![\w\-/.])(XXS|XS|XL|XXL|XXXL|2XL|3XL)(?![\w\-/])")
+#: A Korean shoe size in millimetres ("265 사이즈") within these bounds is read as its European size (42).
+_MM_SHOE = (215, 320)
+
+
+def _size_value(raw: str) -> str | None:
+    """A labelled size as kept: letters in capitals, "8,5" as "8.5", a shoe size in millimetres as its
+    European size (``1.5 * (cm + 1.5)``, rounded: 265 -> 42); another three-digit number is no size."""
+    value = raw.upper().replace(",", ".")
+    if len(value) == 3 and value.isdigit():
+        mm = int(value)
+        return f"{round(1.5 * (mm / 10 + 1.5))}" if _MM_SHOE[0] <= mm <= _MM_SHOE[1] else None
+    return value
+
+
+_CAPACITY = re.compile(r"(?<![\d.,])(\d{2,3})\s?(ah|а·?ч|amperes?|amper|ампер)(?![a-zа-я])")
+#: A length in metres ("3,2 m", "3.2米", "3.2メートル"): kept as centimetres for the conflict check.
+_LENGTH = re.compile(
+    r"(?<![\d.,])(\d{1,2}[.,]\d{1,2})\s?(?:m|м|metros?|metres?|meters?|metri|metre|метр\w*|米|メートル|미터|मीटर|متر)(?![a-zа-я])"
+)
+
+
+def _unit_alternation(units: list[str]) -> str:
+    """Unit words as one alternation, longest first; a unit in a script that writes words apart must end its
+    word ("5 l" but not "5 lbs"), one in Han, kana or Hangul need not ("5升的油")."""
+    parts = [u if re.match(r"[\u3040-\u9fff\uac00-\ud7af]", u) else rf"(?:{u})(?!{LETTER})" for u in units]
+    return "|".join(sorted(parts, key=len, reverse=True))
+
+
+_VOLUME_UNITS = common()["volume_units"]
+#: A volume ("5 L", "12 litres", "0,5л", "١٢ لتر", "5升", "500 ml"): kept in litres for the conflict check.
+_VOLUME = re.compile(
+    r"(?<![\d.,])(\d{1,4}(?:[.,]\d{1,3})?)\s?-?(?:(?P<l>"
+    + _unit_alternation(_VOLUME_UNITS["l"])
+    + r")|(?P<ml>"
+    + _unit_alternation(_VOLUME_UNITS["ml"])
+    + "))"
+)
+#: A length in centimetres ("7 cm", "12 см", "30厘米"), for the same check as ``_LENGTH``.
+_LENGTH_CM = re.compile(
+    r"(?<![\d.,])(\d{1,3}(?:[.,]\d)?)\s?(?:" + _unit_alternation(common()["length_cm_units"]) + ")"
+)
+#: At most this many volumes are kept per text ("2 x 5 L and a 1 L bottle": two).
+MAX_VOLUMES = 3
+
+
+def _measure(number: str) -> float:
+    """A measure's number: a separator before exactly three digits groups thousands ("1.500 ml"), any other
+    one is the decimal mark ("0,5 l", "1.25 l")."""
+    head, sep, tail = number.replace(",", ".").partition(".")
+    return float(head + tail) if sep and len(tail) == 3 else float(number.replace(",", "."))
+
+
+#: Storage units ("go"/"to": French; "기가": Korean for giga), in ``_STORAGE`` and ``_RAM_STORAGE``.
+_STORAGE_UNIT = r"(gb|go|g|tb|to|гб|тб|기가)(?![a-zа-я])"
+_STORAGE = re.compile(
+    r"(?<![\d.])(\d{1,4})\s?"
+    + _STORAGE_UNIT
+    + r"(?P<ram>\s?(?:de\s|di\s|of\s)?(?:ram|memoria ram|arbeitsspeicher|оперативн\w*))?"
+)
+_STORAGE_OK = {"gb": {8, 16, 32, 64, 128, 256, 512, 1024}, "tb": {1, 2, 4, 8}}
+#: A phone's memory and storage written as one pair: "16GB/256GB", "8/128 GB", "12+256G" (RAM first).
+_RAM_STORAGE = re.compile(r"(?<![\d.])(\d{1,2})\s?(?:gb|go|g|гб)?\s?[/+]\s?(\d{1,4})\s?" + _STORAGE_UNIT)
+_RAM_OK = {2, 3, 4, 6, 8, 12, 16, 18, 24, 32, 64}
+#: The same pair without a unit ("8/256", "bản 12/512"): only storage sizes no date or fraction has.
+#: Tuning sets (non-English top-1): tune .918 -> .918, tune2 .862 -> .865, tune3 .889 -> .891; no buyer lost
+#: its match.
+_RAM_STORAGE_BARE = re.compile(r"(?<![\d./,])(\d{1,2})\s?[/+]\s?(64|128|256|512)(?![\d/%]|[.,]\d)")
+_TERABYTES = ("tb", "to", "тб")
+
+
+def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> str:
+    """Put the sizes and measures of the normalised text ``t`` into ``ex``; returns ``t`` with them blanked.
+    ``cased`` is the text before lower-casing when every character kept its place (a capital letter size),
+    else None."""
+    for m in _TIRE_SIZE.finditer(t):
+        rim = m.group(3).upper().replace("-", "R")
+        ex.put("size", f"{m.group(1)}/{m.group(2)}{rim}{m.group(4)}")
+        t = blank(t, m.start(), m.end())
+    for lrx in (rx.labelled_size, rx.size_after, _SIZE_SUFFIX_CJK):
+        if lrx is None:
+            continue
+        for m in lrx.finditer(t):
+            if (size := _size_value(m.group(1))) is not None:
+                ex.put("size", size)
+            t = blank(t, m.start(), m.end())
+    if cased is not None:
+        for m in _BARE_SIZE.finditer(cased):
+            if t[m.start() : m.end()] == m.group(0).lower():  # not read as something else already
+                ex.put("size", m.group(1))
+                t = blank(t, m.start(), m.end())
+    dims: list[str] = []
+    for m in _DIMENSIONS.finditer(t):
+        a, b = sorted(float(g.replace(",", ".")) for g in m.groups())
+        if f"{a:g}x{b:g}" not in dims and len(dims) < 3:
+            dims.append(f"{a:g}x{b:g}")
+        t = blank(t, m.start(), m.end())
+    if dims:
+        ex.attributes["dimensions"] = ",".join(dims)
+    for m in _WEIGHT.finditer(t):
+        ex.put("weight", f"{float(m.group(1).replace(',', '.')):g}kg")
+        t = blank(t, m.start(), m.end())
+    for m in _LENGTH.finditer(t):
+        ex.put("length", f"{round(float(m.group(1).replace(',', '.')) * 100)}cm")
+        t = blank(t, m.start(), m.end())
+    for m in _LENGTH_CM.finditer(t):  # the first one; an object's other sides are no contradiction
+        ex.attributes.setdefault("length", f"{round(float(m.group(1).replace(',', '.')))}cm")
+        t = blank(t, m.start(), m.end())
+    volumes: list[str] = []
+    for m in _VOLUME.finditer(t):
+        litres = _measure(m.group(1)) / (1000 if m.group("ml") else 1)
+        if f"{litres:g}l" not in volumes and len(volumes) < MAX_VOLUMES and litres > 0:
+            volumes.append(f"{litres:g}l")
+        t = blank(t, m.start(), m.end())
+    if volumes:
+        ex.attributes["volume"] = ",".join(volumes)
+    for m in _CAPACITY.finditer(t):
+        ex.put("capacity", f"{int(m.group(1))}Ah")
+        t = blank(t, m.start(), m.end())
+    for m in _RAM_STORAGE.finditer(t):
+        unit = "tb" if m.group(3) in _TERABYTES else "gb"
+        ram, storage = int(m.group(1)), int(m.group(2))
+        if ram in _RAM_OK and storage in _STORAGE_OK[unit] and (unit == "tb" or storage > ram):
+            ex.put("ram", f"{ram}GB")
+            ex.put("storage", f"{storage}{unit.upper()}")
+            t = blank(t, m.start(), m.end())
+    if "storage" not in ex.attributes:
+        for m in _RAM_STORAGE_BARE.finditer(t):
+            ram, storage = int(m.group(1)), int(m.group(2))
+            if ram in _RAM_OK and storage > ram:
+                ex.put("ram", f"{ram}GB")
+                ex.put("storage", f"{storage}GB")
+                t = blank(t, m.start(), m.end())
+    for m in _STORAGE.finditer(t):
+        unit = "tb" if m.group(2) in _TERABYTES else "gb"
+        value = int(m.group(1))
+        if value not in _STORAGE_OK[unit]:
+            continue
+        key = "ram" if m.group("ram") else "storage"
+        ex.put(key, f"{value}{unit.upper()}")
+        t = blank(t, m.start(), m.end())
+    if rx.screen is not None:
+        for m in rx.screen.finditer(t):
+            ex.put("screen", f"{m.group(1)}in")
+            t = blank(t, m.start(), m.end())
+    return t
