@@ -23,12 +23,12 @@ import gzip
 import re
 import sys
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from matching.extract import normalise as read_as_text
 from matching.lexicon import LETTER
 from wire.geo import haversine_km
 
@@ -65,9 +65,9 @@ class Gazetteer:
 
 
 def normalise(name: str) -> str:
-    """A name as looked up: NFC, lower case, apostrophes and hyphens as spaces, spaces collapsed."""
-    text = unicodedata.normalize("NFC", name).lower()
-    return " ".join(re.sub(r"[-'’‐]", " ", text).split())
+    """A name as looked up: as the extractors read a text (``extract.normalise``: NFC, lower case), with
+    apostrophes and hyphens as spaces and spaces collapsed."""
+    return " ".join(re.sub(r"[-'’‐]", " ", read_as_text(name)).split())
 
 
 #: The scripts of the supported languages (``matching.lang``): Latin, Cyrillic, Arabic, Devanagari, Han,

@@ -91,12 +91,20 @@ def identifiers(text: str | None) -> frozenset[str]:
             out[w] = None
         if len(out) >= MAX_IDENTIFIERS:
             break
-    for era in _ERA_YEAR.finditer(folded):
+    for year in _era_years(folded):
         if len(out) >= MAX_IDENTIFIERS:
             break
-        name, n = (era.group(1), era.group(2)) if era.group(1) else (era.group(3), era.group(4))
-        out[str(_ERAS[name] + (1 if n == "元" else int(n)))] = None
+        out[year] = None
     return frozenset(out)
+
+
+def _era_years(folded: str) -> list[str]:
+    """The Gregorian years of the Japanese era years in ``folded`` ("H30年式" -> "2018")."""
+    out = []
+    for era in _ERA_YEAR.finditer(folded):
+        name, n = (era.group(1), era.group(2)) if era.group(1) else (era.group(3), era.group(4))
+        out.append(str(_ERAS[name] + (1 if n == "元" else int(n))))
+    return out
 
 
 #: A model year: 1980-2039 alone, not in a date ("08/2026", "12.12.2025", "2025-12-01"), a range
@@ -120,10 +128,7 @@ def model_year(text: str | None) -> str | None:
     if not text:
         return None
     folded = _fold(normalise(text))
-    years = {m.group(1) for m in _YEAR.finditer(folded)}
-    for era in _ERA_YEAR.finditer(folded):
-        name, n = (era.group(1), era.group(2)) if era.group(1) else (era.group(3), era.group(4))
-        years.add(str(_ERAS[name] + (1 if n == "元" else int(n))))
+    years = {m.group(1) for m in _YEAR.finditer(folded)} | set(_era_years(folded))
     return years.pop() if len(years) == 1 else None
 
 

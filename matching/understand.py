@@ -35,7 +35,8 @@ from matching.classify import CategoryResult, classifier_for, text_boosts
 from matching.cues import cue_matches, is_service_category, job_seeker, service_hint
 from matching.embedder import Embedder, get_embedder
 from matching.errors import UnderstandError
-from matching.extract import MAX_EXTRACT_CHARS, Extraction, extract
+from matching.extract import MAX_EXTRACT_CHARS, extract
+from matching.extraction import Extraction
 from matching.gazetteer import ROUTE_CATEGORIES, route
 from matching.lang import detect_language, mixed_languages, script_report, supported
 from matching.lexicon import pattern
@@ -52,6 +53,7 @@ from wire.limits import (
     MAX_QUANTITY,
     MAX_RADIUS_KM,
 )
+from wire.taxonomy import group_of
 
 #: Input longer than this is refused (the intent's text is capped at MAX_TEXT_LEN anyway).
 MAX_INPUT_CHARS = MAX_EXTRACT_CHARS
@@ -115,6 +117,10 @@ class Understanding:
         """
         created = int(now)
         chosen = category if category is not None else self.intent.category
+        place = cell if cell is not None else self.intent.cell
+        attributes = dict(self.intent.attributes)
+        if (chosen, place) != (self.intent.category, self.intent.cell):  # else already read for them
+            attributes = with_category_attributes(attributes, chosen, place, self.intent.text)
         side = self.intent.action
         if demand is not None:
             side = Action.BUY if demand else Action.SELL
@@ -124,12 +130,10 @@ class Understanding:
             seq=seq,
             action=_action_for(side, chosen),
             category=chosen,
-            attributes=with_category_attributes(
-                dict(self.intent.attributes), chosen, cell or self.intent.cell, self.intent.text
-            ),
+            attributes=attributes,
             price=self.intent.price,
             quantity=self.intent.quantity,
-            cell=cell if cell is not None else self.intent.cell,
+            cell=place,
             radius_km=radius_km if radius_km is not None else self.intent.radius_km,
             created=created,
             expires=created + min(ttl_s, MAX_INTENT_TTL_S),
@@ -215,7 +219,7 @@ def with_category_attributes(
         and (way := route(text, *center(cell))) is not None
     ):
         attributes["route"] = way
-    in_group = category.split("/")[0] in YEAR_GROUPS
+    in_group = group_of(category) in YEAR_GROUPS
     if in_group and len(attributes) < MAX_ATTRIBUTES and (year := model_year(text)) is not None:
         attributes["year"] = year
     return attributes
