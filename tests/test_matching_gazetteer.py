@@ -134,3 +134,14 @@ def test_any_text_anywhere_gives_a_bounded_route_or_none(text: str, lat: float, 
     assert len(named) == len(set(named))
     way = gz.route(text, lat, lon)
     assert way is None or (len(named) >= 2 and len(way) <= 2 * gz.MAX_NAME_CHARS + 1)
+
+
+def test_the_route_follows_the_category_the_human_picks() -> None:
+    u = understand("Fahre Samstag von Berlin nach Leipzig, 2 Plätze frei", location=BERLIN)
+    ride = u.to_intent(bytes(32), bytes(16), 1000, category="transport/rideshare")
+    assert ride.attributes["route"] == "berlin>leipzig"
+    other = u.to_intent(bytes(32), bytes(16), 1000, category="home/furniture")
+    assert "route" not in other.attributes
+    far = cell_at(*SYDNEY, 7)
+    elsewhere = u.to_intent(bytes(32), bytes(16), 1000, category="transport/rideshare", cell=far)
+    assert "route" not in elsewhere.attributes  # Berlin and Leipzig are not near Sydney
