@@ -1,10 +1,10 @@
 """Evaluation on the independent buy/sell pair set ``data/eval2`` (its README documents the format).
 
-The set is split by concept into ``tune`` and ``heldout``; ``tune2`` and ``tune3`` are further tuning sets
-(``data/eval3``, ``data/eval4``: same format, other authors, other cities and items). Rule: only the tuning
-sets may be looked at, printed or tuned on. ``evaluate_pairs("heldout")`` reads the held-out records, runs
-the whole pipeline on them and returns **aggregate numbers only**: no text, no per-record errors leave this
-module for that split.
+The set is split by concept into ``tune`` and ``heldout``; ``tune2``, ``tune3`` and ``tune4`` are further
+tuning sets (``data/eval3``, ``data/eval4``, ``data/eval5``: same format, other authors, other cities and
+items). Rule: only the tuning sets may be looked at, printed or tuned on. ``evaluate_pairs("heldout")`` reads
+the held-out records, runs the whole pipeline on them and returns **aggregate numbers only**: no text, no
+per-record errors leave this module for that split.
 
 Protocol (README "How to evaluate"): the side of each text is the one its author chose (``metaspace sell``
 or ``buy``, the web page's buttons), as in the product; action accuracy measures the text-only guess. Every
@@ -47,6 +47,7 @@ SPLITS = {
     "heldout": ("eval2", "heldout"),
     "tune2": ("eval3", "tune"),
     "tune3": ("eval4", "tune"),
+    "tune4": ("eval5", "tune"),
 }
 EVAL_NOW = 1_750_000_000
 RADIUS_KM = 50
@@ -370,7 +371,7 @@ def _seller_summary(unders: list[Understanding], gold_cats: list[str], sides: li
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m matching.evaluate_pairs [tune|tune2|tune3|heldout]``: print the figures as JSON."""
+    """``python -m matching.evaluate_pairs [tune|tune2|tune3|tune4|heldout]``: print the figures as JSON."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv

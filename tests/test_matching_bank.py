@@ -33,8 +33,11 @@ ISSUE_LANGS = {"en", "es", "zh", "fr", "de", "pt", "ar", "hi", "vi", "ja", "ru",
 #: Evaluation brands and models that are everyday words ("Golden" dog food, "Central" mattresses; in eval4
 #: an "Oxford" bicycle, the ergobag "Pack", a "Grande" scooter, a "Coco" dog stroller, "Kova" paint): a bank
 #: phrase such as "golden retriever", "oxford shoes", "noix de coco" or "kova çanta" uses the word, not the
-#: brand.
-COMMON_WORD_BRANDS = frozenset({"golden", "central", "oxford", "pack", "grande", "coco", "kova"})
+#: brand; in eval5 a Scout "Match" school bag, a Peg Perego "Book" stroller, a Stels "Forward" bicycle and a
+#: Nissan "March" ("match tickets", "e-book", "forward-facing", "1st March").
+COMMON_WORD_BRANDS = frozenset(
+    {"golden", "central", "oxford", "pack", "grande", "coco", "kova", "match", "book", "forward", "march"}
+)
 TABLE_KEYS = {"lang", "name", "boundary", "stopwords", "demand", "supply", "currency", "numbers", "price"}
 
 
@@ -43,11 +46,11 @@ def _norm(text: str) -> str:
 
 
 def _eval_records() -> list[dict]:
-    """Every record of ``data/eval2``, ``data/eval3`` and ``data/eval4`` (whose records are given the splits
-    ``tune2`` and ``tune3``)."""
+    """Every record of ``data/eval2``, ``data/eval3``, ``data/eval4`` and ``data/eval5`` (whose records are
+    given the splits ``tune2``, ``tune3`` and ``tune4``)."""
     out = []
-    renamed = {"eval3": "tune2", "eval4": "tune3"}
-    for folder in ("eval2", "eval3", "eval4"):
+    renamed = {"eval3": "tune2", "eval4": "tune3", "eval5": "tune4"}
+    for folder in ("eval2", "eval3", "eval4", "eval5"):
         for name in ("pairs.jsonl", "negatives.jsonl"):
             for line in (DATA / folder / name).read_text(encoding="utf-8").splitlines():
                 if line.strip():
@@ -131,9 +134,9 @@ def test_the_wide_bank_is_well_formed_and_apart() -> None:
 
 
 def test_evaluation_splits_are_disjoint() -> None:
-    # eval2's tune and heldout, eval3 (tune2) and eval4 (tune3): no concept and no text in two of them
+    # eval2's tune and heldout, eval3 (tune2), eval4 (tune3) and eval5 (tune4): no concept and no text in two
     recs = _eval_records()
-    splits = ("tune", "heldout", "tune2", "tune3")
+    splits = ("tune", "heldout", "tune2", "tune3", "tune4")
     concepts_by_split: dict[str, set[str]] = {s: set() for s in splits}
     texts_by_split: dict[str, set[str]] = {s: set() for s in splits}
     for r in recs:

@@ -85,15 +85,18 @@ def test_the_pair_evaluation_reads_each_split_from_its_set(capsys: pytest.Captur
     tune, tune_negs = load_split("tune")
     tune2, tune2_negs = load_split("tune2")  # data/eval3: its records say "tune", the split is its own
     tune3, tune3_negs = load_split("tune3")  # data/eval4, likewise
+    tune4, tune4_negs = load_split("tune4")  # data/eval5, likewise
     assert len(tune2) > len(tune3) > len(tune) > 0 and tune2_negs and tune3_negs and tune_negs
-    concepts = [{p.concept for p in split} for split in (tune, tune2, tune3)]
+    assert len(tune4) > len(tune) and tune4_negs
+    concepts = [{p.concept for p in split} for split in (tune, tune2, tune3, tune4)]
     assert sum(map(len, concepts)) == len(set().union(*concepts))
     with pytest.raises(ValueError, match="split must be one of"):
         load_split("eval3")
     with pytest.raises(SystemExit) as bad:
-        main(["tune4"])
+        main(["tune5"])
     assert bad.value.code == 2
-    assert "usage: python -m matching.evaluate_pairs [tune|heldout|tune2|tune3]" in capsys.readouterr().err
+    usage = "usage: python -m matching.evaluate_pairs [tune|heldout|tune2|tune3|tune4]"
+    assert usage in capsys.readouterr().err
 
 
 def test_the_concept_interval_resamples_whole_concepts() -> None:

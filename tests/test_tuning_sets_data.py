@@ -1,5 +1,5 @@
-"""The later tuning sets ``matching/data/eval3/`` (``tune2``) and ``eval4/`` (``tune3``): eval2's format and
-checks, each set's own sizes.
+"""The later tuning sets ``matching/data/eval3/`` (``tune2``), ``eval4/`` (``tune3``) and ``eval5/``
+(``tune4``): eval2's format and checks, each set's own sizes.
 
 Like ``test_eval2_data``, this reads the files with the standard library and ``wire`` only. Every record is a
 ``tune`` record (the sets are for tuning; eval2's ``heldout`` stays the only held-out part), and no two sets
@@ -31,7 +31,7 @@ class TuningSet:
     leaves_missing: int
 
 
-SETS = (TuningSet("eval3", 70, 1050, 2), TuningSet("eval4", 60, 900, 8))
+SETS = (TuningSet("eval3", 70, 1050, 2), TuningSet("eval4", 60, 900, 8), TuningSet("eval5", 64, 960, 0))
 
 
 @pytest.fixture(scope="module", params=SETS, ids=[s.folder for s in SETS])
