@@ -93,10 +93,13 @@ def normalise(text: str) -> str:
 
 
 def parse_number(text: str) -> float | None:
-    """Parse ``80``, ``80.50``, ``80,50``, ``1.200``, ``1,200.50``, ``1 200`` -> float (None if not one)."""
+    """Parse ``80``, ``80.50``, ``80,50``, ``1.200``, ``1,200.50``, ``1 200``, ``3,50,000`` (Indian grouping:
+    lakhs) -> float (None if not one)."""
     t = re.sub(r"\s", "", text)
     if not t:
         return None
+    if re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}", t):
+        return float(t.replace(",", ""))
     if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", t):
         return float(re.sub(r"[.,]", "", t))
     m = re.fullmatch(r"(\d{1,3}(?:[.,]\d{3})*|\d+)(?:[.,](\d{1,2}))?", t)

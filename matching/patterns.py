@@ -14,8 +14,9 @@ from functools import cache
 
 from matching.lexicon import LETTER, common, field, multipliers, number_words, pattern, table, tagged, wrap
 
-#: An amount: "1.500", "1,500.50", "8", "70,5".
-NUM = r"\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+#: An amount: Indian grouping ("3,50,000", lakhs), thousands grouped by "." "," or a space, or plain digits;
+#: each with up to two decimals except the Indian one.
+NUM = r"\d{1,2}(?:,\d{2})+,\d{3}(?![\d,])|\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 #: A size is one value: "talla 12-18 meses" is an age range, not size 12.
 NOT_RANGE = r"(?!\s?[-–~]\s?\d)"
 #: A letter size ("M", "XL", "2XL").

@@ -39,7 +39,11 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   0.916], the rest unchanged; with sizes written before their label, a ride's route
   (``matching.gazetteer``), a vehicle's or a device's model year, and no condition read inside a brand's
   name (twenty-first session, decided on the three): top-1 0.869 [0.814, 0.916], top-5 0.990, agreement
-  0.875 [0.804, 0.938] (0.912 if asked), category = gold 0.904, action 0.968, asked 0.094): a change that
+  0.875 [0.804, 0.938] (0.912 if asked), category = gold 0.904, action 0.968, asked 0.094; a second batch
+  of 3,684 labelled ads (twenty-second session) measured top-1 0.858, top-5 0.981, agreement 0.866 and was
+  not kept; with memory words read before and after a size ("RAM 16GB", "16G内存"), processor numbers kept
+  out of memory/storage pairs and Indian digit grouping (same session, decided on the four tuning sets):
+  unchanged): a change that
   makes matching worse fails here. Top-1 must also stay above the raw embedder's (0.517): the pipeline is
   not worse than its own model (at top-5 it is now above it: 0.990 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached

@@ -73,6 +73,50 @@ def test_a_pair_without_a_unit_is_memory_and_storage_only_when_it_can_be(text: s
     assert "storage" not in extract(text).attributes
 
 
+@pytest.mark.parametrize(
+    ("text", "ram", "storage"),
+    [
+        # the memory word before the size, in several languages: "RAM 16GB" was read as 16 GB of storage, a
+        # hard key, so the laptop's 512 GB ad was never shown to that buyer
+        ("Laptop RAM 16GB SSD 512GB", "16GB", "512GB"),
+        ("Cần mua laptop RAM 8GB, ổ cứng 256GB", "8GB", "256GB"),
+        ("ノートPC メモリ16GB SSD512GB", "16GB", "512GB"),
+        ("노트북 램 16기가 SSD 512기가", "16GB", "512GB"),
+        ("Ноутбук ОЗУ 16 ГБ, SSD 512 ГБ", "16GB", "512GB"),
+        # after it
+        ("Ноутбук 16 ГБ ОЗУ, SSD 512 ГБ", "16GB", "512GB"),
+        ("ThinkPad X1 Carbon Gen 9 चाहिए, 16GB रैम", "16GB", None),
+        ("Vendo Xiaomi Pad 6 de 128 GB y 6 GB de RAM", "6GB", "128GB"),
+        # "内存" is memory at a laptop's sizes and a phone's storage at a phone's ("256G内存")
+        ("笔记本 16G内存 512G固态", "16GB", "512GB"),
+        ("出iPhone 13 256G内存 国行", None, "256GB"),
+        # a processor's number is not a memory size: "i7/16G/512G" is an i7 with 16 GB and 512 GB
+        ("ThinkPad X1 Carbon（第9代），i7/16G/512G", "16GB", "512GB"),
+    ],
+)
+def test_memory_and_storage(text: str, ram: str | None, storage: str | None) -> None:
+    attrs = extract(text).attributes
+    assert (attrs.get("ram"), attrs.get("storage")) == (ram, storage)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        # Indian grouping (lakhs, crores), in any currency an Indian writer quotes
+        ("Bike for sale ₹1,15,000 negotiable", 115000.0, "INR"),
+        ("flat ₹1,20,00,000", 12000000.0, "INR"),
+        ("सेइको घड़ी चाहिए, लगभग ₩3,50,000", 350000.0, "KRW"),
+        # the other groupings are unchanged
+        ("Vendo a 1.500 €", 1500.0, "EUR"),
+        ("3,50 € le kilo", 3.5, "EUR"),
+    ],
+)
+def test_indian_grouping(text: str, amount: float, currency: str) -> None:
+    p = extract(text).price
+    assert p is not None and (p.amount, p.currency) == (amount, currency)
+    assert parse_number("12,50,000") == 1_250_000.0 and parse_number("3,50") == 3.5
+
+
 def test_a_brand_is_not_a_condition() -> None:
     assert "condition" not in extract("Procuro sapatilhas New Balance 550, até 80 euros").attributes
     assert extract("brand new New Balance 550").attributes["condition"] == "new"
