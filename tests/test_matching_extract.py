@@ -23,6 +23,9 @@ from matching.lang import detect_language
         ("vendo 2 entradas, 50 euros por todas", 50.0, "EUR", False, None),
         ("selling at least £40", 40.0, "GBP", None, "min"),
         ("求购轮胎 每条80美元", 80.0, "USD", True, None),
+        # a lot's price: "for the set", "both together" (the unit ask is the lot's over its count)
+        ("Coleção completa, 7 livros. 60€ o conjunto", 60.0, "EUR", False, None),
+        ("2 adet 10 kg dambıl. İkisi birden 1.500 TL", 1500.0, "TRY", False, None),
     ],
 )
 def test_prices(text: str, amount: float, currency: str, per_unit: bool | None, bound: str | None) -> None:
