@@ -29,7 +29,7 @@ from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
 from matching.lexicon import common, digit_table, scope
 from matching.measures import read_measures
-from matching.patterns import Patterns, compiled
+from matching.patterns import INDIAN_GROUPING, Patterns, compiled
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
 MAX_EXTRACT_CHARS = 4000
@@ -98,7 +98,7 @@ def parse_number(text: str) -> float | None:
     t = re.sub(r"\s", "", text)
     if not t:
         return None
-    if re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}", t):
+    if re.fullmatch(INDIAN_GROUPING, t):
         return float(t.replace(",", ""))
     if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", t):
         return float(re.sub(r"[.,]", "", t))

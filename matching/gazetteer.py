@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from matching.extract import normalise as read_as_text
-from matching.lexicon import LETTER
+from matching.lexicon import CJK, WORD
 from wire.geo import haversine_km
 
 PLACES_FILE = "data/places.tsv.gz"
@@ -45,8 +45,8 @@ MAX_NAME_CHARS = 31
 MAX_ROUTE_CHARS = 400
 #: The longest name tried in Han, kana or Hangul, in characters.
 MAX_CJK_NAME = 8
-_WORD = re.compile(rf"(?:{LETTER})+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
+#: A run of Han, kana or Hangul (``lexicon.CJK``), read character by character.
+_CJK = re.compile(rf"(?:{CJK.pattern})+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
@@ -109,7 +109,7 @@ def _candidates(text: str) -> list[tuple[int, str]]:
     """(position, normalised name) of every name the text may contain, in text order (overlaps removed)."""
     g = gazetteer().names
     found: list[tuple[int, int, str]] = []  # start, end, key
-    words = list(_WORD.finditer(text))
+    words = list(WORD.finditer(text))
     i = 0
     while i < len(words):
         hit = None

@@ -9,6 +9,7 @@ Each value is kept canonical (sizes as written, "160x200", "15kg", "320cm", "0.5
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from matching.extraction import Extraction, blank
 from matching.lexicon import LETTER, common
@@ -70,8 +71,8 @@ _VOLUME = re.compile(
 _LENGTH_CM = re.compile(
     r"(?<![\d.,])(\d{1,3}(?:[.,]\d)?)\s?(?:" + _unit_alternation(common()["length_cm_units"]) + ")"
 )
-#: At most this many volumes are kept per text ("2 x 5 L and a 1 L bottle": two).
-MAX_VOLUMES = 3
+#: At most this many dimensions, or volumes, are kept per text ("2 x 5 L and a 1 L bottle": two volumes).
+MAX_SEVERAL = 3
 
 
 def _measure(number: str) -> float:
@@ -114,6 +115,51 @@ _RAM_STORAGE_BARE = re.compile(r"(?<![\d./,])(\d{1,2})\s?[/+]\s?(64|128|256|512)
 _TERABYTES = ("tb", "to", "тб")
 
 
+def _read_several(
+    t: str, rx: re.Pattern[str], read: Callable[[re.Match[str]], str | None], key: str, ex: Extraction
+) -> str:
+    """Put the distinct values ``read`` gives for the matches of ``rx`` (at most ``MAX_SEVERAL``) into
+    ``key``, comma-separated ("60x200,160x200": an object's several sizes are no contradiction); every match
+    is blanked."""
+    values: list[str] = []
+    for m in rx.finditer(t):
+        value = read(m)
+        if value is not None and value not in values and len(values) < MAX_SEVERAL:
+            values.append(value)
+        t = blank(t, m.start(), m.end())
+    if values:
+        ex.attributes[key] = ",".join(values)
+    return t
+
+
+def _dimensions(m: re.Match[str]) -> str:
+    a, b = sorted(float(g.replace(",", ".")) for g in m.groups())
+    return f"{a:g}x{b:g}"
+
+
+def _litres(m: re.Match[str]) -> str | None:
+    litres = _measure(m.group(1)) / (1000 if m.group("ml") else 1)
+    return f"{litres:g}l" if litres > 0 else None
+
+
+def _memory_size(value: int, maybe: bool) -> bool:
+    """A size RAM comes in; after a word that also names storage (``_RAM_MAYBE``), only a laptop's or a
+    phone's memory size."""
+    return value in (_RAM_ONLY if maybe else _RAM_OK)
+
+
+def _read_pair(t: str, m: re.Match[str], tera: bool, ex: Extraction) -> str:
+    """A memory/storage pair (groups 1 and 2 of ``m``, the storage in terabytes if ``tera``): put and blanked
+    when both are sizes of their kind and the storage is the larger, else left for the single sizes."""
+    unit = "tb" if tera else "gb"
+    ram, storage = int(m.group(1)), int(m.group(2))
+    if ram in _RAM_OK and storage in _STORAGE_OK[unit] and (unit == "tb" or storage > ram):
+        ex.put("ram", f"{ram}GB")
+        ex.put("storage", f"{storage}{unit.upper()}")
+        return blank(t, m.start(), m.end())
+    return t
+
+
 def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> str:
     """Put the sizes and measures of the normalised text ``t`` into ``ex``; returns ``t`` with them blanked.
     ``cased`` is the text before lower-casing when every character kept its place (a capital letter size),
@@ -134,14 +180,7 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
             if t[m.start() : m.end()] == m.group(0).lower():  # not read as something else already
                 ex.put("size", m.group(1))
                 t = blank(t, m.start(), m.end())
-    dims: list[str] = []
-    for m in _DIMENSIONS.finditer(t):
-        a, b = sorted(float(g.replace(",", ".")) for g in m.groups())
-        if f"{a:g}x{b:g}" not in dims and len(dims) < 3:
-            dims.append(f"{a:g}x{b:g}")
-        t = blank(t, m.start(), m.end())
-    if dims:
-        ex.attributes["dimensions"] = ",".join(dims)
+    t = _read_several(t, _DIMENSIONS, _dimensions, "dimensions", ex)
     for m in _WEIGHT.finditer(t):
         ex.put("weight", f"{float(m.group(1).replace(',', '.')):g}kg")
         t = blank(t, m.start(), m.end())
@@ -151,45 +190,26 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
     for m in _LENGTH_CM.finditer(t):  # the first one; an object's other sides are no contradiction
         ex.attributes.setdefault("length", f"{round(float(m.group(1).replace(',', '.')))}cm")
         t = blank(t, m.start(), m.end())
-    volumes: list[str] = []
-    for m in _VOLUME.finditer(t):
-        litres = _measure(m.group(1)) / (1000 if m.group("ml") else 1)
-        if f"{litres:g}l" not in volumes and len(volumes) < MAX_VOLUMES and litres > 0:
-            volumes.append(f"{litres:g}l")
-        t = blank(t, m.start(), m.end())
-    if volumes:
-        ex.attributes["volume"] = ",".join(volumes)
+    t = _read_several(t, _VOLUME, _litres, "volume", ex)
     for m in _CAPACITY.finditer(t):
         ex.put("capacity", f"{int(m.group(1))}Ah")
         t = blank(t, m.start(), m.end())
     for m in _RAM_STORAGE.finditer(t):
-        unit = "tb" if m.group(3) in _TERABYTES else "gb"
-        ram, storage = int(m.group(1)), int(m.group(2))
-        if ram in _RAM_OK and storage in _STORAGE_OK[unit] and (unit == "tb" or storage > ram):
-            ex.put("ram", f"{ram}GB")
-            ex.put("storage", f"{storage}{unit.upper()}")
-            t = blank(t, m.start(), m.end())
+        t = _read_pair(t, m, m.group(3) in _TERABYTES, ex)
     if "storage" not in ex.attributes:
         for m in _RAM_STORAGE_BARE.finditer(t):
-            ram, storage = int(m.group(1)), int(m.group(2))
-            if ram in _RAM_OK and storage > ram:
-                ex.put("ram", f"{ram}GB")
-                ex.put("storage", f"{storage}GB")
-                t = blank(t, m.start(), m.end())
+            t = _read_pair(t, m, False, ex)
     for m in _RAM_BEFORE.finditer(t):
-        value = int(m.group(2))
-        if m.group(3) not in _TERABYTES and value in (_RAM_ONLY if m.group("maybe") else _RAM_OK):
-            ex.put("ram", f"{value}GB")
+        if m.group(3) not in _TERABYTES and _memory_size(int(m.group(2)), bool(m.group("maybe"))):
+            ex.put("ram", f"{int(m.group(2))}GB")
             t = blank(t, m.start(), m.end())
     for m in _STORAGE.finditer(t):
         unit = "tb" if m.group(2) in _TERABYTES else "gb"
         value = int(m.group(1))
-        memory = bool(m.group("ram")) and unit == "gb"
-        memory = memory and value in (_RAM_ONLY if m.group("maybe") else _RAM_OK)
+        memory = bool(m.group("ram")) and unit == "gb" and _memory_size(value, bool(m.group("maybe")))
         if not memory and value not in _STORAGE_OK[unit]:
             continue
-        key = "ram" if memory else "storage"
-        ex.put(key, f"{value}{unit.upper()}")
+        ex.put("ram" if memory else "storage", f"{value}{unit.upper()}")
         t = blank(t, m.start(), m.end())
     if rx.screen is not None:
         for m in rx.screen.finditer(t):

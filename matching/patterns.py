@@ -14,9 +14,11 @@ from functools import cache
 
 from matching.lexicon import LETTER, common, field, multipliers, number_words, pattern, table, tagged, wrap
 
-#: An amount: Indian grouping ("3,50,000", lakhs), thousands grouped by "." "," or a space, or plain digits;
-#: each with up to two decimals except the Indian one.
-NUM = r"\d{1,2}(?:,\d{2})+,\d{3}(?![\d,])|\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+#: Indian digit grouping: lakhs and crores ("3,50,000", "1,20,00,000").
+INDIAN_GROUPING = r"\d{1,2}(?:,\d{2})+,\d{3}"
+#: An amount: Indian grouping, thousands grouped by "." "," or a space, or plain digits; each with up to two
+#: decimals except the Indian one.
+NUM = rf"{INDIAN_GROUPING}(?![\d,])|\d{{1,3}}(?:[.,\s]\d{{3}})+(?:[.,]\d{{1,2}})?|\d+(?:[.,]\d{{1,2}})?"
 #: A size is one value: "talla 12-18 meses" is an age range, not size 12.
 NOT_RANGE = r"(?!\s?[-–~]\s?\d)"
 #: A letter size ("M", "XL", "2XL").

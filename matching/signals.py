@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from matching.cues import stopwords
 from matching.extract import normalise
@@ -108,15 +108,21 @@ def _era_years(folded: str) -> list[str]:
 
 
 #: A model year: 1980-2039 alone, not in a date ("08/2026", "12.12.2025", "2025-12-01"), a range
-#: ("2018-2023"), an open bound ("2018+"), a price or a distance ("2000 €", "$1999", "2000 km", "1999 TL").
-_NOT_YEAR_AFTER = (
-    r"[€$£¥₹₽₩₺₫]|km|cc|kg|tl|rs|rp|lei|dh|eur|euro|usd|aud|cad|gbp|inr|jpy|krw|vnd|idr|mxn|brl|ars|cop|"
-    r"sar|aed|egp|mad|jod|rub|yuan|руб|ريال|جنيه|درهم|دينار|元|円|원"
-)
-_YEAR = re.compile(
-    r"(?<![\d/.\-:€$£¥₹₽₩₺₫])(?<![€$£¥₹₽₩₺₫] )(19[89]\d|20[0-3]\d)"
-    rf"(?![\d/.:]|\s?[-–~]\s?\d|\s?\+|\s?(?:{_NOT_YEAR_AFTER}))"
-)
+#: ("2018-2023"), an open bound ("2018+"), a price or a distance ("2000 €", "$1999", "2000 km", "1999 TL"):
+#: not before a unit below or a currency of the language tables (``Patterns.currency_word``), nor after a
+#: currency symbol. The units include spellings of currencies the tables do not know yet.
+_NOT_YEAR_UNITS = r"km|cc|kg|lei|dh|mad|jod|cop|دينار"
+
+
+@cache
+def _year() -> re.Pattern[str]:
+    currency = compiled(languages()).currency_word.pattern
+    return re.compile(
+        r"(?<![\d/.\-:€$£¥₹₽₩₺₫])(?<![€$£¥₹₽₩₺₫] )(19[89]\d|20[0-3]\d)"
+        rf"(?![\d/.:]|\s?[-–~]\s?\d|\s?\+|\s?(?:{_NOT_YEAR_UNITS}|{currency}))"
+    )
+
+
 #: The taxonomy groups whose intents carry a model year ("modelo 2016", "2023款", "2021 г.в."): a vehicle's or
 #: a device's year nearly always is its model's.
 YEAR_GROUPS = frozenset({"vehicles", "electronics"})
@@ -128,7 +134,7 @@ def model_year(text: str | None) -> str | None:
     if not text:
         return None
     folded = _fold(normalise(text))
-    years = {m.group(1) for m in _YEAR.finditer(folded)} | set(_era_years(folded))
+    years = {m.group(1) for m in _year().finditer(folded)} | set(_era_years(folded))
     return years.pop() if len(years) == 1 else None
 
 
