@@ -23,8 +23,10 @@ NUM = rf"{INDIAN_GROUPING}(?![\d,])|\d{{1,3}}(?:[.,\s]\d{{3}})+(?:[.,]\d{{1,2}})
 NOT_RANGE = r"(?!\s?[-–~]\s?\d)"
 #: A letter size ("M", "XL", "2XL").
 SIZE_LETTERS = r"xxs|xs|s|m|l|xl|xxl|xxxl|2xl|3xl"
-#: An amount starts a token: not after a letter, a digit or a joining mark.
-NOT_BEFORE_NUM = r"(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff/.,\-])"
+#: An amount starts a token: not after a letter, a digit or a joining mark; a "." or "," joins only what is
+#: before it in a word ("2,5", "v.2"): after Han, kana, Hangul or another mark it ends a clause
+#: ("相机，2800元", whose full-width comma reads as ",").
+NOT_BEFORE_NUM = r"(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff/\-])(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff][.,])"
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,10 @@ def test_prices(text: str, amount: float, currency: str, per_unit: bool | None, 
         ("सेइको घड़ी चाहिए, लगभग ₩3,50,000", 350000.0, "KRW"),
         ("Vendo a 1.500 €", 1500.0, "EUR"),
         ("3,50 € le kilo", 3.5, "EUR"),
+        # a full-width comma ends a clause (NFKC reads it as ","): the amount after it is one (main read none)
+        ("ThinkPad E14 锐龙版 16G/512G，正常使用痕迹，2800元", 2800.0, "CNY"),
+        ("华为Mate 60 Pro 12+256G 白色，国行在保，3800元，可小刀。", 3800.0, "CNY"),
+        ("中古のカメラ，3万円", 30000.0, "JPY"),
     ],
 )
 def test_numeral_chains_and_groupings(text: str, amount: float, currency: str) -> None:
