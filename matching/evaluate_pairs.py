@@ -11,9 +11,11 @@ or ``buy``, the web page's buttons), as in the product; action accuracy measures
 distinct seller and hard negative of the split is understood at its place and indexed (for ``heldout`` the
 ``tune`` sellers and negatives are indexed too, as extra distractors); each buyer is understood at its
 place and searched with a 50 km radius in the groups ``discovery`` picks (its own group, plus the next
-candidates' when unsure). Per buyer language: action accuracy (against gold where present), category
-agreement (the buyer's category equals the right seller's), category accuracy (against gold), top-1,
-top-5, how often the agent would have asked the human to pick the category, and groups searched.
+candidates' when unsure). Each side is understood with its author's currency, the one where they live
+(``gazetteer.local_currency``, as the agent reads a price at its human's place). Per buyer language: action
+accuracy (against gold where present), category agreement (the buyer's category equals the right
+seller's), category accuracy (against gold), top-1, top-5, how often the agent would have asked the human to
+pick the category, and groups searched.
 ``top1_if_asked``/``top5_if_asked`` replay the product's question: an author the agent asked
 (``needs_choice``) picks the right category when it is among the three offered;
 ``category_agreement_if_asked`` is the agreement of the categories published so, on both sides (what the
@@ -34,6 +36,7 @@ import numpy as np
 from matching.discovery import extra_groups, search_groups
 from matching.embedder import Embedder, get_embedder
 from matching.features import features
+from matching.gazetteer import local_currency
 from matching.index import LocalIndex
 from matching.understand import Understanding, understand_many
 from wire.geo import cell_at, haversine_km
@@ -133,7 +136,19 @@ def _ratio(a: float, b: float) -> float:
 
 
 def _understand_at(sides: list[Side], emb: Embedder) -> list[Understanding]:
-    return understand_many([s.text for s in sides], defaults={"now": EVAL_NOW}, embedder=emb)
+    """Each side as its author's agent understands it: with the currency of its human, the one where they live
+    (``gazetteer.local_currency``, what ``metaspace init`` configures at a place), never the gold one."""
+    by_currency: dict[str | None, list[int]] = {}
+    for n, s in enumerate(sides):
+        by_currency.setdefault(local_currency(s.lat, s.lon), []).append(n)
+    out: dict[int, Understanding] = {}
+    for currency, rows in by_currency.items():
+        defaults: dict[str, Any] = {"now": EVAL_NOW}
+        if currency is not None:
+            defaults["currency"] = currency
+        got = understand_many([sides[n].text for n in rows], defaults=defaults, embedder=emb)
+        out.update(zip(rows, got, strict=True))
+    return [out[n] for n in range(len(sides))]
 
 
 def _intent(u: Understanding, side: Side, n: int, demand: bool, category: str | None = None) -> Intent:

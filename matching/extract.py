@@ -29,7 +29,7 @@ from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
 from matching.lexicon import common, digit_table, scope
 from matching.measures import read_measures
-from matching.patterns import INDIAN_GROUPING, Patterns, compiled
+from matching.patterns import INDIAN_GROUPING, MULT_LINKS, RESOLUTIONS, Patterns, compiled
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
 MAX_EXTRACT_CHARS = 4000
@@ -38,6 +38,12 @@ MAX_NUMBERS = 32
 
 DOLLAR_CURRENCIES = frozenset(common()["dollar_currencies"])
 PESO_CURRENCIES = frozenset(common()["peso_currencies"])
+#: "Rupees" / "rupias" name these; which one is the default currency's (else INR).
+RUPEE_CURRENCIES = frozenset(common()["rupee_currencies"])
+#: Currency -> the language whose number words its prices are written with where it is spent.
+CURRENCY_LANGUAGE: dict[str, str] = {
+    k: str(v) for k, v in common()["currency_language"].items() if k != "note"
+}
 
 
 _MODELS: list[tuple[re.Pattern[str], str, str]] = [
@@ -111,6 +117,8 @@ def parse_number(text: str) -> float | None:
 
 
 # -- prices
+#: ``patterns.MULT_LINKS`` as words.
+MULT_LINK_WORDS = frozenset(MULT_LINKS.split("|"))
 # ------------------------------------------------------------------------------------------------------
 
 
@@ -130,6 +138,8 @@ def _currency(
             return str(default_currency)
         warnings.append("'pesos' without a country: assumed MXN")
         return "MXN"
+    if code == "RUPEE":
+        return str(default_currency) if default_currency in RUPEE_CURRENCIES else "INR"
     if code == "YEN":
         yen = common()["yen"]
         return str(yen.get(lang or "", yen["default"]))
@@ -203,9 +213,13 @@ def _extract_price(
                 amount = parse_number(m.group("num"))
                 if amount is None:
                     continue
-                if kind == "mult" and rx.unit.match(text, m.end()):
-                    continue  # "120 mil km": a distance, not money
                 if kind == "mult":
+                    unit = rx.unit.match(text, m.end())
+                    if unit and unit.group(0).strip() not in MULT_LINK_WORDS:
+                        continue  # "120 mil km": a distance, not money
+                    if m.group(0).replace(" ", "") in RESOLUTIONS:
+                        continue  # "TV 4K"
+                if kind in ("mult", "bound"):
                     amount *= _factor(rx, m.group("mult"))
                 per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
                 if kind == "each":
@@ -384,7 +398,9 @@ def extract(
         text: the user's text (any language); at most ``MAX_EXTRACT_CHARS`` characters are read.
         default_currency: ISO code used for a bare "$" (if a dollar currency) or a price without currency.
         lang: the text's language (detected when None); decides which language tables apply.
-        also: further languages whose tables apply (the other languages of a mixed text).
+        also: further languages whose tables apply (the other languages of a mixed text); the language of the
+            default currency (``CURRENCY_LANGUAGE``) applies too: "budget 150rb" read in Jakarta, where the
+            detector may call the text English, is 150,000.
 
     Returns:
         An ``Extraction``; ``rest`` is the normalised text with consumed spans blanked.
@@ -395,7 +411,8 @@ def extract(
     cased = head if len(t) == len(head) else None  # every character in place: a word's case is known
     if lang is None:
         lang = detect_language(t)[0]
-    langs = scope(lang, also)
+    home = CURRENCY_LANGUAGE.get(default_currency or "")
+    langs = scope(lang, also if home is None else (*also, home))
     ex.langs = langs
     rx = compiled(langs)
     t = read_measures(t, cased, rx, ex)

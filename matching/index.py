@@ -44,7 +44,16 @@ from matching.features import FEATURES_VERSION, features
 from matching.index_files import read_index, read_manifest, write_index
 from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
-from matching.score import Match, combine_score, explain, price_gaps, soft_agreement, unit_price, with_words
+from matching.score import (
+    PRICE_MISREAD_RATIO,
+    Match,
+    combine_score,
+    explain,
+    price_gaps,
+    soft_agreement,
+    unit_price,
+    with_words,
+)
 from matching.signals import (
     accessory_conflict,
     conflicts,
@@ -357,7 +366,8 @@ class LocalIndex:
                 if author != -2:  # a query whose author has no row here excludes none
                     m &= authors[s:e] != author
                 if qp is not None and cur != -2:  # no row in the query's currency: no price to compare
-                    ok = prices[s:e] <= qp[0] * tol if demand else qp[0] <= prices[s:e] * tol
+                    low, high = (prices[s:e], qp[0]) if demand else (qp[0], prices[s:e])  # ask, max
+                    ok = (low <= high * tol) | (low >= high * PRICE_MISREAD_RATIO)
                     m &= ok | (currencies[s:e] != cur)
                 for v, want in wants:
                     m &= (v[s:e] == -1) | (v[s:e] == want)

@@ -19,6 +19,10 @@ INDIAN_GROUPING = r"\d{1,2}(?:,\d{2})+,\d{3}"
 #: An amount: Indian grouping, thousands grouped by "." "," or a space, or plain digits; each with up to two
 #: decimals except the Indian one.
 NUM = rf"{INDIAN_GROUPING}(?![\d,])|\d{{1,3}}(?:[.,\s]\d{{3}})+(?:[.,]\d{{1,2}})?|\d+(?:[.,]\d{{1,2}})?"
+#: Words that link a multiplier to what it counts ("8 milhões de rupias"): after one they are no unit.
+MULT_LINKS = "de|di|of"
+#: A display's resolution, never an amount of money when it stands without a bound word ("TV 4K").
+RESOLUTIONS = frozenset({"4k", "8k"})
 #: A size is one value: "talla 12-18 meses" is an age range, not size 12.
 NOT_RANGE = r"(?!\s?[-–~]\s?\d)"
 #: A letter size ("M", "XL", "2XL").
@@ -87,7 +91,9 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     mult = mult or "(?!x)x"
     mult_group = rf"(?:\s?(?P<mult>{mult}))?"
     prefix = re.compile(rf"(?P<cur>{cur})\s?(?P<num>{NUM}){mult_group}(?![\d/])")
-    suffix = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM}){mult_group}\s?(?P<cur>{cur})")
+    # a link word between multiplier and currency: "8 milhões de reais", "2 millions d'euros"
+    linked = rf"(?:\s?(?P<mult>{mult})(?:\s(?:{MULT_LINKS})(?=\s)|\sd')?)?"
+    suffix = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM}){linked}\s?(?P<cur>{cur})")
     bare_mult = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<mult>{mult})") if mults else None
 
     def side(path: str, anchor: str) -> re.Pattern[str] | None:
@@ -108,7 +114,9 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     after["total"] = side("price.total", "start")
     bound_words = [p.pattern for p in (pattern("price.max_before", langs),) if p is not None]
     bare_bound = (
-        re.compile(rf"(?P<pre>{bound_words[0]})\W{{0,3}}(?P<num>{NUM})(?![\d/])") if bound_words else None
+        re.compile(rf"(?P<pre>{bound_words[0]})\W{{0,3}}(?P<num>{NUM}){mult_group}(?![\d/])")
+        if bound_words
+        else None
     )
     each_rx = pattern("price.each", langs)
     bare_each = (

@@ -8,7 +8,9 @@ Hard filters (a candidate failing any is never returned):
   two users whose cells could hold points within both radii are kept);
 - price: the seller's unit ask ``p`` and the buyer's unit max ``q`` in the same currency match if
   ``p <= q * (1 + price_tolerance)`` (default 20%); between ``q`` and that limit it is a match marked
-  "negotiable". Different currencies or a missing price never exclude (reported instead);
+  "negotiable". Different currencies or a missing price never exclude (reported instead), nor do two prices
+  ``PRICE_MISREAD_RATIO`` or more apart: no buyer means a hundredth of an ask, one of the two was misread (a
+  multiplier the reader did not know: "80 man" for 800,000 yen read as 80), and the gap is reported;
 - hard attributes (``size``, ``model``, ``storage``, ``screen`` by default): if both sides state one, they
   must be equal; a side that doesn't state it is kept and the gap reported.
 
@@ -64,6 +66,8 @@ MAX_PRICE_GAP = 1.0
 #: The word alignment (``words.recall``) against all of the above, for candidates whose words are compared.
 W_WORDS = 1.0
 DEFAULT_PRICE_TOLERANCE = 0.20
+#: An ask this many times the buyer's max is a misread price, not a price that excludes (module docstring).
+PRICE_MISREAD_RATIO = 100.0
 SOFT_KEYS = ("condition", "brand", "season", "ram")
 _DEMAND = (Action.BUY, Action.SEEK_SERVICE)
 
@@ -270,6 +274,9 @@ def explain(
         if ask <= max_pay:
             reasons.append(Reason("price_within", params))
             words.append(f"asks {_money(ask, cp[1])}, max {_money(max_pay, cp[1])}")
+        elif ask >= max_pay * PRICE_MISREAD_RATIO:
+            reasons.append(Reason("price_unclear", params))
+            words.append(f"asks {_money(ask, cp[1])}, max {_money(max_pay, cp[1])}: one is likely misread")
         else:
             reasons.append(Reason("price_negotiable", params))
             if query.action in _DEMAND:

@@ -37,7 +37,7 @@ from matching.embedder import Embedder, get_embedder
 from matching.errors import UnderstandError
 from matching.extract import MAX_EXTRACT_CHARS, extract
 from matching.extraction import Extraction
-from matching.gazetteer import ROUTE_CATEGORIES, route
+from matching.gazetteer import ROUTE_CATEGORIES, local_currency, route
 from matching.lang import detect_language, mixed_languages, script_report, supported
 from matching.lexicon import pattern
 from matching.published import published_text
@@ -58,6 +58,8 @@ from wire.taxonomy import group_of
 #: Input longer than this is refused (the intent's text is capped at MAX_TEXT_LEN anyway).
 MAX_INPUT_CHARS = MAX_EXTRACT_CHARS
 DEFAULT_RADIUS_KM = 50
+#: Marks in the working copy of ``defaults`` that its currency is the local one, not the human's own.
+_PLACE_CURRENCY = "_place_currency"
 DEFAULT_TTL_S = MAX_INTENT_TTL_S
 #: The category is confident when its probability reaches this and leads the second by CHOICE_MARGIN;
 #: otherwise the human is shown the best three and picks (``needs_choice``).
@@ -312,6 +314,13 @@ def understand_many(
     if default_currency is not None and not is_currency(default_currency):
         raise UnderstandError(f"defaults['currency'] is not an ISO-4217 code: {default_currency!r}")
     cell = _location_cell(location, defaults)
+    if default_currency is None and cell is not None:
+        # no currency of the human's own: the one where they are ("$3.300.000" in Buenos Aires, "7,5jt" in
+        # Jakarta), told when it decides a price (``_price``)
+        default_currency = local_currency(*center(cell))
+        if default_currency is not None:
+            defaults["currency"] = default_currency
+            defaults[_PLACE_CURRENCY] = True
     parsed = [_parse(_check_text(t), lang, default_currency) for t in texts]
     item_texts = [_classify_text(p) for p in parsed]
     vecs = emb.embed(item_texts + [p.text for p in parsed])
@@ -482,6 +491,13 @@ def _one(
     )
 
 
+def _currency_alone(ex: Extraction) -> str | None:
+    """The currency of ``ex``'s price as its own words name it (None: they name none)."""
+    assert ex.price is not None
+    alone = extract(ex.price.text, None, ex.langs[0] if ex.langs else None, ex.langs[1:]).price
+    return None if alone is None else alone.currency
+
+
 def _price(
     ex: Extraction,
     quantity: int,
@@ -514,6 +530,8 @@ def _price(
     bound = ex.price.bound
     if ex.price.currency != defaults.get("currency", ex.price.currency) and "$" in ex.price.text:
         warnings.append(f"'$' read as {ex.price.currency}")
+    elif defaults.get(_PLACE_CURRENCY) and _currency_alone(ex) != ex.price.currency:
+        warnings.append(f"{ex.price.text} read as {ex.price.currency}, the currency where you are")
     if bound == "min" and demand_side:
         warnings.append("a minimum price on a buy request; check the amount")
     if bound == "max" and not demand_side:

@@ -2,7 +2,9 @@
 
 A seller in Buenos Aires writes "$3.300.000": to them "$" is pesos. Before, the agent called ``understand``
 without the configured currency, so every bare "$" became US dollars (and an amount without a unit was
-dropped), whatever the human had set up. Real agents in one process (``tests.agent_helpers``).
+dropped), whatever the human had set up. Now the place comes first (``gazetteer.local_currency``): an agent
+left at the default USD reads pesos in Buenos Aires too, and tells its human. Real agents in one process
+(``tests.agent_helpers``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ def test_dollar_sign_reads_as_the_configured_currency(tmp_path: Path) -> None:
             ars = await peers[0].agent.understand(text, *BUENOS_AIRES)
             usd = await peers[1].agent.understand(text, *BUENOS_AIRES)
             assert ars["price"]["currency"] == "ARS" and ars["price"]["amount_minor"] == 330_000_000
-            assert usd["price"]["currency"] == "USD"  # the default configuration: US dollars, as before
+            # the place decides what "$" means where it names a currency, and the agent says so...
+            assert usd["price"]["currency"] == "ARS" and usd["price"]["amount_minor"] == 330_000_000
+            assert any("currency where you are" in w for w in usd["warnings"])
+            # ...and the configured currency elsewhere (mid-Pacific: no place within reach)
+            at_sea = await peers[1].agent.understand(text, 0.0, -150.0)
+            assert at_sea["price"]["currency"] == "USD"
 
     trio.run(main)

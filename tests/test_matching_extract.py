@@ -352,3 +352,33 @@ def test_extract_never_crashes(text: str) -> None:
 def test_parse_number_roundtrip(whole: int, cents: int) -> None:
     assert parse_number(f"{whole}.{cents:02d}") == pytest.approx(whole + cents / 100)
     assert parse_number(f"{whole:,}") == whole
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "amount", "currency"),
+    [
+        # "rupees" name the rupee of the place (Indonesia's, Sri Lanka's...), else India's
+        ("Procuro Galaxy S23, até 8 milhões de rupias", "IDR", 8_000_000.0, "IDR"),
+        ("Procuro Galaxy S23, até 8 milhões de rupias", None, 8_000_000.0, "INR"),
+        ("Ищу телевизор до 30 тысяч рупий", "LKR", 30_000.0, "LKR"),
+        ("need a bike under 5000 rupees", "EUR", 5000.0, "INR"),
+        ("Rp 150.000 saja", "INR", 150_000.0, "IDR"),  # rupiah is Indonesia's wherever it is read
+        # a link word between multiplier and currency, and after a multiplier it is no unit
+        ("vendo casa 2 millones de pesos", "ARS", 2_000_000.0, "ARS"),
+        ("Appartement 2 millions d'euros", None, 2_000_000.0, "EUR"),
+        ("busco depto hasta 3 millones de", "ARS", 3_000_000.0, "ARS"),
+        # the number words of the currency's own language ("150rb" in an English-looking text in Jakarta)
+        ("Cari bibit alpukat, budget 150rb", "IDR", 150_000.0, "IDR"),
+        ("budget 4k for a TV", "USD", 4000.0, "USD"),
+    ],
+)
+def test_rupees_links_and_local_number_words(
+    text: str, default: str | None, amount: float, currency: str
+) -> None:
+    p = extract(text, default).price
+    assert p is not None and (p.amount, p.currency) == (amount, currency)
+
+
+@pytest.mark.parametrize("text", ["Busco tele Sony Bravia de 43 pulgadas, 4K", "Samsung 55 inch 8K QLED"])
+def test_a_resolution_is_no_price(text: str) -> None:
+    assert extract(text, "USD").price is None

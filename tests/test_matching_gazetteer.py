@@ -145,3 +145,28 @@ def test_the_route_follows_the_category_the_human_picks() -> None:
     far = cell_at(*SYDNEY, 7)
     elsewhere = u.to_intent(bytes(32), bytes(16), 1000, category="transport/rideshare", cell=far)
     assert "route" not in elsewhere.attributes  # Berlin and Leipzig are not near Sydney
+
+
+@pytest.mark.parametrize(
+    ("at", "currency"),
+    [
+        ((-34.6037, -58.3816), "ARS"),  # Buenos Aires
+        ((-6.2, 106.8), "IDR"),  # Jakarta
+        ((45.5, -73.57), "CAD"),  # Montréal
+        ((33.57, -7.6), "MAD"),  # Casablanca
+        ((31.95, 35.9), "JOD"),  # Amman
+        (SYDNEY, "AUD"),
+        (BERLIN, "EUR"),
+        ((0.0, -150.0), None),  # mid-Pacific: no place within reach
+    ],
+)
+def test_the_local_currency_is_that_of_the_nearest_place(
+    at: tuple[float, float], currency: str | None
+) -> None:
+    assert gz.local_currency(*at) == currency
+
+
+@pytest.mark.parametrize("at", [(91.0, 0.0), (0.0, 181.0), (float("nan"), 0.0), (0.0, float("inf"))])
+def test_the_local_currency_of_no_place_is_refused(at: tuple[float, float]) -> None:
+    with pytest.raises(ValueError, match="not a place"):
+        gz.local_currency(*at)

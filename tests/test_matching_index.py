@@ -166,6 +166,21 @@ def test_other_currency_and_missing_price_are_not_excluded(index: LocalIndex) ->
     assert "price_currency_differs" in codes[1] and "price_unknown" in codes[2]
 
 
+def test_a_price_a_hundred_times_off_is_misread_not_excluding(index: LocalIndex) -> None:
+    """No buyer means a hundredth of an ask: one of the two prices lost a multiplier ("80 man", 800,000 yen,
+    read as 80), so the pair is kept, its gap reported; a gap short of that still excludes."""
+    index.add(mk(1, price=Price(750_000, "JPY")))
+    misread = index.search(mk(100, action=Action.BUY, price=Price(80, "JPY")))
+    assert [m.intent.id[-1] for m in misread] == [1]
+    assert "price_unclear" in misread[0].explanation.codes()
+    assert "one is likely misread" in misread[0].explanation.text
+    assert index.search(mk(101, action=Action.BUY, price=Price(7_600, "JPY"))) == []  # 99x: a real gap
+    # and from the seller's side: an ask 100x a buyer's max hides neither
+    index.add(mk(2, action=Action.BUY, price=Price(80, "JPY")))
+    index.add(mk(3, action=Action.BUY, price=Price(9_000, "JPY")))  # 89x: excluded
+    assert [m.intent.id[-1] for m in index.search(mk(102, price=Price(800_000, "JPY")))] == [2]
+
+
 def test_hard_attributes(index: LocalIndex) -> None:
     index.add(mk(1, category="electronics/phones", attrs={"model": "iphone 12", "storage": "128GB"}))
     index.add(mk(2, category="electronics/phones", attrs={"model": "iphone 12", "storage": "256GB"}))

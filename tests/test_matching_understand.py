@@ -259,3 +259,33 @@ def test_unsure_category_offers_three_candidates() -> None:
 def test_new_languages(text: str, action: Action, category: str) -> None:
     u = understand(text, location=MADRID)
     assert (u.intent.action, u.intent.category) == (action, category), (u.candidates, u.cues)
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "amount_minor", "currency"),
+    [
+        ("Vendo Yamaha FZ-S modelo 2021, $3.300.000 contado", (-34.6037, -58.3816), 330_000_000, "ARS"),
+        ("Jual Samsung Galaxy S23 256GB, 7,5jt nego", (-6.2, 106.8), 750_000_000, "IDR"),
+        # the detector calls this English; in Jakarta "rb" is a thousand all the same
+        ("Cari bibit alpukat aligator 2 pohon, budget 150rb", (-6.9, 107.6), 15_000_000, "IDR"),
+        ("Procuro Galaxy S23 256GB em Jacarta, até 8 milhões de rupias", (-6.2, 106.8), 800_000_000, "IDR"),
+        ("Want to buy Sony 43 inch 4K TV, upto 25k", (22.57, 88.36), 2_500_000, "INR"),  # 4K: no price
+    ],
+)
+def test_a_price_without_its_currency_is_in_the_one_where_the_human_is(
+    text: str, at: tuple[float, float], amount_minor: int, currency: str
+) -> None:
+    u = understand(text, location=at)
+    assert u.intent.price is not None
+    assert (u.intent.price.amount_minor, u.intent.price.currency) == (amount_minor, currency)
+    assert any(w.endswith("the currency where you are") for w in u.warnings)
+
+
+def test_the_humans_own_currency_comes_before_the_place() -> None:
+    u = understand("Vendo bicicleta $350.000", location=(-34.6037, -58.3816), defaults={"currency": "USD"})
+    assert u.intent.price is not None and u.intent.price.currency == "USD"
+    assert not any("where you are" in w for w in u.warnings)
+    # a currency the text names is kept, and nothing is said about the place
+    named = understand("出AMD锐龙7 7700X盒装，1250元", location=(22.54, 114.06))
+    assert named.intent.price == Price(125_000, "CNY", per_unit=True)
+    assert not any("where you are" in w for w in named.warnings)
