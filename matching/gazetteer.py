@@ -60,6 +60,7 @@ LOCAL_CURRENCY_KM = 250.0
 #: A run of Han, kana or Hangul (``lexicon.CJK``), read character by character.
 _CJK = re.compile(rf"(?:{CJK.pattern})+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,22 @@ def normalise(name: str) -> str:
     """A name as looked up: as the extractors read a text (``extract.normalise``: NFC, lower case), with
     apostrophes and hyphens as spaces and spaces collapsed."""
     return " ".join(re.sub(r"[-'’‐]", " ", read_as_text(name)).split())
+
+
+#: What a Devanagari spelling of a place leaves out or writes either way: vowel signs, virama, nukta,
+#: anusvara and chandrabindu, visarga, and the nasals written before a consonant instead of an anusvara.
+_DEVANAGARI_VARIABLE = re.compile(r"[\u0900-\u0903\u093a-\u094f\u0955-\u0957\u0962\u0963ङञ]")
+#: A skeleton is looked up only from this many consonants (shorter ones are words: "से", "को").
+MIN_SKELETON = 3
+
+
+def skeleton(name: str) -> str | None:
+    """The consonants of a Devanagari name (ळ read as ल), or None for a name in another script or one too
+    short: "बेंगलुरु", "बेङ्गलूरु" and "बंगलौर" are all "बगलर" (GeoNames has the last two, a writer the first)."""
+    if not _DEVANAGARI.search(name):
+        return None
+    out = _DEVANAGARI_VARIABLE.sub("", name).replace("ळ", "ल").replace(" ", "")
+    return out if len(out) >= MIN_SKELETON else None
 
 
 #: The scripts of the supported languages (``matching.lang``): Latin, Cyrillic, Arabic, Devanagari, Han,
@@ -113,8 +130,9 @@ def gazetteer() -> Gazetteer:
         places.append(Place(name, float(lat), float(lon), int(pop), currency))
         for alt in {name, *alts.split("|")} if alts else {name}:
             key = normalise(alt)
-            if key and n not in names.setdefault(key, []):
-                names[key].append(n)
+            for k in (key, skeleton(key)):
+                if k and n not in names.setdefault(k, []):
+                    names[k].append(n)
     return Gazetteer(tuple(places), {k: tuple(v) for k, v in names.items()})
 
 
@@ -132,6 +150,8 @@ def _candidates(text: str) -> list[tuple[int, str]]:
             forms = [key]
             if n == 1 and _CYRILLIC.match(key) and len(key) >= 5:
                 forms.append(key[:-1])
+            if n == 1 and (bare := skeleton(key)) is not None:
+                forms.append(bare)
             if _CJK.fullmatch(key):
                 break  # read below, character by character
             if (k := next((f for f in forms if f in g), None)) is not None:

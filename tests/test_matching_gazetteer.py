@@ -35,6 +35,8 @@ def test_the_shipped_place_table_is_current() -> None:
         ("Covoiturage Lyon-Grenoble samedi matin", LYON, ["lyon", "grenoble"]),  # joined by a hyphen
         ("Berlin'den Leipzig'e araba paylaşımı", BERLIN, ["berlin", "leipzig"]),  # Turkish suffixes
         ("selling my sofa, pick up only", BERLIN, []),
+        # a Devanagari spelling GeoNames lacks ("बेंगलुरु"; it has "बेङ्गलूरु", "बंगलौर"): the same consonants
+        ("शनिवार को बेंगलुरु से मैसूर कार से जा रहा हूँ", (12.97, 77.59), ["bengaluru", "mysuru"]),
     ],
 )
 def test_places_in_any_script_in_the_order_named(
