@@ -16,6 +16,12 @@ from matching.lexicon import LETTER, common
 from matching.patterns import Patterns
 
 _TIRE_SIZE = re.compile(r"(?<!\d)(\d{3})\s?/\s?(\d{2})\s?(z?r|-)\s?(\d{2})(?!\d)")
+#: A tire size written without its marks ("215 60 16", "215/60 16", "215 60 r16"): only a width, aspect and
+#: rim a tire has (135-355 mm by fives, 25-85 %, 12-24 in), not inside a longer run of numbers (a phone).
+_TIRE_SIZE_BARE = re.compile(
+    r"(?<![\d.,+])(?<![\d.,+]\s)(1[3-9]5|2[0-9]5|3[0-5]5)[\s/]([2-8][05])\s(?:r\s?)?(1[2-9]|2[0-4])"
+    r"(?!\d|[.,]\d|\s\d)"
+)
 #: "160x200", "160 x 200 cm", "160х200см"; not a model name that has "x" between digits ("7800X3D", "1080p"):
 #: the second number may be followed by a unit or a third dimension, not by another letter or a decimal.
 _DIMENSIONS = re.compile(
@@ -167,6 +173,9 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
     for m in _TIRE_SIZE.finditer(t):
         rim = m.group(3).upper().replace("-", "R")
         ex.put("size", f"{m.group(1)}/{m.group(2)}{rim}{m.group(4)}")
+        t = blank(t, m.start(), m.end())
+    for m in _TIRE_SIZE_BARE.finditer(t):
+        ex.put("size", f"{m.group(1)}/{m.group(2)}R{m.group(3)}")
         t = blank(t, m.start(), m.end())
     for lrx in (rx.labelled_size, rx.size_after, _SIZE_SUFFIX_CJK):
         if lrx is None:

@@ -382,3 +382,18 @@ def test_rupees_links_and_local_number_words(
 @pytest.mark.parametrize("text", ["Busco tele Sony Bravia de 43 pulgadas, 4K", "Samsung 55 inch 8K QLED"])
 def test_a_resolution_is_no_price(text: str) -> None:
     assert extract(text, "USD").price is None
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("Busco llantas de nieve 215 60 16, las 4", "215/60R16"),
+        ("llantas 215/60 16 usadas", "215/60R16"),
+        ("4 pneus 205 55 r16", "205/55R16"),
+        ("call me 215 60 16 45", None),  # a phone number
+        ("+7 915 60 16", None),
+        ("215 60 16,5", None),
+    ],
+)
+def test_a_tire_size_written_without_its_marks(text: str, size: str | None) -> None:
+    assert extract(text).attributes.get("size") == size
