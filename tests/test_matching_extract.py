@@ -25,6 +25,7 @@ from matching.lang import detect_language
         ("求购轮胎 每条80美元", 80.0, "USD", True, None),
         # a lot's price: "for the set", "both together" (the unit ask is the lot's over its count)
         ("Coleção completa, 7 livros. 60€ o conjunto", 60.0, "EUR", False, None),
+        ("Vendo 2 ingressos, 120 reais pelos dois", 120.0, "BRL", False, None),
         ("2 adet 10 kg dambıl. İkisi birden 1.500 TL", 1500.0, "TRY", False, None),
     ],
 )
