@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -50,9 +50,9 @@ from matching.score import (
     combine_score,
     explain,
     price_gaps,
+    rank_key,
     soft_agreement,
     unit_price,
-    with_words,
 )
 from matching.signals import (
     accessory_conflict,
@@ -63,7 +63,7 @@ from matching.signals import (
     identifiers,
     key_matches,
 )
-from matching.words import WordVectors, query_units, recalls, shared, units
+from matching.words import Pairs, WordVectors, by_words, query_units
 from wire.geo import EARTH_RADIUS_KM, cell_radius_km, center
 from wire.intent import Intent
 from wire.taxonomy import group_of
@@ -83,12 +83,9 @@ RELATED_MIN_SIM = 0.45
 #: outer one) and narrower (the inner one, whose rows skip the great-circle test) than the exact reach, so
 #: rounding never decides a row: one near either edge gets the exact test.
 CAP_SLACK = 1e-9
-#: Candidates (the best by the score without words) whose words are compared with the query's (``words``).
-RERANK_K = 10
 #: Query feature cache entries (own intents are searched again at every watch round).
 MAX_QUERY_CACHE = 1024
 _DEMAND = ("BUY", "SEEK_SERVICE")
-_Pairs = Callable[[], tuple[tuple[str, str], ...]]
 _NO_IDS: frozenset[str] = frozenset()
 
 
@@ -481,10 +478,10 @@ class LocalIndex:
                 if (seen := scored.get(cand.id)) is None or seen[0] < score:
                     scored[cand.id] = (score, sim, dist, cand)
         # ties: the more similar, then the nearer, then the lower id
-        ranked = sorted(scored.values(), key=_rank)
-        pairs: dict[bytes, _Pairs] = {}  # the words in common, found when an explanation is read
+        ranked = sorted(scored.values(), key=rank_key)
+        pairs: dict[bytes, Pairs] = {}  # the words in common, found when an explanation is read
         if q_units := query_units(intent.text, intent.lang):
-            ranked, pairs = self._by_words(q_units, ranked, k)
+            ranked, pairs = by_words(self._words, q_units, ranked, k)
         keys, tol = tuple(self.config.hard_keys), self.config.price_tolerance
         why = partial(explain, intent, hard_keys=keys, tolerance=tol)
         out = [  # each explanation is built when first read
@@ -493,33 +490,6 @@ class LocalIndex:
         ]
         self._search_s += time.perf_counter() - t0
         return out
-
-    def _by_words(
-        self, q_units: tuple[str, ...], ranked: list[tuple[float, float, float, Intent]], k: int
-    ) -> tuple[list[tuple[float, float, float, Intent]], dict[bytes, _Pairs]]:
-        """The first ``k`` of ``ranked`` rescored with the word alignment (``score.with_words``), best first
-        again: the first ``RERANK_K`` by how well their words cover the query's (``words.recall``; one without
-        words by its similarity instead), the others with no word credit, so that they stay behind those.
-        Also, by intent id, how to find the words in common (``words.shared``) of those returned."""
-        head = ranked[:RERANK_K]
-        c_units = [units(c.text) for *_, c in head]
-        rows = self._words.stacked([q_units, *c_units])
-        q, c_rows = rows[: len(q_units)], rows[len(q_units) :]
-        got = recalls(q, c_rows, [len(us) for us in c_units])
-        out = [
-            (with_words(score, sim if r is None else r), sim, dist, cand)
-            for (score, sim, dist, cand), r in zip(head, got, strict=True)
-        ]
-        out += [(with_words(score, 0.0), sim, dist, cand) for score, sim, dist, cand in ranked[RERANK_K:k]]
-        out.sort(key=_rank)
-        kept = {cand.id for *_, cand in out[:k]}
-        ends = np.cumsum([0, *map(len, c_units)]).tolist()
-        pairs: dict[bytes, _Pairs] = {
-            cand.id: partial(shared, q_units, q, us, c_rows[a:b])
-            for (*_, cand), us, a, b in zip(head, c_units, ends[:-1], ends[1:], strict=True)
-            if cand.id in kept
-        }
-        return out, pairs
 
     def _id_weights(self, ids: frozenset[str], own: frozenset[str] = _NO_IDS) -> dict[str, float]:
         """The weights of a query's identifiers in ``signals.coverage``: only those some indexed intent has
@@ -600,8 +570,3 @@ class LocalIndex:
             **self._stats,
             "mean_search_ms": round(1000 * self._search_s / searches, 3) if searches else 0.0,
         }
-
-
-def _rank(x: tuple[float, float, float, Intent]) -> tuple[float, float, float, bytes]:
-    """Best first: the higher score, then the more similar, then the nearer, then the lower id."""
-    return (-x[0], -x[1], x[2], x[3].id)

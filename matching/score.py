@@ -156,6 +156,12 @@ def combine_score(
     return float(min(1.0, max(0.0, raw)))
 
 
+def rank_key(x: tuple[float, float, float, Intent]) -> tuple[float, float, float, bytes]:
+    """A ranked candidate ``(score, similarity, distance_km, intent)``, best first: the higher score, then the
+    more similar, then the nearer, then the lower id (never where rows happen to be stored)."""
+    return (-x[0], -x[1], x[2], x[3].id)
+
+
 def with_words(score: float, words: float) -> float:
     """The match score with the word alignment ``words`` (``words.recall``; 0 where not compared), in [0, 1]:
     ``(score + W_WORDS * max(0, words)) / (1 + W_WORDS)``."""

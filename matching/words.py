@@ -35,7 +35,8 @@ vowel signs, tune's Hindi top-1 fell from .86 to .79.
 from __future__ import annotations
 
 from collections import OrderedDict
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from itertools import zip_longest
 
 import numpy as np
@@ -47,6 +48,8 @@ from matching.extract import normalise
 from matching.lang import detect_language
 from matching.lexicon import CJK, WORD, languages, table
 from matching.loans import loanword
+from matching.score import rank_key, with_words
+from wire.intent import Intent
 
 #: Units read from one text (bounds the embedding and the comparison per candidate).
 MAX_UNITS = 32
@@ -138,6 +141,42 @@ def recalls(query: np.ndarray, candidates: np.ndarray, lengths: list[int]) -> li
     for i, mean in zip(filled, best.mean(axis=0).tolist(), strict=True):
         out[i] = mean
     return out
+
+
+#: Candidates (the best by the score without words) whose words are compared with the query's (``by_words``).
+RERANK_K = 10
+#: Finds the words a candidate has in common with the query, when an explanation asks (``shared``).
+Pairs = Callable[[], tuple[tuple[str, str], ...]]
+Ranked = list[tuple[float, float, float, Intent]]
+
+
+def by_words(
+    vectors: WordVectors, q_units: tuple[str, ...], ranked: Ranked, k: int
+) -> tuple[Ranked, dict[bytes, Pairs]]:
+    """The first ``k`` of ``ranked`` (``(score, similarity, distance_km, intent)``, best first) rescored with
+    the word alignment (``score.with_words``), best first again: the first ``RERANK_K`` by how well their
+    words cover the query's (``recall``; one without words by its similarity instead), the others with no word
+    credit, so that they stay behind those. Also, by intent id, how to find the words in common (``shared``)
+    of those returned."""
+    head = ranked[:RERANK_K]
+    c_units = [units(c.text) for *_, c in head]
+    rows = vectors.stacked([q_units, *c_units])
+    q, c_rows = rows[: len(q_units)], rows[len(q_units) :]
+    got = recalls(q, c_rows, [len(us) for us in c_units])
+    out = [
+        (with_words(score, sim if r is None else r), sim, dist, cand)
+        for (score, sim, dist, cand), r in zip(head, got, strict=True)
+    ]
+    out += [(with_words(score, 0.0), sim, dist, cand) for score, sim, dist, cand in ranked[RERANK_K:k]]
+    out.sort(key=rank_key)
+    kept = {cand.id for *_, cand in out[:k]}
+    ends = np.cumsum([0, *map(len, c_units)]).tolist()
+    pairs: dict[bytes, Pairs] = {
+        cand.id: partial(shared, q_units, q, us, c_rows[a:b])
+        for (*_, cand), us, a, b in zip(head, c_units, ends[:-1], ends[1:], strict=True)
+        if cand.id in kept
+    }
+    return out, pairs
 
 
 def shared(

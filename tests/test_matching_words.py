@@ -7,14 +7,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import matching.index as index_module
+import matching.words as words_module
 from matching.classify import Classifier
 from matching.embedder import get_embedder, l2_normalise
-from matching.index import RERANK_K, LocalIndex
+from matching.index import LocalIndex
 from matching.score import with_words
 from matching.words import (
     MAX_SHARED,
     MAX_UNITS,
+    RERANK_K,
     SHARED_MIN_COSINE,
     WordVectors,
     query_units,
@@ -199,7 +200,7 @@ def test_the_explanation_tells_the_words_in_common() -> None:
 
 def test_search_without_the_word_term_would_rank_the_other_way(monkeypatch: pytest.MonkeyPatch) -> None:
     # the test above depends on the words: with no query units the sentence score puts the twin first
-    monkeypatch.setattr(index_module, "units", lambda text: ())
+    monkeypatch.setattr(words_module, "units", lambda text: ())
     idx, _ = _twins()
     q = mk(10, action=Action.SEEK_SERVICE, category="services/cleaning", text="уборщица выходные")
     assert [m.intent.id[-1] for m in idx.search(q, k=2, now=NOW)] == [1, 2]
