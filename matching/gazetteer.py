@@ -38,6 +38,7 @@ import numpy as np
 
 from matching.extract import normalise as read_as_text
 from matching.lexicon import CJK, WORD
+from matching.loans import DEVANAGARI, devanagari_skeleton
 from wire.currency import is_currency
 from wire.geo import EARTH_RADIUS_KM, haversine_km
 
@@ -60,7 +61,6 @@ LOCAL_CURRENCY_KM = 250.0
 #: A run of Han, kana or Hangul (``lexicon.CJK``), read character by character.
 _CJK = re.compile(rf"(?:{CJK.pattern})+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 
 
 @dataclass(frozen=True)
@@ -84,20 +84,18 @@ def normalise(name: str) -> str:
     return " ".join(re.sub(r"[-'’‐]", " ", read_as_text(name)).split())
 
 
-#: What a Devanagari spelling of a place leaves out or writes either way: vowel signs, virama, nukta,
-#: anusvara and chandrabindu, visarga, and the nasals written before a consonant instead of an anusvara.
-_DEVANAGARI_VARIABLE = re.compile(r"[\u0900-\u0903\u093a-\u094f\u0955-\u0957\u0962\u0963ङञ]")
-#: A skeleton is looked up only from this many consonants (shorter ones are words: "से", "को").
+#: A Devanagari name is also looked up by its consonant skeleton (``loans.devanagari_skeleton``: "बेंगलुरु",
+#: "बेङ्गलूरु" and "बंगलौर" are all "bnglr"; GeoNames has the last two, a writer the first), from this many
+#: consonants (shorter ones are words: "से", "को").
 MIN_SKELETON = 3
 
 
 def skeleton(name: str) -> str | None:
-    """The consonants of a Devanagari name (ळ read as ल), or None for a name in another script or one too
-    short: "बेंगलुरु", "बेङ्गलूरु" and "बंगलौर" are all "बगलर" (GeoNames has the last two, a writer the first)."""
-    if not _DEVANAGARI.search(name):
+    """The lookup key of a Devanagari name's consonants ("~bnglr"), or None for another script or too few."""
+    if not DEVANAGARI.search(name):
         return None
-    out = _DEVANAGARI_VARIABLE.sub("", name).replace("ळ", "ल").replace(" ", "")
-    return out if len(out) >= MIN_SKELETON else None
+    bare = devanagari_skeleton(name)
+    return "~" + bare if len(bare) >= MIN_SKELETON else None
 
 
 #: The scripts of the supported languages (``matching.lang``): Latin, Cyrillic, Arabic, Devanagari, Han,
