@@ -259,7 +259,8 @@ def understand(
         location: (lat, lon) of the user; becomes an H3 cell at res 7 (``defaults['res']`` may coarsen).
         lang: overrides language detection.
         defaults: optional ``currency``, ``cell``, ``radius_km``, ``author``, ``intent_id``, ``now``,
-            ``ttl_s``, ``res``.
+            ``ttl_s``, ``res``; ``fallback_currency``: what a price without its currency is in where the
+            place has no known currency (without ``currency``, the place's currency comes first).
         embedder: defaults to the process-wide ``use-m3`` embedder.
 
     Returns:
@@ -310,17 +311,19 @@ def understand_many(
     defaults = dict(defaults or {})
     emb = embedder if embedder is not None else get_embedder()
     clf = classifier_for(emb)
+    for key in ("currency", "fallback_currency"):
+        if defaults.get(key) is not None and not is_currency(defaults[key]):
+            raise UnderstandError(f"defaults[{key!r}] is not an ISO-4217 code: {defaults[key]!r}")
     default_currency = defaults.get("currency")
-    if default_currency is not None and not is_currency(default_currency):
-        raise UnderstandError(f"defaults['currency'] is not an ISO-4217 code: {default_currency!r}")
     cell = _location_cell(location, defaults)
-    if default_currency is None and cell is not None:
-        # no currency of the human's own: the one where they are ("$3.300.000" in Buenos Aires, "7,5jt" in
-        # Jakarta), told when it decides a price (``_price``)
-        default_currency = local_currency(*center(cell))
+    if default_currency is None:
+        # no currency given: the one where the human is ("$3.300.000" in Buenos Aires, "7,5jt" in Jakarta),
+        # told when it decides a price (``_price``), else the fallback
+        local = None if cell is None else local_currency(*center(cell))
+        defaults[_PLACE_CURRENCY] = local is not None
+        default_currency = local or defaults.get("fallback_currency")
         if default_currency is not None:
             defaults["currency"] = default_currency
-            defaults[_PLACE_CURRENCY] = True
     parsed = [_parse(_check_text(t), lang, default_currency) for t in texts]
     item_texts = [_classify_text(p) for p in parsed]
     vecs = emb.embed(item_texts + [p.text for p in parsed])

@@ -285,6 +285,16 @@ def test_the_humans_own_currency_comes_before_the_place() -> None:
     u = understand("Vendo bicicleta $350.000", location=(-34.6037, -58.3816), defaults={"currency": "USD"})
     assert u.intent.price is not None and u.intent.price.currency == "USD"
     assert not any("where you are" in w for w in u.warnings)
+    # a fallback is only for where the place has no currency (mid-Pacific), and is checked like the other
+    fallback = {"fallback_currency": "EUR"}
+    at_sea = understand("Vendo bicicleta $350", location=(0.0, -150.0), defaults=fallback)
+    in_ba = understand("Vendo bicicleta $350.000", location=(-34.6037, -58.3816), defaults=fallback)
+    assert at_sea.intent.price is not None and at_sea.intent.price.currency == "USD"  # "$": not a euro sign
+    bare = understand("Busco bicicleta, hasta 350", location=(0.0, -150.0), defaults=fallback)
+    assert bare.intent.price is not None and bare.intent.price.currency == "EUR"
+    assert in_ba.intent.price is not None and in_ba.intent.price.currency == "ARS"
+    with pytest.raises(UnderstandError, match="fallback_currency"):
+        understand("Vendo bicicleta 350", defaults={"fallback_currency": "euros"})
     # a currency the text names is kept, and nothing is said about the place
     named = understand("出AMD锐龙7 7700X盒装，1250元", location=(22.54, 114.06))
     assert named.intent.price == Price(125_000, "CNY", per_unit=True)

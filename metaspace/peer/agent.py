@@ -28,7 +28,6 @@ Theory of operation
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import random
@@ -40,7 +39,6 @@ import trio
 
 from dht.events import Published
 from matching import LocalIndex, UnderstandError, understand
-from matching.gazetteer import local_currency
 from matching.score import rank_with_reputation
 from metaspace.api.contract import (
     BadRequest,
@@ -423,11 +421,7 @@ class Agent(TrustEndpoints, HandoverEndpoints):
             location = None if lat is None or lon is None else (lat, lon)
             # what a bare "$" or an amount without a unit means: the currency where the human is
             # (``understand`` reads it from the place and says so), else the one of their config
-            local = None
-            if location is not None:
-                with contextlib.suppress(ValueError):  # bad coordinates: ``understand`` says so
-                    local = local_currency(*location)
-            defaults = {} if local is not None else {"currency": self.config.currency}
+            defaults = {"fallback_currency": self.config.currency}
             u = await trio.to_thread.run_sync(lambda: understand(text, location=location, defaults=defaults))
         except UnderstandError as exc:
             raise BadRequest(str(exc)) from None
