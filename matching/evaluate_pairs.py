@@ -136,8 +136,9 @@ def _ratio(a: float, b: float) -> float:
 
 
 def _understand_at(sides: list[Side], emb: Embedder) -> list[Understanding]:
-    """Each side as its author's agent understands it: with the currency of its human, the one where they live
-    (``gazetteer.local_currency``, what ``metaspace init`` configures at a place), never the gold one."""
+    """Each side as its author's agent understands it at its place: a price without its currency in the one
+    where the author lives (``gazetteer.local_currency``, as ``understand`` reads it given a location), never
+    the gold one. Sides are grouped by that currency, one batched call per group."""
     by_currency: dict[str | None, list[int]] = {}
     for n, s in enumerate(sides):
         by_currency.setdefault(local_currency(s.lat, s.lon), []).append(n)
