@@ -27,7 +27,7 @@ from babel.dates import get_month_names
 
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
-from matching.lexicon import common, digit_table, scope
+from matching.lexicon import LETTER, common, digit_table, scope
 from matching.measures import read_measures
 from matching.patterns import INDIAN_GROUPING, MULT_LINKS, RESOLUTIONS, Patterns, compiled
 
@@ -68,12 +68,38 @@ _MODELS: list[tuple[re.Pattern[str], str, str]] = [
 BRANDS: dict[str, str] = dict(
     json.loads(resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8"))["brands"]
 )
-_BRAND_RE = re.compile(
-    "|".join(
-        (re.escape(b) if not b.isascii() else rf"(?<![a-z0-9]){re.escape(b)}(?![a-z0-9])")
-        for b in sorted(BRANDS, key=len, reverse=True)
-    )
-)
+_HAN_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def _brand_pattern(spelling: str) -> str:
+    """One brand spelling as a pattern that does not match inside another word: Latin between non-letters
+    and non-digits; Chinese and Japanese anywhere (no spaces between words); Korean not after a letter (a
+    particle may follow: "도요타를"); Russian by its stem and at most two more letters (a case ending:
+    "тойоту", ``_cyrillic_stem``);
+    Arabic, Hindi and the rest between non-letters ("كيا" is not Kia inside "تركيا", Turkey)."""
+    e = re.escape(spelling)
+    if spelling.isascii():
+        return rf"(?<![a-z0-9]){e}(?![a-z0-9])"
+    if _HAN_KANA.search(spelling):
+        return e
+    if _HANGUL.search(spelling):
+        return rf"(?<!{LETTER}){e}"
+    if _CYRILLIC.search(spelling):
+        return rf"(?<!{LETTER}){re.escape(_cyrillic_stem(spelling))}(?=(?:{LETTER}){{0,2}}(?!{LETTER}))"
+    return rf"(?<!{LETTER}|\d){e}(?!{LETTER}|\d)"
+
+
+def _cyrillic_stem(spelling: str) -> str:
+    """A Russian brand spelling without the final а/я a case ending replaces ("тойота", "тойоту"), if four
+    letters stay ("лада" stays whole: "лад" starts "ладно"); foreign names in -о, -и, -е do not decline."""
+    return spelling[:-1] if len(spelling) > 4 and spelling[-1] in "ая" else spelling
+
+
+#: What each matched spelling (a Russian one by its stem) names.
+_BRAND_OF = {**BRANDS, **{_cyrillic_stem(b): c for b, c in BRANDS.items() if _CYRILLIC.search(b)}}
+_BRAND_RE = re.compile("|".join(_brand_pattern(b) for b in sorted(BRANDS, key=len, reverse=True)))
 
 
 #: A CJK/Korean numeral chain written with digits: "1万5千" (15,000), "3만 5천" (35,000), "1万5000" (15,000).
@@ -454,7 +480,7 @@ def extract(
     if len(found_colors) == 1:
         ex.attributes["color"] = found_colors.pop()
     for m in brands:
-        ex.put("brand", BRANDS[m.group(0)])
+        ex.put("brand", _BRAND_OF[m.group(0)])
     _check_leftovers(rx, t, ex)
     ex.rest = t
     return ex

@@ -123,6 +123,26 @@ def test_a_brand_is_not_a_condition() -> None:
     assert extract("brand new New Balance 550").attributes["condition"] == "new"
 
 
+@pytest.mark.parametrize(
+    ("text", "brand"),
+    [
+        ("بوش غسالة مستعملة", "bosch"),  # Arabic, a word of its own
+        ("للبيع ايفون ابل ١٣", "apple"),
+        ("كتاب مقابل ٢٠ ريال", None),  # "ابل" (Apple) inside "مقابل" (for)
+        ("куплю шкаф бош", "bosch"),
+        ("продаю самсунгом", "samsung"),  # a Russian case ending
+        ("이케아 책상 팝니다", "ikea"),
+        ("이케아에서 산 책상", "ikea"),  # a Korean particle after the name
+        ("索尼耳机", "sony"),  # Chinese: no spaces between words
+        ("सोनी हेडफोन", "sony"),
+        ("सोनीपत में किताबें", None),  # "सोनी" (Sony) starts "सोनीपत" (Sonipat)
+        ("kärcher k5", "karcher"),
+    ],
+)
+def test_a_brand_spelled_in_another_script_is_a_whole_word(text: str, brand: str | None) -> None:
+    assert extract(text).attributes.get("brand") == brand
+
+
 def test_price_without_currency_is_kept_without_currency() -> None:
     p = extract("need a TV, up to 400").price
     assert p is not None and p.currency is None and p.bound == "max"
