@@ -87,3 +87,35 @@ def test_understanding_scopes_by_the_detected_language(
     assert u.intent.category == "home/appliances"
     assert seen and all(s is not None and set(s) == {"vi", "en"} for s in seen)
     assert kinds == {False, True}  # the phrases and the labelled ads, both scoped
+
+
+_KNOWN = (classify.W_ITEM, classify.W_TEXT, classify.W_EXAMPLES, classify.W_NGRAMS, classify.W_LINEAR, 1.0)
+
+
+def test_a_language_the_embedder_was_not_trained_on_weighs_its_words_more(
+    clf: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "hi" not in get_embedder().languages and "es" in get_embedder().languages  # type: ignore[attr-defined]
+    w = clf._weights(4, [("hi", "en"), ("es", "en"), None, ("vi", "en")])
+    np.testing.assert_allclose(w, [classify.W_UNSEEN, _KNOWN, _KNOWN, classify.W_UNSEEN], rtol=1e-6)
+    np.testing.assert_allclose(clf._weights(2, None), [_KNOWN] * 2, rtol=1e-6)  # no texts: the search's
+    # W_UNSEEN changes the Hindi row's distribution, not the Spanish one's
+    texts = ["ek purani cycle chahiye", "ek purani cycle chahiye"]
+    vecs = clf.embedder.embed(texts)
+    langs: list[tuple[str, ...] | None] = [("hi", "en"), ("es", "en")]
+    probs = clf.probabilities(vecs, vecs, [{}, {}], langs, texts)
+    monkeypatch.setattr(classify, "W_UNSEEN", _KNOWN)
+    same = clf.probabilities(vecs, vecs, [{}, {}], langs, texts)
+    assert not np.allclose(probs[0], same[0]) and np.allclose(probs[1], same[1])
+
+
+def test_an_embedder_that_names_no_languages_uses_one_set_of_weights() -> None:
+    class Plain:
+        model_id = "plain"
+        dim = 512
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            return get_embedder().embed(texts)
+
+    plain = Classifier(Plain())
+    np.testing.assert_allclose(plain._weights(2, [("hi", "en"), ("vi", "en")]), [_KNOWN] * 2, rtol=1e-6)

@@ -4,7 +4,10 @@ Floors a little under the first measurement (session 17, with the n-gram vote; n
 3,771: category 0.797 (every language at least 0.689, Vietnamese), side 0.843 (terse ads without a buying or
 selling word are the weak part: Hindi 0.742); without the n-gram vote category was 0.713. The test reads the
 first text of each category, language and side (1,890; the whole set took a minute and a half of the suite):
-category 0.811 (every language at least 0.714), side 0.837.
+category 0.811 (every language at least 0.714), side 0.837. With ``classify.W_UNSEEN`` (session 24: Hindi,
+Vietnamese and Indonesian weigh their n-grams more than use-m3's votes), on all 3,771: category 0.825 (Hindi
+0.738 -> 0.794, Vietnamese 0.697 -> 0.789); on the test's 1,890: category 0.834 (every language at least
+0.746), side 0.837.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from wire.taxonomy import category_codes
 
 pytestmark = pytest.mark.slow  # 1,890 texts understood
 
-FLOORS = {"category": 0.78, "side": 0.80}
-LANG_CATEGORY_FLOOR = 0.66
+FLOORS = {"category": 0.80, "side": 0.80}
+LANG_CATEGORY_FLOOR = 0.70
 #: Texts read per category, language and side.
 PER_CELL = 1
 
