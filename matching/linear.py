@@ -4,7 +4,7 @@ classifier.
 Theory of operation: the classifier's kNN votes (``classify``) judge a text by its few nearest labelled
 phrases and ads, so one odd neighbour can carry it ("bisa bantu angkat ke pickup", *can help lift it onto the
 pickup*, put a bed on sale among the cars). A linear model weighs every direction of the space by how well it
-separates the categories over all 3,768 ads of ``data/examples`` at once. ``fit`` minimises the mean
+separates the categories over all the ads of ``data/examples`` at once (4,504). ``fit`` minimises the mean
 cross-entropy of ``softmax(x @ W + b)`` plus ``lam * |W|^2`` on the ads' vectors in the classifier's space
 (``Classifier.adapt``), by Nesterov's accelerated gradient from zero for a fixed number of steps (convex, so
 the result depends on nothing else; no SciPy). The classifier adds ``W_LINEAR`` times the log-probabilities
