@@ -27,7 +27,7 @@ from babel.dates import get_month_names
 
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
-from matching.lexicon import LETTER, common, digit_table, scope
+from matching.lexicon import LETTER, common, digit_table, scope, wrap
 from matching.measures import read_measures
 from matching.patterns import INDIAN_GROUPING, MULT_LINKS, RESOLUTIONS, Patterns, compiled
 
@@ -68,38 +68,26 @@ _MODELS: list[tuple[re.Pattern[str], str, str]] = [
 BRANDS: dict[str, str] = dict(
     json.loads(resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8"))["brands"]
 )
-_HAN_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
-def _brand_pattern(spelling: str) -> str:
-    """One brand spelling as a pattern that does not match inside another word: Latin between non-letters
-    and non-digits; Chinese and Japanese anywhere (no spaces between words); Korean not after a letter (a
-    particle may follow: "도요타를"); Russian by its stem and at most two more letters (a case ending:
-    "тойоту", ``_cyrillic_stem``);
-    Arabic, Hindi and the rest between non-letters ("كيا" is not Kia inside "تركيا", Turkey)."""
+def _brand_pattern(spelling: str, lang: str | None) -> str:
+    """One brand spelling as a pattern that does not match inside another word: a Latin one between
+    non-letters and non-digits; a Russian one followed by at most two letters (a case ending: "самсунгом");
+    any other delimited as its language's words are (``lexicon.wrap``: Chinese and Japanese anywhere, Korean
+    not after a letter, the rest between non-letters: "ابل" is not Apple inside "مقابل")."""
     e = re.escape(spelling)
-    if spelling.isascii():
+    if lang is None:
         return rf"(?<![a-z0-9]){e}(?![a-z0-9])"
-    if _HAN_KANA.search(spelling):
-        return e
-    if _HANGUL.search(spelling):
-        return rf"(?<!{LETTER}){e}"
-    if _CYRILLIC.search(spelling):
-        return rf"(?<!{LETTER}){re.escape(_cyrillic_stem(spelling))}(?=(?:{LETTER}){{0,2}}(?!{LETTER}))"
-    return rf"(?<!{LETTER}|\d){e}(?!{LETTER}|\d)"
+    if lang == "ru":
+        return rf"(?<!{LETTER}){e}(?=(?:{LETTER}){{0,2}}(?!{LETTER}))"
+    return wrap(e, lang)
 
 
-def _cyrillic_stem(spelling: str) -> str:
-    """A Russian brand spelling without the final а/я a case ending replaces ("тойота", "тойоту"), if four
-    letters stay ("лада" stays whole: "лад" starts "ладно"); foreign names in -о, -и, -е do not decline."""
-    return spelling[:-1] if len(spelling) > 4 and spelling[-1] in "ая" else spelling
-
-
-#: What each matched spelling (a Russian one by its stem) names.
-_BRAND_OF = {**BRANDS, **{_cyrillic_stem(b): c for b, c in BRANDS.items() if _CYRILLIC.search(b)}}
-_BRAND_RE = re.compile("|".join(_brand_pattern(b) for b in sorted(BRANDS, key=len, reverse=True)))
+#: Each spelling's language (its script's, ``detect_language``), None for a Latin one without accents.
+_BRAND_LANG = {b: None if b.isascii() else detect_language(b)[0] or "en" for b in BRANDS}
+_BRAND_RE = re.compile(
+    "|".join(_brand_pattern(b, _BRAND_LANG[b]) for b in sorted(BRANDS, key=len, reverse=True))
+)
 
 
 #: A CJK/Korean numeral chain written with digits: "1万5千" (15,000), "3만 5천" (35,000), "1万5000" (15,000).
@@ -480,7 +468,7 @@ def extract(
     if len(found_colors) == 1:
         ex.attributes["color"] = found_colors.pop()
     for m in brands:
-        ex.put("brand", _BRAND_OF[m.group(0)])
+        ex.put("brand", BRANDS[m.group(0)])
     _check_leftovers(rx, t, ex)
     ex.rest = t
     return ex

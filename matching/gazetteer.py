@@ -39,8 +39,9 @@ import numpy as np
 from matching.extract import normalise as read_as_text
 from matching.lexicon import CJK, WORD
 from matching.loans import DEVANAGARI, devanagari_skeleton
+from matching.place import distances_km, unit
 from wire.currency import is_currency
-from wire.geo import EARTH_RADIUS_KM, haversine_km
+from wire.geo import haversine_km
 
 PLACES_FILE = "data/places.tsv.gz"
 MIN_POPULATION = 50_000
@@ -193,13 +194,10 @@ def places(text: str, lat: float, lon: float) -> list[str]:
 
 
 @cache
-def _coordinates() -> tuple[np.ndarray, np.ndarray]:
-    """Latitudes and longitudes of the places, radians, in table order (read once per process)."""
-    g = gazetteer()
-    return (
-        np.radians(np.array([p.lat for p in g.places], dtype=np.float64)),
-        np.radians(np.array([p.lon for p in g.places], dtype=np.float64)),
-    )
+def _units() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The places as unit vectors (``place.unit``), x, y and z in table order (made once per process)."""
+    xyz = np.array([unit(p.lat, p.lon) for p in gazetteer().places], dtype=np.float64)
+    return xyz[:, 0].copy(), xyz[:, 1].copy(), xyz[:, 2].copy()
 
 
 def local_currency(lat: float, lon: float) -> str | None:
@@ -210,12 +208,9 @@ def local_currency(lat: float, lon: float) -> str | None:
     """
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(f"not a place: ({lat!r}, {lon!r})")
-    lats, lons = _coordinates()
-    la, lo = math.radians(lat), math.radians(lon)
-    h = np.sin((lats - la) / 2) ** 2 + math.cos(la) * np.cos(lats) * np.sin((lons - lo) / 2) ** 2
-    i = int(np.argmin(h))
-    km = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, float(h[i]))))
-    return (gazetteer().places[i].currency or None) if km <= LOCAL_CURRENCY_KM else None
+    km = distances_km(*_units(), unit(lat, lon))
+    i = int(np.argmin(km))
+    return (gazetteer().places[i].currency or None) if km[i] <= LOCAL_CURRENCY_KM else None
 
 
 def route(text: str, lat: float, lon: float) -> str | None:
