@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from matching.lexicon import CJK, LETTER, languages
+from matching.lexicon import CJK, LETTER, field, languages
 
 #: The bank folders: the classifier's examples (``concepts``), then the wider bank that the glossary and the
 #: classifier's adapter read too (``all_concepts``).
@@ -259,22 +259,29 @@ def _index(langs: tuple[str, ...]) -> _Index:
 def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
     """The bank concepts mentioned in normalised ``text`` (lower case), longest first, non-overlapping.
 
+    Where two phrases overlap ("adult dog" and "dog food" in "adult dog food"), the one a compound's head
+    is in wins: the later one in a language whose compounds end with their head (``compound_head`` "last"
+    in its table: English, German, Chinese, Japanese, Korean, Turkish, Hindi, Dutch: "牛油果树苗", avocado
+    seedling, is a seedling), the earlier one in the rest ("bảo dưỡng xe tay ga" is a service).
+
     Args:
         text: normalised text (``extract.normalise`` or an ``Extraction.rest``).
-        langs: languages whose phrases are looked for (every language when None).
+        langs: languages whose phrases are looked for (every language when None); the first is the text's.
 
     Returns:
         Glosses in text order.
     """
+    first = langs[0] if langs else None
+    head_last = first in languages() and field(str(first), "compound_head") == "last"
     langs = tuple(lang for lang in (langs or languages()) if lang in BANK_LANGS) or BANK_LANGS
     index = _index(langs).by_key
     cs = all_concepts()
-    found: list[Gloss] = []
     word_starts = {m.start() for m in _WORD_START.finditer(text)}
     starts = sorted(word_starts | {i for i, ch in enumerate(text) if CJK.match(ch)})
+    spans: list[tuple[int, int, int]] = []  # (start, end, concept index): the longest phrase at each start
     end = 0
     for pos in starts:
-        if pos < end:
+        if pos < end and not head_last:
             continue
         best: tuple[int, int] | None = None
         offsets = [0] + [len(a) for a in _AR_PREFIXES if text.startswith(a, pos)]
@@ -285,7 +292,12 @@ def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
                     best = (e, ci)
                     break
         if best is not None:
-            c = cs[best[1]]
-            found.append(Gloss(c.id, c.category, c.english, pos, best[0]))
-            end = best[0]
-    return found
+            spans.append((pos, best[0], best[1]))
+            end = max(end, best[0])
+    if head_last:  # latest end first; a longer phrase first among those ending together
+        kept: list[tuple[int, int, int]] = []
+        for span in sorted(spans, key=lambda s: (-s[1], s[0])):
+            if all(span[1] <= k[0] or k[1] <= span[0] for k in kept):
+                kept.append(span)
+        spans = sorted(kept)
+    return [Gloss(cs[ci].id, cs[ci].category, cs[ci].english, a, b) for a, b, ci in spans]

@@ -9,7 +9,8 @@ no language (currency symbols, ISO codes, digits of other scripts).
 Entries are regex fragments matched on lower-cased NFC text. A file's ``boundary`` says how an entry is
 delimited: ``word`` (no letter may touch either end), ``left`` (only the start: Korean particles attach to the
 end of a word) or ``none`` (Chinese, Japanese). ``syllables: true`` says the language writes one word as
-several space-separated syllables (Vietnamese "xe máy", motorbike; ``words.query_units``). In quantity-set
+several space-separated syllables (Vietnamese "xe máy", motorbike; ``words.query_units``). ``compound_head:
+"last"`` says a compound ends with its head ("dog food" is food; ``bank.glosses``). In quantity-set
 patterns ``#`` stands for a number.
 
 Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus

@@ -175,3 +175,13 @@ def test_glossary_reads_inflected_words() -> None:
         got = [g.english for g in glosses(normalise(text), (lang, "en"))]
         # the longest phrase wins: "ikinci el lastikler" reads as "used tires", which names the item
         assert any(want in g.split() for g in got), (lang, text, got)
+
+
+def test_overlapping_phrases_keep_the_compounds_head() -> None:
+    # English, Chinese: a compound ends with its head ("adult dog" + "dog food": dog food; avocado seedling)
+    assert [g.english for g in glosses("adult dog food", ("en",))] == ["dog food"]
+    assert [g.category for g in glosses(normalise("嫁接的牛油果树苗"), ("zh", "en"))] == ["home/garden"]
+    # Vietnamese: the head comes first ("bảo dưỡng xe tay ga", scooter servicing, is a service)
+    assert glosses("bảo dưỡng xe tay ga", ("vi", "en"))[0].category == "services/auto-repair"
+    # no overlap: every phrase is kept, in text order, whatever the language
+    assert [g.english for g in glosses("sofa and dog food", ("en",))] == ["sofa", "dog food"]
