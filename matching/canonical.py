@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from matching.bank import Gloss, glosses
 from matching.cues import service_hint, stopwords, strip_cues
-from matching.extract import extract
+from matching.extract import LINES, extract
 from matching.extraction import Extraction
 from matching.lexicon import LETTER, field
 from matching.loans import DEVANAGARI, loan_glosses, loans
@@ -94,10 +94,17 @@ def item_words(text: str, ex: Extraction | None = None) -> str:
     return out
 
 
-def find_glosses(ex: Extraction) -> list[Gloss]:
+def find_glosses(ex: Extraction, lines: bool = True) -> list[Gloss]:
     """The bank phrases a text mentions (``bank.glosses`` on its extraction's rest), and those its English
-    loanwords in Devanagari form (``loans.loan_glosses``) where no phrase was found, in text order."""
-    found = glosses(ex.rest, ex.langs)
+    loanwords in Devanagari form (``loans.loan_glosses``) where no phrase was found, in text order. With
+    ``lines``, a product line the text names (``Extraction.names``) is glossed as the noun of its goods
+    ("galaxy tab": tablet), and no phrase inside its name is (the "deck" of "Steam Deck", the "tvs" of "TVS
+    Apache"); without, the line's words are read as any others (``item_view`` says why)."""
+    names = ex.names if lines else []
+    found = [g for g in glosses(ex.rest, ex.langs) if not any(g.start < b and a < g.end for a, b, _ in names)]
+    if names:
+        found += [Gloss("line:" + s, *LINES[s], a, b) for a, b, s in names]
+        found.sort(key=lambda g: g.start)
     if not DEVANAGARI.search(ex.rest):
         return found
     rest = strip_cues(ex.rest, ex.langs)
@@ -174,11 +181,19 @@ class ItemView:
 
 
 def item_view(intent: Intent) -> ItemView:
-    """The ``ItemView`` of a (possibly remote) intent, recomputed from its text and published attributes."""
+    """The ``ItemView`` of a (possibly remote) intent, recomputed from its text and published attributes.
+
+    A product line named (``extract.product_lines``) is not glossed as its goods here, as it is where the
+    category is chosen (``understand``): the view makes the match vector and the distribution that sets how
+    widely an intent is filed and searched (``features``), and a seller made sure by its "G-Shock" must still
+    meet the buyer who names only the model ("GA-2100") and is read into another group. Non-English top-1
+    with the line in the view / without (category agreement the same): tune .924 / .926, tune2 .888 / .889,
+    tune4 .815 / .816; held-out .870 / .880 (top-5 .976 / .989).
+    """
     if not intent.text:
         return ItemView(item_rendering(intent.attributes, intent.attributes.get("item", "")), [], False)
     ex = extract(intent.text, lang=intent.lang)
-    found = find_glosses(ex)
+    found = find_glosses(ex, lines=False)
     gloss = " ".join(list(dict.fromkeys(g.english for g in found))[:MAX_GLOSSES])
     return ItemView(
         item_rendering(intent.attributes, item_words(intent.text, ex), gloss),

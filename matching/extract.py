@@ -90,6 +90,40 @@ _BRAND_RE = re.compile(
 )
 
 
+def _lines() -> dict[str, tuple[str, str]]:
+    doc = json.loads(resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8"))
+    return {
+        str(s): (str(code), str(v["noun"]))
+        for code, v in doc["lines"].items()
+        if code != "note"
+        for s in v["spellings"]
+    }
+
+
+#: Product line or make spelling -> its category and the English noun of its goods ("galaxy tab" ->
+#: (electronics/tablets, tablet); ``brands.json``).
+LINES: dict[str, tuple[str, str]] = _lines()
+
+
+def _line_pattern(spelling: str) -> str:
+    """A Latin line spelling with "-" or a space between its parts matches with either or none ("fz-s",
+    "fz s", "fzs"); it is delimited as a brand is, but digits may follow ("galaxy tab" in "galaxy tab s9")."""
+    if not spelling.isascii():
+        return _brand_pattern(spelling, detect_language(spelling)[0] or "en")
+    e = r"[-\s]?".join(re.escape(part) for part in re.split(r"[-\s]", spelling))
+    return rf"(?<![a-z0-9]){e}(?![a-z{'0-9' if spelling[-1].isdigit() else ''}])"
+
+
+#: One group per spelling, longest first (the group's index names the spelling: ``_LINE_SPELLINGS``).
+_LINE_SPELLINGS = sorted(LINES, key=len, reverse=True)
+_LINE_RE = re.compile("|".join(f"({_line_pattern(s)})" for s in _LINE_SPELLINGS))
+
+
+def product_lines(text: str) -> list[tuple[str, int, int]]:
+    """The product lines normalised ``text`` names: (spelling in ``brands.json``, start, end), in order."""
+    return [(_LINE_SPELLINGS[(m.lastindex or 1) - 1], m.start(), m.end()) for m in _LINE_RE.finditer(text)]
+
+
 #: A CJK/Korean numeral chain written with digits: "1万5千" (15,000), "3만 5천" (35,000), "1万5000" (15,000).
 _COMPOUND = re.compile(r"(?<![\d.,])(\d{1,4})\s?([万萬만])\s?(?:(\d)\s?([千천])|(\d{4})(?!\d))")
 
@@ -469,6 +503,10 @@ def extract(
         ex.attributes["color"] = found_colors.pop()
     for m in brands:
         ex.put("brand", BRANDS[m.group(0)])
+    lines = product_lines(t)
+    if lines:  # "an Activa or a Jupiter": both, not a contradiction
+        ex.attributes["line"] = ",".join(dict.fromkeys(s for s, _, _ in lines))
+        ex.names = [(a, b, s) for s, a, b in lines]  # "TVS Apache" is not TVs (``canonical.find_glosses``)
     _check_leftovers(rx, t, ex)
     ex.rest = t
     return ex

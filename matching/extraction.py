@@ -28,6 +28,8 @@ class Extraction:
     uncertain: list[str] = field(default_factory=list)
     rest: str = ""
     langs: tuple[str, ...] = ()
+    #: The product lines named (``extract.product_lines``): start and end in ``rest``, spelling.
+    names: list[tuple[int, int, str]] = field(default_factory=list)
 
     def put(self, key: str, value: str) -> None:
         """Set an attribute; a second, different value of it is a contradiction: warned, marked uncertain,

@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matching.canonical import find_glosses
+from matching.classify import attribute_boosts
 from matching.extract import extract, parse_number
 from matching.lang import detect_language
 
@@ -141,6 +143,33 @@ def test_a_brand_is_not_a_condition() -> None:
 )
 def test_a_brand_spelled_in_another_script_is_a_whole_word(text: str, brand: str | None) -> None:
     assert extract(text).attributes.get("brand") == brand
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("Vends Samsung Galaxy Tab S9 FE 128 Go", "galaxy tab"),  # digits may follow a line's name
+        ("Vendo Yamaha FZ-S 2021", "yamaha fz"),
+        ("want an fzs v3 or an mt15", "fz-s,mt-15"),  # "-" written, a space or nothing; every line named
+        ("갤럭시탭 S9 팝니다", "갤럭시탭"),
+        ("TVS 아파치 RTR 160 구해요", "tvs 아파치"),
+        ("Selling 2 TVs and an activator", None),  # a line's name inside another word is not the line
+    ],
+)
+def test_a_product_line_is_found_whole(text: str, line: str | None) -> None:
+    assert extract(text).attributes.get("line") == line
+
+
+def test_a_product_line_is_glossed_as_its_goods_and_its_words_are_not() -> None:
+    ex = extract("Busco una TVS Apache RTR 160 4V del 2022")
+    assert [(g.english, g.category) for g in find_glosses(ex)] == [("motorcycle", "vehicles/motorcycles")]
+    ex = extract("Steam Deck OLED 512GB with a dog bed")  # "deck" is no garden deck; the bed is still a bed
+    got = [g.category for g in find_glosses(ex)]
+    assert got[0] == "electronics/consoles" and len(got) == 2 and "home/garden" not in got
+    # the line's category, not the brand's, is the boost (Samsung's goods are mostly phones)
+    boosts = attribute_boosts(extract("Samsung Galaxy Tab S9").attributes)
+    assert max(boosts, key=lambda c: boosts[c]) == "electronics/tablets"
+    assert "electronics/phones" not in boosts
 
 
 def test_price_without_currency_is_kept_without_currency() -> None:

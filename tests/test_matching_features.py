@@ -79,3 +79,13 @@ def test_an_index_saved_with_another_formula_is_recomputed_on_load(tmp_path: Pat
 def _vectors(index: LocalIndex) -> np.ndarray:
     parts = [p.all_vectors()[p.keep_rows()] for p in index._parts.values()]
     return np.concatenate(parts)
+
+
+def test_the_view_reads_a_product_line_as_words_not_as_its_goods() -> None:
+    # understanding glosses "G-Shock" as a watch (``canonical.find_glosses``); the view, which sets the match
+    # vector and how widely the intent is filed and searched, does not (``item_view`` says why)
+    text = "Jual G-Shock GA-2100 hitam, garansi resmi"
+    attrs = {"brand": "casio", "line": "g-shock"}
+    view = item_view(mk(1, category="fashion/watches", attrs=attrs, text=text))
+    assert "watch" not in view.rendering.split(".")[0] and "fashion/watches" not in view.gloss_categories
+    assert "g-shock" in view.rendering
