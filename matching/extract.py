@@ -1,11 +1,12 @@
 """Attribute extractors: sizes and measures (``matching.measures``), model, prices with currency,
-quantities, condition, season, colour, brand.
+quantities, condition, season, colour, gender, brand and product line.
 
 Each extractor finds spans in the normalised text (NFC, lower case, digits of every script made ASCII),
 records a canonical English value, and blanks the span so that later extractors (and the item-word normaliser)
 don't read the same characters twice. Order: tire size, labelled size (a label before or after it, or a
 capital letter size alone), dimensions, weight, length (metres, then centimetres), volume (litres; millilitres
-read as litres), capacity, storage/RAM, screen, model, price, quantity, condition, season, brand. The words
+read as litres), capacity, storage/RAM, screen, model, price, quantity, condition, season; colour, gender (an
+animal's sex, whom clothes or a service are for), brand and product line are read without blanking. The words
 come from the language tables (``matching.lexicon``), scoped to the text's language: "8 triệu đồng" is a price
 of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
 
@@ -501,6 +502,9 @@ def extract(
     found_colors = {c for c, crx in rx.colors if crx.search(t)}
     if len(found_colors) == 1:
         ex.attributes["color"] = found_colors.pop()
+    genders = {g for g, grx in rx.genders if grx.search(t)}
+    if len(genders) == 1:  # an animal's sex, or whom clothes or a service are for; both named: neither
+        ex.attributes["gender"] = genders.pop()
     for m in brands:
         ex.put("brand", BRANDS[m.group(0)])
     lines = product_lines(t)

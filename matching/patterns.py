@@ -59,6 +59,7 @@ class Patterns:
     conditions: tuple[tuple[str, re.Pattern[str]], ...]
     seasons: tuple[tuple[str, re.Pattern[str]], ...]
     colors: tuple[tuple[str, re.Pattern[str]], ...]
+    genders: tuple[tuple[str, re.Pattern[str]], ...]
     currency_word: re.Pattern[str]
 
 
@@ -175,8 +176,10 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         for name in table(lang).get("colors", {}):
             color_names[str(name)] = None
     colors = tuple((c, p) for c in color_names if (p := pattern(f"colors.{c}", langs)) is not None)
+    genders = tuple((g, p) for g in ("male", "female") if (p := pattern(f"gender.{g}", langs)) is not None)
     return Patterns(
         colors=colors,
+        genders=genders,
         currency=tuple(cur_tagged),
         prefix=prefix,
         suffix=suffix,

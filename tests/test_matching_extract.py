@@ -172,6 +172,25 @@ def test_a_product_line_is_glossed_as_its_goods_and_its_words_are_not() -> None:
     assert "electronics/phones" not in boosts
 
 
+@pytest.mark.parametrize(
+    ("text", "gender"),
+    [
+        ("Ragdoll Kitten, Kater, seal point, mit Stammbaum", "male"),
+        ("Suche Ragdoll Katerchen", "male"),
+        ("Coiffeuse à domicile pour femmes", "female"),  # a plural
+        ("ラグドールの子猫(オス)を探しています", "male"),
+        ("メスティン 売ります", None),  # "メス" inside a longer katakana word (a mess tin)
+        ("Cần mua mèo Ragdoll đực", "male"),
+        ("Việt Nam, giày thể thao", None),  # "Nam" is no man in "Việt Nam"
+        ("집으로 와주는 남성 이발사 찾아요", "male"),
+        ("man with a van, moves in Leeds", None),
+        ("male and female puppies", None),  # both: neither
+    ],
+)
+def test_gender_is_read_once_and_only_as_a_word(text: str, gender: str | None) -> None:
+    assert extract(text).attributes.get("gender") == gender
+
+
 def test_price_without_currency_is_kept_without_currency() -> None:
     p = extract("need a TV, up to 400").price
     assert p is not None and p.currency is None and p.bound == "max"

@@ -429,6 +429,8 @@ def test_a_measure_compares_within_a_tolerance() -> None:
     assert key_matches({"volume": "5l"}, {"volume": "5.2l,1l"}) == 1
     assert conflicts({"length": "7cm"}, {"length": "12cm"}) == ["length"]
     assert conflicts({"length": "320cm"}, {"length": "330cm"}) == []
+    assert conflicts({"gender": "male"}, {"gender": "female"}) == ["gender"]  # not a measure: equal or not
+    assert key_matches({"gender": "male"}, {"gender": "male"}) == 1
 
 
 def test_search_lowers_the_other_generation_of_the_designated_model(monkeypatch: pytest.MonkeyPatch) -> None:
