@@ -6,9 +6,9 @@ records a canonical English value, and blanks the span so that later extractors 
 don't read the same characters twice. Order: tire size, labelled size (a label before or after it, or a
 capital letter size alone), dimensions, weight, length (metres, then centimetres), volume (litres; millilitres
 read as litres), capacity, storage/RAM, screen, model, price, quantity, condition, season; colour, gender (an
-animal's sex, whom clothes or a service are for), brand and product line are read without blanking. The words
-come from the language tables (``matching.lexicon``), scoped to the text's language: "8 triệu đồng" is a price
-of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
+animal's sex, whom clothes or a service are for), schedule (weekends or weekdays), brand and product line are
+read without blanking. The words come from the language tables (``matching.lexicon``), scoped to the text's
+language: "8 triệu đồng" is a price of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
 
 Contradictions (two tire sizes, "new" and "used", two different prices) become warnings, never a silent
 choice; a currency without an amount, or a bare number that could be a price or a quantity, is reported as
@@ -505,6 +505,9 @@ def extract(
     genders = {g for g, grx in rx.genders if grx.search(t)}
     if len(genders) == 1:  # an animal's sex, or whom clothes or a service are for; both named: neither
         ex.attributes["gender"] = genders.pop()
+    days = {s for s, srx in rx.schedules if srx.search(t)}
+    if len(days) == 1:  # a job's or a service's days: "weekends only", "entre semana"
+        ex.attributes["schedule"] = days.pop()
     for m in brands:
         ex.put("brand", BRANDS[m.group(0)])
     lines = product_lines(t)

@@ -60,6 +60,7 @@ class Patterns:
     seasons: tuple[tuple[str, re.Pattern[str]], ...]
     colors: tuple[tuple[str, re.Pattern[str]], ...]
     genders: tuple[tuple[str, re.Pattern[str]], ...]
+    schedules: tuple[tuple[str, re.Pattern[str]], ...]
     currency_word: re.Pattern[str]
 
 
@@ -177,9 +178,13 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
             color_names[str(name)] = None
     colors = tuple((c, p) for c in color_names if (p := pattern(f"colors.{c}", langs)) is not None)
     genders = tuple((g, p) for g in ("male", "female") if (p := pattern(f"gender.{g}", langs)) is not None)
+    schedules = tuple(
+        (s, p) for s in ("weekend", "weekdays") if (p := pattern(f"schedule.{s}", langs)) is not None
+    )
     return Patterns(
         colors=colors,
         genders=genders,
+        schedules=schedules,
         currency=tuple(cur_tagged),
         prefix=prefix,
         suffix=suffix,

@@ -34,6 +34,9 @@
   .889; no buyer lost its match (the same with only cars, motorcycles, boats and laptops: tune3 .887).
   So is gender (``extract``: a male kitten against a female one, a barber for men against a hairdresser for
   women): tune3 .914 -> .923, tune4 .816 -> .818, tune, tune2 and held-out unchanged; no buyer lost its match.
+  So are a job's or a service's days (``schedule``: weekends against weekdays, a barista for the weekend
+  against one for weekday evenings): tune .926 -> .939, tune2 .889 -> .893, tune3, tune4 and held-out
+  unchanged; no buyer lost its match.
 """
 
 from __future__ import annotations
@@ -48,7 +51,17 @@ from matching.lexicon import common, languages
 from matching.patterns import compiled
 
 #: Attributes whose disagreement lowers a candidate's score (each one counts once).
-SOFT_CONFLICT_KEYS = ("color", "dimensions", "weight", "length", "volume", "route", "year", "gender")
+SOFT_CONFLICT_KEYS = (
+    "color",
+    "dimensions",
+    "weight",
+    "length",
+    "volume",
+    "route",
+    "year",
+    "gender",
+    "schedule",
+)
 #: At most this many identifiers are kept per text (bounds the work on long texts).
 MAX_IDENTIFIERS = 48
 _WORD = re.compile(r"[a-z0-9]+")

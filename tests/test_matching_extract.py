@@ -191,6 +191,21 @@ def test_gender_is_read_once_and_only_as_a_word(text: str, gender: str | None) -
     assert extract(text).attributes.get("gender") == gender
 
 
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("Our café is hiring a part-time barista for weekends", "weekend"),
+        ("Quán cà phê cần tuyển barista part-time cuối tuần", "weekend"),
+        ("Suche Babysitterin für nachmittags unter der Woche", "weekdays"),
+        ("ヒューストン西部で平日午後のベビーシッターを探しています", "weekdays"),
+        ("Tutor wanted, weekdays or weekends", None),  # both: neither
+        ("Selling a sofa, pick up any time", None),
+    ],
+)
+def test_a_schedule_is_weekends_or_weekdays(text: str, days: str | None) -> None:
+    assert extract(text).attributes.get("schedule") == days
+
+
 def test_price_without_currency_is_kept_without_currency() -> None:
     p = extract("need a TV, up to 400").price
     assert p is not None and p.currency is None and p.bound == "max"
