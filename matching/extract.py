@@ -115,14 +115,35 @@ def _line_pattern(spelling: str) -> str:
     return rf"(?<![a-z0-9]){e}(?![a-z{'0-9' if spelling[-1].isdigit() else ''}])"
 
 
-#: One group per spelling, longest first (the group's index names the spelling: ``_LINE_SPELLINGS``).
-_LINE_SPELLINGS = sorted(LINES, key=len, reverse=True)
-_LINE_RE = re.compile("|".join(f"({_line_pattern(s)})" for s in _LINE_SPELLINGS))
+def _line_patterns() -> dict[str, tuple[list[str], re.Pattern[str]]]:
+    """Spellings by their first part ("galaxy" -> galaxy tab, galaxy buds, ...), each group one pattern with
+    a capturing group per spelling, longest first. One alternation of every spelling cost 0.6 ms a text
+    (understand batch 366 -> 304 texts/s); a text is tried only on the groups whose first part it holds."""
+    groups: dict[str, list[str]] = {}
+    for spelling in LINES:
+        groups.setdefault(re.split(r"[-\s]", spelling)[0], []).append(spelling)
+    out = {}
+    for key, spellings in groups.items():
+        spellings.sort(key=len, reverse=True)
+        out[key] = (spellings, re.compile("|".join(f"({_line_pattern(sp)})" for sp in spellings)))
+    return out
+
+
+_LINE_PATTERNS = _line_patterns()
 
 
 def product_lines(text: str) -> list[tuple[str, int, int]]:
-    """The product lines normalised ``text`` names: (spelling in ``brands.json``, start, end), in order."""
-    return [(_LINE_SPELLINGS[(m.lastindex or 1) - 1], m.start(), m.end()) for m in _LINE_RE.finditer(text)]
+    """The product lines normalised ``text`` names: (spelling in ``brands.json``, start, end), in text order,
+    none overlapping (the longer of two starting together)."""
+    found: list[tuple[str, int, int]] = []
+    for key, (spellings, rx) in _LINE_PATTERNS.items():
+        if key in text:
+            found += [(spellings[(m.lastindex or 1) - 1], m.start(), m.end()) for m in rx.finditer(text)]
+    out: list[tuple[str, int, int]] = []
+    for hit in sorted(found, key=lambda h: (h[1], h[1] - h[2])):
+        if not out or hit[1] >= out[-1][2]:
+            out.append(hit)
+    return out
 
 
 #: A CJK/Korean numeral chain written with digits: "1万5千" (15,000), "3만 5천" (35,000), "1万5000" (15,000).
