@@ -177,6 +177,7 @@ class ItemView:
     rendering: str
     gloss_categories: list[str]
     service_hint: bool
+    attributes: dict[str, str]  # the published attributes the view reads: all but the product line
     langs: tuple[str, ...] | None = None  # the languages the text was read in (``lexicon.scope``)
 
 
@@ -190,14 +191,16 @@ def item_view(intent: Intent) -> ItemView:
     with the line in the view / without (category agreement the same): tune .924 / .926, tune2 .888 / .889,
     tune4 .815 / .816; held-out .870 / .880 (top-5 .976 / .989).
     """
+    attrs = {k: v for k, v in intent.attributes.items() if k != "line"}
     if not intent.text:
-        return ItemView(item_rendering(intent.attributes, intent.attributes.get("item", "")), [], False)
+        return ItemView(item_rendering(attrs, attrs.get("item", "")), [], False, attrs)
     ex = extract(intent.text, lang=intent.lang)
     found = find_glosses(ex, lines=False)
     gloss = " ".join(list(dict.fromkeys(g.english for g in found))[:MAX_GLOSSES])
     return ItemView(
-        item_rendering(intent.attributes, item_words(intent.text, ex), gloss),
+        item_rendering(attrs, item_words(intent.text, ex), gloss),
         [g.category for g in found],
         service_hint(intent.text.lower(), ex.langs),
+        attrs,
         ex.langs,
     )

@@ -58,12 +58,10 @@ and supply example phrases (from the language tables) decides, and a small margi
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import faiss
@@ -72,7 +70,7 @@ import numpy as np
 from matching.bank import BANK_LANGS, examples, phrases
 from matching.cache import embed_cached
 from matching.embedder import Embedder, l2_normalise
-from matching.extract import LINES
+from matching.extract import BRAND_CATEGORIES, LINES
 from matching.lexicon import field, languages
 from matching.ngrams import ngram_vote
 from wire.taxonomy import taxonomy
@@ -446,14 +444,6 @@ class Classifier:
         return np.asarray(d - s, dtype=np.float32)
 
 
-def _brand_categories() -> dict[str, list[str]]:
-    doc = json.loads(resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8"))
-    return {str(k): [str(c) for c in v] for k, v in doc.get("categories", {}).items()}
-
-
-BRAND_CATEGORIES = _brand_categories()
-
-
 def text_boosts(
     attributes: dict[str, str], gloss_categories: list[str], service_hint: bool
 ) -> dict[str, float]:
@@ -483,8 +473,8 @@ def lexical_weights(categories: list[str]) -> dict[str, float]:
 def attribute_boosts(attributes: dict[str, str]) -> dict[str, float]:
     """Category boosts implied by extracted attributes (tire size, model, brand, ...)."""
     out: dict[str, float] = {}
-    lines = [LINES[s][0] for s in attributes["line"].split(",") if s in LINES] if "line" in attributes else []
-    cats = list(dict.fromkeys(lines)) or BRAND_CATEGORIES.get(attributes.get("brand", ""), [])
+    lines = list(dict.fromkeys(LINES[s][0] for s in attributes.get("line", "").split(",") if s in LINES))
+    cats = lines or BRAND_CATEGORIES.get(attributes.get("brand", ""), [])
     w = W_LINE if lines else W_BRAND
     for code in cats:
         out[code] = out.get(code, 0.0) + (w if len(cats) == 1 else w / 2)

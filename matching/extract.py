@@ -22,6 +22,7 @@ import re
 import unicodedata
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from babel import UnknownLocaleError
 from babel.dates import get_month_names
@@ -66,9 +67,23 @@ _MODELS: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"(?<![a-z0-9])redmi\s?(note\s?\d{1,2})(?![a-z0-9])"), "redmi", "xiaomi"),
 ]
 
-BRANDS: dict[str, str] = dict(
-    json.loads(resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8"))["brands"]
+_BRANDS_DOC: dict[str, Any] = json.loads(
+    resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8")
 )
+#: Brand spelling (any script) -> canonical brand.
+BRANDS: dict[str, str] = {str(k): str(v) for k, v in _BRANDS_DOC["brands"].items()}
+#: Canonical brand -> the categories its goods usually belong to (a ranking hint, ``classify``).
+BRAND_CATEGORIES: dict[str, list[str]] = {
+    str(k): [str(c) for c in v] for k, v in _BRANDS_DOC.get("categories", {}).items()
+}
+#: Product line or make spelling -> its category and the English noun of its goods ("galaxy tab" ->
+#: (electronics/tablets, tablet)).
+LINES: dict[str, tuple[str, str]] = {
+    str(s): (str(code), str(v["noun"]))
+    for code, v in _BRANDS_DOC["lines"].items()
+    if code != "note"
+    for s in v["spellings"]
+}
 
 
 def _brand_pattern(spelling: str, lang: str | None) -> str:
@@ -84,34 +99,27 @@ def _brand_pattern(spelling: str, lang: str | None) -> str:
     return wrap(e, lang)
 
 
-#: Each spelling's language (its script's, ``detect_language``), None for a Latin one without accents.
-_BRAND_LANG = {b: None if b.isascii() else detect_language(b)[0] or "en" for b in BRANDS}
+def _spelling_lang(spelling: str) -> str | None:
+    """A spelling's language (its script's, ``detect_language``), None for a Latin one without accents."""
+    return None if spelling.isascii() else detect_language(spelling)[0] or "en"
+
+
 _BRAND_RE = re.compile(
-    "|".join(_brand_pattern(b, _BRAND_LANG[b]) for b in sorted(BRANDS, key=len, reverse=True))
+    "|".join(_brand_pattern(b, _spelling_lang(b)) for b in sorted(BRANDS, key=len, reverse=True))
 )
 
 
-def _lines() -> dict[str, tuple[str, str]]:
-    doc = json.loads(resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8"))
-    return {
-        str(s): (str(code), str(v["noun"]))
-        for code, v in doc["lines"].items()
-        if code != "note"
-        for s in v["spellings"]
-    }
-
-
-#: Product line or make spelling -> its category and the English noun of its goods ("galaxy tab" ->
-#: (electronics/tablets, tablet); ``brands.json``).
-LINES: dict[str, tuple[str, str]] = _lines()
+def _parts(spelling: str) -> list[str]:
+    """A line spelling's parts: "fz-s" -> fz, s."""
+    return re.split(r"[-\s]", spelling)
 
 
 def _line_pattern(spelling: str) -> str:
     """A Latin line spelling with "-" or a space between its parts matches with either or none ("fz-s",
     "fz s", "fzs"); it is delimited as a brand is, but digits may follow ("galaxy tab" in "galaxy tab s9")."""
     if not spelling.isascii():
-        return _brand_pattern(spelling, detect_language(spelling)[0] or "en")
-    e = r"[-\s]?".join(re.escape(part) for part in re.split(r"[-\s]", spelling))
+        return _brand_pattern(spelling, _spelling_lang(spelling))
+    e = r"[-\s]?".join(re.escape(part) for part in _parts(spelling))
     return rf"(?<![a-z0-9]){e}(?![a-z{'0-9' if spelling[-1].isdigit() else ''}])"
 
 
@@ -121,7 +129,7 @@ def _line_patterns() -> dict[str, tuple[list[str], re.Pattern[str]]]:
     (understand batch 366 -> 304 texts/s); a text is tried only on the groups whose first part it holds."""
     groups: dict[str, list[str]] = {}
     for spelling in LINES:
-        groups.setdefault(re.split(r"[-\s]", spelling)[0], []).append(spelling)
+        groups.setdefault(_parts(spelling)[0], []).append(spelling)
     out = {}
     for key, spellings in groups.items():
         spellings.sort(key=len, reverse=True)
@@ -520,15 +528,12 @@ def extract(
             ex.put("season", season)
             t = blank(t, sm.start(), sm.end())
             break
-    found_colors = {c for c, crx in rx.colors if crx.search(t)}
-    if len(found_colors) == 1:
-        ex.attributes["color"] = found_colors.pop()
-    genders = {g for g, grx in rx.genders if grx.search(t)}
-    if len(genders) == 1:  # an animal's sex, or whom clothes or a service are for; both named: neither
-        ex.attributes["gender"] = genders.pop()
-    days = {s for s, srx in rx.schedules if srx.search(t)}
-    if len(days) == 1:  # a job's or a service's days: "weekends only", "entre semana"
-        ex.attributes["schedule"] = days.pop()
+    # one of a few values, each named by its words: two named ("black and white", "male and female") is none;
+    # gender is an animal's sex or whom clothes or a service are for, schedule a job's or a service's days
+    for key, named in (("color", rx.colors), ("gender", rx.genders), ("schedule", rx.schedules)):
+        values = {v for v, vrx in named if vrx.search(t)}
+        if len(values) == 1:
+            ex.attributes[key] = values.pop()
     for m in brands:
         ex.put("brand", BRANDS[m.group(0)])
     lines = product_lines(t)

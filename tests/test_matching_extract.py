@@ -173,37 +173,28 @@ def test_a_product_line_is_glossed_as_its_goods_and_its_words_are_not() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "gender"),
+    ("text", "key", "value"),
     [
-        ("Ragdoll Kitten, Kater, seal point, mit Stammbaum", "male"),
-        ("Suche Ragdoll Katerchen", "male"),
-        ("Coiffeuse à domicile pour femmes", "female"),  # a plural
-        ("ラグドールの子猫(オス)を探しています", "male"),
-        ("メスティン 売ります", None),  # "メス" inside a longer katakana word (a mess tin)
-        ("Cần mua mèo Ragdoll đực", "male"),
-        ("Việt Nam, giày thể thao", None),  # "Nam" is no man in "Việt Nam"
-        ("집으로 와주는 남성 이발사 찾아요", "male"),
-        ("man with a van, moves in Leeds", None),
-        ("male and female puppies", None),  # both: neither
+        ("Ragdoll Kitten, Kater, seal point, mit Stammbaum", "gender", "male"),
+        ("Suche Ragdoll Katerchen", "gender", "male"),
+        ("Coiffeuse à domicile pour femmes", "gender", "female"),  # a plural
+        ("ラグドールの子猫(オス)を探しています", "gender", "male"),
+        ("メスティン 売ります", "gender", None),  # "メス" inside a longer katakana word (a mess tin)
+        ("Cần mua mèo Ragdoll đực", "gender", "male"),
+        ("Việt Nam, giày thể thao", "gender", None),  # "Nam" is no man in "Việt Nam"
+        ("집으로 와주는 남성 이발사 찾아요", "gender", "male"),
+        ("man with a van, moves in Leeds", "gender", None),
+        ("male and female puppies", "gender", None),  # both: neither
+        ("Our café is hiring a part-time barista for weekends", "schedule", "weekend"),
+        ("Quán cà phê cần tuyển barista part-time cuối tuần", "schedule", "weekend"),
+        ("Suche Babysitterin für nachmittags unter der Woche", "schedule", "weekdays"),
+        ("ヒューストン西部で平日午後のベビーシッターを探しています", "schedule", "weekdays"),
+        ("Tutor wanted, weekdays or weekends", "schedule", None),  # both: neither
+        ("Selling a sofa, pick up any time", "schedule", None),
     ],
 )
-def test_gender_is_read_once_and_only_as_a_word(text: str, gender: str | None) -> None:
-    assert extract(text).attributes.get("gender") == gender
-
-
-@pytest.mark.parametrize(
-    ("text", "days"),
-    [
-        ("Our café is hiring a part-time barista for weekends", "weekend"),
-        ("Quán cà phê cần tuyển barista part-time cuối tuần", "weekend"),
-        ("Suche Babysitterin für nachmittags unter der Woche", "weekdays"),
-        ("ヒューストン西部で平日午後のベビーシッターを探しています", "weekdays"),
-        ("Tutor wanted, weekdays or weekends", None),  # both: neither
-        ("Selling a sofa, pick up any time", None),
-    ],
-)
-def test_a_schedule_is_weekends_or_weekdays(text: str, days: str | None) -> None:
-    assert extract(text).attributes.get("schedule") == days
+def test_gender_and_schedule_are_read_once_and_only_as_words(text: str, key: str, value: str | None) -> None:
+    assert extract(text).attributes.get(key) == value
 
 
 def test_price_without_currency_is_kept_without_currency() -> None:
