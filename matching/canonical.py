@@ -9,6 +9,7 @@ languages the embedder knows little (Hindi, Vietnamese, Indonesian) an English a
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -41,12 +42,43 @@ _TOKEN = re.compile(
 _CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff]")
 
 
-def _filler() -> re.Pattern[str]:
-    chars = "".join(str(field(lang, "cjk_filler")) for lang in ("zh", "ja") if field(lang, "cjk_filler"))
-    return re.compile(f"[{re.escape(chars)}]") if chars else re.compile(r"(?!x)x")
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")
+#: What counts things in Chinese and Japanese: a counter after one of these is a counter ("2台", "一本").
+_NUMERALS = frozenset("0123456789０１２３４５６７８９一二两三四五六七八九十百千万几半每这那")
+#: What a counter first in a run may follow: where extraction took a number out (a space), "/" (per).
+_AFTER_NUMBER = frozenset("/0123456789")
 
 
-_CJK_FILLER = _filler()
+@functools.cache
+def _cjk_chars(name: str, langs: tuple[str, ...]) -> frozenset[str]:
+    """The characters of the language tables' ``name`` over ``langs`` (Chinese and Japanese if neither)."""
+    own = [lang for lang in langs if field(lang, name)] or ["zh", "ja"]
+    return frozenset("".join(str(field(lang, name)) for lang in own))
+
+
+def cjk_item(run: str, langs: tuple[str, ...], after_number: bool = False) -> str:
+    """A run of Han or kana without the filler of its languages (``cjk_filler``, ``cjk_counters`` in the
+    tables). A counter goes only after a numeral ("一本") or first in a run ``after_number`` (extraction
+    leaves a space where "2" of "2台" was, or it was "/台"): the "本" of "笔记本" (laptop), the "箱" of "冰箱"
+    (fridge), the "着" of "水着" (swimsuit) are the word's own. A Han filler ("的", "我") goes anywhere; a
+    hiragana particle ("を", "の") unless hiragana follows it and nothing or hiragana precedes it: there
+    it is a letter of a word written in hiragana ("かばん", "はさみ"; a word's last, "めがね", still goes).
+    Dropped anywhere, as until session 26, each cut the words it was part of, and Chinese filler cut
+    Japanese words ("在庫", "要相談")."""
+    filler, counters = _cjk_chars("cjk_filler", langs), _cjk_chars("cjk_counters", langs)
+    out = []
+    for i, c in enumerate(run):
+        prev = run[i - 1] if i else ""
+        if c in counters:
+            if prev in _NUMERALS if prev else after_number:
+                continue
+        elif c in filler:
+            nxt = run[i + 1] if i + 1 < len(run) else ""
+            inside = nxt and _HIRAGANA.match(nxt) and (not prev or _HIRAGANA.match(prev))
+            if not (_HIRAGANA.match(c) and inside):
+                continue
+        out.append(c)
+    return "".join(out)
 
 
 def item_words(text: str, ex: Extraction | None = None) -> str:
@@ -73,13 +105,15 @@ def item_words(text: str, ex: Extraction | None = None) -> str:
     stop = stopwords(ex.langs)
     english = {rest[a:b]: w for a, b, w in loans(rest, stop)}  # "केटलबेल" -> "kettlebell"
     words: list[str] = []
-    for tok in _TOKEN.findall(rest):
+    for m in _TOKEN.finditer(rest):
+        tok = m.group()
         if DEVANAGARI.match(tok):  # only its English loanwords (see the docstring)
             if tok not in english:
                 continue
             tok = english[tok]
         if _CJK.match(tok):
-            tok = _CJK_FILLER.sub("", tok)
+            before = rest[m.start() - 1] if m.start() else ""
+            tok = cjk_item(tok, ex.langs, before.isspace() or before in _AFTER_NUMBER)
             if not tok:
                 continue
         elif tok in stop or len(tok) < 2:
