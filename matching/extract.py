@@ -29,7 +29,7 @@ from babel.dates import get_month_names
 
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
-from matching.lexicon import LETTER, common, digit_table, scope, wrap
+from matching.lexicon import LETTER, common, digit_table, languages, pattern, scope, wrap
 from matching.measures import read_measures
 from matching.patterns import INDIAN_GROUPING, MULT_LINKS, RESOLUTIONS, Patterns, compiled
 
@@ -152,6 +152,21 @@ def product_lines(text: str) -> list[tuple[str, int, int]]:
         if not out or hit[1] >= out[-1][2]:
             out.append(hit)
     return out
+
+
+def parking_cover(text: str) -> str | None:
+    """Whether the parking space ``text`` offers or asks for is "covered" (a roof, a garage, a basement) or
+    "open" ("parking.covered" and "parking.open" of every language table; read only once the category is
+    known: "kapalı" is a covered space but also a closed shop, "open" anything). A denial ("nicht überdacht",
+    "không mái che") is read as open first; both named, neither."""
+    t = normalise(text)
+    found = set()
+    for value in ("open", "covered"):
+        rx = pattern(f"parking.{value}", languages())
+        if rx is not None and rx.search(t):
+            found.add(value)
+            t = rx.sub(" ", t)
+    return found.pop() if len(found) == 1 else None
 
 
 #: A CJK/Korean numeral chain written with digits: "1万5千" (15,000), "3만 5천" (35,000), "1万5000" (15,000).

@@ -35,7 +35,7 @@ from matching.classify import CategoryResult, classifier_for, text_boosts
 from matching.cues import cue_matches, is_service_category, job_seeker, service_hint
 from matching.embedder import Embedder, get_embedder, l2_normalise
 from matching.errors import UnderstandError
-from matching.extract import MAX_EXTRACT_CHARS, extract
+from matching.extract import MAX_EXTRACT_CHARS, extract, parking_cover
 from matching.extraction import Extraction
 from matching.features import lead_text
 from matching.gazetteer import ROUTE_CATEGORIES, local_currency, route
@@ -221,10 +221,12 @@ def with_category_attributes(
     attributes: dict[str, str], category: str, cell: str | None, text: str | None
 ) -> dict[str, str]:
     """``attributes`` with those that depend on the category and the place: the ``route`` the text names near
-    ``cell`` (``gazetteer.route``) in ``ROUTE_CATEGORIES``, the model ``year`` (``signals.model_year``) in
-    ``YEAR_GROUPS``. Either, from another category or place, is dropped."""
+    ``cell`` (``gazetteer.route``) in ``ROUTE_CATEGORIES``, whether a parking space is covered or open
+    (``extract.parking_cover``), the model ``year`` (``signals.model_year``) in ``YEAR_GROUPS``. Any of
+    them, from another category or place, is dropped."""
     attributes.pop("route", None)
     attributes.pop("year", None)
+    attributes.pop("parking", None)
     if (
         category in ROUTE_CATEGORIES
         and cell is not None
@@ -234,6 +236,9 @@ def with_category_attributes(
         and (way := route(text, *center(cell))) is not None
     ):
         attributes["route"] = way
+    parking = category == "property/parking" and text and len(attributes) < MAX_ATTRIBUTES
+    if parking and text and (cover := parking_cover(text)) is not None:
+        attributes["parking"] = cover
     in_group = group_of(category) in YEAR_GROUPS
     if in_group and len(attributes) < MAX_ATTRIBUTES and (year := model_year(text)) is not None:
         attributes["year"] = year

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from matching.canonical import find_glosses
 from matching.classify import attribute_boosts
-from matching.extract import extract, parse_number
+from matching.extract import extract, parking_cover, parse_number
 from matching.lang import detect_language
 
 
@@ -195,6 +195,22 @@ def test_a_product_line_is_glossed_as_its_goods_and_its_words_are_not() -> None:
 )
 def test_gender_and_schedule_are_read_once_and_only_as_words(text: str, key: str, value: str | None) -> None:
     assert extract(text).attributes.get(key) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "cover"),
+    [
+        ("موقف سيارة مغطى للإيجار الشهري في قبو عمارة", "covered"),
+        ("Cidde'de aylık kiralık kapalı otopark yeri arıyorum", "covered"),
+        ("ジッダのアル・ラウダ地区で屋根付き駐車場を月極で探しています", "covered"),
+        ("موقف سيارة مكشوف للإيجار الشهري داخل حوش فيلا", "open"),
+        ("Außenstellplatz, nicht überdacht, 40 € im Monat", "open"),  # the denial is not a roof
+        ("Covered parking bay, open to offers", "covered"),  # "open" alone is not a kind of space
+        ("Parking space, covered or open-air, either is fine", None),  # both: neither
+    ],
+)
+def test_a_parking_space_is_covered_or_open(text: str, cover: str | None) -> None:
+    assert parking_cover(text) == cover
 
 
 def test_price_without_currency_is_kept_without_currency() -> None:
