@@ -71,6 +71,22 @@ def lead_text(text: str) -> str:
     return out or text
 
 
+def embed_with_leads(
+    embedder: Embedder, texts: Sequence[str], renderings: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """In one embedding call: ``texts``, their ``renderings`` (rows aligned) and the leads of the texts
+    longer than their lead (``lead_text``); a text that is its own lead is not embedded twice, its row of the
+    lead vectors is its own vector. Returns (text vectors, rendering vectors, lead vectors)."""
+    n = len(texts)
+    leads = [lead_text(t) for t in texts]
+    longer = [k for k, (t, lead) in enumerate(zip(texts, leads, strict=True)) if lead != t]
+    vecs = embedder.embed([*texts, *renderings, *(leads[k] for k in longer)])
+    text_v, rendering_v = vecs[:n], vecs[n : 2 * n]
+    lead_v = text_v.copy()
+    lead_v[longer] = vecs[2 * n :]
+    return text_v, rendering_v, lead_v
+
+
 def combine(raw: np.ndarray, item: np.ndarray, lead: np.ndarray | None = None) -> np.ndarray:
     """Match vectors from the raw-text, item-rendering and lead embeddings (rows aligned; no lead: raw)."""
     raw = np.asarray(raw, dtype=np.float32)
@@ -90,13 +106,8 @@ def features(intents: Sequence[Intent], embedder: Embedder, *, probs: bool = Tru
     views = [item_view(i) for i in intents]
     items = [v.rendering for v in views]
     raws = [i.text or r for i, r in zip(intents, items, strict=True)]
-    leads = [lead_text(r) for r in raws]
-    longer = [n for n, (r, lead) in enumerate(zip(raws, leads, strict=True)) if lead != r]
     n = len(intents)
-    vecs = embedder.embed(raws + items + [leads[k] for k in longer])
-    raw_v, item_v = vecs[:n], vecs[n : 2 * n]
-    lead_v = raw_v.copy()
-    lead_v[longer] = vecs[2 * n :]
+    raw_v, item_v, lead_v = embed_with_leads(embedder, raws, items)
     match = combine(raw_v, item_v, lead_v)
     codes = clf.bank().codes
     if not probs:

@@ -37,7 +37,7 @@ from matching.embedder import Embedder, get_embedder, l2_normalise
 from matching.errors import UnderstandError
 from matching.extract import MAX_EXTRACT_CHARS, extract, parking_cover
 from matching.extraction import Extraction
-from matching.features import lead_text
+from matching.features import embed_with_leads
 from matching.gazetteer import ROUTE_CATEGORIES, local_currency, route
 from matching.lang import detect_language, mixed_languages, script_report, supported
 from matching.lexicon import pattern
@@ -67,7 +67,7 @@ DEFAULT_TTL_S = MAX_INTENT_TTL_S
 CATEGORY_MIN_PROB = 0.5
 CHOICE_MARGIN = 0.2
 #: The category's whole-text votes (text, ads, linear model) read the text's vector plus this many times its
-#: lead's (``features.lead_text``, the first clause): a long ad names its item first, and what follows
+#: lead's (``features.embed_with_leads``, the first clause): a long ad names its item first, and what follows
 #: (condition, accessories, delivery, "winter tires fitted" of a car for rent, "the suit" of a Santa Claus)
 #: pulled it elsewhere. Decided on the four tuning sets, non-English category agreement tune / tune2 / tune3 /
 #: tune4: .946 / .891 / .768 / .741 -> .954 / .895 / .773 / .767 at 2 (1: .946 / .896 / .775 / .753; 4: .954
@@ -236,7 +236,7 @@ def with_category_attributes(
         and (way := route(text, *center(cell))) is not None
     ):
         attributes["route"] = way
-    parking = category == "property/parking" and text and len(attributes) < MAX_ATTRIBUTES
+    parking = category == "property/parking" and len(attributes) < MAX_ATTRIBUTES
     if parking and text and (cover := parking_cover(text)) is not None:
         attributes["parking"] = cover
     in_group = group_of(category) in YEAR_GROUPS
@@ -344,13 +344,9 @@ def understand_many(
             defaults["currency"] = default_currency
     parsed = [_parse(_check_text(t), lang, default_currency) for t in texts]
     item_texts = [_classify_text(p) for p in parsed]
-    leads = [lead_text(p.text) for p in parsed]
-    longer = [i for i, (p, lead) in enumerate(zip(parsed, leads, strict=True)) if lead != p.text]
-    n = len(parsed)
-    vecs = emb.embed(item_texts + [p.text for p in parsed] + [leads[i] for i in longer])
-    item_vecs, full_vecs = vecs[:n], vecs[n : 2 * n]
-    text_vecs = full_vecs.copy()  # the whole text's votes hear its lead (``W_LEAD_TEXT``)
-    text_vecs[longer] = l2_normalise(full_vecs[longer] + W_LEAD_TEXT * vecs[2 * n :])
+    full_vecs, item_vecs, lead_vecs = embed_with_leads(emb, [p.text for p in parsed], item_texts)
+    # the whole text's votes hear its lead (``W_LEAD_TEXT``; a one-clause text is its own lead)
+    text_vecs = l2_normalise(full_vecs + W_LEAD_TEXT * lead_vecs)
     boosts = [_boosts(p) for p in parsed]
     cats = clf.categories(
         item_vecs, text_vecs, boosts, [p.ex.langs for p in parsed], [p.text for p in parsed]
