@@ -101,6 +101,7 @@ def bench_embedding() -> dict[str, Any]:
 
     from matching.embedder import get_embedder
     from matching.evaluate import load_eval
+    from matching.evaluate_pairs import load_split
     from matching.understand import understand, understand_many
 
     texts = [i.text for i in load_eval()]
@@ -129,6 +130,10 @@ def bench_embedding() -> dict[str, Any]:
     understand_many(texts)  # the bank's vectors (cache or computed once) and its per-language views
     out["understand_per_s_single"] = _rate(lambda: [understand(x) for x in texts[:100]], 100, repeat=2)
     out["understand_per_s_batch"] = _rate(lambda: understand_many(texts), len(texts), repeat=1)
+    # whole ads, not one-clause requests: tune2's sellers (most have a lead of their own to embed)
+    long = list(dict.fromkeys(p.sell.text for p in load_split("tune2")[0]))[:128]
+    out["understand_long_mean_chars"] = round(sum(map(len, long)) / len(long), 1)
+    out["understand_long_per_s_batch"] = _rate(lambda: understand_many(long), len(long), repeat=2)
     out.update(_knn_scope_ab(emb, texts[:100]))
     return out
 
