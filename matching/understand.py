@@ -76,7 +76,7 @@ CHOICE_MARGIN = 0.2
 #: .916 -> .918 but agreement .889 -> .880 and top-1 .880 -> .878, the sell side's category (sellers and
 #: their near misses, 251 texts) .912 -> .888 (6 flipped). The lead in the search's distribution too
 #: (``features``, whose match vector already holds it) cost top-5 (tune4 .965 -> .945). One more embedding
-#: per text longer than its lead (understanding 128 sellers of 155 characters: 75 -> 72 texts/s batched).
+#: per text longer than its lead (bench/matching.py, understanding whole ads: 79.0 -> 75.6 texts/s).
 W_LEAD_TEXT = 2.0
 ACTION_MIN_MARGIN = 0.03
 #: Share of letters in scripts no language table covers above which the text is refused.
