@@ -86,15 +86,34 @@ LINES: dict[str, tuple[str, str]] = {
 }
 
 
+#: A spelling in katakana (with the long-vowel mark and the middle dot).
+_KATAKANA = re.compile(r"[\u30a0-\u30ff]+")
+#: The case endings of a Russian noun in "-а" or "-я" (a brand spelled so: "тойота", "икея").
+_RU_A_ENDINGS = "ами|ями|ой|ою|ей|ею|ам|ям|ах|ях|а|я|у|ю|ы|и|е"
+
+
+def brand_of(spelling: str) -> str | None:
+    """The canonical brand of a spelling ``_BRAND_RE`` found: a listed one, or a Russian one in any case."""
+    if spelling in BRANDS:
+        return BRANDS[spelling]
+    return _RU_A_STEMS.get(re.sub(f"(?:{_RU_A_ENDINGS})$", "", spelling))
+
+
 def _brand_pattern(spelling: str, lang: str | None) -> str:
     """One brand spelling as a pattern that does not match inside another word: a Latin one between
-    non-letters and non-digits; a Russian one followed by at most two letters (a case ending: "самсунгом");
-    any other delimited as its language's words are (``lexicon.wrap``: Chinese and Japanese anywhere, Korean
-    not after a letter, the rest between non-letters: "ابل" is not Apple inside "مقابل")."""
+    non-letters and non-digits; a katakana one not after katakana ("ニコン" is not in "ミニコンポ"); a Russian
+    one followed by at most two letters (a case ending: "самсунгом"), or one in "-а" or "-я" with that letter
+    any of their case endings ("продам тойоту", not "прадед"); any other delimited as its language's words
+    are (``lexicon.wrap``: Chinese and Japanese anywhere, Korean not after a letter, the rest between
+    non-letters: "ابل" is not Apple inside "مقابل")."""
     e = re.escape(spelling)
     if lang is None:
         return rf"(?<![a-z0-9]){e}(?![a-z0-9])"
+    if _KATAKANA.fullmatch(spelling):  # not the end of a longer katakana word: "ニコン" in "ミニコンポ"
+        return rf"(?<![\u30a0-\u30ff]){e}"
     if lang == "ru":
+        if spelling[-1] in "ая":  # the ending changes with the case: "тойоту", "ямахи", "икею"
+            return rf"(?<!{LETTER}){re.escape(spelling[:-1])}(?:{_RU_A_ENDINGS})(?!{LETTER})"
         return rf"(?<!{LETTER}){e}(?=(?:{LETTER}){{0,2}}(?!{LETTER}))"
     return wrap(e, lang)
 
@@ -104,6 +123,7 @@ def _spelling_lang(spelling: str) -> str | None:
     return None if spelling.isascii() else detect_language(spelling)[0] or "en"
 
 
+_RU_A_STEMS = {b[:-1]: v for b, v in BRANDS.items() if b[-1] in "ая" and _spelling_lang(b) == "ru"}
 _BRAND_RE = re.compile(
     "|".join(_brand_pattern(b, _spelling_lang(b)) for b in sorted(BRANDS, key=len, reverse=True))
 )
@@ -550,7 +570,9 @@ def extract(
         if len(values) == 1:
             ex.attributes[key] = values.pop()
     for m in brands:
-        ex.put("brand", BRANDS[m.group(0)])
+        canonical = brand_of(m.group(0))
+        if canonical is not None:
+            ex.put("brand", canonical)
     lines = product_lines(t)
     if lines:  # "an Activa or a Jupiter": both, not a contradiction
         ex.attributes["line"] = ",".join(dict.fromkeys(s for s, _, _ in lines))

@@ -139,6 +139,14 @@ def test_a_brand_is_not_a_condition() -> None:
         ("सोनी हेडफोन", "sony"),
         ("सोनीपत में किताबें", None),  # "सोनी" (Sony) starts "सोनीपत" (Sonipat)
         ("kärcher k5", "karcher"),
+        ("продам тойоту камри", "toyota"),  # a brand in "-а" in another case
+        ("ищу макиту", "makita"),
+        ("шкаф из икеи", "ikea"),
+        ("мой прадед", None),  # "прада" (Prada) in no case of it
+        ("マキタのドリル", "makita"),
+        ("ミニコンポ探しています", None),  # "ニコン" (Nikon) inside a katakana word
+        ("테팔 프라이팬 세트", "tefal"),
+        ("고프로 히어로", "gopro"),
     ],
 )
 def test_a_brand_spelled_in_another_script_is_a_whole_word(text: str, brand: str | None) -> None:
