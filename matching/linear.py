@@ -115,18 +115,37 @@ def log_probabilities(logits: np.ndarray) -> np.ndarray:
 
 
 class LinearModel(NamedTuple):
-    """Weights (dim, categories) and biases, columns in the order the classifier asked for."""
+    """Weights (dim, categories) and biases, columns in the order the classifier asked for; and the side
+    model's weights (dim, 2) and biases, columns offer and seek."""
 
     w: np.ndarray
     b: np.ndarray
+    side_w: np.ndarray
+    side_b: np.ndarray
 
     def log_probabilities(self, vectors: np.ndarray) -> np.ndarray:
         """(rows, categories): the model's log-probabilities of ``vectors`` (the classifier's space)."""
         return log_probabilities(vectors @ self.w + self.b)
 
+    def seek_log_odds(self, vectors: np.ndarray) -> np.ndarray:
+        """(rows,): the side model's log-odds that each text asks for something (classifier's space)."""
+        z = vectors @ self.side_w + self.side_b
+        return np.asarray(z[:, 1] - z[:, 0], dtype=np.float32)
 
-def read(path: Path | None = None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], dict[str, str]]:
-    """The shipped weights, biases, category codes (columns) and metadata.
+
+class Shipped(NamedTuple):
+    """The contents of the model file."""
+
+    w: np.ndarray
+    b: np.ndarray
+    codes: tuple[str, ...]
+    meta: dict[str, str]
+    side_w: np.ndarray
+    side_b: np.ndarray
+
+
+def read(path: Path | None = None) -> Shipped:
+    """The shipped weights, biases, category codes (columns), metadata and side model.
 
     Raises:
         LinearError: missing field or wrong shape.
@@ -139,15 +158,23 @@ def read(path: Path | None = None) -> tuple[np.ndarray, np.ndarray, tuple[str, .
             b = np.asarray(z["b"], dtype=np.float32)
             codes = tuple(str(c) for c in json.loads(str(z["codes"])))
             meta = json.loads(str(z["meta"]))
+            if w.shape != (USE_M3_DIM, len(codes)) or b.shape != (len(codes),) or not isinstance(meta, dict):
+                raise LinearError(
+                    f"linear model file: weights {w.shape}, biases {b.shape}, {len(codes)} categories"
+                )
+            side_w = np.asarray(z["side_w"], dtype=np.float32)
+            side_b = np.asarray(z["side_b"], dtype=np.float32)
+        except LinearError:
+            raise
         except (KeyError, ValueError) as e:
             raise LinearError(f"linear model file: {e}") from e
-    if w.shape != (USE_M3_DIM, len(codes)) or b.shape != (len(codes),) or not isinstance(meta, dict):
-        raise LinearError(f"linear model file: weights {w.shape}, biases {b.shape}, {len(codes)} categories")
-    return w, b, codes, {str(k): str(v) for k, v in meta.items()}
+    if side_w.shape != (USE_M3_DIM, 2) or side_b.shape != (2,):
+        raise LinearError(f"linear model file: side weights {side_w.shape}, biases {side_b.shape}")
+    return Shipped(w, b, codes, {str(k): str(v) for k, v in meta.items()}, side_w, side_b)
 
 
 @cache
-def _shipped() -> tuple[np.ndarray, np.ndarray, tuple[str, ...], dict[str, str]]:
+def _shipped() -> Shipped:
     return read()
 
 
@@ -156,23 +183,27 @@ def linear_for(embedder: Embedder, codes: tuple[str, ...]) -> LinearModel | None
     taxonomy the model was not fitted on)."""
     if embedder.model_id != USE_M3_ID or embedder.dim != USE_M3_DIM:
         return None
-    w, b, fitted, meta = _shipped()
-    if meta.get("model_id") != USE_M3_ID or set(fitted) != set(codes):
+    m = _shipped()
+    if m.meta.get("model_id") != USE_M3_ID or set(m.codes) != set(codes):
         return None
-    order = [fitted.index(c) for c in codes]
-    return LinearModel(np.ascontiguousarray(w[:, order]), b[order])
+    order = [m.codes.index(c) for c in codes]
+    return LinearModel(np.ascontiguousarray(m.w[:, order]), m.b[order], m.side_w, m.side_b)
 
 
 def build(embedder: Embedder, out: Path, lam: float = LAM) -> dict[str, float | int | str]:
     """Fit the model on the labelled ads with ``embedder`` and write it to ``out``; returns what was done."""
+    from matching.bank import examples
     from matching.classify import classifier_for
 
     t0 = time.perf_counter()
     bank = classifier_for(embedder).bank()
     labels = bank.example_labels
     w, b = fit(bank.examples.vectors, labels, len(bank.codes), lam)
+    seeks = np.array([e.side == "seek" for e in examples()], dtype=np.int64)  # the rows' order
+    side_w, side_b = fit(bank.examples.vectors, seeks, 2, lam)
     meta = {"model_id": embedder.model_id, "examples_digest": examples_digest(), "lam": str(lam)}
-    write_npz(out, meta, w=w, b=b, codes=np.array(json.dumps(list(bank.codes))))
+    codes = np.array(json.dumps(list(bank.codes)))
+    write_npz(out, meta, w=w, b=b, codes=codes, side_w=side_w, side_b=side_b)
     seconds = round(time.perf_counter() - t0, 1)
     return {"examples": len(labels), "categories": len(bank.codes), "seconds": seconds, "file": str(out)}
 
@@ -186,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         argv,
         LINEAR_FILE,
         lambda out: build(get_embedder(), out),
-        lambda: read()[3],
+        lambda: read().meta,
         "examples_digest",
         examples_digest,
     )

@@ -6,7 +6,8 @@ script no language table covers), its language detected (or taken from ``lang``)
 that language (plus English) applied: attributes, prices with currency and multipliers, quantities
 (``extract``), cues, and the bank glossary. One batched embedding call gives the item-word vectors and the
 whole-text vectors; the bank classifier turns them into a calibrated category distribution (``classify``).
-Lexical cues decide the action when they agree, the embedding margin otherwise.
+Lexical cues decide the action when they agree, the side the wording suggests otherwise
+(``Classifier.demand_probability``).
 
 Whatever was not found or is uncertain goes to ``.missing`` (so the agent asks), contradictions and
 ambiguities to ``.warnings``. When the best two categories are close, ``.needs_choice`` is set and
@@ -78,7 +79,9 @@ CHOICE_MARGIN = 0.2
 #: (``features``, whose match vector already holds it) cost top-5 (tune4 .965 -> .945). One more embedding
 #: per text longer than its lead (bench/matching.py, understanding whole ads: 79.0 -> 75.6 texts/s).
 W_LEAD_TEXT = 2.0
-ACTION_MIN_MARGIN = 0.03
+#: Below this confidence in the side the wording alone suggests (``Classifier.demand_probability``, no cue
+#: word deciding), the action is reported as uncertain (the margin's old threshold, .03, is .62).
+ACTION_MIN_CONFIDENCE = 0.62
 #: Share of letters in scripts no language table covers above which the text is refused.
 MAX_UNSUPPORTED_SHARE = 0.5
 #: Attributes the agent should ask for when absent, per category.
@@ -351,8 +354,8 @@ def understand_many(
     cats = clf.categories(
         item_vecs, text_vecs, boosts, [p.ex.langs for p in parsed], [p.text for p in parsed]
     )
-    margins = clf.action_margin(full_vecs)
-    return [_one(p, defaults, cell, cats[i], float(margins[i])) for i, p in enumerate(parsed)]
+    seeks = clf.demand_probability(full_vecs)
+    return [_one(p, defaults, cell, cats[i], float(seeks[i])) for i, p in enumerate(parsed)]
 
 
 def _boosts(p: _Parsed) -> dict[str, float]:
@@ -386,7 +389,7 @@ def _two_items(p: _Parsed) -> list[str]:
 
 
 def _action(
-    p: _Parsed, margin: float, warnings: list[str], missing: list[str]
+    p: _Parsed, seek: float, warnings: list[str], missing: list[str]
 ) -> tuple[bool, float, dict[str, list[str]]]:
     lowered = p.text.lower()
     demand, supply = cue_matches(lowered, p.ex.langs)
@@ -394,21 +397,21 @@ def _action(
         return True, 0.97, {"demand": demand, "supply": supply}
     if supply and not demand:
         return False, 0.97, {"demand": demand, "supply": supply}
-    demand_side = margin > 0
-    conf = min(0.9, 0.5 + 4 * abs(margin))
+    demand_side = seek > 0.5
+    conf = min(0.9, max(seek, 1.0 - seek))
     if demand and supply:
         warnings.append(
             f"both buying ({demand[0]!r}) and selling ({supply[0]!r}) words; "
             f"chose {'buy' if demand_side else 'sell'}"
         )
         conf = min(conf, 0.6)
-    if abs(margin) < ACTION_MIN_MARGIN or (demand and supply):
+    if conf < ACTION_MIN_CONFIDENCE or (demand and supply):
         missing.append("action")
     return demand_side, conf, {"demand": demand, "supply": supply}
 
 
 def _one(
-    p: _Parsed, defaults: dict[str, Any], cell: str | None, cat: CategoryResult, margin: float
+    p: _Parsed, defaults: dict[str, Any], cell: str | None, cat: CategoryResult, seek: float
 ) -> Understanding:
     missing: list[str] = []
     warnings: list[str] = list(p.ex.warnings)
@@ -420,7 +423,7 @@ def _one(
         detected = p.lang
         if len(p.mixed) > 1:
             warnings.append(f"mixed languages ({', '.join(p.mixed)}); read as {detected}")
-    demand_side, act_conf, cues = _action(p, margin, warnings, missing)
+    demand_side, act_conf, cues = _action(p, seek, warnings, missing)
     category = cat.code
     needs_choice = cat.probability < CATEGORY_MIN_PROB or cat.margin < CHOICE_MARGIN
     two = _two_items(p)

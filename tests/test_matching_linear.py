@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from matching import linear
+from matching.bank import examples
 from matching.classify import Classifier
 from matching.embedder import USE_M3_DIM, USE_M3_ID, get_embedder, l2_normalise
 
@@ -55,10 +56,13 @@ def test_fit_refuses_bad_input(
 
 
 def test_the_shipped_model_is_current_for_the_labelled_ads() -> None:
-    w, b, codes, meta = linear.read()
-    assert w.shape == (USE_M3_DIM, len(codes)) and np.isfinite(w).all() and np.isfinite(b).all()
-    assert meta["model_id"] == USE_M3_ID
-    assert meta["examples_digest"] == linear.examples_digest(), "ads changed: python -m matching.linear build"
+    m = linear.read()
+    assert m.w.shape == (USE_M3_DIM, len(m.codes)) and np.isfinite(m.w).all() and np.isfinite(m.b).all()
+    assert np.isfinite(m.side_w).all() and np.isfinite(m.side_b).all()
+    assert m.meta["model_id"] == USE_M3_ID
+    assert m.meta["examples_digest"] == linear.examples_digest(), (
+        "ads changed: python -m matching.linear build"
+    )
 
 
 def test_the_shipped_model_reads_the_labelled_ads() -> None:
@@ -67,9 +71,31 @@ def test_the_shipped_model_reads_the_labelled_ads() -> None:
     clf = Classifier(get_embedder())
     model = clf.linear()
     assert model is not None
-    w, b = model
     bank = clf.bank()
-    assert float(np.mean((bank.examples.vectors @ w + b).argmax(axis=1) == bank.example_labels)) > 0.8
+    guessed = (bank.examples.vectors @ model.w + model.b).argmax(axis=1)
+    assert float(np.mean(guessed == bank.example_labels)) > 0.8
+    # and the side of most: an offer or a request
+    seeks = np.array([e.side == "seek" for e in examples()])
+    assert float(np.mean((model.seek_log_odds(bank.examples.vectors) > 0) == seeks)) > 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "seek"),
+    [
+        (
+            "Bosch washing machine, 8 kg, 4 years old, spins and drains fine, small dent on the side. £90",
+            False,
+        ),
+        ("Sofá de tres plazas gris, tela, muy cómodo, sin manchas. 150 €, recogida en Valencia", False),
+        ("Canapé d'angle convertible, très bon état, à récupérer sur place, 200 €", False),
+        ("Mountainbike 29 Zoll, Rahmen L, Shimano Deore, kaum gefahren. 350 €", False),
+        ("Preciso de um sofá de dois lugares barato para a sala", True),
+        ("Cherche un vélo pour enfant de 6 ans, pas trop cher", True),
+    ],
+)
+def test_the_side_model_tells_an_offer_from_a_request(text: str, seek: bool) -> None:
+    clf = Classifier(get_embedder())
+    assert (float(clf.demand_probability(get_embedder().embed([text]))[0]) > 0.5) == seek
 
 
 def test_only_the_default_model_gets_the_linear_vote() -> None:
@@ -85,8 +111,8 @@ def test_only_the_default_model_gets_the_linear_vote() -> None:
     assert linear.linear_for(get_embedder(), codes[:-1]) is None  # not the taxonomy it was fitted on
     got = linear.linear_for(get_embedder(), codes[::-1])
     assert got is not None
-    w, _ = linear.read()[:2]
-    np.testing.assert_array_equal(got[0][:, ::-1], w)  # columns follow the codes asked for
+    np.testing.assert_array_equal(got.w[:, ::-1], linear.read().w)  # columns follow the codes asked for
+    np.testing.assert_array_equal(got.side_w, linear.read().side_w)  # the side model has no categories
 
 
 def test_a_damaged_file_is_refused(tmp_path: Path) -> None:
@@ -96,4 +122,11 @@ def test_a_damaged_file_is_refused(tmp_path: Path) -> None:
         linear.read(bad)
     np.savez(bad, w=np.zeros((USE_M3_DIM, 2)), b=np.zeros(2), codes=np.array('["a", "b"]'))
     with pytest.raises(linear.LinearError, match="meta"):
+        linear.read(bad)
+    fields = {"w": np.zeros((USE_M3_DIM, 2)), "b": np.zeros(2), "codes": np.array('["a", "b"]')}
+    np.savez(bad, **fields, meta=np.array("{}"))  # a file of the category model alone
+    with pytest.raises(linear.LinearError, match="side_w"):
+        linear.read(bad)
+    np.savez(bad, **fields, meta=np.array("{}"), side_w=np.zeros((USE_M3_DIM, 3)), side_b=np.zeros(2))
+    with pytest.raises(linear.LinearError, match="side weights"):
         linear.read(bad)

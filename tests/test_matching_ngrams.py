@@ -104,7 +104,7 @@ def test_the_ngram_vote_counts_in_the_category(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.undo()
     model = clf.linear()
     assert model is not None
-    weights, bias = model
+    weights, bias = model.w, model.b
     mapped_item, mapped_text = clf.adapt(item[None]), clf.adapt(text[None])
     w_item, w_text, w_ads, w_ngrams, w_linear, _ = classify.W_UNSEEN
     scores = (
