@@ -25,6 +25,10 @@ sharpens the distribution, so ``understand``'s softmax runs at ``classify.TEMPER
 before the model .060). Held-out, run once after the decision: category = gold .881 -> .902, agreement .866
 -> .869, top-1 .858 -> .858.
 
+The same file holds a side model: the same fit with two classes, offer and request, on the same ads' vectors
+and sides (2,249 offers, 2,255 requests). ``understand`` asks it when no cue word decides the action
+(``classify.Classifier.demand_probability``, where it is combined with the phrase margin and measured).
+
 The weights ship as ``data/linear-use-m3.npz`` with the digest of the ads and of the adapter they were
 fitted through; ``python -m matching.linear build`` refits them after an edit, ``check`` tells whether they
 are current (a test runs the same check). Another embedder (the tests' hash embedder) gets no linear vote.
