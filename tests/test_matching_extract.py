@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from matching.canonical import find_glosses
 from matching.classify import attribute_boosts
-from matching.extract import extract, parking_cover, parse_number
+from matching.extract import BRAND_CATEGORIES, extract, parking_cover, parse_number
 from matching.lang import detect_language
 
 
@@ -496,3 +496,17 @@ def test_a_resolution_is_no_price(text: str) -> None:
 )
 def test_a_tire_size_written_without_its_marks(text: str, size: str | None) -> None:
     assert extract(text).attributes.get("size") == size
+
+
+@pytest.mark.parametrize(
+    ("text", "brand", "category"),
+    [
+        ("Ravensburger Puzzle 1000 Teile, vollständig", "ravensburger", "kids/toys"),
+        ("Cherche poussette Uppababy Vista d'occasion", "uppababy", "kids/strollers"),
+        ("スノーピークのテントを探しています", "snow peak", "sports/camping"),
+        ("스노우피크 텐트 구해요", "snow peak", "sports/camping"),
+    ],
+)
+def test_a_brand_of_one_kind_of_goods_hints_its_category(text: str, brand: str, category: str) -> None:
+    assert extract(text).attributes.get("brand") == brand
+    assert BRAND_CATEGORIES[brand][0] == category
