@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -29,7 +30,16 @@ from babel.dates import get_month_names
 
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
-from matching.lexicon import LETTER, common, digit_table, languages, pattern, scope, wrap
+from matching.lexicon import (
+    LETTER,
+    boundaries,
+    common,
+    digit_table,
+    languages,
+    literal_trie,
+    pattern,
+    scope,
+)
 from matching.measures import read_measures
 from matching.patterns import INDIAN_GROUPING, MULT_LINKS, RESOLUTIONS, Patterns, compiled
 
@@ -99,23 +109,41 @@ def brand_of(spelling: str) -> str | None:
     return _RU_A_STEMS.get(re.sub(f"(?:{_RU_A_ENDINGS})$", "", spelling))
 
 
-def _brand_pattern(spelling: str, lang: str | None) -> str:
-    """One brand spelling as a pattern that does not match inside another word: a Latin one between
-    non-letters and non-digits; a katakana one not after katakana ("ニコン" is not in "ミニコンポ"); a Russian
-    one followed by at most two letters (a case ending: "самсунгом"), or one in "-а" or "-я" with that letter
-    any of their case endings ("продам тойоту", not "прадед"); any other delimited as its language's words
-    are (``lexicon.wrap``: Chinese and Japanese anywhere, Korean not after a letter, the rest between
-    non-letters: "ابل" is not Apple inside "مقابل")."""
-    e = re.escape(spelling)
+def _brand_frame(spelling: str, lang: str | None) -> tuple[str, str, str]:
+    """How one brand spelling is found without matching inside another word, as (left context, literal,
+    right context): a Latin one between non-letters and non-digits; a katakana one not after katakana
+    ("ニコン" is not in "ミニコンポ"); a Russian one followed by at most two letters (a case ending:
+    "самсунгом"), or one in "-а" or "-я" with that letter any of their case endings ("продам тойоту", not
+    "прадед"); any other delimited as its language's words are (``lexicon.wrap``: Chinese and Japanese
+    anywhere, Korean not after a letter, the rest between non-letters: "ابل" is not Apple inside "مقابل")."""
     if lang is None:
-        return rf"(?<![a-z0-9]){e}(?![a-z0-9])"
-    if _KATAKANA.fullmatch(spelling):  # not the end of a longer katakana word: "ニコン" in "ミニコンポ"
-        return rf"(?<![\u30a0-\u30ff]){e}"
+        return r"(?<![a-z0-9])", spelling, r"(?![a-z0-9])"
+    if _KATAKANA.fullmatch(spelling):
+        return r"(?<![\u30a0-\u30ff])", spelling, ""
     if lang == "ru":
         if spelling[-1] in "ая":  # the ending changes with the case: "тойоту", "ямахи", "икею"
-            return rf"(?<!{LETTER}){re.escape(spelling[:-1])}(?:{_RU_A_ENDINGS})(?!{LETTER})"
-        return rf"(?<!{LETTER}){e}(?=(?:{LETTER}){{0,2}}(?!{LETTER}))"
-    return wrap(e, lang)
+            return rf"(?<!{LETTER})", spelling[:-1], rf"(?:{_RU_A_ENDINGS})(?!{LETTER})"
+        return rf"(?<!{LETTER})", spelling, rf"(?=(?:{LETTER}){{0,2}}(?!{LETTER}))"
+    left, right = boundaries(lang)
+    return left, spelling, right
+
+
+def _brand_pattern(spelling: str, lang: str | None) -> str:
+    """One brand spelling's pattern (``_brand_frame``)."""
+    left, literal, right = _brand_frame(spelling, lang)
+    return f"{left}(?:{re.escape(literal)}){right}"
+
+
+def _brands_pattern(spellings: Iterable[str]) -> re.Pattern[str]:
+    """Every spelling's pattern as one: the spellings of one frame share it, their literals in one trie
+    (``lexicon.literal_trie``)."""
+    frames: dict[tuple[str, str], list[str]] = {}
+    for s in spellings:
+        left, literal, right = _brand_frame(s, _spelling_lang(s))
+        frames.setdefault((left, right), []).append(literal)
+    return re.compile(
+        "|".join(f"{left}{literal_trie(lits)}{right}" for (left, right), lits in frames.items())
+    )
 
 
 def _spelling_lang(spelling: str) -> str | None:
@@ -124,9 +152,7 @@ def _spelling_lang(spelling: str) -> str | None:
 
 
 _RU_A_STEMS = {b[:-1]: v for b, v in BRANDS.items() if b[-1] in "ая" and _spelling_lang(b) == "ru"}
-_BRAND_RE = re.compile(
-    "|".join(_brand_pattern(b, _spelling_lang(b)) for b in sorted(BRANDS, key=len, reverse=True))
-)
+_BRAND_RE = _brands_pattern(BRANDS)
 
 
 def _parts(spelling: str) -> list[str]:

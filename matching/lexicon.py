@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -113,10 +114,37 @@ def mapping(path: str, langs: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def boundaries(lang: str) -> tuple[str, str]:
+    """The language's ``boundary``: the patterns of what may not come before and after one of its words."""
+    return _BOUNDARIES[str(table(lang).get("boundary", "word"))]
+
+
 def wrap(entry: str, lang: str) -> str:
     """``entry`` delimited as the language's ``boundary`` says."""
-    left, right = _BOUNDARIES[str(table(lang).get("boundary", "word"))]
+    left, right = boundaries(lang)
     return f"{left}(?:{entry}){right}"
+
+
+def literal_trie(words: Iterable[str]) -> str:
+    """One pattern matching any of the literal ``words``, their common prefixes shared ("sam(?:sonite|sung)"),
+    a longer word tried before a word it extends, as an alternation sorted longest first would. The engine
+    then reads each character of the text once per start instead of once per word: 1,420 brand spellings
+    as one plain alternation took 5.6 ms per 155-character ad."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
 
 
 @cache

@@ -162,3 +162,18 @@ def test_mixed_and_unsupported_scripts() -> None:
     assert mixed_languages("出售二手自行车九成新 продаю велосипед") == ["ru", "zh"]  # two scripts, as before
     rep = script_report("ขายจักรยานมือสอง")
     assert rep.unsupported and "Thai" in rep.unsupported
+
+
+def test_a_literal_trie_matches_what_the_longest_first_alternation_matches() -> None:
+    import re
+
+    from matching.lexicon import literal_trie
+
+    words = ["sam", "samsung", "samsonite", "sams", "a.b", "a+", "x", "xy", "xyz"]
+    trie = re.compile(literal_trie(words))
+    plain = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    for text in ["samsung tv", "sams club", "samsonite", "sa", "a.b a+b axb", "xyzzy", "x y", ""]:
+        assert [m.group(0) for m in trie.finditer(text)] == [m.group(0) for m in plain.finditer(text)]
+    # backtracks to a shorter word when the context after a longer one fails
+    framed = re.compile(f"(?:{literal_trie(words)})(?![a-z])")
+    assert framed.match("samsun") is None and framed.match("sams!").group(0) == "sams"
