@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 
 from matching.bank import Gloss, glosses
+from matching.brands import LINES
 from matching.cues import service_hint, stopwords, strip_cues
-from matching.extract import LINES, extract
+from matching.extract import extract
 from matching.extraction import Extraction
 from matching.lexicon import LETTER, field
 from matching.loans import DEVANAGARI, loan_glosses, loans
@@ -218,7 +219,7 @@ class ItemView:
 def item_view(intent: Intent) -> ItemView:
     """The ``ItemView`` of a (possibly remote) intent, recomputed from its text and published attributes.
 
-    A product line named (``extract.product_lines``) is not glossed as its goods here, as it is where the
+    A product line named (``brands.product_lines``) is not glossed as its goods here, as it is where the
     category is chosen (``understand``): the view makes the match vector and the distribution that sets how
     widely an intent is filed and searched (``features``), and a seller made sure by its "G-Shock" must still
     meet the buyer who names only the model ("GA-2100") and is read into another group. Non-English top-1

@@ -72,9 +72,9 @@ import faiss
 import numpy as np
 
 from matching.bank import BANK_LANGS, examples, phrases
+from matching.brands import BRAND_CATEGORIES, LINES
 from matching.cache import embed_cached
 from matching.embedder import Embedder, l2_normalise
-from matching.extract import BRAND_CATEGORIES, LINES
 from matching.lexicon import field, languages
 from matching.ngrams import ngram_vote
 from wire.taxonomy import taxonomy
@@ -108,7 +108,7 @@ W_SIDE_MARGIN = 25.0
 #: Added for the categories a recognised brand usually belongs to (half each when it has several).
 W_BRAND = 0.15
 #: Added instead for the category of a named product line or make ("Galaxy Tab": tablets, not Samsung's
-#: phones; ``extract.LINES``), half each when the text names lines of two. With the line glossed as its goods
+#: phones; ``brands.LINES``), half each when the text names lines of two. With the line glossed as its goods
 #: (``canonical.find_glosses``), non-English category agreement on the tuning sets (tune / tune2 / tune3 /
 #: tune4) .941 / .847 / .754 / .737 -> .946 / .892 / .771 / .738, top-1 .926 / .888 / .914 / .818 -> .926 /
 #: .889 / .914 / .816 (gloss alone, W_LINE 0: agreement .946 / .878 / .768 / .740); held-out agreement .886

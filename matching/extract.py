@@ -17,26 +17,20 @@ uncertain.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import cache
-from importlib import resources
-from typing import Any
 
 from babel import UnknownLocaleError
 from babel.dates import get_month_names
 
+from matching.brands import brand_of, find_brands, product_lines
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
 from matching.lexicon import (
-    LETTER,
-    boundaries,
     common,
     digit_table,
     languages,
-    literal_trie,
     pattern,
     scope,
 )
@@ -76,128 +70,6 @@ _MODELS: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"(?<![a-z0-9])ipad\s?(pro|air|mini)?(?![a-z0-9])"), "ipad", "apple"),
     (re.compile(r"(?<![a-z0-9])redmi\s?(note\s?\d{1,2})(?![a-z0-9])"), "redmi", "xiaomi"),
 ]
-
-_BRANDS_DOC: dict[str, Any] = json.loads(
-    resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8")
-)
-#: Brand spelling (any script) -> canonical brand.
-BRANDS: dict[str, str] = {str(k): str(v) for k, v in _BRANDS_DOC["brands"].items()}
-#: Canonical brand -> the categories its goods usually belong to (a ranking hint, ``classify``).
-BRAND_CATEGORIES: dict[str, list[str]] = {
-    str(k): [str(c) for c in v] for k, v in _BRANDS_DOC.get("categories", {}).items()
-}
-#: Product line or make spelling -> its category and the English noun of its goods ("galaxy tab" ->
-#: (electronics/tablets, tablet)).
-LINES: dict[str, tuple[str, str]] = {
-    str(s): (str(code), str(v["noun"]))
-    for code, v in _BRANDS_DOC["lines"].items()
-    if code != "note"
-    for s in v["spellings"]
-}
-
-
-#: A spelling in katakana (with the long-vowel mark and the middle dot).
-_KATAKANA = re.compile(r"[\u30a0-\u30ff]+")
-#: The case endings of a Russian noun in "-а" or "-я" (a brand spelled so: "тойота", "икея").
-_RU_A_ENDINGS = "ами|ями|ой|ою|ей|ею|ам|ям|ах|ях|а|я|у|ю|ы|и|е"
-
-
-def brand_of(spelling: str) -> str | None:
-    """The canonical brand of a spelling ``_BRAND_RE`` found: a listed one, or a Russian one in any case."""
-    if spelling in BRANDS:
-        return BRANDS[spelling]
-    return _RU_A_STEMS.get(re.sub(f"(?:{_RU_A_ENDINGS})$", "", spelling))
-
-
-def _brand_frame(spelling: str, lang: str | None) -> tuple[str, str, str]:
-    """How one brand spelling is found without matching inside another word, as (left context, literal,
-    right context): a Latin one between non-letters and non-digits; a katakana one not after katakana
-    ("ニコン" is not in "ミニコンポ"); a Russian one followed by at most two letters (a case ending:
-    "самсунгом"), or one in "-а" or "-я" with that letter any of their case endings ("продам тойоту", not
-    "прадед"); any other delimited as its language's words are (``lexicon.wrap``: Chinese and Japanese
-    anywhere, Korean not after a letter, the rest between non-letters: "ابل" is not Apple inside "مقابل")."""
-    if lang is None:
-        return r"(?<![a-z0-9])", spelling, r"(?![a-z0-9])"
-    if _KATAKANA.fullmatch(spelling):
-        return r"(?<![\u30a0-\u30ff])", spelling, ""
-    if lang == "ru":
-        if spelling[-1] in "ая":  # the ending changes with the case: "тойоту", "ямахи", "икею"
-            return rf"(?<!{LETTER})", spelling[:-1], rf"(?:{_RU_A_ENDINGS})(?!{LETTER})"
-        return rf"(?<!{LETTER})", spelling, rf"(?=(?:{LETTER}){{0,2}}(?!{LETTER}))"
-    left, right = boundaries(lang)
-    return left, spelling, right
-
-
-def _brand_pattern(spelling: str, lang: str | None) -> str:
-    """One brand spelling's pattern (``_brand_frame``)."""
-    left, literal, right = _brand_frame(spelling, lang)
-    return f"{left}(?:{re.escape(literal)}){right}"
-
-
-def _brands_pattern(spellings: Iterable[str]) -> re.Pattern[str]:
-    """Every spelling's pattern as one: the spellings of one frame share it, their literals in one trie
-    (``lexicon.literal_trie``)."""
-    frames: dict[tuple[str, str], list[str]] = {}
-    for s in spellings:
-        left, literal, right = _brand_frame(s, _spelling_lang(s))
-        frames.setdefault((left, right), []).append(literal)
-    return re.compile(
-        "|".join(f"{left}{literal_trie(lits)}{right}" for (left, right), lits in frames.items())
-    )
-
-
-def _spelling_lang(spelling: str) -> str | None:
-    """A spelling's language (its script's, ``detect_language``), None for a Latin one without accents."""
-    return None if spelling.isascii() else detect_language(spelling)[0] or "en"
-
-
-_RU_A_STEMS = {b[:-1]: v for b, v in BRANDS.items() if b[-1] in "ая" and _spelling_lang(b) == "ru"}
-_BRAND_RE = _brands_pattern(BRANDS)
-
-
-def _parts(spelling: str) -> list[str]:
-    """A line spelling's parts: "fz-s" -> fz, s."""
-    return re.split(r"[-\s]", spelling)
-
-
-def _line_pattern(spelling: str) -> str:
-    """A Latin line spelling with "-" or a space between its parts matches with either or none ("fz-s",
-    "fz s", "fzs"); it is delimited as a brand is, but digits may follow ("galaxy tab" in "galaxy tab s9")."""
-    if not spelling.isascii():
-        return _brand_pattern(spelling, _spelling_lang(spelling))
-    e = r"[-\s]?".join(re.escape(part) for part in _parts(spelling))
-    return rf"(?<![a-z0-9]){e}(?![a-z{'0-9' if spelling[-1].isdigit() else ''}])"
-
-
-def _line_patterns() -> dict[str, tuple[list[str], re.Pattern[str]]]:
-    """Spellings by their first part ("galaxy" -> galaxy tab, galaxy buds, ...), each group one pattern with
-    a capturing group per spelling, longest first. One alternation of every spelling cost 0.6 ms a text
-    (understand batch 366 -> 304 texts/s); a text is tried only on the groups whose first part it holds."""
-    groups: dict[str, list[str]] = {}
-    for spelling in LINES:
-        groups.setdefault(_parts(spelling)[0], []).append(spelling)
-    out = {}
-    for key, spellings in groups.items():
-        spellings.sort(key=len, reverse=True)
-        out[key] = (spellings, re.compile("|".join(f"({_line_pattern(sp)})" for sp in spellings)))
-    return out
-
-
-_LINE_PATTERNS = _line_patterns()
-
-
-def product_lines(text: str) -> list[tuple[str, int, int]]:
-    """The product lines normalised ``text`` names: (spelling in ``brands.json``, start, end), in text order,
-    none overlapping (the longer of two starting together)."""
-    found: list[tuple[str, int, int]] = []
-    for key, (spellings, rx) in _LINE_PATTERNS.items():
-        if key in text:
-            found += [(spellings[(m.lastindex or 1) - 1], m.start(), m.end()) for m in rx.finditer(text)]
-    out: list[tuple[str, int, int]] = []
-    for hit in sorted(found, key=lambda h: (h[1], h[1] - h[2])):
-        if not out or hit[1] >= out[-1][2]:
-            out.append(hit)
-    return out
 
 
 def parking_cover(text: str) -> str | None:
@@ -570,7 +442,7 @@ def extract(
             t = blank(t, neg.start(), neg.end())
     t = _extract_quantity(rx, t, ex, cased)
     conditions: list[str] = []
-    brands = list(_BRAND_RE.finditer(t))  # read once: "New Balance" is a brand, not a condition
+    brands = find_brands(t)  # read once: "New Balance" is a brand, not a condition
     for cond, crx in rx.conditions:
         for cm in crx.finditer(t):
             if any(b.start() < cm.end() and cm.start() < b.end() for b in brands):

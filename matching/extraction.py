@@ -28,7 +28,7 @@ class Extraction:
     uncertain: list[str] = field(default_factory=list)
     rest: str = ""
     langs: tuple[str, ...] = ()
-    #: The product lines named (``extract.product_lines``): start and end in ``rest``, spelling.
+    #: The product lines named (``brands.product_lines``): start and end in ``rest``, spelling.
     names: list[tuple[int, int, str]] = field(default_factory=list)
 
     def put(self, key: str, value: str) -> None:

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matching.brands import BRAND_CATEGORIES
 from matching.canonical import find_glosses
 from matching.classify import attribute_boosts
-from matching.extract import BRAND_CATEGORIES, extract, parking_cover, parse_number
+from matching.extract import extract, parking_cover, parse_number
 from matching.lang import detect_language
 
 
