@@ -448,10 +448,12 @@ class Classifier:
 
     def action_margin(self, vectors: np.ndarray) -> np.ndarray:
         """Per row: mean top-3 similarity to demand examples minus the same for supply (> 0 = demand)."""
+        return self._margin(self.adapt(vectors))
+
+    def _margin(self, adapted: np.ndarray) -> np.ndarray:
         bank = self.bank()
-        vectors = self.adapt(vectors)
-        d = np.sort(vectors @ bank.demand.T, axis=1)[:, -3:].mean(axis=1)
-        s = np.sort(vectors @ bank.supply.T, axis=1)[:, -3:].mean(axis=1)
+        d = np.sort(adapted @ bank.demand.T, axis=1)[:, -3:].mean(axis=1)
+        s = np.sort(adapted @ bank.supply.T, axis=1)[:, -3:].mean(axis=1)
         return np.asarray(d - s, dtype=np.float32)
 
     def demand_probability(self, vectors: np.ndarray) -> np.ndarray:
@@ -462,9 +464,10 @@ class Classifier:
         log-odds plus ``W_SIDE_MARGIN`` times the margin (``action_margin``); else the margin as a
         probability, .5 + 4 x margin."""
         bank = self.bank()
-        margin = self.action_margin(vectors)
+        adapted = self.adapt(vectors)
+        margin = self._margin(adapted)
         if bank.linear is not None:
-            z = bank.linear.seek_log_odds(self.adapt(vectors)) + W_SIDE_MARGIN * margin
+            z = bank.linear.seek_log_odds(adapted) + W_SIDE_MARGIN * margin
             return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float32)
         return np.asarray(np.clip(0.5 + 4.0 * margin, 0.0, 1.0), dtype=np.float32)
 

@@ -138,18 +138,15 @@ class LinearModel(NamedTuple):
 
 
 class Shipped(NamedTuple):
-    """The contents of the model file."""
+    """The contents of the model file: the model (columns in the file's order), category codes, metadata."""
 
-    w: np.ndarray
-    b: np.ndarray
+    model: LinearModel
     codes: tuple[str, ...]
     meta: dict[str, str]
-    side_w: np.ndarray
-    side_b: np.ndarray
 
 
 def read(path: Path | None = None) -> Shipped:
-    """The shipped weights, biases, category codes (columns), metadata and side model.
+    """The shipped model, its category codes (columns) and metadata.
 
     Raises:
         LinearError: missing field or wrong shape.
@@ -162,19 +159,19 @@ def read(path: Path | None = None) -> Shipped:
             b = np.asarray(z["b"], dtype=np.float32)
             codes = tuple(str(c) for c in json.loads(str(z["codes"])))
             meta = json.loads(str(z["meta"]))
-            if w.shape != (USE_M3_DIM, len(codes)) or b.shape != (len(codes),) or not isinstance(meta, dict):
-                raise LinearError(
-                    f"linear model file: weights {w.shape}, biases {b.shape}, {len(codes)} categories"
-                )
-            side_w = np.asarray(z["side_w"], dtype=np.float32)
-            side_b = np.asarray(z["side_b"], dtype=np.float32)
-        except LinearError:
-            raise
+            side = [
+                np.asarray(z[k], dtype=np.float32) if k in z.files else None for k in ("side_w", "side_b")
+            ]
         except (KeyError, ValueError) as e:
             raise LinearError(f"linear model file: {e}") from e
+    if w.shape != (USE_M3_DIM, len(codes)) or b.shape != (len(codes),) or not isinstance(meta, dict):
+        raise LinearError(f"linear model file: weights {w.shape}, biases {b.shape}, {len(codes)} categories")
+    side_w, side_b = side
+    if side_w is None or side_b is None:
+        raise LinearError("linear model file: no side model (side_w, side_b)")
     if side_w.shape != (USE_M3_DIM, 2) or side_b.shape != (2,):
         raise LinearError(f"linear model file: side weights {side_w.shape}, biases {side_b.shape}")
-    return Shipped(w, b, codes, {str(k): str(v) for k, v in meta.items()}, side_w, side_b)
+    return Shipped(LinearModel(w, b, side_w, side_b), codes, {str(k): str(v) for k, v in meta.items()})
 
 
 @cache
@@ -191,7 +188,7 @@ def linear_for(embedder: Embedder, codes: tuple[str, ...]) -> LinearModel | None
     if m.meta.get("model_id") != USE_M3_ID or set(m.codes) != set(codes):
         return None
     order = [m.codes.index(c) for c in codes]
-    return LinearModel(np.ascontiguousarray(m.w[:, order]), m.b[order], m.side_w, m.side_b)
+    return m.model._replace(w=np.ascontiguousarray(m.model.w[:, order]), b=m.model.b[order])
 
 
 def build(embedder: Embedder, out: Path, lam: float = LAM) -> dict[str, float | int | str]:

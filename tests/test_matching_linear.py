@@ -57,8 +57,9 @@ def test_fit_refuses_bad_input(
 
 def test_the_shipped_model_is_current_for_the_labelled_ads() -> None:
     m = linear.read()
-    assert m.w.shape == (USE_M3_DIM, len(m.codes)) and np.isfinite(m.w).all() and np.isfinite(m.b).all()
-    assert np.isfinite(m.side_w).all() and np.isfinite(m.side_b).all()
+    w, b = m.model.w, m.model.b
+    assert w.shape == (USE_M3_DIM, len(m.codes)) and np.isfinite(w).all() and np.isfinite(b).all()
+    assert np.isfinite(m.model.side_w).all() and np.isfinite(m.model.side_b).all()
     assert m.meta["model_id"] == USE_M3_ID
     assert m.meta["examples_digest"] == linear.examples_digest(), (
         "ads changed: python -m matching.linear build"
@@ -111,8 +112,8 @@ def test_only_the_default_model_gets_the_linear_vote() -> None:
     assert linear.linear_for(get_embedder(), codes[:-1]) is None  # not the taxonomy it was fitted on
     got = linear.linear_for(get_embedder(), codes[::-1])
     assert got is not None
-    np.testing.assert_array_equal(got.w[:, ::-1], linear.read().w)  # columns follow the codes asked for
-    np.testing.assert_array_equal(got.side_w, linear.read().side_w)  # the side model has no categories
+    np.testing.assert_array_equal(got.w[:, ::-1], linear.read().model.w)  # columns follow the codes asked for
+    np.testing.assert_array_equal(got.side_w, linear.read().model.side_w)  # the side model has no categories
 
 
 def test_a_damaged_file_is_refused(tmp_path: Path) -> None:
