@@ -1,7 +1,8 @@
 """The classifier on ``data/eval_ads``: 3,771 labelled ads and requests that nothing was fitted or decided on.
 
 Each text is understood alone (no location, the language detected); per language, the share whose category
-equals its label and the share whose side (demand or supply) equals its label. The set's README says how it
+equals its label, the share whose side (demand or supply) equals its label and the share whose language was
+detected as the one it is written in. The set's README says how it
 was written and what it is (and is not) evidence of. ``python -m matching.evaluate_ads`` prints the figures as
 JSON, with progress on stderr.
 """
@@ -19,6 +20,7 @@ from matching.evaluate_pairs import EVAL_NOW, _ratio
 from matching.understand import understand_many
 
 FOLDER = "data/eval_ads"
+_SHARES = ("category", "side", "language")
 #: Texts understood per batched call.
 BATCH = 256
 
@@ -26,7 +28,8 @@ BATCH = 256
 def evaluate_ads(
     embedder: Embedder | None = None, progress: bool = False, per_cell: int | None = None
 ) -> dict[str, Any]:
-    """``{"n", "per_lang": {lang: {"n", "category", "side"}}, "overall": {...}, "non_en": {...}}``.
+    """``{"n", "per_lang": {lang: {"n", "category", "side", "language"}}, "overall", "non_en"}`` (the
+    same three shares).
 
     Args:
         per_cell: at most this many texts (the first, in file order) per category, language and side; None:
@@ -45,6 +48,7 @@ def evaluate_ads(
     n: Counter[str] = Counter()
     cat: Counter[str] = Counter()
     side: Counter[str] = Counter()
+    lang: Counter[str] = Counter()
     for start in range(0, len(ads), BATCH):
         chunk = ads[start : start + BATCH]
         for e, u in zip(
@@ -55,21 +59,31 @@ def evaluate_ads(
             n[e.lang] += 1
             cat[e.lang] += u.intent.category == e.category
             side[e.lang] += u.intent.action.demand == (e.side == "seek")
+            lang[e.lang] += u.lang == e.lang
         if progress:
             print(f"\r{min(start + BATCH, len(ads))}/{len(ads)} texts", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
     per = {
-        lang: {"n": n[lang], "category": _ratio(cat[lang], n[lang]), "side": _ratio(side[lang], n[lang])}
-        for lang in sorted(n)
+        code: {
+            "n": n[code],
+            "category": _ratio(cat[code], n[code]),
+            "side": _ratio(side[code], n[code]),
+            "language": _ratio(lang[code], n[code]),
+        }
+        for code in sorted(n)
     }
     others = [r for lang, r in per.items() if lang != "en"]
     total = sum(n.values())
     return {
         "n": total,
         "per_lang": per,
-        "overall": {"category": _ratio(sum(cat.values()), total), "side": _ratio(sum(side.values()), total)},
-        "non_en": {k: round(sum(r[k] for r in others) / len(others), 4) for k in ("category", "side")},
+        "overall": {
+            "category": _ratio(sum(cat.values()), total),
+            "side": _ratio(sum(side.values()), total),
+            "language": _ratio(sum(lang.values()), total),
+        },
+        "non_en": {k: round(sum(r[k] for r in others) / len(others), 4) for k in _SHARES},
     }
 
 

@@ -429,6 +429,24 @@ def test_detect_language(text: str, lang: str) -> None:
     assert detect_language(text)[0] == lang
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # no word of any detection table: the labelled texts' words decide
+        ("IKEA MALM 6-drawer dresser", "en"),
+        ("Honda scooter, single owner, low mileage", "en"),
+        ("Cerco cuffie originali, pochi mesi di vita", "it"),
+        ("Compro scrivania in legno massello", "it"),
+        ("Kinderfahrrad 20 Zoll mit Stützrädern", "de"),
+        ("tủ lạnh Samsung 300 lít còn mới", "vi"),
+        ("sepatu futsal anak ukuran 33", "id"),
+        ("bisiklet kaskı çocuk için", "tr"),
+    ],
+)
+def test_detect_language_of_terse_texts(text: str, lang: str) -> None:
+    assert detect_language(text)[0] == lang
+
+
 def test_detect_language_without_evidence() -> None:
     assert detect_language("225/65R17 $80") == (None, 0.0)
     assert detect_language("xyzzy qwrt")[0] is None
