@@ -60,6 +60,7 @@ from matching.signals import (
     coverage,
     designator_conflict,
     designators,
+    generation_conflict,
     identifiers,
     key_matches,
 )
@@ -471,7 +472,8 @@ class LocalIndex:
                     p_cat,
                     (len(conflicts(q_attrs, c_attrs)) if both else 0)
                     + (designator_conflict(q_models, c_ids) if q_models else 0)
-                    + (accessory_conflict(q_models, c_ids, cand.text) if q_models else 0),
+                    + (accessory_conflict(q_models, c_ids, cand.text) if q_models else 0)
+                    + generation_conflict(q_ids, c_ids),
                     key_matches(q_attrs, c_attrs) if both else 0,
                     gap,
                 )

@@ -421,6 +421,20 @@ def test_a_model_designator_with_another_number_conflicts() -> None:
     assert designators(identifiers("pago Rs 450, USD 20, de 128, up to 230")) == {}  # prices, quantities
 
 
+def test_a_generation_after_a_model_is_read_and_conflicts() -> None:
+    from matching.signals import generation_conflict, identifiers
+
+    t30 = identifiers("Busco Fuji X-T30, solo cuerpo, hasta 650 €")
+    t30_ii = identifiers("Vendo Fujifilm X-T30 II negra, cuerpo")
+    assert "t30~2" in t30_ii and not any("~" in t for t in t30)
+    assert generation_conflict(t30, t30_ii) and generation_conflict(t30_ii, t30)
+    assert not generation_conflict(t30_ii, identifiers("富士 X-T30 II ボディ"))  # the same generation
+    assert generation_conflict(identifiers("Sony A7 III body"), identifiers("Sony A7 IV, 2 batteries"))
+    assert "5d~4" in identifiers("Canon EOS 5D Mark IV") and "a7~3" in identifiers("a7 mk3")
+    assert not generation_conflict(t30, identifiers("Sony A7 III"))  # another model: not this signal
+    assert not any("~" in t for t in identifiers("Volume II of the series, chapter iv"))  # no model before
+
+
 def test_a_measure_compares_within_a_tolerance() -> None:
     from matching.signals import conflicts, key_matches
 
