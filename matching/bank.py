@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from matching.lexicon import CJK, LETTER, field, languages
+from matching.lexicon import CJK, LETTER, field, fold, languages
 
 #: The bank folders: the classifier's examples (``concepts``), then the wider bank that the glossary and the
 #: classifier's adapter read too (``all_concepts``).
@@ -252,7 +252,8 @@ def _index(langs: tuple[str, ...]) -> _Index:
             for p in c.phrases.get(lang, ()):
                 if lang == "ko" and len(p) < 2:
                     continue  # one Hangul syllable ("노", oar) starts many other words ("노지")
-                buckets.setdefault(_key(p.lower()), []).append((p, lang, ci))
+                folded = fold(p)  # as normalised texts are: NFC, lower case, the optional nukta left out
+                buckets.setdefault(_key(folded), []).append((folded, lang, ci))
     return _Index({k: tuple(sorted(v, key=lambda e: -len(e[0]))) for k, v in buckets.items()})
 
 

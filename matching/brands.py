@@ -12,15 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from importlib import resources
 from typing import Any
 
 from matching.lang import detect_language
-from matching.lexicon import LETTER, boundaries, literal_trie
+from matching.lexicon import LETTER, boundaries, literal_trie, read_data
 
-_BRANDS_DOC: dict[str, Any] = json.loads(
-    resources.files("matching").joinpath("data/brands.json").read_text(encoding="utf-8")
-)
+_BRANDS_DOC: dict[str, Any] = json.loads(read_data("data/brands.json"))
 #: Brand spelling (any script) -> canonical brand.
 BRANDS: dict[str, str] = {str(k): str(v) for k, v in _BRANDS_DOC["brands"].items()}
 #: Canonical brand -> the categories its goods usually belong to (a ranking hint, ``classify``).

@@ -18,7 +18,7 @@ from matching.brands import LINES
 from matching.cues import service_hint, stopwords, strip_cues
 from matching.extract import extract
 from matching.extraction import Extraction
-from matching.lexicon import LETTER, field
+from matching.lexicon import LETTER, field, fold
 from matching.loans import DEVANAGARI, loan_glosses, loans
 from wire.intent import Intent
 from wire.taxonomy import taxonomy
@@ -235,7 +235,7 @@ def item_view(intent: Intent) -> ItemView:
     return ItemView(
         item_rendering(attrs, item_words(intent.text, ex), gloss),
         [g.category for g in found],
-        service_hint(intent.text.lower(), ex.langs),
+        service_hint(fold(intent.text), ex.langs),
         attrs,
         ex.langs,
     )

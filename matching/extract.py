@@ -30,6 +30,7 @@ from matching.lang import detect_language
 from matching.lexicon import (
     common,
     digit_table,
+    fold_nukta,
     languages,
     pattern,
     scope,
@@ -103,9 +104,10 @@ def compound_numbers(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """NFC, lower case (Turkish dotted İ kept one character), digits of every script as ASCII digits, digit-
-    written CJK/Korean numeral chains as one number (``compound_numbers``)."""
-    t = unicodedata.normalize("NFC", text).replace("İ", "i")
+    """NFC, the optional Devanagari nukta left out (``lexicon.fold_nukta``), lower case (Turkish dotted İ kept
+    one character), digits of every script as ASCII digits, digit-written CJK/Korean numeral chains as one
+    number (``compound_numbers``)."""
+    t = fold_nukta(unicodedata.normalize("NFC", text)).replace("İ", "i")
     return compound_numbers(t.lower().translate(digit_table()))
 
 

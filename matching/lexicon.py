@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -34,6 +35,28 @@ WORD = re.compile(rf"(?:{LETTER})+")
 #: A kana, Han or Hangul character: scripts whose words are not delimited as Latin ones are (Chinese and
 #: Japanese have no spaces; Korean glues endings on).
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+#: The nukta of a Devanagari letter for a borrowed sound (क़ ख़ ग़ ज़ फ़, after NFC a letter and the sign):
+#: Hindi writers put it or leave it out ("हेडफ़ोन" and "हेडफोन", headphones; "साइज़" and "साइज", size), so
+#: texts and every word list are read without it (``fold_nukta``). ड़ and ढ़ are other letters and keep it.
+_BORROWED_NUKTA = re.compile("([\u0915\u0916\u0917\u091c\u092b])\u093c")
+
+
+def fold_nukta(text: str) -> str:
+    """``text`` (NFC) without the optional nukta of ``_BORROWED_NUKTA``."""
+    return _BORROWED_NUKTA.sub(r"\1", text) if "\u093c" in text else text
+
+
+def fold(text: str) -> str:
+    """NFC, lower case, the optional nukta left out: how word lists are compared with a text's words."""
+    return fold_nukta(unicodedata.normalize("NFC", text)).lower()
+
+
+def read_data(path: str) -> str:
+    """A text file of the package (UTF-8), NFC and with the optional nukta left out, as texts are read."""
+    raw = resources.files("matching").joinpath(path).read_text(encoding="utf-8")
+    return fold_nukta(unicodedata.normalize("NFC", raw))
+
+
 _BOUNDARIES = {
     "word": (rf"(?<!{LETTER})", rf"(?!{LETTER})"),
     "left": (rf"(?<!{LETTER})", ""),
@@ -60,16 +83,14 @@ def table(lang: str) -> dict[str, Any]:
     """
     if lang not in languages():
         raise KeyError(lang)
-    raw = resources.files("matching").joinpath(f"data/lang/{lang}.json").read_text(encoding="utf-8")
-    doc: dict[str, Any] = json.loads(raw)
+    doc: dict[str, Any] = json.loads(read_data(f"data/lang/{lang}.json"))
     return doc
 
 
 @cache
 def common() -> dict[str, Any]:
     """The language-independent table."""
-    raw = resources.files("matching").joinpath("data/lang/common.json").read_text(encoding="utf-8")
-    doc: dict[str, Any] = json.loads(raw)
+    doc: dict[str, Any] = json.loads(read_data("data/lang/common.json"))
     return doc
 
 

@@ -41,7 +41,7 @@ from matching.extraction import Extraction
 from matching.features import embed_with_leads
 from matching.gazetteer import ROUTE_CATEGORIES, local_currency, route
 from matching.lang import detect_language, mixed_languages, script_report, supported
-from matching.lexicon import pattern
+from matching.lexicon import fold, pattern
 from matching.published import published_text
 from matching.signals import YEAR_GROUPS, model_year
 from wire.currency import is_currency, to_minor
@@ -360,7 +360,7 @@ def understand_many(
 
 def _boosts(p: _Parsed) -> dict[str, float]:
     return text_boosts(
-        p.ex.attributes, [g.category for g in p.glosses], service_hint(p.text.lower(), p.ex.langs)
+        p.ex.attributes, [g.category for g in p.glosses], service_hint(fold(p.text), p.ex.langs)
     )
 
 
@@ -391,7 +391,7 @@ def _two_items(p: _Parsed) -> list[str]:
 def _action(
     p: _Parsed, seek: float, warnings: list[str], missing: list[str]
 ) -> tuple[bool, float, dict[str, list[str]]]:
-    lowered = p.text.lower()
+    lowered = fold(p.text)
     demand, supply = cue_matches(lowered, p.ex.langs)
     if demand and not supply:
         return True, 0.97, {"demand": demand, "supply": supply}
@@ -438,7 +438,7 @@ def _one(
     if (
         is_service_category(category)
         and category.startswith("jobs/")
-        and job_seeker(p.text.lower(), p.ex.langs)
+        and job_seeker(fold(p.text), p.ex.langs)
     ):
         demand_side = False
     action = _action_for(Action.BUY if demand_side else Action.SELL, category)

@@ -185,3 +185,17 @@ def test_overlapping_phrases_keep_the_compounds_head() -> None:
     assert glosses("bảo dưỡng xe tay ga", ("vi", "en"))[0].category == "services/auto-repair"
     # no overlap: every phrase is kept, in text order, whatever the language
     assert [g.english for g in glosses("sofa and dog food", ("en",))] == ["sofa", "dog food"]
+
+
+def test_the_optional_nukta_is_read_either_way() -> None:
+    from matching.cues import cue_matches
+    from matching.lexicon import fold
+
+    # the bank writes "हेडफोन", a writer "हेडफ़ोन" (precomposed or letter + sign): the same word
+    variants = ("Bose हेडफ\u093cोन चाहिए", "Bose हेड\u095eोन चाहिए")  # letter + sign, precomposed
+    assert {normalise(t) for t in variants} == {normalise("Bose हेडफोन चाहिए")} == {fold(t) for t in variants}
+    assert [g.english for g in glosses(normalise("Bose हेडफ़ोन चाहिए"), ("hi",))] == ["headphones"]
+    assert [g.english for g in glosses(normalise("साइज़ 42 के जूते"), ("hi",))] == ["shoes"]
+    assert normalise("बड़ा") != normalise("बडा")  # ड़ is another letter, not an optional mark
+    demand, _ = cue_matches(fold("मुझे एक पुरानी साइकिल की ज़रूरत है"), ("hi",))
+    assert demand and demand == cue_matches(fold("मुझे एक पुरानी साइकिल की जरूरत है"), ("hi",))[0]
