@@ -61,6 +61,7 @@ from matching.signals import (
     designator_conflict,
     designators,
     generation_conflict,
+    generations,
     identifiers,
     key_matches,
 )
@@ -102,6 +103,9 @@ class LocalIndex:
         self._interned: dict[str, int] = {}
         self._cell_cache: dict[str, tuple[float, float, float, tuple[float, float, float]]] = {}
         self._ids: dict[bytes, frozenset[str]] = {}
+        #: the intents whose identifiers name a model's generation ("X-T30 II"): the few
+        #: ``generation_conflict`` is asked about when the query names none
+        self._generations: set[bytes] = set()
         self._df: dict[str, int] = {}  # identifier -> how many indexed intents have it
         self._queries: dict[tuple[bytes, int, str], tuple[np.ndarray, dict[str, float]]] = {}
         self._words = WordVectors(self.embedder)
@@ -247,10 +251,13 @@ class LocalIndex:
     def _set_ids(self, intent_id: bytes, ids: frozenset[str]) -> None:
         self._drop_ids(intent_id)
         self._ids[intent_id] = ids
+        if generations(ids):
+            self._generations.add(intent_id)
         for t in ids:
             self._df[t] = self._df.get(t, 0) + 1
 
     def _drop_ids(self, intent_id: bytes) -> None:
+        self._generations.discard(intent_id)
         for t in self._ids.pop(intent_id, _NO_IDS):
             left = self._df[t] - 1
             if left:
@@ -441,6 +448,7 @@ class LocalIndex:
         q_ids = identifiers(intent.text)
         q_weights = self._id_weights(q_ids, self._ids.get(intent.id, _NO_IDS))
         q_models = designators(q_ids)
+        q_generation = bool(generations(q_ids))
         q_attrs = intent.attributes
         qp = unit_price(intent)
         q_cur = -2 if qp is None else self._interned.get("c:" + qp[1], -2)
@@ -473,7 +481,11 @@ class LocalIndex:
                     (len(conflicts(q_attrs, c_attrs)) if both else 0)
                     + (designator_conflict(q_models, c_ids) if q_models else 0)
                     + (accessory_conflict(q_models, c_ids, cand.text) if q_models else 0)
-                    + generation_conflict(q_ids, c_ids),
+                    + (
+                        generation_conflict(q_ids, c_ids)
+                        if q_generation or cand.id in self._generations
+                        else 0
+                    ),
                     key_matches(q_attrs, c_attrs) if both else 0,
                     gap,
                 )

@@ -203,13 +203,13 @@ def designator_conflict(query: dict[str, str], candidate: frozenset[str]) -> boo
 def generation_conflict(query: frozenset[str], candidate: frozenset[str]) -> bool:
     """True when both name a model ("X-T30": "t30" in both ``identifiers``) and not the same generation of it:
     one names none and the other one ("X-T30 II"), or they name two ("A7 III", "A7 IV")."""
-    q_gen, c_gen = _generations(query), _generations(candidate)
+    q_gen, c_gen = generations(query), generations(candidate)
     return any(
         base in query and base in candidate and q_gen.get(base) != c_gen.get(base) for base in q_gen | c_gen
     )
 
 
-def _generations(ids: frozenset[str]) -> dict[str, str]:
+def generations(ids: frozenset[str]) -> dict[str, str]:
     """Model -> generation of the "t30~2" identifiers among ``ids``."""
     return dict(t.split("~", 1) for t in ids if "~" in t)  # type: ignore[misc]
 
