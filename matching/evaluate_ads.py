@@ -46,9 +46,7 @@ def evaluate_ads(
         ads = tuple(kept)
     emb = embedder if embedder is not None else get_embedder()
     n: Counter[str] = Counter()
-    cat: Counter[str] = Counter()
-    side: Counter[str] = Counter()
-    lang: Counter[str] = Counter()
+    hits: dict[str, Counter[str]] = {k: Counter() for k in _SHARES}  # share -> language -> texts right
     for start in range(0, len(ads), BATCH):
         chunk = ads[start : start + BATCH]
         for e, u in zip(
@@ -57,32 +55,22 @@ def evaluate_ads(
             strict=True,
         ):
             n[e.lang] += 1
-            cat[e.lang] += u.intent.category == e.category
-            side[e.lang] += u.intent.action.demand == (e.side == "seek")
-            lang[e.lang] += u.lang == e.lang
+            hits["category"][e.lang] += u.intent.category == e.category
+            hits["side"][e.lang] += u.intent.action.demand == (e.side == "seek")
+            hits["language"][e.lang] += u.lang == e.lang
         if progress:
             print(f"\r{min(start + BATCH, len(ads))}/{len(ads)} texts", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
     per = {
-        code: {
-            "n": n[code],
-            "category": _ratio(cat[code], n[code]),
-            "side": _ratio(side[code], n[code]),
-            "language": _ratio(lang[code], n[code]),
-        }
-        for code in sorted(n)
+        lang: {"n": n[lang]} | {k: _ratio(h[lang], n[lang]) for k, h in hits.items()} for lang in sorted(n)
     }
     others = [r for lang, r in per.items() if lang != "en"]
     total = sum(n.values())
     return {
         "n": total,
         "per_lang": per,
-        "overall": {
-            "category": _ratio(sum(cat.values()), total),
-            "side": _ratio(sum(side.values()), total),
-            "language": _ratio(sum(lang.values()), total),
-        },
+        "overall": {k: _ratio(sum(h.values()), total) for k, h in hits.items()},
         "non_en": {k: round(sum(r[k] for r in others) / len(others), 4) for k in _SHARES},
     }
 

@@ -18,7 +18,6 @@ uncertain.
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import cache
 
 from babel import UnknownLocaleError
@@ -30,7 +29,7 @@ from matching.lang import detect_language
 from matching.lexicon import (
     common,
     digit_table,
-    fold_nukta,
+    fold,
     languages,
     pattern,
     scope,
@@ -104,11 +103,10 @@ def compound_numbers(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """NFC, the optional Devanagari nukta left out (``lexicon.fold_nukta``), lower case (Turkish dotted İ kept
-    one character), digits of every script as ASCII digits, digit-written CJK/Korean numeral chains as one
-    number (``compound_numbers``)."""
-    t = fold_nukta(unicodedata.normalize("NFC", text)).replace("İ", "i")
-    return compound_numbers(t.lower().translate(digit_table()))
+    """``lexicon.fold`` (NFC, the optional Devanagari nukta left out, lower case, Turkish dotted İ kept one
+    character), digits of every script as ASCII digits, digit-written CJK/Korean numeral chains as one number
+    (``compound_numbers``)."""
+    return compound_numbers(fold(text).translate(digit_table()))
 
 
 def parse_number(text: str) -> float | None:

@@ -47,8 +47,9 @@ def fold_nukta(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """NFC, lower case, the optional nukta left out: how word lists are compared with a text's words."""
-    return fold_nukta(unicodedata.normalize("NFC", text)).lower()
+    """NFC, the optional nukta left out, lower case (Turkish dotted İ one character, "i"): how word lists are
+    compared with a text's words (``extract.normalise`` adds its digits)."""
+    return fold_nukta(unicodedata.normalize("NFC", text)).replace("İ", "i").lower()
 
 
 def read_data(path: str) -> str:

@@ -423,15 +423,6 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("preciso de pneus para minha caminhonete", "pt"),
         ("中古のタイヤを売ります", "ja"),
         ("продаю шины", "ru"),
-    ],
-)
-def test_detect_language(text: str, lang: str) -> None:
-    assert detect_language(text)[0] == lang
-
-
-@pytest.mark.parametrize(
-    ("text", "lang"),
-    [
         # no word of any detection table: the labelled texts' words decide
         ("IKEA MALM 6-drawer dresser", "en"),
         ("Honda scooter, single owner, low mileage", "en"),
@@ -443,7 +434,7 @@ def test_detect_language(text: str, lang: str) -> None:
         ("bisiklet kaskı çocuk için", "tr"),
     ],
 )
-def test_detect_language_of_terse_texts(text: str, lang: str) -> None:
+def test_detect_language(text: str, lang: str) -> None:
     assert detect_language(text)[0] == lang
 
 
