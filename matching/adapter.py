@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matching.bank import BANK_FOLDERS, BANK_LANGS, all_concepts
+from matching.bank import BANK_FOLDERS, BANK_LANGS, base_concepts
 from matching.cache import embed_cached
 from matching.embedder import USE_M3_DIM, USE_M3_ID, Embedder
 from matching.shipped import command, files_digest, write_npz
@@ -52,9 +52,9 @@ def bank_digest() -> str:
 
 
 def bank_phrases() -> tuple[list[str], np.ndarray]:
-    """Every phrase of the banks (``bank.all_concepts``; a phrase of several concepts once per concept) and
+    """Every phrase of the banks (``bank.base_concepts``; a phrase of several concepts once per concept) and
     the number of its concept."""
-    pairs = [(p, n) for n, c in enumerate(all_concepts()) for lang in BANK_LANGS for p in c.phrases[lang]]
+    pairs = [(p, n) for n, c in enumerate(base_concepts()) for lang in BANK_LANGS for p in c.phrases[lang]]
     return [p for p, _ in pairs], np.asarray([n for _, n in pairs], dtype=np.int64)
 
 

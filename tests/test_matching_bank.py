@@ -23,7 +23,16 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from matching.bank import BANK_LANGS, concepts, glosses, phrases, read_concepts
+from matching.bank import (
+    BANK_LANGS,
+    all_concepts,
+    base_concepts,
+    concepts,
+    glosses,
+    more_phrases,
+    phrases,
+    read_concepts,
+)
 from matching.extract import normalise
 from matching.lexicon import languages, table
 from wire.taxonomy import category_codes
@@ -131,6 +140,23 @@ def test_the_wide_bank_is_well_formed_and_apart() -> None:
     assert len(ids) == len(set(ids))
     assert all(c.phrases[lang] for c in wide for lang in BANK_LANGS)
     _generic_and_apart([p for c in wide for lang in BANK_LANGS for p in c.phrases[lang]])
+
+
+def test_more_phrases_join_their_concepts_but_not_the_adapter() -> None:
+    # data/bank_more: Hindi and Vietnamese phrases for the concepts of both banks (its README says why apart)
+    more = more_phrases()
+    added = [p for d in more.values() for ps in d.values() for p in ps]
+    assert len(added) >= 5000 and {lang for d in more.values() for lang in d} == {"hi", "vi"}
+    base = {c.id: c for c in base_concepts()}
+    merged = {c.id: c for c in all_concepts()}
+    for cid, d in more.items():
+        for lang, ps in d.items():
+            assert not set(ps) & set(base[cid].phrases[lang]), (cid, lang)
+            assert merged[cid].phrases[lang] == base[cid].phrases[lang] + ps, (cid, lang)
+    # the glossary reads them: a Devanagari loanword for an English item, a Vietnamese everyday word
+    assert [g.english for g in glosses(normalise("कार की बैटरी चाहिए"), ("hi", "en"))] == ["car battery"]
+    assert [g.category for g in glosses(normalise("cần mua kính mát"), ("vi", "en"))] == ["fashion/jewelry"]
+    _generic_and_apart(added)
 
 
 def test_evaluation_splits_are_disjoint() -> None:
