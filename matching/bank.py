@@ -30,8 +30,8 @@ from importlib import resources
 
 from matching.lexicon import CJK, LETTER, field, fold, languages
 
-#: The bank folders: the classifier's examples (``concepts``), then the wider bank that the glossary and the
-#: classifier's adapter read too (``all_concepts``).
+#: The bank folders: the classifier's examples (``concepts``), then the wider bank that the glossary
+#: (``all_concepts``) and the classifier's adapter (``base_concepts``) read too.
 BANK_FOLDERS = ("data/bank", "data/bank_wide")
 #: More phrases for concepts of both banks, one line ``concept-id|lang|phrase;phrase`` each
 #: (``more_phrases``): read by the glossary and the kNN vote like the banks' own, left out of the adapter's
@@ -88,16 +88,21 @@ def concepts() -> tuple[Concept, ...]:
     Raises:
         BankFormatError: a malformed line.
     """
-    return _with_more(read_concepts(BANK_FOLDERS[0]))
+    return _with_more(_folder(BANK_FOLDERS[0]))
 
 
 @cache
+def _folder(folder: str) -> tuple[Concept, ...]:
+    """``read_concepts`` of one bank folder, read once per process."""
+    return read_concepts(folder)
+
+
 def base_concepts() -> tuple[Concept, ...]:
     """The concepts of every bank folder as their files write them, without ``more_phrases``: the adapter's
     fit (``matching.adapter``). The added Hindi and Vietnamese phrases moved the shipped adapter, though
-    use-m3 does not read those languages (refitted with them, tune4's top-5 fell .966 -> .955; kept out, it
+    use-m3 does not read those languages (refitted with them, tune4's top-5 fell .967 -> .955; kept out, it
     stayed)."""
-    return tuple(c for folder in BANK_FOLDERS for c in read_concepts(folder))
+    return tuple(c for folder in BANK_FOLDERS for c in _folder(folder))
 
 
 @cache
@@ -105,9 +110,10 @@ def more_phrases() -> dict[str, dict[str, tuple[str, ...]]]:
     """concept id -> language -> the phrases ``MORE_FOLDER`` adds to it (none already in the concept's cell).
 
     Raises:
-        BankFormatError: a malformed line, an unknown concept or language, a concept and language twice.
+        BankFormatError: a malformed line, an unknown concept or language, a concept and language twice, a
+            phrase the concept already has.
     """
-    known = {c.id for c in base_concepts()}
+    known = {c.id: c for c in base_concepts()}
     out: dict[str, dict[str, tuple[str, ...]]] = {}
     for path, n, line in _lines(MORE_FOLDER):
         cells = line.split("|")
@@ -119,23 +125,26 @@ def more_phrases() -> dict[str, dict[str, tuple[str, ...]]]:
             raise BankFormatError(f"{path}:{n}: unknown concept {cid!r} or language {lang!r}, or no phrase")
         if lang in out.get(cid, {}):
             raise BankFormatError(f"{path}:{n}: {cid} {lang} a second time")
+        if set(added) & set(known[cid].phrases[lang]):
+            raise BankFormatError(f"{path}:{n}: a phrase {cid} already has in {lang}")
         out.setdefault(cid, {})[lang] = added
     return out
 
 
 def _with_more(cs: tuple[Concept, ...]) -> tuple[Concept, ...]:
+    """``cs`` with each concept's ``more_phrases`` after its own, in the same order."""
     more = more_phrases()
-    out = []
-    for c in cs:
-        extra = more.get(c.id)
-        if extra:
-            merged = {
-                lang: ps + tuple(p for p in extra.get(lang, ()) if p not in ps)
-                for lang, ps in c.phrases.items()
-            }
-            c = Concept(c.id, c.category, c.english, merged)
-        out.append(c)
-    return tuple(out)
+    return tuple(
+        Concept(
+            c.id,
+            c.category,
+            c.english,
+            {lang: ps + more[c.id].get(lang, ()) for lang, ps in c.phrases.items()},
+        )
+        if c.id in more
+        else c
+        for c in cs
+    )
 
 
 def read_concepts(folder: str) -> tuple[Concept, ...]:
@@ -168,7 +177,7 @@ def read_concepts(folder: str) -> tuple[Concept, ...]:
 def all_concepts() -> tuple[Concept, ...]:
     """The concepts of every bank folder (``data/bank``'s, then ``data/bank_wide``'s) with their
     ``more_phrases``: the glossary's."""
-    return concepts() + _with_more(tuple(c for folder in BANK_FOLDERS[1:] for c in read_concepts(folder)))
+    return concepts() + _with_more(tuple(c for folder in BANK_FOLDERS[1:] for c in _folder(folder)))
 
 
 @cache
