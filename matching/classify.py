@@ -369,10 +369,10 @@ class Classifier:
             sims = similarities(vectors[rows], block.vectors)  # (rows, phrases)
             per_cat = sims[:, block.slots]  # (rows, categories, widest)
             per_cat[:, block.pad] = -2.0
-            widest = per_cat.shape[2]
-            k = min(KNN_K, widest)
-            top = np.partition(per_cat, widest - k, axis=2)[:, :, widest - k :]
-            out[rows] = top.mean(axis=2)
+            # a sort, not ``np.partition``: most of a row is the same padding value, on which numpy's
+            # introselect degrades (whole bank, one text: 1.3 ms partitioned, 0.14 ms sorted; same values)
+            per_cat.sort(axis=2)
+            out[rows] = per_cat[:, :, -min(KNN_K, per_cat.shape[2]) :].mean(axis=2)
         return out
 
     def probabilities(
