@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from matching.lexicon import CJK, LETTER, field, fold, languages
+from matching.lexicon import CJK, LETTER, field, fold, languages, literal_trie, wrap
 
 #: The bank folders: the classifier's examples (``concepts``), then the wider bank that the glossary
 #: (``all_concepts``) and the classifier's adapter (``base_concepts``) read too.
@@ -317,13 +317,26 @@ def _index(langs: tuple[str, ...]) -> _Index:
     return _Index({k: tuple(sorted(v, key=lambda e: -len(e[0]))) for k, v in buckets.items()})
 
 
+@cache
+def _not_items(langs: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Per language of ``langs`` with a ``not_items`` list: the pattern finding its entries."""
+    out: list[re.Pattern[str]] = []
+    for lang in langs:
+        entries = [fold(str(w)) for w in field(lang, "not_items")]
+        if entries:
+            out.append(re.compile(wrap(literal_trie(entries), lang)))
+    return tuple(out)
+
+
 def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
     """The bank concepts mentioned in normalised ``text`` (lower case), longest first, non-overlapping.
 
     Where two phrases overlap ("adult dog" and "dog food" in "adult dog food"), the one a compound's head
     is in wins: the later one in a language whose compounds end with their head (``compound_head`` "last"
     in its table: English, German, Chinese, Japanese, Korean, Turkish, Hindi, Dutch: "牛油果树苗", avocado
-    seedling, is a seedling), the earlier one in the rest ("bảo dưỡng xe tay ga" is a service).
+    seedling, is a seedling), the earlier one in the rest ("bảo dưỡng xe tay ga" is a service). A phrase
+    inside a longer word of the language's ``not_items`` (``lexicon``) is not read: "sách" (books) in "ngân
+    sách" (budget).
 
     Args:
         text: normalised text (``extract.normalise`` or an ``Extraction.rest``).
@@ -337,6 +350,7 @@ def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
     langs = tuple(lang for lang in (langs or languages()) if lang in BANK_LANGS) or BANK_LANGS
     index = _index(langs).by_key
     cs = all_concepts()
+    hidden = [m.span() for rx in _not_items(langs) for m in rx.finditer(text)]
     word_starts = {m.start() for m in _WORD_START.finditer(text)}
     starts = sorted(word_starts | {i for i, ch in enumerate(text) if CJK.match(ch)})
     spans: list[tuple[int, int, int]] = []  # (start, end, concept index): the longest phrase at each start
@@ -352,7 +366,9 @@ def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
                 if e is not None and (best is None or e > best[0]):
                     best = (e, ci)
                     break
-        if best is not None:
+        if best is not None and not any(
+            a <= pos and best[0] <= b and best[0] - pos < b - a for a, b in hidden
+        ):
             spans.append((pos, best[0], best[1]))
             end = max(end, best[0])
     if head_last:  # latest end first; a longer phrase first among those ending together

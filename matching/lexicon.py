@@ -10,8 +10,10 @@ Entries are regex fragments matched on lower-cased NFC text. A file's ``boundary
 delimited: ``word`` (no letter may touch either end), ``left`` (only the start: Korean particles attach to the
 end of a word) or ``none`` (Chinese, Japanese). ``syllables: true`` says the language writes one word as
 several space-separated syllables (Vietnamese "xe máy", motorbike; ``words.query_units``). ``compound_head:
-"last"`` says a compound ends with its head ("dog food" is food; ``bank.glosses``). In quantity-set
-patterns ``#`` stands for a number.
+"last"`` says a compound ends with its head ("dog food" is food; ``bank.glosses``). ``not_items`` lists
+words (plain text, not patterns) that hold a bank phrase without naming its item (Vietnamese "ngân sách",
+budget, holds "sách", books; "thang máy", a lift, holds "thang", a ladder): the glossary reads no phrase
+inside one (``bank.glosses``). In quantity-set patterns ``#`` stands for a number.
 
 Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus
 English, which leaks into every marketplace; every language when the language is unknown), so that a word of

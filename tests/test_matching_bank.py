@@ -34,7 +34,7 @@ from matching.bank import (
     read_concepts,
 )
 from matching.extract import normalise
-from matching.lexicon import languages, table
+from matching.lexicon import field, fold, languages, table
 from wire.taxonomy import category_codes
 
 DATA = Path(__file__).resolve().parent.parent / "matching" / "data"
@@ -225,3 +225,25 @@ def test_the_optional_nukta_is_read_either_way() -> None:
     assert normalise("बड़ा") != normalise("बडा")  # ड़ is another letter, not an optional mark
     demand, _ = cue_matches(fold("मुझे एक पुरानी साइकिल की ज़रूरत है"), ("hi",))
     assert demand and demand == cue_matches(fold("मुझे एक पुरानी साइकिल की जरूरत है"), ("hi",))[0]
+
+
+def test_a_compound_that_is_not_the_item_hides_the_word_inside() -> None:
+    # Vietnamese writes a word as syllables: "sách" is books, "ngân sách" a budget, "chính sách" a policy;
+    # "thang" a ladder, "thang máy" a lift
+    def read(text: str) -> list[str]:
+        return [g.english for g in glosses(normalise(text), ("vi", "en"))]
+
+    assert read("bán sách cũ") == ["books"]
+    assert read("cần mua căn hộ, ngân sách 2 tỷ") == read("cần mua căn hộ") == []
+    assert "books" not in read("theo chính sách bảo hành")
+    assert read("cần mua thang nhôm") == ["ladder"] and read("sửa thang máy") == []
+    # a phrase longer than the compound is still read
+    assert read("cần mua bàn phím cơ") == ["mechanical keyboard"]
+    for lang in languages():
+        entries = [fold(str(e)) for e in field(lang, "not_items")]
+        assert len(set(entries)) == len(entries), lang
+        phrases = {fold(p) for c in all_concepts() for p in c.phrases.get(lang, ())}
+        for entry in entries:
+            words = entry.split()
+            parts = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+            assert parts - {entry} & phrases, (lang, entry)  # it hides a phrase, or it is not needed
