@@ -239,6 +239,9 @@ def test_a_compound_that_is_not_the_item_hides_the_word_inside() -> None:
     assert read("cần mua thang nhôm") == ["ladder"] and read("sửa thang máy") == []
     # a phrase longer than the compound is still read
     assert read("cần mua bàn phím cơ") == ["mechanical keyboard"]
+    # Hindi: "घर" is a house for sale; "घर के बने" (homemade) is a phrase of its own and wins over it
+    assert [g.english for g in glosses(normalise("घर बेचना है"), ("hi", "en"))] == ["house for sale"]
+    assert [g.concept for g in glosses(normalise("घर के बने लड्डू चाहिए"), ("hi", "en"))][:1] == ["home-cooked"]
     for lang in languages():
         entries = [fold(str(e)) for e in field(lang, "not_items")]
         assert len(set(entries)) == len(entries), lang
