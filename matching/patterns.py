@@ -54,6 +54,7 @@ class Patterns:
     qty_pair: re.Pattern[str] | None
     qty_counter: re.Pattern[str] | None
     qty_word: re.Pattern[str]
+    qty_not_after: re.Pattern[str] | None  # a word before a number that makes it no count ("jam 7")
     unit: re.Pattern[str]
     numbers: dict[str, int]
     conditions: tuple[tuple[str, re.Pattern[str]], ...]
@@ -160,6 +161,8 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     qty_word = re.compile(
         rf"(?<![\w.,/$€£\-])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s+(?P<w>(?:{LETTER}){{2,}})"
     )
+    not_after = pattern("quantity.not_after", langs)
+    qty_not_after = re.compile(rf"(?:{not_after.pattern})\s*$") if not_after is not None else None
     unit_parts = [rf"(?:{re.escape(str(u))})(?!{LETTER})" for u in common()["units"]]
     for lang in langs:
         unit_parts += [wrap(str(u), lang) for u in table(lang).get("units", [])]
@@ -202,6 +205,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         qty_pair=pairs,
         qty_counter=qty_counter,
         qty_word=qty_word,
+        qty_not_after=qty_not_after,
         unit=unit,
         numbers=nums,
         conditions=conds,

@@ -91,6 +91,13 @@ def test_price_bounds(text: str, bound: str) -> None:
         ("Куплю 2 шт", 2),
         ("Cerco 2 biglietti per il concerto", 2),
         ("3 ay kullanıldı", None),  # months, not a quantity
+        # a time or a weekday, not a quantity: 7 o'clock, Saturday
+        ("शनिवार सुबह 7 बजे मैसूर जा रहा हूँ", None),
+        ("Thứ Bảy lúc 7 giờ sáng đi Đà Lạt", None),
+        ("еду в субботу в 7 утра", None),
+        ("berangkat Sabtu jam 7 pagi", None),
+        ("cần mua 2 cái quạt", 2),
+        ("butuh 3 kursi lipat", 3),
         ("Куплю лодку ПВХ 320-330 с мотором", None),
     ],
 )
