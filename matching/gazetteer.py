@@ -4,9 +4,10 @@ A ride offered from Mysore to Bangalore is not the ride a buyer from Bangalore t
 Newcastle is not one to Canberra, though their texts read alike to the embedder. ``route(text, lat, lon)``
 finds the places a text names that lie within ``ROUTE_RADIUS_KM`` of its author, in the order it names them,
 and returns the first two distinct ones as ``"origin>destination"`` (their GeoNames names, lower case): the
-``route`` attribute of a ride, courier or moving intent (``ROUTE_CATEGORIES``), a soft conflict when two
-routes differ (``signals``). Nearly every language names the origin first ("de X a Y", "X'dan Y'a",
-"X에서 Y", "从X到Y", "X से Y"); a text that names only one place has no route.
+``route`` attribute of a ride, courier, car-rental or moving intent (``ROUTE_CATEGORIES``), a hard attribute:
+two intents with different routes never match (``score.DEFAULT_HARD_KEYS``). Nearly every language names
+the origin first ("de X a Y", "X'dan Y'a", "X에서 Y", "从X到Y", "X से Y"); a text that names only one place
+has no route.
 
 The names come from GeoNames (``data/places.tsv.gz``, CC BY 4.0: cities of at least ``MIN_POPULATION`` people,
 with their names in other languages and scripts; romanisations in lower case and codes in capitals are left
@@ -48,7 +49,9 @@ MIN_POPULATION = 50_000
 #: Places farther than this from the author are not read as places (the same name elsewhere, a word).
 ROUTE_RADIUS_KM = 600.0
 #: The categories whose intents carry a route.
-ROUTE_CATEGORIES = frozenset({"transport/rideshare", "transport/courier", "services/moving"})
+ROUTE_CATEGORIES = frozenset(
+    {"transport/rideshare", "transport/courier", "transport/car-rental", "services/moving"}
+)
 MAX_NAME_WORDS = 3
 #: A place's name is cut to this many characters in a route (two fit an attribute value, ``wire.limits``).
 MAX_NAME_CHARS = 31

@@ -33,6 +33,7 @@ import faiss
 import numpy as np
 
 from matching.place import Bands, LonRanges, Runs, place_order
+from matching.score import DEFAULT_HARD_KEYS
 from wire.intent import Intent
 
 FLAT = "flat"
@@ -71,7 +72,7 @@ class IndexConfig:
     compact_dead_fraction: float = 0.5
     compact_min_dead: int = 1024
     price_tolerance: float = 0.20
-    hard_keys: tuple[str, ...] = ("size", "model", "storage", "screen", "capacity")
+    hard_keys: tuple[str, ...] = DEFAULT_HARD_KEYS
     #: Rows kept in place order (``place.py``); False keeps them in arrival order (the benchmark's baseline).
     place_ordered: bool = True
 

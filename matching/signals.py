@@ -32,8 +32,9 @@
   ``MEASURE_TOLERANCE``): the candidate stays (a human may not care) but ranks lower. Volumes and lengths in
   centimetres, on the tuning sets: tune3 .836 -> .845 (a 12 L couscoussier against an 8 L one, 0.5 L bottles
   against 0.33 L, 7 cm figurines against 12 cm), tune and tune2 unchanged.
-  A ride's route ("sydney>newcastle" against "sydney>canberra", ``gazetteer``) is one of them: tune3 .876 ->
-  .887 (the buyers of a ride to Canberra had found one to Newcastle), tune and tune2 unchanged.
+  A ride's route ("sydney>newcastle" against "sydney>canberra", ``gazetteer``) was one of them (tune3 .876 ->
+  .887); it is now a hard attribute (``score.DEFAULT_HARD_KEYS``), and counts here only for an index
+  configured without it.
   So is a vehicle's or a device's model year (``model_year``, ``YEAR_GROUPS``: "FZ-S modelo 2016" for a
   buyer of a 2021 one, "拯救者Y9000P 2022款" for a 2023): tune .918 -> .918, tune2 .860 -> .862, tune3 .887 ->
   .889; no buyer lost its match (the same with only cars, motorcycles, boats and laptops: tune3 .887).

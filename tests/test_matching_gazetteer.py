@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from matching import LocalIndex, understand
 from matching import gazetteer as gz
+from matching.partition import IndexConfig
 from matching.signals import model_year
 from matching.understand import PLACEHOLDER_CELL, with_category_attributes
 from wire.geo import cell_at
@@ -64,11 +65,11 @@ def test_long_and_odd_texts_are_bounded() -> None:
     assert gz.places("🚗 → 🏠 ¿? 12:30", *BERLIN) == []
 
 
-def test_only_rides_couriers_and_moves_carry_a_route() -> None:
+def test_only_rides_couriers_car_rentals_and_moves_carry_a_route() -> None:
     cell = cell_at(*BERLIN, 7)
     text = "von Berlin nach Leipzig"
-    assert with_category_attributes({}, "transport/rideshare", cell, text) == {"route": "berlin>leipzig"}
-    assert with_category_attributes({}, "services/moving", cell, text) == {"route": "berlin>leipzig"}
+    for category in ("transport/rideshare", "transport/car-rental", "services/moving"):
+        assert with_category_attributes({}, category, cell, text) == {"route": "berlin>leipzig"}
     assert (
         with_category_attributes({"route": "x>y"}, "home/furniture", cell, text) == {}
     )  # a stale route is dropped
@@ -76,24 +77,32 @@ def test_only_rides_couriers_and_moves_carry_a_route() -> None:
     assert with_category_attributes({}, "transport/rideshare", PLACEHOLDER_CELL, text) == {}
 
 
-def test_a_ride_the_other_way_ranks_below_the_right_one() -> None:
+def test_a_ride_the_other_way_is_not_the_ride_asked_for() -> None:
     buyer = understand("Suche Mitfahrgelegenheit von Berlin nach Leipzig am Samstag", location=BERLIN)
     q = buyer.to_intent(bytes(32), bytes(16), 1000, category="transport/rideshare", radius_km=50, demand=True)
     assert q.attributes["route"] == "berlin>leipzig"
-    index = LocalIndex()
     offers = [
         "Biete Mitfahrgelegenheit Leipzig nach Berlin am Samstag, 2 Plätze frei",
         "Fahre Samstag früh von Berlin nach Leipzig, 2 Plätze frei",
     ]
-    for n, text in enumerate(offers, start=1):
-        u = understand(text, location=BERLIN)
-        ride = "transport/rideshare"
-        index.add(
-            u.to_intent(bytes([n]) * 32, bytes([n]) * 16, 1000, category=ride, radius_km=50, demand=False)
-        )
-    found = index.search(q, now=1001)
-    assert [m.intent.attributes.get("route") for m in found] == ["berlin>leipzig", "leipzig>berlin"]
-    assert "route differs" in found[1].explanation.text
+    # the route is a hard attribute: the ride back is never offered; an index configured without it ranks
+    # the ride back below the right one, as a conflict
+    soft = tuple(k for k in IndexConfig().hard_keys if k != "route")
+    for config, routes in ((IndexConfig(), ["berlin>leipzig"]), (IndexConfig(hard_keys=soft), None)):
+        index = LocalIndex(config=config)
+        for n, text in enumerate(offers, start=1):
+            u = understand(text, location=BERLIN)
+            ride = "transport/rideshare"
+            index.add(
+                u.to_intent(bytes([n]) * 32, bytes([n]) * 16, 1000, category=ride, radius_km=50, demand=False)
+            )
+        found = index.search(q, now=1001)
+        got = [m.intent.attributes.get("route") for m in found]
+        if routes is not None:
+            assert got == routes
+        else:
+            assert got == ["berlin>leipzig", "leipzig>berlin"]
+            assert "route differs" in found[1].explanation.text
 
 
 def test_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
