@@ -338,7 +338,7 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
         if m4.group("w") in month_names(ex.langs or ()):
             continue
         start = m4.start("n")
-        if rx.qty_not_after is not None and rx.qty_not_after.search(text[max(0, start - 24) : start]):
+        if rx.qty_not_after is not None and rx.qty_not_after.search(text, max(0, start - 24), start):
             continue  # "thứ bảy" (Saturday), "jam 7" (7 o'clock)
         value = _int(rx, raw)
         if not 1 <= value <= 999:

@@ -79,6 +79,10 @@ DEFAULT_PRICE_TOLERANCE = 0.20
 #: An ask this many times the buyer's max is a misread price, not a price that excludes (module docstring).
 PRICE_MISREAD_RATIO = 100.0
 SOFT_KEYS = ("condition", "brand", "season", "ram")
+#: What ``soft_agreement`` compares: the soft and the hard keys but the route. Counted there as well, the
+#: route (equal once the hard filter passed) moved tune4's non-English top-1 .827 -> .825, tune2 and tune3
+#: unchanged.
+AGREEMENT_KEYS = SOFT_KEYS + tuple(k for k in DEFAULT_HARD_KEYS if k != "route")
 _DEMAND = (Action.BUY, Action.SEEK_SERVICE)
 
 
@@ -132,10 +136,8 @@ def price_ok(ask: int, max_pay: int, tolerance: float) -> bool:
 
 
 def soft_agreement(a: dict[str, str], b: dict[str, str]) -> float:
-    """Share of the attributes both sides state that are equal (soft and hard keys but the route; 0.5 when
-    none). Counted here as well, the route (equal once the hard filter passed) moved tune4's non-English
-    top-1 .827 -> .825, tune2 and tune3 unchanged; it is left out."""
-    shared = [k for k in SOFT_KEYS + DEFAULT_HARD_KEYS if k != "route" and k in a and k in b]
+    """Share of the ``AGREEMENT_KEYS`` both sides state that are equal (0.5 when none)."""
+    shared = [k for k in AGREEMENT_KEYS if k in a and k in b]
     if not shared:
         return 0.5
     return sum(1 for k in shared if a[k] == b[k]) / len(shared)

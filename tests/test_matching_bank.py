@@ -249,4 +249,4 @@ def test_a_compound_that_is_not_the_item_hides_the_word_inside() -> None:
         for entry in entries:
             words = entry.split()
             parts = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
-            assert parts - {entry} & phrases, (lang, entry)  # it hides a phrase, or it is not needed
+            assert (parts - {entry}) & phrases, (lang, entry)  # it hides a phrase, or it is not needed
