@@ -520,3 +520,33 @@ def test_a_tire_size_written_without_its_marks(text: str, size: str | None) -> N
 def test_a_brand_of_one_kind_of_goods_hints_its_category(text: str, brand: str, category: str) -> None:
     assert extract(text).attributes.get("brand") == brand
     assert BRAND_CATEGORIES[brand][0] == category
+
+
+@pytest.mark.parametrize(
+    ("text", "model"),
+    [
+        # punctuation after the number ends the model; a number going on does not ("1,200" is a price)
+        ("selling iphone 13, 200", "iphone 13"),
+        ("Vendo iPhone 11. Precio 250 euros", "iphone 11"),
+        ("Verkaufe iPhone XR, 150€ VB", "iphone xr"),
+        ("出售iPhone 13，价格3000元", "iphone 13"),
+        ("iPhone 14 Pro, 128GB, 700€", "iphone 14 pro"),
+        ("iphone 1,200 eur", None),
+        ("iphone 12.5", None),
+        # the family and its variant in other scripts, read as the Latin model (a hard attribute)
+        ("아이폰 13 미니 팝니다 40만원", "iphone 13 mini"),
+        ("아이폰13프로를 팝니다", "iphone 13 pro"),
+        ("アイフォン13ミニ 売ります", "iphone 13 mini"),
+        ("продам айфон 12 про макс 256гб", "iphone 12 promax"),
+        ("आईफोन 14 प्लस चाहिए", "iphone 14 plus"),
+        ("مطلوب ايفون 13 برو", "iphone 13 pro"),
+        ("갤럭시 S23 울트라 팝니다", "galaxy s23 ultra"),
+        ("रेडमी नोट 13 प्रो 5G चाहिए", "redmi note13 pro"),
+        ("Redmi Note 12 Pro, 150 USD", "redmi note12 pro"),
+    ],
+)
+def test_a_phone_model_in_any_script(text: str, model: str | None) -> None:
+    ex = extract(text)
+    assert ex.attributes.get("model") == model, ex.attributes
+    if model is not None:  # the model's number is neither a count nor a price
+        assert ex.quantity is None and not any(model.split()[1] in w for w in ex.warnings)
