@@ -46,6 +46,8 @@ DOLLAR_CURRENCIES = frozenset(common()["dollar_currencies"])
 PESO_CURRENCIES = frozenset(common()["peso_currencies"])
 #: "Rupees" / "rupias" name these; which one is the default currency's (else INR).
 RUPEE_CURRENCIES = frozenset(common()["rupee_currencies"])
+#: "Dinars" name these; which one is the default currency's (else JOD, with a warning).
+DINAR_CURRENCIES = frozenset(common()["dinar_currencies"])
 #: Currency -> the language whose number words its prices are written with where it is spent.
 CURRENCY_LANGUAGE: dict[str, str] = {
     k: str(v) for k, v in common()["currency_language"].items() if k != "note"
@@ -139,15 +141,24 @@ def parking_cover(text: str) -> str | None:
 _COMPOUND = re.compile(r"(?<![\d.,])(\d{1,4})\s?([万萬만])\s?(?:(\d)\s?([千천])|(\d{4})(?!\d))")
 
 
+#: Millions written with their fraction after the word: Vietnamese "3tr5" (3.5 triệu), "1tr25", Indonesian
+#: "1jt5" (1.5 juta); the digits after the word are tenths, hundredths, thousandths of a million.
+_MILLIONS_AND = re.compile(r"(?<![\d.,])(\d{1,4})(tr|jt)(\d{1,3})(?![\d\w])")
+
+
 def compound_numbers(text: str) -> str:
     """``text`` with digit-written numeral chains as one number ("予算1万5千円" -> "予算15000円"): the
-    multiplier pattern alone reads "1万" and "5千" as two amounts."""
+    multiplier pattern alone reads "1万" and "5千" as two amounts. "3tr5" and "1jt5" become thousands
+    ("3500k", "1500k"): read as they stand, the millions would lose their fraction ("1tr8" read 1 million)."""
 
     def one(m: re.Match[str]) -> str:
         high = int(m.group(1)) * 10_000
         return str(high + (int(m.group(3)) * 1000 if m.group(3) else int(m.group(5))))
 
-    return _COMPOUND.sub(one, text)
+    def millions(m: re.Match[str]) -> str:
+        return f"{int(m.group(1)) * 1000 + int(m.group(3).ljust(3, '0'))}k"
+
+    return _MILLIONS_AND.sub(millions, _COMPOUND.sub(one, text))
 
 
 def normalise(text: str) -> str:
@@ -200,6 +211,11 @@ def _currency(
         return "MXN"
     if code == "RUPEE":
         return str(default_currency) if default_currency in RUPEE_CURRENCIES else "INR"
+    if code == "DINAR":
+        if default_currency in DINAR_CURRENCIES:
+            return str(default_currency)
+        warnings.append("'dinars' without a country: assumed JOD")
+        return "JOD"
     if code == "YEN":
         yen = common()["yen"]
         return str(yen.get(lang or "", yen["default"]))

@@ -550,3 +550,41 @@ def test_a_phone_model_in_any_script(text: str, model: str | None) -> None:
     assert ex.attributes.get("model") == model, ex.attributes
     if model is not None:  # the model's number is neither a count nor a price
         assert ex.quantity is None and not any(model.split()[1] in w for w in ex.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency", "per_unit", "bound"),
+    [
+        # millions with their fraction after the word: 1.8 million, not 1
+        ("Bán sơn chống thấm, 1tr8/thùng", 1_800_000.0, None, None, None),
+        ("Bán tủ lạnh Toshiba 3tr5", 3_500_000.0, None, None, None),
+        ("giá 1tr25", 1_250_000.0, None, None, None),
+        ("Dijual kulkas 1jt5 nego", 1_500_000.0, None, None, None),
+        # 円 is the yen whatever the language detected (kanji alone read as Chinese; Latin as English)
+        ("冷蔵庫 15,000円", 15_000.0, "JPY", None, None),
+        ("sofa 1,500円", 1_500.0, "JPY", None, None),
+        # dinars: a country's when named, else assumed (and warned); never a quantity
+        ("بسعر 50 دينار أردني", 50.0, "JOD", None, None),
+        ("مطلوب ٣ كراسي بسعر ٥٠ دينار للواحد", 50.0, "JOD", True, None),
+        ("للبيع ب ١٠ دينار كويتي", 10.0, "KWD", None, None),
+        # Turkish case endings on the lira, and "each" before the price in Vietnamese, Hindi, Indonesian
+        ("2 adet bilet lazım, tanesi 500 liradan fazla olmasın", 500.0, "TRY", True, "max"),
+        ("Cần mua 2 vé máy bay, mỗi vé dưới 2 triệu", 2_000_000.0, None, True, "max"),
+        ("2 टिकट चाहिए, हर टिकट 500 रुपये तक", 500.0, "INR", True, "max"),
+        ("Dijual 3 kursi plastik @25rb", 25_000.0, None, True, None),
+    ],
+)
+def test_prices_in_more_forms(
+    text: str, amount: float, currency: str | None, per_unit: bool | None, bound: str | None
+) -> None:
+    p = extract(text).price
+    assert p is not None, text
+    assert (p.amount, p.currency, p.per_unit, p.bound) == (amount, currency, per_unit, bound)
+
+
+def test_dinars_follow_the_default_currency_and_warn_without_one() -> None:
+    kw = extract("50 دينار", default_currency="KWD")
+    assert kw.price is not None and kw.price.currency == "KWD" and not kw.warnings
+    bare = extract("50 دينار")
+    assert bare.price is not None and bare.price.currency == "JOD" and bare.quantity is None
+    assert any("dinars" in w for w in bare.warnings)
