@@ -48,6 +48,8 @@ PESO_CURRENCIES = frozenset(common()["peso_currencies"])
 RUPEE_CURRENCIES = frozenset(common()["rupee_currencies"])
 #: "Dinars" name these; which one is the default currency's (else JOD, with a warning).
 DINAR_CURRENCIES = frozenset(common()["dinar_currencies"])
+#: "Dirhams" (درهم, "DH") name these: the Moroccan where one is spent, else the Emirati (with a warning).
+DIRHAM_CURRENCIES = frozenset(common()["dirham_currencies"])
 #: Currency -> the language whose number words its prices are written with where it is spent.
 CURRENCY_LANGUAGE: dict[str, str] = {
     k: str(v) for k, v in common()["currency_language"].items() if k != "note"
@@ -143,6 +145,11 @@ _COMPOUND = re.compile(r"(?<![\d.,])(\d{1,4})\s?([万萬만])\s?(?:(\d)\s?([千�
 
 #: Millions written with their fraction after the word: Vietnamese "3tr5" (3.5 triệu), "1tr25", Indonesian
 #: "1jt5" (1.5 juta); the digits after the word are tenths, hundredths, thousandths of a million.
+#: A full-width comma after a digit is a clause break unless three digits follow ("16+512，4200元": two
+#: numbers; read as "," the two would be one unreadable number): it is read as "、".
+_CLAUSE_COMMA = re.compile(r"(?<=\d)，(?!\d{3}(?!\d))")
+#: Korean "만원" with no number before it is ten thousand won ("만원에 드려요").
+_MAN_WON = re.compile(r"(?<![\d\uac00-\ud7a3])만\s?원")
 _MILLIONS_AND = re.compile(r"(?<![\d.,])(\d{1,4})(tr|jt)(\d{1,3})(?![\d\w])")
 
 
@@ -164,7 +171,8 @@ def compound_numbers(text: str) -> str:
 def normalise(text: str) -> str:
     """``lexicon.fold`` (NFC, the optional Devanagari nukta left out, lower case, Turkish dotted İ kept one
     character), digits of every script as ASCII digits, digit-written CJK/Korean numeral chains as one number
-    (``compound_numbers``)."""
+    (``compound_numbers``); a full-width comma between numbers a clause break, a bare "만원" 10,000 won."""
+    text = _MAN_WON.sub("1만원", _CLAUSE_COMMA.sub("、", text))
     return compound_numbers(fold(text).translate(digit_table()))
 
 
@@ -216,6 +224,11 @@ def _currency(
             return str(default_currency)
         warnings.append("'dinars' without a country: assumed JOD")
         return "JOD"
+    if code == "DIRHAM":
+        if default_currency in DIRHAM_CURRENCIES:
+            return str(default_currency)
+        warnings.append("'dirhams' without a country: assumed AED")
+        return "AED"
     if code == "YEN":
         yen = common()["yen"]
         return str(yen.get(lang or "", yen["default"]))
@@ -280,6 +293,7 @@ def _extract_price(
         bare: list[tuple[re.Pattern[str] | None, str]] = [
             (rx.bare_mult, "mult"),
             (rx.bare_bound, "bound"),
+            (rx.bare_label, "label"),
             (rx.bare_each, "each"),
         ]
         for bare_rx, kind in bare:
@@ -289,13 +303,13 @@ def _extract_price(
                 amount = parse_number(m.group("num"))
                 if amount is None:
                     continue
-                if kind == "mult":
+                if kind in ("mult", "label"):
                     unit = rx.unit.match(text, m.end())
                     if unit and unit.group(0).strip() not in MULT_LINK_WORDS:
                         continue  # "120 mil km": a distance, not money
                     if m.group(0).replace(" ", "") in RESOLUTIONS:
                         continue  # "TV 4K"
-                if kind in ("mult", "bound"):
+                if kind in ("mult", "bound", "label"):
                     amount *= _factor(rx, m.group("mult"))
                 per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
                 if kind == "each":
@@ -397,6 +411,9 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
         raw = m4.group("n")
         if rx.unit.match(text, m4.end("n")) or (len(raw) > 1 and raw.startswith("0")):
             continue  # "14.000 km"; "08 firmado" (a form's number: nobody counts "08 bikes")
+        mult = rx.after_mult.match(text, m4.end("n")) if rx.after_mult is not None else None
+        if mult is not None and rx.unit.match(text, mult.end()):
+            continue  # "80 mil km", "150 bin km", "120 ألف كم": a distance
         if cased is not None and _after_name(cased, m4.start("n")):
             continue
         if m4.group("w") in month_names(ex.langs or ()):

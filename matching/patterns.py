@@ -43,6 +43,8 @@ class Patterns:
     bare_mult: re.Pattern[str] | None
     bare_bound: re.Pattern[str] | None
     bare_each: re.Pattern[str] | None
+    bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
+    after_mult: re.Pattern[str] | None  # a multiplier right after a number ("80 mil km": a distance)
     before: dict[str, re.Pattern[str] | None]
     after: dict[str, re.Pattern[str] | None]
     mult: tuple[tuple[re.Pattern[str], float], ...]
@@ -93,7 +95,8 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     )
     mult = mult or "(?!x)x"
     mult_group = rf"(?:\s?(?P<mult>{mult}))?"
-    prefix = re.compile(rf"(?P<cur>{cur})\s?(?P<num>{NUM}){mult_group}(?![\d/])")
+    # "/" after the amount: a rate ("$25/hour", "€1,150/month") unless a digit follows ("€ 205/55")
+    prefix = re.compile(rf"(?P<cur>{cur})\s?(?P<num>{NUM}){mult_group}(?!\d|/\d)")
     # a link word between multiplier and currency: "8 milhões de reais", "2 millions d'euros"
     linked = rf"(?:\s?(?P<mult>{mult})(?:\s(?:{MULT_LINKS})(?=\s)|\sd')?)?"
     suffix = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM}){linked}\s?(?P<cur>{cur})")
@@ -117,17 +120,24 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     after["total"] = side("price.total", "start")
     bound_words = [p.pattern for p in (pattern("price.max_before", langs),) if p is not None]
     bare_bound = (
-        re.compile(rf"(?P<pre>{bound_words[0]})\W{{0,3}}(?P<num>{NUM}){mult_group}(?![\d/])")
+        re.compile(rf"(?P<pre>{bound_words[0]})\W{{0,3}}(?P<num>{NUM}){mult_group}(?!\d|/\d)")
         if bound_words
         else None
     )
+    label_rx = pattern("price.label", langs)
+    bare_label = (
+        re.compile(rf"(?:{label_rx.pattern})\W{{0,3}}(?P<num>{NUM}){mult_group}(?!\d|/\d|\s?[.,]\d)")
+        if label_rx
+        else None
+    )
+    after_mult = re.compile(rf"\s?(?:{mult})\.?") if mults else None
     each_rx = pattern("price.each", langs)
     bare_each = (
         re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
     )
     labels = pattern("size_labels", langs)
     labelled = (
-        re.compile(rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|{SIZE_LETTERS})(?![\w]){NOT_RANGE}")
+        re.compile(rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|{SIZE_LETTERS})(?![\w]|[.,]\d){NOT_RANGE}")
         if labels
         else None
     )
@@ -194,6 +204,8 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_mult=bare_mult,
         bare_bound=bare_bound,
         bare_each=bare_each,
+        bare_label=bare_label,
+        after_mult=after_mult,
         before=before,
         after=after,
         mult=tuple((re.compile(m), f) for m, f in mults),

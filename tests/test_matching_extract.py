@@ -588,3 +588,61 @@ def test_dinars_follow_the_default_currency_and_warn_without_one() -> None:
     bare = extract("50 دينار")
     assert bare.price is not None and bare.price.currency == "JOD" and bare.quantity is None
     assert any("dinars" in w for w in bare.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency", "per_unit"),
+    [
+        # a rate after the amount: "/hour" ends the number ("/55" after a tire's width would not)
+        ("Overnight newborn nanny, nights only, $25/hour", 25.0, "USD", None),
+        ("T1 for rent in Arroios. €1,150/month, 2 months deposit", 1150.0, "EUR", None),
+        # a number after a price's label is the price, in the place's currency
+        ("整租两室一厅，7楼，月租3500，押一付三。", 3500.0, None, None),
+        ("Jual motor tahun 2018, harga 14.500.000 bisa nego.", 14_500_000.0, None, None),
+        # a full-width comma between numbers ends the first; "Lサイズ 16,000円" is size L and 16,000 yen
+        ("出拯救者Y7000P 2023 16+512，4200元", 4200.0, "CNY", None),
+        ("バートン ビンディング Lサイズ 16,000円", 16_000.0, "JPY", None),
+        ("1，200元", 1200.0, "CNY", None),
+        # currency words: 만원 alone, AUD in Chinese and 每人, JD, COP, т.р. (thousand roubles), DH
+        ("남아 내복 4벌, 만원에 드려요", 10_000.0, "KRW", None),
+        ("还剩3个座位，每人40澳币", 40.0, "AUD", True),
+        ("450 JD per month", 450.0, "JOD", None),
+        ("70.000 COP per hour", 70_000.0, "COP", None),
+        ("Продам авто 2012 г.в., 650 т.р., торг.", 650_000.0, "RUB", None),
+        ("Репетитор по английскому, 1500 р/час", 1500.0, "RUB", True),
+    ],
+)
+def test_rates_labels_and_currency_words(
+    text: str, amount: float, currency: str | None, per_unit: bool | None
+) -> None:
+    p = extract(text).price
+    assert p is not None, text
+    assert (p.amount, p.currency, p.per_unit) == (amount, currency, per_unit)
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "currency", "warned"),
+    [
+        ("Forfait 4 000 DH.", "MAD", "MAD", False),
+        ("حلاق رجالي ب 100 درهم", "MAD", "MAD", False),
+        ("حلاق رجالي ب 100 درهم", None, "AED", True),
+        ("100 د.إ", None, "AED", False),
+    ],
+)
+def test_dirhams_follow_the_place(text: str, default: str | None, currency: str, warned: bool) -> None:
+    ex = extract(text, default_currency=default)
+    assert ex.price is not None and ex.price.currency == currency
+    assert any("dirhams" in w for w in ex.warnings) is warned
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vendo carro 2016, 80 mil km, 45 mil",
+        "سيارة موديل 2017 ممشى 120 ألف كم، السعر 45 ألف ريال",
+        "2015 model araç, 150 bin km'de, 650 bin TL",
+        "Продам авто, пробег 140 тыс. км, 650 т.р.",
+    ],
+)
+def test_thousands_of_kilometres_are_no_count(text: str) -> None:
+    assert extract(text).quantity is None
