@@ -35,10 +35,12 @@ from matching.lexicon import (
     scope,
 )
 from matching.measures import read_measures
-from matching.patterns import INDIAN_GROUPING, MULT_LINKS, RESOLUTIONS, Patterns, compiled
+from matching.patterns import INDIAN_GROUPING, MULT_LINKS, NUM, RESOLUTIONS, Patterns, compiled
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
 MAX_EXTRACT_CHARS = 4000
+#: How far before a price its range's lower end is looked for ("between 1,200.50 USD and ").
+RANGE_REACH = 48
 #: Bare numbers read as a possible price or quantity at most this many times per text (bounds the work).
 MAX_NUMBERS = 32
 
@@ -48,6 +50,8 @@ PESO_CURRENCIES = frozenset(common()["peso_currencies"])
 RUPEE_CURRENCIES = frozenset(common()["rupee_currencies"])
 #: "Dinars" name these; which one is the default currency's (else JOD, with a warning).
 DINAR_CURRENCIES = frozenset(common()["dinar_currencies"])
+#: "Pounds" (libras, фунтов, but not جنيه إسترليني) name these: the place's, else sterling.
+POUND_CURRENCIES = frozenset(common()["pound_currencies"])
 #: "Dirhams" (درهم, "DH") name these: the Moroccan where one is spent, else the Emirati (with a warning).
 DIRHAM_CURRENCIES = frozenset(common()["dirham_currencies"])
 #: Currency -> the language whose number words its prices are written with where it is spent.
@@ -153,6 +157,14 @@ _MAN_WON = re.compile(r"(?<![\d\uac00-\ud7a3])만\s?원")
 _MILLIONS_AND = re.compile(r"(?<![\d.,])(\d{1,4})(tr|jt)(\d{1,3})(?![\d\w])")
 
 
+#: The same with a space, at the end of a clause ("giá 3 tỷ 2.", 3.2 billion), or a half ("1 triệu rưỡi").
+_SPACED_FRACTION = re.compile(
+    r"(?<![\d.,])(\d{1,4})\s?(tỷ|tỉ|triệu)\s(?:(\d{1,3})(?=\s*(?:[,.;!)/]|$))|rưỡi(?!\w))"
+)
+#: Korean hundred-millions with the ten-thousands after them: "7억 5천" (750,000,000), "1억 2000만".
+_EOK = re.compile(r"(?<![\d.,])(\d{1,4})\s?억\s?(\d{1,4})\s?(?:(천)\s?만?|만)")
+
+
 def compound_numbers(text: str) -> str:
     """``text`` with digit-written numeral chains as one number ("予算1万5千円" -> "予算15000円"): the
     multiplier pattern alone reads "1万" and "5千" as two amounts. "3tr5" and "1jt5" become thousands
@@ -165,7 +177,16 @@ def compound_numbers(text: str) -> str:
     def millions(m: re.Match[str]) -> str:
         return f"{int(m.group(1)) * 1000 + int(m.group(3).ljust(3, '0'))}k"
 
-    return _MILLIONS_AND.sub(millions, _COMPOUND.sub(one, text))
+    def spaced(m: re.Match[str]) -> str:
+        lower = "triệu" if m.group(2) in ("tỷ", "tỉ") else "k"
+        return f"{int(m.group(1)) * 1000 + int((m.group(3) or '5').ljust(3, '0'))} {lower}"
+
+    def eok(m: re.Match[str]) -> str:
+        man = int(m.group(2)) * 1000 if m.group(3) else int(m.group(2))
+        return f"{int(m.group(1)) * 10_000 + man}만"
+
+    text = _EOK.sub(eok, _COMPOUND.sub(one, text))
+    return _MILLIONS_AND.sub(millions, _SPACED_FRACTION.sub(spaced, text))
 
 
 def normalise(text: str) -> str:
@@ -229,9 +250,13 @@ def _currency(
             return str(default_currency)
         warnings.append("'dirhams' without a country: assumed AED")
         return "AED"
-    if code == "YEN":
+    if code == "YEN":  # "¥": the place's yen or yuan, else by the language (Japanese: yen)
+        if default_currency in ("JPY", "CNY"):
+            return str(default_currency)
         yen = common()["yen"]
         return str(yen.get(lang or "", yen["default"]))
+    if code == "POUND":
+        return str(default_currency) if default_currency in POUND_CURRENCIES else "GBP"
     return code
 
 
@@ -276,6 +301,31 @@ def _price_context(rx: Patterns, text: str, start: int, end: int) -> tuple[bool 
     return per_unit, bound, tail
 
 
+_NUMBER = re.compile(NUM)
+
+
+def _ranges(
+    rx: Patterns, text: str, found: list[tuple[int, int, PriceInfo]]
+) -> list[tuple[int, int, PriceInfo]]:
+    """A price written as a range ("between $30 and $40", "1.200-1.500 TL", "от 50 до 70 тыс.", "5千円から
+    8千円") is its upper end, a maximum unless a bound word says otherwise; the lower end is neither a second
+    price nor a count. A lower end under a quarter of the upper is no range ("size 42 - 300 €")."""
+    out: list[tuple[int, int, PriceInfo]] = []
+    for start, tail, price in found:
+        m = rx.range_low.search(text, max(0, start - RANGE_REACH), start)
+        lo = parse_number(m.group("lo")) if m else None
+        hi_num = _NUMBER.search(price.text)
+        hi = parse_number(hi_num.group(0)) if hi_num else None
+        if m is None or lo is None or hi is None or not (hi <= lo * 4 and lo < hi):
+            out.append((start, tail, price))
+            continue
+        out = [f for f in out if f[0] < m.start()]
+        bound = price.bound or "max"
+        upper = PriceInfo(price.amount, price.currency, price.per_unit, bound, price.text)
+        out.append((m.start(), tail, upper))
+    return out
+
+
 def _extract_price(
     rx: Patterns, text: str, lang: str | None, default_currency: str | None, ex: Extraction
 ) -> str:
@@ -295,6 +345,7 @@ def _extract_price(
             (rx.bare_bound, "bound"),
             (rx.bare_label, "label"),
             (rx.bare_each, "each"),
+            (rx.bare_after, "after"),
         ]
         for bare_rx, kind in bare:
             if bare_rx is None:
@@ -303,7 +354,7 @@ def _extract_price(
                 amount = parse_number(m.group("num"))
                 if amount is None:
                     continue
-                if kind in ("mult", "label"):
+                if kind in ("mult", "label", "after"):
                     unit = rx.unit.match(text, m.end())
                     if unit and unit.group(0).strip() not in MULT_LINK_WORDS:
                         continue  # "120 mil km": a distance, not money
@@ -328,7 +379,7 @@ def _extract_price(
                 break
     if not found:
         return text
-    found.sort(key=lambda f: f[0])
+    found = _ranges(rx, text, sorted(found, key=lambda f: f[0]))
     amounts = {(p.amount, p.currency) for _, _, p in found}
     if len(amounts) > 1:
         bounds = {p.bound for _, _, p in found}

@@ -88,8 +88,9 @@ def _measure(number: str) -> float:
     return float(head + tail) if sep and len(tail) == 3 else float(number.replace(",", "."))
 
 
-#: Storage units ("go"/"to": French; "기가": Korean for giga), in ``_STORAGE`` and ``_RAM_STORAGE``.
-_STORAGE_UNIT = r"(gb|go|g|tb|to|гб|тб|기가)(?![a-zа-я])"
+#: Storage units ("go"/"to": French; "기가": Korean for giga), in ``_STORAGE`` and ``_RAM_STORAGE``; "to"
+#: before a number is the English word ("1 to 2 years", "2 to 3 tickets").
+_STORAGE_UNIT = r"(gb|go|g|tb|to(?!\s?\d)|гб|тб|기가)(?![a-zа-я])"
 #: Words that make a size memory (RAM), not storage: after the size ("16GB RAM", "16G内存", "16GB रैम")
 #: or before it ("RAM 16GB", "内存16G", "메모리 16기가", "ОЗУ 16 ГБ"). ``_RAM_MAYBE`` words name a phone's
 #: storage too ("256G内存"), so they make memory only of the sizes laptops and phones have RAM of

@@ -29,8 +29,10 @@ NOT_RANGE = r"(?!\s?[-–~]\s?\d)"
 SIZE_LETTERS = r"xxs|xs|s|m|l|xl|xxl|xxxl|2xl|3xl"
 #: An amount starts a token: not after a letter, a digit or a joining mark; a "." or "," joins only what is
 #: before it in a word ("2,5", "v.2"): after Han, kana, Hangul or another mark it ends a clause
-#: ("相机，2800元", whose full-width comma reads as ",").
-NOT_BEFORE_NUM = r"(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff/\-])(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff][.,])"
+#: ("相机，2800元", whose full-width comma reads as ","); a "-" only after a digit (a range: "200-250 €").
+NOT_BEFORE_NUM = (
+    r"(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff/])(?<![^0-9]-)(?<!^-)(?<![0-9a-z\u00c0-\u024f\u0400-\u04ff][.,])"
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ class Patterns:
     bare_bound: re.Pattern[str] | None
     bare_each: re.Pattern[str] | None
     bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
+    bare_after: re.Pattern[str] | None  # three digits or more, then a bound word ("2000以内", "3000 तक")
     after_mult: re.Pattern[str] | None  # a multiplier right after a number ("80 mil km": a distance)
+    range_low: re.Pattern[str]  # a range's lower end, up to where its upper end starts ("between $30 and ")
     before: dict[str, re.Pattern[str] | None]
     after: dict[str, re.Pattern[str] | None]
     mult: tuple[tuple[re.Pattern[str], float], ...]
@@ -131,13 +135,30 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         else None
     )
     after_mult = re.compile(rf"\s?(?:{mult})\.?") if mults else None
+    after_words = [
+        p.pattern for k in ("max", "approx") if (p := pattern(f"price.{k}_after", langs)) is not None
+    ]
+    bare_after = (
+        re.compile(rf"{NOT_BEFORE_NUM}(?P<num>\d{{3,}}(?:[.,\s]\d{{3}})*)(?=\s?(?:{'|'.join(after_words)}))")
+        if after_words
+        else None
+    )
+    range_from, range_to = pattern("price.range_from", langs), pattern("price.range_to", langs)
+    to_alt = r"[-–~〜～]" + (f"|{range_to.pattern}" if range_to else "")
+    from_part = rf"(?:(?:{range_from.pattern})\s*)?" if range_from else ""
+    range_low = re.compile(
+        rf"{from_part}(?:(?:{cur})\s?)?{NOT_BEFORE_NUM}(?P<lo>{NUM})(?:\s?(?:{mult}))?(?:\s?(?:{cur}))?"
+        rf"\s*(?:{to_alt})\s*$"
+    )
     each_rx = pattern("price.each", langs)
     bare_each = (
         re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
     )
     labels = pattern("size_labels", langs)
     labelled = (
-        re.compile(rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|{SIZE_LETTERS})(?![\w]|[.,]\d){NOT_RANGE}")
+        re.compile(
+            rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|{SIZE_LETTERS})(?![\w]|[.,]\d){NOT_RANGE}"
+        )
         if labels
         else None
     )
@@ -159,7 +180,9 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     sets: list[str] = []
     for lang in langs:
         for entry in table(lang).get("quantity", {}).get("set", []):
-            sets.append(wrap(str(entry).replace("#", f"(?P<n{len(sets)}>{number})"), lang))
+            # the count is a whole number: not the tail of "7800x3d" (a processor) nor of "1.5x"
+            count = rf"(?<![\d.,])(?P<n{len(sets)}>{number})(?![\d.,]\d|\d)"
+            sets.append(wrap(str(entry).replace("#", count), lang))
     qty_set = re.compile("|".join(sets)) if sets else None
     pairs = pattern("quantity.pair", langs)
     counters = pattern("quantity.counters", langs)
@@ -205,7 +228,9 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_bound=bare_bound,
         bare_each=bare_each,
         bare_label=bare_label,
+        bare_after=bare_after,
         after_mult=after_mult,
+        range_low=range_low,
         before=before,
         after=after,
         mult=tuple((re.compile(m), f) for m, f in mults),

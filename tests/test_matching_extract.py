@@ -646,3 +646,90 @@ def test_dirhams_follow_the_place(text: str, default: str | None, currency: str,
 )
 def test_thousands_of_kilometres_are_no_count(text: str) -> None:
     assert extract(text).quantity is None
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency", "bound"),
+    [
+        # a range is its upper end, a maximum unless a bound word says otherwise; the lower end is no count
+        ("Math tutor wanted, between $30 and $40 an hour.", 40.0, "USD", "max"),
+        ("pago entre 500 y 800 pesos", 800.0, "MXN", "max"),
+        ("Achète console, budget entre 150 et 200 euros", 200.0, "EUR", "max"),
+        ("庭の草むしり、5千円から8千円くらい。", 8000.0, "JPY", "approx"),
+        ("Ev temizliği, günlük 1.200-1.500 TL arası", 1500.0, "TRY", "max"),
+        ("lương từ 6 đến 7 triệu/tháng", 7_000_000.0, None, "max"),
+        ("оплата от 50 до 70 тыс.", 70_000.0, None, "max"),
+        ("sofa 200-250 €", 250.0, "EUR", "max"),
+        # not a range: a lower end under a quarter of the upper
+        ("Size 42 - 300 €", 300.0, "EUR", None),
+        # fractions of the large units, spaced: 3.2 billion dong, 1.5 million, 7.5 억 won
+        ("Bán đất 5x20m mặt tiền đường, giá 3 tỷ 2.", 3_200_000_000.0, None, None),
+        ("Bán bộ loa cũ, 1 triệu rưỡi, ai cần ib.", 1_500_000.0, None, None),
+        ("아파트 매매 32평 12층, 7억 5천.", 750_000_000.0, None, None),
+        ("1억 2천만원에 팝니다", 120_000_000.0, "KRW", None),
+    ],
+)
+def test_ranges_and_spaced_fractions(
+    text: str, amount: float, currency: str | None, bound: str | None
+) -> None:
+    ex = extract(text)
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.currency, ex.price.bound) == (amount, currency, bound)
+    assert ex.quantity is None and not any("several prices" in w for w in ex.warnings)
+
+
+@pytest.mark.parametrize("text", ["tickets 2 to 3, $40 each", "laptop 1 to 2 years old"])
+def test_to_before_a_number_is_no_terabyte(text: str) -> None:
+    assert "storage" not in extract(text).attributes
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "amount", "currency"),
+    [
+        # a dollar word is the place's dollar, as "$" is; an explicit one is its own
+        ("Busco una Xbox Series X. Pago hasta 480 dólares.", "CAD", 480.0, "CAD"),
+        ("مطلوب كاياك صيد، الميزانية حوالي ٨٥٠ دولار", "AUD", 850.0, "AUD"),
+        ("Cerco cuffie, pago massimo 210 dollari", None, 210.0, "USD"),
+        ("Cần mua kayak, tầm 800 đô Úc.", None, 800.0, "AUD"),
+        ("予算は900豪ドル以内です。", None, 900.0, "AUD"),
+        ("호주 달러 500", None, 500.0, "AUD"),
+        # "¥" is the place's yen or yuan; pounds are the place's (Egyptian in Alexandria)
+        ("WTB roof box, up to ¥70,000.", "JPY", 70_000.0, "JPY"),
+        ("出售相机 ¥2800", "CNY", 2800.0, "CNY"),
+        ("butuh teknisi AC, budget maks 500 pound", "EGP", 500.0, "EGP"),
+        ("Procuro queratina em casa, até 1500 libras", None, 1500.0, "GBP"),
+        ("收卡西欧计算器，15镑以内", "GBP", 15.0, "GBP"),
+        # dirhams in any language follow the place
+        ("找上门理发师，100迪拉姆左右", "MAD", 100.0, "MAD"),
+        ("Ищу барбера, до 150 дирхамов", "MAD", 150.0, "MAD"),
+        # Turkish case endings, a lakh in Russian, a vạn and "man" (10,000) in Vietnamese
+        ("Ryzen 7 işlemci arıyorum, 1900 yuana kadar", None, 1900.0, "CNY"),
+        ("Bornova'da satılık 2+1 arıyorum, 4,5 milyona kadar", "TRY", 4_500_000.0, "TRY"),
+        ("Куплю мотоцикл, до 1 лакха рупий.", None, 100_000.0, "INR"),
+        ("Cần mua cốp nóc cũ, tầm 6 vạn yên.", None, 60_000.0, "JPY"),
+        ("Cần mua xe đạp điện cũ, tầm 5 man", "JPY", 50_000.0, "JPY"),
+        # three digits or more right before a bound word are a price
+        ("收7800X3D，散片盒装都行，2000以内", "CNY", 2000.0, "CNY"),
+        ("UPSC के लिए पुरानी किताबें चाहिए, 3000 तक", "INR", 3000.0, "INR"),
+    ],
+)
+def test_currency_words_follow_the_place(
+    text: str, default: str | None, amount: float, currency: str
+) -> None:
+    ex = extract(text, default_currency=default)
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.currency) == (amount, currency)
+
+
+@pytest.mark.parametrize(
+    ("text", "qty"),
+    [
+        ("收7800X3D，散片盒装都行", None),  # not 800 ("# ?x" inside a processor's name)
+        ("Ryzen 7 7800X3D tray", None),
+        ("sell tires 4x", 4),
+        ("12 पीस हों तो बढ़िया", 12),  # a count of pieces, not a price per piece
+    ],
+)
+def test_counts_inside_names_and_pieces(text: str, qty: int | None) -> None:
+    ex = extract(text)
+    assert ex.quantity == qty and (qty is None or ex.price is None)
