@@ -308,8 +308,9 @@ def _ranges(
     rx: Patterns, text: str, found: list[tuple[int, int, PriceInfo]]
 ) -> list[tuple[int, int, PriceInfo]]:
     """A price written as a range ("between $30 and $40", "1.200-1.500 TL", "от 50 до 70 тыс.", "5千円から
-    8千円") is its upper end, a maximum unless a bound word says otherwise; the lower end is neither a second
-    price nor a count. A lower end under a quarter of the upper is no range ("size 42 - 300 €")."""
+    8千円") is its upper end, bound "range" unless a bound word says otherwise (``understand``: a buyer's
+    maximum, a seller's ask); the lower end is neither a second price nor a count. A lower end under a
+    quarter of the upper is no range ("size 42 - 300 €")."""
     out: list[tuple[int, int, PriceInfo]] = []
     for start, tail, price in found:
         m = rx.range_low.search(text, max(0, start - RANGE_REACH), start)
@@ -320,7 +321,7 @@ def _ranges(
             out.append((start, tail, price))
             continue
         out = [f for f in out if f[0] < m.start()]
-        bound = price.bound or "max"
+        bound = price.bound or "range"
         upper = PriceInfo(price.amount, price.currency, price.per_unit, bound, price.text)
         out.append((m.start(), tail, upper))
     return out

@@ -13,7 +13,7 @@ class PriceInfo:
     amount: float
     currency: str | None
     per_unit: bool | None  # None: the text didn't say
-    bound: str | None  # "max", "min", "approx" or None
+    bound: str | None  # "max", "min", "approx", "range" (the amount is a range's upper end) or None
     text: str
 
 

@@ -553,6 +553,8 @@ def _price(
             missing.append("price_basis")
             warnings.append("price per unit or for all? assumed per unit")
     bound = ex.price.bound
+    if bound == "range":  # its upper end: the most a buyer pays; a seller's ask (it may come down)
+        bound = "max" if demand_side else None
     if ex.price.currency != defaults.get("currency", ex.price.currency) and "$" in ex.price.text:
         warnings.append(f"'$' read as {ex.price.currency}")
     elif defaults.get(_PLACE_CURRENCY) and _currency_alone(ex) != ex.price.currency:

@@ -651,15 +651,15 @@ def test_thousands_of_kilometres_are_no_count(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "amount", "currency", "bound"),
     [
-        # a range is its upper end, a maximum unless a bound word says otherwise; the lower end is no count
-        ("Math tutor wanted, between $30 and $40 an hour.", 40.0, "USD", "max"),
-        ("pago entre 500 y 800 pesos", 800.0, "MXN", "max"),
-        ("Achète console, budget entre 150 et 200 euros", 200.0, "EUR", "max"),
+        # a range is its upper end (bound "range" unless a bound word says otherwise); its lower end no count
+        ("Math tutor wanted, between $30 and $40 an hour.", 40.0, "USD", "range"),
+        ("pago entre 500 y 800 pesos", 800.0, "MXN", "range"),
+        ("Achète console, budget entre 150 et 200 euros", 200.0, "EUR", "range"),
         ("庭の草むしり、5千円から8千円くらい。", 8000.0, "JPY", "approx"),
-        ("Ev temizliği, günlük 1.200-1.500 TL arası", 1500.0, "TRY", "max"),
-        ("lương từ 6 đến 7 triệu/tháng", 7_000_000.0, None, "max"),
+        ("Ev temizliği, günlük 1.200-1.500 TL arası", 1500.0, "TRY", "range"),
+        ("lương từ 6 đến 7 triệu/tháng", 7_000_000.0, None, "range"),
         ("оплата от 50 до 70 тыс.", 70_000.0, None, "max"),
-        ("sofa 200-250 €", 250.0, "EUR", "max"),
+        ("sofa 200-250 €", 250.0, "EUR", "range"),
         # not a range: a lower end under a quarter of the upper
         ("Size 42 - 300 €", 300.0, "EUR", None),
         # fractions of the large units, spaced: 3.2 billion dong, 1.5 million, 7.5 억 won

@@ -299,3 +299,14 @@ def test_the_humans_own_currency_comes_before_the_place() -> None:
     named = understand("出AMD锐龙7 7700X盒装，1250元", location=(22.54, 114.06))
     assert named.intent.price == Price(125_000, "CNY", per_unit=True)
     assert not any("where you are" in w for w in named.warnings)
+
+
+def test_a_price_range_is_a_buyers_maximum_and_a_sellers_ask() -> None:
+    from matching.understand import understand
+
+    buy = understand("Looking for a sofa, between 200 and 250 EUR")
+    sell = understand("Selling my sofa, 200-250 EUR")
+    assert buy.intent.price is not None and buy.intent.price.amount_minor == 25_000
+    assert sell.intent.price is not None and sell.intent.price.amount_minor == 25_000
+    assert buy.price_bound == "max" and sell.price_bound is None
+    assert not any("maximum price on a sale" in w for w in sell.warnings)
