@@ -473,6 +473,8 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
         start = m4.start("n")
         if rx.qty_not_after is not None and rx.qty_not_after.search(text, max(0, start - 24), start):
             continue  # "thứ bảy" (Saturday), "jam 7" (7 o'clock)
+        if _PHONE_BEFORE.search(text, max(0, start - 16), start):
+            continue  # the last group of a phone number ("0912 345 678")
         value = _int(rx, raw)
         if not 1 <= value <= 999:
             continue
@@ -480,6 +482,9 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
         return blank(text, m4.start("n"), m4.end("n"))
     return text
 
+
+#: Two or more digit groups right before a number: it ends a phone number, it counts nothing.
+_PHONE_BEFORE = re.compile(r"(?:\d{2,}[\s\-.]){2,}$")
 
 _CJK_NUM = {
     "一": 1,

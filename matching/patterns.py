@@ -192,7 +192,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         else None
     )
     qty_word = re.compile(
-        rf"(?<![\w.,/$€£\-])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s+(?P<w>(?:{LETTER}){{2,}})"
+        rf"(?<![\w.,/$€£\-+])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s+(?P<w>(?:{LETTER}){{2,}})"
     )
     not_after = pattern("quantity.not_after", langs)
     qty_not_after = re.compile(rf"(?:{not_after.pattern})\s*$") if not_after is not None else None

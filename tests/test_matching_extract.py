@@ -733,3 +733,23 @@ def test_currency_words_follow_the_place(
 def test_counts_inside_names_and_pieces(text: str, qty: int | None) -> None:
     ex = extract(text)
     assert ex.quantity == qty and (qty is None or ex.price is None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # floors, rooms, gears, areas and the last group of a phone number count nothing
+        "Vendo depto 2 ambientes, piso 7, Caballito, alrededor de 95 mil dólares",
+        "Vendo bici de montaña rodado 29, 18 velocidades, $4,500 pesos",
+        "Apartamento à venda, 2 vagas, 98m², R$ 520 mil.",
+        "Сдам однушку у метро, 35 тыс./мес + свет, 5 этаж.",
+        "Квартира 2-комн., 54 м², 6,2 млн руб.",
+        "Vendo appartamento 90 mq, 180 mila euro.",
+        "प्लॉट बिकाऊ, 200 गज, कीमत 45 लाख रुपये",
+        "Satılık 3+1 daire, 120 m², 5 milyon TL.",
+        "Cần ship gấp, liên hệ 0912 345 678 trước 17h.",
+        "للبيع موبايل 256 كيكا نظيف، السعر 900 ألف دينار",
+    ],
+)
+def test_numbers_that_count_nothing(text: str) -> None:
+    assert extract(text).quantity is None
