@@ -2,8 +2,9 @@
 
 ``compiled(langs)`` builds every regular expression the extractor (``matching.extract``) needs from the
 language tables (``matching.lexicon``): currency words and symbols, magnitude words ("triệu", "万",
-"만"), price bound and "each"/"total" words before and after an amount, size labels, screen inches,
-quantity words and counters, units, conditions, seasons and colours. The result is cached per scope.
+"만"), price bound and "each"/"total" words before and after an amount, a price's labels ("giá", "月租")
+and a range's words ("between ... and", "от ... до"), size labels, screen inches, quantity words and
+counters, units, conditions, seasons and colours. The result is cached per scope.
 """
 
 from __future__ import annotations
