@@ -4,7 +4,9 @@ The spellings live in ``data/brands.json`` (any script: "samsung", "삼성", "с
 canonical brand; a brand's categories are a ranking hint (``classify.attribute_boosts``), never a filter. A
 product line ("galaxy tab", "thinkpad") names its category and the noun of its goods. Each spelling is found
 as a whole word in its script's way (``_brand_frame``), and the spellings of one way are one trie of literals
-(``lexicon.literal_trie``), so the 1,420 of them cost a text 0.04 ms. ``extract`` reads both.
+(``lexicon.literal_trie``), so the 1,420 of them cost a text 0.04 ms. ``extract`` reads both. A phone or
+console model ("iphone 13 mini", "아이폰 13 미니", "galaxy s23 ultra", "ps 5") is read whole, in any script
+(``read_models``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from matching.extraction import Extraction, blank
 from matching.lang import detect_language
 from matching.lexicon import LETTER, boundaries, literal_trie, read_data
 
@@ -141,3 +144,83 @@ def product_lines(text: str) -> list[tuple[str, int, int]]:
         if not out or hit[1] >= out[-1][2]:
             out.append(hit)
     return out
+
+
+#: A phone family's name as ads write it in each script ("아이폰 13", "айфон 13", "आईफोन 13").
+_IPHONE = r"(?:iphone|아이폰|アイフォーン|アイフォン|айфон|ايفون|آيفون|आईफोन|आइफोन)"
+_GALAXY = r"(?:galaxy|갤럭시|ギャラクシー|галакси|جالاكسي|جالكسي|गैलेक्सी)"
+_REDMI = r"(?:redmi|레드미|レドミ|редми|ريدمي|रेडमी|红米)"
+#: A variant's words in each script (spaces dropped) -> its Latin word: a model is a hard attribute, and
+#: "iphone 13 mini" is not "iphone 13", so a variant written in Hangul must not be left out.
+MODEL_VARIANTS: dict[str, str] = {
+    **dict.fromkeys(("promax", "프로맥스", "プロマックス", "промакс", "بروماكس", "प्रोमैक्स"), "promax"),
+    **dict.fromkeys(("pro", "프로", "プロ", "про", "برو", "प्रो"), "pro"),
+    **dict.fromkeys(("mini", "미니", "ミニ", "мини", "ميني", "मिनी"), "mini"),
+    **dict.fromkeys(("plus", "플러스", "プラス", "плюс", "بلس", "प्लस"), "plus"),
+    **dict.fromkeys(("ultra", "울트라", "ウルトラ", "ультра", "الترا", "अल्ट्रा"), "ultra"),
+}
+_GALAXY_ONLY = frozenset(("ultra", "울트라", "ウルトラ", "ультра", "الترا", "अल्ट्रा"))
+#: The variants, each allowed a space where "pro max" has one; longest first.
+_VARIANT = "|".join(
+    sorted(
+        set(MODEL_VARIANTS) - _GALAXY_ONLY
+        | {"pro max", "프로 맥스", "プロ マックス", "про макс", "برو ماكس", "प्रो मैक्स"},
+        key=len,
+        reverse=True,
+    )
+)
+_GALAXY_VARIANT = "|".join(
+    sorted((v for v, w in MODEL_VARIANTS.items() if w in ("ultra", "plus")), key=len, reverse=True)
+)
+_NOTE = r"(?:note|노트|ノート|ноут|нот|نوت|नोट)"
+#: After a model: no letter or digit of Latin script and no number going on ("iphone 13, 200" is the
+#: iPhone 13; "iphone 1,200" is not a model).
+_MODEL_END = r"(?![a-z0-9]|[.,]\d)"
+
+MODELS: list[tuple[re.Pattern[str], str, str]] = [
+    (
+        re.compile(
+            rf"(?<![a-z0-9]){_IPHONE}\s?(1[0-9]|[3-9]|se|x[rs]?)(?:\s?({_VARIANT}))?{_MODEL_END}"
+            r"(?!\s?(?:[€$£¥元欧美块]|eur|usd|dollar|d[óo]lar))"
+        ),
+        "iphone",
+        "apple",
+    ),
+    (
+        re.compile(rf"(?<![a-z0-9]){_GALAXY}\s?([sazn]\d{{1,2}})(?:\s?(fe|\+|{_GALAXY_VARIANT}))?"),
+        "galaxy",
+        "samsung",
+    ),
+    (re.compile(r"(?<![a-z0-9])pixel\s?(\d{1,2}a?)(?:\s?(pro|xl))?(?![a-z0-9])"), "pixel", "google"),
+    (re.compile(r"(?<![a-z0-9])(?:ps|playstation\s?)([3-5])(?![a-z0-9])"), "ps", "sony"),
+    (re.compile(r"(?<![a-z0-9])xbox\s?(series\s?[xs]|one)(?![a-z0-9])"), "xbox", "microsoft"),
+    (re.compile(r"(?<![a-z0-9])(?:nintendo\s)?switch(?:\s?(oled|lite))?(?![a-z0-9])"), "switch", "nintendo"),
+    (re.compile(r"(?<![a-z0-9])macbook\s?(air|pro)?(?:\s?(m[1-4]))?(?![a-z0-9])"), "macbook", "apple"),
+    (re.compile(r"(?<![a-z0-9])ipad\s?(pro|air|mini)?(?![a-z0-9])"), "ipad", "apple"),
+    (
+        re.compile(rf"(?<![a-z0-9]){_REDMI}\s?({_NOTE}\s?\d{{1,2}})(?:\s?({_VARIANT}))?{_MODEL_END}"),
+        "redmi",
+        "xiaomi",
+    ),
+]
+
+
+def model_part(group: str) -> str:
+    """A model's number or variant in its Latin form: "프로 맥스" -> "promax", "नोट 13" -> "note13"."""
+    word = group.replace(" ", "")
+    for note in ("노트", "ノート", "ноут", "нот", "نوت", "नोट"):
+        if word.startswith(note):
+            return "note" + word[len(note) :]
+    return MODEL_VARIANTS.get(word, word)
+
+
+def read_models(text: str, ex: Extraction) -> str:
+    """Put the phone and console models of ``text`` (normalised) into ``ex`` ("model", "brand"), each
+    blanked in the returned text so that no later extractor reads its number as a count or a price."""
+    for mrx, family, brand in MODELS:
+        for m in mrx.finditer(text):
+            parts = [family] + [model_part(g) for g in m.groups() if g]
+            ex.put("model", " ".join(parts))
+            ex.put("brand", brand)
+            text = blank(text, m.start(), m.end())
+    return text

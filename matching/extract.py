@@ -23,7 +23,7 @@ from functools import cache
 from babel import UnknownLocaleError
 from babel.dates import get_month_names
 
-from matching.brands import brand_of, find_brands, product_lines
+from matching.brands import brand_of, find_brands, product_lines, read_models
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
 from matching.lexicon import (
@@ -41,6 +41,8 @@ from matching.patterns import INDIAN_GROUPING, MULT_LINKS, NUM, RESOLUTIONS, Pat
 MAX_EXTRACT_CHARS = 4000
 #: How far before a price its range's lower end is looked for ("between 1,200.50 USD and ").
 RANGE_REACH = 48
+#: A range's upper end is at most this many times its lower end ("size 42 - 300 €" is no range).
+RANGE_MAX_RATIO = 4
 #: Bare numbers read as a possible price or quantity at most this many times per text (bounds the work).
 MAX_NUMBERS = 32
 
@@ -58,74 +60,6 @@ DIRHAM_CURRENCIES = frozenset(common()["dirham_currencies"])
 CURRENCY_LANGUAGE: dict[str, str] = {
     k: str(v) for k, v in common()["currency_language"].items() if k != "note"
 }
-
-
-#: A phone family's name as ads write it in each script ("아이폰 13", "айфон 13", "आईफोन 13").
-_IPHONE = r"(?:iphone|아이폰|アイフォーン|アイフォン|айфон|ايفون|آيفون|आईफोन|आइफोन)"
-_GALAXY = r"(?:galaxy|갤럭시|ギャラクシー|галакси|جالاكسي|جالكسي|गैलेक्सी)"
-_REDMI = r"(?:redmi|레드미|レドミ|редми|ريدمي|रेडमी|红米)"
-#: A variant's words in each script (spaces dropped) -> its Latin word: a model is a hard attribute, and
-#: "iphone 13 mini" is not "iphone 13", so a variant written in Hangul must not be left out.
-MODEL_VARIANTS: dict[str, str] = {
-    **dict.fromkeys(("promax", "프로맥스", "プロマックス", "промакс", "بروماكس", "प्रोमैक्स"), "promax"),
-    **dict.fromkeys(("pro", "프로", "プロ", "про", "برو", "प्रो"), "pro"),
-    **dict.fromkeys(("mini", "미니", "ミニ", "мини", "ميني", "मिनी"), "mini"),
-    **dict.fromkeys(("plus", "플러스", "プラス", "плюс", "بلس", "प्लस"), "plus"),
-    **dict.fromkeys(("ultra", "울트라", "ウルトラ", "ультра", "الترا", "अल्ट्रा"), "ultra"),
-}
-_GALAXY_ONLY = frozenset(("ultra", "울트라", "ウルトラ", "ультра", "الترا", "अल्ट्रा"))
-#: The variants, each allowed a space where "pro max" has one; longest first.
-_VARIANT = "|".join(
-    sorted(
-        set(MODEL_VARIANTS) - _GALAXY_ONLY
-        | {"pro max", "프로 맥스", "プロ マックス", "про макс", "برو ماكس", "प्रो मैक्स"},
-        key=len,
-        reverse=True,
-    )
-)
-_GALAXY_VARIANT = "|".join(
-    sorted((v for v, w in MODEL_VARIANTS.items() if w in ("ultra", "plus")), key=len, reverse=True)
-)
-_NOTE = r"(?:note|노트|ノート|ноут|нот|نوت|नोट)"
-#: After a model: no letter or digit of Latin script and no number going on ("iphone 13, 200" is the
-#: iPhone 13; "iphone 1,200" is not a model).
-_MODEL_END = r"(?![a-z0-9]|[.,]\d)"
-
-_MODELS: list[tuple[re.Pattern[str], str, str]] = [
-    (
-        re.compile(
-            rf"(?<![a-z0-9]){_IPHONE}\s?(1[0-9]|[3-9]|se|x[rs]?)(?:\s?({_VARIANT}))?{_MODEL_END}"
-            r"(?!\s?(?:[€$£¥元欧美块]|eur|usd|dollar|d[óo]lar))"
-        ),
-        "iphone",
-        "apple",
-    ),
-    (
-        re.compile(rf"(?<![a-z0-9]){_GALAXY}\s?([sazn]\d{{1,2}})(?:\s?(fe|\+|{_GALAXY_VARIANT}))?"),
-        "galaxy",
-        "samsung",
-    ),
-    (re.compile(r"(?<![a-z0-9])pixel\s?(\d{1,2}a?)(?:\s?(pro|xl))?(?![a-z0-9])"), "pixel", "google"),
-    (re.compile(r"(?<![a-z0-9])(?:ps|playstation\s?)([3-5])(?![a-z0-9])"), "ps", "sony"),
-    (re.compile(r"(?<![a-z0-9])xbox\s?(series\s?[xs]|one)(?![a-z0-9])"), "xbox", "microsoft"),
-    (re.compile(r"(?<![a-z0-9])(?:nintendo\s)?switch(?:\s?(oled|lite))?(?![a-z0-9])"), "switch", "nintendo"),
-    (re.compile(r"(?<![a-z0-9])macbook\s?(air|pro)?(?:\s?(m[1-4]))?(?![a-z0-9])"), "macbook", "apple"),
-    (re.compile(r"(?<![a-z0-9])ipad\s?(pro|air|mini)?(?![a-z0-9])"), "ipad", "apple"),
-    (
-        re.compile(rf"(?<![a-z0-9]){_REDMI}\s?({_NOTE}\s?\d{{1,2}})(?:\s?({_VARIANT}))?{_MODEL_END}"),
-        "redmi",
-        "xiaomi",
-    ),
-]
-
-
-def _model_part(group: str) -> str:
-    """A model's number or variant in its Latin form: "프로 맥스" -> "promax", "नोट 13" -> "note13"."""
-    word = group.replace(" ", "")
-    for note in ("노트", "ノート", "ноут", "нот", "نوت", "नोट"):
-        if word.startswith(note):
-            return "note" + word[len(note) :]
-    return MODEL_VARIANTS.get(word, word)
 
 
 def parking_cover(text: str) -> str | None:
@@ -147,13 +81,13 @@ def parking_cover(text: str) -> str | None:
 _COMPOUND = re.compile(r"(?<![\d.,])(\d{1,4})\s?([万萬만])\s?(?:(\d)\s?([千천])|(\d{4})(?!\d))")
 
 
-#: Millions written with their fraction after the word: Vietnamese "3tr5" (3.5 triệu), "1tr25", Indonesian
-#: "1jt5" (1.5 juta); the digits after the word are tenths, hundredths, thousandths of a million.
 #: A full-width comma after a digit is a clause break unless three digits follow ("16+512，4200元": two
 #: numbers; read as "," the two would be one unreadable number): it is read as "、".
 _CLAUSE_COMMA = re.compile(r"(?<=\d)，(?!\d{3}(?!\d))")
 #: Korean "만원" with no number before it is ten thousand won ("만원에 드려요").
 _MAN_WON = re.compile(r"(?<![\d\uac00-\ud7a3])만\s?원")
+#: Millions written with their fraction after the word: Vietnamese "3tr5" (3.5 triệu), "1tr25", Indonesian
+#: "1jt5" (1.5 juta); the digits after the word are tenths, hundredths, thousandths of a million.
 _MILLIONS_AND = re.compile(r"(?<![\d.,])(\d{1,4})(tr|jt)(\d{1,3})(?![\d\w])")
 
 
@@ -317,7 +251,7 @@ def _ranges(
         lo = parse_number(m.group("lo")) if m else None
         hi_num = _NUMBER.search(price.text)
         hi = parse_number(hi_num.group(0)) if hi_num else None
-        if m is None or lo is None or hi is None or not (hi <= lo * 4 and lo < hi):
+        if m is None or lo is None or hi is None or not (hi <= lo * RANGE_MAX_RATIO and lo < hi):
             out.append((start, tail, price))
             continue
         out = [f for f in out if f[0] < m.start()]
@@ -569,12 +503,7 @@ def extract(
     ex.langs = langs
     rx = compiled(langs)
     t = read_measures(t, cased, rx, ex)
-    for mrx, family, brand in _MODELS:
-        for m in mrx.finditer(t):
-            parts = [family] + [_model_part(g) for g in m.groups() if g]
-            ex.put("model", " ".join(parts))
-            ex.put("brand", brand)
-            t = blank(t, m.start(), m.end())
+    t = read_models(t, ex)
     t = _extract_price(rx, t, lang, default_currency, ex)
     if rx.negotiable is not None:
         neg = rx.negotiable.search(t)
