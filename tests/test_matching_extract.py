@@ -753,3 +753,18 @@ def test_counts_inside_names_and_pieces(text: str, qty: int | None) -> None:
 )
 def test_numbers_that_count_nothing(text: str) -> None:
     assert extract(text).quantity is None
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("Продам диван 5000р", 5000.0),
+        ("Продам авто, 650 т.р., торг.", 650_000.0),
+        ("куплю 2 шины р16", None),  # a rim size written in Cyrillic, no roubles
+        ("Продам велосипед, Ленинский р-н, 5 скоростей", None),  # р-н: a district
+    ],
+)
+def test_a_bare_russian_r_is_roubles_only_after_an_amount(text: str, amount: float | None) -> None:
+    ex = extract(text)
+    assert (ex.price.amount if ex.price else None) == amount
+    assert not any("currency" in w for w in ex.warnings)
