@@ -47,7 +47,8 @@ class Patterns:
     bare_bound: re.Pattern[str] | None
     bare_each: re.Pattern[str] | None
     bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
-    bare_after: re.Pattern[str] | None  # three digits or more, then a bound word ("2000以内", "3000 तक")
+    bare_after: re.Pattern[str] | None  # three digits or more, then a bound word ("2000以内", "3000 तक"); not
+    # with a Turkish case ending ("2015'e kadar model": a year)
     after_mult: re.Pattern[str] | None  # a multiplier right after a number ("80 mil km": a distance)
     range_low: re.Pattern[str]  # a range's lower end, up to where its upper end starts ("between $30 and ")
     before: dict[str, re.Pattern[str] | None]
@@ -140,7 +141,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         p.pattern for k in ("max", "approx") if (p := pattern(f"price.{k}_after", langs)) is not None
     ]
     bare_after = (
-        re.compile(rf"{NOT_BEFORE_NUM}(?P<num>\d{{3,}}(?:[.,\s]\d{{3}})*)(?=\s?(?:{'|'.join(after_words)}))")
+        re.compile(rf"{NOT_BEFORE_NUM}(?P<num>\d{{3,}}(?:[.,\s]\d{{3}})*)(?!')(?=\s?(?:{'|'.join(after_words)}))")
         if after_words
         else None
     )

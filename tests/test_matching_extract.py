@@ -762,9 +762,10 @@ def test_numbers_that_count_nothing(text: str) -> None:
         ("Продам авто, 650 т.р., торг.", 650_000.0),
         ("куплю 2 шины р16", None),  # a rim size written in Cyrillic, no roubles
         ("Продам велосипед, Ленинский р-н, 5 скоростей", None),  # р-н: a district
+        ("2015'e kadar model araba arıyorum", None),  # a year with a case ending, no bare price
     ],
 )
-def test_a_bare_russian_r_is_roubles_only_after_an_amount(text: str, amount: float | None) -> None:
+def test_bare_amounts_that_are_no_money(text: str, amount: float | None) -> None:
     ex = extract(text)
     assert (ex.price.amount if ex.price else None) == amount
     assert not any("currency" in w for w in ex.warnings)
