@@ -765,7 +765,7 @@ def test_numbers_that_count_nothing(text: str) -> None:
         ("2015'e kadar model araba arıyorum", None),  # a year with a case ending, no bare price
     ],
 )
-def test_bare_amounts_that_are_no_money(text: str, amount: float | None) -> None:
+def test_bare_r_and_bare_numbers_money_or_not(text: str, amount: float | None) -> None:
     ex = extract(text)
     assert (ex.price.amount if ex.price else None) == amount
     assert not any("currency" in w for w in ex.warnings)
