@@ -232,10 +232,16 @@ def format_money(money: object, lang: str) -> str | None:
     return format_currency(value, currency, locale=loc)
 
 
+#: The longest distance between two places on Earth (half its circumference); a peer's event saying more is
+#: malformed, and babel's quantize raises on the largest floats (1e27 km).
+MAX_DISTANCE_KM = 20_038.0
+
+
 def format_distance(km: object, lang: str) -> str | None:
-    """A distance in km formatted for ``lang`` with one decimal (``"24,6 km"``), or None if not a number."""
+    """A distance in km formatted for ``lang`` with one decimal (``"24,6 km"``), or None if not a number
+    between 0 and ``MAX_DISTANCE_KM``."""
     value = _real(km)
-    if value is None or value < 0:
+    if value is None or not 0 <= value <= MAX_DISTANCE_KM:
         return None
     _, loc = resolve_lang(lang)
     rounded = Decimal(str(round(value, 1)))
