@@ -141,7 +141,9 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         p.pattern for k in ("max", "approx") if (p := pattern(f"price.{k}_after", langs)) is not None
     ]
     bare_after = (
-        re.compile(rf"{NOT_BEFORE_NUM}(?P<num>\d{{3,}}(?:[.,\s]\d{{3}})*)(?!')(?=\s?(?:{'|'.join(after_words)}))")
+        re.compile(
+            rf"{NOT_BEFORE_NUM}(?P<num>\d{{3,}}(?:[.,\s]\d{{3}})*)(?!')(?=\s?(?:{'|'.join(after_words)}))"
+        )
         if after_words
         else None
     )
