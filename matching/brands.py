@@ -159,7 +159,7 @@ MODEL_VARIANTS: dict[str, str] = {
     **dict.fromkeys(("plus", "플러스", "プラス", "плюс", "بلس", "प्लस"), "plus"),
     **dict.fromkeys(("ultra", "울트라", "ウルトラ", "ультра", "الترا", "अल्ट्रा"), "ultra"),
 }
-_GALAXY_ONLY = frozenset(("ultra", "울트라", "ウルトラ", "ультра", "الترا", "अल्ट्रा"))
+_GALAXY_ONLY = frozenset(v for v, w in MODEL_VARIANTS.items() if w == "ultra")
 #: The variants, each allowed a space where "pro max" has one; longest first.
 _VARIANT = "|".join(
     sorted(
@@ -172,7 +172,9 @@ _VARIANT = "|".join(
 _GALAXY_VARIANT = "|".join(
     sorted((v for v, w in MODEL_VARIANTS.items() if w in ("ultra", "plus")), key=len, reverse=True)
 )
-_NOTE = r"(?:note|노트|ノート|ноут|нот|نوت|नोट)"
+#: "Note" of a Redmi Note in each script.
+_NOTE_WORDS = ("note", "노트", "ノート", "ноут", "нот", "نوت", "नोट")
+_NOTE = f"(?:{'|'.join(_NOTE_WORDS)})"
 #: After a model: no letter or digit of Latin script and no number going on ("iphone 13, 200" is the
 #: iPhone 13; "iphone 1,200" is not a model).
 _MODEL_END = r"(?![a-z0-9]|[.,]\d)"
@@ -208,7 +210,7 @@ MODELS: list[tuple[re.Pattern[str], str, str]] = [
 def model_part(group: str) -> str:
     """A model's number or variant in its Latin form: "프로 맥스" -> "promax", "नोट 13" -> "note13"."""
     word = group.replace(" ", "")
-    for note in ("노트", "ノート", "ноут", "нот", "نوت", "नोट"):
+    for note in _NOTE_WORDS:
         if word.startswith(note):
             return "note" + word[len(note) :]
     return MODEL_VARIANTS.get(word, word)

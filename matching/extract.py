@@ -56,6 +56,17 @@ DINAR_CURRENCIES = frozenset(common()["dinar_currencies"])
 POUND_CURRENCIES = frozenset(common()["pound_currencies"])
 #: "Dirhams" (درهم, "DH") name these: the Moroccan where one is spent, else the Emirati (with a warning).
 DIRHAM_CURRENCIES = frozenset(common()["dirham_currencies"])
+#: A money word of several countries (its code in the language tables) -> its currencies, the one assumed
+#: where none of them is the place's, and the word a warning names when that guess is worth telling ("$",
+#: rupees and pounds: the usual reading; pesos, dinars, dirhams: a guess among equals).
+CURRENCY_FAMILIES: dict[str, tuple[frozenset[str], str, str | None]] = {
+    "$": (DOLLAR_CURRENCIES, "USD", None),
+    "PESO": (PESO_CURRENCIES, "MXN", "pesos"),
+    "RUPEE": (RUPEE_CURRENCIES, "INR", None),
+    "DINAR": (DINAR_CURRENCIES, "JOD", "dinars"),
+    "DIRHAM": (DIRHAM_CURRENCIES, "AED", "dirhams"),
+    "POUND": (POUND_CURRENCIES, "GBP", None),
+}
 #: Currency -> the language whose number words its prices are written with where it is spent.
 CURRENCY_LANGUAGE: dict[str, str] = {
     k: str(v) for k, v in common()["currency_language"].items() if k != "note"
@@ -123,12 +134,19 @@ def compound_numbers(text: str) -> str:
     return _MILLIONS_AND.sub(millions, _SPACED_FRACTION.sub(spaced, text))
 
 
+def number_forms(text: str) -> str:
+    """``text`` with its numbers in the one form the price patterns read: a full-width comma between numbers
+    a clause break, a bare "만원" 10,000 won, digits of every script as ASCII, numeral chains as one number
+    (``compound_numbers``). ``normalise`` and ``published.published_text`` both go through it, so the
+    published text's price mentions are the ones the extractor found."""
+    text = _MAN_WON.sub("1만원", _CLAUSE_COMMA.sub("、", text))
+    return compound_numbers(text.translate(digit_table()))
+
+
 def normalise(text: str) -> str:
     """``lexicon.fold`` (NFC, the optional Devanagari nukta left out, lower case, Turkish dotted İ kept one
-    character), digits of every script as ASCII digits, digit-written CJK/Korean numeral chains as one number
-    (``compound_numbers``); a full-width comma between numbers a clause break, a bare "만원" 10,000 won."""
-    text = _MAN_WON.sub("1만원", _CLAUSE_COMMA.sub("、", text))
-    return compound_numbers(fold(text).translate(digit_table()))
+    character), then ``number_forms``."""
+    return number_forms(fold(text))
 
 
 def parse_number(text: str) -> float | None:
@@ -165,32 +183,19 @@ def _currency(
         if p.fullmatch(token):
             code = c.split("*")[0]
             break
-    if code == "$":
-        return default_currency if default_currency and default_currency in DOLLAR_CURRENCIES else "USD"
-    if code == "PESO":
-        if default_currency in PESO_CURRENCIES:
+    family = CURRENCY_FAMILIES.get(code)
+    if family is not None:
+        members, assumed, word = family
+        if default_currency in members:
             return str(default_currency)
-        warnings.append("'pesos' without a country: assumed MXN")
-        return "MXN"
-    if code == "RUPEE":
-        return str(default_currency) if default_currency in RUPEE_CURRENCIES else "INR"
-    if code == "DINAR":
-        if default_currency in DINAR_CURRENCIES:
-            return str(default_currency)
-        warnings.append("'dinars' without a country: assumed JOD")
-        return "JOD"
-    if code == "DIRHAM":
-        if default_currency in DIRHAM_CURRENCIES:
-            return str(default_currency)
-        warnings.append("'dirhams' without a country: assumed AED")
-        return "AED"
+        if word is not None:
+            warnings.append(f"'{word}' without a country: assumed {assumed}")
+        return assumed
     if code == "YEN":  # "¥": the place's yen or yuan, else by the language (Japanese: yen)
         if default_currency in ("JPY", "CNY"):
             return str(default_currency)
         yen = common()["yen"]
         return str(yen.get(lang or "", yen["default"]))
-    if code == "POUND":
-        return str(default_currency) if default_currency in POUND_CURRENCIES else "GBP"
     return code
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from matching.extract import MAX_EXTRACT_CHARS, compound_numbers, extract, normalise
+from matching.extract import MAX_EXTRACT_CHARS, extract, normalise, number_forms
 from matching.extraction import Extraction
 from matching.lang import detect_language
-from matching.lexicon import WORD, digit_table
+from matching.lexicon import WORD
 from wire.limits import MAX_TEXT_LEN
 
 #: Price mentions removed from one text; a text with more is not published as free text.
@@ -59,9 +59,9 @@ def published_text(
         ``(published, warnings)``: the text without price mentions, bound words and private amounts, at
         most ``MAX_TEXT_LEN`` characters; or None when that can't be done safely (the warning says so).
     """
-    # digits of every script as ASCII and numeral chains as one number first ("٧٥٠ ليرة" -> "750 ليرة",
+    # the numbers in the extractor's one form first (``number_forms``: "٧٥٠ ليرة" -> "750 ليرة",
     # "1万5千円" -> "15000円"), as the extractor reports price mentions: one it can't locate costs the text
-    out = compound_numbers(" ".join(text.split()).translate(digit_table()))
+    out = number_forms(" ".join(text.split()))
     amounts = [float(a) for a in private]
     refused = "the text is not published (it names a price we could not take out safely); the intent "
     checked = ""  # the last text the extractor found no price in
