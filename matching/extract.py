@@ -6,9 +6,10 @@ records a canonical English value, and blanks the span so that later extractors 
 don't read the same characters twice. Order: tire size, labelled size (a label before or after it, or a
 capital letter size alone), dimensions, weight, length (metres, then centimetres), volume (litres; millilitres
 read as litres), capacity, storage/RAM, screen, model, price, quantity, condition, season; colour, gender (an
-animal's sex, whom clothes or a service are for), schedule (weekends or weekdays), brand and product line are
-read without blanking. The words come from the language tables (``matching.lexicon``), scoped to the text's
-language: "8 triệu đồng" is a price of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
+animal's sex, whom clothes or a service are for), schedule (weekends or weekdays), the sets of animals, roles,
+languages and times of day named (``patterns.SET_KEYS``), brand and product line are read without blanking.
+The words come from the language tables (``matching.lexicon``), scoped to the text's language: "8 triệu
+đồng" is a price of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
 
 Contradictions (two tire sizes, "new" and "used", two different prices) become warnings, never a silent
 choice; a currency without an amount, or a bare number that could be a price or a quantity, is reported as
@@ -36,6 +37,7 @@ from matching.lexicon import (
 )
 from matching.measures import read_measures
 from matching.patterns import INDIAN_GROUPING, MULT_LINKS, NUM, RESOLUTIONS, Patterns, compiled
+from wire.limits import MAX_ATTR_VALUE_LEN
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
 MAX_EXTRACT_CHARS = 4000
@@ -481,6 +483,17 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
             break
 
 
+def _set_value(values: list[str]) -> str:
+    """Values joined by commas, as many as an attribute value holds (``MAX_ATTR_VALUE_LEN``)."""
+    out = ""
+    for v in values:
+        joined = f"{out},{v}" if out else v
+        if len(joined) > MAX_ATTR_VALUE_LEN:
+            break
+        out = joined
+    return out
+
+
 def extract(
     text: str, default_currency: str | None = None, lang: str | None = None, also: tuple[str, ...] = ()
 ) -> Extraction:
@@ -542,6 +555,9 @@ def extract(
         values = {v for v, vrx in named if vrx.search(t)}
         if len(values) == 1:
             ex.attributes[key] = values.pop()
+    for key, reader in rx.sets.items():  # every value named: "dog and cat sitting" is both
+        if value := _set_value(sorted(reader.read(t))):
+            ex.attributes[key] = value
     for m in brands:
         canonical = brand_of(m.group(0))
         if canonical is not None:

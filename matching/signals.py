@@ -45,6 +45,13 @@
   unchanged; no buyer lost its match. So is a parking space's cover (``parking``, read once the category is
   parking, ``extract.parking_cover``: a covered bay against an open one in a villa's yard): tune2 .893 ->
   .900, the other sets and held-out unchanged; no buyer lost its match.
+  So are the sets of animals, roles, human languages and times of day a text names (``patterns.SET_KEYS``: a
+  cat sitter against a dog boarder, a waitress against a cashier, an IELTS tutor against a Chinese one, an
+  afternoon babysitter against a night nanny; two sides conflict when they share no value), and each shared
+  one is a key match: tune .941 -> .972, tune2 .912 -> .927, tune3 .930 unchanged, tune4 .834 -> .851,
+  held-out .881 -> .883; one buyer lost its match (a courier asked for by role, which a motorbike courier's
+  ad names and the van's does not). Without the key match: tune .969, tune2 .923, tune4 .843. The meat a
+  food is made of, read the same way, changed no tuning set and was left out.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ from functools import cache, lru_cache
 from matching.cues import stopwords
 from matching.extract import normalise
 from matching.lexicon import common, languages
-from matching.patterns import compiled
+from matching.patterns import SET_KEYS, compiled
 
 #: Attributes whose disagreement lowers a candidate's score (each one counts once).
 SOFT_CONFLICT_KEYS = (
@@ -70,6 +77,7 @@ SOFT_CONFLICT_KEYS = (
     "gender",
     "schedule",
     "parking",
+    *SET_KEYS,
 )
 #: At most this many identifiers are kept per text (bounds the work on long texts).
 MAX_IDENTIFIERS = 48

@@ -11,6 +11,7 @@ from matching.canonical import find_glosses
 from matching.classify import attribute_boosts
 from matching.extract import extract, parking_cover, parse_number
 from matching.lang import detect_language
+from wire.limits import MAX_ATTR_VALUE_LEN
 
 
 @pytest.mark.parametrize(
@@ -204,6 +205,52 @@ def test_a_product_line_is_glossed_as_its_goods_and_its_words_are_not() -> None:
 )
 def test_gender_and_schedule_are_read_once_and_only_as_words(text: str, key: str, value: str | None) -> None:
     assert extract(text).attributes.get(key) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        ("Nhận giữ chó mọi size, sân rộng cho chạy nhảy", "animal", "dog"),
+        ("岘港有没有寄养猫的地方？春节回国两周", "animal", "cat"),
+        ("Dog and cat sitting in your home", "animal", "cat,dog"),  # every animal named
+        ("Hot dog stand for sale, barely used", "animal", None),
+        ("熊猫玩偶，全新", "animal", None),  # no cat inside "panda"
+        ("Cerco cameriera part-time nel weekend per bistrot a Parigi", "role", "waiter"),
+        ("Étudiante cherche job à temps partiel d'hôtesse de caisse le week-end", "role", "cashier"),
+        ("Overnight newborn nanny, nights only, $25/hour", "role", "childcare"),
+        ("Dyson V11 vacuum cleaner, works perfectly", "role", None),
+        ("Screwdriver set, 32 bits", "role", None),
+        ("Harry Potter box set in English, 7 paperbacks", "language", "english"),
+        ("dicari penerjemah bahasa Korea harian buat meeting", "language", "korean"),
+        ("원어민 영어 과외 구해요", "language", "english"),
+        ("Overnight newborn nanny, nights only", "hours", "night"),
+        ("Bedside table (nightstand), oak", "hours", None),
+    ],
+)
+def test_animals_roles_languages_and_hours_are_read_as_sets(text: str, key: str, value: str | None) -> None:
+    assert extract(text).attributes.get(key) == value
+
+
+def test_a_set_is_tried_only_where_its_anchors_are_and_finds_what_its_patterns_find() -> None:
+    from matching.bank import examples
+    from matching.extract import normalise
+    from matching.lexicon import languages
+    from matching.patterns import _anchors, compiled
+
+    assert _anchors("(?<!hot )dogs?") == {"dog"}  # a lookbehind is no anchor, an optional letter neither
+    assert _anchors("(?:cats?|kitten)s?") == {"cat", "kitten"}  # one of the branches
+    assert _anchors(r"\w+") is None  # no literal: always tried
+    readers = compiled(languages()).sets
+    texts = [normalise(e.text) for e in examples()[::25]]
+    for reader in readers.values():
+        for t in texts:
+            assert reader.read(t) == [v for v, vrx in reader.named if vrx.search(t)], t
+
+
+def test_a_long_set_is_cut_to_what_an_attribute_value_holds() -> None:
+    text = "Tutor: English, Spanish, French, German, Italian, Portuguese, Russian, Chinese, Japanese, Korean"
+    value = extract(text).attributes["language"]
+    assert len(value) <= MAX_ATTR_VALUE_LEN and value.startswith("chinese,english,")
 
 
 @pytest.mark.parametrize(

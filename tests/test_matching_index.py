@@ -435,6 +435,15 @@ def test_a_generation_after_a_model_is_read_and_conflicts() -> None:
     assert not any("~" in t for t in identifiers("Volume II of the series, chapter iv"))  # no model before
 
 
+def test_sets_conflict_only_when_they_share_no_value() -> None:
+    from matching.signals import conflicts, key_matches
+
+    assert conflicts({"animal": "cat"}, {"animal": "dog"}) == ["animal"]
+    assert conflicts({"animal": "cat"}, {"animal": "cat,dog"}) == []  # a sitter of both takes cats
+    assert key_matches({"role": "waiter"}, {"role": "waiter"}) == 1
+    assert conflicts({"language": "english"}, {"role": "teacher"}) == []  # only one side states it
+
+
 def test_a_measure_compares_within_a_tolerance() -> None:
     from matching.signals import conflicts, key_matches
 
