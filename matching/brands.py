@@ -4,9 +4,9 @@ The spellings live in ``data/brands.json`` (any script: "samsung", "삼성", "с
 canonical brand; a brand's categories are a ranking hint (``classify.attribute_boosts``), never a filter. A
 product line ("galaxy tab", "thinkpad") names its category and the noun of its goods. Each spelling is found
 as a whole word in its script's way (``_brand_frame``), and the spellings of one way are one trie of literals
-(``lexicon.literal_trie``), so the 1,420 of them cost a text 0.04 ms. ``extract`` reads both. A phone or
-console model ("iphone 13 mini", "아이폰 13 미니", "galaxy s23 ultra", "ps 5") is read whole, in any script
-(``read_models``).
+(``lexicon.literal_trie``), so the 1,420 of them cost a text 0.04 ms. ``extract`` reads both. A phone,
+console or earbuds model ("iphone 13 mini", "아이폰 13 미니", "galaxy s23 ultra", "ps 5", "airpods pro 2") is
+read whole, in any script (``read_models``).
 """
 
 from __future__ import annotations
@@ -150,6 +150,15 @@ def product_lines(text: str) -> list[tuple[str, int, int]]:
 _IPHONE = r"(?:iphone|아이폰|アイフォーン|アイフォン|айфон|ايفون|آيفون|आईफोन|आइफोन)"
 _GALAXY = r"(?:galaxy|갤럭시|ギャラクシー|галакси|جالاكسي|جالكسي|गैलेक्सी)"
 _REDMI = r"(?:redmi|레드미|レドミ|редми|ريدمي|रेडमी|红米)"
+#: Apple's earbuds in each script, and a generation after them ("AirPods Pro 2", "에어팟 프로 2세대", "AirPods
+#: 3rd gen", "AirPods Pro (2. Generation)"): read only with its number, as "airpods pro" alone names none. The
+#: name stays in the text: it is a product line as well (``LINES``: their category and noun).
+_AIRPODS = r"(?:airpods|에어팟|エアーポッズ|エアポッズ|эйрподс|аирподс|ايربودز|एयरपॉड्स)"
+_PRO_WORD = r"pro|프로|プロ|про|برو|प्रो"
+_ORDINAL = r"st|nd|rd|th|ª|º|°|e|ème|a|\."
+_GENERATION = (
+    r"gen(?:eration|eración|ération|erazione|eração|erasi)?\.?|세대|世代|代|поколени[еяи]|nesil|thế hệ|جيل"
+)
 #: A variant's words in each script (spaces dropped) -> its Latin word: a model is a hard attribute, and
 #: "iphone 13 mini" is not "iphone 13", so a variant written in Hangul must not be left out.
 MODEL_VARIANTS: dict[str, str] = {
@@ -194,6 +203,14 @@ MODELS: list[tuple[re.Pattern[str], str, str]] = [
         "samsung",
     ),
     (re.compile(r"(?<![a-z0-9])pixel\s?(\d{1,2}a?)(?:\s?(pro|xl))?(?![a-z0-9])"), "pixel", "google"),
+    (
+        re.compile(
+            rf"(?<![a-z0-9])(?P<name>{_AIRPODS})\s?({_PRO_WORD})?\s?\(?\s?(?:第\s?)?([1-4])(?![.,]?\d)\s?"
+            rf"(?:{_ORDINAL})?\s?(?:{_GENERATION})?(?![a-z0-9])"
+        ),
+        "airpods",
+        "apple",
+    ),
     (re.compile(r"(?<![a-z0-9])(?:ps|playstation\s?)([3-5])(?![a-z0-9])"), "ps", "sony"),
     (re.compile(r"(?<![a-z0-9])xbox\s?(series\s?[xs]|one)(?![a-z0-9])"), "xbox", "microsoft"),
     (re.compile(r"(?<![a-z0-9])(?:nintendo\s)?switch(?:\s?(oled|lite))?(?![a-z0-9])"), "switch", "nintendo"),
@@ -220,9 +237,10 @@ def read_models(text: str, ex: Extraction) -> str:
     """Put the phone and console models of ``text`` (normalised) into ``ex`` ("model", "brand"), each
     blanked in the returned text so that no later extractor reads its number as a count or a price."""
     for mrx, family, brand in MODELS:
+        name = mrx.groupindex.get("name")  # a name that is a product line too ("airpods") is left to be read
         for m in mrx.finditer(text):
-            parts = [family] + [model_part(g) for g in m.groups() if g]
+            parts = [family] + [model_part(g) for k, g in enumerate(m.groups(), 1) if g and k != name]
             ex.put("model", " ".join(parts))
             ex.put("brand", brand)
-            text = blank(text, m.start(), m.end())
+            text = blank(text, m.end(name) if name else m.start(), m.end())
     return text

@@ -265,9 +265,12 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
     )
     labels = pattern("size_labels", langs)
+    inch = pattern("inch", langs)
+    # not a number of inches after the label ("مقاس 29 إنش": a wheel, not a frame size)
+    not_inch = rf"(?!\s?(?:{inch.pattern}))" if inch else ""
     labelled = (
         re.compile(
-            rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|{SIZE_LETTERS})(?![\w]|[.,]\d){NOT_RANGE}"
+            rf"(?:{labels.pattern})\s*:?\s*(\d{{1,2}}(?:[.,]5)?|{SIZE_LETTERS})(?![\w]|[.,]\d){NOT_RANGE}{not_inch}"
         )
         if labels
         else None
@@ -282,7 +285,6 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         if after_labels
         else None
     )
-    inch = pattern("inch", langs)
     screen = re.compile(rf"(?<![\d.])(\d{{2}})(?:[.,]\d)?\s?(?:{inch.pattern})") if inch else None
     nums = number_words(langs)
     num_alt = _alt([re.escape(w) for w in nums])

@@ -247,6 +247,12 @@ def test_a_set_is_tried_only_where_its_anchors_are_and_finds_what_its_patterns_f
             assert reader.read(t) == [v for v, vrx in reader.named if vrx.search(t)], t
 
 
+def test_a_labelled_size_in_river_plate_spanish_and_never_of_inches() -> None:
+    assert extract("Bici MTB Venzo rodado 29, talle M, 21 cambios", lang="es").attributes["size"] == "M"
+    wheel = extract("مطلوب دراجة جبلية مقاس 29 إنش، إطار M", lang="ar").attributes  # a size is a hard key
+    assert "size" not in wheel and wheel["screen"] == "29in"
+
+
 def test_a_long_set_is_cut_to_what_an_attribute_value_holds() -> None:
     text = "Tutor: English, Spanish, French, German, Italian, Portuguese, Russian, Chinese, Japanese, Korean"
     value = extract(text).attributes["language"]
@@ -590,6 +596,13 @@ def test_a_brand_of_one_kind_of_goods_hints_its_category(text: str, brand: str, 
         ("갤럭시 S23 울트라 팝니다", "galaxy s23 ultra"),
         ("रेडमी नोट 13 प्रो 5G चाहिए", "redmi note13 pro"),
         ("Redmi Note 12 Pro, 150 USD", "redmi note12 pro"),
+        # earbuds with their generation; without one, no model (not a conflict with every generation)
+        ("런던에서 에어팟 프로 2세대 구해요", "airpods pro 2"),
+        ("AirPods 3rd gen with Lightning case, £70", "airpods 3"),
+        ("AirPods Pro (2. Generation), 180 €", "airpods pro 2"),
+        ("AirPods Pro 第2世代 新品", "airpods pro 2"),
+        ("AirPods Pro, like new", None),
+        ("AirPods Pro 200€", None),
     ],
 )
 def test_a_phone_model_in_any_script(text: str, model: str | None) -> None:
