@@ -152,7 +152,6 @@ class SetReader:
                     continue
                 for a in anchors:
                     self.by_anchor.setdefault(a, set()).add(value)
-        self.longest = max(map(len, self.by_anchor), default=0)
         self.scan = re.compile(f"(?=({literal_trie(self.by_anchor)}))") if self.by_anchor else None
 
     def read(self, text: str) -> list[str]:
