@@ -102,8 +102,6 @@ _MAN_WON = re.compile(r"(?<![\d\uac00-\ud7a3])만\s?원")
 #: Millions written with their fraction after the word: Vietnamese "3tr5" (3.5 triệu), "1tr25", Indonesian
 #: "1jt5" (1.5 juta); the digits after the word are tenths, hundredths, thousandths of a million.
 _MILLIONS_AND = re.compile(r"(?<![\d.,])(\d{1,4})(tr|jt)(\d{1,3})(?![\d\w])")
-
-
 #: The same with a space, at the end of a clause ("giá 3 tỷ 2.", 3.2 billion), or a half ("1 triệu rưỡi").
 _SPACED_FRACTION = re.compile(
     r"(?<![\d.,])(\d{1,4})\s?(tỷ|tỉ|triệu)\s(?:(\d{1,3})(?=\s*(?:[,.;!)/]|$))|rưỡi(?!\w))"

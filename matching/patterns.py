@@ -135,6 +135,9 @@ def _required(items: list[Any]) -> frozenset[str] | None:
     return best
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 class SetReader:
     """The values of one set attribute a text names. Each value's pattern is tried only if the text holds one
     of its fragments' literal anchors, found for all values in one pass of a trie of the anchors: trying each
@@ -161,20 +164,18 @@ class SetReader:
             for m in self.scan.finditer(text):
                 hit = m.group(1)  # the longest anchor starting here; the shorter ones are its prefixes
                 for n in range(1, len(hit) + 1):
-                    maybe |= self.by_anchor.get(hit[:n], set())
+                    maybe |= self.by_anchor.get(hit[:n], _NONE)
         return [v for v, vrx in self.named if v in maybe and vrx.search(text)]
 
 
 def _named(key: str, langs: tuple[str, ...]) -> SetReader:
     """The reader of ``key`` over the tables of ``langs``: each value they name with its pattern, in table
     order."""
-    values: dict[str, None] = {}
     fragments: dict[str, list[str]] = {}
     for lang in langs:
         for value, frags in table(lang).get(key, {}).items():
-            values[str(value)] = None
             fragments.setdefault(str(value), []).extend(str(f) for f in frags)
-    named = tuple((v, p) for v in values if (p := pattern(f"{key}.{v}", langs)) is not None)
+    named = tuple((v, p) for v in fragments if (p := pattern(f"{key}.{v}", langs)) is not None)
     return SetReader(named, fragments)
 
 

@@ -696,19 +696,6 @@ def test_dirhams_follow_the_place(text: str, default: str | None, currency: str,
 
 
 @pytest.mark.parametrize(
-    "text",
-    [
-        "Vendo carro 2016, 80 mil km, 45 mil",
-        "سيارة موديل 2017 ممشى 120 ألف كم، السعر 45 ألف ريال",
-        "2015 model araç, 150 bin km'de, 650 bin TL",
-        "Продам авто, пробег 140 тыс. км, 650 т.р.",
-    ],
-)
-def test_thousands_of_kilometres_are_no_count(text: str) -> None:
-    assert extract(text).quantity is None
-
-
-@pytest.mark.parametrize(
     ("text", "amount", "currency", "bound"),
     [
         # a range is its upper end (bound "range" unless a bound word says otherwise); its lower end no count
@@ -798,7 +785,11 @@ def test_counts_inside_names_and_pieces(text: str, qty: int | None) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        # floors, rooms, gears, areas and the last group of a phone number count nothing
+        # thousands of kilometres, floors, rooms, gears, areas, the last group of a phone number count nothing
+        "Vendo carro 2016, 80 mil km, 45 mil",
+        "سيارة موديل 2017 ممشى 120 ألف كم، السعر 45 ألف ريال",
+        "2015 model araç, 150 bin km'de, 650 bin TL",
+        "Продам авто, пробег 140 тыс. км, 650 т.р.",
         "Vendo depto 2 ambientes, piso 7, Caballito, alrededor de 95 mil dólares",
         "Vendo bici de montaña rodado 29, 18 velocidades, $4,500 pesos",
         "Apartamento à venda, 2 vagas, 98m², R$ 520 mil.",
