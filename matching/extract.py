@@ -36,6 +36,7 @@ from matching.lexicon import (
     scope,
 )
 from matching.measures import read_measures
+from matching.numerals import numerals
 from matching.patterns import INDIAN_GROUPING, MULT_LINKS, NUM, RESOLUTIONS, Patterns, compiled
 from wire.limits import MAX_ATTR_VALUE_LEN
 
@@ -136,11 +137,12 @@ def compound_numbers(text: str) -> str:
 
 def number_forms(text: str) -> str:
     """``text`` with its numbers in the one form the price patterns read: a full-width comma between numbers
-    a clause break, a bare "만원" 10,000 won, digits of every script as ASCII, numeral chains as one number
+    a clause break, a bare "만원" 10,000 won, digits of every script as ASCII, Han and Korean numerals
+    as digits (``numerals``: "三千五" 3500, "오천원" 5000원), numeral chains as one number
     (``compound_numbers``). ``normalise`` and ``published.published_text`` both go through it, so the
     published text's price mentions are the ones the extractor found."""
     text = _MAN_WON.sub("1만원", _CLAUSE_COMMA.sub("、", text))
-    return compound_numbers(text.translate(digit_table()))
+    return compound_numbers(numerals(text.translate(digit_table())))
 
 
 def normalise(text: str) -> str:
@@ -461,9 +463,14 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
     if ex.price is None:
         m = rx.currency_word.search(text)
         if m and m.group(0).strip() and not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3]):
-            ex.warnings.append(
-                f"a currency ({m.group(0).strip()}) but no amount: say e.g. '80 {m.group(0).strip()}'"
-            )
+            word = m.group(0).strip()
+            if _limit_in_words(text, m.start(), m.end(), ex.langs):
+                ex.limit_in_words = word
+                ex.warnings.append(
+                    f"a limit in words ({word}) that can't be read: write it in digits, e.g. '80 {word}'"
+                )
+            else:
+                ex.warnings.append(f"a currency ({word}) but no amount: say e.g. '80 {word}'")
             if "price" not in ex.uncertain:
                 ex.uncertain.append("price")
         for n in list(re.finditer(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])", text))[:MAX_NUMBERS]:
@@ -479,6 +486,35 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
                     if key not in ex.uncertain:
                         ex.uncertain.append(key)
             break
+
+
+#: Words between a bound cue and the currency it bounds in a limit written in words ("máximo cincuenta", "до
+#: пяти тысяч", "at most two hundred and fifty"), at most.
+MAX_LIMIT_WORDS = 5
+
+
+@cache
+def _limit_cues(langs: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """The bound cues of ``langs`` as a cue before a currency word with only words between, and as one right
+    after it (``_limit_in_words``)."""
+    before = [p.pattern for k in ("max", "min") if (p := pattern(f"price.{k}_before", langs)) is not None]
+    after = [p.pattern for k in ("max", "min") if (p := pattern(f"price.{k}_after", langs)) is not None]
+    words = rf"(?:[^\W\d]+[^\w\d]+){{1,{MAX_LIMIT_WORDS}}}"
+    return (
+        re.compile(rf"(?:{'|'.join(before)})[^\w\d]+{words}$") if before else None,
+        re.compile(rf"[^\w\d]{{0,3}}(?:{'|'.join(after)})") if after else None,
+    )
+
+
+def _limit_in_words(text: str, start: int, end: int, langs: tuple[str, ...]) -> bool:
+    """Whether the currency word at ``text[start:end]`` ends a bound written without digits ("fifty dollars
+    max", "máximo cincuenta dólares"): a private limit nobody can read, which must not be published as
+    written (``published.published_text``)."""
+    before, after = _limit_cues(langs)
+    clause = re.split(r"[,;.!?¿¡:，。；！？、\n]", text[max(0, start - 80) : start])[-1]
+    return bool(
+        (before is not None and before.search(clause)) or (after is not None and after.match(text, end))
+    )
 
 
 def _set_value(values: list[str]) -> str:

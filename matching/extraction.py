@@ -28,6 +28,8 @@ class Extraction:
     uncertain: list[str] = field(default_factory=list)
     rest: str = ""
     langs: tuple[str, ...] = ()
+    #: A currency word ending a bound written without digits ("fifty dollars max"), None: no such limit.
+    limit_in_words: str | None = None
     #: The product lines named (``brands.product_lines``): start and end in ``rest``, spelling.
     names: list[tuple[int, int, str]] = field(default_factory=list)
 

@@ -65,6 +65,7 @@ def published_text(
     amounts = [float(a) for a in private]
     refused = "the text is not published (it names a price we could not take out safely); the intent "
     checked = ""  # the last text the extractor found no price in
+    read = None
     for n in range(MAX_PRICE_MENTIONS):
         if n == 0 and reading is not None and _same_reading(out, text, reading[0]):
             read = reading[1]
@@ -93,8 +94,13 @@ def published_text(
         return None, []
     # tidying and cutting rarely change what the extractor reads, but a cut can leave a bare amount: check
     # again unless the text is the one just found price-free
-    again = out != checked and extract(out, default_currency).price is not None
-    if again or any(_amount_pattern(a).search(out) for a in amounts):
+    final = read if out == checked and read is not None else extract(out, default_currency)
+    # a limit written in words ("fifty dollars max") can't be taken out: it is private all the same
+    if (
+        final.price is not None
+        or final.limit_in_words is not None
+        or any(_amount_pattern(a).search(out) for a in amounts)
+    ):
         return None, [refused + "carries its category and attributes only"]
     return out, warnings
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from matching.extract import extract
 from matching.published import published_text
 from matching.understand import understand
 from tests.agent_helpers import agents, buy_tires, sell_tires, usd
@@ -78,6 +79,36 @@ def test_a_private_limit_written_anywhere_means_no_free_text() -> None:
     assert published_text("لابتوب مستعمل، أدفع ٧٥ كحد أقصى", private=[75.0])[0] is None
     # three digits or more before a bound word are read as a price (extract's bare_after): taken out
     assert published_text("لابتوب مستعمل، أدفع ٧٥٠ كحد أقصى", private=[750.0])[0] == "لابتوب مستعمل، أدفع"
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "published"),
+    [
+        # a limit in Han or Korean numerals is read and taken out (it used to be published as written)
+        ("收一台二手笔记本，预算三千五", "CNY", "收一台二手笔记本"),
+        ("想买二手冰箱，最多两千块", "CNY", "想买二手冰箱"),
+        ("中古のソファを探しています、予算は三万円まで", "JPY", "中古のソファを探しています"),
+        ("소파 삽니다 최대 삼십만원까지", "KRW", "소파 삽니다"),
+        # a limit in words of other scripts is not read: the text is not published at all
+        ("looking for a used bike, fifty dollars max", "USD", None),
+        ("busco bicicleta usada, máximo cincuenta dólares", "MXN", None),
+        ("ищу велосипед, до пяти тысяч рублей", "RUB", None),
+        ("cherche vélo, cent euros max", "EUR", None),
+        ("at least two hundred dollars for my bike", "USD", None),
+        # a currency word that bounds nothing stays ("sol", "real", a price asked in dollars)
+        ("Vendo gafas de sol Ray-Ban", "PEN", "Vendo gafas de sol Ray-Ban"),
+        ("real leather sofa for sale", "USD", "real leather sofa for sale"),
+        ("selling bike, price in dollars", "USD", "selling bike, price in dollars"),
+    ],
+)
+def test_limits_in_numerals_or_words_are_never_published(
+    text: str, currency: str, published: str | None
+) -> None:
+    out, warnings = published_text(text, default_currency=currency)
+    assert out == published
+    if published is None:
+        assert "not published" in warnings[0]
+        assert any("limit in words" in w for w in extract(text, default_currency=currency).warnings)
 
 
 def test_understand_drafts_the_published_text() -> None:
