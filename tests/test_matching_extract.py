@@ -225,6 +225,11 @@ def test_gender_and_schedule_are_read_once_and_only_as_words(text: str, key: str
         ("원어민 영어 과외 구해요", "language", "english"),
         ("Overnight newborn nanny, nights only", "hours", "night"),
         ("Bedside table (nightstand), oak", "hours", None),
+        # words that are no animal, role or time here: paint in Indonesian, a dog breed, bedside tables
+        ("Jual cat tembok Avian 5 kg, sisa renovasi", "animal", None),
+        ("Bak cat bekas, masih bagus", "animal", None),
+        ("Vendo cachorro de bodeguero andaluz", "role", None),
+        ("Vendo dos mesitas de noche de madera", "hours", None),
     ],
 )
 def test_animals_roles_languages_and_hours_are_read_as_sets(text: str, key: str, value: str | None) -> None:
