@@ -91,7 +91,7 @@ def _han(m: re.Match[str]) -> str:
     run = m.group(0)
     after = m.string[m.end() : m.end() + 1]
     has_unit = any(ch in HAN_UNITS for ch in run)
-    money = bool(after) and after in _HAN_MONEY or _KUAI.match(m.string, m.end()) is not None
+    money = (bool(after) and after in _HAN_MONEY) or _KUAI.match(m.string, m.end()) is not None
     if run[0] in HAN_UNITS and not (run[0] in "十拾" and len(run) > 1) and not (money and len(run) == 1):
         return run
     if not has_unit and not (len(run) == 1 and money):
