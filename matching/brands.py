@@ -167,8 +167,11 @@ MODEL_VARIANTS: dict[str, str] = {
     **dict.fromkeys(("mini", "미니", "ミニ", "мини", "ميني", "मिनी"), "mini"),
     **dict.fromkeys(("plus", "플러스", "プラス", "плюс", "بلس", "प्लस"), "plus"),
     **dict.fromkeys(("ultra", "울트라", "ウルトラ", "ультра", "الترا", "अल्ट्रा"), "ultra"),
+    **dict.fromkeys(("air", "에어", "エア", "エアー", "эйр", "аир", "اير", "آير", "एयर"), "air"),
+    **dict.fromkeys(("lite", "라이트", "ライト", "лайт", "لايت", "लाइट"), "lite"),
+    **dict.fromkeys(("oled", "有機el", "有机el", "올레드"), "oled"),
 }
-_GALAXY_ONLY = frozenset(v for v, w in MODEL_VARIANTS.items() if w == "ultra")
+_GALAXY_ONLY = frozenset(v for v, w in MODEL_VARIANTS.items() if w in ("ultra", "air", "lite", "oled"))
 #: The variants, each allowed a space where "pro max" has one; longest first.
 _VARIANT = "|".join(
     sorted(
@@ -178,6 +181,36 @@ _VARIANT = "|".join(
         reverse=True,
     )
 )
+
+
+def _words(*latin: str) -> str:
+    """The spellings of ``latin`` variants in every script, longest first, as one alternation."""
+    return "|".join(sorted((v for v, w in MODEL_VARIANTS.items() if w in latin), key=len, reverse=True))
+
+
+#: Other products' names in each script (the Latin one first).
+_MACBOOK = r"(?:macbook|맥북|マックブック|макбук|ماك ?بوك|मैकबुक)"
+_IPAD = r"(?:ipad|아이패드|アイパッド|айпад|ايباد|آيباد|आईपैड)"
+_PLAYSTATION = (
+    r"(?:ps|playstation\s?|플스|플레이스테이션\s?|プレステ|プレイステーション\s?|пс|плейстейшн\s?"
+    r"|بلايستيشن\s?|بلاي ستيشن\s?|प्लेस्टेशन\s?)"
+)
+_NINTENDO = r"(?:nintendo|닌텐도|ニンテンドー|任天堂|нинтендо|نينتندو|निंटेंडो)"
+_SWITCH = r"(?:switch|스위치|スイッチ|свитч|سويتش|स्विच)"
+_ONEPLUS = r"(?:oneplus|one plus|원플러스|一加|ワンプラス|ванплас|ون ?بلس|वनप्लस)"
+_XIAOMI = r"(?:xiaomi|샤오미|小米|シャオミ|сяоми|ксиоми|شاومي|शाओमी)"
+_GALAXY_TAB = r"(?:galaxy\s?tab|갤럭시\s?탭|ギャラクシー\s?タブ|галакси\s?таб|جالاكسي\s?تاب|गैलेक्सी\s?टैब)"
+#: Before "switch": a switch that is no Nintendo console (a network switch, a light switch).
+_NOT_A_CONSOLE = "".join(
+    f"(?<!{w} )"
+    for w in (
+        "port", "ports", "gigabit", "ethernet", "network", "managed", "poe", "kvm", "light", "wall", "dimmer",
+        "toggle", "rocker", "power", "pressure", "float", "limit", "reed", "micro", "foot", "pedal", "key",
+    )
+)  # fmt: skip
+#: After a number that is a weight or a count, not a model ("小米5斤", five jin of millet; "苹果12个").
+_NOT_A_COUNT = r"(?!\s?(?:斤|公斤|千克|克|kg|g|个|個|颗|顆|箱|袋|块|塊|元|块钱))"
+
 _GALAXY_VARIANT = "|".join(
     sorted((v for v, w in MODEL_VARIANTS.items() if w in ("ultra", "plus")), key=len, reverse=True)
 )
@@ -197,6 +230,11 @@ MODELS: list[tuple[re.Pattern[str], str, str]] = [
         "iphone",
         "apple",
     ),
+    (  # "苹果15 Pro Max": the iPhone by the brand's name alone, with a recent number and no count after it
+        re.compile(rf"苹果\s?(1[1-7])(?:\s?({_VARIANT}))?{_MODEL_END}{_NOT_A_COUNT}"),
+        "iphone",
+        "apple",
+    ),
     (
         re.compile(rf"(?<![a-z0-9]){_GALAXY}\s?([sazn]\d{{1,2}})(?:\s?(fe|\+|{_GALAXY_VARIANT}))?"),
         "galaxy",
@@ -211,11 +249,53 @@ MODELS: list[tuple[re.Pattern[str], str, str]] = [
         "airpods",
         "apple",
     ),
-    (re.compile(r"(?<![a-z0-9])(?:ps|playstation\s?)([3-5])(?![a-z0-9])"), "ps", "sony"),
+    (re.compile(rf"(?<![a-z0-9а-я]){_PLAYSTATION}([3-5])(?![a-z0-9])"), "ps", "sony"),
     (re.compile(r"(?<![a-z0-9])xbox\s?(series\s?[xs]|one)(?![a-z0-9])"), "xbox", "microsoft"),
-    (re.compile(r"(?<![a-z0-9])(?:nintendo\s)?switch(?:\s?(oled|lite))?(?![a-z0-9])"), "switch", "nintendo"),
-    (re.compile(r"(?<![a-z0-9])macbook\s?(air|pro)?(?:\s?(m[1-4]))?(?![a-z0-9])"), "macbook", "apple"),
-    (re.compile(r"(?<![a-z0-9])ipad\s?(pro|air|mini)?(?![a-z0-9])"), "ipad", "apple"),
+    (
+        re.compile(
+            rf"(?<![a-z0-9])(?:{_NINTENDO}\s?{_SWITCH}|{_NOT_A_CONSOLE}switch(?!\s?(?:covers?|plates?|sockets?)))"
+            rf"(?:\s?({_words('oled', 'lite')}))?(?![a-z0-9])"
+        ),
+        "switch",
+        "nintendo",
+    ),
+    (
+        re.compile(rf"(?<![a-z0-9]){_MACBOOK}\s?({_words('air', 'pro')})?(?:\s?(m[1-4]))?(?![a-z0-9])"),
+        "macbook",
+        "apple",
+    ),
+    (
+        re.compile(
+            rf"(?<![a-z0-9])(?P<name>{_GALAXY_TAB})\s?([sa]\d{{1,2}})(?:\s?(fe|\+|{_GALAXY_VARIANT}))?(?![a-z0-9])"
+        ),
+        "galaxy tab",
+        "samsung",
+    ),
+    (re.compile(rf"(?<![a-z0-9]){_IPAD}\s?({_words('pro', 'air', 'mini')})?(?![a-z0-9])"), "ipad", "apple"),
+    (
+        re.compile(rf"(?<![a-z0-9]){_ONEPLUS}\s?(\d{{1,2}}[rt]?)(?:\s?(pro))?{_MODEL_END}{_NOT_A_COUNT}"),
+        "oneplus",
+        "oneplus",
+    ),
+    (
+        re.compile(
+            rf"(?<![a-z0-9]){_XIAOMI}\s?(\d{{1,2}}t?)(?:\s?({_words('pro', 'ultra', 'lite')}))?"
+            rf"{_MODEL_END}{_NOT_A_COUNT}"
+        ),
+        "xiaomi",
+        "xiaomi",
+    ),
+    (re.compile(r"(?<![a-z0-9])xps\s?(1[3-7])(?![a-z0-9])"), "xps", "dell"),
+    (
+        # with its generation only ("X1 Carbon Gen 9", "第9代", "9. Generation"): generations differ as
+        # models do, and "X1 Carbon" alone names none of them (no conflict with every generation)
+        re.compile(
+            r"(?<![a-z0-9])(?:thinkpad\s?)?x1\s?(carbon|yoga|nano)\s?(?:gen\.?\s?(\d{1,2})"
+            rf"|\(?\s?(?:第\s?)?(\d{{1,2}})\s?(?:{_ORDINAL})?\s?(?:{_GENERATION}))(?![a-z0-9])"
+        ),
+        "thinkpad x1",
+        "lenovo",
+    ),
     (
         re.compile(rf"(?<![a-z0-9]){_REDMI}\s?({_NOTE}\s?\d{{1,2}})(?:\s?({_VARIANT}))?{_MODEL_END}"),
         "redmi",

@@ -140,6 +140,11 @@ _ATTR_BOOSTS: dict[str, list[tuple[str, float]]] = {
     "model:switch": [("electronics/consoles", 0.08)],
     "model:macbook": [("electronics/laptops", 0.12)],
     "model:ipad": [("electronics/tablets", 0.12)],
+    "model:galaxy tab": [("electronics/tablets", 0.12)],
+    "model:oneplus": [("electronics/phones", 0.12)],
+    "model:xiaomi": [("electronics/phones", 0.12)],
+    "model:xps": [("electronics/laptops", 0.12)],
+    "model:thinkpad": [("electronics/laptops", 0.12)],
     "screen": [("electronics/tv", 0.03)],
     "storage": [("electronics/phones", 0.02), ("electronics/laptops", 0.02), ("electronics/tablets", 0.01)],
 }
@@ -509,8 +514,10 @@ def attribute_boosts(attributes: dict[str, str]) -> dict[str, float]:
     keys: list[str] = []
     if "size" in attributes and "/" in attributes["size"]:
         keys.append("size:tire")
-    if "model" in attributes:
-        keys.append("model:" + attributes["model"].split(" ")[0])
+    if "model" in attributes:  # its family: two words ("galaxy tab s9") or one ("galaxy s23")
+        words = attributes["model"].split(" ")
+        two = "model:" + " ".join(words[:2])
+        keys.append(two if two in _ATTR_BOOSTS else "model:" + words[0])
     for k in ("season", "screen", "storage", "capacity"):
         if k in attributes:
             keys.append(k)
