@@ -28,8 +28,8 @@ from wire.taxonomy import taxonomy
 RENDERED_KEYS = ("model", "brand", "season")
 #: Attributes shown to the human in the canonical rendering.
 DISPLAY_KEYS = (
-    "model", "brand", "size", "capacity", "storage", "ram", "screen", "dimensions", "weight", "length",
-    "volume", "color",
+    "model", "brand", "size", "capacity", "storage", "ram", "screen", "wheel", "dimensions", "weight",
+    "length", "volume", "color",
     "season", "condition",
 )  # fmt: skip
 MAX_ITEM_CHARS = 64

@@ -11,7 +11,8 @@ Hard filters (a candidate failing any is never returned):
   "negotiable". Different currencies or a missing price never exclude (reported instead), nor do two prices
   ``PRICE_MISREAD_RATIO`` or more apart: no buyer means a hundredth of an ask, one of the two was misread (a
   multiplier the reader did not know: "80 man" for 800,000 yen read as 80), and the gap is reported;
-- hard attributes (``DEFAULT_HARD_KEYS``: ``size``, ``model``, ``storage``, ``screen``, ``capacity``, a ride's
+- hard attributes (``DEFAULT_HARD_KEYS``: ``size``, ``model``, ``storage``, ``screen``, a bicycle's ``wheel``,
+  ``capacity``, a ride's
   ``route``): if both sides state one, they must be equal; a side that doesn't state it is kept and the gap
   reported. A ride the other way or to another town is not the ride asked for, however alike the texts read
   (``gazetteer``): as a soft conflict, tune2's buyers of a ride Bangalore -> Mysore in all 15 languages still
@@ -61,7 +62,7 @@ from matching.signals import SOFT_CONFLICT_KEYS, conflicts
 from wire.currency import format_minor
 from wire.intent import Action, Intent
 
-DEFAULT_HARD_KEYS = ("size", "model", "storage", "screen", "capacity", "route")
+DEFAULT_HARD_KEYS = ("size", "model", "storage", "screen", "wheel", "capacity", "route")
 W_SIM = 0.75
 W_IDS = 0.25
 W_CATEGORY = 0.08

@@ -293,7 +293,7 @@ def conflicts(a: dict[str, str], b: dict[str, str]) -> list[str]:
 
 #: Attributes that name the thing precisely: when both sides state one and it is the same (a tire size, a
 #: model, a capacity, dimensions), that is strong evidence of the right counterpart.
-KEY_MATCH_KEYS = ("size", "model", "storage", "screen", "capacity", *SOFT_CONFLICT_KEYS)
+KEY_MATCH_KEYS = ("size", "model", "storage", "screen", "wheel", "capacity", *SOFT_CONFLICT_KEYS)
 
 
 def key_matches(a: dict[str, str], b: dict[str, str]) -> int:

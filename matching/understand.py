@@ -220,13 +220,22 @@ def _check_text(text: object) -> str:
     return t
 
 
+#: Categories whose goods' size in inches is their wheels' (a bicycle's "26 inch", "28 Zoll").
+WHEEL_CATEGORIES = frozenset({"vehicles/bicycles"})
+
+
 def with_category_attributes(
     attributes: dict[str, str], category: str, cell: str | None, text: str | None
 ) -> dict[str, str]:
     """``attributes`` with those that depend on the category and the place: the ``route`` the text names near
     ``cell`` (``gazetteer.route``) in ``ROUTE_CATEGORIES``, whether a parking space is covered or open
     (``extract.parking_cover``), the model ``year`` (``signals.model_year``) in ``YEAR_GROUPS``. Any of
-    them, from another category or place, is dropped."""
+    them, from another category or place, is dropped. On a bicycle, inches are its wheels'
+    (``WHEEL_CATEGORIES``: "26 inch", "28 Zoll" is a ``wheel``, not a ``screen``)."""
+    if category in WHEEL_CATEGORIES and "screen" in attributes:
+        attributes["wheel"] = attributes.pop("screen")
+    elif category not in WHEEL_CATEGORIES and "wheel" in attributes:  # the human chose another category
+        attributes["screen"] = attributes.pop("wheel")
     attributes.pop("route", None)
     attributes.pop("year", None)
     attributes.pop("parking", None)

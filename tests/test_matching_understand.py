@@ -310,3 +310,13 @@ def test_a_price_range_is_a_buyers_maximum_and_a_sellers_ask() -> None:
     assert sell.intent.price is not None and sell.intent.price.amount_minor == 25_000
     assert buy.price_bound == "max" and sell.price_bound is None
     assert not any("maximum price on a sale" in w for w in sell.warnings)
+
+
+def test_a_bicycles_inches_are_its_wheels() -> None:
+    u = understand("Fahrrad 28 Zoll, 120 Euro", location=(52.52, 13.40))
+    assert u.intent.category == "vehicles/bicycles"
+    assert u.intent.attributes.get("wheel") == "28in" and "screen" not in u.intent.attributes
+    # the human files it elsewhere: the inches are a screen's again
+    other = u.to_intent(author=bytes(32), intent_id=bytes(16), now=0.0, category="electronics/tv")
+    assert other.attributes.get("screen") == "28in" and "wheel" not in other.attributes
+    assert understand("Samsung TV 55 inch").intent.attributes.get("screen") == "55in"
