@@ -88,9 +88,12 @@ def _measure(number: str) -> float:
     return float(head + tail) if sep and len(tail) == 3 else float(number.replace(",", "."))
 
 
-#: Storage units ("go"/"to": French; "기가": Korean for giga), in ``_STORAGE`` and ``_RAM_STORAGE``; "to"
+#: Storage units ("go"/"to": French; "기가", "ギガ", "جيجا", "जीबी": giga in Korean, Japanese, Arabic,
+#: Hindi), in ``_STORAGE`` and ``_RAM_STORAGE``; "to"
 #: before a number is the English word ("1 to 2 years", "2 to 3 tickets").
-_STORAGE_UNIT = r"(gb|go|g|tb|to(?!\s?\d)|гб|тб|기가)(?![a-zа-я])"
+_STORAGE_UNIT = (
+    r"(gb|go|g|tb|to(?!\s?\d)|гб|тб|гиг|기가|테라|ギガ|テラ|جيجا|جيقا|قيقا|غيغا|تيرا|जीबी|टीबी)(?![a-zа-я])"
+)
 #: Words that make a size memory (RAM), not storage: after the size ("16GB RAM", "16G内存", "16GB रैम")
 #: or before it ("RAM 16GB", "内存16G", "메모리 16기가", "ОЗУ 16 ГБ"). ``_RAM_MAYBE`` words name a phone's
 #: storage too ("256G内存"), so they make memory only of the sizes laptops and phones have RAM of
@@ -119,7 +122,7 @@ _RAM_ONLY = _RAM_OK - {64}
 #: Tuning sets (non-English top-1): tune .918 -> .918, tune2 .862 -> .865, tune3 .889 -> .891; no buyer lost
 #: its match.
 _RAM_STORAGE_BARE = re.compile(r"(?<![\d./,])(\d{1,2})\s?[/+]\s?(64|128|256|512)(?![\d/%]|[.,]\d)")
-_TERABYTES = ("tb", "to", "тб")
+_TERABYTES = ("tb", "to", "тб", "테라", "テラ", "تيرا", "टीबी")
 
 
 def _read_several(
@@ -213,10 +216,22 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
         if m.group(3) not in _TERABYTES and _memory_size(int(m.group(2)), bool(m.group("maybe"))):
             ex.put("ram", f"{int(m.group(2))}GB")
             t = blank(t, m.start(), m.end())
-    for m in _STORAGE.finditer(t):
+    sizes = list(_STORAGE.finditer(t))
+    # two sizes and no word for either: the smaller, if RAM comes in it, is the memory ("8GB 256GB")
+    plain = [m for m in sizes if not m.group("ram")]
+    first_is_memory = (
+        len(plain) == 2
+        and len(sizes) == 2
+        and plain[0].group(2) not in _TERABYTES
+        and int(plain[0].group(1)) in _RAM_ONLY
+        and (plain[1].group(2) in _TERABYTES or int(plain[1].group(1)) > int(plain[0].group(1)))
+        and "ram" not in ex.attributes
+    )
+    for n, m in enumerate(sizes):
         unit = "tb" if m.group(2) in _TERABYTES else "gb"
         value = int(m.group(1))
         memory = bool(m.group("ram")) and unit == "gb" and _memory_size(value, bool(m.group("maybe")))
+        memory = memory or (first_is_memory and n == 0)
         if not memory and value not in _STORAGE_OK[unit]:
             continue
         ex.put("ram" if memory else "storage", f"{value}{unit.upper()}")

@@ -111,6 +111,16 @@ def test_a_pair_without_a_unit_is_memory_and_storage_only_when_it_can_be(text: s
         ("出iPhone 13 256G内存 国行", None, "256GB"),
         # a processor's number is not a memory size: "i7/16G/512G" is an i7 with 16 GB and 512 GB
         ("ThinkPad X1 Carbon（第9代），i7/16G/512G", "16GB", "512GB"),
+        # two sizes and no word: the smaller one, a size RAM comes in, is the memory
+        ("MacBook Air M2 8GB 256GB", "8GB", "256GB"),
+        ("맥북 에어 M2 8기가 256기가", "8GB", "256GB"),
+        ("micro SD 64GB 128GB", None, "64GB"),  # 64 GB alone is no phone's or laptop's memory: the first kept
+        # giga and tera in more scripts
+        ("iPhone 13 256ギガ", None, "256GB"),
+        ("ايفون 13 256 جيجا", None, "256GB"),
+        ("आईफोन 13 256 जीबी", None, "256GB"),
+        ("iPhone 15 Pro 1 테라", None, "1TB"),
+        ("айфон 13 256 гиг", None, "256GB"),
     ],
 )
 def test_memory_and_storage(text: str, ram: str | None, storage: str | None) -> None:
@@ -601,6 +611,32 @@ def test_a_brand_of_one_kind_of_goods_hints_its_category(text: str, brand: str, 
         ("갤럭시 S23 울트라 팝니다", "galaxy s23 ultra"),
         ("रेडमी नोट 13 प्रो 5G चाहिए", "redmi note13 pro"),
         ("Redmi Note 12 Pro, 150 USD", "redmi note12 pro"),
+        ("苹果15 Pro Max 出售", "iphone 15 promax"),
+        ("苹果12个 红富士", None),  # twelve apples
+        ("원플러스 12 팝니다", "oneplus 12"),
+        ("一加12 出售", "oneplus 12"),
+        ("小米14 256G", "xiaomi 14"),
+        ("小米5斤 新米", None),  # five jin of millet
+        ("맥북 에어 M2 팝니다", "macbook air m2"),
+        ("MacBook Air M2 13", "macbook air m2"),
+        ("아이패드 에어 5세대", "ipad air"),
+        ("갤럭시 탭 S9 팝니다", "galaxy tab s9"),
+        ("플스5 디스크 에디션", "ps 5"),
+        ("プレステ5 本体", "ps 5"),
+        ("ПС5 продам", "ps 5"),
+        ("닌텐도 스위치 OLED", "switch oled"),
+        ("ニンテンドースイッチ 有機ELモデル", "switch oled"),
+        ("スイッチ 有機ELモデル", None),  # a switch alone, in Japanese, is any switch
+        ("selling my switch, barely used, $180", "switch"),
+        ("TP-Link 8 port gigabit switch, $20", None),  # a network switch
+        ("Cisco 24-port switch for sale", None),
+        ("selling light switch covers, 10 pcs", None),
+        ("XPS 15 for sale", "xps 15"),
+        ("联想 X1 Carbon 第9代", "thinkpad x1 carbon 9"),
+        ("ThinkPad X1 Carbon Gen 9, 16GB", "thinkpad x1 carbon 9"),
+        ("Suche ThinkPad X1 Carbon 9. Generation", "thinkpad x1 carbon 9"),
+        ("Ищу ThinkPad X1 Carbon 9 поколения", "thinkpad x1 carbon 9"),
+        ("联想 X1 Carbon 笔记本", None),  # no generation: none of them
         # earbuds with their generation; without one, no model (not a conflict with every generation)
         ("런던에서 에어팟 프로 2세대 구해요", "airpods pro 2"),
         ("AirPods 3rd gen with Lightning case, £70", "airpods 3"),
