@@ -15,7 +15,7 @@ from matching.extraction import Extraction, blank
 from matching.lexicon import LETTER, common
 from matching.patterns import Patterns
 
-_TIRE_SIZE = re.compile(r"(?<!\d)(\d{3})\s?/\s?(\d{2})\s?(z?r|-)\s?(\d{2})(?!\d)")
+_TIRE_SIZE = re.compile(r"(?<!\d)(\d{3})\s?/\s?(\d{2})\s?(z?[rр]|-)\s?(\d{2})(?!\d)")
 #: A tire size written without its marks ("215 60 16", "215/60 16", "215 60 r16"): only a width, aspect and
 #: rim a tire has (135-355 mm by fives, 25-85 %, 12-24 in), not inside a longer run of numbers (a phone).
 _TIRE_SIZE_BARE = re.compile(
@@ -24,8 +24,10 @@ _TIRE_SIZE_BARE = re.compile(
 )
 #: "160x200", "160 x 200 cm", "160х200см"; not a model name that has "x" between digits ("7800X3D", "1080p"):
 #: the second number may be followed by a unit or a third dimension, not by another letter or a decimal.
+#: Russian "160 на 200 см" too, with its unit ("на" alone is a preposition).
 _DIMENSIONS = re.compile(
-    r"(?<![\d/.,])(\d{1,4}(?:[.,]\d)?)\s?[x*х]\s?(\d{1,4}(?:[.,]\d)?)(?![\d/]|[.,]\d)"
+    r"(?<![\d/.,])(\d{1,4}(?:[.,]\d)?)\s?(?:[x*х]|на(?=\s\d{1,4}(?:[.,]\d)?\s?(?:см|мм|м(?![а-я]))))\s?"
+    r"(\d{1,4}(?:[.,]\d)?)(?![\d/]|[.,]\d)"
     r"(?!(?!cm|mm|m(?![a-z])|in(?![a-z])|ft(?![a-z])|[xх]\s?\d|см|мм|м(?![а-я]))[a-zа-я])"
 )
 _WEIGHT = re.compile(
@@ -142,8 +144,18 @@ def _read_several(
     return t
 
 
+#: The unit after dimensions that is not centimetres, and what it is in them ("1.8x2米", "600x400 mm").
+_DIMENSION_UNIT = re.compile(r"\s?(?:(mm|мм)|(m|米|м|metros?|meters?|metres?))(?![a-zа-я])")
+
+
 def _dimensions(m: re.Match[str]) -> str:
+    """Two sides, the shorter first, in centimetres when the text gives metres or millimetres (else as
+    written): "1.8x2米" and "180x200 cm" are one bed."""
     a, b = sorted(float(g.replace(",", ".")) for g in m.groups())
+    unit = _DIMENSION_UNIT.match(m.string, m.end())
+    if unit is not None:
+        scale = 0.1 if unit.group(1) else 100.0
+        a, b = round(a * scale, 1), round(b * scale, 1)
     return f"{a:g}x{b:g}"
 
 
@@ -175,7 +187,7 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
     ``cased`` is the text before lower-casing when every character kept its place (a capital letter size),
     else None."""
     for m in _TIRE_SIZE.finditer(t):
-        rim = m.group(3).upper().replace("-", "R")
+        rim = m.group(3).upper().replace("-", "R").replace("Р", "R")  # Cyrillic "р16" too
         ex.put("size", f"{m.group(1)}/{m.group(2)}{rim}{m.group(4)}")
         t = blank(t, m.start(), m.end())
     for m in _TIRE_SIZE_BARE.finditer(t):

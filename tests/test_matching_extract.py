@@ -302,6 +302,7 @@ def test_price_without_currency_is_kept_without_currency() -> None:
     [
         ("llantas 225/65R17", "size", "225/65R17"),
         ("pneus 205/55 R16", "size", "205/55R16"),
+        ("шины 205/55 р16", "size", "205/55R16"),  # a Cyrillic "р"
         ("Reifen 205 / 55 ZR 16", "size", "205/55ZR16"),
         ("zapatillas talla 42", "size", "42"),
         ("跑步鞋 42码", "size", "42"),
@@ -360,7 +361,14 @@ def test_attributes(text: str, key: str, value: str) -> None:
         ("cama 160 x 200 cm", "160x200"),
         ("кровать 160х200см", "160x200"),
         ("160×200のスプリングベッド", "160x200"),
-        ("alfombra 2,5x3m", "2.5x3"),
+        (
+            "alfombra 2,5x3m",
+            "250x300",
+        ),  # metres and millimetres as centimetres: one rug, one bed, however written
+        ("床垫 1.8x2米", "180x200"),
+        ("Tisch 600x400 mm", "40x60"),
+        ("кровать 160 на 200 см", "160x200"),
+        ("отдам 2 на 3 дня", None),  # "на" without a unit is a preposition
         ("mesa 120x60x75 cm", "60x120"),  # the first two of three
         ("IKEA MALM dresser, 160x78 cm", "78x160"),
         ("AMD Ryzen 7 7800X3D tray", None),  # a model name, not 3 x 7800
