@@ -210,6 +210,13 @@ def test_a_product_line_is_glossed_as_its_goods_and_its_words_are_not() -> None:
         ("Suche Babysitterin für nachmittags unter der Woche", "schedule", "weekdays"),
         ("ヒューストン西部で平日午後のベビーシッターを探しています", "schedule", "weekdays"),
         ("Tutor wanted, weekdays or weekends", "schedule", None),  # both: neither
+        # Saturday and Sunday named is the weekend
+        ("Wir suchen eine Aushilfe als Barista für Samstag und Sonntag", "schedule", "weekend"),
+        ("lowongan barista part time sabtu-minggu di kafe kami", "schedule", "weekend"),
+        ("服务员，周六周日上班", "schedule", "weekend"),
+        ("토요일, 일요일 근무 가능한 알바", "schedule", "weekend"),
+        ("работа в субботу и воскресенье", "schedule", "weekend"),
+        ("cumartesi pazartesi", "schedule", None),  # Saturday, Monday
         ("Selling a sofa, pick up any time", "schedule", None),
     ],
 )
@@ -303,6 +310,7 @@ def test_price_without_currency_is_kept_without_currency() -> None:
         ("llantas 225/65R17", "size", "225/65R17"),
         ("pneus 205/55 R16", "size", "205/55R16"),
         ("шины 205/55 р16", "size", "205/55R16"),  # a Cyrillic "р"
+        ("Procuro jaqueta puffer North Face tam M preta", "size", "M"),  # "tam", short for tamanho
         ("Reifen 205 / 55 ZR 16", "size", "205/55ZR16"),
         ("zapatillas talla 42", "size", "42"),
         ("跑步鞋 42码", "size", "42"),
