@@ -14,6 +14,7 @@ from collections.abc import Callable
 from matching.extraction import Extraction, blank
 from matching.lexicon import LETTER, common
 from matching.patterns import Patterns
+from matching.rooms import read_bedrooms
 
 _TIRE_SIZE = re.compile(r"(?<!\d)(\d{3})\s?/\s?(\d{2})\s?(z?[rр]|-)\s?(\d{2})(?!\d)")
 #: A tire size written without its marks ("215 60 16", "215/60 16", "215 60 r16"): only a width, aspect and
@@ -186,6 +187,7 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
     """Put the sizes and measures of the normalised text ``t`` into ``ex``; returns ``t`` with them blanked.
     ``cased`` is the text before lower-casing when every character kept its place (a capital letter size),
     else None."""
+    t = read_bedrooms(t, ex)
     for m in _TIRE_SIZE.finditer(t):
         rim = m.group(3).upper().replace("-", "R").replace("Р", "R")  # Cyrillic "р16" too
         ex.put("size", f"{m.group(1)}/{m.group(2)}{rim}{m.group(4)}")

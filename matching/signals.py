@@ -77,6 +77,7 @@ SOFT_CONFLICT_KEYS = (
     "gender",
     "schedule",
     "parking",
+    "bedrooms",
     *SET_KEYS,
 )
 #: At most this many identifiers are kept per text (bounds the work on long texts).

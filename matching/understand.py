@@ -236,6 +236,8 @@ def with_category_attributes(
         attributes["wheel"] = attributes.pop("screen")
     elif category not in WHEEL_CATEGORIES and "wheel" in attributes:  # the human chose another category
         attributes["screen"] = attributes.pop("wheel")
+    if group_of(category) != "property":  # "3 bedroom house" in a furniture ad describes no item
+        attributes.pop("bedrooms", None)
     attributes.pop("route", None)
     attributes.pop("year", None)
     attributes.pop("parking", None)

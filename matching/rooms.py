@@ -1,0 +1,103 @@
+"""A home's bedrooms, however its country counts its rooms: "2+1" (Turkish), "2LDK" (Japanese), "T3" or "3
+pièces" (French: rooms, the living room among them), "3-Zimmer" (German, the same), "2-комнатная" (Russian,
+the same), "两室一厅", "방 2개", "2 BHK", "2 quartos", "2 camere da letto", "trilocale", "غرفتين نوم",
+"2 phòng ngủ", "2 kamar tidur", "2 bedrooms": all read as the number of bedrooms ("bedrooms", a soft
+conflict: a two-bedroom flat is not the three-bedroom one asked for, ``signals.SOFT_CONFLICT_KEYS``).
+
+Only the counts of the text's languages are read (a Portuguese "T2" has two bedrooms, a French one one).
+A studio is read as no count at all: the countries disagree on whether it has a bedroom ("1K", "원룸", "T1",
+"1-комнатная", "1+0"), and a wrong conflict would hide a match. ``understand`` keeps the count for homes only
+(``matching.understand.with_category_attributes``): "3 bedroom house" in a furniture ad describes no item.
+"""
+
+from __future__ import annotations
+
+import re
+
+from matching.extraction import Extraction, blank
+
+#: Bedrooms read at most this many (a larger number is a building's, or no count).
+MAX_BEDROOMS = 9
+_N = r"([1-9])"
+_HAN = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+#: Words for small numbers before a room word (two to four), across the languages read.
+_WORDS = {
+    "two": 2, "three": 3, "four": 4, "dos": 2, "tres": 3, "cuatro": 4, "dois": 2, "duas": 2, "três": 3,
+    "quatro": 4, "deux": 2, "trois": 3, "quatre": 4, "due": 2, "tre": 3, "quattro": 4, "zwei": 2, "drei": 3,
+    "vier": 4,
+}  # fmt: skip
+_W = rf"({'|'.join(_WORDS)})"
+
+#: language -> (pattern, how many of the counted rooms are no bedroom), tried in order.
+_RULES: dict[str, list[tuple[re.Pattern[str], int]]] = {
+    "en": [(re.compile(rf"(?<![\w.]){_N}\s?-?\s?(?:bed(?:room)?s?|br|bd|bhk)(?![a-z])"), 0)],
+    "hi": [(re.compile(rf"(?<![\w.]){_N}\s?(?:bhk|बीएचके|बेडरूम)"), 0)],
+    "es": [(re.compile(rf"(?<![\w.]){_N}\s(?:habitaci[oó]n(?:es)?|dormitorios?|rec[áa]maras?)(?!\w)"), 0)],
+    "pt": [
+        (re.compile(rf"(?<![\w.]){_N}\s(?:quartos?|dormit[óo]rios?)(?!\w)"), 0),
+        (re.compile(r"(?<![\w.])t([1-9])(?![\w.])"), 0),  # Portugal's T2: two bedrooms
+    ],
+    "fr": [
+        (re.compile(rf"(?<![\w.]){_N}\s?chambres?(?!\w)"), 0),
+        (re.compile(r"(?<![\w.])[tf]([2-9])(?![\w.])"), 1),  # a T3 has three rooms, two of them bedrooms
+        (re.compile(rf"(?<![\w.]){_N}\s?pi[èe]ces?(?!\w)"), 1),
+    ],
+    "de": [
+        (re.compile(rf"(?<![\w.]){_N}\s?schlafzimmer(?!\w)"), 0),
+        (re.compile(rf"(?<![\w.,]){_N}\s?-?\s?zimmer(?![\w]|-?\s?(?:wohnung|whg)?\s?\d)"), 1),
+    ],
+    "it": [
+        (re.compile(rf"(?<![\w.]){_N}\s(?:camere(?: da letto)?|stanze da letto)(?!\w)"), 0),
+        (re.compile(r"(?<!\w)(bi|tri|quadri)locale(?!\w)"), 0),
+    ],
+    "ru": [
+        (re.compile(rf"(?<![\w.]){_N}\s?-?\s?(?:х|ти|ух|ех)?\s?-?\s?(?:комн\w*|к(?=\s?кв|\.\s?кв))"), 1),
+        (re.compile(r"(?<!\w)(двушк|тр[её]шк)\w*"), 1),
+    ],
+    "tr": [(re.compile(rf"(?<![\w.+]){_N}\s?\+\s?1(?![\d+])"), 0)],  # "1+0" is a studio
+    "ja": [(re.compile(rf"(?<![\w.]){_N}\s?(?:sldk|ldk|dk)(?![a-z])"), 0)],
+    "ko": [
+        (re.compile(r"방\s?([1-9])\s?개"), 0),
+        (re.compile(r"(투|쓰리)룸"), 0),
+    ],
+    "zh": [(re.compile(r"([1-6一二两兩三四五六])\s?[室房](?=\s?[1-3一二两兩三]?\s?[厅廳卫衛])"), 0)],
+    "ar": [
+        (re.compile(r"غرفت(?:ين|ان) نوم"), 0),
+        (re.compile(rf"(?<![\w.]){_N}\s?غرف(?:ة)? نوم"), 0),
+    ],
+    "id": [(re.compile(rf"(?<![\w.]){_N}\s?(?:kamar tidur|kt|kamar)(?!\w)"), 0)],
+    "vi": [(re.compile(rf"(?<![\w.]){_N}\s?(?:phòng ngủ|pn)(?!\w)"), 0)],
+}
+_WORD_RULES: dict[str, re.Pattern[str]] = {
+    "en": re.compile(rf"(?<!\w){_W}[\s-]bed(?:room)?s?(?!\w)"),
+    "es": re.compile(rf"(?<!\w){_W}\s(?:habitaciones|dormitorios|rec[áa]maras)(?!\w)"),
+    "pt": re.compile(rf"(?<!\w){_W}\s(?:quartos|dormit[óo]rios)(?!\w)"),
+    "fr": re.compile(rf"(?<!\w){_W}\schambres(?!\w)"),
+    "it": re.compile(rf"(?<!\w){_W}\scamere(?: da letto)?(?!\w)"),
+    "de": re.compile(rf"(?<!\w){_W}\sschlafzimmer(?!\w)"),
+}
+_NAMED = {"bi": 1, "tri": 2, "quadri": 3, "투": 2, "쓰리": 3, "двушк": 2, "трешк": 3, "трёшк": 3}
+
+
+def _count(raw: str) -> int:
+    if raw.isdigit():
+        return int(raw)
+    return _HAN.get(raw) or _WORDS.get(raw) or _NAMED.get(raw) or (2 if raw.startswith("غرفت") else 0)
+
+
+def read_bedrooms(t: str, ex: Extraction) -> str:
+    """Put the bedrooms the normalised text ``t`` names into ``ex`` ("bedrooms"), in the counting of
+    ``ex.langs``; the count's words are blanked in the returned text (no later extractor reads "2+1" as a
+    quantity). Two different counts: the first kept (a contradiction, ``Extraction.put``)."""
+    for lang in ex.langs:
+        rules = list(_RULES.get(lang, ()))
+        if lang in _WORD_RULES:
+            rules.append((_WORD_RULES[lang], 0))
+        for rx, not_bedrooms in rules:
+            for m in rx.finditer(t):
+                raw = m.group(1) if m.groups() else m.group(0)
+                n = _count(raw) - not_bedrooms
+                if 1 <= n <= MAX_BEDROOMS:
+                    ex.put("bedrooms", str(n))
+                t = blank(t, m.start(), m.end())
+    return t
