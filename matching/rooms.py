@@ -85,10 +85,16 @@ def _count(raw: str) -> int:
     return _HAN.get(raw) or _WORDS.get(raw) or _NAMED.get(raw) or (2 if raw.startswith("غرفت") else 0)
 
 
+def _attached(t: str, start: int, end: int) -> bool:
+    """Whether the digits at ``t[start:end]`` are part of a word ("t3", "2ldk", "2pn")."""
+    return (start > 0 and t[start - 1].isalpha()) or (end < len(t) and t[end].isalpha())
+
+
 def read_bedrooms(t: str, ex: Extraction) -> str:
     """Put the bedrooms the normalised text ``t`` names into ``ex`` ("bedrooms"), in the counting of
-    ``ex.langs``; the count's words are blanked in the returned text (no later extractor reads "2+1" as a
-    quantity). Two different counts: the first kept (a contradiction, ``Extraction.put``)."""
+    ``ex.langs``; the count's digit is blanked in the returned text (no later extractor reads "2+1" or "3
+    pièces" as a quantity), its words are kept for the item words. Two different counts: the first kept (a
+    contradiction, ``Extraction.put``)."""
     for lang in ex.langs:
         rules = list(_RULES.get(lang, ()))
         if lang in _WORD_RULES:
@@ -99,5 +105,8 @@ def read_bedrooms(t: str, ex: Extraction) -> str:
                 n = _count(raw) - not_bedrooms
                 if 1 <= n <= MAX_BEDROOMS:
                     ex.put("bedrooms", str(n))
-                t = blank(t, m.start(), m.end())
+                # the digit only, and only a free-standing one ("2+1", "3 pièces": else read as a quantity):
+                # "pièces", "quartos" still say what the item is, and "T5" may be a van's name
+                if raw.isdigit() and not _attached(t, m.start(1), m.end(1)):
+                    t = blank(t, m.start(1), m.end(1))
     return t
