@@ -53,7 +53,11 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   with the extraction fixes of the thirty-first session (prices read right: ranges, the place's dollars,
   pounds and dirhams, labelled prices, "1tr8"; phone models in every script), decided on the four tuning
   sets as correctness fixes: top-1 0.881 [0.830, 0.926], top-5 0.992, agreement 0.885, sellers' prices 0.957
-  -> 1.0): a change that
+  -> 1.0); with animal, role, language and time-of-day sets (thirty-second session): top-1 0.884; with prices
+  in Han and Korean numerals, models in more scripts, wheels, storage words, metric dimensions, weekend day
+  names and a home's bedrooms (thirty-third session, decided on the four tuning sets and ``eval_ads``): top-1
+  0.897 [0.848, 0.939], top-5 0.992, agreement 0.885 (a variant that also blanked the room words measured
+  0.903 / 0.908 here but cost ``eval_ads`` two ads and was not kept): a change that
   makes matching worse fails here. Top-1 must also stay above the raw embedder's (0.517): the pipeline is
   not worse than its own model (at top-5 it is now above it: 0.990 vs 0.925).
 * The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
@@ -73,7 +77,7 @@ pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.85, "top5": 0.97, "category_agreement": 0.85, "action": 0.94}
+REGRESSION = {"top1": 0.87, "top5": 0.97, "category_agreement": 0.85, "action": 0.94}
 SELLER_PRICE = 0.97
 
 
