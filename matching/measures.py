@@ -39,6 +39,18 @@ _WEIGHT = re.compile(
 _SIZE_SUFFIX_CJK = re.compile(r"(?<![\d月/])(\d{2})\s?(?:码|號|号)(?![线線楼樓])")
 #: A letter size that needs no label: written in capitals, alone ("puffer jacket in XL", "Motion XT XL").
 _BARE_SIZE = re.compile(r"(?<![\w\-/.])(XXS|XS|XL|XXL|XXXL|2XL|3XL)(?![\w\-/])")
+#: A string instrument's size, a fraction after its name ("violín 3/4", "كمان مقاس ٣/٤", "小提琴 1/2",
+#: "guitarra clásica 3/4"): a child's violin is no full-size one. Korean 기타 ("et cetera" too) is left out.
+_INSTRUMENTS = (
+    r"violins?|viola|cellos?|fiddle|guitars?|viol[íi]n|violonchelo|chelo|guitarra|violino|violoncelo"
+    r"|viol[ãa]o|violon(?:celle)?|guitare|geige|violine|bratsche|gitarre|violoncello|chitarra|скрипк\w*"
+    r"|виолончел\w*|гитар\w*|keman|viyola|gitar|biola|vĩ cầm|ghi ?ta|小提琴|中提琴|大提琴|吉他"
+    r"|バイオリン|ヴァイオリン|チェロ|ギター|바이올린|첼로|كمان|فيولين|تشيلو|جيتار|قيتار|वायलिन|गिटार"
+)
+_INSTRUMENT_SIZE = re.compile(
+    rf"(?<![a-zа-я])(?:{_INSTRUMENTS})(?:[^\d\n.,;!?]{{0,24}}?)"
+    r"(?P<frac>(?<![\d/])(?:1\s?/\s?(?:16|10|8|4|2)|3\s?/\s?4|7\s?/\s?8|4\s?/\s?4))(?![\d/])"
+)
 #: A Korean shoe size in millimetres ("265 사이즈") within these bounds is read as its European size (42).
 _MM_SHOE = (215, 320)
 
@@ -195,6 +207,9 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
     for m in _TIRE_SIZE_BARE.finditer(t):
         ex.put("size", f"{m.group(1)}/{m.group(2)}R{m.group(3)}")
         t = blank(t, m.start(), m.end())
+    for m in _INSTRUMENT_SIZE.finditer(t):
+        ex.put("size", m.group("frac").replace(" ", ""))
+        t = blank(t, m.start("frac"), m.end("frac"))
     for lrx in (rx.labelled_size, rx.size_after, _SIZE_SUFFIX_CJK):
         if lrx is None:
             continue

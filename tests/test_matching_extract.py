@@ -311,6 +311,12 @@ def test_price_without_currency_is_kept_without_currency() -> None:
         ("pneus 205/55 R16", "size", "205/55R16"),
         ("шины 205/55 р16", "size", "205/55R16"),  # a Cyrillic "р"
         ("Procuro jaqueta puffer North Face tam M preta", "size", "M"),  # "tam", short for tamanho
+        # a string instrument's size
+        ("Busco violín 3/4 para mi hijo que empieza en el conservatorio", "size", "3/4"),
+        ("مطلوب كمان مقاس ٣/٤ مستعمل لطفل مبتدئ", "size", "3/4"),
+        ("小提琴 1/2 初学者", "size", "1/2"),
+        ("Vendo guitarra, disponible 1/2 de mes", "size", None),  # a date, past its clause
+        ("violin lessons 2 times a week, 1/2 hour", "size", None),
         ("Reifen 205 / 55 ZR 16", "size", "205/55ZR16"),
         ("zapatillas talla 42", "size", "42"),
         ("跑步鞋 42码", "size", "42"),
