@@ -171,11 +171,12 @@ MODEL_VARIANTS: dict[str, str] = {
     **dict.fromkeys(("lite", "라이트", "ライト", "лайт", "لايت", "लाइट"), "lite"),
     **dict.fromkeys(("oled", "有機el", "有机el", "올레드"), "oled"),
 }
-_GALAXY_ONLY = frozenset(v for v, w in MODEL_VARIANTS.items() if w in ("ultra", "air", "lite", "oled"))
+#: The variants of the other families only (a Galaxy's "ultra", a MacBook's "air", a Switch's "lite"/"oled").
+_NOT_IPHONE = frozenset(v for v, w in MODEL_VARIANTS.items() if w in ("ultra", "air", "lite", "oled"))
 #: The variants, each allowed a space where "pro max" has one; longest first.
 _VARIANT = "|".join(
     sorted(
-        set(MODEL_VARIANTS) - _GALAXY_ONLY
+        set(MODEL_VARIANTS) - _NOT_IPHONE
         | {"pro max", "프로 맥스", "プロ マックス", "про макс", "برو ماكس", "प्रो मैक्स"},
         key=len,
         reverse=True,

@@ -30,14 +30,13 @@ from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
 from matching.lexicon import (
     common,
-    digit_table,
     fold,
     languages,
     pattern,
     scope,
 )
 from matching.measures import read_measures
-from matching.numerals import numerals
+from matching.numerals import han_int, number_forms
 from matching.patterns import INDIAN_GROUPING, MULT_LINKS, NUM, RESOLUTIONS, Patterns, compiled
 from wire.limits import MAX_ATTR_VALUE_LEN
 
@@ -90,60 +89,6 @@ def parking_cover(text: str) -> str | None:
             found.add(value)
             t = rx.sub(" ", t)
     return found.pop() if len(found) == 1 else None
-
-
-#: A CJK/Korean numeral chain written with digits: "1万5千" (15,000), "3만 5천" (35,000), "1万5000" (15,000).
-_COMPOUND = re.compile(r"(?<![\d.,])(\d{1,4})\s?([万萬만])\s?(?:(\d)\s?([千천])|(\d{4})(?!\d))")
-
-
-#: A full-width comma after a digit is a clause break unless three digits follow ("16+512，4200元": two
-#: numbers; read as "," the two would be one unreadable number): it is read as "、".
-_CLAUSE_COMMA = re.compile(r"(?<=\d)，(?!\d{3}(?!\d))")
-#: Korean "만원" with no number before it is ten thousand won ("만원에 드려요").
-_MAN_WON = re.compile(r"(?<![\d\uac00-\ud7a3])만\s?원")
-#: Millions written with their fraction after the word: Vietnamese "3tr5" (3.5 triệu), "1tr25", Indonesian
-#: "1jt5" (1.5 juta); the digits after the word are tenths, hundredths, thousandths of a million.
-_MILLIONS_AND = re.compile(r"(?<![\d.,])(\d{1,4})(tr|jt)(\d{1,3})(?![\d\w])")
-#: The same with a space, at the end of a clause ("giá 3 tỷ 2.", 3.2 billion), or a half ("1 triệu rưỡi").
-_SPACED_FRACTION = re.compile(
-    r"(?<![\d.,])(\d{1,4})\s?(tỷ|tỉ|triệu)\s(?:(\d{1,3})(?=\s*(?:[,.;!)/]|$))|rưỡi(?!\w))"
-)
-#: Korean hundred-millions with the ten-thousands after them: "7억 5천" (750,000,000), "1억 2000만".
-_EOK = re.compile(r"(?<![\d.,])(\d{1,4})\s?억\s?(\d{1,4})\s?(?:(천)\s?만?|만)")
-
-
-def compound_numbers(text: str) -> str:
-    """``text`` with digit-written numeral chains as one number ("予算1万5千円" -> "予算15000円"): the
-    multiplier pattern alone reads "1万" and "5千" as two amounts. "3tr5" and "1jt5" become thousands
-    ("3500k", "1500k"): read as they stand, the millions would lose their fraction ("1tr8" read 1 million)."""
-
-    def one(m: re.Match[str]) -> str:
-        high = int(m.group(1)) * 10_000
-        return str(high + (int(m.group(3)) * 1000 if m.group(3) else int(m.group(5))))
-
-    def millions(m: re.Match[str]) -> str:
-        return f"{int(m.group(1)) * 1000 + int(m.group(3).ljust(3, '0'))}k"
-
-    def spaced(m: re.Match[str]) -> str:
-        lower = "triệu" if m.group(2) in ("tỷ", "tỉ") else "k"
-        return f"{int(m.group(1)) * 1000 + int((m.group(3) or '5').ljust(3, '0'))} {lower}"
-
-    def eok(m: re.Match[str]) -> str:
-        man = int(m.group(2)) * 1000 if m.group(3) else int(m.group(2))
-        return f"{int(m.group(1)) * 10_000 + man}만"
-
-    text = _EOK.sub(eok, _COMPOUND.sub(one, text))
-    return _MILLIONS_AND.sub(millions, _SPACED_FRACTION.sub(spaced, text))
-
-
-def number_forms(text: str) -> str:
-    """``text`` with its numbers in the one form the price patterns read: a full-width comma between numbers
-    a clause break, a bare "만원" 10,000 won, digits of every script as ASCII, Han and Korean numerals
-    as digits (``numerals``: "三千五" 3500, "오천원" 5000원), numeral chains as one number
-    (``compound_numbers``). ``normalise`` and ``published.published_text`` both go through it, so the
-    published text's price mentions are the ones the extractor found."""
-    text = _MAN_WON.sub("1만원", _CLAUSE_COMMA.sub("、", text))
-    return compound_numbers(numerals(text.translate(digit_table())))
 
 
 def normalise(text: str) -> str:
@@ -392,7 +337,7 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
                 return blank(text, m.start(), m.end())
     if rx.qty_counter is not None:
         for m2 in rx.qty_counter.finditer(text):
-            value = _int(rx, m2.group("n")) or _cjk_int(m2.group("n"))
+            value = _int(rx, m2.group("n")) or han_int(m2.group("n"))
             if 1 <= value <= 9999:
                 ex.quantity = value
                 return blank(text, m2.start("n"), m2.end("n"))
@@ -427,36 +372,6 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
 
 #: Two or more digit groups right before a number: it ends a phone number, it counts nothing.
 _PHONE_BEFORE = re.compile(r"(?:\d{2,}[\s\-.]){2,}$")
-
-_CJK_NUM = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
-
-
-def _cjk_int(raw: str) -> int:
-    if not raw or any(c not in _CJK_NUM for c in raw):
-        return 0
-    if raw == "十":
-        return 10
-    if len(raw) == 1:
-        return _CJK_NUM[raw]
-    if len(raw) == 2 and raw[0] == "十":
-        return 10 + _CJK_NUM[raw[1]]
-    if len(raw) == 2 and raw[1] == "十":
-        return 10 * _CJK_NUM[raw[0]]
-    if len(raw) == 3 and raw[1] == "十":
-        return 10 * _CJK_NUM[raw[0]] + _CJK_NUM[raw[2]]
-    return 0
 
 
 def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:

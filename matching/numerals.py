@@ -1,10 +1,12 @@
-"""Numbers written in Chinese, Japanese or Korean numeral characters, rewritten as digits.
+"""The one form numbers are read in: digits of every script, and numbers written in Chinese, Japanese or
+Korean numeral characters, rewritten as digits.
 
 Why: a price is often written out in characters in a casual ad or request: "八百元", "两千块", "预算三千五"
 (3,500: a digit after the last unit counts in the next lower unit), "五千円", "三万円", "삼십만원". Read as
 they stand, none of them is a number the price patterns know, so the price was lost; worse, a buyer's limit
-written so stayed in the published text. ``numerals`` turns them into digits in ``extract.number_forms``, the
-one place every reading of numbers goes through (the extractor and ``published.published_text``).
+written so stayed in the published text. ``numerals`` turns them into digits in ``number_forms``, the one
+place every reading of numbers goes through (the extractor's ``normalise`` and ``published.published_text``),
+which also writes digit-and-multiplier chains as one number (``compound_numbers``: "1万5千" 15000, "3tr5").
 
 Where: Han numerals (Chinese and Japanese) when a run holds a unit (十 百 千 万 亿) and starts with a
 digit ("两千", "三十", "一百五"), or a lone digit or "十" right before a money word ("五元", "十块钱"). A run
@@ -17,6 +19,8 @@ unit in the run ("오천원", "삼십만 원"): the same syllables are common wo
 from __future__ import annotations
 
 import re
+
+from matching.lexicon import digit_table
 
 #: Han digits (simplified, traditional and financial forms, and the zero signs).
 HAN_DIGITS = {
@@ -108,6 +112,13 @@ def _hangul(m: re.Match[str]) -> str:
     return run if value is None else str(value)
 
 
+def han_int(raw: str) -> int:
+    """The value of a Han numeral run alone ("四", "十二"), 0 when it is not one (a count's reading)."""
+    if not raw or any(ch not in HAN_DIGITS and ch not in HAN_UNITS for ch in raw):
+        return 0
+    return numeral_value(raw, HAN_DIGITS, HAN_UNITS) or 0
+
+
 def numerals(text: str) -> str:
     """``text`` with its Han and Korean numeral prices and counts as digits (see the module's rules)."""
     if _HAN_RUN.search(text):
@@ -115,3 +126,57 @@ def numerals(text: str) -> str:
     if "원" in text:
         text = _HANGUL_RUN.sub(_hangul, text)
     return text
+
+
+#: A CJK/Korean numeral chain written with digits: "1万5千" (15,000), "3만 5천" (35,000), "1万5000" (15,000).
+_COMPOUND = re.compile(r"(?<![\d.,])(\d{1,4})\s?([万萬만])\s?(?:(\d)\s?([千천])|(\d{4})(?!\d))")
+
+
+#: A full-width comma after a digit is a clause break unless three digits follow ("16+512，4200元": two
+#: numbers; read as "," the two would be one unreadable number): it is read as "、".
+_CLAUSE_COMMA = re.compile(r"(?<=\d)，(?!\d{3}(?!\d))")
+#: Korean "만원" with no number before it is ten thousand won ("만원에 드려요").
+_MAN_WON = re.compile(r"(?<![\d\uac00-\ud7a3])만\s?원")
+#: Millions written with their fraction after the word: Vietnamese "3tr5" (3.5 triệu), "1tr25", Indonesian
+#: "1jt5" (1.5 juta); the digits after the word are tenths, hundredths, thousandths of a million.
+_MILLIONS_AND = re.compile(r"(?<![\d.,])(\d{1,4})(tr|jt)(\d{1,3})(?![\d\w])")
+#: The same with a space, at the end of a clause ("giá 3 tỷ 2.", 3.2 billion), or a half ("1 triệu rưỡi").
+_SPACED_FRACTION = re.compile(
+    r"(?<![\d.,])(\d{1,4})\s?(tỷ|tỉ|triệu)\s(?:(\d{1,3})(?=\s*(?:[,.;!)/]|$))|rưỡi(?!\w))"
+)
+#: Korean hundred-millions with the ten-thousands after them: "7억 5천" (750,000,000), "1억 2000만".
+_EOK = re.compile(r"(?<![\d.,])(\d{1,4})\s?억\s?(\d{1,4})\s?(?:(천)\s?만?|만)")
+
+
+def compound_numbers(text: str) -> str:
+    """``text`` with digit-written numeral chains as one number ("予算1万5千円" -> "予算15000円"): the
+    multiplier pattern alone reads "1万" and "5千" as two amounts. "3tr5" and "1jt5" become thousands
+    ("3500k", "1500k"): read as they stand, the millions would lose their fraction ("1tr8" read 1 million)."""
+
+    def one(m: re.Match[str]) -> str:
+        high = int(m.group(1)) * 10_000
+        return str(high + (int(m.group(3)) * 1000 if m.group(3) else int(m.group(5))))
+
+    def millions(m: re.Match[str]) -> str:
+        return f"{int(m.group(1)) * 1000 + int(m.group(3).ljust(3, '0'))}k"
+
+    def spaced(m: re.Match[str]) -> str:
+        lower = "triệu" if m.group(2) in ("tỷ", "tỉ") else "k"
+        return f"{int(m.group(1)) * 1000 + int((m.group(3) or '5').ljust(3, '0'))} {lower}"
+
+    def eok(m: re.Match[str]) -> str:
+        man = int(m.group(2)) * 1000 if m.group(3) else int(m.group(2))
+        return f"{int(m.group(1)) * 10_000 + man}만"
+
+    text = _EOK.sub(eok, _COMPOUND.sub(one, text))
+    return _MILLIONS_AND.sub(millions, _SPACED_FRACTION.sub(spaced, text))
+
+
+def number_forms(text: str) -> str:
+    """``text`` with its numbers in the one form the price patterns read: a full-width comma between numbers
+    a clause break, a bare "만원" 10,000 won, digits of every script as ASCII, Han and Korean numerals
+    as digits (``numerals``: "三千五" 3500, "오천원" 5000원), numeral chains as one number
+    (``compound_numbers``). ``normalise`` and ``published.published_text`` both go through it, so the
+    published text's price mentions are the ones the extractor found."""
+    text = _MAN_WON.sub("1만원", _CLAUSE_COMMA.sub("、", text))
+    return compound_numbers(numerals(text.translate(digit_table())))

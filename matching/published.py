@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from matching.extract import MAX_EXTRACT_CHARS, extract, normalise, number_forms
+from matching.extract import MAX_EXTRACT_CHARS, extract, normalise
 from matching.extraction import Extraction
 from matching.lang import detect_language
 from matching.lexicon import WORD
+from matching.numerals import number_forms
 from wire.limits import MAX_TEXT_LEN
 
 #: Price mentions removed from one text; a text with more is not published as free text.

@@ -62,7 +62,7 @@ _RULES: dict[str, list[tuple[re.Pattern[str], int]]] = {
     ],
     "zh": [(re.compile(r"([1-6一二两兩三四五六])\s?[室房](?=\s?[1-3一二两兩三]?\s?[厅廳卫衛])"), 0)],
     "ar": [
-        (re.compile(r"غرفت(?:ين|ان) نوم"), 0),
+        (re.compile(r"(غرفت(?:ين|ان)) نوم"), 0),  # the dual: two bedrooms
         (re.compile(rf"(?<![\w.]){_N}\s?غرف(?:ة)? نوم"), 0),
     ],
     "id": [(re.compile(rf"(?<![\w.]){_N}\s?(?:kamar tidur|kt|kamar)(?!\w)"), 0)],
@@ -76,13 +76,16 @@ _WORD_RULES: dict[str, re.Pattern[str]] = {
     "it": re.compile(rf"(?<!\w){_W}\scamere(?: da letto)?(?!\w)"),
     "de": re.compile(rf"(?<!\w){_W}\sschlafzimmer(?!\w)"),
 }
-_NAMED = {"bi": 1, "tri": 2, "quadri": 3, "투": 2, "쓰리": 3, "двушк": 2, "трешк": 3, "трёшк": 3}
+_NAMED = {
+    "bi": 1, "tri": 2, "quadri": 3, "투": 2, "쓰리": 3, "двушк": 2, "трешк": 3, "трёшк": 3,
+    "غرفتين": 2, "غرفتان": 2,
+}  # fmt: skip
 
 
 def _count(raw: str) -> int:
     if raw.isdigit():
         return int(raw)
-    return _HAN.get(raw) or _WORDS.get(raw) or _NAMED.get(raw) or (2 if raw.startswith("غرفت") else 0)
+    return _HAN.get(raw) or _WORDS.get(raw) or _NAMED.get(raw) or 0
 
 
 def _attached(t: str, start: int, end: int) -> bool:
@@ -101,7 +104,7 @@ def read_bedrooms(t: str, ex: Extraction) -> str:
             rules.append((_WORD_RULES[lang], 0))
         for rx, not_bedrooms in rules:
             for m in rx.finditer(t):
-                raw = m.group(1) if m.groups() else m.group(0)
+                raw = m.group(1)
                 n = _count(raw) - not_bedrooms
                 if 1 <= n <= MAX_BEDROOMS:
                     ex.put("bedrooms", str(n))

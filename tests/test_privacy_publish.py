@@ -160,7 +160,7 @@ def test_share_nothing_publishes_no_free_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "published"),
     [
-        # the published text reads numbers as the extractor does (``extract.number_forms``): a full-width
+        # the published text reads numbers as the extractor does (``numerals.number_forms``): a full-width
         # comma between two numbers, a bare 만원; the price mention it found is the one taken out
         ("出拯救者Y7000P 2023 16+512，4200元，成都", "出拯救者Y7000P 2023 16+512、成都"),
         ("남아 내복 4벌, 만원에 드려요", "남아 내복 4벌"),
