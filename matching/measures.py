@@ -104,8 +104,8 @@ def _measure(number: str) -> float:
 
 
 #: Storage units ("go"/"to": French; "기가", "ギガ", "جيجا", "जीबी": giga in Korean, Japanese, Arabic,
-#: Hindi), in ``_STORAGE`` and ``_RAM_STORAGE``; "to"
-#: before a number is the English word ("1 to 2 years", "2 to 3 tickets").
+#: Hindi), in ``_STORAGE`` and ``_RAM_STORAGE``; "to" before a number is the English word ("1 to 2 years",
+#: "2 to 3 tickets").
 _STORAGE_UNIT = (
     r"(gb|go|g|tb|to(?!\s?\d)|гб|тб|гиг|기가|테라|ギガ|テラ|جيجا|جيقا|قيقا|غيغا|تيرا|जीबी|टीबी)(?![a-zа-я])"
 )
@@ -247,13 +247,12 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
             t = blank(t, m.start(), m.end())
     sizes = list(_STORAGE.finditer(t))
     # two sizes and no word for either: the smaller, if RAM comes in it, is the memory ("8GB 256GB")
-    plain = [m for m in sizes if not m.group("ram")]
     first_is_memory = (
-        len(plain) == 2
-        and len(sizes) == 2
-        and plain[0].group(2) not in _TERABYTES
-        and int(plain[0].group(1)) in _RAM_ONLY
-        and (plain[1].group(2) in _TERABYTES or int(plain[1].group(1)) > int(plain[0].group(1)))
+        len(sizes) == 2
+        and not any(m.group("ram") for m in sizes)
+        and sizes[0].group(2) not in _TERABYTES
+        and int(sizes[0].group(1)) in _RAM_ONLY
+        and (sizes[1].group(2) in _TERABYTES or int(sizes[1].group(1)) > int(sizes[0].group(1)))
         and "ram" not in ex.attributes
     )
     for n, m in enumerate(sizes):
