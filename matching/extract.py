@@ -374,21 +374,31 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
 _PHONE_BEFORE = re.compile(r"(?:\d{2,}[\s\-.]){2,}$")
 
 
+#: Currency names that are everyday words too ("gafas de sol", sunglasses; "real leather"; "we won"): named
+#: without an amount, they are not taken for a price nobody wrote ("soles", "reais" and the others still are),
+#: unless they end a limit written in words (``_limit_in_words``: a private figure, never published).
+_ALSO_WORDS = frozenset({"sol", "real", "won", "mark", "rand", "libra"})
+
+
 def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
     """A currency without an amount, or a bare number that may be a price or a quantity: say so."""
     if ex.price is None:
-        m = rx.currency_word.search(text)
-        if m and m.group(0).strip() and not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3]):
+        for m in rx.currency_word.finditer(text):
             word = m.group(0).strip()
+            if not word or re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3]):
+                break
             if _limit_in_words(text, m.start(), m.end(), ex.langs):
                 ex.limit_in_words = word
                 ex.warnings.append(
                     f"a limit in words ({word}) that can't be read: write it in digits, e.g. '80 {word}'"
                 )
+            elif word.lower() in _ALSO_WORDS:
+                continue
             else:
                 ex.warnings.append(f"a currency ({word}) but no amount: say e.g. '80 {word}'")
             if "price" not in ex.uncertain:
                 ex.uncertain.append("price")
+            break
         for n in list(re.finditer(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])", text))[:MAX_NUMBERS]:
             value = parse_number(n.group(1))
             if value is None or value < 2 or (1900 <= value <= 2100) or rx.unit.match(text, n.end()):

@@ -211,6 +211,12 @@ def test_ambiguous_input_is_reported_never_guessed() -> None:
     no_amount = understand("selling my sofa, price in dollars", location=MADRID)
     assert no_amount.intent.price is None and "price" in no_amount.missing
     assert any("no amount" in w for w in no_amount.warnings)
+    # a currency name that is an everyday word too is not a price nobody wrote
+    for text in ("Vendo gafas de sol Ray-Ban", "selling a real leather jacket", "sofá de couro real"):
+        plain = understand(text, location=MADRID)
+        assert not any("currency" in w for w in plain.warnings), text
+    soles = understand("busco gafas de sol, pago en soles", location=MADRID)
+    assert any("no amount" in w for w in soles.warnings)
     bare = understand("sell bike 200", location=MADRID)
     assert bare.intent.price is None and {"price", "quantity"} <= set(bare.missing)
     assert any("a price or a quantity" in w for w in bare.warnings)
