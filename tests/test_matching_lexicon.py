@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matching.cues import cue_matches
+from matching.cues import cue_matches, service_hint
 from matching.extract import extract
 from matching.lang import detect_language, mixed_languages, script_report
 from matching.lexicon import scope
@@ -130,6 +130,8 @@ def test_quantity_per_language(text: str, qty: int | None) -> None:
         ("Cari sepeda", "demand"),
         ("Jual sepeda", "supply"),
         ("谁卖自行车", "demand"),
+        ("Nhận giữ mèo khi bạn đi du lịch", "supply"),  # "nhận" + a service: someone takes the work
+        ("Nhận phiên dịch tiếng Hàn theo ngày", "supply"),
     ],
 )
 def test_action_cues(text: str, side: str) -> None:
@@ -137,6 +139,21 @@ def test_action_cues(text: str, side: str) -> None:
     demand, supply = cue_matches(text.lower(), scope(lang))
     got = "demand" if demand and not supply else "supply" if supply and not demand else "both/none"
     assert got == side, (text, lang, demand, supply)
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("笔记本清灰换硅脂", True),  # dust cleaning: work done on a laptop
+        ("空调清洗上门", True),
+        ("部屋の清掃をお願いしたい", True),
+        ("Cần dịch vụ giặt thảm", True),
+        ("出售笔记本电脑", False),
+    ],
+)
+def test_service_hints(text: str, hint: bool) -> None:
+    lang, _ = detect_language(text)
+    assert service_hint(text.lower(), scope(lang)) is hint, (text, lang)
 
 
 @pytest.mark.parametrize(
