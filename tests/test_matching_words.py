@@ -11,7 +11,7 @@ import matching.words as words_module
 from matching.classify import Classifier
 from matching.embedder import get_embedder, l2_normalise
 from matching.index import LocalIndex
-from matching.score import with_words
+from matching.score import W_WORDS, with_words
 from matching.words import (
     MAX_SHARED,
     MAX_UNITS,
@@ -149,8 +149,8 @@ def test_use_m3_word_vectors_are_adapted_and_tell_a_translation_from_an_opposite
 
 
 def test_with_words_stays_in_the_unit_interval() -> None:
-    assert with_words(0.6, 0.8) == pytest.approx(0.7)
-    assert with_words(0.6, -0.3) == pytest.approx(0.3)  # a negative recall gives no credit, takes none
+    assert with_words(0.6, 0.8) == pytest.approx((0.6 + W_WORDS * 0.8) / (1 + W_WORDS))
+    assert with_words(0.6, -0.3) == pytest.approx(0.6 / (1 + W_WORDS))  # no credit for a negative recall
     assert with_words(1.0, 1.0) == 1.0 and with_words(0.0, 0.0) == 0.0
 
 
