@@ -57,11 +57,14 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   in Han and Korean numerals, models in more scripts, wheels, storage words, metric dimensions, weekend day
   names and a home's bedrooms (thirty-third session, decided on the four tuning sets and ``eval_ads``): top-1
   0.897 [0.848, 0.939], top-5 0.992, agreement 0.885 (a variant that also blanked the room words measured
-  0.903 / 0.908 here but cost ``eval_ads`` two ads and was not kept): a change that
+  0.903 / 0.908 here but cost ``eval_ads`` two ads and was not kept); with more service cues and the word
+  alignment weighing 1.5 (thirty-fourth session, decided on the four tuning sets and ``eval_ads``): top-1
+  0.903, top-5 0.992, agreement 0.885: a change that
   makes matching worse fails here. Top-1 must also stay above the raw embedder's (0.517): the pipeline is
   not worse than its own model (at top-5 it is now above it: 0.990 vs 0.925).
-* The issue's floors (top-1 >= 0.90 over the non-English languages, agreement >= 0.95) are NOT reached
-  honestly; they stay here as a strict expected failure, so the day they pass the marker has to go.
+* The issue's floors: top-1 >= 0.90 over the non-English languages is reached (0.903, thirty-fourth session)
+  and holds as a test; category agreement >= 0.95 is NOT reached honestly (0.885) and stays a strict expected
+  failure, so the day it passes the marker has to go.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.87, "top5": 0.97, "category_agreement": 0.85, "action": 0.94}
+REGRESSION = {"top1": 0.89, "top5": 0.97, "category_agreement": 0.85, "action": 0.94}
 SELLER_PRICE = 0.97
 
 
@@ -111,7 +114,10 @@ def test_heldout_regression_floors(heldout: dict[str, Any]) -> None:
     assert heldout["sellers"]["price"] >= SELLER_PRICE, heldout["sellers"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11's held-out floors are not reached honestly (see the report)")
-def test_heldout_issue_floors(heldout: dict[str, Any]) -> None:
-    assert heldout["overall"]["category_agreement"] >= ISSUE_AGREEMENT, heldout["overall"]
+def test_heldout_issue_top1_floor(heldout: dict[str, Any]) -> None:
     assert heldout["non_en"]["top1"] >= ISSUE_NON_EN_TOP1, heldout["non_en"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11's agreement floor is not reached honestly (see the report)")
+def test_heldout_issue_agreement_floor(heldout: dict[str, Any]) -> None:
+    assert heldout["overall"]["category_agreement"] >= ISSUE_AGREEMENT, heldout["overall"]
