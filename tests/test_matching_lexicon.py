@@ -149,6 +149,13 @@ def test_action_cues(text: str, side: str) -> None:
         ("部屋の清掃をお願いしたい", True),
         ("Cần dịch vụ giặt thảm", True),
         ("出售笔记本电脑", False),
+        # goods words too: a transaction, a delivery, a gift with the item, "looks new"
+        ("Pass lại bộ sách, giao dịch gần ga", False),
+        ("Cần mua củi khô, giao tận nơi", False),
+        ("出iPhone 13，送充电器和壳", False),
+        ("Bán xe đạp, trông còn mới", False),
+        ("Cần người trông bé buổi tối", True),
+        ("找人帮忙送个文件", True),
     ],
 )
 def test_service_hints(text: str, hint: bool) -> None:
