@@ -13,20 +13,17 @@ A studio is read as no count at all: the countries disagree on whether it has a 
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from matching.extraction import Extraction, blank
+from matching.lexicon import number_words
+from matching.numerals import han_int
 
 #: Bedrooms read at most this many (a larger number is a building's, or no count).
 MAX_BEDROOMS = 9
 _N = r"([1-9])"
-_HAN = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6}
-#: Words for small numbers before a room word (two to four), across the languages read.
-_WORDS = {
-    "two": 2, "three": 3, "four": 4, "dos": 2, "tres": 3, "cuatro": 4, "dois": 2, "duas": 2, "três": 3,
-    "quatro": 4, "deux": 2, "trois": 3, "quatre": 4, "due": 2, "tre": 3, "quattro": 4, "zwei": 2, "drei": 3,
-    "vier": 4,
-}  # fmt: skip
-_W = rf"({'|'.join(_WORDS)})"
+#: The small numbers a word may write before a room word (the language tables' ``numbers``).
+_SMALL_WORDS = (2, 4)
 
 #: language -> (pattern, how many of the counted rooms are no bedroom), tried in order.
 _RULES: dict[str, list[tuple[re.Pattern[str], int]]] = {
@@ -68,24 +65,38 @@ _RULES: dict[str, list[tuple[re.Pattern[str], int]]] = {
     "id": [(re.compile(rf"(?<![\w.]){_N}\s?(?:kamar tidur|kt|kamar)(?!\w)"), 0)],
     "vi": [(re.compile(rf"(?<![\w.]){_N}\s?(?:phòng ngủ|pn)(?!\w)"), 0)],
 }
-_WORD_RULES: dict[str, re.Pattern[str]] = {
-    "en": re.compile(rf"(?<!\w){_W}[\s-]bed(?:room)?s?(?!\w)"),
-    "es": re.compile(rf"(?<!\w){_W}\s(?:habitaciones|dormitorios|rec[áa]maras)(?!\w)"),
-    "pt": re.compile(rf"(?<!\w){_W}\s(?:quartos|dormit[óo]rios)(?!\w)"),
-    "fr": re.compile(rf"(?<!\w){_W}\schambres(?!\w)"),
-    "it": re.compile(rf"(?<!\w){_W}\scamere(?: da letto)?(?!\w)"),
-    "de": re.compile(rf"(?<!\w){_W}\sschlafzimmer(?!\w)"),
+#: language -> what follows a number word (two to four) that counts bedrooms ("three bedrooms", "dos
+#: habitaciones"); the number words are the language's own (``lexicon.number_words``).
+_WORD_ROOMS: dict[str, str] = {
+    "en": r"[\s-]bed(?:room)?s?",
+    "es": r"\s(?:habitaciones|dormitorios|rec[áa]maras)",
+    "pt": r"\s(?:quartos|dormit[óo]rios)",
+    "fr": r"\schambres",
+    "it": r"\scamere(?: da letto)?",
+    "de": r"\sschlafzimmer",
 }
+
+
+@cache
+def _word_rule(lang: str) -> re.Pattern[str] | None:
+    """The ``_WORD_ROOMS`` rule of ``lang`` with its number words from two to four, or None."""
+    small = [w for w, n in number_words((lang,)).items() if _SMALL_WORDS[0] <= n <= _SMALL_WORDS[1]]
+    if lang not in _WORD_ROOMS or not small:
+        return None
+    alt = "|".join(sorted(map(re.escape, small), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)({alt}){_WORD_ROOMS[lang]}(?!\w)")
+
+
 _NAMED = {
     "bi": 1, "tri": 2, "quadri": 3, "투": 2, "쓰리": 3, "двушк": 2, "трешк": 3, "трёшк": 3,
     "غرفتين": 2, "غرفتان": 2,
 }  # fmt: skip
 
 
-def _count(raw: str) -> int:
+def _count(raw: str, lang: str) -> int:
     if raw.isdigit():
         return int(raw)
-    return _HAN.get(raw) or _WORDS.get(raw) or _NAMED.get(raw) or 0
+    return han_int(raw) or number_words((lang,)).get(raw) or _NAMED.get(raw) or 0
 
 
 def _attached(t: str, start: int, end: int) -> bool:
@@ -100,12 +111,12 @@ def read_bedrooms(t: str, ex: Extraction) -> str:
     contradiction, ``Extraction.put``)."""
     for lang in ex.langs:
         rules = list(_RULES.get(lang, ()))
-        if lang in _WORD_RULES:
-            rules.append((_WORD_RULES[lang], 0))
+        if (word_rule := _word_rule(lang)) is not None:
+            rules.append((word_rule, 0))
         for rx, not_bedrooms in rules:
             for m in rx.finditer(t):
                 raw = m.group(1)
-                n = _count(raw) - not_bedrooms
+                n = _count(raw, lang) - not_bedrooms
                 if 1 <= n <= MAX_BEDROOMS:
                     ex.put("bedrooms", str(n))
                 # the digit only, and only a free-standing one ("2+1", "3 pièces": else read as a quantity):
