@@ -374,10 +374,13 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
 _PHONE_BEFORE = re.compile(r"(?:\d{2,}[\s\-.]){2,}$")
 
 
-#: Currency names that are everyday words too ("gafas de sol", sunglasses; "real leather"; "we won"): named
-#: without an amount, they are not taken for a price nobody wrote ("soles", "reais" and the others still are),
-#: unless they end a limit written in words (``_limit_in_words``: a private figure, never published).
-_ALSO_WORDS = frozenset({"sol", "real", "won", "mark", "rand", "libra"})
+#: Currency names that are everyday words too (``currency_everyday`` in the common table: "gafas de sol",
+#: sunglasses; "sous-sol"; Turkish "sol", left; "real leather"): named without an amount, they are not taken
+#: for a price nobody wrote, unless they end a limit written in words (``_limit_in_words``: a private figure,
+#: never published). One list for every language: a currency word is matched beyond the text's own.
+@cache
+def _everyday() -> frozenset[str]:
+    return frozenset(common()["currency_everyday"])
 
 
 def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
@@ -392,7 +395,7 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
                 ex.warnings.append(
                     f"a limit in words ({word}) that can't be read: write it in digits, e.g. '80 {word}'"
                 )
-            elif word.lower() in _ALSO_WORDS:
+            elif word.lower() in _everyday():
                 continue
             else:
                 ex.warnings.append(f"a currency ({word}) but no amount: say e.g. '80 {word}'")
