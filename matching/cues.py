@@ -74,6 +74,19 @@ def service_hint(text: str, langs: tuple[str, ...] | None = None) -> bool:
     return bool(rx and rx.search(text))
 
 
+def tenure(text: str, langs: tuple[str, ...] | None = None) -> str | None:
+    """ "rent" if lower-cased ``text`` speaks of renting (``rent``: "for rent", "kiralık", "thuê") and not of
+    owning, "own" if of buying or selling outright (``own``: "buy", "satılık", "mua") and not of renting, else
+    None: which side of a rent/sale pair of categories the text is (``classify.TENURE_PAIRS``)."""
+    langs = langs or languages()
+    rent, own = pattern("rent", langs), pattern("own", langs)
+    said_rent = bool(rent and rent.search(text))
+    said_own = bool(own and own.search(text))
+    if said_rent == said_own:
+        return None
+    return "rent" if said_rent else "own"
+
+
 @cache
 def stopwords(langs: tuple[str, ...] | None = None) -> frozenset[str]:
     """The stopwords of ``langs`` (all languages when None)."""

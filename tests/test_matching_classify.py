@@ -119,3 +119,24 @@ def test_an_embedder_that_names_no_languages_uses_one_set_of_weights() -> None:
 
     plain = Classifier(Plain())
     np.testing.assert_allclose(plain._weights(2, [("hi", "en"), ("vi", "en")]), [_KNOWN] * 2, rtol=1e-6)
+
+
+def test_words_of_renting_or_owning_pick_that_side_of_a_pair(
+    clf: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flat = "căn hộ chung cư 2 phòng ngủ"
+    texts = [f"Cần mua {flat}", f"Cần thuê {flat}", flat.capitalize()]
+    vecs = clf.embedder.embed(texts)
+    langs: list[tuple[str, ...] | None] = [("vi", "en")] * 3
+    probs = clf.probabilities(vecs, vecs, [{}, {}, {}], langs, texts)
+    monkeypatch.setattr(classify, "TENURE_PAIRS", ())
+    plain = clf.probabilities(vecs, vecs, [{}, {}, {}], langs, texts)
+    col = {c: i for i, c in enumerate(clf.bank().codes)}
+    sale, rent = col["property/sale"], col["property/rent"]
+    assert probs[0, sale] >= probs[0, rent] and probs[1, rent] >= probs[1, sale]
+    np.testing.assert_allclose(probs[2], plain[2])  # no word of either: as the classifier says
+    for r in (0, 1):  # the pair trades places or stays; every other category keeps its probability
+        assert sorted(probs[r, [sale, rent]]) == sorted(plain[r, [sale, rent]])
+        others = [i for i in range(len(col)) if i not in (sale, rent)]
+        np.testing.assert_allclose(probs[r, others], plain[r, others])
+    assert any(not np.allclose(probs[r], plain[r]) for r in (0, 1))  # the classifier alone read one wrong

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matching.cues import cue_matches, service_hint
+from matching.cues import cue_matches, service_hint, tenure
 from matching.extract import extract
 from matching.lang import detect_language, mixed_languages, script_report
 from matching.lexicon import scope
@@ -161,6 +161,45 @@ def test_action_cues(text: str, side: str) -> None:
 def test_service_hints(text: str, hint: bool) -> None:
     lang, _ = detect_language(text)
     assert service_hint(text.lower(), scope(lang)) is hint, (text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("Cần mua nhà phố 3 phòng ngủ", "own"),
+        ("Cho thuê phòng trọ gần chợ", "rent"),
+        ("Suche Eigentumswohnung in Köln", "own"),
+        ("Suche 2-Zimmer-Mietwohnung", "rent"),
+        ("Busco piso en alquiler", "rent"),
+        ("Compro casa con jardín", "own"),
+        ("Cherche appartement à louer", "rent"),
+        ("Achète maison de village", "own"),
+        ("Cerco casa in affitto", "rent"),
+        ("Procuro apartamento para comprar", "own"),
+        ("Сниму однокомнатную квартиру", "rent"),
+        ("Куплю дом в пригороде", "own"),
+        ("Kiralık daire arıyorum", "rent"),
+        ("Satılık arsa", "own"),
+        ("Mau beli rumah tipe 36", "own"),
+        ("Disewakan rumah 2 lantai", "rent"),
+        ("شقة للإيجار قرب الجامعة", "rent"),
+        ("أبحث عن شقة للبيع", "own"),
+        ("किराये पर कमरा चाहिए", "rent"),
+        ("मुझे फ्लैट खरीदना है", "own"),
+        ("求租两室一厅", "rent"),
+        ("想买一套二手房", "own"),
+        ("マンション購入希望", "own"),
+        ("賃貸アパートを探しています", "rent"),
+        ("아파트 매매 구해요", "own"),
+        ("원룸 월세 구합니다", "rent"),
+        ("Flat to let near the station", "rent"),
+        ("Looking for a flat", None),  # neither: the classifier decides
+        ("Rent or buy, a flat near the station", None),  # both
+    ],
+)
+def test_tenure_words(text: str, said: str | None) -> None:
+    lang, _ = detect_language(text)
+    assert tenure(text.lower(), scope(lang)) == said, (text, lang)
 
 
 @pytest.mark.parametrize(
