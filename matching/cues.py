@@ -74,17 +74,13 @@ def service_hint(text: str, langs: tuple[str, ...] | None = None) -> bool:
     return bool(rx and rx.search(text))
 
 
-def tenure(text: str, langs: tuple[str, ...] | None = None) -> str | None:
-    """ "rent" if lower-cased ``text`` speaks of renting (``rent``: "for rent", "kiralık", "thuê") and not of
-    owning, "own" if of buying or selling outright (``own``: "buy", "satılık", "mua") and not of renting, else
-    None: which side of a rent/sale pair of categories the text is (``classify.TENURE_PAIRS``)."""
+def said(text: str, kinds: tuple[str, str], langs: tuple[str, ...] | None = None) -> str | None:
+    """Which one of two word lists of the tables lower-cased ``text`` speaks with, if only one: ``("own",
+    "rent")`` tells buying or selling outright ("mua", "satılık") from renting ("thuê", "kiralık"),
+    ``("full_time", "part_time")`` a job's hours; None when neither or both (``classify.WORD_PAIRS``)."""
     langs = langs or languages()
-    rent, own = pattern("rent", langs), pattern("own", langs)
-    said_rent = bool(rent and rent.search(text))
-    said_own = bool(own and own.search(text))
-    if said_rent == said_own:
-        return None
-    return "rent" if said_rent else "own"
+    found = [k for k in kinds if (rx := pattern(k, langs)) is not None and rx.search(text)]
+    return found[0] if len(found) == 1 else None
 
 
 @cache

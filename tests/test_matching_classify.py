@@ -129,7 +129,7 @@ def test_words_of_renting_or_owning_pick_that_side_of_a_pair(
     vecs = clf.embedder.embed(texts)
     langs: list[tuple[str, ...] | None] = [("vi", "en")] * 3
     probs = clf.probabilities(vecs, vecs, [{}, {}, {}], langs, texts)
-    monkeypatch.setattr(classify, "TENURE_PAIRS", ())
+    monkeypatch.setattr(classify, "WORD_PAIRS", ())
     plain = clf.probabilities(vecs, vecs, [{}, {}, {}], langs, texts)
     col = {c: i for i, c in enumerate(clf.bank().codes)}
     sale, rent = col["property/sale"], col["property/rent"]

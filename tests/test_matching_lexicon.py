@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matching.cues import cue_matches, service_hint, tenure
+from matching.cues import cue_matches, said, service_hint
 from matching.extract import extract
 from matching.lang import detect_language, mixed_languages, script_report
 from matching.lexicon import scope
@@ -164,7 +164,7 @@ def test_service_hints(text: str, hint: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "said"),
+    ("text", "heard"),
     [
         ("Cần mua nhà phố 3 phòng ngủ", "own"),
         ("Cho thuê phòng trọ gần chợ", "rent"),
@@ -197,9 +197,30 @@ def test_service_hints(text: str, hint: bool) -> None:
         ("Rent or buy, a flat near the station", None),  # both
     ],
 )
-def test_tenure_words(text: str, said: str | None) -> None:
+def test_words_of_owning_or_renting(text: str, heard: str | None) -> None:
     lang, _ = detect_language(text)
-    assert tenure(text.lower(), scope(lang)) == said, (text, lang)
+    assert said(text.lower(), ("own", "rent"), scope(lang)) == heard, (text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "heard"),
+    [
+        ("Tuyển nhân viên bán thời gian ca tối", "part_time"),
+        ("Suche Vollzeitstelle als Koch", "full_time"),
+        ("Busco trabajo de medio tiempo", "part_time"),
+        ("招聘全职前台", "full_time"),
+        ("週3日のアルバイト募集", "part_time"),
+        ("카페 알바 구해요", "part_time"),
+        ("Ищу работу на полный день", "full_time"),
+        ("Yarı zamanlı garson aranıyor", "part_time"),
+        ("पार्ट-टाइम नौकरी चाहिए", "part_time"),
+        ("مطلوب محاسب بدوام كامل", "full_time"),
+        ("Full-time or part-time barista", None),  # both: the classifier decides
+    ],
+)
+def test_words_of_a_jobs_hours(text: str, heard: str | None) -> None:
+    lang, _ = detect_language(text)
+    assert said(text.lower(), ("full_time", "part_time"), scope(lang)) == heard, (text, lang)
 
 
 @pytest.mark.parametrize(
