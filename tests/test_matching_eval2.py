@@ -59,11 +59,14 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   0.897 [0.848, 0.939], top-5 0.992, agreement 0.885 (a variant that also blanked the room words measured
   0.903 / 0.908 here but cost ``eval_ads`` two ads and was not kept); with more service cues and the word
   alignment weighing 1.5 (thirty-fourth session, decided on the four tuning sets and ``eval_ads``): top-1
-  0.903, top-5 0.992, agreement 0.885: a change that
-  makes matching worse fails here. Top-1 must also stay above the raw embedder's (0.517): the pipeline is
+  0.903, top-5 0.992, agreement 0.885; with words of owning or renting and of a job's hours telling a
+  pair of categories apart (``classify.WORD_PAIRS``, thirty-fifth session, decided on the four tuning sets
+  and ``eval_ads``): top-1 0.903, top-5 0.992, agreement 0.893 [0.825, 0.953] (0.948 if asked), category =
+  gold 0.938; the agreement floor here rises from 0.85 to 0.88: a change that makes matching worse fails
+  here. Top-1 must also stay above the raw embedder's (0.517): the pipeline is
   not worse than its own model (at top-5 it is now above it: 0.990 vs 0.925).
 * The issue's floors: top-1 >= 0.90 over the non-English languages is reached (0.903, thirty-fourth session)
-  and holds as a test; category agreement >= 0.95 is NOT reached honestly (0.885) and stays a strict expected
+  and holds as a test; category agreement >= 0.95 is NOT reached honestly (0.893) and stays a strict expected
   failure, so the day it passes the marker has to go.
 """
 
@@ -80,7 +83,7 @@ pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.89, "top5": 0.97, "category_agreement": 0.85, "action": 0.94}
+REGRESSION = {"top1": 0.89, "top5": 0.97, "category_agreement": 0.88, "action": 0.94}
 SELLER_PRICE = 0.97
 
 
