@@ -121,20 +121,20 @@ TEMPERATURE = 0.03
 TEMPERATURE_TEXTS = 0.04
 #: Weight of the linear model's log-probabilities (``matching.linear``), when the texts are given.
 W_LINEAR = 0.04
-#: Categories of one thing that the text's words tell apart, as (word list, category) pairs (the lists in
-#: the language tables; ``cues.said``): owned or rented ("mua", buy; "thuê", rent), a job full- or part-time.
-#: When a text speaks with one list only and the other category of its pair scores higher, the two trade
-#: probabilities. A flat sought with "cần mua" (need to buy) was filed under rent, as most flats sought are.
-#: Owned or rented, non-English category agreement on the tuning sets (tune / tune2 / tune3 / tune4) .967 /
-#: .917 / .795 / .816 -> .967 / .920 / .798 / .814; buyers' category against gold .967 / .907 / .826 / .827
-#: -> .967 / .910 / .830 / .834 (in tune4 buyers moved to their gold category where a seller was read
-#: wrong); held-out agreement .885 -> .893, category .930 -> .938, top-1 the same (.903). A job's hours:
-#: tune2 agreement .920 -> .921 (one buyer), the other sets the same; labelled ads' category .840 -> .841.
-WORD_PAIRS = (
-    (("own", "property/sale"), ("rent", "property/rent")),
-    (("own", "vehicles/cars"), ("rent", "transport/car-rental")),
-    (("full_time", "jobs/full-time"), ("part_time", "jobs/part-time")),
-)
+#: Categories of one thing that the text's words tell apart: two word lists of the language tables
+#: (``cues.said``) -> the pairs of categories they decide, each in the order of the lists: owned or rented
+#: ("mua", buy; "thuê", rent), a job full- or part-time. When a text speaks with one list only and the other
+#: category of a pair scores higher, the two trade probabilities. A flat sought with "cần mua" (need to buy)
+#: was filed under rent, as most flats sought are. Owned or rented, non-English category agreement on the
+#: tuning sets (tune / tune2 / tune3 / tune4) .967 / .917 / .795 / .816 -> .967 / .920 / .798 / .814; buyers'
+#: category against gold .967 / .907 / .826 / .827 -> .967 / .910 / .830 / .834 (in tune4 buyers moved to
+#: their gold category where a seller was read wrong); held-out agreement .885 -> .893, category .930 -> .938,
+#: top-1 the same (.903). A job's hours: tune2 agreement .920 -> .921 (one buyer), the other sets the same;
+#: labelled ads' category .840 -> .841.
+WORD_PAIRS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
+    ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
+}
 #: The weights of the votes (item words, whole text, ads, n-grams, linear model, fixed boosts) for a text,
 #: given, in a language the embedder was not trained on (``Embedder.languages``; use-m3: Hindi, Vietnamese
 #: and Indonesian of the bank's 15): its vectors say less there, the text's own words more (module docstring).
@@ -502,17 +502,15 @@ def _follow_words(
     speaks with one of their word lists only and the other category scores higher."""
     for r, text in enumerate(texts):
         folded = fold(text)
-        heard: dict[tuple[str, str], str | None] = {}
-        for (k1, c1), (k2, c2) in WORD_PAIRS:
-            if c1 not in col or c2 not in col:
+        for kinds, pairs in WORD_PAIRS.items():
+            heard = said(folded, kinds, langs[r])
+            if heard is None:
                 continue
-            if (k1, k2) not in heard:
-                heard[(k1, k2)] = said(folded, (k1, k2), langs[r])
-            if heard[(k1, k2)] is None:
-                continue
-            keep, other = (col[c1], col[c2]) if heard[(k1, k2)] == k1 else (col[c2], col[c1])
-            if probs[r, other] > probs[r, keep]:
-                probs[r, [keep, other]] = probs[r, [other, keep]]
+            side = kinds.index(heard)
+            for pair in pairs:
+                keep, other = col[pair[side]], col[pair[1 - side]]
+                if probs[r, other] > probs[r, keep]:
+                    probs[r, [keep, other]] = probs[r, [other, keep]]
 
 
 def text_boosts(

@@ -129,9 +129,11 @@ def test_words_of_renting_or_owning_pick_that_side_of_a_pair(
     vecs = clf.embedder.embed(texts)
     langs: list[tuple[str, ...] | None] = [("vi", "en")] * 3
     probs = clf.probabilities(vecs, vecs, [{}, {}, {}], langs, texts)
-    monkeypatch.setattr(classify, "WORD_PAIRS", ())
+    pairs = classify.WORD_PAIRS
+    monkeypatch.setattr(classify, "WORD_PAIRS", {})
     plain = clf.probabilities(vecs, vecs, [{}, {}, {}], langs, texts)
     col = {c: i for i, c in enumerate(clf.bank().codes)}
+    assert {c for kind in pairs.values() for pair in kind for c in pair} <= set(col)  # taxonomy codes
     sale, rent = col["property/sale"], col["property/rent"]
     assert probs[0, sale] >= probs[0, rent] and probs[1, rent] >= probs[1, sale]
     np.testing.assert_allclose(probs[2], plain[2])  # no word of either: as the classifier says

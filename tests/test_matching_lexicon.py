@@ -9,6 +9,9 @@ from matching.extract import extract
 from matching.lang import detect_language, mixed_languages, script_report
 from matching.lexicon import scope
 
+OWN_RENT = ("own", "rent")  # a thing bought or sold outright, or rented
+HOURS = ("full_time", "part_time")  # a job's hours
+
 
 @pytest.mark.parametrize(
     ("text", "amount", "currency"),
@@ -164,63 +167,53 @@ def test_service_hints(text: str, hint: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "heard"),
+    ("kinds", "text", "heard"),
     [
-        ("Cần mua nhà phố 3 phòng ngủ", "own"),
-        ("Cho thuê phòng trọ gần chợ", "rent"),
-        ("Suche Eigentumswohnung in Köln", "own"),
-        ("Suche 2-Zimmer-Mietwohnung", "rent"),
-        ("Busco piso en alquiler", "rent"),
-        ("Compro casa con jardín", "own"),
-        ("Cherche appartement à louer", "rent"),
-        ("Achète maison de village", "own"),
-        ("Cerco casa in affitto", "rent"),
-        ("Procuro apartamento para comprar", "own"),
-        ("Сниму однокомнатную квартиру", "rent"),
-        ("Куплю дом в пригороде", "own"),
-        ("Kiralık daire arıyorum", "rent"),
-        ("Satılık arsa", "own"),
-        ("Mau beli rumah tipe 36", "own"),
-        ("Disewakan rumah 2 lantai", "rent"),
-        ("شقة للإيجار قرب الجامعة", "rent"),
-        ("أبحث عن شقة للبيع", "own"),
-        ("किराये पर कमरा चाहिए", "rent"),
-        ("मुझे फ्लैट खरीदना है", "own"),
-        ("求租两室一厅", "rent"),
-        ("想买一套二手房", "own"),
-        ("マンション購入希望", "own"),
-        ("賃貸アパートを探しています", "rent"),
-        ("아파트 매매 구해요", "own"),
-        ("원룸 월세 구합니다", "rent"),
-        ("Flat to let near the station", "rent"),
-        ("Looking for a flat", None),  # neither: the classifier decides
-        ("Rent or buy, a flat near the station", None),  # both
+        (OWN_RENT, "Cần mua nhà phố 3 phòng ngủ", "own"),
+        (OWN_RENT, "Cho thuê phòng trọ gần chợ", "rent"),
+        (OWN_RENT, "Suche Eigentumswohnung in Köln", "own"),
+        (OWN_RENT, "Suche 2-Zimmer-Mietwohnung", "rent"),
+        (OWN_RENT, "Busco piso en alquiler", "rent"),
+        (OWN_RENT, "Compro casa con jardín", "own"),
+        (OWN_RENT, "Cherche appartement à louer", "rent"),
+        (OWN_RENT, "Achète maison de village", "own"),
+        (OWN_RENT, "Cerco casa in affitto", "rent"),
+        (OWN_RENT, "Procuro apartamento para comprar", "own"),
+        (OWN_RENT, "Сниму однокомнатную квартиру", "rent"),
+        (OWN_RENT, "Куплю дом в пригороде", "own"),
+        (OWN_RENT, "Kiralık daire arıyorum", "rent"),
+        (OWN_RENT, "Satılık arsa", "own"),
+        (OWN_RENT, "Mau beli rumah tipe 36", "own"),
+        (OWN_RENT, "Disewakan rumah 2 lantai", "rent"),
+        (OWN_RENT, "شقة للإيجار قرب الجامعة", "rent"),
+        (OWN_RENT, "أبحث عن شقة للبيع", "own"),
+        (OWN_RENT, "किराये पर कमरा चाहिए", "rent"),
+        (OWN_RENT, "मुझे फ्लैट खरीदना है", "own"),
+        (OWN_RENT, "求租两室一厅", "rent"),
+        (OWN_RENT, "想买一套二手房", "own"),
+        (OWN_RENT, "マンション購入希望", "own"),
+        (OWN_RENT, "賃貸アパートを探しています", "rent"),
+        (OWN_RENT, "아파트 매매 구해요", "own"),
+        (OWN_RENT, "원룸 월세 구합니다", "rent"),
+        (OWN_RENT, "Flat to let near the station", "rent"),
+        (OWN_RENT, "Looking for a flat", None),  # neither: the classifier decides
+        (OWN_RENT, "Rent or buy, a flat near the station", None),  # both
+        (HOURS, "Tuyển nhân viên bán thời gian ca tối", "part_time"),
+        (HOURS, "Suche Vollzeitstelle als Koch", "full_time"),
+        (HOURS, "Busco trabajo de medio tiempo", "part_time"),
+        (HOURS, "招聘全职前台", "full_time"),
+        (HOURS, "週3日のアルバイト募集", "part_time"),
+        (HOURS, "카페 알바 구해요", "part_time"),
+        (HOURS, "Ищу работу на полный день", "full_time"),
+        (HOURS, "Yarı zamanlı garson aranıyor", "part_time"),
+        (HOURS, "पार्ट-टाइम नौकरी चाहिए", "part_time"),
+        (HOURS, "مطلوب محاسب بدوام كامل", "full_time"),
+        (HOURS, "Full-time or part-time barista", None),  # both: the classifier decides
     ],
 )
-def test_words_of_owning_or_renting(text: str, heard: str | None) -> None:
+def test_words_that_tell_a_pair_apart(kinds: tuple[str, str], text: str, heard: str | None) -> None:
     lang, _ = detect_language(text)
-    assert said(text.lower(), ("own", "rent"), scope(lang)) == heard, (text, lang)
-
-
-@pytest.mark.parametrize(
-    ("text", "heard"),
-    [
-        ("Tuyển nhân viên bán thời gian ca tối", "part_time"),
-        ("Suche Vollzeitstelle als Koch", "full_time"),
-        ("Busco trabajo de medio tiempo", "part_time"),
-        ("招聘全职前台", "full_time"),
-        ("週3日のアルバイト募集", "part_time"),
-        ("카페 알바 구해요", "part_time"),
-        ("Ищу работу на полный день", "full_time"),
-        ("Yarı zamanlı garson aranıyor", "part_time"),
-        ("पार्ट-टाइम नौकरी चाहिए", "part_time"),
-        ("مطلوب محاسب بدوام كامل", "full_time"),
-        ("Full-time or part-time barista", None),  # both: the classifier decides
-    ],
-)
-def test_words_of_a_jobs_hours(text: str, heard: str | None) -> None:
-    lang, _ = detect_language(text)
-    assert said(text.lower(), ("full_time", "part_time"), scope(lang)) == heard, (text, lang)
+    assert said(text.lower(), kinds, scope(lang)) == heard, (text, lang)
 
 
 @pytest.mark.parametrize(
