@@ -74,10 +74,11 @@ def service_hint(text: str, langs: tuple[str, ...] | None = None) -> bool:
     return bool(rx and rx.search(text))
 
 
-def said(text: str, kinds: tuple[str, str], langs: tuple[str, ...] | None = None) -> str | None:
-    """Which one of two word lists of the tables lower-cased ``text`` speaks with, if only one: ``("own",
-    "rent")`` tells buying or selling outright ("mua", "satılık") from renting ("thuê", "kiralık"),
-    ``("full_time", "part_time")`` a job's hours; None when neither or both (``classify.WORD_PAIRS``)."""
+def said(text: str, kinds: tuple[str, ...], langs: tuple[str, ...] | None = None) -> str | None:
+    """Which one of the word lists ``kinds`` of the tables lower-cased ``text`` speaks with, if only one:
+    ``("own", "rent")`` tells buying or selling outright ("mua", "satılık") from renting ("thuê", "kiralık"),
+    ``("full_time", "part_time")`` a job's hours, ``("seedling",)`` a young plant; None when none or more
+    than one (``classify.WORD_PAIRS``)."""
     langs = langs or languages()
     found = [k for k in kinds if (rx := pattern(k, langs)) is not None and rx.search(text)]
     return found[0] if len(found) == 1 else None

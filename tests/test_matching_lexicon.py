@@ -11,6 +11,7 @@ from matching.lexicon import scope
 
 OWN_RENT = ("own", "rent")  # a thing bought or sold outright, or rented
 HOURS = ("full_time", "part_time")  # a job's hours
+SEEDLING = ("seedling",)  # a young plant, not its fruit
 
 
 @pytest.mark.parametrize(
@@ -209,9 +210,28 @@ def test_service_hints(text: str, hint: bool) -> None:
         (HOURS, "पार्ट-टाइम नौकरी चाहिए", "part_time"),
         (HOURS, "مطلوب محاسب بدوام كامل", "full_time"),
         (HOURS, "Full-time or part-time barista", None),  # both: the classifier decides
+        (SEEDLING, "Se venden plantones de tomate, muy sanos", "seedling"),
+        (SEEDLING, "Vendo mudas de limão siciliano", "seedling"),
+        (SEEDLING, "Verkaufe Tomatensetzlinge aus eigener Anzucht", "seedling"),
+        (SEEDLING, "Vends plants de tomates anciennes", "seedling"),
+        (SEEDLING, "Vendo piantine di basilico", "seedling"),
+        (SEEDLING, "Продаю рассаду перца", "seedling"),
+        (SEEDLING, "Куплю саженцы яблони", "seedling"),
+        (SEEDLING, "للبيع شتلات ليمون", "seedling"),
+        (SEEDLING, "आम के पौधे बिकाऊ हैं", "seedling"),
+        (SEEDLING, "Jual bibit durian musang king", "seedling"),
+        (SEEDLING, "Bán cây giống mít Thái", "seedling"),
+        (SEEDLING, "出售柠檬树苗", "seedling"),
+        (SEEDLING, "ミニトマトの苗を譲ります", "seedling"),
+        (SEEDLING, "블루베리 묘목 팝니다", "seedling"),
+        (SEEDLING, "Satılık zeytin fidanı", "seedling"),
+        (SEEDLING, "Selling lemon tree saplings", "seedling"),
+        (SEEDLING, "Vendo limones de mi árbol", None),  # the fruit: the classifier decides
+        (SEEDLING, "Продаю яблоки со своего сада", None),
+        (SEEDLING, "出售新鲜柠檬", None),
     ],
 )
-def test_words_that_tell_a_pair_apart(kinds: tuple[str, str], text: str, heard: str | None) -> None:
+def test_words_that_tell_a_pair_apart(kinds: tuple[str, ...], text: str, heard: str | None) -> None:
     lang, _ = detect_language(text)
     assert said(text.lower(), kinds, scope(lang)) == heard, (text, lang)
 
