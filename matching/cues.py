@@ -62,16 +62,20 @@ def strip_cues(text: str, langs: tuple[str, ...] | None = None) -> str:
     return text
 
 
+def speaks(text: str, kind: str, langs: tuple[str, ...] | None = None) -> bool:
+    """True if lower-cased ``text`` has a word of the tables' list ``kind`` in ``langs`` (all when None)."""
+    rx = pattern(kind, langs or languages())
+    return bool(rx and rx.search(text))
+
+
 def job_seeker(text: str, langs: tuple[str, ...] | None = None) -> bool:
     """True if lower-cased ``text`` says "looking for a job" (in ``jobs/*`` that offers work)."""
-    rx = pattern("job_seeker", langs or languages())
-    return bool(rx and rx.search(text))
+    return speaks(text, "job_seeker", langs)
 
 
 def service_hint(text: str, langs: tuple[str, ...] | None = None) -> bool:
     """True if lower-cased ``text`` asks for a person's work ("someone to ...")."""
-    rx = pattern("service_hint", langs or languages())
-    return bool(rx and rx.search(text))
+    return speaks(text, "service_hint", langs)
 
 
 def said(text: str, kinds: tuple[str, ...], langs: tuple[str, ...] | None = None) -> str | None:
@@ -79,8 +83,7 @@ def said(text: str, kinds: tuple[str, ...], langs: tuple[str, ...] | None = None
     ``("own", "rent")`` tells buying or selling outright ("mua", "satılık") from renting ("thuê", "kiralık"),
     ``("full_time", "part_time")`` a job's hours, ``("seedling",)`` a young plant; None when none or more
     than one (``classify.WORD_PAIRS``)."""
-    langs = langs or languages()
-    found = [k for k in kinds if (rx := pattern(k, langs)) is not None and rx.search(text)]
+    found = [k for k in kinds if speaks(text, k, langs)]
     return found[0] if len(found) == 1 else None
 
 
