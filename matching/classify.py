@@ -11,7 +11,9 @@ way): a whole ad is a closer neighbour of another whole ad than of a short phras
 character n-grams against the same ads in its own language (``matching.ngrams``), given the texts
 (``understand`` does; ``features``, whose distribution also widens a query's search, does not); and (e), given
 the texts too, a linear model fitted on the same ads (``matching.linear``, ``W_LINEAR`` times its
-log-probabilities; the softmax then runs at ``TEMPERATURE_TEXTS``). Lexical
+log-probabilities; the softmax then runs at ``TEMPERATURE_TEXTS``); and (f), given the texts, for a text
+in a language the embedder was not trained on (use-m3: Hindi, Vietnamese, Indonesian), the same kNN vote as
+(b) by a second encoder that was (``matching.second``, ``W_SECOND``). Lexical
 hits (a bank phrase found verbatim in the text, ``bank.glosses``) and extracted attributes (a tire size
 points at ``vehicles/tires``) add fixed amounts. A softmax with temperature ``TEMPERATURE`` turns
 the scores into probabilities; the weights and the temperature were fitted on the tuning sets (never on
@@ -78,6 +80,7 @@ from matching.cues import said
 from matching.embedder import Embedder, l2_normalise
 from matching.lexicon import field, fold, languages
 from matching.ngrams import ngram_vote
+from matching.second import W_SECOND, SecondBank, second_embedder
 from wire.taxonomy import taxonomy
 
 if TYPE_CHECKING:
@@ -212,6 +215,17 @@ class BankVectors:
     example_rows_by_lang: dict[str, np.ndarray]  # language -> rows of ``examples.vectors`` in it
     example_labels: np.ndarray  # the column in ``codes`` of each row of ``examples.vectors``
     linear: LinearModel | None  # the linear model of the ads for this embedder (``matching.linear``)
+    texts: tuple[str, ...]  # the phrase of each row of ``whole.vectors``
+
+
+def _knn(vectors: np.ndarray, block: PhraseBlock) -> np.ndarray:
+    """(rows, categories): per category, the mean of the ``KNN_K`` best similarities to its ``block`` rows."""
+    per_cat = similarities(vectors, block.vectors)[:, block.slots]  # (rows, categories, widest)
+    per_cat[:, block.pad] = -2.0
+    # a sort, not ``np.partition``: most of a row is the same padding value, on which numpy's introselect
+    # degrades (whole bank, one text: 1.3 ms partitioned, 0.14 ms sorted; same values)
+    per_cat.sort(axis=2)
+    return np.asarray(per_cat[:, :, -min(KNN_K, per_cat.shape[2]) :].mean(axis=2), dtype=np.float32)
 
 
 def _slot_table(per_cat: Sequence[Sequence[int] | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -286,6 +300,8 @@ class Classifier:
         self._bank: BankVectors | None = None
         self._blocks: OrderedDict[tuple[bool, tuple[str, ...]], PhraseBlock] = OrderedDict()
         self._lock = threading.Lock()
+        second = second_embedder() if getattr(embedder, "languages", None) is not None else None
+        self._second = SecondBank(second) if second is not None else None
 
     def adapt(self, vectors: np.ndarray) -> np.ndarray:
         """Embedder vectors mapped into the space the vote compares in (``matching.adapter``)."""
@@ -334,6 +350,7 @@ class Classifier:
                     {lang: np.array(r, dtype=np.int64) for lang, r in ex_lang.items()},
                     np.array([col[e.category] for e in ads], dtype=np.int64),
                     linear_for(self.embedder, codes),
+                    tuple(texts),
                 )
             return self._bank
 
@@ -390,15 +407,27 @@ class Classifier:
         for r, key in enumerate(keys):
             groups.setdefault(key, []).append(r)
         for key, rows in groups.items():
-            block = self.block(key, ads)
-            sims = similarities(vectors[rows], block.vectors)  # (rows, phrases)
-            per_cat = sims[:, block.slots]  # (rows, categories, widest)
-            per_cat[:, block.pad] = -2.0
-            # a sort, not ``np.partition``: most of a row is the same padding value, on which numpy's
-            # introselect degrades (whole bank, one text: 1.3 ms partitioned, 0.14 ms sorted; same values)
-            per_cat.sort(axis=2)
-            out[rows] = per_cat[:, :, -min(KNN_K, per_cat.shape[2]) :].mean(axis=2)
+            out[rows] = _knn(vectors[rows], self.block(key, ads))
         return out
+
+    def _add_second(
+        self, scores: np.ndarray, texts: Sequence[str], langs: Sequence[tuple[str, ...] | None]
+    ) -> None:
+        """In place: ``W_SECOND`` times the second encoder's kNN vote against the bank phrases of the text's
+        languages (``matching.second``), for each text in a language the embedder was not trained on."""
+        trained: frozenset[str] | None = getattr(self.embedder, "languages", None)
+        if self._second is None or trained is None:
+            return
+        bank = self.bank()
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for r, key in enumerate(langs):
+            if key and key[0] not in trained:
+                scope = tuple(sorted({lang for lang in key if lang in bank.rows_by_lang}))
+                groups.setdefault(scope, []).append(r)
+        for key, rows in groups.items():
+            if key:
+                block = self._second.block(key, bank.rows_by_lang, bank.whole, bank.texts)
+                scores[rows] += W_SECOND * _knn(self._second.embedder.embed([texts[r] for r in rows]), block)
 
     def probabilities(
         self,
@@ -429,6 +458,7 @@ class Classifier:
         )
         if texts is not None and langs is not None:
             scores += w[:, 3:4] * ngram_vote().scores(texts, langs)
+            self._add_second(scores, texts, langs)
         if texts is not None and bank.linear is not None:
             scores += w[:, 4:5] * bank.linear.log_probabilities(0.5 * (text + item))
         col = {c: i for i, c in enumerate(bank.codes)}
