@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 W_SECOND = 3.0
 #: A text is cut to this many characters before the engine sees it (an intent is far shorter).
 MAX_SECOND_CHARS = 256
-#: ... and each of its words to this many (no word of any of the 16 languages is longer).
+#: ... and each of its words to this many (no Hindi, Vietnamese or Indonesian word is longer).
 MAX_WORD_CHARS = 40
 #: Language-scoped views of the bank kept (least recently used first out): one per set of languages seen, at
 #: most the three languages with English (1,600 phrases, 2.4 MB each).

@@ -86,9 +86,9 @@ def test_the_category_sharing_word_pieces_wins_and_unknown_input_scores_nothing(
 
 def test_the_ngram_vote_counts_in_the_category(monkeypatch: pytest.MonkeyPatch) -> None:
     """With the texts given, the distribution is the softmax (at ``TEMPERATURE_TEXTS``) of the four weighted
-    votes and the linear model's log-probabilities; without them (or with both weights 0 and one temperature)
-    neither the n-gram vote nor the linear model is in it. The text is Indonesian, a language use-m3 was not
-    trained on: with the texts, its votes weigh ``W_UNSEEN``."""
+    votes, the linear model's log-probabilities and (in a language the embedder was not trained on) the second
+    encoder's vote; without them (or with those weights 0 and one temperature) none of the three is in it. The
+    text is Indonesian, a language use-m3 was not trained on: with the texts, its votes weigh ``W_UNSEEN``."""
     clf = classifier_for(get_embedder())
     raw = "Dijual kasur busa single, masih layak, ambil sendiri"
     item, text = clf.embedder.embed(["bed", raw])
@@ -100,6 +100,7 @@ def test_the_ngram_vote_counts_in_the_category(monkeypatch: pytest.MonkeyPatch) 
         classify, "W_UNSEEN", (classify.W_ITEM, classify.W_TEXT, classify.W_EXAMPLES, 0.0, 0.0, 1.0)
     )
     monkeypatch.setattr(classify, "TEMPERATURE_TEXTS", classify.TEMPERATURE)
+    monkeypatch.setattr(classify, "W_SECOND", 0.0)
     np.testing.assert_allclose(clf.probabilities(item[None], text[None], [{}], langs, [raw]), without)
     monkeypatch.undo()
     model = clf.linear()
@@ -114,6 +115,10 @@ def test_the_ngram_vote_counts_in_the_category(monkeypatch: pytest.MonkeyPatch) 
         + w_ngrams * ngrams_module.ngram_vote().scores([raw], langs)
         + w_linear * log_probabilities(0.5 * ((mapped_item + mapped_text) @ weights) + bias)
     )
+    if clf._second is not None:  # the second encoder's kNN over the Indonesian and English phrases
+        bank = clf.bank()
+        block = clf._second.block(("en", "id"), bank.rows_by_lang, bank.whole, bank.texts)
+        scores += classify.W_SECOND * classify._knn(clf._second.embedder.embed([raw]), block)
     logits = scores / classify.TEMPERATURE_TEXTS
     want = np.exp(logits - logits.max())
     np.testing.assert_allclose(with_ngrams, want / want.sum(), atol=1e-4)

@@ -3,8 +3,6 @@ was not trained on: real model, real bank."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -70,13 +68,15 @@ def test_vectors_are_normalised_and_meaningful_across_languages(e5: E5Embedder) 
     np.testing.assert_allclose(e5.embed(["cần mua xe máy cũ"])[0], v[3], atol=1e-3)
 
 
-def test_hostile_text_is_embedded_quickly_and_finite(e5: E5Embedder) -> None:
+def test_hostile_text_is_embedded_finite_and_bounded(e5: E5Embedder) -> None:
     texts = ["", " ", "\x00", "😀" * 500, "x" * 100_000, "क" * 5000, "\u202e\u0000abc", "日本" * 3000]
-    t = time.perf_counter()
     v = e5.embed(texts)
-    took = time.perf_counter() - t
     assert v.shape == (len(texts), 384) and np.isfinite(v).all()
-    assert took < 30, took  # uncut, the 100,000 letters alone ran past a minute
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    # what the engine is handed is bounded whatever it was given (uncut, 100,000 letters ran past a minute)
+    model = e5._model
+    assert model is not None
+    assert max(model.token_count(prepare(t), True) for t in texts) <= MAX_SECOND_CHARS + 8  # "query: ", ends
 
 
 def test_the_vote_is_added_for_the_untrained_languages_only(
