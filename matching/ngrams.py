@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching.bank import BANK_LANGS, examples
+from matching.knn import slot_table
 from wire.taxonomy import taxonomy
 
 #: Shortest and longest character n-gram (a word is padded with one space each side first).
@@ -61,7 +62,7 @@ class _Model:
     starts: np.ndarray  # (terms + 1,) offsets into rows and weights
     rows: np.ndarray  # example row of each posting, grouped by term
     weights: np.ndarray  # the term's weight in that row (rows of unit length)
-    slots: np.ndarray  # (categories, widest) example rows per category (``classify._slot_table``)
+    slots: np.ndarray  # (categories, widest) example rows per category (``knn.slot_table``)
     pad: np.ndarray  # (categories, widest) True where ``slots`` is padding
     n_rows: int
 
@@ -88,12 +89,10 @@ def _fit(texts: list[str], cats: list[int], n_cats: int) -> _Model:
     order = np.argsort(np.array(terms, dtype=np.int64), kind="stable")
     starts = np.zeros(len(vocab) + 1, dtype=np.int64)
     np.cumsum(np.bincount(np.array(terms, dtype=np.int64), minlength=len(vocab)), out=starts[1:])
-    from matching.classify import _slot_table  # not at import: classify imports this module
-
     per_cat: list[list[int]] = [[] for _ in range(n_cats)]
     for row, cat in enumerate(cats):
         per_cat[cat].append(row)
-    slots, pad = _slot_table(per_cat)
+    slots, pad = slot_table(per_cat)
     return _Model(
         vocab,
         idf,

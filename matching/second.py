@@ -36,19 +36,16 @@ import functools
 import os
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from matching.cache import embed_cached
 from matching.embedder import MAX_EMBED_BATCH, l2_normalise
-
-if TYPE_CHECKING:
-    from matching.classify import PhraseBlock
+from matching.knn import PhraseBlock, Views
 
 #: Weight of the second encoder's vote (the tuning sets: 2 and 5 did less than 3).
 W_SECOND = 3.0
@@ -113,8 +110,9 @@ class SecondBank:
 
     def __init__(self, embedder: E5Embedder) -> None:
         self.embedder = embedder
-        self._by_lang: dict[str, np.ndarray] = {}
-        self._blocks: OrderedDict[tuple[str, ...], PhraseBlock] = OrderedDict()
+        self._vectors: np.ndarray | None = None  # one row per bank phrase; a language's rows once embedded
+        self._embedded: set[str] = set()
+        self._blocks = Views()
         self._lock = threading.Lock()
 
     def block(
@@ -133,22 +131,18 @@ class SecondBank:
             texts: the phrase of each row of ``whole``.
         """
         with self._lock:
-            found = self._blocks.get(langs)
+            found = self._blocks.recent(langs)
             if found is not None:
-                self._blocks.move_to_end(langs)
                 return found
-            rows = np.unique(np.concatenate([rows_by_lang[lang] for lang in langs]))
-            sub = whole.subset(rows)
-            vecs = np.empty((len(rows), self.embedder.dim), dtype=np.float32)
+            if self._vectors is None:
+                self._vectors = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
             for lang in langs:
-                mine = rows_by_lang[lang]
-                if lang not in self._by_lang:
-                    self._by_lang[lang] = embed_cached(self.embedder, [texts[r] for r in mine])
-                vecs[np.searchsorted(rows, mine)] = self._by_lang[lang]
-            made = type(whole)(vecs, sub.slots, sub.pad)
-            self._blocks[langs] = made
-            while len(self._blocks) > MAX_BLOCKS:
-                self._blocks.popitem(last=False)
+                if lang not in self._embedded:
+                    mine = rows_by_lang[lang]
+                    self._vectors[mine] = embed_cached(self.embedder, [texts[r] for r in mine])
+                    self._embedded.add(lang)
+            made = PhraseBlock(self._vectors, whole.slots, whole.pad).scope(rows_by_lang, langs)
+            self._blocks.keep(langs, made, MAX_BLOCKS)
             return made
 
 

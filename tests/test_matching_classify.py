@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 import matching.classify as classify
+import matching.knn as knn
 from matching.bank import BANK_LANGS
-from matching.classify import KNN_K, Classifier, classifier_for
+from matching.classify import Classifier, classifier_for
 from matching.embedder import get_embedder
+from matching.knn import KNN_K
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def test_understanding_scopes_by_the_detected_language(
     kinds: set[bool] = set()
     block = Classifier.block
 
-    def spy(self: Classifier, langs: tuple[str, ...] | None, ads: bool = False) -> classify.PhraseBlock:
+    def spy(self: Classifier, langs: tuple[str, ...] | None, ads: bool = False) -> knn.PhraseBlock:
         seen.append(langs)
         kinds.add(ads)
         return block(self, langs, ads)

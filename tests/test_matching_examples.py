@@ -18,8 +18,9 @@ import pytest
 
 import matching.classify as classify
 from matching.bank import BANK_LANGS, EXAMPLE_SIDES, BankFormatError, examples, read_examples
-from matching.classify import KNN_K, classifier_for
+from matching.classify import classifier_for
 from matching.embedder import get_embedder
+from matching.knn import KNN_K
 from tests.test_matching_bank import _eval_texts_and_brands, _generic_and_apart, _norm
 from wire.taxonomy import category_codes
 

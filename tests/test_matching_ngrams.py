@@ -14,6 +14,7 @@ import matching.ngrams as ngrams_module
 from matching.bank import Example, examples
 from matching.classify import classifier_for
 from matching.embedder import get_embedder
+from matching.knn import knn_vote
 from matching.linear import log_probabilities
 from matching.ngrams import MAX_NGRAM_CHARS, NGRAM_K, NgramVote, ngrams
 
@@ -118,7 +119,7 @@ def test_the_ngram_vote_counts_in_the_category(monkeypatch: pytest.MonkeyPatch) 
     if clf._second is not None:  # the second encoder's kNN over the Indonesian and English phrases
         bank = clf.bank()
         block = clf._second.block(("en", "id"), bank.rows_by_lang, bank.whole, bank.texts)
-        scores += classify.W_SECOND * classify._knn(clf._second.embedder.embed([raw]), block)
+        scores += classify.W_SECOND * knn_vote(clf._second.embedder.embed([raw]), block)
     logits = scores / classify.TEMPERATURE_TEXTS
     want = np.exp(logits - logits.max())
     np.testing.assert_allclose(with_ngrams, want / want.sum(), atol=1e-4)

@@ -10,6 +10,7 @@ import matching.classify as classify
 import matching.second as second
 from matching.classify import Classifier, classifier_for
 from matching.embedder import get_embedder
+from matching.knn import KNN_K, knn_vote
 from matching.second import MAX_SECOND_CHARS, MAX_WORD_CHARS, E5Embedder, cpu_supported, prepare
 
 
@@ -118,11 +119,11 @@ def test_the_vote_is_the_knn_of_the_texts_languages_phrases(e5: E5Embedder) -> N
     )
     text = "cần mua xe máy cũ"
     q = e5.embed([text])
-    got = classify._knn(q, block)[0]
+    got = knn_vote(q, block)[0]
     sims = (q @ block.vectors.T)[0]
     for code in ("vehicles/motorcycles", "home/furniture"):
         mine = [i for i, r in enumerate(rows) if col[code] in cat_of_row.get(int(r), set())]
-        want = np.sort(sims[mine])[-classify.KNN_K :].mean()
+        want = np.sort(sims[mine])[-KNN_K:].mean()
         assert abs(got[col[code]] - want) < 1e-5
     assert got[col["vehicles/motorcycles"]] > got[col["home/furniture"]]
     # the block is kept: asked again, the same object
