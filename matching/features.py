@@ -27,7 +27,6 @@ once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +35,7 @@ import numpy as np
 from matching.canonical import item_view
 from matching.classify import classifier_for, text_boosts
 from matching.embedder import Embedder, l2_normalise
+from matching.lexicon import CLAUSE_END
 from wire.intent import Intent
 
 #: The match vector's formula: a saved index of another version has its vectors recomputed on load.
@@ -45,9 +45,6 @@ W_ITEM = 0.5
 W_LEAD = 1.0
 #: The lead is the text's first clauses up to at least this many characters (all of it if shorter).
 LEAD_MIN_CHARS = 12
-#: Where a clause ends: a sentence mark or comma followed by a space (not "1.500" or "2,5jt"), CJK marks,
-#: a line break, or a spaced dash/bar/slash.
-_CLAUSE_END = re.compile(r"[.!?;:](?:\s|$)|,\s|[。！？；，、\n]|\s[-–—|/]\s")
 #: Share of the query's category mass given to the category its human confirmed.
 CONFIRMED_SHARE = 0.3
 
@@ -62,7 +59,7 @@ class Features:
 def lead_text(text: str) -> str:
     """The first clauses of ``text``, joined up to at least ``LEAD_MIN_CHARS`` characters (or all of it)."""
     out = ""
-    for part in _CLAUSE_END.split(text):
+    for part in CLAUSE_END.split(text):
         part = part.strip()
         if part:
             out = f"{out} {part}" if out else part

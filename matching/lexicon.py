@@ -37,6 +37,9 @@ from typing import Any
 LETTER = r"[^\W\d_]|[\u0300-\u036f\u0900-\u0963\u0971-\u097f\u064b-\u065f\u0670]"
 #: A word: letters with their combining marks (``[^\W\d_]+`` alone cuts "किताबें" at its vowel signs).
 WORD = re.compile(rf"(?:{LETTER})+")
+#: Where a clause ends: a sentence mark or comma followed by a space (not "1.500" or "2,5jt"), CJK marks,
+#: a line break, or a spaced dash/bar/slash.
+CLAUSE_END = re.compile(r"[.!?;:](?:\s|$)|,\s|[。！？；，、\n]|\s[-–—|/]\s")
 #: A kana, Han or Hangul character: scripts whose words are not delimited as Latin ones are (Chinese and
 #: Japanese have no spaces; Korean glues endings on).
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")

@@ -1,10 +1,12 @@
-"""The item words of a text (``matching.canonical.item_words``): the Chinese and Japanese filler they drop."""
+"""The item words of a text (``matching.canonical.item_words``): the Chinese and Japanese filler they drop;
+the bank phrases a text names (``find_glosses``): not those named as what comes with the item."""
 
 from __future__ import annotations
 
 import pytest
 
-from matching.canonical import cjk_item, item_words
+from matching.canonical import cjk_item, find_glosses, item_words
+from matching.extract import extract
 
 
 @pytest.mark.parametrize(
@@ -28,3 +30,28 @@ def test_a_counter_goes_only_after_a_number() -> None:
     assert cjk_item("かばんを", ("ja",)) == "かばん"
     assert cjk_item("はさみ", ("ja",)) == "はさみ"
     assert cjk_item("を", ("ja",)) == ""
+
+
+def _glossed(text: str) -> list[str]:
+    return [g.english for g in find_glosses(extract(text))]
+
+
+@pytest.mark.parametrize(
+    ("text", "bare"),
+    [
+        ("Selling my bicycle with a power bank", "Selling my bicycle, power bank"),
+        ("Vendo bici con power bank", "Vendo bici, power bank"),  # Italian "con"
+        ("Suche Fahrrad mit Powerbank", "Suche Fahrrad, Powerbank"),  # German "mit"
+        ("卖自行车 带充电宝", "卖自行车，充电宝"),  # Chinese: the marker before
+        ("自転車 モバイルバッテリー付き", "自転車、モバイルバッテリー"),  # Japanese: the marker after
+    ],
+)
+def test_a_phrase_named_as_what_comes_with_the_item_is_not_glossed(text: str, bare: str) -> None:
+    assert _glossed(bare) == ["bicycle", "power bank"]  # the phrase is in the bank: only the marker drops it
+    assert _glossed(text) == ["bicycle"]
+
+
+def test_the_marker_reaches_only_to_the_end_of_its_clause() -> None:
+    # "with" belongs to the first clause; the power bank of the second is an item of its own
+    assert _glossed("Bicycle with a bell, power bank also for sale") == ["bicycle", "power bank"]
+    assert _glossed("Bicycle with a bell and a power bank") == ["bicycle"]

@@ -183,7 +183,7 @@ def test_a_product_line_is_found_whole(text: str, line: str | None) -> None:
 def test_a_product_line_is_glossed_as_its_goods_and_its_words_are_not() -> None:
     ex = extract("Busco una TVS Apache RTR 160 4V del 2022")
     assert [(g.english, g.category) for g in find_glosses(ex)] == [("motorcycle", "vehicles/motorcycles")]
-    ex = extract("Steam Deck OLED 512GB with a dog bed")  # "deck" is no garden deck; the bed is still a bed
+    ex = extract("Steam Deck OLED 512GB and a dog bed")  # "deck" is no garden deck; the bed is still a bed
     got = [g.category for g in find_glosses(ex)]
     assert got[0] == "electronics/consoles" and len(got) == 2 and "home/garden" not in got
     # the line's category, not the brand's, is the boost (Samsung's goods are mostly phones)
