@@ -44,6 +44,8 @@ def _glossed(text: str) -> list[str]:
         ("Suche Fahrrad mit Powerbank", "Suche Fahrrad, Powerbank"),  # German "mit"
         ("卖自行车 带充电宝", "卖自行车，充电宝"),  # Chinese: the marker before
         ("自転車 モバイルバッテリー付き", "自転車、モバイルバッテリー"),  # Japanese: the marker after
+        ("Selling my bicycle, power bank included", "Selling my bicycle, power bank"),  # English: after
+        ("Продаю велосипед, пауэрбанк в комплекте", "Продаю велосипед, пауэрбанк"),  # Russian: after
     ],
 )
 def test_a_phrase_named_as_what_comes_with_the_item_is_not_glossed(text: str, bare: str) -> None:
