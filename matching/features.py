@@ -38,8 +38,10 @@ from matching.embedder import Embedder, l2_normalise
 from matching.lexicon import CLAUSE_END
 from wire.intent import Intent
 
-#: The match vector's formula: a saved index of another version has its vectors recomputed on load.
-FEATURES_VERSION = 3
+#: The match vector's formula and the reading of a text it embeds (the item rendering: which phrases are
+#: glossed): a saved index of another version has its vectors recomputed on load. 4: an accessory's phrase
+#: ("with a 512 GB SSD") is no longer glossed (``canonical.find_glosses``).
+FEATURES_VERSION = 4
 W_RAW = 0.5
 W_ITEM = 0.5
 W_LEAD = 1.0
