@@ -9,6 +9,7 @@ languages the embedder knows little (Hindi, Vietnamese, Indonesian) an English a
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -150,11 +151,11 @@ def find_glosses(ex: Extraction, lines: bool = True) -> list[Gloss]:
                 found.append(g)
                 taken.add(g.concept)
         found.sort(key=lambda g: g.start)
-    return [g for g in found if not _accessory(ex, g)]
+    return _without_accessories(ex, found)
 
 
-def _accessory(ex: Extraction, g: Gloss) -> bool:
-    """Whether the phrase ``g`` is named as what comes with the item, not as the item: after a word of the
+def _without_accessories(ex: Extraction, found: list[Gloss]) -> list[Gloss]:
+    """``found`` without the phrases named as what comes with the item, not as the item: after a word of the
     tables' ``accessory.before`` in its clause ("a laptop *with* a 512 GB SSD", "*带*遥控"), or right before
     one of ``accessory.after`` ("リモコン*付き*", "चार्जर *के साथ*"). Such a phrase neither names the category
     nor goes into the item rendering: with it, "HP Victus 15 avec SSD 512 Go" was read as a computer part and
@@ -162,12 +163,19 @@ def _accessory(ex: Extraction, g: Gloss) -> bool:
     tune2 / tune3 / tune4) with the accessories kept -> dropped: .9694 / .9246 / .8131 / .8159 -> .9694 /
     .9266 / .8155 / .8170; top-1 the same or higher (tune2 .9344 -> .9364)."""
     before = pattern("accessory.before", ex.langs)
-    if before is not None:
-        start = max((m.end() for m in CLAUSE_END.finditer(ex.rest, 0, g.start)), default=0)
-        if before.search(ex.rest, start, g.start):
-            return True
     after = pattern("accessory.after", ex.langs)
-    return after is not None and after.match(ex.rest[g.end : g.end + MAX_ACCESSORY_GAP].lstrip()) is not None
+    if not found or (before is None and after is None):
+        return found
+    clause_starts = [0, *(m.end() for m in CLAUSE_END.finditer(ex.rest))]
+    kept = []
+    for g in found:
+        start = clause_starts[bisect.bisect_right(clause_starts, g.start) - 1]
+        if before is not None and before.search(ex.rest, start, g.start):
+            continue
+        if after is not None and after.match(ex.rest[g.end : g.end + MAX_ACCESSORY_GAP].lstrip()):
+            continue
+        kept.append(g)
+    return kept
 
 
 def gloss_words(text: str, ex: Extraction | None = None) -> str:

@@ -281,7 +281,7 @@ class Classifier:
         whole, by_lang = (
             (bank.examples, bank.example_rows_by_lang) if ads else (bank.whole, bank.rows_by_lang)
         )
-        key = tuple(sorted({lang for lang in langs or () if lang in by_lang}))
+        key = bank_languages(langs, by_lang)
         if not key or len(key) == len(by_lang):
             return whole
         with self._lock:
@@ -327,15 +327,12 @@ class Classifier:
     ) -> None:
         """In place: ``W_SECOND`` times the second encoder's kNN vote against the bank phrases of the text's
         languages (``matching.second``), for each text in a language the embedder was not trained on."""
-        trained: frozenset[str] | None = getattr(self.embedder, "languages", None)
-        if self._second is None or trained is None:
+        if self._second is None:
             return
         bank = self.bank()
         groups: dict[tuple[str, ...], list[int]] = {}
-        for r, key in enumerate(langs):
-            if key and key[0] not in trained:
-                scope = tuple(sorted({lang for lang in key if lang in bank.rows_by_lang}))
-                groups.setdefault(scope, []).append(r)
+        for r in map(int, np.flatnonzero(self._unseen(langs))):
+            groups.setdefault(bank_languages(langs[r], bank.rows_by_lang), []).append(r)
         for key, rows in groups.items():
             if key:
                 block = self._second.block(key, bank.rows_by_lang, bank.whole, bank.texts)
@@ -393,12 +390,17 @@ class Classifier:
         was not trained on (given ``langs``), else ``W_ITEM`` ... ``W_LINEAR`` and 1 for the boosts."""
         known = np.array([W_ITEM, W_TEXT, W_EXAMPLES, W_NGRAMS, W_LINEAR, 1.0], dtype=np.float32)
         w = np.tile(known, (rows, 1))
-        trained: frozenset[str] | None = getattr(self.embedder, "languages", None)
-        if langs is not None and trained is not None:
-            for r, key in enumerate(langs):
-                if key and key[0] not in trained:
-                    w[r] = W_UNSEEN
+        if langs is not None:
+            w[self._unseen(langs)] = W_UNSEEN
         return w
+
+    def _unseen(self, langs: Sequence[tuple[str, ...] | None]) -> np.ndarray:
+        """(texts,) bool: whether each text's first language is one the embedder was not trained on (all False
+        for an embedder that names no languages)."""
+        trained: frozenset[str] | None = getattr(self.embedder, "languages", None)
+        return np.array(
+            [bool(trained is not None and key and key[0] not in trained) for key in langs], dtype=bool
+        )
 
     def categories(
         self,
@@ -442,6 +444,12 @@ class Classifier:
             z = bank.linear.seek_log_odds(adapted) + W_SIDE_MARGIN * margin
             return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float32)
         return np.asarray(np.clip(0.5 + 4.0 * margin, 0.0, 1.0), dtype=np.float32)
+
+
+def bank_languages(langs: tuple[str, ...] | None, by_lang: dict[str, np.ndarray]) -> tuple[str, ...]:
+    """The languages of ``langs`` the bank has phrases in (``by_lang``'s keys), sorted: a scoped view's
+    key."""
+    return tuple(sorted({lang for lang in langs or () if lang in by_lang}))
 
 
 def _follow_words(
