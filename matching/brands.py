@@ -20,7 +20,9 @@ from matching.extraction import Extraction, blank
 from matching.lang import detect_language
 from matching.lexicon import LETTER, boundaries, literal_trie, read_data
 
-_BRANDS_DOC: dict[str, Any] = json.loads(read_data("data/brands.json"))
+#: The brands' spellings, their categories and product lines (module docstring).
+BRANDS_FILE = "data/brands.json"
+_BRANDS_DOC: dict[str, Any] = json.loads(read_data(BRANDS_FILE))
 #: Brand spelling (any script) -> canonical brand.
 BRANDS: dict[str, str] = {str(k): str(v) for k, v in _BRANDS_DOC["brands"].items()}
 #: Canonical brand -> the categories its goods usually belong to (a ranking hint, ``classify``).

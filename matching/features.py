@@ -29,17 +29,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
+from matching.bank import BANK_FOLDERS, MORE_FOLDER
+from matching.brands import BRANDS_FILE
 from matching.canonical import item_view
 from matching.classify import classifier_for, text_boosts
 from matching.embedder import Embedder, l2_normalise
-from matching.lexicon import CLAUSE_END
+from matching.lexicon import CLAUSE_END, languages
+from matching.shipped import files_digest
 from wire.intent import Intent
 
 #: The match vector's formula and the reading of a text it embeds (the item rendering: which phrases are
-#: glossed): a saved index of another version has its vectors recomputed on load. 4: an accessory's phrase
+#: glossed) as far as the code sets it: a saved index of another version has its vectors recomputed on load,
+#: as one saved from other data (``reading_digest``). 4: an accessory's phrase
 #: ("with a 512 GB SSD") is no longer glossed (``canonical.find_glosses``).
 FEATURES_VERSION = 4
 W_RAW = 0.5
@@ -56,6 +61,16 @@ class Features:
     vectors: np.ndarray  # (n, dim) unit match vectors
     probs: np.ndarray  # (n, categories) category distributions, columns in ``codes`` order
     codes: tuple[str, ...]
+
+
+@cache
+def reading_digest() -> str:
+    """sha256 of the data the item rendering reads besides the code: the bank's phrases (``BANK_FOLDERS``,
+    ``MORE_FOLDER``), every language's word table and the brands (``BRANDS_FILE``). A saved index records it,
+    so one saved before any of them changed is re-embedded on load, with no ``FEATURES_VERSION`` bump to
+    forget (a bank phrase added moves the rendering of every text naming it). Read once per process."""
+    tables = [f"data/lang/{code}.json" for code in sorted(languages())] + ["data/lang/common.json"]
+    return files_digest([*BANK_FOLDERS, MORE_FOLDER], [*tables, BRANDS_FILE])
 
 
 def lead_text(text: str) -> str:

@@ -40,7 +40,7 @@ import numpy as np
 from matching.discovery import MAX_SEARCH_GROUPS, SIDES
 from matching.embedder import Embedder, check_compatible, get_embedder
 from matching.errors import EmbedderMismatchError
-from matching.features import FEATURES_VERSION, features
+from matching.features import FEATURES_VERSION, features, reading_digest
 from matching.index_files import read_index, read_manifest, write_index
 from matching.partition import IndexConfig, Partition
 from matching.place import distances_km, in_lon_ranges, lon_ranges, lon_reach, unit
@@ -545,13 +545,14 @@ class LocalIndex:
             if rows:
                 vec_parts.append(part.all_vectors()[np.asarray(rows, dtype=np.int64)])
         vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, self.dim), dtype=np.float32)
-        write_index(directory, intents, vecs, self.embedder.model_id, FEATURES_VERSION)
+        write_index(directory, intents, vecs, self.embedder.model_id, FEATURES_VERSION, reading_digest())
 
     @classmethod
     def load(
         cls, directory: str | Path, embedder: Embedder | None = None, config: IndexConfig | None = None
     ) -> LocalIndex:
-        """Load an index saved by ``save`` (match vectors of another ``FEATURES_VERSION`` are recomputed).
+        """Load an index saved by ``save``. Match vectors made by another ``FEATURES_VERSION`` or from other
+        reading data (``features.reading_digest``: bank phrases, word tables, brands) are recomputed.
 
         Raises:
             IndexFormatError: missing or corrupt files, unknown format.
@@ -561,8 +562,8 @@ class LocalIndex:
         manifest = read_manifest(directory)  # the model is checked before the files are read
         check_compatible(str(manifest["model_id"]), int(manifest["dim"]), index.embedder)
         saved = read_index(directory, manifest)
-        if saved.intents:  # vectors of another match-vector formula (or none stated) are recomputed
-            stale = saved.features != FEATURES_VERSION
+        if saved.intents:  # vectors of another formula or reading (or none stated) are recomputed
+            stale = saved.features != FEATURES_VERSION or saved.reading != reading_digest()
             index.add_many(saved.intents, None if stale else saved.vectors, saved.model_id)
         return index
 

@@ -32,12 +32,19 @@ class SavedIndex:
     vectors: np.ndarray  # (n, dim) float32, rows aligned with ``intents``
     model_id: str
     features: int | None  # the match-vector formula (``features.FEATURES_VERSION``); None if not recorded
+    reading: str | None  # the digest of the data the rendering read (``features.reading_digest``), or None
 
 
 def write_index(
-    directory: str | Path, intents: list[Intent], vectors: np.ndarray, model_id: str, features: int
+    directory: str | Path,
+    intents: list[Intent],
+    vectors: np.ndarray,
+    model_id: str,
+    features: int,
+    reading: str,
 ) -> None:
-    """Write ``intents`` and their ``vectors`` (same order) to ``directory`` atomically."""
+    """Write ``intents`` and their ``vectors`` (same order) to ``directory`` atomically, with what made the
+    vectors: the model, the match-vector formula and the digest of the data the rendering read."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     old = read_manifest(d) if (d / "manifest.json").exists() else None
@@ -50,6 +57,7 @@ def write_index(
         "generation": gen,
         "model_id": model_id,
         "features": features,
+        "reading": reading,
         "dim": int(vectors.shape[1]),
         "count": len(intents),
         "vectors": vname,
@@ -97,12 +105,13 @@ def read_index(directory: str | Path, manifest: dict[str, Any]) -> SavedIndex:
         raise IndexFormatError(f"corrupt index in {d}: {e}") from e
     if len(intents) != len(vecs) or len(intents) != int(manifest["count"]):
         raise IndexFormatError(f"corrupt index in {d}: counts differ")
-    features = manifest.get("features")
+    features, reading = manifest.get("features"), manifest.get("reading")
     return SavedIndex(
         intents,
         vecs.astype(np.float32),
         str(manifest["model_id"]),
         features if isinstance(features, int) else None,
+        reading if isinstance(reading, str) else None,
     )
 
 

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from matching.canonical import item_view
-from matching.features import FEATURES_VERSION, W_ITEM, W_LEAD, W_RAW, combine, features, lead_text
+from matching.features import (
+    FEATURES_VERSION,
+    W_ITEM,
+    W_LEAD,
+    W_RAW,
+    combine,
+    features,
+    lead_text,
+    reading_digest,
+)
 from matching.index import LocalIndex
 from tests.test_matching_index import HashEmbedder, Recording, mk
 
@@ -57,7 +66,7 @@ def test_the_lead_pulls_a_long_ad_towards_its_item() -> None:
     assert float(with_lead @ q) > float(without @ q) + 0.05
 
 
-def test_an_index_saved_with_another_formula_is_recomputed_on_load(tmp_path: Path) -> None:
+def test_an_index_saved_with_another_formula_or_reading_is_recomputed_on_load(tmp_path: Path) -> None:
     emb = HashEmbedder()
     index = LocalIndex(emb)
     index.add_many([mk(1, text="winter tires 225/65R17, four of them, used one season")])
@@ -70,10 +79,12 @@ def test_an_index_saved_with_another_formula_is_recomputed_on_load(tmp_path: Pat
     np.save(vec_file, np.roll(fresh, 1, axis=1).astype(np.float32))  # an older formula's (other) vectors
     kept = LocalIndex.load(tmp_path / "idx", HashEmbedder())
     assert not np.allclose(_vectors(kept), fresh)  # same version: the saved vectors are used as they are
-    del manifest["features"]  # saved before the version was recorded
-    manifest_path.write_text(json.dumps(manifest))
-    redone = LocalIndex.load(tmp_path / "idx", HashEmbedder())
-    assert np.allclose(_vectors(redone), fresh, atol=1e-6)
+    assert manifest["reading"] == reading_digest()
+    for change in ({"reading": "0" * 64}, {"reading": None}, {"features": None}):
+        # saved from other bank phrases or word tables, or before the reading (or the version) was recorded
+        manifest_path.write_text(json.dumps({**manifest, **change}))
+        redone = LocalIndex.load(tmp_path / "idx", HashEmbedder())
+        assert np.allclose(_vectors(redone), fresh, atol=1e-6), change
 
 
 def _vectors(index: LocalIndex) -> np.ndarray:
