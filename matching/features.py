@@ -27,9 +27,11 @@ once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 import numpy as np
 
@@ -39,7 +41,6 @@ from matching.canonical import item_view
 from matching.classify import classifier_for, text_boosts
 from matching.embedder import Embedder, l2_normalise
 from matching.lexicon import CLAUSE_END, languages
-from matching.shipped import files_digest
 from wire.intent import Intent
 
 #: The match vector's formula and the reading of a text it embeds (the item rendering: which phrases are
@@ -63,14 +64,31 @@ class Features:
     codes: tuple[str, ...]
 
 
+def reading_files() -> list[str]:
+    """The package files (``matching/``-relative) the item rendering reads besides the code: the bank's
+    phrases (``BANK_FOLDERS``, ``MORE_FOLDER``), every language's word table and the brands (``BRANDS_FILE``),
+    in a fixed order."""
+    root = resources.files("matching")
+    out: list[str] = []
+    for folder in (*BANK_FOLDERS, MORE_FOLDER):
+        out += sorted(
+            f"{folder}/{p.name}" for p in root.joinpath(folder).iterdir() if p.name.endswith(".txt")
+        )
+    out += [f"data/lang/{code}.json" for code in sorted(languages())]
+    return [*out, "data/lang/common.json", BRANDS_FILE]
+
+
 @cache
 def reading_digest() -> str:
-    """sha256 of the data the item rendering reads besides the code: the bank's phrases (``BANK_FOLDERS``,
-    ``MORE_FOLDER``), every language's word table and the brands (``BRANDS_FILE``). A saved index records it,
-    so one saved before any of them changed is re-embedded on load, with no ``FEATURES_VERSION`` bump to
-    forget (a bank phrase added moves the rendering of every text naming it). Read once per process."""
-    tables = [f"data/lang/{code}.json" for code in sorted(languages())] + ["data/lang/common.json"]
-    return files_digest([*BANK_FOLDERS, MORE_FOLDER], [*tables, BRANDS_FILE])
+    """sha256 of the names and contents of ``reading_files``. A saved index records it, so one saved before
+    any of them changed is re-embedded on load, with no ``FEATURES_VERSION`` bump to forget (a bank phrase
+    added moves the rendering of every text naming it). Read once per process (2 ms)."""
+    h = hashlib.sha256()
+    root = resources.files("matching")
+    for name in reading_files():
+        h.update(f"{name}\n".encode())
+        h.update(root.joinpath(name).read_bytes())
+    return h.hexdigest()
 
 
 def lead_text(text: str) -> str:

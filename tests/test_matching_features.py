@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import matching
 from matching.canonical import item_view
 from matching.features import (
     FEATURES_VERSION,
@@ -18,6 +19,7 @@ from matching.features import (
     features,
     lead_text,
     reading_digest,
+    reading_files,
 )
 from matching.index import LocalIndex
 from tests.test_matching_index import HashEmbedder, Recording, mk
@@ -100,3 +102,28 @@ def test_the_view_reads_a_product_line_as_words_not_as_its_goods() -> None:
     view = item_view(mk(1, category="fashion/watches", attrs=attrs, text=text))
     assert "watch" not in view.rendering.split(".")[0] and "fashion/watches" not in view.gloss_categories
     assert "g-shock" in view.rendering
+
+
+#: The package data the item rendering does not read (so not in ``reading_digest``), and why.
+UNREAD = {
+    "data/eval": "evaluation sets (eval.jsonl, eval2 ... eval5, eval_ads)",
+    "data/examples/": "the classifier's labelled ads: category probabilities, not the match vector",
+    "data/adapter-": "the classifier's fitted adapter",
+    "data/linear-": "the classifier's linear model",
+    "data/places.tsv.gz": "place names: the location, not the rendering",
+}
+
+
+def test_every_data_file_is_in_the_reading_digest_or_said_not_to_be_read() -> None:
+    # a new word table or bank folder the rendering reads must reach the digest, or a saved index would keep
+    # vectors of the old reading; one it does not read is named in UNREAD with its reason
+    root = Path(matching.__file__).parent
+    read = reading_files()
+    assert len(read) == len(set(read)) and all((root / name).is_file() for name in read)
+    for path in sorted((root / "data").rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if path.is_dir() or path.name == "README.md" or "__pycache__" in name:
+            continue
+        assert name in read or name.startswith(tuple(UNREAD)), name
+    assert any(n.startswith("data/bank_wide/") for n in read) and "data/lang/common.json" in read
+    assert len(reading_digest()) == 64
