@@ -167,7 +167,7 @@ def _without_accessories(ex: Extraction, found: list[Gloss]) -> list[Gloss]:
     if not found or (before is None and after is None):
         return found
     clause_starts = [0, *(m.end() for m in CLAUSE_END.finditer(ex.rest))]
-    kept = []
+    kept: list[Gloss] = []
     for g in found:
         start = clause_starts[bisect.bisect_right(clause_starts, g.start) - 1]
         if before is not None and before.search(ex.rest, start, g.start):

@@ -27,11 +27,9 @@ once.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import numpy as np
 
@@ -41,12 +39,13 @@ from matching.canonical import item_view
 from matching.classify import classifier_for, text_boosts
 from matching.embedder import Embedder, l2_normalise
 from matching.lexicon import CLAUSE_END, languages
+from matching.shipped import files_digest, folder_files
 from wire.intent import Intent
 
 #: The match vector's formula and the reading of a text it embeds (the item rendering: which phrases are
 #: glossed) as far as the code sets it: a saved index of another version has its vectors recomputed on load,
-#: as one saved from other data (``reading_digest``). 4: an accessory's phrase
-#: ("with a 512 GB SSD") is no longer glossed (``canonical.find_glosses``).
+#: as one saved from other data (``reading_digest``). 4: an accessory's phrase ("with a 512 GB SSD") is no
+#: longer glossed (``canonical.find_glosses``).
 FEATURES_VERSION = 4
 W_RAW = 0.5
 W_ITEM = 0.5
@@ -64,31 +63,27 @@ class Features:
     codes: tuple[str, ...]
 
 
+#: The package folders whose ``*.txt`` phrases the item rendering reads: the bank's.
+READING_FOLDERS = (*BANK_FOLDERS, MORE_FOLDER)
+
+
+def reading_tables() -> list[str]:
+    """The other package files the item rendering reads: every language's word table and the brands."""
+    return [*(f"data/lang/{code}.json" for code in languages()), "data/lang/common.json", BRANDS_FILE]
+
+
 def reading_files() -> list[str]:
-    """The package files (``matching/``-relative) the item rendering reads besides the code: the bank's
-    phrases (``BANK_FOLDERS``, ``MORE_FOLDER``), every language's word table and the brands (``BRANDS_FILE``),
-    in a fixed order."""
-    root = resources.files("matching")
-    out: list[str] = []
-    for folder in (*BANK_FOLDERS, MORE_FOLDER):
-        out += sorted(
-            f"{folder}/{p.name}" for p in root.joinpath(folder).iterdir() if p.name.endswith(".txt")
-        )
-    out += [f"data/lang/{code}.json" for code in sorted(languages())]
-    return [*out, "data/lang/common.json", BRANDS_FILE]
+    """Every package file (``matching/``-relative) the item rendering reads besides the code."""
+    return folder_files(READING_FOLDERS) + reading_tables()
 
 
 @cache
 def reading_digest() -> str:
-    """sha256 of the names and contents of ``reading_files``. A saved index records it, so one saved before
-    any of them changed is re-embedded on load, with no ``FEATURES_VERSION`` bump to forget (a bank phrase
-    added moves the rendering of every text naming it). Read once per process (2 ms)."""
-    h = hashlib.sha256()
-    root = resources.files("matching")
-    for name in reading_files():
-        h.update(f"{name}\n".encode())
-        h.update(root.joinpath(name).read_bytes())
-    return h.hexdigest()
+    """sha256 of the files the item rendering reads besides the code (``reading_files``). A saved index
+    records it, so one saved before any of them changed is re-embedded on load, with no
+    ``FEATURES_VERSION`` bump to forget (a bank phrase added moves the rendering of every text naming it).
+    Once per process (2 ms)."""
+    return files_digest(READING_FOLDERS, reading_tables())
 
 
 def lead_text(text: str) -> str:

@@ -14,16 +14,25 @@ from typing import Any
 import numpy as np
 
 
+def folder_files(folders: Sequence[str]) -> list[str]:
+    """The ``*.txt`` files of the package folders ``folders`` (``matching/``-relative), by folder, then
+    name."""
+    root = resources.files("matching")
+    return [
+        f"{folder}/{name}"
+        for folder in folders
+        for name in sorted(p.name for p in root.joinpath(folder).iterdir() if p.name.endswith(".txt"))
+    ]
+
+
 def files_digest(folders: Sequence[str], files: Sequence[str] = ()) -> str:
-    """sha256 of the ``*.txt`` files of the package folders ``folders`` (names and contents, in a fixed
-    order), then of the contents of the package files ``files``."""
+    """sha256 of the ``folder_files`` of ``folders`` (names and contents, in their order), then of the
+    contents of the package files ``files``."""
     h = hashlib.sha256()
     root = resources.files("matching")
-    for folder in folders:
-        d = root.joinpath(folder)
-        for path in sorted((p for p in d.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name):
-            h.update(f"{folder}/{path.name}\n".encode())
-            h.update(path.read_bytes())
+    for name in folder_files(folders):
+        h.update(f"{name}\n".encode())
+        h.update(root.joinpath(name).read_bytes())
     for name in files:
         h.update(root.joinpath(name).read_bytes())
     return h.hexdigest()
