@@ -181,6 +181,36 @@ class CategoryResult:
         return self.candidates[1][0] if len(self.candidates) > 1 else self.code
 
 
+#: The classifier's votes, in the order ``Votes`` holds them and ``Classifier.probabilities`` adds them up.
+VOTE_NAMES = (
+    "item words",
+    "whole text",
+    "labelled ads",
+    "n-grams",
+    "second encoder",
+    "linear model",
+    "boosts",
+)
+
+
+@dataclass(frozen=True)
+class Votes:
+    """Each vote of the classifier on some texts, before the softmax: ``scores[v]`` (texts, categories) is
+    vote ``VOTE_NAMES[v]`` on its own, ``weights[:, v]`` what it counts for in each text's score (0: not
+    heard, as the second encoder in a language the embedder knows). Columns in ``codes`` order."""
+
+    codes: tuple[str, ...]
+    weights: np.ndarray  # (texts, votes)
+    scores: np.ndarray  # (votes, texts, categories)
+
+    def total(self) -> np.ndarray:
+        """(texts, categories): the weighted sum of the votes, added in ``VOTE_NAMES`` order."""
+        out = self.weights[:, 0:1] * self.scores[0]
+        for v in range(1, len(VOTE_NAMES)):
+            out += self.weights[:, v : v + 1] * self.scores[v]
+        return np.asarray(out, dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class BankVectors:
     codes: tuple[str, ...]  # category codes, the order of every score row
@@ -322,11 +352,51 @@ class Classifier:
             out[rows] = knn_vote(vectors[rows], self.block(key, ads))
         return out
 
-    def _add_second(
-        self, scores: np.ndarray, texts: Sequence[str], langs: Sequence[tuple[str, ...] | None]
+    def votes(
+        self,
+        item_vectors: np.ndarray,
+        text_vectors: np.ndarray,
+        boosts: list[dict[str, float]],
+        langs: Sequence[tuple[str, ...] | None] | None = None,
+        texts: Sequence[str] | None = None,
+    ) -> Votes:
+        """Every vote on each text, each on its own with its weight (``Votes``; ``probabilities``' arguments):
+        what ``probabilities`` sums before its softmax, and what ``metaspace understand --explain`` shows."""
+        bank = self.bank()
+        rows, cats = len(text_vectors), len(bank.codes)
+        text = self.adapt(text_vectors)  # once for both of the whole text's votes
+        item = self.adapt(item_vectors)
+        w = self._weights(rows, langs if texts is not None else None)
+        weights = np.zeros((rows, len(VOTE_NAMES)), dtype=np.float32)
+        scores = np.zeros((len(VOTE_NAMES), rows, cats), dtype=np.float32)
+        weights[:, 0:3] = w[:, 0:3]
+        scores[0] = self._vote(item, langs, ads=False)
+        scores[1] = self._vote(text, langs, ads=False)
+        scores[2] = self._vote(text, langs, ads=True)
+        if texts is not None and langs is not None:
+            weights[:, 3] = w[:, 3]
+            scores[3] = ngram_vote().scores(texts, langs)
+            self._second_vote(weights, scores, texts, langs)
+        if texts is not None and bank.linear is not None:
+            weights[:, 5] = w[:, 4]
+            scores[5] = bank.linear.log_probabilities(0.5 * (text + item))
+        weights[:, 6] = w[:, 5]
+        col = {c: i for i, c in enumerate(bank.codes)}
+        for r, b in enumerate(boosts):
+            for code, amount in b.items():
+                if code in col:
+                    scores[6, r, col[code]] += amount
+        return Votes(bank.codes, weights, scores)
+
+    def _second_vote(
+        self,
+        weights: np.ndarray,
+        scores: np.ndarray,
+        texts: Sequence[str],
+        langs: Sequence[tuple[str, ...] | None],
     ) -> None:
-        """In place: ``W_SECOND`` times the second encoder's kNN vote against the bank phrases of the text's
-        languages (``matching.second``), for each text in a language the embedder was not trained on."""
+        """In place: the second encoder's kNN vote against the bank phrases of the text's languages
+        (``matching.second``) at ``W_SECOND``, for each text in a language the embedder was not trained on."""
         if self._second is None:
             return
         bank = self.bank()
@@ -336,9 +406,8 @@ class Classifier:
         for key, rows in groups.items():
             if key:
                 block = self._second.block(key, bank.rows_by_lang, bank.whole, bank.texts)
-                scores[rows] += W_SECOND * knn_vote(
-                    self._second.embedder.embed([texts[r] for r in rows]), block
-                )
+                weights[rows, 4] = W_SECOND
+                scores[4, rows] = knn_vote(self._second.embedder.embed([texts[r] for r in rows]), block)
 
     def probabilities(
         self,
@@ -358,31 +427,13 @@ class Classifier:
             texts: the texts themselves, for the n-gram vote (``matching.ngrams``, needs ``langs``); None:
                 no n-gram vote.
         """
-        bank = self.bank()
-        text = self.adapt(text_vectors)  # once for both of the whole text's votes
-        item = self.adapt(item_vectors)
-        w = self._weights(len(text), langs if texts is not None else None)
-        scores = (
-            w[:, 0:1] * self._vote(item, langs, ads=False)
-            + w[:, 1:2] * self._vote(text, langs, ads=False)
-            + w[:, 2:3] * self._vote(text, langs, ads=True)
-        )
-        if texts is not None and langs is not None:
-            scores += w[:, 3:4] * ngram_vote().scores(texts, langs)
-            self._add_second(scores, texts, langs)
-        if texts is not None and bank.linear is not None:
-            scores += w[:, 4:5] * bank.linear.log_probabilities(0.5 * (text + item))
-        col = {c: i for i, c in enumerate(bank.codes)}
-        for r, b in enumerate(boosts):
-            for code, amount in b.items():
-                if code in col:
-                    scores[r, col[code]] += w[r, 5] * amount
-        logits = scores / (TEMPERATURE if texts is None else TEMPERATURE_TEXTS)
+        votes = self.votes(item_vectors, text_vectors, boosts, langs, texts)
+        logits = votes.total() / (TEMPERATURE if texts is None else TEMPERATURE_TEXTS)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs = np.asarray(probs / probs.sum(axis=1, keepdims=True), dtype=np.float32)
         if texts is not None and langs is not None:
-            _follow_words(probs, texts, langs, col)
+            _follow_words(probs, texts, langs, {c: i for i, c in enumerate(votes.codes)})
         return probs
 
     def _weights(self, rows: int, langs: Sequence[tuple[str, ...] | None] | None) -> np.ndarray:

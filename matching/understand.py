@@ -30,9 +30,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from matching.bank import Gloss
 from matching.canonical import MAX_GLOSSES, category_label, find_glosses, item_rendering, item_words, render
-from matching.classify import CategoryResult, classifier_for, text_boosts
+from matching.classify import CategoryResult, Votes, classifier_for, text_boosts
 from matching.cues import cue_matches, is_service_category, job_seeker, service_hint
 from matching.embedder import Embedder, get_embedder, l2_normalise
 from matching.errors import UnderstandError
@@ -357,16 +359,48 @@ def understand_many(
         if default_currency is not None:
             defaults["currency"] = default_currency
     parsed = [_parse(_check_text(t), lang, default_currency) for t in texts]
-    item_texts = [_classify_text(p) for p in parsed]
-    full_vecs, item_vecs, lead_vecs = embed_with_leads(emb, [p.text for p in parsed], item_texts)
-    # the whole text's votes hear its lead (``W_LEAD_TEXT``; a one-clause text is its own lead)
-    text_vecs = l2_normalise(full_vecs + W_LEAD_TEXT * lead_vecs)
+    full_vecs, item_vecs, text_vecs = _vectors(emb, parsed)
     boosts = [_boosts(p) for p in parsed]
     cats = clf.categories(
         item_vecs, text_vecs, boosts, [p.ex.langs for p in parsed], [p.text for p in parsed]
     )
     seeks = clf.demand_probability(full_vecs)
     return [_one(p, defaults, cell, cats[i], float(seeks[i])) for i, p in enumerate(parsed)]
+
+
+def category_votes(
+    texts: Sequence[str],
+    *,
+    lang: str | None = None,
+    currency: str | None = None,
+    embedder: Embedder | None = None,
+) -> Votes:
+    """Each vote of the category classifier on each text, on its own and with its weight, as ``understand``
+    reads the texts given ``lang`` and a default ``currency`` (``Classifier.votes``, one batched embedding):
+    why a category won (``metaspace understand --explain``, ``python -m matching.vote_report``).
+
+    Raises:
+        UnderstandError: as ``understand``, for the first bad text.
+    """
+    emb = embedder if embedder is not None else get_embedder()
+    parsed = [_parse(_check_text(t), lang, currency) for t in texts]
+    _, item_vecs, text_vecs = _vectors(emb, parsed)
+    return classifier_for(emb).votes(
+        item_vecs,
+        text_vecs,
+        [_boosts(p) for p in parsed],
+        [p.ex.langs for p in parsed],
+        [p.text for p in parsed],
+    )
+
+
+def _vectors(emb: Embedder, parsed: list[_Parsed]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The texts' own, item-rendering and whole-text vectors (one batched call): the whole text's votes hear
+    its lead too (``W_LEAD_TEXT``; a one-clause text is its own lead)."""
+    full_vecs, item_vecs, lead_vecs = embed_with_leads(
+        emb, [p.text for p in parsed], [_classify_text(p) for p in parsed]
+    )
+    return full_vecs, item_vecs, l2_normalise(full_vecs + W_LEAD_TEXT * lead_vecs)
 
 
 def _boosts(p: _Parsed) -> dict[str, float]:
