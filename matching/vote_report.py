@@ -87,13 +87,15 @@ def side_votes(sides: Sequence[Side], embedder: Embedder, progress: bool = False
 
 def tally(votes: Votes, gold: Sequence[str]) -> dict[str, Any]:
     """For the texts of ``votes`` and their gold categories: ``n``, the sum's share right, and per vote its
-    ``alone`` share (of the texts that hear it, ``heard`` of them) and its ``without`` share."""
+    ``alone`` share (of the texts that hear it, ``heard`` of them: it counts there and does not score every
+    category the same, as the boosts of a text without any) and its ``without`` share."""
     col = np.array([votes.codes.index(g) for g in gold], dtype=np.int64)
     total = votes.total()
     out: dict[str, Any] = {"n": len(gold), "sum": _share(total, col), "votes": {}}
     for v, name in enumerate(VOTE_NAMES):
         weighted = votes.weights[:, v : v + 1] * votes.scores[v]
-        heard = votes.weights[:, v] != 0.0
+        # a vote hears a text when it counts there and tells its categories apart (no boost: says nothing)
+        heard = (votes.weights[:, v] != 0.0) & (np.ptp(votes.scores[v], axis=1) > 0.0)
         out["votes"][name] = {
             "heard": int(heard.sum()),
             "alone": _share(weighted[heard], col[heard]),

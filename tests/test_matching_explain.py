@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -134,3 +135,30 @@ def test_the_vote_report_sum_is_the_classifiers_category(monkeypatch: pytest.Mon
         right = np.mean([unders[n].intent.category == sides[n][1] for n in rows])
         assert report[f"{role}_non_en"]["n"] == len(rows)
         assert report[f"{role}_non_en"]["sum"] == pytest.approx(right, abs=1e-4)
+
+
+def test_the_report_table_names_every_vote_and_what_was_not_heard() -> None:
+    from matching.classify import Votes
+    from matching.vote_report import ROLES, report_lines, tally
+
+    codes = ("a", "b")
+    weights = np.zeros((2, len(VOTE_NAMES)), dtype=np.float32)
+    weights[:, 0] = 1.0
+    weights[1, 4] = 3.0  # the second encoder, heard by one text of two
+    weights[:, 6] = 1.0  # boosts that count but raise nothing: not heard
+    scores = np.zeros((len(VOTE_NAMES), 2, 2), dtype=np.float32)
+    scores[0] = [[1.0, 0.0], [0.0, 1.0]]
+    scores[4, 1] = [0.2, 0.1]
+    part = tally(Votes(codes, weights, scores), ["a", "a"])
+    report = {"split": "tune"} | {f"{r}_{g}": part for r in ROLES for g in ("en", "non_en")}
+    lines = report_lines(report)
+    assert lines[0].startswith("split tune:") and "sell_en (2)" in lines[2]
+    rows = {line[:16].strip(): re.split(r"\s{2,}", line[16:].strip()) for line in lines[3:]}
+    assert list(rows) == [*VOTE_NAMES, "sum"]
+    assert all(len(cells) == 4 for cells in rows.values())  # a cell per role and language group
+    # item words: right for text 0 only; without them every score ties and the first code, a, wins
+    assert rows["item words"][0] == "0.500 / 1.000"
+    # the second encoder, heard by text 1 only, says a (right) but is outweighed there: the sum says b anyway
+    assert rows["second encoder"][0] == "1.000 / 0.500 (1)" and rows["n-grams"][0] == "not heard"
+    assert rows["boosts"][0] == "not heard"
+    assert rows["sum"][0] == "0.500"
