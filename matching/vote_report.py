@@ -9,7 +9,9 @@ the texts that hear it whose best category by that vote alone is the gold one ("
 whose best category by the sum less that vote is ("without"); and the sum's own share ("sum", before the
 owned/rented word pairs that ``Classifier.probabilities`` applies after the softmax, so it can differ from
 ``evaluate_pairs``' category by a few texts). A vote whose "without" beats "sum" costs more than it brings on
-that split; one right alone where the sum is wrong shows what a heavier weight could win.
+that split; one right alone where the sum is wrong shows what a heavier weight could win. "any vote" is the
+share of texts that at least one vote alone puts right: where it is low, the votes lack the knowledge, and
+no weighting finds a category none of them favours (a sum can still be right where no vote alone is).
 
 The held-out split is refused: the weights are chosen on the tuning splits only, and held-out is read once
 per decided change, by ``evaluate_pairs``.
@@ -86,21 +88,25 @@ def side_votes(sides: Sequence[Side], embedder: Embedder, progress: bool = False
 
 
 def tally(votes: Votes, gold: Sequence[str]) -> dict[str, Any]:
-    """For the texts of ``votes`` and their gold categories: ``n``, the sum's share right, and per vote its
-    ``alone`` share (of the texts that hear it, ``heard`` of them: it counts there and does not score every
-    category the same, as the boosts of a text without any) and its ``without`` share."""
+    """For the texts of ``votes`` and their gold categories: ``n``, the sum's share right, ``any``: the share
+    for which at least one vote alone is right, and per vote its ``alone`` share (of the texts that hear it,
+    ``heard`` of them: it counts there and does not score every category the same, as the boosts of a text
+    without any) and its ``without`` share."""
     col = np.array([votes.codes.index(g) for g in gold], dtype=np.int64)
     total = votes.total()
     out: dict[str, Any] = {"n": len(gold), "sum": _share(total, col), "votes": {}}
+    some_right = np.zeros(len(gold), dtype=bool)
     for v, name in enumerate(VOTE_NAMES):
         weighted = votes.weights[:, v : v + 1] * votes.scores[v]
         # a vote hears a text when it counts there and tells its categories apart (no boost: says nothing)
         heard = (votes.weights[:, v] != 0.0) & (np.ptp(votes.scores[v], axis=1) > 0.0)
+        some_right |= heard & (np.argmax(weighted, axis=1) == col)
         out["votes"][name] = {
             "heard": int(heard.sum()),
             "alone": _share(weighted[heard], col[heard]),
             "without": _share(total - weighted, col),
         }
+    out["any"] = round(float(some_right.mean()), 4) if len(gold) else 0.0
     return out
 
 
@@ -144,6 +150,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             cells.append(f"{v['alone']:.3f} / {v['without']:.3f}{heard}" if v["heard"] else "not heard")
         lines.append(f"{name:16}" + "  ".join(f"{c:>22}" for c in cells))
     lines.append(f"{'sum':16}" + "  ".join(f"{report[k]['sum']:>22.3f}" for k in keys))
+    lines.append(f"{'any vote':16}" + "  ".join(f"{report[k]['any']:>22.3f}" for k in keys))
     return lines
 
 

@@ -99,6 +99,7 @@ def test_tally_counts_each_vote_alone_and_the_sum_without_it() -> None:
     assert (item["heard"], item["alone"], item["without"]) == (2, 1.0, 0.0)
     assert (whole["heard"], whole["alone"], whole["without"]) == (1, 0.0, 1.0)
     assert got["votes"]["n-grams"]["heard"] == 0
+    assert got["any"] == 1.0  # text 0: item words; text 1: item words too
 
 
 def test_the_vote_report_reads_tuning_splits_only(capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,11 +155,11 @@ def test_the_report_table_names_every_vote_and_what_was_not_heard() -> None:
     lines = report_lines(report)
     assert lines[0].startswith("split tune:") and "sell_en (2)" in lines[2]
     rows = {line[:16].strip(): re.split(r"\s{2,}", line[16:].strip()) for line in lines[3:]}
-    assert list(rows) == [*VOTE_NAMES, "sum"]
+    assert list(rows) == [*VOTE_NAMES, "sum", "any vote"]
     assert all(len(cells) == 4 for cells in rows.values())  # a cell per role and language group
     # item words: right for text 0 only; without them every score ties and the first code, a, wins
     assert rows["item words"][0] == "0.500 / 1.000"
     # the second encoder, heard by text 1 only, says a (right) but is outweighed there: the sum says b anyway
     assert rows["second encoder"][0] == "1.000 / 0.500 (1)" and rows["n-grams"][0] == "not heard"
     assert rows["boosts"][0] == "not heard"
-    assert rows["sum"][0] == "0.500"
+    assert rows["sum"][0] == "0.500" and rows["any vote"][0] == "1.000"  # text 1: the second encoder
