@@ -360,8 +360,17 @@ class Classifier:
         langs: Sequence[tuple[str, ...] | None] | None = None,
         texts: Sequence[str] | None = None,
     ) -> Votes:
-        """Every vote on each text, each on its own with its weight (``Votes``; ``probabilities``' arguments):
-        what ``probabilities`` sums before its softmax, and what ``metaspace understand --explain`` shows."""
+        """Every vote on each text, each on its own with its weight (``Votes``): what ``probabilities`` sums
+        before its softmax, and what ``metaspace understand --explain`` shows.
+
+        Args:
+            item_vectors: embeddings of the item renderings (one row per text).
+            text_vectors: embeddings of the whole texts.
+            boosts: per text, category -> amount added to the score (lexical hits, attributes, hints).
+            langs: per text, its languages (``block``); None: the whole bank for every text.
+            texts: the texts themselves, for the n-gram vote (``matching.ngrams``, needs ``langs``); None:
+                no n-gram vote.
+        """
         bank = self.bank()
         rows, cats = len(text_vectors), len(bank.codes)
         text = self.adapt(text_vectors)  # once for both of the whole text's votes
@@ -417,16 +426,8 @@ class Classifier:
         langs: Sequence[tuple[str, ...] | None] | None = None,
         texts: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """(rows, categories): the calibrated category distribution of each text (columns: ``bank().codes``).
-
-        Args:
-            item_vectors: embeddings of the item renderings (one row per text).
-            text_vectors: embeddings of the whole texts.
-            boosts: per text, category -> amount added to the score (lexical hits, attributes, hints).
-            langs: per text, its languages (``block``); None: the whole bank for every text.
-            texts: the texts themselves, for the n-gram vote (``matching.ngrams``, needs ``langs``); None:
-                no n-gram vote.
-        """
+        """(rows, categories): the calibrated category distribution of each text (columns: ``bank().codes``):
+        the softmax of the votes' sum (``votes``, same arguments), then the word pairs (``WORD_PAIRS``)."""
         votes = self.votes(item_vectors, text_vectors, boosts, langs, texts)
         logits = votes.total() / (TEMPERATURE if texts is None else TEMPERATURE_TEXTS)
         logits -= logits.max(axis=1, keepdims=True)

@@ -26,7 +26,7 @@ ranks every seller within the radius by the cosine of the raw texts alone (no un
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
@@ -135,15 +135,22 @@ def _ratio(a: float, b: float) -> float:
     return round(a / b, 4) if b else 0.0
 
 
+def by_place_currency(sides: Sequence[Side]) -> dict[str | None, list[int]]:
+    """The positions of ``sides`` grouped by the currency where each author lives
+    (``gazetteer.local_currency``, None where it is not known): what a price without its currency is read
+    in."""
+    out: dict[str | None, list[int]] = {}
+    for n, s in enumerate(sides):
+        out.setdefault(local_currency(s.lat, s.lon), []).append(n)
+    return out
+
+
 def _understand_at(sides: list[Side], emb: Embedder) -> list[Understanding]:
     """Each side as its author's agent understands it at its place: a price without its currency in the one
     where the author lives (``gazetteer.local_currency``, as ``understand`` reads it given a location), never
     the gold one. Sides are grouped by that currency, one batched call per group."""
-    by_currency: dict[str | None, list[int]] = {}
-    for n, s in enumerate(sides):
-        by_currency.setdefault(local_currency(s.lat, s.lon), []).append(n)
     out: dict[int, Understanding] = {}
-    for currency, rows in by_currency.items():
+    for currency, rows in by_place_currency(sides).items():
         defaults: dict[str, Any] = {"now": EVAL_NOW}
         if currency is not None:
             defaults["currency"] = currency

@@ -44,14 +44,14 @@ from matching.features import embed_with_leads
 from matching.gazetteer import ROUTE_CATEGORIES, local_currency, route
 from matching.lang import detect_language, mixed_languages, script_report, supported
 from matching.lexicon import fold, pattern
+from matching.pricing import PLACE_CURRENCY, draft_price
 from matching.published import published_text
 from matching.signals import YEAR_GROUPS, model_year
-from wire.currency import is_currency, to_minor
+from wire.currency import is_currency
 from wire.errors import LocalProtocolError
 from wire.geo import MAX_INTENT_RES, cell_at, center, coarsen, is_cell
-from wire.intent import Action, Intent, Price
+from wire.intent import Action, Intent
 from wire.limits import (
-    MAX_AMOUNT_MINOR,
     MAX_ATTRIBUTES,
     MAX_INTENT_TTL_S,
     MAX_QUANTITY,
@@ -62,8 +62,6 @@ from wire.taxonomy import group_of
 #: Input longer than this is refused (the intent's text is capped at MAX_TEXT_LEN anyway).
 MAX_INPUT_CHARS = MAX_EXTRACT_CHARS
 DEFAULT_RADIUS_KM = 50
-#: Marks in the working copy of ``defaults`` that its currency is the local one, not the human's own.
-_PLACE_CURRENCY = "_place_currency"
 DEFAULT_TTL_S = MAX_INTENT_TTL_S
 #: The category is confident when its probability reaches this and leads the second by CHOICE_MARGIN;
 #: otherwise the human is shown the best three and picks (``needs_choice``).
@@ -317,6 +315,12 @@ class _Parsed:
     mixed: list[str]  # the languages of a mixed text (``mixed_languages``), else []
 
 
+#: ``Classifier.categories``' and ``votes``' arguments: item and whole-text vectors, boosts, languages, texts.
+_ClassifierInputs = tuple[
+    np.ndarray, np.ndarray, list[dict[str, float]], list[tuple[str, ...] | None], list[str]
+]
+
+
 def _parse(text: str, lang: str | None, default_currency: str | None) -> _Parsed:
     mixed = mixed_languages(text)
     if lang is not None:
@@ -352,18 +356,15 @@ def understand_many(
     cell = _location_cell(location, defaults)
     if default_currency is None:
         # no currency given: the one where the human is ("$3.300.000" in Buenos Aires, "7,5jt" in Jakarta),
-        # told when it decides a price (``_price``), else the fallback
+        # told when it decides a price (``pricing.draft_price``), else the fallback
         local = None if cell is None else local_currency(*center(cell))
-        defaults[_PLACE_CURRENCY] = local is not None
+        defaults[PLACE_CURRENCY] = local is not None
         default_currency = local or defaults.get("fallback_currency")
         if default_currency is not None:
             defaults["currency"] = default_currency
     parsed = [_parse(_check_text(t), lang, default_currency) for t in texts]
-    full_vecs, item_vecs, text_vecs = _vectors(emb, parsed)
-    boosts = [_boosts(p) for p in parsed]
-    cats = clf.categories(
-        item_vecs, text_vecs, boosts, [p.ex.langs for p in parsed], [p.text for p in parsed]
-    )
+    full_vecs, inputs = _category_inputs(emb, parsed)
+    cats = clf.categories(*inputs)
     seeks = clf.demand_probability(full_vecs)
     return [_one(p, defaults, cell, cats[i], float(seeks[i])) for i, p in enumerate(parsed)]
 
@@ -384,23 +385,19 @@ def category_votes(
     """
     emb = embedder if embedder is not None else get_embedder()
     parsed = [_parse(_check_text(t), lang, currency) for t in texts]
-    _, item_vecs, text_vecs = _vectors(emb, parsed)
-    return classifier_for(emb).votes(
-        item_vecs,
-        text_vecs,
-        [_boosts(p) for p in parsed],
-        [p.ex.langs for p in parsed],
-        [p.text for p in parsed],
-    )
+    return classifier_for(emb).votes(*_category_inputs(emb, parsed)[1])
 
 
-def _vectors(emb: Embedder, parsed: list[_Parsed]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The texts' own, item-rendering and whole-text vectors (one batched call): the whole text's votes hear
-    its lead too (``W_LEAD_TEXT``; a one-clause text is its own lead)."""
+def _category_inputs(emb: Embedder, parsed: list[_Parsed]) -> tuple[np.ndarray, _ClassifierInputs]:
+    """The texts' own vectors (one batched call), and what the category classifier reads of them
+    (``Classifier.categories`` and ``votes``): item-rendering and whole-text vectors (the whole text's votes
+    hear its lead too: ``W_LEAD_TEXT``; a one-clause text is its own lead), boosts, languages, texts."""
     full_vecs, item_vecs, lead_vecs = embed_with_leads(
         emb, [p.text for p in parsed], [_classify_text(p) for p in parsed]
     )
-    return full_vecs, item_vecs, l2_normalise(full_vecs + W_LEAD_TEXT * lead_vecs)
+    text_vecs = l2_normalise(full_vecs + W_LEAD_TEXT * lead_vecs)
+    boosts = [_boosts(p) for p in parsed]
+    return full_vecs, (item_vecs, text_vecs, boosts, [p.ex.langs for p in parsed], [p.text for p in parsed])
 
 
 def _boosts(p: _Parsed) -> dict[str, float]:
@@ -506,7 +503,7 @@ def _one(
         missing.append("quantity")
     else:
         quantity = ex.quantity
-    price, bound = _price(ex, quantity, demand_side, defaults, warnings, missing)
+    price, bound = draft_price(ex, quantity, demand_side, defaults, warnings, missing)
     if cell is None:
         missing.append("location")
         cell_used = PLACEHOLDER_CELL
@@ -559,53 +556,3 @@ def _one(
         candidates=list(cat.candidates),
         needs_choice=needs_choice,
     )
-
-
-def _currency_alone(ex: Extraction) -> str | None:
-    """The currency of ``ex``'s price as its own words name it (None: they name none)."""
-    assert ex.price is not None
-    alone = extract(ex.price.text, None, ex.langs[0] if ex.langs else None, ex.langs[1:]).price
-    return None if alone is None else alone.currency
-
-
-def _price(
-    ex: Extraction,
-    quantity: int,
-    demand_side: bool,
-    defaults: dict[str, Any],
-    warnings: list[str],
-    missing: list[str],
-) -> tuple[Price | None, str | None]:
-    if ex.price is None:
-        if "price" not in missing:
-            missing.append("price")
-        return None, None
-    if ex.price.currency is None:
-        missing.append("currency")
-        warnings.append(
-            f"price {ex.price.amount:g} has no currency; not used (say e.g. '{ex.price.amount:g} USD')"
-        )
-        return None, None
-    minor = to_minor(ex.price.amount, ex.price.currency)
-    if not 0 <= minor <= MAX_AMOUNT_MINOR:
-        warnings.append("price out of range; ignored")
-        missing.append("price")
-        return None, None
-    per_unit = ex.price.per_unit
-    if per_unit is None:
-        per_unit = True
-        if quantity > 1:
-            missing.append("price_basis")
-            warnings.append("price per unit or for all? assumed per unit")
-    bound = ex.price.bound
-    if bound == "range":  # its upper end: the most a buyer pays; a seller's ask (it may come down)
-        bound = "max" if demand_side else None
-    if ex.price.currency != defaults.get("currency", ex.price.currency) and "$" in ex.price.text:
-        warnings.append(f"'$' read as {ex.price.currency}")
-    elif defaults.get(_PLACE_CURRENCY) and _currency_alone(ex) != ex.price.currency:
-        warnings.append(f"{ex.price.text} read as {ex.price.currency}, the currency where you are")
-    if bound == "min" and demand_side:
-        warnings.append("a minimum price on a buy request; check the amount")
-    if bound == "max" and not demand_side:
-        warnings.append("a maximum price on a sale; check the amount")
-    return Price(minor, ex.price.currency, per_unit), bound

@@ -28,8 +28,7 @@ import numpy as np
 
 from matching.classify import VOTE_NAMES, Votes
 from matching.embedder import Embedder, get_embedder
-from matching.evaluate_pairs import SPLITS, Side, load_split
-from matching.gazetteer import local_currency
+from matching.evaluate_pairs import SPLITS, Side, by_place_currency, load_split
 from matching.understand import category_votes
 
 #: Texts embedded and voted on per call (bounds the vote matrices: 7 x 256 x 63 floats).
@@ -62,14 +61,11 @@ def split_sides(split: str) -> list[tuple[Side, str, str]]:
 
 def side_votes(sides: Sequence[Side], embedder: Embedder, progress: bool = False) -> Votes:
     """The votes on every side, in order, each read with its place's currency (``BATCH`` texts a call)."""
-    by_currency: dict[str | None, list[int]] = {}
-    for n, s in enumerate(sides):
-        by_currency.setdefault(local_currency(s.lat, s.lon), []).append(n)
     weights: np.ndarray | None = None
     scores: np.ndarray | None = None
     codes: tuple[str, ...] = ()
     done = 0
-    for currency, rows in by_currency.items():
+    for currency, rows in by_place_currency(sides).items():
         for start in range(0, len(rows), BATCH):
             chunk = rows[start : start + BATCH]
             v = category_votes([sides[n].text for n in chunk], currency=currency, embedder=embedder)
