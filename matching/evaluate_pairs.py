@@ -19,7 +19,11 @@ pick the category, and groups searched.
 ``top1_if_asked``/``top5_if_asked`` replay the product's question: an author the agent asked
 (``needs_choice``) picks the right category when it is among the three offered;
 ``category_agreement_if_asked`` is the agreement of the categories published so, on both sides (what the
-network sees; ``category_agreement`` is the agent's own guess on both sides). The raw-embedder baseline
+network sees; ``category_agreement`` is the agent's own guess on both sides). Agreement is consistency, not
+accuracy: ``agreement_both_right`` is the share of buyers in the gold category with their seller there too,
+``agreement_both_wrong`` the share agreeing with their seller on the same wrong category; the two add up to
+``category_agreement``. A reading that puts one side of such a pair right lowers agreement while it raises
+accuracy, so a change is judged on both. The raw-embedder baseline
 ranks every seller within the radius by the cosine of the raw texts alone (no understanding, no filters).
 """
 
@@ -60,7 +64,7 @@ BOOTSTRAP_ROUNDS = 1000
 BOOTSTRAP_SEED = 0
 _COUNTERS = (
     "n", "action_n", "action", "agree", "category", "top1", "top5", "asked", "groups", "raw1", "raw5",
-    "top1_h", "top5_h", "agree_h",
+    "top1_h", "top5_h", "agree_h", "agree_right", "agree_wrong",
 )  # fmt: skip
 
 
@@ -271,6 +275,8 @@ def evaluate_pairs(
             c["action"] += u.intent.action.value == gold_action
         c["agree"] += agree
         c["category"] += u.intent.category == p.category
+        c["agree_right"] += agree and u.intent.category == p.category
+        c["agree_wrong"] += agree and u.intent.category != p.category
         c["top1"] += hit
         c["top5"] += p.sell.id in found
         c["asked"] += u.needs_choice
@@ -340,6 +346,8 @@ def _summary(c: dict[str, float]) -> dict[str, float]:
         "top1_if_asked": _ratio(c["top1_h"], n),
         "top5_if_asked": _ratio(c["top5_h"], n),
         "category_agreement_if_asked": _ratio(c["agree_h"], n),
+        "agreement_both_right": _ratio(c["agree_right"], n),
+        "agreement_both_wrong": _ratio(c["agree_wrong"], n),
     }
 
 
@@ -366,7 +374,8 @@ def _concept_interval(tallies: list[list[float]]) -> dict[str, Any]:
 def _mean_langs(rows: dict[str, dict[str, float]]) -> dict[str, float]:
     keys = (
         "action", "category_agreement", "category", "top1", "top5", "raw_top1", "raw_top5", "asked",
-        "top1_if_asked", "top5_if_asked", "category_agreement_if_asked",
+        "top1_if_asked", "top5_if_asked", "category_agreement_if_asked", "agreement_both_right",
+        "agreement_both_wrong",
     )  # fmt: skip
     return {k: round(float(np.mean([r[k] for r in rows.values()])), 4) if rows else 0.0 for k in keys}
 

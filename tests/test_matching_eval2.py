@@ -95,8 +95,12 @@ def heldout() -> dict[str, Any]:
 def test_heldout_report_is_aggregate_only(heldout: dict[str, Any]) -> None:
     assert "errors" not in heldout
     assert heldout["n_pairs"] >= 600 and len(heldout["per_lang"]) >= 12
-    for row in heldout["per_lang"].values():
+    for row in [*heldout["per_lang"].values(), heldout["overall"]]:
         assert set(row) >= {"action", "category_agreement", "category_agreement_if_asked", "top1", "top5"}
+        # agreement is both sides right or both wrong the same way; both right is at most the buyers right
+        right, wrong = row["agreement_both_right"], row["agreement_both_wrong"]
+        assert right + wrong == pytest.approx(row["category_agreement"], abs=2e-4), row
+        assert right <= row["category"] + 1e-9 and wrong <= 1 - row["category"] + 1e-9, row
     # the DHT cost of filing unsure intents twice: reported, and within the publishing rule's bound
     assert 1.0 < heldout["keys_per_publish"] <= 1 + MAX_EXTRA_PUBLISH
     # the concept bootstrap's interval (an aggregate too) holds the figure it is about
