@@ -64,7 +64,7 @@ BOOTSTRAP_ROUNDS = 1000
 BOOTSTRAP_SEED = 0
 _COUNTERS = (
     "n", "action_n", "action", "agree", "category", "top1", "top5", "asked", "groups", "raw1", "raw5",
-    "top1_h", "top5_h", "agree_h", "agree_right", "agree_wrong",
+    "top1_h", "top5_h", "agree_h", "agree_right",
 )  # fmt: skip
 
 
@@ -276,7 +276,6 @@ def evaluate_pairs(
         c["agree"] += agree
         c["category"] += u.intent.category == p.category
         c["agree_right"] += agree and u.intent.category == p.category
-        c["agree_wrong"] += agree and u.intent.category != p.category
         c["top1"] += hit
         c["top5"] += p.sell.id in found
         c["asked"] += u.needs_choice
@@ -347,7 +346,7 @@ def _summary(c: dict[str, float]) -> dict[str, float]:
         "top5_if_asked": _ratio(c["top5_h"], n),
         "category_agreement_if_asked": _ratio(c["agree_h"], n),
         "agreement_both_right": _ratio(c["agree_right"], n),
-        "agreement_both_wrong": _ratio(c["agree_wrong"], n),
+        "agreement_both_wrong": _ratio(c["agree"] - c["agree_right"], n),
     }
 
 
