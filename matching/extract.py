@@ -46,11 +46,19 @@ MAX_EXTRACT_CHARS = 4000
 RANGE_REACH = 48
 #: A range's upper end is at most this many times its lower end ("size 42 - 300 €" is no range).
 RANGE_MAX_RATIO = 4
+#: A number without a currency before a word for the whole lot is a price from this much ("180 for all");
+#: below, a count ("tickets, 3 total").
+MIN_BARE_TOTAL = 10
 #: Bare numbers read as a possible price or quantity at most this many times per text (bounds the work).
 MAX_NUMBERS = 32
 
+#: A "$" names these: the place's, else US dollars.
 DOLLAR_CURRENCIES = frozenset(common()["dollar_currencies"])
 PESO_CURRENCIES = frozenset(common()["peso_currencies"])
+#: A dollar *word* ("dollars", "dólares", "доллар", code ``DOLLAR`` in the language tables) names the place's
+#: dollar where that is one (Toronto, Sydney); where "$" is the peso's sign (Mexico City, Buenos Aires,
+#: Bogotá) "95 mil dólares" is US dollars, as it is everywhere else.
+DOLLAR_WORD_CURRENCIES = DOLLAR_CURRENCIES - PESO_CURRENCIES
 #: "Rupees" / "rupias" name these; which one is the default currency's (else INR).
 RUPEE_CURRENCIES = frozenset(common()["rupee_currencies"])
 #: "Dinars" name these; which one is the default currency's (else JOD, with a warning).
@@ -64,6 +72,7 @@ DIRHAM_CURRENCIES = frozenset(common()["dirham_currencies"])
 #: rupees and pounds: the usual reading; pesos, dinars, dirhams: a guess among equals).
 CURRENCY_FAMILIES: dict[str, tuple[frozenset[str], str, str | None]] = {
     "$": (DOLLAR_CURRENCIES, "USD", None),
+    "DOLLAR": (DOLLAR_WORD_CURRENCIES, "USD", None),
     "PESO": (PESO_CURRENCIES, "MXN", "pesos"),
     "RUPEE": (RUPEE_CURRENCIES, "INR", None),
     "DINAR": (DINAR_CURRENCIES, "JOD", "dinars"),
@@ -233,6 +242,7 @@ def _extract_price(
             (rx.bare_bound, "bound"),
             (rx.bare_label, "label"),
             (rx.bare_each, "each"),
+            (rx.bare_total, "total"),
             (rx.bare_after, "after"),
         ]
         for bare_rx, kind in bare:
@@ -253,6 +263,10 @@ def _extract_price(
                 per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
                 if kind == "each":
                     per_unit = True
+                if kind == "total":
+                    if amount < MIN_BARE_TOTAL:
+                        continue
+                    per_unit = False
                 if kind == "bound":
                     bound = "max"
                 found.append(
@@ -355,6 +369,8 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
             continue  # "80 mil km", "150 bin km", "120 ألف كم": a distance
         if cased is not None and _after_name(cased, m4.start("n")):
             continue
+        if _price_beside(rx, text, m4.start("n")):
+            continue  # "50 each", "180 for all": a price beside the one read first, no count
         if m4.group("w") in month_names(ex.langs or ()):
             continue
         start = m4.start("n")
@@ -368,6 +384,14 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
         ex.quantity = value
         return blank(text, m4.start("n"), m4.end("n"))
     return text
+
+
+def _price_beside(rx: Patterns, text: str, at: int) -> bool:
+    """Whether the number at ``at`` is a price for each or for all ("50 each", "180 for all")."""
+    if rx.bare_each is not None and rx.bare_each.match(text, at):
+        return True
+    m = rx.bare_total.match(text, at) if rx.bare_total is not None else None
+    return m is not None and (parse_number(m.group("num")) or 0) >= MIN_BARE_TOTAL
 
 
 #: Two or more digit groups right before a number: it ends a phone number, it counts nothing.

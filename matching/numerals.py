@@ -19,8 +19,9 @@ unit in the run ("오천원", "삼십만 원"): the same syllables are common wo
 from __future__ import annotations
 
 import re
+from functools import cache
 
-from matching.lexicon import digit_table
+from matching.lexicon import digit_table, languages, multipliers, number_words
 
 #: Han digits (simplified, traditional and financial forms, and the zero signs).
 HAN_DIGITS = {
@@ -172,6 +173,55 @@ def compound_numbers(text: str) -> str:
     return _MILLIONS_AND.sub(millions, _SPACED_FRACTION.sub(spaced, text))
 
 
+#: Thousands grouped by an apostrophe, as in Switzerland ("CHF 1'200", "1’250.50"): the apostrophe goes.
+_APOSTROPHE_GROUP = re.compile(r"(?<=\d)['’](?=\d{3}(?!\d))")
+#: Multiplier words too short to follow a number word safely ("k", "tr", "jt": "one k"; "man": "one man").
+_SHORT_MULTIPLIERS = frozenset({"man"})
+
+
+def _alternatives(rx: str) -> list[str]:
+    """The top-level alternatives of a table regex ("rb|ribu|k" -> three; "тыс(?:яч[аи]?)?" one)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(rx):
+        if ch == "(" and (i == 0 or rx[i - 1] != "\\"):
+            depth += 1
+        elif ch == ")" and rx[i - 1] != "\\":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(rx[start:i])
+            start = i + 1
+    return [*out, rx[start:]]
+
+
+@cache
+def _worded() -> re.Pattern[str]:
+    """A number word of any language's table (one to ten: "пять", "दो", "beş", "cinco") right before a word
+    for a thousand or more ("тысяч", "लाख", "bin", "mil", "million"), the number word in group ``n``."""
+    langs = languages()
+    numbers = {w for w, v in number_words(langs).items() if 1 <= v <= 10 and " " not in w}
+    bigs = []
+    for rx, factor in multipliers(langs):
+        for alt in _alternatives(rx):
+            literal = re.sub(r"\(.*?\)\??|\\.|[?*+]", "", alt)
+            long_enough = len(literal) >= 3 or (len(literal) == 2 and not literal.isascii())
+            if factor >= 1000 and long_enough and literal not in _SHORT_MULTIPLIERS:
+                bigs.append(re.sub("([\u0915\u0916\u0917\u091c\u092b])", "\\1\u093c?", alt))  # "हज़ार" too
+    words = "|".join(sorted(map(re.escape, numbers), key=len, reverse=True))
+    return re.compile(
+        rf"(?<![^\s,.:;(/\-])(?P<n>{words})(?=\s+(?:{'|'.join(bigs)})(?![^\s\d,.;:!?)/\-]))", re.IGNORECASE
+    )
+
+
+def worded_numbers(text: str) -> str:
+    """``text`` with a number word before a word for thousands or more as digits ("пять тысяч рублей" -> "5
+    тысяч рублей", "दो लाख" -> "2 लाख"): read as they stand, the number word was taken for a count (five
+    bicycles) and the price was lost. Number words alone stay words ("two hundred pounds": the extractor
+    asks for digits)."""
+    rx = _worded()
+    values = number_words(languages())
+    return rx.sub(lambda m: str(values.get(m.group("n"), values.get(m.group("n").lower(), 0))), text)
+
+
 def number_forms(text: str) -> str:
     """``text`` with its numbers in the one form the price patterns read: a full-width comma between numbers
     a clause break, a bare "만원" 10,000 won, digits of every script as ASCII, Han and Korean numerals
@@ -179,4 +229,5 @@ def number_forms(text: str) -> str:
     (``compound_numbers``). ``normalise`` and ``published.published_text`` both go through it, so the
     published text's price mentions are the ones the extractor found."""
     text = _MAN_WON.sub("1만원", _CLAUSE_COMMA.sub("、", text))
-    return compound_numbers(numerals(text.translate(digit_table())))
+    text = _APOSTROPHE_GROUP.sub("", worded_numbers(text.translate(digit_table())))
+    return compound_numbers(numerals(text))

@@ -59,6 +59,7 @@ class Patterns:
     bare_mult: re.Pattern[str] | None
     bare_bound: re.Pattern[str] | None
     bare_each: re.Pattern[str] | None
+    bare_total: re.Pattern[str] | None  # a number before a word for the whole lot ("180 for all"): a price
     bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
     bare_after: re.Pattern[str] | None  # three digits or more, then a bound word ("2000以内", "3000 तक"); not
     # with a Turkish case ending ("2015'e kadar model": a year)
@@ -264,6 +265,8 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     bare_each = (
         re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
     )
+    total_rx = pattern("price.total", langs)
+    bare_total = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?:{total_rx.pattern})") if total_rx else None
     labels = pattern("size_labels", langs)
     inch = pattern("inch", langs)
     # not a number of inches after the label ("مقاس 29 إنش": a wheel, not a frame size)
@@ -341,6 +344,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_mult=bare_mult,
         bare_bound=bare_bound,
         bare_each=bare_each,
+        bare_total=bare_total,
         bare_label=bare_label,
         bare_after=bare_after,
         after_mult=after_mult,

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from matching.extract import MAX_EXTRACT_CHARS, extract, normalise
 from matching.extraction import Extraction
 from matching.lang import detect_language
-from matching.lexicon import WORD
+from matching.lexicon import WORD, fold
 from matching.numerals import number_forms
 from wire.limits import MAX_TEXT_LEN
 
@@ -155,13 +155,24 @@ def _bound(text: str, default_currency: str | None, langs: tuple[str, ...]) -> s
 
 
 def _lowered(text: str) -> tuple[str, list[int]]:
-    """``text`` in lower case, and for each of its characters the position it came from in ``text`` (a
-    case mapping can change lengths: Turkish "İ" lowers to two code points)."""
+    """``text`` as the extractor reads its words (``lexicon.fold``: lower case, Turkish "İ" one "i", the
+    optional Devanagari nukta left out: "हज़ार" is "हजार"), and for each of its characters the position it
+    came from in ``text``."""
     low = text.lower()
-    if len(low) == len(text):
+    if len(low) == len(text) and not _FOLDED.search(text):
         return low, list(range(len(text)))
-    parts = [ch.lower() for ch in text]
+    parts = []
+    for i, ch in enumerate(text):
+        part = fold(ch) if _FOLDED.match(ch) else ch.lower()
+        if ch == "\u093c" and i and fold(text[i - 1] + ch) == fold(text[i - 1]):
+            part = ""  # the nukta of a borrowed sound, written as a sign of its own
+        parts.append(part)
     return "".join(parts), [i for i, part in enumerate(parts) for _ in part]
+
+
+#: Characters ``lexicon.fold`` reads otherwise than ``str.lower`` does: the Devanagari nukta and the letters
+#: precomposed with it, and Turkish "İ".
+_FOLDED = re.compile("[\u093c\u0958-\u095f\u0130]")
 
 
 def _tidy(text: str) -> str:

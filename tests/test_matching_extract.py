@@ -800,6 +800,10 @@ def test_to_before_a_number_is_no_terabyte(text: str) -> None:
         ("Busco una Xbox Series X. Pago hasta 480 dólares.", "CAD", 480.0, "CAD"),
         ("مطلوب كاياك صيد، الميزانية حوالي ٨٥٠ دولار", "AUD", 850.0, "AUD"),
         ("Cerco cuffie, pago massimo 210 dollari", None, 210.0, "USD"),
+        # where "$" is the peso's sign, a dollar *word* is US dollars ("95 mil dólares" in Buenos Aires)
+        ("Vendo depto 2 ambientes en Caballito, 95 mil dólares", "ARS", 95_000.0, "USD"),
+        ("need a plumber tomorrow, pay up to 80 dollars", "MXN", 80.0, "USD"),
+        ("Vendo bici de montaña, $4,500", "MXN", 4500.0, "MXN"),
         ("Cần mua kayak, tầm 800 đô Úc.", None, 800.0, "AUD"),
         ("予算は900豪ドル以内です。", None, 900.0, "AUD"),
         ("호주 달러 500", None, 500.0, "AUD"),
@@ -883,3 +887,28 @@ def test_bare_r_and_bare_numbers_money_or_not(text: str, amount: float | None) -
     ex = extract(text)
     assert (ex.price.amount if ex.price else None) == amount
     assert not any("currency" in w for w in ex.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "per_unit", "qty"),
+    [
+        # a number before a word for the whole lot is a price, not a count (it was read as quantity 180)
+        ("tires 225/65R17, 4 of them, 50 each or 180 for all", 50.0, True, None),
+        ("tires, 180 for all", 180.0, False, None),
+        ("3 shirts, 20 for the lot", 20.0, False, 3),
+        # under ``MIN_BARE_TOTAL`` it stays a count
+        ("tickets, 3 total", None, None, 3),
+    ],
+)
+def test_a_number_for_the_whole_lot_is_a_price(
+    text: str, amount: float | None, per_unit: bool | None, qty: int | None
+) -> None:
+    ex = extract(text, default_currency="EUR")
+    got = (ex.price and ex.price.amount, ex.price and ex.price.per_unit, ex.quantity)
+    assert got == (amount, per_unit, qty)
+
+
+def test_arabic_not_exceeding_is_a_maximum() -> None:
+    ex = extract("مطلوب دراجة هوائية بسعر لا يتجاوز ٢٠٠ درهم", default_currency="MAD")
+    assert ex.price is not None
+    assert (ex.price.amount, ex.price.currency, ex.price.bound) == (200.0, "MAD", "max")

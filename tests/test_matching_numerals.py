@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from matching.extract import extract
-from matching.numerals import HAN_DIGITS, HAN_UNITS, HANGUL_DIGITS, HANGUL_UNITS, numeral_value, numerals
+from matching.numerals import (
+    HAN_DIGITS,
+    HAN_UNITS,
+    HANGUL_DIGITS,
+    HANGUL_UNITS,
+    number_forms,
+    numeral_value,
+    numerals,
+)
 
 
 @pytest.mark.parametrize(
@@ -94,3 +102,45 @@ def test_prices_in_numerals(text: str, amount: float, currency: str, bound: str 
 def test_counts_in_numerals_are_unchanged() -> None:
     assert extract("求购四条轮胎 225/65R17").quantity == 4
     assert extract("出二十个收纳箱，每个10元", default_currency="CNY").quantity == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "amount", "currency"),
+    [
+        # a number word before a word for thousands or more is that number: the word was read as a count
+        # (quantity 5) and the price was lost
+        ("Продам велосипед, пять тысяч рублей", "RUB", 5000.0, "RUB"),
+        ("पुराना फ्रिज बेचना है, पाँच हज़ार रुपये", "INR", 5000.0, "INR"),
+        ("दो लाख में बाइक बेचनी है", "INR", 200_000.0, "INR"),
+        ("İkinci el bisiklet, beş bin lira", "TRY", 5000.0, "TRY"),
+        ("Vendo moto, dos mil pesos", "MXN", 2000.0, "MXN"),
+        ("Dijual motor bekas, lima juta", "IDR", 5_000_000.0, "IDR"),
+        ("Bán xe máy cũ, hai triệu", "VND", 2_000_000.0, "VND"),
+        ("للبيع دراجة، ثلاثة آلاف ريال", "SAR", 3000.0, "SAR"),
+        ("selling my old car, two grand", "USD", 2000.0, "USD"),
+        # thousands grouped by an apostrophe (Switzerland)
+        ("Verkaufe Velo, CHF 1'200", "CHF", 1200.0, "CHF"),
+        ("Vendo scooter 1’850.50 CHF", "CHF", 1850.5, "CHF"),
+    ],
+)
+def test_number_words_before_thousands_and_swiss_grouping(
+    text: str, default: str, amount: float, currency: str
+) -> None:
+    ex = extract(text, default_currency=default)
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.currency) == (amount, currency)
+    assert ex.quantity in (None, 1), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "iki bina arası",  # "bina" (a building) starts like "bin" (a thousand)
+        "one man band for hire",  # "man" is ten thousand in Vietnamese and Indonesian tables, not after "one"
+        "two tickets for Saturday",
+        "5'10\" tall",  # feet and inches, no thousands
+        "seven k-pop albums",
+    ],
+)
+def test_number_words_alone_stay_words(text: str) -> None:
+    assert number_forms(text) == text

@@ -164,6 +164,13 @@ def test_share_nothing_publishes_no_free_text(tmp_path: Path) -> None:
         # comma between two numbers, a bare 만원; the price mention it found is the one taken out
         ("出拯救者Y7000P 2023 16+512，4200元，成都", "出拯救者Y7000P 2023 16+512、成都"),
         ("남아 내복 4벌, 만원에 드려요", "남아 내복 4벌"),
+        # a number word before a thousand ("पाँच हज़ार" 5,000), Swiss grouping ("1'200"), and the nukta the
+        # extractor reads without ("हज़ार" is its "हजार"): the text was not published at all
+        ("पुराना फ्रिज चाहिए, पाँच हज़ार रुपये तक", "पुराना फ्रिज चाहिए"),
+        ("बेचना है पुराना फ्रिज, 8 हज़ार रुपये", "बेचना है पुराना फ्रिज"),
+        ("फ्रिज चाहिए, 5 \u0939\u095b\u093e\u0930 रुपये तक", "फ्रिज चाहिए"),  # ज़ precomposed
+        ("Куплю велосипед, пять тысяч рублей максимум", "Куплю велосипед"),
+        ("Suche Velo, höchstens CHF 1'200", "Suche Velo"),
     ],
 )
 def test_the_published_text_reads_numbers_as_the_extractor(text: str, published: str) -> None:
