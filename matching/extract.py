@@ -29,6 +29,7 @@ from matching.brands import brand_of, find_brands, product_lines, read_models
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
 from matching.lexicon import (
+    LETTER,
     common,
     fold,
     languages,
@@ -36,8 +37,16 @@ from matching.lexicon import (
     scope,
 )
 from matching.measures import read_measures
-from matching.numerals import han_int, number_forms
-from matching.patterns import INDIAN_GROUPING, MULT_LINKS, NUM, RESOLUTIONS, Patterns, compiled
+from matching.numerals import big_multipliers, han_int, number_forms
+from matching.patterns import (
+    CURRENCY_MILLION,
+    INDIAN_GROUPING,
+    MULT_LINKS,
+    NUM,
+    RESOLUTIONS,
+    Patterns,
+    compiled,
+)
 from wire.limits import MAX_ATTR_VALUE_LEN
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
@@ -166,6 +175,8 @@ def _currency_factor(rx: Patterns, token: str) -> float:
 def _factor(rx: Patterns, token: str | None) -> float:
     if not token:
         return 1.0
+    if token == CURRENCY_MILLION:  # "$1.2M" (``patterns.compiled``: only after a currency)
+        return 1_000_000.0
     for p, f in rx.mult:
         if p.fullmatch(token):
             return f
@@ -244,14 +255,17 @@ def _extract_price(
             (rx.bare_each, "each"),
             (rx.bare_total, "total"),
             (rx.bare_after, "after"),
+            (rx.bare_negotiable, "negotiable"),
         ]
         for bare_rx, kind in bare:
             if bare_rx is None:
                 continue
             for m in bare_rx.finditer(text):
-                amount = parse_number(m.group("num"))
+                amount = parse_number(m.group("num") or m.groupdict().get("num2") or "")
                 if amount is None:
                     continue
+                if kind == "negotiable":  # "150 obo", "VB 150": the word goes with the price's span
+                    ex.attributes["negotiable"] = "yes"
                 if kind in ("mult", "label", "after"):
                     unit = rx.unit.match(text, m.end())
                     if unit and unit.group(0).strip() not in MULT_LINK_WORDS:
@@ -426,6 +440,19 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
             if "price" not in ex.uncertain:
                 ex.uncertain.append("price")
             break
+    if ex.price is None and ex.limit_in_words is None:  # "до пяти тысяч", "up to a few million": no currency
+        for m in _thousands(ex.langs or ()).finditer(text):
+            word = m.group(0)
+            if not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3]) and _limit_in_words(
+                text, m.start(), m.end(), ex.langs
+            ):
+                ex.limit_in_words = word
+                ex.warnings.append(
+                    f"a limit in words ({word}) that can't be read: write it in digits, e.g. '80 {word}'"
+                )
+                if "price" not in ex.uncertain:
+                    ex.uncertain.append("price")
+                break
         for n in list(re.finditer(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])", text))[:MAX_NUMBERS]:
             value = parse_number(n.group(1))
             if value is None or value < 2 or (1900 <= value <= 2100) or rx.unit.match(text, n.end()):
@@ -439,6 +466,13 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
                     if key not in ex.uncertain:
                         ex.uncertain.append(key)
             break
+
+
+@cache
+def _thousands(langs: tuple[str, ...]) -> re.Pattern[str]:
+    """A word for a thousand or more of ``langs`` (``numerals.big_multipliers``), standing alone."""
+    alts = [a for lang in langs for a in big_multipliers(lang)] or ["(?!x)x"]
+    return re.compile(rf"(?<!{LETTER})(?:{'|'.join(alts)})(?!{LETTER})")
 
 
 #: Words between a bound cue and the currency it bounds in a limit written in words ("máximo cincuenta", "до

@@ -66,9 +66,10 @@ def _size_value(raw: str) -> str | None:
 
 
 _CAPACITY = re.compile(r"(?<![\d.,])(\d{2,3})\s?(ah|а·?ч|amperes?|amper|ампер)(?![a-zа-я])")
-#: A length in metres ("3,2 m", "3.2米", "3.2メートル"): kept as centimetres for the conflict check.
+#: A length in metres ("3,2 m", "3.2米", "3.2メートル"): kept as centimetres for the conflict check; not after
+#: a currency sign ("$1.2M" is millions).
 _LENGTH = re.compile(
-    r"(?<![\d.,])(\d{1,2}[.,]\d{1,2})\s?(?:m|м|metros?|metres?|meters?|metri|metre|метр\w*|米|メートル|미터|मीटर|متر)(?![a-zа-я])"
+    r"(?<![\d.,$€£¥₹₽₩])(?<![$€£¥₹₽₩]\s)(\d{1,2}[.,]\d{1,2})\s?(?:m|м|metros?|metres?|meters?|metri|metre|метр\w*|米|メートル|미터|मीटर|متر)(?![a-zа-я])"
 )
 
 

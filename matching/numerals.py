@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from matching.lexicon import digit_table, languages, multipliers, number_words
+from matching.lexicon import digit_table, languages, mapping, multipliers, number_words
 
 #: Han digits (simplified, traditional and financial forms, and the zero signs).
 HAN_DIGITS = {
@@ -173,6 +173,8 @@ def compound_numbers(text: str) -> str:
     return _MILLIONS_AND.sub(millions, _SPACED_FRACTION.sub(spaced, text))
 
 
+#: Whole units written with a dash for the cents ("300,- €", "150.– VB", German and Swiss ads): the dash goes.
+_DASH_CENTS = re.compile(r"(?<=\d)[.,][-–—]{1,2}(?![\d-])")
 #: Thousands grouped by an apostrophe, as in Switzerland ("CHF 1'200", "1’250.50"): the apostrophe goes.
 _APOSTROPHE_GROUP = re.compile(r"(?<=\d)['’](?=\d{3}(?!\d))")
 #: Multiplier words too short to follow a number word safely ("k", "tr", "jt": "one k"; "man": "one man").
@@ -194,32 +196,53 @@ def _alternatives(rx: str) -> list[str]:
 
 
 @cache
-def _worded() -> re.Pattern[str]:
-    """A number word of any language's table (one to ten: "пять", "दो", "beş", "cinco") right before a word
-    for a thousand or more ("тысяч", "लाख", "bin", "mil", "million"), the number word in group ``n``."""
-    langs = languages()
-    numbers = {w for w, v in number_words(langs).items() if 1 <= v <= 10 and " " not in w}
-    bigs = []
-    for rx, factor in multipliers(langs):
+def big_multipliers(lang: str) -> list[str]:
+    """The regex alternatives of ``lang``'s words for a thousand or more that may follow a number word
+    ("тыс(?:яч[аи]?)?", "लाख", "mil"; not "k", "tr", "man": "one k", "one man"), a Devanagari nukta
+    optional."""
+    out = []
+    for rx, factor in multipliers((lang,)):
         for alt in _alternatives(rx):
             literal = re.sub(r"\(.*?\)\??|\\.|[?*+]", "", alt)
             long_enough = len(literal) >= 3 or (len(literal) == 2 and not literal.isascii())
             if factor >= 1000 and long_enough and literal not in _SHORT_MULTIPLIERS:
-                bigs.append(re.sub("([\u0915\u0916\u0917\u091c\u092b])", "\\1\u093c?", alt))  # "हज़ार" too
-    words = "|".join(sorted(map(re.escape, numbers), key=len, reverse=True))
-    return re.compile(
-        rf"(?<![^\s,.:;(/\-])(?P<n>{words})(?=\s+(?:{'|'.join(bigs)})(?![^\s\d,.;:!?)/\-]))", re.IGNORECASE
-    )
+                out.append(re.sub("([\u0915\u0916\u0917\u091c\u092b])", "\\1\u093c?", alt))  # "हज़ार" too
+    return out
+
+
+@cache
+def _worded() -> tuple[tuple[re.Pattern[str], dict[str, float]], ...]:
+    """Per language: a number word of its table (``numbers`` one to ten: "пять", "दो", "beş", "cinco"; and
+    ``counts_before_multipliers``, read only there: "डेढ़" 1.5, "полторы" 1.5, "medio" 0.5, "пяти" 5) right
+    before one of its words for a thousand or more ("тысяч", "लाख", "bin", "mil", "million"), the number
+    word in group ``n``; and the words' values. One language at a time: "hai" is two in Vietnamese, "you
+    have" in Italian ("hai mille euro?")."""
+    out = []
+    for lang in languages():
+        values: dict[str, float] = {w: v for w, v in number_words((lang,)).items() if 1 <= v <= 10}
+        values.update({str(w): float(v) for w, v in mapping("counts_before_multipliers", (lang,)).items()})
+        values = {w.lower(): v for w, v in values.items() if " " not in w}
+        bigs = big_multipliers(lang)
+        if not values or not bigs:
+            continue
+        words = "|".join(sorted(map(re.escape, values), key=len, reverse=True))
+        rx = re.compile(
+            rf"(?<![^\s,.:;(/\-])(?P<n>{words})(?=\s+(?:{'|'.join(bigs)})(?![^\s\d,.;:!?)/\-]))",
+            re.IGNORECASE,
+        )
+        out.append((rx, values))
+    return tuple(out)
 
 
 def worded_numbers(text: str) -> str:
     """``text`` with a number word before a word for thousands or more as digits ("пять тысяч рублей" -> "5
-    тысяч рублей", "दो लाख" -> "2 लाख"): read as they stand, the number word was taken for a count (five
+    тысяч рублей", "डेढ़ लाख" -> "1.5 लाख"): read as they stand, the number word was taken for a count (five
     bicycles) and the price was lost. Number words alone stay words ("two hundred pounds": the extractor
     asks for digits)."""
-    rx = _worded()
-    values = number_words(languages())
-    return rx.sub(lambda m: str(values.get(m.group("n"), values.get(m.group("n").lower(), 0))), text)
+    for rx, values in _worded():
+        if rx.search(text):
+            text = rx.sub(lambda m, v=values: f"{v.get(m.group('n').lower(), 0):g}", text)  # type: ignore[misc]
+    return text
 
 
 def number_forms(text: str) -> str:
@@ -230,4 +253,5 @@ def number_forms(text: str) -> str:
     published text's price mentions are the ones the extractor found."""
     text = _MAN_WON.sub("1만원", _CLAUSE_COMMA.sub("、", text))
     text = _APOSTROPHE_GROUP.sub("", worded_numbers(text.translate(digit_table())))
+    text = _DASH_CENTS.sub("", text)
     return compound_numbers(numerals(text))

@@ -33,6 +33,8 @@ INDIAN_GROUPING = r"\d{1,2}(?:,\d{2})+,\d{3}"
 #: An amount: Indian grouping, thousands grouped by "." "," or a space, or plain digits; each with up to two
 #: decimals except the Indian one.
 NUM = rf"{INDIAN_GROUPING}(?![\d,])|\d{{1,3}}(?:[.,\s]\d{{3}})+(?:[.,]\d{{1,2}})?|\d+(?:[.,]\d{{1,2}})?"
+#: Millions after an amount written currency first ("$1.2M"); matched case-insensitively (texts are folded).
+CURRENCY_MILLION = "m"
 #: Words that link a multiplier to what it counts ("8 milhões de rupias"): after one they are no unit.
 MULT_LINKS = "de|di|of"
 #: A display's resolution, never an amount of money when it stands without a bound word ("TV 4K").
@@ -60,6 +62,7 @@ class Patterns:
     bare_bound: re.Pattern[str] | None
     bare_each: re.Pattern[str] | None
     bare_total: re.Pattern[str] | None  # a number before a word for the whole lot ("180 for all"): a price
+    bare_negotiable: re.Pattern[str] | None  # a number beside "obo", "VB", "neg." ("150 obo", "VB 150")
     bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
     bare_after: re.Pattern[str] | None  # three digits or more, then a bound word ("2000以内", "3000 तक"); not
     # with a Turkish case ending ("2015'e kadar model": a year)
@@ -209,7 +212,9 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     mult = mult or "(?!x)x"
     mult_group = rf"(?:\s?(?P<mult>{mult}))?"
     # "/" after the amount: a rate ("$25/hour", "€1,150/month") unless a digit follows ("€ 205/55")
-    prefix = re.compile(rf"(?P<cur>{cur})\s?(?P<num>{NUM}){mult_group}(?!\d|/\d)")
+    # after an amount written currency first, "M" is millions too ("$1.2M", "£2m"); alone "1.5m" is a length
+    millions = rf"(?:\s?(?P<mult>{mult}|{CURRENCY_MILLION}(?!{LETTER}|[²2])))?"
+    prefix = re.compile(rf"(?P<cur>{cur})\s?(?P<num>{NUM}){millions}(?!\d|/\d)")
     # a link word between multiplier and currency: "8 milhões de reais", "2 millions d'euros"
     linked = rf"(?:\s?(?P<mult>{mult})(?:\s(?:{MULT_LINKS})(?=\s)|\sd')?)?"
     suffix = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM}){linked}\s?(?P<cur>{cur})")
@@ -267,6 +272,14 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     )
     total_rx = pattern("price.total", langs)
     bare_total = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?:{total_rx.pattern})") if total_rx else None
+    neg_rx = pattern("price.negotiable", langs)
+    bare_negotiable = (
+        re.compile(
+            rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?:{neg_rx.pattern})|(?:{neg_rx.pattern})\s?(?P<num2>{NUM})(?![\d.,]\d)"
+        )
+        if neg_rx
+        else None
+    )
     labels = pattern("size_labels", langs)
     inch = pattern("inch", langs)
     # not a number of inches after the label ("مقاس 29 إنش": a wheel, not a frame size)
@@ -345,6 +358,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_bound=bare_bound,
         bare_each=bare_each,
         bare_total=bare_total,
+        bare_negotiable=bare_negotiable,
         bare_label=bare_label,
         bare_after=bare_after,
         after_mult=after_mult,

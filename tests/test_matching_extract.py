@@ -912,3 +912,34 @@ def test_arabic_not_exceeding_is_a_maximum() -> None:
     ex = extract("مطلوب دراجة هوائية بسعر لا يتجاوز ٢٠٠ درهم", default_currency="MAD")
     assert ex.price is not None
     assert (ex.price.amount, ex.price.currency, ex.price.bound) == (200.0, "MAD", "max")
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "amount", "currency"),
+    [
+        # whole units with a dash for the cents (German and Swiss ads): the amount was lost
+        ("Verkaufe Fahrrad 300,- €", "EUR", 300.0, "EUR"),
+        ("Kinderwagen, Preis: 85,-", "EUR", 85.0, "EUR"),
+        ("Velo 250.– CHF", "CHF", 250.0, "CHF"),  # not "Fr." for francs: in German it is Friday too
+        # a number beside a word for "negotiable" is the asking price ("150 obo", "VB 150")
+        ("bike 150 obo", "USD", 150.0, "USD"),
+        ("Sofa VB 150", "EUR", 150.0, "EUR"),
+        # millions after an amount written currency first
+        ("3 bed house for sale, $1.2M", "USD", 1_200_000.0, "USD"),
+        ("flat in Zone 2, £2.5m", "GBP", 2_500_000.0, "GBP"),
+    ],
+)
+def test_more_written_forms_of_a_price(text: str, default: str, amount: float, currency: str) -> None:
+    ex = extract(text, default_currency=default)
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.currency) == (amount, currency)
+
+
+def test_a_number_beside_negotiable_keeps_the_negotiable_attribute() -> None:
+    assert extract("bike 150 obo", default_currency="USD").attributes.get("negotiable") == "yes"
+
+
+@pytest.mark.parametrize("text", ["rope 1.5m long", "desk 1.5m wide, $80", "Tel. 0171-1234567"])
+def test_lengths_and_phone_numbers_are_no_millions(text: str) -> None:
+    ex = extract(text, default_currency="USD")
+    assert ex.price is None or ex.price.amount == 80.0, text

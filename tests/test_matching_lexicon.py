@@ -103,6 +103,13 @@ def test_price_bounds(text: str, bound: str) -> None:
         ("cần mua 2 cái quạt", 2),
         ("butuh 3 kursi lipat", 3),
         ("Куплю лодку ПВХ 320-330 с мотором", None),
+        # a count after "with" is of what comes with the thing, not of the things sold
+        ("Je vends ma PS4 avec deux manettes", None),
+        ("Selling PS5 with 2 controllers and 3 games", None),
+        ("Selling 4 tires with 2 spare rims", 4),
+        ("Vendo bici con 2 cascos", None),
+        ("Verkaufe Konsole mit 2 Controllern", None),
+        ("Продаю PS4 с 2 джойстиками", None),
     ],
 )
 def test_quantity_per_language(text: str, qty: int | None) -> None:
@@ -136,6 +143,11 @@ def test_quantity_per_language(text: str, qty: int | None) -> None:
         ("谁卖自行车", "demand"),
         ("Nhận giữ mèo khi bạn đi du lịch", "supply"),  # "nhận" + a service: someone takes the work
         ("Nhận phiên dịch tiếng Hàn theo ngày", "supply"),
+        # "come and fetch it" is a giver's words, not a seeker's
+        ("À donner : canapé trois places, à venir chercher", "supply"),
+        ("Regalo sofá, hay que pasar a buscarlo", "supply"),
+        ("Je cherche un canapé", "demand"),
+        ("Busco sofá de 3 plazas", "demand"),
     ],
 )
 def test_action_cues(text: str, side: str) -> None:

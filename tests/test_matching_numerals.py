@@ -118,6 +118,14 @@ def test_counts_in_numerals_are_unchanged() -> None:
         ("Bán xe máy cũ, hai triệu", "VND", 2_000_000.0, "VND"),
         ("للبيع دراجة، ثلاثة آلاف ريال", "SAR", 3000.0, "SAR"),
         ("selling my old car, two grand", "USD", 2000.0, "USD"),
+        # halves and case forms, read only before a word for thousands (``counts_before_multipliers``)
+        ("बाइक बेचनी है, डेढ़ लाख", "INR", 150_000.0, "INR"),
+        ("साइकिल बेचनी है ढाई हजार में", "INR", 2500.0, "INR"),
+        ("सवा लाख में बाइक", "INR", 125_000.0, "INR"),
+        ("продам за полторы тысячи", "RUB", 1500.0, "RUB"),
+        ("куплю машину до пяти тысяч долларов", "RUB", 5000.0, "USD"),
+        ("مطلوب لابتوب في حدود نص مليون جنيه", "EGP", 500_000.0, "EGP"),
+        ("vendo casa en medio millón de pesos", "MXN", 500_000.0, "MXN"),
         # thousands grouped by an apostrophe (Switzerland)
         ("Verkaufe Velo, CHF 1'200", "CHF", 1200.0, "CHF"),
         ("Vendo scooter 1’850.50 CHF", "CHF", 1850.5, "CHF"),
@@ -140,6 +148,8 @@ def test_number_words_before_thousands_and_swiss_grouping(
         "two tickets for Saturday",
         "5'10\" tall",  # feet and inches, no thousands
         "seven k-pop albums",
+        "hai mille euro?",  # Vietnamese "hai" (two) before Italian "mille": one language at a time
+        "spent on million dollar homes",  # Turkish "on" (ten)
     ],
 )
 def test_number_words_alone_stay_words(text: str) -> None:

@@ -89,12 +89,16 @@ def test_a_private_limit_written_anywhere_means_no_free_text() -> None:
         ("想买二手冰箱，最多两千块", "CNY", "想买二手冰箱"),
         ("中古のソファを探しています、予算は三万円まで", "JPY", "中古のソファを探しています"),
         ("소파 삽니다 최대 삼십만원까지", "KRW", "소파 삽니다"),
+        # and so is one in number words before a word for thousands ("пяти тысяч": five thousand)
+        ("ищу велосипед, до пяти тысяч рублей", "RUB", "ищу велосипед"),
         # a limit in words of other scripts is not read: the text is not published at all
         ("looking for a used bike, fifty dollars max", "USD", None),
         ("busco bicicleta usada, máximo cincuenta dólares", "MXN", None),
-        ("ищу велосипед, до пяти тысяч рублей", "RUB", None),
         ("cherche vélo, cent euros max", "EUR", None),
         ("at least two hundred dollars for my bike", "USD", None),
+        # a limit in words with no currency word: a word for thousands after a bound cue is enough
+        ("Looking for a car, up to a few thousand", "USD", None),
+        ("Куплю машину, максимум несколько тысяч", "RUB", None),
         # a currency word that bounds nothing stays ("sol", "real", a price asked in dollars)
         ("Vendo gafas de sol Ray-Ban", "PEN", "Vendo gafas de sol Ray-Ban"),
         ("real leather sofa for sale", "USD", "real leather sofa for sale"),
@@ -171,6 +175,11 @@ def test_share_nothing_publishes_no_free_text(tmp_path: Path) -> None:
         ("फ्रिज चाहिए, 5 \u0939\u095b\u093e\u0930 रुपये तक", "फ्रिज चाहिए"),  # ज़ precomposed
         ("Куплю велосипед, пять тысяч рублей максимум", "Куплю велосипед"),
         ("Suche Velo, höchstens CHF 1'200", "Suche Velo"),
+        # number words in their case forms and halves, read as the extractor reads them ("до пяти тысяч": up
+        # to five thousand; it was published whole, the buyer's limit with it)
+        ("Куплю машину до пяти тысяч", "Куплю машину"),
+        ("Куплю машину до полутора миллионов", "Куплю машину"),
+        ("मुझे बाइक चाहिए, डेढ़ लाख तक", "मुझे बाइक चाहिए"),
     ],
 )
 def test_the_published_text_reads_numbers_as_the_extractor(text: str, published: str) -> None:
