@@ -440,24 +440,13 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
             if "price" not in ex.uncertain:
                 ex.uncertain.append("price")
             break
-    if ex.price is None and ex.limit_in_words is None:  # "до пяти тысяч", "up to a few million": no currency
-        for m in _thousands(ex.langs or ()).finditer(text):
-            word = m.group(0)
-            if not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3]) and _limit_in_words(
-                text, m.start(), m.end(), ex.langs
-            ):
-                ex.limit_in_words = word
-                ex.warnings.append(
-                    f"a limit in words ({word}) that can't be read: write it in digits, e.g. '80 {word}'"
-                )
-                if "price" not in ex.uncertain:
-                    ex.uncertain.append("price")
-                break
-        for n in list(re.finditer(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])", text))[:MAX_NUMBERS]:
+        if ex.limit_in_words is None:
+            _limit_without_currency(rx, text, ex)
+        for n in list(_LEFT_NUMBER.finditer(text))[:MAX_NUMBERS]:
             value = parse_number(n.group(1))
             if value is None or value < 2 or (1900 <= value <= 2100) or rx.unit.match(text, n.end()):
                 continue
-            if ex.quantity is None:
+            if ex.quantity is None and ex.limit_in_words is None:
                 ex.warnings.append(
                     f"{n.group(1)}: a price or a quantity? "
                     f"say e.g. '{n.group(1)} USD' or '{n.group(1)} pieces'"
@@ -466,6 +455,42 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
                     if key not in ex.uncertain:
                         ex.uncertain.append(key)
             break
+
+
+#: A number left over after the price patterns: digits with no letter, slash or percent sign touching them.
+_LEFT_NUMBER = re.compile(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])")
+
+
+def _limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
+    """A bound with no currency the price patterns could not read: a word for thousands with no digits ("до
+    пяти тысяч", "up to a few thousand") or a number ("my budget is around 500") after a bound cue in its
+    clause. A private limit all the same: ``limit_in_words`` is set, so it is never published."""
+    found: list[re.Match[str]] = [
+        m
+        for m in _thousands(ex.langs or ()).finditer(text)
+        if not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3])
+    ]
+    for n in list(_LEFT_NUMBER.finditer(text))[:MAX_NUMBERS]:
+        value = parse_number(n.group(1))
+        if (
+            value is not None
+            and value >= 2
+            and not (1900 <= value <= 2100)
+            and not rx.unit.match(text, n.end())
+        ):
+            found.append(n)  # not a year: "2015'e kadar model" (a model up to 2015)
+    for m in found:
+        if _limit_in_words(text, m.start(), m.end(), ex.langs):
+            word = m.group(0)
+            ex.limit_in_words = word
+            ex.warnings.append(
+                f"a limit in words ({word}) that can't be read: write it in digits, e.g. '80 {word}'"
+                if m.re is not _LEFT_NUMBER
+                else f"a limit ({word}) that can't be read: write it with its currency, e.g. 'max {word} USD'"
+            )
+            if "price" not in ex.uncertain:
+                ex.uncertain.append("price")
+            return
 
 
 @cache
