@@ -385,6 +385,8 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
             continue
         if _price_beside(rx, text, m4.start("n")):
             continue  # "50 each", "180 for all": a price beside the one read first, no count
+        if raw.isdigit() and _limit_in_words(text, m4.start("n"), m4.end("n"), ex.langs):
+            continue  # "my budget is around 500 and ...": a limit the price patterns could not read
         if m4.group("w") in month_names(ex.langs or ()):
             continue
         start = m4.start("n")
@@ -503,6 +505,11 @@ def _thousands(langs: tuple[str, ...]) -> re.Pattern[str]:
 #: Words between a bound cue and the currency it bounds in a limit written in words ("máximo cincuenta", "до
 #: пяти тысяч", "at most two hundred and fifty"), at most.
 MAX_LIMIT_WORDS = 5
+
+
+def limit_cue_after(langs: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A bound cue of ``langs`` right after an amount ("tops", "max", "以内"), with punctuation before it."""
+    return _limit_cues(langs)[1]
 
 
 @cache

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from matching.extract import MAX_EXTRACT_CHARS, extract, normalise
+from matching.extract import MAX_EXTRACT_CHARS, extract, limit_cue_after, normalise
 from matching.extraction import Extraction
 from matching.lang import detect_language
 from matching.lexicon import WORD, fold
@@ -28,6 +28,8 @@ MAX_CUE_WORDS = 4
 #: What follows a price in its clause and is dropped with it when this short ("each", "cada una").
 MAX_TAIL_CHARS = 24
 _CLAUSE_END = re.compile(r"[,;.!?¿¡:，。；！？、\n]")
+#: A limit the extractor found as a bare number (``Extraction.limit_in_words``), not as words.
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 #: Separators inside a sentence, and sentence ends (Latin, CJK, Arabic), for the tidying below.
 _SEP = ",;:，；、،؛"
 _END = ".!?。！？"
@@ -73,12 +75,18 @@ def published_text(
         else:
             read = extract(out, default_currency)
         price = read.price
-        if price is None:
+        # a number after a bound cue the price patterns could not read ("budget is around 500"): a limit,
+        # taken out with its cue like a price mention
+        limit = (
+            read.limit_in_words if price is None and _DIGITS.fullmatch(read.limit_in_words or "") else None
+        )
+        if price is None and limit is None:
             checked = out
             break
-        if price.bound is not None:
-            amounts.append(price.amount)
-        cut = _without_price(out, price.text, default_currency, read.langs)
+        if price is None or price.bound is not None:
+            amounts.append(price.amount if price is not None else float(str(limit).replace(",", ".")))
+        mention = price.text if price is not None else _with_cue_after(out, str(limit), read.langs)
+        cut = _without_price(out, mention, default_currency, read.langs)
         if cut is None:
             return None, [refused + "carries its category and attributes only"]
         out = _tidy(cut)
@@ -152,6 +160,16 @@ def _without_price(text: str, found: str, default_currency: str | None, langs: t
 def _bound(text: str, default_currency: str | None, langs: tuple[str, ...]) -> str | None:
     price = extract(text, default_currency, langs[0] if langs else None, langs[1:]).price
     return None if price is None else price.bound
+
+
+def _with_cue_after(text: str, number: str, langs: tuple[str, ...]) -> str:
+    """``number`` as found in ``text`` (lower case), with the bound cue right after it when one follows
+    ("70 tops", "800 max"): the mention to take out."""
+    low, _ = _lowered(text)
+    at = low.find(number)
+    cue = limit_cue_after(langs)
+    m = cue.match(low, at + len(number)) if at >= 0 and cue is not None else None
+    return low[at : m.end()] if m else number
 
 
 def _lowered(text: str) -> tuple[str, list[int]]:
