@@ -385,8 +385,7 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
             continue
         if _price_beside(rx, text, m4.start("n")):
             continue  # "50 each", "180 for all": a price beside the one read first, no count
-        direct = raw.isdigit() and int(raw) >= MIN_DIRECT_LIMIT
-        if raw.isdigit() and _limit_in_words(text, m4.start("n"), m4.end("n"), ex.langs, direct):
+        if raw.isdigit() and _limit_in_words(text, m4.start("n"), m4.end("n"), ex.langs):
             continue  # "my budget is around 500 and ...": a limit the price patterns could not read
         if m4.group("w") in month_names(ex.langs or ()):
             continue
@@ -483,8 +482,7 @@ def _limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
         ):
             found.append(n)  # not a year: "2015'e kadar model" (a model up to 2015)
     for m in found:
-        number = parse_number(m.group(0)) if m.re is _LEFT_NUMBER else None
-        if _limit_in_words(text, m.start(), m.end(), ex.langs, (number or 0) >= MIN_DIRECT_LIMIT):
+        if _limit_in_words(text, m.start(), m.end(), ex.langs):
             word = m.group(0)
             ex.limit_in_words = word
             ex.warnings.append(
@@ -509,45 +507,32 @@ def _thousands(langs: tuple[str, ...]) -> re.Pattern[str]:
 MAX_LIMIT_WORDS = 5
 
 
-#: A number the price patterns did not read, right after a bound cue ("thinking around 300", "unos 300"), is
-#: a limit from this much: below, a count ("about 3 kids").
-MIN_DIRECT_LIMIT = 10
-
-
 def limit_cue_after(langs: tuple[str, ...]) -> re.Pattern[str] | None:
     """A bound cue of ``langs`` right after an amount ("tops", "max", "以内"), with punctuation before it."""
     return _limit_cues(langs)[1]
 
 
 @cache
-def _limit_cues(
-    langs: tuple[str, ...],
-) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None]:
-    """The bound cues of ``langs`` (at most, at least, about) as a cue before an amount with only words
-    between, as one right after it, and as one right before it (``_limit_in_words``)."""
-    kinds = ("max", "min", "approx")
-    before = [p.pattern for k in kinds if (p := pattern(f"price.{k}_before", langs)) is not None]
-    after = [p.pattern for k in kinds if (p := pattern(f"price.{k}_after", langs)) is not None]
+def _limit_cues(langs: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """The bound cues of ``langs`` as a cue before a currency word with only words between, and as one right
+    after it (``_limit_in_words``)."""
+    before = [p.pattern for k in ("max", "min") if (p := pattern(f"price.{k}_before", langs)) is not None]
+    after = [p.pattern for k in ("max", "min") if (p := pattern(f"price.{k}_after", langs)) is not None]
     words = rf"(?:[^\W\d]+[^\w\d]+){{1,{MAX_LIMIT_WORDS}}}"
     return (
         re.compile(rf"(?:{'|'.join(before)})[^\w\d]+{words}$") if before else None,
         re.compile(rf"[^\w\d]{{0,3}}(?:{'|'.join(after)})") if after else None,
-        re.compile(rf"(?:{'|'.join(before)})[^\w\d]*$") if before else None,
     )
 
 
-def _limit_in_words(text: str, start: int, end: int, langs: tuple[str, ...], direct: bool = False) -> bool:
-    """Whether the amount at ``text[start:end]`` (a currency word, or a number the price patterns did not
-    read) ends a bound they could not read ("fifty dollars max", "máximo cincuenta dólares", "my budget is
-    around 500"): a private limit, which must not be published as written (``published.published_text``).
-    ``direct``: a cue right before the amount counts too ("around 300": a number of ``MIN_DIRECT_LIMIT`` or
-    more)."""
-    before, after, right_before = _limit_cues(langs)
+def _limit_in_words(text: str, start: int, end: int, langs: tuple[str, ...]) -> bool:
+    """Whether the currency word at ``text[start:end]`` ends a bound written without digits ("fifty dollars
+    max", "máximo cincuenta dólares"): a private limit nobody can read, which must not be published as
+    written (``published.published_text``)."""
+    before, after = _limit_cues(langs)
     clause = re.split(r"[,;.!?¿¡:，。；！？、\n]", text[max(0, start - 80) : start])[-1]
     return bool(
-        (before is not None and before.search(clause))
-        or (after is not None and after.match(text, end))
-        or (direct and right_before is not None and right_before.search(clause))
+        (before is not None and before.search(clause)) or (after is not None and after.match(text, end))
     )
 
 

@@ -943,9 +943,3 @@ def test_a_number_beside_negotiable_keeps_the_negotiable_attribute() -> None:
 def test_lengths_and_phone_numbers_are_no_millions(text: str) -> None:
     ex = extract(text, default_currency="USD")
     assert ex.price is None or ex.price.amount == 80.0, text
-
-
-def test_a_limit_the_patterns_cannot_read_is_no_count() -> None:
-    # a number after a bound cue is a limit (kept out of the published text), not the quantity wanted
-    assert extract("need a laptop - my budget is around 500 and it must have 16GB RAM").quantity is None
-    assert extract("looking for about 3 kids bikes").quantity == 3  # under MIN_DIRECT_LIMIT: a count
