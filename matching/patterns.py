@@ -271,7 +271,12 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
     )
     total_rx = pattern("price.total", langs)
-    bare_total = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?:{total_rx.pattern})") if total_rx else None
+    # not a range's upper end ("NCERT 6-12 पूरा सेट": classes 6 to 12, the whole set)
+    bare_total = (
+        re.compile(rf"{NOT_BEFORE_NUM}(?<!\d[-–])(?P<num>{NUM})\s?(?:{total_rx.pattern})")
+        if total_rx
+        else None
+    )
     neg_rx = pattern("price.negotiable", langs)
     bare_negotiable = (
         re.compile(

@@ -177,6 +177,8 @@ def test_share_nothing_publishes_no_free_text(tmp_path: Path) -> None:
         ("फ्रिज चाहिए, 5 \u0939\u095b\u093e\u0930 रुपये तक", "फ्रिज चाहिए"),  # ज़ precomposed
         ("Куплю велосипед, пять тысяч рублей максимум", "Куплю велосипед"),
         ("Suche Velo, höchstens CHF 1'200", "Suche Velo"),
+        # a range's upper end before "the whole set" is no price ("classes 6 to 12"): the words stay
+        ("NCERT 6-12 पूरा सेट, ₹2,500 में पूरा सेट", "NCERT 6-12 पूरा सेट"),
         # limits said in more ways
         ("need a laptop - my budget is around 500, 16GB RAM", "need a laptop - my, 16GB RAM"),
         ("محتاجة حد يعملي كيراتين في البيت، الميزانية حوالي ١٢٠٠", "محتاجة حد يعملي كيراتين في البيت"),
