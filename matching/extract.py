@@ -29,18 +29,17 @@ from matching.brands import brand_of, find_brands, product_lines, read_models
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
 from matching.lexicon import (
-    LETTER,
     common,
     fold,
     languages,
     pattern,
     scope,
 )
+from matching.limit_words import LEFT_NUMBER, limit_in_words, limit_without_currency
 from matching.measures import read_measures
-from matching.numerals import big_multipliers, han_int, number_forms
+from matching.numerals import han_int, number_forms, parse_number
 from matching.patterns import (
     CURRENCY_MILLION,
-    INDIAN_GROUPING,
     MULT_LINKS,
     NUM,
     RESOLUTIONS,
@@ -113,24 +112,6 @@ def normalise(text: str) -> str:
     """``lexicon.fold`` (NFC, the optional Devanagari nukta left out, lower case, Turkish dotted İ kept one
     character), then ``number_forms``."""
     return number_forms(fold(text))
-
-
-def parse_number(text: str) -> float | None:
-    """Parse ``80``, ``80.50``, ``80,50``, ``1.200``, ``1,200.50``, ``1 200``, ``3,50,000`` (Indian grouping:
-    lakhs) -> float (None if not one)."""
-    t = re.sub(r"\s", "", text)
-    if not t:
-        return None
-    if re.fullmatch(INDIAN_GROUPING, t):
-        return float(t.replace(",", ""))
-    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", t):
-        return float(re.sub(r"[.,]", "", t))
-    m = re.fullmatch(r"(\d{1,3}(?:[.,]\d{3})*|\d+)(?:[.,](\d{1,2}))?", t)
-    if not m:
-        return None
-    whole = re.sub(r"[.,]", "", m.group(1))
-    frac = m.group(2) or "0"
-    return float(f"{whole}.{frac}")
 
 
 # -- prices
@@ -385,7 +366,7 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
             continue
         if _price_beside(rx, text, m4.start("n")):
             continue  # "50 each", "180 for all": a price beside the one read first, no count
-        if raw.isdigit() and _limit_in_words(text, m4.start("n"), m4.end("n"), ex.langs):
+        if raw.isdigit() and limit_in_words(text, m4.start("n"), m4.end("n"), ex.langs):
             continue  # "my budget is around 500 and ...": a limit the price patterns could not read
         if m4.group("w") in month_names(ex.langs or ()):
             continue
@@ -416,7 +397,7 @@ _PHONE_BEFORE = re.compile(r"(?:\d{2,}[\s\-.]){2,}$")
 
 #: Currency names that are everyday words too (``currency_everyday`` in the common table: "gafas de sol",
 #: sunglasses; "sous-sol"; Turkish "sol", left; "real leather"): named without an amount, they are not taken
-#: for a price nobody wrote, unless they end a limit written in words (``_limit_in_words``: a private figure,
+#: for a price nobody wrote, unless they end a limit written in words (``limit_in_words``: a private figure,
 #: never published). One list for every language: a currency word is matched beyond the text's own.
 @cache
 def _everyday() -> frozenset[str]:
@@ -430,7 +411,7 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
             word = m.group(0).strip()
             if not word or re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3]):
                 break
-            if _limit_in_words(text, m.start(), m.end(), ex.langs):
+            if limit_in_words(text, m.start(), m.end(), ex.langs):
                 ex.limit_in_words = word
                 ex.warnings.append(
                     f"a limit in words ({word}) that can't be read: write it in digits, e.g. '80 {word}'"
@@ -443,8 +424,8 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
                 ex.uncertain.append("price")
             break
         if ex.limit_in_words is None:
-            _limit_without_currency(rx, text, ex)
-        for n in list(_LEFT_NUMBER.finditer(text))[:MAX_NUMBERS]:
+            limit_without_currency(rx, text, ex)
+        for n in list(LEFT_NUMBER.finditer(text))[:MAX_NUMBERS]:
             value = parse_number(n.group(1))
             if value is None or value < 2 or (1900 <= value <= 2100) or rx.unit.match(text, n.end()):
                 continue
@@ -457,83 +438,6 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
                     if key not in ex.uncertain:
                         ex.uncertain.append(key)
             break
-
-
-#: A number left over after the price patterns: digits with no letter, slash or percent sign touching them.
-_LEFT_NUMBER = re.compile(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])")
-
-
-def _limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
-    """A bound with no currency the price patterns could not read: a word for thousands with no digits ("до
-    пяти тысяч", "up to a few thousand") or a number ("my budget is around 500") after a bound cue in its
-    clause. A private limit all the same: ``limit_in_words`` is set, so it is never published."""
-    found: list[re.Match[str]] = [
-        m
-        for m in _thousands(ex.langs or ()).finditer(text)
-        if not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3])
-    ]
-    for n in list(_LEFT_NUMBER.finditer(text))[:MAX_NUMBERS]:
-        value = parse_number(n.group(1))
-        if (
-            value is not None
-            and value >= 2
-            and not (1900 <= value <= 2100)
-            and not rx.unit.match(text, n.end())
-        ):
-            found.append(n)  # not a year: "2015'e kadar model" (a model up to 2015)
-    for m in found:
-        if _limit_in_words(text, m.start(), m.end(), ex.langs):
-            word = m.group(0)
-            ex.limit_in_words = word
-            ex.warnings.append(
-                f"a limit in words ({word}) that can't be read: write it in digits, e.g. '80 {word}'"
-                if m.re is not _LEFT_NUMBER
-                else f"a limit ({word}) that can't be read: write it with its currency, e.g. 'max {word} USD'"
-            )
-            if "price" not in ex.uncertain:
-                ex.uncertain.append("price")
-            return
-
-
-@cache
-def _thousands(langs: tuple[str, ...]) -> re.Pattern[str]:
-    """A word for a thousand or more of ``langs`` (``numerals.big_multipliers``), standing alone."""
-    alts = [a for lang in langs for a in big_multipliers(lang)] or ["(?!x)x"]
-    return re.compile(rf"(?<!{LETTER})(?:{'|'.join(alts)})(?!{LETTER})")
-
-
-#: Words between a bound cue and the currency it bounds in a limit written in words ("máximo cincuenta", "до
-#: пяти тысяч", "at most two hundred and fifty"), at most.
-MAX_LIMIT_WORDS = 5
-
-
-def limit_cue_after(langs: tuple[str, ...]) -> re.Pattern[str] | None:
-    """A bound cue of ``langs`` right after an amount ("tops", "max", "以内"), with punctuation before it."""
-    return _limit_cues(langs)[1]
-
-
-@cache
-def _limit_cues(langs: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
-    """The bound cues of ``langs`` as a cue before a currency word with only words between, and as one right
-    after it (``_limit_in_words``)."""
-    before = [p.pattern for k in ("max", "min") if (p := pattern(f"price.{k}_before", langs)) is not None]
-    after = [p.pattern for k in ("max", "min") if (p := pattern(f"price.{k}_after", langs)) is not None]
-    words = rf"(?:[^\W\d]+[^\w\d]+){{1,{MAX_LIMIT_WORDS}}}"
-    return (
-        re.compile(rf"(?:{'|'.join(before)})[^\w\d]+{words}$") if before else None,
-        re.compile(rf"[^\w\d]{{0,3}}(?:{'|'.join(after)})") if after else None,
-    )
-
-
-def _limit_in_words(text: str, start: int, end: int, langs: tuple[str, ...]) -> bool:
-    """Whether the currency word at ``text[start:end]`` ends a bound written without digits ("fifty dollars
-    max", "máximo cincuenta dólares"): a private limit nobody can read, which must not be published as
-    written (``published.published_text``)."""
-    before, after = _limit_cues(langs)
-    clause = re.split(r"[,;.!?¿¡:，。；！？、\n]", text[max(0, start - 80) : start])[-1]
-    return bool(
-        (before is not None and before.search(clause)) or (after is not None and after.match(text, end))
-    )
 
 
 def _set_value(values: list[str]) -> str:

@@ -22,6 +22,7 @@ import re
 from functools import cache
 
 from matching.lexicon import digit_table, languages, mapping, multipliers, number_words
+from matching.patterns import INDIAN_GROUPING
 
 #: Han digits (simplified, traditional and financial forms, and the zero signs).
 HAN_DIGITS = {
@@ -255,3 +256,21 @@ def number_forms(text: str) -> str:
     text = _APOSTROPHE_GROUP.sub("", worded_numbers(text.translate(digit_table())))
     text = _DASH_CENTS.sub("", text)
     return compound_numbers(numerals(text))
+
+
+def parse_number(text: str) -> float | None:
+    """Parse ``80``, ``80.50``, ``80,50``, ``1.200``, ``1,200.50``, ``1 200``, ``3,50,000`` (Indian grouping:
+    lakhs) -> float (None if not one)."""
+    t = re.sub(r"\s", "", text)
+    if not t:
+        return None
+    if re.fullmatch(INDIAN_GROUPING, t):
+        return float(t.replace(",", ""))
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", t):
+        return float(re.sub(r"[.,]", "", t))
+    m = re.fullmatch(r"(\d{1,3}(?:[.,]\d{3})*|\d+)(?:[.,](\d{1,2}))?", t)
+    if not m:
+        return None
+    whole = re.sub(r"[.,]", "", m.group(1))
+    frac = m.group(2) or "0"
+    return float(f"{whole}.{frac}")

@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from matching.extract import MAX_EXTRACT_CHARS, extract, limit_cue_after, normalise
+from matching.extract import MAX_EXTRACT_CHARS, extract, normalise
 from matching.extraction import Extraction
 from matching.lang import detect_language
 from matching.lexicon import WORD, fold
+from matching.limit_words import limit_cue_after
 from matching.numerals import number_forms
 from wire.limits import MAX_TEXT_LEN
 

@@ -1,0 +1,95 @@
+"""Limits the price patterns cannot read: a bound cue ("max", "at least", "budget") before or after an amount
+written without digits or without a currency ("fifty dollars max", "до пяти тысяч", "my budget is around
+500"). Such a limit is private all the same: the extractor sets ``Extraction.limit_in_words``, and
+``published.published_text`` takes a number out with its cue or publishes no free text at all.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from matching.extraction import Extraction
+from matching.lexicon import LETTER, pattern
+from matching.numerals import big_multipliers, parse_number
+from matching.patterns import Patterns
+
+#: Numbers left over after the price patterns that are checked for a limit, at most (bounds the work).
+MAX_LIMIT_NUMBERS = 32
+
+#: A number left over after the price patterns: digits with no letter, slash or percent sign touching them.
+LEFT_NUMBER = re.compile(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])")
+
+
+def limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
+    """A bound with no currency the price patterns could not read: a word for thousands with no digits ("до
+    пяти тысяч", "up to a few thousand") or a number ("my budget is around 500") after a bound cue in its
+    clause. A private limit all the same: ``limit_in_words`` is set, so it is never published."""
+    found: list[re.Match[str]] = [
+        m
+        for m in _thousands(ex.langs or ()).finditer(text)
+        if not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3])
+    ]
+    for n in list(LEFT_NUMBER.finditer(text))[:MAX_LIMIT_NUMBERS]:
+        value = parse_number(n.group(1))
+        if (
+            value is not None
+            and value >= 2
+            and not (1900 <= value <= 2100)
+            and not rx.unit.match(text, n.end())
+        ):
+            found.append(n)  # not a year: "2015'e kadar model" (a model up to 2015)
+    for m in found:
+        if limit_in_words(text, m.start(), m.end(), ex.langs):
+            word = m.group(0)
+            ex.limit_in_words = word
+            ex.warnings.append(
+                f"a limit in words ({word}) that can't be read: write it in digits, e.g. '80 {word}'"
+                if m.re is not LEFT_NUMBER
+                else f"a limit ({word}) that can't be read: write it with its currency, e.g. 'max {word} USD'"
+            )
+            if "price" not in ex.uncertain:
+                ex.uncertain.append("price")
+            return
+
+
+@cache
+def _thousands(langs: tuple[str, ...]) -> re.Pattern[str]:
+    """A word for a thousand or more of ``langs`` (``numerals.big_multipliers``), standing alone."""
+    alts = [a for lang in langs for a in big_multipliers(lang)] or ["(?!x)x"]
+    return re.compile(rf"(?<!{LETTER})(?:{'|'.join(alts)})(?!{LETTER})")
+
+
+#: Words between a bound cue and the currency it bounds in a limit written in words ("máximo cincuenta", "до
+#: пяти тысяч", "at most two hundred and fifty"), at most.
+MAX_LIMIT_WORDS = 5
+
+
+def limit_cue_after(langs: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A bound cue of ``langs`` right after an amount ("tops", "max", "以内"), with punctuation before it."""
+    return _limit_cues(langs)[1]
+
+
+@cache
+def _limit_cues(langs: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """The bound cues of ``langs`` as a cue before a currency word with only words between, and as one right
+    after it (``limit_in_words``)."""
+    before = [p.pattern for k in ("max", "min") if (p := pattern(f"price.{k}_before", langs)) is not None]
+    after = [p.pattern for k in ("max", "min") if (p := pattern(f"price.{k}_after", langs)) is not None]
+    words = rf"(?:[^\W\d]+[^\w\d]+){{1,{MAX_LIMIT_WORDS}}}"
+    return (
+        re.compile(rf"(?:{'|'.join(before)})[^\w\d]+{words}$") if before else None,
+        re.compile(rf"[^\w\d]{{0,3}}(?:{'|'.join(after)})") if after else None,
+    )
+
+
+def limit_in_words(text: str, start: int, end: int, langs: tuple[str, ...]) -> bool:
+    """Whether the amount at ``text[start:end]`` (a currency word, a word for thousands, or a number the price
+    patterns did not read) ends a bound they could not read ("fifty dollars max", "máximo cincuenta dólares",
+    "my budget is around 500"): a private limit, which must not be published as written
+    (``published.published_text``)."""
+    before, after = _limit_cues(langs)
+    clause = re.split(r"[,;.!?¿¡:，。；！？、\n]", text[max(0, start - 80) : start])[-1]
+    return bool(
+        (before is not None and before.search(clause)) or (after is not None and after.match(text, end))
+    )
