@@ -35,7 +35,7 @@ from matching.lexicon import (
     pattern,
     scope,
 )
-from matching.limit_words import LEFT_NUMBER, limit_in_words, limit_without_currency
+from matching.limit_words import limit_in_words, limit_without_currency, loose_numbers
 from matching.measures import read_measures
 from matching.numerals import han_int, number_forms, parse_number
 from matching.patterns import (
@@ -242,7 +242,7 @@ def _extract_price(
             if bare_rx is None:
                 continue
             for m in bare_rx.finditer(text):
-                amount = parse_number(m.group("num") or m.groupdict().get("num2") or "")
+                amount = parse_number(m.group("num"))
                 if amount is None:
                     continue
                 if kind == "negotiable":  # "150 obo", "VB 150": the word goes with the price's span
@@ -425,19 +425,13 @@ def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
             break
         if ex.limit_in_words is None:
             limit_without_currency(rx, text, ex)
-        for n in list(LEFT_NUMBER.finditer(text))[:MAX_NUMBERS]:
-            value = parse_number(n.group(1))
-            if value is None or value < 2 or (1900 <= value <= 2100) or rx.unit.match(text, n.end()):
-                continue
-            if ex.quantity is None and ex.limit_in_words is None:
-                ex.warnings.append(
-                    f"{n.group(1)}: a price or a quantity? "
-                    f"say e.g. '{n.group(1)} USD' or '{n.group(1)} pieces'"
-                )
-                for key in ("price", "quantity"):
-                    if key not in ex.uncertain:
-                        ex.uncertain.append(key)
-            break
+        loose = loose_numbers(rx, text)
+        if loose and ex.quantity is None and ex.limit_in_words is None:
+            n = loose[0].group(1)
+            ex.warnings.append(f"{n}: a price or a quantity? say e.g. '{n} USD' or '{n} pieces'")
+            for key in ("price", "quantity"):
+                if key not in ex.uncertain:
+                    ex.uncertain.append(key)
 
 
 def _set_value(values: list[str]) -> str:

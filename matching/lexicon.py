@@ -48,7 +48,8 @@ CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 #: The nukta of a Devanagari letter for a borrowed sound (क़ ख़ ग़ ज़ फ़, after NFC a letter and the sign):
 #: Hindi writers put it or leave it out ("हेडफ़ोन" and "हेडफोन", headphones; "साइज़" and "साइज", size), so
 #: texts and every word list are read without it (``fold_nukta``). ड़ and ढ़ are other letters and keep it.
-_BORROWED_NUKTA = re.compile("([\u0915\u0916\u0917\u091c\u092b])\u093c")
+BORROWED_NUKTA_LETTERS = "\u0915\u0916\u0917\u091c\u092b"
+_BORROWED_NUKTA = re.compile(f"([{BORROWED_NUKTA_LETTERS}])\u093c")
 
 
 def fold_nukta(text: str) -> str:

@@ -21,6 +21,22 @@ MAX_LIMIT_NUMBERS = 32
 LEFT_NUMBER = re.compile(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])")
 
 
+def loose_numbers(rx: Patterns, text: str) -> list[re.Match[str]]:
+    """The numbers left over in ``text`` that may be money or a count: 2 or more, not a year, no unit after
+    them ("3 years", "50 km"); at most ``MAX_LIMIT_NUMBERS`` looked at."""
+    out = []
+    for n in list(LEFT_NUMBER.finditer(text))[:MAX_LIMIT_NUMBERS]:
+        value = parse_number(n.group(1))
+        if (
+            value is not None
+            and value >= 2
+            and not 1900 <= value <= 2100
+            and not rx.unit.match(text, n.end())
+        ):
+            out.append(n)
+    return out
+
+
 def limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
     """A bound with no currency the price patterns could not read: a word for thousands with no digits ("до
     пяти тысяч", "up to a few thousand") or a number ("my budget is around 500") after a bound cue in its
@@ -30,15 +46,7 @@ def limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
         for m in _thousands(ex.langs or ()).finditer(text)
         if not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3])
     ]
-    for n in list(LEFT_NUMBER.finditer(text))[:MAX_LIMIT_NUMBERS]:
-        value = parse_number(n.group(1))
-        if (
-            value is not None
-            and value >= 2
-            and not (1900 <= value <= 2100)
-            and not rx.unit.match(text, n.end())
-        ):
-            found.append(n)  # not a year: "2015'e kadar model" (a model up to 2015)
+    found += loose_numbers(rx, text)  # not a year: "2015'e kadar model" (a model up to 2015)
     for m in found:
         if limit_in_words(text, m.start(), m.end(), ex.langs):
             word = m.group(0)

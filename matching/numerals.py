@@ -21,7 +21,14 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from matching.lexicon import digit_table, languages, mapping, multipliers, number_words
+from matching.lexicon import (
+    BORROWED_NUKTA_LETTERS,
+    digit_table,
+    languages,
+    mapping,
+    multipliers,
+    number_words,
+)
 from matching.patterns import INDIAN_GROUPING
 
 #: Han digits (simplified, traditional and financial forms, and the zero signs).
@@ -207,7 +214,7 @@ def big_multipliers(lang: str) -> list[str]:
             literal = re.sub(r"\(.*?\)\??|\\.|[?*+]", "", alt)
             long_enough = len(literal) >= 3 or (len(literal) == 2 and not literal.isascii())
             if factor >= 1000 and long_enough and literal not in _SHORT_MULTIPLIERS:
-                out.append(re.sub("([\u0915\u0916\u0917\u091c\u092b])", "\\1\u093c?", alt))  # "हज़ार" too
+                out.append(re.sub(f"([{BORROWED_NUKTA_LETTERS}])", "\\1\u093c?", alt))  # "हज़ार" too
     return out
 
 
@@ -241,8 +248,7 @@ def worded_numbers(text: str) -> str:
     bicycles) and the price was lost. Number words alone stay words ("two hundred pounds": the extractor
     asks for digits)."""
     for rx, values in _worded():
-        if rx.search(text):
-            text = rx.sub(lambda m, v=values: f"{v.get(m.group('n').lower(), 0):g}", text)  # type: ignore[misc]
+        text = rx.sub(lambda m, v=values: f"{v.get(m.group('n').lower(), 0):g}", text)  # type: ignore[misc]
     return text
 
 

@@ -278,9 +278,11 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         else None
     )
     neg_rx = pattern("price.negotiable", langs)
+    # the word after the number, or before it ("VB 150": then it is the conditional group ``pre``)
     bare_negotiable = (
         re.compile(
-            rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?:{neg_rx.pattern})|(?:{neg_rx.pattern})\s?(?P<num2>{NUM})(?![\d.,]\d)"
+            rf"(?:(?P<pre>{neg_rx.pattern})\s?)?{NOT_BEFORE_NUM}(?P<num>{NUM})"
+            rf"(?(pre)(?![\d.,]\d)|\s?(?:{neg_rx.pattern}))"
         )
         if neg_rx
         else None

@@ -18,8 +18,8 @@ from matching.extract import MAX_EXTRACT_CHARS, extract, normalise
 from matching.extraction import Extraction
 from matching.lang import detect_language
 from matching.lexicon import WORD, fold
-from matching.limit_words import limit_cue_after
-from matching.numerals import number_forms
+from matching.limit_words import LEFT_NUMBER, limit_cue_after
+from matching.numerals import number_forms, parse_number
 from wire.limits import MAX_TEXT_LEN
 
 #: Price mentions removed from one text; a text with more is not published as free text.
@@ -29,8 +29,6 @@ MAX_CUE_WORDS = 4
 #: What follows a price in its clause and is dropped with it when this short ("each", "cada una").
 MAX_TAIL_CHARS = 24
 _CLAUSE_END = re.compile(r"[,;.!?¿¡:，。；！？、\n]")
-#: A limit the extractor found as a bare number (``Extraction.limit_in_words``), not as words.
-_DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 #: Separators inside a sentence, and sentence ends (Latin, CJK, Arabic), for the tidying below.
 _SEP = ",;:，；、،؛"
 _END = ".!?。！？"
@@ -79,13 +77,15 @@ def published_text(
         # a number after a bound cue the price patterns could not read ("budget is around 500"): a limit,
         # taken out with its cue like a price mention
         limit = (
-            read.limit_in_words if price is None and _DIGITS.fullmatch(read.limit_in_words or "") else None
+            read.limit_in_words
+            if price is None and LEFT_NUMBER.fullmatch(read.limit_in_words or "")
+            else None
         )
         if price is None and limit is None:
             checked = out
             break
         if price is None or price.bound is not None:
-            amounts.append(price.amount if price is not None else float(str(limit).replace(",", ".")))
+            amounts.append(price.amount if price is not None else parse_number(str(limit)) or 0.0)
         mention = price.text if price is not None else _with_cue_after(out, str(limit), read.langs)
         cut = _without_price(out, mention, default_currency, read.langs)
         if cut is None:
