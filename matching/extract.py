@@ -35,7 +35,13 @@ from matching.lexicon import (
     pattern,
     scope,
 )
-from matching.limit_words import limit_in_words, limit_without_currency, loose_numbers
+from matching.limit_words import (
+    counted_after_bound,
+    counts_things,
+    limit_in_words,
+    limit_without_currency,
+    loose_numbers,
+)
 from matching.measures import read_measures
 from matching.numerals import han_int, number_forms, parse_number
 from matching.patterns import (
@@ -263,6 +269,13 @@ def _extract_price(
                         continue
                     per_unit = False
                 if kind == "bound":
+                    at = m.start("num")
+                    if (
+                        not m.group("mult")
+                        and not _price_beside(rx, text, at)
+                        and counts_things(rx, text, at, m.end("num"))
+                    ):
+                        continue  # "max 4 tires", "最多3把椅子", "for max 3 hours": a count, not money
                     bound = "max"
                 found.append(
                     (
@@ -366,7 +379,11 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
             continue
         if _price_beside(rx, text, m4.start("n")):
             continue  # "50 each", "180 for all": a price beside the one read first, no count
-        if raw.isdigit() and limit_in_words(text, m4.start("n"), m4.end("n"), ex.langs):
+        if (
+            raw.isdigit()
+            and limit_in_words(text, m4.start("n"), m4.end("n"), ex.langs)
+            and not counted_after_bound(rx, text, m4.start("n"), m4.end("n"))
+        ):
             continue  # "my budget is around 500 and ...": a limit the price patterns could not read
         if m4.group("w") in month_names(ex.langs or ()):
             continue

@@ -21,6 +21,35 @@ MAX_LIMIT_NUMBERS = 32
 LEFT_NUMBER = re.compile(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])")
 
 
+#: Below this, a number right after a bound cue with a word after it counts things ("max 4 tires", "bis zu 4
+#: Reifen"); from it, it is money ("up to 300 cash"). No tuning side has a bound price below it.
+MIN_BOUND_PRICE = 10
+
+
+def counts_things(rx: Patterns, text: str, start: int, end: int) -> bool:
+    """Whether the number at ``text[start:end]``, read after a bound cue without a currency, counts things: a
+    counter or a unit follows it ("最多3把椅子", "tối đa 3 cái", "max 3 hours"), or a word that is no
+    negotiable word follows a number below ``MIN_BOUND_PRICE`` ("max 4 tires", not "max 5 obo")."""
+    if rx.qty_counter is not None and rx.qty_counter.match(text, start):
+        return True
+    if rx.unit.match(text, end):
+        return True
+    value = parse_number(text[start:end])
+    if value is None or value >= MIN_BOUND_PRICE:
+        return False
+    if rx.bare_negotiable is not None and rx.bare_negotiable.match(text, start):
+        return False
+    return rx.qty_word.match(text, start) is not None
+
+
+def counted_after_bound(rx: Patterns, text: str, start: int, end: int) -> bool:
+    """Whether the number at ``text[start:end]`` comes right after a bound cue and counts things
+    (``counts_things``: "max 4 tires", "bis zu 4 Reifen"): no limit, though a cue and a word precede it."""
+    cues = (rx.before.get("max"), rx.before.get("min"))
+    window = text[max(0, start - 28) : start]
+    return any(c is not None and c.search(window) for c in cues) and counts_things(rx, text, start, end)
+
+
 def loose_numbers(rx: Patterns, text: str) -> list[re.Match[str]]:
     """The numbers left over in ``text`` that may be money or a count: 2 or more, not a year, no unit after
     them ("3 years", "50 km"); at most ``MAX_LIMIT_NUMBERS`` looked at."""
@@ -48,6 +77,8 @@ def limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
     ]
     found += loose_numbers(rx, text)  # not a year: "2015'e kadar model" (a model up to 2015)
     for m in found:
+        if m.re is LEFT_NUMBER and counted_after_bound(rx, text, m.start(), m.end()):
+            continue  # "bis zu 4 Reifen": four tyres at most
         if limit_in_words(text, m.start(), m.end(), ex.langs):
             word = m.group(0)
             ex.limit_in_words = word

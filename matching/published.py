@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 
 from matching.extract import MAX_EXTRACT_CHARS, extract, normalise
 from matching.extraction import Extraction
@@ -136,7 +137,7 @@ def _without_price(text: str, found: str, default_currency: str | None, langs: t
     # their own, and without which it reads none.
     words = list(WORD.finditer(before))[-MAX_CUE_WORDS:]
     cut_from = start
-    probe = f" 1 {default_currency or 'USD'}"
+    probe = _probe(default_currency)
     if _bound(before + probe, default_currency, langs) is not None:
         for w in reversed(words):
             cue_alone = _bound(text[w.start() : start] + probe, default_currency, langs) is not None
@@ -156,6 +157,15 @@ def _without_price(text: str, found: str, default_currency: str | None, langs: t
     if clause_start > 0 and len(WORD.findall(head)) <= 1 and len(head.strip()) <= 12:
         cut_from = clause_start
     return text[:cut_from] + " " + text[end:]
+
+
+@cache
+def _probe(default_currency: str | None) -> str:
+    """A price of 1 in ``default_currency`` to put after a cue (``_without_price``), written so the extractor
+    reads it as money with no words around it: the code, else US dollars where the code is no currency word
+    ("TRY" is an English word, "LBP" none)."""
+    code = default_currency or "USD"
+    return f" 1 {code}" if extract(f"1 {code}", code).price is not None else " 1 USD"
 
 
 def _bound(text: str, default_currency: str | None, langs: tuple[str, ...]) -> str | None:

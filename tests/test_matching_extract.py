@@ -943,3 +943,63 @@ def test_a_number_beside_negotiable_keeps_the_negotiable_attribute() -> None:
 def test_lengths_and_phone_numbers_are_no_millions(text: str) -> None:
     ex = extract(text, default_currency="USD")
     assert ex.price is None or ex.price.amount == 80.0, text
+
+
+@pytest.mark.parametrize(
+    ("text", "qty"),
+    [
+        # a bound cue before a count: at most so many things, not a price of 3 (the agent would have bid 3)
+        ("need up to 3 chairs", 3),
+        ("looking for max 2 bikes", 2),
+        ("busco hasta 3 sillas", 3),
+        ("suche bis zu 4 Reifen", 4),
+        ("cherche jusqu'à 3 chaises", 3),
+        ("нужно до 4 шин", 4),
+        ("最多3把椅子", 3),  # a counter after the number
+        ("ghế tối đa 3 cái", 3),
+        ("최대 3개", 3),
+        ("need a van for max 3 hours", None),  # a unit: no price, no count of vans
+    ],
+)
+def test_a_count_after_a_bound_word_is_no_price(text: str, qty: int | None) -> None:
+    ex = extract(text, default_currency="USD")
+    assert ex.price is None, text
+    assert ex.quantity == qty, text
+    assert ex.limit_in_words is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "per_unit"),
+    [
+        ("need at most 4 tires under 300", 300.0, None),  # the count and the limit, each read
+        ("up to 300 cash", 300.0, None),  # from ten up, a word after the number does not make it a count
+        ("up to 5 each", 5.0, True),
+        ("max 5 obo", 5.0, None),
+        ("max 9", 9.0, None),
+        ("tối đa 3 triệu", 3_000_000.0, None),
+    ],
+)
+def test_money_after_a_bound_word_stays_a_limit(text: str, amount: float, per_unit: bool | None) -> None:
+    ex = extract(text, default_currency="USD")
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.bound, ex.price.per_unit) == (amount, "max", per_unit)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "qty"),
+    [
+        # "củ": a million dong in speech, where it ends the amount
+        ("bán xe 1 củ", 1_000_000.0, None),
+        ("bán xe máy 3 củ thương lượng", 3_000_000.0, None),
+        ("mua xe đạp tối đa 2 củ", 2_000_000.0, None),
+        ("giá 2 củ, có bớt", 2_000_000.0, None),
+        # and a bulb, a tuber or a charger brick where a noun follows it
+        ("bán 2 củ sạc iphone", None, 2),
+        ("bán 5 củ khoai", None, 5),
+    ],
+)
+def test_cu_is_a_million_dong_only_where_it_ends_the_amount(
+    text: str, amount: float | None, qty: int | None
+) -> None:
+    ex = extract(text, default_currency="VND")
+    assert (ex.price and ex.price.amount, ex.quantity) == (amount, qty), text

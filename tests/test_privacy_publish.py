@@ -193,3 +193,26 @@ def test_share_nothing_publishes_no_free_text(tmp_path: Path) -> None:
 )
 def test_the_published_text_reads_numbers_as_the_extractor(text: str, published: str) -> None:
     assert published_text(text)[0] == published
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "published"),
+    [
+        # the cue is found with a probe price in the place's currency: "1 TRY" reads as no money ("try" is an
+        # English word) and "budget around" was left in the text; the probe is in US dollars there
+        (
+            "Looking to buy a 2-bedroom flat in Bornova, budget around 4.5 million TL",
+            "TRY",
+            "Looking to buy a 2-bedroom flat in Bornova",
+        ),
+        (
+            "Cần mua căn hộ 2 phòng ngủ ở Beirut, ngân sách khoảng 90.000 USD",
+            "LBP",
+            "Cần mua căn hộ 2 phòng ngủ ở Beirut",
+        ),
+        # a count after a bound word is no price: it stays, the limit goes
+        ("Need tires 225/65R17, max 4 tires, up to 300 USD", "USD", "Need tires 225/65R17, max 4 tires"),
+    ],
+)
+def test_bound_words_go_with_the_price_in_every_currency(text: str, currency: str, published: str) -> None:
+    assert published_text(text, default_currency=currency)[0] == published
