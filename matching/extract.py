@@ -36,6 +36,8 @@ from matching.lexicon import (
     scope,
 )
 from matching.limit_words import (
+    MIN_BOUND_PRICE,
+    WORD_AFTER,
     counted_after_bound,
     counts_things,
     limit_in_words,
@@ -222,7 +224,12 @@ def _ranges(
 
 
 def _extract_price(
-    rx: Patterns, text: str, lang: str | None, default_currency: str | None, ex: Extraction
+    rx: Patterns,
+    text: str,
+    lang: str | None,
+    default_currency: str | None,
+    ex: Extraction,
+    cased: str | None = None,
 ) -> str:
     found: list[tuple[int, int, PriceInfo]] = []
     for form in (rx.suffix, rx.prefix):
@@ -240,6 +247,7 @@ def _extract_price(
             (rx.bare_bound, "bound"),
             (rx.bare_label, "label"),
             (rx.bare_each, "each"),
+            (rx.bare_each_before, "each_before"),
             (rx.bare_total, "total"),
             (rx.bare_after, "after"),
             (rx.bare_negotiable, "negotiable"),
@@ -259,10 +267,27 @@ def _extract_price(
                         continue  # "120 mil km": a distance, not money
                     if m.group(0).replace(" ", "") in RESOLUTIONS:
                         continue  # "TV 4K"
+                    if (
+                        kind == "mult"
+                        and _factor(rx, m.group("mult")) < 1000
+                        and WORD_AFTER.match(text, m.end())
+                    ):
+                        continue  # "over 2 hundred books": hundreds of things, not money
                 if kind in ("mult", "bound", "label"):
                     amount *= _factor(rx, m.group("mult"))
                 per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
-                if kind == "each":
+                if kind == "each_before":
+                    if (
+                        amount < MIN_BOUND_PRICE
+                        or WORD_AFTER.match(text, m.end())
+                        or rx.unit.match(text, m.end())
+                    ):
+                        continue  # "по 2 штуки", "по 15 человек": a count of each, not a price
+                    if rx.qty_counter is not None and rx.qty_counter.match(text, m.start("num")):
+                        continue
+                    if cased is not None and _after_name(cased, m.start("num")):
+                        continue  # "Pescador Pro 12": a model's name, not "pro" (each)
+                if kind in ("each", "each_before"):
                     per_unit = True
                 if kind == "total":
                     if amount < MIN_BARE_TOTAL:
@@ -373,8 +398,8 @@ def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None
         if rx.unit.match(text, m4.end("n")) or (len(raw) > 1 and raw.startswith("0")):
             continue  # "14.000 km"; "08 firmado" (a form's number: nobody counts "08 bikes")
         mult = rx.after_mult.match(text, m4.end("n")) if rx.after_mult is not None else None
-        if mult is not None and rx.unit.match(text, mult.end()):
-            continue  # "80 mil km", "150 bin km", "120 ألف كم": a distance
+        if mult is not None:
+            continue  # "80 mil km", "150 bin km", "120 ألف كم": a distance; "2 hundred books": no two
         if cased is not None and _after_name(cased, m4.start("n")):
             continue
         if _price_beside(rx, text, m4.start("n")):
@@ -490,7 +515,7 @@ def extract(
     rx = compiled(langs)
     t = read_measures(t, cased, rx, ex)
     t = read_models(t, ex)
-    t = _extract_price(rx, t, lang, default_currency, ex)
+    t = _extract_price(rx, t, lang, default_currency, ex, cased)
     if rx.negotiable is not None:
         neg = rx.negotiable.search(t)
         if neg:

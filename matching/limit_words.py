@@ -17,6 +17,9 @@ from matching.patterns import Patterns
 #: Numbers left over after the price patterns that are checked for a limit, at most (bounds the work).
 MAX_LIMIT_NUMBERS = 32
 
+#: A word right after a number ("4 tires", "2 hundred books").
+WORD_AFTER = re.compile(rf"\s+(?:{LETTER}){{2,}}")
+
 #: A number left over after the price patterns: digits with no letter, slash or percent sign touching them.
 LEFT_NUMBER = re.compile(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])")
 
@@ -39,7 +42,7 @@ def counts_things(rx: Patterns, text: str, start: int, end: int) -> bool:
         return False
     if rx.bare_negotiable is not None and rx.bare_negotiable.match(text, start):
         return False
-    return rx.qty_word.match(text, start) is not None
+    return WORD_AFTER.match(text, end) is not None
 
 
 def counted_after_bound(rx: Patterns, text: str, start: int, end: int) -> bool:
@@ -94,7 +97,7 @@ def limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
 
 @cache
 def _thousands(langs: tuple[str, ...]) -> re.Pattern[str]:
-    """A word for a thousand or more of ``langs`` (``numerals.big_multipliers``), standing alone."""
+    """A word for a hundred or more of ``langs`` (``numerals.big_multipliers``), standing alone."""
     alts = [a for lang in langs for a in big_multipliers(lang)] or ["(?!x)x"]
     return re.compile(rf"(?<!{LETTER})(?:{'|'.join(alts)})(?!{LETTER})")
 

@@ -205,15 +205,15 @@ def _alternatives(rx: str) -> list[str]:
 
 @cache
 def big_multipliers(lang: str) -> list[str]:
-    """The regex alternatives of ``lang``'s words for a thousand or more that may follow a number word
-    ("тыс(?:яч[аи]?)?", "लाख", "mil"; not "k", "tr", "man": "one k", "one man"), a Devanagari nukta
-    optional."""
+    """The regex alternatives of ``lang``'s words for a hundred or more that may follow a number word
+    ("hundreds?", "тыс(?:яч[аи]?)?", "लाख", "mil"; not "k", "tr", "man": "one k", "one man"), a Devanagari
+    nukta optional."""
     out = []
     for rx, factor in multipliers((lang,)):
         for alt in _alternatives(rx):
             literal = re.sub(r"\(.*?\)\??|\\.|[?*+]", "", alt)
             long_enough = len(literal) >= 3 or (len(literal) == 2 and not literal.isascii())
-            if factor >= 1000 and long_enough and literal not in _SHORT_MULTIPLIERS:
+            if factor >= 100 and long_enough and literal not in _SHORT_MULTIPLIERS:
                 out.append(re.sub(f"([{BORROWED_NUKTA_LETTERS}])", "\\1\u093c?", alt))  # "हज़ार" too
     return out
 
@@ -222,7 +222,7 @@ def big_multipliers(lang: str) -> list[str]:
 def _worded() -> tuple[tuple[re.Pattern[str], dict[str, float]], ...]:
     """Per language: a number word of its table (``numbers`` one to ten: "пять", "दो", "beş", "cinco"; and
     ``counts_before_multipliers``, read only there: "डेढ़" 1.5, "полторы" 1.5, "medio" 0.5, "пяти" 5) right
-    before one of its words for a thousand or more ("тысяч", "लाख", "bin", "mil", "million"), the number
+    before one of its words for a hundred or more ("тысяч", "लाख", "bin", "mil", "million"), the number
     word in group ``n``; and the words' values. One language at a time: "hai" is two in Vietnamese, "you
     have" in Italian ("hai mille euro?")."""
     out = []

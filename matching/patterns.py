@@ -61,6 +61,7 @@ class Patterns:
     bare_mult: re.Pattern[str] | None
     bare_bound: re.Pattern[str] | None
     bare_each: re.Pattern[str] | None
+    bare_each_before: re.Pattern[str] | None  # a number after "each", "每个", "по" ("每个300"): a price each
     bare_total: re.Pattern[str] | None  # a number before a word for the whole lot ("180 for all"): a price
     bare_negotiable: re.Pattern[str] | None  # a number beside "obo", "VB", "neg." ("150 obo", "VB 150")
     bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
@@ -238,7 +239,10 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     after["total"] = side("price.total", "start")
     bound_words = [p.pattern for p in (pattern("price.max_before", langs),) if p is not None]
     bare_bound = (
-        re.compile(rf"(?P<pre>{bound_words[0]})\W{{0,3}}(?P<num>{NUM}){mult_group}(?!\d|/\d)")
+        # a range's upper end is the bound ("预算3800-4000", "budget 4-5 hundred": 500, not 4)
+        re.compile(
+            rf"(?P<pre>{bound_words[0]})\W{{0,3}}(?:{NUM}\s?[-–~]\s?)?(?P<num>{NUM}){mult_group}(?!\d|/\d)"
+        )
         if bound_words
         else None
     )
@@ -269,6 +273,12 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     each_rx = pattern("price.each", langs)
     bare_each = (
         re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
+    )
+    each_before_rx = pattern("price.each_before", langs)
+    bare_each_before = (
+        re.compile(rf"(?:{each_before_rx.pattern})\W{{0,3}}{NOT_BEFORE_NUM}(?P<num>{NUM})(?![\d.,]?\d|/\d)")
+        if each_before_rx
+        else None
     )
     total_rx = pattern("price.total", langs)
     # not a range's upper end ("NCERT 6-12 पूरा सेट": classes 6 to 12, the whole set)
@@ -364,6 +374,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_mult=bare_mult,
         bare_bound=bare_bound,
         bare_each=bare_each,
+        bare_each_before=bare_each_before,
         bare_total=bare_total,
         bare_negotiable=bare_negotiable,
         bare_label=bare_label,

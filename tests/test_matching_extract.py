@@ -1003,3 +1003,35 @@ def test_cu_is_a_million_dong_only_where_it_ends_the_amount(
 ) -> None:
     ex = extract(text, default_currency="VND")
     assert (ex.price and ex.price.amount, ex.quantity) == (amount, qty), text
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "amount", "bound", "per_unit", "qty"),
+    [
+        # hundreds in words: a number word before "hundred" was read as a count of two, and no price
+        ("selling my couch for two hundred bucks", "USD", 200.0, None, None, None),
+        # a range's upper end is the price ("budget 4" was read as the bound)
+        ("need a used laptop, budget 4-5 hundred", "USD", 500.0, "range", None, None),
+        ("预算3800-4000", "CNY", 4000.0, "max", None, None),
+        # a price after "each" written before it, without a currency ("每个300": 300 each)
+        ("卖4个轮胎，每个300", "CNY", 300.0, None, True, 4),
+        ("продаю шины по 3000", "RUB", 3000.0, None, True, None),
+        ("タイヤ4本、1本5000", "JPY", 5000.0, None, True, 4),
+        # slang: "косарь" is a thousand roubles; "conto" is a real in Brazil (it was read as a thousand)
+        ("Продам айфон 13, 40 косарей", "RUB", 40_000.0, None, None, None),
+        ("Procuro bicicleta até 800 conto", "BRL", 800.0, "max", None, None),
+    ],
+)
+def test_hundreds_ranges_each_and_slang(
+    text: str, default: str, amount: float, bound: str | None, per_unit: bool | None, qty: int | None
+) -> None:
+    ex = extract(text, default_currency=default)
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.bound, ex.price.per_unit, ex.quantity) == (amount, bound, per_unit, qty)
+
+
+@pytest.mark.parametrize(
+    "text", ["по 2 штуки", "по 15 человек", "over two hundred books", "5 hundred books for sale", "每个月300"]
+)
+def test_counts_of_each_and_hundreds_of_things_are_no_price(text: str) -> None:
+    assert extract(text, default_currency="USD").price is None, text

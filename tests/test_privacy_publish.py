@@ -91,13 +91,14 @@ def test_a_private_limit_written_anywhere_means_no_free_text() -> None:
         ("想买二手冰箱，最多两千块", "CNY", "想买二手冰箱"),
         ("中古のソファを探しています、予算は三万円まで", "JPY", "中古のソファを探しています"),
         ("소파 삽니다 최대 삼십만원까지", "KRW", "소파 삽니다"),
-        # and so is one in number words before a word for thousands ("пяти тысяч": five thousand)
+        # and so is one in number words before a word for hundreds or thousands ("пяти тысяч": five thousand)
         ("ищу велосипед, до пяти тысяч рублей", "RUB", "ищу велосипед"),
+        ("selling my bike, at least two hundred dollars", "USD", "selling my bike"),
+        ("need a used bike, budget 4-5 hundred", "USD", "need a used bike"),
         # a limit in words of other scripts is not read: the text is not published at all
         ("looking for a used bike, fifty dollars max", "USD", None),
         ("busco bicicleta usada, máximo cincuenta dólares", "MXN", None),
         ("cherche vélo, cent euros max", "EUR", None),
-        ("at least two hundred dollars for my bike", "USD", None),
         # a limit in words with no currency word: a word for thousands after a bound cue is enough
         ("Looking for a car, up to a few thousand", "USD", None),
         ("Куплю машину, максимум несколько тысяч", "RUB", None),
