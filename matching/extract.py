@@ -29,6 +29,7 @@ from matching.brands import brand_of, find_brands, product_lines, read_models
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
 from matching.lexicon import (
+    LETTER,
     common,
     fold,
     languages,
@@ -172,6 +173,10 @@ def _factor(rx: Patterns, token: str | None) -> float:
     return 1.0
 
 
+#: A rate right after an amount ("/mo", "/hr", "/ tháng"): a bound word may follow it.
+_RATE = re.compile(rf"\s?/\s?(?:{LETTER}){{1,8}}\.?")
+
+
 def _price_context(rx: Patterns, text: str, start: int, end: int) -> tuple[bool | None, str | None, int]:
     """Per unit or for all, the bound, and where a trailing "each"/"for all" phrase ends (to blank it)."""
     after = text[end : end + 24]
@@ -190,8 +195,10 @@ def _price_context(rx: Patterns, text: str, start: int, end: int) -> tuple[bool 
         per_unit = False
         tail = end + m.end() if m else end
     bound = None
+    rate = _RATE.match(after)  # "$2,500/mo max", "$20/hr tops": the bound after the rate
+    after_rate = after[rate.end() :] if rate else after
     for key in ("max", "min", "approx"):
-        if hit(rx.before, key, before) or hit(rx.after, key, after):
+        if hit(rx.before, key, before) or hit(rx.after, key, after_rate):
             bound = key
             break
     return per_unit, bound, tail
@@ -249,6 +256,7 @@ def _extract_price(
             (rx.bare_each, "each"),
             (rx.bare_each_before, "each_before"),
             (rx.bare_total, "total"),
+            (rx.bare_total_before, "total_before"),
             (rx.bare_after, "after"),
             (rx.bare_negotiable, "negotiable"),
         ]
@@ -276,20 +284,11 @@ def _extract_price(
                 if kind in ("mult", "bound", "label"):
                     amount *= _factor(rx, m.group("mult"))
                 per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
-                if kind == "each_before":
-                    if (
-                        amount < MIN_BOUND_PRICE
-                        or WORD_AFTER.match(text, m.end())
-                        or rx.unit.match(text, m.end())
-                    ):
-                        continue  # "по 2 штуки", "по 15 человек": a count of each, not a price
-                    if rx.qty_counter is not None and rx.qty_counter.match(text, m.start("num")):
-                        continue
-                    if cased is not None and _after_name(cased, m.start("num")):
-                        continue  # "Pescador Pro 12": a model's name, not "pro" (each)
+                if kind in ("each_before", "total_before") and not _money_alone(rx, text, m, amount, cased):
+                    continue  # "по 2 штуки", "insgesamt 3 Teile", "Pescador Pro 12": no price
                 if kind in ("each", "each_before"):
                     per_unit = True
-                if kind == "total":
+                if kind in ("total", "total_before"):
                     if amount < MIN_BARE_TOTAL:
                         continue
                     per_unit = False
@@ -357,6 +356,20 @@ def month_names(langs: tuple[str, ...]) -> frozenset[str]:
 
 #: The Latin word right before a number ("Hero 11", "XPS 13", "PartyBox 110"), one space or hyphen between.
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z\d]*)[ \-]$")
+
+
+def _money_alone(rx: Patterns, text: str, m: re.Match[str], amount: float, cased: str | None) -> bool:
+    """Whether the number of ``m``, after a word for each or for all with no currency ("每个300", "по 3000",
+    "一共1500"), is money: from ``MIN_BOUND_PRICE`` up, not a year, no word, unit or counter after it ("по 2
+    штуки", "по 15 человек", "insgesamt 3 Teile"), not a model's number ("Pescador Pro 12": "pro", each)."""
+    at, end = m.start("num"), m.end("num")
+    if amount < MIN_BOUND_PRICE or 1900 <= amount <= 2100:
+        return False
+    if WORD_AFTER.match(text, end) or rx.unit.match(text, end):
+        return False
+    if rx.qty_counter is not None and rx.qty_counter.match(text, at):
+        return False
+    return cased is None or not _after_name(cased, at)
 
 
 def _after_name(cased: str, at: int) -> bool:

@@ -62,6 +62,7 @@ class Patterns:
     bare_bound: re.Pattern[str] | None
     bare_each: re.Pattern[str] | None
     bare_each_before: re.Pattern[str] | None  # a number after "each", "每个", "по" ("每个300"): a price each
+    bare_total_before: re.Pattern[str] | None  # a number after "一共", "total" ("一共1500"): a price for all
     bare_total: re.Pattern[str] | None  # a number before a word for the whole lot ("180 for all"): a price
     bare_negotiable: re.Pattern[str] | None  # a number beside "obo", "VB", "neg." ("150 obo", "VB 150")
     bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
@@ -274,13 +275,16 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     bare_each = (
         re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<each>{each_rx.pattern})") if each_rx else None
     )
-    each_before_rx = pattern("price.each_before", langs)
-    bare_each_before = (
-        re.compile(rf"(?:{each_before_rx.pattern})\W{{0,3}}{NOT_BEFORE_NUM}(?P<num>{NUM})(?![\d.,]?\d|/\d)")
-        if each_before_rx
-        else None
-    )
+
+    def word_before(words: re.Pattern[str] | None) -> re.Pattern[str] | None:
+        """A number right after one of ``words`` ("每个300", "一共1500")."""
+        if words is None:
+            return None
+        return re.compile(rf"(?:{words.pattern})\W{{0,3}}{NOT_BEFORE_NUM}(?P<num>{NUM})(?![\d.,]?\d|/\d)")
+
+    bare_each_before = word_before(pattern("price.each_before", langs))
     total_rx = pattern("price.total", langs)
+    bare_total_before = word_before(total_rx)
     # not a range's upper end ("NCERT 6-12 पूरा सेट": classes 6 to 12, the whole set)
     bare_total = (
         re.compile(rf"{NOT_BEFORE_NUM}(?<!\d[-–])(?P<num>{NUM})\s?(?:{total_rx.pattern})")
@@ -375,6 +379,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_bound=bare_bound,
         bare_each=bare_each,
         bare_each_before=bare_each_before,
+        bare_total_before=bare_total_before,
         bare_total=bare_total,
         bare_negotiable=bare_negotiable,
         bare_label=bare_label,

@@ -1035,3 +1035,36 @@ def test_hundreds_ranges_each_and_slang(
 )
 def test_counts_of_each_and_hundreds_of_things_are_no_price(text: str) -> None:
     assert extract(text, default_currency="USD").price is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "amount", "bound", "per_unit"),
+    [
+        # a bound word after a rate ("/mo max"): the buyer's maximum was read as an exact price
+        ("Looking for 3 bedroom house to rent, $2,500/mo max", "USD", 2500.0, "max", None),
+        ("Need a babysitter, $20/hr tops", "USD", 20.0, "max", None),
+        # a word for both after the price: for the two ("assumed per unit" was the reading)
+        ("Vendo 2 entradas, 60 € las dos", "EUR", 60.0, None, False),
+        ("2 Karten, 80 € für beide", "EUR", 80.0, None, False),
+        ("Продам 2 билета, 3000 за оба", "RUB", 3000.0, None, False),
+        ("vendo 2 biglietti, 90 euro per entrambi", "EUR", 90.0, None, False),
+        # a word for all before the price ("一共1500": 1,500 in all; the price was lost)
+        ("转让演唱会门票两张，两张一共1500", "CNY", 1500.0, None, False),
+        ("Verkaufe Set, insgesamt 150", "EUR", 150.0, None, False),
+        # "VHB" (Verhandlungsbasis) like "VB"
+        ("Verkaufe Kinderwagen, VHB 120", "EUR", 120.0, None, None),
+    ],
+)
+def test_rates_with_bounds_and_prices_for_both(
+    text: str, default: str, amount: float, bound: str | None, per_unit: bool | None
+) -> None:
+    ex = extract(text, default_currency=default)
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.bound, ex.price.per_unit) == (amount, bound, per_unit)
+
+
+@pytest.mark.parametrize(
+    "text", ["insgesamt 3 Teile", "Fahrrad komplett 2019.", "全部5个", "Reifen komplett 2020 gekauft"]
+)
+def test_a_count_or_a_year_after_a_word_for_all_is_no_price(text: str) -> None:
+    assert extract(text, default_currency="EUR").price is None, text
