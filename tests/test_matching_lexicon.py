@@ -148,6 +148,15 @@ def test_quantity_per_language(text: str, qty: int | None) -> None:
         ("Regalo sofá, hay que pasar a buscarlo", "supply"),
         ("Je cherche un canapé", "demand"),
         ("Busco sofá de 3 plazas", "demand"),
+        # parting with a thing, "must pick up": a giver's words (each was read as a request)
+        ("Je me sépare de mon canapé", "supply"),
+        ("Ich trenne mich von meinem Sofa", "supply"),
+        ("Me deshago de mi sofá", "supply"),
+        ("Desapego: carrinho de bebê", "supply"),
+        ("free couch, must pick up", "supply"),
+        # "I give tuition" (Hindi, Egyptian Arabic): a teacher's offer, read as a request for lessons
+        ("मैं गणित की ट्यूशन देता हूँ", "supply"),
+        ("أدي دروس إنجليزي في البيت", "supply"),
     ],
 )
 def test_action_cues(text: str, side: str) -> None:
