@@ -389,12 +389,18 @@ def _after_name(cased: str, at: int) -> bool:
 
 def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None = None) -> str:
     if rx.qty_set is not None:
-        m = rx.qty_set.search(text)
-        if m:
+        for m in list(rx.qty_set.finditer(text))[:MAX_NUMBERS]:
             raw = next((g for g in m.groups() if g), None)
-            if raw is not None and _int(rx, raw):
-                ex.quantity = _int(rx, raw)
-                return blank(text, m.start(), m.end())
+            if raw is None or not _int(rx, raw):
+                continue
+            if _DIMENSION_BEFORE.search(text, max(0, m.start() - 12), m.start()) or rx.unit.match(
+                text, m.end()
+            ):
+                continue  # "60 cm x 4 mm": a size, not four of them
+            if rx.qty_times is not None and rx.qty_times.match(text, m.end()):
+                continue  # "2x geimpft": twice
+            ex.quantity = _int(rx, raw)
+            return blank(text, m.start(), m.end())
     if rx.qty_counter is not None:
         for m2 in rx.qty_counter.finditer(text):
             value = _int(rx, m2.group("n")) or han_int(m2.group("n"))
@@ -444,6 +450,10 @@ def _price_beside(rx: Patterns, text: str, at: int) -> bool:
         return True
     m = rx.bare_total.match(text, at) if rx.bare_total is not None else None
     return m is not None and (parse_number(m.group("num")) or 0) >= MIN_BARE_TOTAL
+
+
+#: A number with a short unit or none right before a set's "x 4" ("60 cm x 4 mm", "80 x 4"): a size.
+_DIMENSION_BEFORE = re.compile(r"\d\s?(?:[^\W\d]{1,3}\.?)?\s?$")
 
 
 #: Two or more digit groups right before a number: it ends a phone number, it counts nothing.

@@ -18,7 +18,8 @@ several space-separated syllables (Vietnamese "xe máy", motorbike; ``words.quer
 words (plain text, not patterns) that hold a bank phrase without naming its item (Vietnamese "ngân sách",
 budget, holds "sách", books; "thang máy", a lift, holds "thang", a ladder): the glossary reads no phrase
 inside one (``bank.glosses``). In quantity-set patterns ``#`` stands for a number; after a word of
-``quantity.not_after`` a number is no count (Vietnamese "thứ bảy", Saturday; Indonesian "jam 7", 7 o'clock).
+``quantity.not_after`` a number is no count (Vietnamese "thứ bảy", Saturday; Indonesian "jam 7", 7 o'clock);
+before a word of ``quantity.times_after`` a set's "2x" counts times (German "2x geimpft", vaccinated twice).
 
 Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus
 English, which leaks into every marketplace; every language when the language is unknown), so that a word of

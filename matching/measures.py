@@ -51,6 +51,30 @@ _INSTRUMENT_SIZE = re.compile(
     rf"(?<![a-zа-я])(?:{_INSTRUMENTS})(?:[^\d\n.,;!?]{{0,24}}?)"
     r"(?P<frac>(?<![\d/])(?:1\s?/\s?(?:16|10|8|4|2)|3\s?/\s?4|7\s?/\s?8|4\s?/\s?4))(?![\d/])"
 )
+#: Words for gold and silver: a precious metal's fineness is read only beside one.
+_METALS = (
+    r"gold(?:en)?|silver|sterling|oro|plata|ouro|prata|argent|silber|gelbgold|wei(?:ß|ss)gold|rotgold"
+    r"|золот\w*|серебр\w*|alt[ıi]n|g[üu]m[üu][şs]|emas|perak|vàng|bạc|金|银|銀|금|은|ذهب|فضة|सोन[ाे]|चांदी"
+)
+#: Gold's karats, written with the word ("18 carats", "22 ayar") or as "18k"/"14kt" beside a metal word:
+#: "gold chain 14k" is no price of 14,000.
+_KARATS = r"(?<![\d.,])(8|9|10|14|18|20|21|22|24)\s?"
+_KARAT_WORD = re.compile(
+    _KARATS + r"(?:karat|carats?|quilates|kilates|ayar\w*|карат\w*|캐럿|カラット|قيراط|कैरेट)(?![a-z])"
+)
+_KARAT_SHORT = re.compile(_KARATS + r"(?:kt?|k金)(?![a-z])")
+#: A precious metal's fineness in thousandths ("prata 925", "750 gold"): no count of 925 chains.
+_FINENESS = re.compile(r"(?<![\d.,])(925|999|958|916|750|585|375)(?![\d.,]\d|\d)")
+#: How far from a metal word a short karat or a fineness is read.
+_METAL_REACH = 24
+_METAL = re.compile(_METALS)
+
+
+def _by_metal(t: str, m: re.Match[str]) -> bool:
+    """Whether a metal word is within ``_METAL_REACH`` characters of the match ``m`` of ``t``."""
+    return _METAL.search(t[max(0, m.start() - _METAL_REACH) : m.end() + _METAL_REACH]) is not None
+
+
 #: A Korean shoe size in millimetres ("265 사이즈") within these bounds is read as its European size (42).
 _MM_SHOE = (215, 320)
 
@@ -224,6 +248,11 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
                 ex.put("size", m.group(1))
                 t = blank(t, m.start(), m.end())
     t = _read_several(t, _DIMENSIONS, _dimensions, "dimensions", ex)
+    for prx, by_word in ((_KARAT_WORD, True), (_KARAT_SHORT, False), (_FINENESS, False)):
+        for m in prx.finditer(t):
+            if by_word or _by_metal(t, m):
+                ex.put("purity", f"{m.group(1)}k" if prx is not _FINENESS else m.group(1))
+                t = blank(t, m.start(), m.end())
     for m in _WEIGHT.finditer(t):
         ex.put("weight", f"{float(m.group(1).replace(',', '.')):g}kg")
         t = blank(t, m.start(), m.end())

@@ -82,6 +82,7 @@ class Patterns:
     qty_counter: re.Pattern[str] | None
     qty_word: re.Pattern[str]
     qty_not_after: re.Pattern[str] | None  # a word before a number that makes it no count ("jam 7")
+    qty_times: re.Pattern[str] | None  # a word after a set's "2x" that makes it times ("2x geimpft")
     unit: re.Pattern[str]
     numbers: dict[str, int]
     conditions: tuple[tuple[str, re.Pattern[str]], ...]
@@ -344,6 +345,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         rf"(?<![\w.,/$€£\-+])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s+(?P<w>(?:{LETTER}){{2,}})"
     )
     not_after = pattern("quantity.not_after", langs)
+    times = pattern("quantity.times_after", langs)
     qty_not_after = re.compile(rf"(?:{not_after.pattern})\s*$") if not_after is not None else None
     unit_parts = [rf"(?:{re.escape(str(u))})(?!{LETTER})" for u in common()["units"]]
     for lang in langs:
@@ -398,6 +400,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         qty_counter=qty_counter,
         qty_word=qty_word,
         qty_not_after=qty_not_after,
+        qty_times=re.compile(rf"\s*(?:{times.pattern})") if times is not None else None,
         unit=unit,
         numbers=nums,
         conditions=conds,

@@ -1068,3 +1068,41 @@ def test_rates_with_bounds_and_prices_for_both(
 )
 def test_a_count_or_a_year_after_a_word_for_all_is_no_price(text: str) -> None:
     assert extract(text, default_currency="EUR").price is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "purity", "amount", "qty"),
+    [
+        # a precious metal's karats or fineness: no price of 14,000, no count of 925
+        ("gold chain 14k", "14k", None, None),
+        ("anello oro 18k, 300 euro", "18k", 300.0, None),
+        ("bague en or 18 carats 200€", "18k", 200.0, None),
+        ("22 ayar altın bilezik 15.000 TL", "22k", 15000.0, None),
+        ("Cordão de prata 925 legítima, R$ 250", "925", 250.0, None),
+        ("silver 925 ring", "925", None, None),
+        # without a metal word "14k" is money and 750 a number
+        ("need 14k", None, 14000.0, None),
+        ("apartment 750 sqft", None, None, None),
+    ],
+)
+def test_karats_and_fineness_are_no_amounts(
+    text: str, purity: str | None, amount: float | None, qty: int | None
+) -> None:
+    ex = extract(text, default_currency="USD")
+    assert ex.attributes.get("purity") == purity, text
+    assert (ex.price and ex.price.amount, ex.quantity) == (amount, qty), text
+
+
+@pytest.mark.parametrize(
+    ("text", "qty"),
+    [
+        ("Maine Coon Kitten, 2x geimpft, gechippt, 900 €", None),  # twice vaccinated, one kitten
+        ("Lederhose, nur 2x getragen, 180 €", None),
+        ("Cordão, 60 cm x 4 mm, R$ 250", None),  # a size, not four chains
+        ("2x Tickets für Samstag, 80 € pro Stück", 2),
+        ("2x gebrauchte Reifen", 2),
+        ("tickets x2, $150 each", 2),
+    ],
+)
+def test_times_and_sizes_are_no_sets(text: str, qty: int | None) -> None:
+    assert extract(text, default_currency="EUR").quantity == qty, text
