@@ -1,12 +1,12 @@
 """Attribute extractors: sizes and measures (``matching.measures``), model, prices with currency,
-quantities, condition, season, colour, gender, brand and product line.
+quantities (``matching.quantity``), condition, season, colour, gender, brand and product line.
 
 Each extractor finds spans in the normalised text (NFC, lower case, digits of every script and Han or Korean
 numerals made ASCII), records a canonical English value, and blanks the span so that later extractors (and
 the item-word normaliser) don't read the same characters twice. Order: a home's bedrooms
 (``matching.rooms``), tire size, labelled size (a label before or after it, or a capital letter size alone),
 dimensions, weight, length (metres, then centimetres), volume (litres; millilitres read as litres),
-capacity, storage/RAM, screen, model, price, quantity, condition, season; colour, gender (an animal's sex,
+capacity, storage/RAM, screen, purity (a metal's karats), model, price, quantity, condition, season; colour, gender (an animal's sex,
 whom clothes or a service are for), schedule (weekends or weekdays), the sets of animals, roles, languages
 and times of day named (``patterns.SET_KEYS``), brand and product line are read without blanking.
 The words come from the language tables (``matching.lexicon``), scoped to the text's language: "8 triệu
@@ -22,9 +22,6 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from babel import UnknownLocaleError
-from babel.dates import get_month_names
-
 from matching.brands import brand_of, find_brands, product_lines, read_models
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
@@ -39,14 +36,13 @@ from matching.lexicon import (
 from matching.limit_words import (
     MIN_BOUND_PRICE,
     WORD_AFTER,
-    counted_after_bound,
     counts_things,
     limit_in_words,
     limit_without_currency,
     loose_numbers,
 )
 from matching.measures import read_measures
-from matching.numerals import han_int, number_forms, parse_number
+from matching.numerals import number_forms, parse_number
 from matching.patterns import (
     CURRENCY_MILLION,
     MULT_LINKS,
@@ -55,6 +51,7 @@ from matching.patterns import (
     Patterns,
     compiled,
 )
+from matching.quantity import MIN_BARE_TOTAL, after_name, extract_quantity, price_beside
 from wire.limits import MAX_ATTR_VALUE_LEN
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
@@ -63,11 +60,6 @@ MAX_EXTRACT_CHARS = 4000
 RANGE_REACH = 48
 #: A range's upper end is at most this many times its lower end ("size 42 - 300 €" is no range).
 RANGE_MAX_RATIO = 4
-#: A number without a currency before a word for the whole lot is a price from this much ("180 for all");
-#: below, a count ("tickets, 3 total").
-MIN_BARE_TOTAL = 10
-#: Bare numbers read as a possible price or quantity at most this many times per text (bounds the work).
-MAX_NUMBERS = 32
 
 #: A "$" names these: the place's, else US dollars.
 DOLLAR_CURRENCIES = frozenset(common()["dollar_currencies"])
@@ -296,7 +288,7 @@ def _extract_price(
                     at = m.start("num")
                     if (
                         not m.group("mult")
-                        and not _price_beside(rx, text, at)
+                        and not price_beside(rx, text, at)
                         and counts_things(rx, text, at, m.end("num"))
                     ):
                         continue  # "max 4 tires", "最多3把椅子", "for max 3 hours": a count, not money
@@ -330,34 +322,6 @@ def _extract_price(
     return text
 
 
-# -- quantities
-# --------------------------------------------------------------------------------------------------
-
-
-def _int(rx: Patterns, raw: str) -> int:
-    return int(raw) if raw.isdigit() else rx.numbers.get(raw, 0)
-
-
-@cache
-def month_names(langs: tuple[str, ...]) -> frozenset[str]:
-    """Month names of ``langs``, lower case, whole and abbreviated (CLDR through babel): "12 Dec", "12
-    दिसंबर", "12 Aralık" are dates, not twelve of something."""
-    out: set[str] = set()
-    for lang in langs:
-        for width in ("wide", "abbreviated"):
-            for context in ("format", "stand-alone"):
-                try:
-                    names = [str(v) for v in get_month_names(width, context, locale=lang).values()]
-                except (UnknownLocaleError, ValueError):  # a language babel does not know: none
-                    names = []
-                out |= {v.lower().rstrip(".") for v in names}
-    return frozenset(out)
-
-
-#: The Latin word right before a number ("Hero 11", "XPS 13", "PartyBox 110"), one space or hyphen between.
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z\d]*)[ \-]$")
-
-
 def _money_alone(rx: Patterns, text: str, m: re.Match[str], amount: float, cased: str | None) -> bool:
     """Whether the number of ``m``, after a word for each or for all with no currency ("每个300", "по 3000",
     "一共1500"), is money: from ``MIN_BOUND_PRICE`` up, not a year, no word, unit or counter after it ("по 2
@@ -369,95 +333,7 @@ def _money_alone(rx: Patterns, text: str, m: re.Match[str], amount: float, cased
         return False
     if rx.qty_counter is not None and rx.qty_counter.match(text, at):
         return False
-    return cased is None or not _after_name(cased, at)
-
-
-def _after_name(cased: str, at: int) -> bool:
-    """True if the number at ``at`` of ``cased`` (the text before lower-casing) follows a name: a Latin word
-    with a capital inside ("PartyBox", "XPS"), or a capitalised one that does not begin the text or a
-    sentence ("GoPro Hero 11", not "Vendo 4 llantas" or "Hi! Selling 4 tires"): a model number, not a
-    count."""
-    m = _WORD_BEFORE.search(cased, max(0, at - 40), at)
-    if m is None:
-        return False
-    word = m.group(1)
-    if any(c.isupper() for c in word[1:]):
-        return True
-    before = cased[: m.start()].rstrip()
-    return word[0].isupper() and before != "" and before[-1] not in ".!?:;\n"
-
-
-def _extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None = None) -> str:
-    if rx.qty_set is not None:
-        for m in list(rx.qty_set.finditer(text))[:MAX_NUMBERS]:
-            raw = next((g for g in m.groups() if g), None)
-            if raw is None or not _int(rx, raw):
-                continue
-            if _DIMENSION_BEFORE.search(text, max(0, m.start() - 12), m.start()) or rx.unit.match(
-                text, m.end()
-            ):
-                continue  # "60 cm x 4 mm": a size, not four of them
-            if rx.qty_times is not None and rx.qty_times.match(text, m.end()):
-                continue  # "2x geimpft": twice
-            ex.quantity = _int(rx, raw)
-            return blank(text, m.start(), m.end())
-    if rx.qty_counter is not None:
-        for m2 in rx.qty_counter.finditer(text):
-            value = _int(rx, m2.group("n")) or han_int(m2.group("n"))
-            if 1 <= value <= 9999:
-                ex.quantity = value
-                return blank(text, m2.start("n"), m2.end("n"))
-    if rx.qty_pair is not None:
-        m3 = rx.qty_pair.search(text)
-        if m3:
-            ex.quantity = 2
-            return blank(text, m3.start(), m3.end())
-    for m4 in list(rx.qty_word.finditer(text))[:MAX_NUMBERS]:
-        raw = m4.group("n")
-        if rx.unit.match(text, m4.end("n")) or (len(raw) > 1 and raw.startswith("0")):
-            continue  # "14.000 km"; "08 firmado" (a form's number: nobody counts "08 bikes")
-        mult = rx.after_mult.match(text, m4.end("n")) if rx.after_mult is not None else None
-        if mult is not None:
-            continue  # "80 mil km", "150 bin km", "120 ألف كم": a distance; "2 hundred books": no two
-        if cased is not None and _after_name(cased, m4.start("n")):
-            continue
-        if _price_beside(rx, text, m4.start("n")):
-            continue  # "50 each", "180 for all": a price beside the one read first, no count
-        if (
-            raw.isdigit()
-            and limit_in_words(text, m4.start("n"), m4.end("n"), ex.langs)
-            and not counted_after_bound(rx, text, m4.start("n"), m4.end("n"))
-        ):
-            continue  # "my budget is around 500 and ...": a limit the price patterns could not read
-        if m4.group("w") in month_names(ex.langs or ()):
-            continue
-        start = m4.start("n")
-        if rx.qty_not_after is not None and rx.qty_not_after.search(text, max(0, start - 24), start):
-            continue  # "thứ bảy" (Saturday), "jam 7" (7 o'clock)
-        if _PHONE_BEFORE.search(text, max(0, start - 16), start):
-            continue  # the last group of a phone number ("0912 345 678")
-        value = _int(rx, raw)
-        if not 1 <= value <= 999:
-            continue
-        ex.quantity = value
-        return blank(text, m4.start("n"), m4.end("n"))
-    return text
-
-
-def _price_beside(rx: Patterns, text: str, at: int) -> bool:
-    """Whether the number at ``at`` is a price for each or for all ("50 each", "180 for all")."""
-    if rx.bare_each is not None and rx.bare_each.match(text, at):
-        return True
-    m = rx.bare_total.match(text, at) if rx.bare_total is not None else None
-    return m is not None and (parse_number(m.group("num")) or 0) >= MIN_BARE_TOTAL
-
-
-#: A number with a short unit or none right before a set's "x 4" ("60 cm x 4 mm", "80 x 4"): a size.
-_DIMENSION_BEFORE = re.compile(r"\d\s?(?:[^\W\d]{1,3}\.?)?\s?$")
-
-
-#: Two or more digit groups right before a number: it ends a phone number, it counts nothing.
-_PHONE_BEFORE = re.compile(r"(?:\d{2,}[\s\-.]){2,}$")
+    return cased is None or not after_name(cased, at)
 
 
 #: Currency names that are everyday words too (``currency_everyday`` in the common table: "gafas de sol",
@@ -544,7 +420,7 @@ def extract(
         if neg:
             ex.attributes["negotiable"] = "yes"
             t = blank(t, neg.start(), neg.end())
-    t = _extract_quantity(rx, t, ex, cased)
+    t = extract_quantity(rx, t, ex, cased)
     conditions: list[str] = []
     brands = find_brands(t)  # read once: "New Balance" is a brand, not a condition
     for cond, crx in rx.conditions:
