@@ -5,10 +5,11 @@ Each extractor finds spans in the normalised text (NFC, lower case, digits of ev
 numerals made ASCII), records a canonical English value, and blanks the span so that later extractors (and
 the item-word normaliser) don't read the same characters twice. Order: a home's bedrooms
 (``matching.rooms``), tire size, labelled size (a label before or after it, or a capital letter size alone),
-dimensions, weight, length (metres, then centimetres), volume (litres; millilitres read as litres),
-capacity, storage/RAM, screen, purity (a metal's karats), model, price, quantity, condition, season; colour, gender (an animal's sex,
-whom clothes or a service are for), schedule (weekends or weekdays), the sets of animals, roles, languages
-and times of day named (``patterns.SET_KEYS``), brand and product line are read without blanking.
+dimensions, purity (a metal's karats or fineness), weight, length (metres, then centimetres), volume (litres;
+millilitres read as litres), capacity, storage/RAM, screen, model, price, quantity, condition, season;
+colour, gender (an animal's sex, whom clothes or a service are for), schedule (weekends or weekdays), the
+sets of animals, roles, languages and times of day named (``patterns.SET_KEYS``), brand and product line
+are read without blanking.
 The words come from the language tables (``matching.lexicon``), scoped to the text's language: "8 triệu
 đồng" is a price of 8,000,000 VND, "3万円" 30,000 JPY, "₩30만" 300,000 KRW.
 
@@ -251,6 +252,7 @@ def _extract_price(
             (rx.bare_total_before, "total_before"),
             (rx.bare_after, "after"),
             (rx.bare_negotiable, "negotiable"),
+            (rx.bare_only, "only"),
         ]
         for bare_rx, kind in bare:
             if bare_rx is None:

@@ -63,6 +63,7 @@ class Patterns:
     bare_each: re.Pattern[str] | None
     bare_each_before: re.Pattern[str] | None  # a number after "each", "每个", "по" ("每个300"): a price each
     bare_total_before: re.Pattern[str] | None  # a number after "一共", "total" ("一共1500"): a price for all
+    bare_only: re.Pattern[str]  # a number before "/-" ("45,000/-", South Asian and East African ads): money
     bare_total: re.Pattern[str] | None  # a number before a word for the whole lot ("180 for all"): a price
     bare_negotiable: re.Pattern[str] | None  # a number beside "obo", "VB", "neg." ("150 obo", "VB 150")
     bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
@@ -382,6 +383,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_each=bare_each,
         bare_each_before=bare_each_before,
         bare_total_before=bare_total_before,
+        bare_only=re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?/-"),
         bare_total=bare_total,
         bare_negotiable=bare_negotiable,
         bare_label=bare_label,

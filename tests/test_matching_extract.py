@@ -1106,3 +1106,18 @@ def test_karats_and_fineness_are_no_amounts(
 )
 def test_times_and_sizes_are_no_sets(text: str, qty: int | None) -> None:
     assert extract(text, default_currency="EUR").quantity == qty, text
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "amount"),
+    [
+        # "/-" after an amount (South Asian and East African ads): the amount is money; it was lost
+        ("bike for sale 45,000/- negotiable", "INR", 45000.0),
+        ("साइकिल 3500/- में", "INR", 3500.0),
+        ("Selling sofa 15,000/-", "KES", 15000.0),
+    ],
+)
+def test_an_amount_before_slash_dash_is_a_price(text: str, default: str, amount: float) -> None:
+    ex = extract(text, default_currency=default)
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.currency) == (amount, default)
