@@ -43,7 +43,7 @@ from matching.limit_words import (
     loose_numbers,
 )
 from matching.measures import read_measures
-from matching.numerals import number_forms, parse_number
+from matching.numerals import is_year, number_forms, parse_number
 from matching.patterns import (
     CURRENCY_MILLION,
     MULT_LINKS,
@@ -329,13 +329,13 @@ def _money_alone(rx: Patterns, text: str, m: re.Match[str], amount: float, cased
     "一共1500"), is money: from ``MIN_BOUND_PRICE`` up, not a year, no word, unit or counter after it ("по 2
     штуки", "по 15 человек", "insgesamt 3 Teile"), not a model's number ("Pescador Pro 12": "pro", each)."""
     at, end = m.start("num"), m.end("num")
-    if amount < MIN_BOUND_PRICE or 1900 <= amount <= 2100:
-        return False
-    if WORD_AFTER.match(text, end) or rx.unit.match(text, end):
-        return False
-    if rx.qty_counter is not None and rx.qty_counter.match(text, at):
-        return False
-    return cased is None or not after_name(cased, at)
+    return (
+        amount >= MIN_BOUND_PRICE
+        and not is_year(amount)
+        and WORD_AFTER.match(text, end) is None
+        and not counts_things(rx, text, at, end)  # a counter or a unit after it
+        and (cased is None or not after_name(cased, at))
+    )
 
 
 #: Currency names that are everyday words too (``currency_everyday`` in the common table: "gafas de sol",

@@ -11,7 +11,7 @@ from functools import cache
 
 from matching.extraction import Extraction
 from matching.lexicon import LETTER, pattern
-from matching.numerals import big_multipliers, parse_number
+from matching.numerals import big_multipliers, is_year, parse_number
 from matching.patterns import Patterns
 
 #: Numbers left over after the price patterns that are checked for a limit, at most (bounds the work).
@@ -59,23 +59,18 @@ def loose_numbers(rx: Patterns, text: str) -> list[re.Match[str]]:
     out = []
     for n in list(LEFT_NUMBER.finditer(text))[:MAX_LIMIT_NUMBERS]:
         value = parse_number(n.group(1))
-        if (
-            value is not None
-            and value >= 2
-            and not 1900 <= value <= 2100
-            and not rx.unit.match(text, n.end())
-        ):
+        if value is not None and value >= 2 and not is_year(value) and not rx.unit.match(text, n.end()):
             out.append(n)
     return out
 
 
 def limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
-    """A bound with no currency the price patterns could not read: a word for thousands with no digits ("до
-    пяти тысяч", "up to a few thousand") or a number ("my budget is around 500") after a bound cue in its
+    """A bound with no currency the price patterns could not read: a word for hundreds or more with no digits
+    ("до пяти тысяч", "up to a few thousand") or a number ("my budget is around 500") after a bound cue in its
     clause. A private limit all the same: ``limit_in_words`` is set, so it is never published."""
     found: list[re.Match[str]] = [
         m
-        for m in _thousands(ex.langs or ()).finditer(text)
+        for m in _big_words(ex.langs or ()).finditer(text)
         if not re.search(r"\d", text[max(0, m.start() - 3) : m.end() + 3])
     ]
     found += loose_numbers(rx, text)  # not a year: "2015'e kadar model" (a model up to 2015)
@@ -96,7 +91,7 @@ def limit_without_currency(rx: Patterns, text: str, ex: Extraction) -> None:
 
 
 @cache
-def _thousands(langs: tuple[str, ...]) -> re.Pattern[str]:
+def _big_words(langs: tuple[str, ...]) -> re.Pattern[str]:
     """A word for a hundred or more of ``langs`` (``numerals.big_multipliers``), standing alone."""
     alts = [a for lang in langs for a in big_multipliers(lang)] or ["(?!x)x"]
     return re.compile(rf"(?<!{LETTER})(?:{'|'.join(alts)})(?!{LETTER})")

@@ -52,7 +52,7 @@ _INSTRUMENT_SIZE = re.compile(
     r"(?P<frac>(?<![\d/])(?:1\s?/\s?(?:16|10|8|4|2)|3\s?/\s?4|7\s?/\s?8|4\s?/\s?4))(?![\d/])"
 )
 #: Words for gold and silver: a precious metal's fineness is read only beside one.
-_METALS = (
+_METAL = re.compile(
     r"gold(?:en)?|silver|sterling|oro|plata|ouro|prata|argent|silber|gelbgold|wei(?:ß|ss)gold|rotgold"
     r"|золот\w*|серебр\w*|alt[ıi]n|g[üu]m[üu][şs]|emas|perak|vàng|bạc|金|银|銀|금|은|ذهب|فضة|सोन[ाे]|चांदी"
 )
@@ -67,7 +67,8 @@ _KARAT_SHORT = re.compile(_KARATS + r"(?:kt?|k金)(?![a-z])")
 _FINENESS = re.compile(r"(?<![\d.,])(925|999|958|916|750|585|375)(?![\d.,]\d|\d)")
 #: How far from a metal word a short karat or a fineness is read.
 _METAL_REACH = 24
-_METAL = re.compile(_METALS)
+#: The purity readers: the pattern, whether it needs a metal word beside it, and the value's suffix.
+_PURITY = ((_KARAT_WORD, False, "k"), (_KARAT_SHORT, True, "k"), (_FINENESS, True, ""))
 
 
 def _by_metal(t: str, m: re.Match[str]) -> bool:
@@ -248,10 +249,10 @@ def read_measures(t: str, cased: str | None, rx: Patterns, ex: Extraction) -> st
                 ex.put("size", m.group(1))
                 t = blank(t, m.start(), m.end())
     t = _read_several(t, _DIMENSIONS, _dimensions, "dimensions", ex)
-    for prx, by_word in ((_KARAT_WORD, True), (_KARAT_SHORT, False), (_FINENESS, False)):
+    for prx, needs_metal, suffix in _PURITY:
         for m in prx.finditer(t):
-            if by_word or _by_metal(t, m):
-                ex.put("purity", f"{m.group(1)}k" if prx is not _FINENESS else m.group(1))
+            if not needs_metal or _by_metal(t, m):
+                ex.put("purity", m.group(1) + suffix)
                 t = blank(t, m.start(), m.end())
     for m in _WEIGHT.finditer(t):
         ex.put("weight", f"{float(m.group(1).replace(',', '.')):g}kg")

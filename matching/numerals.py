@@ -243,10 +243,10 @@ def _worded() -> tuple[tuple[re.Pattern[str], dict[str, float]], ...]:
 
 
 def worded_numbers(text: str) -> str:
-    """``text`` with a number word before a word for thousands or more as digits ("пять тысяч рублей" -> "5
-    тысяч рублей", "डेढ़ लाख" -> "1.5 लाख"): read as they stand, the number word was taken for a count (five
-    bicycles) and the price was lost. Number words alone stay words ("two hundred pounds": the extractor
-    asks for digits)."""
+    """``text`` with a number word before a word for hundreds or more as digits ("пять тысяч рублей" -> "5
+    тысяч рублей", "डेढ़ लाख" -> "1.5 लाख", "two hundred" -> "2 hundred"): read as they stand, the number
+    word was taken for a count (five bicycles) and the price was lost. Number words alone stay words ("fifty
+    dollars": the extractor asks for digits)."""
     for rx, values in _worded():
         text = rx.sub(lambda m, v=values: f"{v.get(m.group('n').lower(), 0):g}", text)  # type: ignore[misc]
     return text
@@ -262,6 +262,11 @@ def number_forms(text: str) -> str:
     text = _APOSTROPHE_GROUP.sub("", worded_numbers(text.translate(digit_table())))
     text = _DASH_CENTS.sub("", text)
     return compound_numbers(numerals(text))
+
+
+def is_year(value: float) -> bool:
+    """Whether ``value`` reads as a year ("2019", "up to 2015"): no amount of money, no count."""
+    return 1900 <= value <= 2100
 
 
 def parse_number(text: str) -> float | None:

@@ -94,8 +94,7 @@ def extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None 
         raw = m4.group("n")
         if rx.unit.match(text, m4.end("n")) or (len(raw) > 1 and raw.startswith("0")):
             continue  # "14.000 km"; "08 firmado" (a form's number: nobody counts "08 bikes")
-        mult = rx.after_mult.match(text, m4.end("n")) if rx.after_mult is not None else None
-        if mult is not None:
+        if rx.after_mult is not None and rx.after_mult.match(text, m4.end("n")):
             continue  # "80 mil km", "150 bin km", "120 ألف كم": a distance; "2 hundred books": no two
         if cased is not None and after_name(cased, m4.start("n")):
             continue
