@@ -20,6 +20,7 @@ budget, holds "sách", books; "thang máy", a lift, holds "thang", a ladder): th
 inside one (``bank.glosses``). In quantity-set patterns ``#`` stands for a number; after a word of
 ``quantity.not_after`` a number is no count (Vietnamese "thứ bảy", Saturday; Indonesian "jam 7", 7 o'clock);
 before a word of ``quantity.times_after`` a set's "2x" counts times (German "2x geimpft", vaccinated twice).
+``spelled`` holds what reads a number written out in words and chained ("dos mil quinientos": ``spelled``).
 
 Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus
 English, which leaks into every marketplace; every language when the language is unknown), so that a word of

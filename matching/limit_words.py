@@ -11,8 +11,9 @@ from functools import cache
 
 from matching.extraction import Extraction
 from matching.lexicon import LETTER, pattern
-from matching.numerals import big_multipliers, is_year, parse_number
+from matching.numerals import is_year, parse_number
 from matching.patterns import Patterns
+from matching.spelled import big_multipliers
 
 #: Numbers left over after the price patterns that are checked for a limit, at most (bounds the work).
 MAX_LIMIT_NUMBERS = 32

@@ -22,14 +22,13 @@ import re
 from functools import cache
 
 from matching.lexicon import (
-    BORROWED_NUKTA_LETTERS,
     digit_table,
     languages,
     mapping,
-    multipliers,
     number_words,
 )
 from matching.patterns import INDIAN_GROUPING
+from matching.spelled import big_multipliers, spelled_numbers
 
 #: Han digits (simplified, traditional and financial forms, and the zero signs).
 HAN_DIGITS = {
@@ -185,37 +184,6 @@ def compound_numbers(text: str) -> str:
 _DASH_CENTS = re.compile(r"(?<=\d)[.,][-–—]{1,2}(?![\d-])")
 #: Thousands grouped by an apostrophe, as in Switzerland ("CHF 1'200", "1’250.50"): the apostrophe goes.
 _APOSTROPHE_GROUP = re.compile(r"(?<=\d)['’](?=\d{3}(?!\d))")
-#: Multiplier words too short to follow a number word safely ("k", "tr", "jt": "one k"; "man": "one man").
-_SHORT_MULTIPLIERS = frozenset({"man"})
-
-
-def _alternatives(rx: str) -> list[str]:
-    """The top-level alternatives of a table regex ("rb|ribu|k" -> three; "тыс(?:яч[аи]?)?" one)."""
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(rx):
-        if ch == "(" and (i == 0 or rx[i - 1] != "\\"):
-            depth += 1
-        elif ch == ")" and rx[i - 1] != "\\":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append(rx[start:i])
-            start = i + 1
-    return [*out, rx[start:]]
-
-
-@cache
-def big_multipliers(lang: str) -> list[str]:
-    """The regex alternatives of ``lang``'s words for a hundred or more that may follow a number word
-    ("hundreds?", "тыс(?:яч[аи]?)?", "लाख", "mil"; not "k", "tr", "man": "one k", "one man"), a Devanagari
-    nukta optional."""
-    out = []
-    for rx, factor in multipliers((lang,)):
-        for alt in _alternatives(rx):
-            literal = re.sub(r"\(.*?\)\??|\\.|[?*+]", "", alt)
-            long_enough = len(literal) >= 3 or (len(literal) == 2 and not literal.isascii())
-            if factor >= 100 and long_enough and literal not in _SHORT_MULTIPLIERS:
-                out.append(re.sub(f"([{BORROWED_NUKTA_LETTERS}])", "\\1\u093c?", alt))  # "हज़ार" too
-    return out
 
 
 @cache
@@ -259,7 +227,7 @@ def number_forms(text: str) -> str:
     (``compound_numbers``). ``normalise`` and ``published.published_text`` both go through it, so the
     published text's price mentions are the ones the extractor found."""
     text = _MAN_WON.sub("1만원", _CLAUSE_COMMA.sub("、", text))
-    text = _APOSTROPHE_GROUP.sub("", worded_numbers(text.translate(digit_table())))
+    text = _APOSTROPHE_GROUP.sub("", worded_numbers(spelled_numbers(text.translate(digit_table()))))
     text = _DASH_CENTS.sub("", text)
     return compound_numbers(numerals(text))
 
