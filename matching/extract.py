@@ -277,6 +277,8 @@ def _extract_price(
                         continue  # "over 2 hundred books": hundreds of things, not money
                 if kind in ("mult", "bound", "label"):
                     amount *= _factor(rx, m.group("mult"))
+                if kind == "label" and not m.group("mult"):
+                    amount *= _label_unit(rx, m.group("label"), amount)
                 per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
                 if kind in ("each_before", "total_before") and not _money_alone(rx, text, m, amount, cased):
                     continue  # "по 2 штуки", "insgesamt 3 Teile", "Pescador Pro 12": no price
@@ -322,6 +324,15 @@ def _extract_price(
     for s, e, _ in found:
         text = blank(text, s, e)
     return text
+
+
+def _label_unit(rx: Patterns, label: str, amount: float) -> float:
+    """The unit a label implies for an amount written below it (``price.label_units``: Korean rent "월세 50"
+    is 500,000 won, in 만원 as every Korean rent is; "월세 500000" is as written), else 1."""
+    for label_rx, unit in rx.label_units:
+        if label_rx.fullmatch(label) and amount < unit:
+            return unit
+    return 1.0
 
 
 def _money_alone(rx: Patterns, text: str, m: re.Match[str], amount: float, cased: str | None) -> bool:

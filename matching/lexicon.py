@@ -21,6 +21,7 @@ inside one (``bank.glosses``). In quantity-set patterns ``#`` stands for a numbe
 ``quantity.not_after`` a number is no count (Vietnamese "thứ bảy", Saturday; Indonesian "jam 7", 7 o'clock);
 before a word of ``quantity.times_after`` a set's "2x" counts times (German "2x geimpft", vaccinated twice).
 ``spelled`` holds what reads a number written out in words and chained ("dos mil quinientos": ``spelled``).
+``price.label_units`` gives the unit a price label implies for a small bare amount (Korean "월세 50": 만원).
 
 Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus
 English, which leaks into every marketplace; every language when the language is unknown), so that a word of

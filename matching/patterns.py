@@ -20,6 +20,7 @@ from matching.lexicon import (
     common,
     field,
     literal_trie,
+    mapping,
     multipliers,
     number_words,
     pattern,
@@ -67,6 +68,7 @@ class Patterns:
     bare_total: re.Pattern[str] | None  # a number before a word for the whole lot ("180 for all"): a price
     bare_negotiable: re.Pattern[str] | None  # a number beside "obo", "VB", "neg." ("150 obo", "VB 150")
     bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
+    label_units: tuple[tuple[re.Pattern[str], float], ...]  # a label's implied unit (Korean "월세 50": 만원)
     bare_after: re.Pattern[str] | None  # three digits or more, then a bound word ("2000以内", "3000 तक"); not
     # with a Turkish case ending ("2015'e kadar model": a year)
     after_mult: re.Pattern[str] | None  # a multiplier right after a number ("80 mil km": a distance)
@@ -251,7 +253,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     )
     label_rx = pattern("price.label", langs)
     bare_label = (
-        re.compile(rf"(?:{label_rx.pattern})\W{{0,3}}(?P<num>{NUM}){mult_group}(?!\d|/\d|\s?[.,]\d)")
+        re.compile(rf"(?P<label>{label_rx.pattern})\W{{0,3}}(?P<num>{NUM}){mult_group}(?!\d|/\d|\s?[.,]\d)")
         if label_rx
         else None
     )
@@ -387,6 +389,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_total=bare_total,
         bare_negotiable=bare_negotiable,
         bare_label=bare_label,
+        label_units=tuple((re.compile(k), float(v)) for k, v in mapping("price.label_units", langs).items()),
         bare_after=bare_after,
         after_mult=after_mult,
         range_low=range_low,

@@ -1121,3 +1121,21 @@ def test_an_amount_before_slash_dash_is_a_price(text: str, default: str, amount:
     ex = extract(text, default_currency=default)
     assert ex.price is not None, text
     assert (ex.price.amount, ex.price.currency) == (amount, default)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("원룸 월세 50 보증금 500", 500_000),  # Korean rent is said in 만원: 50 is 500,000 won
+        ("월세 50에 구해요", 500_000),
+        ("보증금 1000 월세 60 원룸 구합니다", 600_000),  # "60 원룸" was 60 won: "원룸" is a studio flat
+        ("월세 450000", 450_000),  # written in won
+        ("월세 50만원", 500_000),
+        ("원피스 2만원", 20_000),
+        ("5000원에 팝니다", 5000),
+    ],
+)
+def test_korean_rent_is_in_ten_thousands_and_a_studio_is_no_won(text: str, amount: float) -> None:
+    p = extract(text, default_currency="KRW").price
+    assert p is not None
+    assert (p.amount, p.currency) == (amount, "KRW")
