@@ -236,3 +236,42 @@ def mixed_languages(text: str) -> list[str]:
         if latin[1] >= MIXED_MIN_EVIDENCE:
             out.append(latin[0])
     return out if len(out) > 1 else []
+
+
+#: Evidence (words and letters of ``common.json``'s ``unsupported_languages``) a language no table covers
+#: needs before a Latin-script text is said to be written in it: two of its words, or a word and a letter
+#: (at least one word: letters alone say little).
+UNSUPPORTED_MIN_EVIDENCE = 2.0
+
+
+@cache
+def _unsupported_tables() -> dict[str, tuple[str, dict[str, int]]]:
+    """Name -> (its letters, word -> how many of these languages share it)."""
+    raw: dict[str, dict[str, list[str] | str]] = common()["unsupported_languages"]
+    shared = Counter(w for spec in raw.values() for w in set(spec["words"]))
+    return {
+        name: (str(spec["letters"]), {str(w): shared[w] for w in spec["words"]}) for name, spec in raw.items()
+    }
+
+
+def unsupported_language(text: str) -> str | None:
+    """The name of a Latin-script language no table covers that ``text`` is written in ("Vând bicicletă 800
+    lei": Romanian), or None. Read as they stand, such texts got a side and counts from loanwords and
+    numbers: "Vând bicicletă 800 lei" (selling a bicycle) was a request for 800 bicycles. The language must
+    have ``UNSUPPORTED_MIN_EVIDENCE`` and more evidence than any supported language (``latin_scores``)."""
+    rep = _script_report(text)
+    if rep.counts["latin"] * 2 < rep.letters:
+        return None
+    lowered = text.lower()
+    tokens = set(_TOKEN.findall(lowered))
+    best, best_score = None, 0.0
+    for name, (letters, words) in _unsupported_tables().items():
+        score = sum(1.0 / words[t] for t in tokens if t in words)
+        if score < 1.0:  # letters alone say little: "ä" and "ö" are German too, "ă" Vietnamese
+            continue
+        score += 1.5 * sum(lowered.count(c) for c in letters)
+        if score > best_score:
+            best, best_score = name, score
+    if best is None or best_score < UNSUPPORTED_MIN_EVIDENCE:
+        return None
+    return best if best_score > max(latin_scores(text).values(), default=0.0) else None

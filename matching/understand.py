@@ -42,7 +42,7 @@ from matching.extract import MAX_EXTRACT_CHARS, extract, parking_cover
 from matching.extraction import Extraction
 from matching.features import embed_with_leads
 from matching.gazetteer import ROUTE_CATEGORIES, local_currency, route
-from matching.lang import detect_language, mixed_languages, script_report, supported
+from matching.lang import detect_language, mixed_languages, script_report, supported, unsupported_language
 from matching.lexicon import fold, pattern
 from matching.pricing import PLACE_CURRENCY, draft_price
 from matching.published import published_text
@@ -196,7 +196,9 @@ def _action_for(action: Action, category: str) -> Action:
     return Action.BUY if demand else Action.SELL
 
 
-def _check_text(text: object) -> str:
+def _check_text(text: object, lang: str | None = None) -> str:
+    """``text`` NFC and spaced once, or why it can't be read; a language named by the caller (``lang``) is
+    trusted over ``lang.unsupported_language``."""
     if not isinstance(text, str):
         raise UnderstandError(f"text must be a string, not {type(text).__name__}")
     t = " ".join(unicodedata.normalize("NFC", text).split())
@@ -216,6 +218,12 @@ def _check_text(text: object) -> str:
         raise UnderstandError(
             f"the text is written in {names}, which this agent does not read yet; "
             f"write it in one of: {', '.join(supported())}"
+        )
+    name = None if lang is not None else unsupported_language(t)
+    if name is not None:
+        raise UnderstandError(
+            f"the text looks like {name}, which this agent does not read yet (its side, counts and prices "
+            f"would be guesses); write it in one of: {', '.join(supported())}"
         )
     return t
 
@@ -362,7 +370,7 @@ def understand_many(
         default_currency = local or defaults.get("fallback_currency")
         if default_currency is not None:
             defaults["currency"] = default_currency
-    parsed = [_parse(_check_text(t), lang, default_currency) for t in texts]
+    parsed = [_parse(_check_text(t, lang), lang, default_currency) for t in texts]
     full_vecs, inputs = _category_inputs(emb, parsed)
     cats = clf.categories(*inputs)
     seeks = clf.demand_probability(full_vecs)
@@ -384,7 +392,7 @@ def category_votes(
         UnderstandError: as ``understand``, for the first bad text.
     """
     emb = embedder if embedder is not None else get_embedder()
-    parsed = [_parse(_check_text(t), lang, currency) for t in texts]
+    parsed = [_parse(_check_text(t, lang), lang, currency) for t in texts]
     return classifier_for(emb).votes(*_category_inputs(emb, parsed)[1])
 
 

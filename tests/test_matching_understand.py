@@ -207,6 +207,43 @@ def test_unreadable_input_is_refused_clearly(text: str, words: str) -> None:
         assert "en" in str(e.value) and "vi" in str(e.value)  # lists what it reads
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Vând bicicletă 800 lei", "Romanian"),  # was a request for 800 bicycles
+        ("Caut canapea extensibilă, maxim 500 lei", "Romanian"),
+        ("Säljer min cykel, 1500 kr", "Swedish"),
+        ("Prodám pračku, zánovní, 5000 Kč", "Czech"),
+        ("Sprzedam rower 600 zł", "Polish"),
+        ("Eladó kerékpár, megkímélt állapotban", "Hungarian"),
+        ("Myydään polkupyörä 200 €", "Finnish"),
+        ("Selger sykkel, pent brukt", "Norwegian"),
+        ("Prodajem bicikl, odlično stanje", "Croatian"),
+        ("Naghahanap ako ng bike, kailangan ko po", "Tagalog"),
+    ],
+)
+def test_a_latin_script_language_without_a_table_is_named_not_guessed(text: str, name: str) -> None:
+    with pytest.raises(UnderstandError) as e:
+        understand(text)
+    assert name in str(e.value) and "en" in str(e.value)
+
+
+def test_a_language_the_human_names_is_trusted_over_the_unsupported_guess() -> None:
+    assert understand("Vând bicicletă 800 lei", lang="it").lang == "it"
+
+
+def test_no_labelled_text_of_a_supported_language_is_taken_for_an_unsupported_one() -> None:
+    from matching.bank import examples, phrases
+    from matching.lang import unsupported_language
+
+    texts = [e.text for e in examples()] + [p.text for p in phrases()]
+    assert len(texts) > 10_000
+    assert [t for t in texts if unsupported_language(t)] == []
+    assert unsupported_language("Ja, das Fahrrad ist noch da, schön und günstig") is None
+    assert unsupported_language("Vendo divano, lei lo ritira a Milano") is None  # Italian "lei"
+    assert unsupported_language("6 ft sofa, great condition") is None
+
+
 def test_ambiguous_input_is_reported_never_guessed() -> None:
     no_amount = understand("selling my sofa, price in dollars", location=MADRID)
     assert no_amount.intent.price is None and "price" in no_amount.missing
