@@ -187,6 +187,8 @@ def _price_context(rx: Patterns, text: str, start: int, end: int) -> tuple[bool 
     elif (m := hit(rx.after, "total", after)) or hit(rx.before, "total", before):
         per_unit = False
         tail = end + m.end() if m else end
+    elif (lot := hit({"lot": rx.lot_before}, "lot", before)) and int(lot.group("count")) >= 2:
+        per_unit = False  # "4 for $100", "2 por 100 pesos": the price of the lot
     bound = None
     rate = _RATE.match(after)  # "$2,500/mo max", "$20/hr tops": the bound after the rate
     after_rate = after[rate.end() :] if rate else after
@@ -250,6 +252,7 @@ def _extract_price(
             (rx.bare_each_before, "each_before"),
             (rx.bare_total, "total"),
             (rx.bare_total_before, "total_before"),
+            (rx.bare_lot, "lot"),
             (rx.bare_after, "after"),
             (rx.bare_negotiable, "negotiable"),
             (rx.bare_only, "only"),
@@ -282,6 +285,12 @@ def _extract_price(
                 per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
                 if kind in ("each_before", "total_before") and not _money_alone(rx, text, m, amount, cased):
                     continue  # "по 2 штуки", "insgesamt 3 Teile", "Pescador Pro 12": no price
+                if kind == "lot":  # "4 por 2500"; not "2 for 10 minutes", "4 for 2019 Honda"
+                    if int(m.group("count")) < 2 or amount < MIN_BOUND_PRICE or is_year(amount):
+                        continue
+                    if counts_things(rx, text, m.start("num"), m.end("num")):
+                        continue
+                    per_unit = False
                 if kind in ("each", "each_before"):
                     per_unit = True
                 if kind in ("total", "total_before"):
@@ -297,13 +306,9 @@ def _extract_price(
                     ):
                         continue  # "max 4 tires", "最多3把椅子", "for max 3 hours": a count, not money
                     bound = "max"
-                found.append(
-                    (
-                        m.start(),
-                        tail,
-                        PriceInfo(amount, default_currency, per_unit, bound, m.group(0).strip()),
-                    )
-                )
+                at = m.start("num") if kind == "lot" else m.start()  # the lot's count stays a count
+                price = PriceInfo(amount, default_currency, per_unit, bound, m.group(0).strip())
+                found.append((at, tail, price))
                 break
             if found:
                 break

@@ -64,6 +64,8 @@ class Patterns:
     bare_each: re.Pattern[str] | None
     bare_each_before: re.Pattern[str] | None  # a number after "each", "每个", "по" ("每个300"): a price each
     bare_total_before: re.Pattern[str] | None  # a number after "一共", "total" ("一共1500"): a price for all
+    lot_before: re.Pattern[str] | None  # a count and "for" ending the text before a price ("4 for $100")
+    bare_lot: re.Pattern[str] | None  # a count, "for" and a number ("4 por 2500"): the price of the lot
     bare_only: re.Pattern[str]  # a number before "/-" ("45,000/-", South Asian and East African ads): money
     bare_total: re.Pattern[str] | None  # a number before a word for the whole lot ("180 for all"): a price
     bare_negotiable: re.Pattern[str] | None  # a number beside "obo", "VB", "neg." ("150 obo", "VB 150")
@@ -289,6 +291,8 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     bare_each_before = word_before(pattern("price.each_before", langs))
     total_rx = pattern("price.total", langs)
     bare_total_before = word_before(total_rx)
+    lot_rx = pattern("price.lot_for", langs)
+    lot = rf"(?<![\d.,/])(?P<count>\d{{1,2}})\s+(?:{lot_rx.pattern})" if lot_rx else None
     # not a range's upper end ("NCERT 6-12 पूरा सेट": classes 6 to 12, the whole set)
     bare_total = (
         re.compile(rf"{NOT_BEFORE_NUM}(?<!\d[-–])(?P<num>{NUM})\s?(?:{total_rx.pattern})")
@@ -385,6 +389,8 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_each=bare_each,
         bare_each_before=bare_each_before,
         bare_total_before=bare_total_before,
+        lot_before=re.compile(rf"{lot}\s*$") if lot else None,
+        bare_lot=re.compile(rf"{lot}\s*(?P<num>{NUM})(?![\d.,]?\d|/\d)") if lot else None,
         bare_only=re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?/-"),
         bare_total=bare_total,
         bare_negotiable=bare_negotiable,

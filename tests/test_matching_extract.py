@@ -1139,3 +1139,29 @@ def test_korean_rent_is_in_ten_thousands_and_a_studio_is_no_won(text: str, amoun
     p = extract(text, default_currency="KRW").price
     assert p is not None
     assert (p.amount, p.currency) == (amount, "KRW")
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "quantity"),
+    [
+        ("vendo 4 llantas 4 por 2500", 2500, 4),  # no price at all, and no warning
+        ("las 4 por 2500 negociables", 2500, 4),
+        ("4 for $100", 100, 4),  # was a price for each
+        ("2 por 100 pesos", 100, 2),
+        ("verkaufe 2 Stühle, 2 für 50", 50, 2),
+        ("продаю 2 колеса, 2 за 3000", 3000, 2),
+    ],
+)
+def test_a_count_for_an_amount_is_the_price_of_the_lot(text: str, amount: float, quantity: int) -> None:
+    ex = extract(text, default_currency="MXN")
+    assert ex.price is not None and (ex.price.amount, ex.price.per_unit) == (amount, False)
+    assert ex.quantity == quantity
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["need 2 for 10 minutes", "need 4 for 2019 Honda", "4 for 225/65R17", "2 por 3 metros", "1 for 50"],
+)
+def test_what_is_no_lot_price(text: str) -> None:
+    ex = extract(text, default_currency="USD")
+    assert ex.price is None or ex.price.per_unit is not False
