@@ -146,6 +146,9 @@ def _without_price(text: str, found: str, default_currency: str | None, langs: t
                 break
         else:
             return None
+    # An Arabic "for" glued to the amount ("بـ 2000 ريال", "ب2000"): left alone it reads "... دراجة ب".
+    if glued := _GLUED_FOR.search(text, 0, cut_from):
+        cut_from = glued.start()
     # The basis words ("each", "cada una"): the short rest of the price's clause.
     stop = _CLAUSE_END.search(text, end)
     clause_end = stop.start() if stop else len(text)
@@ -157,6 +160,11 @@ def _without_price(text: str, found: str, default_currency: str | None, langs: t
     if clause_start > 0 and len(WORD.findall(head)) <= 1 and len(head.strip()) <= 12:
         cut_from = clause_start
     return text[:cut_from] + " " + text[end:]
+
+
+#: A one-letter preposition written onto the amount after it: Arabic "ب" (for, at), with or without its
+#: tatweel ("بـ"); it goes out with the price.
+_GLUED_FOR = re.compile(r"(?<!\S)بـ?\s?$")
 
 
 @cache

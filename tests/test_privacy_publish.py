@@ -217,3 +217,16 @@ def test_the_published_text_reads_numbers_as_the_extractor(text: str, published:
 )
 def test_bound_words_go_with_the_price_in_every_currency(text: str, currency: str, published: str) -> None:
     assert published_text(text, default_currency=currency)[0] == published
+
+
+@pytest.mark.parametrize(
+    ("text", "published"),
+    [
+        ("أبحث عن دراجة ب2000 ريال", "أبحث عن دراجة"),  # was "أبحث عن دراجة ب": "for" left hanging
+        ("أبيع دراجة بـ 2000 ريال", "أبيع دراجة"),
+        ("أبحث عن دراجة بألفين ريال", "أبحث عن دراجة"),
+        ("بيت للبيع 500 ريال", "بيت للبيع"),  # a word that starts with ب stays
+    ],
+)
+def test_an_arabic_for_written_onto_the_price_goes_with_it(text: str, published: str) -> None:
+    assert published_text(text, default_currency="SAR")[0] == published
