@@ -190,7 +190,8 @@ def _price_context(rx: Patterns, text: str, start: int, end: int) -> tuple[bool 
     elif (lot := hit({"lot": rx.lot_before}, "lot", before)) and int(lot.group("count")) >= 2:
         per_unit = False  # "4 for $100", "2 por 100 pesos": the price of the lot
     bound = None
-    rate = _RATE.match(after)  # "$2,500/mo max", "$20/hr tops": the bound after the rate
+    # "$2,500/mo max", "$20/hr tops", "$1,500 a month max", "800 al mes como máximo": the bound after the rate
+    rate = _RATE.match(after) or (rx.rate_after.match(after) if rx.rate_after is not None else None)
     after_rate = after[rate.end() :] if rate else after
     for key in ("max", "min", "approx"):
         if hit(rx.before, key, before) or hit(rx.after, key, after_rate):
@@ -268,6 +269,9 @@ def _extract_price(
                     ex.attributes["negotiable"] = "yes"
                 if kind in ("mult", "label", "after"):
                     unit = rx.unit.match(text, m.end())
+                    named = cased is not None and after_name(cased, m.start("num"))
+                    if unit and kind == "after" and not named and _bound_word_at(rx, text, m.end()):
+                        unit = None  # "1500 max": "max" is the bound ("iPhone 128 Max" is a model)
                     if unit and unit.group(0).strip() not in MULT_LINK_WORDS:
                         continue  # "120 mil km": a distance, not money
                     if m.group(0).replace(" ", "") in RESOLUTIONS:
@@ -329,6 +333,11 @@ def _extract_price(
     for s, e, _ in found:
         text = blank(text, s, e)
     return text
+
+
+def _bound_word_at(rx: Patterns, text: str, at: int) -> bool:
+    """Whether a bound word written after an amount ("max", "or less", "tops") starts at ``at``."""
+    return any(p is not None and p.search(text[at : at + 24]) for k, p in rx.after.items() if k != "each")
 
 
 def _label_unit(rx: Patterns, label: str, amount: float) -> float:

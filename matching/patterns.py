@@ -70,6 +70,7 @@ class Patterns:
     bare_total: re.Pattern[str] | None  # a number before a word for the whole lot ("180 for all"): a price
     bare_negotiable: re.Pattern[str] | None  # a number beside "obo", "VB", "neg." ("150 obo", "VB 150")
     bare_label: re.Pattern[str] | None  # a number after a price's label ("giá 12.500.000", "月租3500")
+    rate_after: re.Pattern[str] | None  # a period a bound may follow ("a month", "al mes", "महीना")
     label_units: tuple[tuple[re.Pattern[str], float], ...]  # a label's implied unit (Korean "월세 50": 만원)
     bare_after: re.Pattern[str] | None  # three digits or more, then a bound word ("2000以内", "3000 तक"); not
     # with a Turkish case ending ("2015'e kadar model": a year)
@@ -263,9 +264,13 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     after_words = [
         p.pattern for k in ("max", "approx") if (p := pattern(f"price.{k}_after", langs)) is not None
     ]
+    rate_rx = pattern("price.rate_after", langs)
+    rate_after = re.compile(rf"\s?(?:{rate_rx.pattern})") if rate_rx else None
+    rate_opt = rf"(?:\s?(?:{rate_rx.pattern}))?" if rate_rx else ""
     bare_after = (
         re.compile(
-            rf"{NOT_BEFORE_NUM}(?P<num>\d{{3,}}(?:[.,\s]\d{{3}})*)(?!')(?=\s?(?:{'|'.join(after_words)}))"
+            rf"{NOT_BEFORE_NUM}(?P<num>\d{{3,}}(?:[.,\s]\d{{3}})*)(?!'){rate_opt}"
+            rf"(?=\s?(?:{'|'.join(after_words)}))"
         )
         if after_words
         else None
@@ -397,6 +402,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         bare_label=bare_label,
         label_units=tuple((re.compile(k), float(v)) for k, v in mapping("price.label_units", langs).items()),
         bare_after=bare_after,
+        rate_after=rate_after,
         after_mult=after_mult,
         range_low=range_low,
         before=before,

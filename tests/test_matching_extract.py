@@ -1165,3 +1165,31 @@ def test_a_count_for_an_amount_is_the_price_of_the_lot(text: str, amount: float,
 def test_what_is_no_lot_price(text: str) -> None:
     ex = extract(text, default_currency="USD")
     assert ex.price is None or ex.price.per_unit is not False
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "amount"),
+    [
+        ("looking for a room, $1,500 a month max", "USD", 1500),  # was an exact price
+        ("nanny needed, $20 an hour max", "USD", 20),
+        ("room wanted 1500 per month max", "USD", 1500),  # was no price
+        ("room wanted 1500 max", "USD", 1500),  # "max" was taken for a unit ("Pro Max")
+        ("busco piso, 800 al mes como máximo", "EUR", 800),  # was a count of 800
+        ("cherche studio 700 par mois maximum", "EUR", 700),
+        ("Suche Wohnung, 900 im Monat maximal", "EUR", 900),
+        ("сниму квартиру, 30000 в месяц максимум", "RUB", 30000),
+        ("2BHK फ्लैट किराये पर चाहिए, 15000 महीना तक", "INR", 15000),
+    ],
+)
+def test_a_bound_after_a_period_is_read(text: str, currency: str, amount: float) -> None:
+    ex = extract(text, default_currency=currency)
+    assert ex.price is not None and (ex.price.amount, ex.price.bound) == (amount, "max")
+    assert ex.quantity is None
+
+
+@pytest.mark.parametrize(
+    "text", ["Selling iPhone 128 Max", "iphone 13 pro max", "selling bike $300, bought a month ago"]
+)
+def test_a_model_or_a_past_month_is_no_bound(text: str) -> None:
+    ex = extract(text, default_currency="USD")
+    assert ex.price is None or ex.price.bound is None
