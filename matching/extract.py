@@ -187,7 +187,7 @@ def _price_context(rx: Patterns, text: str, start: int, end: int) -> tuple[bool 
     elif (m := hit(rx.after, "total", after)) or hit(rx.before, "total", before):
         per_unit = False
         tail = end + m.end() if m else end
-    elif (lot := hit({"lot": rx.lot_before}, "lot", before)) and int(lot.group("count")) >= 2:
+    elif rx.lot_before is not None and (lot := rx.lot_before.search(before)) and int(lot.group("count")) >= 2:
         per_unit = False  # "4 for $100", "2 por 100 pesos": the price of the lot
     bound = None
     # "$2,500/mo max", "$20/hr tops", "$1,500 a month max", "800 al mes como máximo": the bound after the rate
