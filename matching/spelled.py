@@ -20,11 +20,11 @@ hundred or more its ``multipliers`` (``word_multipliers``).
 
 What is read: a run of number words of one language worth a hundred or more, with more than one number word in
 it ("dos mil quinientos", "cinq cents", "zweitausend"), or one word worth two hundred or more ("quinientos",
-"ألفين"). A run that ends with a word of the price table's multipliers keeps it ("veinte mil" -> "20 mil", as
-``worded_numbers`` writes "dos mil" -> "2 mil"): a word for thousands tells money. Any other run becomes
-digits ("dos mil quinientos" -> "2500"). Runs worth under a hundred stay words ("fifty dollars": the
-extractor asks for digits). A run that is no number ("dos tres mil": two ones in a row; "mil mil") stays as
-written.
+"ألفين"). A run that ends with a word for thousands of the price table's multipliers keeps it ("veinte mil"
+-> "20 mil", as ``worded_numbers`` writes "dos mil" -> "2 mil"): a word for thousands tells money. Any other
+run becomes digits ("dos mil quinientos" -> "2500", "one hundred folding chairs" -> "100 folding chairs").
+Runs worth under a hundred stay words ("fifty dollars": the extractor asks for digits). A run that is no
+number ("dos tres mil": two ones in a row; "mil mil") stays as written.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class _Table:
     compound: re.Pattern[str] | None
     run: re.Pattern[str]
     word: re.Pattern[str]  # one written number word of a run (a compound whole), its prefix in group "pre"
-    kept: tuple[re.Pattern[str], ...]  # the price table's multipliers: a run ending with one keeps it
+    kept: tuple[re.Pattern[str], ...]  # the price table's words for thousands: a run ending with one keeps it
     names: frozenset[str]  # number words that are more often names, not read alone
     gate: tuple[str, ...]  # the start of a word worth a hundred or more: no run is read without one
 
@@ -142,7 +142,8 @@ def _tables() -> tuple[_Table, ...]:
         kept = []
         for alt, factor in word_multipliers(lang):
             patterns.append((alt, "hundred" if factor == 100 else "mult", factor))
-            kept.append(re.compile(alt, re.IGNORECASE))
+            if factor >= 1000:  # "one hundred folding chairs" is 100 chairs: hundreds become digits
+                kept.append(re.compile(alt, re.IGNORECASE))
         compiled = tuple((re.compile(p, re.IGNORECASE), k, v) for p, k, v in patterns)
         joiners = frozenset(spec.get("joiners", []))
         prefixes = tuple(sorted(spec.get("prefixes", []), key=len, reverse=True))
