@@ -19,12 +19,16 @@ One to ten are the language's ``numbers`` (and its ``counts_before_multipliers``
 hundred or more its ``multipliers`` (``word_multipliers``).
 
 What is read: a run of number words of one language worth a hundred or more, with more than one number word in
-it ("dos mil quinientos", "cinq cents", "zweitausend"), or one word worth two hundred or more ("quinientos",
-"ألفين"). A run that ends with a word for thousands of the price table's multipliers keeps it ("veinte mil"
--> "20 mil", as ``worded_numbers`` writes "dos mil" -> "2 mil"): a word for thousands tells money. Any other
-run becomes digits ("dos mil quinientos" -> "2500", "one hundred folding chairs" -> "100 folding chairs").
-Runs worth under a hundred stay words ("fifty dollars": the extractor asks for digits). A run that is no
-number ("dos tres mil": two ones in a row; "mil mil") stays as written.
+it ("dos mil quinientos", "cinq cents", "zweitausend"), one word worth two hundred or more ("quinientos",
+"ألفين"), or one number word right before a currency ("cien euros", "bin lira"), unless the word is worth
+different amounts in two languages ("mil": a thousand in Spanish, a million in English). A run right after
+digits is left to the price patterns ("15 ribu", "2 mil quinientos").
+
+How it is written: a run that ends with a word for thousands of the price table's multipliers keeps it
+("veinte mil" -> "20 mil", as ``worded_numbers`` writes "dos mil" -> "2 mil"): a word for thousands tells
+money. Any other run becomes digits ("dos mil quinientos" -> "2500", "one hundred folding chairs" -> "100
+folding chairs"). Runs worth under a hundred stay words ("fifty dollars": the extractor asks for digits). A
+run that is no number ("dos tres mil": two ones in a row; "mil mil") stays as written.
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ MIN_ALONE_VALUE = 200
 
 #: No letter (or Devanagari sign) may touch a run.
 _BEFORE, _AFTER = r"(?<![\w\u0900-\u097f])", r"(?![\w\u0900-\u097f])"
+#: A digit right before a run ("15 ribu", "2 mil quinientos"): the run is left to the price patterns.
+_DIGIT_BEFORE = re.compile(r"\d[\s.,]*$")
+#: Currency signs: after a number word alone, they make it money ("cien €").
+_SIGNS = "[€$£₽₺₹¥₩]"
 #: Multiplier words too short to follow a number word safely ("k", "tr", "jt": "one k"; "man": "one man").
 _SHORT_MULTIPLIERS = frozenset({"man"})
 
@@ -106,6 +114,7 @@ class _Table:
     kept: tuple[re.Pattern[str], ...]  # the price table's words for thousands: a run ending with one keeps it
     names: frozenset[str]  # number words that are more often names, not read alone
     gate: tuple[str, ...]  # the start of a word worth a hundred or more: no run is read without one
+    money: re.Pattern[str]  # a currency word or sign right after a run: one number word alone is read
 
 
 def _nukta(alt: str) -> str:
@@ -164,7 +173,11 @@ def _tables() -> tuple[_Table, ...]:
         ]
         gate = tuple(sorted({_start(p).lower() for p in big}))  # "" (a pattern that opens a group): always
         names = frozenset(spec.get("names", []))
-        out.append(_Table(kinds, compiled, joiners, prefixes, compound, run, one, tuple(kept), names, gate))
+        currencies = [str(c[0]) for c in field(lang, "currency")] + [_SIGNS]
+        money = re.compile(rf"\s?(?:{'|'.join(currencies)}){_AFTER}", re.IGNORECASE)
+        out.append(
+            _Table(kinds, compiled, joiners, prefixes, compound, run, one, tuple(kept), names, gate, money)
+        )
     return tuple(out)
 
 
@@ -269,14 +282,24 @@ def chain_value(atoms: list[tuple[str, float]]) -> float | None:
     return total + big + small
 
 
+def _values_everywhere(word: str) -> set[float]:
+    """What one number word is worth in each language that has it."""
+    out = set()
+    for table in _tables():
+        kind = _kind(table, word)
+        if kind is not None:
+            out.add(kind[1])
+    return out
+
+
 def _digits(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 def _read(table: _Table, m: re.Match[str]) -> str:
     text = m.group(0)
-    if len(text) > MAX_RUN_CHARS:
-        return text
+    if len(text) > MAX_RUN_CHARS or _DIGIT_BEFORE.search(m.string, max(0, m.start() - 4), m.start()):
+        return text  # "15 ribu yen", "300 тысяч вон": a multiplier after digits is the price patterns' own
     found = list(table.word.finditer(text))
     words = [w.group(0)[len(w.group("pre")) :] for w in found]
     lead = f"{found[0].group('pre')} " if found and found[0].group("pre") else ""  # "بألفين": "ب 2000"
@@ -289,8 +312,11 @@ def _read(table: _Table, m: re.Match[str]) -> str:
     value = chain_value(atoms) if atoms else None
     if value is None or value < 100:
         return text
-    if len(atoms) == 1 and (atoms[0][0] != "unit" or value < MIN_ALONE_VALUE):
+    money_after = table.money.match(m.string, m.end()) is not None  # "cien euros", "hundert Euro", "bin lira"
+    if len(atoms) == 1 and not money_after and (atoms[0][0] != "unit" or value < MIN_ALONE_VALUE):
         return text
+    if len(atoms) == 1 and len(_values_everywhere(words[0].lower())) > 1:
+        return text  # "mil euros": a thousand in Spanish, a million in English
     if len(words) == 1 and words[0].lower() in table.names:  # "Cinquecento": a Fiat, or the 16th century
         return text
     last = words[-1]

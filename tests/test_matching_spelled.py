@@ -41,6 +41,12 @@ from matching.spelled import chain_value, spelled_numbers
         ("jual sepeda dua ratus ribu", "IDR", 200_000, None),
         ("dua juta lima ratus ribu", "IDR", 2_500_000, None),
         ("two hundred fifty dollars", "USD", 250, None),
+        # one number word alone, right before a currency
+        ("vendo bici por cien euros", "EUR", 100, None),
+        ("Fahrrad für hundert Euro", "EUR", 100, None),
+        ("продам книгу за сто рублей", "RUB", 100, None),
+        ("bin lira", "TRY", 1000, None),
+        ("ألف ريال", "SAR", 1000, None),
         ("max two thousand five hundred dollars", "USD", 2500, "max"),
     ],
 )
@@ -67,6 +73,10 @@ def test_a_chain_of_number_words_is_one_price(
         "yüz yüze",  # face to face
         "полторы тысячи",  # left to worded_numbers
         "once upon a time",
+        "15 ribu yen",  # a multiplier after digits is the price patterns' own
+        "до 300 тысяч вон",
+        "mil euros",  # a thousand in Spanish, a million in English: not read alone
+        "hundred books",
     ],
 )
 def test_what_is_no_chain_stays_as_written(text: str) -> None:
