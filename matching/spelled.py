@@ -20,9 +20,10 @@ hundred or more its ``multipliers`` (``word_multipliers``).
 
 What is read: a run of number words of one language worth a hundred or more, with more than one number word in
 it ("dos mil quinientos", "cinq cents", "zweitausend"), one word worth two hundred or more ("quinientos",
-"ألفين"), or one number word right before a currency ("cien euros", "bin lira"), unless the word is worth
-different amounts in two languages ("mil": a thousand in Spanish, a million in English). A run right after
-digits is left to the price patterns ("15 ribu", "2 mil quinientos").
+"ألفين"), or one word worth a hundred right before a currency ("cien euros", "сто рублей"), unless it is
+worth different amounts in two languages. A word for hundreds or thousands alone is not read: "a few hundred
+dollars", "million dollar homes", "نص مليون" (half a million). A run right after digits is left to the price
+patterns ("15 ribu", "2 mil quinientos").
 
 How it is written: a run that ends with a word for thousands of the price table's multipliers keeps it
 ("veinte mil" -> "20 mil", as ``worded_numbers`` writes "dos mil" -> "2 mil"): a word for thousands tells
@@ -312,8 +313,10 @@ def _read(table: _Table, m: re.Match[str]) -> str:
     value = chain_value(atoms) if atoms else None
     if value is None or value < 100:
         return text
-    money_after = table.money.match(m.string, m.end()) is not None  # "cien euros", "hundert Euro", "bin lira"
-    if len(atoms) == 1 and not money_after and (atoms[0][0] != "unit" or value < MIN_ALONE_VALUE):
+    if len(atoms) == 1 and atoms[0][0] != "unit":
+        return text  # "a few hundred dollars", "million dollar homes", "نص مليون" (half a million)
+    money_after = table.money.match(m.string, m.end()) is not None  # "cien euros", "сто рублей"
+    if len(atoms) == 1 and not money_after and value < MIN_ALONE_VALUE:
         return text
     if len(atoms) == 1 and len(_values_everywhere(words[0].lower())) > 1:
         return text  # "mil euros": a thousand in Spanish, a million in English
