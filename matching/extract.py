@@ -289,10 +289,10 @@ def _extract_price(
                 per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
                 if kind in ("each_before", "total_before") and not _money_alone(rx, text, m, amount, cased):
                     continue  # "по 2 штуки", "insgesamt 3 Teile", "Pescador Pro 12": no price
-                if kind == "lot":  # "4 por 2500"; not "2 for 10 minutes", "4 for 2019 Honda"
-                    if int(m.group("count")) < 2 or amount < MIN_BOUND_PRICE or is_year(amount):
-                        continue
-                    if counts_things(rx, text, m.start("num"), m.end("num")):
+                if kind == "lot":  # "4 por 2500 negociables"; not "2 for 10 minutes", "4 for 2019 Honda"
+                    if int(m.group("count")) < 2 or not _money_alone(
+                        rx, text, m, amount, cased, word_after=True
+                    ):
                         continue
                     per_unit = False
                 if kind in ("each", "each_before"):
@@ -349,15 +349,18 @@ def _label_unit(rx: Patterns, label: str, amount: float) -> float:
     return 1.0
 
 
-def _money_alone(rx: Patterns, text: str, m: re.Match[str], amount: float, cased: str | None) -> bool:
+def _money_alone(
+    rx: Patterns, text: str, m: re.Match[str], amount: float, cased: str | None, word_after: bool = False
+) -> bool:
     """Whether the number of ``m``, after a word for each or for all with no currency ("每个300", "по 3000",
-    "一共1500"), is money: from ``MIN_BOUND_PRICE`` up, not a year, no word, unit or counter after it ("по 2
-    штуки", "по 15 человек", "insgesamt 3 Teile"), not a model's number ("Pescador Pro 12": "pro", each)."""
+    "一共1500"), is money: from ``MIN_BOUND_PRICE`` up, not a year, no word (unless ``word_after``: a lot's
+    "4 por 2500 negociables"), unit or counter after it ("по 2 штуки", "по 15 человек", "insgesamt 3 Teile"),
+    not a model's number ("Pescador Pro 12": "pro", each)."""
     at, end = m.start("num"), m.end("num")
     return (
         amount >= MIN_BOUND_PRICE
         and not is_year(amount)
-        and WORD_AFTER.match(text, end) is None
+        and (word_after or WORD_AFTER.match(text, end) is None)
         and not counts_things(rx, text, at, end)  # a counter or a unit after it
         and (cased is None or not after_name(cased, at))
     )

@@ -66,6 +66,11 @@ _SIGNS = "[€$£₽₺₹¥₩]"
 _SHORT_MULTIPLIERS = frozenset({"man"})
 
 
+def _nukta(alt: str) -> str:
+    """A word pattern with the optional nukta of a borrowed sound ("हजार" matches "हज़ार" too)."""
+    return re.sub(f"([{BORROWED_NUKTA_LETTERS}])", "\\1\u093c?", alt)
+
+
 def _alternatives(rx: str) -> list[str]:
     """The top-level alternatives of a table regex ("rb|ribu|k" -> three; "тыс(?:яч[аи]?)?" one)."""
     out, depth, start = [], 0, 0
@@ -91,7 +96,7 @@ def word_multipliers(lang: str) -> tuple[tuple[str, float], ...]:
             literal = re.sub(r"\(.*?\)\??|\\.|[?*+]", "", alt)
             long_enough = len(literal) >= 3 or (len(literal) == 2 and not literal.isascii())
             if factor >= 100 and long_enough and literal not in _SHORT_MULTIPLIERS:
-                out.append((re.sub(f"([{BORROWED_NUKTA_LETTERS}])", "\\1\u093c?", alt), factor))  # "हज़ार" too
+                out.append((_nukta(alt), factor))  # "हज़ार" too
     return tuple(out)
 
 
@@ -118,10 +123,6 @@ class _Table:
     money: re.Pattern[str]  # a currency word or sign right after a run: one number word alone is read
 
 
-def _nukta(alt: str) -> str:
-    return re.sub(f"([{BORROWED_NUKTA_LETTERS}])", "\\1\u093c?", alt)
-
-
 @cache
 def _tables() -> tuple[_Table, ...]:
     out = []
@@ -134,13 +135,12 @@ def _tables() -> tuple[_Table, ...]:
         for w, v in ones.items():
             if v in range(1, 11) and " " not in w:
                 kinds[w.lower()] = ("unit", float(v))
-        for w, v in spec.get("values", {}).items():
-            if not re.search(r"[?*+()\[\]]", w):
-                kinds[w.lower()] = ("unit", float(v))
         patterns: list[tuple[str, str, float]] = []
         for w, v in spec.get("values", {}).items():
-            if re.search(r"[?*+()\[\]]", w):
+            if re.search(r"[?*+()\[\]]", w):  # a pattern ("quatre-vingts?"), else a plain word
                 patterns.append((_nukta(w), "unit", float(v)))
+            else:
+                kinds[w.lower()] = ("unit", float(v))
         for w in spec.get("hundreds", []):
             patterns.append((_nukta(w), "hundred", 100.0))
         for w in spec.get("tens", []):
@@ -208,16 +208,17 @@ def _atoms(table: _Table, word: str) -> list[tuple[str, float]] | None:
 
 
 def _split(table: _Table, word: str) -> list[str] | None:
-    """``word`` as a sequence of number words (longest first, backtracking), None if it is not one."""
-    if not word:
-        return []
+    """``word`` as a sequence of number words (the longest first at each place), None if it is not one. Built
+    from the end, each place once: at most ``MAX_COMPOUND_CHARS`` squared matches, whatever the word."""
     assert table.compound is not None
-    ends = [i for i in range(len(word), 0, -1) if table.compound.fullmatch(word, 0, i)]
-    for end in ends:
-        rest = _split(table, word[end:])
-        if rest is not None:
-            return [word[:end], *rest]
-    return None
+    rest: list[list[str] | None] = [None] * len(word) + [[]]  # rest[i]: the split of word[i:]
+    for i in range(len(word) - 1, -1, -1):
+        for end in range(len(word), i, -1):
+            tail = rest[end]
+            if tail is not None and table.compound.fullmatch(word, i, end):
+                rest[i] = [word[i:end], *tail]
+                break
+    return rest[0]
 
 
 def _kind(table: _Table, word: str) -> tuple[str, float] | None:
