@@ -22,6 +22,11 @@ def _currency_alone(ex: Extraction) -> str | None:
     return None if alone is None else alone.currency
 
 
+def _plain(amount: float) -> str:
+    """An amount as a human writes it: 8000000, 12.5 (never "8e+06")."""
+    return str(int(amount)) if amount == int(amount) else f"{amount:.2f}".rstrip("0")
+
+
 def draft_price(
     ex: Extraction,
     quantity: int,
@@ -40,9 +45,8 @@ def draft_price(
         return None, None
     if ex.price.currency is None:
         missing.append("currency")
-        warnings.append(
-            f"price {ex.price.amount:g} has no currency; not used (say e.g. '{ex.price.amount:g} USD')"
-        )
+        amount = _plain(ex.price.amount)
+        warnings.append(f"price {amount} has no currency; not used (say e.g. '{amount} USD')")
         return None, None
     minor = to_minor(ex.price.amount, ex.price.currency)
     if not 0 <= minor <= MAX_AMOUNT_MINOR:

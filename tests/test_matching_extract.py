@@ -820,6 +820,10 @@ def test_to_before_a_number_is_no_terabyte(text: str) -> None:
         ("Ryzen 7 işlemci arıyorum, 1900 yuana kadar", None, 1900.0, "CNY"),
         ("Bornova'da satılık 2+1 arıyorum, 4,5 milyona kadar", "TRY", 4_500_000.0, "TRY"),
         ("Куплю мотоцикл, до 1 лакха рупий.", None, 100_000.0, "INR"),
+        # Indian English writes lakhs and crores in words too
+        ("Selling my Royal Enfield, 1.2 lakh", "INR", 120_000.0, "INR"),
+        ("3BHK flat for sale, 2 crores", "INR", 20_000_000.0, "INR"),
+        ("need a used Activa under 45k", "INR", 45_000.0, "INR"),
         ("Cần mua cốp nóc cũ, tầm 6 vạn yên.", None, 60_000.0, "JPY"),
         ("Cần mua xe đạp điện cũ, tầm 5 man", "JPY", 50_000.0, "JPY"),
         # three digits or more right before a bound word are a price

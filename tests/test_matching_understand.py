@@ -93,6 +93,11 @@ def test_missing_and_warnings() -> None:
     assert u.intent.price is None
     assert {"currency", "location", "size"} <= set(u.missing)
     assert any("no currency" in w for w in u.warnings)
+    # a large amount is written as a human writes it ("8e+06" was printed), and a lakh is no count
+    vi = understand("bán iphone 12 giá 8tr")
+    assert "price 8000000 has no currency; not used (say e.g. '8000000 USD')" in vi.warnings
+    lakh = understand("Selling my bike 5 lakh")
+    assert lakh.intent.quantity == 1 and any("price 500000 has no currency" in w for w in lakh.warnings)
     u2 = understand("selling tires 80 each", defaults={"currency": "EUR", "cell": cell_at(*MADRID, 5)})
     assert u2.intent.price == Price(8000, "EUR", True) and "location" not in u2.missing
     c = understand("selling new used tires 225/65R17 and 205/55R16, $80", location=MADRID)
