@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from matching.discovery import extra_groups, search_groups
+from matching.discovery import extra_groups, giveaway, search_groups
 from matching.embedder import Embedder, get_embedder
 from matching.features import features
 from matching.gazetteer import local_currency
@@ -195,7 +195,7 @@ def _indexed(intents: list[Intent], emb: Embedder, file_extra: bool) -> tuple[li
     f = features(intents, emb)
     out = []
     for it, row in zip(intents, f.probs, strict=True):
-        extra = extra_groups(it.category, dict(zip(f.codes, row.tolist(), strict=True)))
+        extra = extra_groups(it.category, dict(zip(f.codes, row.tolist(), strict=True)), giveaway(it))
         out.append(replace(it, extra_groups=extra or None))
     index.add_many(out, f.vectors, emb.model_id)
     return out, index

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from matching.discovery import MAX_EXTRA_PUBLISH, PUBLISH_CONFIDENT_MASS, extra_groups
+from matching.discovery import (
+    MAX_EXTRA_PUBLISH,
+    MAX_SEARCH_GROUPS,
+    PUBLISH_CONFIDENT_MASS,
+    extra_groups,
+    giveaway,
+    search_groups,
+)
 from matching.index import LocalIndex
 from matching.partition import IndexConfig
 from tests.test_matching_index import NOW, HashEmbedder, mk
@@ -18,7 +25,7 @@ from wire import open_intent, seal_intent
 from wire.codec import to_obj
 from wire.errors import LocalProtocolError
 from wire.identity import Identity
-from wire.intent import Action, Intent
+from wire.intent import Action, Intent, Price
 from wire.limits import MAX_EXTRA_GROUPS
 from wire.taxonomy import group_names
 
@@ -61,6 +68,54 @@ def test_extra_groups_only_when_the_own_group_is_unsure() -> None:
     spread = {c: 0.1 for c in ("home/a", "kids/b", "fashion/c")}
     assert len(extra_groups("other/misc", spread)) == MAX_EXTRA_PUBLISH
     assert PUBLISH_CONFIDENT_MASS > 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "category", "price", "free"),
+    [
+        ("Sofa zu verschenken, nur Abholung", "de", "home/furniture", None, True),
+        ("Отдам даром диван", "ru", "home/furniture", None, True),
+        ("免费送 旧沙发 自提", "zh", "other/free", None, True),
+        ("Free couch, must pick up", "en", "home/furniture", None, True),
+        ("Busco palés de madera gratis", "es", "home/garden", None, True),
+        ("소파 무료 나눔", "ko", "home/furniture", None, True),
+        # free delivery, a free first consultation or a free gift with a priced thing give nothing away
+        ("Vendo sofá, envío gratis", "es", "home/furniture", None, False),
+        ("Продаю диван, бесплатная доставка", "ru", "home/furniture", None, False),
+        ("iPhone 13 送料無料", "ja", "electronics/phones", None, False),
+        ("Abogada laboralista, primera consulta gratuita", "es", "services/legal", None, False),
+        ("Free shipping on all sofas", "en", "home/furniture", None, False),
+        ("Bán điện thoại cũ, tặng ốp", "vi", "electronics/phones", Price(450_000_000, "VND"), False),
+        ("Sofa zu verschenken", "de", "home/furniture", Price(5000, "EUR"), False),
+        ("Selling a sofa", "en", "home/furniture", None, False),
+    ],
+)
+def test_a_giveaway_is_told_by_its_words_and_no_price(
+    text: str, lang: str, category: str, price: Price | None, free: bool
+) -> None:
+    intent = dataclasses.replace(mk(1, category=category, text=text, price=price), lang=lang)
+    assert giveaway(intent) is free
+
+
+def test_a_giveaway_is_filed_and_searched_under_free_things_and_its_things_group() -> None:
+    """People file a thing given away under ``other/free`` or under the thing's own category (the labelled
+    ads do both), so a giveaway is stored and looked for under both groups, even when sure of its category."""
+    sofa = {"home/furniture": 0.999, "other/free": 0.001}
+    assert extra_groups("home/furniture", sofa) == []
+    assert extra_groups("home/furniture", sofa, free=True) == ["other"]
+    as_free = {"other/free": 0.998, "home/furniture": 0.002}
+    assert extra_groups("other/free", as_free, free=True) == ["home"]  # the thing's own group
+    unsure = {"home/furniture": 0.6, "kids/strollers": 0.3, "other/free": 0.1}
+    assert extra_groups("home/furniture", unsure, free=True) == ["other", "kids"]
+    assert len(extra_groups("home/furniture", unsure, free=True)) <= MAX_EXTRA_GROUPS
+    q = mk(100, action=Action.BUY, category="home/furniture", text="busco sofá gratis")
+    q = dataclasses.replace(q, lang="es")
+    assert search_groups(q, sofa) == ["home", "other"]
+    q_free = dataclasses.replace(q, category="other/free", text="求免费的沙发")
+    assert search_groups(q_free, as_free) == ["other", "home"]
+    lost = {"home/furniture": 0.3, "kids/toys": 0.3, "fashion/bags": 0.2, "pets/dogs": 0.1}
+    lost |= {"sports/books": 0.1}
+    assert len(search_groups(q, lost)) == MAX_SEARCH_GROUPS  # never more, giveaway or not
 
 
 # -- the index -------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import trio
 from dht.events import Found
 from dht.keys import cells_within, intent_key
 from matching import LocalIndex, Match
-from matching.discovery import extra_groups, search_groups
+from matching.discovery import extra_groups, giveaway, search_groups
 from metaspace.api.contract import BadRequest, SearchParams, ServiceError
 from metaspace.peer.db import MatchRow
 from metaspace.peer.notices import NoticeGate
@@ -123,7 +123,7 @@ class Matchmaker:
     async def filed_groups(self, mine: Intent) -> list[str]:
         """The other groups ``mine`` is also filed under when unsure of its own (``Intent.extra_groups``:
         ``matching.discovery.extra_groups`` on the distribution its searches use)."""
-        return extra_groups(mine.category, await self._category_probs(mine))
+        return extra_groups(mine.category, await self._category_probs(mine), giveaway(mine))
 
     async def _rank(
         self,
