@@ -245,21 +245,32 @@ UNSUPPORTED_MIN_EVIDENCE = 2.0
 
 
 @cache
-def _unsupported_tables() -> dict[str, tuple[str, dict[str, int]]]:
-    """Name -> (its letters, word -> how many of these languages share it)."""
+def _unsupported_tables(script: str = "latin") -> dict[str, tuple[str, dict[str, int]]]:
+    """Name -> (its letters, word -> how many of these languages share it), for the languages of ``script``
+    (an entry's ``script``, Latin when it names none)."""
     raw: dict[str, dict[str, list[str] | str]] = common()["unsupported_languages"]
-    shared = Counter(w for spec in raw.values() for w in set(spec["words"]))
+    mine = {name: spec for name, spec in raw.items() if spec.get("script", "latin") == script}
+    shared = Counter(w for spec in mine.values() for w in set(spec["words"]))
     return {
-        name: (str(spec["letters"]), {str(w): shared[w] for w in spec["words"]}) for name, spec in raw.items()
+        name: (str(spec["letters"]), {str(w): shared[w] for w in spec["words"]})
+        for name, spec in mine.items()
     }
+
+
+#: Letters of the Arabic script that Arabic uses and Persian and Urdu do not (their keyboards type "ی" and
+#: "ک" for "ي" and "ك"): evidence that an Arabic-script text is Arabic after all.
+ARABIC_ONLY_LETTERS = "ةىيك"
 
 
 def unsupported_language(text: str) -> str | None:
     """The name of a Latin-script language no table covers that ``text`` is written in ("Vând bicicletă 800
-    lei": Romanian), or None. Read as they stand, such texts got a side and counts from loanwords and
-    numbers: "Vând bicicletă 800 lei" (selling a bicycle) was a request for 800 bicycles. The language must
-    have ``UNSUPPORTED_MIN_EVIDENCE`` and more evidence than any supported language (``latin_scores``)."""
+    lei": Romanian), or of an Arabic-script one (Persian, Urdu: ``_arabic_script_language``), or None. Read as
+    they stand, such texts got a side and counts from loanwords and numbers: "Vând bicicletă 800 lei"
+    (selling a bicycle) was a request for 800 bicycles. The language must have ``UNSUPPORTED_MIN_EVIDENCE``
+    and more evidence than any supported language (``latin_scores``)."""
     rep = _script_report(text)
+    if rep.letters and rep.counts["arabic"] * 2 >= rep.letters:
+        return _arabic_script_language(text)
     if rep.counts["latin"] * 2 < rep.letters:
         return None
     lowered = text.lower()
@@ -275,3 +286,23 @@ def unsupported_language(text: str) -> str | None:
     if best is None or best_score < UNSUPPORTED_MIN_EVIDENCE:
         return None
     return best if best_score > max(latin_scores(text).values(), default=0.0) else None
+
+
+def _arabic_script_language(text: str) -> str | None:
+    """Persian or Urdu, for an Arabic-script text written in one of them, else None (Arabic). Read as
+    Arabic, "بفروشم مبل ۵۰۰ هزار تومان" (Persian: selling a sofa, 500 thousand toman) was a request for 500
+    musical instruments. Their own letters ("ی", "ک", Urdu's "ے", "ں", "ٹ", the digits "۰".."۹") count 1.5
+    each, as the Latin languages' letters do, and are evidence without a word: no labelled Arabic text has
+    any of them.
+    The language needs ``UNSUPPORTED_MIN_EVIDENCE`` and more than the letters only Arabic writes
+    (``ARABIC_ONLY_LETTERS``) count."""
+    tokens = set(_TOKEN.findall(text))
+    arabic = 1.5 * sum(text.count(c) for c in ARABIC_ONLY_LETTERS)
+    best, best_score = None, 0.0
+    for name, (letters, words) in _unsupported_tables("arabic").items():
+        score = sum(1.0 / words[t] for t in tokens if t in words) + 1.5 * sum(text.count(c) for c in letters)
+        if score > best_score:
+            best, best_score = name, score
+    if best is None or best_score < UNSUPPORTED_MIN_EVIDENCE or best_score <= arabic:
+        return None
+    return best

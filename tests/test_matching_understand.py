@@ -225,9 +225,14 @@ def test_unreadable_input_is_refused_clearly(text: str, words: str) -> None:
         ("Selger sykkel, pent brukt", "Norwegian"),
         ("Prodajem bicikl, odlično stanje", "Croatian"),
         ("Naghahanap ako ng bike, kailangan ko po", "Tagalog"),
+        # Arabic script: read as Arabic, the Persian sofa was a request for 500 musical instruments
+        ("بفروشم مبل ۵۰۰ هزار تومان", "Persian"),
+        ("گوشی سامسونگ نو برای فروش", "Persian"),
+        ("میری سائیکل برائے فروخت، قیمت 15000 روپے", "Urdu"),
+        ("مجھے پرانا موبائل چاہیے", "Urdu"),
     ],
 )
-def test_a_latin_script_language_without_a_table_is_named_not_guessed(text: str, name: str) -> None:
+def test_a_language_without_a_table_is_named_not_guessed(text: str, name: str) -> None:
     with pytest.raises(UnderstandError) as e:
         understand(text)
     assert name in str(e.value) and "en" in str(e.value)
@@ -239,11 +244,15 @@ def test_a_language_the_human_names_is_trusted_over_the_unsupported_guess() -> N
 
 def test_no_labelled_text_of_a_supported_language_is_taken_for_an_unsupported_one() -> None:
     from matching.bank import examples, phrases
-    from matching.lang import unsupported_language
+    from matching.lang import script_report, unsupported_language
 
     texts = [e.text for e in examples()] + [p.text for p in phrases()]
     assert len(texts) > 10_000
     assert [t for t in texts if unsupported_language(t)] == []
+    arabic = [t for t in texts if script_report(t).counts["arabic"]]
+    assert len(arabic) > 900  # Arabic, and Iraqi or Gulf words in "چ" and "گ", stay Arabic
+    for t in ("چاي عراقي للبيع", "أبحث عن دراجة هوائية", "للبيع كنبة ٥٠٠ ريال"):
+        assert unsupported_language(t) is None, t
     assert unsupported_language("Ja, das Fahrrad ist noch da, schön und günstig") is None
     assert unsupported_language("Vendo divano, lei lo ritira a Milano") is None  # Italian "lei"
     assert unsupported_language("6 ft sofa, great condition") is None
