@@ -41,6 +41,13 @@ from matching.spelled import chain_value, spelled_numbers
         ("jual sepeda dua ratus ribu", "IDR", 200_000, None),
         ("dua juta lima ratus ribu", "IDR", 2_500_000, None),
         ("two hundred fifty dollars", "USD", 250, None),
+        # Vietnamese: "năm" is five only before a word for hundreds or more (else "year")
+        ("bán điện thoại hai triệu năm trăm nghìn", "VND", 2_500_000, None),
+        ("bán xe năm 2019 giá năm triệu", "VND", 5_000_000, None),
+        ("bán nồi cơm năm trăm nghìn", "VND", 500_000, None),
+        ("bán xe máy mười lăm triệu", "VND", 15_000_000, None),
+        ("bán xe hai mươi lăm triệu", "VND", 25_000_000, None),
+        ("cần mua laptop tối đa năm triệu", "VND", 5_000_000, "max"),
         # one number word alone, right before a currency
         ("vendo bici por cien euros", "EUR", 100, None),
         ("продам книгу за сто рублей", "RUB", 100, None),
@@ -79,6 +86,8 @@ def test_a_chain_of_number_words_is_one_price(
         "million dollar homes",
         "bin lira",
         "نص مليون جنيه",  # half a million
+        "xe đời năm 2015",  # the year
+        "năm nay bán xe",  # this year
     ],
 )
 def test_what_is_no_chain_stays_as_written(text: str) -> None:
@@ -131,6 +140,8 @@ def test_chain_value(atoms: list[tuple[str, float]], value: float | None) -> Non
         ("bisiklet arıyorum en fazla iki bin beş yüz lira", "TRY", "bisiklet arıyorum"),
         ("Suche Fahrrad, höchstens zweitausendfünfhundert Euro", "EUR", "Suche Fahrrad"),
         ("Need a bike, two hundred fifty dollars max", "USD", "Need a bike"),
+        ("mua xe đạp tầm năm triệu", "VND", "mua xe đạp"),  # was published as written
+        ("cần mua laptop tối đa năm triệu", "VND", "cần mua laptop"),
     ],
 )
 def test_a_limit_in_words_is_not_published(text: str, currency: str, published: str) -> None:
