@@ -270,8 +270,8 @@ def _extract_price(
                 if kind in ("mult", "label", "after"):
                     unit = rx.unit.match(text, m.end())
                     named = cased is not None and after_name(cased, m.start("num"))
-                    if unit and kind == "after" and not named and _bound_word_at(rx, text, m.end()):
-                        unit = None  # "1500 max": "max" is the bound ("iPhone 128 Max" is a model)
+                    if unit and kind in ("after", "mult") and not named and _bound_word_at(rx, text, m.end()):
+                        unit = None  # "1500 max", "2k max": the bound ("iPhone 128 Max" is a model)
                     if unit and unit.group(0).strip() not in MULT_LINK_WORDS:
                         continue  # "120 mil km": a distance, not money
                     if m.group(0).replace(" ", "") in RESOLUTIONS:

@@ -19,10 +19,12 @@ unit in the run ("오천원", "삼십만 원"): the same syllables are common wo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from matching.lexicon import (
     digit_table,
+    field,
     languages,
     mapping,
     number_words,
@@ -186,13 +188,29 @@ _DASH_CENTS = re.compile(r"(?<=\d)[.,][-–—]{1,2}(?![\d-])")
 _APOSTROPHE_GROUP = re.compile(r"(?<=\d)['’](?=\d{3}(?!\d))")
 
 
+#: A vulgar fraction right after digits ("2½k", "1¼"): a decimal.
+_VULGAR = re.compile(r"(?<=\d)([½¼¾])")
+_VULGAR_VALUES = {"½": ".5", "¼": ".25", "¾": ".75"}
+
+
+@dataclass(frozen=True)
+class _Worded:
+    """One language's number words before its words for a hundred or more (``_worded``)."""
+
+    before: re.Pattern[str]  # a number word (``n``), maybe "and a half" (``half``), then a big word
+    after: re.Pattern[str] | None  # a number (``n``), a big word (``m``) and "y medio" after it
+    values: dict[str, float]
+
+
 @cache
-def _worded() -> tuple[tuple[re.Pattern[str], dict[str, float]], ...]:
+def _worded() -> tuple[_Worded, ...]:
     """Per language: a number word of its table (``numbers`` one to ten: "пять", "दो", "beş", "cinco"; and
     ``counts_before_multipliers``, read only there: "डेढ़" 1.5, "полторы" 1.5, "medio" 0.5, "пяти" 5) right
     before one of its words for a hundred or more ("тысяч", "लाख", "bin", "mil", "million"), the number
     word in group ``n``; and the words' values. One language at a time: "hai" is two in Vietnamese, "you
-    have" in Italian ("hai mille euro?")."""
+    have" in Italian ("hai mille euro?"). A half said between them (the table's ``half.before``: "two and a
+    half grand", "два с половиной миллиона", "iki buçuk milyon"; digits too) or after the big word
+    (``half.after``: "dos millones y medio", "deux millions et demi") adds a half."""
     out = []
     for lang in languages():
         values: dict[str, float] = {w: v for w, v in number_words((lang,)).items() if 1 <= v <= 10}
@@ -202,21 +220,46 @@ def _worded() -> tuple[tuple[re.Pattern[str], dict[str, float]], ...]:
         if not values or not bigs:
             continue
         words = "|".join(sorted(map(re.escape, values), key=len, reverse=True))
-        rx = re.compile(
-            rf"(?<![^\s,.:;(/\-])(?P<n>{words})(?=\s+(?:{'|'.join(bigs)})(?![^\s\d,.;:!?)/\-]))",
-            re.IGNORECASE,
-        )
-        out.append((rx, values))
+        big = rf"(?:{'|'.join(bigs)})(?![^\s\d,.;:!?)/\-])"
+        half_before = "|".join(map(str, field(lang, "half.before") or []))
+        half_after = "|".join(map(str, field(lang, "half.after") or []))
+        if half_before:  # digits only with a half: "2 and a half grand"
+            number = rf"{words}|\d{{1,3}}(?=\s+(?:{half_before})\s)"
+            half = rf"(?P<half>\s+(?:{half_before}))?"
+        else:
+            number, half = words, "(?P<half>(?!x)x)?"
+        before = re.compile(rf"(?<![^\s,.:;(/\-])(?P<n>{number}){half}(?=\s+{big})", re.IGNORECASE)
+        after = None
+        if half_after:
+            after = re.compile(
+                rf"(?<![^\s,.:;(/\-])(?P<n>{words}|\d{{1,3}})\s+(?P<m>{big})\s+(?:{half_after})(?![^\W\d_])",
+                re.IGNORECASE,
+            )
+        out.append(_Worded(before, after, values))
     return tuple(out)
+
+
+def _value(word: str, values: dict[str, float]) -> float:
+    return float(word) if word.isdigit() else values.get(word.lower(), 0.0)
 
 
 def worded_numbers(text: str) -> str:
     """``text`` with a number word before a word for hundreds or more as digits ("пять тысяч рублей" -> "5
-    тысяч рублей", "डेढ़ लाख" -> "1.5 लाख", "two hundred" -> "2 hundred"): read as they stand, the number
-    word was taken for a count (five bicycles) and the price was lost. Number words alone stay words ("fifty
-    dollars": the extractor asks for digits)."""
-    for rx, values in _worded():
-        text = rx.sub(lambda m, v=values: f"{v.get(m.group('n').lower(), 0):g}", text)  # type: ignore[misc]
+    тысяч рублей", "डेढ़ लाख" -> "1.5 लाख", "two hundred" -> "2 hundred", "two and a half grand" -> "2.5
+    grand", "dos millones y medio" -> "2.5 millones"): read as they stand, the number word was taken for a
+    count (five bicycles) and the price was lost. Number words alone stay words ("fifty dollars": the
+    extractor asks for digits)."""
+    text = _VULGAR.sub(lambda m: _VULGAR_VALUES[m.group(1)], text)
+    for w in _worded():
+        if w.after is not None:
+            text = w.after.sub(
+                lambda m, v=w.values: f"{_value(m.group('n'), v) + 0.5:g} {m.group('m')}",  # type: ignore[misc]
+                text,
+            )
+        text = w.before.sub(
+            lambda m, v=w.values: f"{_value(m.group('n'), v) + (0.5 if m.group('half') else 0.0):g}",  # type: ignore[misc]
+            text,
+        )
     return text
 
 

@@ -1178,6 +1178,8 @@ def test_what_is_no_lot_price(text: str) -> None:
         ("nanny needed, $20 an hour max", "USD", 20),
         ("room wanted 1500 per month max", "USD", 1500),  # was no price
         ("room wanted 1500 max", "USD", 1500),  # "max" was taken for a unit ("Pro Max")
+        ("need a bike, 2k max", "USD", 2000),  # the same after a multiplier: published with the limit in it
+        ("cần mua xe 5tr max", "VND", 5_000_000),
         ("busco piso, 800 al mes como máximo", "EUR", 800),  # was a count of 800
         ("cherche studio 700 par mois maximum", "EUR", 700),
         ("Suche Wohnung, 900 im Monat maximal", "EUR", 900),

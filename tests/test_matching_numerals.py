@@ -126,6 +126,18 @@ def test_counts_in_numerals_are_unchanged() -> None:
         ("куплю машину до пяти тысяч долларов", "RUB", 5000.0, "USD"),
         ("مطلوب لابتوب في حدود نص مليون جنيه", "EGP", 500_000.0, "EGP"),
         ("vendo casa en medio millón de pesos", "MXN", 500_000.0, "MXN"),
+        # a half said between the number and the word for thousands, or after it: "two and a half grand" was
+        # a count of 2 and no price, "$2½k" was $2
+        ("need a bike, two and a half grand", "USD", 2500.0, "USD"),
+        ("selling house 2 and a half million USD", "USD", 2_500_000.0, "USD"),
+        ("bike for sale, $2½k", "USD", 2500.0, "USD"),
+        ("vendo casa, dos millones y medio de pesos", "MXN", 2_500_000.0, "MXN"),
+        ("vends maison deux millions et demi d'euros", "EUR", 2_500_000.0, "EUR"),
+        ("vendo casa due milioni e mezzo di euro", "EUR", 2_500_000.0, "EUR"),
+        ("vendo casa dois milhões e meio de reais", "BRL", 2_500_000.0, "BRL"),
+        ("продаю квартиру два с половиной миллиона рублей", "RUB", 2_500_000.0, "RUB"),
+        ("satılık daire iki buçuk milyon TL", "TRY", 2_500_000.0, "TRY"),
+        ("jual rumah dua setengah juta rupiah", "IDR", 2_500_000.0, "IDR"),
         # thousands grouped by an apostrophe (Switzerland)
         ("Verkaufe Velo, CHF 1'200", "CHF", 1200.0, "CHF"),
         ("Vendo scooter 1’850.50 CHF", "CHF", 1850.5, "CHF"),

@@ -142,6 +142,9 @@ def test_chain_value(atoms: list[tuple[str, float]], value: float | None) -> Non
         ("Need a bike, two hundred fifty dollars max", "USD", "Need a bike"),
         ("mua xe đạp tầm năm triệu", "VND", "mua xe đạp"),  # was published as written
         ("cần mua laptop tối đa năm triệu", "VND", "cần mua laptop"),
+        ("need a bike, two and a half grand", "USD", "need a bike"),  # were published as written
+        ("need a bike, 2½k max", "USD", "need a bike"),
+        ("need a bike, 2k max", "USD", "need a bike"),
     ],
 )
 def test_a_limit_in_words_is_not_published(text: str, currency: str, published: str) -> None:
