@@ -61,6 +61,8 @@ MAX_EXTRA_PUBLISH = 1
 #: furniture. So a giveaway (``giveaway``) is filed and searched under both groups, whichever its category.
 FREE_CATEGORY = "other/free"
 FREE_GROUP = group_of(FREE_CATEGORY)
+#: Categories (besides work: ``cues.is_service_category``) whose texts' "free" gives nothing away.
+NEVER_GIVEN = ("property/",)
 
 
 #: Both forms of each side, demand (True) and supply (False): the goods/service form of an action follows its
@@ -77,13 +79,22 @@ SIDES: dict[bool, tuple[Action, Action]] = {
 def giveaway(intent: Intent) -> bool:
     """Whether ``intent`` gives a thing away or asks for one for nothing: its category is ``FREE_CATEGORY``,
     or it has no price and its text says so in its language's words (the tables' ``giveaway`` lists: "zu
-    verschenken", "отдам даром", "免费送", "free to a good home"; not "free delivery", "envío gratis"). Work
-    is never a thing given away: a service's "first consultation free" is not."""
+    verschenken", "отдам даром", "免费送", "free to a good home"; not "free delivery", "envío gratis"), as
+    ``says_giveaway`` reads it."""
     if intent.category == FREE_CATEGORY:
         return True
-    if is_service_category(intent.category) or (intent.price is not None and intent.price.amount_minor > 0):
+    if intent.price is not None and intent.price.amount_minor > 0:
         return False
-    return bool(intent.text) and speaks(fold(intent.text or ""), "giveaway", scope(intent.lang))
+    return says_giveaway(intent.text, intent.lang, intent.category)
+
+
+def says_giveaway(text: str | None, lang: str | None, category: str) -> bool:
+    """Whether ``text`` (in ``lang``) says a thing of ``category`` is given away or asked for free (the
+    tables' ``giveaway`` lists). Work and homes are never given away: "first consultation free", "Wifi dan
+    air gratis" (a room with free wifi and water) give nothing away."""
+    if is_service_category(category) or category.startswith(NEVER_GIVEN):
+        return False
+    return bool(text) and speaks(fold(text or ""), "giveaway", scope(lang))
 
 
 def _other_side_of_free(category: str, mass: Mapping[str, float]) -> str:

@@ -36,6 +36,7 @@ from matching.bank import Gloss
 from matching.canonical import MAX_GLOSSES, category_label, find_glosses, item_rendering, item_words, render
 from matching.classify import CategoryResult, Votes, classifier_for, text_boosts
 from matching.cues import cue_matches, is_service_category, job_seeker, service_hint
+from matching.discovery import FREE_CATEGORY, says_giveaway
 from matching.embedder import Embedder, get_embedder, l2_normalise
 from matching.errors import UnderstandError
 from matching.extract import MAX_EXTRACT_CHARS, extract, parking_cover
@@ -460,6 +461,11 @@ def _action(
     return demand_side, conf, {"demand": demand, "supply": supply}
 
 
+def _free(category: str, p: _Parsed) -> bool:
+    """A thing given away or asked for free (``discovery.giveaway``): its price is not missing."""
+    return category == FREE_CATEGORY or says_giveaway(p.text, p.lang, category)
+
+
 def _one(
     p: _Parsed, defaults: dict[str, Any], cell: str | None, cat: CategoryResult, seek: float
 ) -> Understanding:
@@ -512,6 +518,8 @@ def _one(
     else:
         quantity = ex.quantity
     price, bound = draft_price(ex, quantity, demand_side, defaults, warnings, missing)
+    if price is None and "price" in missing and _free(category, p):
+        missing.remove("price")  # "Sofa zu verschenken": nothing to ask
     if cell is None:
         missing.append("location")
         cell_used = PLACEHOLDER_CELL

@@ -88,6 +88,9 @@ def test_extra_groups_only_when_the_own_group_is_unsure() -> None:
         ("Bán điện thoại cũ, tặng ốp", "vi", "electronics/phones", Price(450_000_000, "VND"), False),
         ("Sofa zu verschenken", "de", "home/furniture", Price(5000, "EUR"), False),
         ("Selling a sofa", "en", "home/furniture", None, False),
+        ("Terima kost campur, Wifi dan air gratis", "id", "property/rooms", None, False),  # a room
+        ("Evinizin bahçe taşlarını yıkıyoruz, keşif ücretsiz", "tr", "home/garden", None, False),
+        ("Vendo abono de tres días, cambio de nombre gratuito", "es", "sports/tickets", None, False),
     ],
 )
 def test_a_giveaway_is_told_by_its_words_and_no_price(

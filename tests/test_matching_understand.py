@@ -358,6 +358,21 @@ def test_the_humans_own_currency_comes_before_the_place() -> None:
     assert not any("where you are" in w for w in named.warnings)
 
 
+@pytest.mark.parametrize(
+    ("text", "price_missing"),
+    [
+        ("Sofa zu verschenken, nur Abholung", False),  # given away: there is no price to ask for
+        ("Busco palés de madera gratis, los recojo yo", False),
+        ("免费送 旧沙发 自提", False),
+        ("Vendo sofá, envío gratis", True),  # free delivery gives nothing away
+        ("Selling a sofa", True),
+    ],
+)
+def test_a_thing_given_away_misses_no_price(text: str, price_missing: bool) -> None:
+    u = understand(text, location=MADRID)
+    assert u.intent.price is None and ("price" in u.missing) is price_missing
+
+
 def test_a_price_range_is_a_buyers_maximum_and_a_sellers_ask() -> None:
     from matching.understand import understand
 
