@@ -293,9 +293,8 @@ def _arabic_script_language(text: str) -> str | None:
     Arabic, "بفروشم مبل ۵۰۰ هزار تومان" (Persian: selling a sofa, 500 thousand toman) was a request for 500
     musical instruments. Their own letters ("ی", "ک", Urdu's "ے", "ں", "ٹ", the digits "۰".."۹") count 1.5
     each, as the Latin languages' letters do, and are evidence without a word: no labelled Arabic text has
-    any of them.
-    The language needs ``UNSUPPORTED_MIN_EVIDENCE`` and more than the letters only Arabic writes
-    (``ARABIC_ONLY_LETTERS``) count."""
+    any of them. The language needs ``UNSUPPORTED_MIN_EVIDENCE`` and more than the letters only Arabic
+    writes (``ARABIC_ONLY_LETTERS``) count."""
     tokens = set(_TOKEN.findall(text))
     arabic = 1.5 * sum(text.count(c) for c in ARABIC_ONLY_LETTERS)
     best, best_score = None, 0.0

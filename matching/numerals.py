@@ -227,7 +227,7 @@ def _worded() -> tuple[_Worded, ...]:
             number = rf"{words}|\d{{1,3}}(?=\s+(?:{half_before})\s)"
             half = rf"(?P<half>\s+(?:{half_before}))?"
         else:
-            number, half = words, "(?P<half>(?!x)x)?"
+            number, half = words, ""
         before = re.compile(rf"(?<![^\s,.:;(/\-])(?P<n>{number}){half}(?=\s+{big})", re.IGNORECASE)
         after = None
         if half_after:
@@ -257,7 +257,7 @@ def worded_numbers(text: str) -> str:
                 text,
             )
         text = w.before.sub(
-            lambda m, v=w.values: f"{_value(m.group('n'), v) + (0.5 if m.group('half') else 0.0):g}",  # type: ignore[misc]
+            lambda m, v=w.values: f"{_value(m.group('n'), v) + (0.5 if m.groupdict().get('half') else 0):g}",  # type: ignore[misc]
             text,
         )
     return text

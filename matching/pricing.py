@@ -24,7 +24,7 @@ def _currency_alone(ex: Extraction) -> str | None:
 
 def _plain(amount: float) -> str:
     """An amount as a human writes it: 8000000, 12.5 (never "8e+06")."""
-    return str(int(amount)) if amount == int(amount) else f"{amount:.2f}".rstrip("0")
+    return str(int(amount)) if amount == int(amount) else f"{amount:.2f}".rstrip("0").rstrip(".")
 
 
 def draft_price(
