@@ -296,10 +296,11 @@ def _arabic_script_language(text: str) -> str | None:
     any of them. The language needs ``UNSUPPORTED_MIN_EVIDENCE`` and more than the letters only Arabic
     writes (``ARABIC_ONLY_LETTERS``) count."""
     tokens = set(_TOKEN.findall(text))
-    arabic = 1.5 * sum(text.count(c) for c in ARABIC_ONLY_LETTERS)
+    chars = Counter(text)  # one pass over the text, not one per letter
+    arabic = 1.5 * sum(chars[c] for c in ARABIC_ONLY_LETTERS)
     best, best_score = None, 0.0
     for name, (letters, words) in _unsupported_tables("arabic").items():
-        score = sum(1.0 / words[t] for t in tokens if t in words) + 1.5 * sum(text.count(c) for c in letters)
+        score = sum(1.0 / words[t] for t in tokens if t in words) + 1.5 * sum(chars[c] for c in letters)
         if score > best_score:
             best, best_score = name, score
     if best is None or best_score < UNSUPPORTED_MIN_EVIDENCE or best_score <= arabic:

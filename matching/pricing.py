@@ -7,6 +7,7 @@ from typing import Any
 
 from matching.extract import extract
 from matching.extraction import Extraction
+from matching.spelled import plain_number
 from wire.currency import to_minor
 from wire.intent import Price
 from wire.limits import MAX_AMOUNT_MINOR
@@ -20,11 +21,6 @@ def _currency_alone(ex: Extraction) -> str | None:
     assert ex.price is not None
     alone = extract(ex.price.text, None, ex.langs[0] if ex.langs else None, ex.langs[1:]).price
     return None if alone is None else alone.currency
-
-
-def _plain(amount: float) -> str:
-    """An amount as a human writes it: 8000000, 12.5 (never "8e+06")."""
-    return str(int(amount)) if amount == int(amount) else f"{amount:.2f}".rstrip("0").rstrip(".")
 
 
 def draft_price(
@@ -45,7 +41,7 @@ def draft_price(
         return None, None
     if ex.price.currency is None:
         missing.append("currency")
-        amount = _plain(ex.price.amount)
+        amount = plain_number(ex.price.amount)
         warnings.append(f"price {amount} has no currency; not used (say e.g. '{amount} USD')")
         return None, None
     minor = to_minor(ex.price.amount, ex.price.currency)

@@ -294,8 +294,9 @@ def _values_everywhere(word: str) -> set[float]:
     return out
 
 
-def _digits(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:g}"
+def plain_number(value: float) -> str:
+    """A number as a human writes it in digits: 2500, 12.5, 8000000 (never "8e+06", as ``:g`` writes it)."""
+    return str(int(value)) if value == int(value) else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _read(table: _Table, m: re.Match[str]) -> str:
@@ -327,8 +328,8 @@ def _read(table: _Table, m: re.Match[str]) -> str:
     if len(words) > 1 and any(rx.fullmatch(last) for rx in table.kept):
         head = value / atoms[-1][1]
         if head == int(head):  # "veinte mil" -> "20 mil", "dua juta lima ratus ribu" -> "2500 ribu"
-            return f"{lead}{_digits(head)} {last}"
-    return f"{lead}{_digits(value)}"
+            return f"{lead}{plain_number(head)} {last}"
+    return f"{lead}{plain_number(value)}"
 
 
 def spelled_numbers(text: str) -> str:
