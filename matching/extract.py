@@ -24,6 +24,7 @@ import re
 from functools import cache
 
 from matching.brands import brand_of, find_brands, product_lines, read_models
+from matching.contacts import blank_contacts
 from matching.extraction import Extraction, PriceInfo, blank
 from matching.lang import detect_language
 from matching.lexicon import (
@@ -442,6 +443,7 @@ def extract(
     langs = scope(lang, also if home is None else (*also, home))
     ex.langs = langs
     rx = compiled(langs)
+    t = blank_contacts(t, re.compile(rf"\s?(?:{rx.currency_word.pattern})"))
     t = read_measures(t, cased, rx, ex)
     t = read_models(t, ex)
     t = _extract_price(rx, t, lang, default_currency, ex, cased)

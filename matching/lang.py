@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from matching.contacts import blank_contacts
 from matching.lexicon import common, field, languages
 
 #: Languages written in a script of their own (the script decides).
@@ -126,14 +127,16 @@ def _latin_tables() -> dict[str, tuple[frozenset[str], str, tuple[str, ...]]]:
 @cache
 def _vocabulary() -> dict[str, tuple[tuple[str, float], ...]]:
     """Word -> ((language, share), ...) over the Latin-script languages: every word of two letters or more the
-    phrase bank and the labelled ads (``matching.bank``) use, shared among the languages whose texts use it in
-    proportion to its frequency in each (per word of that language's texts)."""
+    phrase bank and the labelled ads (``matching.bank``) use, but the units and model words of every language
+    (``common.json``'s ``units``), shared among the languages whose texts use it in proportion to its
+    frequency in each (per word of that language's texts)."""
     from matching.bank import examples, phrases  # reads the lexicon too; on first use, not at import
 
     counts: dict[str, Counter[str]] = {lang: Counter() for lang in _latin_tables()}
+    shared = frozenset(str(u) for u in common()["units"])  # "Pro", "PS", "km": every language writes them
     for lang, text in [(e.lang, e.text) for e in examples()] + [(p.lang, p.text) for p in phrases()]:
         if lang in counts:
-            counts[lang].update(t for t in _TOKEN.findall(text.lower()) if len(t) >= 2)
+            counts[lang].update(t for t in _TOKEN.findall(text.lower()) if len(t) >= 2 and t not in shared)
     totals = {lang: max(1, c.total()) for lang, c in counts.items()}
     out: dict[str, tuple[tuple[str, float], ...]] = {}
     for word in set().union(*counts.values()):
@@ -167,8 +170,9 @@ def latin_scores(text: str) -> dict[str, float]:
 
 
 def detect_languages(text: str) -> list[tuple[str, float]]:
-    """Candidate languages of ``text`` with their evidence, best first (empty when there is none)."""
-    return list(_detect_languages(text))
+    """Candidate languages of ``text`` with their evidence, best first (empty when there is none). A phone
+    number, e-mail address or link says nothing of it ("bob@mail.com": "com" is Portuguese)."""
+    return list(_detect_languages(blank_contacts(text)))
 
 
 @lru_cache(maxsize=DETECT_CACHE)
@@ -223,6 +227,7 @@ MIXED_MIN_EVIDENCE = 2.0
 def mixed_languages(text: str) -> list[str]:
     """Two or more languages with real evidence each, else []: a Spanish sentence with an English one, or a
     text in another script with Latin-script words of a language ("Verkaufe mein Fahrrad для ребёнка")."""
+    text = blank_contacts(text)
     ranked = detect_languages(text)
     if not ranked:
         return []
@@ -268,6 +273,7 @@ def unsupported_language(text: str) -> str | None:
     they stand, such texts got a side and counts from loanwords and numbers: "Vând bicicletă 800 lei"
     (selling a bicycle) was a request for 800 bicycles. The language must have ``UNSUPPORTED_MIN_EVIDENCE``
     and more evidence than any supported language (``latin_scores``)."""
+    text = blank_contacts(text)
     rep = _script_report(text)
     if rep.letters and rep.counts["arabic"] * 2 >= rep.letters:
         return _arabic_script_language(text)

@@ -6,7 +6,8 @@ intent publishes is the user's text with every price mention removed, with the b
 ("máximo", "at least") and the short basis words after it ("cada una", "each"); the price itself travels
 in the intent's structured ``price`` field when it is public. If any money, or any private amount in any
 written form, could still be read in what is left, no free text is published at all (the caller then
-publishes the canonical rendering or nothing).
+publishes the canonical rendering or nothing). A phone number, e-mail address or link the human wrote is
+published as written, with a warning (``matching.contacts``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
+from matching.contacts import find_contacts
 from matching.extract import MAX_EXTRACT_CHARS, extract, normalise
 from matching.extraction import Extraction
 from matching.lang import detect_language
@@ -113,7 +115,14 @@ def published_text(
         or any(_amount_pattern(a).search(out) for a in amounts)
     ):
         return None, [refused + "carries its category and attributes only"]
+    kinds = sorted({kind for _, _, kind in find_contacts(out.lower())})
+    if kinds:
+        named = " and ".join(_CONTACT_NAMES[k] for k in kinds)
+        warnings.append(f"the text has {named}: it is published with the intent, for anyone to read")
     return out, warnings
+
+
+_CONTACT_NAMES = {"email": "an e-mail address", "link": "a link", "phone": "a phone number"}
 
 
 def _same_reading(out: str, text: str, lang: str | None) -> bool:
