@@ -89,6 +89,9 @@ class Patterns:
     qty_word: re.Pattern[str]
     qty_not_after: re.Pattern[str] | None  # a word before a number that makes it no count ("jam 7")
     qty_times: re.Pattern[str] | None  # a word after a set's "2x" that makes it times ("2x geimpft")
+    #: Wear or damage after a count, with at most one word between ("2 small scratches", "пара царапин"): the
+    #: count is of the flaws, not of the things offered.
+    qty_flaw: re.Pattern[str] | None
     unit: re.Pattern[str]
     numbers: dict[str, int]
     conditions: tuple[tuple[str, re.Pattern[str]], ...]
@@ -363,6 +366,8 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     for lang in langs:
         unit_parts += [wrap(str(u), lang) for u in table(lang).get("units", [])]
     unit = re.compile(rf"\s*(?:{_alt(unit_parts)})")
+    flaws = pattern("quantity.flaws", langs)
+    qty_flaw = re.compile(rf"\s?(?:(?:{LETTER})+\s)?(?:{flaws.pattern})") if flaws is not None else None
     conds = tuple(
         (c, p)
         for c in ("like_new", "refurbished", "used", "new")
@@ -418,6 +423,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         qty_word=qty_word,
         qty_not_after=qty_not_after,
         qty_times=re.compile(rf"\s*(?:{times.pattern})") if times is not None else None,
+        qty_flaw=qty_flaw,
         unit=unit,
         numbers=nums,
         conditions=conds,

@@ -86,14 +86,14 @@ def extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None 
                 ex.quantity = value
                 return blank(text, m2.start("n"), m2.end("n"))
     if rx.qty_pair is not None:
-        m3 = rx.qty_pair.search(text)
-        if m3:
-            ex.quantity = 2
-            return blank(text, m3.start(), m3.end())
+        for m3 in list(rx.qty_pair.finditer(text))[:MAX_NUMBERS]:
+            if not _counts_no_thing(rx, text, m3.end()):  # "a couple of months", "пара царапин"
+                ex.quantity = 2
+                return blank(text, m3.start(), m3.end())
     for m4 in list(rx.qty_word.finditer(text))[:MAX_NUMBERS]:
         raw = m4.group("n")
-        if rx.unit.match(text, m4.end("n")) or (len(raw) > 1 and raw.startswith("0")):
-            continue  # "14.000 km"; "08 firmado" (a form's number: nobody counts "08 bikes")
+        if _counts_no_thing(rx, text, m4.end("n")) or (len(raw) > 1 and raw.startswith("0")):
+            continue  # "14.000 km", "2 small scratches"; "08 firmado" (a form's number: nobody counts 08)
         if rx.after_mult is not None and rx.after_mult.match(text, m4.end("n")):
             continue  # "80 mil km", "150 bin km", "120 ألف كم": a distance; "2 hundred books": no two
         if cased is not None and after_name(cased, m4.start("n")):
@@ -119,6 +119,14 @@ def extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None 
         ex.quantity = value
         return blank(text, m4.start("n"), m4.end("n"))
     return text
+
+
+def _counts_no_thing(rx: Patterns, text: str, end: int) -> bool:
+    """Whether the count ending at ``end`` is of a unit ("14.000 km", "2 years") or of flaws ("2 small
+    scratches") rather than of the things a text offers or asks for."""
+    return rx.unit.match(text, end) is not None or (
+        rx.qty_flaw is not None and rx.qty_flaw.match(text, end) is not None
+    )
 
 
 def price_beside(rx: Patterns, text: str, at: int) -> bool:

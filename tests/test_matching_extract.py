@@ -472,6 +472,34 @@ def test_length(text: str, length: str | None) -> None:
         ("80 सेमी का गोल आईना चाहिए", None),
         ("أبحث عن جهاز Steam Deck OLED سعة 512 جيجا", None),
         ("2 kasa Club-Mate arıyorum", 2),
+        # "a couple of" months, scratches; "ein paar" (a few); a double bed, a tandem kayak: no pair
+        ("Продаю ноутбук, пользовался пару месяцев", None),
+        ("Продам велосипед, есть пара царапин на раме", None),
+        ("Продам пару колёс R16", 2),
+        ("used it a couple of months", None),
+        ("a couple of minor scratches", None),
+        ("selling a couple of chairs", 2),
+        ("Verkaufe Seesack, ein paar Gebrauchsspuren", None),
+        ("Satılık çift kişilik baza", None),
+        ("bir çift kayak takımı", 2),
+        ("Cần mua thuyền kayak đôi", None),
+        # "old" after a number is an age only at a clause's end ("5 years old", "2 old" chairs were no count)
+        ("selling 2 old chairs", 2),
+        ("two old bikes", 2),
+        ("kid bike for a 5 year old", None),
+        # a count of flaws is none of the things ("2 small scratches")
+        ("Selling my bike, 2 small scratches on the frame", None),
+        ("Verkaufe Fahrrad, 2 Kratzer", None),
+        ("Продам велосипед, 2 царапины на раме", None),
+        ("Vendo móvil, tiene 2 rayones pequeños", None),
+        ("selling 4 tires, 2 with small dents", 4),
+        # a counter: "개월" is months ("18개월" is no 18 of anything); bags and volumes
+        ("여아 내복 80사이즈(12~18개월) 6벌 일괄 판매해요", 6),
+        ("아기 옷 18개월용", None),
+        ("물만두요, 3봉지 살게요", 3),
+        ("冷凍水餃子を探しています。2袋ほしいです。", 2),
+        ("ハリー・ポッター全7巻を探しています", 7),
+        ("求手工冻饺子，想买两袋", 2),
     ],
 )
 def test_quantity(text: str, qty: int | None) -> None:
