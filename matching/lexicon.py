@@ -19,7 +19,11 @@ words (plain text, not patterns) that hold a bank phrase without naming its item
 budget, holds "sách", books; "thang máy", a lift, holds "thang", a ladder): the glossary reads no phrase
 inside one (``bank.glosses``). In quantity-set patterns ``#`` stands for a number; after a word of
 ``quantity.not_after`` a number is no count (Vietnamese "thứ bảy", Saturday; Indonesian "jam 7", 7 o'clock);
-before a word of ``quantity.times_after`` a set's "2x" counts times (German "2x geimpft", vaccinated twice).
+before a word of ``quantity.times_after`` a set's "2x" counts times (German "2x geimpft", vaccinated twice);
+before a word of ``quantity.flaws`` (one word may come between) a number counts wear or damage, not things
+("2 small scratches", "пара царапин"). ``swap`` says one thing is offered for another ("Tausche PS5 gegen
+Switch"): the agent asks the side. ``common.json``'s ``phone_cues`` are the words right before a phone number
+(``matching.contacts``).
 ``spelled`` holds what reads a number written out in words and chained ("dos mil quinientos": ``spelled``).
 ``price.label_units`` gives the unit a price label implies for a small bare amount (Korean "월세 50": 만원).
 

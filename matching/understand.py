@@ -35,7 +35,7 @@ import numpy as np
 from matching.bank import Gloss
 from matching.canonical import MAX_GLOSSES, category_label, find_glosses, item_rendering, item_words, render
 from matching.classify import CategoryResult, Votes, classifier_for, text_boosts
-from matching.cues import cue_matches, is_service_category, job_seeker, service_hint
+from matching.cues import cue_matches, is_service_category, job_seeker, service_hint, speaks
 from matching.discovery import FREE_CATEGORY, says_giveaway
 from matching.embedder import Embedder, get_embedder, l2_normalise
 from matching.errors import UnderstandError
@@ -444,6 +444,14 @@ def _action(
 ) -> tuple[bool, float, dict[str, list[str]]]:
     lowered = fold(p.text)
     demand, supply = cue_matches(lowered, p.ex.langs)
+    if speaks(lowered, "swap", p.ex.langs):  # "Trade my PS5 for a Switch": both sides at once
+        demand_side = bool(demand) if bool(demand) != bool(supply) else seek > 0.5
+        warnings.append(
+            "a swap (one thing for another): publish what you give ('sell') and what you want ('buy') as two "
+            f"intents; read as {'buy' if demand_side else 'sell'}"
+        )
+        missing.append("action")
+        return demand_side, 0.5, {"demand": demand, "supply": supply}
     if demand and not supply:
         return True, 0.97, {"demand": demand, "supply": supply}
     if supply and not demand:

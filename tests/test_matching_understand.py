@@ -318,6 +318,13 @@ def test_new_languages(text: str, action: Action, category: str) -> None:
     assert (u.intent.action, u.intent.category) == (action, category), (u.candidates, u.cues)
 
 
+# "살게요" (I'll buy) and "파시는 분" (anyone selling?) were no demand words: dumplings were for sale
+@pytest.mark.parametrize("text", ["물만두 살게요", "자전거 살게요", "냉동 만두 파시는 분?"])
+def test_korean_ways_to_ask_to_buy(text: str) -> None:
+    u = understand(text)
+    assert u.intent.action == Action.BUY and "action" not in u.missing
+
+
 @pytest.mark.parametrize(
     ("text", "at", "amount_minor", "currency"),
     [
@@ -392,3 +399,42 @@ def test_a_bicycles_inches_are_its_wheels() -> None:
     other = u.to_intent(author=bytes(32), intent_id=bytes(16), now=0.0, category="electronics/tv")
     assert other.attributes.get("screen") == "28in" and "wheel" not in other.attributes
     assert understand("Samsung TV 55 inch").intent.attributes.get("screen") == "55in"
+
+
+# a swap offers one thing and asks for another: it was read as a plain request (or sale) with no word of it
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Trade my PS5 for a Switch",
+        "Swap my bike for a laptop",
+        "Cambio mi PS5 por una Switch",
+        "Troco meu celular por um notebook",
+        "Tausche PS5 gegen Switch",
+        "Échange ma PS5 contre une Switch",
+        "Меняю велосипед на самокат",
+        "PS5 ile takas",
+        "Tukar HP Samsung dengan iPhone",
+        "Đổi xe đạp lấy laptop",
+        "PS5とSwitchを交換希望",
+        "أبغى بدل سيكل بجوال",
+    ],
+)
+def test_a_swap_is_said_and_its_side_asked(text: str) -> None:
+    u = understand(text)
+    assert "action" in u.missing
+    assert any(w.startswith("a swap (one thing for another)") for w in u.warnings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "exchange student looking for a room",
+        "Looking for a trade school for my son",
+        "Cambio de aceite a domicilio",  # an oil change
+        "Vendo PS5, no acepto cambios",
+        "Selling PS5, open to trades",  # a sale that would take a swap
+        "Satılık PS5, takas yok",  # no swaps
+    ],
+)
+def test_no_swap_where_none_is_offered(text: str) -> None:
+    assert not any(w.startswith("a swap") for w in understand(text).warnings)
