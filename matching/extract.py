@@ -443,7 +443,7 @@ def extract(
     langs = scope(lang, also if home is None else (*also, home))
     ex.langs = langs
     rx = compiled(langs)
-    t = blank_contacts(t, re.compile(rf"\s?(?:{rx.currency_word.pattern})"))
+    t = blank_contacts(t, rx.money_after)
     t = read_measures(t, cased, rx, ex)
     t = read_models(t, ex)
     t = _extract_price(rx, t, lang, default_currency, ex, cased)

@@ -21,9 +21,10 @@ inside one (``bank.glosses``). In quantity-set patterns ``#`` stands for a numbe
 ``quantity.not_after`` a number is no count (Vietnamese "thứ bảy", Saturday; Indonesian "jam 7", 7 o'clock);
 before a word of ``quantity.times_after`` a set's "2x" counts times (German "2x geimpft", vaccinated twice);
 before a word of ``quantity.flaws`` (one word may come between) a number counts wear or damage, not things
-("2 small scratches", "пара царапин"). ``swap`` says one thing is offered for another ("Tausche PS5 gegen
-Switch"): the agent asks the side. ``common.json``'s ``phone_cues`` are the words right before a phone number
-(``matching.contacts``).
+("2 small scratches", "пара царапин"); after a pair word, a word of ``quantity.paired`` (three words may come
+between) is a thing sold by the pair, one of it ("a pair of Nike running shoes"). ``swap`` says one thing is
+offered for another ("Tausche PS5 gegen Switch"): the agent asks the side. ``common.json``'s ``phone_cues``
+are the words right before a phone number (``matching.contacts``).
 ``spelled`` holds what reads a number written out in words and chained ("dos mil quinientos": ``spelled``).
 ``price.label_units`` gives the unit a price label implies for a small bare amount (Korean "월세 50": 만원).
 

@@ -150,6 +150,8 @@ _MAN_WON = re.compile(r"(?<![\d\uac00-\ud7a3])만\s?원")
 #: Millions written with their fraction after the word: Vietnamese "3tr5" (3.5 triệu), "1tr25", Indonesian
 #: "1jt5" (1.5 juta); the digits after the word are tenths, hundredths, thousandths of a million.
 _MILLIONS_AND = re.compile(r"(?<![\d.,])(\d{1,4})(tr|jt)(\d{1,3})(?![\d\w])")
+#: Thousands written the same way: "1k2" (1,200), "2k5" (2,500), "1k25" (1,250).
+_THOUSANDS_AND = re.compile(r"(?<![\d.,\w])(\d{1,3})k(\d{1,3})(?![\d\w])")
 #: The same with a space, at the end of a clause ("giá 3 tỷ 2.", 3.2 billion), or a half ("1 triệu rưỡi").
 _SPACED_FRACTION = re.compile(
     r"(?<![\d.,])(\d{1,4})\s?(tỷ|tỉ|triệu)\s(?:(\d{1,3})(?=\s*(?:[,.;!)/]|$))|rưỡi(?!\w))"
@@ -161,7 +163,8 @@ _EOK = re.compile(r"(?<![\d.,])(\d{1,4})\s?억\s?(\d{1,4})\s?(?:(천)\s?만?|만
 def compound_numbers(text: str) -> str:
     """``text`` with digit-written numeral chains as one number ("予算1万5千円" -> "予算15000円"): the
     multiplier pattern alone reads "1万" and "5千" as two amounts. "3tr5" and "1jt5" become thousands
-    ("3500k", "1500k"): read as they stand, the millions would lose their fraction ("1tr8" read 1 million)."""
+    ("3500k", "1500k"): read as they stand, the millions would lose their fraction ("1tr8" read 1 million);
+    "1k2" becomes "1.2k" (it was 1,000)."""
 
     def one(m: re.Match[str]) -> str:
         high = int(m.group(1)) * 10_000
@@ -178,7 +181,11 @@ def compound_numbers(text: str) -> str:
         man = int(m.group(2)) * 1000 if m.group(3) else int(m.group(2))
         return f"{int(m.group(1)) * 10_000 + man}만"
 
+    def thousands(m: re.Match[str]) -> str:
+        return f"{int(m.group(1))}.{m.group(2)}k"
+
     text = _EOK.sub(eok, _COMPOUND.sub(one, text))
+    text = _THOUSANDS_AND.sub(thousands, text)
     return _MILLIONS_AND.sub(millions, _SPACED_FRACTION.sub(spaced, text))
 
 

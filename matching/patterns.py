@@ -92,6 +92,9 @@ class Patterns:
     #: Wear or damage after a count, with at most one word between ("2 small scratches", "пара царапин"): the
     #: count is of the flaws, not of the things offered.
     qty_flaw: re.Pattern[str] | None
+    #: Things sold by the pair, up to three words after a pair word ("a pair of Nike running shoes"): one
+    #: pair is one of them.
+    qty_paired: re.Pattern[str] | None
     unit: re.Pattern[str]
     numbers: dict[str, int]
     conditions: tuple[tuple[str, re.Pattern[str]], ...]
@@ -102,6 +105,8 @@ class Patterns:
     #: ``SET_KEYS`` -> the reader of the values a table names.
     sets: dict[str, SetReader]
     currency_word: re.Pattern[str]
+    #: A currency right after a number, a space between or none (``contacts.find_contacts``' ``money``).
+    money_after: re.Pattern[str]
 
 
 #: Attributes read as the set of every value the text names ("cats and dogs": cat,dog), each value's words
@@ -367,6 +372,12 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         unit_parts += [wrap(str(u), lang) for u in table(lang).get("units", [])]
     unit = re.compile(rf"\s*(?:{_alt(unit_parts)})")
     flaws = pattern("quantity.flaws", langs)
+    paired = pattern("quantity.paired", langs)
+    qty_paired = (
+        re.compile(rf"\s?(?:(?:{LETTER}|[\d-])+\s){{0,3}}(?:{paired.pattern})")
+        if paired is not None
+        else None
+    )
     qty_flaw = re.compile(rf"\s?(?:(?:{LETTER})+\s)?(?:{flaws.pattern})") if flaws is not None else None
     conds = tuple(
         (c, p)
@@ -424,9 +435,11 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         qty_not_after=qty_not_after,
         qty_times=re.compile(rf"\s*(?:{times.pattern})") if times is not None else None,
         qty_flaw=qty_flaw,
+        qty_paired=qty_paired,
         unit=unit,
         numbers=nums,
         conditions=conds,
         seasons=seasons,
         currency_word=re.compile(cur),
+        money_after=re.compile(rf"\s?(?:{cur})"),
     )

@@ -88,7 +88,9 @@ def extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None 
     if rx.qty_pair is not None:
         for m3 in list(rx.qty_pair.finditer(text))[:MAX_NUMBERS]:
             if not _counts_no_thing(rx, text, m3.end()):  # "a couple of months", "пара царапин"
-                ex.quantity = 2
+                # a pair of shoes is one thing (its price is the pair's), a pair of tickets two
+                paired = rx.qty_paired is not None and rx.qty_paired.match(text, m3.end()) is not None
+                ex.quantity = 1 if paired else 2
                 return blank(text, m3.start(), m3.end())
     for m4 in list(rx.qty_word.finditer(text))[:MAX_NUMBERS]:
         raw = m4.group("n")

@@ -445,7 +445,16 @@ def test_length(text: str, length: str | None) -> None:
         ("求购4条轮胎", 4),
         ("出售两张门票", 2),
         ("jeu de 4 pneus", 4),
-        ("a pair of skis", 2),
+        ("a pair of skis", 1),  # sold by the pair: one pair is one thing, its price the pair's
+        ("a pair of tickets", 2),
+        ("Selling a pair of Nike running shoes", 1),
+        ("Vendo un par de zapatillas Nike talla 42", 1),
+        ("Продам пару кроссовок Nike", 1),
+        ("Cari sepasang sepatu futsal", 1),
+        ("bán một đôi giày Nike", 1),
+        ("bir çift ayakkabı satılık", 1),
+        ("一双耐克鞋", 1),
+        ("चाँदी की पायल, जोड़ी, नई", None),
         ("tent for 4 people", None),
         ("iPhone 12", None),
         ("Corolla 2015, 120,000 km", None),
@@ -481,7 +490,7 @@ def test_length(text: str, length: str | None) -> None:
         ("selling a couple of chairs", 2),
         ("Verkaufe Seesack, ein paar Gebrauchsspuren", None),
         ("Satılık çift kişilik baza", None),
-        ("bir çift kayak takımı", 2),
+        ("bir çift kayak takımı", 1),
         ("Cần mua thuyền kayak đôi", None),
         # "old" after a number is an age only at a clause's end ("5 years old", "2 old" chairs were no count)
         ("selling 2 old chairs", 2),
@@ -711,6 +720,12 @@ def test_a_phone_model_in_any_script(text: str, model: str | None) -> None:
         ("Bán tủ lạnh Toshiba 3tr5", 3_500_000.0, None, None, None),
         ("giá 1tr25", 1_250_000.0, None, None, None),
         ("Dijual kulkas 1jt5 nego", 1_500_000.0, None, None, None),
+        # "lucas" (thousands of pesos) is Spanish: the text was Italian and 300 a count
+        ("vendo bici 300 lucas", 300_000.0, None, None, None),
+        # thousands the same way: "1k2" was 1,000
+        ("bán áo khoác 1k2 $", 1_200.0, "USD", None, None),
+        ("selling boots, 2k5 USD", 2_500.0, "USD", None, None),
+        ("mua xe 1k25 USD max", 1_250.0, "USD", None, "max"),
         # 円 is the yen whatever the language detected (kanji alone read as Chinese; Latin as English)
         ("冷蔵庫 15,000円", 15_000.0, "JPY", None, None),
         ("sofa 1,500円", 1_500.0, "JPY", None, None),
