@@ -13,7 +13,7 @@ digits or more ("0612345678", "0912 345 678", "06 12 34 56 78"), or has two dash
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from matching.extraction import blank
 from matching.lexicon import common
@@ -36,6 +36,8 @@ _PHONE = re.compile(
     r"\d{1,15}(?:[\s.\-]\d{1,15}){0,6}"
     rf"(?!\d|{_LETTER}|[_@/]|[.,]\d)"
 )
+#: ``MIN_PHONE_DIGITS`` digits with at most two other characters between each two (a phone's separators).
+_SEVEN_DIGITS = re.compile(rf"\d(?:\D{{0,2}}\d){{{MIN_PHONE_DIGITS - 1}}}")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+", re.UNICODE)
 _LINK = re.compile(r"(?<!\w)(?:https?://|www\.)[^\s<>\"']{1,500}", re.IGNORECASE)
 
@@ -80,6 +82,8 @@ def find_contacts(text: str, money: re.Pattern[str] | None = None) -> list[tuple
     """The phone numbers, e-mail addresses and links of lower-cased ``text``: ``(start, end, kind)`` with
     kind ``phone``, ``email`` or ``link``, in text order, not overlapping. ``money``, matched right after a
     number, says a currency follows it (the number is then no phone's last group)."""
+    if not _may_hold_contacts(text):
+        return []
     found: list[tuple[int, int, str]] = []
     for kind, rx in (("link", _LINK), ("email", _EMAIL)):
         for m in rx.finditer(text):
@@ -92,6 +96,16 @@ def find_contacts(text: str, money: re.Pattern[str] | None = None) -> list[tuple
     return sorted(found)
 
 
+def _may_hold_contacts(text: str) -> bool:
+    """False when ``text`` can hold no contact (no "@", no link, too few digits for a phone): most texts."""
+    return "@" in text or "www." in text or "://" in text or _SEVEN_DIGITS.search(text) is not None
+
+
+#: Texts whose blanked form is remembered: the language detector and the extractor ask for the same text.
+BLANK_CACHE = 4096
+
+
+@lru_cache(maxsize=BLANK_CACHE)
 def blank_contacts(text: str, money: re.Pattern[str] | None = None) -> str:
     """``text`` with its contact details (``find_contacts``) blanked (positions kept)."""
     for start, end, _ in find_contacts(text, money):
