@@ -164,7 +164,7 @@ def compound_numbers(text: str) -> str:
     """``text`` with digit-written numeral chains as one number ("予算1万5千円" -> "予算15000円"): the
     multiplier pattern alone reads "1万" and "5千" as two amounts. "3tr5" and "1jt5" become thousands
     ("3500k", "1500k"): read as they stand, the millions would lose their fraction ("1tr8" read 1 million);
-    "1k2" becomes "1.2k" (it was 1,000)."""
+    "1k2" becomes "1.2k" (it was 1,000), "1k250" "1.25k", "1k125" 1125."""
 
     def one(m: re.Match[str]) -> str:
         high = int(m.group(1)) * 10_000
@@ -182,7 +182,11 @@ def compound_numbers(text: str) -> str:
         return f"{int(m.group(1)) * 10_000 + man}만"
 
     def thousands(m: re.Match[str]) -> str:
-        return f"{int(m.group(1))}.{m.group(2)}k"
+        # "1.25k", never "1.250k": three digits after a point are a thousands group ("1.250" is 1250)
+        fraction = m.group(2).rstrip("0")
+        if len(fraction) < 3:
+            return f"{int(m.group(1))}.{fraction}k" if fraction else f"{int(m.group(1))}k"
+        return str(int(m.group(1)) * 1000 + int(fraction))
 
     text = _EOK.sub(eok, _COMPOUND.sub(one, text))
     text = _THOUSANDS_AND.sub(thousands, text)

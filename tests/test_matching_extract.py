@@ -726,6 +726,8 @@ def test_a_phone_model_in_any_script(text: str, model: str | None) -> None:
         ("bán áo khoác 1k2 $", 1_200.0, "USD", None, None),
         ("selling boots, 2k5 USD", 2_500.0, "USD", None, None),
         ("mua xe 1k25 USD max", 1_250.0, "USD", None, "max"),
+        ("selling boots 1k250 USD", 1_250.0, "USD", None, None),  # not 1.250k (1,250,000)
+        ("selling boots 1k125 USD", 1_125.0, "USD", None, None),
         # 円 is the yen whatever the language detected (kanji alone read as Chinese; Latin as English)
         ("冷蔵庫 15,000円", 15_000.0, "JPY", None, None),
         ("sofa 1,500円", 1_500.0, "JPY", None, None),
