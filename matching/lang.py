@@ -228,7 +228,7 @@ def mixed_languages(text: str) -> list[str]:
     """Two or more languages with real evidence each, else []: a Spanish sentence with an English one, or a
     text in another script with Latin-script words of a language ("Verkaufe mein Fahrrad для ребёнка")."""
     text = blank_contacts(text)
-    ranked = detect_languages(text)
+    ranked = _detect_languages(text)  # the text is blanked already: not ``detect_languages``
     if not ranked:
         return []
     best = ranked[0][1]
