@@ -227,6 +227,40 @@ def _ranges(
     return out
 
 
+def _former(rx: Patterns, text: str, start: int, end: int) -> bool:
+    """Whether a word beside the price at ``start:end`` makes it a former or a new one's price ("was $200",
+    "paid $900", "NP 200 €", "au lieu de 250 €", "原价300", "200 TL yerine"): not the one asked."""
+    before, after = rx.before.get("former"), rx.after.get("former")
+    return bool(
+        (before is not None and before.search(text[max(0, start - 28) : start]))
+        or (after is not None and after.search(text[end : end + 24]))
+    )
+
+
+def _range_high(rx: Patterns, text: str, m: re.Match[str], low: float) -> tuple[float, int] | None:
+    """The bare upper end of a range written currency first ("$100-150", "$1-1.5k", "€20 to 25/h"): its
+    amount and where it ends, or None. A multiplier on one end only is both ends'; the upper must be above the
+    lower and at most ``RANGE_MAX_RATIO`` times it ("$100 - 2 chairs" is no range), and no unit may follow
+    ("$100-128 GB")."""
+    h = rx.range_high.match(text, m.end())
+    if h is None or rx.unit.match(text, h.end()):
+        return None
+    hi = parse_number(h.group("hi"))
+    if hi is None:
+        return None
+    if h.group("mult"):
+        factor = _factor(rx, h.group("mult"))
+        hi *= factor
+        if not m.group("mult"):
+            low *= factor
+    elif m.group("mult"):
+        hi *= _factor(rx, m.group("mult"))
+    hi *= _currency_factor(rx, m.group("cur").strip())
+    if not low < hi <= low * RANGE_MAX_RATIO:
+        return None
+    return hi, h.end()
+
+
 def _extract_price(
     rx: Patterns,
     text: str,
@@ -236,6 +270,7 @@ def _extract_price(
     cased: str | None = None,
 ) -> str:
     found: list[tuple[int, int, PriceInfo]] = []
+    formers: set[int] = set()  # where the prices a word marks as a former one start ("was $200", "NP 200 €")
     for form in (rx.suffix, rx.prefix):
         for m in form.finditer(text):
             amount = parse_number(m.group("num"))
@@ -243,8 +278,15 @@ def _extract_price(
                 continue
             amount *= _factor(rx, m.group("mult")) * _currency_factor(rx, m.group("cur").strip())
             cur = _currency(rx, m.group("cur").strip(), lang, default_currency, ex.warnings)
-            per_unit, bound, tail = _price_context(rx, text, m.start(), m.end())
-            found.append((m.start(), tail, PriceInfo(amount, cur, per_unit, bound, m.group(0).strip())))
+            high = _range_high(rx, text, m, amount) if form is rx.prefix else None
+            end = m.end() if high is None else high[1]
+            per_unit, bound, tail = _price_context(rx, text, m.start(), end)
+            if high is not None:
+                amount, bound = high[0], bound or "range"
+            if _former(rx, text, m.start(), end):
+                formers.add(m.start())
+            price = PriceInfo(amount, cur, per_unit, bound, text[m.start() : end].strip())
+            found.append((m.start(), tail, price))
     if not found:
         bare: list[tuple[re.Pattern[str] | None, str]] = [
             (rx.bare_mult, "mult"),
@@ -320,17 +362,19 @@ def _extract_price(
     if not found:
         return text
     found = _ranges(rx, text, sorted(found, key=lambda f: f[0]))
-    amounts = {(p.amount, p.currency) for _, _, p in found}
+    # "was $200 now $80", "150 € statt 200 €": the price asked is the one no word marks as a former one
+    used = [f for f in found if f[0] not in formers] or found
+    amounts = {(p.amount, p.currency) for _, _, p in used}
     if len(amounts) > 1:
-        bounds = {p.bound for _, _, p in found}
+        bounds = {p.bound for _, _, p in used}
         if not ({"min", "max"} <= bounds):
             ex.warnings.append(
                 "several prices: "
-                + ", ".join(p.text for _, _, p in found)
-                + f"; used the first ({found[0][2].text})"
+                + ", ".join(p.text for _, _, p in used)
+                + f"; used the first ({used[0][2].text})"
             )
             ex.uncertain.append("price")
-    ex.price = found[0][2]
+    ex.price = used[0][2]
     for s, e, _ in found:
         text = blank(text, s, e)
     return text

@@ -21,8 +21,9 @@ MAX_LIMIT_NUMBERS = 32
 #: A word right after a number ("4 tires", "2 hundred books").
 WORD_AFTER = re.compile(rf"\s+(?:{LETTER}){{2,}}")
 
-#: A number left over after the price patterns: digits with no letter, slash or percent sign touching them.
-LEFT_NUMBER = re.compile(r"(?<![\w/.,\-])(\d+(?:[.,]\d+)?)(?![\w/%])")
+#: A number left over after the price patterns: digits with no letter, slash or percent sign touching them;
+#: thousands grouped by spaces are one number ("15 000", "1 200": the one a question or a warning names).
+LEFT_NUMBER = re.compile(r"(?<![\w/.,\-])(\d{1,3}(?: \d{3})+(?![\d.,]?\d)|\d+(?:[.,]\d+)?)(?![\w/%])")
 
 
 #: Below this, a number right after a bound cue with a word after it counts things ("max 4 tires", "bis zu 4

@@ -76,6 +76,9 @@ class Patterns:
     # with a Turkish case ending ("2015'e kadar model": a year)
     after_mult: re.Pattern[str] | None  # a multiplier right after a number ("80 mil km": a distance)
     range_low: re.Pattern[str]  # a range's lower end, up to where its upper end starts ("between $30 and ")
+    #: A bare upper end right after a price written currency first ("$100-150", "$1-1.5k", "€20 to 25/h"): no
+    #: currency, digit or unit of its own after it.
+    range_high: re.Pattern[str]
     before: dict[str, re.Pattern[str] | None]
     after: dict[str, re.Pattern[str] | None]
     mult: tuple[tuple[re.Pattern[str], float], ...]
@@ -248,9 +251,9 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
             return re.compile(rf"^\W{{0,3}}(?:[^\W\d]{{1,5}}\W{{1,3}})?(?:{rx.pattern})")
         return re.compile(rf"^\W{{0,3}}(?:{rx.pattern})")
 
-    before = {k: side(f"price.{k}_before", "end") for k in ("max", "min", "approx", "each")}
+    before = {k: side(f"price.{k}_before", "end") for k in ("max", "min", "approx", "each", "former")}
     before["total"] = side("price.total", "end")
-    after = {k: side(f"price.{k}_after", "start") for k in ("max", "min", "approx")}
+    after = {k: side(f"price.{k}_after", "start") for k in ("max", "min", "approx", "former")}
     after["each"] = side("price.each", "start")
     after["total"] = side("price.total", "start")
     bound_words = [p.pattern for p in (pattern("price.max_before", langs),) if p is not None]
@@ -289,6 +292,9 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     range_low = re.compile(
         rf"{from_part}(?:(?:{cur})\s?)?{NOT_BEFORE_NUM}(?P<lo>{NUM})(?:\s?(?:{mult}))?(?:\s?(?:{cur}))?"
         rf"\s*(?:{to_alt})\s*$"
+    )
+    range_high = re.compile(
+        rf"\s*(?:{to_alt})\s*(?P<hi>{NUM})(?:\s?(?P<mult>{mult}))?(?![\d.,]?\d|{LETTER}|\s?(?:{cur}))"
     )
     each_rx = pattern("price.each", langs)
     bare_each = (
@@ -421,6 +427,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         rate_after=rate_after,
         after_mult=after_mult,
         range_low=range_low,
+        range_high=range_high,
         before=before,
         after=after,
         mult=tuple((re.compile(m), f) for m, f in mults),

@@ -1,0 +1,130 @@
+"""Prices written as a range with the currency once, former prices beside the asked one, and numbers grouped
+by spaces that no currency follows (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.extract import extract
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency", "bound"),
+    [
+        # the currency written once, before the lower end: the upper end is the price, bound "range"
+        ("Looking for a bike, $100 to 150", 150.0, "USD", "range"),
+        ("Busco bici, entre $100 y 150", 150.0, "USD", "range"),
+        ("Tutor wanted, $20-25/hr", 25.0, "USD", "range"),
+        ("Looking for laptop $1,000-1,200", 1200.0, "USD", "range"),
+        ("Looking for a bike, budget $100-150", 150.0, "USD", "max"),  # a budget is a maximum
+        # a multiplier on one end is both ends'
+        ("Looking for a car, $10-15k", 15_000.0, "USD", "range"),
+        ("Need a car £3-4k", 4000.0, "GBP", "range"),
+        ("₩30만-50만 원룸 구합니다", 500_000.0, "KRW", "range"),
+    ],
+)
+def test_a_range_with_its_currency_written_once_is_its_upper_end(
+    text: str, amount: float, currency: str, bound: str
+) -> None:
+    ex = extract(text)
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.currency, ex.price.bound) == (amount, currency, bound)
+    assert not any("several prices" in w for w in ex.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("Selling iPhone $100-128 GB", 100.0),  # a unit after it: storage, not money
+        ("Chairs $20 - 2 left", 20.0),  # under the lower end: no range
+        ("Selling bike $100 - 900 km ridden", 100.0),
+        ("Sofa $100 - 500 obo", 100.0),  # more than RANGE_MAX_RATIO times the lower end
+    ],
+)
+def test_no_range_where_the_second_number_is_no_upper_end(text: str, amount: float) -> None:
+    ex = extract(text)
+    assert ex.price is not None and ex.price.amount == amount, text
+    assert ex.price.bound != "range"
+
+
+def test_a_range_keeps_its_per_unit_and_bound_words() -> None:
+    each = extract("Selling shirts $5-8 each").price
+    assert each is not None and (each.amount, each.per_unit) == (8.0, True)
+    most = extract("Looking for a used sofa, up to $200-250").price
+    assert most is not None and (most.amount, most.bound) == (250.0, "max")
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("Selling bike, was $200 now $80", 80.0, "USD"),
+        ("Sofa, originally $900, asking $300", 300.0, "USD"),
+        ("Sofa $300 (paid $900)", 300.0, "USD"),
+        ("Verkaufe Fahrrad, statt 200 € nur 150 €", 150.0, "EUR"),
+        ("Verkaufe Fahrrad, 150 € statt 200 €", 150.0, "EUR"),
+        ("Verkaufe Fahrrad 150 €, NP 400 €", 150.0, "EUR"),
+        ("Vends vélo, 200 € au lieu de 250 €", 200.0, "EUR"),
+        ("Vendo sofá 300€, nuevo costó 900€", 300.0, "EUR"),
+        ("Продаю велосипед, было 20 000 руб, стало 15 000 руб", 15_000.0, "RUB"),
+        ("转让自行车 原价1200元 现价500元", 500.0, "CNY"),
+        ("Bisiklet 200 TL yerine 150 TL", 150.0, "TRY"),
+    ],
+)
+def test_a_former_price_is_not_the_one_asked(text: str, amount: float, currency: str) -> None:
+    ex = extract(text)
+    assert ex.price is not None, text
+    assert (ex.price.amount, ex.price.currency) == (amount, currency)
+    assert "price" not in ex.uncertain
+    assert not any("several prices" in w for w in ex.warnings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Selling bike $80 and helmet $20",  # two things, two prices: which one is still asked
+        "Selling bike 80 USD 90 EUR",
+        "Brand new, $900, case $20",  # "new" alone says the thing's condition, not a former price
+    ],
+)
+def test_two_prices_no_word_marks_former_are_still_asked(text: str) -> None:
+    ex = extract(text)
+    assert "price" in ex.uncertain
+    assert any("several prices" in w for w in ex.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Продам диван 15 000", "15 000"),
+        ("Vends canapé 1 200", "1 200"),
+    ],
+)
+def test_a_bare_number_grouped_by_spaces_is_asked_about_whole(text: str, number: str) -> None:
+    ex = extract(text)
+    assert ex.price is None
+    assert any(w.startswith(f"{number}: a price or a quantity?") for w in ex.warnings), ex.warnings
+
+
+def test_a_limit_grouped_by_spaces_is_named_whole() -> None:
+    # the advice was "write it with its currency, e.g. 'max 15 USD'": 15 for a budget of fifteen thousand
+    ex = extract("Куплю диван, бюджет около 15 000")
+    assert ex.price is None and ex.limit_in_words == "15 000"
+    assert any("a limit (15 000)" in w and "'max 15 000 USD'" in w for w in ex.warnings), ex.warnings
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity"),
+    [
+        ("Selling half a dozen plates $10", 6),
+        ("Need half dozen eggs", 6),
+        ("Selling a dozen eggs $5", 12),
+    ],
+)
+def test_half_a_dozen_is_six(text: str, quantity: int) -> None:
+    assert extract(text).quantity == quantity
+
+
+@pytest.mark.parametrize("text", ["出售椅子两把，每把50元", "أبيع 4 كراسي كل واحد ب 50 ريال"])
+def test_a_price_for_each_one(text: str) -> None:
+    ex = extract(text)
+    assert ex.price is not None and ex.price.amount == 50.0 and ex.price.per_unit is True, text
