@@ -1,9 +1,9 @@
 """Lexical cues: words that say "I want" (demand) or "I have" (supply), service hints, and stopwords.
 
-The words live in ``data/lang/<code>.json`` (``demand``, ``supply``, ``job_seeker``, ``service_hint``,
-``stopwords``); this module applies them. When cues overlap, the longest one wins: "cần bán" (Vietnamese
-"need to sell") is supply although "cần" alone is demand; "谁卖" (who sells) is demand although "卖" is
-supply.
+The words live in ``data/lang/<code>.json`` (``demand``, ``supply``, ``status``, ``job_seeker``,
+``service_hint``, ``stopwords``); this module applies them. When cues overlap, the longest one wins: "cần
+bán" (Vietnamese "need to sell") is supply although "cần" alone is demand; "谁卖" (who sells) is demand
+although "卖" is supply.
 
 Demand -> BUY (goods) or SEEK_SERVICE (service categories); supply -> SELL or OFFER_SERVICE.
 """
@@ -17,18 +17,22 @@ from matching.lexicon import languages, pattern, words
 SERVICE_CATEGORY_PREFIXES = ("services/", "jobs/", "transport/courier", "transport/rideshare")
 
 
-def cue_matches(text: str, langs: tuple[str, ...] | None = None) -> tuple[list[str], list[str]]:
-    """Demand and supply cue strings found in lower-cased ``text``, in text order (overlaps: longest wins).
+#: Languages whose verb ends the clause: a demand verb after "kiralık" (for rent) governs it ("kiralık daire
+#: arıyorum", a flat for rent wanted) though the status comes first.
+VERB_FINAL = frozenset({"tr", "ja", "ko", "hi"})
+
+Cue = tuple[int, int, str, str]  # start, end, "demand" or "supply", the matched string
+
+
+def cue_spans(text: str, langs: tuple[str, ...] | None = None) -> list[Cue]:
+    """Every demand and supply cue in lower-cased ``text``, in text order (overlaps: longest wins).
 
     Args:
         text: lower-cased text.
         langs: the languages whose cues apply (``lexicon.scope``); every language when None.
-
-    Returns:
-        ``(demand, supply)`` lists of the matched strings.
     """
     langs = langs or languages()
-    spans: list[tuple[int, int, str, str]] = []
+    spans: list[Cue] = []
     for kind in ("demand", "supply"):
         rx = pattern(kind, langs)
         if rx is None:
@@ -44,12 +48,31 @@ def cue_matches(text: str, langs: tuple[str, ...] | None = None) -> tuple[list[s
             else:
                 pos = m.start() + 1
     spans.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
-    kept: list[tuple[int, int, str, str]] = []
+    kept: list[Cue] = []
     for s in spans:
         if all(s[1] <= k[0] or s[0] >= k[1] for k in kept):
             kept.append(s)
     kept.sort(key=lambda s: s[0])
+    return kept
+
+
+def cue_matches(text: str, langs: tuple[str, ...] | None = None) -> tuple[list[str], list[str]]:
+    """``(demand, supply)``: the strings of ``cue_spans``, each kind in text order."""
+    kept = cue_spans(text, langs)
     return [s[3] for s in kept if s[2] == "demand"], [s[3] for s in kept if s[2] == "supply"]
+
+
+def wanted_status(cues: list[Cue], langs: tuple[str, ...] | None = None, lang: str | None = None) -> bool:
+    """True if the supply cues of ``cues`` only say a thing is for sale or for rent (the tables' ``status``:
+    "à louer", "in affitto", "kiralık", "出租") and a demand cue governs them: the text's first cue is a
+    demand ("Cherche appartement à louer"), or, in a ``VERB_FINAL`` language, its last ("kiralık daire
+    arıyorum"). A status that opens the text is a seller's headline ("Dijual krayon ... salah beli")."""
+    rx = pattern("status", langs or languages())
+    supply = [c[3] for c in cues if c[2] == "supply"]
+    if rx is None or not supply or not all(rx.fullmatch(s) for s in supply):
+        return False
+    governing = cues[-1] if lang in VERB_FINAL else cues[0]
+    return governing[2] == "demand"
 
 
 def strip_cues(text: str, langs: tuple[str, ...] | None = None) -> str:

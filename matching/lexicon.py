@@ -188,9 +188,14 @@ def literal_trie(words: Iterable[str]) -> str:
     return build(trie)
 
 
+#: A lookbehind or lookahead of an entry ("(?<!nhân viên )bán"): it matches no text, so makes no entry longer.
+_LOOKAROUND = re.compile(r"\(\?<?[=!][^()]*\)")
+
+
 @cache
 def pattern(path: str, langs: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One compiled alternation of the entries at ``path`` over ``langs``, longest first; None if empty."""
+    """One compiled alternation of the entries at ``path`` over ``langs``, longest first (by what they match:
+    ``_LOOKAROUND`` left out); None if empty."""
     parts: list[tuple[int, str]] = []
     seen: set[str] = set()
     for lang in langs:
@@ -198,7 +203,7 @@ def pattern(path: str, langs: tuple[str, ...]) -> re.Pattern[str] | None:
             w = wrap(str(entry), lang)
             if w not in seen:
                 seen.add(w)
-                parts.append((len(str(entry)), w))
+                parts.append((len(_LOOKAROUND.sub("", str(entry))), w))
     if not parts:
         return None
     parts.sort(key=lambda p: -p[0])

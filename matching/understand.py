@@ -35,7 +35,7 @@ import numpy as np
 from matching.bank import Gloss
 from matching.canonical import MAX_GLOSSES, category_label, find_glosses, item_rendering, item_words, render
 from matching.classify import CategoryResult, Votes, classifier_for, text_boosts
-from matching.cues import cue_matches, is_service_category, job_seeker, service_hint, speaks
+from matching.cues import cue_spans, is_service_category, job_seeker, service_hint, speaks, wanted_status
 from matching.discovery import FREE_CATEGORY, says_giveaway
 from matching.embedder import Embedder, get_embedder, l2_normalise
 from matching.errors import UnderstandError
@@ -443,7 +443,9 @@ def _action(
     p: _Parsed, seek: float, warnings: list[str], missing: list[str]
 ) -> tuple[bool, float, dict[str, list[str]]]:
     lowered = fold(p.text)
-    demand, supply = cue_matches(lowered, p.ex.langs)
+    spans = cue_spans(lowered, p.ex.langs)
+    demand = [c[3] for c in spans if c[2] == "demand"]
+    supply = [c[3] for c in spans if c[2] == "supply"]
     if speaks(lowered, "swap", p.ex.langs):  # "Trade my PS5 for a Switch": both sides at once
         demand_side = bool(demand) if bool(demand) != bool(supply) else seek > 0.5
         warnings.append(
@@ -454,6 +456,8 @@ def _action(
         return demand_side, 0.5, {"demand": demand, "supply": supply}
     if demand and not supply:
         return True, 0.97, {"demand": demand, "supply": supply}
+    if demand and wanted_status(spans, p.ex.langs, p.lang):  # "Cherche appartement à louer": it is for rent
+        return True, 0.9, {"demand": demand, "supply": supply}
     if supply and not demand:
         return False, 0.97, {"demand": demand, "supply": supply}
     demand_side = seek > 0.5

@@ -1,0 +1,100 @@
+"""The side a text is read on where its words pull both ways: a thing for sale or rent that someone looks for,
+a landlord looking for a tenant, an employer's job offer (real use-m3 model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching import understand
+from matching.cues import cue_matches
+from wire.intent import Action
+
+
+def test_a_lookaround_makes_no_cue_longer() -> None:
+    # "(?<!nhân viên )bán" was sorted as 18 characters, before "bán lại" (7), and matched only its first word
+    assert cue_matches("bán lại xe máy", ("vi",)) == ([], ["bán lại"])
+    assert cue_matches("tuyển nhân viên bán hàng", ("vi",)) == (["tuyển"], [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cherche appartement à louer, 700 € max",
+        "Cerco monolocale in affitto max 600 euro al mese",
+        "Busco piso de 3 habitaciones en venta",
+        "Amman'da eşyalı 2+1 kiralık daire arıyorum",
+        "مطلوب شقة للإيجار بحدود 3000 درهم شهريا",
+        "Looking for a room for rent near campus",
+    ],
+)
+def test_a_thing_for_sale_or_rent_that_someone_looks_for_is_a_request(text: str) -> None:
+    u = understand(text)
+    assert u.intent.action is Action.BUY, text
+    assert "action" not in u.missing
+    assert not any(w.startswith("both buying") for w in u.warnings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Appartement à louer, je cherche un locataire sérieux",
+        "Wohnung zu vermieten, suche Nachmieter",
+        "Room for rent, seeking tenant",
+        "For sale: sofa, looking for a buyer this week",
+        "Satılık daire, alıcı arıyorum",
+        "Dijual rumah, cari pembeli serius",
+        "Affitto monolocale, 600 euro al mese",
+    ],
+)
+def test_an_owner_looking_for_a_buyer_or_tenant_offers(text: str) -> None:
+    assert understand(text).intent.action is Action.SELL, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Recrute vendeur à temps partiel",
+        "Offre d'emploi : serveur, 1800 € net",
+        "Offerta di lavoro: cameriere",
+        "Oferta de empleo: camarero",
+        "Vaga de emprego: vendedor",
+        "Contratamos garçom",
+        "Вакансия: продавец-консультант",
+        "İş ilanı: kasiyer",
+        "Lowongan kerja admin, gaji 4 juta",
+        "Tuyển nhân viên bán hàng, lương 7 triệu",
+        "Job opening: barista at our cafe",
+    ],
+)
+def test_an_employers_job_offer_seeks_a_worker(text: str) -> None:
+    u = understand(text)
+    assert u.intent.category.startswith("jobs/"), (text, u.intent.category)
+    assert u.intent.action is Action.SEEK_SERVICE, text
+    assert "action" not in u.missing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cần mua máy ảnh Canon cũ, ai pass lại cho mình với",
+        "Ai có xe đạp cũ để lại cho em nhé",
+        "Cari sepeda lipat bekas, ada yg jual?",
+    ],
+)
+def test_anyone_to_pass_one_on_is_a_request(text: str) -> None:
+    u = understand(text)
+    assert u.intent.action is Action.BUY, text
+    assert "action" not in u.missing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dijual krayon 55 warna, salah beli waktu daftar ulang",  # "wrongly bought": a seller's reason
+        "Cho thuê xe tự lái 5 chỗ, cần căn cước",  # a car for rent; the renter needs an ID card
+        "For sale: my old bike, need the money",
+    ],
+)
+def test_a_status_that_opens_the_text_is_a_sellers_headline(text: str) -> None:
+    u = understand(text)
+    assert u.intent.action is Action.SELL or "action" in u.missing, text
