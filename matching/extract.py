@@ -227,14 +227,17 @@ def _ranges(
     return out
 
 
-def _former(rx: Patterns, text: str, start: int, end: int) -> bool:
-    """Whether a word beside the price at ``start:end`` makes it a former or a new one's price ("was $200",
-    "paid $900", "NP 200 €", "au lieu de 250 €", "原价300", "200 TL yerine"): not the one asked."""
+def _former(rx: Patterns, text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Where the words that make the price at ``start:end`` a former or a new one's price start and end, the
+    price with them ("was $200", "paid $900", "NP 200 €", "nuevo costó 900€", "原价300", "200 TL yerine"): not
+    the one asked, and nothing else is read from them ("new" there is no condition); None if none does."""
     before, after = rx.before.get("former"), rx.after.get("former")
-    return bool(
-        (before is not None and before.search(text[max(0, start - 28) : start]))
-        or (after is not None and after.search(text[end : end + 24]))
-    )
+    window = max(0, start - 28)
+    if before is not None and (m := before.search(text[window:start])):
+        return window + m.start(), end
+    if after is not None and (m := after.search(text[end : end + 24])):
+        return start, end + m.end()
+    return None
 
 
 def _range_high(rx: Patterns, text: str, m: re.Match[str], low: float) -> tuple[float, int] | None:
@@ -270,7 +273,7 @@ def _extract_price(
     cased: str | None = None,
 ) -> str:
     found: list[tuple[int, int, PriceInfo]] = []
-    formers: set[int] = set()  # where the prices a word marks as a former one start ("was $200", "NP 200 €")
+    formers: dict[int, tuple[int, int]] = {}  # a former price's start -> it and its words ("was $200")
     for form in (rx.suffix, rx.prefix):
         for m in form.finditer(text):
             amount = parse_number(m.group("num"))
@@ -283,8 +286,8 @@ def _extract_price(
             per_unit, bound, tail = _price_context(rx, text, m.start(), end)
             if high is not None:
                 amount, bound = high[0], bound or "range"
-            if _former(rx, text, m.start(), end):
-                formers.add(m.start())
+            if (marked := _former(rx, text, m.start(), end)) is not None:
+                formers[m.start()] = marked
             price = PriceInfo(amount, cur, per_unit, bound, text[m.start() : end].strip())
             found.append((m.start(), tail, price))
     if not found:
@@ -377,6 +380,9 @@ def _extract_price(
     ex.price = used[0][2]
     for s, e, _ in found:
         text = blank(text, s, e)
+    if len(used) < len(found):
+        for s, e in formers.values():
+            text = blank(text, s, e)
     return text
 
 

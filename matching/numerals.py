@@ -6,7 +6,7 @@ Why: a price is often written out in characters in a casual ad or request: "八�
 they stand, none of them is a number the price patterns know, so the price was lost; worse, a buyer's limit
 written so stayed in the published text. ``numerals`` turns them into digits in ``number_forms``, the one
 place every reading of numbers goes through (the extractor's ``normalise`` and ``published.published_text``),
-which also writes digit-and-multiplier chains as one number (``compound_numbers``: "1万5千" 15000, "3tr5").
+which also writes digit-and-multiplier chains as one number (``compound_numbers``: "1万5千" 1.5万, "3tr5").
 
 Where: Han numerals (Chinese and Japanese) when a run holds a unit (十 百 千 万 亿) and starts with a
 digit ("两千", "三十", "一百五"), or a lone digit or "十" right before a money word ("五元", "十块钱"). A run
@@ -142,6 +142,12 @@ def numerals(text: str) -> str:
 _COMPOUND = re.compile(r"(?<![\d.,])(\d{1,4})\s?([万萬만])\s?(?:(\d)\s?([千천])|(\d{4})(?!\d))")
 
 
+#: Ten-thousands with one digit of thousands after them, as Chinese and Korean sellers write them: "5万8" is
+#: "5.8万" (58,000, still a multiplied amount), "3만5" "3.5만"; not before a digit, a separator or another
+#: numeral ("5万8千" is ``_COMPOUND``'s).
+_TEN_THOUSANDS_AND = re.compile(r"(?<![\d.,])(\d{1,4})([万萬만])(\d)(?![\d.,千천万萬만억亿])")
+
+
 #: A full-width comma after a digit is a clause break unless three digits follow ("16+512，4200元": two
 #: numbers; read as "," the two would be one unreadable number): it is read as "、".
 _CLAUSE_COMMA = re.compile(r"(?<=\d)，(?!\d{3}(?!\d))")
@@ -161,14 +167,18 @@ _EOK = re.compile(r"(?<![\d.,])(\d{1,4})\s?억\s?(\d{1,4})\s?(?:(천)\s?만?|만
 
 
 def compound_numbers(text: str) -> str:
-    """``text`` with digit-written numeral chains as one number ("予算1万5千円" -> "予算15000円"): the
-    multiplier pattern alone reads "1万" and "5千" as two amounts. "3tr5" and "1jt5" become thousands
-    ("3500k", "1500k"): read as they stand, the millions would lose their fraction ("1tr8" read 1 million);
-    "1k2" becomes "1.2k" (it was 1,000), "1k250" "1.25k", "1k125" 1125."""
+    """``text`` with digit-written numeral chains as one number ("予算1万5千円" -> "予算1.5万円", "1万2345"
+    -> "12345"): the multiplier pattern alone reads "1万" and "5千" as two amounts ("5万8" is "5.8万" too).
+    "3tr5" and "1jt5" become thousands ("3500k", "1500k"): read as they stand, the millions would lose their
+    fraction ("1tr8" read 1 million); "1k2" becomes "1.2k" (it was 1,000), "1k250" "1.25k", "1k125" 1125."""
 
     def one(m: re.Match[str]) -> str:
-        high = int(m.group(1)) * 10_000
-        return str(high + (int(m.group(3)) * 1000 if m.group(3) else int(m.group(5))))
+        low = int(m.group(3)) * 1000 if m.group(3) else int(m.group(5))
+        if low % 100:
+            return str(int(m.group(1)) * 10_000 + low)
+        # "5万8千" is "5.8万": still a multiplied amount (written out, "58000" alone could be a count)
+        fraction = f"{low // 100:02d}".rstrip("0")
+        return f"{int(m.group(1))}.{fraction}{m.group(2)}" if fraction else f"{int(m.group(1))}{m.group(2)}"
 
     def millions(m: re.Match[str]) -> str:
         return f"{int(m.group(1)) * 1000 + int(m.group(3).ljust(3, '0'))}k"
@@ -189,6 +199,7 @@ def compound_numbers(text: str) -> str:
         return str(int(m.group(1)) * 1000 + int(fraction))
 
     text = _EOK.sub(eok, _COMPOUND.sub(one, text))
+    text = _TEN_THOUSANDS_AND.sub(lambda m: f"{int(m.group(1))}.{m.group(3)}{m.group(2)}", text)
     text = _THOUSANDS_AND.sub(thousands, text)
     return _MILLIONS_AND.sub(millions, _SPACED_FRACTION.sub(spaced, text))
 

@@ -128,3 +128,39 @@ def test_half_a_dozen_is_six(text: str, quantity: int) -> None:
 def test_a_price_for_each_one(text: str) -> None:
     ex = extract(text)
     assert ex.price is not None and ex.price.amount == 50.0 and ex.price.per_unit is True, text
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("出售二手车 5万8", 58_000.0),  # 5.8 万, as "3tr5" is 3.5 triệu (it was 50,000)
+        ("出售沙发 1万2，九成新", 12_000.0),
+        ("냉장고 팝니다 3만5 네고가능", 35_000.0),
+        ("出售二手车 5万8千", 58_000.0),
+        ("予算1万5000円", 15_000.0),
+    ],
+)
+def test_ten_thousands_with_a_digit_after_them(text: str, amount: float) -> None:
+    ex = extract(text)
+    assert ex.price is not None and ex.price.amount == amount, (text, ex.price, ex.warnings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vends 4 pneus hiver 205/55 R16, 200 € les quatre",
+        "Vendo 4 sillas por 100 euros las cuatro",
+        "タイヤ4本セット 2万円",
+        "타이어 4짝 세트 20만원",
+    ],
+)
+def test_a_price_for_the_whole_set(text: str) -> None:
+    ex = extract(text)
+    assert ex.price is not None and ex.price.per_unit is False, (text, ex.price)
+    assert ex.quantity == 4
+
+
+def test_the_words_of_a_former_price_say_nothing_else() -> None:
+    # "nuevo costó 900€" (new, it cost 900 €) says what a new one costs, not that this one is new
+    assert "condition" not in extract("Vendo sofá 300€, nuevo costó 900€").attributes
+    assert extract("Brand new sofa $300, was $900").attributes.get("condition") == "new"
