@@ -229,6 +229,12 @@ def _check_text(text: object, lang: str | None = None) -> str:
     return t
 
 
+#: Where an intent is one thing (a flat, a room, a parking space, a car, a motorbike, a boat), a number in its
+#: text counts its parts or measures it ("2-bedroom", "2 owners", "20 قدم" feet, "125 кубов" cc, "6 соток",
+#: "4 kişilik"): no count is read there; the quantity is asked as for a text that names none.
+ONE_THING_GROUPS = frozenset({"property"})
+ONE_THING_CATEGORIES = frozenset({"vehicles/cars", "vehicles/motorcycles", "vehicles/boats"})
+
 #: Categories whose goods' size in inches is their wheels' (a bicycle's "26 inch", "28 Zoll").
 WHEEL_CATEGORIES = frozenset({"vehicles/bicycles"})
 
@@ -521,14 +527,17 @@ def _one(
         if key not in missing:
             missing.append(key)
     quantity = 1
-    if ex.quantity is None:
+    count = ex.quantity
+    if count != 1 and (category in ONE_THING_CATEGORIES or group_of(category) in ONE_THING_GROUPS):
+        count = None
+    if count is None:
         if not is_service_category(category) and "quantity" not in missing:
             missing.append("quantity")
-    elif not 1 <= ex.quantity <= MAX_QUANTITY:
-        warnings.append(f"quantity {ex.quantity} out of range; assumed 1")
+    elif not 1 <= count <= MAX_QUANTITY:
+        warnings.append(f"quantity {count} out of range; assumed 1")
         missing.append("quantity")
     else:
-        quantity = ex.quantity
+        quantity = count
     price, bound = draft_price(ex, quantity, demand_side, defaults, warnings, missing)
     if price is None and "price" in missing and _free(category, p):
         missing.remove("price")  # "Sofa zu verschenken": nothing to ask

@@ -438,3 +438,25 @@ def test_a_swap_is_said_and_its_side_asked(text: str) -> None:
 )
 def test_no_swap_where_none_is_offered(text: str) -> None:
     assert not any(w.startswith("a swap") for w in understand(text).warnings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Car for sale, 2 owners, 3 keys, $5000",
+        "Apartment 3rd floor, 2 balconies, $1200/month",
+        "قارب صيد للبيع طوله 20 قدم",  # 20 feet long
+        "Продаю мопед 50 кубов, в хорошем состоянии",  # 50 cc
+        "Satılık tekne, 6 kişilik, motorlu",  # a six-person boat
+        "Maison à louer pour les vacances, 8 couchages",  # sleeps eight
+    ],
+)
+def test_one_thing_has_no_count_from_its_parts(text: str) -> None:
+    u = understand(text)
+    assert u.intent.category.startswith(("property/", "vehicles/")), (text, u.intent.category)
+    assert u.intent.quantity == 1 and "quantity" in u.missing, text
+    assert not any("per unit or for all" in w for w in u.warnings)
+
+
+def test_things_sold_by_number_keep_their_count() -> None:
+    assert understand("Selling 4 winter tires 205/55R16, $200 for all").intent.quantity == 4
