@@ -7,7 +7,14 @@ import pytest
 
 from matching import understand
 from matching.cues import cue_matches
+from matching.lexicon import languages, table
 from wire.intent import Action
+
+
+def test_every_status_entry_is_a_supply_entry() -> None:
+    # a status is read as supply first (cue_matches), then as the status of a thing wanted
+    for lang in languages():
+        assert set(table(lang).get("status", [])) <= set(table(lang)["supply"]), lang
 
 
 def test_a_lookaround_makes_no_cue_longer() -> None:
