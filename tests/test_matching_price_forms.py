@@ -65,6 +65,7 @@ def test_a_range_keeps_its_per_unit_and_bound_words() -> None:
         ("Verkaufe Fahrrad 150 €, NP 400 €", 150.0, "EUR"),
         ("Vends vélo, 200 € au lieu de 250 €", 200.0, "EUR"),
         ("Vendo sofá 300€, nuevo costó 900€", 300.0, "EUR"),
+        ("Vendo bici, antes 200€ ahora 150€", 150.0, "EUR"),  # "ahora" says Spanish ("bici" is Italian too)
         ("Продаю велосипед, было 20 000 руб, стало 15 000 руб", 15_000.0, "RUB"),
         ("转让自行车 原价1200元 现价500元", 500.0, "CNY"),
         ("Bisiklet 200 TL yerine 150 TL", 150.0, "TRY"),
