@@ -53,7 +53,7 @@ from matching.patterns import (
     Patterns,
     compiled,
 )
-from matching.quantity import MIN_BARE_TOTAL, after_name, extract_quantity, price_beside
+from matching.quantity import MIN_BARE_TOTAL, after_name, extract_quantity, month_names, price_beside
 from wire.limits import MAX_ATTR_VALUE_LEN
 
 #: Texts longer than this are refused by ``understand`` before any regex runs (bounds the work).
@@ -240,13 +240,22 @@ def _former(rx: Patterns, text: str, start: int, end: int) -> tuple[int, int] | 
     return None
 
 
-def _range_high(rx: Patterns, text: str, m: re.Match[str], low: float) -> tuple[float, int] | None:
+#: The word after a number ("25 Dec": a month).
+_NEXT_WORD = re.compile(rf"\s+((?:{LETTER})+)")
+
+
+def _range_high(
+    rx: Patterns, text: str, m: re.Match[str], low: float, langs: tuple[str, ...]
+) -> tuple[float, int] | None:
     """The bare upper end of a range written currency first ("$100-150", "$1-1.5k", "€20 to 25/h"): its
     amount and where it ends, or None. A multiplier on one end only is both ends'; the upper must be above the
-    lower and at most ``RANGE_MAX_RATIO`` times it ("$100 - 2 chairs" is no range), and no unit may follow
-    ("$100-128 GB")."""
+    lower and at most ``RANGE_MAX_RATIO`` times it ("$100 - 2 chairs" is no range), and no unit or month may
+    follow ("$100-128 GB", "$20 - 25 Dec")."""
     h = rx.range_high.match(text, m.end())
     if h is None or rx.unit.match(text, h.end()):
+        return None
+    after = _NEXT_WORD.match(text, h.end())
+    if after is not None and after.group(1) in month_names(langs):
         return None
     hi = parse_number(h.group("hi"))
     if hi is None:
@@ -281,7 +290,7 @@ def _extract_price(
                 continue
             amount *= _factor(rx, m.group("mult")) * _currency_factor(rx, m.group("cur").strip())
             cur = _currency(rx, m.group("cur").strip(), lang, default_currency, ex.warnings)
-            high = _range_high(rx, text, m, amount) if form is rx.prefix else None
+            high = _range_high(rx, text, m, amount, ex.langs or ()) if form is rx.prefix else None
             end = m.end() if high is None else high[1]
             per_unit, bound, tail = _price_context(rx, text, m.start(), end)
             if high is not None:

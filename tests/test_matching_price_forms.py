@@ -39,6 +39,7 @@ def test_a_range_with_its_currency_written_once_is_its_upper_end(
         ("Chairs $20 - 2 left", 20.0),  # under the lower end: no range
         ("Selling bike $100 - 900 km ridden", 100.0),
         ("Sofa $100 - 500 obo", 100.0),  # more than RANGE_MAX_RATIO times the lower end
+        ("Tickets $20 - 25 Dec concert", 20.0),  # a date
     ],
 )
 def test_no_range_where_the_second_number_is_no_upper_end(text: str, amount: float) -> None:
