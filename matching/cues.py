@@ -56,10 +56,14 @@ def cue_spans(text: str, langs: tuple[str, ...] | None = None) -> list[Cue]:
     return kept
 
 
+def by_kind(cues: list[Cue]) -> tuple[list[str], list[str]]:
+    """``(demand, supply)``: the strings of ``cues``, each kind in text order."""
+    return [c[3] for c in cues if c[2] == "demand"], [c[3] for c in cues if c[2] == "supply"]
+
+
 def cue_matches(text: str, langs: tuple[str, ...] | None = None) -> tuple[list[str], list[str]]:
-    """``(demand, supply)``: the strings of ``cue_spans``, each kind in text order."""
-    kept = cue_spans(text, langs)
-    return [s[3] for s in kept if s[2] == "demand"], [s[3] for s in kept if s[2] == "supply"]
+    """``by_kind`` of ``cue_spans``: the demand and the supply cue strings of ``text``."""
+    return by_kind(cue_spans(text, langs))
 
 
 def wanted_status(cues: list[Cue], langs: tuple[str, ...] | None = None, lang: str | None = None) -> bool:
@@ -68,7 +72,7 @@ def wanted_status(cues: list[Cue], langs: tuple[str, ...] | None = None, lang: s
     demand ("Cherche appartement à louer"), or, in a ``VERB_FINAL`` language, its last ("kiralık daire
     arıyorum"). A status that opens the text is a seller's headline ("Dijual krayon ... salah beli")."""
     rx = pattern("status", langs or languages())
-    supply = [c[3] for c in cues if c[2] == "supply"]
+    supply = by_kind(cues)[1]
     if rx is None or not supply or not all(rx.fullmatch(s) for s in supply):
         return False
     governing = cues[-1] if lang in VERB_FINAL else cues[0]

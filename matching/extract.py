@@ -171,10 +171,15 @@ def _factor(rx: Patterns, token: str | None) -> float:
 _RATE = re.compile(rf"\s?/\s?(?:{LETTER}){{1,8}}\.?")
 
 
+#: How far before and after a price the words about it are read ("each", "max", "was").
+BEFORE_REACH = 28
+AFTER_REACH = 24
+
+
 def _price_context(rx: Patterns, text: str, start: int, end: int) -> tuple[bool | None, str | None, int]:
     """Per unit or for all, the bound, and where a trailing "each"/"for all" phrase ends (to blank it)."""
-    after = text[end : end + 24]
-    before = text[max(0, start - 28) : start]
+    after = text[end : end + AFTER_REACH]
+    before = text[max(0, start - BEFORE_REACH) : start]
 
     def hit(d: dict[str, re.Pattern[str] | None], key: str, s: str) -> re.Match[str] | None:
         p = d.get(key)
@@ -232,16 +237,12 @@ def _former(rx: Patterns, text: str, start: int, end: int) -> tuple[int, int] | 
     price with them ("was $200", "paid $900", "NP 200 €", "nuevo costó 900€", "原价300", "200 TL yerine"): not
     the one asked, and nothing else is read from them ("new" there is no condition); None if none does."""
     before, after = rx.before.get("former"), rx.after.get("former")
-    window = max(0, start - 28)
+    window = max(0, start - BEFORE_REACH)
     if before is not None and (m := before.search(text[window:start])):
         return window + m.start(), end
-    if after is not None and (m := after.search(text[end : end + 24])):
+    if after is not None and (m := after.search(text[end : end + AFTER_REACH])):
         return start, end + m.end()
     return None
-
-
-#: The word after a number ("25 Dec": a month).
-_NEXT_WORD = re.compile(rf"\s+((?:{LETTER})+)")
 
 
 def _range_high(
@@ -254,8 +255,8 @@ def _range_high(
     h = rx.range_high.match(text, m.end())
     if h is None or rx.unit.match(text, h.end()):
         return None
-    after = _NEXT_WORD.match(text, h.end())
-    if after is not None and after.group(1) in month_names(langs):
+    after = WORD_AFTER.match(text, h.end())
+    if after is not None and after.group(0).strip() in month_names(langs):
         return None
     hi = parse_number(h.group("hi"))
     if hi is None:
@@ -397,7 +398,9 @@ def _extract_price(
 
 def _bound_word_at(rx: Patterns, text: str, at: int) -> bool:
     """Whether a bound word written after an amount ("max", "or less", "tops") starts at ``at``."""
-    return any(p is not None and p.search(text[at : at + 24]) for k, p in rx.after.items() if k != "each")
+    return any(
+        p is not None and p.search(text[at : at + AFTER_REACH]) for k, p in rx.after.items() if k != "each"
+    )
 
 
 def _label_unit(rx: Patterns, label: str, amount: float) -> float:

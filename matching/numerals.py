@@ -172,13 +172,17 @@ def compound_numbers(text: str) -> str:
     "3tr5" and "1jt5" become thousands ("3500k", "1500k"): read as they stand, the millions would lose their
     fraction ("1tr8" read 1 million); "1k2" becomes "1.2k" (it was 1,000), "1k250" "1.25k", "1k125" 1125."""
 
+    def ten_thousands(high: int, low: int, word: str) -> str:
+        """``high`` ten-thousands and ``low``: "5.8万" while that is exact (written out, "58000" alone
+        could be a count), else the digits."""
+        if low % 100:
+            return str(high * 10_000 + low)
+        fraction = f"{low // 100:02d}".rstrip("0")
+        return f"{high}.{fraction}{word}" if fraction else f"{high}{word}"
+
     def one(m: re.Match[str]) -> str:
         low = int(m.group(3)) * 1000 if m.group(3) else int(m.group(5))
-        if low % 100:
-            return str(int(m.group(1)) * 10_000 + low)
-        # "5万8千" is "5.8万": still a multiplied amount (written out, "58000" alone could be a count)
-        fraction = f"{low // 100:02d}".rstrip("0")
-        return f"{int(m.group(1))}.{fraction}{m.group(2)}" if fraction else f"{int(m.group(1))}{m.group(2)}"
+        return ten_thousands(int(m.group(1)), low, m.group(2))
 
     def millions(m: re.Match[str]) -> str:
         return f"{int(m.group(1)) * 1000 + int(m.group(3).ljust(3, '0'))}k"
@@ -199,7 +203,9 @@ def compound_numbers(text: str) -> str:
         return str(int(m.group(1)) * 1000 + int(fraction))
 
     text = _EOK.sub(eok, _COMPOUND.sub(one, text))
-    text = _TEN_THOUSANDS_AND.sub(lambda m: f"{int(m.group(1))}.{m.group(3)}{m.group(2)}", text)
+    text = _TEN_THOUSANDS_AND.sub(
+        lambda m: ten_thousands(int(m.group(1)), int(m.group(3)) * 1000, m.group(2)), text
+    )
     text = _THOUSANDS_AND.sub(thousands, text)
     return _MILLIONS_AND.sub(millions, _SPACED_FRACTION.sub(spaced, text))
 

@@ -35,7 +35,15 @@ import numpy as np
 from matching.bank import Gloss
 from matching.canonical import MAX_GLOSSES, category_label, find_glosses, item_rendering, item_words, render
 from matching.classify import CategoryResult, Votes, classifier_for, text_boosts
-from matching.cues import cue_spans, is_service_category, job_seeker, service_hint, speaks, wanted_status
+from matching.cues import (
+    by_kind,
+    cue_spans,
+    is_service_category,
+    job_seeker,
+    service_hint,
+    speaks,
+    wanted_status,
+)
 from matching.discovery import FREE_CATEGORY, says_giveaway
 from matching.embedder import Embedder, get_embedder, l2_normalise
 from matching.errors import UnderstandError
@@ -450,8 +458,7 @@ def _action(
 ) -> tuple[bool, float, dict[str, list[str]]]:
     lowered = fold(p.text)
     spans = cue_spans(lowered, p.ex.langs)
-    demand = [c[3] for c in spans if c[2] == "demand"]
-    supply = [c[3] for c in spans if c[2] == "supply"]
+    demand, supply = by_kind(spans)
     if speaks(lowered, "swap", p.ex.langs):  # "Trade my PS5 for a Switch": both sides at once
         demand_side = bool(demand) if bool(demand) != bool(supply) else seek > 0.5
         warnings.append(
