@@ -32,6 +32,10 @@ class Extraction:
     limit_in_words: str | None = None
     #: The product lines named (``brands.product_lines``): start and end in ``rest``, spelling.
     names: list[tuple[int, int, str]] = field(default_factory=list)
+    #: Where a count written as a bare number before a word ("12 cordas", "4 tires", "3-4 chairs") is in
+    #: ``rest``: the number's start, the counted word's start and end; None for a count of another form ("4
+    #: шт", "set of 4").
+    counted: tuple[int, int, int] | None = None
 
     def put(self, key: str, value: str) -> None:
         """Set an attribute; a second, different value of it is a contradiction: warned, marked uncertain,

@@ -30,6 +30,10 @@ price as a former or a new one's ("was $200", "NP 400 €", "200 TL yerine"): no
 ``common.json``'s ``phone_cues`` are the words right before a phone number (``matching.contacts``).
 ``spelled`` holds what reads a number written out in words and chained ("dos mil quinientos": ``spelled``).
 ``price.label_units`` gives the unit a price label implies for a small bare amount (Korean "월세 50": 만원).
+A word of ``price.per`` before the word a count counts prices each of them ("20 jars, 12 € per jar"); a word
+of ``quantity.or`` (or of ``price.range_to``) between two numbers makes them one count, its upper end ("2 o 3
+sillas"); a word of ``quantity.stock`` at or right after the counted word says how many of the thing there
+are ("2 available", "2 Plätze frei"), not a part of it (``understand``).
 
 Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus
 English, which leaks into every marketplace; every language when the language is unknown), so that a word of

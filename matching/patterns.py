@@ -90,6 +90,9 @@ class Patterns:
     qty_pair: re.Pattern[str] | None
     qty_counter: re.Pattern[str] | None
     qty_word: re.Pattern[str]
+    #: Two counts of a range or a choice before a word ("3-4 chairs", "2 o 3 sillas", "3 à 4 chaises"): the
+    #: second is ``n``, as in ``qty_word``.
+    qty_range: re.Pattern[str]
     qty_not_after: re.Pattern[str] | None  # a word before a number that makes it no count ("jam 7")
     qty_times: re.Pattern[str] | None  # a word after a set's "2x" that makes it times ("2x geimpft")
     #: Wear or damage after a count, with at most one word between ("2 small scratches", "пара царапин"): the
@@ -98,6 +101,8 @@ class Patterns:
     #: Things sold by the pair, up to three words after a pair word ("a pair of Nike running shoes"): one
     #: pair is one of them.
     qty_paired: re.Pattern[str] | None
+    #: A word that prices each of the things a count counts, before one of them ("20 jars, 12 € per jar").
+    per_thing: re.Pattern[str] | None
     unit: re.Pattern[str]
     numbers: dict[str, int]
     conditions: tuple[tuple[str, re.Pattern[str]], ...]
@@ -370,6 +375,11 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     qty_word = re.compile(
         rf"(?<![\w.,/$€£\-+])(?P<n>\d{{1,4}}|{num_alt or '(?!x)x'})\s+(?P<w>(?:{LETTER}){{2,}})"
     )
+    joins = [p.pattern for p in (pattern("quantity.or", langs), pattern("price.range_to", langs)) if p]
+    join = rf"\s?[-–~〜]\s?|\s(?:{'|'.join(joins)})\s" if joins else r"\s?[-–~〜]\s?"
+    qty_range = re.compile(
+        rf"(?<![\w.,/$€£\-+])(?P<lo>\d{{1,3}})(?:{join})(?P<n>\d{{1,3}})\s+(?P<w>(?:{LETTER}){{2,}})"
+    )
     not_after = pattern("quantity.not_after", langs)
     times = pattern("quantity.times_after", langs)
     qty_not_after = re.compile(rf"(?:{not_after.pattern})\s*$") if not_after is not None else None
@@ -439,10 +449,12 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         qty_pair=pairs,
         qty_counter=qty_counter,
         qty_word=qty_word,
+        qty_range=qty_range,
         qty_not_after=qty_not_after,
         qty_times=re.compile(rf"\s*(?:{times.pattern})") if times is not None else None,
         qty_flaw=qty_flaw,
         qty_paired=qty_paired,
+        per_thing=pattern("price.per", langs),
         unit=unit,
         numbers=nums,
         conditions=conds,

@@ -84,6 +84,7 @@ def extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None 
             value = count_value(rx, m2.group("n")) or han_int(m2.group("n"))
             if 1 <= value <= 9999:
                 ex.quantity = value
+                _priced_each(rx, text, ex, m2.end("n"), m2.end())
                 return blank(text, m2.start("n"), m2.end("n"))
     if rx.qty_pair is not None:
         for m3 in list(rx.qty_pair.finditer(text))[:MAX_NUMBERS]:
@@ -92,13 +93,15 @@ def extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None 
                 paired = rx.qty_paired is not None and rx.qty_paired.match(text, m3.end()) is not None
                 ex.quantity = 1 if paired else 2
                 return blank(text, m3.start(), m3.end())
-    for m4 in list(rx.qty_word.finditer(text))[:MAX_NUMBERS]:
+    ranges = [m for m in rx.qty_range.finditer(text) if 0 < int(m.group("lo")) < int(m.group("n"))]
+    for m4 in (ranges + list(rx.qty_word.finditer(text)))[:MAX_NUMBERS]:
         raw = m4.group("n")
         if _counts_no_thing(rx, text, m4.end("n")) or (len(raw) > 1 and raw.startswith("0")):
             continue  # "14.000 km", "2 small scratches"; "08 firmado" (a form's number: nobody counts 08)
         if rx.after_mult is not None and rx.after_mult.match(text, m4.end("n")):
             continue  # "80 mil km", "150 bin km", "120 ألف كم": a distance; "2 hundred books": no two
-        if cased is not None and after_name(cased, m4.start("n")):
+        start = m4.start()  # a range's lower end: what comes before it is before the count
+        if cased is not None and after_name(cased, start):
             continue
         if price_beside(rx, text, m4.start("n")):
             continue  # "50 each", "180 for all": a price beside the one read first, no count
@@ -110,7 +113,6 @@ def extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None 
             continue  # "my budget is around 500 and ...": a limit the price patterns could not read
         if m4.group("w") in month_names(ex.langs or ()):
             continue
-        start = m4.start("n")
         if rx.qty_not_after is not None and rx.qty_not_after.search(text, max(0, start - 24), start):
             continue  # "thứ bảy" (Saturday), "jam 7" (7 o'clock)
         if _PHONE_BEFORE.search(text, max(0, start - 16), start):
@@ -118,9 +120,30 @@ def extract_quantity(rx: Patterns, text: str, ex: Extraction, cased: str | None 
         value = count_value(rx, raw)
         if not 1 <= value <= 999:
             continue
-        ex.quantity = value
-        return blank(text, m4.start("n"), m4.end("n"))
+        ex.quantity = value  # of a range, its upper end: the most the human takes or offers
+        ex.counted = (start, m4.start("w"), m4.end("w"))
+        _priced_each(rx, text, ex, m4.start("w"), m4.end("w"))
+        return blank(text, start, m4.end("n"))
     return text
+
+
+#: A counted word is known by its first letters, all but its last two and at least this many ("jars": "jar").
+MIN_STEM = 3
+
+
+def _priced_each(rx: Patterns, text: str, ex: Extraction, start: int, end: int) -> None:
+    """Mark ``ex.price`` a price each when the text, with no word for each or for all, prices each of the
+    things the counted word ``text[start:end]`` names: "per" or "/" before it again ("20 jars, 12 € per jar",
+    "3 cords, $250/cord", "2 cajas, 10 € la caja", "20 банок, 300 руб за банку")."""
+    if ex.price is None or ex.price.per_unit is not None:
+        return
+    word = text[start:end].strip()
+    if len(word) < 2:
+        return
+    stem = re.escape(word[: max(MIN_STEM, len(word) - 2)])
+    per = rf"(?:{rx.per_thing.pattern})\s+|" if rx.per_thing is not None else ""
+    if re.search(rf"(?:{per}/\s?){stem}", text) is not None:
+        ex.price.per_unit = True
 
 
 def _counts_no_thing(rx: Patterns, text: str, end: int) -> bool:

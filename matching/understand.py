@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from matching.cues import (
     job_seeker,
     service_hint,
     speaks,
+    stopwords,
+    strip_cues,
     wanted_status,
 )
 from matching.discovery import FREE_CATEGORY, says_giveaway
@@ -245,6 +248,38 @@ ONE_THING_CATEGORIES = frozenset({"vehicles/cars", "vehicles/motorcycles", "vehi
 
 #: Categories whose goods' size in inches is their wheels' (a bicycle's "26 inch", "28 Zoll").
 WHEEL_CATEGORIES = frozenset({"vehicles/bicycles"})
+
+
+#: A word of letters (any script).
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _counts_a_part(p: _Parsed, category: str) -> bool:
+    """Whether the text's count, a bare number before a word (``Extraction.counted``), counts a part or a
+    trait of the thing rather than the things: the thing is named before it (by a phrase of the bank in
+    ``category``, or, where none names it, by any word that is no cue or stopword) and the counted word is not
+    the thing ("guitarra portuguesa ..., 12 cordas", "piano digital, 88 teclas", "Gas barbecue, 3 burners",
+    "cooler box, used on 2 trips"). A count before the name ("4 used tires", "2 crates of Club-Mate"), of a
+    counter or a container ("4 pcs", "2 bags": not bare), of the thing's own word ("sedie, 4 sedie"), of stock
+    ("2 available", "2 Plätze frei") or with a price each or for all is the number of things."""
+    ex = p.ex
+    if ex.counted is None or (ex.price is not None and ex.price.per_unit is not None):
+        return False
+    at, start, end = ex.counted
+    stop = stopwords(ex.langs)
+    stock = pattern("quantity.stock", ex.langs)
+    after = len(ex.rest) - len(ex.rest[end:].lstrip(" "))
+    if ex.rest[start:end] in stop or (
+        stock is not None and (stock.match(ex.rest, start) or stock.match(ex.rest, after))
+    ):
+        return False
+    named = [g for g in p.glosses if g.category == category]
+    if any(g.start < end and start < g.end for g in named):
+        return False
+    if named:
+        return named[0].end <= at
+    before = strip_cues(ex.rest[:at], ex.langs)
+    return any(len(w) > 1 and w not in stop for w in _WORD.findall(before))
 
 
 def with_category_attributes(
@@ -535,7 +570,11 @@ def _one(
             missing.append(key)
     quantity = 1
     count = ex.quantity
-    if count != 1 and (category in ONE_THING_CATEGORIES or group_of(category) in ONE_THING_GROUPS):
+    if count != 1 and (
+        category in ONE_THING_CATEGORIES
+        or group_of(category) in ONE_THING_GROUPS
+        or _counts_a_part(p, category)
+    ):
         count = None
     if count is None:
         if not is_service_category(category) and "quantity" not in missing:

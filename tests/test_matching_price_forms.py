@@ -166,3 +166,33 @@ def test_the_words_of_a_former_price_say_nothing_else() -> None:
     # "nuevo costó 900€" (new, it cost 900 €) says what a new one costs, not that this one is new
     assert "condition" not in extract("Vendo sofá 300€, nuevo costó 900€").attributes
     assert extract("Brand new sofa $300, was $900").attributes.get("condition") == "new"
+
+
+# a count written as a range or a choice ("3-4 chairs") was no count ("Cerco 2-3 sedie" asked "2: a price or
+# a quantity?"), or its lower end in one language and its upper end in another: it is the upper end, as a
+# price's
+@pytest.mark.parametrize(
+    ("text", "quantity"),
+    [
+        ("Need 3-4 chairs for my balcony, max $20 each", 4),
+        ("Suche 3-4 Stühle für die Küche", 4),
+        ("Ищу 3-4 стула для кухни", 4),
+        ("Cerco 2-3 sedie pieghevoli", 3),
+        ("Je cherche 3 ou 4 chaises pliantes", 4),
+        ("Cherche 3 à 4 chaises", 4),
+        ("Busco 2 o 3 sillas de madera", 3),
+        ("Looking for 2 to 3 tickets for Saturday", 3),
+        ("Cần 3-4 cái ghế nhựa", 4),
+    ],
+)
+def test_a_count_written_as_a_range_is_its_upper_end(text: str, quantity: int) -> None:
+    ex = extract(text)
+    assert ex.quantity == quantity, (text, ex.quantity)
+    assert not any("a price or a quantity" in w for w in ex.warnings), text
+
+
+@pytest.mark.parametrize(
+    "text", ["Kids jacket size 3-4 years, $15", "Need a room for 2-3 months", "Concert 12-14 June, tickets"]
+)
+def test_a_range_of_a_unit_or_a_date_is_no_count(text: str) -> None:
+    assert extract(text).quantity in (None, 1), text

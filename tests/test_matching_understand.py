@@ -460,3 +460,57 @@ def test_one_thing_has_no_count_from_its_parts(text: str) -> None:
 
 def test_things_sold_by_number_keep_their_count() -> None:
     assert understand("Selling 4 winter tires 205/55R16, $200 for all").intent.quantity == 4
+
+
+# a number after the thing's name that counts a part or a trait of it was the number of things: a guitar with
+# 12 strings was twelve guitars at 700 € each (and asked "per unit or for all?")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vendo guitarra portuguesa modelo Coimbra, 12 cordas, com estojo, 700 €",
+        "Vendo piano digital Casio, 88 teclas contrapesadas, 450 €",
+        "Weber grill, 3 burners, lightly used, $200",
+        "Selling a 50L cooler box, used on 2 camping trips, $40",
+        "Busco cómoda IKEA MALM de 6 cajones en blanco",
+        "Looking for a bunk bed for my two kids",
+        "Посудомоечная машина Bosch, 9 комплектов, 15000 руб",
+    ],
+)
+def test_a_count_of_a_part_is_no_count_of_things(text: str) -> None:
+    u = understand(text)
+    assert u.intent.quantity == 1 and "quantity" in u.missing, (text, u.intent.quantity)
+    assert not any("per unit or for all" in w for w in u.warnings), text
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity"),
+    [
+        ("Selling 4 used tires 225/65R17, $50 each", 4),  # counted before the thing is named
+        ("Cerco 2 casse di Club-Mate", 2),
+        ("Sillas de madera, 4 unidades, 20 € cada una", 4),  # a counter word
+        ("Vendo sedie in legno, 4 sedie, 80 €", 4),  # the counted word names the thing
+        ("Looking for homemade frozen dumplings, would take 2 bags", 2),  # a container
+        ("مطلوب دمبل 10 كيلو عدد 2 مستعمل", 2),  # "عدد 2": two of them
+        ("Baby clothes bundle, 15 items, size 6-12 months, $25", 15),
+        ("Honey from my bees, 12 € per jar, 20 jars", 20),  # priced per jar: the jars are the things
+    ],
+)
+def test_a_count_of_the_things_is_kept(text: str, quantity: int) -> None:
+    assert understand(text).intent.quantity == quantity, text
+
+
+# a price "per" the thing counted is a price each: it was asked "per unit or for all?"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Honey from my bees, 20 jars, 12 € per jar",
+        "Selling firewood, $250 per cord, 3 cords available",
+        "Vendo 2 cajas de naranjas, 10 € la caja",
+        "Selling 3 boxes of books, $10 a box",
+        "Cerco 2 casse di Club-Mate, max 20 € a cassa",
+    ],
+)
+def test_a_price_per_the_thing_counted_is_each(text: str) -> None:
+    u = understand(text)
+    assert u.intent.quantity > 1 and u.intent.price is not None and u.intent.price.per_unit, text
+    assert "price_basis" not in u.missing, text
