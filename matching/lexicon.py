@@ -33,7 +33,9 @@ price as a former or a new one's ("was $200", "NP 400 €", "200 TL yerine"): no
 A word of ``price.per`` before the word a count counts prices each of them ("20 jars, 12 € per jar"); a word
 of ``quantity.or`` (or of ``price.range_to``) between two numbers makes them one count, its upper end ("2 o 3
 sillas"); a word of ``quantity.stock`` at or right after the counted word says how many of the thing there
-are ("2 available", "2 Plätze frei"), not a part of it (``understand``).
+are ("2 available", "2 Plätze frei"), not a part of it (``understand``). ``repair`` names a repair service at
+the start of a text ("Riparazione TV", "Ремонт ноутбуков"): the repair, not the thing repaired
+(``classify.WORD_PAIRS``).
 
 Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus
 English, which leaks into every marketplace; every language when the language is unknown), so that a word of

@@ -514,3 +514,41 @@ def test_a_price_per_the_thing_counted_is_each(text: str) -> None:
     u = understand(text)
     assert u.intent.quantity > 1 and u.intent.price is not None and u.intent.price.per_unit, text
     assert "price_basis" not in u.missing, text
+
+
+# a repair named with the thing repaired was read as the thing: "Riparazione TV" was a TV wanted,
+# "Conserto de geladeira" a fridge for sale, "I can fix your washing machine" a washing machine for sale
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I can fix your washing machine", "services/repairs"),
+        ("Need my washing machine fixed, it leaks", "services/repairs"),
+        ("Riparazione TV e decoder", "services/repairs"),
+        ("Conserto de geladeira e máquina de lavar", "services/repairs"),
+        ("Fixing furniture, chairs, tables, drawers", "services/repairs"),
+        ("Motorcycle repair and service, Honda Yamaha", "services/auto-repair"),
+        ("Çamaşır makinesi tamiri", "services/repairs"),
+    ],
+)
+def test_a_repair_of_a_thing_is_a_repair_service(text: str, category: str) -> None:
+    u = understand(text)
+    assert u.intent.category == category, (text, u.intent.category, u.candidates)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Selling washing machine, needs repair, $50", "home/appliances"),  # the thing's state
+        ("Vendo lavadora, necesita reparación", "home/appliances"),
+        ("HP laptop, fixed price 500", "electronics/laptops"),
+        ("Sofa for sale, price fixed, $300", "home/furniture"),
+        ("Tamir edilmiş iPhone 12 satılık", "electronics/phones"),  # repaired, for sale
+        # a repair late in the text is the thing's history: never repaired
+        (
+            "Suche iPhone 15 Pro 256 GB in gutem Zustand, Akku über 85 %, keine Reparaturen",
+            "electronics/phones",
+        ),
+    ],
+)
+def test_a_thing_sold_with_a_word_of_repair_stays_the_thing(text: str, category: str) -> None:
+    assert understand(text).intent.category == category, text
