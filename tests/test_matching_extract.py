@@ -346,6 +346,8 @@ def test_price_without_currency_is_kept_without_currency() -> None:
         ("Samsung 55 inch TV", "screen", "55in"),
         ("televisor de 55 pulgadas", "screen", "55in"),
         ("三星55英寸电视", "screen", "55in"),
+        ("Samsung 55 in TV", "screen", "55in"),
+        ("LG monitor 27 in, like new", "screen", "27in"),
         ("iPhone 12 Pro Max", "model", "iphone 12 promax"),
         ("Galaxy S21 Ultra", "model", "galaxy s21 ultra"),
         ("出售PS5游戏机", "model", "ps 5"),
@@ -366,6 +368,12 @@ def test_price_without_currency_is_kept_without_currency() -> None:
 )
 def test_attributes(text: str, key: str, value: str) -> None:
     assert extract(text).attributes.get(key) == value
+
+
+@pytest.mark.parametrize("text", ["Office chairs, 10 in stock, $50 each", "Plates, 12 in good condition"])
+def test_in_before_a_word_is_no_inch(text: str) -> None:
+    # "10 in stock" was a 10-inch screen
+    assert "screen" not in extract(text).attributes, text
 
 
 @pytest.mark.parametrize(
