@@ -473,14 +473,18 @@ def _classify_text(p: _Parsed) -> str:
     return item_rendering(dict(p.ex.attributes), p.item, _gloss(p))
 
 
-def _two_items(p: _Parsed) -> list[str]:
-    """The English names of two items joined by a conjunction ("a sofa and a bike"), else []."""
+def _two_items(p: _Parsed, category: str) -> list[str]:
+    """The English names of two items joined by a conjunction ("a sofa and a bike"), else []. A service names
+    the things it handles ("Dog walking, 3 dogs", "movers for a sofa and a fridge", "oil change, brake
+    pads"), a sale the service that comes with it ("sofa, delivery possible"): neither is two items."""
     gs = p.glosses
-    if len(gs) < 2:
+    if len(gs) < 2 or is_service_category(category):
         return []
     conj = pattern("conjunctions", p.ex.langs)
     for a, b in itertools.pairwise(gs):
         if a.category.split("/")[0] == b.category.split("/")[0]:
+            continue
+        if is_service_category(a.category) != is_service_category(b.category):
             continue
         between = p.ex.rest[a.end : b.start]
         if len(between) <= 12 and (conj is None or conj.search(between) or "," in between):
@@ -542,7 +546,7 @@ def _one(
     demand_side, act_conf, cues = _action(p, seek, warnings, missing)
     category = cat.code
     needs_choice = cat.probability < CATEGORY_MIN_PROB or cat.margin < CHOICE_MARGIN
-    two = _two_items(p)
+    two = _two_items(p, category)
     if two:
         needs_choice = True
         warnings.append(f"the text names two items ({two[0]}, {two[1]}): publish one intent per item")

@@ -552,3 +552,23 @@ def test_a_repair_of_a_thing_is_a_repair_service(text: str, category: str) -> No
 )
 def test_a_thing_sold_with_a_word_of_repair_stays_the_thing(text: str, category: str) -> None:
     assert understand(text).intent.category == category, text
+
+
+# a service names the things it handles, a sale the service that comes with it: "Dog walking, 3 dogs" was
+# "two items (dog walker, dog): publish one intent per item" and asked the category it was sure of
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dog walking, 3 dogs, 20 € per walk",
+        "Need movers for a sofa and a fridge",
+        "Selling sofa, delivery possible, $100",
+    ],
+)
+def test_a_service_and_the_things_it_handles_are_not_two_items(text: str) -> None:
+    u = understand(text)
+    assert not any("two items" in w for w in u.warnings), (text, u.warnings)
+
+
+def test_two_things_are_still_two_items() -> None:
+    u = understand("Vendo sofá y bicicleta")
+    assert any("two items" in w for w in u.warnings) and u.needs_choice
