@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,7 +54,7 @@ from matching.extraction import Extraction
 from matching.features import embed_with_leads
 from matching.gazetteer import ROUTE_CATEGORIES, local_currency, route
 from matching.lang import detect_language, mixed_languages, script_report, supported, unsupported_language
-from matching.lexicon import fold, pattern
+from matching.lexicon import WORD, fold, pattern
 from matching.pricing import PLACE_CURRENCY, draft_price
 from matching.published import published_text
 from matching.signals import YEAR_GROUPS, model_year
@@ -250,10 +249,6 @@ ONE_THING_CATEGORIES = frozenset({"vehicles/cars", "vehicles/motorcycles", "vehi
 WHEEL_CATEGORIES = frozenset({"vehicles/bicycles"})
 
 
-#: A word of letters (any script).
-_WORD = re.compile(r"[^\W\d_]+")
-
-
 def _counts_a_part(p: _Parsed, category: str) -> bool:
     """Whether the text's count, a bare number before a word (``Extraction.counted``), counts a part or a
     trait of the thing rather than the things: the thing is named before it (by a phrase of the bank in
@@ -279,7 +274,7 @@ def _counts_a_part(p: _Parsed, category: str) -> bool:
     if named:
         return named[0].end <= at
     before = strip_cues(ex.rest[:at], ex.langs)
-    return any(len(w) > 1 and w not in stop for w in _WORD.findall(before))
+    return any(len(w) > 1 and w not in stop for w in WORD.findall(before))
 
 
 def with_category_attributes(

@@ -508,6 +508,8 @@ def test_a_count_of_the_things_is_kept(text: str, quantity: int) -> None:
         "Vendo 2 cajas de naranjas, 10 € la caja",
         "Selling 3 boxes of books, $10 a box",
         "Cerco 2 casse di Club-Mate, max 20 € a cassa",
+        "Продаю мёд, 20 банок, 300 руб за банку",
+        "3 cords of firewood, $250/cord",
     ],
 )
 def test_a_price_per_the_thing_counted_is_each(text: str) -> None:
