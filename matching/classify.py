@@ -73,12 +73,12 @@ import numpy as np
 from matching.bank import BANK_LANGS, examples, phrases
 from matching.brands import BRAND_CATEGORIES, LINES
 from matching.cache import embed_cached
-from matching.cues import said, speaks
 from matching.embedder import Embedder, l2_normalise
 from matching.knn import PhraseBlock, Views, knn_vote, slot_table
-from matching.lexicon import field, fold, languages
+from matching.lexicon import field, languages
 from matching.ngrams import ngram_vote
 from matching.second import W_SECOND, SecondBank, second_embedder
+from matching.word_pairs import follow_words
 from wire.taxonomy import taxonomy
 
 if TYPE_CHECKING:
@@ -120,50 +120,6 @@ TEMPERATURE = 0.03
 TEMPERATURE_TEXTS = 0.04
 #: Weight of the linear model's log-probabilities (``matching.linear``), when the texts are given.
 W_LINEAR = 0.04
-#: Categories of one thing that the text's words tell apart: word lists of the language tables
-#: (``cues.said``) -> the pairs of categories they decide, each in the order of the lists: owned or rented
-#: ("mua", buy; "thuê", rent), a job full- or part-time. A key of one list decides for the first category of
-#: its pairs when heard and leaves the classifier alone when not: a seedling ("саженец", "bibit", "苗木") is
-#: the garden's, not the fruit's. When a text speaks with one list only and the other category of a pair
-#: scores higher, the two trade probabilities. A flat sought with "cần mua" (need to buy) was filed under
-#: rent, as most flats sought are. Owned or rented, non-English category agreement on the tuning sets (tune /
-#: tune2 / tune3 / tune4) .967 / .917 / .795 / .816 -> .967 / .920 / .798 / .814; buyers' category against
-#: gold .967 / .907 / .826 / .827 -> .967 / .910 / .830 / .834 (in tune4 buyers moved to their gold category
-#: where a seller was read wrong); held-out agreement .885 -> .893, category .930 -> .938, top-1 the same
-#: (.903). A job's hours: tune2 agreement .920 -> .921 (one buyer), the other sets the same; labelled ads'
-#: category .840 -> .841. A seedling: tune3 agreement .798 -> .806 (the buyers of one concept, an avocado
-#: seedling read as the fruit), the other sets the same; labelled ads' category .8410 -> .8418 (three ads,
-#: none lost); held-out the same. A repair ("Riparazione TV", "Conserto de geladeira", "Çamaşır makinesi
-#: tamiri", "I can fix your washing machine": ``repair``) is the repair service of the thing's group, not the
-#: thing; the tuning sets have few such texts: of 10,970 readings one side moves (a tune4 buyer, to its
-#: pair's service), tune4 agreement .817 -> .818, the others and the labelled ads the same.
-WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
-    ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
-    ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
-    ("seedling",): (("home/garden", "food/produce"),),
-    ("repair",): (
-        ("services/repairs", "home/appliances"),
-        ("services/repairs", "home/furniture"),
-        ("services/repairs", "electronics/tv"),
-        ("services/repairs", "electronics/audio"),
-        ("services/auto-repair", "vehicles/cars"),
-        ("services/auto-repair", "vehicles/motorcycles"),
-        ("services/auto-repair", "vehicles/parts"),
-        ("services/it-help", "electronics/laptops"),
-        ("services/it-help", "electronics/computer-parts"),
-        ("services/it-help", "electronics/phones"),
-        ("services/it-help", "electronics/tablets"),
-    ),
-}
-#: A list of words that leaves a ``WORD_PAIRS`` key alone when the text speaks with it too: a repair said
-#: beside buying or selling the thing outright ("Selling washing machine, needs repair", "Vendo lavadora,
-#: necesita reparación") is the thing's state, not a repair service.
-WORD_UNLESS: dict[tuple[str, ...], str] = {("repair",): "own"}
-#: How far into a text a ``WORD_PAIRS`` key's words are heard (characters; the whole text when absent): a
-#: repair service names itself first ("Riparazione TV", "Ремонт ноутбуков", "Need my washing machine
-#: fixed"); a repair later in an ad is the thing's history ("..., keine Reparaturen", "nunca foi para
-#: conserto", "belum pernah servis": never repaired).
-WORD_REACH: dict[tuple[str, ...], int] = {("repair",): 48}
 #: The weights of the votes (item words, whole text, ads, n-grams, linear model, fixed boosts) for a text,
 #: given, in a language the embedder was not trained on (``Embedder.languages``; use-m3: Hindi, Vietnamese
 #: and Indonesian of the bank's 15): its vectors say less there, the text's own words more (module docstring).
@@ -452,14 +408,15 @@ class Classifier:
         texts: Sequence[str] | None = None,
     ) -> np.ndarray:
         """(rows, categories): the calibrated category distribution of each text (columns: ``bank().codes``):
-        the softmax of the votes' sum (``votes``, same arguments), then the word pairs (``WORD_PAIRS``)."""
+        the softmax of the votes' sum (``votes``, same arguments), then the word pairs
+        (``word_pairs.WORD_PAIRS``)."""
         votes = self.votes(item_vectors, text_vectors, boosts, langs, texts)
         logits = votes.total() / (TEMPERATURE if texts is None else TEMPERATURE_TEXTS)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs = np.asarray(probs / probs.sum(axis=1, keepdims=True), dtype=np.float32)
         if texts is not None and langs is not None:
-            _follow_words(probs, texts, langs, {c: i for i, c in enumerate(votes.codes)})
+            follow_words(probs, texts, langs, {c: i for i, c in enumerate(votes.codes)})
         return probs
 
     def _weights(self, rows: int, langs: Sequence[tuple[str, ...] | None] | None) -> np.ndarray:
@@ -527,24 +484,6 @@ def bank_languages(langs: tuple[str, ...] | None, by_lang: dict[str, np.ndarray]
     """The languages of ``langs`` the bank has phrases in (``by_lang``'s keys), sorted: a scoped view's
     key."""
     return tuple(sorted({lang for lang in langs or () if lang in by_lang}))
-
-
-def _follow_words(
-    probs: np.ndarray, texts: Sequence[str], langs: Sequence[tuple[str, ...] | None], col: dict[str, int]
-) -> None:
-    """Per row, in place: the two categories of a ``WORD_PAIRS`` pair trade probabilities when the text
-    speaks with one of their word lists only and the other category scores higher."""
-    for r, text in enumerate(texts):
-        folded = fold(text)
-        for kinds, pairs in WORD_PAIRS.items():
-            heard = said(folded[: WORD_REACH.get(kinds)], kinds, langs[r])
-            if heard is None or (kinds in WORD_UNLESS and speaks(folded, WORD_UNLESS[kinds], langs[r])):
-                continue
-            side = kinds.index(heard)
-            for pair in pairs:
-                keep, other = col[pair[side]], col[pair[1 - side]]
-                if probs[r, other] > probs[r, keep]:
-                    probs[r, [keep, other]] = probs[r, [other, keep]]
 
 
 def text_boosts(

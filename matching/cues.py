@@ -109,7 +109,7 @@ def said(text: str, kinds: tuple[str, ...], langs: tuple[str, ...] | None = None
     """Which one of the word lists ``kinds`` of the tables lower-cased ``text`` speaks with, if only one:
     ``("own", "rent")`` tells buying or selling outright ("mua", "satılık") from renting ("thuê", "kiralık"),
     ``("full_time", "part_time")`` a job's hours, ``("seedling",)`` a young plant; None when none or more
-    than one (``classify.WORD_PAIRS``)."""
+    than one (``word_pairs.WORD_PAIRS``)."""
     found = [k for k in kinds if speaks(text, k, langs)]
     return found[0] if len(found) == 1 else None
 

@@ -101,8 +101,9 @@ class Patterns:
     #: Things sold by the pair, up to three words after a pair word ("a pair of Nike running shoes"): one
     #: pair is one of them.
     qty_paired: re.Pattern[str] | None
-    #: A word that prices each of the things a count counts, before one of them ("20 jars, 12 € per jar").
-    per_thing: re.Pattern[str] | None
+    #: A word that prices each of the things a count counts ("per", "la", "за", or "/"), and the word after it
+    #: (``w``: "20 jars, 12 € per jar").
+    per_thing: re.Pattern[str]
     unit: re.Pattern[str]
     numbers: dict[str, int]
     conditions: tuple[tuple[str, re.Pattern[str]], ...]
@@ -381,6 +382,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         rf"(?<![\w.,/$€£\-+])(?P<lo>\d{{1,3}})(?:{join})(?P<n>\d{{1,3}})\s+(?P<w>(?:{LETTER}){{2,}})"
     )
     not_after = pattern("quantity.not_after", langs)
+    per = pattern("price.per", langs)
     times = pattern("quantity.times_after", langs)
     qty_not_after = re.compile(rf"(?:{not_after.pattern})\s*$") if not_after is not None else None
     unit_parts = [rf"(?:{re.escape(str(u))})(?!{LETTER})" for u in common()["units"]]
@@ -454,7 +456,9 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         qty_times=re.compile(rf"\s*(?:{times.pattern})") if times is not None else None,
         qty_flaw=qty_flaw,
         qty_paired=qty_paired,
-        per_thing=pattern("price.per", langs),
+        per_thing=re.compile(
+            rf"(?:(?:{per.pattern})\s+|/\s?)(?P<w>(?:{LETTER})+)" if per else rf"/\s?(?P<w>(?:{LETTER})+)"
+        ),
         unit=unit,
         numbers=nums,
         conditions=conds,

@@ -140,9 +140,8 @@ def _priced_each(rx: Patterns, text: str, ex: Extraction, start: int, end: int) 
     word = text[start:end].strip()
     if len(word) < 2:
         return
-    stem = re.escape(word[: max(MIN_STEM, len(word) - 2)])
-    per = rf"(?:{rx.per_thing.pattern})\s+|" if rx.per_thing is not None else ""
-    if re.search(rf"(?:{per}/\s?){stem}", text) is not None:
+    stem = word[: max(MIN_STEM, len(word) - 2)]
+    if any(m.group("w").startswith(stem) for m in rx.per_thing.finditer(text)):
         ex.price.per_unit = True
 
 

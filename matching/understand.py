@@ -42,8 +42,6 @@ from matching.cues import (
     job_seeker,
     service_hint,
     speaks,
-    stopwords,
-    strip_cues,
     wanted_status,
 )
 from matching.discovery import FREE_CATEGORY, says_giveaway
@@ -54,10 +52,11 @@ from matching.extraction import Extraction
 from matching.features import embed_with_leads
 from matching.gazetteer import ROUTE_CATEGORIES, local_currency, route
 from matching.lang import detect_language, mixed_languages, script_report, supported, unsupported_language
-from matching.lexicon import WORD, fold, pattern
+from matching.lexicon import fold, pattern
 from matching.pricing import PLACE_CURRENCY, draft_price
 from matching.published import published_text
 from matching.signals import YEAR_GROUPS, model_year
+from matching.things import thing_count
 from wire.currency import is_currency
 from wire.errors import LocalProtocolError
 from wire.geo import MAX_INTENT_RES, cell_at, center, coarsen, is_cell
@@ -239,42 +238,8 @@ def _check_text(text: object, lang: str | None = None) -> str:
     return t
 
 
-#: Where an intent is one thing (a flat, a room, a parking space, a car, a motorbike, a boat), a number in its
-#: text counts its parts or measures it ("2-bedroom", "2 owners", "20 قدم" feet, "125 кубов" cc, "6 соток",
-#: "4 kişilik"): no count is read there; the quantity is asked as for a text that names none.
-ONE_THING_GROUPS = frozenset({"property"})
-ONE_THING_CATEGORIES = frozenset({"vehicles/cars", "vehicles/motorcycles", "vehicles/boats"})
-
 #: Categories whose goods' size in inches is their wheels' (a bicycle's "26 inch", "28 Zoll").
 WHEEL_CATEGORIES = frozenset({"vehicles/bicycles"})
-
-
-def _counts_a_part(p: _Parsed, category: str) -> bool:
-    """Whether the text's count, a bare number before a word (``Extraction.counted``), counts a part or a
-    trait of the thing rather than the things: the thing is named before it (by a phrase of the bank in
-    ``category``, or, where none names it, by any word that is no cue or stopword) and the counted word is not
-    the thing ("guitarra portuguesa ..., 12 cordas", "piano digital, 88 teclas", "Gas barbecue, 3 burners",
-    "cooler box, used on 2 trips"). A count before the name ("4 used tires", "2 crates of Club-Mate"), of a
-    counter or a container ("4 pcs", "2 bags": not bare), of the thing's own word ("sedie, 4 sedie"), of stock
-    ("2 available", "2 Plätze frei") or with a price each or for all is the number of things."""
-    ex = p.ex
-    if ex.counted is None or (ex.price is not None and ex.price.per_unit is not None):
-        return False
-    at, start, end = ex.counted
-    stop = stopwords(ex.langs)
-    stock = pattern("quantity.stock", ex.langs)
-    after = len(ex.rest) - len(ex.rest[end:].lstrip(" "))
-    if ex.rest[start:end] in stop or (
-        stock is not None and (stock.match(ex.rest, start) or stock.match(ex.rest, after))
-    ):
-        return False
-    named = [g for g in p.glosses if g.category == category]
-    if any(g.start < end and start < g.end for g in named):
-        return False
-    if named:
-        return named[0].end <= at
-    before = strip_cues(ex.rest[:at], ex.langs)
-    return any(len(w) > 1 and w not in stop for w in WORD.findall(before))
 
 
 def with_category_attributes(
@@ -568,13 +533,7 @@ def _one(
         if key not in missing:
             missing.append(key)
     quantity = 1
-    count = ex.quantity
-    if count != 1 and (
-        category in ONE_THING_CATEGORIES
-        or group_of(category) in ONE_THING_GROUPS
-        or _counts_a_part(p, category)
-    ):
-        count = None
+    count = thing_count(ex, p.glosses, category)
     if count is None:
         if not is_service_category(category) and "quantity" not in missing:
             missing.append("quantity")

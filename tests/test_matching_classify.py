@@ -7,6 +7,7 @@ import pytest
 
 import matching.classify as classify
 import matching.knn as knn
+import matching.word_pairs as word_pairs
 from matching.bank import BANK_LANGS
 from matching.classify import Classifier, classifier_for
 from matching.embedder import get_embedder
@@ -131,8 +132,8 @@ def test_words_of_renting_or_owning_pick_that_side_of_a_pair(
     vecs = clf.embedder.embed(texts)
     langs: list[tuple[str, ...] | None] = [("vi", "en")] * 3
     probs = clf.probabilities(vecs, vecs, [{}, {}, {}], langs, texts)
-    pairs = classify.WORD_PAIRS
-    monkeypatch.setattr(classify, "WORD_PAIRS", {})
+    pairs = word_pairs.WORD_PAIRS
+    monkeypatch.setattr(word_pairs, "WORD_PAIRS", {})
     plain = clf.probabilities(vecs, vecs, [{}, {}, {}], langs, texts)
     col = {c: i for i, c in enumerate(clf.bank().codes)}
     assert {c for kind in pairs.values() for pair in kind for c in pair} <= set(col)  # taxonomy codes
