@@ -137,9 +137,12 @@ def find_glosses(ex: Extraction, lines: bool = True) -> list[Gloss]:
     loanwords in Devanagari form (``loans.loan_glosses``) where no phrase was found, in text order. With
     ``lines``, a product line the text names (``Extraction.names``) is glossed as the noun of its goods
     ("galaxy tab": tablet), and no phrase inside its name is (the "deck" of "Steam Deck", the "tvs" of "TVS
-    Apache"); without, the line's words are read as any others (``item_view`` says why)."""
+    Apache"); without, the line's words are read as any others (``item_view`` says why). No phrase inside a
+    count of a home's rooms is either (``Extraction.room_counts``: the "Zimmer" of "3-Zimmer-Wohnung", the
+    "habitaciones" of "piso de 3 habitaciones" count the rooms of a home and name no room to rent)."""
     names = ex.names if lines else []
-    found = [g for g in glosses(ex.rest, ex.langs) if not any(g.start < b and a < g.end for a, b, _ in names)]
+    spans = [(a, b) for a, b, _ in names] + ex.room_counts
+    found = [g for g in glosses(ex.rest, ex.langs) if not any(g.start < b and a < g.end for a, b in spans)]
     if names:
         found += [Gloss("line:" + s, *LINES[s], a, b) for a, b, s in names]
         found.sort(key=lambda g: g.start)

@@ -36,6 +36,9 @@ class Extraction:
     #: ``rest``: the number's start, the counted word's start and end; None for a count of another form ("4
     #: шт", "set of 4").
     counted: tuple[int, int, int] | None = None
+    #: Where a home's rooms are counted in ``rest`` ("3 habitaciones", "3-Zimmer", "2-комнатную", "1+1": start
+    #: and end, ``rooms.read_bedrooms``): a room word there counts the rooms of a home and names no room.
+    room_counts: list[tuple[int, int]] = field(default_factory=list)
 
     def put(self, key: str, value: str) -> None:
         """Set an attribute; a second, different value of it is a contradiction: warned, marked uncertain,

@@ -1,8 +1,10 @@
 """A home's bedrooms, however its country counts its rooms: "2+1" (Turkish), "2LDK" (Japanese), "T3" or "3
-pièces" (French: rooms, the living room among them), "3-Zimmer" (German, the same), "2-комнатная" (Russian,
-the same), "两室一厅", "방 2개", "2 BHK", "2 quartos", "2 camere da letto", "trilocale", "غرفتين نوم",
-"2 phòng ngủ", "2 kamar tidur", "2 bedrooms": all read as the number of bedrooms ("bedrooms", a soft
-conflict: a two-bedroom flat is not the three-bedroom one asked for, ``signals.SOFT_CONFLICT_KEYS``).
+pièces" (French: rooms, the living room among them), "3-Zimmer" (German, the same), "2-комнатная" or
+"двухкомнатная" (Russian, the same), "两室一厅", "방 2개", "2 BHK", "2 quartos", "2 camere da letto",
+"trilocale", "غرفتين نوم", "2 phòng ngủ", "2 kamar tidur", "2 bedrooms": all read as the number of bedrooms
+("bedrooms", a soft conflict: a two-bedroom flat is not the three-bedroom one asked for,
+``signals.SOFT_CONFLICT_KEYS``). Where the count is written is kept (``Extraction.room_counts``): a room word
+there names no room to rent (``classify.W_HOME_ROOMS``).
 
 Only the counts of the text's languages are read (a Portuguese "T2" has two bedrooms, a French one one).
 A studio is read as no count at all: the countries disagree on whether it has a bedroom ("1K", "원룸", "T1",
@@ -41,7 +43,7 @@ _RULES: dict[str, list[tuple[re.Pattern[str], int]]] = {
     ],
     "de": [
         (re.compile(rf"(?<![\w.]){_N}\s?schlafzimmer(?!\w)"), 0),
-        (re.compile(rf"(?<![\w.,]){_N}\s?-?\s?zimmer(?![\w]|-?\s?(?:wohnung|whg)?\s?\d)"), 1),
+        (re.compile(rf"(?<![\w.,]){_N}\s?-?\s?zimmern?(?![\w]|-?\s?(?:wohnung|whg)?\s?\d)"), 1),
     ],
     "it": [
         (re.compile(rf"(?<![\w.]){_N}\s(?:camere(?: da letto)?|stanze da letto)(?!\w)"), 0),
@@ -50,6 +52,7 @@ _RULES: dict[str, list[tuple[re.Pattern[str], int]]] = {
     "ru": [
         (re.compile(rf"(?<![\w.]){_N}\s?-?\s?(?:х|ти|ух|ех)?\s?-?\s?(?:комн\w*|к(?=\s?кв|\.\s?кв))"), 1),
         (re.compile(r"(?<!\w)(двушк|тр[её]шк)\w*"), 1),
+        (re.compile(r"(?<!\w)(одно|двух|тр[её]х|четыр[её]х)\s?-?\s?комнатн\w*"), 1),
     ],
     "tr": [(re.compile(rf"(?<![\w.+]){_N}\s?\+\s?1(?![\d+])"), 0)],  # "1+0" is a studio
     "ja": [(re.compile(rf"(?<![\w.]){_N}\s?(?:sldk|ldk|dk)(?![a-z])"), 0)],
@@ -89,7 +92,7 @@ def _word_rule(lang: str) -> re.Pattern[str] | None:
 
 _NAMED = {
     "bi": 1, "tri": 2, "quadri": 3, "투": 2, "쓰리": 3, "двушк": 2, "трешк": 3, "трёшк": 3,
-    "غرفتين": 2, "غرفتان": 2,
+    "غرفتين": 2, "غرفتان": 2, "одно": 1, "двух": 2, "трех": 3, "трёх": 3, "четырех": 4, "четырёх": 4,
 }  # fmt: skip
 
 
@@ -116,6 +119,7 @@ def read_bedrooms(t: str, ex: Extraction) -> str:
         for rx, not_bedrooms in rules:
             for m in rx.finditer(t):
                 raw = m.group(1)
+                ex.room_counts.append(m.span())
                 n = _count(raw, lang) - not_bedrooms
                 if 1 <= n <= MAX_BEDROOMS:
                     ex.put("bedrooms", str(n))

@@ -46,3 +46,34 @@ def test_the_count_is_not_a_quantity_and_only_a_home_keeps_it() -> None:
     assert home.intent.category.startswith("property/") and home.intent.attributes.get("bedrooms") == "2"
     sofa = understand("Selling the sofa of our 3 bedroom house, $300", location=(30.27, -97.74))
     assert not sofa.intent.category.startswith("property/") and "bedrooms" not in sofa.intent.attributes
+
+
+@pytest.mark.parametrize(
+    ("text", "bedrooms"),
+    [
+        ("Wohnung mit 3 Zimmern zu vermieten", "2"),  # the dative plural
+        ("Сниму двухкомнатную квартиру", "1"),  # the count in a word
+        ("Продаю трёхкомнатную квартиру", "2"),
+        ("Сдаю однокомнатную квартиру", None),  # a studio
+    ],
+)
+def test_bedrooms_in_other_word_forms(text: str, bedrooms: str | None) -> None:
+    assert extract(text).attributes.get("bedrooms") == bedrooms
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # a home counted in rooms, no room named apart from the count: the whole home
+        ("Alquilo piso de 2 habitaciones, 900 €/mes", "property/rent"),
+        ("Se alquila piso de 3 habitaciones", "property/rent"),
+        ("Vendo piso de 3 habitaciones", "property/sale"),
+        # a room named beside the home's count: the room
+        ("Busco habitación en piso de 3 habitaciones", "property/rooms"),
+        ("WG-Zimmer in 3-Zimmer-Wohnung frei", "property/rooms"),
+        ("Сдаю комнату в трехкомнатной квартире", "property/rooms"),
+        ("Double room in a friendly 3-bed flatshare", "property/rooms"),
+    ],
+)
+def test_a_home_counted_in_rooms_is_not_a_room(text: str, category: str) -> None:
+    assert understand(text).intent.category == category
