@@ -96,7 +96,7 @@ def speaks(text: str, kind: str, langs: tuple[str, ...] | None = None) -> bool:
 
 
 def job_seeker(text: str, langs: tuple[str, ...] | None = None) -> bool:
-    """True if lower-cased ``text`` says "looking for a job" (in ``jobs/*`` that offers work)."""
+    """True if lower-cased ``text`` says "looking for a job" (in a job or a service, that offers the work)."""
     return speaks(text, "job_seeker", langs)
 
 

@@ -515,12 +515,8 @@ def _one(
         warnings.append(
             "category uncertain: " + ", ".join(f"{c} ({pr:.2f})" for c, pr in cat.candidates) + "; choose one"
         )
-    if (
-        is_service_category(category)
-        and category.startswith("jobs/")
-        and job_seeker(fold(p.text), p.ex.langs)
-    ):
-        demand_side = False
+    if is_service_category(category) and job_seeker(fold(p.text), p.ex.langs):
+        demand_side = False  # "Nanny looking for work", "Busco trabajo de limpieza": the work is offered
     action = _action_for(Action.BUY if demand_side else Action.SELL, category)
     ex = p.ex
     attributes = with_category_attributes(

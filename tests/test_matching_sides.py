@@ -95,3 +95,36 @@ def test_an_employers_job_offer_seeks_a_worker(text: str) -> None:
 def test_a_status_that_opens_the_text_is_a_sellers_headline(text: str) -> None:
     u = understand(text)
     assert u.intent.action is Action.SELL or "action" in u.missing, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cleaning lady looking for work, 12 €/hour",
+        "Experienced nanny looking for work, weekdays",
+        "Cherche travail de ménage, disponible le matin",
+        "Suche Arbeit als Reinigungskraft",
+        "Ищу работу няней",
+    ],
+)
+def test_someone_looking_for_work_offers_the_service(text: str) -> None:
+    # the job-seeker's words were heard in jobs/* only: a nanny looking for work sought a nanny
+    assert understand(text).intent.action is Action.OFFER_SERVICE
+
+
+def test_someone_looking_for_a_worker_still_seeks_the_service() -> None:
+    assert understand("Looking for a cleaning lady, 12 €/hour").intent.action is Action.SEEK_SERVICE
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("Щенки хаски в добрые руки", Action.SELL),  # to good hands: given away
+        ("Cama de casal para doação", Action.SELL),
+        ("Возьму котенка в добрые руки", Action.BUY),  # a demand verb governs it
+        ("Procuro móveis para doação", Action.BUY),
+    ],
+)
+def test_a_giveaway_phrase_is_the_givers_side(text: str, action: Action) -> None:
+    u = understand(text)
+    assert u.intent.action is action and "action" not in u.missing
