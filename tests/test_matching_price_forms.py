@@ -196,3 +196,28 @@ def test_a_count_written_as_a_range_is_its_upper_end(text: str, quantity: int) -
 )
 def test_a_range_of_a_unit_or_a_date_is_no_count(text: str) -> None:
     assert extract(text).quantity in (None, 1), text
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("Hiring a driver, salary 2500", 2500),
+        ("Se busca camarero, sueldo 1200", 1200),
+        ("Recherche serveur, salaire 1800", 1800),
+        ("Fahrer gesucht, Gehalt 2800", 2800),
+        ("Cercasi cameriere, stipendio 1300", 1300),
+        ("Precisa-se de motorista, salário 2000", 2000),
+        ("Требуется водитель, зарплата 60000", 60000),
+        ("Şoför aranıyor, maaş 30000", 30000),
+        ("Dicari sopir, gaji 4000000", 4000000),
+        ("Tuyển tài xế, lương 9000000", 9000000),
+        ("招聘司机，工资6000", 6000),
+        ("مطلوب سائق، راتب 3000", 3000),
+        ("ड्राइवर की जरूरत है, सैलरी 15000", 15000),
+    ],
+)
+def test_a_salary_is_the_price(text: str, amount: float) -> None:
+    # a number after the word for a salary was asked "a price or a quantity?"
+    ex = extract(text, "EUR")
+    assert ex.price is not None and ex.price.amount == amount, text
+    assert ex.quantity is None and not any("a price or a quantity" in w for w in ex.warnings)
