@@ -23,6 +23,9 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from matching import understand
 from matching.bank import (
     BANK_LANGS,
     all_concepts,
@@ -250,3 +253,19 @@ def test_a_compound_that_is_not_the_item_hides_the_word_inside() -> None:
             words = entry.split()
             parts = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
             assert (parts - {entry}) & phrases, (lang, entry)  # it hides a phrase, or it is not needed
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # a photographer hired for a wedding is a gig (event-photographer), not a camera for sale
+        ("Looking for a wedding photographer in June", "jobs/gigs"),
+        ("Cherche photographe pour mariage", "jobs/gigs"),
+        ("Cerco fotografo per matrimonio", "jobs/gigs"),
+        ("Cari fotografer untuk pernikahan", "jobs/gigs"),
+        ("Verkaufe Rollator, kaum benutzt", "other/misc"),  # mobility-aids, heard by the kNN vote
+        ("Thợ sửa điều hòa tại nhà, giá rẻ", "services/repairs"),  # not the car's air conditioning
+    ],
+)
+def test_concepts_added_after_the_first_bank_are_heard(text: str, category: str) -> None:
+    assert understand(text).intent.category == category
