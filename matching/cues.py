@@ -1,9 +1,9 @@
 """Lexical cues: words that say "I want" (demand) or "I have" (supply), service hints, and stopwords.
 
-The words live in ``data/lang/<code>.json`` (``demand``, ``supply``, ``status``, ``job_seeker``,
-``service_hint``, ``stopwords``); this module applies them. When cues overlap, the longest one wins: "cần
-bán" (Vietnamese "need to sell") is supply although "cần" alone is demand; "谁卖" (who sells) is demand
-although "卖" is supply.
+The words live in ``data/lang/<code>.json`` (``demand``, ``supply``, ``offers_work``, ``status``,
+``job_seeker``, ``service_hint``, ``stopwords``); this module applies them. When cues overlap, the longest
+one wins: "cần bán" (Vietnamese "need to sell") is supply although "cần" alone is demand; "谁卖" (who sells)
+is demand although "卖" is supply.
 
 Demand -> BUY (goods) or SEEK_SERVICE (service categories); supply -> SELL or OFFER_SERVICE.
 """
@@ -22,6 +22,11 @@ SERVICE_CATEGORY_PREFIXES = ("services/", "jobs/", "transport/courier", "transpo
 VERB_FINAL = frozenset({"tr", "ja", "ko", "hi"})
 
 Cue = tuple[int, int, str, str]  # start, end, "demand" or "supply", the matched string
+#: The tables' word lists read as cues, and the kind each gives. ``offers_work``: a first-person verb of
+#: someone's work ("reparo", "ich putze", "je garde", "I babysit") offers it, and, unlike a ``supply`` word
+#: ("vendo", "biete"), also names it: it is a service hint and stays in the item's words (``strip_cues``
+#: leaves it), where "Ich putze Wohnungen" without "putze" is a flat.
+CUE_LISTS = (("demand", "demand"), ("supply", "supply"), ("offers_work", "supply"))
 
 
 def cue_spans(text: str, langs: tuple[str, ...] | None = None) -> list[Cue]:
@@ -33,8 +38,8 @@ def cue_spans(text: str, langs: tuple[str, ...] | None = None) -> list[Cue]:
     """
     langs = langs or languages()
     spans: list[Cue] = []
-    for kind in ("demand", "supply"):
-        rx = pattern(kind, langs)
+    for path, kind in CUE_LISTS:
+        rx = pattern(path, langs)
         if rx is None:
             continue
         pos = 0
@@ -80,7 +85,8 @@ def wanted_status(cues: list[Cue], langs: tuple[str, ...] | None = None, lang: s
 
 
 def strip_cues(text: str, langs: tuple[str, ...] | None = None) -> str:
-    """``text`` with every cue phrase blanked (the remaining words describe the item)."""
+    """``text`` with every ``demand`` and ``supply`` phrase blanked (the remaining words describe the item;
+    an ``offers_work`` verb names the service and stays)."""
     langs = langs or languages()
     for kind in ("demand", "supply"):
         rx = pattern(kind, langs)
@@ -101,8 +107,8 @@ def job_seeker(text: str, langs: tuple[str, ...] | None = None) -> bool:
 
 
 def service_hint(text: str, langs: tuple[str, ...] | None = None) -> bool:
-    """True if lower-cased ``text`` asks for a person's work ("someone to ...")."""
-    return speaks(text, "service_hint", langs)
+    """True if lower-cased ``text`` asks for a person's work ("someone to ...") or offers it ("reparo")."""
+    return speaks(text, "service_hint", langs) or speaks(text, "offers_work", langs)
 
 
 def said(text: str, kinds: tuple[str, ...], langs: tuple[str, ...] | None = None) -> str | None:

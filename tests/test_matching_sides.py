@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from matching import understand
-from matching.cues import cue_matches
+from matching.cues import cue_matches, strip_cues
 from matching.lexicon import languages, table
 from wire.intent import Action
 
@@ -128,3 +128,43 @@ def test_someone_looking_for_a_worker_still_seeks_the_service() -> None:
 def test_a_giveaway_phrase_is_the_givers_side(text: str, action: Action) -> None:
     u = understand(text)
     assert u.intent.action is action and "action" not in u.missing
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Cuido niños por las tardes", "services/childcare"),
+        ("Paseo perros en el barrio", "services/pet-care"),
+        ("Limpio casas y oficinas", "services/cleaning"),
+        ("Arreglo ordenadores y portátiles", "services/it-help"),  # was a laptop for sale
+        ("Pulisco case e uffici", "services/cleaning"),
+        ("Insegno chitarra a principianti", "services/tutoring"),  # was a guitar wanted
+        ("Conserto máquinas de lavar", "services/repairs"),
+        ("Je garde des enfants le mercredi", "services/childcare"),
+        ("Je répare les ordinateurs à domicile", "services/it-help"),
+        ("Выгуливаю собак", "services/pet-care"),
+        ("Çocuk bakarım, hafta içi", "services/childcare"),
+        ("I babysit on weekends, CPR certified", "services/childcare"),
+    ],
+)
+def test_a_first_person_verb_of_work_offers_that_work(text: str, category: str) -> None:
+    # "Cuido niños", "Je garde des enfants", "I babysit" were read as someone looking for a childminder
+    u = understand(text)
+    assert (u.intent.action, u.intent.category) == (Action.OFFER_SERVICE, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Busco a alguien que cuide a mis niños por las tardes",
+        "Cerco qualcuno che pulisca casa il sabato",
+        "Preciso de conserto de geladeira",  # the noun, not "I repair"
+    ],
+)
+def test_asking_for_that_work_still_seeks_it(text: str) -> None:
+    assert understand(text).intent.action is Action.SEEK_SERVICE
+
+
+def test_a_verb_of_work_stays_in_the_items_words() -> None:
+    assert "putze" in strip_cues("ich putze wohnungen", ("de",))
+    assert "verkaufe" not in strip_cues("verkaufe wohnung", ("de",))
