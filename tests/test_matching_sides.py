@@ -145,6 +145,11 @@ def test_a_giveaway_phrase_is_the_givers_side(text: str, action: Action) -> None
         ("Выгуливаю собак", "services/pet-care"),
         ("Çocuk bakarım, hafta içi", "services/childcare"),
         ("I babysit on weekends, CPR certified", "services/childcare"),
+        ("집 청소 해드려요", "services/cleaning"),
+        ("घर की सफाई करती हूँ", "services/cleaning"),
+        ("أقوم بتنظيف المنازل", "services/cleaning"),
+        ("نقوم بنقل الأثاث", "services/moving"),
+        ("أدرّس اللغة الإنجليزية", "services/tutoring"),
     ],
 )
 def test_a_first_person_verb_of_work_offers_that_work(text: str, category: str) -> None:
