@@ -64,10 +64,13 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   and ``eval_ads``): top-1 0.903, top-5 0.992, agreement 0.893 [0.825, 0.953] (0.948 if asked), category =
   gold 0.938; the agreement floor here rises from 0.85 to 0.88: a change that makes matching worse fails
   here. Top-1 must also stay above the raw embedder's (0.517): the pipeline is
-  not worse than its own model (at top-5 it is now above it: 0.990 vs 0.925).
-* The issue's floors: top-1 >= 0.90 over the non-English languages is reached (0.903, thirty-fourth session)
-  and holds as a test; category agreement >= 0.95 is NOT reached honestly (0.893) and stays a strict expected
-  failure, so the day it passes the marker has to go.
+  not worse than its own model (at top-5 it is now above it: 0.990 vs 0.925). With a home counted in rooms
+  read as a home, not a room to rent (``classify.W_HOME_ROOMS``, forty-ninth session, decided on probes of my
+  own and the tuning sets before this set was read): top-1 0.909 [0.866, 0.944], top-5 0.995, agreement 0.917
+  [0.852, 0.969] (0.972 if asked), category = gold 0.946; the agreement floor rises to 0.90.
+* The issue's floors: top-1 >= 0.90 over the non-English languages is reached (0.903, thirty-fourth session;
+  0.909 now) and holds as a test; category agreement >= 0.95 is NOT reached honestly (0.917) and stays a
+  strict expected failure, so the day it passes the marker has to go.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.89, "top5": 0.97, "category_agreement": 0.88, "action": 0.94}
+REGRESSION = {"top1": 0.89, "top5": 0.97, "category_agreement": 0.90, "action": 0.94}
 SELLER_PRICE = 0.97
 
 
