@@ -228,6 +228,14 @@ def phrases() -> tuple[Phrase, ...]:
     )
 
 
+#: Korean phrases this long (syllables, spaces left out) are read however they are spaced (``_phrase_rx``);
+#: a shorter one only as written ("이사", moving, is not "이 사람", this person).
+KO_FREE_SPACING = 3
+#: Russian word endings a bank phrase's word is read without: its case and number endings replace them
+#: (an adjective's two letters: "стиральная" is also "стиральной", "стиральную", "стиральных").
+_RU_ENDING = "аяоеёьйыиую"
+
+
 def _token_rx(tok: str, lang: str) -> str:
     t = re.escape(tok.lower())
     if lang == "en" and len(tok) >= 3:
@@ -238,8 +246,9 @@ def _token_rx(tok: str, lang: str) -> str:
         return re.escape(tok[:-1].lower()) + "[aeiohe]{1,2}"
     if lang == "de" and len(tok) >= 4:
         return t + "(?:e|n|en|er|s|es|ern)?"
-    if lang == "ru" and len(tok) >= 5 and tok[-1] in "аяоеьйыи":
-        return re.escape(tok[:-1].lower()) + r"\w{0,3}"
+    if lang == "ru" and len(tok) >= 5 and tok[-1] in _RU_ENDING:  # "стиральная" -> "стиральн": "стиральную"
+        stem = tok[:-2] if tok[-2] in _RU_ENDING and len(tok) >= 7 else tok[:-1]
+        return re.escape(stem.lower()) + r"\w{0,3}"
     if lang == "ru" and len(tok) >= 4:
         return t + r"\w{0,3}"
     if lang == "tr" and len(tok) >= 5:
@@ -257,7 +266,11 @@ def _token_rx(tok: str, lang: str) -> str:
 
 @cache
 def _phrase_rx(phrase: str, lang: str) -> re.Pattern[str]:
-    """The compiled pattern of one phrase (compiled on first use: most phrases are never tried)."""
+    """The compiled pattern of one phrase (compiled on first use: most phrases are never tried). Korean is
+    spaced as the writer likes ("아기침대", "아기 침대": a crib): a phrase of ``KO_FREE_SPACING`` syllables or
+    more is read with or without a space between any two of them."""
+    if lang == "ko" and len(joined := phrase.replace(" ", "")) >= KO_FREE_SPACING:
+        return re.compile("(?:" + r"\s?".join(re.escape(ch) for ch in joined.lower()) + ")")
     return re.compile("(?:" + r"\s+".join(_token_rx(tok, lang) for tok in phrase.split()) + ")")
 
 

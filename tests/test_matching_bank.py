@@ -206,6 +206,26 @@ def test_glossary_reads_inflected_words() -> None:
         assert any(want in g.split() for g in got), (lang, text, got)
 
 
+def test_a_russian_phrase_is_read_in_its_cases() -> None:
+    # an adjective was read in its dictionary form only: "стиральная машина" was not "стиральных машин", and
+    # the "машин" alone was a car
+    for text, concept in [
+        ("ремонт стиральных машин на дому", "washing-machine"),
+        ("продам стиральную машину", "washing-machine"),
+        ("продаю детское автокресло", "car-seat"),
+    ]:
+        assert [g.concept for g in glosses(text, ("ru", "en"))] == [concept], text
+    # a short word keeps its ending: "разное" (miscellany) cut to "разн" read "разных" (various)
+    assert glosses("ищу формы для куличей разных размеров", ("ru", "en")) == []
+
+
+def test_a_korean_phrase_is_read_however_it_is_spaced() -> None:
+    # the bank writes "아기침대" (a crib), a writer "아기 침대"
+    assert [g.concept for g in glosses("아기 침대 구해요", ("ko", "en"))] == ["baby-gear"]
+    assert [g.concept for g in glosses("원룸이사 해주실 분", ("ko", "en"))] == ["student-move"]
+    assert glosses("이 사람 구해요", ("ko", "en")) == []  # "이사" (moving), two syllables, only as written
+
+
 def test_overlapping_phrases_keep_the_compounds_head() -> None:
     # English, Chinese: a compound ends with its head ("adult dog" + "dog food": dog food; avocado seedling)
     assert [g.english for g in glosses("adult dog food", ("en",))] == ["dog food"]
