@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from matching import understand
 from matching.canonical import cjk_item, find_glosses, item_words
 from matching.extract import extract
 
@@ -57,3 +58,23 @@ def test_the_marker_reaches_only_to_the_end_of_its_clause() -> None:
     # "with" belongs to the first clause; the power bank of the second is an item of its own
     assert _glossed("Bicycle with a bell, power bank also for sale") == ["bicycle", "power bank"]
     assert _glossed("Bicycle with a bell and a power bank") == ["bicycle"]
+
+
+# a gift that comes with the thing named the category: "VW Golf 7, ..., Winterreifen dabei" was winter tyres
+@pytest.mark.parametrize(
+    ("text", "concepts"),
+    [
+        ("Verkaufe VW Golf 7, Winterreifen dabei, 9.500 €", []),
+        ("Продаю Ладу Гранту, зимняя резина в подарок", []),
+        ("Vendo Seat Ibiza del 2012, neumáticos de regalo", []),
+        ("Продаю зимнюю резину, 8000 руб", ["tires"]),  # the thing itself, not a gift
+    ],
+)
+def test_a_thing_given_with_another_is_not_glossed(text: str, concepts: list[str]) -> None:
+    ex = extract(text)
+    assert [g.english for g in find_glosses(ex) if g.category == "vehicles/tires"] == concepts, text
+
+
+def test_a_car_sold_with_its_winter_tyres_is_a_car() -> None:
+    text = "Verkaufe VW Golf 7, 2015, 120.000 km, TÜV neu, Winterreifen auf Felgen dabei, 9.500 € VB"
+    assert understand(text).intent.category == "vehicles/cars"
