@@ -67,6 +67,9 @@ class Gloss:
     english: str
     start: int
     end: int
+    #: The category of a shorter phrase that is this one's head, where it differs: this phrase narrows it
+    #: ("dog stroller" a stroller, "туристический рюкзак" a backpack); "" where there is none (``_inside``).
+    narrows: str = ""
 
 
 @dataclass(frozen=True)
@@ -301,6 +304,8 @@ def _phrase_end(phrase: str, lang: str, text: str, pos: int) -> int | None:
     return None if m is None else m.end()
 
 
+#: Languages that write a compound as one word: a phrase is read inside one (``_inside``).
+_COMPOUNDING = frozenset({"de", "nl"})
 #: Arabic clitics a word may carry in front of a bank phrase (looked past when indexing).
 _AR_PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب", "ل")
 _WORD_START = re.compile(rf"(?<!{LETTER})(?={LETTER})")
@@ -384,10 +389,50 @@ def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
         ):
             spans.append((pos, best[0], best[1]))
             end = max(end, best[0])
+    head = "last" if head_last else "either" if first == "ru" else "first"
     if head_last:  # latest end first; a longer phrase first among those ending together
         kept: list[tuple[int, int, int]] = []
         for span in sorted(spans, key=lambda s: (-s[1], s[0])):
             if all(span[1] <= k[0] or k[1] <= span[0] for k in kept):
                 kept.append(span)
         spans = sorted(kept)
-    return [Gloss(cs[ci].id, cs[ci].category, cs[ci].english, a, b) for a, b, ci in spans]
+    return [
+        Gloss(
+            cs[ci].id,
+            cs[ci].category,
+            cs[ci].english,
+            a,
+            b,
+            _inside(text, (a, b), cs[ci].category, head, set(starts), index),
+        )
+        for a, b, ci in spans
+    ]
+
+
+def _inside(
+    text: str,
+    span: tuple[int, int],
+    category: str,
+    head: str,
+    starts: set[int],
+    index: dict[str, tuple[tuple[str, str, int], ...]],
+) -> str:
+    """The category of a shorter bank phrase that is the head of ``text[a:b]`` ("stroller" in "dog stroller",
+    "mochila" in "mochila de trekking") where it is not ``category``, or "". ``head`` says where the head
+    is: "last" in a language whose compounds end with it (``compound_head``), "first" in the others
+    ("carriola para mascotas", "thợ sơn", a painter, is no paint), "either" in Russian ("туристический
+    рюкзак", "ремонт ноутбуков"); a phrase that only qualifies ("노트" in "노트북", the "车" of "停车场", the
+    "su" of "su pompası") is no head. A phrase is read where a word starts (or a CJK
+    character), and in German and Dutch inside a compound too ("Hundebuggy": a "Buggy")."""
+    a, b = span
+    cs = all_concepts()
+    for pos in range(a, b):
+        for phrase, lang, ci in index.get(_key(text[pos : pos + 2]), ()):
+            if pos not in starts and lang not in _COMPOUNDING:
+                continue
+            e = _phrase_end(phrase, lang, text, pos)
+            if e is None or e > b or (pos, e) == (a, b) or cs[ci].category == category:
+                continue
+            if (e == b and head != "first") or (pos == a and head != "last"):
+                return cs[ci].category
+    return ""

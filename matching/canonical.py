@@ -241,6 +241,8 @@ class ItemView:
     service_hint: bool
     attributes: dict[str, str]  # the published attributes the view reads: all but the product line
     langs: tuple[str, ...] | None = None  # the languages the text was read in (``lexicon.scope``)
+    #: the categories of the phrases found whose head is another category's phrase (``Gloss.narrows``)
+    narrowing: tuple[str, ...] = ()
 
 
 def item_view(intent: Intent) -> ItemView:
@@ -265,4 +267,5 @@ def item_view(intent: Intent) -> ItemView:
         service_hint(fold(intent.text), ex.langs),
         attrs,
         ex.langs,
+        tuple(g.category for g in found if g.narrows),
     )

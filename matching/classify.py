@@ -98,6 +98,10 @@ W_EXAMPLES = 0.3
 W_NGRAMS = 1.0
 #: Added to every services/* category when the text asks for a person's work ("someone to ...", "repair").
 W_SERVICE_HINT = 0.1
+#: Added to the category of a bank phrase whose head is a phrase of another category (``Gloss.narrows``: "dog
+#: stroller", "туристический рюкзак", "mochila de montaña"): the votes hear the head ("stroller", "рюкзак",
+#: "mochila") and the phrase that says otherwise counted ``W_LEXICAL``.
+W_NARROW = 0.1
 #: Taken from the room to rent when the text counts a home's rooms and names no room apart from that count
 #: ("Vendo piso de 3 habitaciones", "Suche 3-Zimmer-Whg", "Eşyalı 1+1 arıyorum": a whole home; "Double room
 #: in a 3-bed flatshare" names its room). 0.15 still left "Alquilo piso de 2 habitaciones" a room (.73); of
@@ -493,12 +497,18 @@ def bank_languages(langs: tuple[str, ...] | None, by_lang: dict[str, np.ndarray]
 
 
 def text_boosts(
-    attributes: dict[str, str], gloss_categories: list[str], service_hint: bool
+    attributes: dict[str, str],
+    gloss_categories: list[str],
+    service_hint: bool,
+    narrowing: Sequence[str] = (),
 ) -> dict[str, float]:
-    """Every fixed category boost of one text: attributes and brand, bank phrases found, "someone to ..."."""
+    """Every fixed category boost of one text: attributes and brand, bank phrases found, "someone to ...",
+    bank phrases that narrow another category's phrase (``narrowing``, ``Gloss.narrows``)."""
     b = attribute_boosts(attributes)
     for code, w in lexical_weights(gloss_categories).items():
         b[code] = b.get(code, 0.0) + w
+    for code in dict.fromkeys(narrowing):
+        b[code] = b.get(code, 0.0) + W_NARROW
     if service_hint:
         for code in taxonomy().codes:
             if code.startswith("services/"):
