@@ -35,8 +35,7 @@ of ``quantity.or`` (or of ``price.range_to``) between two numbers makes them one
 sillas"); a word of ``quantity.stock`` at or right after the counted word says how many of the thing there
 are ("2 available", "2 Plätze frei"), not a part of it (``understand``). ``repair`` names a repair service at
 the start of a text ("Riparazione TV", "Ремонт ноутбуков"): the repair, not the thing repaired
-(``word_pairs.WORD_PAIRS``); ``move`` asks for a thing to be moved ("перевезти пианино", "運搬"): a moving
-service, not the thing.
+(``word_pairs.WORD_PAIRS``).
 
 Tables are scoped: ``scope(lang)`` gives the languages whose tables apply to a text (its language plus
 English, which leaks into every marketplace; every language when the language is unknown), so that a word of

@@ -27,10 +27,7 @@ from matching.lexicon import fold
 #: ("Riparazione TV", "Conserto de geladeira", "Çamaşır makinesi tamiri", "I can fix your washing
 #: machine": ``repair``) is the repair service of the thing's group, not the thing; the tuning sets have
 #: few such texts: of 10,970 readings one side moves (a tune4 buyer, to its pair's service), tune4
-#: agreement .817 -> .818, the others and the labelled ads the same. A thing to be moved ("Нужно
-#: перевезти пианино", "Suche jemanden, der mein Klavier transportiert", "냉장고 운반": ``move``) is a
-#: moving service; a sale that offers transport ("Vendo sofá, puedo transportar") stays the thing. Moving
-#: home is not in the list: "Vendo por mudanza", "घर शिफ्ट कर रहे हैं" sell or give away because of it.
+#: agreement .817 -> .818, the others and the labelled ads the same.
 WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
     ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
@@ -48,16 +45,11 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
         ("services/it-help", "electronics/phones"),
         ("services/it-help", "electronics/tablets"),
     ),
-    ("move",): (
-        ("services/moving", "sports/instruments"),
-        ("services/moving", "home/furniture"),
-        ("services/moving", "home/appliances"),
-    ),
 }
 #: A list of words that leaves a ``WORD_PAIRS`` key alone when the text speaks with it too: a repair said
 #: beside buying or selling the thing outright ("Selling washing machine, needs repair", "Vendo lavadora,
 #: necesita reparación") is the thing's state, not a repair service.
-WORD_UNLESS: dict[tuple[str, ...], str] = {("repair",): "own", ("move",): "own"}
+WORD_UNLESS: dict[tuple[str, ...], str] = {("repair",): "own"}
 #: How far into a text a ``WORD_PAIRS`` key's words are heard (characters; the whole text when absent): a
 #: repair service names itself first ("Riparazione TV", "Ремонт ноутбуков", "Need my washing machine
 #: fixed"); a repair later in an ad is the thing's history ("..., keine Reparaturen", "nunca foi para

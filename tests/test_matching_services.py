@@ -69,39 +69,3 @@ def test_a_service_offered_with_a_verb_of_doing_it_is_offered(text: str) -> None
 def test_a_service_sought_stays_sought(text: str) -> None:
     u = understand(text)
     assert u.intent.action == Action.SEEK_SERVICE and "action" not in u.missing, (text, u.missing)
-
-
-# a thing someone is asked to move was the thing wanted: "Нужно перевезти пианино" was a piano to buy
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Suche jemanden, der mein Klavier in die neue Wohnung transportiert",
-        "Need someone to move my sofa across town this Saturday",
-        "Busco quien pueda transportar una nevera a mi piso nuevo",
-        "Нужно перевезти диван и шкаф, 5 этаж без лифта",
-        "ピアノの運搬をお願いしたいです",
-        "냉장고 운반해주실 분 구해요",
-        "Piyanomu yeni eve taşıtmam lazım",
-        "Butuh jasa angkut kulkas dan lemari",
-        "फ्रिज नए घर में शिफ्ट करवाना है",
-    ],
-)
-def test_a_thing_to_be_moved_is_a_moving_service(text: str) -> None:
-    u = understand(text)
-    assert u.intent.category == "services/moving", (text, u.intent.category, u.candidates)
-    assert u.intent.action == Action.SEEK_SERVICE, text
-
-
-@pytest.mark.parametrize(
-    ("text", "category"),
-    [
-        ("Verkaufe Sofa, Transport gegen Aufpreis möglich", "home/furniture"),  # a sale that offers transport
-        ("Vendo sofá, puedo transportar en mi furgoneta", "home/furniture"),
-        ("Продаю шкаф, помогу перевезти", "home/furniture"),
-        ("Suche Klavier, Transport organisiere ich selbst", "sports/instruments"),
-        ("Vendo sofá por mudanza, 80 €", "home/furniture"),  # moving home is why it is sold
-        ("Quelqu'un aurait une plaque à induction à céder ? je peux me déplacer sur Lyon", "home/appliances"),
-    ],
-)
-def test_a_thing_sold_or_sought_with_a_word_of_transport_stays_the_thing(text: str, category: str) -> None:
-    assert understand(text).intent.category == category, text
