@@ -396,6 +396,7 @@ def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
             if all(span[1] <= k[0] or k[1] <= span[0] for k in kept):
                 kept.append(span)
         spans = sorted(kept)
+    start_set = set(starts)
     return [
         Gloss(
             cs[ci].id,
@@ -403,7 +404,7 @@ def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
             cs[ci].english,
             a,
             b,
-            _inside(text, (a, b), cs[ci].category, head, set(starts), index),
+            _inside(text, (a, b), cs[ci].category, head, start_set, index),
         )
         for a, b, ci in spans
     ]
@@ -426,7 +427,7 @@ def _inside(
     character), and in German and Dutch inside a compound too ("Hundebuggy": a "Buggy")."""
     a, b = span
     cs = all_concepts()
-    for pos in range(a, b):
+    for pos in (a,) if head == "first" else range(a, b):
         for phrase, lang, ci in index.get(_key(text[pos : pos + 2]), ()):
             if pos not in starts and lang not in _COMPOUNDING:
                 continue

@@ -234,15 +234,17 @@ def intent_item_rendering(intent: Intent) -> str:
 
 @dataclass(frozen=True)
 class ItemView:
-    """What an intent's text says about the item: its rendering and the categories of bank phrases found."""
+    """What an intent's text says about the item: its rendering and the bank phrases found."""
 
     rendering: str
-    gloss_categories: list[str]
+    glosses: tuple[Gloss, ...]
     service_hint: bool
     attributes: dict[str, str]  # the published attributes the view reads: all but the product line
     langs: tuple[str, ...] | None = None  # the languages the text was read in (``lexicon.scope``)
-    #: the categories of the phrases found whose head is another category's phrase (``Gloss.narrows``)
-    narrowing: tuple[str, ...] = ()
+
+    @property
+    def gloss_categories(self) -> list[str]:
+        return [g.category for g in self.glosses]
 
 
 def item_view(intent: Intent) -> ItemView:
@@ -257,15 +259,14 @@ def item_view(intent: Intent) -> ItemView:
     """
     attrs = {k: v for k, v in intent.attributes.items() if k != "line"}
     if not intent.text:
-        return ItemView(item_rendering(attrs, attrs.get("item", "")), [], False, attrs)
+        return ItemView(item_rendering(attrs, attrs.get("item", "")), (), False, attrs)
     ex = extract(intent.text, lang=intent.lang)
     found = find_glosses(ex, lines=False)
     gloss = " ".join(list(dict.fromkeys(g.english for g in found))[:MAX_GLOSSES])
     return ItemView(
         item_rendering(attrs, item_words(intent.text, ex), gloss),
-        [g.category for g in found],
+        tuple(found),
         service_hint(fold(intent.text), ex.langs),
         attrs,
         ex.langs,
-        tuple(g.category for g in found if g.narrows),
     )

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matching.bank import BANK_LANGS, examples, phrases
+from matching.bank import BANK_LANGS, Gloss, examples, phrases
 from matching.brands import BRAND_CATEGORIES, LINES
 from matching.cache import embed_cached
 from matching.embedder import Embedder, l2_normalise
@@ -496,18 +496,14 @@ def bank_languages(langs: tuple[str, ...] | None, by_lang: dict[str, np.ndarray]
     return tuple(sorted({lang for lang in langs or () if lang in by_lang}))
 
 
-def text_boosts(
-    attributes: dict[str, str],
-    gloss_categories: list[str],
-    service_hint: bool,
-    narrowing: Sequence[str] = (),
-) -> dict[str, float]:
-    """Every fixed category boost of one text: attributes and brand, bank phrases found, "someone to ...",
-    bank phrases that narrow another category's phrase (``narrowing``, ``Gloss.narrows``)."""
+def text_boosts(attributes: dict[str, str], glosses: Sequence[Gloss], service_hint: bool) -> dict[str, float]:
+    """Every fixed category boost of one text: attributes and brand, bank phrases found (``W_LEXICAL``, and
+    ``W_NARROW`` more where a phrase narrows another category's: ``Gloss.narrows``), "someone to ..."."""
     b = attribute_boosts(attributes)
+    gloss_categories = [g.category for g in glosses]
     for code, w in lexical_weights(gloss_categories).items():
         b[code] = b.get(code, 0.0) + w
-    for code in dict.fromkeys(narrowing):
+    for code in dict.fromkeys(g.category for g in glosses if g.narrows):
         b[code] = b.get(code, 0.0) + W_NARROW
     if service_hint:
         for code in taxonomy().codes:

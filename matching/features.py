@@ -140,7 +140,7 @@ def features(intents: Sequence[Intent], embedder: Embedder, *, probs: bool = Tru
     if not probs:
         return Features(match, np.zeros((n, 0), dtype=np.float32), codes)
     # the view's attributes: without the product line, as the view is without its gloss (``item_view``)
-    boosts = [text_boosts(v.attributes, v.gloss_categories, v.service_hint, v.narrowing) for v in views]
+    boosts = [text_boosts(v.attributes, v.glosses, v.service_hint) for v in views]
     # Without the n-gram vote (``texts`` not given): this distribution also sets how many groups a query
     # searches (``discovery``), and the n-gram vote's sharper one narrowed the search (tune2: 2.01 -> 1.65
     # groups per search) and cost tune3 .025 of top-1; the published category (``understand``) uses it.

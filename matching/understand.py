@@ -419,12 +419,7 @@ def _category_inputs(emb: Embedder, parsed: list[_Parsed]) -> tuple[np.ndarray, 
 
 
 def _boosts(p: _Parsed) -> dict[str, float]:
-    return text_boosts(
-        p.ex.attributes,
-        [g.category for g in p.glosses],
-        service_hint(fold(p.text), p.ex.langs),
-        [g.category for g in p.glosses if g.narrows],
-    )
+    return text_boosts(p.ex.attributes, p.glosses, service_hint(fold(p.text), p.ex.langs))
 
 
 def _gloss(p: _Parsed) -> str:
