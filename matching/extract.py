@@ -438,6 +438,27 @@ def _everyday() -> frozenset[str]:
     return frozenset(common()["currency_everyday"])
 
 
+def _read_conditions(rx: Patterns, t: str, brands: list[re.Match[str]]) -> tuple[str, list[str]]:
+    """The conditions ``t`` names outside ``brands``, in the tables' order (the first is the one kept), and
+    ``t`` without their words. Where two phrases overlap the longer one is read: "never used" and "mai usata"
+    are new, not the "used" and "usata" inside them, and "没用过" (not used) is not "用过" (used)."""
+    found = [
+        (cond, cm.start(), cm.end())
+        for cond, crx in rx.conditions
+        for cm in crx.finditer(t)
+        if cm.end() > cm.start() and not any(b.start() < cm.end() and cm.start() < b.end() for b in brands)
+    ]
+    taken: list[tuple[str, int, int]] = []
+    for cond, a, b in sorted(found, key=lambda f: (f[1] - f[2], f[1])):
+        if not any(a < y and x < b for _, x, y in taken):
+            taken.append((cond, a, b))
+    order = [c for c, _ in rx.conditions]
+    conditions = sorted({c for c, _, _ in taken}, key=order.index)
+    for _, a, b in taken:
+        t = blank(t, a, b)
+    return t, conditions
+
+
 def _check_leftovers(rx: Patterns, text: str, ex: Extraction) -> None:
     """A currency without an amount, or a bare number that may be a price or a quantity: say so."""
     if ex.price is None:
@@ -515,15 +536,8 @@ def extract(
             ex.attributes["negotiable"] = "yes"
             t = blank(t, neg.start(), neg.end())
     t = extract_quantity(rx, t, ex, cased)
-    conditions: list[str] = []
     brands = find_brands(t)  # read once: "New Balance" is a brand, not a condition
-    for cond, crx in rx.conditions:
-        for cm in crx.finditer(t):
-            if any(b.start() < cm.end() and cm.start() < b.end() for b in brands):
-                continue
-            if cond not in conditions:
-                conditions.append(cond)
-            t = blank(t, cm.start(), cm.end())
+    t, conditions = _read_conditions(rx, t, brands)
     if conditions:
         ex.attributes["condition"] = conditions[0]
         if {"new", "used"} <= set(conditions):

@@ -23,7 +23,9 @@ before a word of ``quantity.times_after`` a set's "2x" counts times (German "2x 
 before a word of ``quantity.flaws`` (one word may come between) a number counts wear or damage, not things
 ("2 small scratches", "пара царапин"); after a pair word, a word of ``quantity.paired`` (three words may come
 between) is a thing sold by the pair, one of it ("a pair of Nike running shoes"). ``swap`` says one thing is
-offered for another ("Tausche PS5 gegen Switch"): the agent asks the side. ``status`` (each entry a ``supply``
+offered for another ("Tausche PS5 gegen Switch"): the agent asks the side. ``seats_free`` (each entry a whole
+phrase, its number written in digits) says a ride has free seats ("3 plazas", "còn 2 ghế"): a ride so
+described is offered (``understand``). ``status`` (each entry a ``supply``
 entry too) says a thing is for sale or for rent ("à louer", "kiralık"): after a demand cue it is the status
 of the thing wanted (``cues.wanted_status``). ``price.former_before`` and ``price.former_after`` mark a
 price as a former or a new one's ("was $200", "NP 400 €", "200 TL yerine"): not the one asked.
