@@ -10,6 +10,7 @@ Demand -> BUY (goods) or SEEK_SERVICE (service categories); supply -> SELL or OF
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from matching.lexicon import languages, pattern, words
@@ -59,6 +60,40 @@ def cue_spans(text: str, langs: tuple[str, ...] | None = None) -> list[Cue]:
             kept.append(s)
     kept.sort(key=lambda s: s[0])
     return kept
+
+
+#: A sentence's end: a question mark (Latin, full-width, Arabic), a full stop or an exclamation mark that no
+#: digit touches ("1.500 ₽" is one number), a line break.
+SENTENCE_END = re.compile(r"[?？؟\n]|(?<!\d)[.!。！](?!\d)")
+QUESTION_MARKS = frozenset("?？؟")
+
+
+def asks(text: str) -> bool:
+    """True if ``text`` asks a question (a question mark anywhere)."""
+    return any(c in QUESTION_MARKS for c in text)
+
+
+def asked_of_anyone(text: str, cues: list[Cue], langs: tuple[str, ...] | None = None) -> list[Cue]:
+    """``cues`` with every supply cue that a question asks of anyone turned to demand: after a word of the
+    tables' ``anyone`` in a sentence ending with a question mark ("Anyone giving away olive wood?",
+    "Alguém vendendo 2 ingressos ...?", "有人转让...吗？", "कोई ... बेच रहा है क्या?", "Ada yang mau
+    lepas ...?"): the asker wants what someone else sells. A seller's own question after the sale ("Vendo
+    bici, ¿alguien interesado?") keeps the sale: the word comes after the cue."""
+    rx = pattern("anyone", langs or languages())
+    if rx is None or not asks(text) or not any(c[2] == "supply" for c in cues):
+        return cues
+    asked: list[tuple[int, int]] = []  # the questions' starts and ends
+    start = 0
+    for m in SENTENCE_END.finditer(text):
+        if m.group(0) in QUESTION_MARKS:
+            asked.append((start, m.start()))
+        start = m.end()
+    out: list[Cue] = []
+    for c in cues:
+        if c[2] == "supply" and any(a <= c[0] and rx.search(text, a, c[0]) for a, b in asked if c[1] <= b):
+            c = (c[0], c[1], "demand", c[3])
+        out.append(c)
+    return out
 
 
 def by_kind(cues: list[Cue]) -> tuple[list[str], list[str]]:

@@ -36,6 +36,8 @@ from matching.bank import Gloss
 from matching.canonical import MAX_GLOSSES, category_label, find_glosses, item_rendering, item_words, render
 from matching.classify import CategoryResult, Votes, classifier_for, text_boosts
 from matching.cues import (
+    asked_of_anyone,
+    asks,
     by_kind,
     cue_spans,
     is_service_category,
@@ -97,6 +99,13 @@ ACTION_MIN_CONFIDENCE = 0.62
 #: Of the 311 texts of the tuning sets and the 3,771 labelled ads with either and no cue word, one is a
 #: request (a "like new" one in tune4, read as an offer already); five offers were read as requests or asked.
 DESCRIBED_SUPPLY_CONFIDENCE = 0.8
+#: Confidence of the demand side when no cue word speaks and the text asks a question ("Carona pra praia no
+#: sábado?", "Wer repariert Tablets?", "Ai dư vé xem múa rối nước ... không ạ?"): of the 181 such texts of
+#: the tuning sets and the labelled ads, 180 are requests (28 were read as offers or asked) and one is an
+#: offer (in tune4, read as a request already). A seller's question to buyers (the tables' ``offer_question``:
+#: "interested?", "¿te interesa?", "관심 있으신 분?") leaves the side to the wording. A supply word a
+#: question asks of anyone is a demand word (``cues.asked_of_anyone``).
+ASKED_DEMAND_CONFIDENCE = 0.8
 #: A ride whose free seats are counted ("Voy a la costa el viernes, 3 plazas", "Xe ghép ..., còn 2 ghế", the
 #: tables' ``seats_free``) and that no cue word asks for is offered by its driver (read here only: a sofa has
 #: "3 plazas" too).
@@ -463,7 +472,7 @@ def _action(
     p: _Parsed, seek: float, category: str, warnings: list[str], missing: list[str]
 ) -> tuple[bool, float, dict[str, list[str]]]:
     lowered = fold(p.text)
-    spans = cue_spans(lowered, p.ex.langs)
+    spans = asked_of_anyone(lowered, cue_spans(lowered, p.ex.langs), p.ex.langs)
     demand, supply = by_kind(spans)
     if speaks(lowered, "swap", p.ex.langs):  # "Trade my PS5 for a Switch": both sides at once
         demand_side = bool(demand) if bool(demand) != bool(supply) else seek > 0.5
@@ -479,6 +488,8 @@ def _action(
         return True, 0.9, {"demand": demand, "supply": supply}
     if supply and not demand:
         return False, 0.97, {"demand": demand, "supply": supply}
+    if not demand and not supply and asks(p.text) and not speaks(lowered, "offer_question", p.ex.langs):
+        return True, max(ASKED_DEMAND_CONFIDENCE, min(0.9, seek)), {"demand": demand, "supply": supply}
     if not demand and (
         p.ex.attributes.get("condition") == "like_new"
         or p.ex.attributes.get("negotiable") == "yes"
