@@ -227,7 +227,7 @@ def _ranges(
             continue
         out = [f for f in out if f[0] < m.start()]
         bound = price.bound or "range"
-        upper = PriceInfo(price.amount, price.currency, price.per_unit, bound, price.text)
+        upper = PriceInfo(price.amount, price.currency, price.per_unit, bound, price.text, price.written)
         out.append((m.start(), tail, upper))
     return out
 
@@ -367,7 +367,7 @@ def _extract_price(
                         continue  # "max 4 tires", "最多3把椅子", "for max 3 hours": a count, not money
                     bound = "max"
                 at = m.start("num") if kind == "lot" else m.start()  # the lot's count stays a count
-                price = PriceInfo(amount, default_currency, per_unit, bound, m.group(0).strip())
+                price = PriceInfo(amount, default_currency, per_unit, bound, m.group(0).strip(), False)
                 found.append((at, tail, price))
                 break
             if found:

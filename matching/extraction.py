@@ -15,6 +15,8 @@ class PriceInfo:
     per_unit: bool | None  # None: the text didn't say
     bound: str | None  # "max", "min", "approx", "range" (the amount is a range's upper end) or None
     text: str
+    #: The text names the currency; False: a bare number given the place's currency ("8万" in Medellín).
+    written: bool = True
 
 
 @dataclass

@@ -29,6 +29,8 @@ described is offered (``understand``). ``status`` (each entry a ``supply``
 entry too) says a thing is for sale or for rent ("à louer", "kiralık"): after a demand cue it is the status
 of the thing wanted (``cues.wanted_status``). ``price.former_before`` and ``price.former_after`` mark a
 price as a former or a new one's ("was $200", "NP 400 €", "200 TL yerine"): not the one asked.
+``price.pay_before`` and ``price.pay_after`` say what a buyer will pay ("I'll pay", "zahle", "öderim"): a
+maximum's words (``patterns.PAY_WORDS``), not read in a limit written in words.
 ``common.json``'s ``phone_cues`` are the words right before a phone number (``matching.contacts``).
 ``spelled`` holds what reads a number written out in words and chained ("dos mil quinientos": ``spelled``).
 ``price.label_units`` gives the unit a price label implies for a small bare amount (Korean "월세 50": 만원).

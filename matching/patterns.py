@@ -34,6 +34,13 @@ INDIAN_GROUPING = r"\d{1,2}(?:,\d{2})+,\d{3}"
 #: An amount: Indian grouping, thousands grouped by "." "," or a space, or plain digits; each with up to two
 #: decimals except the Indian one.
 NUM = rf"{INDIAN_GROUPING}(?![\d,])|\d{{1,3}}(?:[.,\s]\d{{3}})+(?:[.,]\d{{1,2}})?|\d+(?:[.,]\d{{1,2}})?"
+#: Table lists read as a bound's words wherever the bound's own are, but not in a limit written in words
+#: (``limit_words``): what a buyer will pay ("I'll pay $200", "Zahle 150 €", "2000 TL öderim",
+#: "5000円払います") is the most they pay, and "pago en soles" names no amount.
+PAY_WORDS: dict[str, tuple[str, ...]] = {
+    "price.max_before": ("price.pay_before",),
+    "price.max_after": ("price.pay_after",),
+}
 #: Millions after an amount written currency first ("$1.2M"); matched case-insensitively (texts are folded).
 CURRENCY_MILLION = "m"
 #: Words that link a multiplier to what it counts ("8 milhões de rupias"): after one they are no unit.
@@ -246,23 +253,28 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
     suffix = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM}){linked}\s?(?P<cur>{cur})")
     bare_mult = re.compile(rf"{NOT_BEFORE_NUM}(?P<num>{NUM})\s?(?P<mult>{mult})") if mults else None
 
+    def words(path: str) -> str | None:
+        """The alternation of the table list at ``path`` and of the lists ``PAY_WORDS`` adds to it."""
+        parts = [p.pattern for q in (path, *PAY_WORDS.get(path, ())) if (p := pattern(q, langs)) is not None]
+        return "|".join(parts) if parts else None
+
     def side(path: str, anchor: str) -> re.Pattern[str] | None:
-        rx = pattern(path, langs)
-        if rx is None:
+        alt = words(path)
+        if alt is None:
             return None
         if anchor == "end":
             gap = r"[^\d]{0,14}" if path.startswith("price.each") else r"\W{0,3}"
-            return re.compile(rf"(?:{rx.pattern}){gap}$")
+            return re.compile(rf"(?:{alt}){gap}$")
         if path in ("price.each", "price.total"):
-            return re.compile(rf"^\W{{0,3}}(?:[^\W\d]{{1,5}}\W{{1,3}})?(?:{rx.pattern})")
-        return re.compile(rf"^\W{{0,3}}(?:{rx.pattern})")
+            return re.compile(rf"^\W{{0,3}}(?:[^\W\d]{{1,5}}\W{{1,3}})?(?:{alt})")
+        return re.compile(rf"^\W{{0,3}}(?:{alt})")
 
     before = {k: side(f"price.{k}_before", "end") for k in ("max", "min", "approx", "each", "former")}
     before["total"] = side("price.total", "end")
     after = {k: side(f"price.{k}_after", "start") for k in ("max", "min", "approx", "former")}
     after["each"] = side("price.each", "start")
     after["total"] = side("price.total", "start")
-    bound_words = [p.pattern for p in (pattern("price.max_before", langs),) if p is not None]
+    bound_words = [w for w in (words("price.max_before"),) if w is not None]
     bare_bound = (
         # a range's upper end is the bound ("预算3800-4000", "budget 4-5 hundred": 500, not 4)
         re.compile(
@@ -278,9 +290,7 @@ def compiled(langs: tuple[str, ...]) -> Patterns:
         else None
     )
     after_mult = re.compile(rf"\s?(?:{mult})\.?") if mults else None
-    after_words = [
-        p.pattern for k in ("max", "approx") if (p := pattern(f"price.{k}_after", langs)) is not None
-    ]
+    after_words = [w for k in ("max", "approx") if (w := words(f"price.{k}_after")) is not None]
     rate_rx = pattern("price.rate_after", langs)
     rate_after = re.compile(rf"\s?(?:{rate_rx.pattern})") if rate_rx else None
     rate_opt = rf"(?:\s?(?:{rate_rx.pattern}))?" if rate_rx else ""

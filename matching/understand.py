@@ -95,9 +95,12 @@ W_LEAD_TEXT = 2.0
 #: word deciding), the action is reported as uncertain (the margin's old threshold, .03, is .62).
 ACTION_MIN_CONFIDENCE = 0.62
 #: Confidence of the supply side when no word asks for the thing and the text describes it the way only its
-#: owner does: "like new" ("美品", "풀박스", "az kullanılmış") or a price open to offers ("VB", "네고 가능").
-#: Of the 311 texts of the tuning sets and the 3,771 labelled ads with either and no cue word, one is a
-#: request (a "like new" one in tune4, read as an offer already); five offers were read as requests or asked.
+#: owner does: "like new" ("美品", "풀박스", "az kullanılmış"), a price open to offers ("VB", "네고 가능")
+#: or a price with its currency and no bound ("25000円", "15 €"; a buyer's is a budget: "bis 60 €", "2万円
+#: 以内", "tầm 300k"). Of the 311 texts of the tuning sets and the 3,771 labelled ads with like new or
+#: negotiable and no cue word, one is a request (read as an offer already), five offers were read as requests
+#: or asked; of the 1,770 with such a price and no cue word, two are requests and 90 offers were read as
+#: requests or asked.
 DESCRIBED_SUPPLY_CONFIDENCE = 0.8
 #: Confidence of the demand side when no cue word speaks and the text asks a question ("Carona pra praia no
 #: sábado?", "Wer repariert Tablets?", "Ai dư vé xem múa rối nước ... không ạ?"): of the 181 such texts of
@@ -490,9 +493,11 @@ def _action(
         return False, 0.97, {"demand": demand, "supply": supply}
     if not demand and not supply and asks(p.text) and not speaks(lowered, "offer_question", p.ex.langs):
         return True, max(ASKED_DEMAND_CONFIDENCE, min(0.9, seek)), {"demand": demand, "supply": supply}
+    price = p.ex.price
     if not demand and (
         p.ex.attributes.get("condition") == "like_new"
         or p.ex.attributes.get("negotiable") == "yes"
+        or (price is not None and price.written and price.currency is not None and price.bound is None)
         or (category == RIDESHARE and speaks(lowered, "seats_free", p.ex.langs))
     ):
         return (

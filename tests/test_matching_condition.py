@@ -59,12 +59,39 @@ def test_a_used_thing_stays_used(text: str, lang: str, condition: str) -> None:
         "Kinderwagen Bugaboo Fox, 250 VB",
         "갤럭시 탭 S8 네고 가능",
         "Xe đạp thể thao như mới",
+        # a price with its currency and no bound: an asking price, not a budget
+        "子供用自転車 16インチ 補助輪付き 2000円",
+        "キャノン 一眼レフ EOS Kiss X9 レンズキット 35000円",
+        "液晶テレビ 43インチ 東芝 レグザ 15000円",
+        "腕時計 セイコー プレサージュ 自動巻き 25000円",
+        "子猫の里親募集 生後2ヶ月 オス ワクチン済み",  # looking for a kitten's new owner gives it away
     ],
 )
 def test_an_owners_description_is_an_offer(text: str) -> None:
     u = understand(text)
     assert u.intent.action == Action.SELL, (text, u.intent.action)
     assert "action" not in u.missing, text
+
+
+# what a buyer will pay is the most they pay, not an asking price
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I'll pay $200 for a PS5 in good condition", "en"),
+        ("Pago 200 € por una PS5 en buen estado", "es"),
+        ("Zahle 150 € für ein gutes Kinderfahrrad", "de"),
+        ("Je paie 150 € pour un vélo enfant", "fr"),
+        ("Заплачу 5000 руб за детский велосипед", "ru"),
+        ("Çocuk bisikleti için 2000 TL öderim", "tr"),
+        ("बच्चों की साइकिल के लिए 2000 रुपये दे दूंगा", "hi"),
+        ("أدفع 500 ريال على دراجة أطفال", "ar"),
+        ("子供用自転車に5000円払います", "ja"),
+        ("아이 자전거 3만원 드릴게요", "ko"),
+    ],
+)
+def test_a_price_someone_will_pay_is_a_maximum(text: str, lang: str) -> None:
+    price = extract(text, None, lang).price
+    assert price is not None and price.bound == "max", (text, price)
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,20 @@ def test_quantity_per_language(text: str, qty: int | None) -> None:
         # "I give tuition" (Hindi, Egyptian Arabic): a teacher's offer, read as a request for lessons
         ("मैं गणित की ट्यूशन देता हूँ", "supply"),
         ("أدي دروس إنجليزي في البيت", "supply"),
+        # "收" opening a text or before a model name buys (it was read as a sale); "收纳" is storage
+        ("收iPhone 13 128G，成色好的", "demand"),
+        ("收二手婴儿车，北京朝阳自提", "demand"),
+        ("上海收Switch OLED", "demand"),
+        ("出售收纳柜，白色", "supply"),
+        # "anyone who has ...", "I take a giveaway", "may I have ...": requests, read as offers
+        ("유모차 있으신 분 연락주세요", "demand"),
+        ("관심 있으신 분 연락주세요, 자전거 팝니다", "supply"),
+        ("아기 옷 나눔 받아요", "demand"),
+        ("Xin vài thùng carton cũ để chuyển nhà", "demand"),
+        ("Xin chào, mình bán xe đạp cũ", "supply"),
+        ("Klasik gitar alınacaktır, İzmir", "demand"),
+        ("Mau sewa mobil untuk 3 hari di Bali", "demand"),
+        ("محتاجة مدرسة رياضيات للبيت", "demand"),
     ],
 )
 def test_action_cues(text: str, side: str) -> None:
