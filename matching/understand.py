@@ -105,9 +105,11 @@ DESCRIBED_SUPPLY_CONFIDENCE = 0.8
 #: Confidence of the demand side when no cue word speaks and the text asks a question ("Carona pra praia no
 #: sábado?", "Wer repariert Tablets?", "Ai dư vé xem múa rối nước ... không ạ?"): of the 181 such texts of
 #: the tuning sets and the labelled ads, 180 are requests (28 were read as offers or asked) and one is an
-#: offer (in tune4, read as a request already). A seller's question to buyers (the tables' ``offer_question``:
-#: "interested?", "¿te interesa?", "관심 있으신 분?") leaves the side to the wording. A supply word a
-#: question asks of anyone is a demand word (``cues.asked_of_anyone``).
+#: offer (in tune4, read as a request already). An owner's description (``DESCRIBED_SUPPLY_CONFIDENCE``) is
+#: read first: a seller's question ahead of it ("Brauchst du ein Fahrrad? ... wie neu, 60 €") asks nothing
+#: (of the two such texts, one is a request and one an offer). A seller's question to buyers (the tables'
+#: ``offer_question``: "interested?", "¿te interesa?", "관심 있으신 분?") leaves the side to the wording. A
+#: supply word a question asks of anyone is a demand word (``cues.asked_of_anyone``).
 ASKED_DEMAND_CONFIDENCE = 0.8
 #: A ride whose free seats are counted ("Voy a la costa el viernes, 3 plazas", "Xe ghép ..., còn 2 ghế", the
 #: tables' ``seats_free``) and that no cue word asks for is offered by its driver (read here only: a sofa has
@@ -491,8 +493,6 @@ def _action(
         return True, 0.9, {"demand": demand, "supply": supply}
     if supply and not demand:
         return False, 0.97, {"demand": demand, "supply": supply}
-    if not demand and not supply and asks(p.text) and not speaks(lowered, "offer_question", p.ex.langs):
-        return True, max(ASKED_DEMAND_CONFIDENCE, min(0.9, seek)), {"demand": demand, "supply": supply}
     price = p.ex.price
     if not demand and (
         p.ex.attributes.get("condition") == "like_new"
@@ -505,6 +505,8 @@ def _action(
             max(DESCRIBED_SUPPLY_CONFIDENCE, min(0.9, 1.0 - seek)),
             {"demand": demand, "supply": supply},
         )
+    if not demand and not supply and asks(p.text) and not speaks(lowered, "offer_question", p.ex.langs):
+        return True, max(ASKED_DEMAND_CONFIDENCE, min(0.9, seek)), {"demand": demand, "supply": supply}
     demand_side = seek > 0.5
     conf = min(0.9, max(seek, 1.0 - seek))
     if demand and supply:

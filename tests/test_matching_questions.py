@@ -38,6 +38,7 @@ def test_a_question_to_anyone_who_sells_is_a_request(text: str) -> None:
         "Vendo bici de montaña, ¿alguien interesado?",
         "Selling my bike, anyone interested?",
         "Verkaufe Kinderfahrrad. Wer Interesse hat, bitte melden.",
+        "Brauchst du ein Fahrrad? Kinderfahrrad wie neu, 60 €",  # the owner's description comes first
     ],
 )
 def test_a_sellers_question_to_buyers_keeps_the_sale(text: str) -> None:
