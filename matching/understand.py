@@ -6,8 +6,8 @@ script no language table covers), its language detected (or taken from ``lang``)
 that language (plus English) applied: attributes, prices with currency and multipliers, quantities
 (``extract``), cues, and the bank glossary. One batched embedding call gives the item-word vectors and the
 whole-text vectors; the bank classifier turns them into a calibrated category distribution (``classify``).
-Lexical cues decide the action when they agree, the side the wording suggests otherwise
-(``Classifier.demand_probability``).
+Lexical cues decide the action when they agree, an owner's description or a question when no cue word does,
+the side the wording suggests otherwise (``Classifier.demand_probability``; all in ``matching.side``).
 
 Whatever was not found or is uncertain goes to ``.missing`` (so the agent asks), contradictions and
 ambiguities to ``.warnings``. When the best two categories are close, ``.needs_choice`` is set and
@@ -36,15 +36,9 @@ from matching.bank import Gloss
 from matching.canonical import MAX_GLOSSES, category_label, find_glosses, item_rendering, item_words, render
 from matching.classify import CategoryResult, Votes, classifier_for, text_boosts
 from matching.cues import (
-    asked_of_anyone,
-    asks,
-    by_kind,
-    cue_spans,
     is_service_category,
     job_seeker,
     service_hint,
-    speaks,
-    wanted_status,
 )
 from matching.discovery import FREE_CATEGORY, says_giveaway
 from matching.embedder import Embedder, get_embedder, l2_normalise
@@ -57,6 +51,7 @@ from matching.lang import detect_language, mixed_languages, script_report, suppo
 from matching.lexicon import fold, pattern
 from matching.pricing import PLACE_CURRENCY, draft_price
 from matching.published import published_text
+from matching.side import read_side
 from matching.signals import YEAR_GROUPS, model_year
 from matching.things import thing_count
 from wire.currency import is_currency
@@ -91,30 +86,6 @@ CHOICE_MARGIN = 0.2
 #: (``features``, whose match vector already holds it) cost top-5 (tune4 .965 -> .945). One more embedding
 #: per text longer than its lead (bench/matching.py, understanding whole ads: 79.0 -> 75.6 texts/s).
 W_LEAD_TEXT = 2.0
-#: Below this confidence in the side the wording alone suggests (``Classifier.demand_probability``, no cue
-#: word deciding), the action is reported as uncertain (the margin's old threshold, .03, is .62).
-ACTION_MIN_CONFIDENCE = 0.62
-#: Confidence of the supply side when no word asks for the thing and the text describes it the way only its
-#: owner does: "like new" ("美品", "풀박스", "az kullanılmış"), a price open to offers ("VB", "네고 가능")
-#: or a price with its currency and no bound ("25000円", "15 €"; a buyer's is a budget: "bis 60 €", "2万円
-#: 以内", "tầm 300k"). Of the 311 texts of the tuning sets and the 3,771 labelled ads with like new or
-#: negotiable and no cue word, one is a request (read as an offer already), five offers were read as requests
-#: or asked; of the 1,770 with such a price and no cue word, two are requests and 90 offers were read as
-#: requests or asked.
-DESCRIBED_SUPPLY_CONFIDENCE = 0.8
-#: Confidence of the demand side when no cue word speaks and the text asks a question ("Carona pra praia no
-#: sábado?", "Wer repariert Tablets?", "Ai dư vé xem múa rối nước ... không ạ?"): of the 181 such texts of
-#: the tuning sets and the labelled ads, 180 are requests (28 were read as offers or asked) and one is an
-#: offer (in tune4, read as a request already). An owner's description (``DESCRIBED_SUPPLY_CONFIDENCE``) is
-#: read first: a seller's question ahead of it ("Brauchst du ein Fahrrad? ... wie neu, 60 €") asks nothing
-#: (of the two such texts, one is a request and one an offer). A seller's question to buyers (the tables'
-#: ``offer_question``: "interested?", "¿te interesa?", "관심 있으신 분?") leaves the side to the wording. A
-#: supply word a question asks of anyone is a demand word (``cues.asked_of_anyone``).
-ASKED_DEMAND_CONFIDENCE = 0.8
-#: A ride whose free seats are counted ("Voy a la costa el viernes, 3 plazas", "Xe ghép ..., còn 2 ghế", the
-#: tables' ``seats_free``) and that no cue word asks for is offered by its driver (read here only: a sofa has
-#: "3 plazas" too).
-RIDESHARE = "transport/rideshare"
 #: Share of letters in scripts no language table covers above which the text is refused.
 MAX_UNSUPPORTED_SHARE = 0.5
 #: Attributes the agent should ask for when absent, per category.
@@ -473,53 +444,6 @@ def _two_items(p: _Parsed, category: str) -> list[str]:
     return []
 
 
-def _action(
-    p: _Parsed, seek: float, category: str, warnings: list[str], missing: list[str]
-) -> tuple[bool, float, dict[str, list[str]]]:
-    lowered = fold(p.text)
-    spans = asked_of_anyone(lowered, cue_spans(lowered, p.ex.langs), p.ex.langs)
-    demand, supply = by_kind(spans)
-    if speaks(lowered, "swap", p.ex.langs):  # "Trade my PS5 for a Switch": both sides at once
-        demand_side = bool(demand) if bool(demand) != bool(supply) else seek > 0.5
-        warnings.append(
-            "a swap (one thing for another): publish what you give ('sell') and what you want ('buy') as two "
-            f"intents; read as {'buy' if demand_side else 'sell'}"
-        )
-        missing.append("action")
-        return demand_side, 0.5, {"demand": demand, "supply": supply}
-    if demand and not supply:
-        return True, 0.97, {"demand": demand, "supply": supply}
-    if demand and wanted_status(spans, p.ex.langs, p.lang):  # "Cherche appartement à louer": it is for rent
-        return True, 0.9, {"demand": demand, "supply": supply}
-    if supply and not demand:
-        return False, 0.97, {"demand": demand, "supply": supply}
-    price = p.ex.price
-    if not demand and (
-        p.ex.attributes.get("condition") == "like_new"
-        or p.ex.attributes.get("negotiable") == "yes"
-        or (price is not None and price.written and price.currency is not None and price.bound is None)
-        or (category == RIDESHARE and speaks(lowered, "seats_free", p.ex.langs))
-    ):
-        return (
-            False,
-            max(DESCRIBED_SUPPLY_CONFIDENCE, min(0.9, 1.0 - seek)),
-            {"demand": demand, "supply": supply},
-        )
-    if not demand and not supply and asks(p.text) and not speaks(lowered, "offer_question", p.ex.langs):
-        return True, max(ASKED_DEMAND_CONFIDENCE, min(0.9, seek)), {"demand": demand, "supply": supply}
-    demand_side = seek > 0.5
-    conf = min(0.9, max(seek, 1.0 - seek))
-    if demand and supply:
-        warnings.append(
-            f"both buying ({demand[0]!r}) and selling ({supply[0]!r}) words; "
-            f"chose {'buy' if demand_side else 'sell'}"
-        )
-        conf = min(conf, 0.6)
-    if conf < ACTION_MIN_CONFIDENCE or (demand and supply):
-        missing.append("action")
-    return demand_side, conf, {"demand": demand, "supply": supply}
-
-
 def _free(category: str, p: _Parsed) -> bool:
     """A thing given away or asked for free (``discovery.giveaway``): its price is not missing."""
     return category == FREE_CATEGORY or says_giveaway(p.text, p.lang, category)
@@ -538,7 +462,7 @@ def _one(
         detected = p.lang
         if len(p.mixed) > 1:
             warnings.append(f"mixed languages ({', '.join(p.mixed)}); read as {detected}")
-    demand_side, act_conf, cues = _action(p, seek, cat.code, warnings, missing)
+    demand_side, act_conf, cues = read_side(p.text, p.ex, p.lang, seek, cat.code, warnings, missing)
     category = cat.code
     needs_choice = cat.probability < CATEGORY_MIN_PROB or cat.margin < CHOICE_MARGIN
     two = _two_items(p, category)
