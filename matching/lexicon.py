@@ -25,10 +25,13 @@ before a word of ``quantity.flaws`` (one word may come between) a number counts 
 between) is a thing sold by the pair, one of it ("a pair of Nike running shoes"). ``swap`` says one thing is
 offered for another ("Tausche PS5 gegen Switch"): the agent asks the side. ``seats_free`` (each entry a whole
 phrase, its number written in digits) says a ride has free seats ("3 plazas", "còn 2 ghế"): a ride so
-described is offered (``understand``). ``status`` (each entry a ``supply``
-entry too) says a thing is for sale or for rent ("à louer", "kiralık"): after a demand cue it is the status
-of the thing wanted (``cues.wanted_status``). ``price.former_before`` and ``price.former_after`` mark a
-price as a former or a new one's ("was $200", "NP 400 €", "200 TL yerine"): not the one asked.
+described is offered (``side``). A supply word after a word of ``anyone`` ("anyone", "alguém", "有人")
+in a question is a demand word ("Anyone selling a PS5?": ``cues.asked_of_anyone``); a question with a word
+of ``offer_question`` ("interested?") is a seller's to buyers and asks for nothing (``side``). ``status``
+(each entry a ``supply`` entry too) says a thing is for sale or for rent ("à louer", "kiralık"): after a
+demand cue it is the status of the thing wanted (``cues.wanted_status``). ``price.former_before`` and
+``price.former_after`` mark a price as a former or a new one's ("was $200", "NP 400 €", "200 TL yerine"):
+not the one asked.
 ``price.pay_before`` and ``price.pay_after`` say what a buyer will pay ("I'll pay", "zahle", "öderim"): a
 maximum's words (``patterns.PAY_WORDS``), not read in a limit written in words.
 ``common.json``'s ``phone_cues`` are the words right before a phone number (``matching.contacts``).
