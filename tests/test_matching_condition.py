@@ -136,3 +136,20 @@ def test_a_ride_with_free_seats_is_offered(text: str) -> None:
 )
 def test_seats_sought_or_of_a_sofa_keep_their_side(text: str, action: Action) -> None:
     assert understand(text).intent.action == action, text
+
+
+# a price with a word of wanting stays a request: these were read right by the wording alone, and the asking
+# price rule made them sales until the words joined the tables
+@pytest.mark.parametrize(
+    "text",
+    [
+        "想要一台二手iPad Air 5，3000元",
+        "iPad Air 5 하나 갖고 싶어요, 50만원",
+        "Хочу iPad Air 5 за 40000 руб",
+        "Tenho interesse em iPad Air 5, R$ 2500",
+        "Would like an iPad Air 5, $400",
+        "ودي ايباد اير 5، 1500 ريال",
+    ],
+)
+def test_a_price_beside_a_word_of_wanting_stays_a_request(text: str) -> None:
+    assert understand(text).intent.action == Action.BUY, text

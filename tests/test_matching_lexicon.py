@@ -171,6 +171,20 @@ def test_quantity_per_language(text: str, qty: int | None) -> None:
         ("Klasik gitar alınacaktır, İzmir", "demand"),
         ("Mau sewa mobil untuk 3 hari di Bali", "demand"),
         ("محتاجة مدرسة رياضيات للبيت", "demand"),
+        # wanting a thing without a word of buying ("想要", "갖고 싶어요", "хочу", "tenho interesse"), and
+        # wanting to sell, which "quiero", "quero", "хочу" alone read as a request
+        ("想要一台二手iPad Air 5", "demand"),
+        ("蹲一个Switch OLED", "demand"),
+        ("아이패드 에어5 하나 갖고 싶어요", "demand"),
+        ("Хочу iPad Air 5 за 40000 руб", "demand"),
+        ("Tenho interesse em iPad Air 5", "demand"),
+        ("Would like an iPad Air 5", "demand"),
+        ("Quiero vender mi bici de montaña", "supply"),
+        ("Quero vender minha bicicleta", "supply"),
+        ("Хочу продать велосипед", "supply"),
+        ("Хочу отдать котенка в добрые руки", "supply"),
+        ("Would like to sell my bike", "supply"),
+        ("자전거 팔고 싶어요", "supply"),
     ],
 )
 def test_action_cues(text: str, side: str) -> None:
