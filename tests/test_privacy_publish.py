@@ -74,13 +74,18 @@ def test_a_private_limit_written_anywhere_means_no_free_text() -> None:
     out, warnings = published_text("Need 225/65R17 tires, 70 is fine", private=[70.0])
     assert out is None and "not published" in warnings[0]
     # a number before a bound cue ("70 tops") is a limit even with no currency: taken out with its cue
-    assert published_text("I will pay 70 tops for 225/65R17 tires", private=[70.0])[0] == "I will pay"
+    assert published_text("I can do 70 tops for 225/65R17 tires", private=[70.0])[0] == "I can do"
+    # "I will pay" is a bound cue of its own (price.pay_before): the price goes with it, the number is not
+    # published (the "tops" after it stays behind, see the closing note of issue 11)
+    paid = published_text("I will pay 70 tops for 225/65R17 tires", private=[70.0])[0]
+    assert paid is not None and "70" not in paid and "pay" not in paid
     for form in ("7000 cents", "1,200 max", "1.200", "70,00"):
         assert published_text(f"tires 225/65R17 {form} ok", private=[70.0, 1200.0])[0] is None, form
     assert published_text("tires 225/65R17, 4 of them", private=[70.0])[0] == "tires 225/65R17, 4 of them"
     # two digits before a bound word are a limit, three or more a price (extract's bare_after): taken out
-    assert published_text("لابتوب مستعمل، أدفع ٧٥ كحد أقصى", private=[75.0])[0] == "لابتوب مستعمل، أدفع"
-    assert published_text("لابتوب مستعمل، أدفع ٧٥٠ كحد أقصى", private=[750.0])[0] == "لابتوب مستعمل، أدفع"
+    # "أدفع" (I pay) is a bound cue too (price.pay_before): it goes with the amount
+    assert published_text("لابتوب مستعمل، أدفع ٧٥ كحد أقصى", private=[75.0])[0] == "لابتوب مستعمل"
+    assert published_text("لابتوب مستعمل، أدفع ٧٥٠ كحد أقصى", private=[750.0])[0] == "لابتوب مستعمل"
 
 
 @pytest.mark.parametrize(
