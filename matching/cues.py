@@ -31,7 +31,8 @@ CUE_LISTS = (("demand", "demand"), ("supply", "supply"), ("offers_work", "supply
 
 
 def cue_spans(text: str, langs: tuple[str, ...] | None = None) -> list[Cue]:
-    """Every demand and supply cue in lower-cased ``text``, in text order (overlaps: longest wins).
+    """Every demand and supply cue in lower-cased ``text``, in text order (overlaps: longest wins); a supply
+    cue that a question asks of anyone is a demand cue ("Anyone selling a PS5?": ``asked_of_anyone``).
 
     Args:
         text: lower-cased text.
@@ -59,7 +60,7 @@ def cue_spans(text: str, langs: tuple[str, ...] | None = None) -> list[Cue]:
         if all(s[1] <= k[0] or s[0] >= k[1] for k in kept):
             kept.append(s)
     kept.sort(key=lambda s: s[0])
-    return kept
+    return asked_of_anyone(text, kept, langs)
 
 
 #: A sentence's end: a question mark (Latin, full-width, Arabic), a full stop or an exclamation mark that no

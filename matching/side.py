@@ -6,7 +6,7 @@ word does, the classifier's reading of the wording otherwise (``Classifier.deman
 
 from __future__ import annotations
 
-from matching.cues import asked_of_anyone, asks, by_kind, cue_spans, speaks, wanted_status
+from matching.cues import asks, by_kind, cue_spans, speaks, wanted_status
 from matching.extraction import Extraction
 from matching.lexicon import fold
 
@@ -47,7 +47,8 @@ def read_side(
 ) -> tuple[bool, float, dict[str, list[str]]]:
     """Whether ``text`` asks for its thing (True) or offers it, the confidence, and the cue words found.
 
-    Cue words decide when they agree (a supply word a question asks of anyone is a demand word); a swap is
+    Cue words decide when they agree (a supply word a question asks of anyone is a demand word:
+    ``cues.cue_spans``); a swap is
     asked; with no demand word, an owner's description is an offer; with no cue word, a question is a
     request; else the wording decides (``seek``: ``Classifier.demand_probability``). Appends the warnings
     and, where unsure, "action" to ``missing``.
@@ -61,8 +62,9 @@ def read_side(
         warnings, missing: the understanding's lists, appended to.
     """
     lowered = fold(text)
-    spans = asked_of_anyone(lowered, cue_spans(lowered, ex.langs), ex.langs)
+    spans = cue_spans(lowered, ex.langs)
     demand, supply = by_kind(spans)
+    found = {"demand": demand, "supply": supply}
     if speaks(lowered, "swap", ex.langs):  # "Trade my PS5 for a Switch": both sides at once
         demand_side = bool(demand) if bool(demand) != bool(supply) else seek > 0.5
         warnings.append(
@@ -70,13 +72,13 @@ def read_side(
             f"intents; read as {'buy' if demand_side else 'sell'}"
         )
         missing.append("action")
-        return demand_side, 0.5, {"demand": demand, "supply": supply}
+        return demand_side, 0.5, found
     if demand and not supply:
-        return True, 0.97, {"demand": demand, "supply": supply}
+        return True, 0.97, found
     if demand and wanted_status(spans, ex.langs, lang):  # "Cherche appartement à louer": it is for rent
-        return True, 0.9, {"demand": demand, "supply": supply}
+        return True, 0.9, found
     if supply and not demand:
-        return False, 0.97, {"demand": demand, "supply": supply}
+        return False, 0.97, found
     price = ex.price
     if not demand and (
         ex.attributes.get("condition") == "like_new"
@@ -84,13 +86,9 @@ def read_side(
         or (price is not None and price.written and price.currency is not None and price.bound is None)
         or (category == RIDESHARE and speaks(lowered, "seats_free", ex.langs))
     ):
-        return (
-            False,
-            max(DESCRIBED_SUPPLY_CONFIDENCE, min(0.9, 1.0 - seek)),
-            {"demand": demand, "supply": supply},
-        )
+        return False, max(DESCRIBED_SUPPLY_CONFIDENCE, min(0.9, 1.0 - seek)), found
     if not demand and not supply and asks(text) and not speaks(lowered, "offer_question", ex.langs):
-        return True, max(ASKED_DEMAND_CONFIDENCE, min(0.9, seek)), {"demand": demand, "supply": supply}
+        return True, max(ASKED_DEMAND_CONFIDENCE, min(0.9, seek)), found
     demand_side = seek > 0.5
     conf = min(0.9, max(seek, 1.0 - seek))
     if demand and supply:
@@ -101,4 +99,4 @@ def read_side(
         conf = min(conf, 0.6)
     if conf < ACTION_MIN_CONFIDENCE or (demand and supply):
         missing.append("action")
-    return demand_side, conf, {"demand": demand, "supply": supply}
+    return demand_side, conf, found

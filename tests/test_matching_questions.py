@@ -12,6 +12,13 @@ from wire.intent import Action
 DEMAND = (Action.BUY, Action.SEEK_SERVICE)
 
 
+def _assert_request(text: str) -> None:
+    """``text`` is read as a request, and its side is not asked."""
+    u = understand(text)
+    assert u.intent.action in DEMAND, (text, u.intent.action)
+    assert "action" not in u.missing, text
+
+
 # a supply word that a question asks of anyone was the asker's own offer: "Alguém vendendo ...?" was a sale
 @pytest.mark.parametrize(
     "text",
@@ -27,9 +34,7 @@ DEMAND = (Action.BUY, Action.SEEK_SERVICE)
     ],
 )
 def test_a_question_to_anyone_who_sells_is_a_request(text: str) -> None:
-    u = understand(text)
-    assert u.intent.action in DEMAND, (text, u.intent.action)
-    assert "action" not in u.missing, text
+    _assert_request(text)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +73,4 @@ def test_only_the_question_turns_a_supply_word() -> None:
     ],
 )
 def test_a_question_without_a_side_word_is_a_request(text: str) -> None:
-    u = understand(text)
-    assert u.intent.action in DEMAND, (text, u.intent.action)
-    assert "action" not in u.missing, text
+    _assert_request(text)
