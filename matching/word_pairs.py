@@ -38,7 +38,11 @@ from matching.lexicon import fold
 #: 76 to gold (two concepts' sellers among them), 3 away (labelled ads that file a cat sitter sought as a
 #: cat) and one from one wrong category to another; non-English agreement tune / tune2 / tune3 / tune4 .969
 #: / .933 / .807 / .820 -> .975 / .939 / .832 / .823, buyers' category against gold .969 / .925 / .862 /
-#: .839 -> .975 / .930 / .879 / .842.
+#: .839 -> .975 / .930 / .879 / .842. A thing for a pet ("Cari stroller untuk kucing", "강아지용 유모차":
+#: ``for_pet``) was a stroller or the pet: 34 categories move, 33 to gold, one away (a foster family sought
+#: "pour une chatte", since left alone); agreement tune2 .939 -> .936 (three buyers of dog food move to gold,
+#: their seller, "Ração ... cães adultos", says no "for" and stays a dog), tune3 .832 -> .837, category
+#: against gold tune2 .930 -> .933, tune3 .879 -> .889.
 WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
     ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
@@ -72,6 +76,15 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
         ("services/repairs", "electronics/tv"),
     ),
     ("rent_car",): (("transport/car-rental", "vehicles/tires"),),
+    ("for_pet",): (
+        ("pets/pet-supplies", "kids/strollers"),
+        ("pets/pet-supplies", "pets/dogs"),
+        ("pets/pet-supplies", "pets/cats"),
+        ("pets/pet-supplies", "home/furniture"),
+        ("pets/pet-supplies", "fashion/clothing"),
+        ("pets/pet-supplies", "fashion/bags"),
+        ("pets/pet-supplies", "kids/toys"),
+    ),
 }
 #: Lists of words that leave a ``WORD_PAIRS`` key alone when the text speaks with one of them too: a repair
 #: said beside buying or selling the thing outright ("Selling washing machine, needs repair", "Vendo lavadora,

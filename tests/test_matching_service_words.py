@@ -1,6 +1,7 @@
 """A service done to a thing is the service, not the thing: keeping someone's cat, carrying their piano,
-reinstalling their laptop, assembling their wardrobe, renting a car with its tyres (``word_pairs``: the lists
-``pet_care``, ``carry``, ``repair``, ``install`` and ``rent_car``; real use-m3 model)."""
+reinstalling their laptop, assembling their wardrobe, renting a car with its tyres; and a thing for a pet is
+the pet's (``word_pairs``: the lists ``pet_care``, ``carry``, ``repair``, ``install``, ``rent_car`` and
+``for_pet``; real use-m3 model)."""
 
 from __future__ import annotations
 
@@ -264,3 +265,45 @@ def test_the_words_of_a_job_are_heard_before_the_first_digit() -> None:
     )
     assert _heard_part("нужно перевезти пианино, 8 этаж", ("carry",)) == "нужно перевезти пианино, "
     assert _heard_part("need my piano moved", ("carry",)) == "need my piano moved"  # no digit: all of it
+
+
+# a thing for a pet was the thing or the pet: "Cari stroller untuk kucing" was a stroller, "강아지용 유모차
+# 구해요" a dog wanted
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Looking for a stroller for my small dog, good condition",
+        "Vendo cochecito para perros, apenas usado",
+        "Busco cama para gato grande",
+        "Procuro carrinho para cachorro de porte pequeno",
+        "Cerco passeggino per cani di piccola taglia",
+        "Vends poussette pour chien, très bon état",
+        "Suche Buggy für Hunde bis 15 kg",
+        "Продаю коляску для собак, почти новая",
+        "Куплю переноску для кошки",
+        "犬用のベビーカーを探しています",
+        "猫用キャリーバッグ 譲ります",
+        "강아지용 유모차 구해요",
+        "想买一个狗用推车",
+        "Cần mua xe đẩy cho chó nhỏ",
+        "Cari stroller untuk kucing, bekas oke",
+        "Küçük köpek için puset arıyorum",
+        "أبحث عن عربة للكلاب الصغيرة",
+        "छोटे कुत्ते के लिए स्ट्रॉलर चाहिए",
+    ],
+)
+def test_a_thing_for_a_pet_is_a_pet_supply(text: str) -> None:
+    assert _category(text) == "pets/pet-supplies", text
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Baby stroller, pet-free home, 80", "kids/strollers"),
+        ("Vendo cochecito de bebé, casa sin mascotas", "kids/strollers"),
+        ("Jual anak kucing persia", "pets/cats"),
+        ("Kittens for cat lovers, 50 each", "pets/cats"),
+    ],
+)
+def test_a_pet_or_a_thing_without_one_stays(text: str, category: str) -> None:
+    assert _category(text) == category, text
