@@ -113,14 +113,17 @@ BEFORE_DIGITS = frozenset({("carry",), ("pet_care",), ("install",), ("rent_car",
 _DIGIT = re.compile(r"\d(?![\da-z])")
 
 
-def _heard_part(folded: str, kinds: tuple[str, ...]) -> str:
-    """The part of lower-cased ``folded`` where the words of ``kinds`` are heard (``WORD_REACH``,
-    ``BEFORE_DIGITS``)."""
+def first_digit(folded: str) -> int:
+    """Where lower-cased ``folded``'s first number starts (``BEFORE_DIGITS``); its length when it has none."""
+    m = _DIGIT.search(folded)
+    return m.start() if m else len(folded)
+
+
+def _heard_part(folded: str, kinds: tuple[str, ...], digit: int) -> str:
+    """The part of lower-cased ``folded`` where the words of ``kinds`` are heard (``WORD_REACH``, and
+    ``BEFORE_DIGITS`` up to ``digit``: ``first_digit``)."""
     end = WORD_REACH.get(kinds, len(folded))
-    if kinds in BEFORE_DIGITS:
-        m = _DIGIT.search(folded)
-        end = min(end, m.start()) if m else end
-    return folded[:end]
+    return folded[: min(end, digit) if kinds in BEFORE_DIGITS else end]
 
 
 def follow_words(
@@ -130,8 +133,9 @@ def follow_words(
     speaks with one of their word lists only and the other category scores higher."""
     for r, text in enumerate(texts):
         folded = fold(text)
+        digit = first_digit(folded)
         for kinds, pairs in WORD_PAIRS.items():
-            heard = said(_heard_part(folded, kinds), kinds, langs[r])
+            heard = said(_heard_part(folded, kinds, digit), kinds, langs[r])
             if heard is None or any(speaks(folded, kind, langs[r]) for kind in WORD_UNLESS.get(kinds, ())):
                 continue
             side = kinds.index(heard)
