@@ -42,7 +42,10 @@ from matching.lexicon import fold
 #: ``for_pet``) was a stroller or the pet: 34 categories move, 33 to gold, one away (a foster family sought
 #: "pour une chatte", since left alone); agreement tune2 .939 -> .936 (three buyers of dog food move to gold,
 #: their seller, "Ração ... cães adultos", says no "for" and stays a dog), tune3 .832 -> .837, category
-#: against gold tune2 .930 -> .933, tune3 .879 -> .889.
+#: against gold tune2 .930 -> .933, tune3 .879 -> .889. Food for a pet that names the pet ("Ração Golden
+#: Fórmula cães adultos", "골든 성견 사료 15kg": ``pet_food``), a dog trainer sought ("Ищу кинолога для
+#: щенка": ``pet_care``) and a technician sought ("Холодильник не морозит, нужен мастер": ``repair``) were the
+#: pet or the thing (fifty-third session, probe texts of my own).
 WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
     ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
@@ -69,6 +72,7 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
         ("services/pet-care", "pets/cats"),
         ("services/pet-care", "pets/dogs"),
         ("services/pet-care", "services/childcare"),
+        ("services/pet-care", "pets/pet-supplies"),
     ),
     ("install",): (
         ("services/repairs", "home/furniture"),
@@ -85,6 +89,7 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
         ("pets/pet-supplies", "fashion/bags"),
         ("pets/pet-supplies", "kids/toys"),
     ),
+    ("pet_food",): (("pets/pet-supplies", "pets/dogs"), ("pets/pet-supplies", "pets/cats")),
 }
 #: Lists of words that leave a ``WORD_PAIRS`` key alone when the text speaks with one of them too: a repair
 #: said beside buying or selling the thing outright ("Selling washing machine, needs repair", "Vendo lavadora,
@@ -111,6 +116,12 @@ WORD_REACH: dict[tuple[str, ...], int] = {("repair",): 48}
 #: off a rental car"). A number that letters follow at once is a name, not a detail ("4WDレンタカー", "4x4").
 BEFORE_DIGITS = frozenset({("carry",), ("pet_care",), ("install",), ("rent_car",)})
 _DIGIT = re.compile(r"\d(?![\da-z])")
+#: Keys whose words are heard only in the text's first clause (up to its first comma or full stop): food
+#: sold or sought names itself first ("Ração Golden Fórmula cães adultos, frango e arroz", "Нужен корм Golden
+#: для взрослых собак, мешок 15 кг"); a pet sold or sought names the pet, and its food after
+#: ("想领养一只小猫，家里有猫粮猫砂", "Vendo cachorro de labrador, se entrega con pienso").
+FIRST_CLAUSE = frozenset({("pet_food",)})
+_CLAUSE_END = re.compile(r"[,;!?，。；！？、،؛؟\n]|\.(?:\s|$)")
 
 
 def first_digit(folded: str) -> int:
@@ -121,8 +132,11 @@ def first_digit(folded: str) -> int:
 
 def _heard_part(folded: str, kinds: tuple[str, ...], digit: int) -> str:
     """The part of lower-cased ``folded`` where the words of ``kinds`` are heard (``WORD_REACH``, and
-    ``BEFORE_DIGITS`` up to ``digit``: ``first_digit``)."""
+    ``BEFORE_DIGITS`` up to ``digit``: ``first_digit``; ``FIRST_CLAUSE``)."""
     end = WORD_REACH.get(kinds, len(folded))
+    if kinds in FIRST_CLAUSE:
+        clause = _CLAUSE_END.search(folded)
+        end = min(end, clause.start() if clause else end)
     return folded[: min(end, digit) if kinds in BEFORE_DIGITS else end]
 
 

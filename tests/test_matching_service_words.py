@@ -1,7 +1,8 @@
 """A service done to a thing is the service, not the thing: keeping someone's cat, carrying their piano,
-reinstalling their laptop, assembling their wardrobe, renting a car with its tyres; and a thing for a pet is
-the pet's (``word_pairs``: the lists ``pet_care``, ``carry``, ``repair``, ``install``, ``rent_car`` and
-``for_pet``; real use-m3 model)."""
+reinstalling their laptop, assembling their wardrobe, renting a car with its tyres, training their dog,
+mending what stopped working; and a thing for a pet, its food too, is the pet's (``word_pairs``: the lists
+``pet_care``, ``carry``, ``repair``, ``install``, ``rent_car``, ``for_pet`` and ``pet_food``; real use-m3
+model)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ import pytest
 from matching import understand
 from matching.cues import speaks
 from matching.lexicon import fold
-from matching.word_pairs import BEFORE_DIGITS, WORD_PAIRS, WORD_UNLESS, _heard_part, first_digit
+from matching.word_pairs import (
+    BEFORE_DIGITS,
+    FIRST_CLAUSE,
+    WORD_PAIRS,
+    WORD_UNLESS,
+    _heard_part,
+    first_digit,
+)
 
 
 def _category(text: str) -> str:
@@ -184,6 +192,66 @@ def test_a_thing_for_a_pet_is_a_pet_supply(text: str) -> None:
     assert _category(text) == "pets/pet-supplies", text
 
 
+# food for a pet was the pet when it names one: "Ração Golden Fórmula cães adultos", "골든 성견 사료 15kg",
+# "Makanan anjing dewasa Golden 15 kg" were dogs
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ração Golden Fórmula cães adultos, frango e arroz",
+        "Golden Retriever adult formula dog food, 15 kg",
+        "Pienso Golden perros adultos 15 kg",
+        "Croquettes chiens adultes Golden, 15 kg",
+        "Корм Golden для взрослых собак 15 кг",
+        "布偶猫专用猫粮 10斤",
+        "골든 성견 사료 15kg",
+        "말티즈 전용 사료 3kg",
+        "고양이 사료 미개봉 팝니다",
+        "علف كلاب جولدن بالغة ١٥ كيلو",
+        "Thức ăn chó trưởng thành Golden 15kg",
+        "Makanan anjing dewasa Golden 15 kg",
+        "Golden yetişkin köpek maması 15 kg",
+    ],
+)
+def test_food_for_a_pet_is_a_pet_supply(text: str) -> None:
+    assert _category(text) == "pets/pet-supplies", text
+
+
+# a dog trainer sought was a pet supply or a dog: "Ищу кинолога для щенка", "Köpek eğitmeni arıyorum"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Looking for a dog trainer for my puppy",
+        "Necesito adiestrador para un cachorro",
+        "Cherche éducateur canin pour mon chiot",
+        "Suche Hundetrainer für meinen Welpen",
+        "Cerco educatore cinofilo per cane",
+        "Ищу кинолога для щенка",
+        "找训犬师训练我家狗",
+        "أبحث عن مدرب كلاب",
+        "Cari pelatih anjing untuk anak anjing",
+        "Köpek eğitmeni arıyorum",
+    ],
+)
+def test_a_dog_trainer_is_pet_care(text: str) -> None:
+    assert _category(text) == "services/pet-care", text
+
+
+# a technician sought for a thing that stopped working was the thing: "Холодильник не морозит, нужен мастер"
+# was a fridge wanted
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mi lavadora no centrifuga, busco técnico",
+        "Mon frigo ne refroidit plus, cherche réparateur",
+        "Il frigorifero non raffredda più, cerco tecnico",
+        "Холодильник не морозит, нужен мастер",
+        "세탁기 탈수가 안 돼요 기사님 구해요",
+    ],
+)
+def test_a_technician_sought_is_a_repair_service(text: str) -> None:
+    assert _category(text) == "services/repairs", text
+
+
 # the thing itself stays the thing: a word of a job beside a sale, or after the thing's details and price
 @pytest.mark.parametrize(
     ("text", "category"),
@@ -250,15 +318,43 @@ def test_a_thing_for_a_pet_is_a_pet_supply(text: str) -> None:
         ("Lemari pakaian, bisa pasang di rumah, 1 juta", "home/furniture"),
         ("Kombi, montaj dahil, 12.000 TL", "vehicles/parts"),
         ("Cat tree and cat carrier, barely used, can keep your cat during holidays", "pets/pet-supplies"),
-        # tyres sold or sought
-        ("Selling 4 winter tyres 205/55 R16", "vehicles/tires"),
-        ("Vendo neumáticos de invierno, poco uso", "vehicles/tires"),
-        ("Suche Winterreifen 225/45 R17", "vehicles/tires"),
-        # a pet, or a thing without one
-        ("Baby stroller, pet-free home, 80", "kids/strollers"),
-        ("Vendo cochecito de bebé, casa sin mascotas", "kids/strollers"),
-        ("Jual anak kucing persia", "pets/cats"),
-        ("Kittens for cat lovers, 50 each", "pets/cats"),
+        # a pet sold or given with its food, a trained dog, an appliance a technician has seen
+        ("Selling labrador puppy, comes with food and toys", "pets/dogs"),
+        ("Vendo cachorro de labrador, se entrega con pienso y vacunas", "pets/dogs"),
+        ("Chatons à donner, avec croquettes et litière", "pets/cats"),
+        ("Welpe abzugeben, mit Futter und Decke", "pets/dogs"),
+        ("Regalo gattino, con crocchette e lettiera", "pets/cats"),
+        ("Vendo filhote de shih tzu com ração e vacinas", "pets/dogs"),
+        ("Продаю щенка шпица, с кормом и пелёнками", "pets/dogs"),
+        ("子猫譲ります。キャットフード付き", "pets/cats"),
+        ("出售布偶猫，送猫粮猫砂", "pets/cats"),
+        ("강아지 분양합니다 사료 같이 드려요", "pets/dogs"),
+        ("Jual anak kucing persia, bonus makanan kucing", "pets/cats"),
+        ("Yavru kedi sahiplendirilir, maması ile birlikte", "pets/cats"),
+        ("Filhote de pastor alemão com adestramento básico", "pets/dogs"),
+        ("Щенок овчарки, начата дрессировка, ищет дом", "pets/dogs"),
+        ("Köpek eğitimi almış golden yavrusu", "pets/dogs"),
+        ("배변 훈련 된 강아지 분양해요", "pets/dogs"),
+        ("Labrador Rüde mit Hundeschule-Erfahrung abzugeben", "pets/dogs"),
+        ("Suche Winterjacke mit warmem Futter", "fashion/clothing"),
+        # a pet sought, its food named after it
+        ("想领养一只小猫，家里有猫粮猫砂", "pets/cats"),
+        ("求一只英短蓝猫，猫粮猫砂我都准备好了", "pets/cats"),
+        ("想买只小猫咪，附赠猫粮更好", "pets/cats"),
+        ("需要一只看家的狗，有狗粮", "pets/dogs"),
+        ("Busco un cachorro de labrador, ya tengo pienso y cama", "pets/dogs"),
+        ("Suche Kätzchen, Katzenfutter und Katzenstreu sind da", "pets/cats"),
+        ("أبحث عن قطة صغيرة، عندي أكل قطط ورمل", "pets/cats"),
+        ("강아지 분양 받고 싶어요 사료는 준비했어요", "pets/dogs"),
+        ("Doação filhotes de gato, já comem ração", "pets/cats"),
+        ("Chatons à donner, mangent déjà des croquettes", "pets/cats"),
+        ("Lavadora Bosch revisada por un técnico, funciona perfecta", "home/appliances"),
+        ("Frigorifero revisionato da un tecnico, perfetto", "home/appliances"),
+        ("Geladeira Brastemp revisada por um técnico", "home/appliances"),
+        ("Fridge checked by a repairman last month, works great", "home/appliances"),
+        ("Frigo révisé par un réparateur, fonctionne bien", "home/appliances"),
+        ("Waschmaschine, die letztes Jahr repariert wurde, läuft super", "home/appliances"),
+        ("Looking for a fridge, mine stopped cooling", "home/appliances"),
     ],
 )
 def test_the_thing_itself_stays_the_thing(text: str, category: str) -> None:
@@ -285,3 +381,14 @@ def test_the_words_of_a_job_are_heard_before_the_first_digit() -> None:
     assert heard("нужно перевезти пианино, 8 этаж") == "нужно перевезти пианино, "
     assert heard("need my piano moved") == "need my piano moved"  # no digit: all of it
     assert first_digit("4wdレンタカー貸出します") == len("4wdレンタカー貸出します")  # a name, not a detail
+
+
+def test_the_words_of_food_are_heard_in_the_first_clause() -> None:
+    assert ("pet_food",) in FIRST_CLAUSE
+
+    def heard(text: str) -> str:
+        return _heard_part(text, ("pet_food",), first_digit(text))
+
+    assert heard("нужен корм golden для собак, мешок 15 кг") == "нужен корм golden для собак"
+    assert heard("想领养一只小猫，家里有猫粮猫砂") == "想领养一只小猫"
+    assert heard("أبحث عن قطة صغيرة، عندي أكل قطط") == "أبحث عن قطة صغيرة"
