@@ -45,7 +45,8 @@ from matching.lexicon import fold
 #: against gold tune2 .930 -> .933, tune3 .879 -> .889. Food for a pet that names the pet ("Ração Golden
 #: Fórmula cães adultos", "골든 성견 사료 15kg": ``pet_food``), a dog trainer sought ("Ищу кинолога для
 #: щенка": ``pet_care``) and a technician sought ("Холодильник не морозит, нужен мастер": ``repair``) were the
-#: pet or the thing (fifty-third session, probe texts of my own).
+#: pet or the thing, and a car sold with its renewed tyres ("Vendo Renault Clio 2012, neumáticos nuevos",
+#: "Jual Avanza 2015, ban baru": ``car_state``) the tyres (fifty-third session, probe texts of my own).
 WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
     ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
@@ -80,6 +81,7 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
         ("services/repairs", "electronics/tv"),
     ),
     ("rent_car",): (("transport/car-rental", "vehicles/tires"),),
+    ("car_state",): (("vehicles/cars", "vehicles/tires"), ("vehicles/cars", "vehicles/parts")),
     ("for_pet",): (
         ("pets/pet-supplies", "kids/strollers"),
         ("pets/pet-supplies", "pets/dogs"),
@@ -95,13 +97,15 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
 #: said beside buying or selling the thing outright ("Selling washing machine, needs repair", "Vendo lavadora,
 #: necesita reparación") is the thing's state, not a repair service; carrying said beside selling or giving
 #: it away ("Vendo sofá, el transporte corre por cuenta del comprador", "Sofa zu verschenken, Transport selbst
-#: organisieren") is how the thing leaves, not a removal job.
+#: organisieren") is how the thing leaves, not a removal job; new tyres said of wheels ("Alufelgen vom Golf 7
+#: 2015 mit neuen Reifen") are the wheels', not a car's.
 WORD_UNLESS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("repair",): ("own",),
     ("carry",): ("own", "giveaway"),
     ("pet_care",): ("own", "giveaway"),
     ("install",): ("own", "giveaway"),
     ("rent_car",): ("own",),
+    ("car_state",): ("wheels",),
 }
 #: How far into a text a ``WORD_PAIRS`` key's words are heard (characters; the whole text when absent): a
 #: repair service names itself first ("Riparazione TV", "Ремонт ноутбуков", "Need my washing machine
@@ -116,6 +120,13 @@ WORD_REACH: dict[tuple[str, ...], int] = {("repair",): 48}
 #: off a rental car"). A number that letters follow at once is a name, not a detail ("4WDレンタカー", "4x4").
 BEFORE_DIGITS = frozenset({("carry",), ("pet_care",), ("install",), ("rent_car",)})
 _DIGIT = re.compile(r"\d(?![\da-z])")
+#: Keys whose words are heard only after the text's first model year (``year_end``): a car sold names its
+#: model and year, then what was renewed on it ("Vendo Renault Clio 2012, neumáticos nuevos", "トヨタ アクア
+#: 2015年式 タイヤ新品", "Jual Avanza 2015, ban baru"); a tyre or a part sold names itself first ("Neumáticos
+#: nuevos para Clio 2012"). A year of making ("DOT 2022", "2023年製", "2023年产", "2023년 생산", "2023
+#: üretim") is a tyre's, not a model year.
+AFTER_YEAR = frozenset({("car_state",)})
+_YEAR = re.compile(r"(?<!\d)(?<!dot )(?<!dot)\d{4}(?!\d)(?! ?(?:年製|年产|年生産|년 ?생산|년산|üretim))")
 #: Keys whose words are heard only in the text's first clause (up to its first comma or full stop): food
 #: sold or sought names itself first ("Ração Golden Fórmula cães adultos, frango e arroz", "Нужен корм Golden
 #: для взрослых собак, мешок 15 кг"); a pet sold or sought names the pet, and its food after
@@ -130,9 +141,21 @@ def first_digit(folded: str) -> int:
     return m.start() if m else len(folded)
 
 
+def year_end(folded: str) -> int:
+    """Where lower-cased ``folded``'s first model year, 1960 to 2049 in any script's digits, ends
+    (``AFTER_YEAR``); its length when it names none."""
+    for m in _YEAR.finditer(folded):
+        if 1960 <= int(m.group()) <= 2049:
+            return m.end()
+    return len(folded)
+
+
 def _heard_part(folded: str, kinds: tuple[str, ...], digit: int) -> str:
     """The part of lower-cased ``folded`` where the words of ``kinds`` are heard (``WORD_REACH``, and
-    ``BEFORE_DIGITS`` up to ``digit``: ``first_digit``; ``FIRST_CLAUSE``)."""
+    ``BEFORE_DIGITS`` up to ``digit``: ``first_digit``; ``FIRST_CLAUSE``; ``AFTER_YEAR`` from the first model
+    year on)."""
+    if kinds in AFTER_YEAR:
+        return folded[year_end(folded) :]
     end = WORD_REACH.get(kinds, len(folded))
     if kinds in FIRST_CLAUSE:
         clause = _CLAUSE_END.search(folded)

@@ -1,8 +1,8 @@
 """A service done to a thing is the service, not the thing: keeping someone's cat, carrying their piano,
 reinstalling their laptop, assembling their wardrobe, renting a car with its tyres, training their dog,
-mending what stopped working; and a thing for a pet, its food too, is the pet's (``word_pairs``: the lists
-``pet_care``, ``carry``, ``repair``, ``install``, ``rent_car``, ``for_pet`` and ``pet_food``; real use-m3
-model)."""
+mending what stopped working; a thing for a pet, its food too, is the pet's; a car sold with new tyres is the
+car (``word_pairs``: the lists ``pet_care``, ``carry``, ``repair``, ``install``, ``rent_car``, ``for_pet``,
+``pet_food`` and ``car_state``; real use-m3 model)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from matching import understand
 from matching.cues import speaks
 from matching.lexicon import fold
 from matching.word_pairs import (
+    AFTER_YEAR,
     BEFORE_DIGITS,
     FIRST_CLAUSE,
     WORD_PAIRS,
     WORD_UNLESS,
     _heard_part,
     first_digit,
+    year_end,
 )
 
 
@@ -252,6 +254,30 @@ def test_a_technician_sought_is_a_repair_service(text: str) -> None:
     assert _category(text) == "services/repairs", text
 
 
+# a car sold with its renewed tyres or battery was the tyres: "Vendo Renault Clio 2012, neumáticos nuevos",
+# "アクア 2015年式 タイヤ新品", "Jual Avanza 2015, ban baru"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Selling Toyota Yaris 2010, new radiator, new tyres",
+        "Vendo Renault Clio 2012, neumáticos nuevos, ITV pasada",
+        "Vends Peugeot 208 2016, pneus neufs, embrayage refait",
+        "Vendo Gol G5 2010, pneus novos, bateria nova",
+        "Продам Ладу Весту 2019, новая резина, новый аккумулятор",
+        "トヨタ アクア 2015年式 タイヤ新品 売ります",
+        "出售本田思域2016款，新换轮胎和电瓶",
+        "아반떼 2017년식 팝니다 타이어 새거",
+        "للبيع تويوتا كامري ٢٠١٥ كفرات جديدة",
+        "मारुति स्विफ्ट 2016 बेचनी है, नए टायर",
+        "Bán Honda City 2017, lốp mới",
+        "Jual Avanza 2015, ban baru, aki baru",
+        "Satılık Renault Clio 2014, lastikler yeni",
+    ],
+)
+def test_a_car_sold_with_new_parts_is_the_car(text: str) -> None:
+    assert _category(text) == "vehicles/cars", text
+
+
 # the thing itself stays the thing: a word of a job beside a sale, or after the thing's details and price
 @pytest.mark.parametrize(
     ("text", "category"),
@@ -355,6 +381,28 @@ def test_a_technician_sought_is_a_repair_service(text: str) -> None:
         ("Frigo révisé par un réparateur, fonctionne bien", "home/appliances"),
         ("Waschmaschine, die letztes Jahr repariert wurde, läuft super", "home/appliances"),
         ("Looking for a fridge, mine stopped cooling", "home/appliances"),
+        # tyres and batteries with their year of making, wheels off a car of a model year
+        ("Michelin Pilot Sport 4, DOT 2022, new tires, 4 pcs", "vehicles/tires"),
+        ("Neumáticos nuevos 2023, 205/55 R16, juego de 4", "vehicles/tires"),
+        ("Reifen 2023 neu, 4 Stück, 225/45 R17", "vehicles/tires"),
+        ("2023年製 タイヤ新品 4本セット", "vehicles/tires"),
+        ("타이어 2023년 생산 새거 4짝", "vehicles/tires"),
+        ("Ban 2023 baru, 4 biji", "vehicles/tires"),
+        ("Radiator for Toyota Yaris 2010, new", "vehicles/parts"),
+        ("Rims off a 2018 Honda Civic with new tires, 17 inch", "vehicles/tires"),
+        ("Alufelgen vom Golf 7 2015 mit neuen Reifen", "vehicles/tires"),
+        ("Jantes alu Peugeot 308 2017 avec pneus neufs", "vehicles/tires"),
+        ("Диски R16 с Камри 2015, новая резина", "vehicles/tires"),
+        ("Velg bawaan Avanza 2019, ban baru", "vehicles/tires"),
+        # tyres sold or sought
+        ("Selling 4 winter tyres 205/55 R16", "vehicles/tires"),
+        ("Vendo neumáticos de invierno, poco uso", "vehicles/tires"),
+        ("Suche Winterreifen 225/45 R17", "vehicles/tires"),
+        # a pet, or a thing without one
+        ("Baby stroller, pet-free home, 80", "kids/strollers"),
+        ("Vendo cochecito de bebé, casa sin mascotas", "kids/strollers"),
+        ("Jual anak kucing persia", "pets/cats"),
+        ("Kittens for cat lovers, 50 each", "pets/cats"),
     ],
 )
 def test_the_thing_itself_stays_the_thing(text: str, category: str) -> None:
@@ -392,3 +440,12 @@ def test_the_words_of_food_are_heard_in_the_first_clause() -> None:
     assert heard("нужен корм golden для собак, мешок 15 кг") == "нужен корм golden для собак"
     assert heard("想领养一只小猫，家里有猫粮猫砂") == "想领养一只小猫"
     assert heard("أبحث عن قطة صغيرة، عندي أكل قطط") == "أبحث عن قطة صغيرة"
+
+
+def test_what_was_renewed_is_heard_after_the_model_year() -> None:
+    assert ("car_state",) in AFTER_YEAR and "wheels" in WORD_UNLESS[("car_state",)]
+    assert year_end("vendo clio 2012, neumáticos nuevos") == len("vendo clio 2012")
+    assert year_end("تويوتا ٢٠١٥ كفرات جديدة") == len("تويوتا ٢٠١٥")  # any script's digits
+    assert year_end("2023年製 タイヤ新品") == len("2023年製 タイヤ新品")  # a year of making: none
+    assert year_end("michelin, dot 2022, new tires") == len("michelin, dot 2022, new tires")
+    assert year_end("bici 5000 pesos, ruedas nuevas") == len("bici 5000 pesos, ruedas nuevas")  # not a year
