@@ -374,6 +374,7 @@ def test_a_car_sold_with_new_parts_is_the_car(text: str) -> None:
         ("강아지 분양 받고 싶어요 사료는 준비했어요", "pets/dogs"),
         ("Doação filhotes de gato, já comem ração", "pets/cats"),
         ("Chatons à donner, mangent déjà des croquettes", "pets/cats"),
+        ("Pienso regalar mi gato persa", "pets/cats"),  # "pienso": I think, and dog food
         ("Lavadora Bosch revisada por un técnico, funciona perfecta", "home/appliances"),
         ("Frigorifero revisionato da un tecnico, perfetto", "home/appliances"),
         ("Geladeira Brastemp revisada por um técnico", "home/appliances"),
