@@ -5,7 +5,7 @@ a washing machine is a repair service): the classifier's distribution follows th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -107,60 +107,88 @@ WORD_UNLESS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("rent_car",): ("own",),
     ("car_state",): ("wheels",),
 }
-#: How far into a text a ``WORD_PAIRS`` key's words are heard (characters; the whole text when absent): a
-#: repair service names itself first ("Riparazione TV", "Ремонт ноутбуков", "Need my washing machine
-#: fixed"); a repair later in an ad is the thing's history ("..., keine Reparaturen", "nunca foi para
-#: conserto", "belum pernah servis": never repaired).
-WORD_REACH: dict[tuple[str, ...], int] = {("repair",): 48}
-#: Keys whose words are heard only before the text's first digit: a job done to a thing names itself before
-#: the details ("Necesito transportar un piano de cola", "Нужна передержка для кошки на две недели",
-#: "Busco quien me instale un aire acondicionado split"); a sale describes the thing, its model, size and
-#: price, and then how it leaves ("Холодильник Атлант, 8 000 руб., помогу перевезти", "冷蔵庫 2019年製
-#: 5,000円 車で運べる方のみ", "Koltuk takımı 8.000 TL, nakliye alıcıya ait", "Winter tyres 205/55 R16, came
-#: off a rental car"). A number that letters follow at once is a name, not a detail ("4WDレンタカー", "4x4").
-BEFORE_DIGITS = frozenset({("carry",), ("pet_care",), ("install",), ("rent_car",)})
+#: A rule that finds where, in a lower-cased text, a key's words are heard, as (start, end) (``HEARD_IN``).
+SpanRule = Callable[[str], tuple[int, int]]
 _DIGIT = re.compile(r"\d(?![\da-z])")
-#: Keys whose words are heard only after the text's first model year (``year_end``): a car sold names its
-#: model and year, then what was renewed on it ("Vendo Renault Clio 2012, neumáticos nuevos", "トヨタ アクア
-#: 2015年式 タイヤ新品", "Jual Avanza 2015, ban baru"); a tyre or a part sold names itself first ("Neumáticos
-#: nuevos para Clio 2012"). A year of making ("DOT 2022", "2023年製", "2023年产", "2023년 생산", "2023
-#: üretim") is a tyre's, not a model year.
-AFTER_YEAR = frozenset({("car_state",)})
 _YEAR = re.compile(r"(?<!\d)(?<!dot )(?<!dot)\d{4}(?!\d)(?! ?(?:年製|年产|年生産|년 ?생산|년산|üretim))")
-#: Keys whose words are heard only in the text's first clause (up to its first comma or full stop): food
-#: sold or sought names itself first ("Ração Golden Fórmula cães adultos, frango e arroz", "Нужен корм Golden
-#: для взрослых собак, мешок 15 кг"); a pet sold or sought names the pet, and its food after
-#: ("想领养一只小猫，家里有猫粮猫砂", "Vendo cachorro de labrador, se entrega con pienso").
-FIRST_CLAUSE = frozenset({("pet_food",)})
 _CLAUSE_END = re.compile(r"[,;!?，。；！？、،؛؟\n]|\.(?:\s|$)")
 
 
 def first_digit(folded: str) -> int:
-    """Where lower-cased ``folded``'s first number starts (``BEFORE_DIGITS``); its length when it has none."""
+    """Where lower-cased ``folded``'s first number starts; its length when it has none. A number that letters
+    follow at once is a name, not a detail ("4WDレンタカー", "4x4")."""
     m = _DIGIT.search(folded)
     return m.start() if m else len(folded)
 
 
 def year_end(folded: str) -> int:
-    """Where lower-cased ``folded``'s first model year, 1960 to 2049 in any script's digits, ends
-    (``AFTER_YEAR``); its length when it names none."""
+    """Where lower-cased ``folded``'s first model year, 1960 to 2049 in any script's digits, ends; its length
+    when it names none. A year of making ("DOT 2022", "2023年製", "2023年产", "2023년 생산", "2023 üretim") is
+    a tyre's, not a model year."""
     for m in _YEAR.finditer(folded):
         if 1960 <= int(m.group()) <= 2049:
             return m.end()
     return len(folded)
 
 
-def _heard_part(folded: str, kinds: tuple[str, ...], digit: int) -> str:
-    """The part of lower-cased ``folded`` where the words of ``kinds`` are heard (``WORD_REACH``, and
-    ``BEFORE_DIGITS`` up to ``digit``: ``first_digit``; ``FIRST_CLAUSE``; ``AFTER_YEAR`` from the first model
-    year on)."""
-    if kinds in AFTER_YEAR:
-        return folded[year_end(folded) :]
-    end = WORD_REACH.get(kinds, len(folded))
-    if kinds in FIRST_CLAUSE:
-        clause = _CLAUSE_END.search(folded)
-        end = min(end, clause.start() if clause else end)
-    return folded[: min(end, digit) if kinds in BEFORE_DIGITS else end]
+def first_chars(n: int) -> SpanRule:
+    """The text's first ``n`` characters."""
+    return lambda folded: (0, n)
+
+
+def before_first_number(folded: str) -> tuple[int, int]:
+    """The text up to its first number (``first_digit``)."""
+    return 0, first_digit(folded)
+
+
+def first_clause(folded: str) -> tuple[int, int]:
+    """The text up to its first comma or full stop (in any script)."""
+    m = _CLAUSE_END.search(folded)
+    return 0, m.start() if m else len(folded)
+
+
+def after_model_year(folded: str) -> tuple[int, int]:
+    """The text after its first model year (``year_end``)."""
+    return year_end(folded), len(folded)
+
+
+#: Where in a text a ``WORD_PAIRS`` key's words are heard (the whole text when absent). A repair service names
+#: itself first ("Riparazione TV", "Ремонт ноутбуков", "Need my washing machine fixed"); a repair later in an
+#: ad is the thing's history ("..., keine Reparaturen", "nunca foi para conserto", "belum pernah servis":
+#: never repaired). A job done to a thing names itself before the details ("Necesito transportar un piano de
+#: cola", "Нужна передержка для кошки на две недели", "Busco quien me instale un aire acondicionado split"); a
+#: sale describes the thing, its model, size and price, and then how it leaves ("Холодильник Атлант, 8 000
+#: руб., помогу перевезти", "冷蔵庫 2019年製 5,000円 車で運べる方のみ", "Koltuk takımı 8.000 TL, nakliye
+#: alıcıya ait", "Winter tyres 205/55 R16, came off a rental car"). Food sold or sought names itself first
+#: ("Ração Golden Fórmula cães adultos, frango e arroz", "Нужен корм Golden для взрослых собак, мешок 15 кг");
+#: a pet sold or sought names the pet, and its food after ("想领养一只小猫，家里有猫粮猫砂", "Vendo cachorro
+#: de labrador, se entrega con pienso"). A car sold names its model and year, then what was renewed on it
+#: ("Vendo Renault Clio 2012, neumáticos nuevos", "トヨタ アクア 2015年式 タイヤ新品", "Jual Avanza 2015, ban
+#: baru"); a tyre or a part sold names itself first ("Neumáticos nuevos para Clio 2012").
+HEARD_IN: dict[tuple[str, ...], SpanRule] = {
+    ("repair",): first_chars(48),
+    ("carry",): before_first_number,
+    ("pet_care",): before_first_number,
+    ("install",): before_first_number,
+    ("rent_car",): before_first_number,
+    ("pet_food",): first_clause,
+    ("car_state",): after_model_year,
+}
+
+
+def heard_part(
+    folded: str, kinds: tuple[str, ...], spans: dict[SpanRule, tuple[int, int]] | None = None
+) -> str:
+    """The part of lower-cased ``folded`` where the words of ``kinds`` are heard (``HEARD_IN``); ``spans``
+    keeps each rule's span of this text, for the text's other keys."""
+    rule = HEARD_IN.get(kinds)
+    if rule is None:
+        return folded
+    spans = {} if spans is None else spans
+    if rule not in spans:
+        spans[rule] = rule(folded)
+    start, end = spans[rule]
+    return folded[start:end]
 
 
 def follow_words(
@@ -170,9 +198,9 @@ def follow_words(
     speaks with one of their word lists only and the other category scores higher."""
     for r, text in enumerate(texts):
         folded = fold(text)
-        digit = first_digit(folded)
+        spans: dict[SpanRule, tuple[int, int]] = {}
         for kinds, pairs in WORD_PAIRS.items():
-            heard = said(_heard_part(folded, kinds, digit), kinds, langs[r])
+            heard = said(heard_part(folded, kinds, spans), kinds, langs[r])
             if heard is None or any(speaks(folded, kind, langs[r]) for kind in WORD_UNLESS.get(kinds, ())):
                 continue
             side = kinds.index(heard)

@@ -12,13 +12,14 @@ from matching import understand
 from matching.cues import speaks
 from matching.lexicon import fold
 from matching.word_pairs import (
-    AFTER_YEAR,
-    BEFORE_DIGITS,
-    FIRST_CLAUSE,
+    HEARD_IN,
     WORD_PAIRS,
     WORD_UNLESS,
-    _heard_part,
+    after_model_year,
+    before_first_number,
+    first_clause,
     first_digit,
+    heard_part,
     year_end,
 )
 
@@ -421,10 +422,10 @@ def test_the_lists_are_heard_where_they_are_meant() -> None:
 
 
 def test_the_words_of_a_job_are_heard_before_the_first_digit() -> None:
-    assert ("carry",) in BEFORE_DIGITS and ("repair",) not in BEFORE_DIGITS
+    assert HEARD_IN[("carry",)] is before_first_number and HEARD_IN[("repair",)] is not before_first_number
 
     def heard(text: str) -> str:
-        return _heard_part(text, ("carry",), first_digit(text))
+        return heard_part(text, ("carry",))
 
     assert heard("холодильник атлант, 8 000 руб., помогу перевезти") == "холодильник атлант, "
     assert heard("нужно перевезти пианино, 8 этаж") == "нужно перевезти пианино, "
@@ -433,10 +434,10 @@ def test_the_words_of_a_job_are_heard_before_the_first_digit() -> None:
 
 
 def test_the_words_of_food_are_heard_in_the_first_clause() -> None:
-    assert ("pet_food",) in FIRST_CLAUSE
+    assert HEARD_IN[("pet_food",)] is first_clause
 
     def heard(text: str) -> str:
-        return _heard_part(text, ("pet_food",), first_digit(text))
+        return heard_part(text, ("pet_food",))
 
     assert heard("нужен корм golden для собак, мешок 15 кг") == "нужен корм golden для собак"
     assert heard("想领养一只小猫，家里有猫粮猫砂") == "想领养一只小猫"
@@ -444,7 +445,7 @@ def test_the_words_of_food_are_heard_in_the_first_clause() -> None:
 
 
 def test_what_was_renewed_is_heard_after_the_model_year() -> None:
-    assert ("car_state",) in AFTER_YEAR and "wheels" in WORD_UNLESS[("car_state",)]
+    assert HEARD_IN[("car_state",)] is after_model_year and "wheels" in WORD_UNLESS[("car_state",)]
     assert year_end("vendo clio 2012, neumáticos nuevos") == len("vendo clio 2012")
     assert year_end("تويوتا ٢٠١٥ كفرات جديدة") == len("تويوتا ٢٠١٥")  # any script's digits
     assert year_end("2023年製 タイヤ新品") == len("2023年製 タイヤ新品")  # a year of making: none
