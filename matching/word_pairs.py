@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from matching.cues import said, speaks
-from matching.lexicon import fold
+from matching.cues import asks, said, speaks
+from matching.lexicon import fold, languages, pattern
 
 #: Word lists of the language tables (``cues.said``) -> the pairs of categories they decide, each in the
 #: order of the lists: owned or rented ("mua", buy; "thuê", rent), a job full- or part-time. A key of one
@@ -46,7 +46,10 @@ from matching.lexicon import fold
 #: Fórmula cães adultos", "골든 성견 사료 15kg": ``pet_food``), a dog trainer sought ("Ищу кинолога для
 #: щенка": ``pet_care``) and a technician sought ("Холодильник не морозит, нужен мастер": ``repair``) were the
 #: pet or the thing, and a car sold with its renewed tyres ("Vendo Renault Clio 2012, neumáticos nuevos",
-#: "Jual Avanza 2015, ban baru": ``car_state``) the tyres (fifty-third session, probe texts of my own).
+#: "Jual Avanza 2015, ban baru": ``car_state``) the tyres (fifty-third session, probe texts of my own). A
+#: thing that stopped working, with help asked for it ("Waschmaschine schleudert nicht mehr, wer kann
+#: helfen?", "Buzdolabım soğutmuyor artık, bakabilecek biri var mı?": ``fix_ask``) was the thing
+#: (fifty-fourth session, probe texts of my own).
 WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
     ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
@@ -92,13 +95,27 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
         ("pets/pet-supplies", "kids/toys"),
     ),
     ("pet_food",): (("pets/pet-supplies", "pets/dogs"), ("pets/pet-supplies", "pets/cats")),
+    ("fix_ask",): (
+        ("services/repairs", "home/appliances"),
+        ("services/repairs", "home/furniture"),
+        ("services/repairs", "electronics/tv"),
+        ("services/repairs", "electronics/audio"),
+        ("services/repairs", "services/cleaning"),
+        ("services/auto-repair", "vehicles/cars"),
+        ("services/auto-repair", "vehicles/motorcycles"),
+        ("services/it-help", "electronics/laptops"),
+        ("services/it-help", "electronics/computer-parts"),
+        ("services/it-help", "electronics/phones"),
+        ("services/it-help", "electronics/tablets"),
+    ),
 }
 #: Lists of words that leave a ``WORD_PAIRS`` key alone when the text speaks with one of them too: a repair
 #: said beside buying or selling the thing outright ("Selling washing machine, needs repair", "Vendo lavadora,
 #: necesita reparación") is the thing's state, not a repair service; carrying said beside selling or giving
 #: it away ("Vendo sofá, el transporte corre por cuenta del comprador", "Sofa zu verschenken, Transport selbst
 #: organisieren") is how the thing leaves, not a removal job; new tyres said of wheels ("Alufelgen vom Golf 7
-#: 2015 mit neuen Reifen") are the wheels', not a car's.
+#: 2015 mit neuen Reifen") are the wheels', not a car's; help asked beside a sale or a gift ("Vendo lavadora
+#: que no centrifuga, ¿alguien que la arregle?") is for the buyer, not a repair sought.
 WORD_UNLESS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("repair",): ("own",),
     ("carry",): ("own", "giveaway"),
@@ -106,6 +123,7 @@ WORD_UNLESS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("install",): ("own", "giveaway"),
     ("rent_car",): ("own",),
     ("car_state",): ("wheels",),
+    ("fix_ask",): ("own", "giveaway"),
 }
 #: A rule that finds where, in a lower-cased text, a key's words are heard, as (start, end) (``HEARD_IN``).
 SpanRule = Callable[[str], tuple[int, int]]
@@ -152,6 +170,20 @@ def after_model_year(folded: str) -> tuple[int, int]:
     return year_end(folded), len(folded)
 
 
+def after_symptom(folded: str) -> tuple[int, int]:
+    """The text after the first word of a thing that stopped working (the tables' ``symptom``, any language)
+    when the text's first clause says it and the rest asks (a question, or a word of ``demand``); nothing
+    when not."""
+    rx = pattern("symptom", languages())
+    m = rx.search(folded) if rx is not None else None
+    if m is None or m.start() >= first_clause(folded)[1]:
+        return len(folded), len(folded)
+    rest = folded[m.end() :]
+    if not (asks(rest) or speaks(rest, "demand")):
+        return len(folded), len(folded)
+    return m.end(), len(folded)
+
+
 #: Where in a text a ``WORD_PAIRS`` key's words are heard (the whole text when absent). A repair service names
 #: itself first ("Riparazione TV", "Ремонт ноутбуков", "Need my washing machine fixed"); a repair later in an
 #: ad is the thing's history ("..., keine Reparaturen", "nunca foi para conserto", "belum pernah servis":
@@ -164,7 +196,11 @@ def after_model_year(folded: str) -> tuple[int, int]:
 #: a pet sold or sought names the pet, and its food after ("想领养一只小猫，家里有猫粮猫砂", "Vendo cachorro
 #: de labrador, se entrega con pienso"). A car sold names its model and year, then what was renewed on it
 #: ("Vendo Renault Clio 2012, neumáticos nuevos", "トヨタ アクア 2015年式 タイヤ新品", "Jual Avanza 2015, ban
-#: baru"); a tyre or a part sold names itself first ("Neumáticos nuevos para Clio 2012").
+#: baru"); a tyre or a part sold names itself first ("Neumáticos nuevos para Clio 2012"). Help for a thing
+#: that stopped working is asked after the symptom, in a text that asks ("Minha geladeira parou de gelar,
+#: preciso de técnico"); a broken thing sold tells the symptom and whom it suits, and asks nothing ("Geladeira
+#: não gela, ideal pra técnico, R$ 200"); a thing sought because the old one broke names the thing first
+#: ("Looking for a fridge, mine stopped cooling").
 HEARD_IN: dict[tuple[str, ...], SpanRule] = {
     ("repair",): first_chars(48),
     ("carry",): before_first_number,
@@ -173,6 +209,7 @@ HEARD_IN: dict[tuple[str, ...], SpanRule] = {
     ("rent_car",): before_first_number,
     ("pet_food",): first_clause,
     ("car_state",): after_model_year,
+    ("fix_ask",): after_symptom,
 }
 
 
