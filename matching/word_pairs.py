@@ -48,8 +48,9 @@ from matching.lexicon import fold, languages, pattern
 #: pet or the thing, and a car sold with its renewed tyres ("Vendo Renault Clio 2012, neumáticos nuevos",
 #: "Jual Avanza 2015, ban baru": ``car_state``) the tyres (fifty-third session, probe texts of my own). A
 #: thing that stopped working, with help asked for it ("Waschmaschine schleudert nicht mehr, wer kann
-#: helfen?", "Buzdolabım soğutmuyor artık, bakabilecek biri var mı?": ``fix_ask``) was the thing
-#: (fifty-fourth session, probe texts of my own).
+#: helfen?", "Buzdolabım soğutmuyor artık, bakabilecek biri var mı?": ``fix_ask``), was the thing, and a
+#: child's electric ride-on car ("Busco coche eléctrico para niños", "子供用電動乗用カー": ``ride_on``) a
+#: car, a bicycle or a stroller (fifty-fourth session, probe texts of my own).
 WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
     ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
@@ -95,6 +96,15 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
         ("pets/pet-supplies", "kids/toys"),
     ),
     ("pet_food",): (("pets/pet-supplies", "pets/dogs"), ("pets/pet-supplies", "pets/cats")),
+    ("ride_on",): (
+        ("kids/toys", "vehicles/cars"),
+        ("kids/toys", "vehicles/parts"),
+        ("kids/toys", "vehicles/bicycles"),
+        ("kids/toys", "vehicles/motorcycles"),
+        ("kids/toys", "kids/strollers"),
+        ("kids/toys", "kids/baby-clothes"),
+        ("kids/toys", "services/childcare"),
+    ),
     ("fix_ask",): (
         ("services/repairs", "home/appliances"),
         ("services/repairs", "home/furniture"),

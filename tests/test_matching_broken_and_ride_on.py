@@ -1,6 +1,6 @@
-"""A thing that stopped working, with help asked for it, is a repair service (``word_pairs``: the list
-``fix_ask``, heard after a ``symptom`` in a text that asks; real use-m3 model). The texts are probes of my
-own, none from an evaluation set."""
+"""A thing that stopped working, with help asked for it, is a repair service; a child's electric ride-on car
+is a toy (``word_pairs``: the list ``fix_ask``, heard after a ``symptom`` in a text that asks, and
+``ride_on``; real use-m3 model). The texts are probes of my own, none from an evaluation set."""
 
 from __future__ import annotations
 
@@ -52,6 +52,41 @@ def _category(text: str) -> str:
 )
 def test_help_asked_for_what_stopped_working_is_a_repair(text: str, category: str) -> None:
     assert _category(text) == category, text
+
+
+# a child's electric car was a car, a bicycle or a stroller: "Busco coche eléctrico para niños, 12V",
+# "子供用電動乗用カー 譲ります", "Te koop elektrische kinderauto met afstandsbediening"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Busco coche eléctrico para niños, 12V",
+        "Vendo coche eléctrico infantil con mando, 80€",
+        "Selling kids ride-on Jeep 12V with remote",
+        "Procuro carro elétrico para criança de 4 anos",
+        "Cherche voiture électrique pour enfant",
+        "子供用電動乗用カー 譲ります",
+        "子供用の電動カーを探しています",
+        "求购二手儿童电动汽车",
+        "아기 전동차 구해요",
+        "Cần mua xe điện cho bé 3 tuổi",
+        "أبحث عن سيارة كهربائية للأطفال",
+        "Te koop elektrische kinderauto met afstandsbediening",
+        "Toddler electric jeep, pink, barely used, $70",
+        "Want to buy a battery powered car for my daughter's birthday",
+        "Coche eléctrico para niños de 2 plazas, batería nueva",
+        "Quiero comprar un auto eléctrico para mi hijo de 3 años",
+        "Carro elétrico infantil Bandeirantes, pouco uso",
+        "Voiture électrique pour enfants Peg Perego, 2 places",
+        "Je recherche une voiture électrique pour mon fils de 3 ans",
+        "Ищу электромобиль для ребёнка 4 лет",
+        "子供用電動カー 美品 リモコン付き",
+        "아이 전동차 벤츠 라이센스 중고 판매",
+        "سيارة كهربائية للأطفال بحالة ممتازة",
+        "Elektrische kinderauto, 12V, nauwelijks gebruikt",
+    ],
+)
+def test_a_childs_electric_car_is_a_toy(text: str) -> None:
+    assert _category(text) == "kids/toys", text
 
 
 # the thing itself stays the thing: sought because it broke, sold broken, or a car, a bicycle, a car seat
