@@ -50,7 +50,8 @@ from matching.lexicon import fold, languages, pattern
 #: thing that stopped working, with help asked for it ("Waschmaschine schleudert nicht mehr, wer kann
 #: helfen?", "Buzdolabım soğutmuyor artık, bakabilecek biri var mı?": ``fix_ask``), was the thing, and a
 #: child's electric ride-on car ("Busco coche eléctrico para niños", "子供用電動乗用カー": ``ride_on``) a
-#: car, a bicycle or a stroller (fifty-fourth session, probe texts of my own).
+#: car, a bicycle or a stroller, and a child's bunk bed ("Busco litera para niños", "아이 이층침대 구해요":
+#: ``bunk_bed``) a baby's bed, a toy or child care (fifty-fourth session, probe texts of my own).
 WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
     ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
@@ -104,6 +105,11 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
         ("kids/toys", "kids/strollers"),
         ("kids/toys", "kids/baby-clothes"),
         ("kids/toys", "services/childcare"),
+    ),
+    ("bunk_bed",): (
+        ("home/furniture", "kids/strollers"),
+        ("home/furniture", "kids/toys"),
+        ("home/furniture", "services/childcare"),
     ),
     ("fix_ask",): (
         ("services/repairs", "home/appliances"),

@@ -1,6 +1,7 @@
 """A thing that stopped working, with help asked for it, is a repair service; a child's electric ride-on car
-is a toy (``word_pairs``: the list ``fix_ask``, heard after a ``symptom`` in a text that asks, and
-``ride_on``; real use-m3 model). The texts are probes of my own, none from an evaluation set."""
+is a toy; a child's bunk bed is furniture (``word_pairs``: the list ``fix_ask``, heard after a ``symptom`` in
+a text that asks; ``ride_on``; ``bunk_bed``; real use-m3 model). The texts are probes of my own, none from an
+evaluation set."""
 
 from __future__ import annotations
 
@@ -89,6 +90,28 @@ def test_a_childs_electric_car_is_a_toy(text: str) -> None:
     assert _category(text) == "kids/toys", text
 
 
+# a child's bunk bed was a baby's bed, a toy or child care: "Busco litera para niños", "Procuro beliche para
+# crianças", "아이 이층침대 구해요", "Çocuk ranzası arıyorum"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Busco litera para niños",
+        "Procuro beliche para crianças",
+        "Cerco letto a soppalco per bambini",
+        "어린이 이층침대 팝니다",
+        "아이 이층침대 구해요",
+        "Cari ranjang susun anak",
+        "Çocuk ranzası arıyorum",
+        "سرير بطابقين للأطفال",
+        "أبحث عن سرير أطفال بطابقين",
+        "Stapelbed voor kinderen",
+        "Lit superposé enfant",
+    ],
+)
+def test_a_childs_bunk_bed_is_furniture(text: str) -> None:
+    assert _category(text) == "home/furniture", text
+
+
 # the thing itself stays the thing: sought because it broke, sold broken, or a car, a bicycle, a car seat
 @pytest.mark.parametrize(
     ("text", "category"),
@@ -147,6 +170,14 @@ def test_a_childs_electric_car_is_a_toy(text: str) -> None:
         ("Cerco bicicletta elettrica", "vehicles/bicycles"),
         ("Продам электросамокат Xiaomi", "electronics/phones"),
         ("儿童自行车 16寸 出售", "vehicles/bicycles"),
+        # a baby's bed
+        ("Cuna de bebé con colchón", "kids/strollers"),
+        ("Baby crib, white, with mattress", "kids/strollers"),
+        ("Babybett mit Matratze", "kids/strollers"),
+        ("Lit bébé à barreaux", "kids/strollers"),
+        ("Детская кроватка для новорожденного", "kids/strollers"),
+        ("婴儿床 九成新", "kids/strollers"),
+        ("아기 침대 팝니다", "kids/strollers"),
     ],
 )
 def test_the_thing_itself_stays_the_thing(text: str, category: str) -> None:
