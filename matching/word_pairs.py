@@ -12,6 +12,31 @@ import numpy as np
 from matching.cues import asks, said, speaks
 from matching.lexicon import fold, languages, pattern
 
+#: The repair service of each kind of thing, and the thing: where a repair of it (``repair``, ``fix_ask``) is
+#: filed. A console is the IT help's, as the labelled bank files a phone's or a console's repair; a
+#: bicycle, a watch, shoes, jewellery or an instrument the general repair service's ("Fahrradreparatur",
+#: "Reparación de relojes", "Conserto de sapatos": the thing before the fifty-fourth session). The labelled
+#: ads file a shoe's or a game controller's repair under the thing; a repair sought or offered meets repairers
+#: here, not sellers of shoes. A camera is left to the classifier: "ống kính fix" (Vietnamese, a prime lens)
+#: is no repair.
+REPAIRED: tuple[tuple[str, str], ...] = (
+    ("services/repairs", "home/appliances"),
+    ("services/repairs", "home/furniture"),
+    ("services/repairs", "electronics/tv"),
+    ("services/repairs", "electronics/audio"),
+    ("services/repairs", "vehicles/bicycles"),
+    ("services/repairs", "fashion/watches"),
+    ("services/repairs", "fashion/shoes"),
+    ("services/repairs", "fashion/jewelry"),
+    ("services/repairs", "sports/instruments"),
+    ("services/auto-repair", "vehicles/cars"),
+    ("services/auto-repair", "vehicles/motorcycles"),
+    ("services/it-help", "electronics/laptops"),
+    ("services/it-help", "electronics/computer-parts"),
+    ("services/it-help", "electronics/phones"),
+    ("services/it-help", "electronics/tablets"),
+    ("services/it-help", "electronics/consoles"),
+)
 #: Word lists of the language tables (``cues.said``) -> the pairs of categories they decide, each in the
 #: order of the lists: owned or rented ("mua", buy; "thuê", rent), a job full- or part-time. A key of one
 #: list decides for the first category of its pairs when heard and leaves the classifier alone when not: a
@@ -56,19 +81,7 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
     ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
     ("seedling",): (("home/garden", "food/produce"),),
-    ("repair",): (
-        ("services/repairs", "home/appliances"),
-        ("services/repairs", "home/furniture"),
-        ("services/repairs", "electronics/tv"),
-        ("services/repairs", "electronics/audio"),
-        ("services/auto-repair", "vehicles/cars"),
-        ("services/auto-repair", "vehicles/motorcycles"),
-        ("services/auto-repair", "vehicles/parts"),
-        ("services/it-help", "electronics/laptops"),
-        ("services/it-help", "electronics/computer-parts"),
-        ("services/it-help", "electronics/phones"),
-        ("services/it-help", "electronics/tablets"),
-    ),
+    ("repair",): (*REPAIRED, ("services/auto-repair", "vehicles/parts")),
     ("carry",): (
         ("services/moving", "sports/instruments"),
         ("services/moving", "home/furniture"),
@@ -111,19 +124,7 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
         ("home/furniture", "kids/toys"),
         ("home/furniture", "services/childcare"),
     ),
-    ("fix_ask",): (
-        ("services/repairs", "home/appliances"),
-        ("services/repairs", "home/furniture"),
-        ("services/repairs", "electronics/tv"),
-        ("services/repairs", "electronics/audio"),
-        ("services/repairs", "services/cleaning"),
-        ("services/auto-repair", "vehicles/cars"),
-        ("services/auto-repair", "vehicles/motorcycles"),
-        ("services/it-help", "electronics/laptops"),
-        ("services/it-help", "electronics/computer-parts"),
-        ("services/it-help", "electronics/phones"),
-        ("services/it-help", "electronics/tablets"),
-    ),
+    ("fix_ask",): (*REPAIRED, ("services/repairs", "services/cleaning")),
 }
 #: Lists of words that leave a ``WORD_PAIRS`` key alone when the text speaks with one of them too: a repair
 #: said beside buying or selling the thing outright ("Selling washing machine, needs repair", "Vendo lavadora,
@@ -165,9 +166,21 @@ def year_end(folded: str) -> int:
     return len(folded)
 
 
-def first_chars(n: int) -> SpanRule:
-    """The text's first ``n`` characters."""
-    return lambda folded: (0, n)
+def request_within(n: int) -> SpanRule:
+    """The text's first clause, at most its first ``n`` characters; a comma before a relative word (the
+    tables' ``relative``) does not end it: the request goes on ("Suche jemanden, der mein Fahrrad repariert",
+    "Ищу мастера, который починит велосипед")."""
+
+    def rule(folded: str) -> tuple[int, int]:
+        relative = pattern("relative", languages())
+        for m in _CLAUSE_END.finditer(folded):
+            after = m.end() + (folded[m.end() : m.end() + 1] == " ")
+            if m.group() == "," and relative is not None and relative.match(folded, after):
+                continue
+            return 0, min(n, m.start())
+        return 0, min(n, len(folded))
+
+    return rule
 
 
 def before_first_number(folded: str) -> tuple[int, int]:
@@ -201,24 +214,26 @@ def after_symptom(folded: str) -> tuple[int, int]:
 
 
 #: Where in a text a ``WORD_PAIRS`` key's words are heard (the whole text when absent). A repair service names
-#: itself first ("Riparazione TV", "Ремонт ноутбуков", "Need my washing machine fixed"); a repair later in an
-#: ad is the thing's history ("..., keine Reparaturen", "nunca foi para conserto", "belum pernah servis":
-#: never repaired). A job done to a thing names itself before the details ("Necesito transportar un piano de
-#: cola", "Нужна передержка для кошки на две недели", "Busco quien me instale un aire acondicionado split"); a
-#: sale describes the thing, its model, size and price, and then how it leaves ("Холодильник Атлант, 8 000
-#: руб., помогу перевезти", "冷蔵庫 2019年製 5,000円 車で運べる方のみ", "Koltuk takımı 8.000 TL, nakliye
-#: alıcıya ait", "Winter tyres 205/55 R16, came off a rental car"). Food sold or sought names itself first
-#: ("Ração Golden Fórmula cães adultos, frango e arroz", "Нужен корм Golden для взрослых собак, мешок 15 кг");
-#: a pet sold or sought names the pet, and its food after ("想领养一只小猫，家里有猫粮猫砂", "Vendo cachorro
-#: de labrador, se entrega con pienso"). A car sold names its model and year, then what was renewed on it
-#: ("Vendo Renault Clio 2012, neumáticos nuevos", "トヨタ アクア 2015年式 タイヤ新品", "Jual Avanza 2015, ban
-#: baru"); a tyre or a part sold names itself first ("Neumáticos nuevos para Clio 2012"). Help for a thing
-#: that stopped working is asked after the symptom, in a text that asks ("Minha geladeira parou de gelar,
-#: preciso de técnico"); a broken thing sold tells the symptom and whom it suits, and asks nothing ("Geladeira
-#: não gela, ideal pra técnico, R$ 200"); a thing sought because the old one broke names the thing first
-#: ("Looking for a fridge, mine stopped cooling").
+#: itself in the text's first clause ("Riparazione TV", "Ремонт ноутбуков", "Need my washing machine fixed",
+#: "Suche jemanden, der mein Fahrrad repariert"); a repair after it, or after the first 48 characters, is the
+#: thing's history ("..., keine Reparaturen", "nunca foi para conserto", "Bicicleta de montaña, reparación
+#: reciente de frenos", "Sepeda lipat, baru servis": recently serviced). A job done to a thing names itself
+#: before the details ("Necesito transportar un piano de cola", "Нужна передержка для кошки на две недели",
+#: "Busco quien me instale un aire acondicionado split"); a sale describes the thing, its model, size and
+#: price, and then how it leaves ("Холодильник Атлант, 8 000 руб., помогу перевезти", "冷蔵庫 2019年製 5,000円
+#: 車で運べる方のみ", "Koltuk takımı 8.000 TL, nakliye alıcıya ait", "Winter tyres 205/55 R16, came off a
+#: rental car"). Food sold or sought names itself first ("Ração Golden Fórmula cães adultos, frango e arroz",
+#: "Нужен корм Golden для взрослых собак, мешок 15 кг"); a pet sold or sought names the pet, and its food
+#: after ("想领养一只小猫，家里有猫粮猫砂", "Vendo cachorro de labrador, se entrega con pienso"). A car sold
+#: names its model and year, then what was renewed on it ("Vendo Renault Clio 2012, neumáticos nuevos",
+#: "トヨタ アクア 2015年式 タイヤ新品", "Jual Avanza 2015, ban baru"); a tyre or a part sold names itself
+#: first ("Neumáticos nuevos para Clio 2012"). Help for a thing that stopped working is asked after the
+#: symptom, in a text that asks ("Minha geladeira parou de gelar, preciso de técnico"); a broken thing sold
+#: tells the symptom and whom it suits, and asks nothing ("Geladeira não gela, ideal pra técnico, R$ 200"); a
+#: thing sought because the old one broke names the thing first ("Looking for a fridge, mine stopped
+#: cooling").
 HEARD_IN: dict[tuple[str, ...], SpanRule] = {
-    ("repair",): first_chars(48),
+    ("repair",): request_within(48),
     ("carry",): before_first_number,
     ("pet_care",): before_first_number,
     ("install",): before_first_number,

@@ -255,6 +255,40 @@ def test_a_technician_sought_is_a_repair_service(text: str) -> None:
     assert _category(text) == "services/repairs", text
 
 
+# the repair of a bicycle, a watch, shoes, jewellery or a console was the thing: "Reparación de
+# relojes", "Ремонт велосипедов недорого", "Console repair, PS5 HDMI port replacement" (``REPAIRED``)
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Bike repair and tune-ups, I come to you", "services/repairs"),
+        ("Looking for someone to fix my bicycle, flat tyre and brakes", "services/repairs"),
+        ("Reparación de bicicletas a domicilio", "services/repairs"),
+        ("Suche jemanden, der mein Fahrrad repariert", "services/repairs"),
+        ("Conserto de bicicletas, orçamento grátis", "services/repairs"),
+        ("Réparation de vélos à domicile", "services/repairs"),
+        ("Riparazione biciclette, anche a domicilio", "services/repairs"),
+        ("Ремонт велосипедов недорого", "services/repairs"),
+        ("자전거 수리 해드립니다", "services/repairs"),
+        ("Servis sepeda panggilan", "services/repairs"),
+        ("Bisiklet tamiri yapılır", "services/repairs"),
+        ("تصليح دراجات هوائية", "services/repairs"),
+        ("साइकिल रिपेयर करवानी है", "services/repairs"),
+        ("Watch repair, battery replacement while you wait", "services/repairs"),
+        ("Reparación de relojes", "services/repairs"),
+        ("Conserto de relógios", "services/repairs"),
+        ("Shoe repair, new soles and heels", "services/repairs"),
+        ("Conserto de sapatos", "services/repairs"),
+        ("Jewelry repair, ring resizing", "services/repairs"),
+        ("Console repair, PS5 HDMI port replacement", "services/it-help"),
+        ("Reparación de consolas", "services/it-help"),
+        ("Reparo de videogame, troca de HDMI do PS5", "services/it-help"),
+        ("Ремонт игровых приставок", "services/it-help"),
+    ],
+)
+def test_the_repair_of_a_thing_is_its_repair_service(text: str, category: str) -> None:
+    assert _category(text) == category, text
+
+
 # a car sold with its renewed tyres or battery was the tyres: "Vendo Renault Clio 2012, neumáticos nuevos",
 # "アクア 2015年式 タイヤ新品", "Jual Avanza 2015, ban baru"
 @pytest.mark.parametrize(
@@ -405,6 +439,21 @@ def test_a_car_sold_with_new_parts_is_the_car(text: str) -> None:
         ("Vendo cochecito de bebé, casa sin mascotas", "kids/strollers"),
         ("Jual anak kucing persia", "pets/cats"),
         ("Kittens for cat lovers, 50 each", "pets/cats"),
+        # a thing sold with its repairs
+        ("Road bike, servicing done last month, 300", "vehicles/bicycles"),
+        ("Mountain bike, just repaired brakes, 250 dollars", "vehicles/bicycles"),
+        ("Bicicleta de montaña, reparación reciente de frenos, 200€", "vehicles/bicycles"),
+        ("Fahrrad 28 Zoll, Reparatur der Bremsen letzte Woche, 120 €", "vehicles/bicycles"),
+        ("Vélo de course, réparation faite chez un pro, 300 €", "vehicles/bicycles"),
+        ("Велосипед Stels, после ремонта, 8000 руб", "vehicles/bicycles"),
+        ("二手自行车 刚维修过 300元", "vehicles/bicycles"),
+        ("Xe đạp Nhật, mới sửa phanh, 1tr2", "vehicles/bicycles"),
+        ("Sepeda lipat, baru servis, 1,5 juta", "vehicles/bicycles"),
+        ("Reloj Omega, revisión y reparación en 2022", "fashion/watches"),
+        ("Klavier, frisch gestimmt, Reparatur 2021", "sports/instruments"),
+        ("PS5 with two controllers, HDMI port repaired", "electronics/consoles"),
+        ("Canon EOS 80D, sensor cleaned and repaired, 500", "electronics/cameras"),
+        ("Botas de cuero, suela reparada, 40€", "fashion/shoes"),
     ],
 )
 def test_the_thing_itself_stays_the_thing(text: str, category: str) -> None:
@@ -419,6 +468,16 @@ def test_the_lists_are_heard_where_they_are_meant() -> None:
     assert not speaks(fold("Laptop Asus, baru instal ulang"), "repair", ("id",))
     for kinds in (("carry",), ("pet_care",)):
         assert kinds in WORD_PAIRS and "own" in WORD_UNLESS[kinds]
+
+
+def test_a_repair_is_heard_in_the_first_clause() -> None:
+    def heard(text: str) -> str:
+        return heard_part(fold(text), ("repair",))
+
+    assert heard("Bicicleta de montaña, reparación reciente de frenos, 200€") == "bicicleta de montaña"
+    assert heard("Suche jemanden, der mein Fahrrad repariert") == "suche jemanden, der mein fahrrad repariert"
+    assert heard("Ищу мастера, который починит велосипед") == "ищу мастера, который починит велосипед"
+    assert len(heard("Need someone to fix the old washing machine in our basement next week")) == 48
 
 
 def test_the_words_of_a_job_are_heard_before_the_first_digit() -> None:
