@@ -263,11 +263,14 @@ def follow_words(
     probs: np.ndarray, texts: Sequence[str], langs: Sequence[tuple[str, ...] | None], col: dict[str, int]
 ) -> None:
     """Per row, in place: the two categories of a ``WORD_PAIRS`` pair trade probabilities when the text
-    speaks with one of their word lists only and the other category scores higher."""
+    speaks with one of their word lists only and the other category scores higher. A key whose words the
+    text speaks nowhere is not looked for in its part: a rule's span is found only when it matters."""
     for r, text in enumerate(texts):
         folded = fold(text)
         spans: dict[SpanRule, tuple[int, int]] = {}
         for kinds, pairs in WORD_PAIRS.items():
+            if kinds in HEARD_IN and not any(speaks(folded, kind, langs[r]) for kind in kinds):
+                continue
             heard = said(heard_part(folded, kinds, spans), kinds, langs[r])
             if heard is None or any(speaks(folded, kind, langs[r]) for kind in WORD_UNLESS.get(kinds, ())):
                 continue
