@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from matching.cues import asks, said, speaks
+from matching.cues import asks, cue_matches, said, speaks
 from matching.lexicon import fold, languages, pattern
 
 #: The repair service of each kind of thing, and the thing: where a repair of it (``repair``, ``fix_ask``) is
@@ -144,6 +144,8 @@ WORD_UNLESS: dict[tuple[str, ...], tuple[str, ...]] = {
 }
 #: A rule that finds where, in a lower-cased text, a key's words are heard, as (start, end) (``HEARD_IN``).
 SpanRule = Callable[[str], tuple[int, int]]
+#: How far into a text a repair service names itself (``first_request``).
+REQUEST_REACH = 48
 _DIGIT = re.compile(r"\d(?![\da-z])")
 _YEAR = re.compile(r"(?<!\d)(?<!dot )(?<!dot)\d{4}(?!\d)(?! ?(?:年製|年产|年生産|년 ?생산|년산|üretim))")
 _CLAUSE_END = re.compile(r"[,;!?，。；！？、،؛؟\n]|\.(?:\s|$)")
@@ -166,32 +168,33 @@ def year_end(folded: str) -> int:
     return len(folded)
 
 
-def request_within(n: int) -> SpanRule:
-    """The text's first clause, at most its first ``n`` characters; a comma before a relative word (the
-    tables' ``relative``) does not end it: the request goes on ("Suche jemanden, der mein Fahrrad repariert",
-    "Ищу мастера, который починит велосипед")."""
-
-    def rule(folded: str) -> tuple[int, int]:
-        relative = pattern("relative", languages())
-        for m in _CLAUSE_END.finditer(folded):
-            after = m.end() + (folded[m.end() : m.end() + 1] == " ")
-            if m.group() == "," and relative is not None and relative.match(folded, after):
-                continue
-            return 0, min(n, m.start())
-        return 0, min(n, len(folded))
-
-    return rule
-
-
 def before_first_number(folded: str) -> tuple[int, int]:
     """The text up to its first number (``first_digit``)."""
     return 0, first_digit(folded)
 
 
+def clause_end(folded: str, relative: bool = False) -> int:
+    """Where lower-cased ``folded``'s first clause ends, at its first comma or full stop (in any script); its
+    length when it has none. With ``relative``, a comma before a relative word (the tables' ``relative``)
+    does not end it: the request goes on ("Suche jemanden, der mein Fahrrad repariert", "Ищу мастера, который
+    починит велосипед")."""
+    words = pattern("relative", languages()) if relative else None
+    for m in _CLAUSE_END.finditer(folded):
+        after = m.end() + (folded[m.end() : m.end() + 1] == " ")
+        if words is None or m.group() != "," or not words.match(folded, after):
+            return m.start()
+    return len(folded)
+
+
 def first_clause(folded: str) -> tuple[int, int]:
-    """The text up to its first comma or full stop (in any script)."""
-    m = _CLAUSE_END.search(folded)
-    return 0, m.start() if m else len(folded)
+    """The text up to its first comma or full stop (``clause_end``)."""
+    return 0, clause_end(folded)
+
+
+def first_request(folded: str) -> tuple[int, int]:
+    """The text's first clause, a relative clause kept with it (``clause_end``), at most its first
+    ``REQUEST_REACH`` characters."""
+    return 0, min(REQUEST_REACH, clause_end(folded, relative=True))
 
 
 def after_model_year(folded: str) -> tuple[int, int]:
@@ -201,16 +204,14 @@ def after_model_year(folded: str) -> tuple[int, int]:
 
 def after_symptom(folded: str) -> tuple[int, int]:
     """The text after the first word of a thing that stopped working (the tables' ``symptom``, any language)
-    when the text's first clause says it and the rest asks (a question, or a word of ``demand``); nothing
-    when not."""
+    when the text's first clause says it and the rest asks (a question, or a demand cue: ``cues.cue_matches``,
+    where "cần bán", need to sell, is no demand); nothing when not."""
     rx = pattern("symptom", languages())
     m = rx.search(folded) if rx is not None else None
-    if m is None or m.start() >= first_clause(folded)[1]:
+    if m is None or m.start() >= clause_end(folded):
         return len(folded), len(folded)
     rest = folded[m.end() :]
-    if not (asks(rest) or speaks(rest, "demand")):
-        return len(folded), len(folded)
-    return m.end(), len(folded)
+    return (m.end() if asks(rest) or cue_matches(rest)[0] else len(folded)), len(folded)
 
 
 #: Where in a text a ``WORD_PAIRS`` key's words are heard (the whole text when absent). A repair service names
@@ -233,7 +234,7 @@ def after_symptom(folded: str) -> tuple[int, int]:
 #: thing sought because the old one broke names the thing first ("Looking for a fridge, mine stopped
 #: cooling").
 HEARD_IN: dict[tuple[str, ...], SpanRule] = {
-    ("repair",): request_within(48),
+    ("repair",): first_request,
     ("carry",): before_first_number,
     ("pet_care",): before_first_number,
     ("install",): before_first_number,

@@ -191,5 +191,6 @@ def test_help_is_heard_after_a_symptom_in_a_text_that_asks() -> None:
     assert heard("Waschmaschine schleudert nicht mehr, wer kann helfen?") == ", wer kann helfen?"
     assert heard("Холодильник не морозит, ищу мастера") == ", ищу мастера"
     assert heard("Geladeira não gela, ideal pra técnico, R$ 200") == ""  # asks nothing: a sale
+    assert heard("Tủ lạnh không lạnh, cần bán gấp cho thợ sửa") == ""  # "cần bán", need to sell: no demand
     assert heard("Looking for a fridge, mine stopped cooling, who can help?") == ""  # not in the first clause
     assert heard("Brauche dringend eine Waschmaschine, wer kann helfen?") == ""  # no symptom
