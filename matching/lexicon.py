@@ -4,8 +4,8 @@ Each language file is the one source of truth for that language: detection hints
 cues, words that tell one thing's categories apart (``own`` and ``rent``, ``full_time`` and ``part_time``,
 ``seedling``, ``repair``, ``carry``, ``pet_care``, ``install``, ``rent_car``, ``for_pet``, ``pet_food``,
 ``car_state``, ``wheels``, ``ride_on``, ``bunk_bed``, ``fix_ask`` and the ``symptom`` it is heard after,
-``car_part`` and the ``with`` it is heard before, and ``relative``, the words after a comma that keep a
-request's clause going: ``word_pairs``), currency words,
+``car_part`` and the ``with`` it is heard before, ``serviced``, and ``relative``, the words after a comma that
+keep a request's clause going: ``word_pairs``), currency words,
 number words and multipliers (``counts_before_multipliers``: halves and case forms read only before a word for
 thousands, "डेढ़ लाख", "до пяти тысяч"), price-bound words, conditions, seasons, colours, gender words, units,
 quantity patterns and size labels (``size_labels`` before the size, ``size_labels_after`` after it: "Mサイズ",

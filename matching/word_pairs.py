@@ -81,7 +81,12 @@ REPAIRED: tuple[tuple[str, str], ...] = (
 #: Камри", "丰田卡罗拉 2014-2018 水箱": ``car_part``) was the car (fifty-fifth session, found in tune3, a
 #: radiator's seller; the lists written from probe texts of my own): of 10,970 readings 22 categories move,
 #: 21 to gold (that seller in its 15 pairs, three of its buyers, three labelled ads), one labelled ad from
-#: one wrong category to another; tune3 non-English agreement .856 -> .868, the other sets the same.
+#: one wrong category to another; tune3 non-English agreement .856 -> .868, the other sets the same. A car
+#: sold with its service record ("Vendo Corolla 2012, revisado por un mecánico", "Verkaufe Golf 7,
+#: scheckheftgepflegt", "出售卡罗拉2014款，4S店保养": ``serviced``) was car repair, and a mechanic sought
+#: for a motorbike ("Busco mecánico de motos", "Нужен мотомеханик": ``repair``, which names the mechanic in
+#: 14 languages) the motorbike (probe texts of my own): four buyers of a scooter's service move to gold (two
+#: in tune3, two in tune4), none away; tune3 agreement .868 -> .869, tune4 .823 -> .824.
 WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ("own", "rent"): (("property/sale", "property/rent"), ("vehicles/cars", "transport/car-rental")),
     ("full_time", "part_time"): (("jobs/full-time", "jobs/part-time"),),
@@ -131,6 +136,7 @@ WORD_PAIRS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {
     ),
     ("fix_ask",): (*REPAIRED, ("services/repairs", "services/cleaning")),
     ("car_part",): (("vehicles/parts", "vehicles/cars"), ("vehicles/parts", "vehicles/motorcycles")),
+    ("serviced",): (("vehicles/cars", "services/auto-repair"),),
 }
 #: Lists of words that leave a ``WORD_PAIRS`` key alone when the text speaks with one of them too: a repair
 #: said beside buying or selling the thing outright ("Selling washing machine, needs repair", "Vendo lavadora,
@@ -214,6 +220,14 @@ def before_with(folded: str) -> tuple[int, int]:
     return 0, m.start() if m else end
 
 
+def after_a_sale(folded: str) -> tuple[int, int]:
+    """The text after its first clause (``clause_end``) when that clause buys or sells outright (the tables'
+    ``own``, any language); nothing when not."""
+    end = clause_end(folded)
+    rx = pattern("own", languages())
+    return (end if rx is not None and rx.search(folded, 0, end) else len(folded)), len(folded)
+
+
 def after_model_year(folded: str) -> tuple[int, int]:
     """The text after its first model year (``year_end``)."""
     return year_end(folded), len(folded)
@@ -251,7 +265,9 @@ def after_symptom(folded: str) -> tuple[int, int]:
 #: working is asked after the symptom, in a text that asks ("Minha geladeira parou de gelar, preciso de
 #: técnico"); a broken thing sold tells the symptom and whom it suits, and asks nothing ("Geladeira não gela,
 #: ideal pra técnico, R$ 200"); a thing sought because the old one broke names the thing first ("Looking for a
-#: fridge, mine stopped cooling").
+#: fridge, mine stopped cooling"). A car sold says so first and its service record after ("Vendo Gol 2014,
+#: manutenção em dia"); a garage names itself first and lists its service after ("Taller mecánico en Lima,
+#: mantenimiento al día para tu auto").
 HEARD_IN: dict[tuple[str, ...], SpanRule] = {
     ("repair",): first_request,
     ("carry",): before_first_number,
@@ -262,6 +278,7 @@ HEARD_IN: dict[tuple[str, ...], SpanRule] = {
     ("car_state",): after_model_year,
     ("fix_ask",): after_symptom,
     ("car_part",): before_with,
+    ("serviced",): after_a_sale,
 }
 
 

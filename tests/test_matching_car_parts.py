@@ -1,6 +1,8 @@
 """A car part named first, for a car of a named model, is the part; a car sold with a part named after "with"
-is the car (``word_pairs``: the list ``car_part``, heard in the first clause before a word of ``with``; real
-use-m3 model). The texts are probes of my own, none from an evaluation set."""
+is the car (``word_pairs``: the list ``car_part``, heard in the first clause before a word of ``with``); a car
+sold with its service record is the car (``serviced``, heard after a first clause that sells); a mechanic
+sought is car repair (``repair``). Real use-m3 model. The texts are probes of my own, none from an evaluation
+set."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import pytest
 
 from matching import understand
 from matching.lexicon import fold
-from matching.word_pairs import HEARD_IN, WORD_UNLESS, before_with, heard_part
+from matching.word_pairs import HEARD_IN, WORD_UNLESS, after_a_sale, before_with, heard_part
 
 
 def _category(text: str) -> str:
@@ -73,3 +75,73 @@ def test_a_part_is_heard_in_the_first_clause_before_with() -> None:
     assert heard("Vendo Corolla 2012 con parachoques nuevo") == "vendo corolla 2012 "
     assert heard("Продаю Камри с новым радиатором") == "продаю камри "
     assert heard("Selling Toyota Yaris 2010, new radiator") == "selling toyota yaris 2010"
+
+
+# a car sold with its service record was car repair: "revisado por un mecánico", "scheckheftgepflegt"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vendo Corolla 2012, revisado por un mecánico, papeles al día",
+        "Selling Honda Civic 2012, checked by a mechanic, new brakes",
+        "Verkaufe Golf 7, scheckheftgepflegt, Inspektion neu",
+        "Vendo Fiat Punto 2011, tagliando appena fatto",
+        "Vendo Gol 2014, revisado, manutenção em dia",
+        "Dijual Avanza 2015, servis rutin di bengkel resmi",
+        "出售卡罗拉2014款，4S店保养",
+        "Dijual Honda Jazz 2012, servis rutin, pajak panjang",
+        "出售本田飞度2015款，定期保养，一手车",
+    ],
+)
+def test_a_car_sold_with_its_service_record_is_the_car(text: str) -> None:
+    assert _category(text) == "vehicles/cars", text
+
+
+# a mechanic sought for a motorbike was the motorbike
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Need a mechanic to service my scooter at home, Honda Vario",
+        "Busco mecánico de motos a domicilio, mi moto no arranca",
+        "Cherche mécanicien pour l'entretien de mon scooter",
+        "Procuro mecânico de moto, minha moto não pega",
+        "Нужен мотомеханик на выезд, ТО мотоцикла",
+    ],
+)
+def test_a_mechanic_sought_is_a_repair(text: str) -> None:
+    assert _category(text) == "services/auto-repair", text
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # a garage names itself first and its service after: no sale in the first clause
+        (
+            "Taller mecánico en Lima, mantenimiento al día para tu auto, precios justos",
+            "services/auto-repair",
+        ),
+        ("Bengkel mobil panggilan, servis rutin dan ganti oli", "services/auto-repair"),
+        ("مركز صيانة سيارات، صيانة دورية وتغيير زيت", "services/auto-repair"),
+        ("汽车保养，定期保养，上门取车", "services/auto-repair"),
+        ("자동차 정비, 정기 점검 해드립니다", "services/auto-repair"),
+        # a mechanical thing is no mechanic
+        ("Teclado mecánico Logitech G Pro, switches rojos", "electronics/computer-parts"),
+        ("Reloj mecánico Seiko 5, automático", "fashion/watches"),
+        ("Tastiera meccanica Corsair K70 usata", "electronics/computer-parts"),
+        ("Cerco orologio meccanico da uomo", "fashion/watches"),
+        ("Mechaniker-Werkzeugkoffer 215-teilig, neu", "home/tools"),
+        ("Продам Ладу Гранту, механика, 2018", "vehicles/cars"),
+        ("Куплю машину на механике до 500 тысяч", "vehicles/cars"),
+    ],
+)
+def test_a_garage_and_a_mechanical_thing_stay_what_they_are(text: str, category: str) -> None:
+    assert _category(text) == category, text
+
+
+def test_a_service_record_is_heard_after_a_first_clause_that_sells() -> None:
+    assert HEARD_IN[("serviced",)] is after_a_sale
+
+    def heard(text: str) -> str:
+        return heard_part(fold(text), ("serviced",))
+
+    assert heard("Vendo Corolla 2012, revisado por un mecánico") == ", revisado por un mecánico"
+    assert heard("Taller mecánico, mantenimiento al día") == ""
