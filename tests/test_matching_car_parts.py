@@ -30,6 +30,10 @@ def _category(text: str) -> str:
         "Capô do Fiat Palio 2008, sem amassados, R$ 200",
         "Куплю радиатор на Тойоту Камри",
         "Cần mua két nước cho Toyota Vios",
+        # a motorbike's part was the motorbike
+        "Yamaha R15 radiator, pulled from a crashed bike, no leaks",
+        "Продам фару на Yamaha R1 2012",
+        "Radiator Yamaha NMAX 2018 copotan, mulus",
     ],
 )
 def test_a_part_for_a_named_car_is_the_part(text: str) -> None:
