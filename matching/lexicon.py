@@ -5,11 +5,11 @@ cues, words that tell one thing's categories apart (``own`` and ``rent``, ``full
 ``seedling``, ``repair``, ``carry``, ``pet_care``, ``install``, ``rent_car``, ``for_pet``, ``pet_food``,
 ``car_state``, ``wheels``, ``ride_on``, ``bunk_bed``, ``fix_ask`` and the ``symptom`` it is heard after,
 ``car_part`` and the ``with`` it is heard before, ``serviced``, and ``relative``, the words after a comma that
-keep a request's clause going: ``word_pairs``), currency words,
-number words and multipliers (``counts_before_multipliers``: halves and case forms read only before a word for
-thousands, "डेढ़ लाख", "до пяти тысяч"), price-bound words, conditions, seasons, colours, gender words, units,
-quantity patterns and size labels (``size_labels`` before the size, ``size_labels_after`` after it: "Mサイズ",
-"42 numara"; the latter are not wrapped, the size touches them).
+keep a request's clause going: ``word_pairs``), currency words, number words and multipliers
+(``counts_before_multipliers``: halves and case forms read only before a word for thousands, "डेढ़ लाख", "до
+пяти тысяч"), price-bound words, conditions, seasons, colours, gender words, units, quantity patterns and size
+labels (``size_labels`` before the size, ``size_labels_after`` after it: "Mサイズ", "42 numara"; the latter
+are not wrapped, the size touches them).
 ``data/lang/common.json`` holds what belongs to no language (currency symbols, ISO codes, digits of other
 scripts).
 

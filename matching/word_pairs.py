@@ -224,8 +224,7 @@ def after_a_sale(folded: str) -> tuple[int, int]:
     """The text after its first clause (``clause_end``) when that clause buys or sells outright (the tables'
     ``own``, any language); nothing when not."""
     end = clause_end(folded)
-    rx = pattern("own", languages())
-    return (end if rx is not None and rx.search(folded, 0, end) else len(folded)), len(folded)
+    return (end if speaks(folded[:end], "own") else len(folded)), len(folded)
 
 
 def after_model_year(folded: str) -> tuple[int, int]:
