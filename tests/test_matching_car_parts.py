@@ -63,9 +63,26 @@ def test_a_part_for_a_named_car_is_the_part(text: str) -> None:
         # a part's repair is the repair service's
         ("Ремонт радиаторов любых авто", "services/auto-repair"),
         ("Radiator repair and recoring, any car", "services/auto-repair"),
+        # a garage names itself first and its service after: no sale in the first clause
+        (
+            "Taller mecánico en Lima, mantenimiento al día para tu auto, precios justos",
+            "services/auto-repair",
+        ),
+        ("Bengkel mobil panggilan, servis rutin dan ganti oli", "services/auto-repair"),
+        ("مركز صيانة سيارات، صيانة دورية وتغيير زيت", "services/auto-repair"),
+        ("汽车保养，定期保养，上门取车", "services/auto-repair"),
+        ("자동차 정비, 정기 점검 해드립니다", "services/auto-repair"),
+        # a mechanical thing is no mechanic
+        ("Teclado mecánico Logitech G Pro, switches rojos", "electronics/computer-parts"),
+        ("Reloj mecánico Seiko 5, automático", "fashion/watches"),
+        ("Tastiera meccanica Corsair K70 usata", "electronics/computer-parts"),
+        ("Cerco orologio meccanico da uomo", "fashion/watches"),
+        ("Mechaniker-Werkzeugkoffer 215-teilig, neu", "home/tools"),
+        ("Продам Ладу Гранту, механика, 2018", "vehicles/cars"),
+        ("Куплю машину на механике до 500 тысяч", "vehicles/cars"),
     ],
 )
-def test_a_car_with_its_parts_stays_the_car(text: str, category: str) -> None:
+def test_the_thing_or_the_service_stays_what_it_is(text: str, category: str) -> None:
     assert _category(text) == category, text
 
 
@@ -113,32 +130,6 @@ def test_a_car_sold_with_its_service_record_is_the_car(text: str) -> None:
 )
 def test_a_mechanic_sought_is_a_repair(text: str) -> None:
     assert _category(text) == "services/auto-repair", text
-
-
-@pytest.mark.parametrize(
-    ("text", "category"),
-    [
-        # a garage names itself first and its service after: no sale in the first clause
-        (
-            "Taller mecánico en Lima, mantenimiento al día para tu auto, precios justos",
-            "services/auto-repair",
-        ),
-        ("Bengkel mobil panggilan, servis rutin dan ganti oli", "services/auto-repair"),
-        ("مركز صيانة سيارات، صيانة دورية وتغيير زيت", "services/auto-repair"),
-        ("汽车保养，定期保养，上门取车", "services/auto-repair"),
-        ("자동차 정비, 정기 점검 해드립니다", "services/auto-repair"),
-        # a mechanical thing is no mechanic
-        ("Teclado mecánico Logitech G Pro, switches rojos", "electronics/computer-parts"),
-        ("Reloj mecánico Seiko 5, automático", "fashion/watches"),
-        ("Tastiera meccanica Corsair K70 usata", "electronics/computer-parts"),
-        ("Cerco orologio meccanico da uomo", "fashion/watches"),
-        ("Mechaniker-Werkzeugkoffer 215-teilig, neu", "home/tools"),
-        ("Продам Ладу Гранту, механика, 2018", "vehicles/cars"),
-        ("Куплю машину на механике до 500 тысяч", "vehicles/cars"),
-    ],
-)
-def test_a_garage_and_a_mechanical_thing_stay_what_they_are(text: str, category: str) -> None:
-    assert _category(text) == category, text
 
 
 def test_a_service_record_is_heard_after_a_first_clause_that_sells() -> None:
