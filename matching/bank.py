@@ -110,11 +110,13 @@ def base_concepts() -> tuple[Concept, ...]:
 
 @cache
 def more_phrases() -> dict[str, dict[str, tuple[str, ...]]]:
-    """concept id -> language -> the phrases ``MORE_FOLDER`` adds to it (none already in the concept's cell).
+    """concept id -> language -> the phrases ``MORE_FOLDER`` adds to it (none already in the concept's
+    cell). A concept and language on several lines (in different files) get the phrases of each, in file
+    order.
 
     Raises:
-        BankFormatError: a malformed line, an unknown concept or language, a concept and language twice, a
-            phrase the concept already has.
+        BankFormatError: a malformed line, an unknown concept or language, a phrase the concept already has
+            (in its cell or on an earlier line).
     """
     known = {c.id: c for c in base_concepts()}
     out: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -126,11 +128,10 @@ def more_phrases() -> dict[str, dict[str, tuple[str, ...]]]:
         added = tuple(p.strip() for p in cells[2].split(";") if p.strip())
         if cid not in known or lang not in BANK_LANGS or not added:
             raise BankFormatError(f"{path}:{n}: unknown concept {cid!r} or language {lang!r}, or no phrase")
-        if lang in out.get(cid, {}):
-            raise BankFormatError(f"{path}:{n}: {cid} {lang} a second time")
-        if set(added) & set(known[cid].phrases[lang]):
+        before = out.setdefault(cid, {}).get(lang, ())
+        if set(added) & set(known[cid].phrases[lang] + before) or len(set(added)) < len(added):
             raise BankFormatError(f"{path}:{n}: a phrase {cid} already has in {lang}")
-        out.setdefault(cid, {})[lang] = added
+        out[cid][lang] = before + added
     return out
 
 
