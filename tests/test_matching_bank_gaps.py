@@ -1,7 +1,7 @@
-"""Things the phrase bank had no words for, heard since ``data/bank_more/gaps.txt`` gave its concepts more
-phrases in every language: a jigsaw, snowboard bindings, nativity figurines, a Santa Claus hired for a party,
-homemade cookies, crates of drinks, a company registered, a laptop cleaned, a piano moved, a bookcase, a
-photo frame. Real use-m3 model. The texts are probes of my own, none from an evaluation set; the guards are
+"""Things the phrase bank had no words for, heard since ``data/bank_more/later_gaps.txt`` gave its concepts
+more phrases in every language: a jigsaw, snowboard bindings, nativity figurines, a Santa Claus hired for a
+party, homemade cookies, crates of drinks, a company registered, a laptop cleaned, a piano moved, a bookcase,
+a photo frame. Real use-m3 model. The texts are probes of my own, none from an evaluation set; the guards are
 things the new phrases must not take."""
 
 from __future__ import annotations
@@ -38,16 +38,7 @@ from matching import understand
         ("Vendo estantería para libros de madera", "home/furniture"),
         ("Продам фоторамки", "home/decor"),
         ("フォトフレーム 売ります", "home/decor"),
-    ],
-)
-def test_a_gap_of_the_bank_is_heard(text: str, category: str) -> None:
-    assert understand(text).intent.category == category, text
-
-
-@pytest.mark.parametrize(
-    ("text", "category"),
-    [
-        # a jigsaw puzzle is no saw, an anime figure no ornament, a Santa costume clothing
+        # guards: a jigsaw puzzle is no saw, an anime figure no ornament, a Santa costume clothing
         ("Selling a jigsaw puzzle, all pieces there", "kids/toys"),
         ("Vendo puzzle de mil piezas completo", "kids/toys"),
         ("Selling anime figurines, boxed", "kids/toys"),
@@ -57,5 +48,5 @@ def test_a_gap_of_the_bank_is_heard(text: str, category: str) -> None:
         ("Selling an upright piano, tuned last year", "sports/instruments"),
     ],
 )
-def test_the_new_phrases_leave_other_things_alone(text: str, category: str) -> None:
+def test_a_gap_of_the_bank_is_heard_and_the_rest_left_alone(text: str, category: str) -> None:
     assert understand(text).intent.category == category, text
