@@ -1,10 +1,10 @@
 """Things the phrase bank had no words for, heard since ``data/bank_more/later_gaps.txt`` gave its concepts
 more phrases in every language: a jigsaw, snowboard bindings, nativity figurines, a Santa Claus hired for a
 party, homemade cookies, crates of drinks, a company registered, a laptop cleaned, a piano moved, a bookcase,
-a photo frame; later nastar, a camping cooler, a trekking backpack and a randoseru, with the bank's two new
-concepts (an interpreter hired for a day, a shipping container) and ``brands.json``'s furniture lines (Kallax,
-Hemnes). Real use-m3 model. The texts are probes of my own, none from an evaluation set; the guards are
-things the new phrases must not take."""
+a photo frame; later nastar, a camping cooler, a trekking backpack, a randoseru, a frying pan and an impact
+driver, with the bank's two new concepts (an interpreter hired for a day, a shipping container) and
+``brands.json``'s furniture lines (Kallax, Hemnes). Real use-m3 model. The texts are probes of my own, none
+from an evaluation set; the guards are things the new phrases must not take."""
 
 from __future__ import annotations
 
@@ -55,6 +55,12 @@ from matching import understand
         ("Suche Hemnes Kommode weiß", "home/furniture"),
         ("Selling a red randoseru, used six years, good condition", "kids/school"),
         ("란도셀 팝니다 상태 좋아요", "kids/school"),
+        ("Frying pan for sale, non-stick, barely used", "home/kitchen"),
+        ("Busco sartén grande para paella", "home/kitchen"),
+        ("무쇠팬 팝니다 시즈닝 완료", "home/kitchen"),
+        ("WTB impact driver, bare tool is fine", "home/tools"),
+        ("Busco atornillador de impacto con batería", "home/tools"),
+        ("임팩트 드라이버 구해요", "home/tools"),
         # guards: a jigsaw puzzle is no saw, an anime figure no ornament, a Santa costume clothing
         ("Selling a jigsaw puzzle, all pieces there", "kids/toys"),
         ("Vendo puzzle de mil piezas completo", "kids/toys"),
@@ -72,6 +78,8 @@ from matching import understand
         ("Container house for sale, 2 bedrooms, off-grid", "property/sale"),
         ("Fresh pineapples from the farm, 10 for $15", "food/produce"),
         ("Продам холодильник Атлант", "home/appliances"),
+        # a driver hired is a job
+        ("Hiring a delivery driver, full time", "jobs/full-time"),
     ],
 )
 def test_a_gap_of_the_bank_is_heard_and_the_rest_left_alone(text: str, category: str) -> None:
