@@ -3,7 +3,8 @@ more phrases in every language: a jigsaw, snowboard bindings, nativity figurines
 party, homemade cookies, crates of drinks, a company registered, a laptop cleaned, a piano moved, a bookcase,
 a photo frame; later nastar, a camping cooler, a trekking backpack, a randoseru, a frying pan and an impact
 driver, with the bank's two new concepts (an interpreter hired for a day, a shipping container) and
-``brands.json``'s furniture lines (Kallax, Hemnes). Real use-m3 model. The texts are probes of my own, none
+``brands.json``'s furniture lines (Kallax, Hemnes); then olive oil (a grocery) and olives (produce), a TV
+stand and a wheelchair or a senior's scooter. Real use-m3 model. The texts are probes of my own, none
 from an evaluation set; the guards are things the new phrases must not take."""
 
 from __future__ import annotations
@@ -61,6 +62,18 @@ from matching import understand
         ("WTB impact driver, bare tool is fine", "home/tools"),
         ("Busco atornillador de impacto con batería", "home/tools"),
         ("임팩트 드라이버 구해요", "home/tools"),
+        ("Verkaufe TV-Board aus Holz", "home/furniture"),
+        ("Vendo mobile porta TV bianco", "home/furniture"),
+        ("Vendo rack para TV", "home/furniture"),
+        ("Selling a folding wheelchair, like new", "other/misc"),
+        ("Vendo silla de ruedas plegable", "other/misc"),
+        ("Verkaufe Elektromobil für Senioren", "other/misc"),
+        ("Vendo aceite de oliva de mi pueblo, garrafa de 5 litros", "food/groceries"),
+        ("Olivenöl aus Kreta zu verkaufen, 5 Liter", "food/groceries"),
+        ("Zeytinyağı satılık, köyümüzden", "food/groceries"),
+        ("Vendo aceitunas para aliñar, recién cogidas", "food/produce"),
+        ("Cerco olive da olio, anche poche cassette", "food/produce"),
+        ("Vendo freidora sin aceite, poco uso", "home/appliances"),
         # guards: a jigsaw puzzle is no saw, an anime figure no ornament, a Santa costume clothing
         ("Selling a jigsaw puzzle, all pieces there", "kids/toys"),
         ("Vendo puzzle de mil piezas completo", "kids/toys"),
@@ -78,6 +91,12 @@ from matching import understand
         ("Container house for sale, 2 bedrooms, off-grid", "property/sale"),
         ("Fresh pineapples from the farm, 10 for $15", "food/produce"),
         ("Продам холодильник Атлант", "home/appliances"),
+        # a television is no TV stand, a stroller no wheelchair, a motor scooter no mobility aid; dates are
+        # produce
+        ("Selling a 55 inch TV, wall mount included", "electronics/tv"),
+        ("Vendo carrito de bebé plegable", "kids/strollers"),
+        ("Vendo scooter 125cc, pocos kilómetros", "vehicles/motorcycles"),
+        ("Fresh dates from the farm for sale", "food/produce"),
         # a driver hired is a job
         ("Hiring a delivery driver, full time", "jobs/full-time"),
     ],
