@@ -71,8 +71,6 @@ from matching import understand
         ("Vendo aceite de oliva de mi pueblo, garrafa de 5 litros", "food/groceries"),
         ("Olivenöl aus Kreta zu verkaufen, 5 Liter", "food/groceries"),
         ("Zeytinyağı satılık, köyümüzden", "food/groceries"),
-        ("Vendo aceitunas para aliñar, recién cogidas", "food/produce"),
-        ("Cerco olive da olio, anche poche cassette", "food/produce"),
         ("Vendo freidora sin aceite, poco uso", "home/appliances"),
         # guards: a jigsaw puzzle is no saw, an anime figure no ornament, a Santa costume clothing
         ("Selling a jigsaw puzzle, all pieces there", "kids/toys"),
@@ -91,8 +89,10 @@ from matching import understand
         ("Container house for sale, 2 bedrooms, off-grid", "property/sale"),
         ("Fresh pineapples from the farm, 10 for $15", "food/produce"),
         ("Продам холодильник Атлант", "home/appliances"),
-        # a television is no TV stand, a stroller no wheelchair, a motor scooter no mobility aid; dates are
-        # produce
+        # a television is no TV stand, a stroller no wheelchair, a motor scooter no mobility aid; olives and
+        # dates stay produce when olive oil leaves it
+        ("Vendo aceitunas para aliñar, recién cogidas", "food/produce"),
+        ("Cerco olive da olio, anche poche cassette", "food/produce"),
         ("Selling a 55 inch TV, wall mount included", "electronics/tv"),
         ("Vendo carrito de bebé plegable", "kids/strollers"),
         ("Vendo scooter 125cc, pocos kilómetros", "vehicles/motorcycles"),
