@@ -4,7 +4,8 @@ party, homemade cookies, crates of drinks, a company registered, a laptop cleane
 a photo frame; later nastar, a camping cooler, a trekking backpack, a randoseru, a frying pan and an impact
 driver, with the bank's two new concepts (an interpreter hired for a day, a shipping container) and
 ``brands.json``'s furniture lines (Kallax, Hemnes); then olive oil (a grocery) and olives (produce), a TV
-stand and a wheelchair or a senior's scooter. Real use-m3 model. The texts are probes of my own, none
+stand and a wheelchair or a senior's scooter; then a sideboard ("enfilade", "Anrichte", "サイドボード"),
+peppers in kana, and the makes Milwaukee and Ricoh. Real use-m3 model. The texts are probes of my own, none
 from an evaluation set; the guards are things the new phrases must not take."""
 
 from __future__ import annotations
@@ -99,6 +100,26 @@ from matching import understand
         ("Fresh dates from the farm for sale", "food/produce"),
         # a driver hired is a job
         ("Hiring a delivery driver, full time", "jobs/full-time"),
+        # session 59: a sideboard's other names, shishito and chili in kana, a microwave spelt "micro-onde",
+        # the tool and camera makes of brands.json; guards: a microphone stays one, French "micro-" compounds
+        # and a flat's "pièces en enfilade" name none, stockings are clothing, Milwaukee the city no tool
+        ("Vends enfilade scandinave en teck, 180 cm", "home/furniture"),
+        ("Verkaufe Anrichte aus Eiche, 160 cm breit", "home/furniture"),
+        ("サイドボード 譲ります 幅180cm", "home/furniture"),
+        ("Vends buffet bas scandinave en chêne", "home/furniture"),
+        ("ししとう 500g 売ります 朝採れ", "food/produce"),
+        ("とうがらし 買いたいです 1kg", "food/produce"),
+        ("Vends four micro-onde Samsung, bon état", "home/appliances"),
+        ("Milwaukee M18 impact driver, body only", "home/tools"),
+        ("밀워키 임팩 드라이버 팝니다", "home/tools"),
+        ("リコー GR IIIx 売ります 美品", "electronics/cameras"),
+        ("Ricoh GR III for sale, shutter count 3000", "electronics/cameras"),
+        ("Vends micro Shure SM58 avec câble", "electronics/audio"),
+        ("Commode en chêne, quelques micro-rayures sur le dessus", "home/furniture"),
+        ("Carte micro SD 128 Go neuve", "electronics/computer-parts"),
+        ("Appartement T3 à louer, pièces en enfilade, parquet", "property/rent"),
+        ("Vends bas de contention taille 2", "fashion/clothing"),
+        ("Sofa for sale, pickup in Milwaukee", "home/furniture"),
     ],
 )
 def test_a_gap_of_the_bank_is_heard_and_the_rest_left_alone(text: str, category: str) -> None:
