@@ -338,10 +338,11 @@ def _index(langs: tuple[str, ...]) -> _Index:
 
 @cache
 def _not_items(langs: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    """Per language of ``langs`` with a ``not_items`` list: the pattern finding its entries."""
+    """Per language of ``langs`` with a ``not_items`` list: the pattern finding its entries, a hyphen read as
+    a space (``glosses`` looks in the text so: French "micro-rayures" and "micro rayures" are one entry)."""
     out: list[re.Pattern[str]] = []
     for lang in langs:
-        entries = [fold(str(w)) for w in field(lang, "not_items")]
+        entries = [fold(str(w)).replace("-", " ") for w in field(lang, "not_items")]
         if entries:
             out.append(re.compile(wrap(literal_trie(entries), lang)))
     return tuple(out)
@@ -369,7 +370,8 @@ def glosses(text: str, langs: tuple[str, ...] | None = None) -> list[Gloss]:
     langs = tuple(lang for lang in (langs or languages()) if lang in BANK_LANGS) or BANK_LANGS
     index = _index(langs).by_key
     cs = all_concepts()
-    hidden = [m.span() for rx in _not_items(langs) for m in rx.finditer(text)]
+    spaced = text.replace("-", " ")  # the same length: its spans are the text's
+    hidden = [m.span() for rx in _not_items(langs) for m in rx.finditer(spaced)]
     word_starts = {m.start() for m in _WORD_START.finditer(text)}
     starts = sorted(word_starts | {i for i, ch in enumerate(text) if CJK.match(ch)})
     spans: list[tuple[int, int, int]] = []  # (start, end, concept index): the longest phrase at each start

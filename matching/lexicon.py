@@ -19,9 +19,10 @@ end of a word) or ``none`` (Chinese, Japanese). ``syllables: true`` says the lan
 several space-separated syllables (Vietnamese "xe máy", motorbike; ``words.query_units``). ``compound_head:
 "last"`` says a compound ends with its head ("dog food" is food; ``bank.glosses``). ``not_items`` lists
 words (plain text, not patterns) that hold a bank phrase without naming its item (Vietnamese "ngân sách",
-budget, holds "sách", books; "thang máy", a lift, holds "thang", a ladder): the glossary reads no phrase
-inside one (``bank.glosses``). In quantity-set patterns ``#`` stands for a number; after a word of
-``quantity.not_after`` a number is no count (Vietnamese "thứ bảy", Saturday; Indonesian "jam 7", 7 o'clock);
+budget, holds "sách", books; "thang máy", a lift, holds "thang", a ladder; French "micro-rayures" holds
+"micro"): the glossary reads no phrase inside one (``bank.glosses``; a hyphen there is a space). In
+quantity-set patterns ``#`` stands for a number; after a word of ``quantity.not_after`` a number is no count
+(Vietnamese "thứ bảy", Saturday; Indonesian "jam 7", 7 o'clock);
 before a word of ``quantity.times_after`` a set's "2x" counts times (German "2x geimpft", vaccinated twice);
 before a word of ``quantity.flaws`` (one word may come between) a number counts wear or damage, not things
 ("2 small scratches", "пара царапин"); after a pair word, a word of ``quantity.paired`` (three words may come
