@@ -6,10 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matching import brands
+from matching.bank import read_examples
 from matching.brands import BRAND_CATEGORIES
 from matching.canonical import find_glosses
 from matching.classify import attribute_boosts
-from matching.extract import extract, parking_cover, parse_number
+from matching.extract import extract, normalise, parking_cover, parse_number
 from matching.lang import detect_language
 from wire.limits import MAX_ATTR_VALUE_LEN
 
@@ -178,6 +180,19 @@ def test_a_brand_spelled_in_another_script_is_a_whole_word(text: str, brand: str
 )
 def test_a_product_line_is_found_whole(text: str, line: str | None) -> None:
     assert extract(text).attributes.get("line") == line
+
+
+#: The only brand or line spellings the labelled ads name (they were written without brands): Indonesian
+#: "HP" (a phone; also horsepower), apple trees, Italian "miele" (honey), a trek, Italian "vivo" (I live).
+AD_WORDS = {"hp", "apple", "miele", "trek", "vivo"}
+
+
+def test_the_labelled_ads_name_no_brand_or_line_but_the_known_words() -> None:
+    named = set()
+    for e in read_examples("data/examples"):
+        t = normalise(e.text)
+        named |= {m.group(0) for m in brands.find_brands(t)} | {s for s, _, _ in brands.product_lines(t)}
+    assert named <= AD_WORDS, sorted(named - AD_WORDS)
 
 
 def test_a_product_line_is_glossed_as_its_goods_and_its_words_are_not() -> None:
