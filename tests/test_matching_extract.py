@@ -182,6 +182,23 @@ def test_a_product_line_is_found_whole(text: str, line: str | None) -> None:
     assert extract(text).attributes.get("line") == line
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "want an fzs v3 or an mt15",  # a Latin first part inside a longer word ("fz" of "fzs")
+        "갤럭시탭 s9 팝니다, 갤럭시 버즈도 있어요",  # Hangul first parts
+        "biti's hunter size 40 and a yamaha fz",  # a first part with an apostrophe
+        "求马丁靴1460，黑色",  # Chinese anywhere
+        "cerco xbox series x usata",  # two groups over one span: the tie kept in the file's order
+        "selling 2 tvs and an activator",
+    ],
+)
+def test_product_lines_tries_the_groups_every_first_part_would(text: str) -> None:
+    # the groups tried (``brands._line_keys``) are those a scan of every group's first part finds
+    brute = [k for k in brands._LINE_PATTERNS if k in text and brands._LINE_PATTERNS[k][1].search(text)]
+    assert [k for k in brands._line_keys(text) if brands._LINE_PATTERNS[k][1].search(text)] == brute
+
+
 #: The only brand or line spellings the labelled ads name (they were written without brands): Indonesian
 #: "HP" (a phone; also horsepower), apple trees, Italian "miele" (honey), a trek, Italian "vivo" (I live).
 AD_WORDS = {"hp", "apple", "miele", "trek", "vivo"}
