@@ -71,9 +71,16 @@ Nothing was tuned on this split (see ``matching/evaluate_pairs.py``).
   phrase whose head is another category's phrase counting more (``Gloss.narrows``, fiftieth session, decided
   on probes and the tuning sets): top-1 0.908, the rest unchanged; a list of words for a thing to be moved,
   decided the same way, measured agreement 0.899 (one seller read as a moving service) and was taken out.
+  With 1,564 more brands and 1,959 more product-line spellings in ``brands.json``, written by six writers who
+  opened no evaluation file (sixtieth session, decided on the four tuning sets, probes and the readings of the
+  labelled ads: 18 readings to gold, none away): top-1 0.911 [0.866, 0.946], top-5 0.996, agreement 0.952
+  [0.906, 0.983] (0.978 if asked), category = gold 0.954, sellers' category 0.924 -> 0.944; the agreement
+  floor rises to 0.93.
 * The issue's floors: top-1 >= 0.90 over the non-English languages is reached (0.903, thirty-fourth session;
-  0.909 now) and holds as a test; category agreement >= 0.95 is NOT reached honestly (0.917) and stays a
-  strict expected failure, so the day it passes the marker has to go.
+  0.911 now) and holds as a test; category agreement >= 0.95 is reached (sixtieth session: 0.952 over all 15
+  languages, 0.952 over the non-English ones) and holds as a test. It was a strict expected failure until
+  then (0.917). It is met narrowly: its interval over concepts is [0.906, 0.983], and one seller read wrong
+  costs its 15 buyers (0.018).
 """
 
 from __future__ import annotations
@@ -89,7 +96,7 @@ pytestmark = pytest.mark.slow  # the whole pipeline on ~1,100 texts (a minute or
 
 ISSUE_NON_EN_TOP1 = 0.90
 ISSUE_AGREEMENT = 0.95
-REGRESSION = {"top1": 0.89, "top5": 0.97, "category_agreement": 0.90, "action": 0.94}
+REGRESSION = {"top1": 0.89, "top5": 0.97, "category_agreement": 0.93, "action": 0.94}
 SELLER_PRICE = 0.97
 
 
@@ -131,6 +138,5 @@ def test_heldout_issue_top1_floor(heldout: dict[str, Any]) -> None:
     assert heldout["non_en"]["top1"] >= ISSUE_NON_EN_TOP1, heldout["non_en"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11's agreement floor is not reached honestly (see the report)")
 def test_heldout_issue_agreement_floor(heldout: dict[str, Any]) -> None:
     assert heldout["overall"]["category_agreement"] >= ISSUE_AGREEMENT, heldout["overall"]
