@@ -4,7 +4,7 @@ The spellings live in ``data/brands.json`` (any script: "samsung", "삼성", "с
 canonical brand; a brand's categories are a ranking hint (``classify.attribute_boosts``), never a filter. A
 product line ("galaxy tab", "thinkpad") names its category and the noun of its goods. Each spelling is found
 as a whole word in its script's way (``_brand_frame``), and the spellings of one way are one trie of literals
-(``lexicon.literal_trie``): the 5,149 of them cost a text 0.12 ms (0.10 ms when they were 1,440). ``extract``
+(``lexicon.literal_trie``): the 5,145 of them cost a text 0.12 ms (0.10 ms when they were 1,440). ``extract``
 reads both. A phone, console or earbuds model ("iphone 13 mini", "아이폰 13 미니", "galaxy s23 ultra", "ps 5",
 "airpods pro 2") is read whole, in any script (``read_models``).
 """
