@@ -11,6 +11,7 @@ reads both. A phone, console or earbuds model ("iphone 13 mini", "아이폰 13 �
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -117,35 +118,40 @@ def _line_pattern(spelling: str) -> str:
     return rf"(?<![a-z0-9]){e}(?![a-z{'0-9' if spelling[-1].isdigit() else ''}])"
 
 
-def _line_patterns() -> dict[str, tuple[list[str], re.Pattern[str]]]:
-    """Spellings by their first part ("galaxy" -> galaxy tab, galaxy buds, ...), each group one pattern with
-    a capturing group per spelling, longest first. One alternation of every spelling cost 0.6 ms a text
-    (understand batch 366 -> 304 texts/s); a text is tried only on the groups whose first part it holds."""
+def _line_groups() -> dict[str, list[str]]:
+    """Spellings by their first part ("galaxy" -> galaxy tab, galaxy buds, ...), longest first. One
+    alternation of every spelling cost 0.6 ms a text (understand batch 366 -> 304 texts/s); a text is tried
+    only on the groups whose first part it holds (``_line_keys``)."""
     groups: dict[str, list[str]] = {}
     for spelling in LINES:
         groups.setdefault(_parts(spelling)[0], []).append(spelling)
-    out = {}
-    for key, spellings in groups.items():
-        spellings.sort(key=len, reverse=True)
-        out[key] = (spellings, re.compile("|".join(f"({_line_pattern(sp)})" for sp in spellings)))
-    return out
+    return {key: sorted(spellings, key=len, reverse=True) for key, spellings in groups.items()}
 
 
-_LINE_PATTERNS = _line_patterns()
+_LINE_GROUPS = _line_groups()
+
+
+@functools.cache
+def _group_rx(key: str) -> re.Pattern[str]:
+    """One group's pattern, a capturing group per spelling, compiled when a text first holds its first part:
+    the 1,706 groups compiled at import took 0.4 s of every process's start, and a text holds a few."""
+    return re.compile("|".join(f"({_line_pattern(sp)})" for sp in _LINE_GROUPS[key]))
+
+
 #: A line group's first part that is one Latin word ("galaxy", "fz"): found among a text's words' prefixes.
 _WORD = re.compile(r"[a-z0-9]+")
-_WORD_KEYS = frozenset(k for k in _LINE_PATTERNS if _WORD.fullmatch(k))
+_WORD_KEYS = frozenset(k for k in _LINE_GROUPS if _WORD.fullmatch(k))
 #: Every other first part ("갤럭시", "biti's"), by its first character: tried only when the text has it.
 _KEYS_BY_CHAR: dict[str, list[str]] = {}
-for _key in _LINE_PATTERNS:
+for _key in _LINE_GROUPS:
     if _key not in _WORD_KEYS:
         _KEYS_BY_CHAR.setdefault(_key[0], []).append(_key)
-_KEY_ORDER = {k: i for i, k in enumerate(_LINE_PATTERNS)}
+_KEY_ORDER = {k: i for i, k in enumerate(_LINE_GROUPS)}
 
 
 def _line_keys(text: str) -> list[str]:
-    """The line groups whose first part ``text`` holds, in ``_LINE_PATTERNS`` order (the order ties are
-    kept in). With 2,150 line spellings, asking every group's first part cost 0.24 ms a text; this 0.04."""
+    """The line groups whose first part ``text`` holds, in ``_LINE_GROUPS`` order (the order ties are kept
+    in). With 2,150 line spellings, asking every group's first part cost 0.24 ms a text; this 0.04."""
     keys = {k for c in _KEYS_BY_CHAR.keys() & set(text) for k in _KEYS_BY_CHAR[c] if k in text}
     for word in set(_WORD.findall(text)):
         keys.update(word[:n] for n in range(1, len(word) + 1) if word[:n] in _WORD_KEYS)
@@ -157,8 +163,10 @@ def product_lines(text: str) -> list[tuple[str, int, int]]:
     none overlapping (the longer of two starting together)."""
     found: list[tuple[str, int, int]] = []
     for key in _line_keys(text):
-        spellings, rx = _LINE_PATTERNS[key]
-        found += [(spellings[(m.lastindex or 1) - 1], m.start(), m.end()) for m in rx.finditer(text)]
+        spellings = _LINE_GROUPS[key]
+        found += [
+            (spellings[(m.lastindex or 1) - 1], m.start(), m.end()) for m in _group_rx(key).finditer(text)
+        ]
     out: list[tuple[str, int, int]] = []
     for hit in sorted(found, key=lambda h: (h[1], h[1] - h[2])):
         if not out or hit[1] >= out[-1][2]:

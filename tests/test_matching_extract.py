@@ -195,8 +195,8 @@ def test_a_product_line_is_found_whole(text: str, line: str | None) -> None:
 )
 def test_product_lines_tries_the_groups_every_first_part_would(text: str) -> None:
     # the groups tried (``brands._line_keys``) are those a scan of every group's first part finds
-    brute = [k for k in brands._LINE_PATTERNS if k in text and brands._LINE_PATTERNS[k][1].search(text)]
-    assert [k for k in brands._line_keys(text) if brands._LINE_PATTERNS[k][1].search(text)] == brute
+    brute = [k for k in brands._LINE_GROUPS if k in text and brands._group_rx(k).search(text)]
+    assert [k for k in brands._line_keys(text) if brands._group_rx(k).search(text)] == brute
 
 
 #: The only brand or line spellings the labelled ads name (they were written without brands): Indonesian
