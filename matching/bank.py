@@ -268,14 +268,19 @@ def _token_rx(tok: str, lang: str) -> str:
     return t
 
 
+def _phrase_pattern(phrase: str, lang: str) -> str:
+    """The pattern of one phrase in its language's inflections (``_token_rx``). Korean is spaced as the writer
+    likes ("아기침대", "아기 침대": a crib): a phrase of ``KO_FREE_SPACING`` syllables or more is read with or
+    without a space between any two of them."""
+    if lang == "ko" and len(joined := phrase.replace(" ", "")) >= KO_FREE_SPACING:
+        return "(?:" + r"\s?".join(re.escape(ch) for ch in joined.lower()) + ")"
+    return "(?:" + r"\s+".join(_token_rx(tok, lang) for tok in phrase.split()) + ")"
+
+
 @cache
 def _phrase_rx(phrase: str, lang: str) -> re.Pattern[str]:
-    """The compiled pattern of one phrase (compiled on first use: most phrases are never tried). Korean is
-    spaced as the writer likes ("아기침대", "아기 침대": a crib): a phrase of ``KO_FREE_SPACING`` syllables or
-    more is read with or without a space between any two of them."""
-    if lang == "ko" and len(joined := phrase.replace(" ", "")) >= KO_FREE_SPACING:
-        return re.compile("(?:" + r"\s?".join(re.escape(ch) for ch in joined.lower()) + ")")
-    return re.compile("(?:" + r"\s+".join(_token_rx(tok, lang) for tok in phrase.split()) + ")")
+    """``_phrase_pattern`` compiled on first use (most phrases are never tried)."""
+    return re.compile(_phrase_pattern(phrase, lang))
 
 
 @cache
@@ -339,12 +344,23 @@ def _index(langs: tuple[str, ...]) -> _Index:
 @cache
 def _not_items(langs: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     """Per language of ``langs`` with a ``not_items`` list: the pattern finding its entries, a hyphen read as
-    a space (``glosses`` looks in the text so: French "micro-rayures" and "micro rayures" are one entry)."""
+    a space (``glosses`` looks in the text so: French "micro-rayures" and "micro rayures" are one entry).
+    An entry is read in the inflections a bank phrase is (``_phrase_pattern``: French "micro-rayure" is also
+    "micro-rayures"); the entries read only as written (all of Vietnamese's 696) share one trie."""
     out: list[re.Pattern[str]] = []
     for lang in langs:
-        entries = [fold(str(w)).replace("-", " ") for w in field(lang, "not_items")]
-        if entries:
-            out.append(re.compile(wrap(literal_trie(entries), lang)))
+        literal: list[str] = []
+        inflected: list[str] = []  # longest first, as the trie tries a longer entry first
+        entries = {fold(str(w)).replace("-", " ") for w in field(lang, "not_items")}
+        for entry in sorted(entries, key=len, reverse=True):
+            rx = _phrase_pattern(entry, lang)
+            if rx == "(?:" + r"\s+".join(re.escape(tok) for tok in entry.split()) + ")":
+                literal.append(entry)
+            else:
+                inflected.append(rx)
+        if literal or inflected:
+            body = "|".join(([literal_trie(literal)] if literal else []) + inflected)
+            out.append(re.compile(wrap(body, lang)))
     return tuple(out)
 
 
